@@ -1,0 +1,213 @@
+/**
+ * Byte helpers shared by every wire format: concatenation, constant-time
+ * comparison, base64url, and a bounds-checked reader/writer pair whose failures
+ * are `CryptoError('MALFORMED')`, never a RangeError from a typed array.
+ */
+import { CryptoError } from './errors.ts';
+import { sodium } from './sodium.ts';
+
+/** Concatenate byte arrays into a new array. */
+export function concat(...parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
+/** Constant-time equality for equal-length inputs; false for different lengths. */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  return sodium().memcmp(a, b);
+}
+
+/** Overwrite a secret with zeros once it is no longer needed. */
+export function wipe(...secrets: (Uint8Array | undefined | null)[]): void {
+  for (const s of secrets) if (s) sodium().memzero(s);
+}
+
+/** UTF-8 encode. */
+export function utf8(text: string): Uint8Array {
+  return new TextEncoder().encode(text);
+}
+
+/** UTF-8 decode, rejecting invalid sequences as MALFORMED. */
+export function fromUtf8(bytes: Uint8Array): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch (cause) {
+    throw new CryptoError('MALFORMED', 'invalid UTF-8', { cause });
+  }
+}
+
+/** base64url without padding: the encoding of every binary field in JSON (PROTOCOL.md §1). */
+export function toBase64(bytes: Uint8Array): string {
+  const s = sodium();
+  return s.to_base64(bytes, s.base64_variants.URLSAFE_NO_PADDING);
+}
+
+/** Decode base64url without padding; anything else is MALFORMED. */
+export function fromBase64(text: string): Uint8Array {
+  const s = sodium();
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) {
+    throw new CryptoError('MALFORMED', 'not base64url');
+  }
+  try {
+    return s.from_base64(text, s.base64_variants.URLSAFE_NO_PADDING);
+  } catch (cause) {
+    throw new CryptoError('MALFORMED', 'not base64url', { cause });
+  }
+}
+
+/** Lower-case hex. */
+export function toHex(bytes: Uint8Array): string {
+  return sodium().to_hex(bytes);
+}
+
+/** Decode hex; anything else is MALFORMED. */
+export function fromHex(text: string): Uint8Array {
+  if (!/^(?:[0-9a-fA-F]{2})*$/.test(text)) throw new CryptoError('MALFORMED', 'not hex');
+  return sodium().from_hex(text);
+}
+
+/** Appends fixed-width big-endian integers and length-prefixed fields. */
+export class ByteWriter {
+  private chunks: Uint8Array[] = [];
+
+  u8(value: number): this {
+    if (!Number.isInteger(value) || value < 0 || value > 0xff) throw new RangeError(`u8 out of range: ${value}`);
+    this.chunks.push(Uint8Array.of(value));
+    return this;
+  }
+
+  u16(value: number): this {
+    if (!Number.isInteger(value) || value < 0 || value > 0xffff) throw new RangeError(`u16 out of range: ${value}`);
+    this.chunks.push(Uint8Array.of(value >>> 8, value & 0xff));
+    return this;
+  }
+
+  u32(value: number): this {
+    if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw new RangeError(`u32 out of range: ${value}`);
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setUint32(0, value);
+    this.chunks.push(b);
+    return this;
+  }
+
+  /** Unsigned 64-bit integer from a safe JS number (timestamps in ms). */
+  u64(value: number): this {
+    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`u64 out of range: ${value}`);
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setBigUint64(0, BigInt(value));
+    this.chunks.push(b);
+    return this;
+  }
+
+  /** Raw bytes, no length: for fixed-size fields. */
+  raw(bytes: Uint8Array): this {
+    this.chunks.push(bytes);
+    return this;
+  }
+
+  /** u8 length then bytes (≤ 255). */
+  bytes8(bytes: Uint8Array): this {
+    return this.u8(bytes.length).raw(bytes);
+  }
+
+  /** u16 length then bytes (≤ 65535). */
+  bytes16(bytes: Uint8Array): this {
+    return this.u16(bytes.length).raw(bytes);
+  }
+
+  /** u32 length then bytes. */
+  bytes32(bytes: Uint8Array): this {
+    return this.u32(bytes.length).raw(bytes);
+  }
+
+  /** u8 length then UTF-8 text. */
+  string8(text: string): this {
+    return this.bytes8(utf8(text));
+  }
+
+  finish(): Uint8Array {
+    return concat(...this.chunks);
+  }
+}
+
+/** Reads what {@link ByteWriter} wrote; every overrun is `CryptoError('MALFORMED')`. */
+export class ByteReader {
+  private offset = 0;
+
+  constructor(private readonly buf: Uint8Array) {}
+
+  get remaining(): number {
+    return this.buf.length - this.offset;
+  }
+
+  private take(n: number, what: string): Uint8Array {
+    if (n < 0 || this.offset + n > this.buf.length) {
+      throw new CryptoError('MALFORMED', `truncated ${what}`);
+    }
+    const out = this.buf.subarray(this.offset, this.offset + n);
+    this.offset += n;
+    return out;
+  }
+
+  u8(what = 'u8'): number {
+    return this.take(1, what)[0]!;
+  }
+
+  u16(what = 'u16'): number {
+    const b = this.take(2, what);
+    return (b[0]! << 8) | b[1]!;
+  }
+
+  u32(what = 'u32'): number {
+    const b = this.take(4, what);
+    return new DataView(b.buffer, b.byteOffset, 4).getUint32(0);
+  }
+
+  u64(what = 'u64'): number {
+    const b = this.take(8, what);
+    const v = new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new CryptoError('MALFORMED', `${what} too large`);
+    return Number(v);
+  }
+
+  /** Exactly `n` bytes, copied so callers may keep or wipe them independently. */
+  raw(n: number, what = 'bytes'): Uint8Array {
+    return this.take(n, what).slice();
+  }
+
+  bytes8(what = 'bytes'): Uint8Array {
+    return this.raw(this.u8(what), what);
+  }
+
+  bytes16(what = 'bytes'): Uint8Array {
+    return this.raw(this.u16(what), what);
+  }
+
+  bytes32(what = 'bytes', max = 64 * 1024 * 1024): Uint8Array {
+    const n = this.u32(what);
+    if (n > max) throw new CryptoError('OVERSIZED', `${what} longer than ${max} bytes`);
+    return this.raw(n, what);
+  }
+
+  string8(what = 'string'): string {
+    return fromUtf8(this.bytes8(what));
+  }
+
+  /** All bytes not yet read. */
+  rest(): Uint8Array {
+    return this.take(this.remaining, 'rest');
+  }
+
+  /** Throws MALFORMED if anything is left: every format is parsed to its exact end. */
+  end(what = 'input'): void {
+    if (this.remaining !== 0) throw new CryptoError('MALFORMED', `trailing bytes after ${what}`);
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * @sotto/crypto — the Sotto protocol library (docs/PROTOCOL.md).
+ *
+ * Pure TypeScript on libsodium: no I/O, no clock, no DOM, no `node:*`; runs
+ * unchanged in browsers and in Node. Await {@link ready} once before use.
+ */
+export { ready } from './sodium.ts';
+export { CryptoError, isCryptoError, type CryptoErrorCode } from './errors.ts';
+export { toBase64, fromBase64, toHex, fromHex, concat, equalBytes, utf8, fromUtf8 } from './bytes.ts';
+export type { KeyPair } from './keys.ts';
+export * from './topics.ts';
+export {
+  EnvelopeType,
+  EnvelopeTypeName,
+  ENVELOPE_VERSION,
+  MAX_ENVELOPE_BYTES,
+  type EnvelopeTypeValue,
+  unframeEnvelope,
+} from './envelope.ts';
+// Owned by the crypto-core work: identities, prekeys, PQXDH, Double Ratchet, pairwise sessions.
+export * from './identity.ts';
+export * from './prekeys.ts';
+export * from './session.ts';
+// Owned by the crypto-groups work: sender keys, membership chain, safety numbers, attachments, padding, Merkle log.
+export * from './senderkeys.ts';
+export * from './membership.ts';
+export * from './safety.ts';
+export * from './attachment.ts';
+export * from './padding.ts';
+export * from './merkle.ts';
