@@ -1,0 +1,178 @@
+/**
+ * ACL change buses. Embedded mode uses {@link createMemoryAclEvents} (one
+ * process: key server and broker share the emitter); cluster mode uses
+ * {@link createRedisAclEvents}, a Redis pub/sub channel every key server
+ * publishes on and every broker subscribes to.
+ */
+import { EventEmitter } from 'node:events';
+import type { AclEvent, AclEventHandler, AclEvents } from './types.ts';
+
+const EVENT = 'acl';
+const TYPES = new Set<AclEvent['type']>([
+  'group-changed',
+  'token-revoked',
+  'device-revoked',
+  'thing-revoked',
+  'user-revoked',
+]);
+
+function deliver(
+  handlers: Set<AclEventHandler>,
+  event: AclEvent,
+  onError: (err: unknown) => void,
+): void {
+  for (const h of [...handlers]) {
+    try {
+      h(event);
+    } catch (err) {
+      // One failing subscriber must not stop the others from hearing a revocation.
+      onError(err);
+    }
+  }
+}
+
+/** In-process bus for embedded mode: `publish` reaches every subscriber synchronously. */
+export function createMemoryAclEvents(opts: { onError?: (err: unknown) => void } = {}): AclEvents {
+  const emitter = new EventEmitter();
+  const handlers = new Set<AclEventHandler>();
+  const onError = opts.onError ?? (() => {});
+  emitter.on(EVENT, (event: AclEvent) => deliver(handlers, event, onError));
+  return {
+    publish(event) {
+      emitter.emit(EVENT, event);
+      return Promise.resolve();
+    },
+    subscribe(handler) {
+      handlers.add(handler);
+      return () => {
+        handlers.delete(handler);
+      };
+    },
+    close() {
+      handlers.clear();
+      emitter.removeAllListeners();
+      return Promise.resolve();
+    },
+  };
+}
+
+/** Parse a message from the Redis channel; `null` for anything that is not a well-formed event. */
+export function parseAclEvent(text: string): AclEvent | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof v !== 'object' || v === null) return null;
+  const o = v as Record<string, unknown>;
+  const str = (k: string) => typeof o[k] === 'string';
+  if (typeof o.type !== 'string' || !TYPES.has(o.type as AclEvent['type'])) return null;
+  switch (o.type as AclEvent['type']) {
+    case 'group-changed':
+      return str('groupId') &&
+        Array.isArray(o.removed) &&
+        o.removed.every((r) => typeof r === 'string')
+        ? { type: 'group-changed', groupId: o.groupId as string, removed: o.removed }
+        : null;
+    case 'token-revoked':
+      return str('jti') && str('username') && str('deviceId')
+        ? {
+            type: 'token-revoked',
+            jti: o.jti as string,
+            username: o.username as string,
+            deviceId: o.deviceId as string,
+          }
+        : null;
+    case 'device-revoked':
+      return str('username') && str('deviceId')
+        ? { type: 'device-revoked', username: o.username as string, deviceId: o.deviceId as string }
+        : null;
+    case 'thing-revoked':
+      return str('owner') && str('thing')
+        ? { type: 'thing-revoked', owner: o.owner as string, thing: o.thing as string }
+        : null;
+    case 'user-revoked':
+      return str('username') ? { type: 'user-revoked', username: o.username as string } : null;
+  }
+}
+
+/** The part of a node-redis client the bus needs (v5/v6 API). */
+export interface RedisPubSubClient {
+  publish(channel: string, message: string): Promise<number>;
+  duplicate(): RedisPubSubClient;
+  connect(): Promise<unknown>;
+  subscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
+  unsubscribe(channel?: string): Promise<unknown>;
+  quit?(): Promise<unknown>;
+  close?(): Promise<unknown>;
+  destroy?(): void;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+}
+
+/**
+ * Redis pub/sub bus for cluster mode. Publishes on `{prefix}acl`; the first
+ * `subscribe` opens a dedicated subscriber connection (Redis requires one).
+ * The caller owns `client` (it is not closed here); the subscriber connection
+ * is closed by {@link AclEvents.close}.
+ */
+export function createRedisAclEvents(opts: {
+  client: RedisPubSubClient;
+  prefix?: string;
+  onError?: (err: unknown) => void;
+}): AclEvents & { ready(): Promise<void> } {
+  const channel = `${opts.prefix ?? 'sotto:'}acl`;
+  const handlers = new Set<AclEventHandler>();
+  const onError = opts.onError ?? (() => {});
+  let sub: RedisPubSubClient | null = null;
+  let subReady: Promise<void> | null = null;
+
+  const ensureSubscriber = (): Promise<void> => {
+    if (subReady) return subReady;
+    const s = opts.client.duplicate();
+    sub = s;
+    s.on('error', onError);
+    subReady = (async () => {
+      await s.connect();
+      await s.subscribe(channel, (message) => {
+        const event = parseAclEvent(message);
+        if (event) deliver(handlers, event, onError);
+        else onError(new Error(`ignored malformed ACL event: ${message.slice(0, 200)}`));
+      });
+    })();
+    subReady.catch(onError);
+    return subReady;
+  };
+
+  return {
+    async publish(event) {
+      await opts.client.publish(channel, JSON.stringify(event));
+    },
+    subscribe(handler) {
+      handlers.add(handler);
+      void ensureSubscriber().catch(() => {});
+      return () => {
+        handlers.delete(handler);
+      };
+    },
+    /** Resolves once the subscriber connection listens (so no event published after it is missed). */
+    ready() {
+      return ensureSubscriber();
+    },
+    async close() {
+      handlers.clear();
+      const s = sub;
+      sub = null;
+      if (!s) return;
+      try {
+        await subReady;
+        await s.unsubscribe(channel);
+      } catch {
+        // closing anyway
+      }
+      if (s.close) await s.close();
+      else if (s.quit) await s.quit();
+      else s.destroy?.();
+    },
+  };
+}

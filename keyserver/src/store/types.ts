@@ -1,0 +1,281 @@
+/**
+ * The key server's storage contract. One interface, several implementations
+ * (SQLite for embedded mode, Redis for cluster mode, memory for tests), all of
+ * which pass the same abstract suite in `test/store.suite.ts`.
+ *
+ * The broker reads the same store for its ACL decisions (the "ACL queries"
+ * block below) and listens to {@link AclEvents} so a change made on any key
+ * server is enforced by every broker within a second.
+ *
+ * Binary values (keys, certificates, records) are stored as the canonical
+ * encodings from `@sotto/crypto`; the store never parses them.
+ */
+
+/** Kind of a device as stated by its certificate; `thing` and `service` never own devices. */
+export type DeviceKind = 'user' | 'bot' | 'bridge';
+
+/** An account. */
+export interface UserRecord {
+  username: string;
+  /** Argon2id PHC string. */
+  passwordHash: string;
+  /** The user identity key (Ed25519 public key), `null` until the first device uploads keys. */
+  uik: Uint8Array | null;
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+}
+
+/** A device of a user, with its published keys once uploaded. */
+export interface DeviceRecord {
+  username: string;
+  deviceId: string;
+  kind: DeviceKind;
+  /** False after logout or revocation; true again after the next login with that id. */
+  active: boolean;
+  /** Encoded device certificate, `null` before the first key upload. */
+  certificate: Uint8Array | null;
+  /** Encoded signed X25519 prekey. */
+  signedPrekey: Uint8Array | null;
+  /** Encoded last-resort X-Wing prekey. */
+  kemPrekey: Uint8Array | null;
+  /** Index of the certificate's leaf in the key-transparency log, `null` before upload. */
+  logIndex: number | null;
+  /** Milliseconds since the epoch of the last key upload (or creation). */
+  updatedAt: number;
+}
+
+/** The keys a device publishes; `null` fields keep the stored value. */
+export interface DeviceKeysUpdate {
+  kind: DeviceKind;
+  certificate: Uint8Array;
+  signedPrekey: Uint8Array | null;
+  kemPrekey: Uint8Array | null;
+  logIndex: number | null;
+}
+
+/** A stored one-time prekey: the id from its encoding plus the encoding itself. */
+export interface StoredPrekey {
+  id: number;
+  data: Uint8Array;
+}
+
+/** How many one-time prekeys a device still has on the server. */
+export interface PrekeyCounts {
+  oneTimePrekeys: number;
+  oneTimeKemPrekeys: number;
+}
+
+/**
+ * What one claim hands out. Each one-time prekey is removed in the same atomic
+ * step, so no two callers ever receive the same one.
+ */
+export interface ClaimedBundle {
+  certificate: Uint8Array;
+  signedPrekey: Uint8Array;
+  /** A one-time X-Wing prekey, or the last-resort one when the batch is empty. */
+  kemPrekey: Uint8Array;
+  /** True when {@link kemPrekey} is the last-resort prekey. */
+  kemLastResort: boolean;
+  /** A one-time X25519 prekey, absent when the batch is empty. */
+  oneTimePrekey: Uint8Array | null;
+}
+
+/** A refresh token as stored: only its hash, never the token. */
+export interface RefreshTokenRecord {
+  /** Hex SHA-256 of the opaque token. */
+  tokenHash: string;
+  /** Every token issued by rotation from one login shares a family. */
+  familyId: string;
+  username: string;
+  deviceId: string;
+  /** Milliseconds since the epoch. */
+  expiresAt: number;
+}
+
+/** Outcome of presenting a refresh token. */
+export type RefreshUse =
+  /** Valid and now marked used: the caller issues the next token of the family. */
+  | { status: 'ok'; record: RefreshTokenRecord }
+  /** Already used (or its family revoked): a replay — the caller revokes the family. */
+  | { status: 'reused'; record: RefreshTokenRecord }
+  /** Unknown or expired. */
+  | { status: 'unknown' };
+
+/** An access token the server issued, remembered until it expires so it can be revoked. */
+export interface IssuedToken {
+  jti: string;
+  username: string;
+  deviceId: string;
+  /** Milliseconds since the epoch. */
+  expiresAt: number;
+}
+
+/** One member of a group as derived from its verified membership chain. */
+export interface GroupMember {
+  username: string;
+  admin: boolean;
+}
+
+/** A group's stored chain head and derived member list. */
+export interface GroupRecord {
+  groupId: string;
+  /** Sequence number of the last record (genesis = 0). */
+  seq: number;
+  members: GroupMember[];
+}
+
+/** An IoT thing registered by a user. */
+export interface ThingRecord {
+  owner: string;
+  thing: string;
+  active: boolean;
+  createdAt: number;
+}
+
+/** Metadata of an uploaded blob (the bytes live on disk). */
+export interface BlobRecord {
+  /** Content address (hex hash of the ciphertext). */
+  id: string;
+  owner: string;
+  size: number;
+  createdAt: number;
+}
+
+/** Everything the key server persists. All methods are async and safe under concurrency. */
+export interface Store {
+  // ---- accounts ----
+  /** Create an account; false when the username is taken. */
+  createUser(user: { username: string; passwordHash: string; createdAt: number }): Promise<boolean>;
+  getUser(username: string): Promise<UserRecord | null>;
+  setPasswordHash(username: string, passwordHash: string): Promise<void>;
+  /** Set (or replace) the user's identity key. */
+  setUserIdentity(username: string, uik: Uint8Array): Promise<void>;
+
+  // ---- devices and keys ----
+  /** Create the device (kind `user`) or mark it active again. */
+  activateDevice(username: string, deviceId: string): Promise<void>;
+  getDevice(username: string, deviceId: string): Promise<DeviceRecord | null>;
+  /** All devices of a user, active or not, ordered by device id. */
+  listDevices(username: string): Promise<DeviceRecord[]>;
+  /** Mark a device inactive and drop its published keys (logout, revocation). */
+  deactivateDevice(username: string, deviceId: string): Promise<void>;
+  /** Delete every device of the user except `keep`; returns the removed ids (identity reset). */
+  removeOtherDevices(username: string, keep: string): Promise<string[]>;
+  /** Store the device's certificate and prekeys; `null` prekeys keep the stored ones. */
+  setDeviceKeys(username: string, deviceId: string, keys: DeviceKeysUpdate): Promise<void>;
+  /**
+   * Add one-time prekeys. Ids already stored are replaced. Returns the counts after adding;
+   * when a cap is given, the oldest entries beyond it are discarded.
+   */
+  addOneTimePrekeys(
+    username: string,
+    deviceId: string,
+    prekeys: { x25519: StoredPrekey[]; kem: StoredPrekey[] },
+    cap: number,
+  ): Promise<PrekeyCounts>;
+  /** Drop every one-time prekey of the device (new identity, new keys). */
+  clearOneTimePrekeys(username: string, deviceId: string): Promise<void>;
+  countOneTimePrekeys(username: string, deviceId: string): Promise<PrekeyCounts>;
+  /** Atomically take one one-time prekey of each kind; `null` when the device has no published keys. */
+  claimPrekeyBundle(username: string, deviceId: string): Promise<ClaimedBundle | null>;
+
+  // ---- tokens ----
+  /** Remember an issued access token so logout / password change can revoke it. */
+  recordAccessToken(token: IssuedToken): Promise<void>;
+  /** Revoke one access token; the revocation is kept until `expiresAt`. */
+  revokeToken(jti: string, expiresAt: number): Promise<void>;
+  /** Revoke every live access token and refresh family of one device; returns the revoked tokens. */
+  revokeDeviceTokens(username: string, deviceId: string): Promise<IssuedToken[]>;
+  /** Revoke every live access token and refresh family of a user; returns the revoked tokens. */
+  revokeUserTokens(username: string): Promise<IssuedToken[]>;
+  putRefreshToken(record: RefreshTokenRecord): Promise<void>;
+  /** Atomically mark a refresh token used and say whether it was fresh. */
+  useRefreshToken(tokenHash: string, now: number): Promise<RefreshUse>;
+  revokeRefreshFamily(familyId: string): Promise<void>;
+
+  // ---- groups ----
+  /** Store a verified genesis record; false when the group id exists. */
+  createGroup(groupId: string, record: Uint8Array, members: GroupMember[]): Promise<boolean>;
+  /**
+   * Append a verified record at `seq` (previous seq + 1) and replace the member
+   * list; false when another record took that position first (compare-and-set).
+   */
+  appendGroupRecord(
+    groupId: string,
+    seq: number,
+    record: Uint8Array,
+    members: GroupMember[],
+  ): Promise<boolean>;
+  /** The encoded records in order, `null` when no such group. */
+  getGroupChain(groupId: string): Promise<Uint8Array[] | null>;
+  getGroup(groupId: string): Promise<GroupRecord | null>;
+
+  // ---- things ----
+  /** Register a thing with the hash of its secret; false when the name is taken by that owner. */
+  createThing(thing: {
+    owner: string;
+    thing: string;
+    secretHash: Uint8Array;
+    createdAt: number;
+  }): Promise<boolean>;
+  listThings(owner: string): Promise<ThingRecord[]>;
+  /** Revoke a thing; false when no such active thing. */
+  revokeThing(owner: string, thing: string): Promise<boolean>;
+
+  // ---- blobs ----
+  /** Record blob metadata; false when the id already exists (content-addressed: same bytes). */
+  putBlob(blob: BlobRecord): Promise<boolean>;
+  getBlob(id: string): Promise<BlobRecord | null>;
+  deleteBlob(id: string): Promise<boolean>;
+
+  // ---- key-transparency log ----
+  /** Append a leaf (the leaf's bytes); returns its index. Indices are dense from 0. */
+  appendLogLeaf(leaf: Uint8Array): Promise<number>;
+  logSize(): Promise<number>;
+  /** Leaves `[start, end)`. */
+  getLogLeaves(start: number, end: number): Promise<Uint8Array[]>;
+
+  // ---- ACL queries (used by the broker) ----
+  /** True when the access token id was revoked (logout, password change, reuse). */
+  isTokenRevoked(jti: string): Promise<boolean>;
+  /** False after logout or revocation of the device, and for unknown devices. */
+  isDeviceActive(username: string, deviceId: string): Promise<boolean>;
+  /** Usernames of current members; `null` when no such group. */
+  groupMembers(groupId: string): Promise<string[] | null>;
+  isGroupMember(groupId: string, username: string): Promise<boolean>;
+  /** Constant-time check of a thing's MQTT secret; false when unknown or revoked. */
+  verifyThingCredential(owner: string, thing: string, secret: string): Promise<boolean>;
+  isThingActive(owner: string, thing: string): Promise<boolean>;
+  userExists(username: string): Promise<boolean>;
+
+  /** Liveness probe of the backing database. */
+  ping(): Promise<void>;
+  /** Release connections / file handles. */
+  close(): Promise<void>;
+}
+
+/** A change the brokers must enforce at once. */
+export type AclEvent =
+  /** Group membership changed; `removed` lost access to the group topic. */
+  | { type: 'group-changed'; groupId: string; removed: string[] }
+  /** One access token was revoked (logout). */
+  | { type: 'token-revoked'; jti: string; username: string; deviceId: string }
+  /** A device was logged out or removed. */
+  | { type: 'device-revoked'; username: string; deviceId: string }
+  /** A thing's credential was revoked. */
+  | { type: 'thing-revoked'; owner: string; thing: string }
+  /** Every token of the user was revoked (password change). */
+  | { type: 'user-revoked'; username: string };
+
+/** Handler for {@link AclEvents.subscribe}. */
+export type AclEventHandler = (event: AclEvent) => void;
+
+/** ACL change bus between key servers and brokers: in-process or Redis pub/sub. */
+export interface AclEvents {
+  /** Deliver `event` to every subscriber (in every process for the Redis bus). */
+  publish(event: AclEvent): Promise<void>;
+  /** Register a handler; returns the function that unregisters it. */
+  subscribe(handler: AclEventHandler): () => void;
+  /** Stop delivering and release connections. */
+  close(): Promise<void>;
+}
