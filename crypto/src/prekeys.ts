@@ -1,0 +1,314 @@
+/**
+ * Prekeys and prekey bundles (PROTOCOL.md §4).
+ *
+ * A device publishes, signed with its Ed25519 signing key: one X25519 signed
+ * prekey (rotated), X-Wing KEM prekeys (one last-resort, plus one-time ones —
+ * signed too, as in Signal's PQXDH), and unsigned one-time X25519 prekeys.
+ * Each object has one canonical binary encoding; the key server stores and
+ * serves those bytes (base64url in JSON) and checks them with the decoders and
+ * verifiers here.
+ *
+ * Runtime: any (`.std`).
+ */
+import { ByteReader, ByteWriter } from './bytes.ts';
+import { CryptoError } from './errors.ts';
+import {
+  type CertificateExpectation,
+  type DeviceCertificate,
+  verifyDeviceCertificate,
+} from './identity.ts';
+import { sign, verify } from './internal/ed25519.ts';
+import { assertValidX25519PublicKey, generateX25519KeyPair } from './internal/x25519.ts';
+import type { KeyPair } from './keys.ts';
+import { sodium } from './sodium.ts';
+
+/** Version byte of every prekey encoding. */
+export const PREKEY_VERSION = 1;
+
+/** Signature domains: the device signing key signs `string8(domain) ‖ tbs`. */
+export const PREKEY_DOMAINS = {
+  signedPrekey: 'Sotto_v1_SignedPrekey',
+  kemPrekey: 'Sotto_v1_KemPrekey',
+} as const;
+
+/** Signed X25519 prekey (SPK). */
+export interface SignedPrekey {
+  /** u32 id chosen by the device; names the secret in the responder's store. */
+  id: number;
+  /** X25519 public key. */
+  publicKey: Uint8Array;
+  /** Creation time, ms since the Unix epoch (passed in by the caller). */
+  createdAt: number;
+  /** Ed25519 signature by the device signing key. */
+  signature: Uint8Array;
+}
+
+/** Signed X-Wing KEM prekey (PQSPK when last-resort, PQOPK when one-time). */
+export interface KemPrekey {
+  id: number;
+  /** X-Wing public key (`crypto_kem_xwing_PUBLICKEYBYTES`). */
+  publicKey: Uint8Array;
+  /** True for the device's last-resort KEM prekey (served when no one-time KEM prekey is left). */
+  lastResort: boolean;
+  signature: Uint8Array;
+}
+
+/** Unsigned one-time X25519 prekey (OPK). */
+export interface OneTimePrekey {
+  id: number;
+  publicKey: Uint8Array;
+}
+
+/** A freshly generated prekey and its secret, which never leaves the device. */
+export interface PrekeyPair<T> {
+  prekey: T;
+  secretKey: Uint8Array;
+}
+
+/** What the key server hands out for one device (one OPK and one KEM prekey consumed). */
+export interface PrekeyBundle {
+  certificate: DeviceCertificate;
+  signedPrekey: SignedPrekey;
+  kemPrekey: KemPrekey;
+  oneTimePrekey?: OneTimePrekey | undefined;
+}
+
+function checkId(id: number): void {
+  if (!Number.isInteger(id) || id < 0 || id > 0xffffffff)
+    throw new RangeError(`prekey id must be a u32: ${id}`);
+}
+
+function spkTbs(id: number, createdAt: number, publicKey: Uint8Array): Uint8Array {
+  return new ByteWriter().u8(PREKEY_VERSION).u32(id).u64(createdAt).raw(publicKey).finish();
+}
+
+function kemTbs(id: number, lastResort: boolean, publicKey: Uint8Array): Uint8Array {
+  return new ByteWriter()
+    .u8(PREKEY_VERSION)
+    .u32(id)
+    .u8(lastResort ? 1 : 0)
+    .raw(publicKey)
+    .finish();
+}
+
+function readVersion(r: ByteReader, what: string): void {
+  const v = r.u8(`${what} version`);
+  if (v !== PREKEY_VERSION)
+    throw new CryptoError('UNSUPPORTED_VERSION', `${what} version ${v} is not ${PREKEY_VERSION}`);
+}
+
+function asBytes(bytes: Uint8Array, what: string): Uint8Array {
+  if (!(bytes instanceof Uint8Array)) throw new CryptoError('MALFORMED', `${what} is not bytes`);
+  return bytes;
+}
+
+// ---------------------------------------------------------------------------
+// Signed X25519 prekey
+
+/**
+ * Generate and sign an X25519 prekey with the device signing key pair.
+ * `seed` (`crypto_box_SEEDBYTES`) is for known-answer vectors only.
+ */
+export function generateSignedPrekey(
+  signing: KeyPair,
+  id: number,
+  createdAt: number,
+  seed?: Uint8Array,
+): PrekeyPair<SignedPrekey> {
+  checkId(id);
+  if (!Number.isSafeInteger(createdAt) || createdAt < 0)
+    throw new RangeError('createdAt must be a non-negative integer');
+  const kp = generateX25519KeyPair(seed);
+  const signature = sign(
+    signing.secretKey,
+    PREKEY_DOMAINS.signedPrekey,
+    spkTbs(id, createdAt, kp.publicKey),
+  );
+  return { prekey: { id, publicKey: kp.publicKey, createdAt, signature }, secretKey: kp.secretKey };
+}
+
+/** `u8 version ‖ u32 id ‖ u64 createdAt ‖ publicKey[32] ‖ signature[64]`. */
+export function encodeSignedPrekey(p: SignedPrekey): Uint8Array {
+  checkId(p.id);
+  return new ByteWriter()
+    .raw(spkTbs(p.id, p.createdAt, p.publicKey))
+    .raw(p.signature)
+    .finish();
+}
+
+/**
+ * Parse a signed prekey. Throws MALFORMED / UNSUPPORTED_VERSION, or
+ * INVALID_KEY if the public key is not a valid X25519 key. Does not check the
+ * signature: see {@link verifySignedPrekey}.
+ */
+export function decodeSignedPrekey(bytes: Uint8Array): SignedPrekey {
+  const s = sodium();
+  const r = new ByteReader(asBytes(bytes, 'signed prekey'));
+  readVersion(r, 'signed prekey');
+  const id = r.u32('prekey id');
+  const createdAt = r.u64('createdAt');
+  const publicKey = r.raw(s.crypto_scalarmult_BYTES, 'prekey public key');
+  const signature = r.raw(s.crypto_sign_BYTES, 'prekey signature');
+  r.end('signed prekey');
+  assertValidX25519PublicKey(publicKey, 'signed prekey');
+  return { id, publicKey, createdAt, signature };
+}
+
+/**
+ * Check a signed prekey against the device's Ed25519 signing key. Throws
+ * INVALID_KEY (bad X25519 key) or BAD_SIGNATURE.
+ */
+export function verifySignedPrekey(signingKey: Uint8Array, p: SignedPrekey): void {
+  assertValidX25519PublicKey(p.publicKey, 'signed prekey');
+  let tbs: Uint8Array;
+  try {
+    checkId(p.id);
+    tbs = spkTbs(p.id, p.createdAt, p.publicKey);
+  } catch (cause) {
+    throw new CryptoError('MALFORMED', 'signed prekey fields are malformed', { cause });
+  }
+  verify(signingKey, PREKEY_DOMAINS.signedPrekey, tbs, p.signature);
+}
+
+// ---------------------------------------------------------------------------
+// X-Wing KEM prekey
+
+/**
+ * Generate and sign an X-Wing KEM prekey. `lastResort` marks the one served when
+ * no one-time KEM prekey is left. `seed` (`crypto_kem_xwing_SEEDBYTES`) is for
+ * known-answer vectors only.
+ */
+export function generateKemPrekey(
+  signing: KeyPair,
+  id: number,
+  lastResort: boolean,
+  seed?: Uint8Array,
+): PrekeyPair<KemPrekey> {
+  const s = sodium();
+  checkId(id);
+  if (seed !== undefined && seed.length !== s.crypto_kem_xwing_SEEDBYTES) {
+    throw new RangeError(`seed must be ${s.crypto_kem_xwing_SEEDBYTES} bytes`);
+  }
+  const kp = seed ? s.crypto_kem_xwing_seed_keypair(seed) : s.crypto_kem_xwing_keypair();
+  const signature = sign(
+    signing.secretKey,
+    PREKEY_DOMAINS.kemPrekey,
+    kemTbs(id, lastResort, kp.publicKey),
+  );
+  return {
+    prekey: { id, publicKey: kp.publicKey, lastResort, signature },
+    secretKey: kp.privateKey,
+  };
+}
+
+/** `u8 version ‖ u32 id ‖ u8 lastResort (0|1) ‖ publicKey[1216] ‖ signature[64]`. */
+export function encodeKemPrekey(p: KemPrekey): Uint8Array {
+  checkId(p.id);
+  return new ByteWriter()
+    .raw(kemTbs(p.id, p.lastResort, p.publicKey))
+    .raw(p.signature)
+    .finish();
+}
+
+/** Parse a KEM prekey. Throws MALFORMED / UNSUPPORTED_VERSION. Signature: {@link verifyKemPrekey}. */
+export function decodeKemPrekey(bytes: Uint8Array): KemPrekey {
+  const s = sodium();
+  const r = new ByteReader(asBytes(bytes, 'KEM prekey'));
+  readVersion(r, 'KEM prekey');
+  const id = r.u32('prekey id');
+  const flag = r.u8('lastResort');
+  if (flag > 1) throw new CryptoError('MALFORMED', 'lastResort flag must be 0 or 1');
+  const publicKey = r.raw(s.crypto_kem_xwing_PUBLICKEYBYTES, 'KEM public key');
+  const signature = r.raw(s.crypto_sign_BYTES, 'prekey signature');
+  r.end('KEM prekey');
+  return { id, publicKey, lastResort: flag === 1, signature };
+}
+
+/**
+ * Check a KEM prekey against the device's Ed25519 signing key. Throws
+ * INVALID_KEY (wrong length) or BAD_SIGNATURE.
+ */
+export function verifyKemPrekey(signingKey: Uint8Array, p: KemPrekey): void {
+  if (
+    !(p.publicKey instanceof Uint8Array) ||
+    p.publicKey.length !== sodium().crypto_kem_xwing_PUBLICKEYBYTES
+  ) {
+    throw new CryptoError('INVALID_KEY', 'KEM prekey is not an X-Wing public key');
+  }
+  let tbs: Uint8Array;
+  try {
+    checkId(p.id);
+    tbs = kemTbs(p.id, p.lastResort, p.publicKey);
+  } catch (cause) {
+    throw new CryptoError('MALFORMED', 'KEM prekey fields are malformed', { cause });
+  }
+  verify(signingKey, PREKEY_DOMAINS.kemPrekey, tbs, p.signature);
+}
+
+// ---------------------------------------------------------------------------
+// One-time X25519 prekeys
+
+/** Generate `count` one-time X25519 prekeys with ids `startId`, `startId + 1`, … */
+export function generateOneTimePrekeys(
+  startId: number,
+  count: number,
+): PrekeyPair<OneTimePrekey>[] {
+  checkId(startId);
+  if (!Number.isInteger(count) || count < 0)
+    throw new RangeError(`count must be a non-negative integer`);
+  checkId(startId + Math.max(0, count - 1));
+  const out: PrekeyPair<OneTimePrekey>[] = [];
+  for (let i = 0; i < count; i++) {
+    const kp = generateX25519KeyPair();
+    out.push({ prekey: { id: startId + i, publicKey: kp.publicKey }, secretKey: kp.secretKey });
+  }
+  return out;
+}
+
+/** Generate one one-time X25519 prekey, optionally from a seed (known-answer vectors only). */
+export function generateOneTimePrekey(id: number, seed?: Uint8Array): PrekeyPair<OneTimePrekey> {
+  checkId(id);
+  const kp = generateX25519KeyPair(seed);
+  return { prekey: { id, publicKey: kp.publicKey }, secretKey: kp.secretKey };
+}
+
+/** `u8 version ‖ u32 id ‖ publicKey[32]`. */
+export function encodeOneTimePrekey(p: OneTimePrekey): Uint8Array {
+  checkId(p.id);
+  return new ByteWriter().u8(PREKEY_VERSION).u32(p.id).raw(p.publicKey).finish();
+}
+
+/** Parse a one-time prekey. Throws MALFORMED / UNSUPPORTED_VERSION, or INVALID_KEY for a bad X25519 key. */
+export function decodeOneTimePrekey(bytes: Uint8Array): OneTimePrekey {
+  const r = new ByteReader(asBytes(bytes, 'one-time prekey'));
+  readVersion(r, 'one-time prekey');
+  const id = r.u32('prekey id');
+  const publicKey = r.raw(sodium().crypto_scalarmult_BYTES, 'prekey public key');
+  r.end('one-time prekey');
+  assertValidX25519PublicKey(publicKey, 'one-time prekey');
+  return { id, publicKey };
+}
+
+/** Throws INVALID_KEY unless the one-time prekey holds a valid X25519 key. */
+export function verifyOneTimePrekey(p: OneTimePrekey): void {
+  assertValidX25519PublicKey(p.publicKey, 'one-time prekey');
+}
+
+// ---------------------------------------------------------------------------
+// Bundles
+
+/**
+ * Verify a whole bundle before a handshake: the certificate is signed by the
+ * expected UIK for the expected user and device (BAD_CERTIFICATE), both signed
+ * prekeys are signed by the certificate's signing key (BAD_SIGNATURE), and every
+ * X25519 key is valid (INVALID_KEY).
+ */
+export function verifyPrekeyBundle(
+  bundle: PrekeyBundle,
+  expected: CertificateExpectation = {},
+): void {
+  verifyDeviceCertificate(bundle.certificate, expected);
+  verifySignedPrekey(bundle.certificate.signingKey, bundle.signedPrekey);
+  verifyKemPrekey(bundle.certificate.signingKey, bundle.kemPrekey);
+  if (bundle.oneTimePrekey) verifyOneTimePrekey(bundle.oneTimePrekey);
+}
