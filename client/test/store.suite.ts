@@ -1,0 +1,403 @@
+/**
+ * The abstract ClientStore suite: every store implementation runs exactly
+ * these tests (like aedes-persistence's abstract.js). Call
+ * `storeSuite(name, open)` from a `*.test.ts` file; `open(reopen?)` returns a
+ * fresh store, or — when `reopen` is given and the store is durable — the
+ * same database opened again.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AccountRecord, ClientStore, MessageRecord, OutboxEntry } from '../src/store/types.ts';
+
+/** How a test opens stores: `open()` makes a new one; `reopen(previous)` reopens a durable one. */
+export interface StoreFactory {
+  open(): Promise<ClientStore>;
+  /** Close and reopen the same database, or undefined for non-durable stores. */
+  reopen?: (store: ClientStore) => Promise<ClientStore>;
+}
+
+const bytes = (...v: number[]): Uint8Array => Uint8Array.from(v);
+
+function account(over: Partial<AccountRecord> = {}): AccountRecord {
+  return {
+    username: 'alice',
+    deviceId: 'dev1',
+    kind: 'user',
+    accessToken: 'a',
+    refreshToken: 'r',
+    uik: { publicKey: bytes(1, 2), secretKey: bytes(3, 4) },
+    signing: { publicKey: bytes(5), secretKey: bytes(6) },
+    identity: { publicKey: bytes(7), secretKey: bytes(8) },
+    certificate: bytes(9, 9, 9),
+    signedPrekeyAt: 1000,
+    createdAt: 1000,
+    ...over,
+  };
+}
+
+let seq = 0;
+function message(over: Partial<MessageRecord> = {}): MessageRecord {
+  seq += 1;
+  return {
+    conversationId: 'dm:bob',
+    id: `m${String(seq).padStart(6, '0')}`,
+    sender: 'bob',
+    senderDevice: 'd1',
+    timestamp: 1_000 + seq,
+    receivedAt: 2_000 + seq,
+    kind: 'text',
+    body: { text: 'hello world' },
+    outgoing: false,
+    unread: true,
+    status: {},
+    edited: false,
+    deleted: false,
+    reactions: {},
+    ...over,
+  };
+}
+
+function outbox(over: Partial<OutboxEntry> = {}): OutboxEntry {
+  return {
+    messageId: 'm1',
+    recipient: 'bob',
+    recipientDevice: 'd1',
+    topic: 'sotto/v1/inbox/bob/d1',
+    plaintext: bytes(1, 2, 3),
+    attempts: 0,
+    createdAt: 10,
+    lastAttemptAt: 0,
+    ...over,
+  };
+}
+
+/** Register the abstract suite for one store implementation. */
+export function storeSuite(name: string, factory: StoreFactory): void {
+  describe(`ClientStore: ${name}`, () => {
+    const opened: ClientStore[] = [];
+    const open = async (): Promise<ClientStore> => {
+      const s = await factory.open();
+      opened.push(s);
+      return s;
+    };
+    afterEach(async () => {
+      for (const s of opened.splice(0)) await s.close();
+    });
+
+    it('returns null for an account that was never stored', async () => {
+      const s = await open();
+      expect(await s.getAccount()).toBeNull();
+    });
+
+    it('round-trips the account record with its binary keys intact', async () => {
+      const s = await open();
+      await s.putAccount(account());
+      const got = await s.getAccount();
+      expect(got).toEqual(account());
+      expect(got?.uik.secretKey).toBeInstanceOf(Uint8Array);
+    });
+
+    it('stores prekey secrets by kind and id and deletes a used one', async () => {
+      const s = await open();
+      const pk = (kind: 'onetime' | 'signed', id: number) => ({
+        kind,
+        id,
+        publicKey: bytes(id),
+        secretKey: bytes(id, id),
+        createdAt: 5,
+      });
+      await s.batch([
+        { op: 'putPrekeys', prekeys: [pk('onetime', 2), pk('onetime', 1), pk('signed', 1)] },
+      ]);
+      expect((await s.listPrekeys('onetime')).map((p) => p.id)).toEqual([1, 2]);
+      expect((await s.getPrekey('signed', 1))?.secretKey).toEqual(bytes(1, 1));
+      await s.batch([{ op: 'deletePrekey', kind: 'onetime', id: 1 }]);
+      expect(await s.getPrekey('onetime', 1)).toBeNull();
+      expect(await s.getPrekey('signed', 1)).not.toBeNull();
+    });
+
+    it('keeps one pairwise session per remote user and device', async () => {
+      const s = await open();
+      await s.batch([
+        { op: 'putSession', user: 'bob', device: 'b', state: bytes(1) },
+        { op: 'putSession', user: 'bob', device: 'a', state: bytes(2) },
+        { op: 'putSession', user: 'carol', device: 'a', state: bytes(3) },
+        { op: 'putSession', user: 'bob', device: 'b', state: bytes(4) },
+      ]);
+      expect(await s.getSession('bob', 'b')).toEqual(bytes(4));
+      expect(await s.listSessionDevices('bob')).toEqual(['a', 'b']);
+      await s.batch([{ op: 'deleteSession', user: 'bob', device: 'a' }]);
+      expect(await s.getSession('bob', 'a')).toBeNull();
+    });
+
+    it('stores own and received sender keys and deletes them per group, user or device', async () => {
+      const s = await open();
+      const sk = (user: string, device: string, keyId: number) => ({
+        groupId: 'g1',
+        user,
+        device,
+        keyId,
+        state: bytes(keyId),
+        createdAt: 1,
+      });
+      await s.batch([
+        {
+          op: 'putOwnSenderKey',
+          record: {
+            groupId: 'g1',
+            keyId: 7,
+            state: bytes(7),
+            distributedTo: ['bob:d1'],
+            createdAt: 1,
+            messageCount: 0,
+          },
+        },
+        { op: 'putSenderKey', record: sk('bob', 'd1', 1) },
+        { op: 'putSenderKey', record: sk('bob', 'd2', 1) },
+        { op: 'putSenderKey', record: sk('carol', 'd1', 1) },
+        { op: 'putSenderKey', record: { ...sk('bob', 'd1', 1), groupId: 'g2' } },
+      ]);
+      expect((await s.getOwnSenderKey('g1'))?.distributedTo).toEqual(['bob:d1']);
+      expect((await s.getSenderKey('g1', 'bob', 'd2', 1))?.state).toEqual(bytes(1));
+      await s.batch([{ op: 'deleteSenderKeys', groupId: 'g1', user: 'bob', device: 'd1' }]);
+      expect(await s.getSenderKey('g1', 'bob', 'd1', 1)).toBeNull();
+      expect(await s.getSenderKey('g1', 'bob', 'd2', 1)).not.toBeNull();
+      await s.batch([{ op: 'deleteSenderKeys', groupId: 'g1', user: 'bob' }]);
+      expect(await s.getSenderKey('g1', 'bob', 'd2', 1)).toBeNull();
+      expect(await s.getSenderKey('g1', 'carol', 'd1', 1)).not.toBeNull();
+      await s.batch([
+        { op: 'deleteSenderKeys', groupId: 'g1' },
+        { op: 'deleteOwnSenderKey', groupId: 'g1' },
+      ]);
+      expect(await s.getSenderKey('g1', 'carol', 'd1', 1)).toBeNull();
+      expect(await s.getOwnSenderKey('g1')).toBeNull();
+      expect(await s.getSenderKey('g2', 'bob', 'd1', 1)).not.toBeNull();
+    });
+
+    it('lists the latest messages of a conversation oldest first, paging backwards', async () => {
+      const s = await open();
+      const ms = Array.from({ length: 10 }, (_, i) => message({ timestamp: 100 + i, id: `x${i}` }));
+      await s.batch([
+        ...ms.map((m) => ({ op: 'putMessage' as const, message: m })),
+        { op: 'putMessage', message: message({ conversationId: 'dm:carol' }) },
+      ]);
+      const page = await s.listMessages('dm:bob', { limit: 3 });
+      expect(page.map((m) => m.id)).toEqual(['x7', 'x8', 'x9']);
+      const older = await s.listMessages('dm:bob', { limit: 3, before: 107 });
+      expect(older.map((m) => m.id)).toEqual(['x4', 'x5', 'x6']);
+      expect(await s.getMessage('x3')).toEqual(ms[3]);
+    });
+
+    it('moves receipts forward per recipient device and never back', async () => {
+      const s = await open();
+      const m = message({ outgoing: true, status: { 'bob:d1': 'sent', 'bob:d2': 'sent' } });
+      await s.batch([{ op: 'putMessage', message: m }]);
+      await s.batch([
+        { op: 'setReceipt', messageId: m.id, recipient: 'bob:d1', status: 'read' },
+        { op: 'setReceipt', messageId: m.id, recipient: 'bob:d1', status: 'delivered' },
+        { op: 'setReceipt', messageId: m.id, recipient: 'bob:d2', status: 'delivered' },
+        { op: 'setReceipt', messageId: 'unknown', recipient: 'bob:d2', status: 'delivered' },
+      ]);
+      expect((await s.getMessage(m.id))?.status).toEqual({
+        'bob:d1': 'read',
+        'bob:d2': 'delivered',
+      });
+    });
+
+    it('applies edits, reactions and delete-for-everyone', async () => {
+      const s = await open();
+      const m = message({ body: { text: 'first draft' } });
+      await s.batch([{ op: 'putMessage', message: m }]);
+      await s.batch([
+        { op: 'editMessage', messageId: m.id, body: { text: 'final words' }, editedAt: 9 },
+        { op: 'react', messageId: m.id, user: 'carol', emoji: '👍' },
+        { op: 'react', messageId: m.id, user: 'dave', emoji: '🎉' },
+        { op: 'react', messageId: m.id, user: 'dave', emoji: null },
+      ]);
+      let got = await s.getMessage(m.id);
+      expect(got?.body).toEqual({ text: 'final words' });
+      expect(got?.edited).toBe(true);
+      expect(got?.reactions).toEqual({ carol: '👍' });
+      expect(await s.search('draft')).toEqual([]);
+      expect((await s.search('final')).map((h) => h.message.id)).toEqual([m.id]);
+      await s.batch([{ op: 'deleteMessage', messageId: m.id }]);
+      got = await s.getMessage(m.id);
+      expect(got?.deleted).toBe(true);
+      expect(got?.body).toEqual({});
+      expect(await s.search('final')).toEqual([]);
+    });
+
+    it('counts unread messages per conversation and clears them when read', async () => {
+      const s = await open();
+      await s.batch([
+        { op: 'putMessage', message: message({ conversationId: 'dm:bob', timestamp: 10 }) },
+        { op: 'putMessage', message: message({ conversationId: 'dm:bob', timestamp: 30 }) },
+        { op: 'putMessage', message: message({ conversationId: 'group:g', timestamp: 20 }) },
+        {
+          op: 'putMessage',
+          message: message({ conversationId: 'group:g', timestamp: 5, unread: false }),
+        },
+      ]);
+      let convs = await s.listConversations();
+      expect(convs.map((c) => [c.conversationId, c.lastTimestamp, c.unread])).toEqual([
+        ['dm:bob', 30, 2],
+        ['group:g', 20, 1],
+      ]);
+      await s.batch([{ op: 'markConversationRead', conversationId: 'dm:bob' }]);
+      convs = await s.listConversations();
+      expect(convs.find((c) => c.conversationId === 'dm:bob')?.unread).toBe(0);
+    });
+
+    it('keeps outbox entries per recipient device until removed, counting attempts', async () => {
+      const s = await open();
+      await s.batch([
+        {
+          op: 'putOutbox',
+          entries: [
+            outbox({ recipientDevice: 'd1', createdAt: 2 }),
+            outbox({
+              recipientDevice: 'd2',
+              createdAt: 1,
+              plaintext: undefined as never,
+              envelope: bytes(9),
+            }),
+          ],
+        },
+      ]);
+      await s.batch([
+        { op: 'touchOutbox', messageId: 'm1', recipient: 'bob', recipientDevice: 'd1', at: 77 },
+      ]);
+      let list = await s.listOutbox();
+      expect(list.map((e) => e.recipientDevice)).toEqual(['d2', 'd1']);
+      expect(list[1]?.attempts).toBe(1);
+      expect(list[1]?.lastAttemptAt).toBe(77);
+      expect(list[1]?.plaintext).toEqual(bytes(1, 2, 3));
+      expect(list[0]?.envelope).toEqual(bytes(9));
+      await s.batch([
+        { op: 'removeOutbox', messageId: 'm1', recipient: 'bob', recipientDevice: 'd2' },
+      ]);
+      list = await s.listOutbox();
+      expect(list.map((e) => e.recipientDevice)).toEqual(['d1']);
+    });
+
+    it('remembers seen message ids and prunes old ones', async () => {
+      const s = await open();
+      await s.batch([
+        { op: 'markSeen', ids: ['a', 'b'], at: 10 },
+        { op: 'markSeen', ids: ['c'], at: 20 },
+      ]);
+      expect(await s.hasSeen('a')).toBe(true);
+      expect(await s.hasSeen('z')).toBe(false);
+      await s.pruneSeen(15);
+      expect(await s.hasSeen('a')).toBe(false);
+      expect(await s.hasSeen('c')).toBe(true);
+    });
+
+    it('stores contacts with trust state, groups with their chain, and settings', async () => {
+      const s = await open();
+      await s.batch([
+        {
+          op: 'putContact',
+          contact: {
+            username: 'zed',
+            uik: bytes(1),
+            verified: true,
+            pendingUik: bytes(2),
+            updatedAt: 1,
+          },
+        },
+        {
+          op: 'putContact',
+          contact: { username: 'bob', uik: null, verified: false, pendingUik: null, updatedAt: 1 },
+        },
+        {
+          op: 'putGroup',
+          group: {
+            groupId: 'g1',
+            name: 'Home',
+            chain: [bytes(1), bytes(2, 3)],
+            members: ['alice'],
+            admins: ['alice'],
+            updatedAt: 1,
+          },
+        },
+        { op: 'setSetting', key: 'presence', value: { share: false, n: [1, 2] } },
+      ]);
+      expect((await s.getContact('zed'))?.pendingUik).toEqual(bytes(2));
+      expect((await s.listContacts()).map((c) => c.username)).toEqual(['bob', 'zed']);
+      expect((await s.getGroup('g1'))?.chain).toEqual([bytes(1), bytes(2, 3)]);
+      expect((await s.listGroups()).length).toBe(1);
+      expect(await s.getSetting('presence')).toEqual({ share: false, n: [1, 2] });
+      expect(await s.getSetting('missing')).toBeUndefined();
+      await s.batch([
+        { op: 'deleteGroup', groupId: 'g1' },
+        { op: 'deleteSetting', key: 'presence' },
+      ]);
+      expect(await s.getGroup('g1')).toBeNull();
+      expect(await s.getSetting('presence')).toBeUndefined();
+    });
+
+    it('writes nothing from a batch that contains an invalid op', async () => {
+      const s = await open();
+      const bad = [
+        { op: 'putMessage', message: message() },
+        { op: 'nonsense' },
+      ] as unknown as Parameters<ClientStore['batch']>[0];
+      await expect(s.batch(bad)).rejects.toThrow(TypeError);
+      expect(await s.listConversations()).toEqual([]);
+    });
+
+    it('finds messages by whole words with prefix matching on the last word, ranked', async () => {
+      const s = await open();
+      const a = message({ body: { text: 'The quick brown fox' }, timestamp: 1 });
+      const b = message({ body: { text: 'quick quick thinking, brownies!' }, timestamp: 2 });
+      const c = message({
+        body: { text: 'Café au lait' },
+        conversationId: 'group:g',
+        timestamp: 3,
+      });
+      const d = message({ kind: 'file', body: { name: 'quarterly-report.pdf' }, timestamp: 4 });
+      await s.batch([a, b, c, d].map((m) => ({ op: 'putMessage' as const, message: m })));
+      expect((await s.search('quick')).map((h) => h.message.id)).toEqual([b.id, a.id]);
+      expect((await s.search('quick bro')).map((h) => h.message.id)).toEqual([b.id, a.id]);
+      expect((await s.search('fox quick')).map((h) => h.message.id)).toEqual([a.id]);
+      expect((await s.search('qui fox')).map((h) => h.message.id)).toEqual([]);
+      expect((await s.search('CAFE')).map((h) => h.message.id)).toEqual([c.id]);
+      expect((await s.search('report')).map((h) => h.message.id)).toEqual([d.id]);
+      expect(await s.search('quick', { conversationId: 'group:g' })).toEqual([]);
+      expect(await s.search('  ,, ')).toEqual([]);
+    });
+
+    it('writes a burst of 5,000 messages in batches and finds them', async () => {
+      const s = await open();
+      const all = Array.from({ length: 5000 }, (_, i) =>
+        message({ id: `burst${i}`, timestamp: 10_000 + i, body: { text: `burst number n${i}` } }),
+      );
+      for (let i = 0; i < all.length; i += 500) {
+        await s.batch(
+          all.slice(i, i + 500).map((m) => ({ op: 'putMessage' as const, message: m })),
+        );
+      }
+      expect((await s.listConversations())[0]?.unread).toBe(5000);
+      expect((await s.search('n4999')).map((h) => h.message.id)).toEqual(['burst4999']);
+    });
+
+    if (factory.reopen) {
+      const reopen = factory.reopen;
+      it('keeps everything across close and reopen', async () => {
+        const s = await factory.open();
+        await s.batch([
+          { op: 'putAccount', account: account() },
+          { op: 'putSession', user: 'bob', device: 'd1', state: bytes(4, 5) },
+          { op: 'putMessage', message: message({ id: 'durable', body: { text: 'persist me' } }) },
+          { op: 'putOutbox', entries: [outbox()] },
+        ]);
+        const again = await reopen(s);
+        opened.push(again);
+        expect((await again.getAccount())?.uik.secretKey).toEqual(bytes(3, 4));
+        expect(await again.getSession('bob', 'd1')).toEqual(bytes(4, 5));
+        expect((await again.search('persist')).map((h) => h.message.id)).toEqual(['durable']);
+        expect((await again.listOutbox()).length).toBe(1);
+      });
+    }
+  });
+}
