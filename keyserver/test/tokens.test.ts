@@ -15,13 +15,26 @@ const AUD = 'sotto';
 function setup(now = Date.now) {
   const key = generateSigningKey();
   const issuer = createTokenIssuer({ privateKey: key, issuer: ISS, audience: AUD, now });
-  const verifier = createTokenVerifier({ publicKey: issuer.publicKeyPem, issuer: ISS, audience: AUD });
+  const verifier = createTokenVerifier({
+    publicKey: issuer.publicKeyPem,
+    issuer: ISS,
+    audience: AUD,
+  });
   return { key, issuer, verifier };
 }
 
 function claims() {
   const iat = Math.floor(Date.now() / 1000);
-  return { sub: 'alice', dev: 'd1', kind: 'user', jti: 'x', iat, exp: iat + 900, iss: ISS, aud: AUD };
+  return {
+    sub: 'alice',
+    dev: 'd1',
+    kind: 'user',
+    jti: 'x',
+    iat,
+    exp: iat + 900,
+    iss: ISS,
+    aud: AUD,
+  };
 }
 
 function codeOf(fn: () => unknown): string | undefined {
@@ -38,7 +51,14 @@ describe('access tokens', () => {
     const { issuer, verifier } = setup();
     const t = issuer.issue({ sub: 'alice', dev: 'd1', kind: 'user' });
     const c = verifier.verify(t.token);
-    expect(c).toMatchObject({ sub: 'alice', dev: 'd1', kind: 'user', jti: t.jti, iss: ISS, aud: AUD });
+    expect(c).toMatchObject({
+      sub: 'alice',
+      dev: 'd1',
+      kind: 'user',
+      jti: t.jti,
+      iss: ISS,
+      aud: AUD,
+    });
     expect(c.exp - c.iat).toBe(900);
     expect(t.expiresAt).toBe(c.exp * 1000);
   });
@@ -72,10 +92,14 @@ describe('access tokens', () => {
 
   it('refuses a token signed by another Ed25519 key', () => {
     const { verifier } = setup();
-    const other = createTokenIssuer({ privateKey: generateSigningKey(), issuer: ISS, audience: AUD });
-    expect(codeOf(() => verifier.verify(other.issue({ sub: 'a', dev: 'd', kind: 'user' }).token))).toBe(
-      'TOKEN_INVALID',
-    );
+    const other = createTokenIssuer({
+      privateKey: generateSigningKey(),
+      issuer: ISS,
+      audience: AUD,
+    });
+    expect(
+      codeOf(() => verifier.verify(other.issue({ sub: 'a', dev: 'd', kind: 'user' }).token)),
+    ).toBe('TOKEN_INVALID');
   });
 
   it('refuses a token for another issuer or audience', () => {
@@ -83,12 +107,12 @@ describe('access tokens', () => {
     const verifier = createTokenVerifier({ publicKey: key, issuer: ISS, audience: AUD });
     const wrongIss = createTokenIssuer({ privateKey: key, issuer: 'https://evil', audience: AUD });
     const wrongAud = createTokenIssuer({ privateKey: key, issuer: ISS, audience: 'other' });
-    expect(codeOf(() => verifier.verify(wrongIss.issue({ sub: 'a', dev: 'd', kind: 'user' }).token))).toBe(
-      'TOKEN_INVALID',
-    );
-    expect(codeOf(() => verifier.verify(wrongAud.issue({ sub: 'a', dev: 'd', kind: 'user' }).token))).toBe(
-      'TOKEN_INVALID',
-    );
+    expect(
+      codeOf(() => verifier.verify(wrongIss.issue({ sub: 'a', dev: 'd', kind: 'user' }).token)),
+    ).toBe('TOKEN_INVALID');
+    expect(
+      codeOf(() => verifier.verify(wrongAud.issue({ sub: 'a', dev: 'd', kind: 'user' }).token)),
+    ).toBe('TOKEN_INVALID');
   });
 
   it('refuses garbage as malformed', () => {
@@ -99,12 +123,12 @@ describe('access tokens', () => {
 
   it('accepts only Ed25519 keys', () => {
     const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 });
-    expect(() => createTokenIssuer({ privateKey: rsa.privateKey, issuer: ISS, audience: AUD })).toThrow(
-      TypeError,
-    );
-    expect(() => createTokenVerifier({ publicKey: rsa.publicKey, issuer: ISS, audience: AUD })).toThrow(
-      TypeError,
-    );
+    expect(() =>
+      createTokenIssuer({ privateKey: rsa.privateKey, issuer: ISS, audience: AUD }),
+    ).toThrow(TypeError);
+    expect(() =>
+      createTokenVerifier({ publicKey: rsa.publicKey, issuer: ISS, audience: AUD }),
+    ).toThrow(TypeError);
     expect(publicKeyToPem(generateSigningKey())).toContain('BEGIN PUBLIC KEY');
   });
 });

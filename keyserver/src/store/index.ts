@@ -1,6 +1,10 @@
 /**
  * `@sotto/keyserver/store`: the storage contract, its implementations and the
  * ACL change bus, shared by the key server and the broker.
+ *
+ * - {@link createSqliteStore}: embedded mode (`:memory:` for tests).
+ * - {@link createRedisStore}: cluster mode.
+ * - {@link createMemoryAclEvents} / {@link createRedisAclEvents}: the ACL change bus.
  */
 export type * from './types.ts';
 export {
@@ -9,4 +13,6 @@ export {
   parseAclEvent,
   type RedisPubSubClient,
 } from './events.ts';
+export { createSqliteStore, type SqliteStoreOptions } from './sqlite.ts';
+export { createRedisStore, type RedisStoreOptions, type RedisClient } from './redis.ts';
 export { hashThingSecret, checkThingSecret } from './secrets.ts';

@@ -1,0 +1,343 @@
+/**
+ * The abstract store suite: every Store implementation must pass it
+ * (aedes-persistence's `abstract.js` pattern). Each test gets a fresh store
+ * from the factory.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { hashThingSecret } from '../src/store/secrets.ts';
+import type { Store } from '../src/store/types.ts';
+
+/** Creates an empty store; `cleanup` runs after each test. */
+export type StoreFactory = () => Promise<{ store: Store; cleanup?: () => Promise<void> }>;
+
+const bytes = (...v: number[]) => new Uint8Array(v);
+const pk = (id: number) => ({ id, data: bytes(id, id + 1, id + 2) });
+
+/** Register the shared store tests under `name`. */
+export function storeSuite(name: string, factory: StoreFactory): void {
+  describe(`${name} store`, () => {
+    let store: Store;
+    let cleanup: (() => Promise<void>) | undefined;
+
+    beforeEach(async () => {
+      ({ store, cleanup } = await factory());
+    });
+    afterEach(async () => {
+      await store.close();
+      await cleanup?.();
+    });
+
+    async function userWithKeys(username = 'alice', deviceId = 'd1') {
+      await store.createUser({ username, passwordHash: 'h', createdAt: 1 });
+      await store.activateDevice(username, deviceId);
+      await store.setDeviceKeys(username, deviceId, {
+        kind: 'user',
+        certificate: bytes(1),
+        signedPrekey: bytes(2),
+        kemPrekey: bytes(3),
+        logIndex: 0,
+      });
+    }
+
+    it('creates a user once and refuses a second account with the same name', async () => {
+      expect(await store.createUser({ username: 'alice', passwordHash: 'h1', createdAt: 5 })).toBe(
+        true,
+      );
+      expect(await store.createUser({ username: 'alice', passwordHash: 'h2', createdAt: 6 })).toBe(
+        false,
+      );
+      expect(await store.getUser('alice')).toEqual({
+        username: 'alice',
+        passwordHash: 'h1',
+        uik: null,
+        createdAt: 5,
+      });
+      expect(await store.userExists('alice')).toBe(true);
+      expect(await store.userExists('bob')).toBe(false);
+      expect(await store.getUser('bob')).toBeNull();
+    });
+
+    it('updates the password hash and the identity key', async () => {
+      await store.createUser({ username: 'alice', passwordHash: 'h1', createdAt: 5 });
+      await store.setPasswordHash('alice', 'h2');
+      await store.setUserIdentity('alice', bytes(9, 9));
+      const u = await store.getUser('alice');
+      expect(u?.passwordHash).toBe('h2');
+      expect(u?.uik).toEqual(bytes(9, 9));
+    });
+
+    it('activates, lists and deactivates devices, dropping keys on deactivation', async () => {
+      await userWithKeys();
+      await store.activateDevice('alice', 'd0');
+      expect((await store.listDevices('alice')).map((d) => d.deviceId)).toEqual(['d0', 'd1']);
+      expect(await store.isDeviceActive('alice', 'd1')).toBe(true);
+      await store.addOneTimePrekeys('alice', 'd1', { x25519: [pk(1)], kem: [pk(2)] }, 100);
+      await store.deactivateDevice('alice', 'd1');
+      expect(await store.isDeviceActive('alice', 'd1')).toBe(false);
+      expect(await store.isDeviceActive('alice', 'nope')).toBe(false);
+      const d = await store.getDevice('alice', 'd1');
+      expect(d).toMatchObject({
+        active: false,
+        certificate: null,
+        signedPrekey: null,
+        kemPrekey: null,
+      });
+      expect(await store.countOneTimePrekeys('alice', 'd1')).toEqual({
+        oneTimePrekeys: 0,
+        oneTimeKemPrekeys: 0,
+      });
+      expect(await store.claimPrekeyBundle('alice', 'd1')).toBeNull();
+      await store.activateDevice('alice', 'd1');
+      expect(await store.isDeviceActive('alice', 'd1')).toBe(true);
+    });
+
+    it('stores device keys and keeps prekeys when an update passes null', async () => {
+      await userWithKeys();
+      await store.setDeviceKeys('alice', 'd1', {
+        kind: 'bot',
+        certificate: bytes(7),
+        signedPrekey: null,
+        kemPrekey: null,
+        logIndex: 4,
+      });
+      expect(await store.getDevice('alice', 'd1')).toMatchObject({
+        kind: 'bot',
+        active: true,
+        certificate: bytes(7),
+        signedPrekey: bytes(2),
+        kemPrekey: bytes(3),
+        logIndex: 4,
+      });
+    });
+
+    it('removes every other device of a user on identity reset', async () => {
+      await userWithKeys();
+      await store.activateDevice('alice', 'd2');
+      await store.activateDevice('alice', 'd3');
+      await store.addOneTimePrekeys('alice', 'd2', { x25519: [pk(1)], kem: [] }, 100);
+      expect((await store.removeOtherDevices('alice', 'd1')).sort()).toEqual(['d2', 'd3']);
+      expect((await store.listDevices('alice')).map((d) => d.deviceId)).toEqual(['d1']);
+      expect(await store.countOneTimePrekeys('alice', 'd2')).toEqual({
+        oneTimePrekeys: 0,
+        oneTimeKemPrekeys: 0,
+      });
+    });
+
+    it('counts one-time prekeys, replaces duplicate ids and trims to the cap', async () => {
+      await userWithKeys();
+      const c1 = await store.addOneTimePrekeys(
+        'alice',
+        'd1',
+        { x25519: [pk(1), pk(2), pk(3)], kem: [pk(10)] },
+        100,
+      );
+      expect(c1).toEqual({ oneTimePrekeys: 3, oneTimeKemPrekeys: 1 });
+      const c2 = await store.addOneTimePrekeys(
+        'alice',
+        'd1',
+        { x25519: [pk(3), pk(4)], kem: [] },
+        3,
+      );
+      expect(c2).toEqual({ oneTimePrekeys: 3, oneTimeKemPrekeys: 1 });
+      await store.clearOneTimePrekeys('alice', 'd1');
+      expect(await store.countOneTimePrekeys('alice', 'd1')).toEqual({
+        oneTimePrekeys: 0,
+        oneTimeKemPrekeys: 0,
+      });
+    });
+
+    it('hands out one-time prekeys in upload order and falls back to the last-resort KEM prekey', async () => {
+      await userWithKeys();
+      await store.addOneTimePrekeys('alice', 'd1', { x25519: [pk(1), pk(2)], kem: [pk(20)] }, 100);
+      const b1 = await store.claimPrekeyBundle('alice', 'd1');
+      expect(b1).toEqual({
+        certificate: bytes(1),
+        signedPrekey: bytes(2),
+        kemPrekey: pk(20).data,
+        kemLastResort: false,
+        oneTimePrekey: pk(1).data,
+      });
+      const b2 = await store.claimPrekeyBundle('alice', 'd1');
+      expect(b2).toMatchObject({
+        kemPrekey: bytes(3),
+        kemLastResort: true,
+        oneTimePrekey: pk(2).data,
+      });
+      const b3 = await store.claimPrekeyBundle('alice', 'd1');
+      expect(b3).toMatchObject({ kemLastResort: true, oneTimePrekey: null });
+      expect(await store.claimPrekeyBundle('alice', 'nope')).toBeNull();
+    });
+
+    it('gives each of 50 concurrent claims a different one-time prekey', async () => {
+      await userWithKeys();
+      const many = Array.from({ length: 60 }, (_, i) => pk(i + 1));
+      await store.addOneTimePrekeys('alice', 'd1', { x25519: many, kem: many.slice(0, 50) }, 100);
+      const claims = await Promise.all(
+        Array.from({ length: 50 }, () => store.claimPrekeyBundle('alice', 'd1')),
+      );
+      const ids = claims.map((c) => c?.oneTimePrekey?.[0]);
+      expect(new Set(ids).size).toBe(50);
+      expect(new Set(claims.map((c) => c?.kemPrekey[0])).size).toBe(50);
+      expect(await store.countOneTimePrekeys('alice', 'd1')).toEqual({
+        oneTimePrekeys: 10,
+        oneTimeKemPrekeys: 0,
+      });
+    });
+
+    it('revokes single tokens until they expire', async () => {
+      const future = Date.now() + 60_000;
+      expect(await store.isTokenRevoked('j1')).toBe(false);
+      await store.revokeToken('j1', future);
+      expect(await store.isTokenRevoked('j1')).toBe(true);
+      await store.revokeToken('j2', Date.now() - 1);
+      expect(await store.isTokenRevoked('j2')).toBe(false);
+    });
+
+    it('revokes the live access tokens and refresh families of one device or one user', async () => {
+      const exp = Date.now() + 60_000;
+      await store.recordAccessToken({
+        jti: 'a1',
+        username: 'alice',
+        deviceId: 'd1',
+        expiresAt: exp,
+      });
+      await store.recordAccessToken({
+        jti: 'a2',
+        username: 'alice',
+        deviceId: 'd2',
+        expiresAt: exp,
+      });
+      await store.recordAccessToken({ jti: 'b1', username: 'bob', deviceId: 'd1', expiresAt: exp });
+      await store.putRefreshToken({
+        tokenHash: 'r1',
+        familyId: 'f1',
+        username: 'alice',
+        deviceId: 'd1',
+        expiresAt: exp,
+      });
+      await store.putRefreshToken({
+        tokenHash: 'r2',
+        familyId: 'f2',
+        username: 'alice',
+        deviceId: 'd2',
+        expiresAt: exp,
+      });
+      const dev = await store.revokeDeviceTokens('alice', 'd1');
+      expect(dev.map((t) => t.jti)).toEqual(['a1']);
+      expect(await store.isTokenRevoked('a1')).toBe(true);
+      expect(await store.isTokenRevoked('a2')).toBe(false);
+      expect((await store.useRefreshToken('r1', Date.now())).status).toBe('reused');
+      const all = await store.revokeUserTokens('alice');
+      expect(all.map((t) => t.jti)).toEqual(['a2']);
+      expect(await store.isTokenRevoked('a2')).toBe(true);
+      expect(await store.isTokenRevoked('b1')).toBe(false);
+      expect((await store.useRefreshToken('r2', Date.now())).status).toBe('reused');
+    });
+
+    it('accepts a refresh token once, then reports reuse, and forgets unknown or expired ones', async () => {
+      const rec = {
+        tokenHash: 'h1',
+        familyId: 'f',
+        username: 'alice',
+        deviceId: 'd1',
+        expiresAt: Date.now() + 60_000,
+      };
+      await store.putRefreshToken(rec);
+      expect(await store.useRefreshToken('h1', Date.now())).toEqual({ status: 'ok', record: rec });
+      expect(await store.useRefreshToken('h1', Date.now())).toEqual({
+        status: 'reused',
+        record: rec,
+      });
+      expect(await store.useRefreshToken('nope', Date.now())).toEqual({ status: 'unknown' });
+      await store.putRefreshToken({ ...rec, tokenHash: 'h2' });
+      expect((await store.useRefreshToken('h2', rec.expiresAt + 1)).status).toBe('unknown');
+      await store.putRefreshToken({ ...rec, tokenHash: 'h3' });
+      await store.revokeRefreshFamily('f');
+      expect((await store.useRefreshToken('h3', Date.now())).status).toBe('reused');
+    });
+
+    it('lets exactly one of two concurrent uses of a refresh token succeed', async () => {
+      const rec = {
+        tokenHash: 'h1',
+        familyId: 'f',
+        username: 'alice',
+        deviceId: 'd1',
+        expiresAt: Date.now() + 60_000,
+      };
+      await store.putRefreshToken(rec);
+      const results = await Promise.all([
+        store.useRefreshToken('h1', Date.now()),
+        store.useRefreshToken('h1', Date.now()),
+      ]);
+      expect(results.map((r) => r.status).sort()).toEqual(['ok', 'reused']);
+    });
+
+    it('creates a group once, appends by compare-and-set and derives members', async () => {
+      const m1 = [{ username: 'alice', admin: true }];
+      expect(await store.createGroup('g1', bytes(0), m1)).toBe(true);
+      expect(await store.createGroup('g1', bytes(0), m1)).toBe(false);
+      const m2 = [...m1, { username: 'bob', admin: false }];
+      expect(await store.appendGroupRecord('g1', 1, bytes(1), m2)).toBe(true);
+      expect(await store.appendGroupRecord('g1', 1, bytes(9), m1)).toBe(false);
+      expect(await store.appendGroupRecord('g1', 3, bytes(9), m1)).toBe(false);
+      expect(await store.getGroupChain('g1')).toEqual([bytes(0), bytes(1)]);
+      expect(await store.getGroup('g1')).toEqual({ groupId: 'g1', seq: 1, members: m2 });
+      expect(await store.groupMembers('g1')).toEqual(['alice', 'bob']);
+      expect(await store.isGroupMember('g1', 'bob')).toBe(true);
+      expect(await store.appendGroupRecord('g1', 2, bytes(2), m1)).toBe(true);
+      expect(await store.isGroupMember('g1', 'bob')).toBe(false);
+      expect(await store.groupMembers('nope')).toBeNull();
+      expect(await store.getGroupChain('nope')).toBeNull();
+      expect(await store.getGroup('nope')).toBeNull();
+      expect(await store.appendGroupRecord('nope', 1, bytes(1), m1)).toBe(false);
+    });
+
+    it('registers, verifies and revokes thing credentials', async () => {
+      const t = {
+        owner: 'alice',
+        thing: 'lamp',
+        secretHash: hashThingSecret('s3cret'),
+        createdAt: 2,
+      };
+      expect(await store.createThing(t)).toBe(true);
+      expect(await store.createThing(t)).toBe(false);
+      expect(await store.verifyThingCredential('alice', 'lamp', 's3cret')).toBe(true);
+      expect(await store.verifyThingCredential('alice', 'lamp', 'wrong')).toBe(false);
+      expect(await store.verifyThingCredential('alice', 'nope', 's3cret')).toBe(false);
+      expect(await store.isThingActive('alice', 'lamp')).toBe(true);
+      expect(await store.listThings('alice')).toEqual([
+        { owner: 'alice', thing: 'lamp', active: true, createdAt: 2 },
+      ]);
+      expect(await store.revokeThing('alice', 'lamp')).toBe(true);
+      expect(await store.revokeThing('alice', 'lamp')).toBe(false);
+      expect(await store.isThingActive('alice', 'lamp')).toBe(false);
+      expect(await store.verifyThingCredential('alice', 'lamp', 's3cret')).toBe(false);
+      expect(await store.createThing({ ...t, secretHash: hashThingSecret('new') })).toBe(true);
+      expect(await store.verifyThingCredential('alice', 'lamp', 'new')).toBe(true);
+    });
+
+    it('stores blob metadata once per content id and deletes it', async () => {
+      const b = { id: 'ab', owner: 'alice', size: 10, createdAt: 3 };
+      expect(await store.putBlob(b)).toBe(true);
+      expect(await store.putBlob({ ...b, owner: 'bob' })).toBe(false);
+      expect(await store.getBlob('ab')).toEqual(b);
+      expect(await store.deleteBlob('ab')).toBe(true);
+      expect(await store.deleteBlob('ab')).toBe(false);
+      expect(await store.getBlob('ab')).toBeNull();
+    });
+
+    it('appends log leaves with dense indices, also under concurrency', async () => {
+      expect(await store.logSize()).toBe(0);
+      const idx = await Promise.all([1, 2, 3, 4].map((i) => store.appendLogLeaf(bytes(i))));
+      expect([...idx].sort()).toEqual([0, 1, 2, 3]);
+      expect(await store.logSize()).toBe(4);
+      const leaves = await store.getLogLeaves(0, 4);
+      expect(leaves.map((l, i) => [l[0], i]).every(([v, i]) => idx[(v ?? 0) - 1] === i)).toBe(true);
+      expect(await store.getLogLeaves(1, 3)).toHaveLength(2);
+    });
+
+    it('answers a ping', async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+  });
+}
