@@ -1,0 +1,275 @@
+/**
+ * Typed HTTP client for the key server routes (DESIGN.md §4.1). Fetch-based,
+ * so it runs unchanged in browsers and Node ≥ 20; the base URL and `fetch` are
+ * injected. Binary objects travel as base64url strings of their canonical
+ * encodings (PROTOCOL.md §1); this module leaves them as strings and the
+ * engine decodes them with @sotto/crypto.
+ *
+ * Errors: every failure is an {@link ApiError} carrying the server's stable
+ * `{ error, message }` code and the HTTP status; a network failure is
+ * `ApiError('NETWORK', …)` with status 0. A 401 on an authenticated route
+ * triggers one refresh with the refresh token and a retry.
+ */
+
+/** Error code from the key server's `{ error }`, or a client-side one. */
+export type ApiErrorCode = string;
+
+/** A failed key server call. `code` is the server's stable error code; `status` 0 = no response. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly status: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** True when `err` is an {@link ApiError}, optionally of the given code. */
+export function isApiError(err: unknown, code?: ApiErrorCode): err is ApiError {
+  return err instanceof ApiError && (code === undefined || err.code === code);
+}
+
+/** Access + refresh token pair. */
+export interface Tokens {
+  accessToken: string;
+  refreshToken: string;
+}
+
+/** `POST /v1/sessions` response. */
+export interface LoginResult extends Tokens {
+  deviceId: string;
+}
+
+/** `PUT /v1/devices/{deviceId}/keys` body: base64url of canonical encodings; every part optional. */
+export interface KeyUpload {
+  certificate?: string;
+  signedPrekey?: string;
+  kemPrekey?: string;
+  oneTimePrekeys?: string[];
+}
+
+/** One device in `GET /v1/users/{username}`. */
+export interface DeviceEntry {
+  deviceId: string;
+  certificate: string;
+}
+
+/** `GET /v1/users/{username}` response. */
+export interface UserKeys {
+  username: string;
+  uik: string | null;
+  devices: DeviceEntry[];
+}
+
+/** A claimed prekey bundle (base64url fields). */
+export interface BundleResponse {
+  certificate: string;
+  signedPrekey: string;
+  kemPrekey: string;
+  oneTimePrekey?: string | null;
+}
+
+/** `GET /v1/groups/{groupId}` response: the signed chain, in order. */
+export interface GroupChain {
+  groupId: string;
+  records: string[];
+}
+
+/** Credentials of a registered thing. */
+export interface ThingCredentials {
+  thing: string;
+  /** MQTT clientId and username: `thing:{owner}:{thing}`. */
+  clientId: string;
+  /** MQTT password (shown once). */
+  secret: string;
+}
+
+/** A thing in `GET /v1/things`. */
+export interface ThingEntry {
+  thing: string;
+  createdAt?: number;
+}
+
+/** Options for {@link createHttpClient}. */
+export interface HttpClientOptions {
+  /** e.g. `http://127.0.0.1:8080` (no trailing `/v1`). */
+  baseUrl: string;
+  /** Defaults to the global fetch. */
+  fetch?: typeof fetch;
+  /** Current tokens (read on every request). */
+  getTokens?: () => Tokens | null;
+  /** Called after a successful refresh, so the engine can persist the new pair. */
+  onTokens?: (tokens: Tokens) => void | Promise<void>;
+}
+
+/** The typed key server API. */
+export interface HttpClient {
+  readonly baseUrl: string;
+  signUp(username: string, password: string): Promise<void>;
+  login(username: string, password: string, deviceId?: string): Promise<LoginResult>;
+  /** Exchange the refresh token for a new pair (also called automatically on 401). */
+  refresh(): Promise<Tokens>;
+  logout(): Promise<void>;
+  uploadKeys(deviceId: string, keys: KeyUpload): Promise<void>;
+  countPrekeys(deviceId: string): Promise<number>;
+  getUser(username: string): Promise<UserKeys>;
+  claimBundle(username: string, deviceId: string): Promise<BundleResponse>;
+  createGroup(record: string): Promise<{ groupId: string }>;
+  getGroup(groupId: string): Promise<GroupChain>;
+  appendGroupChange(groupId: string, record: string): Promise<void>;
+  addThing(thing: string): Promise<ThingCredentials>;
+  listThings(): Promise<ThingEntry[]>;
+  revokeThing(thing: string): Promise<void>;
+  uploadBlob(bytes: Uint8Array): Promise<{ id: string }>;
+  downloadBlob(id: string): Promise<Uint8Array>;
+}
+
+interface RequestOptions {
+  body?: unknown;
+  raw?: Uint8Array;
+  auth?: boolean;
+  binaryResponse?: boolean;
+}
+
+/** Create the key server client. */
+export function createHttpClient(options: HttpClientOptions): HttpClient {
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const doFetch = options.fetch ?? ((input, init) => fetch(input, init));
+  let refreshing: Promise<Tokens> | null = null;
+
+  async function send(method: string, path: string, o: RequestOptions): Promise<Response> {
+    const headers: Record<string, string> = {};
+    let body: RequestInit['body'];
+    if (o.raw) {
+      headers['content-type'] = 'application/octet-stream';
+      body = o.raw as Uint8Array<ArrayBuffer>;
+    } else if (o.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(o.body);
+    }
+    if (o.auth) {
+      const t = options.getTokens?.();
+      if (!t) throw new ApiError('NOT_LOGGED_IN', 'no access token: log in first', 0);
+      headers.authorization = `Bearer ${t.accessToken}`;
+    }
+    try {
+      return await doFetch(`${baseUrl}${path}`, { method, headers, ...(body ? { body } : {}) });
+    } catch (cause) {
+      throw new ApiError('NETWORK', `key server unreachable at ${baseUrl}`, 0, { cause });
+    }
+  }
+
+  async function fail(res: Response): Promise<never> {
+    let code = `HTTP_${res.status}`;
+    let message = res.statusText || `HTTP ${res.status}`;
+    try {
+      const j = (await res.json()) as { error?: unknown; message?: unknown; code?: unknown };
+      if (typeof j.error === 'string') code = j.error;
+      if (typeof j.message === 'string') message = j.message;
+    } catch {
+      // Not JSON (a proxy error page): keep the HTTP status as the code.
+    }
+    throw new ApiError(code, message, res.status);
+  }
+
+  async function request<T>(method: string, path: string, o: RequestOptions = {}): Promise<T> {
+    let res = await send(method, path, o);
+    if (res.status === 401 && o.auth && options.getTokens?.()?.refreshToken) {
+      await client.refresh();
+      res = await send(method, path, o);
+    }
+    if (!res.ok) return fail(res);
+    if (o.binaryResponse) return new Uint8Array(await res.arrayBuffer()) as T;
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  const enc = encodeURIComponent;
+  const client: HttpClient = {
+    baseUrl,
+    async signUp(username, password) {
+      await request('POST', '/v1/accounts', { body: { username, password } });
+    },
+    login(username, password, deviceId) {
+      return request<LoginResult>('POST', '/v1/sessions', {
+        body: deviceId === undefined ? { username, password } : { username, password, deviceId },
+      });
+    },
+    refresh() {
+      // One refresh at a time: concurrent 401s share it (a reused refresh token revokes the family).
+      refreshing ??= (async () => {
+        try {
+          const t = options.getTokens?.();
+          if (!t) throw new ApiError('NOT_LOGGED_IN', 'no refresh token: log in first', 0);
+          const next = await request<Tokens>('POST', '/v1/sessions/refresh', {
+            body: { refreshToken: t.refreshToken },
+          });
+          await options.onTokens?.(next);
+          return next;
+        } finally {
+          refreshing = null;
+        }
+      })();
+      return refreshing;
+    },
+    async logout() {
+      await request('DELETE', '/v1/sessions/current', { auth: true });
+    },
+    async uploadKeys(deviceId, keys) {
+      await request('PUT', `/v1/devices/${enc(deviceId)}/keys`, { body: keys, auth: true });
+    },
+    async countPrekeys(deviceId) {
+      const r = await request<{ count?: number; oneTimePrekeys?: number }>(
+        'GET',
+        `/v1/devices/${enc(deviceId)}/keys/count`,
+        { auth: true },
+      );
+      return r.count ?? r.oneTimePrekeys ?? 0;
+    },
+    getUser(username) {
+      return request<UserKeys>('GET', `/v1/users/${enc(username)}`, { auth: true });
+    },
+    claimBundle(username, deviceId) {
+      return request<BundleResponse>(
+        'POST',
+        `/v1/users/${enc(username)}/devices/${enc(deviceId)}/bundle`,
+        { auth: true, body: {} },
+      );
+    },
+    createGroup(record) {
+      return request<{ groupId: string }>('POST', '/v1/groups', { auth: true, body: { record } });
+    },
+    getGroup(groupId) {
+      return request<GroupChain>('GET', `/v1/groups/${enc(groupId)}`, { auth: true });
+    },
+    async appendGroupChange(groupId, record) {
+      await request('POST', `/v1/groups/${enc(groupId)}/changes`, { auth: true, body: { record } });
+    },
+    addThing(thing) {
+      return request<ThingCredentials>('POST', '/v1/things', { auth: true, body: { thing } });
+    },
+    async listThings() {
+      const r = await request<{ things: ThingEntry[] } | ThingEntry[]>('GET', '/v1/things', {
+        auth: true,
+      });
+      return Array.isArray(r) ? r : r.things;
+    },
+    async revokeThing(thing) {
+      await request('DELETE', `/v1/things/${enc(thing)}`, { auth: true });
+    },
+    uploadBlob(bytes) {
+      return request<{ id: string }>('POST', '/v1/blobs', { auth: true, raw: bytes });
+    },
+    downloadBlob(id) {
+      return request<Uint8Array>('GET', `/v1/blobs/${enc(id)}`, {
+        auth: true,
+        binaryResponse: true,
+      });
+    },
+  };
+  return client;
+}

@@ -1,0 +1,105 @@
+/** The key server HTTP client: error mapping, network failure, token refresh. */
+import { describe, expect, it } from 'vitest';
+import { ApiError, createHttpClient, type Tokens } from '../src/http.ts';
+
+type Handler = (url: string, init: RequestInit) => Response | Promise<Response>;
+const json = (status: number, body: unknown) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+
+function setup(
+  handler: Handler,
+  tokens: Tokens | null = { accessToken: 'a1', refreshToken: 'r1' },
+) {
+  const calls: { url: string; init: RequestInit }[] = [];
+  let current = tokens;
+  const saved: Tokens[] = [];
+  const http = createHttpClient({
+    baseUrl: 'http://ks.test/',
+    fetch: (async (url: string, init: RequestInit) => {
+      calls.push({ url, init });
+      return handler(url, init);
+    }) as typeof fetch,
+    getTokens: () => current,
+    onTokens: (t) => {
+      current = t;
+      saved.push(t);
+    },
+  });
+  return { http, calls, saved };
+}
+
+describe('key server HTTP client', () => {
+  it('turns the server error shape into an ApiError with its code and status', async () => {
+    const { http } = setup(() =>
+      json(401, { error: 'BAD_CREDENTIALS', message: 'wrong password' }),
+    );
+    const err = await http.login('alice', 'nope').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err).toMatchObject({ code: 'BAD_CREDENTIALS', status: 401, message: 'wrong password' });
+  });
+
+  it('reports an unreachable server as a NETWORK error with status 0', async () => {
+    const { http } = setup(() => {
+      throw new TypeError('fetch failed');
+    });
+    await expect(http.signUp('alice', 'pw')).rejects.toMatchObject({ code: 'NETWORK', status: 0 });
+  });
+
+  it('refreshes the access token once on 401 and retries the call', async () => {
+    const { http, calls, saved } = setup((url, init) => {
+      if (url.endsWith('/v1/sessions/refresh'))
+        return json(200, { accessToken: 'a2', refreshToken: 'r2' });
+      const auth = (init.headers as Record<string, string>).authorization;
+      return auth === 'Bearer a2'
+        ? json(200, { username: 'bob', uik: null, devices: [] })
+        : json(401, { error: 'TOKEN_EXPIRED', message: 'expired' });
+    });
+    expect(await http.getUser('bob')).toEqual({ username: 'bob', uik: null, devices: [] });
+    expect(saved).toEqual([{ accessToken: 'a2', refreshToken: 'r2' }]);
+    expect(calls.map((c) => c.url)).toEqual([
+      'http://ks.test/v1/users/bob',
+      'http://ks.test/v1/sessions/refresh',
+      'http://ks.test/v1/users/bob',
+    ]);
+    expect(JSON.parse(calls[1]!.init.body as string)).toEqual({ refreshToken: 'r1' });
+  });
+
+  it('shares one refresh between concurrent 401s', async () => {
+    let refreshes = 0;
+    const { http } = setup(async (url, init) => {
+      if (url.endsWith('/refresh')) {
+        refreshes += 1;
+        await new Promise((r) => setTimeout(r, 10));
+        return json(200, { accessToken: 'a2', refreshToken: 'r2' });
+      }
+      const auth = (init.headers as Record<string, string>).authorization;
+      return auth === 'Bearer a2'
+        ? json(200, { count: 3 })
+        : json(401, { error: 'TOKEN_EXPIRED', message: '' });
+    });
+    const counts = await Promise.all([
+      http.countPrekeys('d'),
+      http.countPrekeys('d'),
+      http.countPrekeys('d'),
+    ]);
+    expect(counts).toEqual([3, 3, 3]);
+    expect(refreshes).toBe(1);
+  });
+
+  it('refuses authenticated calls before login without touching the network', async () => {
+    const { http, calls } = setup(() => json(200, {}), null);
+    await expect(http.getUser('bob')).rejects.toMatchObject({ code: 'NOT_LOGGED_IN' });
+    expect(calls).toEqual([]);
+  });
+
+  it('uploads and downloads blobs as raw bytes', async () => {
+    const { http, calls } = setup((url, init) =>
+      init.method === 'POST' ? json(201, { id: 'blob1' }) : new Response(Uint8Array.of(1, 2, 3)),
+    );
+    expect(await http.uploadBlob(Uint8Array.of(9, 9))).toEqual({ id: 'blob1' });
+    expect((calls[0]!.init.headers as Record<string, string>)['content-type']).toBe(
+      'application/octet-stream',
+    );
+    expect(await http.downloadBlob('blob1')).toEqual(Uint8Array.of(1, 2, 3));
+  });
+});

@@ -1,0 +1,161 @@
+/** The encrypted payload codec (PROTOCOL.md §12). */
+import { describe, expect, it } from 'vitest';
+import {
+  decodePayload,
+  encodePayload,
+  isMessageId,
+  isPayloadError,
+  newMessageId,
+  type Payload,
+} from '../src/payload.ts';
+
+const id = newMessageId();
+const id2 = newMessageId();
+const enc = (o: unknown) => new TextEncoder().encode(JSON.stringify(o));
+const code = (f: () => unknown): string | undefined => {
+  try {
+    f();
+  } catch (e) {
+    return isPayloadError(e) ? e.code : 'not-a-payload-error';
+  }
+  return undefined;
+};
+
+describe('payload codec', () => {
+  it('makes 22-character base64url message ids from 16 random bytes', () => {
+    expect(isMessageId(id)).toBe(true);
+    expect(newMessageId(() => new Uint8Array(16).fill(255))).toBe('_____________________w');
+    expect(id).not.toBe(id2);
+  });
+
+  const samples: Payload[] = [
+    { id, ts: 1, kind: 'text', text: 'héllo 👋' },
+    { id, ts: 1, kind: 'reply', text: 'yes', replyTo: id2 },
+    { id, ts: 1, kind: 'reaction', target: id2, emoji: '👍' },
+    { id, ts: 1, kind: 'reaction', target: id2, emoji: null },
+    { id, ts: 1, kind: 'edit', target: id2, text: 'fixed' },
+    { id, ts: 1, kind: 'delete', target: id2 },
+    { id, ts: 1, kind: 'receipt', status: 'read', ids: [id2, id] },
+    { id, ts: 1, kind: 'typing', typing: true, conversation: 'group:abc' },
+    {
+      id,
+      ts: 1,
+      kind: 'file',
+      blobId: 'b1',
+      name: 'a.png',
+      mime: 'image/png',
+      size: 10,
+      key: 'AAAA',
+      hash: 'BBBB',
+      caption: 'look',
+    },
+    { id, ts: 1, kind: 'sender-key', groupId: 'g_1', distribution: 'AQID' },
+    { id, ts: 1, kind: 'group-change', groupId: 'g_1', record: 'AQID' },
+    { id, ts: 1, kind: 'profile', displayName: 'Alice' },
+    {
+      id,
+      ts: 1,
+      kind: 'sync',
+      conversation: 'dm:bob',
+      inner: { id: id2, ts: 2, kind: 'text', text: 'to bob' },
+    },
+  ];
+  for (const p of samples) {
+    it(`round-trips a ${p.kind} payload exactly`, () => {
+      expect(decodePayload(encodePayload(p))).toEqual(p);
+    });
+  }
+
+  it('keeps an unknown kind as raw data instead of failing, and re-encodes it unchanged', () => {
+    const raw = { v: 1, id, ts: 5, kind: 'poll', question: 'lunch?', options: ['a', 'b'] };
+    const p = decodePayload(enc(raw));
+    expect(p).toEqual({ id, ts: 5, kind: 'unknown', originalKind: 'poll', raw });
+    expect(JSON.parse(new TextDecoder().decode(encodePayload(p)))).toEqual(raw);
+  });
+
+  it('ignores unknown fields on known kinds (newer senders may add fields)', () => {
+    expect(decodePayload(enc({ v: 1, id, ts: 5, kind: 'text', text: 'x', color: 'red' }))).toEqual({
+      id,
+      ts: 5,
+      kind: 'text',
+      text: 'x',
+    });
+  });
+
+  it('rejects bytes that are not a UTF-8 JSON object as MALFORMED', () => {
+    expect(code(() => decodePayload(Uint8Array.of(0xff, 0xfe)))).toBe('MALFORMED');
+    expect(code(() => decodePayload(enc([1, 2])))).toBe('MALFORMED');
+    expect(code(() => decodePayload(enc('text')))).toBe('MALFORMED');
+    expect(code(() => decodePayload(new TextEncoder().encode('{"v":1,')))).toBe('MALFORMED');
+  });
+
+  it('rejects another format version as UNSUPPORTED_VERSION', () => {
+    expect(code(() => decodePayload(enc({ v: 2, id, ts: 1, kind: 'text', text: 'x' })))).toBe(
+      'UNSUPPORTED_VERSION',
+    );
+  });
+
+  it('rejects wrong field types and formats as INVALID_FIELD', () => {
+    const bad = [
+      { v: 1, id: 'short', ts: 1, kind: 'text', text: 'x' },
+      { v: 1, id, ts: -1, kind: 'text', text: 'x' },
+      { v: 1, id, ts: 1, kind: 'text', text: 5 },
+      { v: 1, id, ts: 1, kind: 'text', text: 'x'.repeat(16_001) },
+      { v: 1, id, ts: 1, kind: 'reply', text: 'x', replyTo: 'nope' },
+      { v: 1, id, ts: 1, kind: 'receipt', status: 'seen', ids: [id] },
+      { v: 1, id, ts: 1, kind: 'receipt', status: 'read', ids: [] },
+      { v: 1, id, ts: 1, kind: 'typing', typing: 'yes' },
+      {
+        v: 1,
+        id,
+        ts: 1,
+        kind: 'file',
+        blobId: 'b',
+        name: 'n',
+        mime: 'm',
+        size: 1.5,
+        key: 'a',
+        hash: 'b',
+      },
+      {
+        v: 1,
+        id,
+        ts: 1,
+        kind: 'sync',
+        conversation: 'dm:bob',
+        inner: { v: 1, id, ts: 1, kind: 'sync', conversation: 'dm:bob', inner: {} },
+      },
+      {
+        v: 1,
+        id,
+        ts: 1,
+        kind: 'sync',
+        conversation: 'dm:b/c',
+        inner: { v: 1, id, ts: 1, kind: 'text', text: 'x' },
+      },
+    ];
+    for (const b of bad)
+      expect(
+        code(() => decodePayload(enc(b))),
+        JSON.stringify(b).slice(0, 80),
+      ).toBe('INVALID_FIELD');
+  });
+
+  it('refuses to encode a payload over the size limit as OVERSIZED', () => {
+    const big: Payload = {
+      id,
+      ts: 1,
+      kind: 'unknown',
+      originalKind: 'x',
+      raw: { v: 1, id, ts: 1, kind: 'x', blob: 'a'.repeat(70_000) },
+    };
+    expect(code(() => encodePayload(big))).toBe('OVERSIZED');
+    expect(code(() => decodePayload(new Uint8Array(70_000)))).toBe('OVERSIZED');
+  });
+
+  it('refuses to encode an invalid payload', () => {
+    expect(code(() => encodePayload({ id: 'x', ts: 1, kind: 'text', text: 'a' }))).toBe(
+      'INVALID_FIELD',
+    );
+  });
+});
