@@ -12,6 +12,8 @@ export const LABELS = {
   handshake: 'Sotto_v1_PQXDH',
   /** Double Ratchet root step: (root key, DH output) → (root key, chain key). */
   ratchetRoot: 'Sotto_v1_RatchetRoot',
+  /** Pairwise session associated data: hash over both device certificates. */
+  sessionAd: 'Sotto_v1_SessionAD',
   /** Message key → AEAD key and nonce. */
   messageKeys: 'Sotto_v1_MessageKeys',
   /** Sender-key message key → AEAD key and nonce. */
@@ -48,7 +50,8 @@ export function kdf(
 ): Uint8Array {
   const s = sodium();
   if (length < 1 || length > 255 * 64) throw new RangeError(`kdf length out of range: ${length}`);
-  const saltKey = salt && salt.length > 0 ? salt : new Uint8Array(s.crypto_generichash_KEYBYTES_MAX);
+  const saltKey =
+    salt && salt.length > 0 ? salt : new Uint8Array(s.crypto_generichash_KEYBYTES_MAX);
   // BLAKE2b keys are at most 64 bytes; longer salts are hashed down first.
   const prkKey = saltKey.length > s.crypto_generichash_KEYBYTES_MAX ? hash(64, saltKey) : saltKey;
   const prk = s.crypto_generichash(64, ikm, prkKey);
@@ -72,7 +75,10 @@ const CHAIN_KEY_SEED = Uint8Array.of(0x02);
  * One step of a symmetric KDF chain (Double Ratchet and Sender Keys alike):
  * messageKey = BLAKE2b-256(key = ck, 0x01); nextChainKey = BLAKE2b-256(key = ck, 0x02).
  */
-export function chainStep(chainKey: Uint8Array): { messageKey: Uint8Array; nextChainKey: Uint8Array } {
+export function chainStep(chainKey: Uint8Array): {
+  messageKey: Uint8Array;
+  nextChainKey: Uint8Array;
+} {
   const s = sodium();
   return {
     messageKey: s.crypto_generichash(32, MESSAGE_KEY_SEED, chainKey),
