@@ -1,0 +1,157 @@
+/**
+ * The topic ACL of DESIGN.md §4.2 as pure functions: deny by default, every
+ * decision names the rule that made it (`// [ACL-n]`, listed in
+ * docs/SECURITY.md "Broker and topic ACLs"). Group membership needs the
+ * store, so group rules answer `member` and the caller (auth.ts) asks.
+ *
+ * Topics are matched level by level against the contract's patterns
+ * (`parseTopic` from @sotto/crypto): identities are validated the same way, so
+ * a username can never inject `/`, `+` or `#` into a comparison.
+ */
+import type { Identity } from './identity.ts';
+import { parseTopic } from './internal/topics.ts';
+import type { Policy } from './policy.ts';
+
+/** Rule identifiers, as tagged in the code and documented in SECURITY.md. */
+export type AclRule =
+  | 'ACL-1'
+  | 'ACL-2'
+  | 'ACL-3'
+  | 'ACL-4'
+  | 'ACL-5'
+  | 'ACL-6'
+  | 'ACL-7'
+  | 'ACL-8'
+  | 'ACL-9'
+  | 'ACL-10'
+  | 'deny-default';
+
+/** Outcome of a topic check. `member`: allowed iff the caller's account is a current member of `groupId`. */
+export type AclDecision =
+  | { verdict: 'allow'; rule: AclRule }
+  | { verdict: 'deny'; rule: AclRule }
+  | { verdict: 'member'; rule: 'ACL-2'; groupId: string };
+
+const allow = (rule: AclRule): AclDecision => ({ verdict: 'allow', rule });
+const deny = (rule: AclRule): AclDecision => ({ verdict: 'deny', rule });
+
+function hasWildcard(levels: readonly string[]): boolean {
+  return levels.some((l) => l === '+' || l === '#');
+}
+
+/** May `identity` subscribe to `filter` (wildcards allowed only inside its own namespace)? */
+export function checkSubscribe(identity: Identity, filter: string, policy?: Policy): AclDecision {
+  const levels = filter.split('/');
+  const root = levels[0] ?? '';
+  // [ACL-6] `$SYS/#`, any `$` topic, `#` and `+` at the root: never.
+  if (root.startsWith('$') || root === '#' || root === '+') return deny('ACL-6');
+
+  if (root === 'sotto') {
+    // [ACL-6] no wildcard anywhere under sotto/: every topic there is exact.
+    if (hasWildcard(levels)) return deny('ACL-6');
+    const t = parseTopic(filter);
+    if (t === null || identity.kind !== 'device') return deny('deny-default');
+    switch (t.kind) {
+      case 'inbox':
+        // [ACL-1] a device's inbox is readable by that device only.
+        return t.user === identity.username && t.device === identity.deviceId
+          ? allow('ACL-1')
+          : deny('ACL-1');
+      case 'group':
+        // [ACL-2] group topics: current members only.
+        return { verdict: 'member', rule: 'ACL-2', groupId: t.groupId };
+      case 'presence':
+        // [ACL-3] any user's presence is readable by any user device (exact topics, no enumeration).
+        return allow('ACL-3');
+      case 'control':
+        // [ACL-4] control notices: read by the addressed device only.
+        return t.user === identity.username && t.device === identity.deviceId
+          ? allow('ACL-4')
+          : deny('ACL-4');
+      default:
+        return deny('deny-default');
+    }
+  }
+
+  if (root === 'iot') {
+    // [ACL-5] iot/{owner}/{thing}/#: the owner's devices may use wildcards below iot/{owner}/,
+    // a thing below iot/{owner}/{thing}/. The owner level (and the thing level for things)
+    // must be literal, so no wildcard reaches another account.
+    if (identity.kind === 'device') {
+      return levels[1] === identity.username ? allow('ACL-5') : deny('ACL-5');
+    }
+    if (identity.kind === 'thing') {
+      return levels[1] === identity.owner && levels[2] === identity.thing
+        ? allow('ACL-5')
+        : deny('ACL-5');
+    }
+    return deny('ACL-5');
+  }
+
+  // [ACL-10] the operator policy file may open other namespaces (never sotto/, iot/, $).
+  if (policy && identity.kind !== 'service' && policy.canRead(identity, filter))
+    return allow('ACL-10');
+  return deny('deny-default');
+}
+
+/** May `identity` publish to the concrete `topic` (with the given retain flag)? */
+export function checkPublish(
+  identity: Identity,
+  topic: string,
+  retain: boolean,
+  policy?: Policy,
+): AclDecision {
+  const d = checkPublishTopic(identity, topic, policy);
+  if (d.verdict === 'deny' || !retain) return d;
+  // [ACL-7] retained messages only on the publisher's own presence topic: anything else
+  // would let one client plant state every later subscriber receives.
+  if (d.rule === 'ACL-3') return d;
+  return deny('ACL-7');
+}
+
+function checkPublishTopic(identity: Identity, topic: string, policy?: Policy): AclDecision {
+  const levels = topic.split('/');
+  const root = levels[0] ?? '';
+  // [ACL-6] `$` topics are the broker's own.
+  if (root.startsWith('$')) return deny('ACL-6');
+
+  if (root === 'sotto') {
+    const t = parseTopic(topic);
+    if (t === null) return deny('deny-default');
+    switch (t.kind) {
+      case 'inbox':
+        // [ACL-1] any user or bot device may drop an envelope in any inbox (rate-limited per client).
+        return identity.kind === 'device' ? allow('ACL-1') : deny('ACL-1');
+      case 'group':
+        // [ACL-2] current members only.
+        return identity.kind === 'device'
+          ? { verdict: 'member', rule: 'ACL-2', groupId: t.groupId }
+          : deny('ACL-2');
+      case 'presence':
+        // [ACL-3] only the user's own presence.
+        return identity.kind === 'device' && t.user === identity.username
+          ? allow('ACL-3')
+          : deny('ACL-3');
+      case 'control':
+        // [ACL-4] / [ACL-9] control notices come from the key server's service identity only.
+        return identity.kind === 'service' ? allow('ACL-9') : deny('ACL-4');
+      default:
+        return deny('deny-default');
+    }
+  }
+
+  if (root === 'iot') {
+    const t = parseTopic(topic);
+    if (t === null || t.kind !== 'iot') return deny('ACL-5');
+    // [ACL-5] the thing itself, and any device of its owner.
+    if (identity.kind === 'device' && t.owner === identity.username) return allow('ACL-5');
+    if (identity.kind === 'thing' && t.owner === identity.owner && t.thing === identity.thing)
+      return allow('ACL-5');
+    return deny('ACL-5');
+  }
+
+  // [ACL-10] operator policy, outside the built-in namespaces only.
+  if (policy && identity.kind !== 'service' && policy.canWrite(identity, topic))
+    return allow('ACL-10');
+  return deny('deny-default');
+}

@@ -1,0 +1,491 @@
+/**
+ * `createBroker`: Aedes 1.2 (MQTT 3.1.1) with Sotto's authentication, topic
+ * ACL, limits, presence and revocation, on TCP (optionally TLS) and on
+ * WebSocket at `/mqtt` of any Node HTTP server (the key server's Fastify
+ * server in embedded mode). Everything it talks to is injected: the key
+ * server's store (ACL queries), its ACL event bus, the token verifier, and
+ * for cluster mode a Redis mqemitter and persistence (see `cluster.ts`).
+ */
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import { Readable, type Duplex } from 'node:stream';
+import { Aedes, type AedesPublishPacket, type Client, type Subscription } from 'aedes';
+import memoryPersistence from 'aedes-persistence';
+import { WebSocketServer, createWebSocketStream } from 'ws';
+import type { Registry } from 'prom-client';
+import { createAuthHooks, DEFAULT_AUTH_LIMITS, type AuthHooks, type AuthLimits } from './auth.ts';
+import { parseClientId, type Identity } from './identity.ts';
+import { groupTopic, presenceTopic, GROUP_ID_PATTERN } from './internal/topics.ts';
+import { ConnectionCounter, guardPacketSize } from './limits.ts';
+import { createBrokerMetrics, type BrokerMetrics } from './metrics.ts';
+import type { Policy } from './policy.ts';
+import {
+  silentLogger,
+  type AclEvent,
+  type AclEventSource,
+  type AclStoreQueries,
+  type BrokerLogger,
+  type VerifyToken,
+} from './types.ts';
+
+/** All limits of a broker. */
+export interface BrokerLimits extends AuthLimits {
+  /** Largest MQTT packet (remaining length) after CONNECT; default 256 KiB. */
+  maxPacketBytes: number;
+  /** Largest CONNECT; default 16 KiB. */
+  maxConnectBytes: number;
+  /** Inbound QoS 2 messages awaiting PUBREL per client (Aedes `maxInflightInbound`). */
+  maxInflightInbound: number;
+  /** Time from TCP accept to CONNECT (ms). */
+  connectTimeoutMs: number;
+  /** Open connections per remote address; 0 = unlimited. */
+  maxConnectionsPerIp: number;
+  /** A client whose socket does not drain within this time is closed (Aedes `drainTimeout`, ms). */
+  drainTimeoutMs: number;
+  /** Packets a client may send before its CONNECT is processed (Aedes `queueLimit`). */
+  queueLimit: number;
+}
+
+/** Defaults for {@link BrokerLimits}. */
+export const DEFAULT_LIMITS: BrokerLimits = {
+  ...DEFAULT_AUTH_LIMITS,
+  maxPacketBytes: 256 * 1024,
+  maxConnectBytes: 16 * 1024,
+  maxInflightInbound: 100,
+  connectTimeoutMs: 10_000,
+  maxConnectionsPerIp: 1_000,
+  drainTimeoutMs: 10_000,
+  queueLimit: 42,
+};
+
+/**
+ * Persistence as Aedes 1.x uses it (promise API of aedes-persistence 11 and
+ * aedes-persistence-redis 11); typed here only as far as the broker calls it.
+ */
+export interface BrokerPersistence {
+  addSubscriptions(client: { id: string }, subs: Subscription[]): Promise<unknown>;
+  removeSubscriptions(client: { id: string }, topics: string[]): Promise<unknown>;
+  subscriptionsByTopic(topic: string): Promise<{ clientId: string; topic: string; qos?: number }[]>;
+  outgoingStream(client: { id: string }): Readable;
+  destroy?(): Promise<unknown> | undefined;
+}
+
+/** Options of {@link createBroker}. */
+export interface BrokerOptions {
+  /** ACL queries of the key server's store. */
+  store: AclStoreQueries;
+  /** ACL change bus; without it revocations only take effect at the next connect. */
+  aclEvents?: AclEventSource | undefined;
+  /** Access-token verifier (`createTokenVerifier(...).verify`). */
+  verifyToken: VerifyToken;
+  /** Aedes persistence; in-memory when omitted. The broker closes it on {@link Broker.close}. */
+  persistence?: unknown;
+  /** mqemitter; in-process when omitted (`mqemitter-redis` in cluster mode). Closed with the broker. */
+  mq?: unknown;
+  limits?: Partial<BrokerLimits> | undefined;
+  /** Operator policy file (see `policy.ts`), off when omitted. */
+  policy?: Policy | undefined;
+  logger?: BrokerLogger | undefined;
+  /** Prometheus registry to register on (shared with the key server in embedded mode). */
+  metricsRegistry?: Registry | undefined;
+  /** Publish retained online/offline presence for devices (default true). */
+  presence?: boolean | undefined;
+  /** Broker id (cluster); random when omitted. */
+  id?: string | undefined;
+  /** Aedes heartbeat interval (ms); brokers of a cluster detect dead peers after 3 missed beats. */
+  heartbeatIntervalMs?: number | undefined;
+}
+
+/** A TCP (or TLS) listener. */
+export interface TcpListener {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** A running broker. */
+export interface Broker {
+  aedes: Aedes;
+  metrics: BrokerMetrics;
+  hooks: AuthHooks;
+  /** Serve MQTT over WebSocket on `server` at `path` (upgrade requests only). Returns a detach function. */
+  attachWebSocket(server: HttpServer, path?: string): () => void;
+  /** Listen for MQTT over TCP (TLS when `tls` is given). Port 0 picks a free one. */
+  listenTcp(port: number, host?: string, tls?: TlsOptions): Promise<TcpListener>;
+  /** Hand an already accepted byte stream to the broker (tests, custom transports). */
+  handle(conn: Duplex, req?: IncomingMessage): void;
+  /** Identities of currently connected clients. */
+  connectedIdentities(): Identity[];
+  /** Close listeners, disconnect everyone, close persistence and mq. */
+  close(): Promise<void>;
+}
+
+/** Presence payload: UTF-8 JSON, documented in docs/OPERATIONS.md "Broker". */
+export interface PresencePayload {
+  status: 'online' | 'offline';
+  /** Milliseconds since the epoch. */
+  at: number;
+}
+
+/** Create and start a broker (Aedes listens on its persistence and mq before this resolves). */
+export async function createBroker(opts: BrokerOptions): Promise<Broker> {
+  const limits: BrokerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const log = opts.logger ?? silentLogger;
+  const presenceOn = opts.presence ?? true;
+
+  let aedesRef: Aedes | null = null;
+  const metrics = createBrokerMetrics(opts.metricsRegistry, () => {
+    let total = 0;
+    for (const c of clientsById.values())
+      total += (c.conn as { writableLength?: number }).writableLength ?? 0;
+    return total;
+  });
+  const hooks = createAuthHooks({
+    verifyToken: opts.verifyToken,
+    store: opts.store,
+    policy: opts.policy,
+    limits,
+    metrics,
+    logger: log,
+  });
+
+  const persistence = (opts.persistence ?? memoryPersistence()) as BrokerPersistence;
+  wrapPersistence(persistence, hooks);
+
+  const aedes = await Aedes.createBroker({
+    ...(opts.id ? { id: opts.id } : {}),
+    ...(opts.mq ? { mq: opts.mq } : {}),
+    persistence,
+    connectTimeout: limits.connectTimeoutMs,
+    drainTimeout: limits.drainTimeoutMs,
+    maxInflightInbound: limits.maxInflightInbound,
+    queueLimit: limits.queueLimit,
+    heartbeatInterval: opts.heartbeatIntervalMs ?? 60_000,
+    preConnect: hooks.preConnect,
+    authenticate: hooks.authenticate,
+    authorizePublish: hooks.authorizePublish,
+    authorizeSubscribe: hooks.authorizeSubscribe,
+    authorizeForward: hooks.authorizeForward,
+  });
+  aedesRef = aedes;
+  void aedesRef;
+
+  // ---- connected clients, indexed for revocation ----
+  const clientsById = new Map<string, Client>();
+  const clientsByAccount = new Map<string, Set<Client>>();
+  const expiryTimers = new Map<Client, NodeJS.Timeout>();
+
+  const accountKey = (id: Identity) =>
+    id.kind === 'device'
+      ? id.username
+      : id.kind === 'thing'
+        ? `thing:${id.owner}`
+        : `service:${id.instance}`;
+
+  const publishPresence = (username: string, status: PresencePayload['status']) => {
+    const payload: PresencePayload = { status, at: Date.now() };
+    aedes.publish(
+      {
+        cmd: 'publish',
+        topic: presenceTopic(username),
+        payload: Buffer.from(JSON.stringify(payload)),
+        qos: 1,
+        retain: true,
+        dup: false,
+      },
+      (err) => {
+        if (err) log.warn({ err, username }, 'presence publish failed');
+      },
+    );
+  };
+
+  const onlineDevices = (username: string) => {
+    let n = 0;
+    for (const c of clientsByAccount.get(username) ?? [])
+      if (hooks.sessionOf(c)?.identity.kind === 'device') n++;
+    return n;
+  };
+
+  // 'client' fires when Aedes registers the connection (before CONNACK); it pairs with 'clientDisconnect'.
+  aedes.on('client', (client) => {
+    const session = hooks.sessionOf(client);
+    if (!session) return;
+    clientsById.set(client.id, client);
+    const key = accountKey(session.identity);
+    let set = clientsByAccount.get(key);
+    if (!set) clientsByAccount.set(key, (set = new Set()));
+    set.add(client);
+    metrics.connections.inc();
+    if (session.expiresAt !== undefined) {
+      // Close the connection when its token expires; the client reconnects with a fresh one.
+      const ms = Math.max(0, session.expiresAt - Date.now());
+      const t = setTimeout(
+        () => {
+          metrics.disconnects.inc({ reason: 'token-expired' });
+          log.info({ clientId: client.id }, 'token expired: closing');
+          client.close();
+        },
+        Math.min(ms, 2 ** 31 - 1),
+      );
+      t.unref();
+      expiryTimers.set(client, t);
+    }
+    if (presenceOn && session.identity.kind === 'device')
+      publishPresence(session.identity.username, 'online');
+  });
+
+  aedes.on('clientDisconnect', (client) => {
+    const t = expiryTimers.get(client);
+    if (t) clearTimeout(t);
+    expiryTimers.delete(client);
+    const session = hooks.sessionOf(client);
+    if (!session) return;
+    if (clientsById.get(client.id) === client) clientsById.delete(client.id);
+    const key = accountKey(session.identity);
+    const set = clientsByAccount.get(key);
+    if (set?.delete(client)) metrics.connections.dec();
+    if (set && set.size === 0) clientsByAccount.delete(key);
+    if (
+      presenceOn &&
+      session.identity.kind === 'device' &&
+      onlineDevices(session.identity.username) === 0
+    ) {
+      publishPresence(session.identity.username, 'offline');
+    }
+  });
+
+  aedes.on('clientError', (client, err) =>
+    log.debug({ clientId: client.id, err: err.message }, 'client error'),
+  );
+  aedes.on('connectionError', (_client, err) =>
+    log.debug({ err: err.message }, 'connection error'),
+  );
+
+  // ---- ACL changes, from this process or (via Redis) from any key server ----
+  const disconnect = (client: Client, reason: string) => {
+    metrics.disconnects.inc({ reason });
+    log.info({ clientId: client.id, reason }, 'disconnecting client');
+    client.close();
+  };
+
+  const onAclEvent = async (event: AclEvent): Promise<void> => {
+    switch (event.type) {
+      case 'group-changed': {
+        if (!GROUP_ID_PATTERN.test(event.groupId)) return;
+        const removed = new Set(event.removed);
+        await hooks.groups.changed(event.groupId, event.removed);
+        if (removed.size === 0) return;
+        const topic = groupTopic(event.groupId);
+        // Connected members: drop the live subscription (and its persisted copy).
+        for (const user of removed) {
+          for (const client of clientsByAccount.get(user) ?? []) {
+            if (
+              !(
+                topic in
+                (client as unknown as { subscriptions: Record<string, unknown> }).subscriptions
+              )
+            )
+              continue;
+            client.unsubscribe({ unsubscriptions: [topic] } as never, () => undefined);
+            if (!client.clean) await persistence.removeSubscriptions({ id: client.id }, [topic]);
+            metrics.refusals.inc({ rule: 'ACL-2', action: 'revoke-subscription' });
+          }
+        }
+        // Offline persistent sessions: remove the stored subscription so nothing more is queued;
+        // anything already queued is filtered on delivery (authorizeForward + wrapped outgoingStream).
+        const subs = await persistence.subscriptionsByTopic(topic);
+        for (const s of subs) {
+          const id = parseClientId(s.clientId);
+          if (id?.kind === 'device' && removed.has(id.username) && s.topic === topic) {
+            await persistence.removeSubscriptions({ id: s.clientId }, [topic]);
+          }
+        }
+        return;
+      }
+      case 'token-revoked':
+        for (const c of clientsByAccount.get(event.username) ?? []) {
+          if (hooks.sessionOf(c)?.jti === event.jti) disconnect(c, 'token-revoked');
+        }
+        return;
+      case 'device-revoked': {
+        const c = clientsById.get(`${event.username}:${event.deviceId}`);
+        if (c) disconnect(c, 'device-revoked');
+        return;
+      }
+      case 'user-revoked':
+        for (const c of [...(clientsByAccount.get(event.username) ?? [])])
+          disconnect(c, 'user-revoked');
+        return;
+      case 'thing-revoked': {
+        const c = clientsById.get(`thing:${event.owner}:${event.thing}`);
+        if (c) disconnect(c, 'thing-revoked');
+        return;
+      }
+    }
+  };
+  const unsubscribeEvents = opts.aclEvents?.subscribe((event) => {
+    onAclEvent(event).catch((err: unknown) =>
+      log.error({ err, event }, 'ACL event handling failed'),
+    );
+  });
+
+  // ---- transports ----
+  const counter = new ConnectionCounter(limits.maxConnectionsPerIp);
+  const sizeLimits = {
+    maxConnectBytes: limits.maxConnectBytes,
+    maxPacketBytes: limits.maxPacketBytes,
+  };
+  const closers: (() => Promise<void>)[] = [];
+
+  const handle = (conn: Duplex, req?: IncomingMessage) => {
+    guardPacketSize(conn, sizeLimits, (reason) => {
+      metrics.disconnects.inc({ reason });
+      log.info({ reason }, 'packet guard closed a connection');
+    });
+    aedes.handle(conn, req);
+  };
+
+  const admit = (socket: Socket): boolean => {
+    const ip = socket.remoteAddress ?? 'unknown';
+    if (!counter.acquire(ip)) {
+      metrics.connectsRefused.inc({ reason: 'PER_IP_CAP' });
+      socket.destroy();
+      return false;
+    }
+    socket.once('close', () => counter.release(ip));
+    socket.setNoDelay(true);
+    return true;
+  };
+
+  const broker: Broker = {
+    aedes,
+    metrics,
+    hooks,
+    handle,
+
+    attachWebSocket(server, path = '/mqtt') {
+      const wss = new WebSocketServer({
+        noServer: true,
+        perMessageDeflate: false,
+        // One WebSocket message carries at most one MQTT packet from mqtt.js; bound it too.
+        maxPayload: limits.maxPacketBytes + 16,
+        handleProtocols: (protocols) =>
+          protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false,
+      });
+      const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        const pathname = (req.url ?? '').split('?', 1)[0];
+        if (pathname !== path) {
+          // Not ours: leave it to other upgrade handlers, or close it if there are none.
+          if (server.listenerCount('upgrade') <= 1) socket.destroy();
+          return;
+        }
+        if (!admit(socket as Socket)) return;
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          const stream = createWebSocketStream(ws);
+          stream.on('error', () => undefined);
+          handle(stream, req);
+        });
+      };
+      server.on('upgrade', onUpgrade);
+      const detach = () => {
+        server.off('upgrade', onUpgrade);
+        for (const ws of wss.clients) ws.terminate();
+        wss.close();
+      };
+      closers.push(() => {
+        detach();
+        return Promise.resolve();
+      });
+      return detach;
+    },
+
+    async listenTcp(port, host = '0.0.0.0', tls) {
+      const onSocket = (socket: Socket) => {
+        if (admit(socket)) handle(socket);
+      };
+      const server: NetServer = tls ? createTlsServer(tls, onSocket) : createNetServer(onSocket);
+      const sockets = new Set<Socket>();
+      server.on('connection', (s: Socket) => {
+        sockets.add(s);
+        s.once('close', () => sockets.delete(s));
+      });
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      const addr = server.address();
+      const actual = typeof addr === 'object' && addr ? addr.port : port;
+      let closed: Promise<void> | null = null;
+      const close = () =>
+        (closed ??= new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          for (const s of sockets) s.destroy();
+        }));
+      closers.push(close);
+      return { port: actual, close };
+    },
+
+    connectedIdentities() {
+      const out: Identity[] = [];
+      for (const c of clientsById.values()) {
+        const s = hooks.sessionOf(c);
+        if (s) out.push(s.identity);
+      }
+      return out;
+    },
+
+    async close() {
+      unsubscribeEvents?.();
+      for (const t of expiryTimers.values()) clearTimeout(t);
+      expiryTimers.clear();
+      await Promise.all(closers.splice(0).map((c) => c()));
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      // Promise form: the callback form of aedes-persistence 11 waits for a 'ready' event that
+      // Aedes 1.x (which calls setup()) never triggers.
+      await Promise.resolve(persistence.destroy?.()).catch(() => undefined);
+    },
+  };
+  return broker;
+}
+
+/**
+ * Two adjustments to the persistence Aedes uses:
+ * 1. Aedes stores *every* filter of a SUBSCRIBE packet once any one of them is
+ *    granted (lib/handlers/subscribe.js `storeSubscriptions`), so a refused
+ *    filter would be kept for a persistent session and get offline messages
+ *    queued. Only filters our hook granted are stored.
+ * 2. Queued messages of a persistent session are filtered by the synchronous
+ *    `authorizeForward` on delivery; before each queued group message is handed
+ *    over, the group's member list is fetched fresh so that check is exact (a
+ *    member removed while offline gets none of the group's queued messages).
+ */
+function wrapPersistence(p: BrokerPersistence, hooks: AuthHooks): void {
+  const add = p.addSubscriptions.bind(p);
+  p.addSubscriptions = (client, subs) =>
+    add(
+      client,
+      subs.filter((s) => hooks.isGranted(s)),
+    );
+  const outgoing = p.outgoingStream.bind(p);
+  p.outgoingStream = (client) => {
+    const source = outgoing(client);
+    const refreshed = new Set<string>();
+    async function* checked(): AsyncGenerator<unknown> {
+      for await (const packet of source as AsyncIterable<AedesPublishPacket>) {
+        const topic = packet.topic;
+        if (typeof topic === 'string' && topic.startsWith('sotto/v1/group/')) {
+          const groupId = topic.slice('sotto/v1/group/'.length);
+          if (!refreshed.has(groupId)) {
+            refreshed.add(groupId);
+            await hooks.groups.refresh(groupId).catch(() => undefined);
+          }
+        }
+        yield packet;
+      }
+    }
+    return Readable.from(checked());
+  };
+}

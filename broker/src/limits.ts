@@ -1,0 +1,160 @@
+/**
+ * Resource limits applied before and around Aedes:
+ *
+ * - {@link guardPacketSize}: reads the MQTT fixed header (packet type and the
+ *   remaining-length varint, spec §2.2.3) of every packet on the raw byte
+ *   stream and destroys the connection as soon as a header announces more
+ *   than the limit. Aedes (mqtt-packet) would otherwise buffer the whole
+ *   announced packet: a CONNECT claiming 250 MB is refused after five bytes.
+ * - {@link TokenBucket}: per-client publish rate.
+ * - {@link ConnectionCounter}: per-IP connection cap.
+ */
+import type { Duplex } from 'node:stream';
+
+/** Byte limits for the fixed-header guard. */
+export interface PacketSizeLimits {
+  /** Largest remaining length of a CONNECT (first packet). */
+  maxConnectBytes: number;
+  /** Largest remaining length of any later packet. */
+  maxPacketBytes: number;
+}
+
+/** Why the guard closed a connection. */
+export type PacketGuardFailure =
+  'CONNECT_TOO_LARGE' | 'PACKET_TOO_LARGE' | 'FIRST_PACKET_NOT_CONNECT' | 'BAD_LENGTH';
+
+/**
+ * Incremental fixed-header scanner. Feed it every chunk in order; it returns
+ * `null` while the stream is within limits, or the reason to close it.
+ */
+export class PacketSizeGuard {
+  // state: 0 = expecting a packet's first byte, 1 = in the length varint, 2 = skipping the body
+  #state = 0;
+  #first = true;
+  #type = 0;
+  #length = 0;
+  #multiplier = 1;
+  #lengthBytes = 0;
+  #remaining = 0;
+
+  constructor(private readonly limits: PacketSizeLimits) {}
+
+  /** Scan `chunk`; returns a failure as soon as one is certain. */
+  feed(chunk: Uint8Array): PacketGuardFailure | null {
+    let i = 0;
+    const n = chunk.length;
+    while (i < n) {
+      if (this.#state === 2) {
+        const skip = Math.min(this.#remaining, n - i);
+        this.#remaining -= skip;
+        i += skip;
+        if (this.#remaining === 0) this.#state = 0;
+        continue;
+      }
+      const b = chunk[i++] as number;
+      if (this.#state === 0) {
+        this.#type = b >> 4;
+        if (this.#first && this.#type !== 1) return 'FIRST_PACKET_NOT_CONNECT';
+        this.#state = 1;
+        this.#length = 0;
+        this.#multiplier = 1;
+        this.#lengthBytes = 0;
+        continue;
+      }
+      // state 1: remaining length, 7 bits per byte, at most 4 bytes.
+      this.#length += (b & 0x7f) * this.#multiplier;
+      this.#multiplier *= 128;
+      this.#lengthBytes++;
+      const max = this.#first ? this.limits.maxConnectBytes : this.limits.maxPacketBytes;
+      if (this.#length > max) return this.#first ? 'CONNECT_TOO_LARGE' : 'PACKET_TOO_LARGE';
+      if (b & 0x80) {
+        if (this.#lengthBytes >= 4) return 'BAD_LENGTH';
+        continue;
+      }
+      this.#first = false;
+      this.#remaining = this.#length;
+      this.#state = this.#remaining > 0 ? 2 : 0;
+    }
+    return null;
+  }
+}
+
+/**
+ * Put a {@link PacketSizeGuard} in front of Aedes on `conn`. Aedes pulls bytes
+ * with `conn.read()` on `readable` (lib/client.js); wrapping `read` inspects
+ * every byte it receives without an extra stream in the data path (which would
+ * cost throughput on every message). While Aedes is not reading, Node's
+ * stream buffer stays bounded by its high-water mark, so nothing large is
+ * buffered before the guard sees the header.
+ */
+export function guardPacketSize(
+  conn: Duplex,
+  limits: PacketSizeLimits,
+  onViolation: (reason: PacketGuardFailure) => void,
+): void {
+  const guard = new PacketSizeGuard(limits);
+  const read = conn.read.bind(conn);
+  conn.read = (size?: number): unknown => {
+    const data: unknown = read(size);
+    if (data instanceof Uint8Array) {
+      const failure = guard.feed(data);
+      if (failure) {
+        onViolation(failure);
+        conn.destroy(new Error(`packet guard: ${failure}`));
+        return null;
+      }
+    }
+    return data;
+  };
+}
+
+/**
+ * Token bucket: `ratePerSec` tokens a second, up to `burst`. `take()` returns
+ * how long (ms) the caller must wait for its token; the balance may go
+ * negative, so callers queue fairly behind each other.
+ */
+export class TokenBucket {
+  #tokens: number;
+  #last: number;
+
+  constructor(
+    private readonly ratePerSec: number,
+    private readonly burst: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.#tokens = burst;
+    this.#last = now();
+  }
+
+  /** Take one token; returns the wait in ms before it is really available (0 = now). */
+  take(): number {
+    const t = this.now();
+    this.#tokens = Math.min(this.burst, this.#tokens + ((t - this.#last) / 1000) * this.ratePerSec);
+    this.#last = t;
+    this.#tokens -= 1;
+    if (this.#tokens >= 0) return 0;
+    return Math.ceil((-this.#tokens / this.ratePerSec) * 1000);
+  }
+}
+
+/** Counts open connections per remote address and refuses beyond a cap (0 = no cap). */
+export class ConnectionCounter {
+  readonly #counts = new Map<string, number>();
+
+  constructor(private readonly maxPerIp: number) {}
+
+  /** Try to admit a connection from `ip`; returns false when the cap is reached. */
+  acquire(ip: string): boolean {
+    const n = this.#counts.get(ip) ?? 0;
+    if (this.maxPerIp > 0 && n >= this.maxPerIp) return false;
+    this.#counts.set(ip, n + 1);
+    return true;
+  }
+
+  /** A connection from `ip` closed. */
+  release(ip: string): void {
+    const n = (this.#counts.get(ip) ?? 1) - 1;
+    if (n <= 0) this.#counts.delete(ip);
+    else this.#counts.set(ip, n);
+  }
+}

@@ -1,0 +1,287 @@
+/**
+ * Test fixtures for the broker: an in-memory implementation of the key
+ * server's ACL queries (so each test sets exactly the state it needs), a real
+ * EdDSA token issuer/verifier from @sotto/keyserver/tokens, a broker on random
+ * ports (TCP and WebSocket), and small mqtt.js helpers with bounded waits.
+ */
+import { createServer, type Server } from 'node:http';
+import { once } from 'node:events';
+import { spawn } from 'node:child_process';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { createMemoryAclEvents } from '@sotto/keyserver/store';
+import type { AclEvents } from '@sotto/keyserver/store';
+import {
+  createTokenIssuer,
+  createTokenVerifier,
+  generateSigningKey,
+  type TokenKind,
+} from '@sotto/keyserver/tokens';
+import { createBroker, type Broker, type BrokerOptions } from '../src/index.ts';
+import type { AclStoreQueries } from '../src/types.ts';
+
+/** Mutable ACL state behind {@link AclStoreQueries}. */
+export class FakeStore implements AclStoreQueries {
+  users = new Set<string>();
+  activeDevices = new Set<string>();
+  revoked = new Set<string>();
+  groups = new Map<string, Set<string>>();
+  things = new Map<string, { secret: string; active: boolean }>();
+  failing = false;
+
+  addUser(username: string, ...devices: string[]): this {
+    this.users.add(username);
+    for (const d of devices) this.activeDevices.add(`${username}:${d}`);
+    return this;
+  }
+  setGroup(groupId: string, members: string[]): this {
+    this.groups.set(groupId, new Set(members));
+    return this;
+  }
+  addThing(owner: string, thing: string, secret: string): this {
+    this.things.set(`${owner}:${thing}`, { secret, active: true });
+    return this;
+  }
+  private check(): void {
+    if (this.failing) throw new Error('store down');
+  }
+  async isTokenRevoked(jti: string) {
+    this.check();
+    return this.revoked.has(jti);
+  }
+  async isDeviceActive(username: string, deviceId: string) {
+    this.check();
+    return this.activeDevices.has(`${username}:${deviceId}`);
+  }
+  async groupMembers(groupId: string) {
+    this.check();
+    const g = this.groups.get(groupId);
+    return g ? [...g] : null;
+  }
+  async isGroupMember(groupId: string, username: string) {
+    this.check();
+    return this.groups.get(groupId)?.has(username) ?? false;
+  }
+  async verifyThingCredential(owner: string, thing: string, secret: string) {
+    this.check();
+    const t = this.things.get(`${owner}:${thing}`);
+    return !!t && t.active && t.secret === secret;
+  }
+  async isThingActive(owner: string, thing: string) {
+    this.check();
+    return this.things.get(`${owner}:${thing}`)?.active ?? false;
+  }
+  async userExists(username: string) {
+    this.check();
+    return this.users.has(username);
+  }
+}
+
+/** A token issuer and the matching verifier (same key, issuer `sotto`, audience `sotto`). */
+export function createTokens(now?: () => number) {
+  const privateKey = generateSigningKey();
+  const issuer = createTokenIssuer({
+    privateKey,
+    issuer: 'sotto',
+    audience: 'sotto',
+    ...(now ? { now } : {}),
+  });
+  const verifier = createTokenVerifier({
+    publicKey: privateKey,
+    issuer: 'sotto',
+    audience: 'sotto',
+    clockToleranceSeconds: 0,
+  });
+  return {
+    issuer,
+    verifier,
+    privateKey,
+    token(sub: string, dev: string, kind: TokenKind = 'user') {
+      return issuer.issue({ sub, dev, kind }).token;
+    },
+    issue(sub: string, dev: string, kind: TokenKind = 'user') {
+      return issuer.issue({ sub, dev, kind });
+    },
+  };
+}
+
+/** A broker on random ports with its fixtures. */
+export interface TestBroker {
+  broker: Broker;
+  store: FakeStore;
+  events: AclEvents;
+  tokens: ReturnType<typeof createTokens>;
+  tcpUrl: string;
+  wsUrl: string;
+  tcpPort: number;
+  http: Server;
+  close(): Promise<void>;
+}
+
+/** Start a broker on 127.0.0.1 (TCP + WebSocket at /mqtt). */
+export async function startTestBroker(
+  opts: Partial<BrokerOptions> & {
+    store?: FakeStore;
+    tokens?: ReturnType<typeof createTokens>;
+    events?: AclEvents;
+  } = {},
+): Promise<TestBroker> {
+  const store = opts.store ?? new FakeStore();
+  const tokens = opts.tokens ?? createTokens();
+  const events = opts.events ?? createMemoryAclEvents();
+  const broker = await createBroker({
+    ...opts,
+    store,
+    aclEvents: events,
+    verifyToken: (t) => tokens.verifier.verify(t),
+  });
+  const tcp = await broker.listenTcp(0, '127.0.0.1');
+  const http = createServer((_req, res) => res.writeHead(404).end());
+  broker.attachWebSocket(http, '/mqtt');
+  http.listen(0, '127.0.0.1');
+  await once(http, 'listening');
+  const addr = http.address();
+  const wsPort = typeof addr === 'object' && addr ? addr.port : 0;
+  return {
+    broker,
+    store,
+    events,
+    tokens,
+    tcpPort: tcp.port,
+    tcpUrl: `mqtt://127.0.0.1:${tcp.port}`,
+    wsUrl: `ws://127.0.0.1:${wsPort}/mqtt`,
+    http,
+    async close() {
+      await broker.close();
+      http.closeAllConnections();
+      await new Promise<void>((r) => http.close(() => r()));
+    },
+  };
+}
+
+/** Connect with mqtt.js; resolves once CONNACK 0 arrives, rejects with the return code otherwise. */
+export async function connect(
+  url: string,
+  clientId: string,
+  password: string,
+  opts: Partial<IClientOptions> = {},
+): Promise<MqttClient> {
+  const client = mqtt.connect(url, {
+    clientId,
+    username: clientId,
+    password,
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+    connectTimeout: 5_000,
+    clean: true,
+    ...opts,
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('connect timeout')), 6_000);
+      client.once('connect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      client.once('error', (err: Error & { code?: number }) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      client.once('close', () => {
+        clearTimeout(timer);
+        reject(Object.assign(new Error('closed before CONNACK'), { code: -1 }));
+      });
+    });
+  } catch (err) {
+    client.end(true);
+    throw err;
+  }
+  client.on('error', () => undefined);
+  return client;
+}
+
+/** The CONNACK return code of a refused connect (or -1 when the broker just closed). */
+export async function refusedCode(
+  url: string,
+  clientId: string,
+  password: string,
+  opts: Partial<IClientOptions> = {},
+) {
+  try {
+    const c = await connect(url, clientId, password, opts);
+    c.end(true);
+    return 0;
+  } catch (err) {
+    return (err as { code?: number }).code ?? -1;
+  }
+}
+
+/** Subscribe and return the granted QoS list (128 = refused). */
+export async function subscribe(
+  client: MqttClient,
+  topic: string | string[],
+  qos: 0 | 1 | 2 = 1,
+): Promise<number[]> {
+  const granted = await client.subscribeAsync(topic, { qos });
+  return granted.map((g) => g.qos);
+}
+
+/** Collects messages per client. */
+export function collect(client: MqttClient): { topic: string; payload: string; retain: boolean }[] {
+  const out: { topic: string; payload: string; retain: boolean }[] = [];
+  client.on('message', (topic, payload, packet) =>
+    out.push({ topic, payload: payload.toString(), retain: packet.retain }),
+  );
+  return out;
+}
+
+/** Resolves when the client's connection closes (bounded). */
+export function closed(client: MqttClient, timeoutMs = 5_000): Promise<void> {
+  if (!client.connected) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('still connected')), timeoutMs);
+    client.once('close', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}
+
+/** Try to publish; resolves `true` when acknowledged (QoS 1), `false` when the broker closed the connection. */
+export async function tryPublish(
+  client: MqttClient,
+  topic: string,
+  payload: string,
+  opts: { retain?: boolean } = {},
+) {
+  return new Promise<boolean>((resolve) => {
+    const onClose = () => resolve(false);
+    client.once('close', onClose);
+    client.publish(topic, payload, { qos: 1, retain: opts.retain ?? false }, (err) => {
+      client.off('close', onClose);
+      resolve(!err);
+    });
+  });
+}
+
+/** Sleep. */
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Run a command to completion (bounded), returning exit code and output. */
+export function run(
+  cmd: string,
+  args: string[],
+  timeoutMs = 10_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.on('close', (code) => {
+      clearTimeout(t);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
