@@ -43,6 +43,14 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'web',
+          root: './web-client',
+          include: ['test/**/*.test.ts'],
+          environment: 'happy-dom',
+        },
+      },
+      {
+        test: {
           name: 'e2e',
           root: './test',
           include: ['**/*.test.ts'],

@@ -1,0 +1,247 @@
+/**
+ * `<auth-view>`: sign up or log in. Turns the engine's error codes into plain words (name
+ * taken, wrong password, server unreachable) and shows first-run key setup progress.
+ */
+/* eslint-disable @typescript-eslint/unbound-method -- Lit calls template event listeners with `this` bound to the host element (renderOptions.host). */
+import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
+import { customElement, property, state } from 'lit/decorators.js';
+import { consume } from '@lit/context';
+import { messengerContext } from '../context.ts';
+import { MessengerError, type Account, type MessengerService } from '../services/messenger.ts';
+import { shared } from '../styles.ts';
+
+/** Username rule of the key server (DESIGN.md §4.1). */
+export const USERNAME_RE = /^[a-z0-9_]{3,32}$/;
+/** Minimum password length we ask for. */
+export const MIN_PASSWORD = 8;
+
+/** Human text for an error thrown by sign-up / log-in. */
+export function authErrorText(err: unknown, mode: 'signup' | 'login'): string {
+  if (err instanceof MessengerError) {
+    switch (err.code) {
+      case 'USERNAME_TAKEN':
+        return 'That username is taken. Try another one.';
+      case 'BAD_CREDENTIALS':
+        return 'Wrong username or password.';
+      case 'UNREACHABLE':
+        return 'Cannot reach the Sotto server. Check your connection and try again.';
+      case 'INVALID_USERNAME':
+        return 'Usernames are 3–32 characters: lower-case letters, digits and _.';
+      case 'WEAK_PASSWORD':
+        return `Use a password of at least ${MIN_PASSWORD} characters.`;
+      case 'RATE_LIMITED':
+        return 'Too many attempts. Wait a minute and try again.';
+      case 'NO_SUCH_USER':
+        return mode === 'login' ? 'Wrong username or password.' : err.message;
+      default:
+        return err.message;
+    }
+  }
+  if (err instanceof TypeError) {
+    return 'Cannot reach the Sotto server. Check your connection and try again.';
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Validate the form before asking the server; returns an error text or ''. */
+export function validateAuth(username: string, password: string, mode: 'signup' | 'login'): string {
+  if (!USERNAME_RE.test(username)) {
+    return 'Usernames are 3–32 characters: lower-case letters, digits and _.';
+  }
+  if (mode === 'signup' && password.length < MIN_PASSWORD) {
+    return `Use a password of at least ${MIN_PASSWORD} characters.`;
+  }
+  if (password.length === 0) return 'Enter your password.';
+  return '';
+}
+
+/**
+ * Sign-up / log-in screen.
+ *
+ * @fires signed-in - `CustomEvent<Account>` once keys are set up and the engine is connected
+ */
+@customElement('auth-view')
+export class AuthView extends LitElement {
+  static override styles = [
+    shared,
+    css`
+      :host {
+        display: grid;
+        place-items: center;
+        min-height: 100%;
+        padding: 1rem;
+        background: var(--bg-2);
+      }
+      form {
+        width: min(380px, 100%);
+        background: var(--bg);
+        border: 1px solid var(--border);
+        border-radius: 14px;
+        padding: 1.5rem;
+        display: grid;
+        gap: 0.8rem;
+        box-shadow: var(--shadow);
+      }
+      h1 {
+        margin: 0;
+        font-size: 1.6rem;
+      }
+      .tabs {
+        display: grid;
+        grid-template-columns: 1fr 1fr;
+        gap: 0.25rem;
+      }
+      .tabs button[aria-selected='true'] {
+        background: var(--accent);
+        color: var(--on-accent);
+        border-color: var(--accent);
+      }
+      label {
+        display: grid;
+        gap: 0.25rem;
+        font-size: 0.9rem;
+      }
+      progress {
+        width: 100%;
+      }
+      .hint {
+        font-size: 0.85rem;
+      }
+    `,
+  ];
+
+  @consume({ context: messengerContext, subscribe: true })
+  @property({ attribute: false })
+  messenger: MessengerService | undefined;
+
+  /** Error while loading the engine (shown instead of the form's own errors). */
+  @property({ attribute: false }) bootError = '';
+
+  @state() private _mode: 'signup' | 'login' = 'signup';
+  @state() private _error = '';
+  @state() private _busy = false;
+  @state() private _progress: { label: string; fraction: number } | null = null;
+
+  private async submit(e: Event): Promise<void> {
+    e.preventDefault();
+    const form = e.target as HTMLFormElement;
+    const data = new FormData(form);
+    const username = ((data.get('username') as string | null) ?? '').trim().toLowerCase();
+    const password = (data.get('password') as string | null) ?? '';
+    const invalid = validateAuth(username, password, this._mode);
+    if (invalid !== '') {
+      this._error = invalid;
+      return;
+    }
+    if (this.messenger === undefined) {
+      this._error = 'The secure engine is still loading. Try again in a moment.';
+      return;
+    }
+    this._busy = true;
+    this._error = '';
+    this._progress = { label: 'Connecting…', fraction: 0 };
+    const progress = (label: string, fraction: number): void => {
+      this._progress = { label, fraction };
+    };
+    try {
+      const account: Account =
+        this._mode === 'signup'
+          ? await this.messenger.signUp(username, password, progress)
+          : await this.messenger.logIn(username, password, progress);
+      this.dispatchEvent(
+        new CustomEvent<Account>('signed-in', { detail: account, bubbles: true, composed: true }),
+      );
+    } catch (err) {
+      this._error = authErrorText(err, this._mode);
+    } finally {
+      this._busy = false;
+      this._progress = null;
+    }
+  }
+
+  override render(): TemplateResult {
+    const signup = this._mode === 'signup';
+    return html`<form @submit=${this.submit} aria-labelledby="title" novalidate>
+      <h1 id="title">Sotto</h1>
+      <p class="muted" style="margin:0">End-to-end encrypted messaging.</p>
+      <div class="tabs" role="tablist" aria-label="Account">
+        <button
+          type="button"
+          role="tab"
+          aria-selected=${signup}
+          @click=${() => ((this._mode = 'signup'), (this._error = ''))}
+        >
+          Sign up
+        </button>
+        <button
+          type="button"
+          role="tab"
+          aria-selected=${!signup}
+          @click=${() => ((this._mode = 'login'), (this._error = ''))}
+        >
+          Log in
+        </button>
+      </div>
+      <label
+        >Username
+        <input
+          name="username"
+          autocomplete="username"
+          autocapitalize="none"
+          spellcheck="false"
+          required
+          ?disabled=${this._busy}
+          aria-describedby="username-hint"
+        />
+      </label>
+      ${
+        signup
+          ? html`<span id="username-hint" class="muted hint">3–32 characters: a–z, 0–9 and _</span>`
+          : nothing
+      }
+      <label
+        >Password
+        <input
+          name="password"
+          type="password"
+          autocomplete=${signup ? 'new-password' : 'current-password'}
+          required
+          ?disabled=${this._busy}
+        />
+      </label>
+      ${
+        this._progress !== null
+          ? html`<div role="status" aria-live="polite">
+              <progress
+                max="1"
+                .value=${this._progress.fraction}
+                aria-label="Setting up keys"
+              ></progress>
+              <div class="muted hint">${this._progress.label}</div>
+            </div>`
+          : nothing
+      }
+      ${
+        this._error !== '' || this.bootError !== ''
+          ? html`<div class="error" role="alert">${this._error || this.bootError}</div>`
+          : nothing
+      }
+      <button class="primary" type="submit" ?disabled=${this._busy}>
+        ${signup ? 'Create account' : 'Log in'}
+      </button>
+      ${
+        signup
+          ? html`<p class="muted hint" style="margin:0">
+              Your keys are created in this browser and never leave it.
+            </p>`
+          : nothing
+      }
+    </form>`;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'auth-view': AuthView;
+  }
+}

@@ -1,0 +1,299 @@
+/**
+ * `<chat-composer>`: the message input. Enter sends, Shift+Enter breaks the line, Escape
+ * cancels a reply or edit, paste of images/files attaches them, the emoji picker is loaded on
+ * first use. Emits throttled typing start/stop signals.
+ */
+/* eslint-disable @typescript-eslint/unbound-method -- Lit calls template event listeners with `this` bound to the host element (renderOptions.host). */
+import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
+import { customElement, property, query, state } from 'lit/decorators.js';
+import type { MessageRecord } from '../services/engine-types.ts';
+import { previewOf } from '../services/history.ts';
+import { shared } from '../styles.ts';
+
+/** Resend "typing" while the user keeps typing, at this interval (ms). */
+export const TYPING_REFRESH_MS = 4000;
+/** Send "stopped typing" after this long without a key (ms). */
+export const TYPING_IDLE_MS = 3000;
+
+/** Files from a paste or drop (images pasted as screenshots get a name). */
+export function filesFrom(data: DataTransfer | null): File[] {
+  if (data === null) return [];
+  const out: File[] = [];
+  for (const f of Array.from(data.files)) out.push(f);
+  if (out.length === 0) {
+    for (const item of Array.from(data.items)) {
+      if (item.kind !== 'file') continue;
+      const f = item.getAsFile();
+      if (f !== null) out.push(f);
+    }
+  }
+  return out.map((f) =>
+    f.name !== '' && f.name !== 'image.png'
+      ? f
+      : new File([f], `pasted-${Date.now()}.${f.type.split('/')[1] ?? 'bin'}`, { type: f.type }),
+  );
+}
+
+/**
+ * Message composer.
+ *
+ * @fires send - `CustomEvent<{ text: string }>` send a new message (or the edit)
+ * @fires typing - `CustomEvent<{ typing: boolean }>` typing started / stopped
+ * @fires files - `CustomEvent<{ files: File[] }>` attach and send files
+ * @fires cancel - the reply or edit was cancelled
+ */
+@customElement('chat-composer')
+export class ChatComposer extends LitElement {
+  static override styles = [
+    shared,
+    css`
+      :host {
+        display: block;
+        border-top: 1px solid var(--border);
+        background: var(--bg-2);
+        padding: 0.5rem;
+        position: relative;
+      }
+      .row {
+        display: flex;
+        gap: 0.35rem;
+        align-items: flex-end;
+      }
+      textarea {
+        flex: 1;
+        resize: none;
+        max-height: 160px;
+        min-height: 40px;
+        line-height: 1.35;
+      }
+      .context {
+        display: flex;
+        gap: 0.5rem;
+        align-items: center;
+        font-size: 0.85rem;
+        padding: 0.25rem 0.5rem 0.45rem;
+      }
+      .context span {
+        flex: 1;
+        overflow: hidden;
+        text-overflow: ellipsis;
+        white-space: nowrap;
+        border-left: 3px solid var(--accent);
+        padding-left: 0.5rem;
+      }
+      .disabled {
+        text-align: center;
+        color: var(--fg-2);
+        padding: 0.6rem;
+      }
+      .picker {
+        position: absolute;
+        bottom: 100%;
+        left: 0.5rem;
+        z-index: 5;
+      }
+    `,
+  ];
+
+  /** Message being replied to. */
+  @property({ attribute: false }) replyTo: MessageRecord | undefined;
+  /** Own message being edited. */
+  @property({ attribute: false }) editing: MessageRecord | undefined;
+  /** When set, the composer is replaced by this explanation. */
+  @property() disabledReason = '';
+  /** Attachments offered. */
+  @property({ type: Boolean }) canFiles = false;
+
+  @state() private _picker = false;
+  @state() private _pickerLoaded = false;
+  @query('textarea') private _input!: HTMLTextAreaElement;
+
+  private typingSince = 0;
+  private idleTimer: ReturnType<typeof setTimeout> | undefined;
+
+  override updated(changed: Map<string, unknown>): void {
+    if (changed.has('editing') && this.editing !== undefined && this._input !== null) {
+      const text = this.editing.body.text;
+      this._input.value = typeof text === 'string' ? text : '';
+      this.autosize();
+      this._input.focus();
+    }
+    if (changed.has('replyTo') && this.replyTo !== undefined) this._input?.focus();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.stopTyping();
+  }
+
+  /** Focus the text field. */
+  override focus(): void {
+    this._input?.focus();
+  }
+
+  private fire<T>(name: string, detail?: T): void {
+    this.dispatchEvent(
+      new CustomEvent<T | undefined>(name, { detail, bubbles: true, composed: true }),
+    );
+  }
+
+  private autosize(): void {
+    const t = this._input;
+    t.style.height = 'auto';
+    t.style.height = `${Math.min(t.scrollHeight + 2, 160)}px`;
+  }
+
+  private onInput(): void {
+    this.autosize();
+    if (this.editing !== undefined) return;
+    const now = Date.now();
+    if (this._input.value.trim() === '') {
+      this.stopTyping();
+      return;
+    }
+    if (now - this.typingSince > TYPING_REFRESH_MS) {
+      this.typingSince = now;
+      this.fire('typing', { typing: true });
+    }
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.stopTyping(), TYPING_IDLE_MS);
+  }
+
+  private stopTyping(): void {
+    clearTimeout(this.idleTimer);
+    if (this.typingSince !== 0) {
+      this.typingSince = 0;
+      this.fire('typing', { typing: false });
+    }
+  }
+
+  private onKeyDown(e: KeyboardEvent): void {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      this.submit();
+    } else if (e.key === 'Escape') {
+      if (this._picker) this._picker = false;
+      else if (this.replyTo !== undefined || this.editing !== undefined) this.cancel();
+    }
+  }
+
+  private cancel(): void {
+    if (this.editing !== undefined) {
+      this._input.value = '';
+      this.autosize();
+    }
+    this.fire('cancel');
+  }
+
+  private submit(): void {
+    const text = this._input.value.trim();
+    if (text === '') return;
+    this.fire('send', { text });
+    this._input.value = '';
+    this.autosize();
+    this.stopTyping();
+  }
+
+  private onPaste(e: ClipboardEvent): void {
+    if (!this.canFiles) return;
+    const files = filesFrom(e.clipboardData);
+    if (files.length > 0) {
+      e.preventDefault();
+      this.fire('files', { files });
+    }
+  }
+
+  private async togglePicker(): Promise<void> {
+    if (!this._pickerLoaded) {
+      await import('./emoji-picker.ts');
+      this._pickerLoaded = true;
+    }
+    this._picker = !this._picker;
+  }
+
+  private insertEmoji(e: CustomEvent<string>): void {
+    const t = this._input;
+    const start = t.selectionStart ?? t.value.length;
+    const end = t.selectionEnd ?? t.value.length;
+    t.value = t.value.slice(0, start) + e.detail + t.value.slice(end);
+    t.selectionStart = t.selectionEnd = start + e.detail.length;
+    this._picker = false;
+    t.focus();
+    this.onInput();
+  }
+
+  private onFilePicked(e: Event): void {
+    const input = e.target as HTMLInputElement;
+    const files = Array.from(input.files ?? []);
+    input.value = '';
+    if (files.length > 0) this.fire('files', { files });
+  }
+
+  override render(): TemplateResult {
+    if (this.disabledReason !== '') {
+      return html`<div class="disabled" role="status">${this.disabledReason}</div>`;
+    }
+    const ctx = this.editing ?? this.replyTo;
+    return html`${
+        ctx !== undefined
+          ? html`<div class="context">
+              <span
+                >${this.editing !== undefined ? 'Editing' : `Replying to ${ctx.sender}`}:
+                ${previewOf(ctx)}</span
+              >
+              <button class="icon" aria-label="Cancel" @click=${this.cancel}>✕</button>
+            </div>`
+          : nothing
+      }
+      ${
+        this._picker
+          ? html`<div class="picker">
+              <emoji-picker
+                @emoji-selected=${this.insertEmoji}
+                @close=${() => (this._picker = false)}
+              ></emoji-picker>
+            </div>`
+          : nothing
+      }
+      <div class="row">
+        <button
+          class="icon"
+          aria-label="Emoji"
+          aria-expanded=${this._picker}
+          title="Emoji"
+          @click=${this.togglePicker}
+        >
+          😊
+        </button>
+        ${
+          this.canFiles
+            ? html`<button
+                  class="icon"
+                  aria-label="Attach a file"
+                  title="Attach a file"
+                  @click=${() =>
+                    this.renderRoot.querySelector<HTMLInputElement>('input[type=file]')?.click()}
+                >
+                  📎
+                </button>
+                <input type="file" multiple hidden @change=${this.onFilePicked} />`
+            : nothing
+        }
+        <textarea
+          rows="1"
+          placeholder="Message"
+          aria-label="Message"
+          @input=${this.onInput}
+          @keydown=${this.onKeyDown}
+          @paste=${this.onPaste}
+        ></textarea>
+        <button class="primary" aria-label="Send" @click=${this.submit}>➤</button>
+      </div>`;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'chat-composer': ChatComposer;
+  }
+}

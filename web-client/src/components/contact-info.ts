@@ -1,0 +1,320 @@
+/**
+ * `<contact-info>`: a contact's safety number (60 digits in groups of five) and QR code; scan
+ * the other person's QR with the camera (jsQR on the video stream) or paste it; mark verified.
+ * Loaded lazily with the QR libraries.
+ */
+/* eslint-disable @typescript-eslint/unbound-method -- Lit calls template event listeners with `this` bound to the host element (renderOptions.host). */
+import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
+import { customElement, property, query, state } from 'lit/decorators.js';
+import { consume } from '@lit/context';
+import QRCode from 'qrcode';
+import jsQR from 'jsqr';
+import { sessionContext } from '../context.ts';
+import type { SafetyInfo } from '../services/messenger.ts';
+import type { ChatSession } from '../services/session.ts';
+import { colorFor, shared } from '../styles.ts';
+
+/** "12345 67890 …": 60 digits as 12 groups of five. */
+export function groupDigits(digits: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < digits.length; i += 5) out.push(digits.slice(i, i + 5));
+  return out;
+}
+
+/** Contact details and verification. */
+@customElement('contact-info')
+export class ContactInfo extends LitElement {
+  static override styles = [
+    shared,
+    css`
+      :host {
+        display: flex;
+        flex-direction: column;
+        height: 100%;
+        overflow-y: auto;
+      }
+      section {
+        padding: 1rem;
+        display: grid;
+        gap: 0.8rem;
+        justify-items: center;
+        text-align: center;
+      }
+      .digits {
+        display: grid;
+        grid-template-columns: repeat(4, auto);
+        gap: 0.35rem 1rem;
+        font:
+          1.15rem/1.5 ui-monospace,
+          'SF Mono',
+          Menlo,
+          Consolas,
+          monospace;
+        letter-spacing: 0.05em;
+      }
+      img.qr {
+        width: 220px;
+        height: 220px;
+        image-rendering: pixelated;
+        background: #fff;
+        padding: 8px;
+        border-radius: 8px;
+      }
+      video {
+        width: min(320px, 90vw);
+        border-radius: 10px;
+        background: #000;
+      }
+      .verified {
+        color: var(--online);
+        font-weight: 600;
+      }
+      .row {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.5rem;
+        justify-content: center;
+      }
+      textarea {
+        width: min(420px, 90vw);
+      }
+      .avatar.big {
+        width: 72px;
+        height: 72px;
+        font-size: 1.8rem;
+      }
+    `,
+  ];
+
+  @consume({ context: sessionContext, subscribe: true })
+  @property({ attribute: false })
+  session: ChatSession | undefined;
+
+  /** The contact. */
+  @property() username = '';
+
+  @state() private _safety: SafetyInfo | undefined;
+  @state() private _qr = '';
+  @state() private _error = '';
+  @state() private _result = '';
+  @state() private _scanning = false;
+  @state() private _paste = false;
+
+  @query('video') private _video!: HTMLVideoElement | null;
+  private stream: MediaStream | undefined;
+  private raf = 0;
+
+  override updated(changed: Map<string, unknown>): void {
+    if (changed.has('username') || changed.has('session')) void this.load();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.stopScan();
+  }
+
+  private async load(): Promise<void> {
+    const s = this.session;
+    if (s === undefined || this.username === '') return;
+    this._error = '';
+    try {
+      const safety = await s.messenger.safety(this.username);
+      this._safety = safety;
+      this._qr = await QRCode.toDataURL(safety.qrPayload, {
+        errorCorrectionLevel: 'M',
+        margin: 1,
+        width: 440,
+      });
+    } catch (err) {
+      this._error = err instanceof Error ? err.message : String(err);
+    }
+  }
+
+  private async setVerified(verified: boolean): Promise<void> {
+    const s = this.session;
+    if (s === undefined) return;
+    await s.messenger.setVerified(this.username, verified);
+    s.keyChanges.delete(this.username);
+    s.dispatchEvent(new Event('live'));
+    await this.load();
+  }
+
+  private async check(payload: string): Promise<void> {
+    const s = this.session;
+    if (s === undefined) return;
+    const ok = await s.messenger.verifyScanned(this.username, payload.trim());
+    this._result = ok
+      ? `Match. ${this.username} is now verified.`
+      : 'The codes do not match. Do not trust this conversation until you find out why.';
+    if (ok) {
+      s.keyChanges.delete(this.username);
+      s.dispatchEvent(new Event('live'));
+    }
+    await this.load();
+  }
+
+  private async startScan(): Promise<void> {
+    this._result = '';
+    try {
+      this.stream = await navigator.mediaDevices.getUserMedia({
+        video: { facingMode: 'environment' },
+      });
+    } catch {
+      this._result = 'No camera available. Paste the other person’s code instead.';
+      this._paste = true;
+      return;
+    }
+    this._scanning = true;
+    await this.updateComplete;
+    const video = this._video;
+    if (video === null) return;
+    video.srcObject = this.stream;
+    await video.play();
+    const canvas = document.createElement('canvas');
+    const ctx = canvas.getContext('2d', { willReadFrequently: true });
+    const tick = (): void => {
+      if (!this._scanning || ctx === null) return;
+      if (video.readyState >= 2 && video.videoWidth > 0) {
+        canvas.width = video.videoWidth;
+        canvas.height = video.videoHeight;
+        ctx.drawImage(video, 0, 0);
+        const img = ctx.getImageData(0, 0, canvas.width, canvas.height);
+        const code = jsQR(img.data, img.width, img.height, { inversionAttempts: 'dontInvert' });
+        if (code !== null && code.data !== '') {
+          this.stopScan();
+          void this.check(code.data);
+          return;
+        }
+      }
+      this.raf = requestAnimationFrame(tick);
+    };
+    this.raf = requestAnimationFrame(tick);
+  }
+
+  private stopScan(): void {
+    cancelAnimationFrame(this.raf);
+    for (const t of this.stream?.getTracks() ?? []) t.stop();
+    this.stream = undefined;
+    this._scanning = false;
+  }
+
+  override render(): TemplateResult {
+    const s = this.session;
+    const p = s?.presence.get(this.username);
+    const safety = this._safety;
+    const canSafety = s?.messenger.capabilities.has('safety') === true;
+    return html`<header class="bar">
+        <a
+          class="icon"
+          href="#/c/${encodeURIComponent(`dm:${this.username}`)}"
+          aria-label="Back to the conversation"
+          >←</a
+        >
+        <h2>Contact info</h2>
+      </header>
+      <section>
+        <span class="avatar big" style="background:${colorFor(this.username)}" aria-hidden="true"
+          >${this.username.slice(0, 1)}</span
+        >
+        <div>
+          <strong>${this.username}</strong>
+          ${
+            safety?.verified === true
+              ? html`<span class="verified" data-verified> ✓ Verified</span>`
+              : nothing
+          }
+          <div class="muted">${p?.online === true ? 'online' : ''}</div>
+        </div>
+        ${
+          !canSafety
+            ? html`<p class="muted">Safety numbers are not available yet.</p>`
+            : this._error !== ''
+              ? html`<p class="error" role="alert">${this._error}</p>`
+              : safety === undefined
+                ? html`<p class="muted" role="status">Computing safety number…</p>`
+                : html`<h3 style="margin:0">Safety number</h3>
+                    <p class="muted" style="margin:0;max-width:420px">
+                      Compare these numbers with ${this.username} in person or on a call, or scan
+                      each other’s code. If they match, your conversation is private.
+                    </p>
+                    <div class="digits" aria-label="Safety number" data-safety=${safety.digits}>
+                      ${groupDigits(safety.digits).map((g) => html`<span>${g}</span>`)}
+                    </div>
+                    ${
+                      this._qr !== ''
+                        ? html`<img
+                            class="qr"
+                            src=${this._qr}
+                            alt="Your safety number as a QR code"
+                          />`
+                        : nothing
+                    }
+                    ${
+                      this._scanning
+                        ? html`<video muted playsinline aria-label="Camera"></video>
+                            <button @click=${this.stopScan}>Stop scanning</button>`
+                        : html`<div class="row">
+                            <button @click=${this.startScan}>📷 Scan their code</button>
+                            <button @click=${() => (this._paste = !this._paste)}>
+                              Paste their code
+                            </button>
+                            ${
+                              safety.verified
+                                ? html`<button @click=${() => this.setVerified(false)}>
+                                    Clear verification
+                                  </button>`
+                                : html`<button
+                                    class="primary"
+                                    @click=${() => this.setVerified(true)}
+                                  >
+                                    Mark as verified
+                                  </button>`
+                            }
+                          </div>`
+                    }
+                    ${
+                      this._paste
+                        ? html`<form
+                            class="row"
+                            @submit=${(e: Event) => {
+                              e.preventDefault();
+                              const t = (e.target as HTMLFormElement).elements.namedItem(
+                                'code',
+                              ) as HTMLTextAreaElement;
+                              void this.check(t.value);
+                            }}
+                          >
+                            <textarea
+                              name="code"
+                              rows="3"
+                              aria-label="Their code"
+                              placeholder="Paste the code from ${this.username}’s screen"
+                            ></textarea>
+                            <button type="submit">Compare</button>
+                          </form>`
+                        : nothing
+                    }
+                    ${
+                      this._result !== ''
+                        ? html`<p
+                            role="alert"
+                            class=${this._result.startsWith('Match') ? 'verified' : 'error'}
+                          >
+                            ${this._result}
+                          </p>`
+                        : nothing
+                    }
+                    <details>
+                      <summary>Your code as text</summary>
+                      <code style="word-break:break-all" data-qr-payload>${safety.qrPayload}</code>
+                    </details>`
+        }
+      </section>`;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'contact-info': ContactInfo;
+  }
+}

@@ -1,0 +1,406 @@
+/**
+ * `<conversation-list>`: the left pane. Conversations with unread counts, last-message preview
+ * and presence dot; a filter box; new DM by username; new group. Reloads at most once per frame
+ * when history changes.
+ */
+/* eslint-disable @typescript-eslint/unbound-method -- Lit calls template event listeners with `this` bound to the host element (renderOptions.host). */
+import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
+import { customElement, property, state } from 'lit/decorators.js';
+import { consume } from '@lit/context';
+import { sessionContext } from '../context.ts';
+import type { ConversationRow } from '../services/history.ts';
+import { MessengerError } from '../services/messenger.ts';
+import type { ChatSession } from '../services/session.ts';
+import { colorFor, shared } from '../styles.ts';
+
+/** Short relative time for the list ("14:02", "Tue", "3 Mar"). */
+export function shortTime(at: number, now = Date.now()): string {
+  if (at <= 0) return '';
+  const d = new Date(at);
+  const n = new Date(now);
+  if (d.toDateString() === n.toDateString()) {
+    return d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  }
+  if (now - at < 6 * 86_400_000) return d.toLocaleDateString(undefined, { weekday: 'short' });
+  return d.toLocaleDateString(undefined, { day: 'numeric', month: 'short' });
+}
+
+/** Rows whose title or preview contains every word of `filter`. */
+export function filterRows(rows: readonly ConversationRow[], filter: string): ConversationRow[] {
+  const words = filter.toLowerCase().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return [...rows];
+  return rows.filter((r) => {
+    const hay = `${r.title} ${r.preview}`.toLowerCase();
+    return words.every((w) => hay.includes(w));
+  });
+}
+
+/** Split "alice, bob carol" into distinct usernames. */
+export function parseMembers(text: string): string[] {
+  return [
+    ...new Set(
+      text
+        .toLowerCase()
+        .split(/[\s,;]+/)
+        .filter(Boolean),
+    ),
+  ];
+}
+
+/** The conversation list. */
+@customElement('conversation-list')
+export class ConversationList extends LitElement {
+  static override styles = [
+    shared,
+    css`
+      :host {
+        display: flex;
+        flex-direction: column;
+        height: 100%;
+        min-height: 0;
+      }
+      .tools {
+        padding: 0.5rem 0.75rem;
+        display: grid;
+        gap: 0.5rem;
+        border-bottom: 1px solid var(--border);
+      }
+      .tools input {
+        width: 100%;
+      }
+      .row2 {
+        display: flex;
+        gap: 0.5rem;
+      }
+      .row2 > * {
+        flex: 1;
+      }
+      ul {
+        list-style: none;
+        margin: 0;
+        padding: 0;
+        overflow-y: auto;
+        flex: 1;
+      }
+      li a {
+        display: flex;
+        gap: 0.65rem;
+        align-items: center;
+        padding: 0.6rem 0.75rem;
+        color: inherit;
+        text-decoration: none;
+        border-bottom: 1px solid var(--bg-2);
+      }
+      li a:hover {
+        background: var(--bg-2);
+      }
+      li a[aria-current='page'] {
+        background: var(--bg-3);
+      }
+      .main {
+        flex: 1;
+        min-width: 0;
+      }
+      .top {
+        display: flex;
+        gap: 0.5rem;
+        align-items: baseline;
+      }
+      .title {
+        flex: 1;
+        font-weight: 600;
+        overflow: hidden;
+        text-overflow: ellipsis;
+        white-space: nowrap;
+      }
+      .time {
+        font-size: 0.8rem;
+        color: var(--fg-2);
+      }
+      .bottom {
+        display: flex;
+        gap: 0.5rem;
+        align-items: center;
+      }
+      .preview {
+        flex: 1;
+        color: var(--fg-2);
+        font-size: 0.9rem;
+        overflow: hidden;
+        text-overflow: ellipsis;
+        white-space: nowrap;
+      }
+      .badge {
+        background: var(--accent);
+        color: var(--on-accent);
+        border-radius: 999px;
+        min-width: 1.4rem;
+        padding: 0 0.4rem;
+        font-size: 0.8rem;
+        text-align: center;
+        font-weight: 600;
+      }
+      form.new {
+        display: grid;
+        gap: 0.4rem;
+        padding: 0.6rem;
+        border: 1px solid var(--border);
+        border-radius: 10px;
+        background: var(--bg-2);
+      }
+      .empty {
+        padding: 1.5rem 1rem;
+        color: var(--fg-2);
+        text-align: center;
+      }
+      .me {
+        font-size: 0.85rem;
+        color: var(--fg-2);
+      }
+    `,
+  ];
+
+  @consume({ context: sessionContext, subscribe: true })
+  @property({ attribute: false })
+  session: ChatSession | undefined;
+
+  /** Conversation shown on the right, highlighted. */
+  @property() activeId = '';
+
+  @state() private _rows: ConversationRow[] = [];
+  @state() private _filter = '';
+  @state() private _form: 'none' | 'dm' | 'group' = 'none';
+  @state() private _formError = '';
+  @state() private _busy = false;
+  @state() private _loaded = false;
+
+  private bound: ChatSession | undefined;
+  private readonly onHistory = (): void => void this.reload();
+  private readonly onLive = (): void => this.requestUpdate();
+
+  override updated(): void {
+    if (this.bound !== this.session) {
+      this.bound?.removeEventListener('history', this.onHistory);
+      this.bound?.removeEventListener('live', this.onLive);
+      this.bound = this.session;
+      this.bound?.addEventListener('history', this.onHistory);
+      this.bound?.addEventListener('live', this.onLive);
+      void this.reload();
+    }
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.bound?.removeEventListener('history', this.onHistory);
+    this.bound?.removeEventListener('live', this.onLive);
+    this.bound = undefined;
+  }
+
+  /** Reload rows from local history. */
+  async reload(): Promise<void> {
+    const s = this.session;
+    if (s === undefined) return;
+    this._rows = await s.history.conversations([...s.pendingDms]);
+    this._loaded = true;
+  }
+
+  private async newDm(e: Event): Promise<void> {
+    e.preventDefault();
+    const s = this.session;
+    if (s === undefined) return;
+    const input = (e.target as HTMLFormElement).elements.namedItem('username') as HTMLInputElement;
+    const username = input.value.trim().toLowerCase();
+    if (username === s.account.username) {
+      this._formError = 'That is you. Enter someone else’s username.';
+      return;
+    }
+    this._busy = true;
+    this._formError = '';
+    try {
+      const id = await s.messenger.startDm(username);
+      s.pendingDms.add(username);
+      this._form = 'none';
+      await this.reload();
+      location.hash = `#/c/${encodeURIComponent(id)}`;
+    } catch (err) {
+      this._formError =
+        err instanceof MessengerError && err.code === 'NO_SUCH_USER'
+          ? `No user called “${username}”.`
+          : err instanceof Error
+            ? err.message
+            : String(err);
+    } finally {
+      this._busy = false;
+    }
+  }
+
+  private async newGroup(e: Event): Promise<void> {
+    e.preventDefault();
+    const s = this.session;
+    if (s === undefined) return;
+    const form = e.target as HTMLFormElement;
+    const name = (form.elements.namedItem('name') as HTMLInputElement).value.trim();
+    const members = parseMembers(
+      (form.elements.namedItem('members') as HTMLInputElement).value,
+    ).filter((m) => m !== s.account.username);
+    if (name === '') {
+      this._formError = 'Give the group a name.';
+      return;
+    }
+    this._busy = true;
+    this._formError = '';
+    try {
+      const id = await s.messenger.createGroup(name, members);
+      this._form = 'none';
+      s.touch(id);
+      await this.reload();
+      location.hash = `#/c/${encodeURIComponent(id)}`;
+    } catch (err) {
+      this._formError = err instanceof Error ? err.message : String(err);
+    } finally {
+      this._busy = false;
+    }
+  }
+
+  private renderForm(): TemplateResult | typeof nothing {
+    if (this._form === 'dm') {
+      return html`<form class="new" @submit=${this.newDm} aria-label="New direct message">
+        <label for="dm-user">Start a chat with</label>
+        <input
+          id="dm-user"
+          name="username"
+          placeholder="username"
+          autocapitalize="none"
+          autocomplete="off"
+          required
+        />
+        ${this._formError ? html`<div class="error" role="alert">${this._formError}</div>` : nothing}
+        <div class="row2">
+          <button type="button" @click=${() => (this._form = 'none')}>Cancel</button>
+          <button class="primary" type="submit" ?disabled=${this._busy}>Chat</button>
+        </div>
+      </form>`;
+    }
+    if (this._form === 'group') {
+      return html`<form class="new" @submit=${this.newGroup} aria-label="New group">
+        <input name="name" placeholder="Group name" aria-label="Group name" required />
+        <input
+          name="members"
+          placeholder="Members: alice, bob"
+          aria-label="Members (usernames, separated by commas)"
+          autocapitalize="none"
+        />
+        ${this._formError ? html`<div class="error" role="alert">${this._formError}</div>` : nothing}
+        <div class="row2">
+          <button type="button" @click=${() => (this._form = 'none')}>Cancel</button>
+          <button class="primary" type="submit" ?disabled=${this._busy}>Create</button>
+        </div>
+      </form>`;
+    }
+    return nothing;
+  }
+
+  private renderRow(r: ConversationRow): TemplateResult {
+    const s = this.session;
+    const peer = r.kind === 'dm' ? r.title : '';
+    const online = peer !== '' && s?.presence.get(peer)?.online === true;
+    const typing = s?.typingIn(r.id) ?? [];
+    const preview =
+      typing.length > 0
+        ? html`<em>${r.kind === 'group' ? `${typing.join(', ')} typing…` : 'typing…'}</em>`
+        : r.kind === 'group' && r.lastSender !== '' && r.preview !== ''
+          ? `${r.lastSender === s?.account.username ? 'You' : r.lastSender}: ${r.preview}`
+          : r.preview;
+    const label = `${r.kind === 'group' ? 'Group ' : ''}${r.title}${r.unread > 0 ? `, ${r.unread} unread` : ''}${online ? ', online' : ''}`;
+    return html`<li>
+      <a
+        href="#/c/${encodeURIComponent(r.id)}"
+        aria-current=${this.activeId === r.id ? 'page' : 'false'}
+        aria-label=${label}
+        data-conversation=${r.id}
+      >
+        <span class="avatar" style="background:${colorFor(r.title)}" aria-hidden="true"
+          >${r.kind === 'group' ? '#' : r.title.slice(0, 1)}${
+            online ? html`<span class="dot"></span>` : nothing
+          }</span
+        >
+        <span class="main">
+          <span class="top">
+            <span class="title">${r.title}</span>
+            <span class="time">${shortTime(r.lastAt)}</span>
+          </span>
+          <span class="bottom">
+            <span class="preview">${preview}</span>
+            ${
+              r.unread > 0
+                ? html`<span class="badge" data-unread=${r.unread}>${r.unread}</span>`
+                : nothing
+            }
+          </span>
+        </span>
+      </a>
+    </li>`;
+  }
+
+  override render(): TemplateResult {
+    const s = this.session;
+    const rows = filterRows(this._rows, this._filter);
+    const groups = s?.messenger.capabilities.has('groups') === true;
+    return html`<header class="bar">
+        <h2>Chats <span class="me">· ${s?.account.username}</span></h2>
+        <a class="icon" href="#/search" aria-label="Search messages" title="Search messages (/)"
+          >🔍</a
+        >
+        <a class="icon" href="#/settings" aria-label="Settings" title="Settings">⚙️</a>
+      </header>
+      <div class="tools">
+        <input
+          type="search"
+          placeholder="Filter chats"
+          aria-label="Filter chats"
+          .value=${this._filter}
+          @input=${(e: Event) => (this._filter = (e.target as HTMLInputElement).value)}
+        />
+        ${
+          this._form === 'none'
+            ? html`<div class="row2">
+                <button
+                  @click=${() => {
+                    this._form = 'dm';
+                    this._formError = '';
+                  }}
+                >
+                  ＋ New chat
+                </button>
+                <button
+                  ?disabled=${!groups}
+                  title=${groups ? 'Create a group' : 'Groups are not available yet'}
+                  @click=${() => {
+                    this._form = 'group';
+                    this._formError = '';
+                  }}
+                >
+                  ＋ New group
+                </button>
+              </div>`
+            : this.renderForm()
+        }
+      </div>
+      <ul role="list" aria-label="Conversations">
+        ${rows.map((r) => this.renderRow(r))}
+      </ul>
+      ${
+        this._loaded && rows.length === 0
+          ? html`<div class="empty">
+              ${this._filter ? 'No chat matches.' : 'No conversations yet. Start one with “New chat”.'}
+            </div>`
+          : nothing
+      }`;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'conversation-list': ConversationList;
+  }
+}

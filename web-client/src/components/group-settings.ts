@@ -1,0 +1,238 @@
+/**
+ * `<group-settings>`: a group's verified member list with admin marks and bot/bridge badges;
+ * admins add and remove members and promote or demote admins; anyone can leave. Every change is
+ * a membership record signed by the engine with the user's identity key.
+ */
+/* eslint-disable @typescript-eslint/unbound-method -- Lit calls template event listeners with `this` bound to the host element (renderOptions.host). */
+import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
+import { customElement, property, state } from 'lit/decorators.js';
+import { consume } from '@lit/context';
+import { sessionContext } from '../context.ts';
+import type { GroupInfo } from '../services/messenger.ts';
+import type { ChatSession } from '../services/session.ts';
+import { colorFor, shared } from '../styles.ts';
+
+/** Group members and admin actions. */
+@customElement('group-settings')
+export class GroupSettings extends LitElement {
+  static override styles = [
+    shared,
+    css`
+      :host {
+        display: flex;
+        flex-direction: column;
+        height: 100%;
+        overflow-y: auto;
+      }
+      section {
+        padding: 1rem;
+        display: grid;
+        gap: 0.75rem;
+        max-width: 640px;
+      }
+      ul {
+        list-style: none;
+        margin: 0;
+        padding: 0;
+      }
+      li {
+        display: flex;
+        align-items: center;
+        gap: 0.6rem;
+        padding: 0.45rem 0;
+        border-bottom: 1px solid var(--bg-2);
+        flex-wrap: wrap;
+      }
+      li .name {
+        flex: 1;
+        min-width: 120px;
+      }
+      .tag {
+        font-size: 0.72rem;
+        border: 1px solid var(--border);
+        border-radius: 999px;
+        padding: 0 0.45rem;
+        margin-left: 0.3rem;
+        color: var(--fg-2);
+      }
+      form {
+        display: flex;
+        gap: 0.5rem;
+      }
+      form input {
+        flex: 1;
+      }
+    `,
+  ];
+
+  @consume({ context: sessionContext, subscribe: true })
+  @property({ attribute: false })
+  session: ChatSession | undefined;
+
+  /** The group. */
+  @property() groupId = '';
+
+  @state() private _info: GroupInfo | undefined;
+  @state() private _error = '';
+  @state() private _busy = false;
+
+  private readonly onHistory = (): void => void this.load();
+  private bound: ChatSession | undefined;
+
+  override updated(changed: Map<string, unknown>): void {
+    if (this.bound !== this.session) {
+      this.bound?.removeEventListener('history', this.onHistory);
+      this.bound = this.session;
+      this.bound?.addEventListener('history', this.onHistory);
+    }
+    if (changed.has('groupId') || changed.has('session')) void this.load();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.bound?.removeEventListener('history', this.onHistory);
+    this.bound = undefined;
+  }
+
+  private async load(): Promise<void> {
+    const s = this.session;
+    if (s === undefined || this.groupId === '') return;
+    try {
+      this._info = await s.messenger.groupInfo(this.groupId);
+    } catch (err) {
+      this._error = err instanceof Error ? err.message : String(err);
+    }
+  }
+
+  private async run(action: () => Promise<void>): Promise<void> {
+    this._busy = true;
+    this._error = '';
+    try {
+      await action();
+      this.session?.touch(`group:${this.groupId}`);
+      await this.load();
+    } catch (err) {
+      this._error = err instanceof Error ? err.message : String(err);
+    } finally {
+      this._busy = false;
+    }
+  }
+
+  private add(e: Event): void {
+    e.preventDefault();
+    const s = this.session;
+    const input = (e.target as HTMLFormElement).elements.namedItem('username') as HTMLInputElement;
+    const username = input.value.trim().toLowerCase();
+    if (s === undefined || username === '') return;
+    void this.run(async () => {
+      await s.messenger.addMember(this.groupId, username);
+      input.value = '';
+    });
+  }
+
+  override render(): TemplateResult {
+    const s = this.session;
+    const info = this._info;
+    const me = s?.account.username ?? '';
+    const amAdmin = info?.members.some((m) => m.username === me && m.admin) === true;
+    const amMember = info?.members.some((m) => m.username === me) === true;
+    return html`<header class="bar">
+        <a
+          class="icon"
+          href="#/c/${encodeURIComponent(`group:${this.groupId}`)}"
+          aria-label="Back to the conversation"
+          >←</a
+        >
+        <h2>${info?.name ?? 'Group'}</h2>
+      </header>
+      <section>
+        ${this._error !== '' ? html`<p class="error" role="alert">${this._error}</p>` : nothing}
+        ${
+          info === undefined
+            ? html`<p class="muted" role="status">Loading members…</p>`
+            : html`<h3 style="margin:0">${info.members.length} members</h3>
+                <ul aria-label="Members">
+                  ${info.members.map(
+                    (m) =>
+                      html`<li data-member=${m.username}>
+                        <span
+                          class="avatar"
+                          style="background:${colorFor(m.username)}"
+                          aria-hidden="true"
+                          >${m.username.slice(0, 1)}</span
+                        >
+                        <span class="name"
+                          >${m.username}${m.username === me ? ' (you)' : ''}${
+                            m.admin ? html`<span class="tag">admin</span>` : nothing
+                          }${
+                            m.kind === 'bot' || m.kind === 'bridge'
+                              ? html`<span class="tag">${m.kind}</span>`
+                              : nothing
+                          }</span
+                        >
+                        ${
+                          amAdmin && m.username !== me
+                            ? html`<button
+                                  ?disabled=${this._busy}
+                                  @click=${() =>
+                                    this.run(() =>
+                                      s!.messenger.setAdmin(this.groupId, m.username, !m.admin),
+                                    )}
+                                >
+                                  ${m.admin ? 'Remove admin' : 'Make admin'}
+                                </button>
+                                <button
+                                  class="danger"
+                                  ?disabled=${this._busy}
+                                  aria-label="Remove ${m.username}"
+                                  @click=${() =>
+                                    this.run(() =>
+                                      s!.messenger.removeMember(this.groupId, m.username),
+                                    )}
+                                >
+                                  Remove
+                                </button>`
+                            : nothing
+                        }
+                      </li>`,
+                  )}
+                </ul>
+                ${
+                  amAdmin
+                    ? html`<form @submit=${this.add} aria-label="Add a member">
+                        <input
+                          name="username"
+                          placeholder="username"
+                          aria-label="Username to add"
+                          autocapitalize="none"
+                        />
+                        <button type="submit" class="primary" ?disabled=${this._busy}>Add</button>
+                      </form>`
+                    : html`<p class="muted">Only admins can add or remove members.</p>`
+                }
+                ${
+                  amMember
+                    ? html`<button
+                        class="danger"
+                        ?disabled=${this._busy}
+                        @click=${() => {
+                          if (!confirm(`Leave “${info.name}”?`)) return;
+                          void this.run(() => s!.messenger.leaveGroup(this.groupId)).then(() => {
+                            location.hash = '#/';
+                          });
+                        }}
+                      >
+                        Leave group
+                      </button>`
+                    : nothing
+                }`
+        }
+      </section>`;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'group-settings': GroupSettings;
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * `<key-change-banner>`: shown in a conversation when a contact's identity key changed. For a
+ * contact the user had verified it is blocking (sending is paused until they review the new
+ * safety number or accept it); for an unverified contact it is a dismissible notice.
+ */
+/* eslint-disable @typescript-eslint/unbound-method -- Lit calls template event listeners with `this` bound to the host element (renderOptions.host). */
+import { LitElement, css, html, type TemplateResult } from 'lit';
+import { customElement, property, state } from 'lit/decorators.js';
+import { consume } from '@lit/context';
+import { sessionContext } from '../context.ts';
+import type { ChatSession } from '../services/session.ts';
+import { shared } from '../styles.ts';
+
+/**
+ * Key-change warning for one contact.
+ *
+ * @fires key-accepted - `CustomEvent<string>` the user accepted the new key of `username`
+ */
+@customElement('key-change-banner')
+export class KeyChangeBanner extends LitElement {
+  static override styles = [
+    shared,
+    css`
+      :host {
+        display: block;
+      }
+      div {
+        padding: 0.6rem 0.8rem;
+        background: var(--warn-bg);
+        color: var(--warn-fg);
+        border-bottom: 1px solid var(--border);
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.5rem;
+        align-items: center;
+      }
+      div.blocking {
+        background: var(--danger);
+        color: #fff;
+      }
+      p {
+        flex: 1 1 240px;
+        margin: 0;
+      }
+      a {
+        color: inherit;
+        font-weight: 600;
+      }
+    `,
+  ];
+
+  @consume({ context: sessionContext, subscribe: true })
+  @property({ attribute: false })
+  session: ChatSession | undefined;
+
+  /** Contact whose key changed. */
+  @property() username = '';
+  /** The contact was verified before the change: blocking. */
+  @property({ type: Boolean }) verified = false;
+  /** Conversation the banner is shown in (for the review link). */
+  @property() conversationId = '';
+
+  @state() private _busy = false;
+
+  private async accept(): Promise<void> {
+    const s = this.session;
+    if (s === undefined) return;
+    this._busy = true;
+    try {
+      await s.messenger.acceptKeyChange(this.username);
+      s.keyChanges.delete(this.username);
+      s.dispatchEvent(new Event('live'));
+      this.dispatchEvent(
+        new CustomEvent<string>('key-accepted', {
+          detail: this.username,
+          bubbles: true,
+          composed: true,
+        }),
+      );
+    } finally {
+      this._busy = false;
+    }
+  }
+
+  override render(): TemplateResult {
+    const review = `#/c/${encodeURIComponent(`dm:${this.username}`)}/info`;
+    return html`<div
+      class=${this.verified ? 'blocking' : ''}
+      role=${this.verified ? 'alert' : 'status'}
+    >
+      <p>
+        ${
+          this.verified
+            ? html`<strong>${this.username}’s safety number changed.</strong> You had verified
+                ${this.username}. This can mean they reinstalled or that someone is intercepting.
+                Compare the new safety number before sending.`
+            : html`${this.username}’s safety number changed (new device or reinstall).`
+        }
+      </p>
+      <a href=${review}>Review safety number</a>
+      <button ?disabled=${this._busy} @click=${this.accept}>
+        ${this.verified ? 'Accept new key' : 'OK'}
+      </button>
+    </div>`;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'key-change-banner': KeyChangeBanner;
+  }
+}

@@ -1,0 +1,416 @@
+/**
+ * `<message-bubble>`: one message — text, reply quote, image or file, reactions, edit mark,
+ * time and delivery ticks — with its actions (reply, react, edit, delete for everyone,
+ * download). Actions are buttons shown on hover and on keyboard focus.
+ */
+import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
+import { customElement, property } from 'lit/decorators.js';
+import type { MessageRecord } from '../services/engine-types.ts';
+import { bodyText, overallStatus, previewOf, reactionGroups } from '../services/history.ts';
+import type { DeliveryStatus } from '../services/messenger.ts';
+import { colorFor, shared } from '../styles.ts';
+
+/** Quick reactions offered on every message. */
+export const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'] as const;
+
+/** Tick glyph and label for a delivery status. */
+export function ticks(status: DeliveryStatus): { glyph: string; label: string } {
+  switch (status) {
+    case 'pending':
+      return { glyph: '🕓', label: 'Sending' };
+    case 'sent':
+      return { glyph: '✓', label: 'Sent' };
+    case 'delivered':
+      return { glyph: '✓✓', label: 'Delivered' };
+    case 'read':
+      return { glyph: '✓✓', label: 'Read' };
+    case 'failed':
+      return { glyph: '!', label: 'Not sent' };
+  }
+}
+
+/** Human file size. */
+export function formatSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** Detail of the `react` event. */
+export interface ReactDetail {
+  message: MessageRecord;
+  emoji: string;
+  remove: boolean;
+}
+
+/** File fields of a `file` message body, if it is one. */
+export function fileOf(
+  m: MessageRecord,
+): { name: string; mime: string; size: number; thumbnail?: string } | null {
+  const { name, mime, size, thumbnail } = m.body;
+  if (typeof name !== 'string') return null;
+  return {
+    name,
+    mime: typeof mime === 'string' ? mime : 'application/octet-stream',
+    size: typeof size === 'number' ? size : 0,
+    ...(typeof thumbnail === 'string' && thumbnail.startsWith('data:image/') ? { thumbnail } : {}),
+  };
+}
+
+/** Id of the message this one replies to, if any. */
+export function replyToOf(m: MessageRecord): string | undefined {
+  const { replyTo } = m.body;
+  return typeof replyTo === 'string' ? replyTo : undefined;
+}
+
+/**
+ * One message.
+ *
+ * @fires reply - `CustomEvent<MessageRecord>` reply to this message
+ * @fires react - `CustomEvent<ReactDetail>` add or remove a reaction
+ * @fires pick-reaction - `CustomEvent<MessageRecord>` open the full emoji picker for a reaction
+ * @fires edit - `CustomEvent<MessageRecord>` edit this (own) message
+ * @fires delete - `CustomEvent<MessageRecord>` delete this (own) message for everyone
+ * @fires download - `CustomEvent<MessageRecord>` download and decrypt the attachment
+ * @fires jump - `CustomEvent<string>` scroll to the quoted message id
+ */
+@customElement('message-bubble')
+export class MessageBubble extends LitElement {
+  static override styles = [
+    shared,
+    css`
+      :host {
+        display: flex;
+        padding: 2px 0.75rem;
+      }
+      :host([outgoing]) {
+        justify-content: flex-end;
+      }
+      .bubble {
+        position: relative;
+        max-width: min(75%, 560px);
+        background: var(--bubble-in);
+        border-radius: 14px;
+        padding: 0.4rem 0.65rem 0.3rem;
+        overflow-wrap: anywhere;
+      }
+      :host([outgoing]) .bubble {
+        background: var(--bubble-out);
+      }
+      .sender {
+        font-size: 0.8rem;
+        font-weight: 600;
+        margin-bottom: 2px;
+      }
+      .text {
+        white-space: pre-wrap;
+      }
+      .deleted {
+        font-style: italic;
+        color: var(--fg-2);
+      }
+      .meta {
+        display: flex;
+        justify-content: flex-end;
+        gap: 0.3rem;
+        font-size: 0.72rem;
+        color: var(--fg-2);
+        margin-top: 2px;
+      }
+      .tick.read {
+        color: var(--accent);
+      }
+      .tick.failed {
+        color: var(--danger);
+      }
+      .quote {
+        display: block;
+        width: 100%;
+        text-align: left;
+        border: none;
+        border-left: 3px solid var(--accent);
+        background: rgb(127 127 127 / 0.12);
+        border-radius: 6px;
+        padding: 0.25rem 0.5rem;
+        margin-bottom: 0.3rem;
+        font-size: 0.85rem;
+        min-height: 0;
+      }
+      .quote b {
+        display: block;
+        font-size: 0.78rem;
+      }
+      img.image {
+        display: block;
+        max-width: 100%;
+        max-height: 320px;
+        border-radius: 10px;
+        margin-bottom: 0.2rem;
+        background: var(--bg-3);
+      }
+      .file {
+        display: flex;
+        gap: 0.5rem;
+        align-items: center;
+      }
+      .file .name {
+        font-weight: 600;
+      }
+      progress {
+        width: 100%;
+      }
+      .reactions {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.25rem;
+        margin-top: 0.25rem;
+      }
+      .reactions button {
+        min-height: 26px;
+        padding: 0 0.45rem;
+        border-radius: 999px;
+        font-size: 0.85rem;
+      }
+      .reactions button.mine {
+        border-color: var(--accent);
+      }
+      .actions {
+        position: absolute;
+        top: -18px;
+        display: none;
+        gap: 2px;
+        background: var(--bg);
+        border: 1px solid var(--border);
+        border-radius: 10px;
+        padding: 2px;
+        box-shadow: var(--shadow);
+        z-index: 2;
+      }
+      :host(:not([outgoing])) .actions {
+        right: -8px;
+      }
+      :host([outgoing]) .actions {
+        left: -8px;
+      }
+      .bubble:hover .actions,
+      .bubble:focus-within .actions {
+        display: flex;
+      }
+      .actions button {
+        min-height: 30px;
+        min-width: 30px;
+        padding: 0.15rem;
+        border: none;
+        background: transparent;
+      }
+    `,
+  ];
+
+  @property({ attribute: false }) message!: MessageRecord;
+  /** Username of the signed-in user (to mark own reactions). */
+  @property() me = '';
+  /** Show the sender's name (groups, first of a run). */
+  @property({ type: Boolean }) showSender = false;
+  /** The message quoted by a reply, when loaded. */
+  @property({ attribute: false }) quoted: MessageRecord | undefined;
+  /** Decrypted full image (object URL), when loaded. */
+  @property() imageUrl = '';
+  /** Download progress 0..1, or -1 when not downloading. */
+  @property({ type: Number }) progress = -1;
+  /** Which features the engine offers. */
+  @property({ attribute: false }) can: ReadonlySet<string> = new Set();
+  @property({ type: Boolean, reflect: true }) outgoing = false;
+
+  override willUpdate(): void {
+    this.outgoing = this.message.outgoing;
+  }
+
+  private fire<T>(name: string, detail: T): void {
+    this.dispatchEvent(new CustomEvent<T>(name, { detail, bubbles: true, composed: true }));
+  }
+
+  private renderBody(m: MessageRecord): TemplateResult {
+    if (m.deleted) return html`<div class="deleted">🚫 This message was deleted</div>`;
+    const file = fileOf(m);
+    const text = bodyText(m);
+    if (file !== null) {
+      const isImage = file.mime.startsWith('image/');
+      const src = this.imageUrl || file.thumbnail || '';
+      return html`${
+        isImage && src !== ''
+          ? html`<img
+              class="image"
+              src=${src}
+              alt=${text || file.name}
+              data-full=${this.imageUrl !== '' ? 'yes' : 'no'}
+            />`
+          : html`<div class="file">
+              <span aria-hidden="true">📎</span>
+              <span
+                ><span class="name">${file.name}</span><br /><span class="muted"
+                  >${formatSize(file.size)}</span
+                ></span
+              >
+            </div>`
+      }
+      ${
+        this.progress >= 0
+          ? html`<progress max="1" .value=${this.progress} aria-label="Downloading"></progress>`
+          : nothing
+      }
+      ${text !== '' ? html`<div class="text">${text}</div>` : nothing}`;
+    }
+    return html`<div class="text">${text}</div>`;
+  }
+
+  override render(): TemplateResult {
+    const m = this.message;
+    const status = m.outgoing ? overallStatus(m) : null;
+    const t = status === null ? null : ticks(status);
+    const time = new Date(m.timestamp).toLocaleTimeString(undefined, {
+      hour: '2-digit',
+      minute: '2-digit',
+    });
+    const groups = reactionGroups(m);
+    const mine = m.reactions[this.me];
+    const file = fileOf(m);
+    const replyTo = replyToOf(m);
+    const label = `${m.outgoing ? 'You' : m.sender} at ${time}${t !== null ? `, ${t.label}` : ''}`;
+    return html`<div
+      class="bubble"
+      role="article"
+      aria-label=${label}
+      tabindex="0"
+      data-id=${m.id}
+      data-status=${status ?? 'incoming'}
+    >
+      ${
+        this.showSender && !m.outgoing
+          ? html`<div class="sender" style="color:${colorFor(m.sender)}">${m.sender}</div>`
+          : nothing
+      }
+      ${
+        replyTo !== undefined && !m.deleted
+          ? html`<button
+              class="quote"
+              aria-label="Go to the quoted message"
+              @click=${() => this.fire('jump', replyTo)}
+            >
+              <b>${this.quoted?.sender ?? ''}</b>${
+                this.quoted !== undefined ? previewOf(this.quoted) : 'Original message'
+              }
+            </button>`
+          : nothing
+      }
+      ${this.renderBody(m)}
+      ${
+        groups.size > 0
+          ? html`<div class="reactions" aria-label="Reactions">
+              ${[...groups.entries()].map(
+                ([emoji, users]) =>
+                  html`<button
+                    class=${mine === emoji ? 'mine' : ''}
+                    title=${users.join(', ')}
+                    aria-label="${emoji} ${users.length}, by ${users.join(', ')}"
+                    ?disabled=${!this.can.has('reactions') || m.deleted}
+                    @click=${() =>
+                      this.fire<ReactDetail>('react', {
+                        message: m,
+                        emoji,
+                        remove: mine === emoji,
+                      })}
+                  >
+                    ${emoji} ${users.length}
+                  </button>`,
+              )}
+            </div>`
+          : nothing
+      }
+      <div class="meta">
+        ${m.edited && !m.deleted ? html`<span>edited</span>` : nothing}
+        <time datetime=${new Date(m.timestamp).toISOString()}>${time}</time>
+        ${
+          t !== null
+            ? html`<span class="tick ${status}" title=${t.label} aria-label=${t.label}
+                >${t.glyph}</span
+              >`
+            : nothing
+        }
+      </div>
+      ${
+        m.deleted
+          ? nothing
+          : html`<div class="actions" role="toolbar" aria-label="Message actions">
+              <button aria-label="Reply" title="Reply" @click=${() => this.fire('reply', m)}>
+                ↩️
+              </button>
+              ${
+                this.can.has('reactions')
+                  ? html`${QUICK_REACTIONS.slice(0, 3).map(
+                        (emoji) =>
+                          html`<button
+                            aria-label="React ${emoji}"
+                            title="React ${emoji}"
+                            @click=${() =>
+                              this.fire<ReactDetail>('react', {
+                                message: m,
+                                emoji,
+                                remove: mine === emoji,
+                              })}
+                          >
+                            ${emoji}
+                          </button>`,
+                      )}
+                      <button
+                        aria-label="More reactions"
+                        title="More reactions"
+                        @click=${() => this.fire('pick-reaction', m)}
+                      >
+                        ☺︎
+                      </button>`
+                  : nothing
+              }
+              ${
+                file !== null
+                  ? html`<button
+                      aria-label="Download ${file.name}"
+                      title="Download"
+                      @click=${() => this.fire('download', m)}
+                    >
+                      ⬇️
+                    </button>`
+                  : nothing
+              }
+              ${
+                m.outgoing && file === null && this.can.has('edit')
+                  ? html`<button
+                      aria-label="Edit"
+                      title="Edit"
+                      @click=${() => this.fire('edit', m)}
+                    >
+                      ✏️
+                    </button>`
+                  : nothing
+              }
+              ${
+                m.outgoing && this.can.has('delete')
+                  ? html`<button
+                      aria-label="Delete for everyone"
+                      title="Delete for everyone"
+                      @click=${() => this.fire('delete', m)}
+                    >
+                      🗑️
+                    </button>`
+                  : nothing
+              }
+            </div>`
+      }
+    </div>`;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'message-bubble': MessageBubble;
+  }
+}

@@ -1,0 +1,278 @@
+/**
+ * `<settings-view>`: privacy (presence / last seen, read receipts), theme, desktop
+ * notifications, this user's devices, device linking, and log out with an option to wipe every
+ * key and message from this browser.
+ */
+/* eslint-disable @typescript-eslint/unbound-method -- Lit calls template event listeners with `this` bound to the host element (renderOptions.host). */
+import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
+import { customElement, property, state } from 'lit/decorators.js';
+import { consume } from '@lit/context';
+import { sessionContext } from '../context.ts';
+import type { DeviceInfo } from '../services/messenger.ts';
+import type { ChatSession } from '../services/session.ts';
+import { shared } from '../styles.ts';
+import { applyTheme } from './sotto-app.ts';
+
+/** Theme choices. */
+export type Theme = 'system' | 'light' | 'dark';
+
+/**
+ * Settings.
+ *
+ * @fires signed-out - the device logged out (and maybe wiped local data)
+ */
+@customElement('settings-view')
+export class SettingsView extends LitElement {
+  static override styles = [
+    shared,
+    css`
+      :host {
+        display: flex;
+        flex-direction: column;
+        height: 100%;
+        overflow-y: auto;
+      }
+      section {
+        padding: 0.5rem 1rem 1rem;
+        max-width: 640px;
+        display: grid;
+        gap: 0.6rem;
+      }
+      h3 {
+        margin: 0.8rem 0 0.2rem;
+        font-size: 0.95rem;
+      }
+      label.check {
+        display: flex;
+        gap: 0.6rem;
+        align-items: flex-start;
+      }
+      label.check input {
+        min-height: 0;
+        margin-top: 0.2rem;
+      }
+      fieldset {
+        border: 1px solid var(--border);
+        border-radius: 10px;
+        display: flex;
+        gap: 1rem;
+        flex-wrap: wrap;
+      }
+      fieldset input {
+        min-height: 0;
+      }
+      ul {
+        margin: 0;
+        padding-left: 1.1rem;
+      }
+      .danger-zone {
+        border: 1px solid var(--danger);
+        border-radius: 10px;
+        padding: 0.8rem;
+        display: grid;
+        gap: 0.6rem;
+      }
+    `,
+  ];
+
+  @consume({ context: sessionContext, subscribe: true })
+  @property({ attribute: false })
+  session: ChatSession | undefined;
+
+  @state() private _shareLastSeen = true;
+  @state() private _readReceipts = true;
+  @state() private _theme: Theme = 'system';
+  @state() private _devices: DeviceInfo[] | undefined;
+  @state() private _devicesError = '';
+  @state() private _wipe = false;
+  @state() private _busy = false;
+  @state() private _notify: NotificationPermission | 'unsupported' =
+    typeof Notification === 'undefined' ? 'unsupported' : Notification.permission;
+
+  override firstUpdated(): void {
+    void this.load();
+  }
+
+  private async load(): Promise<void> {
+    const s = this.session;
+    if (s === undefined) return;
+    this._shareLastSeen = await s.history.setting('shareLastSeen', true);
+    this._readReceipts = await s.history.setting('readReceipts', true);
+    this._theme = await s.history.setting<Theme>('theme', 'system');
+    if (s.messenger.capabilities.has('devices')) {
+      try {
+        this._devices = await s.messenger.devices();
+      } catch (err) {
+        this._devicesError = err instanceof Error ? err.message : String(err);
+      }
+    }
+  }
+
+  private async savePrivacy(): Promise<void> {
+    const s = this.session;
+    if (s === undefined) return;
+    await s.history.setSetting('shareLastSeen', this._shareLastSeen);
+    await s.history.setSetting('readReceipts', this._readReceipts);
+    await s.messenger.setPrivacy({
+      shareLastSeen: this._shareLastSeen,
+      readReceipts: this._readReceipts,
+    });
+  }
+
+  private async setTheme(theme: Theme): Promise<void> {
+    this._theme = theme;
+    applyTheme(theme);
+    await this.session?.history.setSetting('theme', theme);
+  }
+
+  private async askNotifications(): Promise<void> {
+    if (typeof Notification === 'undefined') return;
+    this._notify = await Notification.requestPermission();
+  }
+
+  private async logOut(): Promise<void> {
+    const s = this.session;
+    if (s === undefined) return;
+    const msg = this._wipe
+      ? 'Log out and delete all keys and messages from this browser? This cannot be undone.'
+      : 'Log out of this device? Your history stays in this browser.';
+    if (!confirm(msg)) return;
+    this._busy = true;
+    try {
+      await s.messenger.logOut({ wipe: this._wipe });
+      this.dispatchEvent(new Event('signed-out', { bubbles: true, composed: true }));
+    } finally {
+      this._busy = false;
+    }
+  }
+
+  override render(): TemplateResult {
+    const s = this.session;
+    const can = s?.messenger.capabilities ?? new Set();
+    return html`<header class="bar">
+        <a class="icon" href="#/" aria-label="Back to chats">←</a>
+        <h2>Settings</h2>
+      </header>
+      <section>
+        <p class="muted" style="margin:0">
+          Signed in as <strong>${s?.account.username}</strong> on device
+          <code>${s?.account.deviceId}</code>.
+        </p>
+
+        <h3>Privacy</h3>
+        <label class="check">
+          <input
+            type="checkbox"
+            .checked=${this._shareLastSeen}
+            ?disabled=${!can.has('presence')}
+            @change=${(e: Event) => {
+              this._shareLastSeen = (e.target as HTMLInputElement).checked;
+              void this.savePrivacy();
+            }}
+          />
+          <span
+            >Show when I’m online and last seen<br /><span class="muted"
+              >When off, you also don’t see others’ last seen.</span
+            ></span
+          >
+        </label>
+        <label class="check">
+          <input
+            type="checkbox"
+            .checked=${this._readReceipts}
+            ?disabled=${!can.has('receipts')}
+            @change=${(e: Event) => {
+              this._readReceipts = (e.target as HTMLInputElement).checked;
+              void this.savePrivacy();
+            }}
+          />
+          <span
+            >Send read receipts<br /><span class="muted"
+              >Delivery ticks are always sent; they keep the outbox reliable.</span
+            ></span
+          >
+        </label>
+
+        <h3 id="theme-label">Theme</h3>
+        <fieldset aria-labelledby="theme-label">
+          ${(['system', 'light', 'dark'] as const).map(
+            (t) =>
+              html`<label
+                ><input
+                  type="radio"
+                  name="theme"
+                  value=${t}
+                  .checked=${this._theme === t}
+                  @change=${() => void this.setTheme(t)}
+                />
+                ${t === 'system' ? 'System' : t === 'light' ? 'Light' : 'Dark'}</label
+              >`,
+          )}
+        </fieldset>
+
+        <h3>Notifications</h3>
+        ${
+          this._notify === 'unsupported'
+            ? html`<p class="muted">This browser does not support notifications.</p>`
+            : this._notify === 'granted'
+              ? html`<p class="muted">Desktop notifications are on (sender and a preview).</p>`
+              : this._notify === 'denied'
+                ? html`<p class="muted">
+                    Notifications are blocked in the browser’s site settings.
+                  </p>`
+                : html`<div>
+                    <button @click=${this.askNotifications}>Turn on desktop notifications</button>
+                  </div>`
+        }
+
+        <h3>Devices</h3>
+        ${
+          !can.has('devices')
+            ? html`<p class="muted">The device list is not available yet.</p>`
+            : this._devicesError !== ''
+              ? html`<p class="error">${this._devicesError}</p>`
+              : this._devices === undefined
+                ? html`<p class="muted">Loading…</p>`
+                : html`<ul aria-label="Devices">
+                    ${this._devices.map(
+                      (d) =>
+                        html`<li>
+                          <code>${d.deviceId}</code> ${d.kind !== 'user' ? `(${d.kind})` : ''}
+                          ${d.current ? html`<strong>— this browser</strong>` : nothing}
+                        </li>`,
+                    )}
+                  </ul>`
+        }
+        ${
+          can.has('link-device')
+            ? html`<div><a href="#/link">Link another device…</a></div>`
+            : html`<p class="muted">Linking another device is not available yet.</p>`
+        }
+
+        <h3>Log out</h3>
+        <div class="danger-zone">
+          <label class="check">
+            <input
+              type="checkbox"
+              .checked=${this._wipe}
+              @change=${(e: Event) => (this._wipe = (e.target as HTMLInputElement).checked)}
+            />
+            <span
+              >Wipe local data on this browser<br /><span class="muted"
+                >Deletes this device’s keys and every message stored here.</span
+              ></span
+            >
+          </label>
+          <div>
+            <button class="danger" ?disabled=${this._busy} @click=${this.logOut}>Log out</button>
+          </div>
+        </div>
+      </section>`;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'settings-view': SettingsView;
+  }
+}

@@ -1,0 +1,292 @@
+/**
+ * `<sotto-app>`: the shell. Loads the engine (a lazy chunk with libsodium and mqtt.js) after
+ * the first paint, provides the messenger and the signed-in session through `@lit/context`,
+ * and routes by `location.hash` between the auth screen, the chat (list + conversation),
+ * settings, search, contact/group info and device linking. Two panes on wide screens, one
+ * pane below 760 px.
+ *
+ * Routes: `#/` list · `#/c/{conversationId}[?m={messageId}]` conversation ·
+ * `#/c/{conversationId}/info` contact or group info · `#/search` · `#/settings` · `#/link`.
+ */
+/* eslint-disable @typescript-eslint/unbound-method -- Lit calls template event listeners with `this` bound to the host element (renderOptions.host). */
+import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
+import { customElement, state } from 'lit/decorators.js';
+import { provide } from '@lit/context';
+import { messengerContext, sessionContext } from '../context.ts';
+import type { Account, MessengerService } from '../services/messenger.ts';
+import { parseConversationId } from '../services/messenger.ts';
+import { ChatSession } from '../services/session.ts';
+import { shared } from '../styles.ts';
+import './auth-view.ts';
+import './conversation-list.ts';
+import './conversation-view.ts';
+
+/** A parsed route. */
+export type Route =
+  | { name: 'list' }
+  | { name: 'conversation'; id: string; messageId?: string }
+  | { name: 'info'; id: string }
+  | { name: 'search' }
+  | { name: 'settings' }
+  | { name: 'link' };
+
+/** Parse `location.hash` into a route (unknown hashes go to the list). */
+export function parseRoute(hash: string): Route {
+  const h = hash.replace(/^#\/?/, '');
+  const [path = '', query = ''] = h.split('?');
+  const parts = path.split('/').map((p) => decodeURIComponent(p));
+  if (parts[0] === 'c' && parts[1] !== undefined && parts[1] !== '') {
+    try {
+      parseConversationId(parts[1]);
+    } catch {
+      return { name: 'list' };
+    }
+    if (parts[2] === 'info') return { name: 'info', id: parts[1] };
+    const m = new URLSearchParams(query).get('m');
+    return { name: 'conversation', id: parts[1], ...(m !== null ? { messageId: m } : {}) };
+  }
+  if (parts[0] === 'search') return { name: 'search' };
+  if (parts[0] === 'settings') return { name: 'settings' };
+  if (parts[0] === 'link') return { name: 'link' };
+  return { name: 'list' };
+}
+
+/** Lazily loaded views, each its own chunk. */
+const lazyViews: Record<string, () => Promise<unknown>> = {
+  info: () => Promise.all([import('./contact-info.ts'), import('./group-settings.ts')]),
+  search: () => import('./search-view.ts'),
+  settings: () => import('./settings-view.ts'),
+  link: () => import('./link-device.ts'),
+};
+
+/** The application shell. */
+@customElement('sotto-app')
+export class SottoApp extends LitElement {
+  static override styles = [
+    shared,
+    css`
+      :host {
+        display: block;
+        height: 100%;
+      }
+      .layout {
+        display: grid;
+        grid-template-columns: minmax(280px, 360px) 1fr;
+        height: 100%;
+      }
+      .side {
+        border-right: 1px solid var(--border);
+        min-width: 0;
+        min-height: 0;
+        display: flex;
+        flex-direction: column;
+      }
+      main {
+        min-width: 0;
+        min-height: 0;
+        display: flex;
+        flex-direction: column;
+      }
+      main > :not(.net) {
+        flex: 1;
+        min-height: 0;
+      }
+      .empty {
+        display: grid;
+        place-items: center;
+        color: var(--fg-2);
+        text-align: center;
+        padding: 2rem;
+      }
+      .net {
+        flex: none;
+        padding: 0.4rem 0.75rem;
+        background: var(--warn-bg);
+        color: var(--warn-fg);
+        font-size: 0.9rem;
+        text-align: center;
+      }
+      .splash {
+        display: grid;
+        place-items: center;
+        height: 100%;
+        color: var(--fg-2);
+      }
+      @media (max-width: 759px) {
+        .layout {
+          grid-template-columns: 1fr;
+        }
+        .layout.in-main .side,
+        .layout:not(.in-main) main {
+          display: none;
+        }
+        .side {
+          border-right: none;
+        }
+      }
+    `,
+  ];
+
+  @provide({ context: messengerContext })
+  @state()
+  private _messenger: MessengerService | undefined;
+
+  @provide({ context: sessionContext })
+  @state()
+  private _session: ChatSession | undefined;
+
+  @state() private _route: Route = parseRoute(location.hash);
+  @state() private _booting = true;
+  @state() private _bootError = '';
+  @state() private _lazyReady = new Set<string>();
+
+  private readonly onHash = (): void => {
+    this._route = parseRoute(location.hash);
+    void this.loadLazy();
+  };
+  private readonly onLive = (): void => this.requestUpdate();
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    window.addEventListener('hashchange', this.onHash);
+    void this.boot();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    window.removeEventListener('hashchange', this.onHash);
+  }
+
+  private async boot(): Promise<void> {
+    try {
+      const { createMessenger } = await import('../services/engine-adapter.ts');
+      this._messenger = createMessenger({ baseUrl: location.origin });
+      const account = await this._messenger.resume();
+      if (account !== null) this.startSession(account);
+    } catch (err) {
+      this._bootError = err instanceof Error ? err.message : String(err);
+    } finally {
+      this._booting = false;
+    }
+  }
+
+  private startSession(account: Account): void {
+    if (this._messenger === undefined) return;
+    this._session?.dispose();
+    this._session = new ChatSession(this._messenger, account);
+    this._session.addEventListener('live', this.onLive);
+    void this.applyTheme();
+    // Ask the browser to keep our keys and history (no prompt in Chromium; best effort).
+    void navigator.storage?.persist?.().catch(() => false);
+    void this.loadLazy();
+  }
+
+  private async applyTheme(): Promise<void> {
+    const theme = (await this._session?.history.setting('theme', 'system')) ?? 'system';
+    applyTheme(theme);
+  }
+
+  private async loadLazy(): Promise<void> {
+    const name = this._route.name;
+    const load = lazyViews[name];
+    if (load === undefined || this._lazyReady.has(name)) return;
+    await load();
+    this._lazyReady = new Set([...this._lazyReady, name]);
+  }
+
+  private onSignedIn(e: CustomEvent<Account>): void {
+    this.startSession(e.detail);
+    location.hash = '#/';
+  }
+
+  private onSignedOut(): void {
+    this._session?.removeEventListener('live', this.onLive);
+    this._session?.dispose();
+    this._session = undefined;
+    location.hash = '#/';
+  }
+
+  override render(): TemplateResult {
+    if (this._booting) {
+      return html`<div class="splash" role="status">Loading Sotto…</div>`;
+    }
+    if (this._session === undefined) {
+      return html`<auth-view
+        .bootError=${this._bootError}
+        @signed-in=${this.onSignedIn}
+      ></auth-view>`;
+    }
+    const r = this._route;
+    const inMain = r.name !== 'list';
+    const s = this._session;
+    const net =
+      s.connection === 'online'
+        ? nothing
+        : html`<div class="net" role="status" aria-live="polite">
+            ${
+              s.connection === 'unreachable'
+                ? 'Server unreachable — showing messages saved on this browser. Retrying…'
+                : s.connection === 'reconnecting' || s.connection === 'connecting'
+                  ? 'Reconnecting…'
+                  : 'Offline — messages will be sent when the connection is back.'
+            }
+          </div>`;
+    return html`<div class="layout ${inMain ? 'in-main' : ''}">
+      <nav class="side" aria-label="Conversations">
+        <conversation-list
+          .activeId=${r.name === 'conversation' || r.name === 'info' ? r.id : ''}
+        ></conversation-list>
+      </nav>
+      <main>${net}${this.renderMain(r)}</main>
+    </div>`;
+  }
+
+  private renderMain(r: Route): TemplateResult {
+    const loading = html`<div class="empty" role="status">Loading…</div>`;
+    switch (r.name) {
+      case 'list':
+        return html`<div class="empty">
+          <div>
+            <p><strong>Select a conversation</strong></p>
+            <p>Messages are end-to-end encrypted. The server cannot read them.</p>
+          </div>
+        </div>`;
+      case 'conversation':
+        return html`<conversation-view
+          .conversationId=${r.id}
+          .jumpTo=${r.messageId ?? ''}
+        ></conversation-view>`;
+      case 'info':
+        if (!this._lazyReady.has('info')) return loading;
+        return parseConversationId(r.id).kind === 'dm'
+          ? html`<contact-info .username=${parseConversationId(r.id).ref}></contact-info>`
+          : html`<group-settings .groupId=${parseConversationId(r.id).ref}></group-settings>`;
+      case 'search':
+        return this._lazyReady.has('search') ? html`<search-view></search-view>` : loading;
+      case 'settings':
+        return this._lazyReady.has('settings')
+          ? html`<settings-view @signed-out=${this.onSignedOut}></settings-view>`
+          : loading;
+      case 'link':
+        return this._lazyReady.has('link') ? html`<link-device></link-device>` : loading;
+    }
+  }
+}
+
+/** Apply a theme choice to the document (`system` follows `prefers-color-scheme`). */
+export function applyTheme(theme: string): void {
+  const root = document.documentElement;
+  if (theme === 'light' || theme === 'dark') root.dataset.theme = theme;
+  else delete root.dataset.theme;
+  try {
+    localStorage.setItem('sotto-theme', theme);
+  } catch {
+    // Private mode without storage: the theme still applies for this page.
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'sotto-app': SottoApp;
+  }
+}

@@ -1,0 +1,14 @@
+/**
+ * The engine's record types, re-exported from one place so the views depend on `@sotto/client`'s
+ * storage model through a single import.
+ */
+export type {
+  ClientStore,
+  MessageRecord,
+  ContactRecord,
+  GroupRecord,
+  ConversationSummary,
+  SearchHit,
+  ReceiptStatus,
+} from '../../../client/src/store/types.ts';
+export type { SottoDb } from '@sotto/client/dexie';

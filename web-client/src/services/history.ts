@@ -1,0 +1,224 @@
+/**
+ * Read model of the local history for the views.
+ *
+ * The engine writes decrypted history into its Dexie store (`@sotto/client/dexie`, batched
+ * transactions). The views read it here: windowed access (`count` + `range` by index) for the
+ * virtualized message list, conversation rows with titles, previews and unread counts, and the
+ * engine's full-text search. Change notifications from the engine are coalesced so a burst of
+ * thousands of messages triggers one reload per animation frame, not one per message.
+ */
+import { Dexie } from 'dexie';
+import type {
+  ClientStore,
+  GroupRecord,
+  MessageRecord,
+  ReceiptStatus,
+  SearchHit,
+  SottoDb,
+} from './engine-types.ts';
+import type { ConversationId, DeliveryStatus } from './messenger.ts';
+import { parseConversationId } from './messenger.ts';
+
+/** One row of the conversation list. */
+export interface ConversationRow {
+  id: ConversationId;
+  kind: 'dm' | 'group';
+  title: string;
+  unread: number;
+  lastAt: number;
+  preview: string;
+  lastSender: string;
+}
+
+/** The text of a message body, whatever its kind. */
+export function bodyText(m: MessageRecord): string {
+  const { text, caption } = m.body;
+  if (typeof text === 'string') return text;
+  if (typeof caption === 'string') return caption;
+  return '';
+}
+
+/** Short preview of a message for the conversation list and reply quotes. */
+export function previewOf(m: MessageRecord | undefined): string {
+  if (m === undefined) return '';
+  if (m.deleted) return 'Message deleted';
+  const text = bodyText(m);
+  const { name, mime } = m.body;
+  if (typeof name === 'string') {
+    const icon = typeof mime === 'string' && mime.startsWith('image/') ? '📷 ' : '📎 ';
+    return icon + (text || name);
+  }
+  return text.length > 120 ? `${text.slice(0, 119)}…` : text;
+}
+
+const ORDER: Record<ReceiptStatus, number> = { sent: 0, delivered: 1, read: 2 };
+
+/**
+ * One tick state for an outgoing message over all recipient devices: `read` once every
+ * recipient user has read it on some device, `delivered` once every recipient user has it,
+ * `pending` while no recipient is recorded (still in the local outbox).
+ */
+export function overallStatus(m: MessageRecord): DeliveryStatus {
+  const perUser = new Map<string, number>();
+  for (const [address, status] of Object.entries(m.status)) {
+    const user = address.split(':')[0] ?? address;
+    perUser.set(user, Math.max(perUser.get(user) ?? -1, ORDER[status]));
+  }
+  if (perUser.size === 0) return 'pending';
+  const min = Math.min(...perUser.values());
+  return min >= 2 ? 'read' : min >= 1 ? 'delivered' : 'sent';
+}
+
+/** Reactions grouped by emoji: emoji → usernames. */
+export function reactionGroups(m: MessageRecord): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [user, emoji] of Object.entries(m.reactions)) {
+    out.set(emoji, [...(out.get(emoji) ?? []), user]);
+  }
+  return out;
+}
+
+/** Calls `fn` at most once per animation frame (or macrotask where there are no frames). */
+export function coalesce(fn: () => void): () => void {
+  let pending = false;
+  const raf: (cb: () => void) => void =
+    typeof requestAnimationFrame === 'function'
+      ? (cb) => requestAnimationFrame(() => cb())
+      : (cb) => setTimeout(cb, 16);
+  return () => {
+    if (pending) return;
+    pending = true;
+    raf(() => {
+      pending = false;
+      fn();
+    });
+  };
+}
+
+/** Windowed reader over the engine's store. */
+export class HistoryStore {
+  constructor(
+    readonly store: ClientStore,
+    readonly db: SottoDb,
+  ) {}
+
+  private inConversation(id: ConversationId) {
+    return this.db.messages
+      .where('[conversationId+timestamp]')
+      .between([id, Dexie.minKey], [id, Dexie.maxKey], true, true);
+  }
+
+  /** Number of messages in a conversation. */
+  count(id: ConversationId): Promise<number> {
+    return this.inConversation(id).count();
+  }
+
+  /** Messages `[start, start + limit)` of a conversation, oldest first. */
+  range(id: ConversationId, start: number, limit: number): Promise<MessageRecord[]> {
+    return this.inConversation(id).offset(start).limit(limit).toArray();
+  }
+
+  /** One message by id. */
+  async get(id: string): Promise<MessageRecord | undefined> {
+    return (await this.store.getMessage(id)) ?? undefined;
+  }
+
+  /** Position of a message in its conversation (to jump to a search result). */
+  async indexOf(m: Pick<MessageRecord, 'conversationId' | 'timestamp' | 'id'>): Promise<number> {
+    const before = await this.db.messages
+      .where('[conversationId+timestamp]')
+      .between([m.conversationId, Dexie.minKey], [m.conversationId, m.timestamp], true, false)
+      .count();
+    const same = await this.db.messages
+      .where('[conversationId+timestamp]')
+      .equals([m.conversationId, m.timestamp])
+      .primaryKeys();
+    return before + Math.max(0, same.sort().indexOf(m.id));
+  }
+
+  /** Conversation rows, most recent first: every conversation with messages plus every group. */
+  async conversations(extraDms: readonly string[] = []): Promise<ConversationRow[]> {
+    const [summaries, groups] = await Promise.all([
+      this.store.listConversations(),
+      this.store.listGroups(),
+    ]);
+    const byGroup = new Map<string, GroupRecord>(groups.map((g) => [g.groupId, g]));
+    const lasts = await this.db.messages.bulkGet(summaries.map((s) => s.lastMessageId));
+    const rows = new Map<ConversationId, ConversationRow>();
+    summaries.forEach((s, i) => {
+      const { kind, ref } = parseConversationId(s.conversationId);
+      const last = lasts[i];
+      rows.set(s.conversationId, {
+        id: s.conversationId,
+        kind,
+        title: kind === 'group' ? (byGroup.get(ref)?.name ?? 'Group') : ref,
+        unread: s.unread,
+        lastAt: s.lastTimestamp,
+        preview: previewOf(last),
+        lastSender: last?.sender ?? '',
+      });
+    });
+    for (const g of groups) {
+      const id = `group:${g.groupId}`;
+      if (!rows.has(id)) {
+        rows.set(id, {
+          id,
+          kind: 'group',
+          title: g.name,
+          unread: 0,
+          lastAt: g.updatedAt,
+          preview: `${g.members.length} members`,
+          lastSender: '',
+        });
+      }
+    }
+    for (const user of extraDms) {
+      const id = `dm:${user}`;
+      if (!rows.has(id)) {
+        rows.set(id, {
+          id,
+          kind: 'dm',
+          title: user,
+          unread: 0,
+          lastAt: 0,
+          preview: '',
+          lastSender: '',
+        });
+      }
+    }
+    return [...rows.values()].sort((a, b) => b.lastAt - a.lastAt);
+  }
+
+  /** The group record behind a group conversation. */
+  async group(groupId: string): Promise<GroupRecord | undefined> {
+    return (await this.store.getGroup(groupId)) ?? undefined;
+  }
+
+  /** Unread incoming messages of a conversation, newest last (for read receipts). */
+  async unreadIncoming(id: ConversationId): Promise<MessageRecord[]> {
+    const recent = await this.inConversation(id).reverse().limit(500).toArray();
+    return recent.filter((m) => !m.outgoing && m.unread).reverse();
+  }
+
+  /** Total unread messages over all conversations (for the title badge). */
+  async totalUnread(): Promise<number> {
+    const rows = await this.store.listConversations();
+    return rows.reduce((n, r) => n + r.unread, 0);
+  }
+
+  /** Local full-text search over decrypted history. */
+  search(query: string, limit = 50): Promise<SearchHit[]> {
+    return this.store.search(query, { limit });
+  }
+
+  /** Read a UI setting kept in the engine's store. */
+  async setting<T>(key: string, fallback: T): Promise<T> {
+    const v = await this.store.getSetting<T>(`web:${key}`);
+    return v === undefined ? fallback : v;
+  }
+
+  /** Write a UI setting. */
+  setSetting(key: string, value: unknown): Promise<void> {
+    return this.store.setSetting(`web:${key}`, value);
+  }
+}

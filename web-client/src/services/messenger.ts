@@ -1,0 +1,216 @@
+/**
+ * The contract between the web client's views and the messaging engine.
+ *
+ * Components never talk to `@sotto/client` directly: they see this small interface, which the
+ * adapter in `engine-adapter.ts` implements on the real engine. Everything the server must
+ * not read (message text, reactions, receipts, typing) travels encrypted inside the engine;
+ * this layer only deals in decrypted, display-ready values. Features the engine cannot do yet
+ * are reported as missing in {@link MessengerService.capabilities} and the UI disables them.
+ */
+import type { ClientStore, MessageRecord, SottoDb } from './engine-types.ts';
+
+/** `dm:{username}` for a direct conversation, `group:{groupId}` for a group. */
+export type ConversationId = string;
+
+/** Build the conversation id of a DM with `username`. */
+export const dmId = (username: string): ConversationId => `dm:${username}`;
+/** Build the conversation id of a group. */
+export const groupConversationId = (groupId: string): ConversationId => `group:${groupId}`;
+
+/** Split a conversation id into its kind and the peer username or group id. */
+export function parseConversationId(id: ConversationId): { kind: 'dm' | 'group'; ref: string } {
+  if (id.startsWith('dm:')) return { kind: 'dm', ref: id.slice(3) };
+  if (id.startsWith('group:')) return { kind: 'group', ref: id.slice(6) };
+  throw new RangeError(`invalid conversation id: ${JSON.stringify(id)}`);
+}
+
+/** The signed-in device. */
+export interface Account {
+  username: string;
+  deviceId: string;
+}
+
+/** State of the link to the broker, shown in the header. */
+export type ConnectionState = 'offline' | 'connecting' | 'online' | 'reconnecting' | 'unreachable';
+
+/** Outgoing message progress: local outbox → broker → recipient device → read. */
+export type DeliveryStatus = 'pending' | 'sent' | 'delivered' | 'read' | 'failed';
+
+/** An encrypted attachment as described inside a `file` payload. */
+export interface FileRef {
+  name: string;
+  mime: string;
+  size: number;
+  /** Opaque handle the engine needs to download and decrypt it (blob id, key, hash). */
+  handle: string;
+  /** Small inline preview for images (data: URL), made by the sender. */
+  thumbnail?: string;
+  width?: number;
+  height?: number;
+}
+
+/** What the engine tells the UI. One union, each member documented with who causes it. */
+export type MessengerEvent =
+  /**
+   * The engine wrote to local history (new message, receipt, reaction, edit, delete) in these
+   * conversations. `incoming` lists new messages from others, for notifications and unread.
+   */
+  | {
+      type: 'history';
+      conversationIds: ConversationId[];
+      incoming?: { conversationId: ConversationId; id: string; sender: string; preview: string }[];
+    }
+  /** A peer started or stopped typing. */
+  | { type: 'typing'; conversationId: ConversationId; sender: string; typing: boolean }
+  /** A user's presence changed (retained presence topic). */
+  | { type: 'presence'; username: string; online: boolean; lastSeen?: number }
+  /** A contact's identity key differs from the one we knew. */
+  | { type: 'keyChange'; username: string; wasVerified: boolean }
+  /** A group's verified membership changed (we may have been added or removed). */
+  | { type: 'groupChange'; groupId: string; removed: boolean }
+  /** Connection to the broker changed. */
+  | { type: 'connection'; state: ConnectionState; detail?: string };
+
+/** One member of a group as the verified membership chain says. */
+export interface GroupMember {
+  username: string;
+  admin: boolean;
+  kind?: 'user' | 'bot' | 'bridge';
+}
+
+/** A group's current verified state. */
+export interface GroupInfo {
+  groupId: string;
+  name: string;
+  members: GroupMember[];
+}
+
+/** Safety number and QR payload for the pair (me, peer). */
+export interface SafetyInfo {
+  /** 60 digits, no spaces. */
+  digits: string;
+  /** Text to render as a QR code for the peer to scan. */
+  qrPayload: string;
+  verified: boolean;
+}
+
+/** A device of the signed-in user. */
+export interface DeviceInfo {
+  deviceId: string;
+  kind: 'user' | 'bot' | 'bridge';
+  current: boolean;
+  issuedAt?: number;
+}
+
+/** Engine features the UI may offer; anything absent is disabled in the UI, never faked. */
+export type Capability =
+  | 'groups'
+  | 'files'
+  | 'reactions'
+  | 'edit'
+  | 'delete'
+  | 'receipts'
+  | 'typing'
+  | 'presence'
+  | 'safety'
+  | 'devices'
+  | 'link-device';
+
+/** Progress of first-run key setup and login (0..1 plus a human label). */
+export type ProgressFn = (label: string, fraction: number) => void;
+
+/** Error raised by the messenger with a stable code the views translate into words. */
+export class MessengerError extends Error {
+  override readonly name = 'MessengerError';
+  constructor(
+    readonly code:
+      | 'USERNAME_TAKEN'
+      | 'BAD_CREDENTIALS'
+      | 'UNREACHABLE'
+      | 'INVALID_USERNAME'
+      | 'WEAK_PASSWORD'
+      | 'NO_SUCH_USER'
+      | 'NOT_AUTHORIZED'
+      | 'RATE_LIMITED'
+      | 'UNSUPPORTED'
+      | 'FAILED',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Options for sending a text. */
+export interface SendOptions {
+  replyTo?: string;
+}
+
+/** What the views need from the engine. Implemented by `EngineMessenger`. */
+export interface MessengerService {
+  readonly capabilities: ReadonlySet<Capability>;
+  readonly account: Account | null;
+  readonly connection: ConnectionState;
+
+  /** The engine's local store and a read connection to its IndexedDB (after sign-in). */
+  local(): { store: ClientStore; db: SottoDb };
+
+  /** Resume the session stored on this browser, if any. */
+  resume(): Promise<Account | null>;
+  /** Create the account, generate and upload keys, connect. */
+  signUp(username: string, password: string, progress?: ProgressFn): Promise<Account>;
+  /** Log in (a new device on this browser when none is stored), connect. */
+  logIn(username: string, password: string, progress?: ProgressFn): Promise<Account>;
+  /** Log this device out; with `wipe`, delete every local key and message. */
+  logOut(options: { wipe: boolean }): Promise<void>;
+
+  /** Subscribe to engine events; returns the unsubscribe function. */
+  subscribe(listener: (event: MessengerEvent) => void): () => void;
+
+  /** Check that `username` exists and has keys; returns the DM conversation id. */
+  startDm(username: string): Promise<ConversationId>;
+  /** Create a group with a signed genesis record; returns its conversation id. */
+  createGroup(name: string, members: string[]): Promise<ConversationId>;
+  groupInfo(groupId: string): Promise<GroupInfo>;
+  addMember(groupId: string, username: string): Promise<void>;
+  removeMember(groupId: string, username: string): Promise<void>;
+  setAdmin(groupId: string, username: string, admin: boolean): Promise<void>;
+  leaveGroup(groupId: string): Promise<void>;
+
+  /** Encrypt and send; resolves once the message is in the local outbox. */
+  sendText(
+    conversationId: ConversationId,
+    text: string,
+    options?: SendOptions,
+  ): Promise<{ id: string; sentAt: number }>;
+  /** Encrypt, upload and send a file; `progress` gets 0..1 of the upload. */
+  sendFile(
+    conversationId: ConversationId,
+    file: File,
+    progress?: (fraction: number) => void,
+    thumbnail?: { dataUrl: string; width: number; height: number },
+  ): Promise<{ id: string; sentAt: number }>;
+  /** Download and decrypt the attachment of a `file` message. */
+  downloadFile(message: MessageRecord, progress?: (fraction: number) => void): Promise<Blob>;
+  react(
+    conversationId: ConversationId,
+    targetId: string,
+    emoji: string,
+    remove: boolean,
+  ): Promise<void>;
+  edit(conversationId: ConversationId, targetId: string, text: string): Promise<void>;
+  deleteForEveryone(conversationId: ConversationId, targetId: string): Promise<void>;
+  /** Send read receipts for these incoming messages (no-op when receipts are off). */
+  markRead(conversationId: ConversationId, messages: { id: string; sender: string }[]): void;
+  setTyping(conversationId: ConversationId, typing: boolean): void;
+
+  safety(username: string): Promise<SafetyInfo>;
+  /** Compare a scanned/pasted QR payload with ours; marks verified when they match. */
+  verifyScanned(username: string, payload: string): Promise<boolean>;
+  setVerified(username: string, verified: boolean): Promise<void>;
+  /** Accept a changed key of a contact (clears the blocking banner). */
+  acceptKeyChange(username: string): Promise<void>;
+
+  setPrivacy(settings: { shareLastSeen: boolean; readReceipts: boolean }): Promise<void>;
+  devices(): Promise<DeviceInfo[]>;
+}

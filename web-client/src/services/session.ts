@@ -1,0 +1,179 @@
+/**
+ * The signed-in session as the views see it: the messenger, the history read model and the
+ * live state that is never stored (who is typing, presence, connection, key changes).
+ *
+ * It turns engine events into two coalesced DOM events on itself — `history` (with the set of
+ * conversations that changed) and `live` — at most once per animation frame, so a burst of
+ * thousands of messages repaints a few times, not thousands. It also owns desktop
+ * notifications and the unread badge in the document title while the tab is hidden.
+ */
+import { HistoryStore, coalesce } from './history.ts';
+import type {
+  Account,
+  ConnectionState,
+  ConversationId,
+  MessengerEvent,
+  MessengerService,
+} from './messenger.ts';
+
+/** Presence of one user. */
+export interface PresenceInfo {
+  online: boolean;
+  lastSeen?: number;
+}
+
+/** How long a typing indicator lives without a refresh (ms). */
+export const TYPING_TTL_MS = 6000;
+
+/** Base document title. */
+export const APP_TITLE = 'Sotto';
+
+/** Detail of the `history` event. */
+export interface HistoryEventDetail {
+  conversations: ReadonlySet<ConversationId>;
+}
+
+/**
+ * Live session state shared by all views through `@lit/context`.
+ *
+ * @fires history - local history changed; `detail.conversations` says where (coalesced per frame)
+ * @fires live - typing, presence, connection or key-change state changed (coalesced per frame)
+ */
+export class ChatSession extends EventTarget {
+  readonly history: HistoryStore;
+  readonly typing = new Map<ConversationId, Map<string, number>>();
+  readonly presence = new Map<string, PresenceInfo>();
+  /** Contacts whose identity key changed and was not accepted yet → was the contact verified. */
+  readonly keyChanges = new Map<string, boolean>();
+  connection: ConnectionState;
+  detail = '';
+  /** Conversation on screen (its messages do not notify). */
+  active: ConversationId | null = null;
+  /** DMs opened in this session that have no message yet. */
+  readonly pendingDms = new Set<string>();
+  /** Decrypted attachments of this session: message id → object URL (revoked on dispose). */
+  readonly media = new Map<string, string>();
+
+  private changed = new Set<ConversationId>();
+  private readonly emitHistory = coalesce(() => {
+    const conversations = this.changed;
+    this.changed = new Set();
+    this.dispatchEvent(
+      new CustomEvent<HistoryEventDetail>('history', { detail: { conversations } }),
+    );
+    void this.updateTitle();
+  });
+  private readonly emitLive = coalesce(() => this.dispatchEvent(new Event('live')));
+  private readonly unsubscribe: () => void;
+  private readonly onVisibility = (): void => void this.updateTitle();
+
+  constructor(
+    readonly messenger: MessengerService,
+    readonly account: Account,
+  ) {
+    super();
+    const { store, db } = messenger.local();
+    this.history = new HistoryStore(store, db);
+    this.connection = messenger.connection;
+    this.unsubscribe = messenger.subscribe((e) => this.handle(e));
+    if (typeof document !== 'undefined') {
+      document.addEventListener('visibilitychange', this.onVisibility);
+    }
+  }
+
+  /** Stop listening (on log out). */
+  dispose(): void {
+    this.unsubscribe();
+    for (const url of this.media.values()) URL.revokeObjectURL(url);
+    this.media.clear();
+    if (typeof document !== 'undefined') {
+      document.removeEventListener('visibilitychange', this.onVisibility);
+      document.title = APP_TITLE;
+    }
+  }
+
+  /** Names typing in a conversation now. */
+  typingIn(id: ConversationId): string[] {
+    const now = Date.now();
+    const m = this.typing.get(id);
+    if (m === undefined) return [];
+    return [...m.entries()].filter(([, until]) => until > now).map(([u]) => u);
+  }
+
+  /** Mark the history of these conversations changed (e.g. after a local send). */
+  touch(...ids: ConversationId[]): void {
+    for (const id of ids) this.changed.add(id);
+    this.emitHistory();
+  }
+
+  /** Apply one engine event. Public for tests. */
+  handle(e: MessengerEvent): void {
+    switch (e.type) {
+      case 'history':
+        for (const id of e.conversationIds) this.changed.add(id);
+        for (const m of e.incoming ?? []) {
+          // A message from someone ends their typing indicator.
+          this.typing.get(m.conversationId)?.delete(m.sender);
+          this.notify(m.conversationId, m.sender, m.preview);
+        }
+        this.emitHistory();
+        if ((e.incoming?.length ?? 0) > 0) this.emitLive();
+        return;
+      case 'typing': {
+        let m = this.typing.get(e.conversationId);
+        if (m === undefined) this.typing.set(e.conversationId, (m = new Map<string, number>()));
+        if (e.typing) {
+          m.set(e.sender, Date.now() + TYPING_TTL_MS);
+          setTimeout(() => this.emitLive(), TYPING_TTL_MS + 50);
+        } else m.delete(e.sender);
+        this.emitLive();
+        return;
+      }
+      case 'presence':
+        this.presence.set(e.username, {
+          online: e.online,
+          ...(e.lastSeen !== undefined ? { lastSeen: e.lastSeen } : {}),
+        });
+        this.emitLive();
+        return;
+      case 'keyChange':
+        this.keyChanges.set(e.username, e.wasVerified);
+        this.emitLive();
+        return;
+      case 'groupChange':
+        this.changed.add(`group:${e.groupId}`);
+        this.emitHistory();
+        return;
+      case 'connection':
+        this.connection = e.state;
+        this.detail = e.detail ?? '';
+        this.emitLive();
+        return;
+    }
+  }
+
+  private notify(conversationId: ConversationId, sender: string, preview: string): void {
+    if (typeof document === 'undefined' || typeof Notification === 'undefined') return;
+    const visible = document.visibilityState === 'visible' && document.hasFocus();
+    if (visible && this.active === conversationId) return;
+    if (!visible && Notification.permission === 'granted') {
+      const n = new Notification(sender, { body: preview, tag: conversationId });
+      n.onclick = () => {
+        window.focus();
+        location.hash = `#/c/${encodeURIComponent(conversationId)}`;
+        n.close();
+      };
+    }
+  }
+
+  /** `(n) Sotto` while the tab is hidden and there are unread messages. */
+  async updateTitle(): Promise<void> {
+    if (typeof document === 'undefined') return;
+    if (document.visibilityState === 'visible') {
+      document.title = APP_TITLE;
+      return;
+    }
+    const n = await this.history.totalUnread();
+    document.title = n > 0 ? `(${n}) ${APP_TITLE}` : APP_TITLE;
+  }
+}

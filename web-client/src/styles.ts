@@ -1,0 +1,143 @@
+/**
+ * Shared component styles. Colours come from CSS custom properties set on `:root` in
+ * `index.html` (light, dark via `prefers-color-scheme` or `data-theme`), so every shadow
+ * root follows the theme without re-rendering.
+ */
+import { css } from 'lit';
+
+/** Buttons, inputs and small utilities used by most views. */
+export const shared = css`
+  :host {
+    box-sizing: border-box;
+    color: var(--fg);
+    font: inherit;
+  }
+  *,
+  *::before,
+  *::after {
+    box-sizing: inherit;
+  }
+  button {
+    font: inherit;
+    color: inherit;
+    background: var(--bg-2);
+    border: 1px solid var(--border);
+    border-radius: 8px;
+    padding: 0.45rem 0.8rem;
+    cursor: pointer;
+    min-height: 36px;
+  }
+  button:hover:not(:disabled) {
+    background: var(--bg-3);
+  }
+  button:disabled {
+    opacity: 0.5;
+    cursor: not-allowed;
+  }
+  button.primary {
+    background: var(--accent);
+    border-color: var(--accent);
+    color: var(--on-accent);
+  }
+  button.primary:hover:not(:disabled) {
+    background: var(--accent-2);
+  }
+  button.danger {
+    color: var(--danger);
+  }
+  button.icon {
+    background: transparent;
+    border: none;
+    padding: 0.35rem;
+    min-width: 36px;
+    font-size: 1.15rem;
+    line-height: 1;
+  }
+  a.icon {
+    display: inline-grid;
+    place-items: center;
+    min-width: 36px;
+    min-height: 36px;
+    border-radius: 8px;
+    text-decoration: none;
+    font-size: 1.15rem;
+  }
+  a.icon:hover {
+    background: var(--bg-3);
+  }
+  input,
+  textarea,
+  select {
+    font: inherit;
+    color: inherit;
+    background: var(--bg);
+    border: 1px solid var(--border);
+    border-radius: 8px;
+    padding: 0.5rem 0.65rem;
+    min-height: 36px;
+  }
+  :focus-visible {
+    outline: 2px solid var(--accent);
+    outline-offset: 2px;
+  }
+  .muted {
+    color: var(--fg-2);
+  }
+  .error {
+    color: var(--danger);
+  }
+  .sr-only {
+    position: absolute;
+    width: 1px;
+    height: 1px;
+    overflow: hidden;
+    clip: rect(0 0 0 0);
+    white-space: nowrap;
+  }
+  header.bar {
+    display: flex;
+    align-items: center;
+    gap: 0.5rem;
+    padding: 0.5rem 0.75rem;
+    min-height: 56px;
+    border-bottom: 1px solid var(--border);
+    background: var(--bg-2);
+  }
+  header.bar h2 {
+    flex: 1;
+    margin: 0;
+    font-size: 1.05rem;
+    overflow: hidden;
+    text-overflow: ellipsis;
+    white-space: nowrap;
+  }
+  .avatar {
+    flex: none;
+    width: 40px;
+    height: 40px;
+    border-radius: 50%;
+    display: grid;
+    place-items: center;
+    font-weight: 600;
+    color: #fff;
+    position: relative;
+    text-transform: uppercase;
+  }
+  .dot {
+    position: absolute;
+    right: -1px;
+    bottom: -1px;
+    width: 12px;
+    height: 12px;
+    border-radius: 50%;
+    background: var(--online);
+    border: 2px solid var(--bg);
+  }
+`;
+
+/** A stable colour for a name (avatars, sender names in groups). */
+export function colorFor(name: string): string {
+  let h = 0;
+  for (const ch of name) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  return `hsl(${h % 360} 55% 45%)`;
+}
