@@ -1,0 +1,77 @@
+/**
+ * The scale-out deployment description stays valid: docker-compose parses it
+ * and every file it refers to exists. Runs `docker-compose config` only when
+ * the binary is installed (Debian's `docker-compose`; the `docker compose`
+ * plugin is tried as well).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const composeFile = join(root, 'docker-compose.yml');
+
+function composeCommand(): string[] | null {
+  if (spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0)
+    return ['docker-compose'];
+  if (spawnSync('docker', ['compose', 'version'], { stdio: 'ignore' }).status === 0)
+    return ['docker', 'compose'];
+  return null;
+}
+
+const compose = composeCommand();
+
+describe('docker-compose.yml', () => {
+  it.skipIf(compose === null)('passes `docker-compose config`', () => {
+    const [cmd, ...pre] = compose as string[];
+    const run = spawnSync(cmd as string, [...pre, '-f', composeFile, 'config', '-q'], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    expect(run.stderr.trim()).toBe('');
+    expect(run.status).toBe(0);
+  });
+
+  it.skipIf(compose === null)(
+    'describes redis with AOF, two key servers, two brokers and a proxy with health checks',
+    () => {
+      const [cmd, ...pre] = compose as string[];
+      const text = execFileSync(cmd as string, [...pre, '-f', composeFile, 'config'], {
+        cwd: root,
+        encoding: 'utf8',
+      });
+      for (const service of [
+        'redis:',
+        'keyserver1:',
+        'keyserver2:',
+        'broker1:',
+        'broker2:',
+        'proxy:',
+      ])
+        expect(text).toContain(`  ${service}`);
+      expect(text).toMatch(/--appendonly\s+-\s+['"]?yes/);
+      expect(text).toContain('redis-cli');
+      expect(text).toContain('/healthz');
+    },
+  );
+
+  it('refers only to Dockerfiles and configs that exist', () => {
+    const text = readFileSync(composeFile, 'utf8');
+    const files = [...text.matchAll(/dockerfile:\s*(\S+)/g)].map((m) => m[1] as string);
+    expect(files.length).toBeGreaterThanOrEqual(3);
+    for (const f of files) expect(existsSync(join(root, f)), f).toBe(true);
+    const web = readFileSync(join(root, 'deploy', 'Dockerfile.web'), 'utf8');
+    expect(web).toContain('deploy/nginx.conf');
+    const nginx = readFileSync(join(root, 'deploy', 'nginx.conf'), 'utf8');
+    for (const route of [
+      'location /v1/',
+      'location = /mqtt',
+      'location = /healthz',
+      'location /docs',
+    ])
+      expect(nginx).toContain(route);
+    expect(nginx).toContain('$http_upgrade');
+  });
+});
