@@ -113,8 +113,6 @@ export interface AuthHooks {
   onSlowConsumer?: (client: Client) => void;
 }
 
-const GROUP_PREFIX = 'sotto/v1/group/';
-
 /**
  * Create the authentication and authorization hooks.
  *
@@ -383,21 +381,27 @@ export function createAuthHooks(opts: AuthHooksOptions): AuthHooks {
         conn.destroy(new Error('slow consumer'));
         return client.clean ? null : packet;
       }
-      if (packet.topic.startsWith(GROUP_PREFIX)) {
+      // Every delivery is re-checked against the read rules (sync: pure string rules plus the
+      // member cache), so a message queued under a subscription that should not exist is dropped.
+      const session = sessions.get(client);
+      if (!session) {
+        refuse('deny-default', 'forward');
+        return null;
+      }
+      const decision = checkSubscribe(session.identity, packet.topic, policy);
+      if (decision.verdict === 'deny') {
+        refuse(decision.rule, 'forward');
+        return null;
+      }
+      if (decision.verdict === 'member' && session.identity.kind === 'device') {
         // [ACL-2] defence in depth: never hand a group message to a client that is no longer a
         // member, whatever subscription or queued message survived.
-        const session = sessions.get(client);
-        const groupId = packet.topic.slice(GROUP_PREFIX.length);
-        if (!session || session.identity.kind !== 'device') {
-          refuse('ACL-2', 'forward');
-          return null;
-        }
-        const member = groups.peek(groupId, session.identity.username);
+        const member = groups.peek(decision.groupId, session.identity.username);
         if (member === false) {
           refuse('ACL-2', 'forward');
           return null;
         }
-        if (member === undefined) void groups.refresh(groupId).catch(() => undefined);
+        if (member === undefined) void groups.refresh(decision.groupId).catch(() => undefined);
       }
       metrics?.messagesOut.inc();
       return packet;

@@ -4,9 +4,10 @@
  *
  * ```
  * # comment
- * pattern read    metrics/%u/#        # every account may read its own metrics
+ * # every account may read its own metrics
+ * pattern read    metrics/%u/#
  * user alice
- * topic readwrite lab/shared/#        # only alice
+ * topic readwrite lab/shared/#
  * ```
  *
  * `topic` lines apply to the account named by the last `user` line (a
@@ -186,12 +187,7 @@ export function parsePolicy(text: string): Policy {
   };
 }
 
-/** Remove a trailing `# comment` (a `#` at line start or after whitespace that is not a filter level). */
+/** Lines starting with `#` are comments (as in Mosquitto); there are no trailing comments, since `#` is also a filter level. */
 function stripComment(line: string): string {
-  const t = line.trimStart();
-  if (t.startsWith('#')) return '';
-  // A comment starts at " #" followed by a space or end of line; a filter's "#" level is
-  // always preceded by "/" so it is never mistaken for one.
-  const m = /\s#(\s|$)/.exec(line);
-  return m ? line.slice(0, m.index) : line;
+  return line.trimStart().startsWith('#') ? '' : line;
 }

@@ -221,8 +221,15 @@ export async function subscribe(
   topic: string | string[],
   qos: 0 | 1 | 2 = 1,
 ): Promise<number[]> {
-  const granted = await client.subscribeAsync(topic, { qos });
-  return granted.map((g) => g.qos);
+  try {
+    const granted = await client.subscribeAsync(topic, { qos });
+    return granted.map((g) => g.qos);
+  } catch (err) {
+    // mqtt.js rejects when any filter got 0x80; the SUBACK is attached.
+    const packet = (err as { packet?: { granted?: number[] } }).packet;
+    if (packet?.granted) return packet.granted;
+    throw err;
+  }
 }
 
 /** Collects messages per client. */

@@ -1,0 +1,235 @@
+/**
+ * The ACL rules as pure functions (acl.ts, policy.ts): every row of the
+ * DESIGN.md §4.2 table, wildcard and odd-identity attacks, the policy file.
+ */
+import { describe, expect, it } from 'vitest';
+import { checkPublish, checkSubscribe } from '../src/acl.ts';
+import { parseClientId, type Identity } from '../src/identity.ts';
+import { filterCovers, parsePolicy } from '../src/policy.ts';
+import { ConfigError } from '../src/errors.ts';
+
+const id = (clientId: string): Identity => {
+  const i = parseClientId(clientId);
+  if (!i) throw new Error(`bad id ${clientId}`);
+  return i;
+};
+const alice = id('alice:phone');
+const bob = id('bob:b1');
+const lamp = id('thing:alice:lamp');
+const svc = id('service:keyserver:1');
+const sub = (who: Identity, filter: string) => checkSubscribe(who, filter).verdict;
+const pub = (who: Identity, topic: string, retain = false) =>
+  checkPublish(who, topic, retain).verdict;
+
+describe('client ids', () => {
+  it('parses the three forms and nothing else', () => {
+    expect(parseClientId('alice:phone')).toMatchObject({
+      kind: 'device',
+      username: 'alice',
+      deviceId: 'phone',
+    });
+    expect(parseClientId('thing:alice:lamp')).toMatchObject({
+      kind: 'thing',
+      owner: 'alice',
+      thing: 'lamp',
+    });
+    expect(parseClientId('service:keyserver:1')).toMatchObject({ kind: 'service', instance: '1' });
+    for (const bad of [
+      '',
+      'alice',
+      'a+b:phone',
+      '#:x',
+      'al/ce:phone',
+      'alice:ph/one',
+      'alice:ph#',
+      'thing:al:x',
+      'thing:alice:La',
+      'service:other:1',
+      'thing:x',
+      'alice:phone:x',
+      'ALICE:phone',
+      'ab:phone',
+    ]) {
+      expect(parseClientId(bad), bad).toBeNull();
+    }
+  });
+});
+
+describe('inbox [ACL-1]', () => {
+  it('only the addressed device subscribes', () => {
+    expect(sub(alice, 'sotto/v1/inbox/alice/phone')).toBe('allow');
+    expect(sub(alice, 'sotto/v1/inbox/alice/laptop')).toBe('deny');
+    expect(sub(bob, 'sotto/v1/inbox/alice/phone')).toBe('deny');
+    expect(sub(lamp, 'sotto/v1/inbox/alice/phone')).toBe('deny');
+  });
+  it('any user or bot device publishes; things and services do not', () => {
+    expect(pub(bob, 'sotto/v1/inbox/alice/phone')).toBe('allow');
+    expect(pub(lamp, 'sotto/v1/inbox/alice/phone')).toBe('deny');
+    expect(pub(svc, 'sotto/v1/inbox/alice/phone')).toBe('deny');
+  });
+});
+
+describe('group [ACL-2]', () => {
+  it('asks for membership to subscribe and publish', () => {
+    expect(checkSubscribe(alice, 'sotto/v1/group/g1')).toEqual({
+      verdict: 'member',
+      rule: 'ACL-2',
+      groupId: 'g1',
+    });
+    expect(checkPublish(alice, 'sotto/v1/group/g1', false)).toEqual({
+      verdict: 'member',
+      rule: 'ACL-2',
+      groupId: 'g1',
+    });
+    expect(pub(lamp, 'sotto/v1/group/g1')).toBe('deny');
+    expect(sub(lamp, 'sotto/v1/group/g1')).toBe('deny');
+  });
+});
+
+describe('presence [ACL-3]', () => {
+  it('any user reads exact presence topics; only the user writes its own', () => {
+    expect(sub(bob, 'sotto/v1/presence/alice')).toBe('allow');
+    expect(sub(bob, 'sotto/v1/presence/+')).toBe('deny');
+    expect(pub(alice, 'sotto/v1/presence/alice', true)).toBe('allow');
+    expect(pub(bob, 'sotto/v1/presence/alice')).toBe('deny');
+    expect(sub(lamp, 'sotto/v1/presence/alice')).toBe('deny');
+  });
+});
+
+describe('control [ACL-4, ACL-9]', () => {
+  it('the addressed device reads; only the key server writes', () => {
+    expect(sub(alice, 'sotto/v1/control/alice/phone')).toBe('allow');
+    expect(sub(bob, 'sotto/v1/control/alice/phone')).toBe('deny');
+    expect(pub(alice, 'sotto/v1/control/alice/phone')).toBe('deny');
+    expect(checkPublish(svc, 'sotto/v1/control/alice/phone', false)).toEqual({
+      verdict: 'allow',
+      rule: 'ACL-9',
+    });
+    expect(sub(svc, 'sotto/v1/control/alice/phone')).toBe('deny');
+  });
+});
+
+describe('iot [ACL-5]', () => {
+  it('the owner may use wildcards below iot/{owner}/, the thing below its own topic', () => {
+    expect(sub(alice, 'iot/alice/#')).toBe('allow');
+    expect(sub(alice, 'iot/alice/+/state')).toBe('allow');
+    expect(sub(alice, 'iot/+/lamp/#')).toBe('deny');
+    expect(sub(bob, 'iot/alice/#')).toBe('deny');
+    expect(sub(lamp, 'iot/alice/lamp/#')).toBe('allow');
+    expect(sub(lamp, 'iot/alice/lamp/cmd')).toBe('allow');
+    expect(sub(lamp, 'iot/alice/+/#')).toBe('deny');
+    expect(sub(lamp, 'iot/alice/#')).toBe('deny');
+    expect(sub(lamp, 'iot/alice/lampx/#')).toBe('deny');
+  });
+  it('publishes only on concrete topics of the owner or the thing itself', () => {
+    expect(pub(alice, 'iot/alice/lamp/cmd')).toBe('allow');
+    expect(pub(lamp, 'iot/alice/lamp/state')).toBe('allow');
+    expect(pub(lamp, 'iot/alice/heater/state')).toBe('deny');
+    expect(pub(bob, 'iot/alice/lamp/cmd')).toBe('deny');
+    expect(pub(alice, 'iot/Alice/lamp')).toBe('deny');
+  });
+});
+
+describe('everything else [ACL-6, deny by default]', () => {
+  it('refuses root wildcards, $SYS, wildcards under sotto/ and unknown topics', () => {
+    for (const f of [
+      '#',
+      '+',
+      '+/#',
+      '$SYS/#',
+      '$SYS/broker/clients',
+      'sotto/#',
+      'sotto/v1/+/alice/phone',
+      'sotto/v1/inbox/+/+',
+      'sotto/v1/inbox/alice/#',
+      'sotto/v2/inbox/alice/phone',
+      'foo/bar',
+      'sotto/v1/inbox/alice/phone/extra',
+      '',
+    ]) {
+      expect(sub(alice, f), f).toBe('deny');
+    }
+    for (const t of [
+      '$SYS/x',
+      'foo',
+      'sotto/v1/unknown/x',
+      'sotto/v1/inbox/alice',
+      'sotto/v1/inbox/alice/phone/x',
+      'sotto/v1/group/g1/x',
+      'sotto/v1/inbox/Alice/phone',
+    ]) {
+      expect(pub(alice, t), t).toBe('deny');
+    }
+    expect(checkSubscribe(alice, '#').rule).toBe('ACL-6');
+    expect(checkSubscribe(alice, '$SYS/#').rule).toBe('ACL-6');
+  });
+});
+
+describe('retained messages [ACL-7]', () => {
+  it("are refused everywhere except the publisher's own presence", () => {
+    expect(checkPublish(bob, 'sotto/v1/inbox/alice/phone', true)).toEqual({
+      verdict: 'deny',
+      rule: 'ACL-7',
+    });
+    expect(checkPublish(lamp, 'iot/alice/lamp/state', true)).toEqual({
+      verdict: 'deny',
+      rule: 'ACL-7',
+    });
+    expect(checkPublish(alice, 'sotto/v1/presence/alice', true).verdict).toBe('allow');
+  });
+});
+
+describe('operator policy [ACL-10]', () => {
+  const policy = parsePolicy(`
+# lab namespace
+pattern read metrics/%u/#
+# per-connection scratch space
+pattern readwrite clients/%c/#
+user alice
+topic readwrite lab/shared/#
+topic read news/+
+`);
+  it('grants only what the rules say, per account, with %u and %c substituted', () => {
+    expect(checkSubscribe(alice, 'lab/shared/#', policy)).toEqual({
+      verdict: 'allow',
+      rule: 'ACL-10',
+    });
+    expect(checkPublish(alice, 'lab/shared/x', false, policy).verdict).toBe('allow');
+    expect(checkSubscribe(bob, 'lab/shared/#', policy).verdict).toBe('deny');
+    expect(checkSubscribe(alice, 'news/today', policy).verdict).toBe('allow');
+    expect(checkSubscribe(alice, 'news/#', policy).verdict).toBe('deny');
+    expect(checkPublish(alice, 'news/today', false, policy).verdict).toBe('deny');
+    expect(checkSubscribe(bob, 'metrics/bob/#', policy).verdict).toBe('allow');
+    expect(checkSubscribe(bob, 'metrics/alice/#', policy).verdict).toBe('deny');
+    expect(checkSubscribe(bob, 'metrics/+/#', policy).verdict).toBe('deny');
+    expect(checkPublish(bob, 'clients/bob:b1/x', false, policy).verdict).toBe('allow');
+    expect(checkPublish(lamp, 'clients/thing:alice:lamp/x', false, policy).verdict).toBe('allow');
+    expect(checkSubscribe(svc, 'metrics/keyserver/#', policy).verdict).toBe('deny');
+  });
+  it('can never widen the built-in namespaces', () => {
+    expect(() => parsePolicy('pattern readwrite sotto/#')).toThrow(ConfigError);
+    expect(() => parsePolicy('pattern readwrite iot/%u/#')).toThrow(ConfigError);
+    expect(() => parsePolicy('pattern read #')).toThrow(ConfigError);
+    expect(() => parsePolicy('pattern read +/x')).toThrow(ConfigError);
+    expect(() => parsePolicy('pattern read $SYS/#')).toThrow(ConfigError);
+    // Even a valid policy answers only for its own namespaces.
+    expect(checkSubscribe(bob, 'sotto/v1/inbox/alice/phone', policy).verdict).toBe('deny');
+  });
+  it('is parsed strictly', () => {
+    expect(() => parsePolicy('topic read lab/#')).toThrow(/before any "user"/);
+    expect(() => parsePolicy('user Alice')).toThrow(ConfigError);
+    expect(() => parsePolicy('user alice\ntopic rw lab/#')).toThrow(/access/);
+    expect(() => parsePolicy('user alice\ntopic read lab/#/x')).toThrow(/malformed/);
+    expect(() => parsePolicy('user alice\ntopic read lab/a+')).toThrow(/malformed/);
+    expect(() => parsePolicy('pattern read lab/%x')).toThrow(/substitution/);
+    expect(() => parsePolicy('user alice\ntopic read lab/%u')).toThrow(/substitution/);
+    expect(() => parsePolicy('allow all')).toThrow(/line 1: unknown directive/);
+  });
+  it('covers a requested filter only when every topic it matches is granted', () => {
+    expect(filterCovers('a/#', 'a')).toBe(true);
+    expect(filterCovers('a/#', 'a/b/+')).toBe(true);
+    expect(filterCovers('a/+', 'a/#')).toBe(false);
+    expect(filterCovers('a/b', 'a/+')).toBe(false);
+    expect(filterCovers('a/+/c', 'a/x/c')).toBe(true);
+  });
+});
