@@ -1,0 +1,434 @@
+/**
+ * A local Sotto cluster without Docker (DESIGN.md §2, docs/OPERATIONS.md
+ * "Cluster"): one `redis-server` with AOF on, N key servers and M brokers as
+ * separate Node processes, all pointed at that Redis and sharing one
+ * token-signing key (private half for the key servers, public half for the
+ * brokers). Used by `npm run cluster`, the cluster tests and the benchmarks.
+ *
+ * Every process can be killed with any signal and restarted on the same
+ * ports, which is what the fault tests need.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { WriteStream } from 'node:fs';
+import { ensureSigningKeyPair } from './keygen.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+/**
+ * Node with tsx as an import hook, in one process: the `tsx` CLI would put a
+ * parent process in front that cannot pass SIGKILL on to the real server.
+ */
+const NODE = process.execPath;
+const TS_ARGS = ['--import', 'tsx'];
+
+/** Entry points of the separate processes (owned by the key server and broker packages). */
+export const ENTRY = {
+  keyserver: join(ROOT, 'keyserver', 'src', 'server.ts'),
+  broker: join(ROOT, 'broker', 'src', 'server.ts'),
+} as const;
+
+/** Options of {@link startCluster}. */
+export interface ClusterOptions {
+  /** Number of key servers (default 2). */
+  keyservers?: number;
+  /** Number of brokers (default 2). */
+  brokers?: number;
+  /** Where Redis data, keys and logs go; a fresh temp dir when omitted (removed on stop). */
+  dir?: string;
+  /** Fixed ports; random free ports when omitted. */
+  ports?: {
+    redis?: number;
+    keyservers?: number[];
+    brokersMqtt?: number[];
+    brokersWs?: number[];
+  };
+  /** Listen address (default 127.0.0.1). */
+  host?: string;
+  /** Extra environment for every key server (e.g. lower Argon2 cost in tests). */
+  keyserverEnv?: Record<string, string>;
+  /** Extra environment for every broker (e.g. higher publish rates for load tests). */
+  brokerEnv?: Record<string, string>;
+  /** Mirror every process's output to this stream, prefixed with its name. */
+  echo?: NodeJS.WritableStream;
+  /** Time to wait for each process to become ready (default 30 s). */
+  readyTimeoutMs?: number;
+}
+
+/** What a cluster member is. */
+export type MemberKind = 'redis' | 'keyserver' | 'broker';
+
+/** One process of the cluster. */
+export interface Member {
+  name: string;
+  kind: MemberKind;
+  /** HTTP port (key server), MQTT TCP port (broker), Redis port. */
+  port: number;
+  /** Broker only: MQTT over WebSocket port (`ws://host:wsPort/mqtt`). */
+  wsPort?: number;
+  /** Current process id, `null` while stopped. */
+  pid(): number | null;
+  running(): boolean;
+}
+
+/** A running cluster. */
+export interface Cluster {
+  dir: string;
+  host: string;
+  redisUrl: string;
+  /** Issuer of the tokens (what brokers expect in `iss`). */
+  publicUrl: string;
+  /** `http://host:port` of each key server. */
+  keyserverUrls: string[];
+  /** `mqtt://host:port` of each broker. */
+  brokerMqttUrls: string[];
+  /** `ws://host:port/mqtt` of each broker. */
+  brokerWsUrls: string[];
+  members: Map<string, Member>;
+  /** Send `signal` to a member and wait until it has exited. */
+  kill(name: string, signal?: NodeJS.Signals): Promise<void>;
+  /** Stop (SIGTERM) a member if running and start it again on the same ports; resolves when ready. */
+  restart(name: string): Promise<void>;
+  /** Resident memory of a member in bytes (Linux /proc), `null` when not running. */
+  rss(name: string): number | null;
+  /** Output lines of a member that look like errors (pino level >= 50, or "Error"/"FATAL"). */
+  errorLines(name: string): string[];
+  /** Everything a member printed (bounded to the last 2,000 lines). */
+  output(name: string): string[];
+  /** Stop every process (SIGTERM, then SIGKILL after 5 s) and remove a temp dir. */
+  stop(): Promise<void>;
+}
+
+async function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, host, () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function tcpOpen(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection({ host, port });
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(500, () => done(false));
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+
+function redisPing(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection({ host, port });
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(500, () => done(false));
+    s.once('error', () => done(false));
+    s.once('connect', () => s.write('PING\r\n'));
+    s.once('data', (d) => done(d.toString().startsWith('+PONG')));
+  });
+}
+
+async function httpOk(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+async function until(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+  alive: () => boolean,
+  output: () => string[],
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (!alive())
+      throw new Error(`${what} exited while starting:\n${output().slice(-20).join('\n')}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}:\n${output().slice(-20).join('\n')}`,
+      );
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+interface Proc {
+  member: Member;
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  ready: () => Promise<boolean>;
+  child: ChildProcess | null;
+  lines: string[];
+  log: WriteStream;
+}
+
+/** Start a cluster; resolves when every process answers. */
+export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
+  const host = opts.host ?? '127.0.0.1';
+  const nKs = opts.keyservers ?? 2;
+  const nBr = opts.brokers ?? 2;
+  const tempDir = opts.dir === undefined;
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'sotto-cluster-'));
+  const readyTimeout = opts.readyTimeoutMs ?? 30_000;
+  mkdirSync(join(dir, 'redis'), { recursive: true });
+  mkdirSync(join(dir, 'logs'), { recursive: true });
+  mkdirSync(join(dir, 'blobs'), { recursive: true });
+
+  const keys = {
+    privateKeyFile: join(dir, 'keys', 'jwt-ed25519.pem'),
+    publicKeyFile: join(dir, 'keys', 'jwt-public.pem'),
+  };
+  ensureSigningKeyPair(keys);
+
+  const redisPort = opts.ports?.redis ?? (await freePort(host));
+  const ksPorts: number[] = [];
+  for (let i = 0; i < nKs; i++) ksPorts.push(opts.ports?.keyservers?.[i] ?? (await freePort(host)));
+  const mqttPorts: number[] = [];
+  const wsPorts: number[] = [];
+  for (let i = 0; i < nBr; i++) {
+    mqttPorts.push(opts.ports?.brokersMqtt?.[i] ?? (await freePort(host)));
+    wsPorts.push(opts.ports?.brokersWs?.[i] ?? (await freePort(host)));
+  }
+  const redisUrl = `redis://${host}:${redisPort}`;
+  const publicUrl = `http://${host}:${ksPorts[0]}`;
+
+  const procs = new Map<string, Proc>();
+  const baseEnv = (): Record<string, string> => {
+    const env: Record<string, string> = {};
+    // Only what a Node process needs from ours; never leak test settings like PORT.
+    for (const k of ['PATH', 'HOME', 'NODE_OPTIONS', 'TMPDIR', 'LANG'])
+      if (process.env[k] !== undefined) env[k] = process.env[k];
+    return env;
+  };
+
+  const add = (
+    name: string,
+    kind: MemberKind,
+    port: number,
+    command: string,
+    args: string[],
+    env: Record<string, string>,
+    ready: () => Promise<boolean>,
+    wsPort?: number,
+  ) => {
+    const p: Proc = {
+      member: {
+        name,
+        kind,
+        port,
+        ...(wsPort !== undefined ? { wsPort } : {}),
+        pid: () => p.child?.pid ?? null,
+        running: () => p.child !== null && p.child.exitCode === null && p.child.signalCode === null,
+      },
+      command,
+      args,
+      env,
+      ready,
+      child: null,
+      lines: [],
+      log: createWriteStream(join(dir, 'logs', `${name}.log`), { flags: 'a' }),
+    };
+    procs.set(name, p);
+  };
+
+  add(
+    'redis',
+    'redis',
+    redisPort,
+    'redis-server',
+    [
+      '--port', String(redisPort),
+      '--bind', host,
+      '--dir', join(dir, 'redis'),
+      '--appendonly', 'yes',
+      '--appendfsync', 'always',
+      '--save', '',
+      '--protected-mode', 'yes',
+      '--loglevel', 'warning',
+    ], // prettier-ignore
+    {},
+    () => redisPing(host, redisPort),
+  );
+  for (let i = 0; i < nKs; i++) {
+    const port = ksPorts[i] as number;
+    add(
+      `keyserver${i + 1}`,
+      'keyserver',
+      port,
+      NODE,
+      [...TS_ARGS, ENTRY.keyserver],
+      {
+        HOST: host,
+        PORT: String(port),
+        DATA_DIR: join(dir, `keyserver${i + 1}`),
+        REDIS_URL: redisUrl,
+        PUBLIC_URL: publicUrl,
+        JWT_KEY_FILE: keys.privateKeyFile,
+        BROKER_URL: `mqtt://${host}:${mqttPorts[i % nBr]}`,
+        LOG_LEVEL: 'warn',
+        ...opts.keyserverEnv,
+      },
+      () => httpOk(`http://${host}:${port}/healthz`),
+    );
+  }
+  for (let i = 0; i < nBr; i++) {
+    const mqttPort = mqttPorts[i] as number;
+    add(
+      `broker${i + 1}`,
+      'broker',
+      mqttPort,
+      NODE,
+      [...TS_ARGS, ENTRY.broker],
+      {
+        HOST: host,
+        PORT: String(wsPorts[i]),
+        MQTT_PORT: String(mqttPort),
+        REDIS_URL: redisUrl,
+        DATA_DIR: join(dir, `broker${i + 1}`),
+        JWT_PUBLIC_KEY_FILE: keys.publicKeyFile,
+        JWT_ISSUER: publicUrl,
+        JWT_AUDIENCE: 'sotto',
+        BROKER_ID: `broker${i + 1}`,
+        LOG_LEVEL: 'warn',
+        ...opts.brokerEnv,
+      },
+      () => tcpOpen(host, mqttPort),
+      wsPorts[i],
+    );
+  }
+
+  const launch = async (p: Proc) => {
+    const child = spawn(p.command, p.args, {
+      cwd: ROOT,
+      env: { ...baseEnv(), ...p.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    p.child = child;
+    const onData = (chunk: Buffer) => {
+      const text = chunk.toString();
+      p.log.write(text);
+      for (const line of text.split('\n')) {
+        if (line === '') continue;
+        p.lines.push(line);
+        opts.echo?.write(`[${p.member.name}] ${line}\n`);
+      }
+      if (p.lines.length > 2000) p.lines.splice(0, p.lines.length - 2000);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    const spawnFailed = new Promise<never>((_, reject) =>
+      child.once('error', (err) =>
+        reject(new Error(`cannot start ${p.member.name}: ${err.message}`)),
+      ),
+    );
+    await Promise.race([
+      until(p.ready, readyTimeout, p.member.name, p.member.running, () => p.lines),
+      spawnFailed,
+    ]);
+  };
+
+  const kill = async (name: string, signal: NodeJS.Signals = 'SIGTERM') => {
+    const p = procs.get(name);
+    if (!p) throw new RangeError(`no cluster member named ${name}`);
+    const child = p.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      child.once('exit', () => {
+        clearTimeout(force);
+        resolve();
+      });
+      child.kill(signal);
+    });
+  };
+
+  const stopAll = async () => {
+    // Clients' servers first, Redis last, so nobody logs a lost Redis connection on the way down.
+    const order = [...procs.values()].sort(
+      (a, b) => Number(a.member.kind === 'redis') - Number(b.member.kind === 'redis'),
+    );
+    for (const p of order) await kill(p.member.name, 'SIGTERM').catch(() => undefined);
+    for (const p of procs.values()) p.log.end();
+  };
+
+  try {
+    await launch(procs.get('redis') as Proc);
+    // Key servers and brokers start in parallel (they only need Redis).
+    await Promise.all([...procs.values()].filter((p) => p.member.kind !== 'redis').map(launch));
+  } catch (err) {
+    await stopAll();
+    if (tempDir) rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+
+  const get = (name: string): Proc => {
+    const p = procs.get(name);
+    if (!p) throw new RangeError(`no cluster member named ${name}`);
+    return p;
+  };
+
+  return {
+    dir,
+    host,
+    redisUrl,
+    publicUrl,
+    keyserverUrls: ksPorts.map((p) => `http://${host}:${p}`),
+    brokerMqttUrls: mqttPorts.map((p) => `mqtt://${host}:${p}`),
+    brokerWsUrls: wsPorts.map((p) => `ws://${host}:${p}/mqtt`),
+    members: new Map([...procs].map(([k, p]) => [k, p.member])),
+    kill,
+    async restart(name) {
+      const p = get(name);
+      await kill(name, 'SIGTERM');
+      await launch(p);
+    },
+    rss(name) {
+      const pid = get(name).child?.pid;
+      if (pid === undefined || !get(name).member.running()) return null;
+      const status = `/proc/${pid}/status`;
+      if (!existsSync(status)) return null;
+      const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(status, 'utf8'));
+      return m ? Number(m[1]) * 1024 : null;
+    },
+    errorLines(name) {
+      return get(name).lines.filter(
+        (l) =>
+          /"level":\s*(50|60)\b/.test(l) ||
+          /\b(FATAL|Unhandled|TypeError|ReferenceError)\b/.test(l),
+      );
+    },
+    output(name) {
+      return [...get(name).lines];
+    },
+    async stop() {
+      await stopAll();
+      if (tempDir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,245 @@
+/**
+ * Embedded mode (DESIGN.md §2): the key server, the MQTT broker and the web
+ * client in one Node process. The broker shares the key server's store and
+ * its in-process ACL event bus (or Redis ones when `redisUrl` is set), speaks
+ * MQTT over WebSocket at `/mqtt` on the key server's own HTTP server and MQTT
+ * over TCP on `mqttPort`; the key server's control notices go straight into
+ * the in-process broker.
+ */
+import { readFileSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { createServer as createHttpsServer } from 'node:https';
+import fastifyStatic from '@fastify/static';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { createClient } from 'redis';
+import { createBroker, createRedisBackends, type Broker } from '@sotto/broker';
+import { buildApp } from '../keyserver/src/app.ts';
+import {
+  createMemoryAclEvents,
+  createRedisAclEvents,
+  createRedisStore,
+  createSqliteStore,
+  type AclEvents,
+  type RedisClient,
+  type RedisPubSubClient,
+  type Store,
+} from '@sotto/keyserver/store';
+import { createTokenVerifier, loadOrCreateSigningKey } from '@sotto/keyserver/tokens';
+import type { EmbeddedConfig } from './start-config.ts';
+import { ensureWebClient } from './web-assets.ts';
+
+/** A running embedded server. */
+export interface EmbeddedServer {
+  /** Where people open the web client. */
+  url: string;
+  httpPort: number;
+  /** 0 when MQTT over TCP is off. */
+  mqttPort: number;
+  /** False when the web client could not be built or found. */
+  webClient: boolean;
+  /** Close MQTT clients, listeners, HTTP, the store (SQLite checkpoints its WAL on close). */
+  close(): Promise<void>;
+}
+
+/** A listen failure turned into the one line an operator needs. */
+export class ListenError extends Error {
+  override readonly name = 'ListenError';
+}
+
+function listenError(err: unknown, port: number, option: string, env: string): unknown {
+  const code = (err as { code?: string }).code;
+  if (code === 'EADDRINUSE')
+    return new ListenError(`port ${port} is in use: choose another with ${option} or ${env}`);
+  if (code === 'EACCES')
+    return new ListenError(
+      `port ${port} needs privileges: choose one above 1023 with ${option} or ${env}`,
+    );
+  if (code === 'EADDRNOTAVAIL')
+    return new ListenError(`cannot listen on that address: change it with --host or HOST`);
+  return err;
+}
+
+/** Start everything; `log` receives the human-readable start-up lines. */
+export async function startEmbedded(
+  config: EmbeddedConfig,
+  log: (line: string) => void = console.log,
+): Promise<EmbeddedServer> {
+  const ks = config.keyserver;
+  const opt = config.embedded;
+  const dataDir = resolve(ks.dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const blobDir = join(dataDir, 'blobs');
+  mkdirSync(blobDir, { recursive: true });
+  const signingKey = loadOrCreateSigningKey(ks.jwtKeyFile ?? join(dataDir, 'jwt-ed25519.pem'));
+
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const runCleanups = async () => {
+    for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+  };
+
+  try {
+    // ---- store and ACL events: SQLite + in-process, or Redis for both ----
+    let store: Store;
+    let events: AclEvents;
+    let backends: { mq: unknown; persistence: unknown } | null = null;
+    let redis: RedisClient | null = null;
+    if (ks.redisUrl) {
+      const client = createClient({ url: ks.redisUrl }) as unknown as RedisClient;
+      client.on('error', () => undefined);
+      await client.connect();
+      cleanups.push(() => client.close());
+      redis = client;
+      store = await createRedisStore({ client, prefix: ks.redisPrefix });
+      const redisEvents = createRedisAclEvents({
+        client: client,
+        prefix: ks.redisPrefix,
+      });
+      await redisEvents.ready();
+      events = redisEvents;
+      backends = createRedisBackends(ks.redisUrl);
+    } else {
+      store = createSqliteStore({ filename: join(dataDir, 'keyserver.db') });
+      events = createMemoryAclEvents();
+    }
+    cleanups.push(() => store.close());
+    cleanups.push(() => events.close());
+
+    const verifier = createTokenVerifier({
+      publicKey: signingKey,
+      issuer: ks.publicUrl,
+      audience: ks.tokenAudience,
+    });
+
+    // ---- broker first, so the key server's control notices have somewhere to go ----
+    let broker: Broker | null = null;
+    const control = {
+      publish(topic: string, payload: Uint8Array): Promise<void> {
+        const b = broker;
+        if (!b) return Promise.reject(new Error('broker not started'));
+        return new Promise((res, rej) =>
+          b.aedes.publish(
+            {
+              cmd: 'publish',
+              topic,
+              payload: Buffer.from(payload),
+              qos: 1,
+              retain: false,
+              dup: false,
+            },
+            (err) => (err ? rej(err) : res()),
+          ),
+        );
+      },
+    };
+
+    const tls = opt.tls
+      ? { cert: readFileSync(opt.tls.certFile), key: readFileSync(opt.tls.keyFile) }
+      : null;
+
+    const app = await buildApp({
+      store,
+      aclEvents: events,
+      signingKey,
+      blobDir,
+      publisher: control,
+      config: ks,
+      ...(redis ? { redis, redisPrefix: `${ks.redisPrefix}rl:` } : {}),
+      logger: { level: ks.logLevel },
+      processMetrics: true,
+    });
+    cleanups.push(() => app.close());
+
+    broker = await createBroker({
+      store,
+      aclEvents: events,
+      verifyToken: (token) => verifier.verify(token),
+      ...(backends ?? {}),
+      metricsRegistry: app.metrics.registry,
+    });
+    const b = broker;
+    cleanups.push(() => b.close());
+
+    // TLS: Fastify's own server is plain HTTP, so an HTTPS server hands requests to its router.
+    const httpsServer = tls ? createHttpsServer(tls, (req, res) => app.routing(req, res)) : null;
+    if (httpsServer) {
+      cleanups.push(
+        () =>
+          new Promise<void>((res) => {
+            httpsServer.close(() => res());
+            httpsServer.closeAllConnections();
+          }),
+      );
+    }
+    broker.attachWebSocket(httpsServer ?? app.server, '/mqtt');
+
+    // ---- the web client ----
+    let webClient = false;
+    if (opt.web !== 'off') {
+      const status = ensureWebClient({ build: opt.web === 'auto', log });
+      if (status.ok) {
+        await app.register(fastifyStatic, {
+          root: status.dir,
+          prefix: '/',
+          wildcard: false,
+          index: ['index.html'],
+          decorateReply: false,
+        });
+        // SPA fallback: client-side routes (anything not API, docs or a file) get index.html.
+        const indexHtml = readFileSync(join(status.dir, 'index.html'));
+        app.get('/*', async (req: FastifyRequest, reply: FastifyReply) => {
+          const path = req.url.split('?', 1)[0] ?? '';
+          if (path.startsWith('/v1/') || path.startsWith('/docs') || /\.[a-z0-9]+$/i.test(path))
+            return reply.callNotFound();
+          return reply.type('text/html; charset=utf-8').send(indexHtml);
+        });
+        webClient = true;
+      } else {
+        log(`web client: not served — ${status.reason}. The API and MQTT work without it.`);
+      }
+    }
+
+    // ---- listen ----
+    let httpPort: number;
+    try {
+      if (httpsServer) {
+        await app.ready();
+        await new Promise<void>((res, rej) => {
+          httpsServer.once('error', rej);
+          httpsServer.listen(ks.port, ks.host, () => {
+            httpsServer.off('error', rej);
+            res();
+          });
+        });
+        httpPort = (httpsServer.address() as AddressInfo).port;
+      } else {
+        await app.listen({ port: ks.port, host: ks.host });
+        httpPort = (app.server.address() as AddressInfo).port;
+      }
+    } catch (err) {
+      throw listenError(err, ks.port, '--port', 'PORT');
+    }
+    let mqttPort = 0;
+    if (opt.mqttPort !== 0) {
+      try {
+        const l = await broker.listenTcp(opt.mqttPort, ks.host, tls ?? undefined);
+        mqttPort = l.port;
+      } catch (err) {
+        throw listenError(err, opt.mqttPort, '--mqtt-port', 'MQTT_PORT');
+      }
+    }
+
+    const url = ks.publicUrl;
+    let closing: Promise<void> | null = null;
+    return {
+      url,
+      httpPort,
+      mqttPort,
+      webClient,
+      close: () => (closing ??= runCleanups()),
+    };
+  } catch (err) {
+    await runCleanups();
+    throw err;
+  }
+}
