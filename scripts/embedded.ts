@@ -22,7 +22,6 @@ import {
   createSqliteStore,
   type AclEvents,
   type RedisClient,
-  type RedisPubSubClient,
   type Store,
 } from '@sotto/keyserver/store';
 import { createTokenVerifier, loadOrCreateSigningKey } from '@sotto/keyserver/tokens';
