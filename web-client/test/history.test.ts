@@ -1,0 +1,116 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { HistoryStore, overallStatus, previewOf, reactionGroups } from '../src/services/history.ts';
+import { freshStore, message, putMessages } from './support/fixtures.ts';
+
+const stores: { close(): void }[] = [];
+afterEach(() => {
+  for (const s of stores.splice(0)) s.close();
+});
+
+function open() {
+  const { store, db } = freshStore();
+  stores.push(db);
+  return { store, history: new HistoryStore(store, db) };
+}
+
+describe('message helpers', () => {
+  it('shows read only when every recipient user has read', () => {
+    const m = message({
+      id: 'a',
+      outgoing: true,
+      status: { 'bob:d1': 'read', 'carol:d1': 'delivered' },
+    });
+    expect(overallStatus(m)).toBe('delivered');
+    expect(
+      overallStatus({ ...m, status: { 'bob:d1': 'read', 'bob:d2': 'sent', 'carol:d1': 'read' } }),
+    ).toBe('read');
+    expect(overallStatus({ ...m, status: {} })).toBe('pending');
+    expect(overallStatus({ ...m, status: { 'bob:d1': 'sent' } })).toBe('sent');
+  });
+
+  it('groups reactions by emoji', () => {
+    const m = message({ id: 'a', reactions: { bob: '👍', carol: '👍', dan: '❤️' } });
+    expect([...reactionGroups(m).entries()]).toEqual([
+      ['👍', ['bob', 'carol']],
+      ['❤️', ['dan']],
+    ]);
+  });
+
+  it('previews files, deletions and long text', () => {
+    expect(previewOf(message({ id: 'a', deleted: true }))).toBe('Message deleted');
+    expect(
+      previewOf(message({ id: 'a', kind: 'file', body: { name: 'cat.png', mime: 'image/png' } })),
+    ).toBe('📷 cat.png');
+    expect(previewOf(message({ id: 'a', body: { text: 'x'.repeat(300) } })).length).toBe(120);
+  });
+});
+
+describe('HistoryStore', () => {
+  it('reads any window of a 600-message conversation in time order', async () => {
+    const { store, history } = open();
+    const t0 = 1_700_000_000_000;
+    await putMessages(
+      store,
+      Array.from({ length: 600 }, (_, i) =>
+        message({ id: `m${String(i).padStart(5, '0')}`, timestamp: t0 + i }),
+      ),
+    );
+    expect(await history.count('dm:bob')).toBe(600);
+    const rows = await history.range('dm:bob', 500, 3);
+    expect(rows.map((r) => r.id)).toEqual(['m00500', 'm00501', 'm00502']);
+    expect(
+      await history.indexOf({ conversationId: 'dm:bob', timestamp: t0 + 321, id: 'm00321' }),
+    ).toBe(321);
+    expect(await history.count('dm:carol')).toBe(0);
+  }, 60_000);
+
+  it('lists conversations newest first with groups and pending DMs', async () => {
+    const { store, history } = open();
+    await putMessages(store, [
+      message({ id: 'a', conversationId: 'dm:bob', timestamp: 10, unread: true }),
+      message({ id: 'b', conversationId: 'dm:carol', timestamp: 20, body: { text: 'latest' } }),
+    ]);
+    await store.batch([
+      {
+        op: 'putGroup',
+        group: {
+          groupId: 'g1',
+          name: 'Team',
+          chain: [],
+          members: ['alice', 'bob'],
+          admins: ['alice'],
+          updatedAt: 5,
+        },
+      },
+    ]);
+    const rows = await history.conversations(['dave']);
+    expect(rows.map((r) => [r.id, r.title, r.unread])).toEqual([
+      ['dm:carol', 'carol', 0],
+      ['dm:bob', 'bob', 1],
+      ['group:g1', 'Team', 0],
+      ['dm:dave', 'dave', 0],
+    ]);
+    expect(rows[0]?.preview).toBe('latest');
+  });
+
+  it('returns unread incoming messages for read receipts', async () => {
+    const { store, history } = open();
+    await putMessages(store, [
+      message({ id: 'a', timestamp: 1, unread: true }),
+      message({ id: 'b', timestamp: 2, unread: false }),
+      message({ id: 'c', timestamp: 3, unread: true }),
+      message({ id: 'd', timestamp: 4, outgoing: true, sender: 'alice' }),
+    ]);
+    expect((await history.unreadIncoming('dm:bob')).map((m) => m.id)).toEqual(['a', 'c']);
+    expect(await history.totalUnread()).toBe(2);
+  });
+
+  it('finds messages by words through the engine index', async () => {
+    const { store, history } = open();
+    await putMessages(store, [
+      message({ id: 'a', body: { text: 'meet at the station' } }),
+      message({ id: 'b', body: { text: 'lunch tomorrow' } }),
+    ]);
+    expect((await history.search('stat')).map((h) => h.message.id)).toEqual(['a']);
+  });
+});

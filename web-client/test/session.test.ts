@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { ChatSession, TYPING_TTL_MS } from '../src/services/session.ts';
+import { RecordingMessenger, freshStore, until } from './support/fixtures.ts';
+
+function session() {
+  const local = freshStore();
+  const messenger = new RecordingMessenger(local);
+  return { messenger, s: new ChatSession(messenger, { username: 'alice', deviceId: 'dev1' }) };
+}
+
+describe('ChatSession', () => {
+  it('coalesces a burst of 5,000 history events into a handful of renders', async () => {
+    const { messenger, s } = session();
+    const seen: string[][] = [];
+    s.addEventListener('history', (e) => {
+      seen.push([...(e as CustomEvent<{ conversations: Set<string> }>).detail.conversations]);
+    });
+    for (let i = 0; i < 5000; i++) {
+      messenger.emit({ type: 'history', conversationIds: [i % 2 ? 'dm:bob' : 'dm:carol'] });
+    }
+    await until(() => seen.length > 0);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(seen.length).toBeLessThanOrEqual(2);
+    expect(new Set(seen.flat())).toEqual(new Set(['dm:bob', 'dm:carol']));
+    s.dispose();
+  });
+
+  it('shows typing until it stops or expires', () => {
+    const { messenger, s } = session();
+    messenger.emit({ type: 'typing', conversationId: 'dm:bob', sender: 'bob', typing: true });
+    expect(s.typingIn('dm:bob')).toEqual(['bob']);
+    messenger.emit({ type: 'typing', conversationId: 'dm:bob', sender: 'bob', typing: false });
+    expect(s.typingIn('dm:bob')).toEqual([]);
+    messenger.emit({ type: 'typing', conversationId: 'dm:bob', sender: 'bob', typing: true });
+    s.typing.get('dm:bob')?.set('bob', Date.now() - 1);
+    expect(s.typingIn('dm:bob')).toEqual([]);
+    expect(TYPING_TTL_MS).toBeGreaterThan(3000);
+    s.dispose();
+  });
+
+  it('ends the typing indicator when that person’s message arrives', () => {
+    const { messenger, s } = session();
+    messenger.emit({ type: 'typing', conversationId: 'dm:bob', sender: 'bob', typing: true });
+    messenger.emit({
+      type: 'history',
+      conversationIds: ['dm:bob'],
+      incoming: [{ conversationId: 'dm:bob', id: 'x', sender: 'bob', preview: 'hi' }],
+    });
+    expect(s.typingIn('dm:bob')).toEqual([]);
+    s.dispose();
+  });
+
+  it('tracks presence, key changes and connection state', () => {
+    const { messenger, s } = session();
+    messenger.emit({ type: 'presence', username: 'bob', online: false, lastSeen: 123 });
+    messenger.emit({ type: 'keyChange', username: 'bob', wasVerified: true });
+    messenger.emit({ type: 'connection', state: 'reconnecting' });
+    expect(s.presence.get('bob')).toEqual({ online: false, lastSeen: 123 });
+    expect(s.keyChanges.get('bob')).toBe(true);
+    expect(s.connection).toBe('reconnecting');
+    s.dispose();
+    messenger.emit({ type: 'connection', state: 'online' });
+    expect(s.connection).toBe('reconnecting');
+  });
+});

@@ -1,0 +1,199 @@
+/**
+ * Test fixtures for component tests: a real engine store (the engine's Dexie store over
+ * fake-indexeddb) filled with message records, and a recording {@link MessengerService} test
+ * double whose operations only record their calls. Test-only: the product uses the engine.
+ */
+import { IDBFactory, IDBKeyRange as FakeKeyRange } from 'fake-indexeddb';
+import { Dexie } from 'dexie';
+import { SottoDb, createDexieStore } from '@sotto/client/dexie';
+
+// Dexie captures IndexedDB when first imported; point it at the in-memory implementation.
+Dexie.dependencies.indexedDB = new IDBFactory();
+Dexie.dependencies.IDBKeyRange = FakeKeyRange;
+import type { ClientStore, MessageRecord, StoreOp } from '../../../client/src/store/types.ts';
+import type {
+  Account,
+  Capability,
+  ConnectionState,
+  MessengerEvent,
+  MessengerService,
+} from '../../src/services/messenger.ts';
+
+let dbSeq = 0;
+
+/** A fresh engine store and a read connection to the same IndexedDB database. */
+export function freshStore(): { store: ClientStore; db: SottoDb; name: string } {
+  const name = `web-test-${Date.now()}-${++dbSeq}`;
+  return { store: createDexieStore({ name }), db: new SottoDb(name), name };
+}
+
+/** A message record with defaults. */
+export function message(partial: Partial<MessageRecord> & { id: string }): MessageRecord {
+  return {
+    conversationId: 'dm:bob',
+    sender: 'bob',
+    senderDevice: 'd1',
+    timestamp: Date.now(),
+    receivedAt: Date.now(),
+    kind: 'text',
+    body: { text: `hello ${partial.id}` },
+    outgoing: false,
+    unread: false,
+    status: {},
+    edited: false,
+    deleted: false,
+    reactions: {},
+    ...partial,
+  };
+}
+
+/** Write many messages in batches (as the engine does). */
+export async function putMessages(store: ClientStore, messages: MessageRecord[]): Promise<void> {
+  for (let i = 0; i < messages.length; i += 1000) {
+    const ops: StoreOp[] = messages
+      .slice(i, i + 1000)
+      .map((m) => ({ op: 'putMessage' as const, message: m }));
+    await store.batch(ops);
+  }
+}
+
+/** One recorded call on the test double. */
+export interface Call {
+  method: string;
+  args: unknown[];
+}
+
+/** A MessengerService test double over a real store; records every operation it is asked. */
+export class RecordingMessenger implements MessengerService {
+  readonly calls: Call[] = [];
+  readonly listeners = new Set<(e: MessengerEvent) => void>();
+  capabilities: ReadonlySet<Capability> = new Set<Capability>([
+    'groups',
+    'files',
+    'reactions',
+    'edit',
+    'delete',
+    'receipts',
+    'typing',
+    'presence',
+    'safety',
+  ]);
+  account: Account | null = { username: 'alice', deviceId: 'dev1' };
+  connection: ConnectionState = 'online';
+  /** What signUp / logIn throw, when set. */
+  failWith: Error | undefined;
+
+  constructor(readonly localStore: { store: ClientStore; db: SottoDb }) {}
+
+  private record(method: string, ...args: unknown[]): void {
+    this.calls.push({ method, args });
+  }
+
+  /** Emit an engine event to subscribers. */
+  emit(e: MessengerEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+
+  local() {
+    return this.localStore;
+  }
+  async resume() {
+    return this.account;
+  }
+  async signUp(username: string, password: string) {
+    this.record('signUp', username, password);
+    if (this.failWith) throw this.failWith;
+    return { username, deviceId: 'dev1' };
+  }
+  async logIn(username: string, password: string) {
+    this.record('logIn', username, password);
+    if (this.failWith) throw this.failWith;
+    return { username, deviceId: 'dev1' };
+  }
+  async logOut(options: { wipe: boolean }) {
+    this.record('logOut', options);
+  }
+  subscribe(listener: (e: MessengerEvent) => void) {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  async startDm(username: string) {
+    this.record('startDm', username);
+    return `dm:${username}`;
+  }
+  async createGroup(name: string, members: string[]) {
+    this.record('createGroup', name, members);
+    return 'group:g1';
+  }
+  async groupInfo(groupId: string) {
+    return { groupId, name: 'G', members: [] };
+  }
+  async addMember(...args: unknown[]) {
+    this.record('addMember', ...args);
+  }
+  async removeMember(...args: unknown[]) {
+    this.record('removeMember', ...args);
+  }
+  async setAdmin(...args: unknown[]) {
+    this.record('setAdmin', ...args);
+  }
+  async leaveGroup(...args: unknown[]) {
+    this.record('leaveGroup', ...args);
+  }
+  async sendText(conversationId: string, text: string, options?: { replyTo?: string }) {
+    this.record('sendText', conversationId, text, options);
+    return { id: `m${this.calls.length}`, sentAt: Date.now() };
+  }
+  async sendFile(conversationId: string, file: File) {
+    this.record('sendFile', conversationId, file.name);
+    return { id: `f${this.calls.length}`, sentAt: Date.now() };
+  }
+  async downloadFile(m: MessageRecord): Promise<Blob> {
+    this.record('downloadFile', m.id);
+    return new Blob(['x']);
+  }
+  async react(...args: unknown[]) {
+    this.record('react', ...args);
+  }
+  async edit(...args: unknown[]) {
+    this.record('edit', ...args);
+  }
+  async deleteForEveryone(...args: unknown[]) {
+    this.record('deleteForEveryone', ...args);
+  }
+  markRead(...args: unknown[]) {
+    this.record('markRead', ...args);
+  }
+  setTyping(...args: unknown[]) {
+    this.record('setTyping', ...args);
+  }
+  async safety(username: string) {
+    this.record('safety', username);
+    return { digits: '1'.repeat(60), qrPayload: 'payload', verified: false };
+  }
+  async verifyScanned(username: string, payload: string) {
+    this.record('verifyScanned', username, payload);
+    return payload === 'payload';
+  }
+  async setVerified(...args: unknown[]) {
+    this.record('setVerified', ...args);
+  }
+  async acceptKeyChange(...args: unknown[]) {
+    this.record('acceptKeyChange', ...args);
+  }
+  async setPrivacy(...args: unknown[]) {
+    this.record('setPrivacy', ...args);
+  }
+  async devices() {
+    return [{ deviceId: 'dev1', kind: 'user' as const, current: true }];
+  }
+}
+
+/** Wait until `check` passes (bounded). */
+export async function until(check: () => boolean, timeoutMs = 3000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
