@@ -9,7 +9,7 @@
  * single Redis (or a replica set) but would need hash tags on Redis Cluster.
  */
 import { createHash } from 'node:crypto';
-import { createClient } from 'redis';
+import { createClient, type RedisClientType } from 'redis';
 import { checkThingSecret } from './secrets.ts';
 import type {
   DeviceKind,
@@ -21,7 +21,7 @@ import type {
 } from './types.ts';
 
 /** A connected node-redis client as returned by `createClient()`. */
-export type RedisClient = ReturnType<typeof createClient>;
+export type RedisClient = RedisClientType;
 
 /** Options of {@link createRedisStore}. */
 export interface RedisStoreOptions {

@@ -1,0 +1,359 @@
+/**
+ * `buildApp(opts)`: the key server as a Fastify instance with every
+ * dependency injected (store, ACL event bus, signing key, control publisher,
+ * blob folder, config). It never listens — `server.ts` does (Fastify's testing
+ * guide) — and it does not own the injected store or bus: the caller closes them.
+ */
+import { randomUUID, type KeyObject } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyServerOptions,
+  type onRequestAsyncHookHandler,
+} from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { controlTopic, ready, utf8 } from '@sotto/crypto';
+import { resolveAppConfig, type AppConfig, type DeepPartial } from './config.ts';
+import type { ControlPublisher, Ctx, LimitedRoute } from './context.ts';
+import { ApiError, apiError, ERRORS, errorSchema, type ApiErrorCode } from './errors.ts';
+import { createKeyLog } from './keylog.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { createPasswordHasher } from './passwords.ts';
+import { nodeRedisRateLimitStore } from './ratelimit-store.ts';
+import { accountRoutes } from './routes/accounts.ts';
+import { blobRoutes } from './routes/blobs.ts';
+import { groupRoutes } from './routes/groups.ts';
+import { keyRoutes } from './routes/keys.ts';
+import { logRoutes } from './routes/log.ts';
+import { thingRoutes } from './routes/things.ts';
+import { newRefreshToken, refreshTokenHash } from './sessions.ts';
+import type { RedisClient } from './store/redis.ts';
+import type { AclEvents, Store } from './store/types.ts';
+import { createTokenIssuer, createTokenVerifier, TokenError, type KeyInput } from './tokens.ts';
+
+/** Everything `buildApp` needs. */
+export interface BuildAppOptions {
+  /** Accounts, keys, groups, things, blobs metadata, ACL data (SQLite or Redis). */
+  store: Store;
+  /** ACL change bus the brokers listen to. */
+  aclEvents: AclEvents;
+  /** Ed25519 private key (KeyObject or PEM): signs access tokens and key-log tree heads. */
+  signingKey: KeyInput;
+  /** Delivers control notices on `sotto/v1/control/{user}/{device}`; notices are skipped without it. */
+  publisher?: ControlPublisher;
+  /** Folder for blob files (`{dataDir}/blobs` in embedded mode). */
+  blobDir: string;
+  /** Overrides of the defaults in {@link AppConfig}. */
+  config?: DeepPartial<AppConfig>;
+  /** Redis client for shared rate-limit counters (cluster mode); in-memory counters otherwise. */
+  redis?: RedisClient;
+  /** Prefix of rate-limit keys in Redis (default `sotto:rl:`). */
+  redisPrefix?: string;
+  /** Fastify logger option (default off). */
+  logger?: FastifyServerOptions['logger'];
+  /** Also collect Node process metrics (default false; the standalone server turns it on). */
+  processMetrics?: boolean;
+  /** Clock in ms (tests). */
+  now?: () => number;
+}
+
+/** The Fastify instance `buildApp` returns, with a few extras for embedding and tests. */
+export type KeyServerApp = FastifyInstance & {
+  /** Public half of the signing key (PEM) — what brokers verify tokens with. */
+  tokenPublicKeyPem: string;
+  /** The resolved configuration. */
+  appConfig: AppConfig;
+  /** The metrics registry. */
+  metrics: Metrics;
+};
+
+const STATUS_CODES: Partial<Record<number, ApiErrorCode>> = {
+  400: 'VALIDATION_FAILED',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'RATE_LIMITED',
+};
+
+/** Map any error to the API's `{ error, message }` and a status; unknown errors are 500. */
+function toApiError(err: FastifyError | ApiError | Error): {
+  status: number;
+  code: ApiErrorCode;
+  message: string;
+} {
+  if (err instanceof ApiError)
+    return { status: err.statusCode, code: err.code, message: err.message };
+  const fe = err as FastifyError;
+  if (fe.validation) return { status: 400, code: 'VALIDATION_FAILED', message: err.message };
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { status: 413, code: 'PAYLOAD_TOO_LARGE', message: ERRORS.PAYLOAD_TOO_LARGE.message };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: err.message };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return { status: 400, code: 'VALIDATION_FAILED', message: err.message };
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return { status: 400, code: 'MALFORMED_JSON', message: ERRORS.MALFORMED_JSON.message };
+  }
+  const status = fe.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    if (err instanceof SyntaxError)
+      return { status: 400, code: 'MALFORMED_JSON', message: ERRORS.MALFORMED_JSON.message };
+    const code = STATUS_CODES[status] ?? 'VALIDATION_FAILED';
+    return { status: ERRORS[code].status === status ? status : 400, code, message: err.message };
+  }
+  return { status: 500, code: 'INTERNAL', message: ERRORS.INTERNAL.message };
+}
+
+/** Build the key server. Awaits libsodium and the dummy password hash; does not listen. */
+export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
+  await ready();
+  const config = resolveAppConfig(opts.config);
+  const now = opts.now ?? Date.now;
+  const { store, aclEvents } = opts;
+  const signingKey: KeyObject =
+    typeof opts.signingKey === 'string' || Buffer.isBuffer(opts.signingKey)
+      ? (await import('node:crypto')).createPrivateKey(opts.signingKey)
+      : opts.signingKey;
+  const issuer = createTokenIssuer({
+    privateKey: signingKey,
+    issuer: config.publicUrl,
+    audience: config.tokenAudience,
+    ttlSeconds: config.accessTokenTtl,
+    now,
+  });
+  const verifier = createTokenVerifier({
+    publicKey: issuer.publicKeyPem,
+    issuer: config.publicUrl,
+    audience: config.tokenAudience,
+    ...(opts.now ? { now: opts.now } : {}),
+  });
+  const passwords = await createPasswordHasher(config.argon2);
+  const metrics = createMetrics({ defaults: opts.processMetrics ?? false });
+  const keyLog = createKeyLog({ store, signingKey, now });
+  mkdirSync(opts.blobDir, { recursive: true });
+
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: config.bodyLimit,
+    // Refuse unknown properties instead of silently dropping them (DESIGN.md §4.1).
+    ajv: {
+      customOptions: {
+        removeAdditional: false,
+        coerceTypes: 'array',
+        useDefaults: true,
+        allErrors: false,
+      },
+    },
+    genReqId: () => randomUUID(),
+  });
+  app.decorateRequest('auth', null);
+
+  const authenticate: onRequestAsyncHookHandler = async (req) => {
+    const header = req.headers.authorization;
+    if (typeof header !== 'string' || !/^Bearer [^\s]+$/i.test(header.trim())) {
+      throw apiError('UNAUTHORIZED', 'send Authorization: Bearer <access token>');
+    }
+    let c;
+    try {
+      c = verifier.verify(header.trim().slice(7));
+    } catch (err) {
+      if (err instanceof TokenError && err.code === 'TOKEN_EXPIRED')
+        throw apiError('TOKEN_EXPIRED');
+      throw apiError('UNAUTHORIZED', 'invalid access token', err);
+    }
+    if (c.kind !== 'user' && c.kind !== 'bot') throw apiError('UNAUTHORIZED', 'not a user token');
+    const [revoked, active] = await Promise.all([
+      store.isTokenRevoked(c.jti),
+      store.isDeviceActive(c.sub, c.dev),
+    ]);
+    if (revoked || !active) throw apiError('UNAUTHORIZED', 'token revoked');
+    req.auth = c;
+  };
+
+  const limits = config.rateLimit;
+  const ctx: Ctx = {
+    store,
+    events: aclEvents,
+    issuer,
+    verifier,
+    passwords,
+    metrics,
+    config,
+    keyLog,
+    blobDir: opts.blobDir,
+    log: app.log,
+    now,
+    authenticate,
+    rateLimit(kind: LimitedRoute) {
+      if (!limits.enabled) return {};
+      const max = limits[kind];
+      if (kind === 'bundle') {
+        return {
+          rateLimit: {
+            max,
+            timeWindow: limits.windowMs,
+            hook: 'preHandler',
+            keyGenerator: (req: { auth: { sub: string; dev: string } | null; ip: string }) =>
+              req.auth ? `${req.auth.sub}:${req.auth.dev}` : req.ip,
+          },
+        };
+      }
+      return { rateLimit: { max, timeWindow: limits.windowMs } };
+    },
+    async issueSession(username, deviceId, familyId) {
+      const device = await store.getDevice(username, deviceId);
+      const kind = device?.kind === 'bot' || device?.kind === 'bridge' ? 'bot' : 'user';
+      const t = issuer.issue({ sub: username, dev: deviceId, kind });
+      await store.recordAccessToken({ jti: t.jti, username, deviceId, expiresAt: t.expiresAt });
+      const refreshToken = newRefreshToken();
+      await store.putRefreshToken({
+        tokenHash: refreshTokenHash(refreshToken),
+        familyId: familyId ?? randomUUID(),
+        username,
+        deviceId,
+        expiresAt: now() + config.refreshTokenTtl * 1000,
+      });
+      return { accessToken: t.token, refreshToken, deviceId, expiresIn: config.accessTokenTtl };
+    },
+    async publishEvent(event) {
+      try {
+        await aclEvents.publish(event);
+      } catch (err) {
+        app.log.error({ err, event }, 'could not publish ACL event');
+      }
+    },
+    async notifyDevices(devices, notice) {
+      if (!opts.publisher) return;
+      const payload = utf8(JSON.stringify(notice));
+      for (const d of devices) {
+        try {
+          await opts.publisher.publish(controlTopic(d.username, d.deviceId), payload);
+        } catch (err) {
+          app.log.warn({ err, device: d }, 'could not deliver control notice');
+        }
+      }
+    },
+    async notify(users, notice) {
+      if (!opts.publisher) return;
+      const devices: { username: string; deviceId: string }[] = [];
+      for (const u of users) {
+        for (const d of await store.listDevices(u)) {
+          if (d.active) devices.push({ username: u, deviceId: d.deviceId });
+        }
+      }
+      await ctx.notifyDevices(devices, notice);
+    },
+  };
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const { status, code, message } = toApiError(err);
+    if (status >= 500) req.log.error({ err }, 'request failed');
+    else req.log.debug({ code, message }, 'request refused');
+    return reply.code(status).send({ error: code, message });
+  });
+  app.setNotFoundHandler((_req, reply) =>
+    reply.code(404).send({ error: 'NOT_FOUND', message: ERRORS.NOT_FOUND.message }),
+  );
+
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    metrics.requests.inc({ method: req.method, route, status: String(reply.statusCode) });
+    metrics.latency.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Sotto key server',
+        version: '1',
+        description:
+          'Accounts, device keys, groups, things, blobs and key transparency (DESIGN.md §4.1).',
+      },
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT (EdDSA)' },
+        },
+        schemas: { Error: errorSchema as unknown as Record<string, unknown> },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  if (limits.enabled) {
+    await app.register(rateLimit, {
+      global: false,
+      ...(opts.redis
+        ? { store: nodeRedisRateLimitStore(opts.redis, opts.redisPrefix ?? 'sotto:rl:') }
+        : {}),
+      errorResponseBuilder: (_req, context) =>
+        apiError('RATE_LIMITED', `too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`),
+    });
+  }
+
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        tags: ['ops'],
+        summary: 'Liveness and store reachability',
+        response: {
+          200: {
+            type: 'object',
+            required: ['status'],
+            additionalProperties: false,
+            properties: { status: { type: 'string' } },
+          },
+          503: errorSchema,
+        },
+      },
+    },
+    async (_req, reply) => {
+      try {
+        await store.ping();
+      } catch (err) {
+        throw apiError('UNAVAILABLE', 'store unreachable', err);
+      }
+      return reply.send({ status: 'ok' });
+    },
+  );
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        tags: ['ops'],
+        summary: 'Prometheus metrics',
+        response: {
+          200: {
+            description: 'Prometheus text format',
+            content: { 'text/plain': { schema: { type: 'string' } } },
+          },
+        },
+      },
+    },
+    async (_req, reply) => {
+      const text = await metrics.registry.metrics();
+      return reply.type(metrics.registry.contentType).send(text);
+    },
+  );
+
+  accountRoutes(app, ctx);
+  keyRoutes(app, ctx);
+  groupRoutes(app, ctx);
+  thingRoutes(app, ctx);
+  blobRoutes(app, ctx);
+  logRoutes(app, ctx);
+
+  // Cast: a Fastify instance is a thenable whose awaited type drops the extras; the object is the same.
+  return Object.assign(app, {
+    tokenPublicKeyPem: issuer.publicKeyPem,
+    appConfig: config,
+    metrics,
+  });
+}

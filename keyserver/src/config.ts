@@ -1,0 +1,247 @@
+/**
+ * Key-server configuration: the only module that reads `process.env`.
+ * Options come from command-line flags (`--port 8080`) or environment
+ * variables (`PORT=8080`), flags winning; the result is validated once at
+ * start against a JSON schema with `additionalProperties: false`, so a typo
+ * or a bad value stops the process with a clear message.
+ */
+import { parseArgs } from 'node:util';
+import { Ajv } from 'ajv';
+
+/** Argon2id cost parameters (see `passwords.ts`). */
+export interface Argon2Params {
+  /** KiB. */
+  memoryCost: number;
+  timeCost: number;
+  parallelism: number;
+}
+
+/** Rate limits: requests per `windowMs` per client key. */
+export interface RateLimitConfig {
+  enabled: boolean;
+  windowMs: number;
+  /** Sign-ups per IP. */
+  signup: number;
+  /** Logins per IP + username. */
+  login: number;
+  /** Bundle claims per authenticated device. */
+  bundle: number;
+}
+
+/** What `buildApp` needs (every field has a default). */
+export interface AppConfig {
+  /** Public base URL; also the tokens' `iss`. */
+  publicUrl: string;
+  /** `aud` of access tokens (brokers check it). */
+  tokenAudience: string;
+  /** Access-token lifetime, seconds (default 900). */
+  accessTokenTtl: number;
+  /** Refresh-token lifetime, seconds (default 30 days). */
+  refreshTokenTtl: number;
+  /** Blob size cap, bytes (default 100 MiB). */
+  blobMaxBytes: number;
+  /** JSON body limit, bytes (default 1 MiB). */
+  bodyLimit: number;
+  rateLimit: RateLimitConfig;
+  argon2: Argon2Params;
+  /** Most one-time prekeys of each kind kept per device (oldest dropped beyond). */
+  prekeyCap: number;
+  /** Most one-time prekeys of each kind in one upload. */
+  prekeysPerUpload: number;
+}
+
+/** The whole process configuration (`server.ts`). */
+export interface KeyServerConfig extends AppConfig {
+  host: string;
+  port: number;
+  /** SQLite file, blobs and the generated signing key live here. */
+  dataDir: string;
+  /** Cluster mode when set: Redis store, Redis ACL events, Redis rate limits. */
+  redisUrl: string | null;
+  /** Prefix of every Redis key. */
+  redisPrefix: string;
+  /** PEM file with the Ed25519 signing key; default `{dataDir}/jwt-ed25519.pem`, generated on first start. */
+  jwtKeyFile: string | null;
+  /** MQTT URL of a broker for control notices in standalone mode (`mqtt://127.0.0.1:1883`). */
+  brokerUrl: string | null;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+/** Production Argon2id parameters: OWASP's m=19 MiB, t=2, p=1. */
+export const DEFAULT_ARGON2: Argon2Params = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
+
+/** Defaults of {@link AppConfig}. */
+export function defaultAppConfig(): AppConfig {
+  return {
+    publicUrl: 'http://localhost:8080',
+    tokenAudience: 'sotto',
+    accessTokenTtl: 900,
+    refreshTokenTtl: 30 * 24 * 3600,
+    blobMaxBytes: 100 * 1024 * 1024,
+    bodyLimit: 1024 * 1024,
+    rateLimit: { enabled: true, windowMs: 60_000, signup: 10, login: 20, bundle: 300 },
+    argon2: { ...DEFAULT_ARGON2 },
+    prekeyCap: 500,
+    prekeysPerUpload: 200,
+  };
+}
+
+/** Merge a partial config (tests, embedding) over the defaults. */
+export function resolveAppConfig(partial: DeepPartial<AppConfig> = {}): AppConfig {
+  const d = defaultAppConfig();
+  return {
+    ...d,
+    ...stripUndefined(partial),
+    rateLimit: { ...d.rateLimit, ...stripUndefined(partial.rateLimit ?? {}) },
+    argon2: { ...d.argon2, ...stripUndefined(partial.argon2 ?? {}) },
+  };
+}
+
+/** Every field optional, one level deep. */
+export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? Partial<T[K]> : T[K] };
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => ({
+  type: 'integer',
+  minimum: min,
+  maximum: max,
+});
+
+const schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['host', 'port', 'dataDir', 'publicUrl'],
+  properties: {
+    host: { type: 'string', minLength: 1 },
+    port: int(0, 65535),
+    dataDir: { type: 'string', minLength: 1 },
+    redisUrl: { type: ['string', 'null'], pattern: '^rediss?://' },
+    redisPrefix: { type: 'string', pattern: '^[A-Za-z0-9_:.-]{1,64}$' },
+    publicUrl: { type: 'string', pattern: '^https?://[^\\s]+$' },
+    tokenAudience: { type: 'string', minLength: 1, maxLength: 200 },
+    accessTokenTtl: int(30, 24 * 3600),
+    refreshTokenTtl: int(60, 365 * 24 * 3600),
+    blobMaxBytes: int(1, 16 * 1024 ** 3),
+    bodyLimit: int(1024, 64 * 1024 * 1024),
+    jwtKeyFile: { type: ['string', 'null'] },
+    brokerUrl: { type: ['string', 'null'], pattern: '^(mqtts?|wss?)://' },
+    logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+    prekeyCap: int(1, 10_000),
+    prekeysPerUpload: int(1, 1000),
+    rateLimit: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean' },
+        windowMs: int(1000, 24 * 3600 * 1000),
+        signup: int(1),
+        login: int(1),
+        bundle: int(1),
+      },
+    },
+    argon2: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        memoryCost: int(8, 4 * 1024 * 1024),
+        timeCost: int(1, 100),
+        parallelism: int(1, 16),
+      },
+    },
+  },
+} as const;
+
+/** Flags, their environment variable, and where they go in the config. */
+const OPTIONS = {
+  host: { env: 'HOST', path: ['host'] },
+  port: { env: 'PORT', path: ['port'] },
+  'data-dir': { env: 'DATA_DIR', path: ['dataDir'] },
+  'redis-url': { env: 'REDIS_URL', path: ['redisUrl'] },
+  'redis-prefix': { env: 'REDIS_PREFIX', path: ['redisPrefix'] },
+  'public-url': { env: 'PUBLIC_URL', path: ['publicUrl'] },
+  'token-audience': { env: 'TOKEN_AUDIENCE', path: ['tokenAudience'] },
+  'access-token-ttl': { env: 'ACCESS_TOKEN_TTL', path: ['accessTokenTtl'] },
+  'refresh-token-ttl': { env: 'REFRESH_TOKEN_TTL', path: ['refreshTokenTtl'] },
+  'blob-max-bytes': { env: 'BLOB_MAX_BYTES', path: ['blobMaxBytes'] },
+  'body-limit': { env: 'BODY_LIMIT', path: ['bodyLimit'] },
+  'jwt-key-file': { env: 'JWT_KEY_FILE', path: ['jwtKeyFile'] },
+  'broker-url': { env: 'BROKER_URL', path: ['brokerUrl'] },
+  'log-level': { env: 'LOG_LEVEL', path: ['logLevel'] },
+  'prekey-cap': { env: 'PREKEY_CAP', path: ['prekeyCap'] },
+  'prekeys-per-upload': { env: 'PREKEYS_PER_UPLOAD', path: ['prekeysPerUpload'] },
+  'rate-limit': { env: 'RATE_LIMIT', path: ['rateLimit', 'enabled'] },
+  'rate-limit-window-ms': { env: 'RATE_LIMIT_WINDOW_MS', path: ['rateLimit', 'windowMs'] },
+  'rate-limit-signup': { env: 'RATE_LIMIT_SIGNUP', path: ['rateLimit', 'signup'] },
+  'rate-limit-login': { env: 'RATE_LIMIT_LOGIN', path: ['rateLimit', 'login'] },
+  'rate-limit-bundle': { env: 'RATE_LIMIT_BUNDLE', path: ['rateLimit', 'bundle'] },
+  'argon2-memory': { env: 'ARGON2_MEMORY_KIB', path: ['argon2', 'memoryCost'] },
+  'argon2-time': { env: 'ARGON2_TIME', path: ['argon2', 'timeCost'] },
+  'argon2-parallelism': { env: 'ARGON2_PARALLELISM', path: ['argon2', 'parallelism'] },
+} as const;
+
+/** Environment variable names the key server reads (documented in docs/OPERATIONS.md). */
+export const ENV_NAMES: readonly string[] = Object.values(OPTIONS).map((o) => o.env);
+
+/** A configuration that does not validate; the message lists every problem. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: false });
+const validate = ajv.compile(schema);
+
+/**
+ * Build and validate the configuration from flags and environment.
+ * Throws {@link ConfigError} on unknown flags or invalid values.
+ */
+export function loadConfig(
+  argv: readonly string[] = process.argv.slice(2),
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): KeyServerConfig {
+  let values: Record<string, string | undefined>;
+  try {
+    const parsed = parseArgs({
+      args: [...argv],
+      options: Object.fromEntries(
+        Object.keys(OPTIONS).map((k) => [k, { type: 'string' as const }]),
+      ),
+      strict: true,
+      allowPositionals: false,
+    });
+    values = parsed.values;
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  const app = defaultAppConfig();
+  const raw: Record<string, unknown> = {
+    host: '0.0.0.0',
+    port: 8080,
+    dataDir: './data',
+    redisUrl: null,
+    redisPrefix: 'sotto:',
+    jwtKeyFile: null,
+    brokerUrl: null,
+    logLevel: 'info',
+    ...app,
+    rateLimit: { ...app.rateLimit },
+    argon2: { ...app.argon2 },
+  };
+  for (const [flag, { env: name, path }] of Object.entries(OPTIONS)) {
+    const v = values[flag] ?? env[name];
+    if (v === undefined || v === '') continue;
+    let target = raw;
+    for (const p of path.slice(0, -1)) target = target[p] as Record<string, unknown>;
+    const leaf = path[path.length - 1] as string;
+    target[leaf] = leaf === 'enabled' ? !['0', 'false', 'off', 'no'].includes(v.toLowerCase()) : v;
+  }
+  if (!validate(raw)) {
+    const problems = (validate.errors ?? [])
+      .map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`)
+      .join('; ');
+    throw new ConfigError(`invalid configuration: ${problems}`);
+  }
+  return raw as unknown as KeyServerConfig;
+}

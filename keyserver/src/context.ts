@@ -1,0 +1,70 @@
+/**
+ * What every route module receives: the injected dependencies plus a few
+ * helpers built from them in `app.ts`.
+ */
+import type { FastifyBaseLogger, onRequestAsyncHookHandler } from 'fastify';
+import type { AppConfig } from './config.ts';
+import type { KeyLog } from './keylog.ts';
+import type { Metrics } from './metrics.ts';
+import type { PasswordHasher } from './passwords.ts';
+import type { AclEvent, AclEvents, Store } from './store/types.ts';
+import type { AccessClaims, TokenIssuer, TokenVerifier } from './tokens.ts';
+
+/** Delivers control notices to devices over MQTT (a broker in-process, or an MQTT client). */
+export interface ControlPublisher {
+  publish(topic: string, payload: Uint8Array): Promise<void> | void;
+}
+
+/** A token pair as returned by login, refresh and password change. */
+export interface SessionTokens {
+  accessToken: string;
+  refreshToken: string;
+  deviceId: string;
+  expiresIn: number;
+}
+
+/** Rate-limited route families. */
+export type LimitedRoute = 'signup' | 'login' | 'bundle';
+
+/** Shared state and helpers of one app instance. */
+export interface Ctx {
+  store: Store;
+  events: AclEvents;
+  issuer: TokenIssuer;
+  verifier: TokenVerifier;
+  passwords: PasswordHasher;
+  metrics: Metrics;
+  config: AppConfig;
+  keyLog: KeyLog;
+  blobDir: string;
+  log: FastifyBaseLogger;
+  now: () => number;
+  /** `onRequest` hook: verifies the bearer token and sets `request.auth`. */
+  authenticate: onRequestAsyncHookHandler;
+  /** Route `config` enabling the named rate limit (empty when limits are off). */
+  rateLimit(kind: LimitedRoute): Record<string, unknown>;
+  /** Issue an access token and a refresh token (a new family unless `familyId`). */
+  issueSession(username: string, deviceId: string, familyId?: string): Promise<SessionTokens>;
+  /** Publish an ACL event; failures are logged, never thrown. */
+  publishEvent(event: AclEvent): Promise<void>;
+  /** Send a JSON control notice to every active device of `users`; failures are logged. */
+  notify(users: Iterable<string>, notice: Record<string, unknown>): Promise<void>;
+  /** Send a notice to specific devices. */
+  notifyDevices(
+    devices: { username: string; deviceId: string }[],
+    notice: Record<string, unknown>,
+  ): Promise<void>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Verified token claims on authenticated routes (`null` elsewhere). */
+    auth: AccessClaims | null;
+  }
+}
+
+/** The claims of an authenticated request (routes behind `ctx.authenticate`). */
+export function claims(req: { auth: AccessClaims | null }): AccessClaims {
+  if (!req.auth) throw new Error('route is missing the authenticate hook');
+  return req.auth;
+}

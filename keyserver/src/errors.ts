@@ -1,0 +1,100 @@
+/**
+ * Every error the key server's HTTP API returns, defined once with a stable
+ * code and status (the shape of fastify's own `lib/errors.js`). Responses are
+ * always `{ "error": CODE, "message": text }`. Clients switch on `error`.
+ */
+
+/** Status and default message of every API error code. */
+export const ERRORS = {
+  /** The body, params or query do not match the route's schema. */
+  VALIDATION_FAILED: { status: 400, message: 'request does not match the schema' },
+  /** The body is not valid JSON. */
+  MALFORMED_JSON: { status: 400, message: 'body is not valid JSON' },
+  /** A binary field does not decode as the format it must be (certificate, prekey, record). */
+  MALFORMED_KEY: { status: 400, message: 'binary field is malformed' },
+  /** A signature (certificate, prekey, membership record) does not verify. */
+  BAD_SIGNATURE: { status: 400, message: 'signature does not verify' },
+  /** The certificate names another user or device than the caller's token. */
+  CERTIFICATE_MISMATCH: { status: 400, message: 'certificate is for another user or device' },
+  /** First key upload without the signed prekey and last-resort KEM prekey. */
+  PREKEYS_REQUIRED: { status: 400, message: 'signedPrekey and kemPrekey are required' },
+  /** A group member named in a record has no account. */
+  UNKNOWN_MEMBER: { status: 400, message: 'a member named in the record does not exist' },
+  /** Missing, malformed, expired, revoked or otherwise invalid access token. */
+  UNAUTHORIZED: { status: 401, message: 'authentication required' },
+  /** The access token expired: refresh it. */
+  TOKEN_EXPIRED: { status: 401, message: 'access token expired' },
+  /** Wrong username or password (the same answer for both). */
+  INVALID_CREDENTIALS: { status: 401, message: 'invalid username or password' },
+  /** Refresh token unknown, expired, or reused (a reuse revokes its whole family). */
+  INVALID_REFRESH_TOKEN: { status: 401, message: 'invalid refresh token' },
+  /** Authenticated, but this action belongs to another device, user or admin. */
+  FORBIDDEN: { status: 403, message: 'not allowed' },
+  /** A membership change not signed by a current admin, or an illegal change. */
+  NOT_AUTHORIZED: { status: 403, message: 'membership change is not authorized' },
+  /** No such route. */
+  NOT_FOUND: { status: 404, message: 'not found' },
+  USER_NOT_FOUND: { status: 404, message: 'no such user' },
+  /** The device has no published keys (or does not exist). */
+  DEVICE_NOT_FOUND: { status: 404, message: 'no such device with published keys' },
+  /** No such group, or the caller is not a member. */
+  GROUP_NOT_FOUND: { status: 404, message: 'no such group' },
+  THING_NOT_FOUND: { status: 404, message: 'no such thing' },
+  BLOB_NOT_FOUND: { status: 404, message: 'no such blob' },
+  /** No tree of that size or no leaf at that index. */
+  LOG_ENTRY_NOT_FOUND: { status: 404, message: 'no such log entry or tree size' },
+  USERNAME_TAKEN: { status: 409, message: 'username is taken' },
+  /** Keys are for another user identity key; resend with `resetIdentity: true` to replace it. */
+  IDENTITY_MISMATCH: { status: 409, message: 'identity key differs from the registered one' },
+  GROUP_EXISTS: { status: 409, message: 'group id is taken' },
+  /** The record does not extend the current chain head (someone else appended first). */
+  CHAIN_BROKEN: { status: 409, message: 'record does not extend the current chain' },
+  /** Two different records for the same chain position. */
+  FORK: { status: 409, message: 'record conflicts with the chain' },
+  THING_EXISTS: { status: 409, message: 'thing name is taken' },
+  /** Body larger than the route allows. */
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'body too large' },
+  /** Blob larger than the configured cap. */
+  BLOB_TOO_LARGE: { status: 413, message: 'blob exceeds the size cap' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'unsupported content type' },
+  RANGE_NOT_SATISFIABLE: { status: 416, message: 'range not satisfiable' },
+  RATE_LIMITED: { status: 429, message: 'too many requests' },
+  /** A bug or an unexpected failure; never caused by input. */
+  INTERNAL: { status: 500, message: 'internal error' },
+  /** The store (database / Redis) is unreachable. */
+  UNAVAILABLE: { status: 503, message: 'service unavailable' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+/** A stable error code of the HTTP API. */
+export type ApiErrorCode = keyof typeof ERRORS;
+
+/** An error that becomes `{ error: code, message }` with the code's status. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  readonly statusCode: number;
+
+  constructor(
+    readonly code: ApiErrorCode,
+    message?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message ?? ERRORS[code].message, options);
+    this.statusCode = ERRORS[code].status;
+  }
+}
+
+/** Shorthand: `throw apiError('USER_NOT_FOUND')`. */
+export function apiError(code: ApiErrorCode, message?: string, cause?: unknown): ApiError {
+  return new ApiError(code, message, cause === undefined ? undefined : { cause });
+}
+
+/** JSON schema of every error body (used in each route's response schema). */
+export const errorSchema = {
+  type: 'object',
+  required: ['error', 'message'],
+  additionalProperties: false,
+  properties: {
+    error: { type: 'string', enum: Object.keys(ERRORS) },
+    message: { type: 'string' },
+  },
+} as const;

@@ -1,0 +1,199 @@
+/**
+ * Accounts and sessions (DESIGN.md §4.1): sign-up, log-in, refresh-token
+ * rotation with family revocation on reuse, logout, password change.
+ */
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { claims, type Ctx } from '../context.ts';
+import { apiError } from '../errors.ts';
+import { bearer, deviceId, errors, password, sessionResponse, username } from '../schemas.ts';
+import { refreshTokenHash } from '../sessions.ts';
+
+/** Register `/v1/accounts*` and `/v1/sessions*`. */
+export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
+  const { store, passwords, metrics } = ctx;
+
+  app.post<{ Body: { username: string; password: string } }>(
+    '/v1/accounts',
+    {
+      config: ctx.rateLimit('signup'),
+      schema: {
+        tags: ['accounts'],
+        summary: 'Sign up',
+        body: {
+          type: 'object',
+          required: ['username', 'password'],
+          additionalProperties: false,
+          properties: { username, password },
+        },
+        response: {
+          201: {
+            type: 'object',
+            required: ['username'],
+            additionalProperties: false,
+            properties: { username },
+          },
+          ...errors(400, 409, 429),
+        },
+      },
+    },
+    async (req, reply) => {
+      const { username: name, password: pw } = req.body;
+      // Hash first: a taken name costs as much as a free one.
+      const passwordHash = await passwords.hash(pw);
+      if (!(await store.createUser({ username: name, passwordHash, createdAt: ctx.now() }))) {
+        throw apiError('USERNAME_TAKEN');
+      }
+      return reply.code(201).send({ username: name });
+    },
+  );
+
+  app.post<{ Body: { username: string; password: string; deviceId?: string } }>(
+    '/v1/sessions',
+    {
+      config: ctx.rateLimit('login'),
+      schema: {
+        tags: ['sessions'],
+        summary: 'Log in; a device id is generated when absent',
+        body: {
+          type: 'object',
+          required: ['username', 'password'],
+          additionalProperties: false,
+          // The password schema is looser here: a wrong password of any length gets 401, not 400.
+          properties: {
+            username: { type: 'string', maxLength: 64 },
+            password: { type: 'string', maxLength: 1024 },
+            deviceId,
+          },
+        },
+        response: { 200: sessionResponse, ...errors(400, 401, 429) },
+      },
+    },
+    async (req) => {
+      const { username: name, password: pw } = req.body;
+      const user = await store.getUser(name);
+      const ok = await passwords.verify(user?.passwordHash ?? null, pw);
+      if (!user || !ok) {
+        metrics.logins.inc({ result: 'bad_credentials' });
+        throw apiError('INVALID_CREDENTIALS');
+      }
+      const dev = req.body.deviceId ?? randomBytes(12).toString('base64url');
+      await store.activateDevice(name, dev);
+      metrics.logins.inc({ result: 'ok' });
+      return ctx.issueSession(name, dev);
+    },
+  );
+
+  app.post<{ Body: { refreshToken: string } }>(
+    '/v1/sessions/refresh',
+    {
+      schema: {
+        tags: ['sessions'],
+        summary: 'Rotate a refresh token; a reused one revokes its whole family',
+        body: {
+          type: 'object',
+          required: ['refreshToken'],
+          additionalProperties: false,
+          properties: { refreshToken: { type: 'string', minLength: 1, maxLength: 256 } },
+        },
+        response: { 200: sessionResponse, ...errors(400, 401) },
+      },
+    },
+    async (req) => {
+      const use = await store.useRefreshToken(refreshTokenHash(req.body.refreshToken), ctx.now());
+      if (use.status === 'unknown') throw apiError('INVALID_REFRESH_TOKEN');
+      const { record } = use;
+      if (use.status === 'reused') {
+        // A replayed refresh token means it leaked: end every session of that device login.
+        await store.revokeRefreshFamily(record.familyId);
+        const revoked = await store.revokeDeviceTokens(record.username, record.deviceId);
+        for (const t of revoked) {
+          await ctx.publishEvent({
+            type: 'token-revoked',
+            jti: t.jti,
+            username: t.username,
+            deviceId: t.deviceId,
+          });
+        }
+        req.log.warn(
+          { username: record.username, deviceId: record.deviceId },
+          'refresh token reuse: family revoked',
+        );
+        throw apiError('INVALID_REFRESH_TOKEN', 'refresh token reused; session revoked');
+      }
+      if (!(await store.isDeviceActive(record.username, record.deviceId))) {
+        throw apiError('INVALID_REFRESH_TOKEN');
+      }
+      return ctx.issueSession(record.username, record.deviceId, record.familyId);
+    },
+  );
+
+  app.delete(
+    '/v1/sessions/current',
+    {
+      onRequest: ctx.authenticate,
+      schema: {
+        tags: ['sessions'],
+        summary:
+          'Log out this device: its tokens stop working, on the broker too, and its keys are unpublished',
+        security: bearer,
+        response: { 204: { type: 'null' }, ...errors(401) },
+      },
+    },
+    async (req, reply) => {
+      const c = claims(req);
+      await store.revokeToken(c.jti, c.exp * 1000);
+      const revoked = await store.revokeDeviceTokens(c.sub, c.dev);
+      if (!revoked.some((t) => t.jti === c.jti)) {
+        revoked.push({ jti: c.jti, username: c.sub, deviceId: c.dev, expiresAt: c.exp * 1000 });
+      }
+      await store.deactivateDevice(c.sub, c.dev);
+      for (const t of revoked) {
+        await ctx.publishEvent({
+          type: 'token-revoked',
+          jti: t.jti,
+          username: c.sub,
+          deviceId: c.dev,
+        });
+      }
+      await ctx.publishEvent({ type: 'device-revoked', username: c.sub, deviceId: c.dev });
+      return reply.code(204).send();
+    },
+  );
+
+  app.post<{ Body: { currentPassword: string; newPassword: string } }>(
+    '/v1/accounts/password',
+    {
+      onRequest: ctx.authenticate,
+      config: ctx.rateLimit('login'),
+      schema: {
+        tags: ['accounts'],
+        summary:
+          'Change the password; revokes every token of the user and returns a new pair for this device',
+        security: bearer,
+        body: {
+          type: 'object',
+          required: ['currentPassword', 'newPassword'],
+          additionalProperties: false,
+          properties: {
+            currentPassword: { type: 'string', maxLength: 1024 },
+            newPassword: password,
+          },
+        },
+        response: { 200: sessionResponse, ...errors(400, 401, 429) },
+      },
+    },
+    async (req) => {
+      const c = claims(req);
+      const user = await store.getUser(c.sub);
+      if (!user || !(await passwords.verify(user.passwordHash, req.body.currentPassword))) {
+        throw apiError('INVALID_CREDENTIALS');
+      }
+      await store.setPasswordHash(c.sub, await passwords.hash(req.body.newPassword));
+      await store.revokeToken(c.jti, c.exp * 1000);
+      await store.revokeUserTokens(c.sub);
+      await ctx.publishEvent({ type: 'user-revoked', username: c.sub });
+      return ctx.issueSession(c.sub, c.dev);
+    },
+  );
+}
