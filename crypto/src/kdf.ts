@@ -36,6 +36,9 @@ export function keyedHash(key: Uint8Array, length: number, ...parts: Uint8Array[
   return sodium().crypto_generichash(length, concat(...parts), key);
 }
 
+/** `string8(label)` of recently used labels (a handful of constants in practice). */
+const LABEL_CACHE = new Map<string, Uint8Array>();
+
 /**
  * HKDF (RFC 5869 structure) with keyed BLAKE2b-512 in place of HMAC:
  * PRK = BLAKE2b(key = salt or 64 zero bytes, ikm);
@@ -55,7 +58,11 @@ export function kdf(
   // BLAKE2b keys are at most 64 bytes; longer salts are hashed down first.
   const prkKey = saltKey.length > s.crypto_generichash_KEYBYTES_MAX ? hash(64, saltKey) : saltKey;
   const prk = s.crypto_generichash(64, ikm, prkKey);
-  const labelBytes = new ByteWriter().string8(label).finish();
+  let labelBytes = LABEL_CACHE.get(label);
+  if (!labelBytes) {
+    labelBytes = new ByteWriter().string8(label).finish();
+    if (LABEL_CACHE.size < 64) LABEL_CACHE.set(label, labelBytes);
+  }
   const out = new Uint8Array(length);
   let prev: Uint8Array = new Uint8Array(0);
   for (let i = 1, offset = 0; offset < length; i++) {

@@ -314,6 +314,11 @@ export class Session {
   readonly #local: DeviceCertificate;
   readonly #remote: DeviceCertificate;
   readonly #ad: Uint8Array;
+  /** Precomputed AD heads for messages we send and messages we receive. */
+  readonly #adToRemote: Uint8Array;
+  readonly #adToLocal: Uint8Array;
+  /** `string8(local username) ‖ string8(local deviceId)`, the start of every body we send. */
+  readonly #senderPrefix: Uint8Array;
   readonly #ratchet: RatchetState;
   #pendingHandshake: Uint8Array | null;
   readonly #handshakeHash: Uint8Array | null;
@@ -329,6 +334,12 @@ export class Session {
       init.role === 'initiator'
         ? sessionAssociatedData(init.localCertificate, init.remoteCertificate)
         : sessionAssociatedData(init.remoteCertificate, init.localCertificate);
+    this.#adToRemote = adHead(this.#ad, addressOf(this.#remote));
+    this.#adToLocal = adHead(this.#ad, addressOf(this.#local));
+    this.#senderPrefix = new ByteWriter()
+      .string8(this.#local.username)
+      .string8(this.#local.deviceId)
+      .finish();
     this.#ratchet = init.ratchet;
     this.#pendingHandshake = init.pendingHandshake;
     this.#handshakeHash = init.handshakeHash;
@@ -372,13 +383,13 @@ export class Session {
     return this.#pendingHandshake === null;
   }
 
-  #associatedData(prefix: Uint8Array, recipient: DeviceAddress): Uint8Array {
-    return new ByteWriter()
-      .raw(this.#ad)
-      .string8(recipient.username)
-      .string8(recipient.deviceId)
-      .raw(prefix)
-      .finish();
+  /** AD of a message to `recipient`: `ad ‖ string8 user ‖ string8 device ‖ envelope prefix`. */
+  #associatedData(prefix: Uint8Array, toRemote: boolean): Uint8Array {
+    const head = toRemote ? this.#adToRemote : this.#adToLocal;
+    const out = new Uint8Array(head.length + prefix.length);
+    out.set(head, 0);
+    out.set(prefix, head.length);
+    return out;
   }
 
   /**
@@ -391,32 +402,28 @@ export class Session {
     const s = sodium();
     if (!(plaintext instanceof Uint8Array)) throw new TypeError('plaintext must be a Uint8Array');
     const innerType = options.senderKey ? EnvelopeType.SENDER_KEY : EnvelopeType.RATCHET;
-    const outerType: EnvelopeTypeValue = this.#pendingHandshake ? EnvelopeType.PREKEY : innerType;
-    const sender = this.localAddress;
-    const recipient = this.remoteAddress;
-    let prefix: Uint8Array | null = null;
-    const buildPrefix = (header: RatchetHeader): Uint8Array => {
-      const w = new ByteWriter().string8(sender.username).string8(sender.deviceId);
-      if (this.#pendingHandshake) w.u8(innerType).raw(this.#pendingHandshake);
-      w.raw(header.dh).u32(header.pn).u32(header.n);
-      return frameEnvelope(outerType, w.finish());
-    };
-    const prefixLength = buildPrefix({ dh: this.#ratchet.dhs.publicKey, pn: 0, n: 0 }).length;
-    if (
-      prefixLength + plaintext.length + s.crypto_aead_xchacha20poly1305_ietf_ABYTES >
-      MAX_ENVELOPE_BYTES
-    ) {
+    const pending = this.#pendingHandshake;
+    const outerType: EnvelopeTypeValue = pending ? EnvelopeType.PREKEY : innerType;
+    // version ‖ type ‖ sender ‖ [inner type ‖ handshake] ‖ dh ‖ u32 pn ‖ u32 n
+    const prefixLength =
+      2 +
+      this.#senderPrefix.length +
+      (pending ? 1 + pending.length : 0) +
+      s.crypto_scalarmult_BYTES +
+      8;
+    const total = prefixLength + plaintext.length + s.crypto_aead_xchacha20poly1305_ietf_ABYTES;
+    if (total > MAX_ENVELOPE_BYTES) {
       throw new CryptoError('OVERSIZED', `envelope would exceed ${MAX_ENVELOPE_BYTES} bytes`);
     }
+    const out = new Uint8Array(total);
+    const prefix = out.subarray(0, prefixLength);
     const { ciphertext } = ratchetEncrypt(this.#ratchet, plaintext, (header) => {
-      prefix = buildPrefix(header);
-      return this.#associatedData(prefix, recipient);
+      const w = new ByteWriter().raw(this.#senderPrefix);
+      if (pending) w.u8(innerType).raw(pending);
+      prefix.set(frameEnvelope(outerType, w.raw(header.dh).u32(header.pn).u32(header.n).finish()));
+      return this.#associatedData(prefix, true);
     });
-    const head = prefix as Uint8Array | null;
-    if (!head) throw new Error('unreachable: prefix not built');
-    const out = new Uint8Array(head.length + ciphertext.length);
-    out.set(head, 0);
-    out.set(ciphertext, head.length);
+    out.set(ciphertext, prefixLength);
     return out;
   }
 
@@ -455,7 +462,7 @@ export class Session {
       this.#ratchet,
       p.header,
       p.ciphertext,
-      this.#associatedData(p.prefix, this.localAddress),
+      this.#associatedData(p.prefix, false),
       this.#random,
     );
     // Any authenticated message from the responder proves it has the session.
@@ -528,6 +535,11 @@ export class Session {
     wipeRatchet(this.#ratchet);
     wipe(this.#pendingHandshake);
   }
+}
+
+/** `ad ‖ string8(username) ‖ string8(deviceId)` of a message's recipient. */
+function adHead(ad: Uint8Array, recipient: DeviceAddress): Uint8Array {
+  return new ByteWriter().raw(ad).string8(recipient.username).string8(recipient.deviceId).finish();
 }
 
 function handshakeHash(handshakeBytes: Uint8Array): Uint8Array {

@@ -221,8 +221,8 @@ export function ratchetDecrypt(
   random?: RandomSource,
 ): Uint8Array {
   // 1. A key we skipped earlier.
-  const id = skippedId(header.dh, header.n);
-  const stored = state.skipped.get(id);
+  const id = state.skipped.size > 0 ? skippedId(header.dh, header.n) : '';
+  const stored = id ? state.skipped.get(id) : undefined;
   if (stored) {
     const plaintext = open(stored.mk, ciphertext, ad);
     wipe(stored.mk);
