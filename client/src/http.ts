@@ -49,6 +49,13 @@ export interface KeyUpload {
   signedPrekey?: string;
   kemPrekey?: string;
   oneTimePrekeys?: string[];
+  oneTimeKemPrekeys?: string[];
+}
+
+/** `GET /v1/devices/{deviceId}/keys/count` response. */
+export interface PrekeyCounts {
+  oneTimePrekeys: number;
+  oneTimeKemPrekeys: number;
 }
 
 /** One device in `GET /v1/users/{username}`. */
@@ -78,19 +85,25 @@ export interface GroupChain {
   records: string[];
 }
 
-/** Credentials of a registered thing. */
+/** Credentials of a registered thing (`POST /v1/things`). */
 export interface ThingCredentials {
-  thing: string;
-  /** MQTT clientId and username: `thing:{owner}:{thing}`. */
+  /** MQTT clientId: `thing:{owner}:{thing}`. */
   clientId: string;
+  /** MQTT username (equal to the clientId). */
+  username: string;
   /** MQTT password (shown once). */
-  secret: string;
+  password: string;
+  /** Topic filter the thing may use: `iot/{owner}/{thing}/#`. */
+  topic: string;
 }
 
 /** A thing in `GET /v1/things`. */
 export interface ThingEntry {
-  thing: string;
-  createdAt?: number;
+  name: string;
+  clientId: string;
+  topic: string;
+  active: boolean;
+  createdAt: number;
 }
 
 /** Options for {@link createHttpClient}. */
@@ -114,7 +127,7 @@ export interface HttpClient {
   refresh(): Promise<Tokens>;
   logout(): Promise<void>;
   uploadKeys(deviceId: string, keys: KeyUpload): Promise<void>;
-  countPrekeys(deviceId: string): Promise<number>;
+  countPrekeys(deviceId: string): Promise<PrekeyCounts>;
   getUser(username: string): Promise<UserKeys>;
   claimBundle(username: string, deviceId: string): Promise<BundleResponse>;
   createGroup(record: string): Promise<{ groupId: string }>;
@@ -123,7 +136,7 @@ export interface HttpClient {
   addThing(thing: string): Promise<ThingCredentials>;
   listThings(): Promise<ThingEntry[]>;
   revokeThing(thing: string): Promise<void>;
-  uploadBlob(bytes: Uint8Array): Promise<{ id: string }>;
+  uploadBlob(bytes: Uint8Array): Promise<{ id: string; size: number }>;
   downloadBlob(id: string): Promise<Uint8Array>;
 }
 
@@ -223,12 +236,14 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       await request('PUT', `/v1/devices/${enc(deviceId)}/keys`, { body: keys, auth: true });
     },
     async countPrekeys(deviceId) {
-      const r = await request<{ count?: number; oneTimePrekeys?: number }>(
+      const r = await request<Partial<PrekeyCounts>>(
         'GET',
         `/v1/devices/${enc(deviceId)}/keys/count`,
-        { auth: true },
+        {
+          auth: true,
+        },
       );
-      return r.count ?? r.oneTimePrekeys ?? 0;
+      return { oneTimePrekeys: r.oneTimePrekeys ?? 0, oneTimeKemPrekeys: r.oneTimeKemPrekeys ?? 0 };
     },
     getUser(username) {
       return request<UserKeys>('GET', `/v1/users/${enc(username)}`, { auth: true });
@@ -250,19 +265,17 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       await request('POST', `/v1/groups/${enc(groupId)}/changes`, { auth: true, body: { record } });
     },
     addThing(thing) {
-      return request<ThingCredentials>('POST', '/v1/things', { auth: true, body: { thing } });
+      return request<ThingCredentials>('POST', '/v1/things', { auth: true, body: { name: thing } });
     },
     async listThings() {
-      const r = await request<{ things: ThingEntry[] } | ThingEntry[]>('GET', '/v1/things', {
-        auth: true,
-      });
-      return Array.isArray(r) ? r : r.things;
+      const r = await request<{ things: ThingEntry[] }>('GET', '/v1/things', { auth: true });
+      return r.things;
     },
     async revokeThing(thing) {
       await request('DELETE', `/v1/things/${enc(thing)}`, { auth: true });
     },
     uploadBlob(bytes) {
-      return request<{ id: string }>('POST', '/v1/blobs', { auth: true, raw: bytes });
+      return request<{ id: string; size: number }>('POST', '/v1/blobs', { auth: true, raw: bytes });
     },
     downloadBlob(id) {
       return request<Uint8Array>('GET', `/v1/blobs/${enc(id)}`, {

@@ -74,7 +74,7 @@ describe('key server HTTP client', () => {
       }
       const auth = (init.headers as Record<string, string>).authorization;
       return auth === 'Bearer a2'
-        ? json(200, { count: 3 })
+        ? json(200, { oneTimePrekeys: 3, oneTimeKemPrekeys: 1 })
         : json(401, { error: 'TOKEN_EXPIRED', message: '' });
     });
     const counts = await Promise.all([
@@ -82,7 +82,7 @@ describe('key server HTTP client', () => {
       http.countPrekeys('d'),
       http.countPrekeys('d'),
     ]);
-    expect(counts).toEqual([3, 3, 3]);
+    expect(counts.map((c) => c.oneTimePrekeys)).toEqual([3, 3, 3]);
     expect(refreshes).toBe(1);
   });
 

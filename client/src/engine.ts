@@ -1,0 +1,606 @@
+/**
+ * The headless client engine (issue 5): one object that the web client, bots,
+ * the CLI and the IoT bridge all use. `createClient` wires the injected store,
+ * key server client and MQTT connector to the internal modules (account,
+ * trust, sessions, messaging + outbox, receipts, groups) and exposes a small
+ * API plus typed events. Documented in docs/CLIENT.md.
+ */
+import {
+  controlTopic,
+  decryptStream,
+  deviceClientId,
+  encryptStream,
+  fromBase64,
+  inboxTopic,
+  parseTopic,
+  presenceTopic,
+  ready,
+  toBase64,
+  type DeviceKind,
+} from '@sotto/crypto';
+import type { IClientOptions, MqttClient } from 'mqtt';
+import { ClientError } from './errors.ts';
+import { createHttpClient, type HttpClient, type HttpClientOptions, type Tokens } from './http.ts';
+import { localDevice, logIn, maintainPrekeys } from './internal/account.ts';
+import type {
+  ClientEvents,
+  ClientOptionsResolved,
+  ConnectionState,
+  Ctx,
+} from './internal/context.ts';
+import { Emitter, type TypedEvents } from './internal/emitter.ts';
+import { Groups } from './internal/groups.ts';
+import { Mutex } from './internal/lock.ts';
+import { Messaging, parseConversation } from './internal/messaging.ts';
+import { Directory } from './internal/trust.ts';
+import type { FilePayload, Payload, PayloadInput } from './payload.ts';
+import type {
+  AccountRecord,
+  ClientStore,
+  ContactRecord,
+  GroupRecord,
+  MessageRecord,
+} from './store/types.ts';
+
+export type { ClientEvents, ConnectionState } from './internal/context.ts';
+
+/** Opens an MQTT connection (bind the broker URL): `(o) => mqtt.connect('mqtt://host:1883', o)`. */
+export type MqttConnect = (options: IClientOptions) => MqttClient;
+
+/** Dependencies and tunables of {@link createClient}. */
+export interface CreateClientOptions {
+  store: ClientStore;
+  /**
+   * The key server: connection options (the engine then owns the tokens and
+   * refreshes them), or a ready HttpClient whose tokens the caller manages.
+   */
+  http: HttpClient | Omit<HttpClientOptions, 'getTokens' | 'onTokens'>;
+  /** Omit for an engine that only talks HTTP (CLI one-shots that never receive). */
+  mqttConnect?: MqttConnect;
+  /** Clock (ms). */
+  now?: () => number;
+  /** Randomness for message ids and group ids. */
+  random?: (n: number) => Uint8Array;
+  /** Overrides of the defaults in {@link DEFAULT_OPTIONS}. */
+  options?: Partial<ClientOptionsResolved>;
+}
+
+/** Default tunables. */
+export const DEFAULT_OPTIONS: ClientOptionsResolved = {
+  oneTimePrekeys: 50,
+  oneTimeKemPrekeys: 10,
+  prekeyThreshold: 20,
+  signedPrekeyMaxAgeMs: 7 * 24 * 3600 * 1000,
+  directoryTtlMs: 60_000,
+  resendAfterMs: 30_000,
+  autoDeliveredReceipts: true,
+};
+
+/** Progress of a file transfer. */
+export type Progress = (done: number, total: number) => void;
+
+/** Who this device is. */
+export interface AccountInfo {
+  username: string;
+  deviceId: string;
+  kind: DeviceKind;
+}
+
+/** The engine's public surface. */
+export interface SottoClient extends TypedEvents<ClientEvents> {
+  /** The local database (read messages, conversations, search). */
+  readonly store: ClientStore;
+  /** The key server client the engine uses. */
+  readonly http: HttpClient;
+  /** Current account, null before register/login. */
+  readonly account: AccountInfo | null;
+  readonly connectionState: ConnectionState;
+
+  /** Sign up, then log in and set up this device. */
+  register(
+    username: string,
+    password: string,
+    options?: { kind?: DeviceKind; deviceId?: string },
+  ): Promise<AccountInfo>;
+  /** Log in (new device: keys created and uploaded; first device: UIK created). */
+  login(
+    username: string,
+    password: string,
+    options?: { kind?: DeviceKind; deviceId?: string },
+  ): Promise<AccountInfo>;
+  /** Log this device out on the server and disconnect. Local state is kept. */
+  logout(): Promise<void>;
+  /** Load the stored account and connect to the broker; resolves once subscribed (or after the first failure). */
+  start(): Promise<void>;
+  /** Disconnect and release the store. */
+  close(): Promise<void>;
+
+  /** Send text to a conversation (`dm:{user}`, `group:{id}`, or a bare username). */
+  sendText(to: string, text: string, options?: { replyTo?: string }): Promise<MessageRecord>;
+  /** Send any payload kind. Returns the payload as sent. */
+  send(to: string, input: PayloadInput): Promise<Payload>;
+  react(to: string, target: string, emoji: string | null): Promise<void>;
+  edit(to: string, target: string, text: string): Promise<void>;
+  deleteForEveryone(to: string, target: string): Promise<void>;
+  setTyping(to: string, typing: boolean): Promise<void>;
+  /** Mark a conversation read locally and send `read` receipts for its unread messages. */
+  markRead(conversationId: string): Promise<void>;
+  /** Encrypt, upload and announce a file. */
+  sendFile(
+    to: string,
+    data: Uint8Array,
+    meta: { name: string; mime: string; caption?: string; onProgress?: Progress },
+  ): Promise<MessageRecord>;
+  /** Download, verify and decrypt a file message. */
+  downloadFile(message: MessageRecord | FilePayload, onProgress?: Progress): Promise<Uint8Array>;
+  /** Watch a user's presence (`presence` events). */
+  watchPresence(user: string): void;
+  /** Re-send everything still waiting for a delivered receipt. */
+  flushOutbox(): Promise<number>;
+
+  groups: {
+    create(name: string, members: string[]): Promise<string>;
+    add(groupId: string, user: string): Promise<void>;
+    remove(groupId: string, user: string): Promise<void>;
+    promote(groupId: string, user: string): Promise<void>;
+    leave(groupId: string): Promise<void>;
+    list(): Promise<GroupRecord[]>;
+    /** Fetch and verify the chain from the key server now. */
+    refresh(groupId: string): Promise<GroupRecord | null>;
+  };
+
+  trust: {
+    /** 60-digit safety number with `user`. */
+    safetyNumber(user: string): Promise<string>;
+    setVerified(user: string, verified: boolean): Promise<void>;
+    /** Accept a changed identity key (unblocks sending). */
+    acceptKeyChange(user: string): Promise<void>;
+    contact(user: string): Promise<ContactRecord | null>;
+    /** Re-fetch a user's keys now (detects key changes). */
+    refresh(user: string): Promise<void>;
+  };
+}
+
+function isHttpClient(h: CreateClientOptions['http']): h is HttpClient {
+  return typeof (h as Partial<HttpClient>).login === 'function';
+}
+
+/** Seconds left on a JWT (0 if unreadable). */
+function tokenSecondsLeft(token: string, nowMs: number): number {
+  try {
+    const part = token.split('.')[1] ?? '';
+    const json = JSON.parse(new TextDecoder().decode(fromBase64(part))) as { exp?: number };
+    return typeof json.exp === 'number' ? json.exp - nowMs / 1000 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Create a client engine. Nothing connects until {@link SottoClient.start} (or login/register). */
+export function createClient(deps: CreateClientOptions): SottoClient {
+  const { store } = deps;
+  // Tokens: from the login response until the account exists, then from the account.
+  let pendingTokens: Tokens | null = null;
+  const http: HttpClient = isHttpClient(deps.http)
+    ? deps.http
+    : createHttpClient({
+        ...deps.http,
+        getTokens: () =>
+          pendingTokens ??
+          (account?.accessToken && account.refreshToken
+            ? { accessToken: account.accessToken, refreshToken: account.refreshToken }
+            : null),
+        onTokens: (t) => onTokens(t),
+      });
+  const now = deps.now ?? (() => Date.now());
+  const random = deps.random ?? ((n: number) => crypto.getRandomValues(new Uint8Array(n)));
+  const events = new Emitter<ClientEvents>();
+  let account: AccountRecord | null = null;
+  let mqttClient: MqttClient | null = null;
+  let state: ConnectionState = 'offline';
+  const subscriptions = new Set<string>();
+  const timers: ReturnType<typeof setInterval>[] = [];
+
+  const setState = (s: ConnectionState, error?: string): void => {
+    state = s;
+    events.emit('connection', error === undefined ? { state: s } : { state: s, error });
+  };
+
+  const ctx: Ctx = {
+    store,
+    http,
+    now,
+    random,
+    events,
+    lock: new Mutex(),
+    options: { ...DEFAULT_OPTIONS, ...deps.options },
+    account() {
+      if (!account)
+        throw new ClientError('NOT_REGISTERED', 'no account on this device: register or log in');
+      return account;
+    },
+    local() {
+      return localDevice(ctx.account());
+    },
+    publish(topic, bytes) {
+      if (!mqttClient) return; // Stays in the outbox; sent on start.
+      mqttClient.publish(
+        topic,
+        Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+        { qos: 1 },
+        (err) => {
+          if (err) events.emit('error', err);
+        },
+      );
+    },
+    subscribe(topic) {
+      if (subscriptions.has(topic)) return;
+      subscriptions.add(topic);
+      mqttClient?.subscribe(topic, { qos: 1 }, (err, granted) => {
+        if (err) events.emit('error', err);
+        if (granted?.some((g) => g.qos === 128))
+          events.emit('error', new Error(`subscription refused: ${topic}`));
+      });
+    },
+    unsubscribe(topic) {
+      if (!subscriptions.delete(topic)) return;
+      mqttClient?.unsubscribe(topic);
+    },
+  };
+
+  // The HTTP client reads tokens from the account; refreshed pairs are persisted.
+  const directory = new Directory(ctx);
+  // eslint-disable-next-line prefer-const -- assigned after messaging, which needs hooks into it
+  let groups: Groups;
+  const messaging = new Messaging(ctx, directory, {
+    acceptSenderKey: (p, origin, ops) => groups.acceptSenderKey(p, origin, ops),
+    afterSenderKey: (groupId) =>
+      void groups.retryPending(groupId).catch((e: unknown) => events.emit('error', e)),
+    isMember: (groupId, user) => groups.isMember(groupId, user),
+    resendGroup: (groupId, messageId, plaintext) => groups.resend(groupId, messageId, plaintext),
+  });
+  groups = new Groups(ctx, directory, messaging);
+
+  async function onTokens(t: Tokens): Promise<void> {
+    if (!account) return;
+    account = { ...account, accessToken: t.accessToken, refreshToken: t.refreshToken };
+    await store.putAccount(account);
+    if (mqttClient) mqttClient.options.password = t.accessToken;
+  }
+
+  async function freshToken(): Promise<string> {
+    const a = ctx.account();
+    if (!a.accessToken || tokenSecondsLeft(a.accessToken, now()) < 60) await http.refresh();
+    return ctx.account().accessToken!;
+  }
+
+  async function dispatch(topic: string, payload: Uint8Array): Promise<void> {
+    const parsed = parseTopic(topic);
+    if (!parsed) return;
+    switch (parsed.kind) {
+      case 'inbox': {
+        await messaging.handleInbox(payload);
+        return;
+      }
+      case 'group': {
+        await groups.handleGroupEnvelope(parsed.groupId, payload);
+        return;
+      }
+      case 'control': {
+        try {
+          const notice = JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>;
+          if (typeof notice.groupId === 'string') await groups.refresh(notice.groupId);
+          const user = notice.username ?? notice.user;
+          if (typeof user === 'string') directory.invalidate(user);
+        } catch (err) {
+          events.emit('error', err);
+        }
+        return;
+      }
+      case 'presence': {
+        try {
+          const p = JSON.parse(new TextDecoder().decode(payload)) as {
+            status?: unknown;
+            at?: unknown;
+          };
+          if ((p.status === 'online' || p.status === 'offline') && typeof p.at === 'number') {
+            events.emit('presence', { user: parsed.user, status: p.status, at: p.at });
+          }
+        } catch (err) {
+          events.emit('error', err);
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  async function connect(): Promise<void> {
+    const connectFn = deps.mqttConnect;
+    if (!connectFn || mqttClient) return;
+    const a = ctx.account();
+    const password = await freshToken();
+    const clientId = deviceClientId(a.username, a.deviceId);
+    subscriptions.add(inboxTopic(a.username, a.deviceId));
+    subscriptions.add(controlTopic(a.username, a.deviceId));
+    for (const g of await store.listGroups()) {
+      if (g.members.includes(a.username)) subscriptions.add(`sotto/v1/group/${g.groupId}`);
+    }
+    setState('connecting');
+    const client = connectFn({
+      clientId,
+      username: clientId,
+      password,
+      clean: false,
+      protocolVersion: 4,
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+      reconnectOnConnackError: true,
+      resubscribe: true,
+    });
+    mqttClient = client;
+    // Acknowledge (PUBACK) only after the message is processed and stored.
+    client.handleMessage = (packet, callback) => {
+      const bytes = packet.payload;
+      const data =
+        typeof bytes === 'string' ? new TextEncoder().encode(bytes) : new Uint8Array(bytes);
+      dispatch(packet.topic, data).then(
+        () => callback(),
+        (err: unknown) => {
+          events.emit('error', err);
+          callback();
+        },
+      );
+    };
+    let first = true;
+    const ready = new Promise<void>((resolve) => {
+      client.on('connect', (connack) => {
+        const topics = [...subscriptions];
+        client.subscribe(topics, { qos: 1 }, (err, granted) => {
+          if (err) events.emit('error', err);
+          for (const g of granted ?? []) {
+            if (g.qos === 128) events.emit('error', new Error(`subscription refused: ${g.topic}`));
+          }
+          setState('online');
+          if (first) {
+            first = false;
+            resolve();
+          }
+          // Reconnected: anything not acknowledged end to end goes out again.
+          void messaging.flushOutbox(0).catch((e: unknown) => events.emit('error', e));
+          void maintainPrekeys(ctx).catch((e: unknown) => events.emit('error', e));
+        });
+        void connack;
+      });
+      client.on('error', (err) => {
+        const code = (err as { code?: number }).code;
+        setState('offline', err.message);
+        // Bad credentials (expired/revoked token): refresh before the next attempt.
+        if (code === 4 || code === 5 || code === 134 || code === 135) {
+          void http.refresh().catch((e: unknown) => events.emit('error', e));
+        }
+        if (first) {
+          first = false;
+          resolve();
+        }
+      });
+    });
+    client.on('offline', () => setState('offline'));
+    client.on('reconnect', () => {
+      setState('connecting');
+      const a2 = account;
+      if (a2?.accessToken && tokenSecondsLeft(a2.accessToken, now()) < 30) {
+        void http.refresh().catch((e: unknown) => events.emit('error', e));
+      }
+    });
+    // Keep the MQTT password fresh before expiry (the broker disconnects expired tokens).
+    timers.push(
+      setInterval(() => {
+        const a2 = account;
+        if (a2?.accessToken && tokenSecondsLeft(a2.accessToken, now()) < 120) {
+          void http.refresh().catch((e: unknown) => events.emit('error', e));
+        }
+      }, 30_000),
+    );
+    timers.push(
+      setInterval(() => {
+        void messaging
+          .flushOutbox(ctx.options.resendAfterMs)
+          .catch((e: unknown) => events.emit('error', e));
+      }, ctx.options.resendAfterMs),
+    );
+    timers.push(
+      setInterval(() => {
+        void maintainPrekeys(ctx).catch((e: unknown) => events.emit('error', e));
+        void store
+          .pruneSeen(now() - 30 * 24 * 3600 * 1000)
+          .catch((e: unknown) => events.emit('error', e));
+      }, 3600_000),
+    );
+    for (const t of timers) (t as { unref?: () => void }).unref?.();
+    await ready;
+  }
+
+  function resolveTarget(
+    to: string,
+  ): { type: 'dm'; user: string } | { type: 'group'; groupId: string } {
+    if (to.startsWith('dm:') || to.startsWith('group:')) return parseConversation(to);
+    return { type: 'dm', user: to };
+  }
+
+  async function sendTo(to: string, input: PayloadInput): Promise<Payload> {
+    const t = resolveTarget(to);
+    return t.type === 'dm' ? messaging.sendDirect(t.user, input) : groups.send(t.groupId, input);
+  }
+
+  const info = (): AccountInfo | null =>
+    account ? { username: account.username, deviceId: account.deviceId, kind: account.kind } : null;
+
+  const client: SottoClient = {
+    store,
+    http,
+    get account() {
+      return info();
+    },
+    get connectionState() {
+      return state;
+    },
+    on: (e, l) => events.on(e, l),
+    off: (e, l) => events.off(e, l),
+    once: (e, l) => events.once(e, l),
+
+    async register(username, password, options = {}) {
+      await ready();
+      await http.signUp(username, password);
+      return client.login(username, password, options);
+    },
+    async login(username, password, options = {}) {
+      await ready();
+      try {
+        account = await logIn(ctx, username, password, options, (t) => {
+          // Tokens from the login call, before the account record exists.
+          pendingTokens = t;
+        });
+      } finally {
+        pendingTokens = null;
+      }
+      return info()!;
+    },
+    async logout() {
+      await http.logout();
+      await client.close();
+      if (account) {
+        account = { ...account, accessToken: null, refreshToken: null };
+        await store.putAccount(account);
+      }
+    },
+    async start() {
+      await ready();
+      account ??= await store.getAccount();
+      if (!account)
+        throw new ClientError('NOT_REGISTERED', 'no account on this device: register or log in');
+      await connect();
+    },
+    async close() {
+      for (const t of timers.splice(0)) clearInterval(t);
+      messaging.receipts.stop();
+      const c = mqttClient;
+      mqttClient = null;
+      if (c) await c.endAsync();
+      setState('closed');
+    },
+
+    async sendText(to, text, options = {}) {
+      const input: PayloadInput = options.replyTo
+        ? { kind: 'reply', text, replyTo: options.replyTo }
+        : { kind: 'text', text };
+      const p = await sendTo(to, input);
+      return (await store.getMessage(p.id))!;
+    },
+    send: sendTo,
+    async react(to, target, emoji) {
+      await sendTo(to, { kind: 'reaction', target, emoji });
+    },
+    async edit(to, target, text) {
+      await sendTo(to, { kind: 'edit', target, text });
+    },
+    async deleteForEveryone(to, target) {
+      await sendTo(to, { kind: 'delete', target });
+    },
+    async setTyping(to, typing) {
+      const t = resolveTarget(to);
+      if (t.type === 'dm') await messaging.sendTypingDirect(t.user, typing);
+      else await groups.sendTyping(t.groupId, typing);
+    },
+    async markRead(conversationId) {
+      const unread = (await store.listMessages(conversationId, { limit: 10_000 })).filter(
+        (m) => m.unread,
+      );
+      await store.batch([{ op: 'markConversationRead', conversationId }]);
+      for (const m of unread) messaging.receipts.add(m.sender, m.senderDevice, 'read', m.id);
+      await messaging.receipts.flush();
+    },
+    async sendFile(to, data, meta) {
+      const total = data.length;
+      let fed = 0;
+      function* source(): Generator<Uint8Array> {
+        for (let i = 0; i < total; i += 64 * 1024) {
+          const piece = data.subarray(i, Math.min(total, i + 64 * 1024));
+          fed += piece.length;
+          meta.onProgress?.(fed, total);
+          yield piece;
+        }
+        if (total === 0) yield new Uint8Array(0);
+      }
+      const stream = encryptStream(source());
+      const parts: Uint8Array[] = [];
+      let size = 0;
+      for await (const c of stream.ciphertext) {
+        parts.push(c);
+        size += c.length;
+      }
+      const blob = new Uint8Array(size);
+      let off = 0;
+      for (const p of parts) {
+        blob.set(p, off);
+        off += p.length;
+      }
+      const { id } = await http.uploadBlob(blob);
+      const p = await sendTo(to, {
+        kind: 'file',
+        blobId: id,
+        name: meta.name,
+        mime: meta.mime,
+        size: total,
+        key: toBase64(stream.key),
+        hash: toBase64(stream.digest()),
+        ...(meta.caption !== undefined ? { caption: meta.caption } : {}),
+      });
+      return (await store.getMessage(p.id))!;
+    },
+    async downloadFile(m, onProgress) {
+      const f = 'body' in m ? (m.body as unknown as FilePayload) : m;
+      const blob = await http.downloadBlob(f.blobId);
+      const out = new Uint8Array(f.size);
+      let off = 0;
+      function* chunks(): Generator<Uint8Array> {
+        for (let i = 0; i < blob.length; i += 64 * 1024) yield blob.subarray(i, i + 64 * 1024);
+      }
+      for await (const piece of decryptStream(chunks(), fromBase64(f.key), fromBase64(f.hash))) {
+        if (off + piece.length > out.length)
+          throw new ClientError('HASH_MISMATCH', 'file is larger than announced');
+        out.set(piece, off);
+        off += piece.length;
+        onProgress?.(off, f.size);
+      }
+      if (off !== f.size) throw new ClientError('HASH_MISMATCH', 'file is smaller than announced');
+      return out;
+    },
+    watchPresence(user) {
+      ctx.subscribe(presenceTopic(user));
+    },
+    flushOutbox: () => messaging.flushOutbox(0),
+
+    groups: {
+      create: (name, members) => groups.create(name, members),
+      add: (groupId, user) => groups.change(groupId, 'add', user),
+      remove: (groupId, user) => groups.change(groupId, 'remove', user),
+      promote: (groupId, user) => groups.change(groupId, 'promote', user),
+      leave: (groupId) => groups.change(groupId, 'leave'),
+      list: () => store.listGroups(),
+      refresh: (groupId) => groups.refresh(groupId),
+    },
+    trust: {
+      safetyNumber: (user) => directory.safetyNumber(user),
+      setVerified: (user, verified) => directory.setVerified(user, verified),
+      acceptKeyChange: (user) => directory.acceptKeyChange(user),
+      contact: (user) => store.getContact(user),
+      async refresh(user) {
+        directory.invalidate(user);
+        await directory.devices(user, true);
+      },
+    },
+  };
+  return client;
+}

@@ -1,0 +1,47 @@
+/**
+ * Typed errors of the client engine. Callers (UI, CLI) switch on `code`; the
+ * CLI maps codes to exit statuses. Key server failures are `ApiError`
+ * (http.ts), protocol failures `CryptoError` (@sotto/crypto) and payload
+ * failures `PayloadError` (payload.ts); this covers what the engine itself
+ * refuses.
+ */
+
+/** Every reason the engine refuses an operation. */
+export type ClientErrorCode =
+  /** No account on this device: register or log in first. */
+  | 'NOT_REGISTERED'
+  /** The user already has an identity key on another device: link this device from it. */
+  | 'LINK_REQUIRED'
+  /** A verified contact's identity key changed: accept the new key before sending. */
+  | 'KEY_CHANGED'
+  /** The user has no device with keys yet. */
+  | 'NO_DEVICES'
+  /** This user is not a member of the group (or the group is unknown). */
+  | 'NOT_MEMBER'
+  /** Only admins may do this. */
+  | 'NOT_ADMIN'
+  /** The message to edit/delete/react to is unknown or not ours. */
+  | 'UNKNOWN_MESSAGE'
+  /** A downloaded attachment does not match the hash in its message. */
+  | 'HASH_MISMATCH'
+  /** The engine is closed or was never started. */
+  | 'NOT_STARTED'
+  /** A bad argument (unknown conversation id format…). */
+  | 'BAD_INPUT';
+
+/** An error raised by the client engine; `code` says which kind. */
+export class ClientError extends Error {
+  override readonly name = 'ClientError';
+  constructor(
+    readonly code: ClientErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** True when `err` is a {@link ClientError}, optionally of the given code. */
+export function isClientError(err: unknown, code?: ClientErrorCode): err is ClientError {
+  return err instanceof ClientError && (code === undefined || err.code === code);
+}

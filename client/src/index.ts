@@ -1,0 +1,31 @@
+/**
+ * @sotto/client — the headless Sotto client engine shared by the web client,
+ * bots, the CLI and the IoT bridge. Browser-safe: Node-only pieces (SQLite
+ * store, CLI) live under `@sotto/client/node`; the Dexie store under
+ * `@sotto/client/dexie`.
+ */
+export {
+  createClient,
+  DEFAULT_OPTIONS,
+  type AccountInfo,
+  type ClientEvents,
+  type ConnectionState,
+  type CreateClientOptions,
+  type MqttConnect,
+  type Progress,
+  type SottoClient,
+} from './engine.ts';
+export { ClientError, isClientError, type ClientErrorCode } from './errors.ts';
+export {
+  ApiError,
+  createHttpClient,
+  isApiError,
+  type HttpClient,
+  type HttpClientOptions,
+  type Tokens,
+} from './http.ts';
+export * from './payload.ts';
+export * from './store/types.ts';
+export { tokenize } from './store/common.ts';
+export { createMemoryStore } from './stores/memory.ts';
+export { dmConversation, parseConversation } from './internal/messaging.ts';

@@ -1,0 +1,259 @@
+/**
+ * Account and device setup (DESIGN.md §3, issue 5): sign up, log in, create
+ * the user identity key on the first device, device keys and certificate,
+ * prekey upload, one-time prekey top-up and weekly signed prekey rotation.
+ */
+import {
+  decodeDeviceCertificate,
+  encodeDeviceCertificate,
+  encodeKemPrekey,
+  encodeOneTimePrekey,
+  encodeSignedPrekey,
+  fromBase64,
+  generateDeviceKeys,
+  generateKemPrekey,
+  generateOneTimePrekeys,
+  generateSignedPrekey,
+  generateUserIdentity,
+  issueDeviceCertificate,
+  toBase64,
+  type DeviceKind,
+  type LocalDevice,
+} from '@sotto/crypto';
+import { ClientError } from '../errors.ts';
+import type { HttpClient, KeyUpload } from '../http.ts';
+import type { AccountRecord, ClientStore, PrekeySecretRecord, StoreOp } from '../store/types.ts';
+import type { Ctx } from './context.ts';
+
+const NEXT_PREKEY_ID = 'prekey.nextId';
+
+/** Allocate `count` consecutive prekey ids (one counter for every kind, so ids never clash). */
+async function allocateIds(store: ClientStore, count: number): Promise<number> {
+  const next = (await store.getSetting<number>(NEXT_PREKEY_ID)) ?? 1;
+  await store.setSetting(NEXT_PREKEY_ID, next + count);
+  return next;
+}
+
+/** The crypto view of this device. */
+export function localDevice(account: AccountRecord): LocalDevice {
+  if (!account.certificate) throw new ClientError('NOT_REGISTERED', 'device has no certificate');
+  return {
+    certificate: decodeDeviceCertificate(account.certificate),
+    keys: { signing: account.signing, identity: account.identity },
+  };
+}
+
+/** Make and store `x` one-time X25519 and `k` one-time X-Wing prekeys; return their encodings. */
+async function makeOneTimePrekeys(
+  store: ClientStore,
+  account: AccountRecord,
+  x: number,
+  k: number,
+  now: number,
+): Promise<Pick<KeyUpload, 'oneTimePrekeys' | 'oneTimeKemPrekeys'>> {
+  const start = await allocateIds(store, x + k);
+  const otks = generateOneTimePrekeys(start, x);
+  const kems = Array.from({ length: k }, (_, i) =>
+    generateKemPrekey(account.signing, start + x + i, false),
+  );
+  const secrets: PrekeySecretRecord[] = [
+    ...otks.map((p) => ({
+      kind: 'onetime' as const,
+      id: p.prekey.id,
+      publicKey: p.prekey.publicKey,
+      secretKey: p.secretKey,
+      createdAt: now,
+    })),
+    ...kems.map((p) => ({
+      kind: 'kem-onetime' as const,
+      id: p.prekey.id,
+      publicKey: p.prekey.publicKey,
+      secretKey: p.secretKey,
+      createdAt: now,
+    })),
+  ];
+  // Secrets are stored before the public halves leave the device.
+  await store.batch([{ op: 'putPrekeys', prekeys: secrets }]);
+  return {
+    oneTimePrekeys: otks.map((p) => toBase64(encodeOneTimePrekey(p.prekey))),
+    oneTimeKemPrekeys: kems.map((p) => toBase64(encodeKemPrekey(p.prekey))),
+  };
+}
+
+/** A new signed X25519 prekey, stored; returns its encoding. */
+async function makeSignedPrekey(
+  store: ClientStore,
+  account: AccountRecord,
+  now: number,
+): Promise<string> {
+  const id = await allocateIds(store, 1);
+  const spk = generateSignedPrekey(account.signing, id, now);
+  await store.batch([
+    {
+      op: 'putPrekeys',
+      prekeys: [
+        {
+          kind: 'signed',
+          id,
+          publicKey: spk.prekey.publicKey,
+          secretKey: spk.secretKey,
+          createdAt: now,
+        },
+      ],
+    },
+  ]);
+  return toBase64(encodeSignedPrekey(spk.prekey));
+}
+
+/** Options of {@link setUpDevice}. */
+export interface LoginOptions {
+  kind?: DeviceKind;
+  /** Ask the server for this device id (new devices). */
+  deviceId?: string;
+}
+
+/**
+ * Log in and make sure this device is fully set up: on a new device create
+ * (first device) the UIK, device keys and certificate, and upload everything.
+ * Returns the stored account.
+ */
+export async function logIn(
+  ctx: Pick<Ctx, 'store' | 'http' | 'now' | 'options'>,
+  username: string,
+  password: string,
+  options: LoginOptions,
+  setTokens: (t: { accessToken: string; refreshToken: string }) => void,
+): Promise<AccountRecord> {
+  const { store, http } = ctx;
+  const existing = await store.getAccount();
+  if (existing && existing.username !== username) {
+    throw new ClientError(
+      'BAD_INPUT',
+      `this state belongs to ${existing.username}, not ${username}`,
+    );
+  }
+  const res = await http.login(username, password, existing?.deviceId ?? options.deviceId);
+  setTokens(res);
+  if (existing && existing.deviceId === res.deviceId && existing.certificate) {
+    const account = { ...existing, accessToken: res.accessToken, refreshToken: res.refreshToken };
+    await store.putAccount(account);
+    return account;
+  }
+  const user = await http.getUser(username);
+  let uik;
+  if (user.uik === null) {
+    uik = generateUserIdentity();
+  } else if (existing && user.uik === toBase64(existing.uik.publicKey)) {
+    uik = existing.uik;
+  } else {
+    throw new ClientError(
+      'LINK_REQUIRED',
+      `${username} already has an identity key on another device; link this device from it`,
+    );
+  }
+  const now = ctx.now();
+  const keys = generateDeviceKeys();
+  const kind = options.kind ?? 'user';
+  const certificate = issueDeviceCertificate(uik, {
+    username,
+    deviceId: res.deviceId,
+    kind,
+    signingKey: keys.signing.publicKey,
+    identityKey: keys.identity.publicKey,
+    issuedAt: now,
+  });
+  const account: AccountRecord = {
+    username,
+    deviceId: res.deviceId,
+    kind,
+    accessToken: res.accessToken,
+    refreshToken: res.refreshToken,
+    uik,
+    signing: keys.signing,
+    identity: keys.identity,
+    certificate: encodeDeviceCertificate(certificate),
+    signedPrekeyAt: now,
+    createdAt: now,
+  };
+  await store.putAccount(account);
+  await uploadAllKeys(ctx, account);
+  return account;
+}
+
+/** Upload certificate, a fresh signed prekey, a last-resort KEM prekey and one-time prekeys. */
+export async function uploadAllKeys(
+  ctx: Pick<Ctx, 'store' | 'http' | 'now' | 'options'>,
+  account: AccountRecord,
+): Promise<void> {
+  const { store, http } = ctx;
+  const now = ctx.now();
+  const signedPrekey = await makeSignedPrekey(store, account, now);
+  const kemId = await allocateIds(store, 1);
+  const kem = generateKemPrekey(account.signing, kemId, true);
+  await store.batch([
+    {
+      op: 'putPrekeys',
+      prekeys: [
+        {
+          kind: 'kem',
+          id: kemId,
+          publicKey: kem.prekey.publicKey,
+          secretKey: kem.secretKey,
+          createdAt: now,
+          lastResort: true,
+        },
+      ],
+    },
+  ]);
+  const otks = await makeOneTimePrekeys(
+    store,
+    account,
+    ctx.options.oneTimePrekeys,
+    ctx.options.oneTimeKemPrekeys,
+    now,
+  );
+  await http.uploadKeys(account.deviceId, {
+    certificate: toBase64(account.certificate!),
+    signedPrekey,
+    kemPrekey: toBase64(encodeKemPrekey(kem.prekey)),
+    ...otks,
+  });
+}
+
+/**
+ * Periodic key maintenance: top up one-time prekeys below the threshold and
+ * rotate the signed prekey when it is older than the rotation period (the old
+ * secret is kept one more period for PREKEY messages still in flight).
+ */
+export async function maintainPrekeys(ctx: Ctx): Promise<void> {
+  const { store, http } = ctx;
+  const account = ctx.account();
+  const counts = await http.countPrekeys(account.deviceId);
+  const upload: KeyUpload = {};
+  const x = counts.oneTimePrekeys < ctx.options.prekeyThreshold ? ctx.options.oneTimePrekeys : 0;
+  const k =
+    counts.oneTimeKemPrekeys < ctx.options.prekeyThreshold / 2 ? ctx.options.oneTimeKemPrekeys : 0;
+  if (x || k) Object.assign(upload, await makeOneTimePrekeys(store, account, x, k, ctx.now()));
+  const now = ctx.now();
+  const ops: StoreOp[] = [];
+  if (now - account.signedPrekeyAt >= ctx.options.signedPrekeyMaxAgeMs) {
+    upload.signedPrekey = await makeSignedPrekey(store, account, now);
+    ops.push({ op: 'putAccount', account: { ...account, signedPrekeyAt: now } });
+    for (const old of await store.listPrekeys('signed')) {
+      if (now - old.createdAt >= 2 * ctx.options.signedPrekeyMaxAgeMs) {
+        ops.push({ op: 'deletePrekey', kind: 'signed', id: old.id });
+      }
+    }
+  }
+  if (Object.keys(upload).length === 0) return;
+  await http.uploadKeys(account.deviceId, upload);
+  if (ops.length) await store.batch(ops);
+}
+
+/** Decode a base64url UIK from the server. */
+export function decodeUik(b64: string): Uint8Array {
+  return fromBase64(b64);
+}
+
+/** Signature of the `http` the account module needs (for tests). */
+export type AccountHttp = Pick<HttpClient, 'login' | 'getUser' | 'uploadKeys' | 'countPrekeys'>;

@@ -1,0 +1,93 @@
+/**
+ * The shared state the engine's internal modules work on: injected
+ * dependencies, the account, the crypto mutex and the event emitter. One
+ * object, created by `createClient`, passed to every internal function.
+ */
+import type { DeviceCertificate, DeviceKind, LocalDevice } from '@sotto/crypto';
+import type { HttpClient } from '../http.ts';
+import type { AccountRecord, ClientStore, MessageRecord, ReceiptStatus } from '../store/types.ts';
+import type { Payload } from '../payload.ts';
+import type { Emitter } from './emitter.ts';
+import type { Mutex } from './lock.ts';
+
+/** State of the MQTT connection. */
+export type ConnectionState = 'connecting' | 'online' | 'offline' | 'closed';
+
+/** Events of the engine (see {@link ClientEvents} in engine.ts docs). */
+export interface ClientEvents {
+  [event: string]: unknown;
+  /** A new message (text, reply, file …) was stored, incoming or synced from an own device. */
+  message: MessageRecord;
+  /** An edit, delete or reaction changed a stored message. */
+  messageUpdate: MessageRecord;
+  /** A recipient device's receipt moved a message forward. */
+  receipt: { messageId: string; user: string; device: string; status: ReceiptStatus };
+  /** Someone started or stopped typing in a conversation. */
+  typing: { conversationId: string; user: string; typing: boolean };
+  /** Presence of a user we subscribed to. */
+  presence: { user: string; status: 'online' | 'offline'; at: number };
+  /** A contact's identity key changed. `blocked` for verified contacts until accepted. */
+  keyChange: { user: string; verified: boolean; blocked: boolean };
+  /** A group's verified membership changed (or we joined/left one). */
+  groupChange: {
+    groupId: string;
+    name: string;
+    members: string[];
+    removed: string[];
+    added: string[];
+  };
+  /** MQTT connection state. */
+  connection: { state: ConnectionState; error?: string };
+  /** A payload of a kind this version does not understand arrived (kept, not shown). */
+  unknown: { conversationId: string; payload: Payload };
+  /** A non-fatal problem (bad envelope dropped, listener threw …). */
+  error: unknown;
+}
+
+/** A remote device as the directory verified it. */
+export interface RemoteDevice {
+  user: string;
+  deviceId: string;
+  kind: DeviceKind;
+  certificate: DeviceCertificate;
+}
+
+/** Everything internal modules share. */
+export interface Ctx {
+  store: ClientStore;
+  http: HttpClient;
+  now: () => number;
+  random: (n: number) => Uint8Array;
+  events: Emitter<ClientEvents>;
+  /** Serializes every read-modify-write of session and sender-key state. */
+  lock: Mutex;
+  /** The loaded account (throws NOT_REGISTERED when absent). */
+  account(): AccountRecord;
+  /** This device's certificate and keys for crypto. */
+  local(): LocalDevice;
+  /** Publish bytes at QoS 1 (queued by mqtt.js while offline). */
+  publish(topic: string, bytes: Uint8Array): void;
+  /** Subscribe to a topic at QoS 1 (no-op when already subscribed). */
+  subscribe(topic: string): void;
+  unsubscribe(topic: string): void;
+  /** Set of user:device we have a pending initiator session with whose first reply is awaited. */
+  options: ClientOptionsResolved;
+}
+
+/** Tunables with defaults. */
+export interface ClientOptionsResolved {
+  /** One-time prekeys uploaded per batch. */
+  oneTimePrekeys: number;
+  /** One-time X-Wing prekeys uploaded per batch. */
+  oneTimeKemPrekeys: number;
+  /** Top up when the server holds fewer than this. */
+  prekeyThreshold: number;
+  /** Signed prekey rotation period (ms). */
+  signedPrekeyMaxAgeMs: number;
+  /** How long a fetched device list is reused (ms). */
+  directoryTtlMs: number;
+  /** Re-send outbox entries older than this on the periodic timer (ms). */
+  resendAfterMs: number;
+  /** Send delivered receipts automatically. */
+  autoDeliveredReceipts: boolean;
+}

@@ -1,0 +1,588 @@
+/**
+ * Groups with Sender Keys and the signed membership chain (DESIGN.md §3,
+ * PROTOCOL.md §8). The chain is fetched from the key server and verified here
+ * before anything is trusted: members come from the verified chain only, and
+ * a sender key is handed only to devices whose certificates are signed by the
+ * UIK the chain names for that member. When anyone leaves or is removed, our
+ * own sender key is dropped so the next message starts a fresh chain that the
+ * removed member never receives.
+ */
+import {
+  createChange,
+  createGenesis,
+  createReceiverState,
+  createSenderKey,
+  decodeMembershipRecord,
+  decodeSenderKeyDistribution,
+  deserializeOwnSenderKey,
+  deserializeReceiverState,
+  encodeMembershipRecord,
+  encodeSenderKeyDistribution,
+  equalBytes,
+  fromBase64,
+  groupDecrypt,
+  groupEncrypt,
+  groupTopic,
+  needsRotation,
+  pad,
+  peekGroupEnvelope,
+  rotateSenderKey,
+  senderKeyDistribution,
+  serializeOwnSenderKey,
+  serializeReceiverState,
+  toBase64,
+  unpad,
+  verifyMembershipChain,
+  type GroupState,
+  type OwnSenderKey,
+} from '@sotto/crypto';
+import { ClientError } from '../errors.ts';
+import {
+  decodePayload,
+  encodePayload,
+  newMessageId,
+  type Payload,
+  type PayloadInput,
+} from '../payload.ts';
+import type { GroupRecord, OutboxEntry, StoreOp } from '../store/types.ts';
+import type { Ctx, RemoteDevice } from './context.ts';
+import { isAcked, type Effects, type Messaging, type Origin } from './messaging.ts';
+import type { Directory } from './trust.ts';
+
+const PENDING = 'groups.pending';
+/** Group envelopes kept while their sender key has not arrived (bounded). */
+const MAX_PENDING = 2000;
+
+interface PendingEnvelope {
+  groupId: string;
+  envelope: Uint8Array;
+  at: number;
+}
+
+/** Group operations of the engine. */
+export class Groups {
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly directory: Directory,
+    private readonly messaging: Messaging,
+  ) {}
+
+  /** The verified state of a stored group. */
+  private stateOf(group: GroupRecord): GroupState {
+    return verifyMembershipChain(group.chain);
+  }
+
+  /** A stored group we are a member of, or NOT_MEMBER. */
+  async requireGroup(groupId: string): Promise<GroupRecord> {
+    const group = await this.ctx.store.getGroup(groupId);
+    if (!group || !group.members.includes(this.ctx.account().username)) {
+      throw new ClientError('NOT_MEMBER', `not a member of group ${groupId}`);
+    }
+    return group;
+  }
+
+  /** True when `user` is a member of the stored group. */
+  async isMember(groupId: string, user: string): Promise<boolean> {
+    const g = await this.ctx.store.getGroup(groupId);
+    return !!g && g.members.includes(user);
+  }
+
+  /** Create a group with us as admin; returns its id. */
+  async create(name: string, members: string[]): Promise<string> {
+    const account = this.ctx.account();
+    const refs = [];
+    for (const m of new Set(members)) {
+      if (m === account.username) continue;
+      const { uik } = await this.directory.devices(m, true);
+      if (!uik) throw new ClientError('NO_DEVICES', `${m} has no identity key yet`);
+      await this.directory.assertSendable(m);
+      const trusted = (await this.ctx.store.getContact(m))?.uik ?? uik;
+      refs.push({ username: m, uik: trusted });
+    }
+    const groupId = newMessageId(this.ctx.random);
+    const genesis = createGenesis({
+      groupId,
+      name,
+      creator: { username: account.username, uik: account.uik },
+      members: refs,
+      createdAt: this.ctx.now(),
+    });
+    await this.ctx.http.createGroup(toBase64(encodeMembershipRecord(genesis)));
+    await this.refresh(groupId);
+    await this.notifyChange(groupId, [...refs.map((r) => r.username), account.username]);
+    return groupId;
+  }
+
+  /** Append a signed change (add/remove/promote/demote/leave) and tell the members. */
+  async change(
+    groupId: string,
+    op: 'add' | 'remove' | 'promote' | 'demote' | 'leave',
+    user?: string,
+  ): Promise<void> {
+    const account = this.ctx.account();
+    await this.refresh(groupId);
+    const group = await this.requireGroup(groupId);
+    const state = this.stateOf(group);
+    const before = [...state.members.keys()];
+    let record;
+    const actor = { username: account.username, uik: account.uik };
+    const createdAt = this.ctx.now();
+    if (op === 'leave') {
+      record = createChange(state, { actor, createdAt, op });
+    } else {
+      if (!user) throw new ClientError('BAD_INPUT', `${op} needs a user`);
+      if (!state.members.get(account.username)?.admin)
+        throw new ClientError('NOT_ADMIN', `only admins can ${op} members`);
+      let uik = state.members.get(user)?.uik;
+      if (!uik) {
+        const d = await this.directory.devices(user, true);
+        if (!d.uik) throw new ClientError('NO_DEVICES', `${user} has no identity key yet`);
+        await this.directory.assertSendable(user);
+        uik = (await this.ctx.store.getContact(user))?.uik ?? d.uik;
+      }
+      record = createChange(state, { actor, createdAt, op, subject: { username: user, uik } });
+    }
+    await this.ctx.http.appendGroupChange(groupId, toBase64(encodeMembershipRecord(record)));
+    // Tell everyone who was or is in the group (the removed member learns it is out).
+    const notify = new Set([...before, ...(user ? [user] : [])]);
+    notify.delete(account.username);
+    await this.refresh(groupId);
+    await this.notifyChange(
+      groupId,
+      [...notify, account.username],
+      toBase64(encodeMembershipRecord(record)),
+    );
+  }
+
+  private async notifyChange(groupId: string, users: string[], record?: string): Promise<void> {
+    const id = newMessageId(this.ctx.random);
+    for (const u of new Set(users)) {
+      try {
+        if (u === this.ctx.account().username) {
+          const { devices } = await this.directory.devices(u);
+          if (!devices.some((d) => d.deviceId !== this.ctx.account().deviceId)) continue;
+        }
+        await this.messaging.sendDirect(
+          u,
+          { kind: 'group-change', groupId, ...(record ? { record } : {}) },
+          { id },
+        );
+      } catch (err) {
+        this.ctx.events.emit('error', err);
+      }
+    }
+  }
+
+  /**
+   * Fetch the chain from the key server, verify it, and require it to extend
+   * the chain we hold (no rollback, no fork). Updates the store, topic
+   * subscription and sender keys; emits `groupChange` when membership moved.
+   */
+  async refresh(groupId: string): Promise<GroupRecord | null> {
+    const { store, http } = this.ctx;
+    const account = this.ctx.account();
+    let chain: Uint8Array[];
+    try {
+      chain = (await http.getGroup(groupId)).records.map((r) => fromBase64(r));
+    } catch (err) {
+      // 403/404: we are not (or no longer) a member; the chain we hold stays.
+      const old = await store.getGroup(groupId);
+      if (
+        old &&
+        old.members.includes(account.username) &&
+        (err as { status?: number }).status === 403
+      ) {
+        return this.leaveLocally(old, []);
+      }
+      throw err;
+    }
+    const state = verifyMembershipChain(chain);
+    if (state.groupId !== groupId)
+      throw new ClientError('BAD_INPUT', 'key server returned another group');
+    const old = await store.getGroup(groupId);
+    if (old) {
+      if (old.chain.length > chain.length)
+        throw new ClientError('BAD_INPUT', `group ${groupId}: server chain rolled back`);
+      old.chain.forEach((r, i) => {
+        if (!equalBytes(r, chain[i]!))
+          throw new ClientError('BAD_INPUT', `group ${groupId}: server chain forked`);
+      });
+      if (old.chain.length === chain.length) return old;
+    }
+    const members = [...state.members.keys()].sort();
+    const group: GroupRecord = {
+      groupId,
+      name: state.name,
+      chain,
+      members,
+      admins: members.filter((m) => state.members.get(m)!.admin),
+      updatedAt: this.ctx.now(),
+    };
+    const before = old?.members ?? [];
+    const removed = before.filter((m) => !members.includes(m));
+    const added = members.filter((m) => !before.includes(m));
+    const ops: StoreOp[] = [{ op: 'putGroup', group }];
+    for (const m of removed) ops.push({ op: 'deleteSenderKeys', groupId, user: m });
+    // Rotation on removal: the next message starts a new chain for the remaining members only.
+    if (removed.length) ops.push({ op: 'deleteOwnSenderKey', groupId });
+    await this.ctx.lock.run(() => store.batch(ops));
+    if (!members.includes(account.username)) return this.leaveLocally(group, removed);
+    this.ctx.subscribe(groupTopic(groupId));
+    this.ctx.events.emit('groupChange', { groupId, name: group.name, members, removed, added });
+    return group;
+  }
+
+  private async leaveLocally(group: GroupRecord, removed: string[]): Promise<GroupRecord> {
+    const account = this.ctx.account();
+    const g = { ...group, members: group.members.filter((m) => m !== account.username) };
+    await this.ctx.lock.run(() =>
+      this.ctx.store.batch([
+        { op: 'putGroup', group: g },
+        { op: 'deleteOwnSenderKey', groupId: g.groupId },
+        { op: 'deleteSenderKeys', groupId: g.groupId },
+      ]),
+    );
+    this.ctx.unsubscribe(groupTopic(g.groupId));
+    this.ctx.events.emit('groupChange', {
+      groupId: g.groupId,
+      name: g.name,
+      members: g.members,
+      removed: [...new Set([...removed, account.username])],
+      added: [],
+    });
+    return g;
+  }
+
+  /** Member devices verified against the chain's UIKs (excluding this device). */
+  private async memberDevices(group: GroupRecord): Promise<RemoteDevice[]> {
+    const state = this.stateOf(group);
+    const account = this.ctx.account();
+    const out: RemoteDevice[] = [];
+    await Promise.all(
+      group.members.map(async (m) => {
+        const uik = state.members.get(m)?.uik;
+        if (!uik) return;
+        try {
+          const { devices } = await this.directory.devices(m);
+          for (const d of devices) {
+            if (m === account.username && d.deviceId === account.deviceId) continue;
+            // Membership verified before handing out sender keys: the device must be certified by the chain's UIK.
+            if (equalBytes(d.certificate.uik, uik)) out.push(d);
+          }
+        } catch (err) {
+          this.ctx.events.emit('error', err);
+        }
+      }),
+    );
+    return out;
+  }
+
+  /** Send a payload to a group (one encryption, signed); returns it. */
+  async send(
+    groupId: string,
+    input: PayloadInput,
+    options: { id?: string } = {},
+  ): Promise<Payload> {
+    const group = await this.requireGroup(groupId);
+    const payload = this.messaging.make(input, options.id);
+    const devices = await this.memberDevices(group);
+    const plaintext = pad(encodePayload(payload));
+    const account = this.ctx.account();
+    const acked = isAcked(payload.kind);
+    const now = this.ctx.now();
+    const ops: StoreOp[] = [];
+    if (payload.kind === 'text' || payload.kind === 'reply' || payload.kind === 'file') {
+      ops.push({
+        op: 'putMessage',
+        message: this.messaging.outgoingRecord(
+          `group:${groupId}`,
+          payload,
+          devices.filter((d) => d.user !== account.username).map((d) => `${d.user}:${d.deviceId}`),
+        ),
+      });
+    }
+    ops.push(...(await this.messaging.localEffect(payload, account.username)));
+    if (acked) {
+      ops.push({ op: 'markSeen', ids: [payload.id], at: now });
+      ops.push({
+        op: 'putOutbox',
+        entries: devices.map((d): OutboxEntry => ({
+          messageId: payload.id,
+          recipient: d.user,
+          recipientDevice: d.deviceId,
+          topic: groupTopic(groupId),
+          plaintext,
+          attempts: 1,
+          createdAt: now,
+          lastAttemptAt: now,
+        })),
+      });
+    }
+    await this.ctx.store.batch(ops);
+    await this.encryptAndPublish(group, devices, plaintext);
+    return payload;
+  }
+
+  /** Re-send an outbox group message (re-encrypted on the current chain). */
+  async resend(groupId: string, _messageId: string, plaintext: Uint8Array): Promise<void> {
+    const group = await this.requireGroup(groupId);
+    const devices = await this.memberDevices(group);
+    await this.encryptAndPublish(group, devices, plaintext);
+  }
+
+  /**
+   * Under the lock: make sure our sender key exists (rotating when due) and
+   * was handed to every current member device, then encrypt and publish.
+   */
+  private async encryptAndPublish(
+    group: GroupRecord,
+    devices: RemoteDevice[],
+    plaintext: Uint8Array,
+  ): Promise<void> {
+    const account = this.ctx.account();
+    const { groupId } = group;
+    const envelope = await this.ctx.lock.run(async () => {
+      const now = this.ctx.now();
+      const stored = await this.ctx.store.getOwnSenderKey(groupId);
+      let own: OwnSenderKey;
+      let distributedTo: string[];
+      if (!stored) {
+        own = createSenderKey({
+          groupId,
+          username: account.username,
+          deviceId: account.deviceId,
+          now,
+        }).state;
+        distributedTo = [];
+      } else {
+        own = deserializeOwnSenderKey(stored.state);
+        distributedTo = stored.distributedTo;
+        if (needsRotation(own, { now })) {
+          own = rotateSenderKey(own, { now }).state;
+          distributedTo = [];
+        }
+      }
+      const missing = devices.filter((d) => !distributedTo.includes(`${d.user}:${d.deviceId}`));
+      if (missing.length) {
+        const dist = toBase64(encodeSenderKeyDistribution(senderKeyDistribution(own)));
+        const sk = this.messaging.make({ kind: 'sender-key', groupId, distribution: dist });
+        const skPlain = pad(encodePayload(sk));
+        await this.ctx.store.batch([
+          { op: 'markSeen', ids: [sk.id], at: now },
+          {
+            op: 'putOutbox',
+            entries: missing.map((d) => ({
+              messageId: sk.id,
+              recipient: d.user,
+              recipientDevice: d.deviceId,
+              topic: `sotto/v1/inbox/${d.user}/${d.deviceId}`,
+              plaintext: skPlain,
+              attempts: 1,
+              createdAt: now,
+              lastAttemptAt: now,
+            })),
+          },
+        ]);
+        await this.messaging.encryptAndPublish(
+          missing.map((d) => ({ user: d.user, device: d.deviceId, plaintext: skPlain })),
+          true,
+        );
+        distributedTo = [...distributedTo, ...missing.map((d) => `${d.user}:${d.deviceId}`)];
+      }
+      const env = groupEncrypt(own, plaintext);
+      await this.ctx.store.batch([
+        {
+          op: 'putOwnSenderKey',
+          record: {
+            groupId,
+            keyId: own.keyId,
+            state: serializeOwnSenderKey(own),
+            distributedTo,
+            createdAt: own.createdAt,
+            messageCount: own.iteration,
+          },
+        },
+      ]);
+      return env;
+    });
+    this.ctx.publish(groupTopic(groupId), envelope);
+  }
+
+  /** Accept a sender-key distribution that arrived pairwise from `origin` (caller holds the lock). */
+  async acceptSenderKey(
+    p: Extract<Payload, { kind: 'sender-key' }>,
+    origin: Origin,
+    ops: StoreOp[],
+  ): Promise<void> {
+    const dist = decodeSenderKeyDistribution(fromBase64(p.distribution));
+    if (
+      dist.groupId !== p.groupId ||
+      dist.username !== origin.user ||
+      dist.deviceId !== origin.device
+    ) {
+      this.ctx.events.emit(
+        'error',
+        new ClientError('BAD_INPUT', 'sender key names another sender or group'),
+      );
+      return;
+    }
+    let group = await this.ctx.store.getGroup(p.groupId);
+    if (!group || !group.members.includes(origin.user)) {
+      // A group we have not heard of yet (the sender key can overtake the group-change notice).
+      try {
+        group = await this.refreshUnlocked(p.groupId);
+      } catch (err) {
+        this.ctx.events.emit('error', err);
+        return;
+      }
+    }
+    if (
+      !group ||
+      !group.members.includes(origin.user) ||
+      !group.members.includes(this.ctx.account().username)
+    ) {
+      return;
+    }
+    const state = createReceiverState(dist);
+    ops.push({
+      op: 'putSenderKey',
+      record: {
+        groupId: p.groupId,
+        user: origin.user,
+        device: origin.device,
+        keyId: dist.keyId,
+        state: serializeReceiverState(state),
+        createdAt: this.ctx.now(),
+      },
+    });
+  }
+
+  /** Fetch and store a chain while the lock is already held (first sender key of an unknown group). */
+  private async refreshUnlocked(groupId: string): Promise<GroupRecord | null> {
+    const chain = (await this.ctx.http.getGroup(groupId)).records.map((r) => fromBase64(r));
+    const state = verifyMembershipChain(chain);
+    const old = await this.ctx.store.getGroup(groupId);
+    if (old && old.chain.length >= chain.length) return old;
+    const members = [...state.members.keys()].sort();
+    const group: GroupRecord = {
+      groupId,
+      name: state.name,
+      chain,
+      members,
+      admins: members.filter((m) => state.members.get(m)!.admin),
+      updatedAt: this.ctx.now(),
+    };
+    await this.ctx.store.batch([{ op: 'putGroup', group }]);
+    if (members.includes(this.ctx.account().username)) {
+      this.ctx.subscribe(groupTopic(groupId));
+      const removed = (old?.members ?? []).filter((m) => !members.includes(m));
+      const added = members.filter((m) => !(old?.members ?? []).includes(m));
+      queueMicrotask(() =>
+        this.ctx.events.emit('groupChange', { groupId, name: group.name, members, removed, added }),
+      );
+    }
+    return group;
+  }
+
+  /** Handle an envelope from a group topic. Never throws. */
+  async handleGroupEnvelope(
+    groupId: string,
+    envelope: Uint8Array,
+    fromPending = false,
+  ): Promise<boolean> {
+    const account = this.ctx.account();
+    let header;
+    try {
+      header = peekGroupEnvelope(envelope);
+    } catch (err) {
+      this.ctx.events.emit('error', err);
+      return true;
+    }
+    // MQTT 3.1.1 has no no-local: our own publishes come back.
+    if (header.username === account.username && header.deviceId === account.deviceId) return true;
+    const fx: Effects = { after: [], acks: [], refreshGroups: [] };
+    let handled = true;
+    try {
+      await this.ctx.lock.run(async () => {
+        const rec = await this.ctx.store.getSenderKey(
+          groupId,
+          header.username,
+          header.deviceId,
+          header.keyId,
+        );
+        if (!rec) {
+          handled = false;
+          if (!fromPending) await this.park(groupId, envelope);
+          return;
+        }
+        const group = await this.ctx.store.getGroup(groupId);
+        if (!group?.members.includes(header.username)) return;
+        const state = deserializeReceiverState(rec.state);
+        const plain = groupDecrypt(state, envelope, groupId);
+        const ops: StoreOp[] = [
+          { op: 'putSenderKey', record: { ...rec, state: serializeReceiverState(state) } },
+        ];
+        let payload: Payload | null = null;
+        try {
+          payload = decodePayload(unpad(plain));
+        } catch (err) {
+          this.ctx.events.emit('error', err);
+        }
+        if (payload && payload.kind !== 'sender-key' && payload.kind !== 'sync') {
+          const { devices } = await this.directory.devices(header.username);
+          const kind = devices.find((d) => d.deviceId === header.deviceId)?.kind ?? 'user';
+          await this.messaging.process(
+            payload,
+            {
+              conversationId: `group:${groupId}`,
+              user: header.username,
+              device: header.deviceId,
+              kind,
+              group: groupId,
+            },
+            ops,
+            fx,
+          );
+        }
+        await this.ctx.store.batch(ops);
+      });
+    } catch (err) {
+      this.ctx.events.emit('error', err);
+      return true;
+    }
+    this.messaging.runEffects(fx);
+    for (const g of fx.refreshGroups)
+      void this.refresh(g).catch((err: unknown) => this.ctx.events.emit('error', err));
+    return handled;
+  }
+
+  /** Keep a group envelope whose sender key has not arrived yet (persisted, bounded). */
+  private async park(groupId: string, envelope: Uint8Array): Promise<void> {
+    const list = (await this.ctx.store.getSetting<PendingEnvelope[]>(PENDING)) ?? [];
+    list.push({ groupId, envelope, at: this.ctx.now() });
+    await this.ctx.store.setSetting(PENDING, list.slice(-MAX_PENDING));
+  }
+
+  /** A sender key arrived for `groupId`: retry the parked envelopes of that group. */
+  async retryPending(groupId: string): Promise<void> {
+    const list = (await this.ctx.store.getSetting<PendingEnvelope[]>(PENDING)) ?? [];
+    const mine = list.filter((p) => p.groupId === groupId);
+    if (!mine.length) return;
+    const keep: PendingEnvelope[] = list.filter((p) => p.groupId !== groupId);
+    for (const p of mine) {
+      const ok = await this.handleGroupEnvelope(groupId, p.envelope, true);
+      if (!ok) keep.push(p);
+    }
+    await this.ctx.store.setSetting(PENDING, keep);
+  }
+
+  /** Typing in a group (not stored, not acknowledged). */
+  async sendTyping(groupId: string, typing: boolean): Promise<void> {
+    await this.send(groupId, { kind: 'typing', typing, conversation: `group:${groupId}` });
+  }
+
+  /** Decode the stored chain records (for UIs that show history). */
+  static records(group: GroupRecord): ReturnType<typeof decodeMembershipRecord>[] {
+    return group.chain.map((r) => decodeMembershipRecord(r));
+  }
+}

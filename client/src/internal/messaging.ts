@@ -1,0 +1,574 @@
+/**
+ * Messages end to end (DESIGN.md §5.1, PROTOCOL.md §12): building payloads,
+ * pairwise fan-out to every device of the recipient and to our own other
+ * devices, the persisted outbox, and the receive path shared by DMs and groups
+ * (de-duplication by message id, re-acknowledging duplicates, applying edits,
+ * deletes, reactions and receipts to the store).
+ */
+import { inboxTopic, isCryptoError, pad, unpad } from '@sotto/crypto';
+import { ClientError } from '../errors.ts';
+import {
+  decodePayload,
+  encodePayload,
+  newMessageId,
+  type Payload,
+  type PayloadInput,
+} from '../payload.ts';
+import type { MessageRecord, OutboxEntry, StoredDeviceKind, StoreOp } from '../store/types.ts';
+import type { Ctx } from './context.ts';
+import { ReceiptBatcher } from './receipts.ts';
+import { decryptPairwise, encryptFor } from './sessions.ts';
+import type { Directory } from './trust.ts';
+
+/** Kinds that are acknowledged with a `delivered` receipt and kept in the outbox until then. */
+const ACKED = new Set<string>([
+  'text',
+  'reply',
+  'reaction',
+  'edit',
+  'delete',
+  'file',
+  'sender-key',
+  'group-change',
+  'profile',
+  'sync',
+  'unknown',
+]);
+/** Kinds shown as messages in a conversation. */
+const STORED = new Set<string>(['text', 'reply', 'file']);
+
+/** True when payloads of this kind are acknowledged and go through the outbox. */
+export function isAcked(kind: string): boolean {
+  return ACKED.has(kind);
+}
+
+/** Who sent a payload and where it belongs. */
+export interface Origin {
+  conversationId: string;
+  user: string;
+  device: string;
+  kind: StoredDeviceKind;
+  /** Arrived on a group topic. */
+  group?: string;
+}
+
+/** Side effects to run after the store batch committed. */
+export interface Effects {
+  after: (() => void)[];
+  acks: { user: string; device: string; id: string }[];
+  refreshGroups: string[];
+}
+
+/** Fields of a payload stored in a message body. */
+function bodyOf(p: Payload): Record<string, unknown> {
+  const { id: _id, ts: _ts, kind: _kind, ...rest } = p as Payload & Record<string, unknown>;
+  return rest;
+}
+
+/** The conversation id of a DM with `user`. */
+export function dmConversation(user: string): string {
+  return `dm:${user}`;
+}
+
+/** Parse `dm:{user}` / `group:{id}`. */
+export function parseConversation(
+  id: string,
+): { type: 'dm'; user: string } | { type: 'group'; groupId: string } {
+  if (id.startsWith('dm:')) return { type: 'dm', user: id.slice(3) };
+  if (id.startsWith('group:')) return { type: 'group', groupId: id.slice(6) };
+  throw new ClientError('BAD_INPUT', `not a conversation id: ${id}`);
+}
+
+/** Pairwise messaging and the shared receive path. */
+export class Messaging {
+  readonly receipts: ReceiptBatcher;
+
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly directory: Directory,
+    /** Group hooks, wired by the engine (avoids a module cycle). */
+    readonly groupHooks: {
+      acceptSenderKey(
+        p: Extract<Payload, { kind: 'sender-key' }>,
+        origin: Origin,
+        ops: StoreOp[],
+      ): Promise<void>;
+      afterSenderKey(groupId: string): void;
+      isMember(groupId: string, user: string): Promise<boolean>;
+      resendGroup(groupId: string, messageId: string, plaintext: Uint8Array): Promise<void>;
+    },
+  ) {
+    this.receipts = new ReceiptBatcher(
+      (user, device, status, ids) => this.sendReceipt(user, device, status, ids),
+      (err) => ctx.events.emit('error', err),
+    );
+  }
+
+  /** Fill in id and timestamp. */
+  make(input: PayloadInput, id?: string): Payload {
+    return { ...input, id: id ?? newMessageId(this.ctx.random), ts: this.ctx.now() };
+  }
+
+  /** The local record of a message we send. */
+  outgoingRecord(conversationId: string, p: Payload, recipients: string[]): MessageRecord {
+    const account = this.ctx.account();
+    return {
+      conversationId,
+      id: p.id,
+      sender: account.username,
+      senderDevice: account.deviceId,
+      timestamp: p.ts,
+      receivedAt: this.ctx.now(),
+      kind: p.kind,
+      body: bodyOf(p),
+      outgoing: true,
+      unread: false,
+      status: Object.fromEntries(recipients.map((r) => [r, 'sent' as const])),
+      edited: false,
+      deleted: false,
+      reactions: {},
+      senderKind: account.kind,
+    };
+  }
+
+  /** Local store ops for an edit/delete/reaction we send, so our own view matches. */
+  async localEffect(p: Payload, user: string): Promise<StoreOp[]> {
+    switch (p.kind) {
+      case 'edit':
+      case 'delete': {
+        const m = await this.ctx.store.getMessage(p.target);
+        if (!m || m.sender !== user)
+          throw new ClientError('UNKNOWN_MESSAGE', `no own message ${p.target}`);
+        return p.kind === 'edit'
+          ? [
+              {
+                op: 'editMessage',
+                messageId: p.target,
+                body: { ...m.body, text: p.text },
+                editedAt: p.ts,
+              },
+            ]
+          : [{ op: 'deleteMessage', messageId: p.target }];
+      }
+      case 'reaction': {
+        const m = await this.ctx.store.getMessage(p.target);
+        if (!m) throw new ClientError('UNKNOWN_MESSAGE', `no message ${p.target}`);
+        return [{ op: 'react', messageId: p.target, user, emoji: p.emoji }];
+      }
+      default:
+        return [];
+    }
+  }
+
+  /**
+   * Send a payload to every device of `user` and a `sync` copy to our own
+   * other devices. Acknowledged kinds are persisted in the outbox first.
+   */
+  async sendDirect(
+    user: string,
+    input: PayloadInput,
+    options: { id?: string } = {},
+  ): Promise<Payload> {
+    const account = this.ctx.account();
+    await this.directory.assertSendable(user);
+    const [them, us] = await Promise.all([
+      this.directory.devices(user),
+      this.directory.devices(account.username),
+    ]);
+    const targets = them.devices.filter(
+      (d) => !(d.user === account.username && d.deviceId === account.deviceId),
+    );
+    if (targets.length === 0)
+      throw new ClientError('NO_DEVICES', `${user} has no device with keys`);
+    const own =
+      user === account.username ? [] : us.devices.filter((d) => d.deviceId !== account.deviceId);
+    const payload = this.make(input, options.id);
+    const conversationId = dmConversation(user);
+    const plain = pad(encodePayload(payload));
+    const acked = isAcked(payload.kind);
+    const syncPlain =
+      acked && own.length && payload.kind !== 'receipt'
+        ? pad(
+            encodePayload({
+              id: payload.id,
+              ts: payload.ts,
+              kind: 'sync',
+              conversation: conversationId,
+              inner: payload as Exclude<Payload, { kind: 'sync' | 'unknown' }>,
+            }),
+          )
+        : null;
+    const now = this.ctx.now();
+    const sends = [
+      ...targets.map((d) => ({ user: d.user, device: d.deviceId, plaintext: plain })),
+      ...(syncPlain
+        ? own.map((d) => ({ user: d.user, device: d.deviceId, plaintext: syncPlain }))
+        : []),
+    ];
+    const ops: StoreOp[] = [];
+    if (STORED.has(payload.kind)) {
+      ops.push({
+        op: 'putMessage',
+        message: this.outgoingRecord(
+          conversationId,
+          payload,
+          targets.map((d) => `${d.user}:${d.deviceId}`),
+        ),
+      });
+    }
+    ops.push(...(await this.localEffect(payload, account.username)));
+    if (acked) {
+      ops.push({ op: 'markSeen', ids: [payload.id], at: now });
+      ops.push({
+        op: 'putOutbox',
+        entries: sends.map((s): OutboxEntry => ({
+          messageId: payload.id,
+          recipient: s.user,
+          recipientDevice: s.device,
+          topic: inboxTopic(s.user, s.device),
+          plaintext: s.plaintext,
+          attempts: 1,
+          createdAt: now,
+          lastAttemptAt: now,
+        })),
+      });
+    }
+    // Outbox first: a crash after this point re-sends on the next start.
+    await this.ctx.store.batch(ops);
+    await this.ctx.lock.run(() => this.encryptAndPublish(sends, payload.kind === 'sender-key'));
+    return payload;
+  }
+
+  /** Encrypt for each device and publish (caller holds the lock). Failures are reported, entries stay. */
+  async encryptAndPublish(
+    sends: { user: string; device: string; plaintext: Uint8Array }[],
+    senderKey = false,
+  ): Promise<void> {
+    const out: { topic: string; envelope: Uint8Array }[] = [];
+    for (const s of sends) {
+      try {
+        const uik = (await this.ctx.store.getContact(s.user))?.uik ?? undefined;
+        const enc = await encryptFor(this.ctx, s.user, s.device, s.plaintext, {
+          senderKey,
+          ...(s.user !== this.ctx.account().username && uik ? { expectedUik: uik } : {}),
+        });
+        // Sessions persist within the batch in order; later sends to the same device see them.
+        await this.ctx.store.batch(enc.ops);
+        out.push({ topic: inboxTopic(s.user, s.device), envelope: enc.envelope });
+      } catch (err) {
+        this.ctx.events.emit('error', err);
+      }
+    }
+    for (const o of out) this.ctx.publish(o.topic, o.envelope);
+  }
+
+  /** A receipt to one device (not stored, not acknowledged). */
+  async sendReceipt(
+    user: string,
+    device: string,
+    status: 'delivered' | 'read',
+    ids: string[],
+  ): Promise<void> {
+    const payload = this.make({ kind: 'receipt', status, ids });
+    const plaintext = pad(encodePayload(payload));
+    await this.ctx.lock.run(() => this.encryptAndPublish([{ user, device, plaintext }]));
+  }
+
+  /** Typing to every device of a DM peer (not stored, not acknowledged). */
+  async sendTypingDirect(user: string, typing: boolean): Promise<void> {
+    const { devices } = await this.directory.devices(user);
+    const payload = this.make({ kind: 'typing', typing });
+    const plaintext = pad(encodePayload(payload));
+    await this.ctx.lock.run(() =>
+      this.encryptAndPublish(devices.map((d) => ({ user: d.user, device: d.deviceId, plaintext }))),
+    );
+  }
+
+  /** Handle one envelope from our inbox topic. Never throws: bad input is reported and dropped. */
+  async handleInbox(bytes: Uint8Array): Promise<void> {
+    const fx: Effects = { after: [], acks: [], refreshGroups: [] };
+    try {
+      await this.ctx.lock.run(async () => {
+        const dec = await decryptPairwise(this.ctx, this.directory, bytes);
+        const ops = dec.ops;
+        let payload: Payload | null = null;
+        try {
+          payload = decodePayload(unpad(dec.plaintext));
+        } catch (err) {
+          // The ratchet advanced: keep the new state, drop the garbage.
+          this.ctx.events.emit('error', err);
+        }
+        if (payload) {
+          const origin: Origin = {
+            conversationId: dmConversation(dec.user),
+            user: dec.user,
+            device: dec.device,
+            kind: dec.certificate.kind,
+          };
+          await this.process(payload, origin, ops, fx);
+        }
+        await this.ctx.store.batch(ops);
+        if (dec.newSession) fx.after.push(() => void this.resendTo(dec.user, dec.device));
+      });
+    } catch (err) {
+      this.ctx.events.emit('error', isCryptoError(err) ? err : err);
+      return;
+    }
+    this.runEffects(fx);
+  }
+
+  /** Run post-commit effects: events, receipts, group refreshes. */
+  runEffects(fx: Effects): void {
+    for (const f of fx.after) f();
+    if (this.ctx.options.autoDeliveredReceipts) {
+      for (const a of fx.acks) this.receipts.add(a.user, a.device, 'delivered', a.id);
+    }
+  }
+
+  /**
+   * Apply a decrypted payload: store ops go into `ops` (committed by the caller
+   * together with the new session state), events and receipts into `fx`.
+   */
+  async process(payload: Payload, origin: Origin, ops: StoreOp[], fx: Effects): Promise<void> {
+    const { store } = this.ctx;
+    const account = this.ctx.account();
+    const now = this.ctx.now();
+    const fromSelf = origin.user === account.username;
+    const ack = (): void => {
+      if (isAcked(payload.kind))
+        fx.acks.push({ user: origin.user, device: origin.device, id: payload.id });
+    };
+    if (payload.kind === 'receipt') {
+      for (const id of payload.ids) {
+        ops.push({
+          op: 'setReceipt',
+          messageId: id,
+          recipient: `${origin.user}:${origin.device}`,
+          status: payload.status,
+        });
+        ops.push({
+          op: 'removeOutbox',
+          messageId: id,
+          recipient: origin.user,
+          recipientDevice: origin.device,
+        });
+        fx.after.push(() =>
+          this.ctx.events.emit('receipt', {
+            messageId: id,
+            user: origin.user,
+            device: origin.device,
+            status: payload.status,
+          }),
+        );
+      }
+      return;
+    }
+    if (payload.kind === 'typing') {
+      const conversationId = payload.conversation ?? origin.conversationId;
+      fx.after.push(() =>
+        this.ctx.events.emit('typing', {
+          conversationId,
+          user: origin.user,
+          typing: payload.typing,
+        }),
+      );
+      return;
+    }
+    // Everything else is acknowledged exactly once per delivery, shown at most once.
+    ack();
+    if (await store.hasSeen(payload.id)) return;
+    ops.push({ op: 'markSeen', ids: [payload.id], at: now });
+    switch (payload.kind) {
+      case 'text':
+      case 'reply':
+      case 'file': {
+        const message: MessageRecord = {
+          conversationId: origin.conversationId,
+          id: payload.id,
+          sender: origin.user,
+          senderDevice: origin.device,
+          timestamp: payload.ts,
+          receivedAt: now,
+          kind: payload.kind,
+          body: bodyOf(payload),
+          outgoing: fromSelf,
+          unread: !fromSelf,
+          status: {},
+          edited: false,
+          deleted: false,
+          reactions: {},
+          senderKind: origin.kind,
+        };
+        ops.push({ op: 'putMessage', message });
+        fx.after.push(() => this.ctx.events.emit('message', message));
+        return;
+      }
+      case 'edit':
+      case 'delete': {
+        const m = await store.getMessage(payload.target);
+        if (!m || m.sender !== origin.user) return;
+        ops.push(
+          payload.kind === 'edit'
+            ? {
+                op: 'editMessage',
+                messageId: m.id,
+                body: { ...m.body, text: payload.text },
+                editedAt: payload.ts,
+              }
+            : { op: 'deleteMessage', messageId: m.id },
+        );
+        fx.after.push(() => void this.emitUpdate(m.id));
+        return;
+      }
+      case 'reaction': {
+        const m = await store.getMessage(payload.target);
+        if (!m) return;
+        ops.push({ op: 'react', messageId: m.id, user: origin.user, emoji: payload.emoji });
+        fx.after.push(() => void this.emitUpdate(m.id));
+        return;
+      }
+      case 'sender-key':
+        await this.groupHooks.acceptSenderKey(payload, origin, ops);
+        fx.after.push(() => this.groupHooks.afterSenderKey(payload.groupId));
+        return;
+      case 'group-change':
+        fx.refreshGroups.push(payload.groupId);
+        return;
+      case 'profile': {
+        const c = await store.getContact(origin.user);
+        const contact = c ?? {
+          username: origin.user,
+          uik: null,
+          verified: false,
+          pendingUik: null,
+          updatedAt: now,
+        };
+        ops.push({
+          op: 'putContact',
+          contact: {
+            ...contact,
+            ...(payload.displayName !== undefined ? { displayName: payload.displayName } : {}),
+            updatedAt: now,
+          },
+        });
+        return;
+      }
+      case 'sync': {
+        if (!fromSelf) return;
+        const inner = payload.inner;
+        const origin2: Origin = { ...origin, conversationId: payload.conversation };
+        if (inner.kind === 'text' || inner.kind === 'reply' || inner.kind === 'file') {
+          const message: MessageRecord = {
+            ...this.outgoingRecord(payload.conversation, inner, []),
+            senderDevice: origin.device,
+            receivedAt: now,
+          };
+          ops.push({ op: 'putMessage', message });
+          fx.after.push(() => this.ctx.events.emit('message', message));
+        } else {
+          await this.process(inner, origin2, ops, {
+            after: fx.after,
+            acks: [],
+            refreshGroups: fx.refreshGroups,
+          });
+        }
+        return;
+      }
+      case 'unknown': {
+        const message: MessageRecord = {
+          conversationId: origin.conversationId,
+          id: payload.id,
+          sender: origin.user,
+          senderDevice: origin.device,
+          timestamp: payload.ts,
+          receivedAt: now,
+          kind: 'unknown',
+          body: { originalKind: payload.originalKind, raw: payload.raw },
+          outgoing: fromSelf,
+          unread: false,
+          status: {},
+          edited: false,
+          deleted: false,
+          reactions: {},
+        };
+        ops.push({ op: 'putMessage', message });
+        fx.after.push(() =>
+          this.ctx.events.emit('unknown', { conversationId: origin.conversationId, payload }),
+        );
+        return;
+      }
+    }
+  }
+
+  private async emitUpdate(id: string): Promise<void> {
+    const m = await this.ctx.store.getMessage(id);
+    if (m) this.ctx.events.emit('messageUpdate', m);
+  }
+
+  /**
+   * Re-send outbox entries: all of them (`olderThanMs` 0, on reconnect) or
+   * those whose last attempt is older. Pairwise entries are re-encrypted on the
+   * current session; group entries re-encrypted once per message.
+   */
+  async flushOutbox(olderThanMs = 0, only?: { user: string; device: string }): Promise<number> {
+    const now = this.ctx.now();
+    const entries = (await this.ctx.store.listOutbox()).filter(
+      (e) =>
+        now - e.lastAttemptAt >= olderThanMs &&
+        (!only || (e.recipient === only.user && e.recipientDevice === only.device)),
+    );
+    const groupDone = new Set<string>();
+    const direct: { user: string; device: string; plaintext: Uint8Array; senderKey: boolean }[] =
+      [];
+    const touch: StoreOp[] = [];
+    for (const e of entries) {
+      touch.push({
+        op: 'touchOutbox',
+        messageId: e.messageId,
+        recipient: e.recipient,
+        recipientDevice: e.recipientDevice,
+        at: now,
+      });
+      if (!e.plaintext) continue;
+      const groupId = e.topic.startsWith('sotto/v1/group/')
+        ? e.topic.slice('sotto/v1/group/'.length)
+        : null;
+      if (groupId) {
+        if (groupDone.has(e.messageId)) continue;
+        groupDone.add(e.messageId);
+        try {
+          await this.groupHooks.resendGroup(groupId, e.messageId, e.plaintext);
+        } catch (err) {
+          this.ctx.events.emit('error', err);
+        }
+      } else {
+        let senderKey = false;
+        try {
+          senderKey = decodePayload(unpad(e.plaintext)).kind === 'sender-key';
+        } catch {
+          // Our own encoding; cannot fail short of corruption — send as a normal message.
+        }
+        direct.push({
+          user: e.recipient,
+          device: e.recipientDevice,
+          plaintext: e.plaintext,
+          senderKey,
+        });
+      }
+    }
+    if (touch.length) await this.ctx.store.batch(touch);
+    await this.ctx.lock.run(async () => {
+      for (const d of direct) await this.encryptAndPublish([d], d.senderKey);
+    });
+    return entries.length;
+  }
+
+  /** The peer started a new session: re-send what it has not acknowledged, on the new session. */
+  async resendTo(user: string, device: string): Promise<void> {
+    try {
+      await this.flushOutbox(0, { user, device });
+    } catch (err) {
+      this.ctx.events.emit('error', err);
+    }
+  }
+}

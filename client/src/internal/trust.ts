@@ -1,0 +1,181 @@
+/**
+ * The key directory and key trust (DESIGN.md §3, §5.2): fetch a user's UIK and
+ * device certificates, verify every certificate against the UIK, and apply
+ * trust on first use. A UIK different from the trusted one raises `keyChange`;
+ * for a verified contact sending is blocked until the user accepts the key.
+ */
+import {
+  decodeDeviceCertificate,
+  equalBytes,
+  fromBase64,
+  safetyNumber,
+  verifyDeviceCertificate,
+} from '@sotto/crypto';
+import { ClientError } from '../errors.ts';
+import type { ContactRecord } from '../store/types.ts';
+import type { Ctx, RemoteDevice } from './context.ts';
+
+interface Cached {
+  at: number;
+  uik: Uint8Array | null;
+  devices: RemoteDevice[];
+}
+
+/** Per-engine cache of verified device lists. */
+export class Directory {
+  readonly #cache = new Map<string, Cached>();
+
+  constructor(private readonly ctx: Ctx) {}
+
+  /** Forget the cached device list of `user` (a control notice said it changed). */
+  invalidate(user?: string): void {
+    if (user === undefined) this.#cache.clear();
+    else this.#cache.delete(user);
+  }
+
+  /**
+   * The user's devices whose certificates verify against the user's UIK
+   * (trust-checked). For our own user, only devices certified by our UIK.
+   * Throws ApiError 404 for an unknown user.
+   */
+  async devices(
+    user: string,
+    refresh = false,
+  ): Promise<{ uik: Uint8Array | null; devices: RemoteDevice[] }> {
+    const c = this.#cache.get(user);
+    if (c && !refresh && this.ctx.now() - c.at < this.ctx.options.directoryTtlMs) return c;
+    const res = await this.ctx.http.getUser(user);
+    const uik = res.uik === null ? null : fromBase64(res.uik);
+    const devices: RemoteDevice[] = [];
+    if (uik) {
+      const account = this.ctx.account();
+      if (user === account.username) {
+        if (!equalBytes(uik, account.uik.publicKey)) {
+          this.ctx.events.emit(
+            'error',
+            new Error('the key server reports a different UIK for our own user'),
+          );
+          return { uik: account.uik.publicKey, devices: [] };
+        }
+      } else {
+        await this.checkUik(user, uik);
+      }
+      for (const d of res.devices) {
+        try {
+          const certificate = decodeDeviceCertificate(fromBase64(d.certificate));
+          verifyDeviceCertificate(certificate, { uik, username: user, deviceId: d.deviceId });
+          devices.push({ user, deviceId: d.deviceId, kind: certificate.kind, certificate });
+        } catch (err) {
+          this.ctx.events.emit('error', err);
+        }
+      }
+    }
+    const entry = { at: this.ctx.now(), uik, devices };
+    this.#cache.set(user, entry);
+    return entry;
+  }
+
+  /**
+   * Compare a UIK seen for `user` (from the directory or a PREKEY sender
+   * certificate) with the trusted one. First sight: trust it. Changed: for an
+   * unverified contact adopt it and emit `keyChange`; for a verified one keep
+   * the old key, park the new one as pending and emit a blocking `keyChange`.
+   */
+  async checkUik(user: string, uik: Uint8Array): Promise<void> {
+    const { store } = this.ctx;
+    const contact = await store.getContact(user);
+    const now = this.ctx.now();
+    if (!contact || !contact.uik) {
+      await store.batch([
+        {
+          op: 'putContact',
+          contact: {
+            username: user,
+            verified: false,
+            pendingUik: null,
+            ...contact,
+            uik,
+            updatedAt: now,
+          },
+        },
+      ]);
+      return;
+    }
+    if (equalBytes(contact.uik, uik)) return;
+    if (contact.pendingUik && equalBytes(contact.pendingUik, uik)) return;
+    const next: ContactRecord = contact.verified
+      ? { ...contact, pendingUik: uik, updatedAt: now }
+      : { ...contact, uik, pendingUik: null, updatedAt: now };
+    await store.batch([{ op: 'putContact', contact: next }]);
+    this.ctx.events.emit('keyChange', {
+      user,
+      verified: contact.verified,
+      blocked: contact.verified,
+    });
+  }
+
+  /** Throw KEY_CHANGED when sending to `user` is blocked by an unaccepted key change. */
+  async assertSendable(user: string): Promise<void> {
+    const contact = await this.ctx.store.getContact(user);
+    if (contact?.verified && contact.pendingUik) {
+      throw new ClientError(
+        'KEY_CHANGED',
+        `${user}'s identity key changed; compare safety numbers and accept the new key first`,
+      );
+    }
+  }
+
+  /** True when a device certificate of `user` is signed by the UIK we trust (or no key is trusted yet). */
+  async trusts(user: string, uik: Uint8Array): Promise<boolean> {
+    const account = this.ctx.account();
+    if (user === account.username) return equalBytes(uik, account.uik.publicKey);
+    const contact = await this.ctx.store.getContact(user);
+    return !contact?.uik || equalBytes(contact.uik, uik);
+  }
+
+  /** Accept a pending key change: the new UIK becomes trusted, verification is cleared. */
+  async acceptKeyChange(user: string): Promise<void> {
+    const contact = await this.ctx.store.getContact(user);
+    if (!contact?.pendingUik) return;
+    await this.ctx.store.batch([
+      {
+        op: 'putContact',
+        contact: {
+          ...contact,
+          uik: contact.pendingUik,
+          pendingUik: null,
+          verified: false,
+          updatedAt: this.ctx.now(),
+        },
+      },
+    ]);
+    this.invalidate(user);
+  }
+
+  /** Mark a contact verified (after comparing safety numbers) or not. */
+  async setVerified(user: string, verified: boolean): Promise<void> {
+    const contact = await this.ctx.store.getContact(user);
+    if (!contact?.uik) {
+      await this.devices(user, true);
+    }
+    const c = (await this.ctx.store.getContact(user))!;
+    await this.ctx.store.batch([
+      { op: 'putContact', contact: { ...c, verified, updatedAt: this.ctx.now() } },
+    ]);
+  }
+
+  /** The 60-digit safety number between us and `user` (trusted key). */
+  async safetyNumber(user: string): Promise<string> {
+    let contact = await this.ctx.store.getContact(user);
+    if (!contact?.uik) {
+      await this.devices(user, true);
+      contact = await this.ctx.store.getContact(user);
+    }
+    if (!contact?.uik) throw new ClientError('NO_DEVICES', `${user} has no identity key yet`);
+    const account = this.ctx.account();
+    return safetyNumber(
+      { username: account.username, uik: account.uik.publicKey },
+      { username: user, uik: contact.uik },
+    );
+  }
+}
