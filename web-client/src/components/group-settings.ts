@@ -172,15 +172,19 @@ export class GroupSettings extends LitElement {
                         >
                         ${
                           amAdmin && m.username !== me
-                            ? html`<button
-                                  ?disabled=${this._busy}
-                                  @click=${() =>
-                                    this.run(() =>
-                                      s!.messenger.setAdmin(this.groupId, m.username, !m.admin),
-                                    )}
-                                >
-                                  ${m.admin ? 'Remove admin' : 'Make admin'}
-                                </button>
+                            ? html`${
+                                  m.admin
+                                    ? nothing
+                                    : html`<button
+                                        ?disabled=${this._busy}
+                                        @click=${() =>
+                                          this.run(() =>
+                                            s!.messenger.setAdmin(this.groupId, m.username, true),
+                                          )}
+                                      >
+                                        Make admin
+                                      </button>`
+                                }
                                 <button
                                   class="danger"
                                   ?disabled=${this._busy}

@@ -245,7 +245,7 @@ export class MessageBubble extends LitElement {
               data-full=${this.imageUrl !== '' ? 'yes' : 'no'}
             />`
           : html`<div class="file">
-              <span aria-hidden="true">📎</span>
+              <span aria-hidden="true">${isImage ? '🖼️' : '📎'}</span>
               <span
                 ><span class="name">${file.name}</span><br /><span class="muted"
                   >${formatSize(file.size)}</span

@@ -164,15 +164,13 @@ export class SettingsView extends LitElement {
           <input
             type="checkbox"
             .checked=${this._shareLastSeen}
-            ?disabled=${!can.has('presence')}
-            @change=${(e: Event) => {
-              this._shareLastSeen = (e.target as HTMLInputElement).checked;
-              void this.savePrivacy();
-            }}
+            disabled
+            aria-describedby="presence-note"
           />
           <span
-            >Show when I’m online and last seen<br /><span class="muted"
-              >When off, you also don’t see others’ last seen.</span
+            >Show when I’m online and last seen<br /><span class="muted" id="presence-note"
+              >Not available yet: the server publishes online / last-seen status for every connected
+              device.</span
             ></span
           >
         </label>

@@ -1,8 +1,54 @@
 /**
- * {@link MessengerService} on the real `@sotto/client` engine. Loaded as a lazy chunk: it pulls
- * in libsodium, mqtt.js and the engine.
+ * {@link MessengerService} on the real `@sotto/client` engine, with its Dexie store
+ * (`@sotto/client/dexie`) and mqtt.js over WebSocket at `/mqtt`. Loaded as a lazy chunk: it
+ * pulls in libsodium, mqtt.js and the engine, so the first paint does not wait for them.
+ *
+ * One IndexedDB database per account on this browser (`sotto-{username}`); the last signed-in
+ * username is remembered in localStorage so a reload resumes without a password. When the
+ * server cannot be reached the stored history is still shown and the engine is retried.
  */
-import { MessengerError, type MessengerService } from './messenger.ts';
+import { Buffer } from 'buffer';
+import mqtt from 'mqtt';
+import { Dexie } from 'dexie';
+import {
+  ApiError,
+  ClientError,
+  createClient,
+  type ClientEvents,
+  type MessageRecord,
+  type SottoClient,
+} from '@sotto/client';
+import { SottoDb, createDexieStore } from '@sotto/client/dexie';
+import {
+  decodeDeviceCertificate,
+  encodeSafetyQr,
+  fromBase64,
+  ready,
+  toBase64,
+  verifySafetyQr,
+  type SafetyIdentity,
+} from '@sotto/crypto';
+import {
+  MessengerError,
+  dmId,
+  parseConversationId,
+  type Account,
+  type Capability,
+  type ConnectionState,
+  type ConversationId,
+  type DeviceInfo,
+  type GroupInfo,
+  type MessengerEvent,
+  type MessengerService,
+  type ProgressFn,
+  type SafetyInfo,
+} from './messenger.ts';
+import type { ClientStore } from './engine-types.ts';
+
+// The engine hands MQTT payloads to mqtt.js as Node Buffers (engine.ts `ctx.publish`); in the
+// page that global does not exist, so provide the browser implementation mqtt.js itself uses.
+const g = globalThis as { Buffer?: unknown };
+g.Buffer ??= Buffer;
 
 /** Options of {@link createMessenger}. */
 export interface MessengerOptions {
@@ -10,7 +56,555 @@ export interface MessengerOptions {
   baseUrl: string;
 }
 
+/** localStorage key of the last signed-in username. */
+export const LAST_USER_KEY = 'sotto-last-user';
+/** IndexedDB database name of an account. */
+export const dbNameFor = (username: string): string => `sotto-${username}`;
+/** Retry period while the server is unreachable (ms). */
+export const RETRY_MS = 3000;
+
+const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
+  'groups',
+  'files',
+  'reactions',
+  'edit',
+  'delete',
+  'receipts',
+  'typing',
+  'presence',
+  'safety',
+  'devices',
+]);
+
+/** Map engine and key server errors to the stable codes the views translate. */
+export function toMessengerError(err: unknown): unknown {
+  if (err instanceof MessengerError) return err;
+  if (err instanceof ApiError) {
+    const map: Record<string, MessengerError['code']> = {
+      USERNAME_TAKEN: 'USERNAME_TAKEN',
+      INVALID_CREDENTIALS: 'BAD_CREDENTIALS',
+      NETWORK: 'UNREACHABLE',
+      USER_NOT_FOUND: 'NO_SUCH_USER',
+      RATE_LIMITED: 'RATE_LIMITED',
+      VALIDATION_FAILED: 'INVALID_USERNAME',
+      FORBIDDEN: 'NOT_AUTHORIZED',
+      NOT_AUTHORIZED: 'NOT_AUTHORIZED',
+    };
+    const code =
+      map[err.code] ?? (err.status === 0 || err.status >= 502 ? 'UNREACHABLE' : 'FAILED');
+    return new MessengerError(code, err.message, { cause: err });
+  }
+  if (err instanceof ClientError) {
+    const text: Partial<Record<ClientError['code'], string>> = {
+      LINK_REQUIRED:
+        'This account’s keys live on another device. Linking a new browser is not available yet: use the browser where you created the account.',
+      KEY_CHANGED: 'The contact’s safety number changed. Review it before sending.',
+      NO_DEVICES: 'That user has not finished setting up yet.',
+      NOT_MEMBER: 'You are not a member of this group.',
+      NOT_ADMIN: 'Only group admins can do that.',
+    };
+    return new MessengerError(
+      err.code === 'NOT_ADMIN' ? 'NOT_AUTHORIZED' : 'FAILED',
+      text[err.code] ?? err.message,
+      { cause: err },
+    );
+  }
+  return err;
+}
+
+function rememberUser(username: string | null): void {
+  try {
+    if (username === null) localStorage.removeItem(LAST_USER_KEY);
+    else localStorage.setItem(LAST_USER_KEY, username);
+  } catch {
+    // No storage (private mode): the session simply does not survive a reload.
+  }
+}
+
+function lastUser(): string | null {
+  try {
+    return localStorage.getItem(LAST_USER_KEY);
+  } catch {
+    return null;
+  }
+}
+
 /** Create the messenger for this page. */
-export function createMessenger(_options: MessengerOptions): MessengerService {
-  throw new MessengerError('UNSUPPORTED', 'The messaging engine is not available in this build.');
+export function createMessenger(options: MessengerOptions): MessengerService {
+  return new EngineMessenger(options.baseUrl);
+}
+
+/** The adapter. */
+class EngineMessenger implements MessengerService {
+  readonly capabilities = CAPABILITIES;
+  connection: ConnectionState = 'offline';
+
+  private client: SottoClient | null = null;
+  private store: ClientStore | null = null;
+  private db: SottoDb | null = null;
+  private me: Account | null = null;
+  private readonly listeners = new Set<(e: MessengerEvent) => void>();
+  private readonly watched = new Set<string>();
+  private readReceipts = true;
+  private everOnline = false;
+  private retry: ReturnType<typeof setTimeout> | undefined;
+  private detach: (() => void)[] = [];
+
+  constructor(private readonly baseUrl: string) {}
+
+  get account(): Account | null {
+    return this.me;
+  }
+
+  local(): { store: ClientStore; db: SottoDb } {
+    if (this.store === null || this.db === null) {
+      throw new MessengerError('FAILED', 'not signed in');
+    }
+    return { store: this.store, db: this.db };
+  }
+
+  subscribe(listener: (e: MessengerEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(e: MessengerEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        console.error('listener failed', err);
+      }
+    }
+  }
+
+  private engine(): SottoClient {
+    if (this.client === null) throw new MessengerError('FAILED', 'not signed in');
+    return this.client;
+  }
+
+  /** Open the account's database and an engine on it. */
+  private open(username: string): SottoClient {
+    const name = dbNameFor(username);
+    const store = createDexieStore({ name });
+    const wsUrl = `${this.baseUrl.replace(/^http/, 'ws')}/mqtt`;
+    const client = createClient({
+      store,
+      http: { baseUrl: this.baseUrl },
+      mqttConnect: (o) => mqtt.connect(wsUrl, o),
+    });
+    this.store = store;
+    this.db = new SottoDb(name);
+    this.client = client;
+    this.wire(client);
+    return client;
+  }
+
+  private async closeEngine(): Promise<void> {
+    clearTimeout(this.retry);
+    for (const d of this.detach.splice(0)) d();
+    await this.client?.close().catch(() => undefined);
+    await this.store?.close().catch(() => undefined);
+    this.db?.close();
+    this.client = null;
+    this.store = null;
+    this.db = null;
+    this.watched.clear();
+  }
+
+  private setConnection(state: ConnectionState, detail?: string): void {
+    this.connection = state;
+    this.emit({ type: 'connection', state, ...(detail !== undefined ? { detail } : {}) });
+  }
+
+  /** Translate engine events into UI events. */
+  private wire(client: SottoClient): void {
+    const on = <K extends keyof ClientEvents & string>(
+      name: K,
+      fn: (e: ClientEvents[K]) => void,
+    ): void => {
+      client.on(name, fn);
+      this.detach.push(() => client.off(name, fn));
+    };
+    on('message', (m) => {
+      this.emit({
+        type: 'history',
+        conversationIds: [m.conversationId],
+        ...(m.outgoing
+          ? {}
+          : {
+              incoming: [
+                {
+                  conversationId: m.conversationId,
+                  id: m.id,
+                  sender: m.sender,
+                  preview: previewText(m),
+                },
+              ],
+            }),
+      });
+      const { kind, ref } = parseConversationId(m.conversationId);
+      if (kind === 'dm') this.watch(ref);
+    });
+    on('messageUpdate', (m) => this.emit({ type: 'history', conversationIds: [m.conversationId] }));
+    on('receipt', (r) => {
+      void this.store?.getMessage(r.messageId).then((m) => {
+        if (m !== null) this.emit({ type: 'history', conversationIds: [m.conversationId] });
+      });
+    });
+    on('typing', (t) =>
+      this.emit({
+        type: 'typing',
+        conversationId: t.conversationId,
+        sender: t.user,
+        typing: t.typing,
+      }),
+    );
+    on('presence', (p) =>
+      this.emit({
+        type: 'presence',
+        username: p.user,
+        online: p.status === 'online',
+        ...(p.status === 'offline' && p.at > 0 ? { lastSeen: p.at } : {}),
+      }),
+    );
+    on('keyChange', (k) =>
+      this.emit({ type: 'keyChange', username: k.user, wasVerified: k.verified || k.blocked }),
+    );
+    on('groupChange', (c) => {
+      const me = this.me?.username ?? '';
+      this.emit({ type: 'groupChange', groupId: c.groupId, removed: c.removed.includes(me) });
+      for (const u of c.added) this.watch(u);
+    });
+    on('connection', (c) => {
+      if (c.state === 'online') {
+        this.everOnline = true;
+        this.setConnection('online');
+      } else if (c.state === 'connecting') {
+        this.setConnection(this.everOnline ? 'reconnecting' : 'connecting');
+      } else if (c.state === 'offline') {
+        this.setConnection(this.everOnline ? 'reconnecting' : 'unreachable', c.error);
+      } else {
+        this.setConnection('offline');
+      }
+    });
+    on('error', (err) => console.warn('sotto engine:', err));
+  }
+
+  private watch(username: string): void {
+    if (this.client === null || this.watched.has(username) || username === this.me?.username) {
+      return;
+    }
+    this.watched.add(username);
+    this.client.watchPresence(username);
+  }
+
+  /** Connect; when the server is unreachable, keep showing local history and retry. */
+  private async startEngine(): Promise<void> {
+    const client = this.engine();
+    try {
+      await client.start();
+      for (const c of await this.local().store.listContacts()) this.watch(c.username);
+    } catch (err) {
+      const e = toMessengerError(err);
+      if (e instanceof MessengerError && e.code === 'UNREACHABLE') {
+        this.setConnection('unreachable', e.message);
+        clearTimeout(this.retry);
+        this.retry = setTimeout(() => {
+          if (this.client === client) void this.startEngine();
+        }, RETRY_MS);
+        return;
+      }
+      throw e;
+    }
+  }
+
+  async resume(): Promise<Account | null> {
+    const username = lastUser();
+    if (username === null) return null;
+    const client = this.open(username);
+    const stored = await this.local().store.getAccount();
+    if (stored === null || stored.refreshToken === null) {
+      await this.closeEngine();
+      return null;
+    }
+    await ready();
+    this.me = { username: stored.username, deviceId: stored.deviceId };
+    this.readReceipts = (await this.local().store.getSetting<boolean>('web:readReceipts')) ?? true;
+    await this.startEngine();
+    void client;
+    return this.me;
+  }
+
+  private async enter(
+    username: string,
+    password: string,
+    progress: ProgressFn | undefined,
+    register: boolean,
+  ): Promise<Account> {
+    await this.closeEngine();
+    progress?.('Loading encryption…', 0.1);
+    await ready();
+    const client = this.open(username);
+    const fresh = (await this.local().store.getAccount()) === null;
+    try {
+      progress?.(register ? 'Creating your account and keys…' : 'Checking your password…', 0.3);
+      const info = register
+        ? await client.register(username, password)
+        : await client.login(username, password);
+      progress?.('Connecting securely…', 0.85);
+      this.me = { username: info.username, deviceId: info.deviceId };
+      rememberUser(info.username);
+      await this.startEngine();
+      progress?.('Ready', 1);
+      return this.me;
+    } catch (err) {
+      await this.closeEngine();
+      // Nothing worth keeping was written for a failed first sign-in on this browser.
+      if (fresh) await Dexie.delete(dbNameFor(username)).catch(() => undefined);
+      throw toMessengerError(err);
+    }
+  }
+
+  signUp(username: string, password: string, progress?: ProgressFn): Promise<Account> {
+    return this.enter(username, password, progress, true);
+  }
+
+  logIn(username: string, password: string, progress?: ProgressFn): Promise<Account> {
+    return this.enter(username, password, progress, false);
+  }
+
+  async logOut(options: { wipe: boolean }): Promise<void> {
+    const username = this.me?.username;
+    try {
+      await this.engine().logout();
+    } catch {
+      // Offline: the tokens are forgotten locally; the server expires them.
+      const store = this.store;
+      const account = await store?.getAccount();
+      if (store && account) {
+        await store.putAccount({ ...account, accessToken: null, refreshToken: null });
+      }
+    }
+    await this.closeEngine();
+    this.me = null;
+    rememberUser(null);
+    if (options.wipe && username !== undefined) await Dexie.delete(dbNameFor(username));
+    this.setConnection('offline');
+  }
+
+  async startDm(username: string): Promise<ConversationId> {
+    let user;
+    try {
+      user = await this.engine().http.getUser(username);
+    } catch (err) {
+      throw toMessengerError(err);
+    }
+    if (user.devices.length === 0) {
+      throw new MessengerError('NO_SUCH_USER', `${username} has not finished setting up yet.`);
+    }
+    this.watch(username);
+    return dmId(username);
+  }
+
+  async createGroup(name: string, members: string[]): Promise<ConversationId> {
+    try {
+      const groupId = await this.engine().groups.create(name, members);
+      return `group:${groupId}`;
+    } catch (err) {
+      throw toMessengerError(err);
+    }
+  }
+
+  async groupInfo(groupId: string): Promise<GroupInfo> {
+    const g = await this.local().store.getGroup(groupId);
+    if (g === null) throw new MessengerError('FAILED', 'This group is not available.');
+    return {
+      groupId,
+      name: g.name,
+      members: g.members.map((username) => ({ username, admin: g.admins.includes(username) })),
+    };
+  }
+
+  private async run(fn: () => Promise<unknown>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      throw toMessengerError(err);
+    }
+  }
+
+  addMember(groupId: string, username: string): Promise<void> {
+    return this.run(() => this.engine().groups.add(groupId, username));
+  }
+
+  removeMember(groupId: string, username: string): Promise<void> {
+    return this.run(() => this.engine().groups.remove(groupId, username));
+  }
+
+  setAdmin(groupId: string, username: string, admin: boolean): Promise<void> {
+    if (!admin) {
+      return Promise.reject(
+        new MessengerError('UNSUPPORTED', 'Removing admin rights is not supported yet.'),
+      );
+    }
+    return this.run(() => this.engine().groups.promote(groupId, username));
+  }
+
+  leaveGroup(groupId: string): Promise<void> {
+    return this.run(() => this.engine().groups.leave(groupId));
+  }
+
+  async sendText(
+    conversationId: ConversationId,
+    text: string,
+    options: { replyTo?: string } = {},
+  ): Promise<{ id: string; sentAt: number }> {
+    try {
+      const m = await this.engine().sendText(conversationId, text, options);
+      return { id: m.id, sentAt: m.timestamp };
+    } catch (err) {
+      throw toMessengerError(err);
+    }
+  }
+
+  async sendFile(
+    conversationId: ConversationId,
+    file: File,
+    progress?: (fraction: number) => void,
+  ): Promise<{ id: string; sentAt: number }> {
+    const data = new Uint8Array(await file.arrayBuffer());
+    try {
+      const m = await this.engine().sendFile(conversationId, data, {
+        name: file.name,
+        mime: file.type || 'application/octet-stream',
+        // Encryption streams the file; the upload is one request after it.
+        onProgress: (done, total) => progress?.(total === 0 ? 0.9 : (done / total) * 0.9),
+      });
+      progress?.(1);
+      return { id: m.id, sentAt: m.timestamp };
+    } catch (err) {
+      throw toMessengerError(err);
+    }
+  }
+
+  async downloadFile(message: MessageRecord, progress?: (f: number) => void): Promise<Blob> {
+    try {
+      const bytes = await this.engine().downloadFile(message, (done, total) =>
+        progress?.(total === 0 ? 1 : done / total),
+      );
+      const mime = typeof message.body.mime === 'string' ? message.body.mime : '';
+      return new Blob([bytes as Uint8Array<ArrayBuffer>], { type: mime });
+    } catch (err) {
+      throw toMessengerError(err);
+    }
+  }
+
+  react(c: ConversationId, targetId: string, emoji: string, remove: boolean): Promise<void> {
+    return this.run(() => this.engine().react(c, targetId, remove ? null : emoji));
+  }
+
+  edit(c: ConversationId, targetId: string, text: string): Promise<void> {
+    return this.run(() => this.engine().edit(c, targetId, text));
+  }
+
+  deleteForEveryone(c: ConversationId, targetId: string): Promise<void> {
+    return this.run(() => this.engine().deleteForEveryone(c, targetId));
+  }
+
+  markRead(conversationId: ConversationId): void {
+    const done = this.readReceipts
+      ? this.engine().markRead(conversationId)
+      : this.local().store.batch([{ op: 'markConversationRead', conversationId }]);
+    void done
+      .then(() => this.emit({ type: 'history', conversationIds: [conversationId] }))
+      .catch((err: unknown) => console.warn('markRead failed', err));
+  }
+
+  setTyping(conversationId: ConversationId, typing: boolean): void {
+    void this.client?.setTyping(conversationId, typing).catch(() => undefined);
+  }
+
+  private async identities(username: string): Promise<[SafetyIdentity, SafetyIdentity]> {
+    const client = this.engine();
+    await client.trust.safetyNumber(username);
+    const [account, contact] = await Promise.all([
+      this.local().store.getAccount(),
+      client.trust.contact(username),
+    ]);
+    if (account === null || contact?.uik == null) {
+      throw new MessengerError('FAILED', `${username} has no identity key yet.`);
+    }
+    return [
+      { username: account.username, uik: account.uik.publicKey },
+      { username, uik: contact.uik },
+    ];
+  }
+
+  async safety(username: string): Promise<SafetyInfo> {
+    try {
+      const client = this.engine();
+      const digits = await client.trust.safetyNumber(username);
+      const [local, remote] = await this.identities(username);
+      const contact = await client.trust.contact(username);
+      return {
+        digits,
+        qrPayload: toBase64(encodeSafetyQr(local, remote)),
+        verified: contact?.verified === true,
+      };
+    } catch (err) {
+      throw toMessengerError(err);
+    }
+  }
+
+  async verifyScanned(username: string, payload: string): Promise<boolean> {
+    const [local, remote] = await this.identities(username);
+    let ok = false;
+    try {
+      ok = verifySafetyQr(fromBase64(payload), local, remote);
+    } catch {
+      ok = false; // Not a safety code at all.
+    }
+    if (ok) await this.engine().trust.setVerified(username, true);
+    return ok;
+  }
+
+  setVerified(username: string, verified: boolean): Promise<void> {
+    return this.run(() => this.engine().trust.setVerified(username, verified));
+  }
+
+  acceptKeyChange(username: string): Promise<void> {
+    return this.run(() => this.engine().trust.acceptKeyChange(username));
+  }
+
+  async setPrivacy(settings: { shareLastSeen: boolean; readReceipts: boolean }): Promise<void> {
+    this.readReceipts = settings.readReceipts;
+    await this.local().store.setSetting('web:readReceipts', settings.readReceipts);
+  }
+
+  async devices(): Promise<DeviceInfo[]> {
+    const me = this.me;
+    if (me === null) return [];
+    try {
+      const user = await this.engine().http.getUser(me.username);
+      return user.devices.map((d) => {
+        const cert = decodeDeviceCertificate(fromBase64(d.certificate));
+        return {
+          deviceId: d.deviceId,
+          kind: cert.kind,
+          current: d.deviceId === me.deviceId,
+          issuedAt: cert.issuedAt,
+        };
+      });
+    } catch (err) {
+      throw toMessengerError(err);
+    }
+  }
+}
+
+function previewText(m: MessageRecord): string {
+  const { text, name } = m.body;
+  if (typeof text === 'string') return text.slice(0, 140);
+  if (typeof name === 'string') return `📎 ${name}`;
+  return 'New message';
 }

@@ -10,5 +10,5 @@ export type {
   ConversationSummary,
   SearchHit,
   ReceiptStatus,
-} from '../../../client/src/store/types.ts';
+} from '@sotto/client';
 export type { SottoDb } from '@sotto/client/dexie';
