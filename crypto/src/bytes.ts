@@ -30,15 +30,27 @@ export function wipe(...secrets: (Uint8Array | undefined | null)[]): void {
   for (const s of secrets) if (s) sodium().memzero(s);
 }
 
+// crypto/ compiles without DOM or Node typings (it runs in both, crypto/tsconfig.json has
+// `types: []`), so declare the part of the WHATWG encoding API it uses; every supported
+// runtime (browsers, Node >= 11) provides these globals.
+declare const TextEncoder: new () => { encode(input: string): Uint8Array };
+declare const TextDecoder: new (
+  label: string,
+  options: { fatal: boolean },
+) => { decode(input: Uint8Array): string };
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
 /** UTF-8 encode. */
 export function utf8(text: string): Uint8Array {
-  return new TextEncoder().encode(text);
+  return encoder.encode(text);
 }
 
 /** UTF-8 decode, rejecting invalid sequences as MALFORMED. */
 export function fromUtf8(bytes: Uint8Array): string {
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return decoder.decode(bytes);
   } catch (cause) {
     throw new CryptoError('MALFORMED', 'invalid UTF-8', { cause });
   }
@@ -79,19 +91,22 @@ export class ByteWriter {
   private chunks: Uint8Array[] = [];
 
   u8(value: number): this {
-    if (!Number.isInteger(value) || value < 0 || value > 0xff) throw new RangeError(`u8 out of range: ${value}`);
+    if (!Number.isInteger(value) || value < 0 || value > 0xff)
+      throw new RangeError(`u8 out of range: ${value}`);
     this.chunks.push(Uint8Array.of(value));
     return this;
   }
 
   u16(value: number): this {
-    if (!Number.isInteger(value) || value < 0 || value > 0xffff) throw new RangeError(`u16 out of range: ${value}`);
+    if (!Number.isInteger(value) || value < 0 || value > 0xffff)
+      throw new RangeError(`u16 out of range: ${value}`);
     this.chunks.push(Uint8Array.of(value >>> 8, value & 0xff));
     return this;
   }
 
   u32(value: number): this {
-    if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw new RangeError(`u32 out of range: ${value}`);
+    if (!Number.isInteger(value) || value < 0 || value > 0xffffffff)
+      throw new RangeError(`u32 out of range: ${value}`);
     const b = new Uint8Array(4);
     new DataView(b.buffer).setUint32(0, value);
     this.chunks.push(b);
@@ -100,7 +115,8 @@ export class ByteWriter {
 
   /** Unsigned 64-bit integer from a safe JS number (timestamps in ms). */
   u64(value: number): this {
-    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`u64 out of range: ${value}`);
+    if (!Number.isSafeInteger(value) || value < 0)
+      throw new RangeError(`u64 out of range: ${value}`);
     const b = new Uint8Array(8);
     new DataView(b.buffer).setBigUint64(0, BigInt(value));
     this.chunks.push(b);
@@ -174,7 +190,8 @@ export class ByteReader {
   u64(what = 'u64'): number {
     const b = this.take(8, what);
     const v = new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0);
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new CryptoError('MALFORMED', `${what} too large`);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER))
+      throw new CryptoError('MALFORMED', `${what} too large`);
     return Number(v);
   }
 

@@ -60,12 +60,17 @@ export function frameEnvelope(type: EnvelopeTypeValue, body: Uint8Array): Uint8A
  */
 export function unframeEnvelope(bytes: Uint8Array): { type: EnvelopeTypeValue; body: Uint8Array } {
   if (!(bytes instanceof Uint8Array)) throw new CryptoError('MALFORMED', 'envelope is not bytes');
-  if (bytes.length > MAX_ENVELOPE_BYTES) throw new CryptoError('OVERSIZED', `envelope over ${MAX_ENVELOPE_BYTES} bytes`);
+  if (bytes.length > MAX_ENVELOPE_BYTES)
+    throw new CryptoError('OVERSIZED', `envelope over ${MAX_ENVELOPE_BYTES} bytes`);
   if (bytes.length < 2) throw new CryptoError('MALFORMED', 'envelope shorter than its header');
   if (bytes[0] !== ENVELOPE_VERSION) {
-    throw new CryptoError('UNSUPPORTED_VERSION', `envelope version ${bytes[0]} is not ${ENVELOPE_VERSION}`);
+    throw new CryptoError(
+      'UNSUPPORTED_VERSION',
+      `envelope version ${bytes[0]} is not ${ENVELOPE_VERSION}`,
+    );
   }
   const type = bytes[1]!;
-  if (!isEnvelopeType(type)) throw new CryptoError('UNKNOWN_TYPE', `envelope type ${type} is unknown`);
+  if (!isEnvelopeType(type))
+    throw new CryptoError('UNKNOWN_TYPE', `envelope type ${type} is unknown`);
   return { type, body: bytes.subarray(2) };
 }
