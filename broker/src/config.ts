@@ -9,7 +9,8 @@
  * | `MQTT_PORT` | 1883 | MQTT over TCP (0 = off) |
  * | `HOST` | 0.0.0.0 | listen address |
  * | `REDIS_URL` | – | cluster mode: Redis mqemitter, persistence, store and ACL events |
- * | `DATA_DIR` | ./data | embedded store location when `REDIS_URL` is unset (`keyserver.db`) |
+ * | `DATA_DIR` | ./data | data folder (public key, SQLite store when `REDIS_URL` is unset) |
+ * | `STORE_FILE` | `$DATA_DIR/keyserver.db` | the key server's SQLite file (only without `REDIS_URL`) |
  * | `JWT_PUBLIC_KEY_FILE` | `$DATA_DIR/jwt-public.pem` | key server's Ed25519 public key (PEM) |
  * | `JWT_ISSUER` / `JWT_AUDIENCE` | `sotto` / `sotto` | expected `iss` / `aud` |
  * | `TLS_CERT_FILE` / `TLS_KEY_FILE` | – | serve TCP and WebSocket over TLS |
@@ -33,6 +34,7 @@ export interface BrokerConfig {
   host: string;
   redisUrl: string | null;
   dataDir: string;
+  storeFile: string;
   jwtPublicKeyFile: string;
   jwtIssuer: string;
   jwtAudience: string;
@@ -85,6 +87,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
     host: env.HOST || '0.0.0.0',
     redisUrl,
     dataDir,
+    storeFile: env.STORE_FILE || join(dataDir, 'keyserver.db'),
     jwtPublicKeyFile: env.JWT_PUBLIC_KEY_FILE || join(dataDir, 'jwt-public.pem'),
     jwtIssuer: env.JWT_ISSUER || 'sotto',
     jwtAudience: env.JWT_AUDIENCE || 'sotto',

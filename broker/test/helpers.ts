@@ -175,6 +175,8 @@ export async function connect(
     clean: true,
     ...opts,
   });
+  // Collect from the first packet: queued messages can arrive in the same read as the CONNACK.
+  collect(client);
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('connect timeout')), 6_000);

@@ -1,0 +1,162 @@
+/**
+ * Cluster mode on a real Redis: two brokers behave as one (cross-broker
+ * delivery, a persistent session moving from A to B with its queued QoS 1
+ * messages, ACL changes enforced on every broker within a second).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from 'redis';
+import { createRedisAclEvents, type AclEvents } from '@sotto/keyserver/store';
+import { createRedisBackends } from '../src/index.ts';
+import {
+  closed,
+  collect,
+  connect,
+  createTokens,
+  FakeStore,
+  sleep,
+  startTestBroker,
+  subscribe,
+  tryPublish,
+  type TestBroker,
+} from './helpers.ts';
+import { waitFor } from '../../test/support/ports.ts';
+import { startRedis, type RedisProcess } from '../../test/support/redis.ts';
+
+let redis: RedisProcess;
+const clients: { close(): Promise<unknown> }[] = [];
+
+async function bus(url: string): Promise<AclEvents & { ready(): Promise<void> }> {
+  const c = createClient({ url });
+  c.on('error', () => undefined);
+  await c.connect();
+  clients.push(c);
+  const b = createRedisAclEvents({ client: c });
+  await b.ready();
+  return b;
+}
+
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  for (const c of clients) await c.close().catch(() => undefined);
+  await redis.stop();
+});
+
+describe('two brokers on one Redis', () => {
+  let a: TestBroker;
+  let b: TestBroker;
+  let keyserverBus: AclEvents;
+  const store = new FakeStore();
+  const tokens = createTokens();
+  const tok = (u: string, d: string) => tokens.token(u, d);
+
+  beforeAll(async () => {
+    store
+      .addUser('alice', 'a1')
+      .addUser('bob', 'b1', 'b2')
+      .addUser('carol', 'c1')
+      .setGroup('team', ['alice', 'bob', 'carol']);
+    const start = async (id: string) =>
+      startTestBroker({
+        id,
+        store,
+        tokens,
+        events: await bus(redis.url),
+        presence: false,
+        heartbeatIntervalMs: 1_000,
+        ...createRedisBackends(redis.url),
+      });
+    a = await start('broker-a');
+    b = await start('broker-b');
+    keyserverBus = await bus(redis.url);
+  });
+  afterAll(async () => {
+    await a.close();
+    await b.close();
+  });
+
+  it('delivers a publish on broker A to a subscriber on broker B', async () => {
+    const sub = await connect(b.tcpUrl, 'bob:b1', tok('bob', 'b1'));
+    expect(await subscribe(sub, 'sotto/v1/inbox/bob/b1')).toEqual([1]);
+    const got = collect(sub);
+    await sleep(200); // subscription broadcast reaches A
+    const pub = await connect(a.wsUrl, 'alice:a1', tok('alice', 'a1'));
+    expect(await tryPublish(pub, 'sotto/v1/inbox/bob/b1', 'across')).toBe(true);
+    await waitFor(() => got.length === 1, { what: 'cross-broker message' });
+    expect(got[0]?.payload).toBe('across');
+    sub.end(true);
+    pub.end(true);
+  });
+
+  it('moves a persistent session from A to B with its queued QoS 1 messages', async () => {
+    const s1 = await connect(a.tcpUrl, 'bob:b2', tok('bob', 'b2'), { clean: false });
+    expect(await subscribe(s1, 'sotto/v1/inbox/bob/b2')).toEqual([1]);
+    s1.end();
+    await closed(s1);
+    await sleep(200);
+    const pub = await connect(a.tcpUrl, 'alice:a1', tok('alice', 'a1'));
+    for (let i = 0; i < 5; i++)
+      expect(await tryPublish(pub, 'sotto/v1/inbox/bob/b2', `q${i}`)).toBe(true);
+    const s2 = await connect(b.tcpUrl, 'bob:b2', tok('bob', 'b2'), { clean: false });
+    const got = collect(s2);
+    await waitFor(() => got.length === 5, { what: 'queued messages on B' });
+    expect(got.map((m) => m.payload)).toEqual(['q0', 'q1', 'q2', 'q3', 'q4']);
+    // The session keeps working on B: new messages published on A arrive.
+    expect(await tryPublish(pub, 'sotto/v1/inbox/bob/b2', 'live')).toBe(true);
+    await waitFor(() => got.length === 6, { what: 'live message on B' });
+    s2.end(true);
+    pub.end(true);
+  });
+
+  it('a second connection of the same client id on the other broker closes the first', async () => {
+    const first = await connect(a.tcpUrl, 'carol:c1', tok('carol', 'c1'));
+    const second = await connect(b.tcpUrl, 'carol:c1', tok('carol', 'c1'));
+    await closed(first, 3_000);
+    expect(second.connected).toBe(true);
+    second.end(true);
+  });
+
+  it('enforces a group removal and a revocation announced by a key server on every broker within one second', async () => {
+    const topic = 'sotto/v1/group/team';
+    const carolA = await connect(a.tcpUrl, 'carol:c1', tok('carol', 'c1'));
+    const bobB = await connect(b.tcpUrl, 'bob:b1', tok('bob', 'b1'));
+    expect(await subscribe(carolA, topic)).toEqual([1]);
+    expect(await subscribe(bobB, topic)).toEqual([1]);
+    const gotCarol = collect(carolA);
+    const gotBob = collect(bobB);
+    const alice = await connect(b.tcpUrl, 'alice:a1', tok('alice', 'a1'));
+    await sleep(200);
+    expect(await tryPublish(alice, topic, 'before')).toBe(true);
+    await waitFor(() => gotCarol.length === 1 && gotBob.length === 1, { what: 'before' });
+
+    store.setGroup('team', ['alice', 'bob']);
+    const t0 = Date.now();
+    await keyserverBus.publish({ type: 'group-changed', groupId: 'team', removed: ['carol'] });
+    // Carol is on A, the publisher on B: A must stop delivering to her.
+    await waitFor(
+      () =>
+        !(
+          topic in
+          (a.broker.aedes as unknown as { clients: Record<string, { subscriptions: object }> })
+            .clients['carol:c1']!.subscriptions
+        ),
+      {
+        timeoutMs: 1_000,
+        what: 'subscription dropped on A',
+      },
+    );
+    expect(Date.now() - t0).toBeLessThan(1_000);
+    expect(await tryPublish(alice, topic, 'after')).toBe(true);
+    await waitFor(() => gotBob.length === 2, { what: 'bob after' });
+    await sleep(200);
+    expect(gotCarol.map((m) => m.payload)).toEqual(['before']);
+
+    const t1 = Date.now();
+    await keyserverBus.publish({ type: 'user-revoked', username: 'bob' });
+    await closed(bobB, 1_000);
+    expect(Date.now() - t1).toBeLessThan(1_000);
+    carolA.end(true);
+    alice.end(true);
+  });
+});
