@@ -106,7 +106,7 @@ export interface SottoClient extends TypedEvents<ClientEvents> {
   login(
     username: string,
     password: string,
-    options?: { kind?: DeviceKind; deviceId?: string },
+    options?: { kind?: DeviceKind; deviceId?: string; resetIdentity?: boolean },
   ): Promise<AccountInfo>;
   /** Log this device out on the server and disconnect. Local state is kept. */
   logout(): Promise<void>;

@@ -50,6 +50,8 @@ export interface KeyUpload {
   kemPrekey?: string;
   oneTimePrekeys?: string[];
   oneTimeKemPrekeys?: string[];
+  /** Replace the user's UIK (lost all devices); the server drops the user's other devices. */
+  resetIdentity?: boolean;
 }
 
 /** `GET /v1/devices/{deviceId}/keys/count` response. */

@@ -110,6 +110,12 @@ export interface LoginOptions {
   kind?: DeviceKind;
   /** Ask the server for this device id (new devices). */
   deviceId?: string;
+  /**
+   * The user lost every device: make a new identity key, replacing the old one
+   * on the server (contacts see a key change). Without it, a user who already
+   * has a key gets LINK_REQUIRED.
+   */
+  resetIdentity?: boolean;
 }
 
 /**
@@ -141,7 +147,7 @@ export async function logIn(
   }
   const user = await http.getUser(username);
   let uik;
-  if (user.uik === null) {
+  if (user.uik === null || options.resetIdentity) {
     uik = generateUserIdentity();
   } else if (existing && user.uik === toBase64(existing.uik.publicKey)) {
     uik = existing.uik;
@@ -176,7 +182,7 @@ export async function logIn(
     createdAt: now,
   };
   await store.putAccount(account);
-  await uploadAllKeys(ctx, account);
+  await uploadAllKeys(ctx, account, options.resetIdentity === true && user.uik !== null);
   return account;
 }
 
@@ -184,6 +190,7 @@ export async function logIn(
 export async function uploadAllKeys(
   ctx: Pick<Ctx, 'store' | 'http' | 'now' | 'options'>,
   account: AccountRecord,
+  resetIdentity = false,
 ): Promise<void> {
   const { store, http } = ctx;
   const now = ctx.now();
@@ -217,6 +224,7 @@ export async function uploadAllKeys(
     signedPrekey,
     kemPrekey: toBase64(encodeKemPrekey(kem.prekey)),
     ...otks,
+    ...(resetIdentity ? { resetIdentity: true } : {}),
   });
 }
 
@@ -246,7 +254,11 @@ export async function maintainPrekeys(ctx: Ctx): Promise<void> {
     }
   }
   if (Object.keys(upload).length === 0) return;
-  await http.uploadKeys(account.deviceId, upload);
+  // Every upload names the device certificate it belongs to.
+  await http.uploadKeys(account.deviceId, {
+    certificate: toBase64(account.certificate!),
+    ...upload,
+  });
   if (ops.length) await store.batch(ops);
 }
 

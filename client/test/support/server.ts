@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
+import mqtt, { type MqttClient } from 'mqtt';
 import { startEmbedded, type EmbeddedServer } from '../../../scripts/embedded.ts';
 import { loadEmbeddedConfig } from '../../../scripts/start-config.ts';
 import { freePort } from '../../../test/support/ports.ts';
@@ -70,11 +70,13 @@ export async function startServer(
 export function makeClient(
   srv: { httpUrl: string; mqttUrl: string },
   store: ClientStore = createMemoryStore(),
+  wrap: (c: MqttClient) => MqttClient = (c) => c,
 ): SottoClient {
   return createClient({
     store,
     http: { baseUrl: srv.httpUrl },
-    mqttConnect: (o) => mqtt.connect(srv.mqttUrl, { ...o, reconnectPeriod: 200 }),
+    mqttConnect: (o) => wrap(mqtt.connect(srv.mqttUrl, { ...o, reconnectPeriod: 200 })),
+    options: { resendAfterMs: 3000 },
   });
 }
 
