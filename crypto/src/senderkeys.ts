@@ -159,15 +159,13 @@ export function createSenderKey(opts: CreateSenderKeyOptions): {
   let signing: KeyPair;
   let keyId: number;
   if (opts.seed !== undefined) {
-    if (opts.seed.length !== 32) throw new RangeError('seed must be 32 bytes');
-    const material = kdf(opts.seed, null, SEED_LABEL, 32 + s.crypto_sign_SEEDBYTES + 4);
-    chainKey = material.slice(0, 32);
-    signing = ed25519KeyPair(material.slice(32, 32 + s.crypto_sign_SEEDBYTES));
-    keyId = new DataView(
-      material.buffer,
-      material.byteOffset + 32 + s.crypto_sign_SEEDBYTES,
-      4,
-    ).getUint32(0);
+    const ckLen = chainKeyBytes();
+    const seedLen = s.crypto_sign_SEEDBYTES;
+    if (opts.seed.length !== ckLen) throw new RangeError(`seed must be ${ckLen} bytes`);
+    const material = kdf(opts.seed, null, SEED_LABEL, ckLen + seedLen + 4);
+    chainKey = material.slice(0, ckLen);
+    signing = ed25519KeyPair(material.slice(ckLen, ckLen + seedLen));
+    keyId = new DataView(material.buffer, material.byteOffset + ckLen + seedLen, 4).getUint32(0);
     wipe(material);
   } else {
     chainKey = s.randombytes_buf(chainKeyBytes());
