@@ -50,6 +50,7 @@ import {
 } from './internal/ratchet.ts';
 import { generateX25519KeyPair, x25519PublicKey } from './internal/x25519.ts';
 import { type PrekeyBundle, verifyPrekeyBundle } from './prekeys.ts';
+import { peekGroupEnvelope } from './senderkeys.ts';
 import { sodium } from './sodium.ts';
 import { DEVICE_ID_PATTERN, USERNAME_PATTERN } from './topics.ts';
 
@@ -262,18 +263,21 @@ export function peekPairwiseEnvelope(bytes: Uint8Array): PairwiseEnvelopeInfo {
 }
 
 /**
- * Type and, for pairwise envelopes, sender address of any envelope. For a
- * GROUP envelope `sender` is null: its header is defined in senderkeys.ts
- * (`peekGroupEnvelope`). Throws `CryptoError` for anything malformed.
+ * Type and sender address of any envelope, for routing before decrypting:
+ * pairwise types through {@link peekPairwiseEnvelope}, GROUP through
+ * `peekGroupEnvelope` (senderkeys.ts, PROTOCOL.md §8). Unauthenticated.
+ * Throws `CryptoError` for anything malformed.
  */
 export function peekEnvelope(bytes: Uint8Array): {
   type: EnvelopeTypeValue;
-  sender: DeviceAddress | null;
+  sender: DeviceAddress;
 } {
   const { type } = unframeEnvelope(bytes);
-  if (type === EnvelopeType.GROUP) return { type, sender: null };
-  const { sender } = peekPairwiseEnvelope(bytes);
-  return { type, sender };
+  if (type === EnvelopeType.GROUP) {
+    const { username, deviceId } = peekGroupEnvelope(bytes);
+    return { type, sender: { username, deviceId } };
+  }
+  return { type, sender: peekPairwiseEnvelope(bytes).sender };
 }
 
 function addressOf(cert: DeviceCertificate): DeviceAddress {

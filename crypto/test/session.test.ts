@@ -2,7 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ready, sodium } from '../src/sodium.ts';
 import { encodeDeviceCertificate } from '../src/identity.ts';
 import { equalBytes, fromHex, toHex } from '../src/bytes.ts';
-import { EnvelopeType, frameEnvelope } from '../src/envelope.ts';
+import { EnvelopeType } from '../src/envelope.ts';
+import { createSenderKey, groupEncrypt } from '../src/senderkeys.ts';
 import { generateSignedPrekey } from '../src/prekeys.ts';
 import {
   MAX_SKIP,
@@ -413,12 +414,25 @@ describe('tampering and misrouting', () => {
     expect(untext(b.decrypt(skd))).toBe('skd 2');
   });
 
-  it('refuses a GROUP envelope on the pairwise path', () => {
+  it('refuses a GROUP envelope on the pairwise path, while peekEnvelope still names its sender', () => {
     const { b } = establish();
-    const group = frameEnvelope(EnvelopeType.GROUP, new Uint8Array(80));
+    const { state } = createSenderKey({
+      groupId: 'g1',
+      username: 'alice',
+      deviceId: 'laptop',
+      now: 0,
+    });
+    const group = groupEncrypt(state, text('to the group'));
     expectUnchanged(b, () => expect(codeOf(() => b.decrypt(group))).toBe('UNKNOWN_TYPE'));
     expect(codeOf(() => peekPairwiseEnvelope(group))).toBe('UNKNOWN_TYPE');
-    expect(peekEnvelope(group)).toEqual({ type: EnvelopeType.GROUP, sender: null });
+    expect(peekEnvelope(group)).toEqual({
+      type: EnvelopeType.GROUP,
+      sender: { username: 'alice', deviceId: 'laptop' },
+    });
+    // A GROUP-typed frame around pairwise bytes is not accepted either.
+    const relabelled = b.encrypt(text('x'));
+    relabelled[1] = EnvelopeType.GROUP;
+    expect(codeOf(() => peekEnvelope(relabelled))).toMatch(/^[A-Z_]+$/);
   });
 
   it('routes by the sender address in the envelope and refuses envelopes from another peer', () => {
