@@ -185,13 +185,11 @@ export class Groups {
     try {
       chain = (await http.getGroup(groupId)).records.map((r) => fromBase64(r));
     } catch (err) {
-      // 403/404: we are not (or no longer) a member; the chain we hold stays.
+      // 403/404: the key server no longer counts us as a member (removed, or the
+      // group is gone). Stop using the group; the chain we hold stays for history.
+      const status = (err as { status?: number }).status;
       const old = await store.getGroup(groupId);
-      if (
-        old &&
-        old.members.includes(account.username) &&
-        (err as { status?: number }).status === 403
-      ) {
+      if (old && old.members.includes(account.username) && (status === 403 || status === 404)) {
         return this.leaveLocally(old, []);
       }
       throw err;

@@ -1,0 +1,99 @@
+/**
+ * Groups end to end (DESIGN.md §3, issue 5): sender keys over a verified
+ * membership chain; a member who joins later cannot read earlier messages; a
+ * removed member receives nothing readable afterwards.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SottoClient } from '../src/engine.ts';
+import { makeClient, startServer, uname, until, type TestServer } from './support/server.ts';
+
+let srv: TestServer;
+const clients: SottoClient[] = [];
+
+async function member(
+  name: string,
+): Promise<{ c: SottoClient; name: string; texts: string[]; errors: unknown[] }> {
+  const c = makeClient(srv);
+  clients.push(c);
+  const texts: string[] = [];
+  const errors: unknown[] = [];
+  c.on('message', (m) => {
+    if (m.conversationId.startsWith('group:')) texts.push(m.body.text as string);
+  });
+  c.on('error', (e) => errors.push(e));
+  if (process.env.DEBUG_E2E) c.on('error', (e) => console.log(name, 'ERR', e));
+  await c.register(name, 'correct horse battery', { kind: 'bot' });
+  await c.start();
+  return { c, name, texts, errors };
+}
+
+beforeAll(async () => {
+  srv = await startServer();
+});
+afterAll(async () => {
+  for (const c of clients) await c.close().catch(() => undefined);
+  await srv?.close();
+});
+
+describe('groups', () => {
+  it('delivers group messages to every member, keeps late joiners out of history and removed members out of the future', async () => {
+    const alice = await member(uname('alice'));
+    const bob = await member(uname('bob'));
+    const carol = await member(uname('carol'));
+    const dave = await member(uname('dave'));
+
+    const groupId = await alice.c.groups.create('Home', [bob.name, carol.name]);
+    await until(async () => !!(await bob.c.store.getGroup(groupId)), 'bob learns the group');
+    expect((await alice.c.store.getGroup(groupId))?.members).toEqual(
+      [alice.name, bob.name, carol.name].sort(),
+    );
+
+    await alice.c.sendText(`group:${groupId}`, 'before dave');
+    await until(
+      () => bob.texts.includes('before dave') && carol.texts.includes('before dave'),
+      'bob and carol read',
+    );
+    await bob.c.sendText(`group:${groupId}`, 'bob speaks');
+    await until(
+      () => alice.texts.includes('bob speaks') && carol.texts.includes('bob speaks'),
+      'alice and carol read bob',
+    );
+    // Delivered receipts from every member device clear the outbox.
+    await until(async () => (await alice.c.store.listOutbox()).length === 0, 'alice outbox empty');
+
+    // Dave joins: he reads what comes next, never what came before.
+    await alice.c.groups.add(groupId, dave.name);
+    await until(
+      async () => (await dave.c.store.getGroup(groupId))?.members.includes(dave.name) ?? false,
+      'dave joins',
+    );
+    await alice.c.sendText(`group:${groupId}`, 'welcome dave');
+    await until(() => dave.texts.includes('welcome dave'), 'dave reads new');
+    expect(dave.texts).not.toContain('before dave');
+    expect(dave.texts).not.toContain('bob speaks');
+
+    // Carol is removed: she reads nothing sent afterwards.
+    await alice.c.groups.remove(groupId, carol.name);
+    await until(
+      async () => !(await carol.c.store.getGroup(groupId))?.members.includes(carol.name),
+      'carol sees removal',
+    );
+    await until(
+      async () => !(await bob.c.store.getGroup(groupId))?.members.includes(carol.name),
+      'bob sees removal',
+    );
+    await alice.c.sendText(`group:${groupId}`, 'after carol');
+    await bob.c.sendText(`group:${groupId}`, 'bob after carol');
+    await until(
+      () => dave.texts.includes('after carol') && dave.texts.includes('bob after carol'),
+      'dave reads',
+    );
+    await until(() => bob.texts.includes('after carol'), 'bob reads');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(carol.texts).not.toContain('after carol');
+    expect(carol.texts).not.toContain('bob after carol');
+    // Not a single sender key of the new chains reached carol.
+    const aliceKey = await alice.c.store.getOwnSenderKey(groupId);
+    expect(aliceKey?.distributedTo.some((d) => d.startsWith(`${carol.name}:`))).toBe(false);
+  });
+});
