@@ -69,8 +69,9 @@ export function rootStep(
   rootKey: Uint8Array,
   dhOut: Uint8Array,
 ): { rootKey: Uint8Array; chainKey: Uint8Array } {
-  const out = kdf(dhOut, rootKey, LABELS.ratchetRoot, 64);
-  const result = { rootKey: out.slice(0, 32), chainKey: out.slice(32, 64) };
+  const k = sodium().crypto_generichash_BYTES;
+  const out = kdf(dhOut, rootKey, LABELS.ratchetRoot, 2 * k);
+  const result = { rootKey: out.slice(0, k), chainKey: out.slice(k, 2 * k) };
   wipe(out);
   return result;
 }
@@ -377,13 +378,15 @@ export function writeRatchet(w: ByteWriter, state: RatchetState): void {
 
 /** Inverse of {@link writeRatchet}; MALFORMED on any inconsistency. */
 export function readRatchet(r: ByteReader): RatchetState {
-  const K = 32;
+  const s = sodium();
+  const K = s.crypto_generichash_BYTES; // root, chain and message keys
+  const P = s.crypto_scalarmult_BYTES; // ratchet public keys
   const rootKey = r.raw(K, 'root key');
   const dhs = {
-    publicKey: r.raw(K, 'ratchet public key'),
-    secretKey: r.raw(K, 'ratchet secret key'),
+    publicKey: r.raw(P, 'ratchet public key'),
+    secretKey: r.raw(s.crypto_scalarmult_SCALARBYTES, 'ratchet secret key'),
   };
-  const dhr = readOptional(r, K, 'remote ratchet key');
+  const dhr = readOptional(r, P, 'remote ratchet key');
   const cks = readOptional(r, K, 'sending chain key');
   const ns = r.u32('ns');
   const ckr = readOptional(r, K, 'receiving chain key');
@@ -394,13 +397,13 @@ export function readRatchet(r: ByteReader): RatchetState {
     throw new CryptoError('MALFORMED', 'too many previous chains');
   const previous: RatchetState['previous'] = [];
   for (let i = 0; i < previousCount; i++)
-    previous.push({ dh: r.raw(K, 'previous key'), nr: r.u32('previous nr') });
+    previous.push({ dh: r.raw(P, 'previous key'), nr: r.u32('previous nr') });
   const skippedCount = r.u16('skipped count');
   if (skippedCount > MAX_SKIPPED_KEYS) throw new CryptoError('MALFORMED', 'too many skipped keys');
   const skipped = new Map<string, SkippedKey>();
   for (let i = 0; i < skippedCount; i++) {
     const k: SkippedKey = {
-      dh: r.raw(K, 'skipped key dh'),
+      dh: r.raw(P, 'skipped key dh'),
       n: r.u32('skipped n'),
       mk: r.raw(K, 'skipped mk'),
     };
