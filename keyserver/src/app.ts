@@ -350,10 +350,13 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
   blobRoutes(app, ctx);
   logRoutes(app, ctx);
 
-  // Cast: a Fastify instance is a thenable whose awaited type drops the extras; the object is the same.
+  // A Fastify instance is a thenable, so TypeScript checks the *awaited* type of
+  // the return value (a plain FastifyInstance) and loses the extras; the object
+  // the caller gets is this very instance, extras included.
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- see above: tsc needs it
   return Object.assign(app, {
     tokenPublicKeyPem: issuer.publicKeyPem,
     appConfig: config,
     metrics,
-  });
+  }) as unknown as KeyServerApp;
 }

@@ -1,0 +1,102 @@
+/**
+ * Runs the key server on its own (`npm start -w keyserver`, cluster mode in
+ * docker-compose): reads the validated config, opens the store (Redis when
+ * `REDIS_URL` is set, else SQLite in the data dir), loads or creates the
+ * signing key, builds the app and listens. SIGINT/SIGTERM close everything.
+ */
+import { join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { createClient } from 'redis';
+import { buildApp } from './app.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import type { ControlPublisher } from './context.ts';
+import { createMqttControlPublisher } from './mqtt-publisher.ts';
+import {
+  createMemoryAclEvents,
+  createRedisAclEvents,
+  createRedisStore,
+  createSqliteStore,
+} from './store/index.ts';
+import type { AclEvents, Store } from './store/types.ts';
+import type { RedisClient } from './store/redis.ts';
+import { createTokenIssuer, loadOrCreateSigningKey } from './tokens.ts';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const dataDir = resolve(config.dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const signingKey = loadOrCreateSigningKey(config.jwtKeyFile ?? join(dataDir, 'jwt-ed25519.pem'));
+  const closers: (() => Promise<unknown>)[] = [];
+
+  let store: Store;
+  let events: AclEvents;
+  let redis: RedisClient | undefined;
+  if (config.redisUrl) {
+    const client = createClient({ url: config.redisUrl });
+    client.on('error', (err: Error) => console.error(`redis: ${err.message}`));
+    await client.connect();
+    redis = client;
+    store = await createRedisStore({ client, prefix: config.redisPrefix });
+    events = createRedisAclEvents({ client, prefix: config.redisPrefix });
+    closers.push(() => client.close());
+  } else {
+    store = createSqliteStore({ filename: join(dataDir, 'keyserver.db') });
+    events = createMemoryAclEvents();
+  }
+  closers.push(
+    () => store.close(),
+    () => events.close(),
+  );
+
+  let publisher: (ControlPublisher & { close(): Promise<void> }) | undefined;
+  if (config.brokerUrl) {
+    const issuer = createTokenIssuer({
+      privateKey: signingKey,
+      issuer: config.publicUrl,
+      audience: config.tokenAudience,
+      ttlSeconds: config.accessTokenTtl,
+    });
+    publisher = createMqttControlPublisher({ url: config.brokerUrl, issuer });
+    const p = publisher;
+    closers.push(() => p.close());
+  }
+
+  const app = await buildApp({
+    store,
+    aclEvents: events,
+    signingKey,
+    blobDir: join(dataDir, 'blobs'),
+    config,
+    ...(publisher ? { publisher } : {}),
+    ...(redis ? { redis, redisPrefix: `${config.redisPrefix}rl:` } : {}),
+    logger: { level: config.logLevel },
+    processMetrics: true,
+  });
+  closers.unshift(() => app.close());
+
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'shutting down');
+    void (async () => {
+      for (const c of closers)
+        await c().catch((err: unknown) => app.log.error({ err }, 'close failed'));
+      process.exit(0);
+    })();
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+
+  await app.listen({ port: config.port, host: config.host });
+  app.log.info(
+    { store: config.redisUrl ? 'redis' : 'sqlite', dataDir, publicUrl: config.publicUrl },
+    'key server ready',
+  );
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) console.error(err.message);
+  else console.error(err);
+  process.exit(1);
+});
