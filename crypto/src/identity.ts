@@ -9,9 +9,10 @@
  *
  * Runtime: any (`.std`).
  */
-import { ByteReader, ByteWriter, equalBytes } from './bytes.ts';
+import { ByteReader, ByteWriter, equalBytes, wipe } from './bytes.ts';
 import { CryptoError } from './errors.ts';
 import { sign, verify } from './internal/ed25519.ts';
+import { randomBytes } from './internal/random.ts';
 import { assertValidX25519PublicKey, generateX25519KeyPair } from './internal/x25519.ts';
 import type { KeyPair } from './keys.ts';
 import { sodium } from './sodium.ts';
@@ -98,7 +99,9 @@ function ed25519KeyPair(seed?: Uint8Array): KeyPair {
   if (seed !== undefined && seed.length !== s.crypto_sign_SEEDBYTES) {
     throw new RangeError(`seed must be ${s.crypto_sign_SEEDBYTES} bytes`);
   }
-  const kp = seed ? s.crypto_sign_seed_keypair(seed) : s.crypto_sign_keypair();
+  const effectiveSeed = seed ?? randomBytes(s.crypto_sign_SEEDBYTES);
+  const kp = s.crypto_sign_seed_keypair(effectiveSeed);
+  if (!seed) wipe(effectiveSeed);
   return { publicKey: kp.publicKey, secretKey: kp.privateKey };
 }
 

@@ -10,7 +10,7 @@
  *
  * Runtime: any (`.std`).
  */
-import { ByteReader, ByteWriter } from './bytes.ts';
+import { ByteReader, ByteWriter, wipe } from './bytes.ts';
 import { CryptoError } from './errors.ts';
 import {
   type CertificateExpectation,
@@ -18,6 +18,7 @@ import {
   verifyDeviceCertificate,
 } from './identity.ts';
 import { sign, verify } from './internal/ed25519.ts';
+import { randomBytes } from './internal/random.ts';
 import { assertValidX25519PublicKey, generateX25519KeyPair } from './internal/x25519.ts';
 import type { KeyPair } from './keys.ts';
 import { sodium } from './sodium.ts';
@@ -189,7 +190,9 @@ export function generateKemPrekey(
   if (seed !== undefined && seed.length !== s.crypto_kem_xwing_SEEDBYTES) {
     throw new RangeError(`seed must be ${s.crypto_kem_xwing_SEEDBYTES} bytes`);
   }
-  const kp = seed ? s.crypto_kem_xwing_seed_keypair(seed) : s.crypto_kem_xwing_keypair();
+  const effectiveSeed = seed ?? randomBytes(s.crypto_kem_xwing_SEEDBYTES);
+  const kp = s.crypto_kem_xwing_seed_keypair(effectiveSeed);
+  if (!seed) wipe(effectiveSeed);
   const signature = sign(
     signing.secretKey,
     PREKEY_DOMAINS.kemPrekey,

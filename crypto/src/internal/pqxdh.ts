@@ -13,6 +13,7 @@ import { ByteWriter, concat, wipe } from '../bytes.ts';
 import { CryptoError } from '../errors.ts';
 import { hash, kdf, LABELS } from '../kdf.ts';
 import { sodium } from '../sodium.ts';
+import { randomBytes } from './random.ts';
 import { x25519 } from './x25519.ts';
 
 /** Bytes of randomness X-Wing encapsulation consumes (ML-KEM-768 m ‖ X25519 ephemeral seed). */
@@ -74,9 +75,11 @@ export function agreeAsInitiator(a: InitiatorAgreement): {
   if (a.remoteOneTimePrekey) dhs.push(x25519(a.ephemeralSecret, a.remoteOneTimePrekey));
   let enc: { ciphertext: Uint8Array; sharedSecret: Uint8Array };
   try {
-    enc = a.kemSeed
-      ? s.crypto_kem_xwing_enc_deterministic(a.remoteKemPrekey, a.kemSeed)
-      : s.crypto_kem_xwing_enc(a.remoteKemPrekey);
+    // Always the deterministic variant, with our own fast randomness by default
+    // (libsodium.js's internal randomness is slow, see random.ts).
+    const seed = a.kemSeed ?? randomBytes(xwingEncapsulationSeedBytes());
+    enc = s.crypto_kem_xwing_enc_deterministic(a.remoteKemPrekey, seed);
+    if (!a.kemSeed) wipe(seed);
   } catch (cause) {
     wipe(...dhs);
     throw new CryptoError('INVALID_KEY', 'X-Wing encapsulation failed', { cause });

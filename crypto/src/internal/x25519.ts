@@ -9,7 +9,9 @@
  * of the known small-order points, and the DH output is not all zero.
  * Keys that passed are remembered in a small bounded cache.
  */
+import { wipe } from '../bytes.ts';
 import { CryptoError } from '../errors.ts';
+import { randomBytes } from './random.ts';
 import { sodium } from '../sodium.ts';
 import type { KeyPair } from '../keys.ts';
 
@@ -167,7 +169,9 @@ export function generateX25519KeyPair(seed?: Uint8Array): KeyPair {
   if (seed !== undefined && seed.length !== s.crypto_box_SEEDBYTES) {
     throw new RangeError(`seed must be ${s.crypto_box_SEEDBYTES} bytes`);
   }
-  const kp = seed ? s.crypto_box_seed_keypair(seed) : s.crypto_box_keypair();
+  const effectiveSeed = seed ?? randomBytes(s.crypto_box_SEEDBYTES);
+  const kp = s.crypto_box_seed_keypair(effectiveSeed);
+  if (!seed) wipe(effectiveSeed);
   return { publicKey: kp.publicKey, secretKey: kp.privateKey };
 }
 
