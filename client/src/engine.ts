@@ -15,6 +15,7 @@ import {
   parseTopic,
   presenceTopic,
   ready,
+  thingTopic,
   toBase64,
   type DeviceKind,
 } from '@sotto/crypto';
@@ -147,6 +148,14 @@ export interface SottoClient extends TypedEvents<ClientEvents> {
     list(): Promise<GroupRecord[]>;
     /** Fetch and verify the chain from the key server now. */
     refresh(groupId: string): Promise<GroupRecord | null>;
+  };
+
+  /** Plain MQTT of this user's IoT things (DESIGN.md §5.4): not encrypted, ACL-scoped to the owner. */
+  things: {
+    /** Subscribe to `iot/{me}/{thing}/#`; messages arrive as `iot` events. */
+    watch(thing: string): void;
+    /** Publish plain bytes on `iot/{me}/{thing}/{subtopic}` (e.g. `cmd`). */
+    publish(thing: string, subtopic: string, payload: Uint8Array | string): void;
   };
 
   trust: {
@@ -309,6 +318,15 @@ export function createClient(deps: CreateClientOptions): SottoClient {
         } catch (err) {
           events.emit('error', err);
         }
+        return;
+      }
+      case 'iot': {
+        events.emit('iot', {
+          owner: parsed.owner,
+          thing: parsed.thing,
+          subtopic: parsed.rest,
+          payload,
+        });
         return;
       }
       default:
@@ -590,6 +608,15 @@ export function createClient(deps: CreateClientOptions): SottoClient {
       leave: (groupId) => groups.change(groupId, 'leave'),
       list: () => store.listGroups(),
       refresh: (groupId) => groups.refresh(groupId),
+    },
+    things: {
+      watch(thing) {
+        ctx.subscribe(thingTopic(ctx.account().username, thing, '#'));
+      },
+      publish(thing, subtopic, payload) {
+        const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload;
+        ctx.publish(thingTopic(ctx.account().username, thing, ...subtopic.split('/')), bytes);
+      },
     },
     trust: {
       safetyNumber: (user) => directory.safetyNumber(user),

@@ -40,6 +40,8 @@ export interface ClientEvents {
   connection: { state: ConnectionState; error?: string };
   /** A payload of a kind this version does not understand arrived (kept, not shown). */
   unknown: { conversationId: string; payload: Payload };
+  /** Plain MQTT from one of our IoT things (`iot/{owner}/{thing}/...`), see `things.watch`. */
+  iot: { owner: string; thing: string; subtopic: string[]; payload: Uint8Array };
   /** A non-fatal problem (bad envelope dropped, listener threw …). */
   error: unknown;
 }

@@ -1,0 +1,366 @@
+/**
+ * `sotto` — the command line of @sotto/client (DESIGN.md §5.4, issue 5):
+ * register, login, send, listen, groups, verify, thing, bridge. Keys, sessions
+ * and history live in a state directory (SQLite, mode 0600). Documented in
+ * docs/CLIENT.md. Exit codes: see {@link EXIT}.
+ */
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { DeviceKind } from '@sotto/crypto';
+import mqtt from 'mqtt';
+import { startBridge } from '../bridge.ts';
+import { createClient, type SottoClient } from '../engine.ts';
+import { isClientError } from '../errors.ts';
+import { isApiError } from '../http.ts';
+import type { MessageRecord } from '../store/types.ts';
+import { createSqliteStore } from '../stores/sqlite.ts';
+import { ensureStateDir, loadCliConfig, saveServer, type CliConfig } from './config.ts';
+
+/** Exit statuses. */
+export const EXIT = {
+  OK: 0,
+  ERROR: 1,
+  USAGE: 2,
+  /** Key server or broker unreachable. */
+  UNREACHABLE: 3,
+  /** Wrong password, not logged in, token revoked. */
+  AUTH: 4,
+  /** Unknown user, group or thing. */
+  NOT_FOUND: 5,
+  /** A verified contact's key changed: run `sotto verify <user> --accept`. */
+  KEY_CHANGED: 6,
+  /** Name taken, or similar conflict. */
+  CONFLICT: 7,
+} as const;
+
+class UsageError extends Error {}
+
+const USAGE = `usage: sotto [--state DIR] [--server URL] [--mqtt URL] <command> …
+
+  register <username> [--password P] [--kind user|bot|bridge]
+  login <username> [--password P] [--kind …] [--reset-identity]
+  send <user|group:ID|#name> <text…> [--wait SECONDS]
+  listen                                   decrypted messages as JSON lines
+  groups create <name> [member…] | add <group> <user> | remove <group> <user> | list
+  verify <user> [--mark | --unmark | --accept]
+  thing add <name> | list | revoke <name>
+  bridge --group <group> --thing <name> [--thing <name>…]
+
+Password: --password, SOTTO_PASSWORD, or the first line of stdin.`;
+
+function print(obj: unknown): void {
+  process.stdout.write(`${typeof obj === 'string' ? obj : JSON.stringify(obj)}\n`);
+}
+
+async function readPassword(cfg: CliConfig): Promise<string> {
+  if (cfg.password) return cfg.password;
+  if (process.stdin.isTTY) process.stderr.write('password: ');
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) {
+    chunks.push(c as Buffer);
+    if (Buffer.concat(chunks).includes(10)) break;
+  }
+  const line = Buffer.concat(chunks).toString('utf8').split('\n')[0]?.trim() ?? '';
+  if (!line) throw new UsageError('a password is required (--password, SOTTO_PASSWORD or stdin)');
+  return line;
+}
+
+function mqttUrlFor(server: string): string {
+  const u = new URL(server);
+  return `mqtt://${u.hostname}:1883`;
+}
+
+function open(cfg: CliConfig, withMqtt: boolean): SottoClient {
+  if (!cfg.server)
+    throw new UsageError('no server: pass --server URL (remembered after register/login)');
+  ensureStateDir(cfg.stateDir);
+  const store = createSqliteStore({ path: join(cfg.stateDir, 'state.sqlite') });
+  const mqttUrl = cfg.mqtt ?? mqttUrlFor(cfg.server);
+  return createClient({
+    store,
+    http: { baseUrl: cfg.server },
+    ...(withMqtt ? { mqttConnect: (o) => mqtt.connect(mqttUrl, o) } : {}),
+  });
+}
+
+/** Resolve `#name` to a group id by name; `group:ID` and bare ids pass through. */
+async function groupId(client: SottoClient, ref: string): Promise<string> {
+  if (ref.startsWith('group:')) return ref.slice(6);
+  const groups = await client.groups.list();
+  const byName = ref.startsWith('#')
+    ? groups.filter((g) => g.name === ref.slice(1))
+    : groups.filter((g) => g.groupId === ref || g.name === ref);
+  if (byName.length !== 1)
+    throw Object.assign(new Error(`unknown group ${ref}`), { exit: EXIT.NOT_FOUND });
+  return byName[0]!.groupId;
+}
+
+function messageLine(m: MessageRecord): Record<string, unknown> {
+  return {
+    type: 'message',
+    conversation: m.conversationId,
+    id: m.id,
+    from: m.sender,
+    device: m.senderDevice,
+    ...(m.senderKind ? { fromKind: m.senderKind } : {}),
+    kind: m.kind,
+    timestamp: m.timestamp,
+    ...m.body,
+  };
+}
+
+async function waitDelivered(client: SottoClient, id: string, seconds: number): Promise<boolean> {
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline) {
+    const pending = (await client.store.listOutbox()).some((e) => e.messageId === id);
+    if (!pending) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
+/** Run the CLI; resolves to the exit status. */
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      state: { type: 'string' },
+      server: { type: 'string' },
+      mqtt: { type: 'string' },
+      password: { type: 'string' },
+      kind: { type: 'string' },
+      wait: { type: 'string' },
+      group: { type: 'string' },
+      thing: { type: 'string', multiple: true },
+      mark: { type: 'boolean' },
+      unmark: { type: 'boolean' },
+      accept: { type: 'boolean' },
+      'reset-identity': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, ...args] = positionals;
+  if (values.help || !command) {
+    print(USAGE);
+    return command || values.help ? EXIT.OK : EXIT.USAGE;
+  }
+  const cfg = loadCliConfig({
+    state: values.state,
+    server: values.server,
+    mqtt: values.mqtt,
+    password: values.password,
+  });
+  const kind = values.kind as DeviceKind | undefined;
+  if (kind !== undefined && kind !== 'user' && kind !== 'bot' && kind !== 'bridge')
+    throw new UsageError(`--kind must be user, bot or bridge`);
+
+  switch (command) {
+    case 'register':
+    case 'login': {
+      const username = args[0];
+      if (!username) throw new UsageError(`${command} needs a username`);
+      const password = await readPassword(cfg);
+      const client = open(cfg, false);
+      try {
+        const opts = {
+          ...(kind ? { kind } : {}),
+          ...(values['reset-identity'] ? { resetIdentity: true } : {}),
+        };
+        const info =
+          command === 'register'
+            ? await client.register(username, password, opts)
+            : await client.login(username, password, opts);
+        saveServer(cfg.stateDir, cfg.server!, cfg.mqtt ?? mqttUrlFor(cfg.server!));
+        print(info);
+      } finally {
+        await client.close();
+        await client.store.close();
+      }
+      return EXIT.OK;
+    }
+    case 'send': {
+      const [to, ...words] = args;
+      if (!to || words.length === 0) throw new UsageError('send needs a recipient and text');
+      const client = open(cfg, true);
+      try {
+        await client.start();
+        const target =
+          to.startsWith('#') || to.startsWith('group:') ? `group:${await groupId(client, to)}` : to;
+        const m = await client.sendText(target, words.join(' '));
+        const delivered = await waitDelivered(client, m.id, Number(values.wait ?? 10));
+        print({ id: m.id, conversation: m.conversationId, delivered });
+      } finally {
+        await client.close();
+        await client.store.close();
+      }
+      return EXIT.OK;
+    }
+    case 'listen': {
+      const client = open(cfg, true);
+      client.on('message', (m) => print(messageLine(m)));
+      client.on('receipt', (r) => print({ type: 'receipt', ...r }));
+      client.on('groupChange', (g) => print({ type: 'groupChange', ...g }));
+      client.on('keyChange', (k) => print({ type: 'keyChange', ...k }));
+      client.on('connection', (c) =>
+        process.stderr.write(`connection: ${c.state}${c.error ? ` (${c.error})` : ''}\n`),
+      );
+      await client.start();
+      await waitForSignal();
+      await client.close();
+      await client.store.close();
+      return EXIT.OK;
+    }
+    case 'groups': {
+      const [sub, a1, a2] = args;
+      const client = open(cfg, sub !== 'list');
+      try {
+        if (sub !== 'list') await client.start();
+        switch (sub) {
+          case 'create': {
+            if (!a1) throw new UsageError('groups create needs a name');
+            const id = await client.groups.create(a1, args.slice(2));
+            print({ groupId: id, name: a1 });
+            break;
+          }
+          case 'add':
+          case 'remove': {
+            if (!a1 || !a2) throw new UsageError(`groups ${sub} needs a group and a user`);
+            const id = await groupId(client, a1);
+            await (sub === 'add' ? client.groups.add(id, a2) : client.groups.remove(id, a2));
+            const g = await client.store.getGroup(id);
+            print({ groupId: id, members: g?.members ?? [] });
+            break;
+          }
+          case 'list':
+            for (const g of await client.groups.list())
+              print({ groupId: g.groupId, name: g.name, members: g.members, admins: g.admins });
+            break;
+          default:
+            throw new UsageError('groups create|add|remove|list');
+        }
+      } finally {
+        await client.close();
+        await client.store.close();
+      }
+      return EXIT.OK;
+    }
+    case 'verify': {
+      const user = args[0];
+      if (!user) throw new UsageError('verify needs a user');
+      const client = open(cfg, false);
+      try {
+        await client.start();
+        await client.trust.refresh(user);
+        if (values.accept) await client.trust.acceptKeyChange(user);
+        if (values.mark) await client.trust.setVerified(user, true);
+        if (values.unmark) await client.trust.setVerified(user, false);
+        const contact = await client.trust.contact(user);
+        const digits = await client.trust.safetyNumber(user);
+        print({
+          user,
+          safetyNumber: digits.replace(/(\d{5})/g, '$1 ').trim(),
+          verified: contact?.verified ?? false,
+          keyChangePending: !!contact?.pendingUik,
+        });
+      } finally {
+        await client.close();
+        await client.store.close();
+      }
+      return EXIT.OK;
+    }
+    case 'thing': {
+      const [sub, name] = args;
+      const client = open(cfg, false);
+      try {
+        await client.start();
+        if (sub === 'add' && name) print(await client.http.addThing(name));
+        else if (sub === 'list') for (const t of await client.http.listThings()) print(t);
+        else if (sub === 'revoke' && name) {
+          await client.http.revokeThing(name);
+          print({ thing: name, revoked: true });
+        } else throw new UsageError('thing add <name> | list | revoke <name>');
+      } finally {
+        await client.close();
+        await client.store.close();
+      }
+      return EXIT.OK;
+    }
+    case 'bridge': {
+      const things = values.thing ?? [];
+      if (!values.group || things.length === 0)
+        throw new UsageError('bridge needs --group and at least one --thing');
+      const client = open(cfg, true);
+      client.on('connection', (c) =>
+        process.stderr.write(`connection: ${c.state}${c.error ? ` (${c.error})` : ''}\n`),
+      );
+      await client.start();
+      const id = await groupId(client, values.group);
+      const stop = startBridge(client, {
+        groupId: id,
+        things,
+        onEvent: (e) => print({ type: 'bridge', ...e }),
+      });
+      print({ type: 'bridge-ready', groupId: id, things });
+      await waitForSignal();
+      stop();
+      await client.close();
+      await client.store.close();
+      return EXIT.OK;
+    }
+    default:
+      throw new UsageError(`unknown command ${command}`);
+  }
+}
+
+function waitForSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.on('SIGINT', done);
+    process.on('SIGTERM', done);
+  });
+}
+
+/** Map an error to a message on stderr and an exit status. */
+export function explain(err: unknown): number {
+  const say = (msg: string): void => void process.stderr.write(`sotto: ${msg}\n`);
+  if (err instanceof UsageError) {
+    say(err.message);
+    say('run `sotto --help` for usage');
+    return EXIT.USAGE;
+  }
+  if (isApiError(err)) {
+    if (err.code === 'NETWORK') {
+      say(`${err.message} — is the server running?`);
+      return EXIT.UNREACHABLE;
+    }
+    say(`${err.code}: ${err.message}`);
+    if (err.status === 401 || err.code === 'INVALID_CREDENTIALS') return EXIT.AUTH;
+    if (err.status === 404) return EXIT.NOT_FOUND;
+    if (err.status === 409) return EXIT.CONFLICT;
+    return EXIT.ERROR;
+  }
+  if (isClientError(err)) {
+    say(`${err.code}: ${err.message}`);
+    if (err.code === 'NOT_REGISTERED') return EXIT.AUTH;
+    if (err.code === 'KEY_CHANGED') return EXIT.KEY_CHANGED;
+    if (err.code === 'NOT_MEMBER' || err.code === 'NO_DEVICES') return EXIT.NOT_FOUND;
+    return EXIT.ERROR;
+  }
+  const exit = (err as { exit?: number }).exit;
+  say(err instanceof Error ? err.message : String(err));
+  return exit ?? EXIT.ERROR;
+}
+
+// Run directly (`tsx client/src/cli/main.ts`); bin/sotto.js imports run/explain instead.
+const isMain = process.argv[1] !== undefined && /main\.ts$/.test(process.argv[1]);
+if (isMain) {
+  run(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => process.exit(explain(err)),
+  );
+}
