@@ -160,6 +160,22 @@ describe('pairwise session setup (PQXDH)', () => {
     ).toBe('BAD_CERTIFICATE');
   });
 
+  it('rejects a PREKEY envelope whose sender address differs from the certificate inside it', () => {
+    const alice = makeDevice('alice', 'laptop');
+    const bob = makeDevice('bob', 'phone');
+    const env = initiateSession(alice, bob.bundle()).encrypt(text('x'));
+    const spoofed = env.slice();
+    // Sender username starts after version, type and its length byte: "alice" → "carol".
+    spoofed.set(text('carol'), 3);
+    expect(peekPairwiseEnvelope(spoofed).sender.username).toBe('carol');
+    expect(codeOf(() => acceptSession(bob, bob.secrets, spoofed))).toBe('BAD_CERTIFICATE');
+  });
+
+  it('refuses to start a session with the local device itself', () => {
+    const alice = makeDevice('alice', 'laptop');
+    expect(() => initiateSession(alice, alice.bundle())).toThrow(TypeError);
+  });
+
   it('reports a missing prekey as PREKEY_NOT_FOUND', () => {
     const alice = makeDevice('alice', 'laptop');
     const bob = makeDevice('bob', 'phone');
