@@ -221,7 +221,7 @@ describe('slow consumers', () => {
     // Its own broker: default publish rates, a small per-client backlog cap.
     const b = await startTestBroker({
       presence: false,
-      limits: { maxQueuedBytesPerClient: 512 * 1024, drainTimeoutMs: 5_000 },
+      limits: { maxQueuedBytesPerClient: 2 * 1024 * 1024, drainTimeoutMs: 5_000 },
     });
     b.store.addUser('alice', 'a1').addUser('bob', 'b1').addUser('frozen', 'f1');
     try {
@@ -243,14 +243,19 @@ describe('slow consumers', () => {
       expect(await subscribe(healthy, topic, 0)).toEqual([0]);
       const got = collect(healthy);
       const pub = await connect(b.tcpUrl, 'alice:a1', b.tokens.token('alice', 'a1'));
-      const payload = Buffer.alloc(128 * 1024, 0x61).toString();
-      const n = 300; // ~39 MB towards the frozen socket, far more than the kernel's socket buffers hold
+      const payload = Buffer.alloc(64 * 1024, 0x61).toString();
+      const n = 600; // ~39 MB towards the frozen socket, far more than the kernel's socket buffers hold
       const started = Date.now();
       for (let i = 0; i < n; i++) {
         pub.publish(topic, payload, { qos: 0 });
         if (i % 50 === 49) await sleep(300); // stay under the default publish rate (200/s)
       }
-      await waitFor(() => got.length === n, { timeoutMs: 15_000, what: 'healthy subscriber' });
+      await waitFor(() => got.length === n || !healthy.connected, {
+        timeoutMs: 15_000,
+        what: 'healthy subscriber',
+      });
+      expect(healthy.connected).toBe(true);
+      expect(got.length).toBe(n);
       expect(Date.now() - started).toBeLessThan(15_000);
       // The frozen client never reads, so it would not even see the FIN: check the broker's side.
       await waitFor(() => !b.broker.connectedIdentities().some((i) => i.clientId === 'frozen:f1'), {

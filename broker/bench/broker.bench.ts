@@ -1,0 +1,494 @@
+/**
+ * Broker benchmark (`npm run bench -w broker [-- --quick]`), issue 4.
+ *
+ * Our broker (auth + ACL on, in its own process) and Debian's Mosquitto
+ * (TCP + WebSocket listeners on 127.0.0.1, `set_tcp_nodelay true`,
+ * persistence off, anonymous), measured alternately in the same run with the
+ * same load generators (mqtt.js in child processes). Every figure is the
+ * median of the rounds and is printed beside Mosquitto's with the ratio.
+ * Scenarios: point-to-point QoS 1 1 KiB (max msg/s with 50 pairs, p50/p99 at
+ * 1,000 msg/s) over TCP and WebSocket; group fan-out to 200 and 1,000
+ * subscribers at 100 msg/s; idle connection memory and connect+subscribe
+ * rate; a two-broker cluster on Redis (publisher on A, subscriber on B).
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTokenIssuer, generateSigningKey, publicKeyToPem } from '@sotto/keyserver/tokens';
+import { freePort, waitFor } from '../../test/support/ports.ts';
+import { startRedis, type RedisProcess } from '../../test/support/redis.ts';
+
+const quick = process.argv.includes('--quick');
+const ROUNDS = quick ? 1 : 3;
+const DURATION = quick ? 3_000 : 5_000;
+const here = import.meta.dirname;
+const key = generateSigningKey();
+const issuer = createTokenIssuer({
+  privateKey: key,
+  issuer: 'sotto',
+  audience: 'sotto',
+  ttlSeconds: 3600,
+});
+const publicKeyPem = publicKeyToPem(key);
+const tmp = mkdtempSync(join(tmpdir(), 'sotto-bench-'));
+
+// ---------- targets ----------
+interface Target {
+  name: string;
+  tcpUrl: string;
+  wsUrl: string;
+  /** Second node (cluster only). */
+  tcpUrlB?: string;
+  auth: boolean;
+  rss(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+async function startSotto(
+  groups: Record<string, string[]>,
+  redisUrl?: string,
+  id?: string,
+): Promise<Target & { proc: ChildProcess }> {
+  const tcpPort = await freePort();
+  const wsPort = await freePort();
+  const proc = fork(
+    join(here, 'bench-broker.ts'),
+    [JSON.stringify({ tcpPort, wsPort, publicKeyPem, groups, redisUrl, id })],
+    {
+      execArgv: ['--import', 'tsx', '--expose-gc'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    proc.once('exit', (c) => reject(new Error(`bench broker exited ${c}`)));
+    proc.on('message', (m: { cmd: string }) => m.cmd === 'ready' && resolve());
+  });
+  return {
+    name: 'sotto',
+    proc,
+    tcpUrl: `mqtt://127.0.0.1:${tcpPort}`,
+    wsUrl: `ws://127.0.0.1:${wsPort}/mqtt`,
+    auth: true,
+    rss: () =>
+      new Promise((resolve) => {
+        const on = (m: { cmd: string; rss: number }) => {
+          if (m.cmd !== 'mem') return;
+          proc.off('message', on);
+          resolve(m.rss);
+        };
+        proc.on('message', on);
+        proc.send({ cmd: 'mem' });
+      }),
+    stop: () =>
+      new Promise((resolve) => {
+        proc.removeAllListeners('exit');
+        proc.once('exit', () => resolve());
+        proc.kill('SIGKILL');
+      }),
+  };
+}
+
+async function startMosquitto(): Promise<Target> {
+  const tcpPort = await freePort();
+  const wsPort = await freePort();
+  const conf = join(tmp, `mosquitto-${tcpPort}.conf`);
+  writeFileSync(
+    conf,
+    [
+      'per_listener_settings false',
+      'allow_anonymous true',
+      'persistence false',
+      'set_tcp_nodelay true',
+      'max_queued_messages 100000',
+      'log_type error',
+      `listener ${tcpPort} 127.0.0.1`,
+      'protocol mqtt',
+      `listener ${wsPort} 127.0.0.1`,
+      'protocol websockets',
+      '',
+    ].join('\n'),
+  );
+  const proc = spawn('/usr/sbin/mosquitto', ['-c', conf], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const { createConnection } = await import('node:net');
+  await waitFor(
+    () =>
+      new Promise<boolean>((r) => {
+        const s = createConnection({ host: '127.0.0.1', port: tcpPort }, () => {
+          s.destroy();
+          r(true);
+        });
+        s.on('error', () => r(false));
+      }),
+    { timeoutMs: 10_000, what: 'mosquitto' },
+  );
+  return {
+    name: 'mosquitto',
+    tcpUrl: `mqtt://127.0.0.1:${tcpPort}`,
+    wsUrl: `ws://127.0.0.1:${wsPort}`,
+    auth: false,
+    rss: () => {
+      const status = readFileSync(`/proc/${proc.pid}/status`, 'utf8');
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      return Promise.resolve(kb * 1024);
+    },
+    stop: () =>
+      new Promise((resolve) => {
+        proc.once('exit', () => resolve());
+        proc.kill('SIGKILL');
+      }),
+  };
+}
+
+// ---------- load workers ----------
+interface Conn {
+  clientId: string;
+  password?: string;
+  topic: string;
+}
+interface Result {
+  sent: number;
+  received: number;
+  receivedInWindow: number;
+  latencies: number[];
+}
+
+function conn(target: Target, user: string, dev: string, topic: string): Conn {
+  const clientId = `${user}:${dev}`;
+  return target.auth
+    ? { clientId, password: issuer.issue({ sub: user, dev, kind: 'user' }).token, topic }
+    : { clientId, topic };
+}
+
+async function runLoad(
+  jobs: { url: string; subs: Conn[]; pubs: Conn[] }[],
+  opts: { rate: number; durationMs: number; payloadBytes: number },
+): Promise<{ results: Result[]; connectMs: number; connections: number }> {
+  const workers = jobs.map(() =>
+    fork(join(here, 'load-worker.ts'), [], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }),
+  );
+  const next = (w: ChildProcess, cmd: string) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const on = (m: Record<string, unknown>) => {
+        if (m.cmd === 'error') reject(new Error(String(m.message)));
+        if (m.cmd !== cmd) return;
+        w.off('message', on);
+        resolve(m);
+      };
+      w.on('message', on);
+    });
+  try {
+    await Promise.all(workers.map((w) => next(w, 'started')));
+    const t0 = performance.now();
+    const ready = await Promise.all(
+      workers.map((w, i) => {
+        const p = next(w, 'ready');
+        w.send({ cmd: 'setup', job: { ...jobs[i], ...opts, qos: 1 } });
+        return p;
+      }),
+    );
+    const connectMs = performance.now() - t0;
+    const connections = ready.reduce((s, r) => s + (r.connections as number), 0);
+    await new Promise((r) => setTimeout(r, 300));
+    const results = await Promise.all(
+      workers.map((w) => {
+        const p = next(w, 'result');
+        w.send({ cmd: 'go' });
+        return p as unknown as Promise<Result>;
+      }),
+    );
+    return { results, connectMs, connections };
+  } finally {
+    for (const w of workers) {
+      w.send({ cmd: 'stop' });
+      setTimeout(() => w.kill('SIGKILL'), 2_000).unref();
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+const pct = (xs: number[], p: number) => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+const median = (xs: number[]) => pct(xs, 50);
+
+// ---------- scenarios ----------
+const PAIRS = 50;
+const WORKERS = 2;
+
+function pairJobs(target: Target, url: string, subUrl: string, tag: string) {
+  const jobs = Array.from({ length: WORKERS }, () => ({
+    url,
+    subs: [] as Conn[],
+    pubs: [] as Conn[],
+  }));
+  const subJobs = Array.from({ length: WORKERS }, () => ({
+    url: subUrl,
+    subs: [] as Conn[],
+    pubs: [] as Conn[],
+  }));
+  for (let i = 0; i < PAIRS; i++) {
+    const topic = `sotto/v1/inbox/r${tag}${i}/d`;
+    const w = i % WORKERS;
+    (url === subUrl ? jobs : subJobs)[w]!.subs.push(conn(target, `r${tag}${i}`, 'd', topic));
+    jobs[w]!.pubs.push(conn(target, `s${tag}${i}`, 'd', topic));
+  }
+  if (url === subUrl) return jobs;
+  // Cluster: subscribers in their own workers on broker B.
+  return [...jobs, ...subJobs];
+}
+
+async function p2p(target: Target, ws: boolean, rate: number, tag: string, urlB?: string) {
+  const url = ws ? target.wsUrl : target.tcpUrl;
+  const jobs = pairJobs(target, url, urlB ?? url, tag);
+  const { results } = await runLoad(jobs, { rate, durationMs: DURATION, payloadBytes: 1024 });
+  const inWindow = results.reduce((s, r) => s + r.receivedInWindow, 0);
+  const lat = results.flatMap((r) => r.latencies);
+  return {
+    msgsPerSec: inWindow / (DURATION / 1000),
+    p50: pct(lat, 50),
+    p99: pct(lat, 99),
+    delivered: results.reduce((s, r) => s + r.received, 0),
+    sent: results.reduce((s, r) => s + r.sent, 0),
+  };
+}
+
+async function fanout(target: Target, subscribers: number, tag: string) {
+  const topic = `sotto/v1/group/g${subscribers}`;
+  const jobs = Array.from({ length: WORKERS }, () => ({
+    url: target.tcpUrl,
+    subs: [] as Conn[],
+    pubs: [] as Conn[],
+  }));
+  for (let i = 0; i < subscribers; i++)
+    jobs[i % WORKERS]!.subs.push(conn(target, `f${subscribers}m${i}`, `d${tag}`, topic));
+  jobs[0]!.pubs.push(conn(target, `f${subscribers}m0`, `p${tag}`, topic));
+  const { results } = await runLoad(jobs, { rate: 100, durationMs: DURATION, payloadBytes: 1024 });
+  const lat = results.flatMap((r) => r.latencies);
+  const sent = results.reduce((s, r) => s + r.sent, 0);
+  const received = results.reduce((s, r) => s + r.received, 0);
+  return {
+    deliveriesPerSec: results.reduce((s, r) => s + r.receivedInWindow, 0) / (DURATION / 1000),
+    expectedPerSec: 100 * subscribers,
+    p99: pct(lat, 99),
+    lost: sent * subscribers - received,
+  };
+}
+
+async function idle(target: Target, n: number, ws: boolean, tag: string) {
+  const before = await target.rss();
+  const url = ws ? target.wsUrl : target.tcpUrl;
+  const jobs = Array.from({ length: WORKERS }, () => ({
+    url,
+    subs: [] as Conn[],
+    pubs: [] as Conn[],
+  }));
+  for (let i = 0; i < n; i++)
+    jobs[i % WORKERS]!.subs.push(conn(target, `i${tag}${i}`, 'd', `sotto/v1/inbox/i${tag}${i}/d`));
+  // Measure memory while connected: run a zero-length load (durationMs 0) then read RSS before stopping.
+  let perConn = 0;
+  const res = await runLoadWithHook(jobs, async () => {
+    const after = await target.rss();
+    perConn = (after - before) / n;
+  });
+  return { bytesPerConn: perConn, connectSubscribePerSec: n / (res.connectMs / 1000) };
+}
+
+async function runLoadWithHook(
+  jobs: { url: string; subs: Conn[]; pubs: Conn[] }[],
+  hook: () => Promise<void>,
+) {
+  const workers = jobs.map(() =>
+    fork(join(here, 'load-worker.ts'), [], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }),
+  );
+  const next = (w: ChildProcess, cmd: string) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const on = (m: Record<string, unknown>) => {
+        if (m.cmd === 'error') reject(new Error(String(m.message)));
+        if (m.cmd !== cmd) return;
+        w.off('message', on);
+        resolve(m);
+      };
+      w.on('message', on);
+    });
+  try {
+    await Promise.all(workers.map((w) => next(w, 'started')));
+    const t0 = performance.now();
+    await Promise.all(
+      workers.map((w, i) => {
+        const p = next(w, 'ready');
+        w.send({
+          cmd: 'setup',
+          job: { ...jobs[i], rate: 0, durationMs: 0, payloadBytes: 16, qos: 1 },
+        });
+        return p;
+      }),
+    );
+    const connectMs = performance.now() - t0;
+    await new Promise((r) => setTimeout(r, 1_000));
+    await hook();
+    return { connectMs };
+  } finally {
+    for (const w of workers) {
+      w.send({ cmd: 'stop' });
+      setTimeout(() => w.kill('SIGKILL'), 2_000).unref();
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+// ---------- main ----------
+type Figures = Record<string, number>;
+const table: {
+  scenario: string;
+  metric: string;
+  sotto: number[];
+  mosquitto: number[];
+  better: 'higher' | 'lower';
+}[] = [];
+function record(
+  scenario: string,
+  metric: string,
+  who: string,
+  value: number,
+  better: 'higher' | 'lower',
+) {
+  let row = table.find((r) => r.scenario === scenario && r.metric === metric);
+  if (!row) table.push((row = { scenario, metric, sotto: [], mosquitto: [], better }));
+  (who === 'sotto' ? row.sotto : row.mosquitto).push(value);
+}
+
+async function main() {
+  const IDLE_N = quick ? 2_000 : 10_000;
+  const groups: Record<string, string[]> = {};
+  for (const n of [200, 1000]) groups[`g${n}`] = Array.from({ length: n }, (_, i) => `f${n}m${i}`);
+  const fanouts = quick ? [200] : [200, 1000];
+  const log = (...a: unknown[]) => console.error('[bench]', ...a);
+
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const which of round % 2 === 0 ? ['sotto', 'mosquitto'] : ['mosquitto', 'sotto']) {
+      const target = which === 'sotto' ? await startSotto(groups) : await startMosquitto();
+      try {
+        const tag = `${round}${which[0]}`;
+        log(`round ${round + 1}/${ROUNDS} ${which}`);
+        const maxTcp = await p2p(target, false, 0, `${tag}a`);
+        record('p2p TCP QoS1 1 KiB, 50 pairs', 'max msg/s', which, maxTcp.msgsPerSec, 'higher');
+        const latTcp = await p2p(target, false, 20, `${tag}b`);
+        record('p2p TCP QoS1 1 KiB @ 1,000 msg/s', 'p50 ms', which, latTcp.p50, 'lower');
+        record('p2p TCP QoS1 1 KiB @ 1,000 msg/s', 'p99 ms', which, latTcp.p99, 'lower');
+        const maxWs = await p2p(target, true, 0, `${tag}c`);
+        record(
+          'p2p WebSocket QoS1 1 KiB, 50 pairs',
+          'max msg/s',
+          which,
+          maxWs.msgsPerSec,
+          'higher',
+        );
+        const latWs = await p2p(target, true, 20, `${tag}d`);
+        record('p2p WebSocket QoS1 1 KiB @ 1,000 msg/s', 'p50 ms', which, latWs.p50, 'lower');
+        record('p2p WebSocket QoS1 1 KiB @ 1,000 msg/s', 'p99 ms', which, latWs.p99, 'lower');
+        for (const n of fanouts) {
+          const f = await fanout(target, n, tag);
+          record(
+            `group fan-out 1→${n} @ 100 msg/s`,
+            'deliveries/s',
+            which,
+            f.deliveriesPerSec,
+            'higher',
+          );
+          record(`group fan-out 1→${n} @ 100 msg/s`, 'p99 ms', which, f.p99, 'lower');
+        }
+        if (round === 0) {
+          const it = await idle(target, IDLE_N, false, `${tag}t`);
+          record(`idle connections TCP (${IDLE_N})`, 'bytes/conn', which, it.bytesPerConn, 'lower');
+          record(
+            `idle connections TCP (${IDLE_N})`,
+            'connect+subscribe/s',
+            which,
+            it.connectSubscribePerSec,
+            'higher',
+          );
+          const iw = await idle(target, IDLE_N, true, `${tag}w`);
+          record(`idle connections WS (${IDLE_N})`, 'bytes/conn', which, iw.bytesPerConn, 'lower');
+          record(
+            `idle connections WS (${IDLE_N})`,
+            'connect+subscribe/s',
+            which,
+            iw.connectSubscribePerSec,
+            'higher',
+          );
+        }
+      } finally {
+        await target.stop();
+      }
+    }
+  }
+
+  // Cluster: two of our brokers on one Redis, publisher on A, subscriber on B; compared with one node.
+  const redis: RedisProcess = await startRedis();
+  const cluster: Figures[] = [];
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      const a = await startSotto(groups, redis.url, 'bench-a');
+      const b = await startSotto(groups, redis.url, 'bench-b');
+      try {
+        log(`cluster round ${round + 1}/${ROUNDS}`);
+        const max = await p2p(a, false, 0, `c${round}a`, b.tcpUrl);
+        const lat = await p2p(a, false, 20, `c${round}b`, b.tcpUrl);
+        cluster.push({ max: max.msgsPerSec, p50: lat.p50, p99: lat.p99 });
+      } finally {
+        await a.stop();
+        await b.stop();
+      }
+    }
+  } finally {
+    await redis.stop();
+  }
+
+  // ---------- report ----------
+  const fmt = (v: number) =>
+    Number.isNaN(v) ? 'n/a' : v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(2);
+  const lines: string[] = [];
+  lines.push(
+    `Broker benchmark ${quick ? '(--quick, 1 round)' : `(${ROUNDS} rounds, medians)`}, ${new Date().toISOString()}`,
+  );
+  lines.push('');
+  lines.push('| scenario | metric | Sotto (auth+ACL) | Mosquitto | ratio (Sotto/Mosquitto) |');
+  lines.push('|---|---|---|---|---|');
+  for (const r of table) {
+    const s = median(r.sotto);
+    const m = median(r.mosquitto);
+    lines.push(`| ${r.scenario} | ${r.metric} | ${fmt(s)} | ${fmt(m)} | ${(s / m).toFixed(2)}x |`);
+  }
+  const single = median(
+    table.find((r) => r.metric === 'max msg/s' && r.scenario.startsWith('p2p TCP'))!.sotto,
+  );
+  const cMax = median(cluster.map((c) => c.max!));
+  lines.push(
+    `| cluster A→B (2 brokers, Redis) | max msg/s | ${fmt(cMax)} | – | ${(cMax / single).toFixed(2)}x of one Sotto node |`,
+  );
+  lines.push(
+    `| cluster A→B @ 1,000 msg/s | p50 ms | ${fmt(median(cluster.map((c) => c.p50!)))} | – | |`,
+  );
+  lines.push(
+    `| cluster A→B @ 1,000 msg/s | p99 ms | ${fmt(median(cluster.map((c) => c.p99!)))} | – | |`,
+  );
+  console.log(lines.join('\n'));
+}
+
+main()
+  .catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(() => rmSync(tmp, { recursive: true, force: true }));
