@@ -40,8 +40,8 @@ function background(cmd: string, args: string[]): { lines: string[]; child: Chil
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   const lines: string[] = [];
-  createInterface({ input: child.stdout! }).on('line', (l) => lines.push(l));
-  if (process.env.DEBUG_E2E) child.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
+  createInterface({ input: child.stdout }).on('line', (l) => lines.push(l));
+  if (process.env.DEBUG_E2E) child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
   return { lines, child };
 }
 
@@ -134,7 +134,7 @@ describe('sotto CLI', () => {
       execFile(
         'mosquitto_pub',
         [...mq, '-q', '1', '-t', `iot/${hub}/thermo/temp`, '-m', '21.5'],
-        (err) => (err ? reject(err) : resolve()),
+        (err) => (err ? reject(new Error(`mosquitto_pub failed: ${err.message}`)) : resolve()),
       ),
     );
     await until(
