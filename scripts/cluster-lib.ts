@@ -218,6 +218,14 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   const redisUrl = `redis://${host}:${redisPort}`;
   const publicUrl = `http://${host}:${ksPorts[0]}`;
 
+  // Until the key server package ships its own `server.ts`, embedded mode with REDIS_URL, no TCP
+  // listener and no web client is exactly a stateless cluster key server (plus an unused /mqtt).
+  const standalone = existsSync(ENTRY.keyserver);
+  const keyserverEntry = standalone ? ENTRY.keyserver : join(ROOT, 'scripts', 'start.ts');
+  const keyserverExtraEnv: Record<string, string> = standalone
+    ? {}
+    : { MQTT_PORT: '0', WEB: 'off' };
+
   const procs = new Map<string, Proc>();
   const baseEnv = (): Record<string, string> => {
     const env: Record<string, string> = {};
@@ -282,8 +290,9 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       'keyserver',
       port,
       NODE,
-      [...TS_ARGS, ENTRY.keyserver],
+      [...TS_ARGS, keyserverEntry],
       {
+        ...keyserverExtraEnv,
         HOST: host,
         PORT: String(port),
         DATA_DIR: join(dir, `keyserver${i + 1}`),

@@ -14,7 +14,7 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createClient } from 'redis';
 import { createBroker, createRedisBackends, type Broker } from '@sotto/broker';
-import { buildApp } from '../keyserver/src/app.ts';
+import { buildApp } from '@sotto/keyserver';
 import {
   createMemoryAclEvents,
   createRedisAclEvents,

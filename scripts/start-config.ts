@@ -16,7 +16,7 @@ import {
   ENV_NAMES,
   loadConfig as loadKeyServerConfig,
   type KeyServerConfig,
-} from '../keyserver/src/config.ts';
+} from '@sotto/keyserver';
 
 export { ConfigError };
 
