@@ -22,11 +22,11 @@ export function createRedisBackends(redisUrl: string): RedisBackends {
 }
 
 /** ioredis connection options from a `redis://[user:pass@]host:port[/db]` URL. */
-export function redisOptions(redisUrl: string): Record<string, string | number> {
+export function redisOptions(redisUrl: string): Record<string, unknown> {
   const u = new URL(redisUrl);
   if (u.protocol !== 'redis:' && u.protocol !== 'rediss:')
     throw new RangeError(`redisUrl must be redis://…, got ${u.protocol}`);
-  const opts: Record<string, string | number> = {
+  const opts: Record<string, unknown> = {
     host: u.hostname || '127.0.0.1',
     port: Number(u.port || 6379),
   };
@@ -34,5 +34,6 @@ export function redisOptions(redisUrl: string): Record<string, string | number> 
   if (u.password) opts.password = decodeURIComponent(u.password);
   const db = u.pathname.replace(/^\//, '');
   if (db) opts.db = Number(db);
+  if (u.protocol === 'rediss:') opts.tls = {};
   return opts;
 }
