@@ -26,6 +26,10 @@ export const shared = css`
     padding: 0.45rem 0.8rem;
     cursor: pointer;
     min-height: 36px;
+    display: inline-flex;
+    align-items: center;
+    justify-content: center;
+    gap: 0.35rem;
   }
   button:hover:not(:disabled) {
     background: var(--bg-3);

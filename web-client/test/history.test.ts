@@ -40,7 +40,7 @@ describe('message helpers', () => {
     expect(previewOf(message({ id: 'a', deleted: true }))).toBe('Message deleted');
     expect(
       previewOf(message({ id: 'a', kind: 'file', body: { name: 'cat.png', mime: 'image/png' } })),
-    ).toBe('📷 cat.png');
+    ).toBe('Photo: cat.png');
     expect(previewOf(message({ id: 'a', body: { text: 'x'.repeat(300) } })).length).toBe(120);
   });
 });

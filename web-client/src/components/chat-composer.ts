@@ -8,6 +8,7 @@ import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
 import type { MessageRecord } from '../services/engine-types.ts';
 import { previewOf } from '../services/history.ts';
+import { icons } from '../icons.ts';
 import { shared } from '../styles.ts';
 
 /** Resend "typing" while the user keeps typing, at this interval (ms). */
@@ -241,7 +242,7 @@ export class ChatComposer extends LitElement {
                 >${this.editing !== undefined ? 'Editing' : `Replying to ${ctx.sender}`}:
                 ${previewOf(ctx)}</span
               >
-              <button class="icon" aria-label="Cancel" @click=${this.cancel}>✕</button>
+              <button class="icon" aria-label="Cancel" @click=${this.cancel}>${icons.close}</button>
             </div>`
           : nothing
       }
@@ -263,7 +264,7 @@ export class ChatComposer extends LitElement {
           title="Emoji"
           @click=${this.togglePicker}
         >
-          😊
+          ${icons.smile}
         </button>
         ${
           this.canFiles
@@ -274,7 +275,7 @@ export class ChatComposer extends LitElement {
                   @click=${() =>
                     this.renderRoot.querySelector<HTMLInputElement>('input[type=file]')?.click()}
                 >
-                  📎
+                  ${icons.attach}
                 </button>
                 <input type="file" multiple hidden @change=${this.onFilePicked} />`
             : nothing
@@ -287,7 +288,7 @@ export class ChatComposer extends LitElement {
           @keydown=${this.onKeyDown}
           @paste=${this.onPaste}
         ></textarea>
-        <button class="primary" aria-label="Send" @click=${this.submit}>➤</button>
+        <button class="primary" aria-label="Send" @click=${this.submit}>${icons.send}</button>
       </div>`;
   }
 }

@@ -12,6 +12,7 @@ import jsQR from 'jsqr';
 import { sessionContext } from '../context.ts';
 import type { SafetyInfo } from '../services/messenger.ts';
 import type { ChatSession } from '../services/session.ts';
+import { icons } from '../icons.ts';
 import { colorFor, shared } from '../styles.ts';
 
 /** "12345 67890 …": 60 digits as 12 groups of five. */
@@ -208,7 +209,7 @@ export class ContactInfo extends LitElement {
           class="icon"
           href="#/c/${encodeURIComponent(`dm:${this.username}`)}"
           aria-label="Back to the conversation"
-          >←</a
+          >${icons.back}</a
         >
         <h2>Contact info</h2>
       </header>
@@ -254,7 +255,9 @@ export class ContactInfo extends LitElement {
                         ? html`<video muted playsinline aria-label="Camera"></video>
                             <button @click=${this.stopScan}>Stop scanning</button>`
                         : html`<div class="row">
-                            <button @click=${this.startScan}>📷 Scan their code</button>
+                            <button @click=${this.startScan}>
+                              ${icons.camera} Scan their code
+                            </button>
                             <button @click=${() => (this._paste = !this._paste)}>
                               Paste their code
                             </button>

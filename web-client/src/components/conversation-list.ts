@@ -11,6 +11,7 @@ import { sessionContext } from '../context.ts';
 import type { ConversationRow } from '../services/history.ts';
 import { MessengerError } from '../services/messenger.ts';
 import type { ChatSession } from '../services/session.ts';
+import { icons } from '../icons.ts';
 import { colorFor, shared } from '../styles.ts';
 
 /** Short relative time for the list ("14:02", "Tue", "3 Mar"). */
@@ -349,9 +350,11 @@ export class ConversationList extends LitElement {
     return html`<header class="bar">
         <h2>Chats <span class="me">· ${s?.account.username}</span></h2>
         <a class="icon" href="#/search" aria-label="Search messages" title="Search messages (/)"
-          >🔍</a
+          >${icons.search}</a
         >
-        <a class="icon" href="#/settings" aria-label="Settings" title="Settings">⚙️</a>
+        <a class="icon" href="#/settings" aria-label="Settings" title="Settings"
+          >${icons.settings}</a
+        >
       </header>
       <div class="tools">
         <input
@@ -370,7 +373,7 @@ export class ConversationList extends LitElement {
                     this._formError = '';
                   }}
                 >
-                  ＋ New chat
+                  ${icons.plus} New chat
                 </button>
                 <button
                   ?disabled=${!groups}
@@ -380,7 +383,7 @@ export class ConversationList extends LitElement {
                     this._formError = '';
                   }}
                 >
-                  ＋ New group
+                  ${icons.group} New group
                 </button>
               </div>`
             : this.renderForm()

@@ -15,6 +15,7 @@ import type { GroupRecord, MessageRecord } from '../services/engine-types.ts';
 import { parseConversationId } from '../services/messenger.ts';
 import type { HistoryEventDetail, ChatSession } from '../services/session.ts';
 import { HeightIndex } from '../services/virtual.ts';
+import { icons } from '../icons.ts';
 import { colorFor, shared } from '../styles.ts';
 import { fileOf, replyToOf, type ReactDetail } from './message-bubble.ts';
 import './message-bubble.ts';
@@ -195,7 +196,7 @@ export class ConversationView extends LitElement {
         padding: 2rem 1rem;
         color: var(--fg-2);
       }
-      .back {
+      a.icon.back {
         display: none;
       }
       .jump {
@@ -207,7 +208,7 @@ export class ConversationView extends LitElement {
         z-index: 3;
       }
       @media (max-width: 759px) {
-        .back {
+        a.icon.back {
           display: inline-grid;
         }
       }
@@ -745,7 +746,7 @@ export class ConversationView extends LitElement {
     const typing = s.typingIn(this.conversationId);
     const presence = kind === 'dm' ? s.presence.get(ref) : undefined;
     return html`<header class="bar">
-        <a class="icon back" href="#/" aria-label="Back to chats">←</a>
+        <a class="icon back" href="#/" aria-label="Back to chats">${icons.back}</a>
         <span class="avatar" style="background:${colorFor(title)}" aria-hidden="true"
           >${isGroup ? '#' : title.slice(0, 1)}${
             presence?.online === true ? html`<span class="dot"></span>` : nothing
@@ -760,7 +761,7 @@ export class ConversationView extends LitElement {
           href="#/c/${encodeURIComponent(this.conversationId)}/info"
           aria-label=${isGroup ? 'Group settings' : 'Contact info and safety number'}
           title=${isGroup ? 'Group settings' : 'Contact info'}
-          >ⓘ</a
+          >${icons.info}</a
         >
       </header>
       ${keyChangedUsers.map(
@@ -813,7 +814,7 @@ export class ConversationView extends LitElement {
       ${
         !this._atBottom
           ? html`<button class="jump" aria-label="Jump to latest" @click=${this.scrollToBottom}>
-              ↓
+              ${icons.down}
             </button>`
           : nothing
       }

@@ -10,6 +10,7 @@ import { consume } from '@lit/context';
 import { sessionContext } from '../context.ts';
 import type { GroupInfo } from '../services/messenger.ts';
 import type { ChatSession } from '../services/session.ts';
+import { icons } from '../icons.ts';
 import { colorFor, shared } from '../styles.ts';
 
 /** Group members and admin actions. */
@@ -141,7 +142,7 @@ export class GroupSettings extends LitElement {
           class="icon"
           href="#/c/${encodeURIComponent(`group:${this.groupId}`)}"
           aria-label="Back to the conversation"
-          >←</a
+          >${icons.back}</a
         >
         <h2>${info?.name ?? 'Group'}</h2>
       </header>

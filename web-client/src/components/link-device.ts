@@ -7,6 +7,7 @@ import { customElement, property } from 'lit/decorators.js';
 import { consume } from '@lit/context';
 import { sessionContext } from '../context.ts';
 import type { ChatSession } from '../services/session.ts';
+import { icons } from '../icons.ts';
 import { shared } from '../styles.ts';
 
 /** Device linking. */
@@ -34,7 +35,7 @@ export class LinkDevice extends LitElement {
   override render(): TemplateResult {
     const available = this.session?.messenger.capabilities.has('link-device') === true;
     return html`<header class="bar">
-        <a class="icon" href="#/settings" aria-label="Back to settings">←</a>
+        <a class="icon" href="#/settings" aria-label="Back to settings">${icons.back}</a>
         <h2>Link a device</h2>
       </header>
       <section>

@@ -8,6 +8,7 @@ import { customElement, property } from 'lit/decorators.js';
 import type { MessageRecord } from '../services/engine-types.ts';
 import { bodyText, overallStatus, previewOf, reactionGroups } from '../services/history.ts';
 import type { DeliveryStatus } from '../services/messenger.ts';
+import { icons } from '../icons.ts';
 import { colorFor, shared } from '../styles.ts';
 
 /** Quick reactions offered on every message. */
@@ -230,7 +231,7 @@ export class MessageBubble extends LitElement {
   }
 
   private renderBody(m: MessageRecord): TemplateResult {
-    if (m.deleted) return html`<div class="deleted">🚫 This message was deleted</div>`;
+    if (m.deleted) return html`<div class="deleted">This message was deleted</div>`;
     const file = fileOf(m);
     const text = bodyText(m);
     if (file !== null) {
@@ -245,7 +246,7 @@ export class MessageBubble extends LitElement {
               data-full=${this.imageUrl !== '' ? 'yes' : 'no'}
             />`
           : html`<div class="file">
-              <span aria-hidden="true">${isImage ? '🖼️' : '📎'}</span>
+              <span aria-hidden="true">${isImage ? icons.image : icons.file}</span>
               <span
                 ><span class="name">${file.name}</span><br /><span class="muted"
                   >${formatSize(file.size)}</span
@@ -342,7 +343,7 @@ export class MessageBubble extends LitElement {
           ? nothing
           : html`<div class="actions" role="toolbar" aria-label="Message actions">
               <button aria-label="Reply" title="Reply" @click=${() => this.fire('reply', m)}>
-                ↩️
+                ${icons.reply}
               </button>
               ${
                 this.can.has('reactions')
@@ -377,7 +378,7 @@ export class MessageBubble extends LitElement {
                       title="Download"
                       @click=${() => this.fire('download', m)}
                     >
-                      ⬇️
+                      ${icons.download}
                     </button>`
                   : nothing
               }
@@ -388,7 +389,7 @@ export class MessageBubble extends LitElement {
                       title="Edit"
                       @click=${() => this.fire('edit', m)}
                     >
-                      ✏️
+                      ${icons.edit}
                     </button>`
                   : nothing
               }
@@ -399,7 +400,7 @@ export class MessageBubble extends LitElement {
                       title="Delete for everyone"
                       @click=${() => this.fire('delete', m)}
                     >
-                      🗑️
+                      ${icons.trash}
                     </button>`
                   : nothing
               }

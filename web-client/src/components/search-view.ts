@@ -11,6 +11,7 @@ import type { SearchHit } from '../services/engine-types.ts';
 import { previewOf } from '../services/history.ts';
 import { parseConversationId } from '../services/messenger.ts';
 import type { ChatSession } from '../services/session.ts';
+import { icons } from '../icons.ts';
 import { shared } from '../styles.ts';
 import { shortTime } from './conversation-list.ts';
 
@@ -100,7 +101,7 @@ export class SearchView extends LitElement {
 
   override render(): TemplateResult {
     return html`<header class="bar">
-        <a class="icon" href="#/" aria-label="Back to chats">←</a>
+        <a class="icon" href="#/" aria-label="Back to chats">${icons.back}</a>
         <input
           type="search"
           placeholder="Search all messages on this device"

@@ -10,6 +10,7 @@ import { consume } from '@lit/context';
 import { sessionContext } from '../context.ts';
 import type { DeviceInfo } from '../services/messenger.ts';
 import type { ChatSession } from '../services/session.ts';
+import { icons } from '../icons.ts';
 import { shared } from '../styles.ts';
 import { applyTheme } from './sotto-app.ts';
 
@@ -150,7 +151,7 @@ export class SettingsView extends LitElement {
     const s = this.session;
     const can = s?.messenger.capabilities ?? new Set();
     return html`<header class="bar">
-        <a class="icon" href="#/" aria-label="Back to chats">←</a>
+        <a class="icon" href="#/" aria-label="Back to chats">${icons.back}</a>
         <h2>Settings</h2>
       </header>
       <section>

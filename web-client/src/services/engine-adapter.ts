@@ -605,6 +605,6 @@ class EngineMessenger implements MessengerService {
 function previewText(m: MessageRecord): string {
   const { text, name } = m.body;
   if (typeof text === 'string') return text.slice(0, 140);
-  if (typeof name === 'string') return `📎 ${name}`;
+  if (typeof name === 'string') return `File: ${name}`;
   return 'New message';
 }

@@ -45,8 +45,8 @@ export function previewOf(m: MessageRecord | undefined): string {
   const text = bodyText(m);
   const { name, mime } = m.body;
   if (typeof name === 'string') {
-    const icon = typeof mime === 'string' && mime.startsWith('image/') ? '📷 ' : '📎 ';
-    return icon + (text || name);
+    const label = typeof mime === 'string' && mime.startsWith('image/') ? 'Photo: ' : 'File: ';
+    return label + (text || name);
   }
   return text.length > 120 ? `${text.slice(0, 119)}…` : text;
 }

@@ -1,0 +1,121 @@
+/**
+ * Browser test harness: a real embedded Sotto server (key server with SQLite, broker on
+ * `/mqtt`, the built web client) on a random port, and Debian's Chromium driven by
+ * playwright-core with fresh profiles. Shared by the web end-to-end tests and the web benchmark.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { loadEmbeddedConfig } from '../../scripts/start-config.ts';
+import { startEmbedded, type EmbeddedServer } from '../../scripts/embedded.ts';
+import { REPO_ROOT, staleReason } from '../../scripts/web-assets.ts';
+import { freePort } from '../support/ports.ts';
+
+/** Chromium flags for headless runs in CI (no sandbox in containers, no background traffic). */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-renderer-backgrounding',
+  '--disable-background-timer-throttling',
+  '--disable-backgrounding-occluded-windows',
+];
+
+/** Build `web-client/dist` when it is missing or older than its sources. */
+export function ensureWebBuild(): void {
+  if (staleReason() === null) return;
+  const r = spawnSync('npm', ['run', 'build', '-w', 'web-client'], {
+    cwd: REPO_ROOT,
+    stdio: 'pipe',
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`web-client build failed:\n${r.stdout}\n${r.stderr}`);
+}
+
+/** A running server with its data directory. */
+export interface TestServer {
+  url: string;
+  server: EmbeddedServer;
+  close(): Promise<void>;
+}
+
+/** Start the embedded server on a random port with a temporary data directory. */
+export async function startServer(): Promise<TestServer> {
+  ensureWebBuild();
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'sotto-web-e2e-'));
+  const config = loadEmbeddedConfig(
+    ['--port', String(port), '--mqtt-port', '0', '--data-dir', dataDir, '--web', 'prebuilt'],
+    { LOG_LEVEL: 'error', RATE_LIMIT: 'false' },
+  );
+  const server = await startEmbedded(config, () => undefined);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    server,
+    async close() {
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Launch headless Chromium. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
+}
+
+/** A fresh browser profile (context) and one page in it. */
+export async function newUser(
+  browser: Browser,
+  url: string,
+  viewport = { width: 1280, height: 800 },
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport, baseURL: url });
+  const page = await context.newPage();
+  page.on('pageerror', (err) => console.error(`[page error] ${err.message}`));
+  await page.goto(url);
+  return { context, page };
+}
+
+/** Sign up through the UI and wait for the chat list. */
+export async function signUp(
+  page: Page,
+  username: string,
+  password = 'correct horse battery',
+): Promise<void> {
+  await page.locator('auth-view').waitFor();
+  await page.locator('auth-view input[name=username]').fill(username);
+  await page.locator('auth-view input[name=password]').fill(password);
+  await page.locator('auth-view button[type=submit]').click();
+  await page.locator('conversation-list').waitFor({ timeout: 30_000 });
+}
+
+/** Open (or start) a DM from the conversation list. */
+export async function startDm(page: Page, username: string): Promise<void> {
+  await page.locator('conversation-list button', { hasText: 'New chat' }).click();
+  await page.locator('conversation-list input[name=username]').fill(username);
+  await page.locator('conversation-list form button[type=submit]').click();
+  await page.locator('conversation-view').waitFor();
+}
+
+/** Type and send a message in the open conversation. */
+export async function send(page: Page, text: string): Promise<void> {
+  const box = page.locator('conversation-view chat-composer textarea');
+  await box.fill(text);
+  await box.press('Enter');
+}
+
+/** Bubble locator for a message text in the open conversation. */
+export function bubble(page: Page, text: string) {
+  return page.locator('conversation-view message-bubble', { hasText: text });
+}
