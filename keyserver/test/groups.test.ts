@@ -11,7 +11,13 @@ import {
   type KeyPair,
   type MembershipRecord,
 } from '@sotto/crypto';
-import { bearer, makeServer, registeredDevice, signupAndLogin, type TestServer } from './fixtures.ts';
+import {
+  bearer,
+  makeServer,
+  registeredDevice,
+  signupAndLogin,
+  type TestServer,
+} from './fixtures.ts';
 
 let s: TestServer;
 const users: Record<string, { uik: KeyPair; token: string }> = {};
@@ -47,7 +53,12 @@ function genesis(members = ['bob'], groupId = 'g1'): { rec: MembershipRecord; st
 }
 
 const create = (token: string, rec: MembershipRecord) =>
-  s.app.inject({ method: 'POST', url: '/v1/groups', headers: bearer(token), payload: { record: enc(rec) } });
+  s.app.inject({
+    method: 'POST',
+    url: '/v1/groups',
+    headers: bearer(token),
+    payload: { record: enc(rec) },
+  });
 const change = (token: string, rec: MembershipRecord, gid = 'g1') =>
   s.app.inject({
     method: 'POST',
@@ -81,15 +92,27 @@ describe('groups', () => {
   it('serves the chain to members, and 404 to everyone else', async () => {
     const { rec } = genesis(['bob']);
     await create(u('alice').token, rec);
-    const r = await s.app.inject({ method: 'GET', url: '/v1/groups/g1', headers: bearer(u('bob').token) });
+    const r = await s.app.inject({
+      method: 'GET',
+      url: '/v1/groups/g1',
+      headers: bearer(u('bob').token),
+    });
     expect(r.statusCode).toBe(200);
     const body = r.json();
     expect(body.records).toEqual([enc(rec)]);
     expect(verifyMembershipChain(body.records.map(fromBase64)).members.size).toBe(2);
-    const carol = await s.app.inject({ method: 'GET', url: '/v1/groups/g1', headers: bearer(u('carol').token) });
+    const carol = await s.app.inject({
+      method: 'GET',
+      url: '/v1/groups/g1',
+      headers: bearer(u('carol').token),
+    });
     expect(carol.statusCode).toBe(404);
     expect(carol.json().error).toBe('GROUP_NOT_FOUND');
-    const missing = await s.app.inject({ method: 'GET', url: '/v1/groups/zz', headers: bearer(u('bob').token) });
+    const missing = await s.app.inject({
+      method: 'GET',
+      url: '/v1/groups/zz',
+      headers: bearer(u('bob').token),
+    });
     expect(missing.statusCode).toBe(404);
   });
 
@@ -104,7 +127,11 @@ describe('groups', () => {
     });
     const r1 = await change(u('alice').token, add);
     expect(r1.statusCode).toBe(200);
-    expect(r1.json().members.map((m: { username: string }) => m.username)).toEqual(['alice', 'bob', 'carol']);
+    expect(r1.json().members.map((m: { username: string }) => m.username)).toEqual([
+      'alice',
+      'bob',
+      'carol',
+    ]);
     const s1 = applyMembershipRecord(g.state, add);
     const remove = createChange(s1, {
       actor: { username: 'alice', uik: u('alice').uik },
@@ -159,8 +186,18 @@ describe('groups', () => {
     const g = genesis(['bob']);
     await create(u('alice').token, g.rec);
     const actor = { username: 'alice', uik: u('alice').uik };
-    const first = createChange(g.state, { actor, createdAt: Date.now(), op: 'add', subject: ref('carol') });
-    const competing = createChange(g.state, { actor, createdAt: Date.now() + 1, op: 'promote', subject: ref('bob') });
+    const first = createChange(g.state, {
+      actor,
+      createdAt: Date.now(),
+      op: 'add',
+      subject: ref('carol'),
+    });
+    const competing = createChange(g.state, {
+      actor,
+      createdAt: Date.now() + 1,
+      op: 'promote',
+      subject: ref('bob'),
+    });
     expect((await change(u('alice').token, first)).statusCode).toBe(200);
     const r = await change(u('alice').token, competing);
     expect(r.statusCode).toBe(409);

@@ -32,9 +32,18 @@ afterEach(async () => {
 });
 
 const put = (token: string, deviceId: string, body: object) =>
-  s.app.inject({ method: 'PUT', url: `/v1/devices/${deviceId}/keys`, headers: bearer(token), payload: body });
+  s.app.inject({
+    method: 'PUT',
+    url: `/v1/devices/${deviceId}/keys`,
+    headers: bearer(token),
+    payload: body,
+  });
 const claim = (token: string, user: string, dev: string) =>
-  s.app.inject({ method: 'POST', url: `/v1/users/${user}/devices/${dev}/bundle`, headers: bearer(token) });
+  s.app.inject({
+    method: 'POST',
+    url: `/v1/users/${user}/devices/${dev}/bundle`,
+    headers: bearer(token),
+  });
 
 describe('device key upload', () => {
   it("publishes verified keys, sets the user's UIK and logs the binding", async () => {
@@ -50,7 +59,11 @@ describe('device key upload', () => {
 
   it('counts the remaining one-time prekeys for the device itself only', async () => {
     const a = await registeredDevice(s.app, 'alice', 'd1', { otks: 3, kemOtks: 1 });
-    const r = await s.app.inject({ method: 'GET', url: '/v1/devices/d1/keys/count', headers: bearer(a.accessToken) });
+    const r = await s.app.inject({
+      method: 'GET',
+      url: '/v1/devices/d1/keys/count',
+      headers: bearer(a.accessToken),
+    });
     expect(r.json()).toEqual({ oneTimePrekeys: 3, oneTimeKemPrekeys: 1 });
     const other = await s.app.inject({
       method: 'GET',
@@ -93,7 +106,10 @@ describe('device key upload', () => {
     const up = makeDeviceUpload('alice', 'd1');
     const cert = decodeDeviceCertificate(fromBase64(up.body.certificate));
     cert.signature[0] = (cert.signature[0] ?? 0) ^ 1;
-    const r = await put(a.accessToken, 'd1', { ...up.body, certificate: toBase64(encodeDeviceCertificate(cert)) });
+    const r = await put(a.accessToken, 'd1', {
+      ...up.body,
+      certificate: toBase64(encodeDeviceCertificate(cert)),
+    });
     expect(r.statusCode).toBe(400);
     expect(r.json().error).toBe('BAD_SIGNATURE');
     expect((await s.store.getUser('alice'))?.uik).toBeNull();
@@ -108,7 +124,10 @@ describe('device key upload', () => {
     expect(r.statusCode).toBe(400);
     expect(r.json().error).toBe('BAD_SIGNATURE');
     const otherDevice = makeDeviceUpload('alice', 'd1', { uik: up.uik });
-    const r2 = await put(a.accessToken, 'd1', { ...up.body, oneTimeKemPrekeys: otherDevice.body.oneTimeKemPrekeys });
+    const r2 = await put(a.accessToken, 'd1', {
+      ...up.body,
+      oneTimeKemPrekeys: otherDevice.body.oneTimeKemPrekeys,
+    });
     expect(r2.statusCode).toBe(400);
     expect(r2.json().error).toBe('BAD_SIGNATURE');
   });
@@ -133,7 +152,9 @@ describe('device key upload', () => {
 
   it('requires the signed and last-resort prekeys on the first upload', async () => {
     const a = await signupAndLogin(s.app, 'alice');
-    const r = await put(a.accessToken, 'd1', { certificate: makeDeviceUpload('alice', 'd1').body.certificate });
+    const r = await put(a.accessToken, 'd1', {
+      certificate: makeDeviceUpload('alice', 'd1').body.certificate,
+    });
     expect(r.statusCode).toBe(400);
     expect(r.json().error).toBe('PREKEYS_REQUIRED');
   });
@@ -178,7 +199,11 @@ describe('device key upload', () => {
       topic: 'sotto/v1/control/alice/d1',
       notice: { type: 'device-removed', reason: 'identity-reset' },
     });
-    const old = await s.app.inject({ method: 'GET', url: '/v1/users/alice', headers: bearer(a.accessToken) });
+    const old = await s.app.inject({
+      method: 'GET',
+      url: '/v1/users/alice',
+      headers: bearer(a.accessToken),
+    });
     expect(old.statusCode).toBe(401);
   });
 });
@@ -187,7 +212,11 @@ describe('user lookup', () => {
   it('answers 200 with uik null and no devices before any key upload', async () => {
     const a = await signupAndLogin(s.app, 'alice');
     await signupAndLogin(s.app, 'bob');
-    const r = await s.app.inject({ method: 'GET', url: '/v1/users/bob', headers: bearer(a.accessToken) });
+    const r = await s.app.inject({
+      method: 'GET',
+      url: '/v1/users/bob',
+      headers: bearer(a.accessToken),
+    });
     expect(r.statusCode).toBe(200);
     expect(r.json()).toEqual({ username: 'bob', uik: null, devices: [] });
   });
@@ -195,22 +224,41 @@ describe('user lookup', () => {
   it('lists the UIK and the active devices with their kind, certificate and log index', async () => {
     const b = await registeredDevice(s.app, 'bob', 'phone');
     const b2 = await login(s.app, 'bob', 'bot1');
-    await put(b2.accessToken, 'bot1', makeDeviceUpload('bob', 'bot1', { uik: b.uik, kind: 'bot' }).body);
+    await put(
+      b2.accessToken,
+      'bot1',
+      makeDeviceUpload('bob', 'bot1', { uik: b.uik, kind: 'bot' }).body,
+    );
     const a = await signupAndLogin(s.app, 'alice');
-    const r = await s.app.inject({ method: 'GET', url: '/v1/users/bob', headers: bearer(a.accessToken) });
+    const r = await s.app.inject({
+      method: 'GET',
+      url: '/v1/users/bob',
+      headers: bearer(a.accessToken),
+    });
     expect(r.statusCode).toBe(200);
     const body = r.json();
     expect(body.uik).toBe(toBase64(b.uik.publicKey));
-    expect(body.devices.map((d: { deviceId: string; kind: string }) => [d.deviceId, d.kind])).toEqual([
+    expect(
+      body.devices.map((d: { deviceId: string; kind: string }) => [d.deviceId, d.kind]),
+    ).toEqual([
       ['bot1', 'bot'],
       ['phone', 'user'],
     ]);
-    expect(body.devices[1]).toEqual({ deviceId: 'phone', kind: 'user', certificate: b.body.certificate, logIndex: 0 });
+    expect(body.devices[1]).toEqual({
+      deviceId: 'phone',
+      kind: 'user',
+      certificate: b.body.certificate,
+      logIndex: 0,
+    });
   });
 
   it('answers 404 USER_NOT_FOUND only for a user that does not exist', async () => {
     const a = await signupAndLogin(s.app, 'alice');
-    const r = await s.app.inject({ method: 'GET', url: '/v1/users/nobody', headers: bearer(a.accessToken) });
+    const r = await s.app.inject({
+      method: 'GET',
+      url: '/v1/users/nobody',
+      headers: bearer(a.accessToken),
+    });
     expect(r.statusCode).toBe(404);
     expect(r.json().error).toBe('USER_NOT_FOUND');
   });
@@ -234,9 +282,14 @@ describe('bundle claims', () => {
       kemPrekey: decodeKemPrekey(fromBase64(body.kemPrekey)),
       oneTimePrekey: decodeOneTimePrekey(fromBase64(body.oneTimePrekey)),
     };
-    expect(() => verifyPrekeyBundle(bundle, { uik: b.uik.publicKey, username: 'bob', deviceId: 'd1' })).not.toThrow();
+    expect(() =>
+      verifyPrekeyBundle(bundle, { uik: b.uik.publicKey, username: 'bob', deviceId: 'd1' }),
+    ).not.toThrow();
     expect(bundle.kemPrekey.lastResort).toBe(false);
-    expect(await s.store.countOneTimePrekeys('bob', 'd1')).toEqual({ oneTimePrekeys: 1, oneTimeKemPrekeys: 0 });
+    expect(await s.store.countOneTimePrekeys('bob', 'd1')).toEqual({
+      oneTimePrekeys: 1,
+      oneTimeKemPrekeys: 0,
+    });
   });
 
   it('falls back to the last-resort KEM prekey and a null one-time prekey when the batches are empty', async () => {
@@ -251,7 +304,9 @@ describe('bundle claims', () => {
   it('gives 50 parallel claims 50 different one-time prekeys', async () => {
     await registeredDevice(s.app, 'bob', 'd1', { otks: 50, kemOtks: 50 });
     const a = await signupAndLogin(s.app, 'alice');
-    const rs = await Promise.all(Array.from({ length: 50 }, () => claim(a.accessToken, 'bob', 'd1')));
+    const rs = await Promise.all(
+      Array.from({ length: 50 }, () => claim(a.accessToken, 'bob', 'd1')),
+    );
     expect(rs.every((r) => r.statusCode === 200)).toBe(true);
     const otks = rs.map((r) => r.json().oneTimePrekey);
     const kems = rs.map((r) => r.json().kemPrekey);
@@ -270,10 +325,16 @@ describe('bundle claims', () => {
 
   it('stops serving a device after it logs out', async () => {
     const b = await registeredDevice(s.app, 'bob', 'd1');
-    await s.app.inject({ method: 'DELETE', url: '/v1/sessions/current', headers: bearer(b.accessToken) });
+    await s.app.inject({
+      method: 'DELETE',
+      url: '/v1/sessions/current',
+      headers: bearer(b.accessToken),
+    });
     const a = await signupAndLogin(s.app, 'alice');
     expect((await claim(a.accessToken, 'bob', 'd1')).statusCode).toBe(404);
-    const user = (await s.app.inject({ method: 'GET', url: '/v1/users/bob', headers: bearer(a.accessToken) })).json();
+    const user = (
+      await s.app.inject({ method: 'GET', url: '/v1/users/bob', headers: bearer(a.accessToken) })
+    ).json();
     expect(user.devices).toEqual([]);
   });
 
@@ -284,7 +345,11 @@ describe('bundle claims', () => {
       const a = await signupAndLogin(limited.app, 'alice', 'd1');
       const a2 = await login(limited.app, 'alice', 'd2');
       const go = (t: string) =>
-        limited.app.inject({ method: 'POST', url: '/v1/users/bob/devices/d1/bundle', headers: bearer(t) });
+        limited.app.inject({
+          method: 'POST',
+          url: '/v1/users/bob/devices/d1/bundle',
+          headers: bearer(t),
+        });
       const codes = [];
       for (let i = 0; i < 4; i++) codes.push((await go(a.accessToken)).statusCode);
       expect(codes).toEqual([200, 200, 200, 429]);
