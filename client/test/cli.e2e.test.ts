@@ -164,6 +164,11 @@ describe('sotto CLI', () => {
       '1',
     ]);
     await new Promise((r) => setTimeout(r, 500));
+    // One process per state directory: stop the listener before sending from the same state.
+    await new Promise<void>((resolve) => {
+      listen.child.once('exit', () => resolve());
+      listen.child.kill('SIGTERM');
+    });
     const sent = await sotto('a2', ['send', `group:${groupId}`, '/thermo', 'set', '20']);
     expect(sent.code).toBe(0);
     await until(() => sub.lines.includes('set 20'), 'command at the thing', 30_000);

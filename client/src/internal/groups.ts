@@ -74,7 +74,9 @@ export class Groups {
 
   /** A stored group we are a member of, or NOT_MEMBER. */
   async requireGroup(groupId: string): Promise<GroupRecord> {
-    const group = await this.ctx.store.getGroup(groupId);
+    let group = await this.ctx.store.getGroup(groupId);
+    // Not heard of it yet (the notice may still be on its way): ask the key server.
+    if (!group) group = await this.refresh(groupId).catch(() => null);
     if (!group || !group.members.includes(this.ctx.account().username)) {
       throw new ClientError('NOT_MEMBER', `not a member of group ${groupId}`);
     }
