@@ -5,7 +5,9 @@
  *
  * Set `SCREENSHOTS=1` to (re)write `docs/screenshots/*.png` from the run.
  */
-import { mkdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -226,6 +228,54 @@ describe('web client in Chromium', () => {
     await shot(alice, 'search-desktop');
     await hit.first().click();
     await bubble(alice, 'Welcome to the group').waitFor({ timeout: 10_000 });
+  });
+
+  it('talks with a bot run from the sotto CLI', async () => {
+    const state = mkdtempSync(join(tmpdir(), 'sotto-cli-'));
+    const base = [
+      join(REPO_ROOT, 'client', 'bin', 'sotto.js'),
+      '--state',
+      state,
+      '--server',
+      server.url,
+      '--mqtt',
+      `${server.url.replace('http', 'ws')}/mqtt`,
+    ];
+    // Asynchronous on purpose: the server runs in this process, so a blocking spawn would
+    // stop it from answering the CLI.
+    const cli = (...args: string[]) =>
+      new Promise<{ status: number | null; stderr: string }>((resolve) => {
+        const child = spawn('node', [...base, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+        child.on('close', (status) => {
+          clearTimeout(timer);
+          resolve({ status, stderr });
+        });
+      });
+    try {
+      const reg = await cli('register', 'robo', '--password', 'bot password 123', '--kind', 'bot');
+      expect(reg.status, reg.stderr).toBe(0);
+      const sent = await cli('send', 'alice', 'Beep from the bot', '--wait', '15');
+      expect(sent.status, sent.stderr).toBe(0);
+      await alice.goto(server.url);
+      await openConversation(alice, 'dm:robo');
+      await bubble(alice, 'Beep from the bot').waitFor({ timeout: 30_000 });
+
+      const listener = spawn('node', [...base, 'listen'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      listener.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      try {
+        await new Promise((r) => setTimeout(r, 3000));
+        await send(alice, 'Hello bot, this is Alice');
+        await expect.poll(() => out, { timeout: 30_000 }).toContain('Hello bot, this is Alice');
+      } finally {
+        listener.kill('SIGTERM');
+      }
+    } finally {
+      rmSync(state, { recursive: true, force: true });
+    }
   });
 
   it('renders the main screens at 360 px width', async () => {
