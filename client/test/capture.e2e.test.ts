@@ -70,7 +70,12 @@ describe('broker capture', () => {
     await bob.register(b, 'correct horse battery');
     await alice.start();
     await bob.start();
-    const secrets = ['SECRET-dm-7f3a9c', 'SECRET-reply-51be2d', 'SECRET-group-c0ffee', 'SECRET-edit-d00d12'];
+    const secrets = [
+      'SECRET-dm-7f3a9c',
+      'SECRET-reply-51be2d',
+      'SECRET-group-c0ffee',
+      'SECRET-edit-d00d12',
+    ];
     const texts: string[] = [];
     bob.on('message', (m) => texts.push(String(m.body.text ?? m.body.name)));
     const m = await alice.sendText(b, secrets[0]!);

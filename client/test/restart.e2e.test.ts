@@ -1,0 +1,121 @@
+/**
+ * Broker SIGKILL mid-conversation (DESIGN.md §5.1, §6): the server runs as a
+ * separate process (`scripts/start.ts`, embedded key server + broker), is
+ * killed with SIGKILL while two bots talk and restarted on the same ports and
+ * data dir. Every message sent before, during and after the outage arrives
+ * exactly once and every outbox empties.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../test/support/ports.ts';
+import type { SottoClient } from '../src/engine.ts';
+import { makeClient, uname, until } from './support/server.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const dataDir = mkdtempSync(join(tmpdir(), 'sotto-restart-'));
+let child: ChildProcess | null = null;
+const clients: SottoClient[] = [];
+
+async function startProcess(httpPort: number, mqttPort: number): Promise<ChildProcess> {
+  const p = spawn(
+    process.execPath,
+    [
+      // One process (tsx's CLI would fork a child that SIGKILL does not reach).
+      '--import',
+      'tsx',
+      join(ROOT, 'scripts', 'start.ts'),
+      '--port',
+      String(httpPort),
+      '--mqtt-port',
+      String(mqttPort),
+      '--data-dir',
+      dataDir,
+      '--web',
+      'off',
+      '--rate-limit',
+      'false',
+      '--argon2-memory',
+      '1024',
+      '--argon2-time',
+      '1',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT },
+  );
+  if (process.env.DEBUG_E2E) p.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('server did not start')), 60_000);
+    createInterface({ input: p.stdout! }).on('line', (l) => {
+      if (l.includes('Sotto is running')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    p.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return p;
+}
+
+afterAll(async () => {
+  for (const c of clients) await c.close().catch(() => undefined);
+  child?.kill('SIGKILL');
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('broker restart', () => {
+  it('loses nothing and duplicates nothing when the server is SIGKILLed mid-conversation', async () => {
+    const httpPort = await freePort();
+    const mqttPort = await freePort();
+    child = await startProcess(httpPort, mqttPort);
+    const srv = {
+      httpUrl: `http://127.0.0.1:${httpPort}`,
+      mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
+    };
+    const alice = makeClient(srv);
+    const bob = makeClient(srv);
+    clients.push(alice, bob);
+    const a = uname('alice');
+    const b = uname('bob');
+    await alice.register(a, 'correct horse battery', { kind: 'bot' });
+    await bob.register(b, 'correct horse battery', { kind: 'bot' });
+    await alice.start();
+    await bob.start();
+    const got: string[] = [];
+    bob.on('message', (m) => got.push(m.body.text as string));
+    const aliceGot: string[] = [];
+    alice.on('message', (m) => aliceGot.push(m.body.text as string));
+
+    for (let i = 0; i < 10; i++) await alice.sendText(b, `before ${i}`);
+    await bob.sendText(a, 'bob before');
+    // Kill without warning while messages are still in flight.
+    child.kill('SIGKILL');
+    await new Promise((r) => child!.once('exit', r));
+    for (let i = 0; i < 10; i++) await alice.sendText(b, `during ${i}`);
+    await bob.sendText(a, 'bob during');
+    child = await startProcess(httpPort, mqttPort);
+    for (let i = 0; i < 10; i++) await alice.sendText(b, `after ${i}`);
+
+    await until(() => got.length >= 30, 'all 30 at bob', 60_000);
+    await until(() => aliceGot.length >= 2, 'both at alice', 60_000);
+    await until(
+      async () => (await alice.store.listOutbox()).length === 0,
+      'alice outbox empty',
+      60_000,
+    );
+    await until(
+      async () => (await bob.store.listOutbox()).length === 0,
+      'bob outbox empty',
+      60_000,
+    );
+    await new Promise((r) => setTimeout(r, 4000)); // one more re-send period: still no duplicates
+    const expected = ['before', 'during', 'after'].flatMap((p) =>
+      Array.from({ length: 10 }, (_, i) => `${p} ${i}`),
+    );
+    expect(got.slice().sort()).toEqual(expected.sort());
+    expect(got.length).toBe(30);
+    expect(aliceGot.sort()).toEqual(['bob before', 'bob during']);
+  });
+});
