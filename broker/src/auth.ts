@@ -111,6 +111,11 @@ export interface AuthHooks {
   groups: GroupCache;
   /** Force-close reasons are reported here by the forward hook (slow consumer). */
   onSlowConsumer?: (client: Client) => void;
+  /**
+   * Called for an authorized QoS 1 PUBLISH before the hook lets Aedes send PUBACK; the
+   * broker uses it to persist and route the message first (see broker.ts, `persistBeforeAck`).
+   */
+  beforeAck?: (client: Client, packet: PublishPacket) => Promise<void>;
 }
 
 /**
@@ -327,8 +332,24 @@ export function createAuthHooks(opts: AuthHooksOptions): AuthHooks {
             return;
           }
           metrics?.messagesIn.inc();
-          if (wait === 0) callback(null);
-          else setTimeout(() => callback(null), wait).unref();
+          const proceed = () => {
+            if (packet.qos !== 1 || !hooks.beforeAck || !client) {
+              callback(null);
+              return;
+            }
+            hooks.beforeAck(client, packet).then(
+              () => callback(null),
+              (err: unknown) => {
+                log.warn(
+                  { clientId: identity.clientId, err },
+                  'publish could not be stored: no PUBACK',
+                );
+                callback(new AclError('store-unavailable', 'publish could not be stored'));
+              },
+            );
+          };
+          if (wait === 0) proceed();
+          else setTimeout(proceed, wait).unref();
         })
         .catch((err: unknown) => {
           log.warn({ clientId: identity.clientId, err }, 'publish check failed');

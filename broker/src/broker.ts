@@ -169,6 +169,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   });
   aedesRef = aedes;
   void aedesRef;
+  persistBeforeAck(aedes, hooks);
 
   // ---- connected clients, indexed for revocation ----
   const clientsById = new Map<string, Client>();
@@ -182,7 +183,9 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
         ? `thing:${id.owner}`
         : `service:${id.instance}`;
 
+  let closing = false;
   const publishPresence = (username: string, status: PresencePayload['status']) => {
+    if (closing) return;
     const payload: PresencePayload = { status, at: Date.now() };
     aedes.publish(
       {
@@ -438,6 +441,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     },
 
     async close() {
+      closing = true;
       unsubscribeEvents?.();
       for (const t of expiryTimers.values()) clearTimeout(t);
       expiryTimers.clear();
@@ -449,6 +453,42 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     },
   };
   return broker;
+}
+
+/**
+ * Aedes 1.2 answers a QoS 1 PUBLISH with PUBACK *before* it stores and routes
+ * the message (lib/handlers/publish.js, `enqueuePublish`), so a broker killed
+ * right after the PUBACK loses a message the sender considers delivered (our
+ * SIGKILL test lost the last of ten). Here the authorize hook publishes the
+ * message itself — offline queues in the persistence, then the mqemitter —
+ * and only then lets Aedes send the PUBACK; Aedes' own publish of that same
+ * packet object is then skipped.
+ */
+function persistBeforeAck(aedes: Aedes, hooks: AuthHooks): void {
+  type Done = (err?: Error) => void;
+  type PublishFn = (packet: object, client: Client | null | Done, done?: Done) => void;
+  const target = aedes as unknown as { publish: PublishFn };
+  const original = target.publish.bind(aedes);
+  const early = new WeakSet<object>();
+  hooks.beforeAck = (client, packet) =>
+    new Promise<void>((resolve, reject) => {
+      original(packet, client, (err) => {
+        if (err) reject(err);
+        else {
+          early.add(packet);
+          resolve();
+        }
+      });
+    });
+  target.publish = (packet, client, done) => {
+    if (early.has(packet)) {
+      early.delete(packet);
+      const cb = typeof client === 'function' ? client : done;
+      cb?.();
+      return;
+    }
+    original(packet, client, done);
+  };
 }
 
 /**
