@@ -45,10 +45,10 @@ async function startProcess(httpPort: number, mqttPort: number): Promise<ChildPr
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT },
   );
-  if (process.env.DEBUG_E2E) p.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
+  if (process.env.DEBUG_E2E) p.stderr.on('data', (d: Buffer) => process.stderr.write(d));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('server did not start')), 60_000);
-    createInterface({ input: p.stdout! }).on('line', (l) => {
+    createInterface({ input: p.stdout }).on('line', (l) => {
       if (l.includes('Sotto is running')) {
         clearTimeout(timer);
         resolve();
