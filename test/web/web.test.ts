@@ -262,6 +262,8 @@ describe('web client in Chromium', () => {
       await alice.goto(server.url);
       await openConversation(alice, 'dm:robo');
       await bubble(alice, 'Beep from the bot').waitFor({ timeout: 30_000 });
+      // Bots are first-class encrypted members with a visible badge.
+      expect(await alice.locator('conversation-view [data-badge]').textContent()).toBe('bot');
 
       const listener = spawn('node', [...base, 'listen'], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';

@@ -105,6 +105,15 @@ export class ConversationView extends LitElement {
         min-height: 0;
         position: relative;
       }
+      .tag {
+        font-size: 0.7rem;
+        font-weight: 600;
+        border: 1px solid var(--border);
+        border-radius: 999px;
+        padding: 0 0.45rem;
+        vertical-align: middle;
+        color: var(--fg-2);
+      }
       .sub {
         display: block;
         font-size: 0.8rem;
@@ -744,6 +753,13 @@ export class ConversationView extends LitElement {
           ? 'This group is not available on this device.'
           : '';
     const typing = s.typingIn(this.conversationId);
+    let badge = '';
+    if (!isGroup) {
+      for (let i = b - 1; i >= a && badge === ''; i--) {
+        const kind = this.row(i)?.senderKind;
+        if (kind === 'bot' || kind === 'bridge') badge = kind;
+      }
+    }
     const presence = kind === 'dm' ? s.presence.get(ref) : undefined;
     return html`<header class="bar">
         <a class="icon back" href="#/" aria-label="Back to chats">${icons.back}</a>
@@ -753,7 +769,7 @@ export class ConversationView extends LitElement {
           }</span
         >
         <h2>
-          ${title}
+          ${title}${badge !== '' ? html` <span class="tag" data-badge>${badge}</span>` : nothing}
           <span class="sub" aria-live="polite" data-subtitle>${this.subtitle(s)}</span>
         </h2>
         <a

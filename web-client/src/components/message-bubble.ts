@@ -287,7 +287,13 @@ export class MessageBubble extends LitElement {
     >
       ${
         this.showSender && !m.outgoing
-          ? html`<div class="sender" style="color:${colorFor(m.sender)}">${m.sender}</div>`
+          ? html`<div class="sender" style="color:${colorFor(m.sender)}">
+              ${m.sender}${
+                m.senderKind === 'bot' || m.senderKind === 'bridge'
+                  ? html` <span class="muted">· ${m.senderKind}</span>`
+                  : nothing
+              }
+            </div>`
           : nothing
       }
       ${

@@ -145,16 +145,52 @@ export class SottoApp extends LitElement {
     void this.loadLazy();
   };
   private readonly onLive = (): void => this.requestUpdate();
+  private readonly onKey = (e: KeyboardEvent): void => {
+    if (this._session === undefined) return;
+    const target = e.composedPath()[0];
+    const typing =
+      target instanceof HTMLElement &&
+      (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName));
+    if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'k') {
+      e.preventDefault();
+      location.hash = '#/search';
+    } else if (e.key === '/' && !typing) {
+      e.preventDefault();
+      location.hash = '#/search';
+    } else if (e.key === 'Escape' && !typing && this._route.name !== 'list') {
+      location.hash = '#/';
+    } else if (e.altKey && (e.key === 'ArrowUp' || e.key === 'ArrowDown')) {
+      e.preventDefault();
+      this.stepConversation(e.key === 'ArrowUp' ? -1 : 1);
+    }
+  };
+
+  /** Alt+↑ / Alt+↓: previous / next conversation in list order. */
+  private stepConversation(step: number): void {
+    const list = this.renderRoot.querySelector('conversation-list');
+    const links = [
+      ...(list?.shadowRoot?.querySelectorAll<HTMLAnchorElement>('a[data-conversation]') ?? []),
+    ];
+    if (links.length === 0) return;
+    const r = this._route;
+    const current = r.name === 'conversation' || r.name === 'info' ? r.id : '';
+    const i = links.findIndex((a) => a.dataset.conversation === current);
+    const next = links[Math.max(0, Math.min(links.length - 1, i < 0 ? 0 : i + step))];
+    next?.click();
+    next?.focus();
+  }
 
   override connectedCallback(): void {
     super.connectedCallback();
     window.addEventListener('hashchange', this.onHash);
+    window.addEventListener('keydown', this.onKey);
     void this.boot();
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     window.removeEventListener('hashchange', this.onHash);
+    window.removeEventListener('keydown', this.onKey);
   }
 
   private async boot(): Promise<void> {
