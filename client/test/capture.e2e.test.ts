@@ -52,9 +52,6 @@ function client(): SottoClient {
     store: createMemoryStore(),
     http: { baseUrl: srv.httpUrl },
     mqttConnect: (o) => mqtt.connect(`mqtt://127.0.0.1:${proxyPort}`, o),
-    // A member subscribes to a new group's topic only once it hears of the group;
-    // what was published before that comes from the sender's outbox re-send.
-    options: { resendAfterMs: 2000 },
   });
   clients.push(c);
   return c;

@@ -366,6 +366,7 @@ export class Groups {
       if (missing.length) {
         const dist = toBase64(encodeSenderKeyDistribution(senderKeyDistribution(own)));
         const sk = this.messaging.make({ kind: 'sender-key', groupId, distribution: dist });
+        this.messaging.senderKeyIds.add(sk.id);
         const skPlain = pad(encodePayload(sk));
         await this.ctx.store.batch([
           { op: 'markSeen', ids: [sk.id], at: now },

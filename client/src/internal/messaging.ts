@@ -82,6 +82,13 @@ export function parseConversation(
 /** Pairwise messaging and the shared receive path. */
 export class Messaging {
   readonly receipts: ReceiptBatcher;
+  /**
+   * Ids of sender-key payloads we sent. Their `delivered` receipt proves the
+   * device now holds our key and listens on the group topic, so group messages
+   * it has not acknowledged are re-sent to it right away rather than on the
+   * periodic timer (it may have joined after they were published).
+   */
+  readonly senderKeyIds = new Set<string>();
 
   constructor(
     private readonly ctx: Ctx,
@@ -339,6 +346,9 @@ export class Messaging {
         fx.acks.push({ user: origin.user, device: origin.device, id: payload.id });
     };
     if (payload.kind === 'receipt') {
+      if (payload.ids.filter((id) => this.senderKeyIds.delete(id)).length > 0) {
+        fx.after.push(() => void this.resendTo(origin.user, origin.device, true));
+      }
       for (const id of payload.ids) {
         ops.push({
           op: 'setReceipt',
@@ -510,12 +520,18 @@ export class Messaging {
    * those whose last attempt is older. Pairwise entries are re-encrypted on the
    * current session; group entries re-encrypted once per message.
    */
-  async flushOutbox(olderThanMs = 0, only?: { user: string; device: string }): Promise<number> {
+  async flushOutbox(
+    olderThanMs = 0,
+    only?: { user: string; device: string; groupOnly?: boolean },
+  ): Promise<number> {
     const now = this.ctx.now();
     const entries = (await this.ctx.store.listOutbox()).filter(
       (e) =>
         now - e.lastAttemptAt >= olderThanMs &&
-        (!only || (e.recipient === only.user && e.recipientDevice === only.device)),
+        (!only ||
+          (e.recipient === only.user &&
+            e.recipientDevice === only.device &&
+            (!only.groupOnly || e.topic.startsWith('sotto/v1/group/')))),
     );
     const groupDone = new Set<string>();
     const direct: { user: string; device: string; plaintext: Uint8Array; senderKey: boolean }[] =
@@ -564,9 +580,9 @@ export class Messaging {
   }
 
   /** The peer started a new session: re-send what it has not acknowledged, on the new session. */
-  async resendTo(user: string, device: string): Promise<void> {
+  async resendTo(user: string, device: string, groupOnly = false): Promise<void> {
     try {
-      await this.flushOutbox(0, { user, device });
+      await this.flushOutbox(0, { user, device, groupOnly });
     } catch (err) {
       this.ctx.events.emit('error', err);
     }
