@@ -20,7 +20,8 @@ export function nodeRedisRateLimitStore(
   prefix: string,
 ): FastifyRateLimitStoreCtor {
   class Store implements FastifyRateLimitStore {
-    constructor(readonly keyPrefix: string = prefix) {}
+    // The plugin calls `new Store(pluginOptions)`; the key prefix is set by `child()` only.
+    keyPrefix = prefix;
 
     incr(
       key: string,
@@ -41,10 +42,10 @@ export function nodeRedisRateLimitStore(
       url?: string;
     }): FastifyRateLimitStore {
       const info = routeOptions.routeInfo;
-      return new Store(
-        `${this.keyPrefix}${info?.method ?? ''}${info?.url ?? routeOptions.url ?? ''}:`,
-      );
+      const child = new Store();
+      child.keyPrefix = `${this.keyPrefix}${info?.method ?? ''}${info?.url ?? routeOptions.url ?? ''}:`;
+      return child;
     }
   }
-  return Store as unknown as FastifyRateLimitStoreCtor;
+  return Store;
 }

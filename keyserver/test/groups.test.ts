@@ -11,13 +11,7 @@ import {
   type KeyPair,
   type MembershipRecord,
 } from '@sotto/crypto';
-import {
-  bearer,
-  makeServer,
-  registeredDevice,
-  signupAndLogin,
-  type TestServer,
-} from './fixtures.ts';
+import { bearer, makeServer, registeredDevice, type TestServer } from './fixtures.ts';
 
 let s: TestServer;
 const users: Record<string, { uik: KeyPair; token: string }> = {};

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, ENV_NAMES, loadConfig, resolveAppConfig } from '../src/config.ts';
+
+describe('configuration', () => {
+  it('has working defaults: port 8080, ./data, SQLite, 15-minute tokens, 100 MiB blobs', () => {
+    const c = loadConfig([], {});
+    expect(c).toMatchObject({
+      port: 8080,
+      dataDir: './data',
+      redisUrl: null,
+      accessTokenTtl: 900,
+      blobMaxBytes: 100 * 1024 * 1024,
+      argon2: { memoryCost: 19456, timeCost: 2, parallelism: 1 },
+    });
+  });
+
+  it('reads environment variables and lets flags override them', () => {
+    const c = loadConfig(['--port', '9000', '--rate-limit', 'off'], {
+      PORT: '7000',
+      DATA_DIR: '/tmp/x',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      RATE_LIMIT_LOGIN: '5',
+    });
+    expect(c.port).toBe(9000);
+    expect(c.dataDir).toBe('/tmp/x');
+    expect(c.redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(c.rateLimit).toMatchObject({ enabled: false, login: 5 });
+  });
+
+  it('refuses unknown flags and invalid values with a ConfigError naming the problem', () => {
+    expect(() => loadConfig(['--prot', '1'], {})).toThrow(ConfigError);
+    expect(() => loadConfig([], { PORT: 'eighty' })).toThrow(/port/);
+    expect(() => loadConfig([], { REDIS_URL: 'http://nope' })).toThrow(/redisUrl/);
+    expect(() => loadConfig([], { ARGON2_MEMORY_KIB: '1' })).toThrow(/memoryCost/);
+    expect(() => loadConfig([], { PUBLIC_URL: 'not a url' })).toThrow(ConfigError);
+  });
+
+  it('documents every environment variable name it reads', () => {
+    expect(ENV_NAMES).toEqual(
+      expect.arrayContaining([
+        'PORT',
+        'HOST',
+        'DATA_DIR',
+        'REDIS_URL',
+        'PUBLIC_URL',
+        'JWT_KEY_FILE',
+      ]),
+    );
+  });
+
+  it('merges partial app config over the defaults', () => {
+    const c = resolveAppConfig({ rateLimit: { login: 1 }, argon2: { timeCost: 3 } });
+    expect(c.rateLimit).toMatchObject({ enabled: true, login: 1, signup: 10 });
+    expect(c.argon2).toEqual({ memoryCost: 19456, timeCost: 3, parallelism: 1 });
+  });
+});
