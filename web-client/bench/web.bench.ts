@@ -1,0 +1,171 @@
+/**
+ * Web client benchmark (`npm run bench -w web-client`), in the browser test harness: a real
+ * embedded server and headless Chromium.
+ *
+ * - navigation → interactive conversation list (returning user, keys and history stored);
+ * - opening a conversation of 10,000 stored messages (click → newest message rendered);
+ * - send → render latency between two pages (Alice's Enter → bubble on Bob's screen), p50/p99
+ *   over 500 messages, measured from Node and so including Playwright's polling (~few ms);
+ * - built bundle sizes (gzip), initial vs lazy.
+ */
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import {
+  bubble,
+  launchChromium,
+  newUser,
+  signUp,
+  startDm,
+  startServer,
+} from '../../test/web/harness.ts';
+import { measureBundle } from '../scripts/check-budget.ts';
+
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 500);
+const STORED = Number(process.env.BENCH_STORED ?? 10_000);
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
+}
+
+const median = (xs: number[]): number =>
+  percentile(
+    [...xs].sort((a, b) => a - b),
+    50,
+  );
+
+/** Write `count` messages straight into the engine's IndexedDB (one transaction). */
+async function seed(page: Page, username: string, conversationId: string, count: number) {
+  await page.evaluate(
+    async ({ name, conversationId, count }) => {
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const req = indexedDB.open(name);
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => reject(req.error ?? new Error('open failed'));
+      });
+      const tx = db.transaction('messages', 'readwrite');
+      const store = tx.objectStore('messages');
+      const t0 = Date.now() - count * 60_000;
+      for (let i = 0; i < count; i++) {
+        const peer = conversationId.slice(3);
+        store.put({
+          conversationId,
+          id: `seed${String(i).padStart(6, '0')}`,
+          sender: i % 3 === 0 ? 'alice' : peer,
+          senderDevice: 'd',
+          timestamp: t0 + i * 60_000,
+          receivedAt: t0 + i * 60_000,
+          kind: 'text',
+          body: {
+            text:
+              i % 7 === 0
+                ? `Message ${i}: a longer line that wraps onto a second row in the bubble so heights vary`
+                : `Message ${i}`,
+          },
+          outgoing: i % 3 === 0,
+          unread: false,
+          status: i % 3 === 0 ? { [`${peer}:d`]: 'read' } : {},
+          edited: false,
+          deleted: false,
+          reactions: {},
+        });
+      }
+      await new Promise<void>((resolve, reject) => {
+        tx.oncomplete = () => resolve();
+        tx.onerror = () => reject(tx.error ?? new Error('tx failed'));
+      });
+      db.close();
+    },
+    { name: `sotto-${username}`, conversationId, count },
+  );
+}
+
+async function main(): Promise<void> {
+  const srv = await startServer();
+  const browser = await launchChromium();
+  const results: Record<string, unknown> = {};
+  try {
+    const a = await newUser(browser, srv.url);
+    const b = await newUser(browser, srv.url);
+    await signUp(a.page, 'alice');
+    await signUp(b.page, 'bob');
+    await startDm(a.page, 'bob');
+
+    // 1. Navigation → interactive conversation list (returning user).
+    await seed(a.page, 'alice', 'dm:bulk', STORED);
+    const nav: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      await a.page.goto('about:blank');
+      const t0 = Date.now();
+      await a.page.goto(srv.url);
+      await a.page.locator('conversation-list a[data-conversation]').first().waitFor();
+      nav.push(Date.now() - t0);
+    }
+    results.navToListMs = { median: median(nav), runs: nav };
+
+    // 2. Open a conversation of STORED messages.
+    const open: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await a.page.goto(`${srv.url}/#/`);
+      await a.page.locator('conversation-list a[data-conversation="dm:bulk"]').waitFor();
+      const t0 = Date.now();
+      await a.page.locator('conversation-list a[data-conversation="dm:bulk"]').click();
+      await bubble(a.page, `Message ${STORED - 1}`).waitFor();
+      open.push(Date.now() - t0);
+    }
+    const rendered = await a.page.locator('conversation-view message-bubble').count();
+    results.openConversationMs = { messages: STORED, median: median(open), runs: open, rendered };
+
+    // Scroll to the middle and the top: still only a window of rows in the DOM.
+    const jump = await a.page.evaluate(async () => {
+      const view = document
+        .querySelector('sotto-app')
+        ?.shadowRoot?.querySelector('conversation-view');
+      const scroller = view?.shadowRoot?.querySelector<HTMLElement>('.scroller');
+      if (!scroller) return null;
+      const t0 = performance.now();
+      scroller.scrollTop = scroller.scrollHeight / 2;
+      await new Promise((r) => setTimeout(r, 300));
+      const bubbles = view?.shadowRoot?.querySelectorAll('message-bubble').length ?? 0;
+      return { ms: performance.now() - t0, bubbles };
+    });
+    results.scrollToMiddle = jump;
+
+    // 3. Send → render latency between two pages.
+    await b.page.goto(`${srv.url}/#/c/${encodeURIComponent('dm:alice')}`);
+    await a.page.goto(`${srv.url}/#/c/${encodeURIComponent('dm:bob')}`);
+    await a.page.locator('conversation-view chat-composer textarea').waitFor();
+    const box = a.page.locator('conversation-view chat-composer textarea');
+    const lat: number[] = [];
+    for (let i = 0; i < MESSAGES; i++) {
+      const text = `lat-${i}-${Math.random().toString(36).slice(2, 8)}`;
+      await box.fill(text);
+      const t0 = Date.now();
+      await box.press('Enter');
+      await bubble(b.page, text).waitFor({ timeout: 30_000 });
+      lat.push(Date.now() - t0);
+    }
+    const sorted = [...lat].sort((x, y) => x - y);
+    results.sendToRenderMs = {
+      messages: MESSAGES,
+      p50: percentile(sorted, 50),
+      p99: percentile(sorted, 99),
+      max: sorted[sorted.length - 1],
+    };
+  } finally {
+    await browser.close();
+    await srv.close();
+  }
+
+  const bundle = measureBundle(join(import.meta.dirname, '..', 'dist'));
+  results.bundle = {
+    initialGzipKB: +(bundle.initialGzip / 1024).toFixed(1),
+    chunks: bundle.chunks.map((c) => ({
+      file: c.file.replace(/-[A-Za-z0-9_-]{8}\.js$/, '.js'),
+      gzipKB: +(c.gzip / 1024).toFixed(1),
+      initial: c.initial,
+    })),
+  };
+  console.log(JSON.stringify(results, null, 2));
+}
+
+await main();
