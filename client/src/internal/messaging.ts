@@ -14,6 +14,7 @@ import {
   type Payload,
   type PayloadInput,
 } from '../payload.ts';
+import type { BundleResponse } from '../http.ts';
 import type { MessageRecord, OutboxEntry, StoredDeviceKind, StoreOp } from '../store/types.ts';
 import type { Ctx } from './context.ts';
 import { ReceiptBatcher } from './receipts.ts';
@@ -252,11 +253,15 @@ export class Messaging {
     senderKey = false,
   ): Promise<void> {
     const out: { topic: string; envelope: Uint8Array }[] = [];
+    const bundles = await this.prefetchBundles(sends);
     for (const s of sends) {
       try {
         const uik = (await this.ctx.store.getContact(s.user))?.uik ?? undefined;
+        const bundle = bundles.get(`${s.user}|${s.device}`);
+        bundles.delete(`${s.user}|${s.device}`);
         const enc = await encryptFor(this.ctx, s.user, s.device, s.plaintext, {
           senderKey,
+          ...(bundle ? { bundle } : {}),
           ...(s.user !== this.ctx.account().username && uik ? { expectedUik: uik } : {}),
         });
         // Sessions persist within the batch in order; later sends to the same device see them.
@@ -267,6 +272,39 @@ export class Messaging {
       }
     }
     for (const o of out) this.ctx.publish(o.topic, o.envelope);
+  }
+
+  /**
+   * Claim prekey bundles for every device we have no session with, several at
+   * a time: the first message to a 500-device group is dominated by these
+   * round trips otherwise. Failures are left to the per-device path.
+   */
+  private async prefetchBundles(
+    sends: { user: string; device: string }[],
+  ): Promise<Map<string, BundleResponse>> {
+    const out = new Map<string, BundleResponse>();
+    const missing: { user: string; device: string }[] = [];
+    const seen = new Set<string>();
+    for (const s of sends) {
+      const key = `${s.user}|${s.device}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      if (!(await this.ctx.store.getSession(s.user, s.device))) missing.push(s);
+    }
+    if (missing.length < 2) return out;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < missing.length) {
+        const m = missing[next++]!;
+        try {
+          out.set(`${m.user}|${m.device}`, await this.ctx.http.claimBundle(m.user, m.device));
+        } catch {
+          // Retried (and reported) by encryptFor.
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(16, missing.length) }, worker));
+    return out;
   }
 
   /** A receipt to one device (not stored, not acknowledged). */

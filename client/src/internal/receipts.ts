@@ -28,7 +28,7 @@ export class ReceiptBatcher {
   constructor(
     private readonly send: SendReceipt,
     private readonly onError: (err: unknown) => void,
-    private readonly delayMs = 5,
+    private readonly delayMs = 50,
   ) {}
 
   /** Queue a receipt for message `id` to one device. */

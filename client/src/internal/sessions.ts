@@ -19,6 +19,7 @@ import {
   type DeviceCertificate,
   type PrekeyBundle,
 } from '@sotto/crypto';
+import type { BundleResponse } from '../http.ts';
 import type { StoreOp } from '../store/types.ts';
 import type { Ctx } from './context.ts';
 import type { Directory } from './trust.ts';
@@ -43,7 +44,7 @@ export async function encryptFor(
   user: string,
   deviceId: string,
   plaintext: Uint8Array,
-  options: { senderKey?: boolean; expectedUik?: Uint8Array } = {},
+  options: { senderKey?: boolean; expectedUik?: Uint8Array; bundle?: BundleResponse } = {},
 ): Promise<Encrypted> {
   const { store } = ctx;
   const stored = await store.getSession(user, deviceId);
@@ -51,7 +52,7 @@ export async function encryptFor(
   if (stored) {
     session = Session.deserialize(stored);
   } else {
-    const b = await ctx.http.claimBundle(user, deviceId);
+    const b = options.bundle ?? (await ctx.http.claimBundle(user, deviceId));
     const bundle: PrekeyBundle = {
       certificate: decodeDeviceCertificate(fromBase64(b.certificate)),
       signedPrekey: decodeSignedPrekey(fromBase64(b.signedPrekey)),

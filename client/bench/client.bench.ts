@@ -1,0 +1,234 @@
+/**
+ * `npm run bench -w client` (issue 5): end-to-end costs of the client engine
+ * against the real embedded key server + broker, in one run:
+ *
+ * 1. DM latency (send call → decrypted `message` event at the other bot),
+ *    p50/p99 at 200 msg/s — and the same MQTT path with encryption switched
+ *    off (raw JSON payloads between two raw mqtt.js clients), so the ratio is
+ *    the cost of end-to-end encryption.
+ * 2. Group fan-out: one message to a group of 50 bots, time until the last
+ *    member has it decrypted (p50/p99 over a series).
+ * 3. The first message to a 500-device group: sender-key distribution over
+ *    500 fresh pairwise sessions (bundle claims + PQXDH) plus the group
+ *    message, until everything is published; a member confirms decryption.
+ *
+ * `--quick` shrinks every series (for CI smoke runs). Results go to stdout as
+ * a Markdown table (copied into docs/PERFORMANCE.md).
+ */
+import mqtt from 'mqtt';
+import { createClient, type SottoClient } from '../src/engine.ts';
+import { createHttpClient } from '../src/http.ts';
+import { createMemoryStore } from '../src/stores/memory.ts';
+import { makeClient, startServer, uname, until, type TestServer } from '../test/support/server.ts';
+
+const quick = process.argv.includes('--quick');
+const PW = 'correct horse battery';
+
+function pct(xs: number[], p: number): number {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+}
+const ms = (x: number): string => `${x.toFixed(1)} ms`;
+const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
+
+async function bot(srv: TestServer, kind: 'bot' = 'bot'): Promise<SottoClient> {
+  const c = makeClient(srv);
+  await c.register(uname('b'), PW, { kind });
+  await c.start();
+  return c;
+}
+
+/** 1. DM latency with and without E2E at `rate` msg/s. */
+async function dmLatency(
+  srv: TestServer,
+  rate: number,
+  count: number,
+): Promise<{ e2e: number[]; plain: number[] }> {
+  const alice = await bot(srv);
+  const bob = await bot(srv);
+  const sentAt = new Map<string, number>();
+  const e2e: number[] = [];
+  bob.on('message', (m) => {
+    const t0 = sentAt.get(m.body.text as string);
+    if (t0 !== undefined) e2e.push(performance.now() - t0);
+  });
+  await alice.sendText(bob.account!.username, 'warm-up');
+  await until(() => e2e.length === 0 && true);
+  await sleep(300);
+  const interval = 1000 / rate;
+  const start = performance.now();
+  for (let i = 0; i < count; i++) {
+    const due = start + i * interval;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    const text = `m${i}`;
+    sentAt.set(text, performance.now());
+    void alice.sendText(bob.account!.username, text);
+  }
+  await until(() => e2e.length >= count, 'all e2e messages', 120_000);
+  await alice.close();
+  await bob.close();
+
+  // The same transport without encryption: two raw devices, JSON payloads.
+  const raw = async () => {
+    const http = createHttpClient({ baseUrl: srv.httpUrl });
+    const u = uname('r');
+    await http.signUp(u, PW);
+    const l = await http.login(u, PW);
+    const id = `${u}:${l.deviceId}`;
+    const c = await mqtt.connectAsync(srv.mqttUrl, {
+      clientId: id,
+      username: id,
+      password: l.accessToken,
+      clean: false,
+      protocolVersion: 4,
+    });
+    return { c, u, dev: l.deviceId };
+  };
+  const s = await raw();
+  const r = await raw();
+  const plain: number[] = [];
+  const inbox = `sotto/v1/inbox/${r.u}/${r.dev}`;
+  r.c.on('message', (_t, p) => {
+    const { t0 } = JSON.parse(p.toString()) as { t0: number };
+    plain.push(performance.now() - t0);
+  });
+  await r.c.subscribeAsync(inbox, { qos: 1 });
+  const start2 = performance.now();
+  for (let i = 0; i < count; i++) {
+    const due = start2 + i * interval;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    s.c.publish(
+      inbox,
+      JSON.stringify({ v: 1, kind: 'text', text: `m${i}`, t0: performance.now() }),
+      { qos: 1 },
+    );
+  }
+  await until(() => plain.length >= count, 'all plain messages', 120_000);
+  await s.c.endAsync();
+  await r.c.endAsync();
+  return { e2e, plain };
+}
+
+/** 2. Fan-out to `members` bots, `rounds` messages. */
+async function fanOut(srv: TestServer, members: number, rounds: number): Promise<number[]> {
+  const sender = await bot(srv);
+  const bots: SottoClient[] = [];
+  for (let i = 0; i < members; i++) bots.push(await bot(srv));
+  const groupId = await sender.groups.create(
+    'fanout',
+    bots.map((b) => b.account!.username),
+  );
+  const seen = new Map<string, number>();
+  for (const b of bots)
+    b.on('message', (m) =>
+      seen.set(m.body.text as string, (seen.get(m.body.text as string) ?? 0) + 1),
+    );
+  await until(
+    async () => {
+      for (const b of bots) if (!(await b.store.getGroup(groupId))) return false;
+      return true;
+    },
+    'members know the group',
+    60_000,
+  );
+  await sender.sendText(`group:${groupId}`, 'warm-up');
+  await until(() => (seen.get('warm-up') ?? 0) === members, 'warm-up everywhere', 60_000);
+  const out: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const text = `g${i}`;
+    const t0 = performance.now();
+    await sender.sendText(`group:${groupId}`, text);
+    await until(() => (seen.get(text) ?? 0) === members, 'fan-out', 60_000);
+    out.push(performance.now() - t0);
+  }
+  for (const b of [sender, ...bots]) await b.close();
+  return out;
+}
+
+/** 3. First message to a group of `devices` member devices (one device per member bot). */
+async function firstMessage(
+  srv: TestServer,
+  devices: number,
+): Promise<{ ms: number; confirmMs: number; freshMs: number; freshConfirmMs: number }> {
+  const sender = await bot(srv);
+  const listener = await bot(srv);
+  const names: string[] = [listener.account!.username];
+  // Members with real keys on the key server but no connection (their inbox is persisted by nobody):
+  // only the sender's work is measured. Few prekeys each to keep set-up short.
+  const queue = Array.from({ length: devices - 1 }, () => uname('m'));
+  const worker = async () => {
+    for (;;) {
+      const u = queue.pop();
+      if (!u) return;
+      const c = createClient({
+        store: createMemoryStore(),
+        http: { baseUrl: srv.httpUrl },
+        options: { oneTimePrekeys: 2, oneTimeKemPrekeys: 1 },
+      });
+      await c.register(u, PW, { kind: 'bot' });
+      names.push(u);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  const groupId = await sender.groups.create('big', names);
+  await until(
+    async () => !!(await listener.store.getGroup(groupId)),
+    'listener knows the group',
+    60_000,
+  );
+  let got = 0;
+  listener.on('message', () => (got += 1));
+  // Announcing the group set up pairwise sessions with every member device already.
+  let t0 = performance.now();
+  await sender.sendText(`group:${groupId}`, 'first!');
+  const sent = performance.now() - t0;
+  await until(() => got === 1, 'listener decrypts', 60_000);
+  const confirm = performance.now() - t0;
+  // Worst case: no session with anyone — forget them and rotate, so the next
+  // message needs 500 bundle claims, 500 PQXDH handshakes and 500 distributions.
+  await sender.store.batch([
+    ...names.map((u) => ({ op: 'deleteSession' as const, user: u, device: '' })),
+    { op: 'deleteOwnSenderKey', groupId },
+  ]);
+  for (const u of names) {
+    const { devices } = await sender.http.getUser(u);
+    await sender.store.batch(
+      devices.map((d) => ({ op: 'deleteSession' as const, user: u, device: d.deviceId })),
+    );
+  }
+  t0 = performance.now();
+  await sender.sendText(`group:${groupId}`, 'second!');
+  const fresh = performance.now() - t0;
+  await until(() => got === 2, 'listener decrypts again', 60_000);
+  const freshConfirm = performance.now() - t0;
+  await sender.close();
+  await listener.close();
+  return { ms: sent, confirmMs: confirm, freshMs: fresh, freshConfirmMs: freshConfirm };
+}
+
+async function main(): Promise<void> {
+  const srv = await startServer();
+  try {
+    const rate = 200;
+    const count = quick ? 200 : 1000;
+    const { e2e, plain } = await dmLatency(srv, rate, count);
+    const fan = await fanOut(srv, quick ? 10 : 50, quick ? 10 : 30);
+    const first = await firstMessage(srv, quick ? 50 : 500);
+    const rows = [
+      `| DM latency at ${rate} msg/s, E2E (${count} msgs) | p50 ${ms(pct(e2e, 50))} | p99 ${ms(pct(e2e, 99))} |`,
+      `| same path, encryption off | p50 ${ms(pct(plain, 50))} | p99 ${ms(pct(plain, 99))} |`,
+      `| ratio E2E / plain | p50 ${(pct(e2e, 50) / pct(plain, 50)).toFixed(2)}× | p99 ${(pct(e2e, 99) / pct(plain, 99)).toFixed(2)}× |`,
+      `| group fan-out to ${quick ? 10 : 50} bots (send → last member decrypted) | p50 ${ms(pct(fan, 50))} | p99 ${ms(pct(fan, 99))} |`,
+      `| first message to a ${quick ? 50 : 500}-device group, sessions exist (distribution + message published) | ${ms(first.ms)} | member decrypted after ${ms(first.confirmMs)} |`,
+      `| same with no sessions (${quick ? 50 : 500} bundle claims + PQXDH + distribution) | ${ms(first.freshMs)} | member decrypted after ${ms(first.freshConfirmMs)} |`,
+    ];
+    console.log(['| client benchmark | | |', '|---|---|---|', ...rows].join('\n'));
+  } finally {
+    await srv.close();
+  }
+}
+
+await main();
+process.exit(0);
