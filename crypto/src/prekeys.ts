@@ -204,6 +204,24 @@ export function generateKemPrekey(
   };
 }
 
+/**
+ * Generate and sign `count` one-time X-Wing KEM prekeys (`lastResort = false`)
+ * with ids `startId`, `startId + 1`, …
+ */
+export function generateKemPrekeys(
+  signing: KeyPair,
+  startId: number,
+  count: number,
+): PrekeyPair<KemPrekey>[] {
+  checkId(startId);
+  if (!Number.isInteger(count) || count < 0)
+    throw new RangeError(`count must be a non-negative integer`);
+  checkId(startId + Math.max(0, count - 1));
+  const out: PrekeyPair<KemPrekey>[] = [];
+  for (let i = 0; i < count; i++) out.push(generateKemPrekey(signing, startId + i, false));
+  return out;
+}
+
 /** `u8 version ‖ u32 id ‖ u8 lastResort (0|1) ‖ publicKey[1216] ‖ signature[64]`. */
 export function encodeKemPrekey(p: KemPrekey): Uint8Array {
   checkId(p.id);

@@ -16,6 +16,7 @@ import {
   encodeOneTimePrekey,
   encodeSignedPrekey,
   generateKemPrekey,
+  generateKemPrekeys,
   generateOneTimePrekeys,
   generateSignedPrekey,
   verifyKemPrekey,
@@ -158,6 +159,19 @@ describe('X-Wing KEM prekeys', () => {
     t[5] = 2;
     expect(codeOf(() => decodeKemPrekey(t))).toBe('MALFORMED');
     expect(codeOf(() => decodeKemPrekey(new Uint8Array([...bytes, 0])))).toBe('MALFORMED');
+  });
+  it('are generated in signed one-time batches with consecutive ids', () => {
+    const d = device();
+    const batch = generateKemPrekeys(d.keys.signing, 50, 3);
+    expect(batch.map((p) => [p.prekey.id, p.prekey.lastResort])).toEqual([
+      [50, false],
+      [51, false],
+      [52, false],
+    ]);
+    for (const { prekey } of batch) {
+      expect(() => verifyKemPrekey(d.keys.signing.publicKey, prekey)).not.toThrow();
+    }
+    expect(() => generateKemPrekeys(d.keys.signing, 0xffffffff, 2)).toThrow(RangeError);
   });
 });
 
