@@ -302,5 +302,13 @@ describe('web client in Chromium', () => {
     await alice.goto(`${server.url}/#/settings`);
     await alice.locator('settings-view h2').waitFor();
     await shot(alice, 'settings-desktop');
+    // Dark mode follows prefers-color-scheme through CSS custom properties.
+    await alice.emulateMedia({ colorScheme: 'dark' });
+    await alice.goto(`${server.url}/#/c/${encodeURIComponent('dm:bob')}`);
+    await bubble(alice, 'Hello Alice!').waitFor({ timeout: 20_000 });
+    const bg = await alice.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    expect(bg).toBe('rgb(21, 23, 27)');
+    await shot(alice, 'conversation-dark-desktop');
+    await alice.emulateMedia({ colorScheme: 'light' });
   });
 });

@@ -6,10 +6,14 @@
  * - opening a conversation of 10,000 stored messages (click → newest message rendered);
  * - send → render latency between two pages (Alice's Enter → bubble on Bob's screen), p50/p99
  *   over 500 messages, measured from Node and so including Playwright's polling (~few ms);
+ * - a burst of 5,000 messages queued while the page was closed, delivered on reopen: time until
+ *   all are stored and shown as unread, and the longest frame gap / long tasks meanwhile;
  * - built bundle sizes (gzip), initial vs lazy.
  */
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import mqtt from 'mqtt';
+import { createClient, createMemoryStore } from '@sotto/client';
 import {
   bubble,
   launchChromium,
@@ -22,6 +26,7 @@ import { measureBundle } from '../scripts/check-budget.ts';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 500);
 const STORED = Number(process.env.BENCH_STORED ?? 10_000);
+const BURST = Number(process.env.BENCH_BURST ?? 5000);
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
@@ -90,6 +95,7 @@ async function main(): Promise<void> {
     await signUp(b.page, 'bob');
     await startDm(a.page, 'bob');
 
+    console.error('bench: navigation…');
     // 1. Navigation → interactive conversation list (returning user).
     await seed(a.page, 'alice', 'dm:bulk', STORED);
     const nav: number[] = [];
@@ -102,6 +108,7 @@ async function main(): Promise<void> {
     }
     results.navToListMs = { median: median(nav), runs: nav };
 
+    console.error('bench: open conversation…');
     // 2. Open a conversation of STORED messages.
     const open: number[] = [];
     for (let i = 0; i < 5; i++) {
@@ -130,6 +137,7 @@ async function main(): Promise<void> {
     });
     results.scrollToMiddle = jump;
 
+    console.error('bench: send→render…');
     // 3. Send → render latency between two pages.
     await b.page.goto(`${srv.url}/#/c/${encodeURIComponent('dm:alice')}`);
     await a.page.goto(`${srv.url}/#/c/${encodeURIComponent('dm:bob')}`);
@@ -151,6 +159,69 @@ async function main(): Promise<void> {
       p99: percentile(sorted, 99),
       max: sorted[sorted.length - 1],
     };
+
+    console.error('bench: burst…');
+    // 4. Burst: BURST messages from a Node bot while Alice's page is closed.
+    try {
+      const bot = createClient({
+        store: createMemoryStore(),
+        http: { baseUrl: srv.url },
+        mqttConnect: (o) => mqtt.connect(`${srv.url.replace('http', 'ws')}/mqtt`, o),
+      });
+      await bot.register('burst', 'burst password 123', { kind: 'bot' });
+      await bot.start();
+      await bot.sendText('alice', 'burst warm-up');
+      await bubble(a.page, 'burst warm-up').count();
+      await a.page.goto('about:blank');
+      const t0 = Date.now();
+      for (let i = 0; i < BURST; i++) await bot.sendText('alice', `burst ${i}`);
+      const sendMs = Date.now() - t0;
+      await a.page.goto(`${srv.url}/#/`);
+      await a.page.evaluate(() => {
+        const w = window as unknown as { __gaps: number[]; __long: number[] };
+        w.__gaps = [];
+        w.__long = [];
+        let last = performance.now();
+        const tick = (now: number): void => {
+          w.__gaps.push(now - last);
+          last = now;
+          requestAnimationFrame(tick);
+        };
+        requestAnimationFrame(tick);
+        new PerformanceObserver((list) => {
+          for (const e of list.getEntries()) w.__long.push(e.duration);
+        }).observe({ type: 'longtask', buffered: true });
+      });
+      const t1 = Date.now();
+      const row = a.page.locator('conversation-list a[data-conversation="dm:burst"] [data-unread]');
+      for (;;) {
+        const n = Number((await row.getAttribute('data-unread').catch(() => '0')) ?? 0);
+        if (n >= BURST) break;
+        if (Date.now() - t1 > 300_000) throw new Error(`burst stalled at ${n}`);
+        await a.page.waitForTimeout(200);
+      }
+      const deliverMs = Date.now() - t1;
+      const frames = await a.page.evaluate(() => {
+        const w = window as unknown as { __gaps: number[]; __long: number[] };
+        const gaps = [...w.__gaps].sort((x, y) => x - y);
+        return {
+          frames: gaps.length,
+          maxFrameGapMs: Math.round(gaps[gaps.length - 1] ?? 0),
+          p99FrameGapMs: Math.round(gaps[Math.floor(gaps.length * 0.99)] ?? 0),
+          longTasks: w.__long.length,
+          longestTaskMs: Math.round(Math.max(0, ...w.__long)),
+        };
+      });
+      results.burst = {
+        messages: BURST,
+        botSendMs: sendMs,
+        deliverAndStoreMs: deliverMs,
+        ...frames,
+      };
+      await bot.close();
+    } catch (err) {
+      results.burst = { error: err instanceof Error ? err.message : String(err) };
+    }
   } finally {
     await browser.close();
     await srv.close();
