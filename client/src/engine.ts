@@ -138,6 +138,11 @@ export interface SottoClient extends TypedEvents<ClientEvents> {
   watchPresence(user: string): void;
   /** Re-send everything still waiting for a delivered receipt. */
   flushOutbox(): Promise<number>;
+  /**
+   * Key upkeep now (also run on every connect and hourly): top up one-time
+   * prekeys below the threshold, rotate the signed prekey when it is a week old.
+   */
+  maintainKeys(): Promise<void>;
 
   groups: {
     create(name: string, members: string[]): Promise<string>;
@@ -599,6 +604,7 @@ export function createClient(deps: CreateClientOptions): SottoClient {
       ctx.subscribe(presenceTopic(user));
     },
     flushOutbox: () => messaging.flushOutbox(0),
+    maintainKeys: () => maintainPrekeys(ctx),
 
     groups: {
       create: (name, members) => groups.create(name, members),
