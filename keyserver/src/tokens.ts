@@ -166,6 +166,8 @@ export function createTokenVerifier(opts: {
   audience: string;
   /** Seconds of clock skew tolerated on `exp`/`iat` (default 5). */
   clockToleranceSeconds?: number;
+  /** Verified tokens remembered to skip repeated signature checks (default 10 000; 0 = off). */
+  cacheSize?: number;
   /** Clock in ms, for tests. */
   now?: () => number;
 }): TokenVerifier {
@@ -178,7 +180,9 @@ export function createTokenVerifier(opts: {
     allowedAud: opts.audience,
     requiredClaims: ['sub', 'dev', 'kind', 'jti', 'iat', 'exp', 'iss', 'aud'],
     clockTolerance: tolerance,
-    cache: false,
+    // Signature checks are cached per token (until it expires): a token that verified once
+    // verifies again. Revocation is never cached — callers consult the store every time.
+    cache: opts.cacheSize ?? 10_000,
   };
   const fixed = opts.now ? null : createVerifier(base);
   return {

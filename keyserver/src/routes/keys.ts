@@ -42,6 +42,14 @@ const countsSchema = {
   },
 } as const;
 
+/**
+ * base64url without padding via Buffer — the same encoding as crypto's
+ * `toBase64`, several times faster on the hot bundle-claim path.
+ */
+function b64url(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
+}
+
 /** Decode base64url + a binary format; malformed input is a 400, never a 500. */
 function decode<T>(text: string, what: string, decoder: (b: Uint8Array) => T): T {
   try {
@@ -343,10 +351,10 @@ export function keyRoutes(app: FastifyInstance, ctx: Ctx): void {
       }
       metrics.prekeyClaims.inc({ result: b.oneTimePrekey ? 'one_time' : 'exhausted' });
       return {
-        certificate: toBase64(b.certificate),
-        signedPrekey: toBase64(b.signedPrekey),
-        kemPrekey: toBase64(b.kemPrekey),
-        oneTimePrekey: b.oneTimePrekey ? toBase64(b.oneTimePrekey) : null,
+        certificate: b64url(b.certificate),
+        signedPrekey: b64url(b.signedPrekey),
+        kemPrekey: b64url(b.kemPrekey),
+        oneTimePrekey: b.oneTimePrekey ? b64url(b.oneTimePrekey) : null,
       };
     },
   );

@@ -13,6 +13,7 @@ import type { Database as Db } from 'better-sqlite3';
 import { checkThingSecret } from './secrets.ts';
 import type {
   BlobRecord,
+  ClaimedBundle,
   DeviceKind,
   DeviceRecord,
   GroupMember,
@@ -207,6 +208,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     ),
     isMember: db.prepare('SELECT 1 FROM group_members WHERE group_id = ? AND username = ?'),
     thing: db.prepare('SELECT * FROM things WHERE owner = ? AND thing = ?'),
+    deviceActive: db.prepare('SELECT active FROM devices WHERE username = ? AND device_id = ?'),
   };
 
   function counts(username: string, deviceId: string): PrekeyCounts {
@@ -224,6 +226,21 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     q.deleteOtk.run(row.seq);
     return new Uint8Array(row.data);
   }
+
+  // Hot path (one per bundle claim): the transaction function is built once.
+  const claimTx = db.transaction((username: string, deviceId: string): ClaimedBundle | null => {
+    const d = q.getDevice.get(username, deviceId) as DeviceRow | undefined;
+    if (!d || d.active !== 1 || !d.certificate || !d.signed_prekey || !d.kem_prekey) return null;
+    const otk = takeOtk(username, deviceId, 0);
+    const kemOtk = takeOtk(username, deviceId, 1);
+    return {
+      certificate: new Uint8Array(d.certificate),
+      signedPrekey: new Uint8Array(d.signed_prekey),
+      kemPrekey: kemOtk ?? new Uint8Array(d.kem_prekey),
+      kemLastResort: kemOtk === null,
+      oneTimePrekey: otk,
+    };
+  });
 
   const revokeWhere = (where: string, args: string[]): IssuedToken[] => {
     const t = now();
@@ -377,22 +394,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
       return counts(username, deviceId);
     },
     async claimPrekeyBundle(username, deviceId) {
-      return db
-        .transaction(() => {
-          const d = q.getDevice.get(username, deviceId) as DeviceRow | undefined;
-          if (!d || d.active !== 1 || !d.certificate || !d.signed_prekey || !d.kem_prekey)
-            return null;
-          const otk = takeOtk(username, deviceId, 0);
-          const kemOtk = takeOtk(username, deviceId, 1);
-          return {
-            certificate: new Uint8Array(d.certificate),
-            signedPrekey: new Uint8Array(d.signed_prekey),
-            kemPrekey: kemOtk ?? new Uint8Array(d.kem_prekey),
-            kemLastResort: kemOtk === null,
-            oneTimePrekey: otk,
-          };
-        })
-        .immediate();
+      return claimTx.immediate(username, deviceId);
     },
 
     async recordAccessToken(token) {
@@ -588,9 +590,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
       return q.isRevoked.get(jti, now()) !== undefined;
     },
     async isDeviceActive(username, deviceId) {
-      const r = db
-        .prepare('SELECT active FROM devices WHERE username = ? AND device_id = ?')
-        .get(username, deviceId) as { active: number } | undefined;
+      const r = q.deviceActive.get(username, deviceId) as { active: number } | undefined;
       return r?.active === 1;
     },
     async groupMembers(groupId) {

@@ -1,0 +1,98 @@
+/**
+ * Child process of the key-server benchmark: starts one server (`hello`,
+ * `sqlite` or `redis <url>`), prepares the data the load needs, prints one
+ * JSON line `{ port, token, … }` on stdout and serves until killed. Running
+ * the server apart from autocannon keeps the load generator off its CPU.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify from 'fastify';
+import { encodeOneTimePrekey, generateOneTimePrekey, ready } from '@sotto/crypto';
+import { buildApp } from '../src/app.ts';
+import { createMemoryAclEvents } from '../src/store/events.ts';
+import { createRedisStore } from '../src/store/redis.ts';
+import { createSqliteStore } from '../src/store/sqlite.ts';
+import type { Store } from '../src/store/types.ts';
+import { generateSigningKey } from '../src/tokens.ts';
+import { makeDeviceUpload } from '../test/fixtures.ts';
+
+const [mode = 'hello', redisUrl] = process.argv.slice(2);
+/** One-time prekeys preloaded for the claim load (more than any run consumes). */
+const PRELOAD = Number(process.env.BENCH_PRELOAD ?? 60_000);
+
+async function main(): Promise<void> {
+  if (mode === 'hello') {
+    const app = Fastify({ logger: false });
+    app.get('/hello', async () => ({ hello: 'world' }));
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const addr = app.server.address();
+    console.log(JSON.stringify({ port: typeof addr === 'object' && addr ? addr.port : 0 }));
+    return;
+  }
+  await ready();
+  const dir = mkdtempSync(join(tmpdir(), 'sotto-bench-'));
+  let store: Store;
+  if (mode === 'redis') {
+    if (!redisUrl) throw new Error('redis mode needs a URL');
+    store = await createRedisStore({ url: redisUrl, prefix: 'bench:' });
+  } else {
+    store = createSqliteStore({ filename: join(dir, 'keyserver.db') });
+  }
+  const app = await buildApp({
+    store,
+    aclEvents: createMemoryAclEvents(),
+    signingKey: generateSigningKey(),
+    blobDir: join(dir, 'blobs'),
+    // Production Argon2 parameters (the default); rate limits off so the load is not refused.
+    config: { rateLimit: { enabled: false } },
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const inject = async (method: 'POST' | 'PUT', url: string, payload: object, token?: string) => {
+    const r = await app.inject({
+      method,
+      url,
+      payload,
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+    });
+    if (r.statusCode >= 300) throw new Error(`${url}: ${r.statusCode} ${r.body}`);
+    return r.json<{ accessToken: string }>();
+  };
+  const password = 'benchmark password';
+  for (const username of ['alice', 'bob']) {
+    await inject('POST', '/v1/accounts', { username, password });
+  }
+  const bob = await inject('POST', '/v1/sessions', { username: 'bob', password, deviceId: 'd1' });
+  await inject(
+    'PUT',
+    '/v1/devices/d1/keys',
+    makeDeviceUpload('bob', 'd1', { otks: 0, kemOtks: 0 }).body,
+    bob.accessToken,
+  );
+  // Preload one-time prekeys straight into the store (the upload route caps batches).
+  const one = encodeOneTimePrekey(generateOneTimePrekey(1).prekey);
+  for (let i = 0; i < PRELOAD; i += 1000) {
+    const batch = Array.from({ length: 1000 }, (_, j) => ({ id: i + j + 1, data: one }));
+    await store.addOneTimePrekeys('bob', 'd1', { x25519: batch, kem: [] }, PRELOAD + 1);
+  }
+  const alice = await inject('POST', '/v1/sessions', {
+    username: 'alice',
+    password,
+    deviceId: 'd1',
+  });
+  const addr = app.server.address();
+  console.log(
+    JSON.stringify({
+      port: typeof addr === 'object' && addr ? addr.port : 0,
+      token: alice.accessToken,
+      password,
+    }),
+  );
+}
+
+process.once('SIGTERM', () => process.exit(0));
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
