@@ -19,7 +19,68 @@ import mqtt from 'mqtt';
 import { createClient, type SottoClient } from '../src/engine.ts';
 import { createHttpClient } from '../src/http.ts';
 import { createMemoryStore } from '../src/stores/memory.ts';
-import { makeClient, startServer, uname, until, type TestServer } from '../test/support/server.ts';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { freePort } from '../../test/support/ports.ts';
+import { uname, until } from '../test/support/server.ts';
+
+interface TestServer {
+  httpUrl: string;
+  mqttUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The server in its own process (embedded mode, `scripts/start.ts`), so the
+ * broker and key server do not share the bots' event loop.
+ */
+async function startServer(): Promise<TestServer> {
+  const root = join(import.meta.dirname, '..', '..');
+  const dataDir = mkdtempSync(join(tmpdir(), 'sotto-bench-'));
+  const httpPort = await freePort();
+  const mqttPort = await freePort();
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(root, 'scripts', 'start.ts'),
+      '--port',
+      String(httpPort),
+      '--mqtt-port',
+      String(mqttPort),
+      '--data-dir',
+      dataDir,
+      '--web',
+      'off',
+      '--rate-limit',
+      'false',
+      '--argon2-memory',
+      '1024',
+      '--argon2-time',
+      '1',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'], cwd: root },
+  );
+  await new Promise<void>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (l) => {
+      if (l.includes('Sotto is running')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return {
+    httpUrl: `http://127.0.0.1:${httpPort}`,
+    mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
+    async close() {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
 
 const quick = process.argv.includes('--quick');
 const PW = 'correct horse battery';
@@ -32,7 +93,12 @@ const ms = (x: number): string => `${x.toFixed(1)} ms`;
 const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
 
 async function bot(srv: TestServer, kind: 'bot' = 'bot'): Promise<SottoClient> {
-  const c = makeClient(srv);
+  // Production defaults (the test harness re-sends after 3 s, which would add load here).
+  const c = createClient({
+    store: createMemoryStore(),
+    http: { baseUrl: srv.httpUrl },
+    mqttConnect: (o) => mqtt.connect(srv.mqttUrl, o),
+  });
   await c.register(uname('b'), PW, { kind });
   await c.start();
   return c;

@@ -510,7 +510,11 @@ export function createClient(deps: CreateClientOptions): SottoClient {
       messaging.receipts.stop();
       const c = mqttClient;
       mqttClient = null;
-      if (c) await c.endAsync();
+      // A graceful DISCONNECT (no will message), but never hang on a dead broker.
+      if (c) {
+        await Promise.race([c.endAsync(), new Promise((r) => setTimeout(r, 2000))]);
+        if (!c.disconnected) c.end(true);
+      }
       setState('closed');
     },
 

@@ -5,7 +5,7 @@
  * (de-duplication by message id, re-acknowledging duplicates, applying edits,
  * deletes, reactions and receipts to the store).
  */
-import { inboxTopic, isCryptoError, pad, unpad } from '@sotto/crypto';
+import { inboxTopic, pad, unpad } from '@sotto/crypto';
 import { ClientError } from '../errors.ts';
 import {
   decodePayload,
@@ -356,7 +356,7 @@ export class Messaging {
         if (dec.newSession) fx.after.push(() => void this.resendTo(dec.user, dec.device));
       });
     } catch (err) {
-      this.ctx.events.emit('error', isCryptoError(err) ? err : err);
+      this.ctx.events.emit('error', err);
       return;
     }
     this.runEffects(fx);
