@@ -49,7 +49,7 @@ import {
   writeRatchet,
 } from './internal/ratchet.ts';
 import { generateX25519KeyPair, x25519PublicKey } from './internal/x25519.ts';
-import { type PrekeyBundle, verifyPrekeyBundle } from './prekeys.ts';
+import { type PrekeyBundle, verifyKemPrekey, verifySignedPrekey } from './prekeys.ts';
 import { peekGroupEnvelope } from './senderkeys.ts';
 import { sodium } from './sodium.ts';
 import { DEVICE_ID_PATTERN, USERNAME_PATTERN } from './topics.ts';
@@ -571,7 +571,12 @@ export function initiateSession(
   options: SessionOptions = {},
 ): Session {
   const s = sodium();
-  verifyPrekeyBundle(bundle, options.expected ?? {});
+  // verifyPrekeyBundle without its separate small-order probe of the one-time
+  // prekey: DH4 below multiplies that key anyway and refuses an all-zero result
+  // (§2.3), so the probe would only repeat the same scalar multiplication.
+  verifyDeviceCertificate(bundle.certificate, options.expected ?? {});
+  verifySignedPrekey(bundle.certificate.signingKey, bundle.signedPrekey);
+  verifyKemPrekey(bundle.certificate.signingKey, bundle.kemPrekey);
   const localCertBytes = checkLocal(local);
   if (sameAddress(addressOf(local.certificate), addressOf(bundle.certificate))) {
     throw new TypeError('cannot start a session with this device itself');
