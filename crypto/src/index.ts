@@ -6,7 +6,16 @@
  */
 export { ready } from './sodium.ts';
 export { CryptoError, isCryptoError, type CryptoErrorCode } from './errors.ts';
-export { toBase64, fromBase64, toHex, fromHex, concat, equalBytes, utf8, fromUtf8 } from './bytes.ts';
+export {
+  toBase64,
+  fromBase64,
+  toHex,
+  fromHex,
+  concat,
+  equalBytes,
+  utf8,
+  fromUtf8,
+} from './bytes.ts';
 export type { KeyPair } from './keys.ts';
 export * from './topics.ts';
 export {

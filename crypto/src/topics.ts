@@ -76,7 +76,8 @@ export function parseTopic(topic: string): ParsedTopic | null {
     switch (kind) {
       case 'inbox':
       case 'control':
-        if (a && b && USERNAME_PATTERN.test(a) && DEVICE_ID_PATTERN.test(b)) return { kind, user: a, device: b };
+        if (a && b && USERNAME_PATTERN.test(a) && DEVICE_ID_PATTERN.test(b))
+          return { kind, user: a, device: b };
         return null;
       case 'group':
         if (a && b === undefined && GROUP_ID_PATTERN.test(a)) return { kind, groupId: a };

@@ -43,18 +43,36 @@ export async function startRedis(opts: { aof?: boolean } = {}): Promise<RedisPro
 
   const launch = async () => {
     const args = [
-      '--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
-      '--save', '', '--appendonly', opts.aof ? 'yes' : 'no', '--appendfsync', 'always',
-      '--protected-mode', 'yes', '--loglevel', 'warning',
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      opts.aof ? 'yes' : 'no',
+      '--appendfsync',
+      'always',
+      '--protected-mode',
+      'yes',
+      '--loglevel',
+      'warning',
     ];
     const proc = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     child = proc;
     const spawnError = new Promise<never>((_, reject) =>
       proc.once('error', (err) =>
-        reject(new Error(`cannot start redis-server (apt-get install redis-server): ${err.message}`)),
+        reject(
+          new Error(`cannot start redis-server (apt-get install redis-server): ${err.message}`),
+        ),
       ),
     );
-    await Promise.race([waitFor(() => ping(port), { timeoutMs: 10_000, what: 'redis-server' }), spawnError]);
+    await Promise.race([
+      waitFor(() => ping(port), { timeoutMs: 10_000, what: 'redis-server' }),
+      spawnError,
+    ]);
   };
 
   const kill = async (signal: NodeJS.Signals) => {
