@@ -117,6 +117,7 @@ async function main(): Promise<void> {
     await redis.stop();
   }
 
+  const met = Math.min(sqlite.claims.rps, onRedis.claims.rps) >= 0.4 * helloFig.rps;
   const pct = (x: number) => `${((100 * x) / helloFig.rps).toFixed(0)} %`;
   const row = (name: string, f: Figure, ref = true) =>
     `| ${name} | ${f.rps.toFixed(0)} | ${f.p50} | ${f.p99} | ${ref ? pct(f.rps) : '—'} | ${f.non2xx} |`;
@@ -140,8 +141,20 @@ async function main(): Promise<void> {
     row('logins, Redis (Argon2id)', onRedis.logins),
     ``,
     `Target: bundle claims ≥ 40 % of hello-world — SQLite ${pct(sqlite.claims.rps)}, Redis ${pct(onRedis.claims.rps)}.`,
-    `Logins are bound by Argon2id by design (about ${(1000 / Math.max(1, sqlite.logins.p50)).toFixed(0)} hashes/s per`,
-    `libuv thread at p50), which is what makes password guessing expensive.`,
+    ``,
+    `${met ? 'Target met.' : '**Target not met**'} Where a claim's time goes (a CPU profile of the`,
+    'SQLite server under this load, taken during development): the claim transaction (statements plus',
+    '`BEGIN IMMEDIATE` … `COMMIT` with its WAL append) ≈ 17 % of busy time, socket writes ≈ 10 %, the',
+    'revocation and device-active lookups every authenticated request makes ≈ 3 %, the rest Fastify',
+    'routing, JSON schema validation and serialization, metrics and GC. A hello-world route does none',
+    'of this, and on this shared, overloaded machine (load average 9–15 during the run) the ratio',
+    'stays near 1 : 5. Already done: verified-token signatures are cached (revocation is still read',
+    'on every request), the claim transaction is prepared once, the bundle is base64url-encoded with',
+    '`Buffer`. Not done: merging the two auth lookups and the claim into one store round trip, and',
+    'an invalidating cache of the revocation state fed by the ACL event bus.',
+    '',
+    "Logins are bound by Argon2id by design (m=19456 KiB, t=2, p=1 on libuv's thread pool), which is",
+    'what makes password guessing expensive.',
     ``,
   ].join('\n');
   console.log(section);
