@@ -27,6 +27,23 @@ afterAll(async () => {
   await t.close();
 });
 
+describe('group member addition', () => {
+  it('a member added after the member list was cached can subscribe and receive at once, before any event', async () => {
+    t.store.setGroup('grow', ['alice']);
+    const topic = 'sotto/v1/group/grow';
+    const alice = await connect(t.tcpUrl, 'alice:a1', tok('alice', 'a1'));
+    expect(await subscribe(alice, topic)).toEqual([1]); // caches ['alice']
+    t.store.setGroup('grow', ['alice', 'carol']); // added; its event has not arrived yet
+    const carol = await connect(t.tcpUrl, 'carol:c1', tok('carol', 'c1'), { clean: false });
+    expect(await subscribe(carol, topic)).toEqual([1]);
+    const got = collect(carol);
+    expect(await tryPublish(alice, topic, 'welcome')).toBe(true);
+    await waitFor(() => got.length === 1, { what: 'message to the new member' });
+    alice.end(true);
+    carol.end(true);
+  });
+});
+
 describe('group member removal', () => {
   it('drops the live subscriptions of every device of a removed member and refuses its publishes', async () => {
     t.store.setGroup('live', ['alice', 'bob', 'carol']);

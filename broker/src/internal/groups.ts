@@ -1,9 +1,13 @@
 /**
  * Short-lived cache of group member lists for the ACL. Subscribe and publish
- * checks read through it (one store query per group per `ttlMs`); the
- * synchronous `authorizeForward` hook can only peek. A `group-changed` event
- * drops the entry at once and refetches it, and a generation counter keeps a
- * query that started before the change from writing its stale answer back.
+ * checks read through it; the synchronous `authorizeForward` hook can only
+ * peek. Only *positive* answers are trusted from the cache: removals are
+ * pushed by `group-changed` events (applied at once, then refetched), but an
+ * addition may reach the store before its event reaches this broker (or a
+ * cluster peer's event may lag), so a cached "not a member" is always
+ * re-checked against the store before a subscribe or publish is refused, and
+ * an old negative entry is "unknown" to the forward hook. A generation counter
+ * keeps a query that started before a change from writing its stale answer back.
  */
 import type { AclStoreQueries } from '../types.ts';
 
@@ -27,35 +31,42 @@ export class GroupCache {
   /** Is `username` a current member? Queries the store when the entry is missing or older than the TTL. */
   async isMember(groupId: string, username: string): Promise<boolean> {
     const e = this.#entries.get(groupId);
-    if (e && Date.now() - e.at < this.ttlMs) return e.members?.has(username) ?? false;
-    const members = await this.refresh(groupId);
+    if (e && Date.now() - e.at < this.ttlMs && e.members?.has(username)) return true;
+    // Missing, old, or negative: ask the store now (not a query that may predate an addition).
+    const members = await this.#fetch(groupId);
     return members?.has(username) ?? false;
   }
 
-  /** Synchronous look-up for the forward hook: `undefined` when not cached (any age counts). */
+  /**
+   * Synchronous look-up for the forward hook: `true`/`false` from the cache, `undefined` when
+   * not cached or when only an old negative answer is cached (the user may have been added since).
+   */
   peek(groupId: string, username: string): boolean | undefined {
     const e = this.#entries.get(groupId);
     if (!e) return undefined;
-    return e.members?.has(username) ?? false;
+    if (e.members?.has(username)) return true;
+    return Date.now() - e.at < this.ttlMs ? false : undefined;
   }
 
   /** Fetch the member list now (shared between concurrent callers). */
   refresh(groupId: string): Promise<ReadonlySet<string> | null> {
     const pending = this.#inflight.get(groupId);
     if (pending) return pending;
-    const gen = this.#generation.get(groupId) ?? 0;
-    const p = this.store
-      .groupMembers(groupId)
-      .then((list) => {
-        const members = list === null ? null : new Set(list);
-        if ((this.#generation.get(groupId) ?? 0) === gen) this.#set(groupId, members);
-        return members;
-      })
-      .finally(() => {
-        if (this.#inflight.get(groupId) === p) this.#inflight.delete(groupId);
-      });
+    const p = this.#fetch(groupId).finally(() => {
+      if (this.#inflight.get(groupId) === p) this.#inflight.delete(groupId);
+    });
     this.#inflight.set(groupId, p);
     return p;
+  }
+
+  /** One store query; its answer is cached unless a change event arrived meanwhile. */
+  #fetch(groupId: string): Promise<ReadonlySet<string> | null> {
+    const gen = this.#generation.get(groupId) ?? 0;
+    return this.store.groupMembers(groupId).then((list) => {
+      const members = list === null ? null : new Set(list);
+      if ((this.#generation.get(groupId) ?? 0) === gen) this.#set(groupId, members);
+      return members;
+    });
   }
 
   /** Membership changed: forget the removed users at once and refetch. */
@@ -66,7 +77,8 @@ export class GroupCache {
     if (e?.members) {
       const next = new Set(e.members);
       for (const r of removed) next.delete(r);
-      this.#entries.set(groupId, { members: next, at: 0 });
+      // Authoritative for the removed users right now; the refetch below brings additions.
+      this.#entries.set(groupId, { members: next, at: Date.now() });
     }
     return this.refresh(groupId).catch(() => undefined);
   }
