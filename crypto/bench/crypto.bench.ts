@@ -1,10 +1,12 @@
 /**
  * Crypto benchmark (`npm run bench -w crypto`): ops/s of the protocol's hot
  * paths beside raw XChaCha20-Poly1305 and raw X25519 measured in the same run.
- * Rounds are interleaved (every operation once per round, in turn) so that
- * load from other processes hits all rows alike; each row is the median over
- * rounds, and each ratio is the median of the per-round ratios. Prints a
- * Markdown table for docs/PERFORMANCE.md.
+ * Rounds are interleaved (every operation once per round, in turn). Each row
+ * shows the median wall-clock rate and the median rate per CPU-second of this
+ * process: the machine's 2 cores are shared with other processes, so wall time
+ * includes waiting for a core, while CPU time is what the operation costs.
+ * Notes, ratios and the targets use the CPU-time figures. Prints a Markdown
+ * table for docs/PERFORMANCE.md.
  *
  * Targets (issue 2 §4): a ratchet round trip (encrypt + decrypt, 1 KiB) within
  * 3x of raw AEAD encrypt + decrypt; session setup (both sides, X-Wing) < 5 ms.
@@ -48,6 +50,7 @@ interface Bench {
   /** Untimed preparation before each slice. */
   prepare?: () => void;
   rates: number[];
+  cpuRates: number[];
 }
 
 function device(username: string, deviceId: string): LocalDevice & { uik: Uint8Array } {
@@ -122,6 +125,7 @@ const benches: Record<string, Bench> = {
     },
     prepare: refillBundles,
     rates: [],
+    cpuRates: [],
   },
   ratchet: {
     name: 'ratchet encrypt + decrypt, 1 KiB (same direction)',
@@ -129,6 +133,7 @@ const benches: Record<string, Bench> = {
       b.decrypt(a.encrypt(kib));
     },
     rates: [],
+    cpuRates: [],
   },
   pingPong: {
     name: 'ratchet ping-pong, 1 KiB each way (a DH ratchet step per message)',
@@ -137,6 +142,7 @@ const benches: Record<string, Bench> = {
       a.decrypt(b.encrypt(kib));
     },
     rates: [],
+    cpuRates: [],
   },
   raw: {
     name: 'raw XChaCha20-Poly1305 encrypt + decrypt, 1 KiB',
@@ -145,6 +151,7 @@ const benches: Record<string, Bench> = {
       s.crypto_aead_xchacha20poly1305_ietf_decrypt(null, ct, ad, nonce, key);
     },
     rates: [],
+    cpuRates: [],
   },
   x25519: {
     name: 'raw X25519 scalar multiplication',
@@ -152,6 +159,7 @@ const benches: Record<string, Bench> = {
       s.crypto_scalarmult(xA.privateKey, xB.publicKey);
     },
     rates: [],
+    cpuRates: [],
   },
   xwing: {
     name: 'raw X-Wing encapsulate + decapsulate',
@@ -160,6 +168,7 @@ const benches: Record<string, Bench> = {
       s.crypto_kem_xwing_dec(ciphertext, xwing.privateKey);
     },
     rates: [],
+    cpuRates: [],
   },
   group: {
     name: 'group encrypt + decrypt, 1 KiB (sender key, Ed25519 signed)',
@@ -167,6 +176,7 @@ const benches: Record<string, Bench> = {
       groupDecrypt(receiver, groupEncrypt(sender.state, kib), 'bench');
     },
     rates: [],
+    cpuRates: [],
   },
   safety: {
     name: 'safety number (both fingerprints)',
@@ -174,12 +184,25 @@ const benches: Record<string, Bench> = {
       safetyNumber({ username: 'alice', uik: alice.uik }, { username: 'bob', uik: bob.uik });
     },
     rates: [],
+    cpuRates: [],
   },
 };
 
-function slice(bench: Bench): number {
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((p, q) => p - q);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/**
+ * Run `bench` for about SLICE_MS of wall time; push its wall-clock ops/s into
+ * `bench.rates` and its ops per CPU-second of this process into `bench.cpuRates`.
+ * The machine's 2 cores are shared with other processes, so wall time includes
+ * waiting for a core; CPU time is what the operation itself costs.
+ */
+function slice(bench: Bench): void {
   bench.prepare?.();
   let n = 0;
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   let elapsed = 0;
   while (elapsed < SLICE_MS) {
@@ -187,36 +210,40 @@ function slice(bench: Bench): number {
     n++;
     elapsed = performance.now() - start;
   }
-  return (n * 1000) / elapsed;
+  const cpu = process.cpuUsage(cpu0);
+  bench.rates.push((n * 1000) / elapsed);
+  bench.cpuRates.push((n * 1e6) / Math.max(1, cpu.user + cpu.system));
 }
 
 // Warm-up: one untimed slice each, so the JIT has settled before measuring.
-for (const bench of Object.values(benches)) slice(bench);
+for (const bench of Object.values(benches)) {
+  slice(bench);
+  bench.rates.length = 0;
+  bench.cpuRates.length = 0;
+}
 for (let r = 0; r < ROUNDS; r++) {
-  for (const bench of Object.values(benches)) bench.rates.push(slice(bench));
+  for (const bench of Object.values(benches)) slice(bench);
 }
 
-const median = (xs: number[]): number => {
-  const sorted = [...xs].sort((p, q) => p - q);
-  return sorted[Math.floor(sorted.length / 2)]!;
-};
 const rate = (k: keyof typeof benches): number => median(benches[k]!.rates);
-/** Median over rounds of rate(x)/rate(y) measured in the same round. */
-const ratio = (x: keyof typeof benches, y: keyof typeof benches): number =>
-  median(benches[x]!.rates.map((v, i) => v / benches[y]!.rates[i]!));
+/** Median ops per CPU-second. */
+const top = (k: keyof typeof benches): number => median(benches[k]!.cpuRates);
+/** How many times more CPU y costs than x (= x's ops per CPU-second / y's). */
+const ratio = (x: keyof typeof benches, y: keyof typeof benches): number => top(x) / top(y);
 
-const setupMs = 1000 / rate('setup');
+const setupMs = 1000 / top('setup');
 const setupUnits = ratio('x25519', 'setup');
 const ratchetRatio = ratio('raw', 'ratchet');
+const ratchetWallRatio = rate('raw') / rate('ratchet');
 const notes: Record<string, string> = {
   setup: `${setupMs.toFixed(2)} ms; ≈ ${setupUnits.toFixed(1)} X25519 multiplications`,
   ratchet: `${ratchetRatio.toFixed(2)}x raw AEAD`,
-  pingPong: `${(2000 / rate('pingPong')).toFixed(3)} ms per message`,
+  pingPong: `${(500 / top('pingPong')).toFixed(3)} ms CPU per message`,
   raw: 'reference',
   x25519: 'reference',
   xwing: `≈ ${ratio('x25519', 'xwing').toFixed(1)} X25519 multiplications`,
   group: `${ratio('raw', 'group').toFixed(2)}x raw AEAD`,
-  safety: `${(1000 / rate('safety')).toFixed(2)} ms`,
+  safety: `${(1000 / top('safety')).toFixed(2)} ms`,
 };
 
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
@@ -227,17 +254,18 @@ console.log(
   `Crypto benchmark — ${new Date().toISOString()} — Node ${process.version} — ${cpus().length}× ${cpu}`,
 );
 console.log(
-  `median of ${ROUNDS} interleaved rounds of ~${SLICE_MS} ms per row; load average ${load}\n`,
+  `medians of ${ROUNDS} interleaved rounds of ~${SLICE_MS} ms per row; load average ${load}\n`,
 );
-console.log('| operation | ops/s | note |');
-console.log('|---|---:|---|');
+console.log('| operation | ops/s (wall clock) | ops per CPU-second | note (from CPU time) |');
+console.log('|---|---:|---:|---|');
 for (const [k, bench] of Object.entries(benches)) {
   console.log(
-    `| ${bench.name} | ${Math.round(rate(k)).toLocaleString('en-US')} | ${notes[k] ?? ''} |`,
+    `| ${bench.name} | ${Math.round(rate(k)).toLocaleString('en-US')} | ${Math.round(top(k)).toLocaleString('en-US')} | ${notes[k] ?? ''} |`,
   );
 }
 console.log(
-  `\nratchet/raw = ${ratchetRatio.toFixed(2)} (target ≤ 3): ${ratchetRatio <= 3 ? 'met' : 'NOT met'}`,
+  `\nratchet/raw = ${ratchetRatio.toFixed(2)} by CPU time, ${ratchetWallRatio.toFixed(2)} by wall clock ` +
+    `(target ≤ 3): ${ratchetRatio <= 3 ? 'met' : 'NOT met'} / ${ratchetWallRatio <= 3 ? 'met' : 'NOT met'}`,
 );
 console.log(
   `setup = ${setupMs.toFixed(2)} ms (target < 5 ms): ${setupMs < 5 ? 'met' : 'NOT met'} ` +
