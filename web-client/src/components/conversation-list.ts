@@ -8,7 +8,7 @@ import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { consume } from '@lit/context';
 import { sessionContext } from '../context.ts';
-import type { ConversationRow } from '../services/history.ts';
+import { singleFlight, type ConversationRow } from '../services/history.ts';
 import { MessengerError } from '../services/messenger.ts';
 import type { ChatSession } from '../services/session.ts';
 import { icons } from '../icons.ts';
@@ -176,7 +176,9 @@ export class ConversationList extends LitElement {
   @state() private _loaded = false;
 
   private bound: ChatSession | undefined;
-  private readonly onHistory = (): void => void this.reload();
+  /** List reloads scan every conversation: at most one at a time and four per second. */
+  private readonly scheduleReload = singleFlight(() => this.reload(), 250);
+  private readonly onHistory = (): void => this.scheduleReload();
   private readonly onLive = (): void => this.requestUpdate();
 
   override updated(): void {

@@ -15,6 +15,7 @@ import type { GroupRecord, MessageRecord } from '../services/engine-types.ts';
 import { parseConversationId } from '../services/messenger.ts';
 import type { HistoryEventDetail, ChatSession } from '../services/session.ts';
 import { HeightIndex } from '../services/virtual.ts';
+import { singleFlight } from '../services/history.ts';
 import { icons } from '../icons.ts';
 import { colorFor, shared } from '../styles.ts';
 import { fileOf, replyToOf, type ReactDetail } from './message-bubble.ts';
@@ -264,13 +265,14 @@ export class ConversationView extends LitElement {
 
   private readonly onHistory = (e: Event): void => {
     const { conversations } = (e as CustomEvent<HistoryEventDetail>).detail;
-    if (conversations.has(this.conversationId)) void this.refresh();
+    if (conversations.has(this.conversationId)) this.scheduleRefresh();
   };
   private readonly onLive = (): void => {
     this._tick++;
   };
+  private readonly scheduleRefresh = singleFlight(() => this.refresh());
   private readonly onVisible = (): void => {
-    if (document.visibilityState === 'visible') void this.markRead();
+    if (document.visibilityState === 'visible') this.markRead();
   };
 
   override connectedCallback(): void {
@@ -350,7 +352,7 @@ export class ConversationView extends LitElement {
     this._group = group;
     this.updateRange();
     this.ensurePages();
-    void this.markRead();
+    this.markRead();
     if (this.jumpTo !== '' && this.jumpTo !== this.lastJump) {
       this.lastJump = this.jumpTo;
       void this.jumpToMessage(this.jumpTo);
@@ -448,7 +450,7 @@ export class ConversationView extends LitElement {
     this._atBottom = this.stick;
     this.updateRange();
     this.ensurePages();
-    if (this.stick) void this.markRead();
+    if (this.stick) this.markRead();
   }
 
   private onResize(entries: ResizeObserverEntry[]): void {
@@ -528,10 +530,13 @@ export class ConversationView extends LitElement {
     this._atBottom = true;
     this.updateRange();
     this.ensurePages();
-    void this.markRead();
+    this.markRead();
   }
 
-  private async markRead(): Promise<void> {
+  /** Read receipts: the engine re-reads the conversation, so at most one call per 500 ms. */
+  private readonly markRead = singleFlight(() => this.sendReadReceipts(), 500);
+
+  private async sendReadReceipts(): Promise<void> {
     const s = this.session;
     if (s === undefined || typeof document === 'undefined') return;
     if (document.visibilityState !== 'visible' || !this.stick) return;

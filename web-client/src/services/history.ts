@@ -95,6 +95,32 @@ export function coalesce(fn: () => void): () => void {
   };
 }
 
+/**
+ * Wraps an async reload so it never runs twice at once and at most once per `minGapMs`: calls
+ * during a run (or the gap after it) collapse into one more run. Keeps IndexedDB reads from
+ * piling up on the engine's writes during a burst.
+ */
+export function singleFlight(fn: () => Promise<void>, minGapMs = 0): () => void {
+  let running = false;
+  let again = false;
+  const run = async (): Promise<void> => {
+    running = true;
+    try {
+      do {
+        again = false;
+        await fn();
+        if (minGapMs > 0) await new Promise((r) => setTimeout(r, minGapMs));
+      } while (again);
+    } finally {
+      running = false;
+    }
+  };
+  return () => {
+    if (running) again = true;
+    else void run();
+  };
+}
+
 /** Windowed reader over the engine's store. */
 export class HistoryStore {
   constructor(
