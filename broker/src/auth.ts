@@ -118,6 +118,16 @@ export interface AuthHooks {
   beforeAck?: (client: Client, packet: PublishPacket) => Promise<void>;
 }
 
+/** How many recent deliveries per client the exact de-duplication remembers. */
+const SEEN_LIMIT = 4096;
+
+/** A `duplicates` map for Aedes clients that never reports a packet as already delivered. */
+const NO_ORDER_DEDUPE: object = new Proxy(Object.create(null) as object, {
+  get: () => 0,
+  set: () => true,
+  deleteProperty: () => true,
+});
+
 /**
  * Create the authentication and authorization hooks.
  *
@@ -134,6 +144,7 @@ export function createAuthHooks(opts: AuthHooksOptions): AuthHooks {
   const wills = new WeakMap<Client, PublishPacket>();
   const granted = new WeakSet<object>();
   const groups = new GroupCache(store, limits.groupCacheTtlMs);
+  const seen = new WeakMap<Client, Set<string>>();
 
   const refuse = (rule: string, action: 'publish' | 'subscribe' | 'forward') => {
     metrics?.refusals.inc({ rule, action });
@@ -249,6 +260,13 @@ export function createAuthHooks(opts: AuthHooksOptions): AuthHooks {
     groups,
 
     preConnect: (client, packet, callback) => {
+      // Aedes drops a delivery whose per-broker counter is not above the last one it delivered
+      // to this client (lib/client.js `dedupe`), which assumes a broker emits packets in counter
+      // order. QoS 1 publishes are emitted after an asynchronous offline enqueue, so a group
+      // message (one enqueue per persistent subscriber) is often overtaken by a later DM and was
+      // then silently dropped. The order-based check is disabled here and replaced by an exact
+      // recently-seen set in `authorizeForward`.
+      (client as unknown as { duplicates: object }).duplicates = NO_ORDER_DEDUPE;
       // Keepalive bounds: 0 ("never") and huge values would let dead connections linger.
       const ka = packet.keepalive ?? 0;
       packet.keepalive =
@@ -388,6 +406,19 @@ export function createAuthHooks(opts: AuthHooksOptions): AuthHooks {
     },
 
     authorizeForward: (client, packet) => {
+      // Exact de-duplication (overlapping subscriptions deliver one packet twice).
+      const brokerId = (packet as { brokerId?: string }).brokerId;
+      if (brokerId) {
+        const key = `${brokerId}:${(packet as { brokerCounter?: number }).brokerCounter ?? ''}`;
+        let set = seen.get(client);
+        if (!set) seen.set(client, (set = new Set()));
+        if (set.has(key)) return null;
+        set.add(key);
+        if (set.size > SEEN_LIMIT) {
+          const oldest = set.values().next().value;
+          if (oldest !== undefined) set.delete(oldest);
+        }
+      }
       // Slow consumer: a client whose socket backlog keeps growing is closed rather than allowed
       // to hold memory and delivery slots. A persistent session keeps the message queued.
       const conn = client.conn as {
