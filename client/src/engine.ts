@@ -33,6 +33,7 @@ import { Emitter, type TypedEvents } from './internal/emitter.ts';
 import { Groups } from './internal/groups.ts';
 import { Mutex } from './internal/lock.ts';
 import { Messaging, parseConversation } from './internal/messaging.ts';
+import { Transparency } from './internal/transparency.ts';
 import { Directory } from './internal/trust.ts';
 import type { FilePayload, Payload, PayloadInput } from './payload.ts';
 import type {
@@ -75,6 +76,7 @@ export const DEFAULT_OPTIONS: ClientOptionsResolved = {
   directoryTtlMs: 60_000,
   resendAfterMs: 30_000,
   autoDeliveredReceipts: true,
+  keyTransparency: true,
 };
 
 /** Progress of a file transfer. */
@@ -263,7 +265,7 @@ export function createClient(deps: CreateClientOptions): SottoClient {
   };
 
   // The HTTP client reads tokens from the account; refreshed pairs are persisted.
-  const directory = new Directory(ctx);
+  const directory = new Directory(ctx, ctx.options.keyTransparency ? new Transparency(ctx) : null);
   // eslint-disable-next-line prefer-const -- assigned after messaging, which needs hooks into it
   let groups: Groups;
   const messaging = new Messaging(ctx, directory, {

@@ -24,6 +24,8 @@ export type ClientErrorCode =
   | 'UNKNOWN_MESSAGE'
   /** A downloaded attachment does not match the hash in its message. */
   | 'HASH_MISMATCH'
+  /** A key-transparency check failed: a key not in the log, a bad proof, an inconsistent log. */
+  | 'KT_FAILURE'
   /** The engine is closed or was never started. */
   | 'NOT_STARTED'
   /** A bad argument (unknown conversation id format…). */

@@ -64,6 +64,27 @@ export interface PrekeyCounts {
 export interface DeviceEntry {
   deviceId: string;
   certificate: string;
+  kind?: string;
+  /** Index of the certificate's key-log leaf (null: not logged). */
+  logIndex?: number | null;
+}
+
+/** `GET /v1/log/head`. */
+export interface LogHead {
+  treeSize: number;
+  root: string;
+  timestamp: number;
+  signature: string;
+  signedTreeHead: string;
+  publicKey: string;
+}
+
+/** `GET /v1/log/proof`. */
+export interface LogInclusion {
+  index: number;
+  treeSize: number;
+  leaf: string;
+  proof: string[];
 }
 
 /** `GET /v1/users/{username}` response. */
@@ -139,6 +160,9 @@ export interface HttpClient {
   listThings(): Promise<ThingEntry[]>;
   revokeThing(thing: string): Promise<void>;
   uploadBlob(bytes: Uint8Array): Promise<{ id: string; size: number }>;
+  logHead(): Promise<LogHead>;
+  logProof(index: number, treeSize: number): Promise<LogInclusion>;
+  logConsistency(from: number, to: number): Promise<{ from: number; to: number; proof: string[] }>;
   downloadBlob(id: string): Promise<Uint8Array>;
 }
 
@@ -278,6 +302,21 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     },
     uploadBlob(bytes) {
       return request<{ id: string; size: number }>('POST', '/v1/blobs', { auth: true, raw: bytes });
+    },
+    logHead() {
+      return request<LogHead>('GET', '/v1/log/head', { auth: true });
+    },
+    logProof(index, treeSize) {
+      return request<LogInclusion>('GET', `/v1/log/proof?index=${index}&treeSize=${treeSize}`, {
+        auth: true,
+      });
+    },
+    logConsistency(from, to) {
+      return request<{ from: number; to: number; proof: string[] }>(
+        'GET',
+        `/v1/log/consistency?from=${from}&to=${to}`,
+        { auth: true },
+      );
     },
     downloadBlob(id) {
       return request<Uint8Array>('GET', `/v1/blobs/${enc(id)}`, {

@@ -92,4 +92,6 @@ export interface ClientOptionsResolved {
   resendAfterMs: number;
   /** Send delivered receipts automatically. */
   autoDeliveredReceipts: boolean;
+  /** Check every fetched device certificate against the key-transparency log. */
+  keyTransparency: boolean;
 }

@@ -14,6 +14,7 @@ import {
 import { ClientError } from '../errors.ts';
 import type { ContactRecord } from '../store/types.ts';
 import type { Ctx, RemoteDevice } from './context.ts';
+import type { Transparency } from './transparency.ts';
 
 interface Cached {
   at: number;
@@ -25,7 +26,11 @@ interface Cached {
 export class Directory {
   readonly #cache = new Map<string, Cached>();
 
-  constructor(private readonly ctx: Ctx) {}
+  constructor(
+    private readonly ctx: Ctx,
+    /** Key-transparency verifier; null turns the checks off. */
+    private readonly kt: Transparency | null = null,
+  ) {}
 
   /** Forget the cached device list of `user` (a control notice said it changed). */
   invalidate(user?: string): void {
@@ -62,8 +67,11 @@ export class Directory {
       }
       for (const d of res.devices) {
         try {
-          const certificate = decodeDeviceCertificate(fromBase64(d.certificate));
+          const certBytes = fromBase64(d.certificate);
+          const certificate = decodeDeviceCertificate(certBytes);
           verifyDeviceCertificate(certificate, { uik, username: user, deviceId: d.deviceId });
+          // Key transparency: the binding must be in the log (a device failing it is left out).
+          if (this.kt) await this.kt.checkDevice(user, uik, certBytes, d.logIndex);
           devices.push({ user, deviceId: d.deviceId, kind: certificate.kind, certificate });
         } catch (err) {
           this.ctx.events.emit('error', err);
