@@ -63,3 +63,24 @@ describe('ChatSession', () => {
     expect(s.connection).toBe('reconnecting');
   });
 });
+
+describe('singleFlight', () => {
+  it('never overlaps runs and folds calls made during a run into one more run', async () => {
+    const { singleFlight } = await import('../src/services/history.ts');
+    let running = 0;
+    let maxRunning = 0;
+    let runs = 0;
+    const go = singleFlight(async () => {
+      running++;
+      maxRunning = Math.max(maxRunning, running);
+      runs++;
+      await new Promise((r) => setTimeout(r, 20));
+      running--;
+    });
+    for (let i = 0; i < 50; i++) go();
+    await until(() => runs === 2 && running === 0);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(runs).toBe(2);
+    expect(maxRunning).toBe(1);
+  });
+});
