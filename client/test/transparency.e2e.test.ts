@@ -32,7 +32,7 @@ describe('key transparency', () => {
     let lie = false;
     const lyingFetch: typeof fetch = async (input, init) => {
       const res = await fetch(input, init);
-      const url = String(input);
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
       if (!lie || !url.includes(`/v1/users/${b}`)) return res;
       // Point bob's certificate at another leaf of the log (carol's).
       const body = (await res.json()) as { devices: { logIndex: number | null }[] };
