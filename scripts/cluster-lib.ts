@@ -218,13 +218,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   const redisUrl = `redis://${host}:${redisPort}`;
   const publicUrl = `http://${host}:${ksPorts[0]}`;
 
-  // Until the key server package ships its own `server.ts`, embedded mode with REDIS_URL, no TCP
-  // listener and no web client is exactly a stateless cluster key server (plus an unused /mqtt).
-  const standalone = existsSync(ENTRY.keyserver);
-  const keyserverEntry = standalone ? ENTRY.keyserver : join(ROOT, 'scripts', 'start.ts');
-  const keyserverExtraEnv: Record<string, string> = standalone
-    ? {}
-    : { MQTT_PORT: '0', WEB: 'off' };
+  if (!existsSync(ENTRY.keyserver)) throw new Error(`missing ${ENTRY.keyserver}`);
+  if (!existsSync(ENTRY.broker)) throw new Error(`missing ${ENTRY.broker}`);
 
   const procs = new Map<string, Proc>();
   const baseEnv = (): Record<string, string> => {
@@ -290,9 +285,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       'keyserver',
       port,
       NODE,
-      [...TS_ARGS, keyserverEntry],
+      [...TS_ARGS, ENTRY.keyserver],
       {
-        ...keyserverExtraEnv,
         HOST: host,
         PORT: String(port),
         DATA_DIR: join(dir, `keyserver${i + 1}`),

@@ -260,13 +260,10 @@ describe(`load: ${BOTS} bots on 2 brokers, ${MESSAGES} QoS 1 messages`, () => {
     180_000 + MESSAGES * 5,
   );
 
-  // KNOWN BROKER BUG, reported to the broker package: with persistent sessions (clean=false) in
-  // cluster mode, some acknowledged *group* messages reach no subscriber at all under concurrent
-  // load (DMs are unaffected; the same load with clean sessions passes above; 5 bots sending one
-  // group message each pass). `it.fails` keeps the proof running: it turns red the moment the bug
-  // is fixed, and then `.fails` must be removed.
-  it.fails(
-    'delivers every message exactly once with persistent sessions (KNOWN BUG: group messages lost)',
+  // The client engine's DMs and groups use persistent sessions (DESIGN.md §4.2): the same load
+  // again with clean=false, so queued-session bookkeeping in Redis is under load too.
+  it(
+    'delivers every message exactly once with persistent sessions',
     () => runLoad('lp', true),
     180_000 + MESSAGES * 5,
   );
