@@ -134,7 +134,7 @@ function runCluster(): { figures: Figure[]; raw: string; ok: boolean } {
     }
   }
   if (reports.length === 0) return { figures: [], raw, ok: false };
-  const src = `cluster (${bots} bots, 2 brokers, QoS 1)`;
+  const src = `cluster (${bots} bots, ${messages} msgs, 2 brokers, QoS 1)`;
   const m = (f: (x: LoadReport) => number) => median(reports.map(f));
   const figures: Figure[] = [
     { source: src, name: 'messages delivered per second', value: m((x) => x.messagesPerSecond), unit: 'msg/s' },
