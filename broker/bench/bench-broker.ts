@@ -29,6 +29,7 @@ const store: AclStoreQueries = {
   verifyThingCredential: () => Promise.resolve(false),
   isThingActive: () => Promise.resolve(false),
   userExists: () => Promise.resolve(true),
+  listDevices: () => Promise.resolve([]),
 };
 const verifier = createTokenVerifier({
   publicKey: cfg.publicKeyPem,

@@ -150,7 +150,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   });
 
   const persistence = (opts.persistence ?? memoryPersistence()) as BrokerPersistence;
-  wrapPersistence(persistence, hooks);
+  const storeSubscriptions = wrapPersistence(persistence, hooks);
 
   const aedes = await Aedes.createBroker({
     ...(opts.id ? { id: opts.id } : {}),
@@ -271,14 +271,46 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     client.close();
   };
 
+  /**
+   * Subscribe every active device of newly added members to the group topic, on the
+   * broker's side: a member's device only subscribes itself once it hears of the group
+   * (a notice or sender key that may arrive after the first group message), and an
+   * offline device would otherwise miss everything sent before it comes back. Connected
+   * clients of this broker get a live subscription (authorized by the same hook, and
+   * persisted when their session is); the others get the subscription in their stored
+   * session, so their queue starts now.
+   */
+  const subscribeAdded = async (topic: string, users: string[]): Promise<void> => {
+    for (const user of users) {
+      for (const device of await opts.store.listDevices(user)) {
+        if (!device.active) continue;
+        const clientId = `${device.username}:${device.deviceId}`;
+        const live = clientsById.get(clientId);
+        if (live) {
+          if (
+            topic in (live as unknown as { subscriptions: Record<string, unknown> }).subscriptions
+          )
+            continue;
+          await new Promise<void>((resolve) =>
+            live.subscribe({ topic, qos: 1 } as never, () => resolve()),
+          );
+        } else {
+          await storeSubscriptions({ id: clientId }, [{ topic, qos: 1 }]);
+        }
+        metrics.groupSubscriptions.inc();
+      }
+    }
+  };
+
   const onAclEvent = async (event: AclEvent): Promise<void> => {
     switch (event.type) {
       case 'group-changed': {
         if (!GROUP_ID_PATTERN.test(event.groupId)) return;
         const removed = new Set(event.removed);
         await hooks.groups.changed(event.groupId, event.removed);
-        if (removed.size === 0) return;
         const topic = groupTopic(event.groupId);
+        if (event.added.length > 0) await subscribeAdded(topic, event.added);
+        if (removed.size === 0) return;
         // Connected members: drop the live subscription (and its persisted copy).
         for (const user of removed) {
           for (const client of clientsByAccount.get(user) ?? []) {
@@ -502,7 +534,10 @@ function persistBeforeAck(aedes: Aedes, hooks: AuthHooks): void {
  *    over, the group's member list is fetched fresh so that check is exact (a
  *    member removed while offline gets none of the group's queued messages).
  */
-function wrapPersistence(p: BrokerPersistence, hooks: AuthHooks): void {
+function wrapPersistence(
+  p: BrokerPersistence,
+  hooks: AuthHooks,
+): BrokerPersistence['addSubscriptions'] {
   const add = p.addSubscriptions.bind(p);
   p.addSubscriptions = (client, subs) =>
     add(
@@ -528,4 +563,5 @@ function wrapPersistence(p: BrokerPersistence, hooks: AuthHooks): void {
     }
     return Readable.from(checked());
   };
+  return add;
 }

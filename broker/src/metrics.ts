@@ -13,6 +13,8 @@ export interface BrokerMetrics {
   messagesOut: Counter;
   refusals: Counter<'rule' | 'action'>;
   disconnects: Counter<'reason'>;
+  /** Group subscriptions the broker made for devices of newly added members. */
+  groupSubscriptions: Counter;
   /** Bytes written to client sockets but not yet flushed (slow consumers show here). */
   queuedBytes: Gauge;
 }
@@ -55,6 +57,11 @@ export function createBrokerMetrics(
       name: 'sotto_broker_forced_disconnects_total',
       help: 'Connections closed by the broker, by reason',
       labelNames: ['reason'],
+      registers: [registry],
+    }),
+    groupSubscriptions: new Counter({
+      name: 'sotto_broker_member_subscriptions_total',
+      help: 'Group topic subscriptions made by the broker for devices of added members',
       registers: [registry],
     }),
     queuedBytes: new Gauge({

@@ -16,6 +16,7 @@ export type AclStoreQueries = Pick<
   | 'verifyThingCredential'
   | 'isThingActive'
   | 'userExists'
+  | 'listDevices'
 >;
 
 /** The part of the ACL change bus a broker uses. */

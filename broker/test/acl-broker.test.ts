@@ -232,7 +232,7 @@ describe('will messages [ACL-8]', () => {
       will: { topic: 'sotto/v1/group/g1', payload: Buffer.from('bob-will'), qos: 1, retain: false },
     });
     t.store.setGroup('g1', ['alice']);
-    await t.events.publish({ type: 'group-changed', groupId: 'g1', removed: ['bob'] });
+    await t.events.publish({ type: 'group-changed', groupId: 'g1', removed: ['bob'], added: [] });
     (bob2 as unknown as { stream: { destroy(): void } }).stream.destroy();
     await sleep(300);
     expect(got.some((m) => m.payload === 'bob-will')).toBe(false);

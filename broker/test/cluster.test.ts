@@ -132,7 +132,12 @@ describe('two brokers on one Redis', () => {
 
     store.setGroup('team', ['alice', 'bob']);
     const t0 = Date.now();
-    await keyserverBus.publish({ type: 'group-changed', groupId: 'team', removed: ['carol'] });
+    await keyserverBus.publish({
+      type: 'group-changed',
+      groupId: 'team',
+      removed: ['carol'],
+      added: [],
+    });
     // Carol is on A, the publisher on B: A must stop delivering to her.
     await waitFor(
       () =>

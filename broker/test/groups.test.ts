@@ -42,6 +42,39 @@ describe('group member addition', () => {
     alice.end(true);
     carol.end(true);
   });
+
+  it('subscribes every active device of an added member, connected or offline, so the first messages are not lost', async () => {
+    t.store.setGroup('join', ['alice']);
+    const topic = 'sotto/v1/group/join';
+    const alice = await connect(t.tcpUrl, 'alice:a1', tok('alice', 'a1'));
+    // b1 is connected but has not heard of the group; b2 is offline with a stored session.
+    const bob1 = await connect(t.tcpUrl, 'bob:b1', tok('bob', 'b1'), { clean: false });
+    const got1 = collect(bob1);
+    const bob2 = await connect(t.tcpUrl, 'bob:b2', tok('bob', 'b2'), { clean: false });
+    expect(await subscribe(bob2, 'sotto/v1/inbox/bob/b2')).toEqual([1]);
+    bob2.end();
+    await closed(bob2);
+
+    t.store.setGroup('join', ['alice', 'bob']);
+    await t.events.publish({ type: 'group-changed', groupId: 'join', removed: [], added: ['bob'] });
+    const made = async () => (await t.broker.metrics.groupSubscriptions.get()).values[0]?.value;
+    await waitFor(async () => (await made()) === 2, { what: 'subscriptions for b1 and b2' });
+    expect(await tryPublish(alice, topic, 'first')).toBe(true);
+    await waitFor(() => got1.length === 1, { what: 'first message on the connected device' });
+    expect(got1.map((m) => m.payload)).toEqual(['first']);
+    // Subscribing again (the client catching up) changes nothing: still one copy.
+    expect(await subscribe(bob1, topic)).toEqual([1]);
+    expect(await tryPublish(alice, topic, 'second')).toBe(true);
+    await waitFor(() => got1.length === 2, { what: 'second message' });
+    await sleep(200);
+    expect(got1.map((m) => m.payload)).toEqual(['first', 'second']);
+
+    const back = await connect(t.tcpUrl, 'bob:b2', tok('bob', 'b2'), { clean: false });
+    const got2 = collect(back);
+    await waitFor(() => got2.length === 2, { what: 'queued messages on the offline device' });
+    expect(got2.map((m) => m.payload)).toEqual(['first', 'second']);
+    for (const c of [alice, bob1, back]) c.end(true);
+  });
 });
 
 describe('group member removal', () => {
@@ -63,7 +96,7 @@ describe('group member removal', () => {
 
     t.store.setGroup('live', ['alice', 'carol']);
     const removedAt = Date.now();
-    await t.events.publish({ type: 'group-changed', groupId: 'live', removed: ['bob'] });
+    await t.events.publish({ type: 'group-changed', groupId: 'live', removed: ['bob'], added: [] });
     await sleep(50);
     expect(await tryPublish(alice, topic, 'after')).toBe(true);
     await waitFor(() => gotCarol.length === 2, { what: 'carol after' });
@@ -97,7 +130,7 @@ describe('group member removal', () => {
     expect(await tryPublish(alice, topic, 'queued-while-member')).toBe(true);
     // ...then Bob is removed while offline, and more is sent.
     t.store.setGroup('off', ['alice']);
-    await t.events.publish({ type: 'group-changed', groupId: 'off', removed: ['bob'] });
+    await t.events.publish({ type: 'group-changed', groupId: 'off', removed: ['bob'], added: [] });
     await sleep(50);
     expect(await tryPublish(alice, topic, 'after-removal')).toBe(true);
     expect(await tryPublish(alice, 'sotto/v1/inbox/bob/b1', 'dm-still-arrives')).toBe(true);

@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { spawn } from 'node:child_process';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { createMemoryAclEvents } from '@sotto/keyserver/store';
-import type { AclEvents } from '@sotto/keyserver/store';
+import type { AclEvents, DeviceRecord } from '@sotto/keyserver/store';
 import {
   createTokenIssuer,
   createTokenVerifier,
@@ -73,6 +73,22 @@ export class FakeStore implements AclStoreQueries {
   async userExists(username: string) {
     this.check();
     return this.users.has(username);
+  }
+  async listDevices(username: string): Promise<DeviceRecord[]> {
+    this.check();
+    return [...this.activeDevices]
+      .filter((d) => d.startsWith(`${username}:`))
+      .map((d) => ({
+        username,
+        deviceId: d.slice(username.length + 1),
+        kind: 'user' as const,
+        active: true,
+        certificate: null,
+        signedPrekey: null,
+        kemPrekey: null,
+        logIndex: null,
+        updatedAt: 0,
+      }));
   }
 }
 

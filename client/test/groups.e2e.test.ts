@@ -10,10 +10,9 @@ import { makeClient, startServer, uname, until, type TestServer } from './suppor
 let srv: TestServer;
 const clients: SottoClient[] = [];
 
-async function member(
-  name: string,
-): Promise<{ c: SottoClient; name: string; texts: string[]; errors: unknown[] }> {
-  const c = makeClient(srv);
+type Member = { c: SottoClient; name: string; texts: string[]; errors: unknown[] };
+
+function listen(c: SottoClient, name: string): Member {
   clients.push(c);
   const texts: string[] = [];
   const errors: unknown[] = [];
@@ -22,9 +21,14 @@ async function member(
   });
   c.on('error', (e) => errors.push(e));
   if (process.env.DEBUG_E2E) c.on('error', (e) => console.log(name, 'ERR', e));
-  await c.register(name, 'correct horse battery', { kind: 'bot' });
-  await c.start();
   return { c, name, texts, errors };
+}
+
+async function member(name: string, resendAfterMs?: number): Promise<Member> {
+  const m = listen(makeClient(srv, undefined, undefined, resendAfterMs), name);
+  await m.c.register(name, 'correct horse battery', { kind: 'bot' });
+  await m.c.start();
+  return m;
 }
 
 beforeAll(async () => {
@@ -95,5 +99,23 @@ describe('groups', () => {
     // Not a single sender key of the new chains reached carol.
     const aliceKey = await alice.c.store.getOwnSenderKey(groupId);
     expect(aliceKey?.distributedTo.some((d) => d.startsWith(`${carol.name}:`))).toBe(false);
+  });
+
+  it('delivers the first message sent right after creation to members who had not heard of the group yet, online or offline', async () => {
+    // No resend from Alice during the test: the first publish itself must arrive.
+    const alice = await member(uname('alice'), 600_000);
+    const bob = await member(uname('bob'));
+    const carol = await member(uname('carol'));
+    const carolStore = carol.c.store;
+    await carol.c.close();
+
+    const groupId = await alice.c.groups.create('Right away', [bob.name, carol.name]);
+    await alice.c.sendText(`group:${groupId}`, 'first words');
+    await until(() => bob.texts.includes('first words'), 'bob reads the first message');
+
+    const carolBack = listen(makeClient(srv, carolStore), carol.name);
+    await carolBack.c.start();
+    await until(() => carolBack.texts.includes('first words'), 'carol reads it after coming back');
+    expect(bob.texts.filter((t) => t === 'first words')).toHaveLength(1);
   });
 });

@@ -6,7 +6,7 @@ import { startRedis, type RedisProcess } from '../../test/support/redis.ts';
 import { waitFor } from '../../test/support/ports.ts';
 
 const events: AclEvent[] = [
-  { type: 'group-changed', groupId: 'g1', removed: ['bob'] },
+  { type: 'group-changed', groupId: 'g1', removed: ['bob'], added: ['carol'] },
   { type: 'token-revoked', jti: 'j', username: 'alice', deviceId: 'd1' },
   { type: 'device-revoked', username: 'alice', deviceId: 'd1' },
   { type: 'thing-revoked', owner: 'alice', thing: 'lamp' },
@@ -47,6 +47,16 @@ describe('parseAclEvent', () => {
     for (const e of events) expect(parseAclEvent(JSON.stringify(e))).toEqual(e);
     expect(parseAclEvent('nope')).toBeNull();
     expect(parseAclEvent('{"type":"group-changed","groupId":"g"}')).toBeNull();
+    expect(
+      parseAclEvent('{"type":"group-changed","groupId":"g","removed":[],"added":[1]}'),
+    ).toBeNull();
+    // An event from a key server that predates `added` still parses (rolling upgrade).
+    expect(parseAclEvent('{"type":"group-changed","groupId":"g","removed":["x"]}')).toEqual({
+      type: 'group-changed',
+      groupId: 'g',
+      removed: ['x'],
+      added: [],
+    });
     expect(parseAclEvent('{"type":"other"}')).toBeNull();
     expect(parseAclEvent('null')).toBeNull();
   });

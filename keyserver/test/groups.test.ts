@@ -75,7 +75,12 @@ describe('groups', () => {
       ],
     });
     expect(await s.store.groupMembers('g1')).toEqual(['alice', 'bob']);
-    expect(s.events).toContainEqual({ type: 'group-changed', groupId: 'g1', removed: [] });
+    expect(s.events).toContainEqual({
+      type: 'group-changed',
+      groupId: 'g1',
+      removed: [],
+      added: ['alice', 'bob'],
+    });
     expect(s.notices.map((n) => n.topic).sort()).toEqual([
       'sotto/v1/control/alice/d1',
       'sotto/v1/control/bob/d1',
@@ -121,6 +126,12 @@ describe('groups', () => {
     });
     const r1 = await change(u('alice').token, add);
     expect(r1.statusCode).toBe(200);
+    expect(s.events).toContainEqual({
+      type: 'group-changed',
+      groupId: 'g1',
+      removed: [],
+      added: ['carol'],
+    });
     expect(r1.json().members.map((m: { username: string }) => m.username)).toEqual([
       'alice',
       'bob',
@@ -138,7 +149,12 @@ describe('groups', () => {
     expect(r2.statusCode).toBe(200);
     expect(r2.json().seq).toBe(2);
     expect(await s.store.isGroupMember('g1', 'bob')).toBe(false);
-    expect(s.events).toContainEqual({ type: 'group-changed', groupId: 'g1', removed: ['bob'] });
+    expect(s.events).toContainEqual({
+      type: 'group-changed',
+      groupId: 'g1',
+      removed: ['bob'],
+      added: [],
+    });
     // The removed member hears about it too.
     expect(s.notices.map((n) => n.topic)).toContain('sotto/v1/control/bob/d1');
   });

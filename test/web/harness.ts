@@ -83,6 +83,9 @@ export async function newUser(
   const context = await browser.newContext({ viewport, baseURL: url });
   const page = await context.newPage();
   page.on('pageerror', (err) => console.error(`[page error] ${err.message}`));
+  // DEBUG_WEB=1 echoes the page's console (engine errors, warnings) into the test output.
+  if (process.env.DEBUG_WEB)
+    page.on('console', (m) => console.log(`[console ${m.type()}] ${page.url()} ${m.text()}`));
   await page.goto(url);
   return { context, page };
 }

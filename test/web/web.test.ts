@@ -189,7 +189,10 @@ describe('web client in Chromium', () => {
     await alice.locator('conversation-list input[name=name]').fill('Weekend trip');
     await alice.locator('conversation-list input[name=members]').fill('bob, carol');
     await alice.locator('conversation-list form button[type=submit]').click();
-    await alice.locator('conversation-view').waitFor();
+    // The DM with Bob was open before: wait for the group's own view, or the text goes to Bob's DM.
+    await alice
+      .locator('conversation-view h2', { hasText: 'Weekend trip' })
+      .waitFor({ timeout: 20_000 });
     await send(alice, 'Welcome to the group');
     for (const p of [bob, carol]) {
       await p.goto(server.url);

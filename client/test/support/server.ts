@@ -71,12 +71,13 @@ export function makeClient(
   srv: { httpUrl: string; mqttUrl: string },
   store: ClientStore = createMemoryStore(),
   wrap: (c: MqttClient) => MqttClient = (c) => c,
+  resendAfterMs = 3000,
 ): SottoClient {
   return createClient({
     store,
     http: { baseUrl: srv.httpUrl },
     mqttConnect: (o) => wrap(mqtt.connect(srv.mqttUrl, { ...o, reconnectPeriod: 200 })),
-    options: { resendAfterMs: 3000 },
+    options: { resendAfterMs },
   });
 }
 

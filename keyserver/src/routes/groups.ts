@@ -125,7 +125,12 @@ export function groupRoutes(app: FastifyInstance, ctx: Ctx): void {
       for (const [name, m] of state.members) await checkMember(name, m.uik);
       const members = membersOf(state);
       if (!(await store.createGroup(state.groupId, bytes, members))) throw apiError('GROUP_EXISTS');
-      await ctx.publishEvent({ type: 'group-changed', groupId: state.groupId, removed: [] });
+      await ctx.publishEvent({
+        type: 'group-changed',
+        groupId: state.groupId,
+        removed: [],
+        added: members.map((m) => m.username),
+      });
       await ctx.notify(
         members.map((m) => m.username),
         { type: 'group-changed', groupId: state.groupId, seq: state.seq },
@@ -226,7 +231,8 @@ export function groupRoutes(app: FastifyInstance, ctx: Ctx): void {
         );
       }
       const removed = [...before.members.keys()].filter((u) => !after.members.has(u));
-      await ctx.publishEvent({ type: 'group-changed', groupId: gid, removed });
+      const added = [...after.members.keys()].filter((u) => !before.members.has(u));
+      await ctx.publishEvent({ type: 'group-changed', groupId: gid, removed, added });
       await ctx.notify(new Set([...before.members.keys(), ...after.members.keys()]), {
         type: 'group-changed',
         groupId: gid,

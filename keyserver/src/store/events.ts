@@ -69,12 +69,17 @@ export function parseAclEvent(text: string): AclEvent | null {
   const str = (k: string) => typeof o[k] === 'string';
   if (typeof o.type !== 'string' || !TYPES.has(o.type as AclEvent['type'])) return null;
   switch (o.type as AclEvent['type']) {
-    case 'group-changed':
-      return str('groupId') &&
-        Array.isArray(o.removed) &&
-        o.removed.every((r) => typeof r === 'string')
-        ? { type: 'group-changed', groupId: o.groupId as string, removed: o.removed }
+    case 'group-changed': {
+      const names = (k: string): string[] | null => {
+        const a = o[k] ?? [];
+        return Array.isArray(a) && a.every((r) => typeof r === 'string') ? a : null;
+      };
+      const removed = o.removed === undefined ? null : names('removed');
+      const added = names('added');
+      return str('groupId') && removed && added
+        ? { type: 'group-changed', groupId: o.groupId as string, removed, added }
         : null;
+    }
     case 'token-revoked':
       return str('jti') && str('username') && str('deviceId')
         ? {

@@ -256,8 +256,12 @@ export interface Store {
 
 /** A change the brokers must enforce at once. */
 export type AclEvent =
-  /** Group membership changed; `removed` lost access to the group topic. */
-  | { type: 'group-changed'; groupId: string; removed: string[] }
+  /**
+   * Group membership changed; `removed` lost access to the group topic, `added` gained it
+   * (brokers subscribe the added users' devices, so nothing sent before they hear of the
+   * group is lost).
+   */
+  | { type: 'group-changed'; groupId: string; removed: string[]; added: string[] }
   /** One access token was revoked (logout). */
   | { type: 'token-revoked'; jti: string; username: string; deviceId: string }
   /** A device was logged out or removed. */
