@@ -35,7 +35,7 @@ import { Mutex } from './internal/lock.ts';
 import { Messaging, parseConversation } from './internal/messaging.ts';
 import { Transparency } from './internal/transparency.ts';
 import { Directory } from './internal/trust.ts';
-import type { FilePayload, Payload, PayloadInput } from './payload.ts';
+import type { FilePayload, FileThumbnail, Payload, PayloadInput } from './payload.ts';
 import type {
   AccountRecord,
   ClientStore,
@@ -128,11 +128,17 @@ export interface SottoClient extends TypedEvents<ClientEvents> {
   setTyping(to: string, typing: boolean): Promise<void>;
   /** Mark a conversation read locally and send `read` receipts for its unread messages. */
   markRead(conversationId: string): Promise<void>;
-  /** Encrypt, upload and announce a file. */
+  /** Encrypt, upload and announce a file (with an optional sender-made image thumbnail). */
   sendFile(
     to: string,
     data: Uint8Array,
-    meta: { name: string; mime: string; caption?: string; onProgress?: Progress },
+    meta: {
+      name: string;
+      mime: string;
+      caption?: string;
+      thumbnail?: FileThumbnail;
+      onProgress?: Progress;
+    },
   ): Promise<MessageRecord>;
   /** Download, verify and decrypt a file message. */
   downloadFile(message: MessageRecord | FilePayload, onProgress?: Progress): Promise<Uint8Array>;
@@ -151,6 +157,8 @@ export interface SottoClient extends TypedEvents<ClientEvents> {
     add(groupId: string, user: string): Promise<void>;
     remove(groupId: string, user: string): Promise<void>;
     promote(groupId: string, user: string): Promise<void>;
+    /** Take admin rights away (the group must keep at least one admin). */
+    demote(groupId: string, user: string): Promise<void>;
     leave(groupId: string): Promise<void>;
     list(): Promise<GroupRecord[]>;
     /** Fetch and verify the chain from the key server now. */
@@ -585,6 +593,7 @@ export function createClient(deps: CreateClientOptions): SottoClient {
         key: toBase64(stream.key),
         hash: toBase64(stream.digest()),
         ...(meta.caption !== undefined ? { caption: meta.caption } : {}),
+        ...(meta.thumbnail !== undefined ? { thumbnail: meta.thumbnail } : {}),
       });
       return (await store.getMessage(p.id))!;
     },
@@ -617,6 +626,7 @@ export function createClient(deps: CreateClientOptions): SottoClient {
       add: (groupId, user) => groups.change(groupId, 'add', user),
       remove: (groupId, user) => groups.change(groupId, 'remove', user),
       promote: (groupId, user) => groups.change(groupId, 'promote', user),
+      demote: (groupId, user) => groups.change(groupId, 'demote', user),
       leave: (groupId) => groups.change(groupId, 'leave'),
       list: () => store.listGroups(),
       refresh: (groupId) => groups.refresh(groupId),

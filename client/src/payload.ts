@@ -20,6 +20,15 @@ export const MAX_PAYLOAD_BYTES = 64 * 1024;
 /** Longest text of a message, in UTF-16 code units. */
 export const MAX_TEXT_LENGTH = 16_000;
 
+/** Largest side of a `file` payload's thumbnail, in pixels. */
+export const MAX_THUMBNAIL_SIDE = 320;
+
+/** Largest thumbnail image, in bytes (before base64url). */
+export const MAX_THUMBNAIL_BYTES = 16 * 1024;
+
+/** Image formats a thumbnail may use. */
+export const THUMBNAIL_MIMES = ['image/jpeg', 'image/webp', 'image/png'] as const;
+
 /** Every reason {@link decodePayload} / {@link encodePayload} rejects a payload. */
 export type PayloadErrorCode =
   /** Not UTF-8 JSON, or not an object. */
@@ -92,6 +101,20 @@ export interface TypingPayload extends PayloadBase {
   /** Conversation the typing happens in, when it is a group (`group:{id}`); DMs omit it. */
   conversation?: string;
 }
+/**
+ * A small preview of an image attachment, made by the sender and carried inline
+ * (inside the encrypted payload), so the receiver can show it before the full
+ * image is downloaded.
+ */
+export interface FileThumbnail {
+  mime: (typeof THUMBNAIL_MIMES)[number];
+  /** Pixels, 1..{@link MAX_THUMBNAIL_SIDE}. */
+  width: number;
+  height: number;
+  /** base64url of the image bytes (at most {@link MAX_THUMBNAIL_BYTES}). */
+  data: string;
+}
+
 /** An encrypted attachment: ciphertext in the key server's blob store. */
 export interface FilePayload extends PayloadBase {
   kind: 'file';
@@ -105,6 +128,8 @@ export interface FilePayload extends PayloadBase {
   /** base64url: BLAKE2b-256 of the ciphertext as uploaded. */
   hash: string;
   caption?: string;
+  /** Sender-made preview of an image (older clients ignore it). */
+  thumbnail?: FileThumbnail;
 }
 /** A sender-key distribution for a group, sent pairwise to each member device (never shown). */
 export interface SenderKeyPayload extends PayloadBase {
@@ -234,6 +259,57 @@ function msgId(o: Obj, field: string): string {
   return str(o, field, 22, ID_PATTERN);
 }
 
+/** Leading bytes of each thumbnail format (`null` = any byte). */
+const IMAGE_MAGIC: Record<FileThumbnail['mime'], (number | null)[]> = {
+  'image/jpeg': [0xff, 0xd8, 0xff],
+  'image/png': [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a],
+  // "RIFF" size "WEBP"
+  'image/webp': [0x52, 0x49, 0x46, 0x46, null, null, null, null, 0x57, 0x45, 0x42, 0x50],
+};
+
+/** The first `n` bytes of base64url text (no padding). */
+function leadingBytes(b64: string, n: number): Uint8Array {
+  const chars = b64
+    .slice(0, Math.ceil(n / 3) * 4)
+    .replace(/-/g, '+')
+    .replace(/_/g, '/');
+  const bin = atob(chars + '='.repeat((4 - (chars.length % 4)) % 4));
+  return Uint8Array.from(bin.slice(0, n), (c) => c.charCodeAt(0));
+}
+
+function thumbnail(o: Obj): FileThumbnail {
+  const t = o.thumbnail;
+  if (typeof t !== 'object' || t === null || Array.isArray(t))
+    fail('thumbnail', 'must be an object');
+  const th = t as Obj;
+  const mime = th.mime;
+  if (!(THUMBNAIL_MIMES as readonly unknown[]).includes(mime)) {
+    fail('thumbnail.mime', `must be one of ${THUMBNAIL_MIMES.join(', ')}`);
+  }
+  const side = (field: 'width' | 'height'): number => {
+    const v = th[field];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1 || v > MAX_THUMBNAIL_SIDE) {
+      fail(`thumbnail.${field}`, `must be an integer from 1 to ${MAX_THUMBNAIL_SIDE}`);
+    }
+    return v;
+  };
+  const width = side('width');
+  const height = side('height');
+  const data = th.data;
+  if (typeof data !== 'string' || !B64_PATTERN.test(data) || data.length % 4 === 1) {
+    fail('thumbnail.data', 'must be base64url');
+  }
+  if (Math.floor((data.length * 3) / 4) > MAX_THUMBNAIL_BYTES) {
+    fail('thumbnail.data', `is larger than ${MAX_THUMBNAIL_BYTES} bytes`);
+  }
+  const magic = IMAGE_MAGIC[mime as FileThumbnail['mime']];
+  const head = leadingBytes(data, magic.length);
+  if (head.length < magic.length || magic.some((b, i) => b !== null && head[i] !== b)) {
+    fail('thumbnail.data', `is not a ${String(mime)} image`);
+  }
+  return { mime: mime as FileThumbnail['mime'], width, height, data };
+}
+
 /** Decode the kind-specific fields of a known kind (strict) from a JSON object. */
 function decodeKnown(o: Obj, base: PayloadBase, kind: PayloadKind, nested: boolean): Payload {
   switch (kind) {
@@ -279,6 +355,7 @@ function decodeKnown(o: Obj, base: PayloadBase, kind: PayloadKind, nested: boole
       };
       const caption = optStr(o, 'caption', MAX_TEXT_LENGTH);
       if (caption !== undefined) p.caption = caption;
+      if (o.thumbnail !== undefined) p.thumbnail = thumbnail(o);
       return p;
     }
     case 'sender-key':

@@ -101,6 +101,34 @@ describe('groups', () => {
     expect(aliceKey?.distributedTo.some((d) => d.startsWith(`${carol.name}:`))).toBe(false);
   });
 
+  it('promotes and demotes admins on the chain; a demoted admin can no longer change the group and the last admin cannot step down', async () => {
+    const alice = await member(uname('alice'));
+    const bob = await member(uname('bob'));
+    const carol = await member(uname('carol'));
+    const groupId = await alice.c.groups.create('Admins', [bob.name]);
+    const adminsOf = async (m: Member) => (await m.c.store.getGroup(groupId))?.admins ?? [];
+
+    await alice.c.groups.promote(groupId, bob.name);
+    await until(async () => (await adminsOf(bob)).includes(bob.name), 'bob learns he is admin');
+    await bob.c.groups.add(groupId, carol.name);
+
+    await alice.c.groups.demote(groupId, bob.name);
+    await until(
+      async () => !(await adminsOf(bob)).includes(bob.name),
+      'bob learns he is no longer admin',
+    );
+    expect(await adminsOf(alice)).toEqual([alice.name]);
+    await until(async () => (await adminsOf(carol)).length === 1, 'carol sees one admin');
+    await expect(bob.c.groups.remove(groupId, carol.name)).rejects.toMatchObject({
+      code: 'NOT_ADMIN',
+    });
+    await expect(alice.c.groups.demote(groupId, alice.name)).rejects.toMatchObject({
+      code: 'NOT_AUTHORIZED',
+    });
+    expect(await adminsOf(alice)).toEqual([alice.name]);
+    expect((await alice.c.groups.refresh(groupId))?.members).toContain(carol.name);
+  });
+
   it('delivers the first message sent right after creation to members who had not heard of the group yet, online or offline', async () => {
     // No resend from Alice during the test: the first publish itself must arrive.
     const alice = await member(uname('alice'), 600_000);

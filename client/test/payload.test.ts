@@ -5,13 +5,40 @@ import {
   encodePayload,
   isMessageId,
   isPayloadError,
+  MAX_THUMBNAIL_BYTES,
   newMessageId,
+  type FilePayload,
   type Payload,
 } from '../src/payload.ts';
 
 const id = newMessageId();
 const id2 = newMessageId();
 const enc = (o: unknown) => new TextEncoder().encode(JSON.stringify(o));
+const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url');
+/** A JPEG-looking thumbnail body of `n` bytes (SOI + APP0 marker, then filler). */
+const jpeg = (n: number): string =>
+  b64(Uint8Array.from({ length: n }, (_, i) => [0xff, 0xd8, 0xff, 0xe0][i] ?? i % 251));
+const webp = b64(
+  Uint8Array.from(
+    [...'RIFF']
+      .map((c) => c.charCodeAt(0))
+      .concat(
+        [1, 0, 0, 0],
+        [...'WEBPVP8 '].map((c) => c.charCodeAt(0)),
+      ),
+  ),
+);
+const fileBase: FilePayload = {
+  id,
+  ts: 1,
+  kind: 'file',
+  blobId: 'b1',
+  name: 'a.png',
+  mime: 'image/png',
+  size: 10,
+  key: 'AAAA',
+  hash: 'BBBB',
+};
 const code = (f: () => unknown): string | undefined => {
   try {
     f();
@@ -49,6 +76,8 @@ describe('payload codec', () => {
       hash: 'BBBB',
       caption: 'look',
     },
+    { ...fileBase, thumbnail: { mime: 'image/jpeg', width: 320, height: 180, data: jpeg(3000) } },
+    { ...fileBase, thumbnail: { mime: 'image/webp', width: 1, height: 1, data: webp } },
     { id, ts: 1, kind: 'sender-key', groupId: 'g_1', distribution: 'AQID' },
     { id, ts: 1, kind: 'group-change', groupId: 'g_1', record: 'AQID' },
     { id, ts: 1, kind: 'profile', displayName: 'Alice' },
@@ -139,6 +168,40 @@ describe('payload codec', () => {
         code(() => decodePayload(enc(b))),
         JSON.stringify(b).slice(0, 80),
       ).toBe('INVALID_FIELD');
+  });
+
+  it('validates a file thumbnail: format, size in pixels and bytes, image signature', () => {
+    const raw = (thumbnail: unknown) => enc({ ...fileBase, v: 1, thumbnail });
+    const ok = { mime: 'image/jpeg', width: 10, height: 10, data: jpeg(100) };
+    expect(decodePayload(raw(ok))).toEqual({ ...fileBase, thumbnail: ok });
+    expect(decodePayload(raw({ ...ok, data: jpeg(MAX_THUMBNAIL_BYTES) }))).toMatchObject({
+      kind: 'file',
+    });
+    const bad = [
+      'data:image/jpeg;base64,AAAA',
+      [ok],
+      { ...ok, mime: 'image/gif' },
+      { ...ok, mime: 'image/svg+xml' },
+      { ...ok, width: 0 },
+      { ...ok, height: 321 },
+      { ...ok, width: 10.5 },
+      { ...ok, width: '10' },
+      { ...ok, data: undefined },
+      { ...ok, data: 'not base64!' },
+      { ...ok, data: jpeg(MAX_THUMBNAIL_BYTES + 1) },
+      { ...ok, data: b64(new TextEncoder().encode('<svg onload=alert(1)>')) },
+      { ...ok, data: '' },
+      { ...ok, mime: 'image/png' },
+      { ...ok, mime: 'image/webp', data: b64(new TextEncoder().encode('RIFF....WAVE')) },
+    ];
+    for (const t of bad)
+      expect(
+        code(() => decodePayload(raw(t))),
+        JSON.stringify(t).slice(0, 60),
+      ).toBe('INVALID_FIELD');
+    expect(
+      code(() => encodePayload({ ...fileBase, thumbnail: { ...ok, height: 400 } as never })),
+    ).toBe('INVALID_FIELD');
   });
 
   it('refuses to encode a payload over the size limit as OVERSIZED', () => {
