@@ -28,6 +28,11 @@ export const EnvelopeType = {
   GROUP: 3,
   /** Device → device inbox: a ratchet message whose plaintext is a sender-key distribution, never shown to users. */
   SENDER_KEY: 4,
+  /**
+   * Existing device → new device of the same user, on the new device's inbox: the user
+   * identity key sealed to a link code's ephemeral key (link.ts, PROTOCOL.md §13).
+   */
+  LINK: 5,
 } as const;
 
 /** Union of the envelope type values. */

@@ -37,3 +37,5 @@ export * from './safety.ts';
 export * from './attachment.ts';
 export * from './padding.ts';
 export * from './merkle.ts';
+// Device linking (PROTOCOL.md §13).
+export * from './link.ts';

@@ -24,6 +24,8 @@ export const LABELS = {
   membership: 'Sotto_v1_Membership',
   /** Attachment content hash. */
   attachment: 'Sotto_v1_Attachment',
+  /** Device linking: ephemeral DH → AEAD key and nonce of the sealed link bundle (§13). */
+  link: 'Sotto_v1_Link',
 } as const;
 
 /** Plain BLAKE2b-256 (or `length` bytes, 16–64) of the concatenated inputs. */

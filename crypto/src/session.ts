@@ -205,6 +205,9 @@ function parseEnvelope(bytes: Uint8Array): ParsedEnvelope {
       'a GROUP envelope is not a pairwise envelope (see peekGroupEnvelope)',
     );
   }
+  if (type === EnvelopeType.LINK) {
+    throw new CryptoError('UNKNOWN_TYPE', 'a LINK envelope is not a pairwise envelope (link.ts)');
+  }
   const r = new ByteReader(body);
   const sender = readAddress(r);
   let innerType: ParsedEnvelope['innerType'] =

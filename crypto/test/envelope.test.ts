@@ -33,7 +33,7 @@ describe('envelope framing', () => {
       expect(isEnvelopeType(value)).toBe(true);
     }
     expect(isEnvelopeType(0)).toBe(false);
-    expect(isEnvelopeType(5)).toBe(false);
+    expect(isEnvelopeType(6)).toBe(false);
   });
 
   it('refuses input shorter than the header as MALFORMED', () => {
