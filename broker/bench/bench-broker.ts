@@ -30,6 +30,7 @@ const store: AclStoreQueries = {
   isThingActive: () => Promise.resolve(false),
   userExists: () => Promise.resolve(true),
   listDevices: () => Promise.resolve([]),
+  getUserSettings: () => Promise.resolve({ presenceVisible: true }),
 };
 const verifier = createTokenVerifier({
   publicKey: cfg.publicKeyPem,

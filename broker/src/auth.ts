@@ -39,6 +39,8 @@ export interface ClientSession {
   bucket: TokenBucket;
   /** The CONNECT will, checked here and again on delivery ([ACL-8]). */
   will?: PublishPacket;
+  /** Devices: the account's presence setting as read at connect (the broker tracks changes). */
+  presenceVisible?: boolean;
 }
 
 /** Rate and size settings the hooks enforce. */
@@ -243,15 +245,25 @@ export function createAuthHooks(opts: AuthHooksOptions): AuthHooks {
     if (await store.isTokenRevoked(claims.jti)) {
       throw new AuthError('TOKEN_REVOKED', ReturnCode.NOT_AUTHORIZED, 'token revoked');
     }
-    if (
-      identity.kind === 'device' &&
-      !(await store.isDeviceActive(identity.username, identity.deviceId))
-    ) {
-      throw new AuthError(
-        'DEVICE_INACTIVE',
-        ReturnCode.NOT_AUTHORIZED,
-        'device logged out or revoked',
-      );
+    if (identity.kind === 'device') {
+      const [active, settings] = await Promise.all([
+        store.isDeviceActive(identity.username, identity.deviceId),
+        store.getUserSettings(identity.username),
+      ]);
+      if (!active) {
+        throw new AuthError(
+          'DEVICE_INACTIVE',
+          ReturnCode.NOT_AUTHORIZED,
+          'device logged out or revoked',
+        );
+      }
+      return {
+        identity,
+        bucket,
+        jti: claims.jti,
+        expiresAt: claims.exp * 1000,
+        presenceVisible: settings?.presenceVisible ?? true,
+      };
     }
     return { identity, bucket, jti: claims.jti, expiresAt: claims.exp * 1000 };
   }

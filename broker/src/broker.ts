@@ -184,14 +184,15 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
         : `service:${id.instance}`;
 
   let closing = false;
-  const publishPresence = (username: string, status: PresencePayload['status']) => {
+  /** Publish retained presence; `hidden` clears it (an empty retained payload, MQTT 3.1.1 §3.3.1.3). */
+  const publishPresence = (username: string, status: PresencePayload['status'] | 'hidden') => {
     if (closing) return;
-    const payload: PresencePayload = { status, at: Date.now() };
+    const payload: PresencePayload | null = status === 'hidden' ? null : { status, at: Date.now() };
     aedes.publish(
       {
         cmd: 'publish',
         topic: presenceTopic(username),
-        payload: Buffer.from(JSON.stringify(payload)),
+        payload: payload ? Buffer.from(JSON.stringify(payload)) : Buffer.alloc(0),
         qos: 1,
         retain: true,
         dup: false,
@@ -201,6 +202,9 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
       },
     );
   };
+  // Presence setting of accounts with a device connected here: read at connect (ClientSession),
+  // kept current by `presence-visibility` events, forgotten when the last device leaves.
+  const presenceVisible = new Map<string, boolean>();
 
   const onlineDevices = (username: string) => {
     let n = 0;
@@ -233,8 +237,11 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
       t.unref();
       expiryTimers.set(client, t);
     }
-    if (presenceOn && session.identity.kind === 'device')
-      publishPresence(session.identity.username, 'online');
+    if (presenceOn && session.identity.kind === 'device') {
+      const user = session.identity.username;
+      if (!presenceVisible.has(user)) presenceVisible.set(user, session.presenceVisible ?? true);
+      if (presenceVisible.get(user)) publishPresence(user, 'online');
+    }
   });
 
   aedes.on('clientDisconnect', (client) => {
@@ -253,7 +260,9 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
       session.identity.kind === 'device' &&
       onlineDevices(session.identity.username) === 0
     ) {
-      publishPresence(session.identity.username, 'offline');
+      const user = session.identity.username;
+      if (presenceVisible.get(user) ?? true) publishPresence(user, 'offline');
+      presenceVisible.delete(user);
     }
   });
 
@@ -354,6 +363,17 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
       case 'thing-revoked': {
         const c = clientsById.get(`thing:${event.owner}:${event.thing}`);
         if (c) disconnect(c, 'thing-revoked');
+        return;
+      }
+      case 'presence-visibility': {
+        if (!presenceOn) return;
+        const user = event.username;
+        const here = onlineDevices(user) > 0;
+        if (here) presenceVisible.set(user, event.visible);
+        // Hiding clears the retained status on every broker (last seen included); showing
+        // republishes `online` from each broker where a device of the user is connected.
+        if (!event.visible) publishPresence(user, 'hidden');
+        else if (here) publishPresence(user, 'online');
         return;
       }
     }

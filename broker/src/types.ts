@@ -17,6 +17,7 @@ export type AclStoreQueries = Pick<
   | 'isThingActive'
   | 'userExists'
   | 'listDevices'
+  | 'getUserSettings'
 >;
 
 /** The part of the ACL change bus a broker uses. */

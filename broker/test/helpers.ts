@@ -26,6 +26,8 @@ export class FakeStore implements AclStoreQueries {
   revoked = new Set<string>();
   groups = new Map<string, Set<string>>();
   things = new Map<string, { secret: string; active: boolean }>();
+  /** Users whose presence is hidden (the `presenceVisible` setting is false). */
+  presenceHidden = new Set<string>();
   failing = false;
 
   addUser(username: string, ...devices: string[]): this {
@@ -73,6 +75,12 @@ export class FakeStore implements AclStoreQueries {
   async userExists(username: string) {
     this.check();
     return this.users.has(username);
+  }
+  async getUserSettings(username: string) {
+    this.check();
+    return this.users.has(username)
+      ? { presenceVisible: !this.presenceHidden.has(username) }
+      : null;
   }
   async listDevices(username: string): Promise<DeviceRecord[]> {
     this.check();

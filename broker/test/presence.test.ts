@@ -1,6 +1,7 @@
 /**
  * Broker-published presence: retained `online` on connect of a user's first
- * device, `offline` when its last device goes (cleanly or by dropping).
+ * device, `offline` when its last device goes (cleanly or by dropping); none
+ * at all for a user who hides it (`presence-visibility` events).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, connect, sleep, startTestBroker, subscribe, type TestBroker } from './helpers.ts';
@@ -9,7 +10,12 @@ import { waitFor } from '../../test/support/ports.ts';
 let t: TestBroker;
 beforeAll(async () => {
   t = await startTestBroker();
-  t.store.addUser('alice', 'phone', 'laptop').addUser('bob', 'b1');
+  t.store
+    .addUser('alice', 'phone', 'laptop')
+    .addUser('bob', 'b1')
+    .addUser('carol', 'c1')
+    .addUser('dave', 'd1', 'd2')
+    .addUser('erin', 'e1');
 });
 afterAll(async () => {
   await t.close();
@@ -49,6 +55,76 @@ describe('presence', () => {
     expect(got[0]).toMatchObject({ retain: true });
     expect(statuses(got)).toEqual(['online']);
     phone.end(true);
+    bob.end(true);
+  });
+});
+
+/** Status of each presence message; an empty payload (retained status cleared) is `cleared`. */
+const states = (got: { payload: string }[]) =>
+  got.map((m) =>
+    m.payload === '' ? 'cleared' : (JSON.parse(m.payload) as { status: string }).status,
+  );
+
+describe('hidden presence', () => {
+  const setVisible = async (username: string, visible: boolean) => {
+    if (visible) t.store.presenceHidden.delete(username);
+    else t.store.presenceHidden.add(username);
+    await t.events.publish({ type: 'presence-visibility', username, visible });
+  };
+
+  it('clears the retained status on hiding, publishes nothing while hidden, and resumes when shown', async () => {
+    const d1 = await connect(t.tcpUrl, 'dave:d1', t.tokens.token('dave', 'd1'));
+    const bob = await connect(t.tcpUrl, 'bob:b1', t.tokens.token('bob', 'b1'));
+    expect(await subscribe(bob, 'sotto/v1/presence/dave')).toEqual([1]);
+    const got = collect(bob);
+    await waitFor(() => got.length === 1, { what: 'retained online' });
+    expect(states(got)).toEqual(['online']);
+
+    await setVisible('dave', false);
+    await waitFor(() => got.length === 2, { what: 'cleared status' });
+    expect(states(got)).toEqual(['online', 'cleared']);
+
+    // Nothing retained any more: a new subscriber gets nothing.
+    const carol = await connect(t.tcpUrl, 'carol:c1', t.tokens.token('carol', 'c1'));
+    const carolGot = collect(carol);
+    expect(await subscribe(carol, 'sotto/v1/presence/dave')).toEqual([1]);
+
+    // A second device coming and going, and the last one leaving, publish nothing.
+    const d2 = await connect(t.wsUrl, 'dave:d2', t.tokens.token('dave', 'd2'));
+    d2.end(true);
+    d1.end(true);
+    await sleep(400);
+    expect(states(got)).toEqual(['online', 'cleared']);
+    expect(carolGot).toEqual([]);
+
+    // Shown again: the next connect publishes online (to live and later subscribers).
+    await setVisible('dave', true);
+    const again = await connect(t.tcpUrl, 'dave:d1', t.tokens.token('dave', 'd1'));
+    await waitFor(() => got.length === 3 && carolGot.length === 1, { what: 'online again' });
+    expect(states(got)).toEqual(['online', 'cleared', 'online']);
+    expect(states(carolGot)).toEqual(['online']);
+    again.end(true);
+    await waitFor(() => got.length === 4, { what: 'offline again' });
+    expect(states(got)).toEqual(['online', 'cleared', 'online', 'offline']);
+    bob.end(true);
+    carol.end(true);
+  });
+
+  it('publishes online at once when a connected user shows presence again', async () => {
+    await setVisible('erin', false);
+    const e1 = await connect(t.tcpUrl, 'erin:e1', t.tokens.token('erin', 'e1'));
+    const bob = await connect(t.tcpUrl, 'bob:b1', t.tokens.token('bob', 'b1'));
+    const got = collect(bob);
+    expect(await subscribe(bob, 'sotto/v1/presence/erin')).toEqual([1]);
+    await sleep(300);
+    // The hide event cleared the retained status; the connect while hidden published nothing.
+    expect(got).toEqual([]);
+    await setVisible('erin', true);
+    await waitFor(() => got.length === 1, { what: 'online after showing' });
+    expect(states(got)).toEqual(['online']);
+    e1.end(true);
+    await waitFor(() => got.length === 2, { what: 'offline' });
+    expect(states(got)).toEqual(['online', 'offline']);
     bob.end(true);
   });
 });

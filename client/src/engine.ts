@@ -144,6 +144,13 @@ export interface SottoClient extends TypedEvents<ClientEvents> {
   downloadFile(message: MessageRecord | FilePayload, onProgress?: Progress): Promise<Uint8Array>;
   /** Watch a user's presence (`presence` events). */
   watchPresence(user: string): void;
+  /**
+   * Share this account's online / last-seen presence (default) or hide it. Stored by the key
+   * server for every device of the account; brokers stop (or resume) publishing it at once.
+   */
+  setPresenceVisible(visible: boolean): Promise<void>;
+  /** Whether this account's presence is shared, as the key server holds it. */
+  presenceVisible(): Promise<boolean>;
   /** Re-send everything still waiting for a delivered receipt. */
   flushOutbox(): Promise<number>;
   /**
@@ -322,6 +329,11 @@ export function createClient(deps: CreateClientOptions): SottoClient {
         return;
       }
       case 'presence': {
+        // An empty payload clears the retained status: the user hid their presence.
+        if (payload.length === 0) {
+          events.emit('presence', { user: parsed.user, status: 'hidden', at: now() });
+          return;
+        }
         try {
           const p = JSON.parse(new TextDecoder().decode(payload)) as {
             status?: unknown;
@@ -617,6 +629,12 @@ export function createClient(deps: CreateClientOptions): SottoClient {
     },
     watchPresence(user) {
       ctx.subscribe(presenceTopic(user));
+    },
+    async setPresenceVisible(visible) {
+      await http.updateSettings({ presenceVisible: visible });
+    },
+    async presenceVisible() {
+      return (await http.getSettings()).presenceVisible;
     },
     flushOutbox: () => messaging.flushOutbox(0),
     maintainKeys: () => maintainPrekeys(ctx),

@@ -129,6 +129,12 @@ export interface ThingEntry {
   createdAt: number;
 }
 
+/** `GET` / `PUT /v1/me/settings`: per-user settings the servers act on. */
+export interface UserSettings {
+  /** Brokers publish this user's online / last-seen presence. */
+  presenceVisible: boolean;
+}
+
 /** Options for {@link createHttpClient}. */
 export interface HttpClientOptions {
   /** e.g. `http://127.0.0.1:8080` (no trailing `/v1`). */
@@ -164,6 +170,9 @@ export interface HttpClient {
   logProof(index: number, treeSize: number): Promise<LogInclusion>;
   logConsistency(from: number, to: number): Promise<{ from: number; to: number; proof: string[] }>;
   downloadBlob(id: string): Promise<Uint8Array>;
+  getSettings(): Promise<UserSettings>;
+  /** Change some settings; returns all of them. */
+  updateSettings(patch: Partial<UserSettings>): Promise<UserSettings>;
 }
 
 interface RequestOptions {
@@ -323,6 +332,12 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         auth: true,
         binaryResponse: true,
       });
+    },
+    getSettings() {
+      return request<UserSettings>('GET', '/v1/me/settings', { auth: true });
+    },
+    updateSettings(patch) {
+      return request<UserSettings>('PUT', '/v1/me/settings', { auth: true, body: patch });
     },
   };
   return client;

@@ -23,6 +23,7 @@ export {
   type HttpClient,
   type HttpClientOptions,
   type Tokens,
+  type UserSettings,
 } from './http.ts';
 export * from './payload.ts';
 export * from './store/types.ts';

@@ -28,6 +28,7 @@ import { blobRoutes } from './routes/blobs.ts';
 import { groupRoutes } from './routes/groups.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { logRoutes } from './routes/log.ts';
+import { settingsRoutes } from './routes/settings.ts';
 import { thingRoutes } from './routes/things.ts';
 import { newRefreshToken, refreshTokenHash } from './sessions.ts';
 import type { RedisClient } from './store/redis.ts';
@@ -349,6 +350,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
   thingRoutes(app, ctx);
   blobRoutes(app, ctx);
   logRoutes(app, ctx);
+  settingsRoutes(app, ctx);
 
   // A Fastify instance is a thenable, so TypeScript checks the *awaited* type of
   // the return value (a plain FastifyInstance) and loses the extras; the object

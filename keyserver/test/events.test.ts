@@ -11,6 +11,8 @@ const events: AclEvent[] = [
   { type: 'device-revoked', username: 'alice', deviceId: 'd1' },
   { type: 'thing-revoked', owner: 'alice', thing: 'lamp' },
   { type: 'user-revoked', username: 'alice' },
+  { type: 'presence-visibility', username: 'alice', visible: false },
+  { type: 'presence-visibility', username: 'alice', visible: true },
 ];
 
 describe('in-process ACL events', () => {
@@ -57,6 +59,10 @@ describe('parseAclEvent', () => {
       removed: ['x'],
       added: [],
     });
+    expect(parseAclEvent('{"type":"presence-visibility","username":"alice"}')).toBeNull();
+    expect(
+      parseAclEvent('{"type":"presence-visibility","username":"alice","visible":"no"}'),
+    ).toBeNull();
     expect(parseAclEvent('{"type":"other"}')).toBeNull();
     expect(parseAclEvent('null')).toBeNull();
   });

@@ -66,6 +66,28 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       expect(u?.uik).toEqual(bytes(9, 9));
     });
 
+    it('keeps per-user settings: defaults until changed, null for unknown users', async () => {
+      await store.createUser({ username: 'alice', passwordHash: 'h', createdAt: 1 });
+      await store.createUser({ username: 'bob', passwordHash: 'h', createdAt: 1 });
+      expect(await store.getUserSettings('alice')).toEqual({ presenceVisible: true });
+      expect(await store.updateUserSettings('alice', { presenceVisible: false })).toEqual({
+        presenceVisible: false,
+      });
+      expect(await store.getUserSettings('alice')).toEqual({ presenceVisible: false });
+      // An empty patch changes nothing; other users are untouched.
+      expect(await store.updateUserSettings('alice', {})).toEqual({ presenceVisible: false });
+      expect(await store.getUserSettings('bob')).toEqual({ presenceVisible: true });
+      // Other account changes keep the setting.
+      await store.setPasswordHash('alice', 'h2');
+      expect(await store.getUserSettings('alice')).toEqual({ presenceVisible: false });
+      expect(await store.updateUserSettings('alice', { presenceVisible: true })).toEqual({
+        presenceVisible: true,
+      });
+      expect(await store.getUserSettings('nobody')).toBeNull();
+      expect(await store.updateUserSettings('nobody', { presenceVisible: false })).toBeNull();
+      expect(await store.userExists('nobody')).toBe(false);
+    });
+
     it('activates, lists and deactivates devices, dropping keys on deactivation', async () => {
       await userWithKeys();
       await store.activateDevice('alice', 'd0');

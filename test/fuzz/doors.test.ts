@@ -122,6 +122,8 @@ const ROUTES: [string, string][] = [
   ['GET', '/v1/log/proof'],
   ['GET', '/v1/log/consistency'],
   ['GET', '/v1/log/entries'],
+  ['GET', '/v1/me/settings'],
+  ['PUT', '/v1/me/settings'],
 ];
 
 const PARAMS = ['fuzz_a', 'x', '', '%00', '..%2F..', 'a'.repeat(300), '%F0%28%8C%BC', 'dev1', '😀'];

@@ -24,8 +24,11 @@ export interface ClientEvents {
   receipt: { messageId: string; user: string; device: string; status: ReceiptStatus };
   /** Someone started or stopped typing in a conversation. */
   typing: { conversationId: string; user: string; typing: boolean };
-  /** Presence of a user we subscribed to. */
-  presence: { user: string; status: 'online' | 'offline'; at: number };
+  /**
+   * Presence of a user we subscribed to. `hidden`: the user stopped sharing presence (the
+   * broker cleared the retained status; `at` is when we heard) — show neither online nor last seen.
+   */
+  presence: { user: string; status: 'online' | 'offline' | 'hidden'; at: number };
   /** A contact's identity key changed. `blocked` for verified contacts until accepted. */
   keyChange: { user: string; verified: boolean; blocked: boolean };
   /** A group's verified membership changed (or we joined/left one). */

@@ -14,6 +14,7 @@ const TYPES = new Set<AclEvent['type']>([
   'device-revoked',
   'thing-revoked',
   'user-revoked',
+  'presence-visibility',
 ]);
 
 function deliver(
@@ -99,6 +100,10 @@ export function parseAclEvent(text: string): AclEvent | null {
         : null;
     case 'user-revoked':
       return str('username') ? { type: 'user-revoked', username: o.username as string } : null;
+    case 'presence-visibility':
+      return str('username') && typeof o.visible === 'boolean'
+        ? { type: 'presence-visibility', username: o.username as string, visible: o.visible }
+        : null;
   }
 }
 

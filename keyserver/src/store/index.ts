@@ -7,6 +7,7 @@
  * - {@link createMemoryAclEvents} / {@link createRedisAclEvents}: the ACL change bus.
  */
 export type * from './types.ts';
+export { DEFAULT_USER_SETTINGS } from './types.ts';
 export {
   createMemoryAclEvents,
   createRedisAclEvents,

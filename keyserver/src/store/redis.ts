@@ -18,6 +18,7 @@ import type {
   IssuedToken,
   PrekeyCounts,
   Store,
+  UserSettings,
 } from './types.ts';
 
 /** A connected node-redis client as returned by `createClient()`. */
@@ -52,6 +53,12 @@ const script = (src: string): Script => ({
 const CREATE_USER = script(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'passwordHash', ARGV[1], 'createdAt', ARGV[2])
+return 1`);
+
+// KEYS: user hash. ARGV: field, value. Sets the field only when the account exists.
+const SET_IF_USER = script(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1`);
 
 const ACTIVATE_DEVICE = script(`
@@ -249,6 +256,12 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
     return tokens;
   }
 
+  async function readSettings(username: string): Promise<UserSettings | null> {
+    const [hash, hidden] = await client.hmGet(k.user(username), ['passwordHash', 'presenceHidden']);
+    if (hash === null || hash === undefined) return null;
+    return { presenceVisible: hidden !== '1' };
+  }
+
   async function putGroup(
     groupId: string,
     prev: string,
@@ -294,6 +307,20 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
       if (await client.exists(k.user(username))) {
         await client.hSet(k.user(username), 'uik', b64(uik));
       }
+    },
+    async getUserSettings(username) {
+      return readSettings(username);
+    },
+    async updateUserSettings(username, patch) {
+      if (patch.presenceVisible !== undefined) {
+        // Only for an existing account (the Lua check keeps a racing delete from recreating it).
+        await run(
+          SET_IF_USER,
+          [k.user(username)],
+          ['presenceHidden', patch.presenceVisible ? '0' : '1'],
+        );
+      }
+      return readSettings(username);
     },
 
     async activateDevice(username, deviceId) {

@@ -22,6 +22,7 @@ import type {
   RefreshTokenRecord,
   Store,
   ThingRecord,
+  UserSettings,
 } from './types.ts';
 
 /** Options of {@link createSqliteStore}. */
@@ -127,6 +128,10 @@ const MIGRATIONS: readonly string[] = [
     leaf BLOB NOT NULL
   );
   `,
+  // v2: per-user settings (presence visibility).
+  `
+  ALTER TABLE users ADD COLUMN presence_visible INTEGER NOT NULL DEFAULT 1;
+  `,
 ];
 
 /** Apply pending migrations inside one transaction each. */
@@ -194,6 +199,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
   const q = {
     getUser: db.prepare('SELECT * FROM users WHERE username = ?'),
     userExists: db.prepare('SELECT 1 FROM users WHERE username = ?'),
+    settings: db.prepare('SELECT presence_visible FROM users WHERE username = ?'),
     getDevice: db.prepare('SELECT * FROM devices WHERE username = ? AND device_id = ?'),
     countOtk: db.prepare(
       'SELECT kind, COUNT(*) AS n FROM one_time_prekeys WHERE username = ? AND device_id = ? GROUP BY kind',
@@ -241,6 +247,11 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
       oneTimePrekey: otk,
     };
   });
+
+  const readSettings = (username: string): UserSettings | null => {
+    const r = q.settings.get(username) as { presence_visible: number } | undefined;
+    return r ? { presenceVisible: r.presence_visible === 1 } : null;
+  };
 
   const revokeWhere = (where: string, args: string[]): IssuedToken[] => {
     const t = now();
@@ -292,6 +303,18 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     },
     async setUserIdentity(username, uik) {
       db.prepare('UPDATE users SET uik = ? WHERE username = ?').run(buf(uik), username);
+    },
+    async getUserSettings(username) {
+      return readSettings(username);
+    },
+    async updateUserSettings(username, patch) {
+      if (patch.presenceVisible !== undefined) {
+        db.prepare('UPDATE users SET presence_visible = ? WHERE username = ?').run(
+          patch.presenceVisible ? 1 : 0,
+          username,
+        );
+      }
+      return readSettings(username);
     },
 
     async activateDevice(username, deviceId) {

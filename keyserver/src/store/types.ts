@@ -141,6 +141,20 @@ export interface BlobRecord {
   createdAt: number;
 }
 
+/** Per-user settings the servers act on (defaults apply until the user changes one). */
+export interface UserSettings {
+  /**
+   * Brokers publish this user's online / last-seen presence (default true). When false they
+   * publish none and clear the retained presence (docs/PROTOCOL.md "Presence").
+   */
+  presenceVisible: boolean;
+}
+
+/** Defaults of {@link UserSettings}. */
+export const DEFAULT_USER_SETTINGS: Readonly<UserSettings> = Object.freeze({
+  presenceVisible: true,
+});
+
 /** Everything the key server persists. All methods are async and safe under concurrency. */
 export interface Store {
   // ---- accounts ----
@@ -150,6 +164,10 @@ export interface Store {
   setPasswordHash(username: string, passwordHash: string): Promise<void>;
   /** Set (or replace) the user's identity key. */
   setUserIdentity(username: string, uik: Uint8Array): Promise<void>;
+  /** The user's settings (defaults for fields never set); `null` when no such user. */
+  getUserSettings(username: string): Promise<UserSettings | null>;
+  /** Change some settings; returns them all after the change, `null` when no such user. */
+  updateUserSettings(username: string, patch: Partial<UserSettings>): Promise<UserSettings | null>;
 
   // ---- devices and keys ----
   /** Create the device (kind `user`) or mark it active again. */
@@ -269,7 +287,9 @@ export type AclEvent =
   /** A thing's credential was revoked. */
   | { type: 'thing-revoked'; owner: string; thing: string }
   /** Every token of the user was revoked (password change). */
-  | { type: 'user-revoked'; username: string };
+  | { type: 'user-revoked'; username: string }
+  /** The user hid or showed their presence (brokers stop or resume publishing it). */
+  | { type: 'presence-visibility'; username: string; visible: boolean };
 
 /** Handler for {@link AclEvents.subscribe}. */
 export type AclEventHandler = (event: AclEvent) => void;

@@ -6,6 +6,7 @@
 /* eslint-disable @typescript-eslint/unbound-method -- Lit calls template event listeners with `this` bound to the host element (renderOptions.host). */
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
+import { live } from 'lit/directives/live.js';
 import { consume } from '@lit/context';
 import { sessionContext } from '../context.ts';
 import type { DeviceInfo } from '../services/messenger.ts';
@@ -82,7 +83,9 @@ export class SettingsView extends LitElement {
 
   @state() private _shareLastSeen = true;
   @state() private _readReceipts = true;
+  @state() private _privacyError = '';
   @state() private _theme: Theme = 'system';
+  @state() private _sound = false;
   @state() private _devices: DeviceInfo[] | undefined;
   @state() private _devicesError = '';
   @state() private _wipe = false;
@@ -99,7 +102,17 @@ export class SettingsView extends LitElement {
     if (s === undefined) return;
     this._shareLastSeen = await s.history.setting('shareLastSeen', true);
     this._readReceipts = await s.history.setting('readReceipts', true);
+    if (s.messenger.capabilities.has('hide-presence')) {
+      // The key server holds the account's setting (another device may have changed it).
+      try {
+        this._shareLastSeen = await s.messenger.presenceVisible();
+        await s.history.setSetting('shareLastSeen', this._shareLastSeen);
+      } catch {
+        // Offline: show the last value this browser knew; saving retries the server.
+      }
+    }
     this._theme = await s.history.setting<Theme>('theme', 'system');
+    this._sound = (await s.history.setting('sound', false)) === true;
     if (s.messenger.capabilities.has('devices')) {
       try {
         this._devices = await s.messenger.devices();
@@ -112,12 +125,19 @@ export class SettingsView extends LitElement {
   private async savePrivacy(): Promise<void> {
     const s = this.session;
     if (s === undefined) return;
-    await s.history.setSetting('shareLastSeen', this._shareLastSeen);
+    this._privacyError = '';
     await s.history.setSetting('readReceipts', this._readReceipts);
-    await s.messenger.setPrivacy({
-      shareLastSeen: this._shareLastSeen,
-      readReceipts: this._readReceipts,
-    });
+    try {
+      await s.messenger.setPrivacy({
+        shareLastSeen: this._shareLastSeen,
+        readReceipts: this._readReceipts,
+      });
+      await s.history.setSetting('shareLastSeen', this._shareLastSeen);
+    } catch (err) {
+      // The server did not take the presence change: show the setting as it still is.
+      this._shareLastSeen = await s.history.setting('shareLastSeen', true);
+      this._privacyError = err instanceof Error ? err.message : String(err);
+    }
   }
 
   private async setTheme(theme: Theme): Promise<void> {
@@ -164,17 +184,26 @@ export class SettingsView extends LitElement {
         <label class="check">
           <input
             type="checkbox"
-            .checked=${this._shareLastSeen}
-            disabled
+            data-presence
+            .checked=${live(this._shareLastSeen)}
+            ?disabled=${!can.has('hide-presence')}
             aria-describedby="presence-note"
+            @change=${(e: Event) => {
+              this._shareLastSeen = (e.target as HTMLInputElement).checked;
+              void this.savePrivacy();
+            }}
           />
           <span
             >Show when I’m online and last seen<br /><span class="muted" id="presence-note"
-              >Not available yet: the server publishes online / last-seen status for every connected
-              device.</span
+              >${
+                can.has('hide-presence')
+                  ? 'For all your devices. When off, the server publishes neither your online status nor your last seen.'
+                  : 'Not available with this server.'
+              }</span
             ></span
           >
         </label>
+        ${this._privacyError !== '' ? html`<p class="error" role="alert">${this._privacyError}</p>` : nothing}
         <label class="check">
           <input
             type="checkbox"
@@ -223,6 +252,22 @@ export class SettingsView extends LitElement {
                     <button @click=${this.askNotifications}>Turn on desktop notifications</button>
                   </div>`
         }
+        <label class="check">
+          <input
+            type="checkbox"
+            name="sound"
+            .checked=${this._sound}
+            @change=${(e: Event) => {
+              this._sound = (e.target as HTMLInputElement).checked;
+              void this.session?.setSound(this._sound);
+            }}
+          />
+          <span
+            >Play a sound for new messages<br /><span class="muted"
+              >A short chime, not for the conversation you are reading.</span
+            ></span
+          >
+        </label>
 
         <h3>Devices</h3>
         ${

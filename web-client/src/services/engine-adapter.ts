@@ -74,6 +74,7 @@ const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
   'presence',
   'safety',
   'devices',
+  'hide-presence',
 ]);
 
 /** Map engine and key server errors to the stable codes the views translate. */
@@ -146,6 +147,8 @@ class EngineMessenger implements MessengerService {
   private readonly listeners = new Set<(e: MessengerEvent) => void>();
   private readonly watched = new Set<string>();
   private readReceipts = true;
+  /** Presence visibility last read from or written to the key server (null: not known yet). */
+  private presenceShared: boolean | null = null;
   private everOnline = false;
   private retry: ReturnType<typeof setTimeout> | undefined;
   private detach: (() => void)[] = [];
@@ -580,6 +583,19 @@ class EngineMessenger implements MessengerService {
   async setPrivacy(settings: { shareLastSeen: boolean; readReceipts: boolean }): Promise<void> {
     this.readReceipts = settings.readReceipts;
     await this.local().store.setSetting('web:readReceipts', settings.readReceipts);
+    if (settings.shareLastSeen !== this.presenceShared) {
+      await this.run(() => this.engine().setPresenceVisible(settings.shareLastSeen));
+      this.presenceShared = settings.shareLastSeen;
+    }
+  }
+
+  async presenceVisible(): Promise<boolean> {
+    try {
+      this.presenceShared = await this.engine().presenceVisible();
+      return this.presenceShared;
+    } catch (err) {
+      throw toMessengerError(err);
+    }
   }
 
   async devices(): Promise<DeviceInfo[]> {

@@ -114,7 +114,9 @@ export type Capability =
   | 'presence'
   | 'safety'
   | 'devices'
-  | 'link-device';
+  | 'link-device'
+  /** Hide or show this account's presence (held by the key server, enforced by the brokers). */
+  | 'hide-presence';
 
 /** Progress of first-run key setup and login (0..1 plus a human label). */
 export type ProgressFn = (label: string, fraction: number) => void;
@@ -211,6 +213,12 @@ export interface MessengerService {
   /** Accept a changed key of a contact (clears the blocking banner). */
   acceptKeyChange(username: string): Promise<void>;
 
+  /**
+   * Apply privacy settings: read receipts are local to this browser; `shareLastSeen` is stored
+   * by the key server for the whole account (capability `hide-presence`).
+   */
   setPrivacy(settings: { shareLastSeen: boolean; readReceipts: boolean }): Promise<void>;
+  /** Whether the account shares its online / last-seen presence, as the key server holds it. */
+  presenceVisible(): Promise<boolean>;
   devices(): Promise<DeviceInfo[]>;
 }

@@ -184,6 +184,11 @@ export class RecordingMessenger implements MessengerService {
   async setPrivacy(...args: unknown[]) {
     this.record('setPrivacy', ...args);
   }
+  /** What {@link presenceVisible} answers. */
+  presenceShared = true;
+  async presenceVisible() {
+    return this.presenceShared;
+  }
   async devices() {
     return [{ deviceId: 'dev1', kind: 'user' as const, current: true }];
   }
