@@ -31,6 +31,7 @@ import type {
 } from './internal/context.ts';
 import { Emitter, type TypedEvents } from './internal/emitter.ts';
 import { Groups } from './internal/groups.ts';
+import { createLinker, type Linker } from './internal/link.ts';
 import { Mutex } from './internal/lock.ts';
 import { Messaging, parseConversation } from './internal/messaging.ts';
 import { Transparency } from './internal/transparency.ts';
@@ -45,6 +46,7 @@ import type {
 } from './store/types.ts';
 
 export type { ClientEvents, ConnectionState } from './internal/context.ts';
+export type { BeginLinkOptions, LinkSession } from './internal/link.ts';
 
 /** Opens an MQTT connection (bind the broker URL): `(o) => mqtt.connect('mqtt://host:1883', o)`. */
 export type MqttConnect = (options: IClientOptions) => MqttClient;
@@ -180,6 +182,14 @@ export interface SottoClient extends TypedEvents<ClientEvents> {
     publish(thing: string, subtopic: string, payload: Uint8Array | string): void;
   };
 
+  /**
+   * Linking a second device of the same user (PROTOCOL.md §13). New device:
+   * `begin(username, password)` shows a code and resolves `linked` once the
+   * existing device approved it. Existing device (started): `approve(code)`
+   * resolves once the new device's certificate is published.
+   */
+  link: Linker;
+
   trust: {
     /** 60-digit safety number with `user`. */
     safetyNumber(user: string): Promise<string>;
@@ -291,9 +301,21 @@ export function createClient(deps: CreateClientOptions): SottoClient {
     resendGroup: (groupId, messageId, plaintext) => groups.resend(groupId, messageId, plaintext),
   });
   groups = new Groups(ctx, directory, messaging);
+  const linker = createLinker(ctx, {
+    directory,
+    refreshGroup: (groupId) => groups.refresh(groupId),
+    mqttConnect: deps.mqttConnect,
+    isConnected: () => mqttClient !== null,
+    pendingTokens: { get: () => pendingTokens, set: (t) => (pendingTokens = t) },
+    adopt: (a) => (account = a),
+  });
 
   async function onTokens(t: Tokens): Promise<void> {
-    if (!account) return;
+    if (!account) {
+      // A device waiting to be linked refreshed its login tokens: keep the new pair.
+      if (pendingTokens) pendingTokens = t;
+      return;
+    }
     account = { ...account, accessToken: t.accessToken, refreshToken: t.refreshToken };
     await store.putAccount(account);
     if (mqttClient) mqttClient.options.password = t.accessToken;
@@ -528,6 +550,7 @@ export function createClient(deps: CreateClientOptions): SottoClient {
       await connect();
     },
     async close() {
+      linker.close();
       for (const t of timers.splice(0)) clearInterval(t);
       messaging.receipts.stop();
       const c = mqttClient;
@@ -649,6 +672,7 @@ export function createClient(deps: CreateClientOptions): SottoClient {
       list: () => store.listGroups(),
       refresh: (groupId) => groups.refresh(groupId),
     },
+    link: linker,
     things: {
       watch(thing) {
         ctx.subscribe(thingTopic(ctx.account().username, thing, '#'));

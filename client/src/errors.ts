@@ -12,6 +12,16 @@ export type ClientErrorCode =
   | 'NOT_REGISTERED'
   /** The user already has an identity key on another device: link this device from it. */
   | 'LINK_REQUIRED'
+  /** A link code that does not parse, or names this device or one already linked. */
+  | 'BAD_CODE'
+  /** A link code of another user: only devices of the same user can be linked. */
+  | 'WRONG_USER'
+  /** The link code expired before the devices finished linking. */
+  | 'LINK_EXPIRED'
+  /** The identity key handed over is not the one the key server publishes for the user. */
+  | 'LINK_MISMATCH'
+  /** Waiting for a link was cancelled on this device. */
+  | 'LINK_CANCELLED'
   /** A verified contact's identity key changed: accept the new key before sending. */
   | 'KEY_CHANGED'
   /** The user has no device with keys yet. */

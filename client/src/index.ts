@@ -8,6 +8,8 @@ export {
   createClient,
   DEFAULT_OPTIONS,
   type AccountInfo,
+  type BeginLinkOptions,
+  type LinkSession,
   type ClientEvents,
   type ConnectionState,
   type CreateClientOptions,

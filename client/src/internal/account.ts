@@ -18,6 +18,7 @@ import {
   issueDeviceCertificate,
   toBase64,
   type DeviceKind,
+  type KeyPair,
   type LocalDevice,
 } from '@sotto/crypto';
 import { ClientError } from '../errors.ts';
@@ -138,7 +139,16 @@ export async function logIn(
       `this state belongs to ${existing.username}, not ${username}`,
     );
   }
-  const res = await http.login(username, password, existing?.deviceId ?? options.deviceId);
+  const pending = await store.getSetting<{ username: string; deviceId: string }>(
+    PENDING_LINK_DEVICE,
+  );
+  const res = await http.login(
+    username,
+    password,
+    existing?.deviceId ??
+      options.deviceId ??
+      (pending?.username === username ? pending.deviceId : undefined),
+  );
   setTokens(res);
   if (existing && existing.deviceId === res.deviceId && existing.certificate) {
     const account = { ...existing, accessToken: res.accessToken, refreshToken: res.refreshToken };
@@ -152,37 +162,65 @@ export async function logIn(
   } else if (existing && user.uik === toBase64(existing.uik.publicKey)) {
     uik = existing.uik;
   } else {
+    // Remember the device id the server gave us: linking reuses it (PROTOCOL.md §13).
+    await store.setSetting(PENDING_LINK_DEVICE, { username, deviceId: res.deviceId });
     throw new ClientError(
       'LINK_REQUIRED',
       `${username} already has an identity key on another device; link this device from it`,
     );
   }
+  const kind = options.kind ?? 'user';
+  return setUpDevice(
+    ctx,
+    { username, deviceId: res.deviceId, kind, uik, tokens: res },
+    options.resetIdentity === true && user.uik !== null,
+  );
+}
+
+/** Setting that holds `{ username, deviceId }` of a login that ended in LINK_REQUIRED. */
+export const PENDING_LINK_DEVICE = 'link.pendingDevice';
+
+/**
+ * Make this device's keys and its certificate signed by `uik`, store the
+ * account and upload everything. Used by log-in (first device, or the same
+ * UIK) and by linking (the UIK came from another device).
+ */
+export async function setUpDevice(
+  ctx: Pick<Ctx, 'store' | 'http' | 'now' | 'options'>,
+  device: {
+    username: string;
+    deviceId: string;
+    kind: DeviceKind;
+    uik: KeyPair;
+    tokens: { accessToken: string; refreshToken: string };
+  },
+  resetIdentity = false,
+): Promise<AccountRecord> {
   const now = ctx.now();
   const keys = generateDeviceKeys();
-  const kind = options.kind ?? 'user';
-  const certificate = issueDeviceCertificate(uik, {
-    username,
-    deviceId: res.deviceId,
-    kind,
+  const certificate = issueDeviceCertificate(device.uik, {
+    username: device.username,
+    deviceId: device.deviceId,
+    kind: device.kind,
     signingKey: keys.signing.publicKey,
     identityKey: keys.identity.publicKey,
     issuedAt: now,
   });
   const account: AccountRecord = {
-    username,
-    deviceId: res.deviceId,
-    kind,
-    accessToken: res.accessToken,
-    refreshToken: res.refreshToken,
-    uik,
+    username: device.username,
+    deviceId: device.deviceId,
+    kind: device.kind,
+    accessToken: device.tokens.accessToken,
+    refreshToken: device.tokens.refreshToken,
+    uik: device.uik,
     signing: keys.signing,
     identity: keys.identity,
     certificate: encodeDeviceCertificate(certificate),
     signedPrekeyAt: now,
     createdAt: now,
   };
-  await store.putAccount(account);
-  await uploadAllKeys(ctx, account, options.resetIdentity === true && user.uik !== null);
+  await ctx.store.putAccount(account);
+  await uploadAllKeys(ctx, account, resetIdentity);
   return account;
 }
 

@@ -353,7 +353,12 @@ export class Messaging {
           await this.process(payload, origin, ops, fx);
         }
         await this.ctx.store.batch(ops);
-        if (dec.newSession) fx.after.push(() => void this.resendTo(dec.user, dec.device));
+        if (dec.newSession) {
+          // A device we had no session with may be new (e.g. just linked, PROTOCOL.md §13):
+          // refetch the sender's device list before the next send so it is included.
+          this.directory.invalidate(dec.user);
+          fx.after.push(() => void this.resendTo(dec.user, dec.device));
+        }
       });
     } catch (err) {
       this.ctx.events.emit('error', err);

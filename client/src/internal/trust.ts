@@ -91,6 +91,14 @@ export class Directory {
    */
   async checkUik(user: string, uik: Uint8Array): Promise<void> {
     const { store } = this.ctx;
+    const me = this.ctx.account();
+    // Our own other devices (linked, PROTOCOL.md §13) share our UIK: not a contact to trust.
+    if (user === me.username) {
+      if (!equalBytes(uik, me.uik.publicKey)) {
+        this.ctx.events.emit('error', new Error(`a device of ${user} is not certified by our UIK`));
+      }
+      return;
+    }
     const contact = await store.getContact(user);
     const now = this.ctx.now();
     if (!contact || !contact.uik) {

@@ -1,0 +1,434 @@
+/**
+ * Linking a second device of the same user (DESIGN.md §3, PROTOCOL.md §13).
+ *
+ * New device: logged in with the password (so it holds a token for its new
+ * device id) but without the user identity key. {@link Linker.begin} makes a
+ * link code (ephemeral X25519 key + secret), listens on the device's own inbox
+ * over a short-lived MQTT connection, and waits for the LINK envelope.
+ *
+ * Existing device: {@link Linker.approve} checks the code (same user, not
+ * expired, not a device we already have), seals the UIK plus the state worth
+ * syncing (trusted contact keys, verification marks, group chains) to the
+ * code, publishes it on the new device's inbox (ACL-1: any device may publish
+ * to any inbox) and waits until the new device's certificate, signed by our
+ * UIK, is on the key server.
+ *
+ * The new device opens the bundle, checks the UIK against the one the key
+ * server publishes, makes its device keys and certificate, uploads them like
+ * any device, applies the synced state and becomes a normal engine.
+ */
+import {
+  createLinkCode,
+  decodeLinkCode,
+  deviceClientId,
+  encodeLinkCode,
+  equalBytes,
+  fromBase64,
+  fromUtf8,
+  inboxTopic,
+  openLinkBundle,
+  sealLinkBundle,
+  toBase64,
+  utf8,
+  verifyMembershipChain,
+  MAX_LINK_STATE_BYTES,
+  type DeviceKind,
+  type KeyPair,
+} from '@sotto/crypto';
+import type { IClientOptions, MqttClient } from 'mqtt';
+import { ClientError } from '../errors.ts';
+import type { Tokens } from '../http.ts';
+import type { AccountRecord, GroupRecord, StoreOp } from '../store/types.ts';
+import { PENDING_LINK_DEVICE, setUpDevice } from './account.ts';
+import type { Ctx } from './context.ts';
+import type { Directory } from './trust.ts';
+
+/** How long a link code is valid by default (ms). */
+export const LINK_TTL_MS = 10 * 60_000;
+
+/** How often the existing device looks for the new device's certificate (ms). */
+const POLL_MS = 500;
+
+/** The state synced to a linked device (JSON inside the sealed bundle). */
+interface LinkState {
+  v: 1;
+  contacts: { username: string; uik: string; verified: boolean; displayName?: string }[];
+  /** Groups we are a member of, with the membership chain we verified (base64url records). */
+  groups: { groupId: string; chain: string[] }[];
+}
+
+/** A link in progress on the new device. */
+export interface LinkSession {
+  /** The code to show (text and QR payload): base64url, about 100 characters. */
+  readonly code: string;
+  /** When the code stops working (ms since the Unix epoch). */
+  readonly expiresAt: number;
+  /**
+   * Resolves once the device is linked: keys uploaded, state synced, account
+   * stored (call `start()` next). Rejects with ClientError LINK_EXPIRED,
+   * LINK_CANCELLED or LINK_MISMATCH.
+   */
+  readonly linked: Promise<{ username: string; deviceId: string; kind: DeviceKind }>;
+  /** Stop waiting (the promise rejects with LINK_CANCELLED). */
+  cancel(): void;
+}
+
+/** Options of {@link Linker.begin}. */
+export interface BeginLinkOptions {
+  kind?: DeviceKind;
+  /** Ask the server for this device id. */
+  deviceId?: string;
+  /** Lifetime of the code (ms), default {@link LINK_TTL_MS}. */
+  ttlMs?: number;
+}
+
+/** What the engine hands the linker. */
+export interface LinkerDeps {
+  directory: Directory;
+  /** Fetch and verify a group chain from the key server (Groups.refresh). */
+  refreshGroup(groupId: string): Promise<unknown>;
+  /** Opens MQTT connections (the engine's `mqttConnect`). */
+  mqttConnect: ((options: IClientOptions) => MqttClient) | undefined;
+  /** True once the engine's own MQTT connection exists (approve publishes through it). */
+  isConnected(): boolean;
+  /** The engine's tokens before an account exists (HTTP calls of the new device use them). */
+  pendingTokens: { get(): Tokens | null; set(t: Tokens | null): void };
+  /** Make `account` the engine's account. */
+  adopt(account: AccountRecord): void;
+}
+
+/** The `link` half of the engine. */
+export interface Linker {
+  begin(username: string, password: string, options?: BeginLinkOptions): Promise<LinkSession>;
+  approve(code: string): Promise<{ deviceId: string }>;
+}
+
+/** Create the linker of one engine; `close` cancels a link still waiting (engine close). */
+export function createLinker(ctx: Ctx, deps: LinkerDeps): Linker & { close(): void } {
+  const open = new Set<LinkSession>();
+  return {
+    async begin(username, password, options = {}) {
+      const session = await begin(ctx, deps, username, password, options);
+      open.add(session);
+      void session.linked.then(
+        () => open.delete(session),
+        () => open.delete(session),
+      );
+      return session;
+    },
+    approve: (code) => approve(ctx, deps, code),
+    close() {
+      for (const s of open) s.cancel();
+    },
+  };
+}
+
+async function sleep(ms: number): Promise<void> {
+  await new Promise<void>((r) => setTimeout(r, ms));
+}
+
+/** Existing device: hand the UIK and state to the device that shows `text`. */
+async function approve(ctx: Ctx, deps: LinkerDeps, text: string): Promise<{ deviceId: string }> {
+  const account = ctx.account();
+  let code;
+  try {
+    code = decodeLinkCode(text);
+  } catch (cause) {
+    throw new ClientError('BAD_CODE', 'this is not a Sotto link code', { cause });
+  }
+  if (code.username !== account.username) {
+    throw new ClientError(
+      'WRONG_USER',
+      `the code is for ${code.username}; only devices of ${account.username} can be linked here`,
+    );
+  }
+  if (code.expiresAt <= ctx.now()) {
+    throw new ClientError('LINK_EXPIRED', 'the link code has expired: show a new one');
+  }
+  if (code.deviceId === account.deviceId) {
+    throw new ClientError('BAD_CODE', 'the code was made by this device');
+  }
+  if (!deps.isConnected()) throw new ClientError('NOT_STARTED', 'start the engine first');
+  const before = await deps.directory.devices(account.username, true);
+  if (before.devices.some((d) => d.deviceId === code.deviceId)) {
+    throw new ClientError('BAD_CODE', `device ${code.deviceId} is already linked`);
+  }
+  const envelope = sealLinkBundle(code, { uik: account.uik, state: await syncState(ctx) });
+  ctx.publish(inboxTopic(code.username, code.deviceId), envelope);
+  // The link is done when the new device's certificate, signed by our UIK, is published.
+  while (ctx.now() < code.expiresAt) {
+    await sleep(POLL_MS);
+    const now = await deps.directory.devices(account.username, true);
+    if (now.devices.some((d) => d.deviceId === code.deviceId)) return { deviceId: code.deviceId };
+  }
+  throw new ClientError('LINK_EXPIRED', 'the new device did not finish linking in time');
+}
+
+/** The state a new device gets: trusted keys, verification marks, group chains. */
+async function syncState(ctx: Ctx): Promise<Uint8Array> {
+  const me = ctx.account().username;
+  const contacts = (await ctx.store.listContacts())
+    .filter((c) => c.uik !== null && c.username !== me)
+    .map((c) => ({
+      username: c.username,
+      uik: toBase64(c.uik!),
+      verified: c.verified,
+      ...(c.displayName !== undefined ? { displayName: c.displayName } : {}),
+    }));
+  const groups = (await ctx.store.listGroups())
+    .filter((g) => g.members.includes(me))
+    .map((g) => ({ groupId: g.groupId, chain: g.chain.map((r) => toBase64(r)) }));
+  const full: LinkState = { v: 1, contacts, groups };
+  let bytes = utf8(JSON.stringify(full));
+  // Very long group histories: send ids only; the new device fetches and verifies the chains.
+  if (bytes.length > MAX_LINK_STATE_BYTES) {
+    bytes = utf8(
+      JSON.stringify({ ...full, groups: groups.map((g) => ({ groupId: g.groupId, chain: [] })) }),
+    );
+  }
+  if (bytes.length > MAX_LINK_STATE_BYTES) bytes = utf8(JSON.stringify({ ...full, groups: [] }));
+  return bytes;
+}
+
+/** Parse the synced state defensively: it came from our own device, but a bug must not break linking. */
+function parseState(bytes: Uint8Array): LinkState {
+  const empty: LinkState = { v: 1, contacts: [], groups: [] };
+  try {
+    const raw = JSON.parse(fromUtf8(bytes)) as Partial<LinkState>;
+    return {
+      v: 1,
+      contacts: Array.isArray(raw.contacts)
+        ? raw.contacts.filter(
+            (c) =>
+              typeof c?.username === 'string' &&
+              typeof c.uik === 'string' &&
+              typeof c.verified === 'boolean',
+          )
+        : [],
+      groups: Array.isArray(raw.groups)
+        ? raw.groups.filter((g) => typeof g?.groupId === 'string' && Array.isArray(g.chain))
+        : [],
+    };
+  } catch {
+    return empty;
+  }
+}
+
+/** Store the synced contacts and group chains on the new device. */
+async function applyState(ctx: Ctx, deps: LinkerDeps, state: LinkState): Promise<void> {
+  const now = ctx.now();
+  const ops: StoreOp[] = [];
+  for (const c of state.contacts) {
+    try {
+      ops.push({
+        op: 'putContact',
+        contact: {
+          username: c.username,
+          uik: fromBase64(c.uik),
+          verified: c.verified,
+          pendingUik: null,
+          ...(typeof c.displayName === 'string' ? { displayName: c.displayName } : {}),
+          updatedAt: now,
+        },
+      });
+    } catch (err) {
+      ctx.events.emit('error', err);
+    }
+  }
+  for (const g of state.groups) {
+    if (g.chain.length === 0) continue;
+    try {
+      const chain = g.chain.map((r) => fromBase64(r));
+      const verified = verifyMembershipChain(chain);
+      if (verified.groupId !== g.groupId) continue;
+      const members = [...verified.members.keys()].sort();
+      const group: GroupRecord = {
+        groupId: g.groupId,
+        name: verified.name,
+        chain,
+        members,
+        admins: members.filter((m) => verified.members.get(m)!.admin),
+        updatedAt: now,
+      };
+      ops.push({ op: 'putGroup', group });
+    } catch (err) {
+      ctx.events.emit('error', err);
+    }
+  }
+  await ctx.store.batch(ops);
+  // Catch up with changes made since the existing device's copy (forks and rollbacks refused).
+  for (const g of state.groups) {
+    await deps.refreshGroup(g.groupId).catch((err: unknown) => ctx.events.emit('error', err));
+  }
+}
+
+/** New device: log in, show a code, wait for the sealed UIK on our inbox. */
+async function begin(
+  ctx: Ctx,
+  deps: LinkerDeps,
+  username: string,
+  password: string,
+  options: BeginLinkOptions,
+): Promise<LinkSession> {
+  const { store, http } = ctx;
+  const connectFn = deps.mqttConnect;
+  if (!connectFn) throw new ClientError('NOT_STARTED', 'linking needs an MQTT connection');
+  const existing = await store.getAccount();
+  if (existing?.certificate) {
+    throw new ClientError('BAD_INPUT', `this device is already set up for ${existing.username}`);
+  }
+  const pending = await store.getSetting<{ username: string; deviceId: string }>(
+    PENDING_LINK_DEVICE,
+  );
+  const res = await http.login(
+    username,
+    password,
+    options.deviceId ?? (pending?.username === username ? pending.deviceId : undefined),
+  );
+  deps.pendingTokens.set(res);
+  let client: MqttClient | null = null;
+  const release = async (logout: boolean): Promise<void> => {
+    const c = client;
+    client = null;
+    if (c) {
+      await Promise.race([c.endAsync(), sleep(2000)]);
+      if (!c.disconnected) c.end(true);
+    }
+    if (logout) await http.logout().catch(() => undefined);
+    deps.pendingTokens.set(null);
+  };
+  try {
+    const user = await http.getUser(username);
+    if (user.uik === null) {
+      throw new ClientError(
+        'BAD_INPUT',
+        `${username} has no identity key yet: log in normally to make this the first device`,
+      );
+    }
+    const serverUik = fromBase64(user.uik);
+    await store.setSetting(PENDING_LINK_DEVICE, { username, deviceId: res.deviceId });
+    const expiresAt = ctx.now() + (options.ttlMs ?? LINK_TTL_MS);
+    const { code, secretKey } = createLinkCode({ username, deviceId: res.deviceId, expiresAt });
+    const kind = options.kind ?? 'user';
+
+    let settle: { resolve: (a: AccountRecord) => void; reject: (e: unknown) => void } | null = null;
+    const done = new Promise<AccountRecord>((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    let finished = false;
+    const finish = (err: unknown, account?: AccountRecord): void => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      if (account) settle!.resolve(account);
+      else settle!.reject(err);
+    };
+    const timer = setTimeout(
+      () => finish(new ClientError('LINK_EXPIRED', 'nobody approved the link code in time')),
+      Math.max(0, expiresAt - ctx.now()),
+    );
+
+    /** One envelope on our inbox: the bundle, or noise to drop. */
+    const onEnvelope = async (bytes: Uint8Array): Promise<void> => {
+      if (finished) return;
+      let uik: KeyPair;
+      let state: Uint8Array;
+      try {
+        ({ uik, state } = openLinkBundle(code, secretKey, bytes));
+      } catch (err) {
+        // Not for this code (a stray envelope, someone guessing): drop it and keep waiting.
+        ctx.events.emit('error', err);
+        return;
+      }
+      if (!equalBytes(uik.publicKey, serverUik)) {
+        finish(
+          new ClientError(
+            'LINK_MISMATCH',
+            'the identity key from the other device is not the one the key server publishes',
+          ),
+        );
+        return;
+      }
+      try {
+        const account = await setUpDevice(ctx, {
+          username,
+          deviceId: res.deviceId,
+          kind,
+          uik,
+          tokens: deps.pendingTokens.get() ?? res,
+        });
+        deps.adopt(account);
+        deps.pendingTokens.set(null);
+        await store.setSetting(PENDING_LINK_DEVICE, null);
+        await applyState(ctx, deps, parseState(state));
+        finish(null, account);
+      } catch (err) {
+        finish(err);
+      }
+    };
+
+    const clientId = deviceClientId(username, res.deviceId);
+    const c = connectFn({
+      clientId,
+      username: clientId,
+      password: res.accessToken,
+      // The same persistent session the engine resumes after linking: nothing queued is lost.
+      clean: false,
+      protocolVersion: 4,
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+      resubscribe: true,
+    });
+    client = c;
+    c.handleMessage = (packet, callback) => {
+      const p = packet.payload;
+      const bytes = typeof p === 'string' ? utf8(p) : new Uint8Array(p);
+      onEnvelope(bytes).then(
+        () => callback(),
+        (err: unknown) => {
+          ctx.events.emit('error', err);
+          callback();
+        },
+      );
+    };
+    await new Promise<void>((resolve, reject) => {
+      const fail = (err: Error): void => {
+        c.off('connect', onConnect);
+        reject(err);
+      };
+      const onConnect = (): void => {
+        c.off('error', fail);
+        c.subscribe(inboxTopic(username, res.deviceId), { qos: 1 }, (err, granted) => {
+          if (err) reject(err);
+          else if (granted?.some((g) => g.qos === 128))
+            reject(new Error('inbox subscription refused'));
+          else resolve();
+        });
+      };
+      c.once('connect', onConnect);
+      c.once('error', fail);
+    });
+
+    const linked = done.then(
+      async (account) => {
+        await release(false);
+        return { username: account.username, deviceId: account.deviceId, kind: account.kind };
+      },
+      async (err: unknown) => {
+        await release(true);
+        throw err;
+      },
+    );
+    // Callers may look at the outcome late (after showing the code): not an unhandled rejection.
+    linked.catch(() => undefined);
+    return {
+      code: encodeLinkCode(code),
+      expiresAt,
+      linked,
+      cancel: () => finish(new ClientError('LINK_CANCELLED', 'linking was cancelled')),
+    };
+  } catch (err) {
+    await release(true);
+    throw err;
+  }
+}
