@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Route } from 'playwright-core';
 import {
   bubble,
   launchChromium,
@@ -136,12 +136,32 @@ describe('web client in Chromium', () => {
     expect(await edited.locator('.meta').textContent()).toContain('edited');
   });
 
-  it('sends an image that is decrypted and shown inline', async () => {
-    await alice
-      .locator('conversation-view chat-composer input[type=file]')
-      .setInputFiles({ name: 'red.png', mimeType: 'image/png', buffer: PNG });
+  it('sends an image whose thumbnail shows at once, then the decrypted full image', async () => {
+    // Hold Bob's blob downloads so the thumbnail phase can be seen whatever the timing.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const held = async (route: Route): Promise<void> => {
+      await gate;
+      await route.continue();
+    };
+    await bob.route('**/v1/blobs/**', held);
+    try {
+      await alice
+        .locator('conversation-view chat-composer input[type=file]')
+        .setInputFiles({ name: 'red.png', mimeType: 'image/png', buffer: PNG });
+      const preview = bob.locator('conversation-view message-bubble img.image[data-full="no"]');
+      await preview.waitFor({ timeout: 30_000 });
+      expect(await preview.getAttribute('src')).toMatch(/^data:image\/(webp|jpeg);base64,/);
+      // The sender shows its own copy without downloading it back.
+      await alice
+        .locator('conversation-view message-bubble img.image[data-full="yes"]')
+        .waitFor({ timeout: 10_000 });
+    } finally {
+      release();
+    }
     const img = bob.locator('conversation-view message-bubble img.image[data-full="yes"]');
     await img.waitFor({ timeout: 30_000 });
+    await bob.unroute('**/v1/blobs/**', held);
     const natural = await img.evaluate(
       (el) => (el as unknown as { naturalWidth: number }).naturalWidth,
     );

@@ -16,6 +16,7 @@ import { parseConversationId } from '../services/messenger.ts';
 import type { HistoryEventDetail, ChatSession } from '../services/session.ts';
 import { HeightIndex } from '../services/virtual.ts';
 import { singleFlight } from '../services/history.ts';
+import { makeThumbnail } from '../services/thumbnail.ts';
 import { icons } from '../icons.ts';
 import { colorFor, shared } from '../styles.ts';
 import { fileOf, replyToOf, type ReactDetail } from './message-bubble.ts';
@@ -54,31 +55,6 @@ export function lastSeenLabel(at: number, now = Date.now()): string {
   const day = dayLabel(at, now);
   const time = new Date(at).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
   return `last seen ${day === 'Today' || day === 'Yesterday' ? day.toLowerCase() : day} at ${time}`;
-}
-
-/** Downscale an image file into a small JPEG data URL for the inline preview. */
-export async function makeThumbnail(
-  file: File,
-  max = 320,
-): Promise<{ dataUrl: string; width: number; height: number } | undefined> {
-  if (!file.type.startsWith('image/') || typeof createImageBitmap !== 'function') return undefined;
-  try {
-    const bmp = await createImageBitmap(file);
-    const scale = Math.min(1, max / Math.max(bmp.width, bmp.height));
-    const canvas = document.createElement('canvas');
-    canvas.width = Math.max(1, Math.round(bmp.width * scale));
-    canvas.height = Math.max(1, Math.round(bmp.height * scale));
-    canvas.getContext('2d')?.drawImage(bmp, 0, 0, canvas.width, canvas.height);
-    const out = {
-      dataUrl: canvas.toDataURL('image/jpeg', 0.7),
-      width: bmp.width,
-      height: bmp.height,
-    };
-    bmp.close();
-    return out;
-  } catch {
-    return undefined;
-  }
 }
 
 interface Page {
@@ -432,6 +408,7 @@ export class ConversationView extends LitElement {
         void s.messenger
           .downloadFile(m)
           .then((blob) => {
+            if (s.media.has(m.id)) return; // the sender's own copy got there first
             s.media.set(m.id, URL.createObjectURL(blob));
             this.requestUpdate();
           })
@@ -596,7 +573,12 @@ export class ConversationView extends LitElement {
       try {
         const thumb = await makeThumbnail(file);
         this.stick = true;
-        await s.messenger.sendFile(id, file, (progress) => set({ progress }), thumb);
+        const sent = await s.messenger.sendFile(id, file, (progress) => set({ progress }), thumb);
+        // The sender has the image already: show it without downloading it back.
+        if (file.type.startsWith('image/') && !s.media.has(sent.id)) {
+          s.media.set(sent.id, URL.createObjectURL(file));
+          this.requestUpdate();
+        }
         this._uploads = this._uploads.filter((u) => u.key !== key);
         s.touch(id);
       } catch (err) {

@@ -173,19 +173,16 @@ export class GroupSettings extends LitElement {
                         >
                         ${
                           amAdmin && m.username !== me
-                            ? html`${
-                                  m.admin
-                                    ? nothing
-                                    : html`<button
-                                        ?disabled=${this._busy}
-                                        @click=${() =>
-                                          this.run(() =>
-                                            s!.messenger.setAdmin(this.groupId, m.username, true),
-                                          )}
-                                      >
-                                        Make admin
-                                      </button>`
-                                }
+                            ? html`<button
+                                  ?disabled=${this._busy}
+                                  aria-label=${m.admin ? `Remove admin rights of ${m.username}` : `Make ${m.username} admin`}
+                                  @click=${() =>
+                                    this.run(() =>
+                                      s!.messenger.setAdmin(this.groupId, m.username, !m.admin),
+                                    )}
+                                >
+                                  ${m.admin ? 'Remove admin' : 'Make admin'}
+                                </button>
                                 <button
                                   class="danger"
                                   ?disabled=${this._busy}

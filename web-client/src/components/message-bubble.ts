@@ -8,6 +8,7 @@ import { customElement, property } from 'lit/decorators.js';
 import type { MessageRecord } from '../services/engine-types.ts';
 import { bodyText, overallStatus, previewOf, reactionGroups } from '../services/history.ts';
 import type { DeliveryStatus } from '../services/messenger.ts';
+import { thumbnailOf } from '../services/thumbnail.ts';
 import { icons } from '../icons.ts';
 import { colorFor, shared } from '../styles.ts';
 
@@ -45,16 +46,20 @@ export interface ReactDetail {
 }
 
 /** File fields of a `file` message body, if it is one. */
-export function fileOf(
-  m: MessageRecord,
-): { name: string; mime: string; size: number; thumbnail?: string } | null {
-  const { name, mime, size, thumbnail } = m.body;
+export function fileOf(m: MessageRecord): {
+  name: string;
+  mime: string;
+  size: number;
+  thumbnail?: { url: string; width: number; height: number };
+} | null {
+  const { name, mime, size } = m.body;
   if (typeof name !== 'string') return null;
+  const thumbnail = thumbnailOf(m.body);
   return {
     name,
     mime: typeof mime === 'string' ? mime : 'application/octet-stream',
     size: typeof size === 'number' ? size : 0,
-    ...(typeof thumbnail === 'string' && thumbnail.startsWith('data:image/') ? { thumbnail } : {}),
+    ...(thumbnail !== undefined ? { thumbnail } : {}),
   };
 }
 
@@ -149,6 +154,13 @@ export class MessageBubble extends LitElement {
         margin-bottom: 0.2rem;
         background: var(--bg-3);
       }
+      img.image[data-full='no'] {
+        /* The sender's thumbnail (at most 320 px, about the size the full image will take),
+           blurred and dimmed until the full image is downloaded and decrypted. */
+        height: auto;
+        filter: blur(4px) brightness(0.9);
+        clip-path: inset(0 round 10px);
+      }
       .file {
         display: flex;
         gap: 0.5rem;
@@ -236,14 +248,17 @@ export class MessageBubble extends LitElement {
     const text = bodyText(m);
     if (file !== null) {
       const isImage = file.mime.startsWith('image/');
-      const src = this.imageUrl || file.thumbnail || '';
+      const full = this.imageUrl !== '';
+      const src = full ? this.imageUrl : (file.thumbnail?.url ?? '');
       return html`${
         isImage && src !== ''
           ? html`<img
               class="image"
               src=${src}
               alt=${text || file.name}
-              data-full=${this.imageUrl !== '' ? 'yes' : 'no'}
+              width=${full ? nothing : (file.thumbnail?.width ?? nothing)}
+              height=${full ? nothing : (file.thumbnail?.height ?? nothing)}
+              data-full=${full ? 'yes' : 'no'}
             />`
           : html`<div class="file">
               <span aria-hidden="true">${isImage ? icons.image : icons.file}</span>

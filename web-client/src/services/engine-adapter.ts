@@ -15,6 +15,7 @@ import {
   ClientError,
   createClient,
   type ClientEvents,
+  type FileThumbnail,
   type MessageRecord,
   type SottoClient,
 } from '@sotto/client';
@@ -446,12 +447,11 @@ class EngineMessenger implements MessengerService {
   }
 
   setAdmin(groupId: string, username: string, admin: boolean): Promise<void> {
-    if (!admin) {
-      return Promise.reject(
-        new MessengerError('UNSUPPORTED', 'Removing admin rights is not supported yet.'),
-      );
-    }
-    return this.run(() => this.engine().groups.promote(groupId, username));
+    return this.run(() =>
+      admin
+        ? this.engine().groups.promote(groupId, username)
+        : this.engine().groups.demote(groupId, username),
+    );
   }
 
   leaveGroup(groupId: string): Promise<void> {
@@ -475,12 +475,14 @@ class EngineMessenger implements MessengerService {
     conversationId: ConversationId,
     file: File,
     progress?: (fraction: number) => void,
+    thumbnail?: FileThumbnail,
   ): Promise<{ id: string; sentAt: number }> {
     const data = new Uint8Array(await file.arrayBuffer());
     try {
       const m = await this.engine().sendFile(conversationId, data, {
         name: file.name,
         mime: file.type || 'application/octet-stream',
+        ...(thumbnail !== undefined ? { thumbnail } : {}),
         // Encryption streams the file; the upload is one request after it.
         onProgress: (done, total) => progress?.(total === 0 ? 0.9 : (done / total) * 0.9),
       });

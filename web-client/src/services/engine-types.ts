@@ -10,5 +10,6 @@ export type {
   ConversationSummary,
   SearchHit,
   ReceiptStatus,
+  FileThumbnail,
 } from '@sotto/client';
 export type { SottoDb } from '@sotto/client/dexie';

@@ -7,7 +7,7 @@
  * this layer only deals in decrypted, display-ready values. Features the engine cannot do yet
  * are reported as missing in {@link MessengerService.capabilities} and the UI disables them.
  */
-import type { ClientStore, MessageRecord, SottoDb } from './engine-types.ts';
+import type { ClientStore, FileThumbnail, MessageRecord, SottoDb } from './engine-types.ts';
 
 /** `dm:{username}` for a direct conversation, `group:{groupId}` for a group. */
 export type ConversationId = string;
@@ -35,19 +35,6 @@ export type ConnectionState = 'offline' | 'connecting' | 'online' | 'reconnectin
 
 /** Outgoing message progress: local outbox → broker → recipient device → read. */
 export type DeliveryStatus = 'pending' | 'sent' | 'delivered' | 'read' | 'failed';
-
-/** An encrypted attachment as described inside a `file` payload. */
-export interface FileRef {
-  name: string;
-  mime: string;
-  size: number;
-  /** Opaque handle the engine needs to download and decrypt it (blob id, key, hash). */
-  handle: string;
-  /** Small inline preview for images (data: URL), made by the sender. */
-  thumbnail?: string;
-  width?: number;
-  height?: number;
-}
 
 /** What the engine tells the UI. One union, each member documented with who causes it. */
 export type MessengerEvent =
@@ -185,12 +172,15 @@ export interface MessengerService {
     text: string,
     options?: SendOptions,
   ): Promise<{ id: string; sentAt: number }>;
-  /** Encrypt, upload and send a file; `progress` gets 0..1 of the upload. */
+  /**
+   * Encrypt, upload and send a file; `progress` gets 0..1 of the upload. An image may carry a
+   * sender-made `thumbnail` (see `thumbnail.ts`) that receivers show before downloading it.
+   */
   sendFile(
     conversationId: ConversationId,
     file: File,
     progress?: (fraction: number) => void,
-    thumbnail?: { dataUrl: string; width: number; height: number },
+    thumbnail?: FileThumbnail,
   ): Promise<{ id: string; sentAt: number }>;
   /** Download and decrypt the attachment of a `file` message. */
   downloadFile(message: MessageRecord, progress?: (fraction: number) => void): Promise<Blob>;

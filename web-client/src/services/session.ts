@@ -5,9 +5,11 @@
  * It turns engine events into two coalesced DOM events on itself — `history` (with the set of
  * conversations that changed) and `live` — at most once per animation frame, so a burst of
  * thousands of messages repaints a few times, not thousands. It also owns desktop
- * notifications and the unread badge in the document title while the tab is hidden.
+ * notifications, the optional notification sound and the unread badge in the document title
+ * while the tab is hidden.
  */
 import { HistoryStore, coalesce } from './history.ts';
+import { createTonePlayer } from './sound.ts';
 import type {
   Account,
   ConnectionState,
@@ -53,6 +55,9 @@ export class ChatSession extends EventTarget {
   readonly pendingDms = new Set<string>();
   /** Decrypted attachments of this session: message id → object URL (revoked on dispose). */
   readonly media = new Map<string, string>();
+  /** Chime for new messages (setting `sound`, off by default). */
+  sound = false;
+  private soundChosen = false;
 
   private changed = new Set<ConversationId>();
   private readonly emitHistory = coalesce(() => {
@@ -70,10 +75,14 @@ export class ChatSession extends EventTarget {
   constructor(
     readonly messenger: MessengerService,
     readonly account: Account,
+    private readonly tone: () => void = createTonePlayer(),
   ) {
     super();
     const { store, db } = messenger.local();
     this.history = new HistoryStore(store, db);
+    void this.history.setting('sound', false).then((on) => {
+      if (!this.soundChosen) this.sound = on === true;
+    });
     this.connection = messenger.connection;
     this.unsubscribe = messenger.subscribe((e) => this.handle(e));
     if (typeof document !== 'undefined') {
@@ -98,6 +107,14 @@ export class ChatSession extends EventTarget {
     const m = this.typing.get(id);
     if (m === undefined) return [];
     return [...m.entries()].filter(([, until]) => until > now).map(([u]) => u);
+  }
+
+  /** Turn the notification sound on or off (kept in the local settings). */
+  async setSound(on: boolean): Promise<void> {
+    this.sound = on;
+    this.soundChosen = true;
+    if (on) this.tone(); // a sample, while the click still counts as a user gesture
+    await this.history.setSetting('sound', on);
   }
 
   /** Mark the history of these conversations changed (e.g. after a local send). */
@@ -153,9 +170,11 @@ export class ChatSession extends EventTarget {
   }
 
   private notify(conversationId: ConversationId, sender: string, preview: string): void {
-    if (typeof document === 'undefined' || typeof Notification === 'undefined') return;
+    if (typeof document === 'undefined') return;
     const visible = document.visibilityState === 'visible' && document.hasFocus();
     if (visible && this.active === conversationId) return;
+    if (this.sound) this.tone();
+    if (typeof Notification === 'undefined') return;
     if (!visible && Notification.permission === 'granted') {
       const n = new Notification(sender, { body: preview, tag: conversationId });
       n.onclick = () => {

@@ -144,8 +144,13 @@ export class RecordingMessenger implements MessengerService {
     this.record('sendText', conversationId, text, options);
     return { id: `m${this.calls.length}`, sentAt: Date.now() };
   }
-  async sendFile(conversationId: string, file: File) {
-    this.record('sendFile', conversationId, file.name);
+  async sendFile(
+    conversationId: string,
+    file: File,
+    _progress?: (fraction: number) => void,
+    thumbnail?: unknown,
+  ) {
+    this.record('sendFile', conversationId, file.name, thumbnail);
     return { id: `f${this.calls.length}`, sentAt: Date.now() };
   }
   async downloadFile(m: MessageRecord): Promise<Blob> {
