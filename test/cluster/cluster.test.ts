@@ -263,7 +263,10 @@ describe('cluster: 2 brokers, 2 key servers, Redis with AOF', () => {
     // that is expected. Anything else is a defect.
     const outage = /EPIPE|ECONNREFUSED|ECONNRESET|Connection is closed|Socket closed|LOADING/;
     for (const [name, member] of cluster.members) {
-      expect(member.running(), name).toBe(true);
+      // On failure, show how the process ended.
+      expect(member.running(), `${name}:\n${cluster.output(name).slice(-40).join('\n')}`).toBe(
+        true,
+      );
       expect(
         cluster.errorLines(name).filter((l) => !outage.test(l)),
         name,
