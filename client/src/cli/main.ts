@@ -1,6 +1,6 @@
 /**
  * `sotto` — the command line of @sotto/client (DESIGN.md §5.4, issue 5):
- * register, login, send, listen, groups, verify, thing, bridge. Keys, sessions
+ * register, login, link, send, listen, groups, verify, thing, bridge. Keys, sessions
  * and history live in a state directory (SQLite, mode 0600). Documented in
  * docs/CLIENT.md. Exit codes: see {@link EXIT}.
  */
@@ -39,6 +39,8 @@ const USAGE = `usage: sotto [--state DIR] [--server URL] [--mqtt URL] <command> 
 
   register <username> [--password P] [--kind user|bot|bridge]
   login <username> [--password P] [--kind …] [--reset-identity]
+  link show <username> [--password P] [--kind …]   new device: print a link code, wait
+  link approve <code>                      existing device: link the device showing <code>
   send <user|group:ID|#name> <text…> [--wait SECONDS]
   listen                                   decrypted messages as JSON lines
   groups create <name> [member…] | add <group> <user> | remove <group> <user> | list
@@ -286,6 +288,50 @@ export async function run(argv: string[]): Promise<number> {
       }
       return EXIT.OK;
     }
+    case 'link': {
+      const [sub, arg] = args;
+      if (sub === 'show') {
+        if (!arg) throw new UsageError('link show needs a username');
+        const password = await readPassword(cfg);
+        const client = open(cfg, true);
+        try {
+          const session = await client.link.begin(arg, password, kind ? { kind } : {});
+          print({ type: 'link-code', code: session.code, expiresAt: session.expiresAt });
+          process.stderr.write(
+            'On a device that is already logged in, run: sotto link approve <code>\n',
+          );
+          const stop = (): void => session.cancel();
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+          try {
+            const info = await session.linked;
+            saveServer(cfg.stateDir, cfg.server!, cfg.mqtt ?? mqttUrlFor(cfg.server!));
+            print({ type: 'linked', ...info });
+          } finally {
+            process.off('SIGINT', stop);
+            process.off('SIGTERM', stop);
+          }
+        } finally {
+          await client.close();
+          await client.store.close();
+        }
+        return EXIT.OK;
+      }
+      if (sub === 'approve') {
+        if (!arg) throw new UsageError('link approve needs the code the new device shows');
+        const client = open(cfg, true);
+        try {
+          await client.start();
+          const { deviceId } = await client.link.approve(arg);
+          print({ type: 'linked', deviceId });
+        } finally {
+          await client.close();
+          await client.store.close();
+        }
+        return EXIT.OK;
+      }
+      throw new UsageError('link show <username> | approve <code>');
+    }
     case 'bridge': {
       const things = values.thing ?? [];
       if (!values.group || things.length === 0)
@@ -349,6 +395,12 @@ export function explain(err: unknown): number {
     if (err.code === 'NOT_REGISTERED') return EXIT.AUTH;
     if (err.code === 'KEY_CHANGED') return EXIT.KEY_CHANGED;
     if (err.code === 'NOT_MEMBER' || err.code === 'NO_DEVICES') return EXIT.NOT_FOUND;
+    if (err.code === 'LINK_REQUIRED') {
+      say(
+        'run `sotto link show <username>` here and `sotto link approve <code>` on a linked device',
+      );
+    }
+    if (err.code === 'BAD_CODE' || err.code === 'WRONG_USER') return EXIT.USAGE;
     return EXIT.ERROR;
   }
   const exit = (err as { exit?: number }).exit;

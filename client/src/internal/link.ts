@@ -27,6 +27,7 @@ import {
   fromUtf8,
   inboxTopic,
   openLinkBundle,
+  ready,
   sealLinkBundle,
   toBase64,
   utf8,
@@ -129,6 +130,7 @@ async function sleep(ms: number): Promise<void> {
 
 /** Existing device: hand the UIK and state to the device that shows `text`. */
 async function approve(ctx: Ctx, deps: LinkerDeps, text: string): Promise<{ deviceId: string }> {
+  await ready();
   const account = ctx.account();
   let code;
   try {
@@ -270,6 +272,7 @@ async function begin(
   password: string,
   options: BeginLinkOptions,
 ): Promise<LinkSession> {
+  await ready();
   const { store, http } = ctx;
   const connectFn = deps.mqttConnect;
   if (!connectFn) throw new ClientError('NOT_STARTED', 'linking needs an MQTT connection');
