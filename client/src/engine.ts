@@ -36,6 +36,7 @@ import { Mutex } from './internal/lock.ts';
 import { Messaging, parseConversation } from './internal/messaging.ts';
 import { Transparency } from './internal/transparency.ts';
 import { Directory } from './internal/trust.ts';
+import { applyBackoff, brokerServers } from './internal/failover.ts';
 import type { FilePayload, FileThumbnail, Payload, PayloadInput } from './payload.ts';
 import type {
   AccountRecord,
@@ -61,6 +62,14 @@ export interface CreateClientOptions {
   http: HttpClient | Omit<HttpClientOptions, 'getTokens' | 'onTokens'>;
   /** Omit for an engine that only talks HTTP (CLI one-shots that never receive). */
   mqttConnect?: MqttConnect;
+  /**
+   * Every broker of a cluster, in failover order (`mqtt://b1:1883`, …). The
+   * options handed to `mqttConnect` then carry them as mqtt.js `servers`
+   * (pass the options through): the engine connects to the first that
+   * answers and, on losing it, moves to the next with backoff, keeping its
+   * persistent session (docs/CLIENT.md "Brokers and failover").
+   */
+  brokers?: readonly string[];
   /** Clock (ms). */
   now?: () => number;
   /** Randomness for message ids and group ids. */
@@ -395,7 +404,9 @@ export function createClient(deps: CreateClientOptions): SottoClient {
       if (g.members.includes(a.username)) subscriptions.add(`sotto/v1/group/${g.groupId}`);
     }
     setState('connecting');
+    const servers = deps.brokers ? brokerServers(deps.brokers) : null;
     const client = connectFn({
+      ...(servers ? { servers } : {}),
       clientId,
       username: clientId,
       password,
@@ -407,6 +418,9 @@ export function createClient(deps: CreateClientOptions): SottoClient {
       resubscribe: true,
     });
     mqttClient = client;
+    const period = client.options.reconnectPeriod ?? 0;
+    if (servers && period > 0)
+      applyBackoff(client, servers.length, { baseMs: period, maxMs: 30_000 });
     // Acknowledge (PUBACK) only after the message is processed and stored.
     client.handleMessage = (packet, callback) => {
       const bytes = packet.payload;
@@ -421,6 +435,7 @@ export function createClient(deps: CreateClientOptions): SottoClient {
       );
     };
     let first = true;
+    let failedAttempts = 0;
     const ready = new Promise<void>((resolve) => {
       client.on('connect', (connack) => {
         const topics = [...subscriptions];
@@ -447,7 +462,8 @@ export function createClient(deps: CreateClientOptions): SottoClient {
         if (code === 4 || code === 5 || code === 134 || code === 135) {
           void http.refresh().catch((e: unknown) => events.emit('error', e));
         }
-        if (first) {
+        // With several brokers, give up waiting only once each has been tried.
+        if (first && ++failedAttempts >= (servers?.length ?? 1)) {
           first = false;
           resolve();
         }

@@ -35,7 +35,7 @@ export const EXIT = {
 
 class UsageError extends Error {}
 
-const USAGE = `usage: sotto [--state DIR] [--server URL] [--mqtt URL] <command> …
+const USAGE = `usage: sotto [--state DIR] [--server URL] [--mqtt URL[,URL…]]… <command> …
 
   register <username> [--password P] [--kind user|bot|bridge]
   login <username> [--password P] [--kind …] [--reset-identity]
@@ -77,11 +77,19 @@ function open(cfg: CliConfig, withMqtt: boolean): SottoClient {
     throw new UsageError('no server: pass --server URL (remembered after register/login)');
   ensureStateDir(cfg.stateDir);
   const store = createSqliteStore({ path: join(cfg.stateDir, 'state.sqlite') });
-  const mqttUrl = cfg.mqtt ?? mqttUrlFor(cfg.server);
+  // Several brokers (repeated --mqtt or a comma list): failover in that order.
+  const brokers = (cfg.mqtt ?? mqttUrlFor(cfg.server)).split(',').filter((u) => u !== '');
+  const first = brokers[0];
+  if (!first) throw new UsageError('--mqtt needs a broker URL');
   return createClient({
     store,
     http: { baseUrl: cfg.server },
-    ...(withMqtt ? { mqttConnect: (o) => mqtt.connect(mqttUrl, o) } : {}),
+    ...(withMqtt
+      ? {
+          mqttConnect: (o) => mqtt.connect(first, o),
+          ...(brokers.length > 1 ? { brokers } : {}),
+        }
+      : {}),
   });
 }
 
@@ -129,7 +137,7 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       state: { type: 'string' },
       server: { type: 'string' },
-      mqtt: { type: 'string' },
+      mqtt: { type: 'string', multiple: true },
       password: { type: 'string' },
       kind: { type: 'string' },
       wait: { type: 'string' },
@@ -150,7 +158,7 @@ export async function run(argv: string[]): Promise<number> {
   const cfg = loadCliConfig({
     state: values.state,
     server: values.server,
-    mqtt: values.mqtt,
+    mqtt: values.mqtt?.join(','),
     password: values.password,
   });
   const kind = values.kind as DeviceKind | undefined;
