@@ -7,7 +7,12 @@ import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { consume } from '@lit/context';
 import { messengerContext } from '../context.ts';
-import { MessengerError, type Account, type MessengerService } from '../services/messenger.ts';
+import {
+  MessengerError,
+  type Account,
+  type LinkOffer,
+  type MessengerService,
+} from '../services/messenger.ts';
 import { shared } from '../styles.ts';
 
 /** Username rule of the key server (DESIGN.md §4.1). */
@@ -72,7 +77,8 @@ export class AuthView extends LitElement {
         padding: 1rem;
         background: var(--bg-2);
       }
-      form {
+      form,
+      .card {
         width: min(380px, 100%);
         background: var(--bg);
         border: 1px solid var(--border);
@@ -121,6 +127,47 @@ export class AuthView extends LitElement {
   @state() private _error = '';
   @state() private _busy = false;
   @state() private _progress: { label: string; fraction: number } | null = null;
+  /** Credentials of a login that needs linking (kept only until the link starts). */
+  @state() private _linkable: { username: string; password: string } | null = null;
+  @state() private _offer: LinkOffer | null = null;
+
+  private signedIn(account: Account): void {
+    this.dispatchEvent(
+      new CustomEvent<Account>('signed-in', { detail: account, bubbles: true, composed: true }),
+    );
+  }
+
+  /** The account's keys live on another device: show a link code for it to approve. */
+  private async startLink(): Promise<void> {
+    const creds = this._linkable;
+    if (creds === null || this.messenger === undefined) return;
+    this._busy = true;
+    this._error = '';
+    try {
+      await import('./link-offer.ts');
+      const offer = await this.messenger.beginLink(creds.username, creds.password);
+      this._linkable = null;
+      this._offer = offer;
+      offer.linked.then(
+        (account) => this.signedIn(account),
+        (err: unknown) => {
+          if (this._offer !== offer) return;
+          this._offer = null;
+          this._error = authErrorText(err, 'login');
+        },
+      );
+    } catch (err) {
+      this._error = authErrorText(err, 'login');
+    } finally {
+      this._busy = false;
+    }
+  }
+
+  private cancelLink(): void {
+    const offer = this._offer;
+    this._offer = null;
+    offer?.cancel();
+  }
 
   private async submit(e: Event): Promise<void> {
     e.preventDefault();
@@ -139,6 +186,7 @@ export class AuthView extends LitElement {
     }
     this._busy = true;
     this._error = '';
+    this._linkable = null;
     this._progress = { label: 'Connecting…', fraction: 0 };
     const progress = (label: string, fraction: number): void => {
       this._progress = { label, fraction };
@@ -148,11 +196,12 @@ export class AuthView extends LitElement {
         this._mode === 'signup'
           ? await this.messenger.signUp(username, password, progress)
           : await this.messenger.logIn(username, password, progress);
-      this.dispatchEvent(
-        new CustomEvent<Account>('signed-in', { detail: account, bubbles: true, composed: true }),
-      );
+      this.signedIn(account);
     } catch (err) {
       this._error = authErrorText(err, this._mode);
+      if (err instanceof MessengerError && err.code === 'LINK_REQUIRED') {
+        this._linkable = { username, password };
+      }
     } finally {
       this._busy = false;
       this._progress = null;
@@ -160,6 +209,12 @@ export class AuthView extends LitElement {
   }
 
   override render(): TemplateResult {
+    if (this._offer !== null) {
+      return html`<div class="card" aria-labelledby="title">
+        <h1 id="title">Link this browser</h1>
+        <link-offer .offer=${this._offer} @link-cancel=${this.cancelLink}></link-offer>
+      </div>`;
+    }
     const signup = this._mode === 'signup';
     return html`<form @submit=${this.submit} aria-labelledby="title" novalidate>
       <h1 id="title">Sotto</h1>
@@ -224,6 +279,13 @@ export class AuthView extends LitElement {
       ${
         this._error !== '' || this.bootError !== ''
           ? html`<div class="error" role="alert">${this._error || this.bootError}</div>`
+          : nothing
+      }
+      ${
+        this._linkable !== null && this.messenger?.capabilities.has('link-device') === true
+          ? html`<button type="button" data-link ?disabled=${this._busy} @click=${this.startLink}>
+              Link from your other device
+            </button>`
           : nothing
       }
       <button class="primary" type="submit" ?disabled=${this._busy}>

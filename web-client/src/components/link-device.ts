@@ -1,16 +1,21 @@
 /**
- * `<link-device>`: link another device to this account. Only offered when the engine supports
- * device linking (capability `link-device`); otherwise it says so plainly.
+ * `<link-device>`: Settings → Link a device. The new browser or device shows a link code
+ * (text and QR); here the user scans it with the camera (jsQR on the video stream, as in
+ * `<contact-info>`) or pastes it, and this device hands over the account's identity key,
+ * encrypted to that code (PROTOCOL.md §13). Offered when the engine has capability
+ * `link-device`; otherwise it says so plainly.
  */
-import { LitElement, css, html, type TemplateResult } from 'lit';
-import { customElement, property } from 'lit/decorators.js';
+/* eslint-disable @typescript-eslint/unbound-method -- Lit calls template event listeners with `this` bound to the host element (renderOptions.host). */
+import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
+import { customElement, property, query, state } from 'lit/decorators.js';
 import { consume } from '@lit/context';
+import jsQR from 'jsqr';
 import { sessionContext } from '../context.ts';
 import type { ChatSession } from '../services/session.ts';
 import { icons } from '../icons.ts';
 import { shared } from '../styles.ts';
 
-/** Device linking. */
+/** Device linking, on the device that already has the keys. */
 @customElement('link-device')
 export class LinkDevice extends LitElement {
   static override styles = [
@@ -24,6 +29,22 @@ export class LinkDevice extends LitElement {
       section {
         padding: 1rem;
         max-width: 560px;
+        display: grid;
+        gap: 0.75rem;
+      }
+      video {
+        width: min(360px, 100%);
+        border-radius: 8px;
+        background: #000;
+      }
+      textarea {
+        width: 100%;
+        font-family: monospace;
+      }
+      .row {
+        display: flex;
+        gap: 0.5rem;
+        flex-wrap: wrap;
       }
     `,
   ];
@@ -31,6 +52,87 @@ export class LinkDevice extends LitElement {
   @consume({ context: sessionContext, subscribe: true })
   @property({ attribute: false })
   session: ChatSession | undefined;
+
+  @state() private _busy = false;
+  @state() private _scanning = false;
+  @state() private _error = '';
+  @state() private _done = '';
+
+  @query('video') private _video!: HTMLVideoElement | null;
+  private stream: MediaStream | undefined;
+  private raf = 0;
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.stopScan();
+  }
+
+  /** Approve the device that shows `code`. */
+  private async approve(code: string): Promise<void> {
+    const messenger = this.session?.messenger;
+    if (messenger === undefined || code.trim() === '') return;
+    this._busy = true;
+    this._error = '';
+    this._done = '';
+    try {
+      const deviceId = await messenger.approveLink(code.trim());
+      this._done = `Linked. The new device (${deviceId}) now has your account’s keys.`;
+    } catch (err) {
+      this._error = err instanceof Error ? err.message : String(err);
+    } finally {
+      this._busy = false;
+    }
+  }
+
+  private async startScan(): Promise<void> {
+    this._error = '';
+    try {
+      this.stream = await navigator.mediaDevices.getUserMedia({
+        video: { facingMode: 'environment' },
+      });
+    } catch {
+      this._error = 'No camera available. Paste the code from the new device instead.';
+      return;
+    }
+    this._scanning = true;
+    await this.updateComplete;
+    const video = this._video;
+    if (video === null) return;
+    video.srcObject = this.stream;
+    await video.play();
+    const canvas = document.createElement('canvas');
+    const ctx = canvas.getContext('2d', { willReadFrequently: true });
+    const tick = (): void => {
+      if (!this._scanning || ctx === null) return;
+      if (video.readyState >= 2 && video.videoWidth > 0) {
+        canvas.width = video.videoWidth;
+        canvas.height = video.videoHeight;
+        ctx.drawImage(video, 0, 0);
+        const img = ctx.getImageData(0, 0, canvas.width, canvas.height);
+        const found = jsQR(img.data, img.width, img.height, { inversionAttempts: 'dontInvert' });
+        if (found !== null && found.data !== '') {
+          this.stopScan();
+          void this.approve(found.data);
+          return;
+        }
+      }
+      this.raf = requestAnimationFrame(tick);
+    };
+    this.raf = requestAnimationFrame(tick);
+  }
+
+  private stopScan(): void {
+    cancelAnimationFrame(this.raf);
+    for (const t of this.stream?.getTracks() ?? []) t.stop();
+    this.stream = undefined;
+    this._scanning = false;
+  }
+
+  private submit(e: Event): void {
+    e.preventDefault();
+    const t = (e.target as HTMLFormElement).elements.namedItem('code') as HTMLTextAreaElement;
+    void this.approve(t.value);
+  }
 
   override render(): TemplateResult {
     const available = this.session?.messenger.capabilities.has('link-device') === true;
@@ -40,13 +142,60 @@ export class LinkDevice extends LitElement {
       </header>
       <section>
         ${
-          available
-            ? html`<p>Open Sotto on the new device and choose “Log in”.</p>`
-            : html`<p role="status">
-                Linking another device is not available in this version yet. You can log in with
-                your username and password on another browser; it becomes a new device of your
-                account with its own keys.
+          !available
+            ? html`<p role="status">
+                Linking another device is not available in this version. You can log in with your
+                username and password on another browser; it becomes a new device of your account
+                with its own keys.
               </p>`
+            : html`<p style="margin:0">
+                  On the new browser or device, log in with your username and password and choose
+                  “Link from your other device”. It shows a code: scan it here or paste it.
+                </p>
+                <p class="muted" style="margin:0">
+                  Only link devices you hold yourself: the new device gets your account’s identity
+                  key and can read and send messages as you.
+                </p>
+                ${
+                  this._scanning
+                    ? html`<video muted playsinline aria-label="Camera"></video>
+                        <div class="row">
+                          <button type="button" @click=${this.stopScan}>Stop scanning</button>
+                        </div>`
+                    : html`<div class="row">
+                        <button type="button" ?disabled=${this._busy} @click=${this.startScan}>
+                          ${icons.camera} Scan the code
+                        </button>
+                      </div>`
+                }
+                <form @submit=${this.submit}>
+                  <label
+                    >Link code
+                    <textarea
+                      name="code"
+                      rows="3"
+                      spellcheck="false"
+                      autocapitalize="none"
+                      placeholder="Paste the code from the new device"
+                      ?disabled=${this._busy}
+                    ></textarea>
+                  </label>
+                  <div class="row">
+                    <button class="primary" type="submit" ?disabled=${this._busy}>
+                      ${this._busy ? 'Linking…' : 'Link device'}
+                    </button>
+                  </div>
+                </form>
+                ${
+                  this._error !== ''
+                    ? html`<p class="error" role="alert">${this._error}</p>`
+                    : nothing
+                }
+                ${
+                  this._done !== ''
+                    ? html`<p class="verified" role="status" data-linked>${this._done}</p>`
+                    : nothing
+                }`
         }
       </section>`;
   }

@@ -39,6 +39,7 @@ import {
   type ConversationId,
   type DeviceInfo,
   type GroupInfo,
+  type LinkOffer,
   type MessengerEvent,
   type MessengerService,
   type ProgressFn,
@@ -76,6 +77,7 @@ const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
   'safety',
   'devices',
   'hide-presence',
+  'link-device',
 ]);
 
 /** Map engine and key server errors to the stable codes the views translate. */
@@ -97,9 +99,23 @@ export function toMessengerError(err: unknown): unknown {
     return new MessengerError(code, err.message, { cause: err });
   }
   if (err instanceof ClientError) {
+    const link: Partial<Record<ClientError['code'], [MessengerError['code'], string]>> = {
+      LINK_REQUIRED: [
+        'LINK_REQUIRED',
+        'This account’s keys live on another device. Link this browser from that device.',
+      ],
+      BAD_CODE: ['BAD_CODE', 'That is not a link code from a device of this account.'],
+      WRONG_USER: ['BAD_CODE', 'That link code belongs to another account.'],
+      LINK_EXPIRED: ['LINK_EXPIRED', 'The link code expired. Show a new one and try again.'],
+      LINK_MISMATCH: [
+        'FAILED',
+        'The key from your other device does not match the one the server publishes. Do not use this server until you know why.',
+      ],
+      LINK_CANCELLED: ['FAILED', 'Linking was cancelled.'],
+    };
+    const l = link[err.code];
+    if (l !== undefined) return new MessengerError(l[0], l[1], { cause: err });
     const text: Partial<Record<ClientError['code'], string>> = {
-      LINK_REQUIRED:
-        'This account’s keys live on another device. Linking a new browser is not available yet: use the browser where you created the account.',
       KEY_CHANGED: 'The contact’s safety number changed. Review it before sending.',
       NO_DEVICES: 'That user has not finished setting up yet.',
       NOT_MEMBER: 'You are not a member of this group.',
@@ -364,8 +380,50 @@ class EngineMessenger implements MessengerService {
       return this.me;
     } catch (err) {
       await this.closeEngine();
-      // Nothing worth keeping was written for a failed first sign-in on this browser.
+      // Nothing worth keeping was written for a failed first sign-in on this browser, except
+      // the device id of a login that needs linking (beginLink reuses it).
+      if (fresh && !(err instanceof ClientError && err.code === 'LINK_REQUIRED'))
+        await Dexie.delete(dbNameFor(username)).catch(() => undefined);
+      throw toMessengerError(err);
+    }
+  }
+
+  async beginLink(username: string, password: string): Promise<LinkOffer> {
+    await this.closeEngine();
+    await ready();
+    const client = this.open(username);
+    const fresh = (await this.local().store.getAccount()) === null;
+    const fail = async (err: unknown): Promise<never> => {
+      if (this.client === client) await this.closeEngine();
       if (fresh) await Dexie.delete(dbNameFor(username)).catch(() => undefined);
+      throw toMessengerError(err);
+    };
+    let session;
+    try {
+      session = await client.link.begin(username, password);
+    } catch (err) {
+      return fail(err);
+    }
+    const linked = session.linked.then(async (info) => {
+      this.me = { username: info.username, deviceId: info.deviceId };
+      rememberUser(info.username);
+      await this.startEngine();
+      return this.me;
+    }, fail);
+    // The view may attach its handlers later; the outcome is still delivered to it.
+    linked.catch(() => undefined);
+    return {
+      code: session.code,
+      expiresAt: session.expiresAt,
+      linked,
+      cancel: () => session.cancel(),
+    };
+  }
+
+  async approveLink(code: string): Promise<string> {
+    try {
+      return (await this.engine().link.approve(code)).deviceId;
+    } catch (err) {
       throw toMessengerError(err);
     }
   }

@@ -122,12 +122,27 @@ export class MessengerError extends Error {
       | 'NOT_AUTHORIZED'
       | 'RATE_LIMITED'
       | 'UNSUPPORTED'
+      | 'LINK_REQUIRED'
+      | 'BAD_CODE'
+      | 'LINK_EXPIRED'
       | 'FAILED',
     message: string,
     options?: { cause?: unknown },
   ) {
     super(message, options);
   }
+}
+
+/** A link in progress on a new browser of an existing account (PROTOCOL.md §13). */
+export interface LinkOffer {
+  /** The code to show as text and as a QR code. */
+  code: string;
+  /** When the code stops working (ms since the Unix epoch). */
+  expiresAt: number;
+  /** Resolves signed in once the other device approved; rejects LINK_EXPIRED or FAILED. */
+  linked: Promise<Account>;
+  /** Stop waiting. */
+  cancel(): void;
 }
 
 /** Options for sending a text. */
@@ -150,6 +165,13 @@ export interface MessengerService {
   signUp(username: string, password: string, progress?: ProgressFn): Promise<Account>;
   /** Log in (a new device on this browser when none is stored), connect. */
   logIn(username: string, password: string, progress?: ProgressFn): Promise<Account>;
+  /**
+   * This browser, for an account whose keys live on another device (logIn failed with
+   * LINK_REQUIRED): show a link code for that device to approve (capability `link-device`).
+   */
+  beginLink(username: string, password: string): Promise<LinkOffer>;
+  /** On a signed-in device: link the device that shows `code`; resolves with its device id. */
+  approveLink(code: string): Promise<string>;
   /** Log this device out; with `wipe`, delete every local key and message. */
   logOut(options: { wipe: boolean }): Promise<void>;
 

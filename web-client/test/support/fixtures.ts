@@ -15,6 +15,7 @@ import type {
   Account,
   Capability,
   ConnectionState,
+  LinkOffer,
   MessengerEvent,
   MessengerService,
 } from '../../src/services/messenger.ts';
@@ -112,6 +113,27 @@ export class RecordingMessenger implements MessengerService {
   }
   async logOut(options: { wipe: boolean }) {
     this.record('logOut', options);
+  }
+  /** What beginLink returns (a pending offer unless a test sets one). */
+  linkOffer: LinkOffer | undefined;
+  async beginLink(username: string, password: string): Promise<LinkOffer> {
+    this.record('beginLink', username, password);
+    if (this.failWith) throw this.failWith;
+    return (
+      this.linkOffer ?? {
+        code: 'AQ-test-code',
+        expiresAt: Date.now() + 600_000,
+        linked: new Promise<Account>(() => undefined),
+        cancel: () => this.record('cancelLink'),
+      }
+    );
+  }
+  /** What approveLink throws, when set. */
+  approveFailWith: Error | undefined;
+  async approveLink(code: string): Promise<string> {
+    this.record('approveLink', code);
+    if (this.approveFailWith) throw this.approveFailWith;
+    return 'dev2';
   }
   subscribe(listener: (e: MessengerEvent) => void) {
     this.listeners.add(listener);
