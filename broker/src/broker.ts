@@ -15,6 +15,7 @@ import memoryPersistence from 'aedes-persistence';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Registry } from 'prom-client';
 import { createAuthHooks, DEFAULT_AUTH_LIMITS, type AuthHooks, type AuthLimits } from './auth.ts';
+import type { BackendErrors } from './cluster.ts';
 import { parseClientId, type Identity } from './identity.ts';
 import { groupTopic, presenceTopic, GROUP_ID_PATTERN } from './internal/topics.ts';
 import { ConnectionCounter, guardPacketSize } from './limits.ts';
@@ -67,6 +68,7 @@ export interface BrokerPersistence {
   addSubscriptions(client: { id: string }, subs: Subscription[]): Promise<unknown>;
   removeSubscriptions(client: { id: string }, topics: string[]): Promise<unknown>;
   subscriptionsByTopic(topic: string): Promise<{ clientId: string; topic: string; qos?: number }[]>;
+  subscriptionsByClient(client: { id: string }): Promise<{ topic: string }[] | null | undefined>;
   outgoingStream(client: { id: string }): Readable;
   destroy?(): Promise<unknown> | undefined;
 }
@@ -83,6 +85,8 @@ export interface BrokerOptions {
   persistence?: unknown;
   /** mqemitter; in-process when omitted (`mqemitter-redis` in cluster mode). Closed with the broker. */
   mq?: unknown;
+  /** Connection errors of `mq` and `persistence` (`createRedisBackends`): logged and counted. */
+  backendErrors?: BackendErrors | undefined;
   limits?: Partial<BrokerLimits> | undefined;
   /** Operator policy file (see `policy.ts`), off when omitted. */
   policy?: Policy | undefined;
@@ -149,6 +153,10 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     logger: log,
   });
 
+  const unsubscribeBackendErrors = opts.backendErrors?.subscribe((err, connection) => {
+    metrics.redisErrors.inc({ connection });
+    log.warn({ err: err.message, connection }, 'redis connection error (reconnecting)');
+  });
   const persistence = (opts.persistence ?? memoryPersistence()) as BrokerPersistence;
   const storeSubscriptions = wrapPersistence(persistence, hooks);
 
@@ -286,8 +294,8 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
    * (a notice or sender key that may arrive after the first group message), and an
    * offline device would otherwise miss everything sent before it comes back. Connected
    * clients of this broker get a live subscription (authorized by the same hook, and
-   * persisted when their session is); the others get the subscription in their stored
-   * session, so their queue starts now.
+   * persisted when their session is); the others, when they have a stored session, get the
+   * subscription in it, so their queue starts now.
    */
   const subscribeAdded = async (topic: string, users: string[]): Promise<void> => {
     for (const user of users) {
@@ -304,6 +312,11 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
             live.subscribe({ topic, qos: 1 } as never, () => resolve()),
           );
         } else {
+          // Only a stored (clean=false) session gets one: a device that never connected
+          // subscribes itself when it starts, and a clean-session client (here or on another
+          // broker of a cluster) must not collect a queue it will never read.
+          const stored = await persistence.subscriptionsByClient({ id: clientId });
+          if (!stored || stored.length === 0) continue;
           await storeSubscriptions({ id: clientId }, [{ topic, qos: 1 }]);
         }
         metrics.groupSubscriptions.inc();
@@ -502,6 +515,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
       // Promise form: the callback form of aedes-persistence 11 waits for a 'ready' event that
       // Aedes 1.x (which calls setup()) never triggers.
       await Promise.resolve(persistence.destroy?.()).catch(() => undefined);
+      unsubscribeBackendErrors?.();
     },
   };
   return broker;
@@ -544,12 +558,20 @@ function persistBeforeAck(aedes: Aedes, hooks: AuthHooks): void {
 }
 
 /**
- * Two adjustments to the persistence Aedes uses:
+ * Three adjustments to the persistence Aedes uses:
  * 1. Aedes stores *every* filter of a SUBSCRIBE packet once any one of them is
  *    granted (lib/handlers/subscribe.js `storeSubscriptions`), so a refused
  *    filter would be kept for a persistent session and get offline messages
  *    queued. Only filters our hook granted are stored.
- * 2. Queued messages of a persistent session are filtered by the synchronous
+ * 2. Aedes calls `addSubscriptions` once per filter of the packet, concurrently,
+ *    each time with the whole filter list. aedes-persistence-redis then waits
+ *    for its own `$SYS/sub/add` broadcast under the key `{clientId}-sub_{first
+ *    topic}` (aedes-persistence `broadcastPersistence.js`, one waiter per key):
+ *    concurrent calls overwrite each other's waiter, all but one never resolve,
+ *    and the SUBACK of a multi-filter SUBSCRIBE from a persistent session never
+ *    came. Calls are therefore serialized per client, and a call whose granted
+ *    filters an earlier call of the same packet already stored returns at once.
+ * 3. Queued messages of a persistent session are filtered by the synchronous
  *    `authorizeForward` on delivery; before each queued group message is handed
  *    over, the group's member list is fetched fresh so that check is exact (a
  *    member removed while offline gets none of the group's queued messages).
@@ -559,11 +581,28 @@ function wrapPersistence(
   hooks: AuthHooks,
 ): BrokerPersistence['addSubscriptions'] {
   const add = p.addSubscriptions.bind(p);
-  p.addSubscriptions = (client, subs) =>
-    add(
-      client,
-      subs.filter((s) => hooks.isGranted(s)),
-    );
+  const queues = new Map<string, Promise<unknown>>();
+  const stored = new WeakMap<Subscription[], Set<string>>();
+  p.addSubscriptions = (client, subs) => {
+    const run = async (): Promise<unknown> => {
+      const done = stored.get(subs) ?? new Set<string>();
+      stored.set(subs, done);
+      // Filtered when the call runs, so it includes every filter granted by then.
+      const granted = subs.filter((s) => hooks.isGranted(s));
+      if (granted.length === 0 || granted.every((s) => done.has(s.topic))) return undefined;
+      const r = await add(client, granted);
+      for (const s of granted) done.add(s.topic);
+      return r;
+    };
+    const previous = queues.get(client.id) ?? Promise.resolve();
+    const next = previous.then(run, run);
+    queues.set(client.id, next);
+    const forget = () => {
+      if (queues.get(client.id) === next) queues.delete(client.id);
+    };
+    next.then(forget, forget);
+    return next;
+  };
   const outgoing = p.outgoingStream.bind(p);
   p.outgoingStream = (client) => {
     const source = outgoing(client);

@@ -113,12 +113,18 @@ describe('cluster: 2 brokers, 2 key servers, Redis with AOF', () => {
         qos: 1,
       });
     }
-    await waitFor(
-      () => inB.has('dm-ab-19') && inA.has('dm-ba-19') && inB.has('g-19') && inC.has('g-18'),
-      {
-        what: 'cross-broker delivery',
-      },
-    );
+    // Every copy must arrive (each receiver is on its own path; the last one sent is not
+    // necessarily the last one to land).
+    const all = () =>
+      Array.from({ length: 20 }, (_, i) => [
+        inB.has(`dm-ab-${i}`),
+        inA.has(`dm-ba-${i}`),
+        inB.has(`g-${i}`),
+        inA.has(`g-${i}`),
+        inC.has(`g-${i}`),
+      ]).every((row) => row.every(Boolean));
+    await waitFor(all, { what: 'cross-broker delivery' });
+    await new Promise((r) => setTimeout(r, 200)); // let any duplicate show up
     for (let i = 0; i < 20; i++) {
       expect(inB.counts.get(`dm-ab-${i}`)).toBe(1);
       expect(inA.counts.get(`dm-ba-${i}`)).toBe(1);
