@@ -34,7 +34,7 @@ import { Groups } from './internal/groups.ts';
 import { createLinker, type Linker } from './internal/link.ts';
 import { Mutex } from './internal/lock.ts';
 import { Messaging, parseConversation } from './internal/messaging.ts';
-import { Transparency } from './internal/transparency.ts';
+import { Transparency, type OwnKeyAlert } from './internal/transparency.ts';
 import { Directory } from './internal/trust.ts';
 import { applyBackoff, brokerServers } from './internal/failover.ts';
 import type { FilePayload, FileThumbnail, Payload, PayloadInput } from './payload.ts';
@@ -208,6 +208,12 @@ export interface SottoClient extends TypedEvents<ClientEvents> {
     contact(user: string): Promise<ContactRecord | null>;
     /** Re-fetch a user's keys now (detects key changes). */
     refresh(user: string): Promise<void>;
+    /**
+     * Monitor our own key-log entries now (also on every connect, on control
+     * notices about our devices, and hourly): bindings under our username that
+     * this account did not make, each also raised as an `ownKeyAlert` event.
+     */
+    checkOwnKeys(): Promise<OwnKeyAlert[]>;
   };
 }
 
@@ -299,7 +305,23 @@ export function createClient(deps: CreateClientOptions): SottoClient {
   };
 
   // The HTTP client reads tokens from the account; refreshed pairs are persisted.
-  const directory = new Directory(ctx, ctx.options.keyTransparency ? new Transparency(ctx) : null);
+  const transparency = ctx.options.keyTransparency ? new Transparency(ctx) : null;
+  const directory = new Directory(ctx, transparency);
+  // One own-key monitor run at a time, so a leaf is never reported twice.
+  let monitoring: Promise<OwnKeyAlert[]> = Promise.resolve([]);
+  const checkOwnKeys = (): Promise<OwnKeyAlert[]> => {
+    const run = async (): Promise<OwnKeyAlert[]> => {
+      if (!transparency) return [];
+      const a = ctx.account();
+      const alerts = await transparency.monitor(a.username, a.uik.publicKey);
+      for (const alert of alerts) events.emit('ownKeyAlert', alert);
+      return alerts;
+    };
+    monitoring = monitoring.then(run, run);
+    return monitoring;
+  };
+  const monitorInBackground = (): void =>
+    void checkOwnKeys().catch((e: unknown) => events.emit('error', e));
   // eslint-disable-next-line prefer-const -- assigned after messaging, which needs hooks into it
   let groups: Groups;
   const messaging = new Messaging(ctx, directory, {
@@ -354,6 +376,8 @@ export function createClient(deps: CreateClientOptions): SottoClient {
           if (typeof notice.groupId === 'string') await groups.refresh(notice.groupId);
           const user = notice.username ?? notice.user;
           if (typeof user === 'string') directory.invalidate(user);
+          const aboutDevices = typeof notice.type === 'string' && notice.type.startsWith('device');
+          if (user === ctx.account().username || aboutDevices) monitorInBackground();
         } catch (err) {
           events.emit('error', err);
         }
@@ -452,6 +476,7 @@ export function createClient(deps: CreateClientOptions): SottoClient {
           // Reconnected: anything not acknowledged end to end goes out again.
           void messaging.flushOutbox(0).catch((e: unknown) => events.emit('error', e));
           void maintainPrekeys(ctx).catch((e: unknown) => events.emit('error', e));
+          monitorInBackground();
         });
         void connack;
       });
@@ -496,6 +521,7 @@ export function createClient(deps: CreateClientOptions): SottoClient {
     timers.push(
       setInterval(() => {
         void maintainPrekeys(ctx).catch((e: unknown) => events.emit('error', e));
+        monitorInBackground();
         void store
           .pruneSeen(now() - 30 * 24 * 3600 * 1000)
           .catch((e: unknown) => events.emit('error', e));
@@ -707,6 +733,7 @@ export function createClient(deps: CreateClientOptions): SottoClient {
         directory.invalidate(user);
         await directory.devices(user, true);
       },
+      checkOwnKeys,
     },
   };
   return client;

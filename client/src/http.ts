@@ -169,6 +169,8 @@ export interface HttpClient {
   logHead(): Promise<LogHead>;
   logProof(index: number, treeSize: number): Promise<LogInclusion>;
   logConsistency(from: number, to: number): Promise<{ from: number; to: number; proof: string[] }>;
+  /** Raw key-log leaves [start, end) (the server returns at most 1000 per call). */
+  logEntries(start: number, end: number): Promise<{ start: number; entries: string[] }>;
   downloadBlob(id: string): Promise<Uint8Array>;
   getSettings(): Promise<UserSettings>;
   /** Change some settings; returns all of them. */
@@ -324,6 +326,13 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       return request<{ from: number; to: number; proof: string[] }>(
         'GET',
         `/v1/log/consistency?from=${from}&to=${to}`,
+        { auth: true },
+      );
+    },
+    logEntries(start, end) {
+      return request<{ start: number; entries: string[] }>(
+        'GET',
+        `/v1/log/entries?start=${start}&end=${end}`,
         { auth: true },
       );
     },

@@ -32,3 +32,4 @@ export * from './store/types.ts';
 export { tokenize } from './store/common.ts';
 export { createMemoryStore } from './stores/memory.ts';
 export { dmConversation, parseConversation } from './internal/messaging.ts';
+export type { OwnKeyAlert, OwnKeyAlertReason } from './internal/transparency.ts';

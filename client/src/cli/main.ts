@@ -212,6 +212,7 @@ export async function run(argv: string[]): Promise<number> {
       client.on('receipt', (r) => print({ type: 'receipt', ...r }));
       client.on('groupChange', (g) => print({ type: 'groupChange', ...g }));
       client.on('keyChange', (k) => print({ type: 'keyChange', ...k }));
+      client.on('ownKeyAlert', (a) => print({ type: 'ownKeyAlert', ...a }));
       client.on('connection', (c) =>
         process.stderr.write(`connection: ${c.state}${c.error ? ` (${c.error})` : ''}\n`),
       );

@@ -9,6 +9,7 @@ import type { AccountRecord, ClientStore, MessageRecord, ReceiptStatus } from '.
 import type { Payload } from '../payload.ts';
 import type { Emitter } from './emitter.ts';
 import type { Mutex } from './lock.ts';
+import type { OwnKeyAlert } from './transparency.ts';
 
 /** State of the MQTT connection. */
 export type ConnectionState = 'connecting' | 'online' | 'offline' | 'closed';
@@ -29,6 +30,11 @@ export interface ClientEvents {
    * broker cleared the retained status; `at` is when we heard) — show neither online nor last seen.
    */
   presence: { user: string; status: 'online' | 'offline' | 'hidden'; at: number };
+  /**
+   * A key-log binding under our own username that this account did not make
+   * (a forged identity key or certificate: someone may be impersonating us).
+   */
+  ownKeyAlert: OwnKeyAlert;
   /** A contact's identity key changed. `blocked` for verified contacts until accepted. */
   keyChange: { user: string; verified: boolean; blocked: boolean };
   /** A group's verified membership changed (or we joined/left one). */

@@ -5,14 +5,26 @@
  * be consistent with the last one this device saw. The log's public key is
  * pinned on first use. A substituted key that the server shows only to us
  * would have to be in the log, where its owner's own monitoring sees it.
+ *
+ * That monitoring is {@link Transparency.monitor}: this device reads every
+ * leaf appended to the log since its last look, checks that the leaves are
+ * exactly the log under a verified head (it recomputes the root from a stored
+ * Merkle frontier), and reports bindings under its own username that this
+ * account did not make (docs/CLIENT.md "Key transparency").
  */
 import {
+  decodeDeviceCertificate,
+  decodeKeyLogLeaf,
   decodeSignedTreeHead,
   equalBytes,
   fromBase64,
   keyLogLeaf,
   leafHash,
+  merkleRoot,
+  nodeHash,
+  toBase64,
   verifyConsistency,
+  verifyDeviceCertificate,
   verifyInclusion,
   verifyTreeHead,
   type SignedTreeHead,
@@ -22,10 +34,66 @@ import type { Ctx } from './context.ts';
 
 const PINNED_KEY = 'kt.logPublicKey';
 const LAST_HEAD = 'kt.lastHead';
+const MONITOR = 'kt.monitor';
+/** Leaves asked for per `/v1/log/entries` call (the server's cap). */
+const PAGE = 1000;
 
 interface StoredHead {
   treeSize: number;
   root: Uint8Array;
+}
+
+/** One perfect subtree on the right edge of the tree: `size` leaves (a power of two) and its hash. */
+interface Subtree {
+  size: number;
+  hash: Uint8Array;
+}
+
+/** What the own-key monitor remembers between runs. */
+interface MonitorState {
+  /** Leaves read so far. */
+  size: number;
+  /** The tree of those leaves as perfect subtrees, largest first (RFC 6962 shape). */
+  frontier: Subtree[];
+  /** Whether a leaf with the account's current UIK has been read yet. */
+  seenOwnUik: boolean;
+}
+
+/** Why a binding under our own username is alarming (see {@link OwnKeyAlert}). */
+export type OwnKeyAlertReason =
+  /** A UIK that is not this account's, logged after the account's own UIK: a forged identity (or a reset made elsewhere). */
+  | 'foreignIdentityKey'
+  /** A certificate under our UIK that is malformed, not signed by it, or names another user. */
+  | 'badCertificate';
+
+/** A key-log binding under this account's username that this account did not make. */
+export interface OwnKeyAlert {
+  reason: OwnKeyAlertReason;
+  /** Index of the leaf in the key-transparency log. */
+  logIndex: number;
+  /** The UIK of the binding (base64url). */
+  uik: string;
+  /** The device the certificate names, null for a UIK-only or undecodable binding. */
+  deviceId: string | null;
+}
+
+/** Append one leaf hash to a frontier (a binary counter: equal-sized neighbours merge). */
+function pushLeaf(frontier: Subtree[], hash: Uint8Array): void {
+  frontier.push({ size: 1, hash });
+  for (;;) {
+    const right = frontier[frontier.length - 1];
+    const left = frontier[frontier.length - 2];
+    if (!right || !left || left.size !== right.size) return;
+    frontier.splice(-2, 2, { size: left.size * 2, hash: nodeHash(left.hash, right.hash) });
+  }
+}
+
+/** Merkle Tree Hash of the leaves a frontier stands for (RFC 6962: fold from the right). */
+function frontierRoot(frontier: readonly Subtree[]): Uint8Array {
+  if (frontier.length === 0) return merkleRoot([]);
+  let root = frontier[frontier.length - 1]!.hash;
+  for (let i = frontier.length - 2; i >= 0; i--) root = nodeHash(frontier[i]!.hash, root);
+  return root;
 }
 
 /** Verifies inclusion proofs against verified, mutually consistent tree heads. */
@@ -112,5 +180,77 @@ export class Transparency {
         `${user}'s device certificate is not proven in the key log`,
       );
     this.#verified.add(key);
+  }
+
+  /**
+   * Read the log leaves appended since the last run (all of them on the first
+   * run), prove they are the log under a verified head, and return the
+   * bindings under `user` that this account did not make:
+   * - a UIK other than `ownUik`, once a leaf with `ownUik` has been seen
+   *   (earlier UIKs are an identity this user replaced with `ownUik`);
+   * - a certificate under `ownUik` that does not verify for `user`.
+   * Certificates signed by our own UIK are ours by construction (only a
+   * device holding the UIK, i.e. one of ours or one we linked, can sign one).
+   * Throws KT_FAILURE when the leaves served do not hash to the signed root;
+   * then nothing is reported or remembered.
+   */
+  async monitor(user: string, ownUik: Uint8Array): Promise<OwnKeyAlert[]> {
+    this.#head = null; // always against the newest head
+    const sth = await this.head();
+    const saved = await this.ctx.store.getSetting<MonitorState>(MONITOR);
+    const state: MonitorState = saved
+      ? { size: saved.size, frontier: [...saved.frontier], seenOwnUik: saved.seenOwnUik }
+      : { size: 0, frontier: [], seenOwnUik: false };
+    if (state.size > sth.treeSize) throw new ClientError('KT_FAILURE', 'the key log shrank');
+    const alerts: OwnKeyAlert[] = [];
+    while (state.size < sth.treeSize) {
+      const end = Math.min(sth.treeSize, state.size + PAGE);
+      const page = await this.ctx.http.logEntries(state.size, end);
+      if (page.start !== state.size || page.entries.length === 0)
+        throw new ClientError('KT_FAILURE', 'the key log did not return the entries asked for');
+      for (const encoded of page.entries.slice(0, end - state.size)) {
+        const leaf = fromBase64(encoded);
+        pushLeaf(state.frontier, leafHash(leaf));
+        const alert = this.#inspect(user, ownUik, leaf, state);
+        if (alert) alerts.push(alert);
+        state.size += 1;
+      }
+    }
+    if (!equalBytes(frontierRoot(state.frontier), sth.root))
+      throw new ClientError('KT_FAILURE', 'the key log entries do not match its signed tree head');
+    await this.ctx.store.setSetting(MONITOR, state);
+    return alerts;
+  }
+
+  /** Judge one leaf for the own-key monitor (updates `state.seenOwnUik`). */
+  #inspect(
+    user: string,
+    ownUik: Uint8Array,
+    leaf: Uint8Array,
+    state: MonitorState,
+  ): OwnKeyAlert | null {
+    let entry: ReturnType<typeof decodeKeyLogLeaf>;
+    try {
+      entry = decodeKeyLogLeaf(leaf);
+    } catch {
+      // No client accepts a binding from a leaf that is not keyLogLeaf(...): harmless to us.
+      return null;
+    }
+    if (entry.username !== user) return null;
+    const base = { logIndex: state.size, uik: toBase64(entry.uik) };
+    if (!equalBytes(entry.uik, ownUik)) {
+      return state.seenOwnUik ? { ...base, reason: 'foreignIdentityKey', deviceId: null } : null;
+    }
+    state.seenOwnUik = true;
+    if (entry.deviceCertificate.length === 0) return null;
+    let deviceId: string | null = null;
+    try {
+      const cert = decodeDeviceCertificate(entry.deviceCertificate);
+      deviceId = cert.deviceId;
+      verifyDeviceCertificate(cert, { uik: ownUik, username: user });
+      return null;
+    } catch {
+      return { ...base, reason: 'badCertificate', deviceId };
+    }
   }
 }
