@@ -336,6 +336,7 @@ export function createClient(deps: CreateClientOptions): SottoClient {
     directory,
     refreshGroup: (groupId) => groups.refresh(groupId),
     mqttConnect: deps.mqttConnect,
+    brokers: deps.brokers,
     isConnected: () => mqttClient !== null,
     pendingTokens: { get: () => pendingTokens, set: (t) => (pendingTokens = t) },
     adopt: (a) => (account = a),

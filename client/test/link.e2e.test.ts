@@ -5,11 +5,14 @@
  * the other sent, contacts see no key change, and verification marks and
  * groups are synced. Bad, foreign and expired codes are refused with typed errors.
  */
+import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { equalBytes, decodeLinkCode, encodeLinkCode } from '@sotto/crypto';
-import type { SottoClient } from '../src/engine.ts';
+import { freePort } from '../../test/support/ports.ts';
+import { createClient, type SottoClient } from '../src/engine.ts';
 import { isClientError } from '../src/errors.ts';
 import type { MessageRecord } from '../src/store/types.ts';
+import { createMemoryStore } from '../src/stores/memory.ts';
 import { makeClient, startServer, uname, until, type TestServer } from './support/server.ts';
 
 let srv: TestServer;
@@ -183,6 +186,25 @@ describe('linking a second device', () => {
     expect(errors.some((e) => (e as { code?: string }).code === 'DECRYPT_FAILED')).toBe(true);
     expect(alice2.account).toBeNull();
     expect((await alice1.http.getUser(a)).devices).toHaveLength(1);
+  });
+
+  it('waits for the link on the next broker when the first one is down', async () => {
+    const a = uname('alice');
+    const alice1 = client();
+    await alice1.register(a, PW);
+    await alice1.start();
+    const dead = `mqtt://127.0.0.1:${await freePort()}`;
+    const brokers = [dead, srv.mqttUrl];
+    const alice2 = createClient({
+      store: createMemoryStore(),
+      http: { baseUrl: srv.httpUrl },
+      brokers,
+      mqttConnect: (o) => mqtt.connect(dead, { ...o, reconnectPeriod: 100 }),
+    });
+    clients.push(alice2);
+    const session = await alice2.link.begin(a, PW);
+    await alice1.link.approve(session.code);
+    expect((await session.linked).username).toBe(a);
   });
 
   it('is not offered for a user without an identity key yet', async () => {

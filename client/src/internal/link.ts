@@ -42,6 +42,7 @@ import type { Tokens } from '../http.ts';
 import type { AccountRecord, GroupRecord, StoreOp } from '../store/types.ts';
 import { PENDING_LINK_DEVICE, setUpDevice } from './account.ts';
 import type { Ctx } from './context.ts';
+import { brokerServers } from './failover.ts';
 import type { Directory } from './trust.ts';
 
 /** How long a link code is valid by default (ms). */
@@ -90,6 +91,8 @@ export interface LinkerDeps {
   refreshGroup(groupId: string): Promise<unknown>;
   /** Opens MQTT connections (the engine's `mqttConnect`). */
   mqttConnect: ((options: IClientOptions) => MqttClient) | undefined;
+  /** Every broker of a cluster, in failover order (the engine's `brokers`), or undefined. */
+  brokers: readonly string[] | undefined;
   /** True once the engine's own MQTT connection exists (approve publishes through it). */
   isConnected(): boolean;
   /** The engine's tokens before an account exists (HTTP calls of the new device use them). */
@@ -372,6 +375,8 @@ async function begin(
 
     const clientId = deviceClientId(username, res.deviceId);
     const c = connectFn({
+      // With several brokers, the link waits on whichever answers (docs/CLIENT.md failover).
+      ...(deps.brokers ? { servers: brokerServers(deps.brokers) } : {}),
       clientId,
       username: clientId,
       password: res.accessToken,
@@ -394,8 +399,12 @@ async function begin(
         },
       );
     };
+    // Give up only once every broker refused a first attempt (one, unless a cluster is given).
+    let failures = 0;
     await new Promise<void>((resolve, reject) => {
       const fail = (err: Error): void => {
+        if (++failures < (deps.brokers?.length ?? 1)) return;
+        c.off('error', fail);
         c.off('connect', onConnect);
         reject(err);
       };
@@ -409,7 +418,7 @@ async function begin(
         });
       };
       c.once('connect', onConnect);
-      c.once('error', fail);
+      c.on('error', fail);
     });
 
     const linked = done.then(
