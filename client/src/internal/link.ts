@@ -322,8 +322,10 @@ async function begin(
       settle = { resolve, reject };
     });
     let finished = false;
-    const finish = (err: unknown, account?: AccountRecord): void => {
-      if (finished) return;
+    /** The bundle opened: expiry and cancel no longer interrupt setting the device up. */
+    let settingUp = false;
+    const finish = (err: unknown, account?: AccountRecord, fromSetUp = false): void => {
+      if (finished || (settingUp && !fromSetUp)) return;
       finished = true;
       clearTimeout(timer);
       if (account) settle!.resolve(account);
@@ -336,7 +338,8 @@ async function begin(
 
     /** One envelope on our inbox: the bundle, or noise to drop. */
     const onEnvelope = async (bytes: Uint8Array): Promise<void> => {
-      if (finished) return;
+      // A second copy (QoS 1 redelivery, a second approval) while or after setting up: ignore.
+      if (finished || settingUp) return;
       let uik: KeyPair;
       let state: Uint8Array;
       try {
@@ -355,6 +358,8 @@ async function begin(
         );
         return;
       }
+      settingUp = true;
+      clearTimeout(timer);
       try {
         const account = await setUpDevice(ctx, {
           username,
@@ -367,9 +372,9 @@ async function begin(
         deps.pendingTokens.set(null);
         await store.setSetting(PENDING_LINK_DEVICE, null);
         await applyState(ctx, deps, parseState(state));
-        finish(null, account);
+        finish(null, account, true);
       } catch (err) {
-        finish(err);
+        finish(err, undefined, true);
       }
     };
 
