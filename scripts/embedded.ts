@@ -13,7 +13,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import fastifyStatic from '@fastify/static';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createClient } from 'redis';
-import { createBroker, createRedisBackends, type Broker } from '@sotto/broker';
+import { createBroker, createRedisBackends, type Broker, type RedisBackends } from '@sotto/broker';
 import { buildApp } from '@sotto/keyserver';
 import {
   createMemoryAclEvents,
@@ -81,7 +81,7 @@ export async function startEmbedded(
     // ---- store and ACL events: SQLite + in-process, or Redis for both ----
     let store: Store;
     let events: AclEvents;
-    let backends: { mq: unknown; persistence: unknown } | null = null;
+    let backends: RedisBackends | null = null;
     let redis: RedisClient | null = null;
     if (ks.redisUrl) {
       const client = createClient({ url: ks.redisUrl }) as unknown as RedisClient;

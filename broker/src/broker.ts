@@ -274,6 +274,11 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     }
   });
 
+  // Aedes reports persistence failures (offline enqueue, will sweep) as an 'error' event, which
+  // would throw without a listener and end the process (its typings omit the event).
+  (aedes as unknown as NodeJS.EventEmitter).on('error', (err: Error) =>
+    log.error({ err: err.message }, 'broker persistence error'),
+  );
   aedes.on('clientError', (client, err) =>
     log.debug({ clientId: client.id, err: err.message }, 'client error'),
   );

@@ -4,21 +4,81 @@
  * persistent sessions, queued QoS 1 messages, retained messages and wills are
  * shared (a device can reconnect to any broker, and a broker restart loses
  * nothing that was acknowledged).
+ *
+ * The three ioredis connections are made here, each with an `error` listener:
+ * while Redis restarts, ioredis reports ECONNRESET / EPIPE / ECONNREFUSED as
+ * `error` events and reconnects with backoff. mqemitter-redis re-emits its
+ * connections' errors on an EventEmitter of its own (`state`), where an
+ * unheard `error` event throws and would take the broker process down.
+ * Errors go to the listeners of {@link RedisBackends.backendErrors} (the broker
+ * logs and counts them). Commands wait for the reconnect (no retry limit), so a
+ * publish during an outage is stored and acknowledged once Redis is back.
  */
+import { EventEmitter } from 'node:events';
+import { Redis, type RedisOptions } from 'ioredis';
 import mqemitterRedis from 'mqemitter-redis';
 import redisPersistence from 'aedes-persistence-redis';
 
-/** Back ends to pass to `createBroker` as `mq` and `persistence`. */
+/** Which Redis connection of the back ends failed. */
+export type RedisConnectionName = 'mq-pub' | 'mq-sub' | 'persistence';
+
+/** Listener of back-end connection errors. */
+export type BackendErrorListener = (err: Error, connection: RedisConnectionName) => void;
+
+/** Where back-end connection errors are reported (pass to `createBroker` as `backendErrors`). */
+export interface BackendErrors {
+  /** Register a listener; returns the function that removes it. */
+  subscribe(listener: BackendErrorListener): () => void;
+}
+
+/** Back ends to pass to `createBroker` as `mq`, `persistence` and `backendErrors`. */
 export interface RedisBackends {
   mq: unknown;
   persistence: unknown;
+  backendErrors: BackendErrors;
 }
 
 /** Create the Redis mqemitter and persistence for `redisUrl` (the broker closes both). */
 export function createRedisBackends(redisUrl: string): RedisBackends {
-  const mq = mqemitterRedis({ connectionString: redisUrl });
-  const persistence = redisPersistence(redisOptions(redisUrl));
-  return { mq, persistence };
+  const options = redisOptions(redisUrl) as RedisOptions;
+  const errors = new EventEmitter();
+  // Never unheard: an `error` event without a listener throws.
+  errors.on('error', () => undefined);
+  const report = (connection: RedisConnectionName) => (err: Error) => {
+    errors.emit('backend-error', err, connection);
+  };
+  const connect = (connection: RedisConnectionName, extra: RedisOptions = {}) => {
+    const c = new Redis({
+      ...options,
+      ...extra,
+      connectionName: `sotto-broker-${connection}`,
+      // While Redis is away, commands wait for the reconnect instead of failing after 20 retries:
+      // a failed enqueue makes Aedes drop the publish without an answer (no PUBACK, no error).
+      maxRetriesPerRequest: null,
+    });
+    c.on('error', report(connection));
+    return c;
+  };
+  // mqemitter-redis turns auto-pipelining on for the connections it makes itself.
+  const mq = mqemitterRedis({
+    pubConn: connect('mq-pub', { enableAutoPipelining: true }),
+    subConn: connect('mq-sub', { enableAutoPipelining: true }),
+  }) as unknown as { state: EventEmitter };
+  // Its connections' errors are already reported above; this only keeps `state` from throwing.
+  mq.state.on('error', () => undefined);
+  const persistence = redisPersistence({ conn: connect('persistence') });
+  return {
+    mq,
+    persistence,
+    backendErrors: {
+      subscribe(listener) {
+        errors.on('backend-error', listener);
+        return () => {
+          errors.off('backend-error', listener);
+        };
+      },
+    },
+  };
 }
 
 /** ioredis connection options from a `redis://[user:pass@]host:port[/db]` URL. */

@@ -46,7 +46,14 @@ export {
   type PacketSizeLimits,
 } from './limits.ts';
 export { createBrokerMetrics, type BrokerMetrics } from './metrics.ts';
-export { createRedisBackends, redisOptions, type RedisBackends } from './cluster.ts';
+export {
+  createRedisBackends,
+  redisOptions,
+  type BackendErrorListener,
+  type BackendErrors,
+  type RedisBackends,
+  type RedisConnectionName,
+} from './cluster.ts';
 export {
   AuthError,
   AclError,

@@ -17,6 +17,8 @@ export interface BrokerMetrics {
   groupSubscriptions: Counter;
   /** Bytes written to client sockets but not yet flushed (slow consumers show here). */
   queuedBytes: Gauge;
+  /** Errors of the cluster's Redis connections (each is retried with backoff). */
+  redisErrors: Counter<'connection'>;
 }
 
 /** Create the metrics on `registry` (a fresh one when omitted). `collectQueued` is read at scrape time. */
@@ -71,6 +73,12 @@ export function createBrokerMetrics(
       collect() {
         this.set(collectQueued());
       },
+    }),
+    redisErrors: new Counter({
+      name: 'sotto_broker_redis_errors_total',
+      help: 'Errors of the Redis connections of cluster mode (mq-pub, mq-sub, persistence), by connection',
+      labelNames: ['connection'],
+      registers: [registry],
     }),
   };
 }

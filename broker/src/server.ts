@@ -69,7 +69,13 @@ async function main(): Promise<void> {
     store,
     aclEvents: events,
     verifyToken: (t) => verifier.verify(t),
-    ...(backends ? { persistence: backends.persistence, mq: backends.mq } : {}),
+    ...(backends
+      ? {
+          persistence: backends.persistence,
+          mq: backends.mq,
+          backendErrors: backends.backendErrors,
+        }
+      : {}),
     policy,
     logger: log,
     metricsRegistry: registry,

@@ -109,6 +109,34 @@ describe('two brokers on one Redis', () => {
     pub.end(true);
   });
 
+  it('answers a multi-filter SUBSCRIBE of a persistent session (one SUBACK, every filter granted or refused)', async () => {
+    const s1 = await connect(a.tcpUrl, 'bob:b2', tok('bob', 'b2'), { clean: false });
+    const suback = subscribe(s1, [
+      'sotto/v1/inbox/bob/b2',
+      'sotto/v1/control/bob/b2',
+      'sotto/v1/group/team',
+      'sotto/v1/inbox/alice/a1',
+    ]);
+    const timeout = sleep(5_000).then(() => 'no SUBACK');
+    expect(await Promise.race([suback, timeout])).toEqual([1, 1, 1, 128]);
+    // The granted filters are in the stored session (and only they): queued while offline,
+    // delivered on the other broker.
+    s1.end();
+    await closed(s1);
+    await sleep(200);
+    const alice = await connect(a.tcpUrl, 'alice:a1', tok('alice', 'a1'));
+    expect(await tryPublish(alice, 'sotto/v1/inbox/bob/b2', 'dm')).toBe(true);
+    expect(await tryPublish(alice, 'sotto/v1/group/team', 'group')).toBe(true);
+    expect(await tryPublish(alice, 'sotto/v1/inbox/alice/a1', 'not for bob')).toBe(true);
+    const s2 = await connect(b.tcpUrl, 'bob:b2', tok('bob', 'b2'), { clean: false });
+    const got = collect(s2);
+    await waitFor(() => got.length === 2, { what: 'queued messages' });
+    await sleep(200);
+    expect(got.map((m) => m.payload).sort()).toEqual(['dm', 'group']);
+    s2.end(true);
+    alice.end(true);
+  });
+
   it('a second connection of the same client id on the other broker closes the first', async () => {
     const first = await connect(a.tcpUrl, 'carol:c1', tok('carol', 'c1'));
     const second = await connect(b.tcpUrl, 'carol:c1', tok('carol', 'c1'));
@@ -162,6 +190,66 @@ describe('two brokers on one Redis', () => {
     await closed(bobB, 1_000);
     expect(Date.now() - t1).toBeLessThan(1_000);
     carolA.end(true);
+    alice.end(true);
+  });
+});
+
+describe('a Redis restart under a running cluster broker', () => {
+  let own: RedisProcess;
+  let t: TestBroker;
+  const store = new FakeStore().addUser('alice', 'a1').addUser('bob', 'b1');
+  const tokens = createTokens();
+
+  beforeAll(async () => {
+    own = await startRedis({ aof: true });
+    t = await startTestBroker({
+      id: 'broker-r',
+      store,
+      tokens,
+      events: await bus(own.url),
+      presence: false,
+      heartbeatIntervalMs: 1_000,
+      ...createRedisBackends(own.url),
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await own?.stop();
+  });
+
+  it('survives the lost connections, counts the errors and carries traffic again afterwards', async () => {
+    const opts = { clean: false, reconnectPeriod: 200 };
+    const bob = await connect(t.tcpUrl, 'bob:b1', tokens.token('bob', 'b1'), opts);
+    expect(await subscribe(bob, 'sotto/v1/inbox/bob/b1')).toEqual([1]);
+    const got = collect(bob);
+    const alice = await connect(t.tcpUrl, 'alice:a1', tokens.token('alice', 'a1'), opts);
+    expect(await tryPublish(alice, 'sotto/v1/inbox/bob/b1', 'before')).toBe(true);
+    await waitFor(() => got.length === 1, { what: 'before the restart' });
+
+    // Killed, down for a while (every connection to it fails: ECONNRESET, ECONNREFUSED), back.
+    await own.stop({ hard: true, keepDir: true });
+    const whileDown = tryPublish(alice, 'sotto/v1/inbox/bob/b1', 'while down');
+    await sleep(1_500);
+    await own.restart();
+
+    // Publish until one gets through end to end (the connections to Redis come back with backoff).
+    let n = 0;
+    await waitFor(
+      async () => {
+        if (alice.connected) void tryPublish(alice, 'sotto/v1/inbox/bob/b1', `after${n++}`);
+        await sleep(200);
+        return got.some((m) => m.payload.startsWith('after'));
+      },
+      { timeoutMs: 20_000, what: 'a message through the restarted Redis' },
+    );
+    // The publish made during the outage was held (no PUBACK) and stored once Redis was back.
+    expect(await whileDown).toBe(true);
+    await waitFor(() => got.some((m) => m.payload === 'while down'), { what: 'held publish' });
+    const text = await t.broker.metrics.registry.getSingleMetricAsString(
+      'sotto_broker_redis_errors_total',
+    );
+    expect(text).toMatch(/sotto_broker_redis_errors_total\{connection="[a-z-]+"\} [1-9]/);
+    bob.end(true);
     alice.end(true);
   });
 });

@@ -77,7 +77,8 @@ export async function startRedis(opts: { aof?: boolean } = {}): Promise<RedisPro
 
   const kill = async (signal: NodeJS.Signals) => {
     const proc = child;
-    if (!proc || proc.exitCode !== null) return;
+    // A process killed by a signal has `signalCode` set and `exitCode` null.
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
     await new Promise<void>((resolve) => {
       proc.once('exit', () => resolve());
       proc.kill(signal);
