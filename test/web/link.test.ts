@@ -4,7 +4,11 @@
  * shows a link code, and Alice's first browser approves it in Settings → Link a device. The
  * second browser then receives Bob's DM and shows what the first one sent. Its own server and
  * browser, so it does not depend on the order of web.test.ts.
+ *
+ * Set `SCREENSHOTS=1` to (re)write `docs/screenshots/link-*.png` from the run.
  */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import {
@@ -17,6 +21,17 @@ import {
   startServer,
   type TestServer,
 } from './harness.ts';
+import { REPO_ROOT } from '../../scripts/web-assets.ts';
+
+const SHOTS = process.env.SCREENSHOTS === '1';
+
+async function shot(page: Page, name: string): Promise<void> {
+  if (!SHOTS) return;
+  const dir = join(REPO_ROOT, 'docs', 'screenshots');
+  mkdirSync(dir, { recursive: true });
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: join(dir, `${name}.png`) });
+}
 
 let server: TestServer;
 let browser: Browser;
@@ -62,6 +77,7 @@ describe('linking a second browser', () => {
     await alice2.locator('link-offer img').waitFor();
     const code = (await codeEl.textContent())!.trim();
     expect(code).toMatch(/^[A-Za-z0-9_-]{60,}$/);
+    await shot(alice2, 'link-code-desktop');
 
     // The first browser approves it from Settings → Link a device.
     await alice1.evaluate(() => (location.hash = '#/settings'));
@@ -69,6 +85,7 @@ describe('linking a second browser', () => {
     await alice1.locator('link-device textarea').fill(code);
     await alice1.locator('link-device button[type=submit]').click();
     await alice1.locator('link-device [data-linked]').waitFor({ timeout: 30_000 });
+    await shot(alice1, 'link-approve-desktop');
 
     // The second browser is now signed in as a device of Alice.
     await alice2.locator('conversation-list').waitFor({ timeout: 30_000 });

@@ -46,6 +46,10 @@ export class LinkDevice extends LitElement {
         gap: 0.5rem;
         flex-wrap: wrap;
       }
+      .verified {
+        color: var(--online);
+        font-weight: 600;
+      }
     `,
   ];
 
