@@ -8,6 +8,8 @@
  *   over 500 messages, measured from Node and so including Playwright's polling (~few ms);
  * - a burst of 5,000 messages queued while the page was closed, delivered on reopen: time until
  *   all are stored and shown as unread, and the longest frame gap / long tasks meanwhile;
+ * - the same burst while the page shows that conversation: time until the last message is
+ *   rendered, and the frame gaps / long tasks meanwhile;
  * - built bundle sizes (gzip), initial vs lazy.
  */
 import { join } from 'node:path';
@@ -209,14 +211,14 @@ async function main(): Promise<void> {
 
     console.error('bench: burst…');
     // 4. Burst: BURST messages from a Node bot while Alice's page is closed.
+    const bot = createClient({
+      store: createMemoryStore(),
+      http: { baseUrl: srv.url },
+      mqttConnect: (o) => mqtt.connect(`${srv.url.replace('http', 'ws')}/mqtt`, o),
+    });
+    await bot.register('burst', 'burst password 123', { kind: 'bot' });
+    await bot.start();
     try {
-      const bot = createClient({
-        store: createMemoryStore(),
-        http: { baseUrl: srv.url },
-        mqttConnect: (o) => mqtt.connect(`${srv.url.replace('http', 'ws')}/mqtt`, o),
-      });
-      await bot.register('burst', 'burst password 123', { kind: 'bot' });
-      await bot.start();
       await bot.sendText('alice', 'burst warm-up');
       await bubble(a.page, 'burst warm-up').count();
       await a.page.goto('about:blank');
@@ -241,10 +243,40 @@ async function main(): Promise<void> {
         deliverAndStoreMs: deliverMs,
         ...frames,
       };
-      await bot.close();
     } catch (err) {
       results.burst = { error: err instanceof Error ? err.message : String(err) };
     }
+
+    try {
+      console.error('bench: live burst…');
+      // 5. The same burst arriving while the page shows that conversation (rendered live).
+      await a.page.goto('about:blank');
+      await a.page.goto(`${srv.url}/#/c/${encodeURIComponent('dm:burst')}`);
+      await bubble(a.page, `burst ${BURST - 1}`).waitFor({ timeout: 60_000 });
+      await a.page.evaluate(FRAME_PROBE);
+      const last = `live ${BURST - 1}`;
+      const shown = a.page.evaluate(seenScript(last));
+      const t2 = Date.now();
+      for (let i = 0; i < BURST; i++) await bot.sendText('alice', `live ${i}`);
+      const liveSendMs = Date.now() - t2;
+      let stall: ReturnType<typeof setTimeout> | undefined;
+      const [shownAt] = (await Promise.race([
+        shown,
+        new Promise((_, reject) => {
+          stall = setTimeout(() => reject(new Error('live burst stalled')), 300_000);
+        }),
+      ]).finally(() => clearTimeout(stall))) as [number, number];
+      const live: Record<string, number> = await a.page.evaluate(FRAME_REPORT);
+      results.liveBurst = {
+        messages: BURST,
+        botSendMs: liveSendMs,
+        lastRenderedAfterMs: shownAt - t2,
+        ...live,
+      };
+    } catch (err) {
+      results.liveBurst = { error: err instanceof Error ? err.message : String(err) };
+    }
+    await bot.close();
   } finally {
     await browser.close();
     await srv.close();

@@ -52,8 +52,9 @@ function fakeDeps(
         width: 0,
         height: 0,
         getContext: () => ({
-          drawImage: ((_s: unknown, x: number, y: number, w: number, h: number) =>
-            drawn.push([x, y, w, h])) as CanvasRenderingContext2D['drawImage'],
+          drawImage: ((_s: unknown, x: number, y: number, w: number, h: number) => {
+            drawn.push([x, y, w, h]);
+          }) as unknown as CanvasRenderingContext2D['drawImage'],
         }),
         toBlob(done, type, quality) {
           const fmt = type === 'image/webp' && options.webp === false ? 'image/png' : type;
@@ -184,7 +185,7 @@ describe('<group-settings> admin rights', () => {
         { username: 'carol', admin: false, kind: 'user' },
       ],
     };
-    messenger.groupInfo = async () => info;
+    (messenger as { groupInfo: (id: string) => Promise<GroupInfo> }).groupInfo = async () => info;
     const el = document.createElement('group-settings');
     el.session = s;
     el.groupId = 'g1';

@@ -50,6 +50,26 @@ describe('ChatSession', () => {
     s.dispose();
   });
 
+  it('re-renders live state for a message only when it ends someone’s typing', async () => {
+    const { messenger, s } = session();
+    let live = 0;
+    s.addEventListener('live', () => live++);
+    const incoming = (sender: string) =>
+      messenger.emit({
+        type: 'history',
+        conversationIds: ['dm:bob'],
+        incoming: [{ conversationId: 'dm:bob', id: 'x', sender, preview: 'hi' }],
+      });
+    for (let i = 0; i < 100; i++) incoming('bob');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(live).toBe(0);
+    messenger.emit({ type: 'typing', conversationId: 'dm:bob', sender: 'bob', typing: true });
+    await until(() => live === 1);
+    incoming('bob');
+    await until(() => live === 2);
+    s.dispose();
+  });
+
   it('tracks presence, key changes and connection state', () => {
     const { messenger, s } = session();
     messenger.emit({ type: 'presence', username: 'bob', online: false, lastSeen: 123 });
@@ -81,6 +101,45 @@ describe('singleFlight', () => {
     await until(() => runs === 2 && running === 0);
     await new Promise((r) => setTimeout(r, 60));
     expect(runs).toBe(2);
+    expect(maxRunning).toBe(1);
+  });
+});
+
+describe('throttled', () => {
+  it('runs an isolated call at once, a burst at most once per gap, and once after the last call', async () => {
+    const { throttled } = await import('../src/services/history.ts');
+    let t = 1000;
+    const starts: number[] = [];
+    let running = 0;
+    let maxRunning = 0;
+    const go = throttled(
+      async () => {
+        starts.push(t);
+        running++;
+        maxRunning = Math.max(maxRunning, running);
+        await new Promise((r) => setTimeout(r, 5));
+        running--;
+      },
+      100,
+      () => t,
+    );
+    go();
+    expect(starts).toEqual([1000]); // at once
+    await until(() => running === 0);
+    // A burst within the gap: folded into one run when the gap is over.
+    for (let i = 0; i < 30; i++) {
+      t += 2;
+      go();
+    }
+    await new Promise((r) => setTimeout(r, 30));
+    expect(starts).toHaveLength(1);
+    t = 1100;
+    await until(() => starts.length === 2 && running === 0, 1000);
+    // Well after the last run: at once again.
+    t = 5000;
+    go();
+    expect(starts).toEqual([1000, 1100, 5000]);
+    await until(() => running === 0);
     expect(maxRunning).toBe(1);
   });
 });

@@ -8,6 +8,11 @@
  * transactions rather than thousands. Values are stored by structured clone
  * (Uint8Array kept as is).
  *
+ * Unread messages carry one extra stored field, `unreadIn` (= their
+ * conversation id, absent once read), indexed so that unread counts and
+ * "mark read" touch only the unread rows (IndexedDB cannot index booleans).
+ * It never leaves this module's reads; the web client's direct reads may see it.
+ *
  * Runtime: browser (or Node with `fake-indexeddb` in tests).
  */
 import { Dexie, type Table } from 'dexie';
@@ -53,6 +58,24 @@ interface TermRow {
 interface OutboxRow extends OutboxEntry {
   key: string;
 }
+/** A stored message: the record plus the unread index key. */
+type MessageRow = MessageRecord & { unreadIn?: string };
+
+/** The row to store for a message (sets or drops `unreadIn`). */
+function toRow(m: MessageRecord): MessageRow {
+  const { unreadIn: _old, ...rest } = m as MessageRow;
+  return m.unread ? { ...rest, unreadIn: m.conversationId } : rest;
+}
+
+/** The message of a stored row. */
+function fromRow(r: MessageRow): MessageRecord;
+function fromRow(r: MessageRow | undefined): MessageRecord | undefined;
+function fromRow(r: MessageRow | undefined): MessageRecord | undefined {
+  if (r === undefined || r.unreadIn === undefined) return r;
+  const { unreadIn: _u, ...m } = r;
+  return m;
+}
+
 interface SeenRow {
   id: string;
   at: number;
@@ -65,7 +88,7 @@ export class SottoDb extends Dexie {
   sessions!: Table<SessionRow, [string, string]>;
   ownSenderKeys!: Table<OwnSenderKeyRecord, string>;
   senderKeys!: Table<SenderKeyRecord, [string, string, string, number]>;
-  messages!: Table<MessageRecord, string>;
+  messages!: Table<MessageRow, string>;
   terms!: Table<TermRow, [string, string]>;
   outbox!: Table<OutboxRow, string>;
   seen!: Table<SeenRow, string>;
@@ -87,6 +110,17 @@ export class SottoDb extends Dexie {
       contacts: 'username',
       groups: 'groupId',
     });
+    // v2: index unread messages by conversation (unread counts without a scan).
+    this.version(2)
+      .stores({ messages: 'id, conversationId, [conversationId+timestamp], unreadIn' })
+      .upgrade((tx) =>
+        tx
+          .table<MessageRow, string>('messages')
+          .toCollection()
+          .modify((m) => {
+            if (m.unread) m.unreadIn = m.conversationId;
+          }),
+      );
   }
 }
 
@@ -111,7 +145,7 @@ export function createDexieStore(options: DexieStoreOptions): ClientStore {
       if (old) for (const token of messageTerms(old).keys()) stale.push([token, old.id]);
     }
     if (stale.length) await db.terms.bulkDelete(stale);
-    await db.messages.bulkPut(ms);
+    await db.messages.bulkPut(ms.map(toRow));
     const rows: TermRow[] = [];
     for (const m of ms) {
       for (const [token, count] of messageTerms(m)) rows.push({ token, messageId: m.id, count });
@@ -119,7 +153,7 @@ export function createDexieStore(options: DexieStoreOptions): ClientStore {
     if (rows.length) await db.terms.bulkPut(rows);
   };
   const update = async (id: string, fn: (m: MessageRecord) => MessageRecord): Promise<void> => {
-    const m = await db.messages.get(id);
+    const m = fromRow(await db.messages.get(id));
     if (m) await putMessage(fn(m));
   };
 
@@ -177,10 +211,12 @@ export function createDexieStore(options: DexieStoreOptions): ClientStore {
         return;
       case 'markConversationRead':
         await db.messages
-          .where('conversationId')
+          .where('unreadIn')
           .equals(op.conversationId)
-          .filter((m) => m.unread)
-          .modify({ unread: false });
+          .modify((m) => {
+            m.unread = false;
+            delete m.unreadIn;
+          });
         return;
       case 'putOutbox':
         await db.outbox.bulkPut(
@@ -267,7 +303,7 @@ export function createDexieStore(options: DexieStoreOptions): ClientStore {
       return (await db.senderKeys.get([groupId, user, device, keyId])) ?? null;
     },
     async getMessage(id) {
-      return (await db.messages.get(id)) ?? null;
+      return fromRow(await db.messages.get(id)) ?? null;
     },
     async listMessages(conversationId, options = {}) {
       const rows = await db.messages
@@ -282,7 +318,9 @@ export function createDexieStore(options: DexieStoreOptions): ClientStore {
         .limit(options.limit ?? 50)
         .toArray();
       // Ties on timestamp: order by id, the same as the other stores.
-      return rows.sort((a, b) => a.timestamp - b.timestamp || (a.id < b.id ? -1 : 1));
+      return rows
+        .map((r) => fromRow(r))
+        .sort((a, b) => a.timestamp - b.timestamp || (a.id < b.id ? -1 : 1));
     },
     async listConversations() {
       const ids = (await db.messages.orderBy('conversationId').uniqueKeys()) as string[];
@@ -293,11 +331,7 @@ export function createDexieStore(options: DexieStoreOptions): ClientStore {
           .between([conversationId, -Infinity], [conversationId, Infinity])
           .last();
         if (!last) continue;
-        const unread = await db.messages
-          .where('conversationId')
-          .equals(conversationId)
-          .filter((m) => m.unread)
-          .count();
+        const unread = await db.messages.where('unreadIn').equals(conversationId).count();
         out.push({ conversationId, lastMessageId: last.id, lastTimestamp: last.timestamp, unread });
       }
       return out.sort((a, b) => b.lastTimestamp - a.lastTimestamp);
@@ -345,7 +379,7 @@ export function createDexieStore(options: DexieStoreOptions): ClientStore {
       const candidates = new Set(matches[0]?.keys() ?? []);
       const loaded = new Map<string, MessageRecord>();
       const found = await db.messages.bulkGet([...candidates]);
-      for (const m of found) if (m) loaded.set(m.id, m);
+      for (const m of found) if (m) loaded.set(m.id, fromRow(m));
       return rankMatches(matches, (id) => loaded.get(id), options);
     },
     close() {

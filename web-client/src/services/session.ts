@@ -126,16 +126,19 @@ export class ChatSession extends EventTarget {
   /** Apply one engine event. Public for tests. */
   handle(e: MessengerEvent): void {
     switch (e.type) {
-      case 'history':
+      case 'history': {
         for (const id of e.conversationIds) this.changed.add(id);
+        let typingEnded = false;
         for (const m of e.incoming ?? []) {
           // A message from someone ends their typing indicator.
-          this.typing.get(m.conversationId)?.delete(m.sender);
+          if (this.typing.get(m.conversationId)?.delete(m.sender) === true) typingEnded = true;
           this.notify(m.conversationId, m.sender, m.preview);
         }
         this.emitHistory();
-        if ((e.incoming?.length ?? 0) > 0) this.emitLive();
+        // Only a typing change is live state; a burst of messages re-renders through `history`.
+        if (typingEnded) this.emitLive();
         return;
+      }
       case 'typing': {
         let m = this.typing.get(e.conversationId);
         if (m === undefined) this.typing.set(e.conversationId, (m = new Map<string, number>()));
