@@ -31,6 +31,16 @@ describe('sign-up', () => {
     expect(r.json()).toEqual({ error: 'USERNAME_TAKEN', message: expect.any(String) });
   });
 
+  it.each(['thing', 'service', 'sotto'])(
+    'refuses the reserved name %s with 409 USERNAME_TAKEN (no account is made)',
+    async (name) => {
+      const r = await signup(name);
+      expect(r.statusCode).toBe(409);
+      expect(r.json()).toEqual({ error: 'USERNAME_TAKEN', message: 'this name is reserved' });
+      expect(await s.store.getUser(name)).toBeNull();
+    },
+  );
+
   it.each([
     ['an upper-case username', { username: 'Alice' }],
     ['a two-letter username', { username: 'al' }],

@@ -9,6 +9,19 @@ import { apiError } from '../errors.ts';
 import { bearer, deviceId, errors, password, sessionResponse, username } from '../schemas.ts';
 import { refreshTokenHash } from '../sessions.ts';
 
+/**
+ * Names no one can sign up with: `thing` and `service` begin the MQTT client ids of IoT things
+ * and key servers (`thing:{owner}:{name}`, `service:keyserver:{n}`), so such an account could
+ * never connect; the others would read as the system speaking.
+ */
+const RESERVED_USERNAMES: ReadonlySet<string> = new Set([
+  'thing',
+  'service',
+  'sotto',
+  'admin',
+  'system',
+]);
+
 /** Register `/v1/accounts*` and `/v1/sessions*`. */
 export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
   const { store, passwords, metrics } = ctx;
@@ -41,6 +54,7 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
       const { username: name, password: pw } = req.body;
       // Hash first: a taken name costs as much as a free one.
       const passwordHash = await passwords.hash(pw);
+      if (RESERVED_USERNAMES.has(name)) throw apiError('USERNAME_TAKEN', 'this name is reserved');
       if (!(await store.createUser({ username: name, passwordHash, createdAt: ctx.now() }))) {
         throw apiError('USERNAME_TAKEN');
       }
