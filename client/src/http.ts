@@ -159,6 +159,13 @@ export interface HttpClient {
   countPrekeys(deviceId: string): Promise<PrekeyCounts>;
   getUser(username: string): Promise<UserKeys>;
   claimBundle(username: string, deviceId: string): Promise<BundleResponse>;
+  /**
+   * Claim the bundles of up to 100 devices in one request (`POST /v1/bundles/claim`),
+   * in the order asked; null for a device without published keys.
+   */
+  claimBundles(
+    devices: { username: string; deviceId: string }[],
+  ): Promise<{ username: string; deviceId: string; bundle: BundleResponse | null }[]>;
   createGroup(record: string): Promise<{ groupId: string }>;
   getGroup(groupId: string): Promise<GroupChain>;
   appendGroupChange(groupId: string, record: string): Promise<void>;
@@ -284,6 +291,12 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     },
     getUser(username) {
       return request<UserKeys>('GET', `/v1/users/${enc(username)}`, { auth: true });
+    },
+    async claimBundles(devices) {
+      const res = await request<{
+        bundles: { username: string; deviceId: string; bundle: BundleResponse | null }[];
+      }>('POST', '/v1/bundles/claim', { auth: true, body: { devices } });
+      return res.bundles;
     },
     claimBundle(username, deviceId) {
       return request<BundleResponse>(

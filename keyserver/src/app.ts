@@ -22,7 +22,7 @@ import { ApiError, apiError, ERRORS, errorSchema, type ApiErrorCode } from './er
 import { createKeyLog } from './keylog.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createPasswordHasher } from './passwords.ts';
-import { nodeRedisRateLimitStore } from './ratelimit-store.ts';
+import { createCountLimiter, nodeRedisRateLimitStore } from './ratelimit-store.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { blobRoutes } from './routes/blobs.ts';
 import { groupRoutes } from './routes/groups.ts';
@@ -179,6 +179,13 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
   };
 
   const limits = config.rateLimit;
+  const claimLimiter = createCountLimiter({
+    max: limits.bundle,
+    windowMs: limits.windowMs,
+    now,
+    prefix: `${opts.redisPrefix ?? 'sotto:rl:'}claims:`,
+    ...(opts.redis ? { redis: opts.redis } : {}),
+  });
   const ctx: Ctx = {
     store,
     events: aclEvents,
@@ -207,6 +214,10 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
         };
       }
       return { rateLimit: { max, timeWindow: limits.windowMs } };
+    },
+    takeClaims(caller, n) {
+      if (!limits.enabled) return Promise.resolve({ ok: true, retryInMs: 0 });
+      return claimLimiter.take(caller, n);
     },
     async issueSession(username, deviceId, familyId) {
       const device = await store.getDevice(username, deviceId);

@@ -43,6 +43,11 @@ export interface Ctx {
   authenticate: onRequestAsyncHookHandler;
   /** Route `config` enabling the named rate limit (empty when limits are off). */
   rateLimit(kind: LimitedRoute): Record<string, unknown>;
+  /**
+   * Spend `n` bundle claims of the calling device's budget (`rateLimit.bundle`
+   * claims per window, for the batched claim route); always ok when limits are off.
+   */
+  takeClaims(caller: string, n: number): Promise<{ ok: boolean; retryInMs: number }>;
   /** Issue an access token and a refresh token (a new family unless `familyId`). */
   issueSession(username: string, deviceId: string, familyId?: string): Promise<SessionTokens>;
   /** Publish an ACL event; failures are logged, never thrown. */

@@ -45,6 +45,14 @@ const claim = (token: string, user: string, dev: string) =>
     headers: bearer(token),
   });
 
+const claimMany = (token: string, devices: { username: string; deviceId: string }[]) =>
+  s.app.inject({
+    method: 'POST',
+    url: '/v1/bundles/claim',
+    headers: bearer(token),
+    payload: { devices },
+  });
+
 describe('device key upload', () => {
   it("publishes verified keys, sets the user's UIK and logs the binding", async () => {
     const a = await signupAndLogin(s.app, 'alice');
@@ -356,6 +364,117 @@ describe('bundle claims', () => {
       const limitedBody = (await go(a.accessToken)).json();
       expect(limitedBody.error).toBe('RATE_LIMITED');
       expect((await go(a2.accessToken)).statusCode).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('claims many devices in one request, in order, null for a device without keys', async () => {
+    const b = await registeredDevice(s.app, 'bob', 'd1', { otks: 1, kemOtks: 1 });
+    const c = await registeredDevice(s.app, 'carol', 'd1', { otks: 0, kemOtks: 0 });
+    const a = await signupAndLogin(s.app, 'alice');
+    const r = await claimMany(a.accessToken, [
+      { username: 'carol', deviceId: 'd1' },
+      { username: 'bob', deviceId: 'nope' },
+      { username: 'bob', deviceId: 'd1' },
+    ]);
+    expect(r.statusCode).toBe(200);
+    const { bundles } = r.json();
+    expect(
+      bundles.map((x: { username: string; deviceId: string }) => x.username + x.deviceId),
+    ).toEqual(['carold1', 'bobnope', 'bobd1']);
+    expect(bundles[1].bundle).toBeNull();
+    expect(bundles[0].bundle.oneTimePrekey).toBeNull();
+    expect(bundles[0].bundle.kemPrekey).toBe(c.body.kemPrekey);
+    const bob = bundles[2].bundle;
+    expect(() =>
+      verifyPrekeyBundle(
+        {
+          certificate: decodeDeviceCertificate(fromBase64(bob.certificate)),
+          signedPrekey: decodeSignedPrekey(fromBase64(bob.signedPrekey)),
+          kemPrekey: decodeKemPrekey(fromBase64(bob.kemPrekey)),
+          oneTimePrekey: decodeOneTimePrekey(fromBase64(bob.oneTimePrekey)),
+        },
+        { uik: b.uik.publicKey, username: 'bob', deviceId: 'd1' },
+      ),
+    ).not.toThrow();
+    expect(await s.store.countOneTimePrekeys('bob', 'd1')).toEqual({
+      oneTimePrekeys: 0,
+      oneTimeKemPrekeys: 0,
+    });
+  });
+
+  it('hands each one-time prekey to exactly one caller across batched and single claims', async () => {
+    await registeredDevice(s.app, 'bob', 'd1', { otks: 30, kemOtks: 30 });
+    const a = await signupAndLogin(s.app, 'alice', 'd1');
+    const a2 = await login(s.app, 'alice', 'd2');
+    const one = [{ username: 'bob', deviceId: 'd1' }];
+    const rs = await Promise.all([
+      ...Array.from({ length: 10 }, () => claimMany(a.accessToken, one)),
+      ...Array.from({ length: 10 }, () => claimMany(a2.accessToken, one)),
+      ...Array.from({ length: 10 }, () => claim(a.accessToken, 'bob', 'd1')),
+    ]);
+    const got = rs.map((r) => {
+      const body = r.json();
+      return 'bundles' in body ? body.bundles[0].bundle : body;
+    });
+    expect(new Set(got.map((x) => x.oneTimePrekey)).size).toBe(30);
+    expect(new Set(got.map((x) => x.kemPrekey)).size).toBe(30);
+    expect(got.some((x) => x.oneTimePrekey === null)).toBe(false);
+  });
+
+  it('refuses an empty, oversized, duplicated or malformed device list', async () => {
+    const a = await signupAndLogin(s.app, 'alice');
+    const dev = (i: number) => ({ username: `user${i}`, deviceId: 'd1' });
+    const bodies: unknown[] = [
+      { devices: [] },
+      { devices: Array.from({ length: 101 }, (_, i) => dev(i)) },
+      { devices: [dev(1), dev(1)] },
+      { devices: [{ username: 'Not Valid!', deviceId: 'd1' }] },
+      { devices: [{ username: 'bob' }] },
+      { devices: [{ ...dev(1), extra: 1 }] },
+      { devices: 'bob' },
+      {},
+    ];
+    for (const body of bodies) {
+      const r = await s.app.inject({
+        method: 'POST',
+        url: '/v1/bundles/claim',
+        headers: bearer(a.accessToken),
+        payload: body as object,
+      });
+      expect(r.statusCode, JSON.stringify(body).slice(0, 60)).toBe(400);
+      expect(r.json().error).toBe('VALIDATION_FAILED');
+    }
+    const anon = await s.app.inject({
+      method: 'POST',
+      url: '/v1/bundles/claim',
+      payload: { devices: [dev(1)] },
+    });
+    expect(anon.statusCode).toBe(401);
+  });
+
+  it('rate-limits batched claims by the number of devices, per calling device', async () => {
+    const limited = await makeServer({ config: { rateLimit: { enabled: true, bundle: 5 } } });
+    try {
+      for (const u of ['bob', 'carol', 'dave']) await registeredDevice(limited.app, u, 'd1');
+      const a = await signupAndLogin(limited.app, 'alice', 'd1');
+      const a2 = await login(limited.app, 'alice', 'd2');
+      const go = (t: string, users: string[]) =>
+        limited.app.inject({
+          method: 'POST',
+          url: '/v1/bundles/claim',
+          headers: bearer(t),
+          payload: { devices: users.map((u) => ({ username: u, deviceId: 'd1' })) },
+        });
+      expect((await go(a.accessToken, ['bob', 'carol', 'dave'])).statusCode).toBe(200);
+      // 3 spent of 5: three more would go over, and are refused whole.
+      const over = await go(a.accessToken, ['bob', 'carol', 'dave']);
+      expect(over.statusCode).toBe(429);
+      expect(over.json().error).toBe('RATE_LIMITED');
+      expect((await go(a.accessToken, ['bob', 'carol'])).statusCode).toBe(200);
+      expect((await go(a.accessToken, ['bob'])).statusCode).toBe(429);
+      expect((await go(a2.accessToken, ['bob', 'carol', 'dave'])).statusCode).toBe(200);
     } finally {
       await limited.close();
     }

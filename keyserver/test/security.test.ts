@@ -234,6 +234,7 @@ describe('operations routes', () => {
       '/v1/devices/{deviceId}/keys/count',
       '/v1/users/{username}',
       '/v1/users/{username}/devices/{deviceId}/bundle',
+      '/v1/bundles/claim',
       '/v1/groups',
       '/v1/groups/{groupId}',
       '/v1/groups/{groupId}/changes',

@@ -14,7 +14,7 @@ import {
   type Payload,
   type PayloadInput,
 } from '../payload.ts';
-import type { BundleResponse } from '../http.ts';
+import { isApiError, type BundleResponse } from '../http.ts';
 import type { MessageRecord, OutboxEntry, StoredDeviceKind, StoreOp } from '../store/types.ts';
 import type { Ctx } from './context.ts';
 import { ReceiptBatcher } from './receipts.ts';
@@ -37,6 +37,11 @@ const ACKED = new Set<string>([
 ]);
 /** Kinds shown as messages in a conversation. */
 const STORED = new Set<string>(['text', 'reply', 'file']);
+
+/** Devices per batched bundle claim (the key server takes up to 100). */
+const CLAIM_BATCH = 50;
+/** Batched claims in flight at once. */
+const CLAIM_PARALLEL = 3;
 
 /** True when payloads of this kind are acknowledged and go through the outbox. */
 export function isAcked(kind: string): boolean {
@@ -257,7 +262,8 @@ export class Messaging {
     for (const s of sends) {
       try {
         const uik = (await this.ctx.store.getContact(s.user))?.uik ?? undefined;
-        const bundle = bundles.get(`${s.user}|${s.device}`);
+        // Claims run ahead while earlier devices' handshakes are computed.
+        const bundle = await bundles.get(`${s.user}|${s.device}`);
         bundles.delete(`${s.user}|${s.device}`);
         const enc = await encryptFor(this.ctx, s.user, s.device, s.plaintext, {
           senderKey,
@@ -275,14 +281,19 @@ export class Messaging {
   }
 
   /**
-   * Claim prekey bundles for every device we have no session with, several at
-   * a time: the first message to a 500-device group is dominated by these
-   * round trips otherwise. Failures are left to the per-device path.
+   * Start claiming prekey bundles for every device we have no session with and
+   * return at once with one promise per device, so the caller runs each
+   * device's PQXDH as soon as its bundle is in while later claims are still on
+   * the wire (the first message to a 500-device group is otherwise the sum of
+   * both). Claims go in batches of {@link CLAIM_BATCH} devices
+   * (`POST /v1/bundles/claim`), a few batches at a time, in send order; a key
+   * server without the batched route gets single claims. A failed claim
+   * resolves to undefined and is left to the per-device path.
    */
   private async prefetchBundles(
     sends: { user: string; device: string }[],
-  ): Promise<Map<string, BundleResponse>> {
-    const out = new Map<string, BundleResponse>();
+  ): Promise<Map<string, Promise<BundleResponse | undefined>>> {
+    const out = new Map<string, Promise<BundleResponse | undefined>>();
     const missing: { user: string; device: string }[] = [];
     const seen = new Set<string>();
     for (const s of sends) {
@@ -292,18 +303,46 @@ export class Messaging {
       if (!(await this.ctx.store.getSession(s.user, s.device))) missing.push(s);
     }
     if (missing.length < 2) return out;
+    const settle = new Map<string, (b: BundleResponse | undefined) => void>();
+    for (const m of missing) {
+      const key = `${m.user}|${m.device}`;
+      out.set(key, new Promise((resolve) => settle.set(key, resolve)));
+    }
+    const single = async (m: { user: string; device: string }): Promise<void> => {
+      let bundle: BundleResponse | undefined;
+      try {
+        bundle = await this.ctx.http.claimBundle(m.user, m.device);
+      } catch {
+        // Retried (and reported) by encryptFor.
+      }
+      settle.get(`${m.user}|${m.device}`)!(bundle);
+    };
+    const batches: { user: string; device: string }[][] = [];
+    for (let i = 0; i < missing.length; i += CLAIM_BATCH)
+      batches.push(missing.slice(i, i + CLAIM_BATCH));
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < missing.length) {
-        const m = missing[next++]!;
+      while (next < batches.length) {
+        const batch = batches[next++]!;
         try {
-          out.set(`${m.user}|${m.device}`, await this.ctx.http.claimBundle(m.user, m.device));
-        } catch {
-          // Retried (and reported) by encryptFor.
+          const got = await this.ctx.http.claimBundles(
+            batch.map((m) => ({ username: m.user, deviceId: m.device })),
+          );
+          for (const g of got) settle.get(`${g.username}|${g.deviceId}`)?.(g.bundle ?? undefined);
+          // Anything the answer left out is settled by the per-device path.
+          for (const m of batch) settle.get(`${m.user}|${m.device}`)!(undefined);
+        } catch (err) {
+          if (!isApiError(err) || err.status !== 404) {
+            for (const m of batch) settle.get(`${m.user}|${m.device}`)!(undefined);
+            continue;
+          }
+          // An older key server: one claim per device, 16 at a time.
+          for (let i = 0; i < batch.length; i += 16)
+            await Promise.all(batch.slice(i, i + 16).map(single));
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(16, missing.length) }, worker));
+    for (let i = 0; i < Math.min(CLAIM_PARALLEL, batches.length); i++) void worker();
     return out;
   }
 

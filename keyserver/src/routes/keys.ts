@@ -1,7 +1,8 @@
 /**
  * Device keys and the key directory (DESIGN.md §4.1): upload a device's
  * certificate and prekeys (every signature verified with @sotto/crypto before
- * anything is stored), count one-time prekeys, look a user up, claim a bundle.
+ * anything is stored), count one-time prekeys, look a user up, claim a bundle
+ * (one device, or up to {@link MAX_BATCH_CLAIM} devices in one request).
  */
 import type { FastifyInstance } from 'fastify';
 import {
@@ -31,6 +32,21 @@ interface KeysBody {
   oneTimeKemPrekeys?: string[];
   resetIdentity?: boolean;
 }
+
+/** Devices one batched claim may name (a 500-device group takes five requests). */
+export const MAX_BATCH_CLAIM = 100;
+
+const bundleSchema = {
+  type: 'object',
+  required: ['certificate', 'signedPrekey', 'kemPrekey', 'oneTimePrekey'],
+  additionalProperties: false,
+  properties: {
+    certificate: { type: 'string' },
+    signedPrekey: { type: 'string' },
+    kemPrekey: { type: 'string' },
+    oneTimePrekey: { type: ['string', 'null'] },
+  },
+} as const;
 
 const countsSchema = {
   type: 'object',
@@ -328,17 +344,7 @@ export function keyRoutes(app: FastifyInstance, ctx: Ctx): void {
         },
         body: emptyBody,
         response: {
-          200: {
-            type: 'object',
-            required: ['certificate', 'signedPrekey', 'kemPrekey', 'oneTimePrekey'],
-            additionalProperties: false,
-            properties: {
-              certificate: { type: 'string' },
-              signedPrekey: { type: 'string' },
-              kemPrekey: { type: 'string' },
-              oneTimePrekey: { type: ['string', 'null'] },
-            },
-          },
+          200: bundleSchema,
           ...errors(400, 401, 404, 429),
         },
       },
@@ -350,12 +356,108 @@ export function keyRoutes(app: FastifyInstance, ctx: Ctx): void {
         throw apiError('DEVICE_NOT_FOUND');
       }
       metrics.prekeyClaims.inc({ result: b.oneTimePrekey ? 'one_time' : 'exhausted' });
-      return {
-        certificate: b64url(b.certificate),
-        signedPrekey: b64url(b.signedPrekey),
-        kemPrekey: b64url(b.kemPrekey),
-        oneTimePrekey: b.oneTimePrekey ? b64url(b.oneTimePrekey) : null,
-      };
+      return bundleJson(b);
     },
   );
+
+  app.post<{ Body: { devices: { username: string; deviceId: string }[] } }>(
+    '/v1/bundles/claim',
+    {
+      onRequest: ctx.authenticate,
+      schema: {
+        tags: ['keys'],
+        summary: `Claim prekey bundles of up to ${MAX_BATCH_CLAIM} devices in one request`,
+        description:
+          'The batched form of the single-device claim, for the first message to a large group: ' +
+          'bundles come back in the order asked, each consuming one one-time prekey of each kind ' +
+          'exactly as a single claim does (each goes to exactly one caller). A device without ' +
+          'published keys gets `bundle: null` instead of failing the request. Rate-limited by ' +
+          "count: every device named spends one claim of the calling device's budget " +
+          "(`rateLimit.bundle` per window, separate from the single-claim route's); a request " +
+          'that would go over is refused whole (429) and claims nothing.',
+        security: bearer,
+        body: {
+          type: 'object',
+          required: ['devices'],
+          additionalProperties: false,
+          properties: {
+            devices: {
+              type: 'array',
+              minItems: 1,
+              maxItems: MAX_BATCH_CLAIM,
+              uniqueItems: true,
+              items: {
+                type: 'object',
+                required: ['username', 'deviceId'],
+                additionalProperties: false,
+                properties: { username, deviceId },
+              },
+            },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            required: ['bundles'],
+            additionalProperties: false,
+            properties: {
+              bundles: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  required: ['username', 'deviceId', 'bundle'],
+                  additionalProperties: false,
+                  properties: {
+                    username: { type: 'string' },
+                    deviceId: { type: 'string' },
+                    bundle: { anyOf: [bundleSchema, { type: 'null' }] },
+                  },
+                },
+              },
+            },
+          },
+          ...errors(400, 401, 429),
+        },
+      },
+    },
+    async (req) => {
+      const c = claims(req);
+      const { devices } = req.body;
+      const budget = await ctx.takeClaims(`${c.sub}:${c.dev}`, devices.length);
+      if (!budget.ok)
+        throw apiError(
+          'RATE_LIMITED',
+          `too many bundle claims; retry in ${Math.ceil(budget.retryInMs / 1000)} s`,
+        );
+      const bundles = [];
+      // One at a time: each claim is the store's own atomic take of a one-time prekey.
+      for (const d of devices) {
+        const b = await store.claimPrekeyBundle(d.username, d.deviceId);
+        metrics.prekeyClaims.inc({
+          result: !b ? 'not_found' : b.oneTimePrekey ? 'one_time' : 'exhausted',
+        });
+        bundles.push({
+          username: d.username,
+          deviceId: d.deviceId,
+          bundle: b ? bundleJson(b) : null,
+        });
+      }
+      return { bundles };
+    },
+  );
+}
+
+/** The wire form of a claimed bundle (shared by both claim routes). */
+function bundleJson(b: {
+  certificate: Uint8Array;
+  signedPrekey: Uint8Array;
+  kemPrekey: Uint8Array;
+  oneTimePrekey: Uint8Array | null;
+}): { certificate: string; signedPrekey: string; kemPrekey: string; oneTimePrekey: string | null } {
+  return {
+    certificate: b64url(b.certificate),
+    signedPrekey: b64url(b.signedPrekey),
+    kemPrekey: b64url(b.kemPrekey),
+    oneTimePrekey: b.oneTimePrekey ? b64url(b.oneTimePrekey) : null,
+  };
 }
