@@ -32,8 +32,27 @@ export type AclDecision =
   | { verdict: 'deny'; rule: AclRule }
   | { verdict: 'member'; rule: 'ACL-2'; groupId: string };
 
-const allow = (rule: AclRule): AclDecision => ({ verdict: 'allow', rule });
-const deny = (rule: AclRule): AclDecision => ({ verdict: 'deny', rule });
+// One frozen decision object per verdict and rule: the checks run on every publish and every
+// delivery, and allocating a fresh object each time only fed the garbage collector.
+const ALL_RULES: readonly AclRule[] = [
+  'ACL-1',
+  'ACL-2',
+  'ACL-3',
+  'ACL-4',
+  'ACL-5',
+  'ACL-6',
+  'ACL-7',
+  'ACL-8',
+  'ACL-9',
+  'ACL-10',
+  'deny-default',
+];
+const decisions = (verdict: 'allow' | 'deny') =>
+  new Map<AclRule, AclDecision>(ALL_RULES.map((rule) => [rule, Object.freeze({ verdict, rule })]));
+const ALLOW = decisions('allow');
+const DENY = decisions('deny');
+const allow = (rule: AclRule): AclDecision => ALLOW.get(rule)!;
+const deny = (rule: AclRule): AclDecision => DENY.get(rule)!;
 
 function hasWildcard(levels: readonly string[]): boolean {
   return levels.some((l) => l === '+' || l === '#');

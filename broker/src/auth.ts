@@ -117,11 +117,14 @@ export interface AuthHooks {
    * Called for an authorized QoS 1 PUBLISH before the hook lets Aedes send PUBACK; the
    * broker uses it to persist and route the message first (see broker.ts, `persistBeforeAck`).
    */
-  beforeAck?: (client: Client, packet: PublishPacket) => Promise<void>;
+  beforeAck?: (client: Client, packet: PublishPacket, done: (err?: Error) => void) => void;
 }
 
-/** How many recent deliveries per client the exact de-duplication remembers. */
+/** How many recent deliveries per client and emitting broker the exact de-duplication remembers. */
 const SEEN_LIMIT = 4096;
+
+/** Topics per client whose read decision is remembered (see `readDecisions`). */
+const READ_CACHE_LIMIT = 256;
 
 /** A `duplicates` map for Aedes clients that never reports a packet as already delivered. */
 const NO_ORDER_DEDUPE: object = new Proxy(Object.create(null) as object, {
@@ -146,7 +149,11 @@ export function createAuthHooks(opts: AuthHooksOptions): AuthHooks {
   const wills = new WeakMap<Client, PublishPacket>();
   const granted = new WeakSet<object>();
   const groups = new GroupCache(store, limits.groupCacheTtlMs);
-  const seen = new WeakMap<Client, Set<string>>();
+  // Exact de-duplication per client: counters seen, per broker id that emitted them.
+  const seen = new WeakMap<Client, Map<string, Set<number>>>();
+  // Read decisions per client for `sotto/` topics: those depend only on the identity and the
+  // topic (never on the policy file), so one parse per topic and connection is exact.
+  const readDecisions = new WeakMap<Client, Map<string, AclDecision>>();
 
   const refuse = (rule: string, action: 'publish' | 'subscribe' | 'forward') => {
     metrics?.refusals.inc({ rule, action });
@@ -337,50 +344,58 @@ export function createAuthHooks(opts: AuthHooksOptions): AuthHooks {
         return;
       }
       const decision = checkPublish(identity, packet.topic, packet.retain, policy);
-      resolve(identity, decision)
-        .then((ok) => {
-          if (!ok) {
-            refuse(decision.rule, 'publish');
-            log.info(
-              { clientId: identity.clientId, topic: packet.topic, rule: decision.rule },
-              'publish refused',
-            );
-            callback(new AclError(decision.rule, `publish to ${packet.topic} refused`));
-            return;
-          }
-          const isWill = session?.will === packet || client === null;
-          if (!session || isWill) {
+      const decide = (ok: boolean) => {
+        if (!ok) {
+          refuse(decision.rule, 'publish');
+          log.info(
+            { clientId: identity.clientId, topic: packet.topic, rule: decision.rule },
+            'publish refused',
+          );
+          callback(new AclError(decision.rule, `publish to ${packet.topic} refused`));
+          return;
+        }
+        const isWill = session?.will === packet || client === null;
+        if (!session || isWill) {
+          callback(null);
+          return;
+        }
+        // Per-client rate: wait for a token (Aedes reads no more from this socket meanwhile,
+        // so a flood is slowed at the TCP level); a client too far ahead is closed.
+        const wait = session.bucket.take();
+        if (wait > limits.maxPublishDelayMs) {
+          refuse('rate', 'publish');
+          callback(new AclError('rate', 'publish rate exceeded'));
+          return;
+        }
+        metrics?.messagesIn.inc();
+        const proceed = () => {
+          if (packet.qos !== 1 || !hooks.beforeAck || !client) {
             callback(null);
             return;
           }
-          // Per-client rate: wait for a token (Aedes reads no more from this socket meanwhile,
-          // so a flood is slowed at the TCP level); a client too far ahead is closed.
-          const wait = session.bucket.take();
-          if (wait > limits.maxPublishDelayMs) {
-            refuse('rate', 'publish');
-            callback(new AclError('rate', 'publish rate exceeded'));
-            return;
-          }
-          metrics?.messagesIn.inc();
-          const proceed = () => {
-            if (packet.qos !== 1 || !hooks.beforeAck || !client) {
+          hooks.beforeAck(client, packet, (err) => {
+            if (!err) {
               callback(null);
               return;
             }
-            hooks.beforeAck(client, packet).then(
-              () => callback(null),
-              (err: unknown) => {
-                log.warn(
-                  { clientId: identity.clientId, err },
-                  'publish could not be stored: no PUBACK',
-                );
-                callback(new AclError('store-unavailable', 'publish could not be stored'));
-              },
+            log.warn(
+              { clientId: identity.clientId, err },
+              'publish could not be stored: no PUBACK',
             );
-          };
-          if (wait === 0) proceed();
-          else setTimeout(proceed, wait).unref();
-        })
+            callback(new AclError('store-unavailable', 'publish could not be stored'));
+          });
+        };
+        if (wait === 0) proceed();
+        else setTimeout(proceed, wait).unref();
+      };
+      // Only group topics need the store ([ACL-2]); every other verdict is final here, so the
+      // common case (a DM to an inbox) takes no promise hop.
+      if (decision.verdict !== 'member') {
+        decide(decision.verdict === 'allow');
+        return;
+      }
+      resolve(identity, decision)
+        .then(decide)
         .catch((err: unknown) => {
           log.warn({ clientId: identity.clientId, err }, 'publish check failed');
           callback(new AclError('store-unavailable', 'cannot check the ACL now'));
@@ -421,11 +436,13 @@ export function createAuthHooks(opts: AuthHooksOptions): AuthHooks {
       // Exact de-duplication (overlapping subscriptions deliver one packet twice).
       const brokerId = (packet as { brokerId?: string }).brokerId;
       if (brokerId) {
-        const key = `${brokerId}:${(packet as { brokerCounter?: number }).brokerCounter ?? ''}`;
-        let set = seen.get(client);
-        if (!set) seen.set(client, (set = new Set()));
-        if (set.has(key)) return null;
-        set.add(key);
+        const counter = (packet as { brokerCounter?: number }).brokerCounter ?? -1;
+        let byBroker = seen.get(client);
+        if (!byBroker) seen.set(client, (byBroker = new Map<string, Set<number>>()));
+        let set = byBroker.get(brokerId);
+        if (!set) byBroker.set(brokerId, (set = new Set()));
+        if (set.has(counter)) return null;
+        set.add(counter);
         if (set.size > SEEN_LIMIT) {
           const oldest = set.values().next().value;
           if (oldest !== undefined) set.delete(oldest);
@@ -452,7 +469,20 @@ export function createAuthHooks(opts: AuthHooksOptions): AuthHooks {
         refuse('deny-default', 'forward');
         return null;
       }
-      const decision = checkSubscribe(session.identity, packet.topic, policy);
+      const topic = packet.topic;
+      let decision: AclDecision | undefined;
+      if (topic.startsWith('sotto/')) {
+        let cache = readDecisions.get(client);
+        if (!cache) readDecisions.set(client, (cache = new Map<string, AclDecision>()));
+        decision = cache.get(topic);
+        if (decision === undefined) {
+          decision = checkSubscribe(session.identity, topic, policy);
+          if (cache.size >= READ_CACHE_LIMIT) cache.clear();
+          cache.set(topic, decision);
+        }
+      } else {
+        decision = checkSubscribe(session.identity, topic, policy);
+      }
       if (decision.verdict === 'deny') {
         refuse(decision.rule, 'forward');
         return null;

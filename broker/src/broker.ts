@@ -455,6 +455,15 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
         if (!admit(socket as Socket)) return;
         wss.handleUpgrade(req, socket, head, (ws) => {
           const stream = createWebSocketStream(ws);
+          // Aedes writes each packet in pieces (fixed header, topic, id, payload) into a stream
+          // that mqtt-packet corks until the next tick. The ws Duplex has no `_writev`, so every
+          // piece went out as its own WebSocket frame and socket write; one frame per tick
+          // instead (MQTT over WebSocket lets a frame carry several or partial packets).
+          stream._writev = (chunks, callback) => {
+            const parts = chunks.map((c) => c.chunk as Buffer);
+            const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+            stream._write(data, 'binary', callback);
+          };
           stream.on('error', () => undefined);
           handle(stream, req);
         });
@@ -541,16 +550,12 @@ function persistBeforeAck(aedes: Aedes, hooks: AuthHooks): void {
   const target = aedes as unknown as { publish: PublishFn };
   const original = target.publish.bind(aedes);
   const early = new WeakSet<object>();
-  hooks.beforeAck = (client, packet) =>
-    new Promise<void>((resolve, reject) => {
-      original(packet, client, (err) => {
-        if (err) reject(err);
-        else {
-          early.add(packet);
-          resolve();
-        }
-      });
+  hooks.beforeAck = (client, packet, done) => {
+    original(packet, client, (err) => {
+      if (!err) early.add(packet);
+      done(err);
     });
+  };
   target.publish = (packet, client, done) => {
     if (early.has(packet)) {
       early.delete(packet);
