@@ -213,6 +213,10 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   // Presence setting of accounts with a device connected here: read at connect (ClientSession),
   // kept current by `presence-visibility` events, forgotten when the last device leaves.
   const presenceVisible = new Map<string, boolean>();
+  // Changes heard for users with no device here, kept for a minute: a connect whose setting was
+  // read from the store before the change must not go by that stale value (the event came first).
+  const recentVisibility = new Map<string, { visible: boolean; at: number }>();
+  const RECENT_VISIBILITY_MS = 60_000;
 
   const onlineDevices = (username: string) => {
     let n = 0;
@@ -247,7 +251,16 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     }
     if (presenceOn && session.identity.kind === 'device') {
       const user = session.identity.username;
-      if (!presenceVisible.has(user)) presenceVisible.set(user, session.presenceVisible ?? true);
+      if (!presenceVisible.has(user)) {
+        const recent = recentVisibility.get(user);
+        recentVisibility.delete(user);
+        presenceVisible.set(
+          user,
+          recent && Date.now() - recent.at < RECENT_VISIBILITY_MS
+            ? recent.visible
+            : (session.presenceVisible ?? true),
+        );
+      }
       if (presenceVisible.get(user)) publishPresence(user, 'online');
     }
   });
@@ -388,6 +401,14 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
         const user = event.username;
         const here = onlineDevices(user) > 0;
         if (here) presenceVisible.set(user, event.visible);
+        else {
+          recentVisibility.delete(user);
+          recentVisibility.set(user, { visible: event.visible, at: Date.now() });
+          if (recentVisibility.size > 10_000) {
+            const oldest = recentVisibility.keys().next().value;
+            if (oldest !== undefined) recentVisibility.delete(oldest);
+          }
+        }
         // Hiding clears the retained status on every broker (last seen included); showing
         // republishes `online` from each broker where a device of the user is connected.
         if (!event.visible) publishPresence(user, 'hidden');

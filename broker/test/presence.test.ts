@@ -15,7 +15,8 @@ beforeAll(async () => {
     .addUser('bob', 'b1')
     .addUser('carol', 'c1')
     .addUser('dave', 'd1', 'd2')
-    .addUser('erin', 'e1');
+    .addUser('erin', 'e1')
+    .addUser('fred', 'f1');
 });
 afterAll(async () => {
   await t.close();
@@ -125,6 +126,20 @@ describe('hidden presence', () => {
     e1.end(true);
     await waitFor(() => got.length === 2, { what: 'offline' });
     expect(states(got)).toEqual(['online', 'offline']);
+    bob.end(true);
+  });
+
+  it('goes by a hide event over a setting read before it (a connect racing the change)', async () => {
+    const bob = await connect(t.tcpUrl, 'bob:b1', t.tokens.token('bob', 'b1'));
+    const got = collect(bob);
+    expect(await subscribe(bob, 'sotto/v1/presence/fred')).toEqual([1]);
+    // The event arrives while the store still answers "visible" to the connect's read.
+    await t.events.publish({ type: 'presence-visibility', username: 'fred', visible: false });
+    await waitFor(() => got.length === 1, { what: 'cleared status' });
+    const f1 = await connect(t.tcpUrl, 'fred:f1', t.tokens.token('fred', 'f1'));
+    f1.end(true);
+    await sleep(400);
+    expect(states(got)).toEqual(['cleared']);
     bob.end(true);
   });
 });
