@@ -1,9 +1,9 @@
 /**
  * `<sotto-app>`: the shell. Loads the engine (a lazy chunk with libsodium and mqtt.js) after
  * the first paint, provides the messenger and the signed-in session through `@lit/context`,
- * and routes by `location.hash` between the auth screen, the chat (list + conversation),
- * settings, search, contact/group info and device linking. Two panes on wide screens, one
- * pane below 760 px.
+ * shows the own-key alert banner above everything, and routes by `location.hash` between the
+ * auth screen, the chat (list + conversation), settings, search, contact/group info and device
+ * linking. Two panes on wide screens, one pane below 760 px.
  *
  * Routes: `#/` list · `#/c/{conversationId}[?m={messageId}]` conversation ·
  * `#/c/{conversationId}/info` contact or group info · `#/search` · `#/settings` · `#/link`.
@@ -20,6 +20,7 @@ import { shared } from '../styles.ts';
 import './auth-view.ts';
 import './conversation-list.ts';
 import './conversation-view.ts';
+import './own-key-alert-banner.ts';
 
 /** A parsed route. */
 export type Route =
@@ -69,10 +70,16 @@ export class SottoApp extends LitElement {
         display: block;
         height: 100%;
       }
+      .shell {
+        display: flex;
+        flex-direction: column;
+        height: 100%;
+      }
       .layout {
         display: grid;
         grid-template-columns: minmax(280px, 360px) 1fr;
-        height: 100%;
+        flex: 1;
+        min-height: 0;
       }
       .side {
         border-right: 1px solid var(--border);
@@ -267,13 +274,16 @@ export class SottoApp extends LitElement {
                   : 'Offline — messages will be sent when the connection is back.'
             }
           </div>`;
-    return html`<div class="layout ${inMain ? 'in-main' : ''}">
-      <nav class="side" aria-label="Conversations">
-        <conversation-list
-          .activeId=${r.name === 'conversation' || r.name === 'info' ? r.id : ''}
-        ></conversation-list>
-      </nav>
-      <main>${net}${this.renderMain(r)}</main>
+    return html`<div class="shell">
+      <own-key-alert-banner></own-key-alert-banner>
+      <div class="layout ${inMain ? 'in-main' : ''}">
+        <nav class="side" aria-label="Conversations">
+          <conversation-list
+            .activeId=${r.name === 'conversation' || r.name === 'info' ? r.id : ''}
+          ></conversation-list>
+        </nav>
+        <main>${net}${this.renderMain(r)}</main>
+      </div>
     </div>`;
   }
 

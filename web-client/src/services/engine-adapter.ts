@@ -46,6 +46,7 @@ import {
   type SafetyInfo,
 } from './messenger.ts';
 import type { ClientStore } from './engine-types.ts';
+import { forwardOwnKeyAlert } from './own-key-alerts.ts';
 
 // The engine hands MQTT payloads to mqtt.js as Node Buffers (engine.ts `ctx.publish`); in the
 // page that global does not exist, so provide the browser implementation mqtt.js itself uses.
@@ -291,6 +292,10 @@ class EngineMessenger implements MessengerService {
     on('keyChange', (k) =>
       this.emit({ type: 'keyChange', username: k.user, wasVerified: k.verified || k.blocked }),
     );
+    on('ownKeyAlert', (a) => {
+      const store = this.store;
+      if (store !== null) void forwardOwnKeyAlert(store, a, (e) => this.emit(e));
+    });
     on('groupChange', (c) => {
       const me = this.me?.username ?? '';
       this.emit({ type: 'groupChange', groupId: c.groupId, removed: c.removed.includes(me) });

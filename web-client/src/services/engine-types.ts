@@ -11,5 +11,6 @@ export type {
   SearchHit,
   ReceiptStatus,
   FileThumbnail,
+  OwnKeyAlert,
 } from '@sotto/client';
 export type { SottoDb } from '@sotto/client/dexie';

@@ -53,10 +53,35 @@ export type MessengerEvent =
   | { type: 'presence'; username: string; online: boolean; lastSeen?: number }
   /** A contact's identity key differs from the one we knew. */
   | { type: 'keyChange'; username: string; wasVerified: boolean }
+  /**
+   * The key-transparency log lists a binding under our own username that this account did not
+   * make (the engine's `ownKeyAlert`). Already kept in the store when this is emitted.
+   */
+  | { type: 'ownKeyAlert'; alert: OwnKeyAlertNotice }
   /** A group's verified membership changed (we may have been added or removed). */
   | { type: 'groupChange'; groupId: string; removed: boolean }
   /** Connection to the broker changed. */
   | { type: 'connection'; state: ConnectionState; detail?: string };
+
+/**
+ * A key-log entry under our own username that none of this account's devices made: someone
+ * (or the key server itself) registered a device or an identity key as us.
+ */
+export interface OwnKeyAlertNotice {
+  /**
+   * `foreignIdentityKey`: an identity key that is not ours (a forged identity, or a reset made
+   * on another device); `badCertificate`: a device certificate our identity key never signed.
+   */
+  reason: 'foreignIdentityKey' | 'badCertificate';
+  /** Index of the entry in the key-transparency log. */
+  logIndex: number;
+  /** The identity key of the entry (base64url). */
+  uik: string;
+  /** The device the entry's certificate names; null for an identity key alone. */
+  deviceId: string | null;
+  /** When this browser noticed it (ms since the Unix epoch); the log keeps no time. */
+  seenAt: number;
+}
 
 /** One member of a group as the verified membership chain says. */
 export interface GroupMember {

@@ -1,6 +1,7 @@
 /**
- * The signed-in session as the views see it: the messenger, the history read model and the
- * live state that is never stored (who is typing, presence, connection, key changes).
+ * The signed-in session as the views see it: the messenger, the history read model, the
+ * live state that is never stored (who is typing, presence, connection, key changes) and the
+ * own-key alerts the user has not acknowledged (kept in the store, `own-key-alerts.ts`).
  *
  * It turns engine events into two coalesced DOM events on itself — `history` (with the set of
  * conversations that changed) and `live` — at most once per animation frame, so a burst of
@@ -9,6 +10,7 @@
  * while the tab is hidden.
  */
 import { HistoryStore, coalesce } from './history.ts';
+import { acknowledgeOwnKeyAlerts, pendingOwnKeyAlerts } from './own-key-alerts.ts';
 import { createTonePlayer } from './sound.ts';
 import type {
   Account,
@@ -16,6 +18,7 @@ import type {
   ConversationId,
   MessengerEvent,
   MessengerService,
+  OwnKeyAlertNotice,
 } from './messenger.ts';
 
 /** Presence of one user. */
@@ -39,7 +42,8 @@ export interface HistoryEventDetail {
  * Live session state shared by all views through `@lit/context`.
  *
  * @fires history - local history changed; `detail.conversations` says where (coalesced per frame)
- * @fires live - typing, presence, connection or key-change state changed (coalesced per frame)
+ * @fires live - typing, presence, connection, key-change or own-key-alert state changed
+ *   (coalesced per frame)
  */
 export class ChatSession extends EventTarget {
   readonly history: HistoryStore;
@@ -47,6 +51,13 @@ export class ChatSession extends EventTarget {
   readonly presence = new Map<string, PresenceInfo>();
   /** Contacts whose identity key changed and was not accepted yet → was the contact verified. */
   readonly keyChanges = new Map<string, boolean>();
+  /**
+   * Key-log entries under our own username that this account did not make and the user has not
+   * acknowledged yet (kept in the store: they survive a reload), oldest first.
+   */
+  ownKeyAlerts: readonly OwnKeyAlertNotice[] = [];
+  /** Log indexes acknowledged in this session (a slow first read must not bring them back). */
+  private readonly acknowledged = new Set<number>();
   connection: ConnectionState;
   detail = '';
   /** Conversation on screen (its messages do not notify). */
@@ -85,6 +96,11 @@ export class ChatSession extends EventTarget {
     });
     this.connection = messenger.connection;
     this.unsubscribe = messenger.subscribe((e) => this.handle(e));
+    // Read after subscribing: an alert that arrives meanwhile is merged, not lost.
+    void pendingOwnKeyAlerts(store).then(
+      (kept) => this.addOwnKeyAlerts(kept),
+      (err: unknown) => console.warn('could not read own-key alerts', err),
+    );
     if (typeof document !== 'undefined') {
       document.addEventListener('visibilitychange', this.onVisibility);
     }
@@ -115,6 +131,27 @@ export class ChatSession extends EventTarget {
     this.soundChosen = true;
     if (on) this.tone(); // a sample, while the click still counts as a user gesture
     await this.history.setSetting('sound', on);
+  }
+
+  /**
+   * The user read these own-key alerts ("I understand"): forget them here and in the store.
+   * Alerts that arrived after the user saw the banner stay.
+   */
+  async acknowledgeOwnKeyAlerts(logIndexes: readonly number[]): Promise<void> {
+    for (const i of logIndexes) this.acknowledged.add(i);
+    this.ownKeyAlerts = this.ownKeyAlerts.filter((a) => !this.acknowledged.has(a.logIndex));
+    this.emitLive();
+    await acknowledgeOwnKeyAlerts(this.messenger.local().store, logIndexes);
+  }
+
+  private addOwnKeyAlerts(alerts: readonly OwnKeyAlertNotice[]): void {
+    const known = new Set(this.ownKeyAlerts.map((a) => a.logIndex));
+    const fresh = alerts.filter(
+      (a) => !known.has(a.logIndex) && !this.acknowledged.has(a.logIndex),
+    );
+    if (fresh.length === 0) return;
+    this.ownKeyAlerts = [...this.ownKeyAlerts, ...fresh].sort((a, b) => a.logIndex - b.logIndex);
+    this.emitLive();
   }
 
   /** Mark the history of these conversations changed (e.g. after a local send). */
@@ -159,6 +196,9 @@ export class ChatSession extends EventTarget {
       case 'keyChange':
         this.keyChanges.set(e.username, e.wasVerified);
         this.emitLive();
+        return;
+      case 'ownKeyAlert':
+        this.addOwnKeyAlerts([e.alert]);
         return;
       case 'groupChange':
         this.changed.add(`group:${e.groupId}`);

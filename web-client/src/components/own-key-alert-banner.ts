@@ -1,0 +1,179 @@
+/**
+ * `<own-key-alert-banner>`: shown across the whole app when the key-transparency log lists an
+ * entry under the user's own username that none of their devices made (the engine's
+ * `ownKeyAlert`, docs/SECURITY.md "Key transparency and own-key monitoring"): someone, or the
+ * key server itself, registered a device or an identity key as them. It says what was seen,
+ * what it means and what to do, and stays (also across reloads) until "I understand".
+ */
+/* eslint-disable @typescript-eslint/unbound-method -- Lit calls template event listeners with `this` bound to the host element (renderOptions.host). */
+import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
+import { customElement, property, state } from 'lit/decorators.js';
+import { consume } from '@lit/context';
+import { sessionContext } from '../context.ts';
+import type { OwnKeyAlertNotice } from '../services/messenger.ts';
+import type { ChatSession } from '../services/session.ts';
+import { shared } from '../styles.ts';
+
+/** One alert as a sentence: what the log entry is, its index, and when this browser saw it. */
+export function describeOwnKeyAlert(a: OwnKeyAlertNotice): TemplateResult {
+  const when = new Date(a.seenAt).toLocaleString();
+  const what =
+    a.reason === 'badCertificate'
+      ? html`Device <code>${a.deviceId ?? 'unknown'}</code>: a device certificate under your name
+          that your identity key never signed.`
+      : html`An identity key that is not yours (<code>${a.uik.slice(0, 12)}…</code>) registered
+        under your
+        name${a.deviceId !== null ? html` for device <code>${a.deviceId}</code>` : nothing}.`;
+  return html`${what} <span class="meta">Key log entry ${a.logIndex}, noticed ${when}.</span>`;
+}
+
+/**
+ * Warning about key-log entries under our own username that this account did not make.
+ *
+ * @fires own-key-alerts-acknowledged - `CustomEvent<number[]>` the user dismissed the alerts of
+ *   these log entries
+ */
+@customElement('own-key-alert-banner')
+export class OwnKeyAlertBanner extends LitElement {
+  static override styles = [
+    shared,
+    css`
+      :host {
+        display: block;
+      }
+      section {
+        padding: 0.75rem 1rem;
+        background: var(--danger);
+        color: #fff;
+        max-height: 60vh;
+        overflow: auto;
+      }
+      h2 {
+        font-size: 1.05rem;
+        margin: 0 0 0.4rem;
+      }
+      p,
+      ul,
+      ol {
+        margin: 0.3rem 0;
+      }
+      ul,
+      ol {
+        padding-left: 1.3rem;
+      }
+      li {
+        margin: 0.15rem 0;
+      }
+      code {
+        background: rgb(0 0 0 / 0.2);
+        padding: 0 0.25rem;
+        border-radius: 4px;
+        overflow-wrap: anywhere;
+      }
+      .meta {
+        opacity: 0.9;
+        font-size: 0.9em;
+      }
+      a {
+        color: inherit;
+        font-weight: 600;
+      }
+      button {
+        margin-top: 0.4rem;
+        background: #fff;
+        color: var(--danger);
+        border-color: #fff;
+        font-weight: 600;
+      }
+    `,
+  ];
+
+  @consume({ context: sessionContext, subscribe: true })
+  @property({ attribute: false })
+  session: ChatSession | undefined;
+
+  @state() private _busy = false;
+
+  private bound: ChatSession | undefined;
+  private readonly onLive = (): void => this.requestUpdate();
+
+  override updated(): void {
+    if (this.bound !== this.session) {
+      this.bound?.removeEventListener('live', this.onLive);
+      this.bound = this.session;
+      this.bound?.addEventListener('live', this.onLive);
+    }
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.bound?.removeEventListener('live', this.onLive);
+    this.bound = undefined;
+  }
+
+  private async acknowledge(): Promise<void> {
+    const s = this.session;
+    if (s === undefined) return;
+    const shown = s.ownKeyAlerts.map((a) => a.logIndex);
+    this._busy = true;
+    try {
+      await s.acknowledgeOwnKeyAlerts(shown);
+    } catch (err) {
+      // Gone from the screen already; it may come back after a reload, which errs safely.
+      console.warn('could not forget the own-key alerts', err);
+    } finally {
+      this._busy = false;
+    }
+    this.dispatchEvent(
+      new CustomEvent<number[]>('own-key-alerts-acknowledged', {
+        detail: shown,
+        bubbles: true,
+        composed: true,
+      }),
+    );
+  }
+
+  override render(): TemplateResult | typeof nothing {
+    const alerts = this.session?.ownKeyAlerts ?? [];
+    if (alerts.length === 0) return nothing;
+    const reset = alerts.some((a) => a.reason === 'foreignIdentityKey');
+    return html`<section role="alert" aria-labelledby="own-key-title">
+      <h2 id="own-key-title">Someone may have registered a device as you</h2>
+      <ul>
+        ${alerts.map((a) => html`<li>${describeOwnKeyAlert(a)}</li>`)}
+      </ul>
+      <p>
+        The key server’s public key log lists this under your username, but none of your devices
+        made it. Whoever holds it could receive what your contacts send you from now on.
+        ${
+          reset
+            ? 'If you reset your identity on another device yourself, this is that reset and you can dismiss it.'
+            : nothing
+        }
+      </p>
+      <p><strong>What to do:</strong></p>
+      <ol>
+        <li>
+          <a href="#/settings">Open Settings → Devices</a> and look for devices you do not
+          recognise.
+        </li>
+        <li>
+          Change your password: that signs out every other session (not in this web client yet: the
+          key server’s <code>POST /v1/accounts/password</code>).
+        </li>
+        <li>
+          If a device is not yours, reset your identity (command line:
+          <code>sotto login &lt;you&gt; --reset-identity</code>) and ask your contacts to verify
+          your new safety number.
+        </li>
+      </ol>
+      <button ?disabled=${this._busy} @click=${this.acknowledge}>I understand</button>
+    </section>`;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'own-key-alert-banner': OwnKeyAlertBanner;
+  }
+}
