@@ -42,6 +42,8 @@ export function ensureWebBuild(): void {
 export interface TestServer {
   url: string;
   server: EmbeddedServer;
+  /** The server's data directory (its SQLite store is `keyserver.db` there). */
+  dataDir: string;
   close(): Promise<void>;
 }
 
@@ -58,6 +60,7 @@ export async function startServer(): Promise<TestServer> {
   return {
     url: `http://127.0.0.1:${port}`,
     server,
+    dataDir,
     async close() {
       await server.close();
       rmSync(dataDir, { recursive: true, force: true });
