@@ -25,7 +25,10 @@ function listen(c: SottoClient, name: string): Member {
 }
 
 async function member(name: string, resendAfterMs?: number): Promise<Member> {
-  const m = listen(makeClient(srv, undefined, undefined, resendAfterMs), name);
+  const m = listen(
+    makeClient(srv, undefined, undefined, resendAfterMs ? { resendAfterMs } : {}),
+    name,
+  );
   await m.c.register(name, 'correct horse battery', { kind: 'bot' });
   await m.c.start();
   return m;

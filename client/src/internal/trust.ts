@@ -12,6 +12,7 @@ import {
   verifyDeviceCertificate,
 } from '@sotto/crypto';
 import { ClientError } from '../errors.ts';
+import { isApiError } from '../http.ts';
 import type { ContactRecord } from '../store/types.ts';
 import type { Ctx, RemoteDevice } from './context.ts';
 import type { Transparency } from './transparency.ts';
@@ -32,10 +33,13 @@ export class Directory {
     private readonly kt: Transparency | null = null,
   ) {}
 
-  /** Forget the cached device list of `user` (a control notice said it changed). */
+  /**
+   * Mark the cached device list of `user` (or of everyone) stale: the next call fetches it
+   * again. The stale list is kept as the fallback while the key server is unreachable.
+   */
   invalidate(user?: string): void {
-    if (user === undefined) this.#cache.clear();
-    else this.#cache.delete(user);
+    const entries = user === undefined ? [...this.#cache.values()] : [this.#cache.get(user)];
+    for (const e of entries) if (e) e.at = Number.NEGATIVE_INFINITY;
   }
 
   /**
@@ -49,7 +53,15 @@ export class Directory {
   ): Promise<{ uik: Uint8Array | null; devices: RemoteDevice[] }> {
     const c = this.#cache.get(user);
     if (c && !refresh && this.ctx.now() - c.at < this.ctx.options.directoryTtlMs) return c;
-    const res = await this.ctx.http.getUser(user);
+    let res;
+    try {
+      res = await this.ctx.http.getUser(user);
+    } catch (err) {
+      // Key server down: keep sending to the devices we last verified (their sessions exist;
+      // a device added meanwhile is picked up once the server answers again).
+      if (c && isApiError(err, 'NETWORK')) return c;
+      throw err;
+    }
     const uik = res.uik === null ? null : fromBase64(res.uik);
     const devices: RemoteDevice[] = [];
     if (uik) {
@@ -165,7 +177,8 @@ export class Directory {
         },
       },
     ]);
-    this.invalidate(user);
+    // Devices verified under the old key are never a fallback.
+    this.#cache.delete(user);
   }
 
   /** Mark a contact verified (after comparing safety numbers) or not. */

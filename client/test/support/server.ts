@@ -11,6 +11,7 @@ import { startEmbedded, type EmbeddedServer } from '../../../scripts/embedded.ts
 import { loadEmbeddedConfig } from '../../../scripts/start-config.ts';
 import { freePort } from '../../../test/support/ports.ts';
 import { createClient, type SottoClient } from '../../src/engine.ts';
+import type { ClientOptionsResolved } from '../../src/internal/context.ts';
 import type { ClientStore } from '../../src/store/types.ts';
 import { createMemoryStore } from '../../src/stores/memory.ts';
 
@@ -71,13 +72,13 @@ export function makeClient(
   srv: { httpUrl: string; mqttUrl: string },
   store: ClientStore = createMemoryStore(),
   wrap: (c: MqttClient) => MqttClient = (c) => c,
-  resendAfterMs = 3000,
+  options: Partial<ClientOptionsResolved> = {},
 ): SottoClient {
   return createClient({
     store,
     http: { baseUrl: srv.httpUrl },
     mqttConnect: (o) => wrap(mqtt.connect(srv.mqttUrl, { ...o, reconnectPeriod: 200 })),
-    options: { resendAfterMs },
+    options: { resendAfterMs: 3000, ...options },
   });
 }
 
