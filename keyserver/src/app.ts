@@ -19,6 +19,7 @@ import { controlTopic, ready, utf8 } from '@sotto/crypto';
 import { resolveAppConfig, type AppConfig, type DeepPartial } from './config.ts';
 import type { ControlPublisher, Ctx, LimitedRoute } from './context.ts';
 import { ApiError, apiError, ERRORS, errorSchema, type ApiErrorCode } from './errors.ts';
+import { createAuthCache } from './auth-cache.ts';
 import { createKeyLog } from './keylog.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createPasswordHasher } from './passwords.ts';
@@ -156,14 +157,25 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
   });
   app.decorateRequest('auth', null);
 
+  // Tokens that passed every check, dropped by the revocation events; only when the bus
+  // delivers every event to this process (embedded mode) — see auth-cache.ts.
+  const authCache = aclEvents.synchronous === true ? createAuthCache({ events: aclEvents }) : null;
+
   const authenticate: onRequestAsyncHookHandler = async (req) => {
     const header = req.headers.authorization;
     if (typeof header !== 'string' || !/^Bearer [^\s]+$/i.test(header.trim())) {
       throw apiError('UNAUTHORIZED', 'send Authorization: Bearer <access token>');
     }
+    const token = header.trim().slice(7);
+    const cached = authCache?.get(token, now());
+    if (cached) {
+      req.auth = cached;
+      return;
+    }
+    const epoch = authCache?.epoch() ?? 0;
     let c;
     try {
-      c = verifier.verify(header.trim().slice(7));
+      c = verifier.verify(token);
     } catch (err) {
       if (err instanceof TokenError && err.code === 'TOKEN_EXPIRED')
         throw apiError('TOKEN_EXPIRED');
@@ -175,6 +187,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
       store.isDeviceActive(c.sub, c.dev),
     ]);
     if (revoked || !active) throw apiError('UNAUTHORIZED', 'token revoked');
+    authCache?.put(token, c, epoch);
     req.auth = c;
   };
 
@@ -263,6 +276,12 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
       await ctx.notifyDevices(devices, notice);
     },
   };
+
+  if (authCache)
+    app.addHook('onClose', (_instance, done) => {
+      authCache.close();
+      done();
+    });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const { status, code, message } = toApiError(err);

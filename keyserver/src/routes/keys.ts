@@ -429,19 +429,18 @@ export function keyRoutes(app: FastifyInstance, ctx: Ctx): void {
           'RATE_LIMITED',
           `too many bundle claims; retry in ${Math.ceil(budget.retryInMs / 1000)} s`,
         );
-      const bundles = [];
-      // One at a time: each claim is the store's own atomic take of a one-time prekey.
-      for (const d of devices) {
-        const b = await store.claimPrekeyBundle(d.username, d.deviceId);
+      // Each claim is the store's own atomic take of a one-time prekey; asked all at once,
+      // SQLite commits them together (one group commit) and Redis gets them in one pipeline.
+      const claimed = await Promise.all(
+        devices.map((d) => store.claimPrekeyBundle(d.username, d.deviceId)),
+      );
+      const bundles = devices.map((d, i) => {
+        const b = claimed[i] ?? null;
         metrics.prekeyClaims.inc({
           result: !b ? 'not_found' : b.oneTimePrekey ? 'one_time' : 'exhausted',
         });
-        bundles.push({
-          username: d.username,
-          deviceId: d.deviceId,
-          bundle: b ? bundleJson(b) : null,
-        });
-      }
+        return { username: d.username, deviceId: d.deviceId, bundle: b ? bundleJson(b) : null };
+      });
       return { bundles };
     },
   );

@@ -39,6 +39,7 @@ export function createMemoryAclEvents(opts: { onError?: (err: unknown) => void }
   const onError = opts.onError ?? (() => {});
   emitter.on(EVENT, (event: AclEvent) => deliver(handlers, event, onError));
   return {
+    synchronous: true,
     publish(event) {
       emitter.emit(EVENT, event);
       return Promise.resolve();

@@ -233,8 +233,8 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     return new Uint8Array(row.data);
   }
 
-  // Hot path (one per bundle claim): the transaction function is built once.
-  const claimTx = db.transaction((username: string, deviceId: string): ClaimedBundle | null => {
+  // Hot path (one per bundle claim); runs inside the batch transaction below.
+  const claimOne = (username: string, deviceId: string): ClaimedBundle | null => {
     const d = q.getDevice.get(username, deviceId) as DeviceRow | undefined;
     if (!d || d.active !== 1 || !d.certificate || !d.signed_prekey || !d.kem_prekey) return null;
     const otk = takeOtk(username, deviceId, 0);
@@ -246,7 +246,38 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
       kemLastResort: kemOtk === null,
       oneTimePrekey: otk,
     };
-  });
+  };
+
+  /**
+   * Group commit of concurrent claims: the claims that arrive in one turn of the
+   * event loop run in one `BEGIN IMMEDIATE` transaction, one after another, so
+   * each one-time prekey still goes to exactly one caller, and every caller is
+   * answered only after the commit that made its claim durable. One commit (and
+   * its WAL append) per batch instead of per claim is most of a claim's cost.
+   */
+  interface PendingClaim {
+    username: string;
+    deviceId: string;
+    resolve: (b: ClaimedBundle | null) => void;
+    reject: (err: unknown) => void;
+  }
+  let pendingClaims: PendingClaim[] = [];
+  const claimBatchTx = db.transaction((batch: PendingClaim[]) =>
+    batch.map((c) => claimOne(c.username, c.deviceId)),
+  );
+  const flushClaims = (): void => {
+    const batch = pendingClaims;
+    pendingClaims = [];
+    let results: (ClaimedBundle | null)[];
+    try {
+      results = claimBatchTx.immediate(batch);
+    } catch (err) {
+      // Nothing of the batch was committed: every caller hears the error.
+      for (const c of batch) c.reject(err);
+      return;
+    }
+    batch.forEach((c, i) => c.resolve(results[i] ?? null));
+  };
 
   const readSettings = (username: string): UserSettings | null => {
     const r = q.settings.get(username) as { presence_visible: number } | undefined;
@@ -416,8 +447,11 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     async countOneTimePrekeys(username, deviceId) {
       return counts(username, deviceId);
     },
-    async claimPrekeyBundle(username, deviceId) {
-      return claimTx.immediate(username, deviceId);
+    claimPrekeyBundle(username, deviceId) {
+      return new Promise<ClaimedBundle | null>((resolve, reject) => {
+        pendingClaims.push({ username, deviceId, resolve, reject });
+        if (pendingClaims.length === 1) setImmediate(flushClaims);
+      });
     },
 
     async recordAccessToken(token) {

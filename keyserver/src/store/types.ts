@@ -296,6 +296,14 @@ export type AclEventHandler = (event: AclEvent) => void;
 
 /** ACL change bus between key servers and brokers: in-process or Redis pub/sub. */
 export interface AclEvents {
+  /**
+   * True when `publish` hands the event to every subscriber of every process that can
+   * see the store before it resolves, and no event can be lost (the in-process bus of
+   * embedded mode). A subscriber may then cache what these events invalidate; over a
+   * network bus (Redis pub/sub drops what is published while a subscriber reconnects)
+   * it must read the store instead.
+   */
+  readonly synchronous?: boolean;
   /** Deliver `event` to every subscriber (in every process for the Redis bus). */
   publish(event: AclEvent): Promise<void>;
   /** Register a handler; returns the function that unregisters it. */

@@ -1,0 +1,167 @@
+/**
+ * The cache of verified tokens (auth-cache.ts) must never outlive a
+ * revocation: a token that was just accepted (and so cached) is refused on
+ * its very next request after logout, password change or identity reset, and
+ * without an in-process bus every request still reads the store.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildApp } from '../src/app.ts';
+import { createAuthCache } from '../src/auth-cache.ts';
+import { createMemoryAclEvents } from '../src/store/events.ts';
+import { createSqliteStore } from '../src/store/sqlite.ts';
+import type { AclEvents } from '../src/store/types.ts';
+import { generateSigningKey, type AccessClaims } from '../src/tokens.ts';
+import {
+  bearer,
+  FAST_ARGON2,
+  login,
+  makeDeviceUpload,
+  makeServer,
+  signupAndLogin,
+  type TestServer,
+} from './fixtures.ts';
+
+let s: TestServer;
+afterEach(async () => {
+  await s.close();
+});
+
+const count = (token: string, dev = 'd1') =>
+  s.app.inject({ method: 'GET', url: `/v1/devices/${dev}/keys/count`, headers: bearer(token) });
+
+describe('cached tokens and revocation', () => {
+  it('refuses a cached token at once after logout', async () => {
+    s = await makeServer();
+    const { accessToken } = await signupAndLogin(s.app, 'alice');
+    // Accepted twice: the second answer comes from the cache.
+    expect((await count(accessToken)).statusCode).toBe(200);
+    expect((await count(accessToken)).statusCode).toBe(200);
+    const out = await s.app.inject({
+      method: 'DELETE',
+      url: '/v1/sessions/current',
+      headers: bearer(accessToken),
+    });
+    expect(out.statusCode).toBe(204);
+    expect((await count(accessToken)).statusCode).toBe(401);
+  });
+
+  it('refuses every cached token of the user after a password change, the new one works', async () => {
+    s = await makeServer();
+    const d1 = await signupAndLogin(s.app, 'alice', 'd1');
+    const d2 = await login(s.app, 'alice', 'd2');
+    expect((await count(d2.accessToken, 'd2')).statusCode).toBe(200);
+    const r = await s.app.inject({
+      method: 'POST',
+      url: '/v1/accounts/password',
+      headers: bearer(d1.accessToken),
+      payload: { currentPassword: 'correct horse battery', newPassword: 'a new password here' },
+    });
+    expect(r.statusCode).toBe(200);
+    expect((await count(d2.accessToken, 'd2')).statusCode).toBe(401);
+    expect((await count(r.json<{ accessToken: string }>().accessToken)).statusCode).toBe(200);
+  });
+
+  it("refuses a cached token of a device removed by another device's identity reset", async () => {
+    s = await makeServer();
+    const d1 = await signupAndLogin(s.app, 'alice', 'd1');
+    const d2 = await login(s.app, 'alice', 'd2');
+    const first = makeDeviceUpload('alice', 'd1');
+    const up = (token: string, body: object) =>
+      s.app.inject({
+        method: 'PUT',
+        url: '/v1/devices/d1/keys',
+        headers: bearer(token),
+        payload: body,
+      });
+    expect((await up(d1.accessToken, first.body)).statusCode).toBe(200);
+    expect((await count(d2.accessToken, 'd2')).statusCode).toBe(200);
+    const reset = makeDeviceUpload('alice', 'd1');
+    expect((await up(d1.accessToken, { ...reset.body, resetIdentity: true })).statusCode).toBe(200);
+    expect((await count(d2.accessToken, 'd2')).statusCode).toBe(401);
+  });
+
+  it('reads the store on every request when the bus is not in-process', async () => {
+    // A Redis bus can lose events (pub/sub while reconnecting): another key server's
+    // revocation must be seen through the store even if its event never arrives here.
+    const store = createSqliteStore({ filename: ':memory:' });
+    const memory = createMemoryAclEvents();
+    const networkBus: AclEvents = {
+      publish: (e) => memory.publish(e),
+      subscribe: () => () => {},
+      close: () => memory.close(),
+    };
+    const blobDir = mkdtempSync(join(tmpdir(), 'sotto-blobs-'));
+    const app = await buildApp({
+      store,
+      aclEvents: networkBus,
+      signingKey: generateSigningKey(),
+      blobDir,
+      config: { argon2: FAST_ARGON2, rateLimit: { enabled: false } },
+    });
+    s = {
+      app,
+      store,
+      events: [],
+      notices: [],
+      signingKey: generateSigningKey(),
+      blobDir,
+      async close() {
+        await app.close();
+        await store.close();
+        await networkBus.close();
+        rmSync(blobDir, { recursive: true, force: true });
+      },
+    };
+    const { accessToken } = await signupAndLogin(app, 'alice');
+    expect((await count(accessToken)).statusCode).toBe(200);
+    expect((await count(accessToken)).statusCode).toBe(200);
+    const jti = JSON.parse(Buffer.from(accessToken.split('.')[1] ?? '', 'base64url').toString())
+      .jti as string;
+    await store.revokeToken(jti, Date.now() + 600_000);
+    expect((await count(accessToken)).statusCode).toBe(401);
+  });
+});
+
+describe('createAuthCache', () => {
+  const claims = (jti: string, exp = Math.floor(Date.now() / 1000) + 600): AccessClaims => ({
+    sub: 'alice',
+    dev: 'd1',
+    kind: 'user',
+    jti,
+    iat: exp - 900,
+    exp,
+    iss: 'i',
+    aud: 'a',
+  });
+
+  it('does not cache a lookup that a revocation overtook', async () => {
+    const events = createMemoryAclEvents();
+    const cache = createAuthCache({ events });
+    const epoch = cache.epoch(); // store lookups start …
+    await events.publish({ type: 'token-revoked', jti: 'j1', username: 'alice', deviceId: 'd1' });
+    cache.put('t1', claims('j1'), epoch); // … and finish after the revocation
+    expect(cache.get('t1', Date.now())).toBeNull();
+    cache.put('t1', claims('j1'), cache.epoch());
+    expect(cache.get('t1', Date.now())).not.toBeNull();
+    cache.close();
+    await events.close();
+  });
+
+  it('forgets expired tokens and stays within its bound', () => {
+    const events = createMemoryAclEvents();
+    const cache = createAuthCache({ events, maxEntries: 2 });
+    const now = Date.now();
+    cache.put('old', claims('j0', Math.floor(now / 1000) - 1), cache.epoch());
+    expect(cache.get('old', now)).toBeNull();
+    cache.put('a', claims('ja'), cache.epoch());
+    cache.put('b', claims('jb'), cache.epoch());
+    cache.put('c', claims('jc'), cache.epoch());
+    expect(cache.get('a', now)).toBeNull();
+    expect(cache.get('b', now)?.jti).toBe('jb');
+    expect(cache.get('c', now)?.jti).toBe('jc');
+    cache.close();
+  });
+});
