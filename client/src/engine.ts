@@ -629,10 +629,13 @@ export function createClient(deps: CreateClientOptions): SottoClient {
       else await groups.sendTyping(t.groupId, typing);
     },
     async markRead(conversationId) {
-      const unread = (await store.listMessages(conversationId, { limit: 10_000 })).filter(
-        (m) => m.unread,
-      );
-      await store.batch([{ op: 'markConversationRead', conversationId }]);
+      // Under the receive lock: a message stored between listing and marking
+      // would otherwise turn read without its read receipt.
+      const unread = await ctx.lock.run(async () => {
+        const list = await store.listUnread(conversationId);
+        if (list.length) await store.batch([{ op: 'markConversationRead', conversationId }]);
+        return list;
+      });
       for (const m of unread) messaging.receipts.add(m.sender, m.senderDevice, 'read', m.id);
       await messaging.receipts.flush();
     },

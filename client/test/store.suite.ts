@@ -249,6 +249,29 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       expect(convs.find((c) => c.conversationId === 'dm:bob')?.unread).toBe(0);
     });
 
+    it('lists only the unread messages of one conversation, oldest first', async () => {
+      const s = await open();
+      const late = message({ conversationId: 'dm:bob', timestamp: 30 });
+      const early = message({ conversationId: 'dm:bob', timestamp: 10 });
+      await s.batch([
+        { op: 'putMessage', message: late },
+        { op: 'putMessage', message: early },
+        { op: 'putMessage', message: message({ conversationId: 'dm:bob', unread: false }) },
+        {
+          op: 'putMessage',
+          message: message({ conversationId: 'dm:bob', outgoing: true, unread: false }),
+        },
+        { op: 'putMessage', message: message({ conversationId: 'group:g', timestamp: 20 }) },
+      ]);
+      expect(await s.listUnread('dm:bob')).toEqual([early, late]);
+      expect(await s.listUnread('dm:nobody')).toEqual([]);
+      await s.batch([{ op: 'putMessage', message: { ...early, unread: false } }]);
+      expect((await s.listUnread('dm:bob')).map((m) => m.id)).toEqual([late.id]);
+      await s.batch([{ op: 'markConversationRead', conversationId: 'dm:bob' }]);
+      expect(await s.listUnread('dm:bob')).toEqual([]);
+      expect((await s.listUnread('group:g')).length).toBe(1);
+    });
+
     it('keeps outbox entries per recipient device until removed, counting attempts', async () => {
       const s = await open();
       await s.batch([

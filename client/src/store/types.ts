@@ -256,6 +256,11 @@ export interface ClientStore {
   getMessage(id: string): Promise<MessageRecord | null>;
   /** Messages of a conversation, oldest first (the latest `limit` before `before`). */
   listMessages(conversationId: string, options?: ListMessagesOptions): Promise<MessageRecord[]>;
+  /**
+   * The unread incoming messages of a conversation, oldest first. Costs grow
+   * with the unread messages only, not with the conversation's length.
+   */
+  listUnread(conversationId: string): Promise<MessageRecord[]>;
   /** Conversations, most recent activity first. */
   listConversations(): Promise<ConversationSummary[]>;
 

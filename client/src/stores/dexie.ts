@@ -322,6 +322,12 @@ export function createDexieStore(options: DexieStoreOptions): ClientStore {
         .map((r) => fromRow(r))
         .sort((a, b) => a.timestamp - b.timestamp || (a.id < b.id ? -1 : 1));
     },
+    async listUnread(conversationId) {
+      const rows = await db.messages.where('unreadIn').equals(conversationId).toArray();
+      return rows
+        .map((r) => fromRow(r))
+        .sort((a, b) => a.timestamp - b.timestamp || (a.id < b.id ? -1 : 1));
+    },
     async listConversations() {
       const ids = (await db.messages.orderBy('conversationId').uniqueKeys()) as string[];
       const out: ConversationSummary[] = [];

@@ -233,6 +233,12 @@ export function createMemoryStore(): ClientStore {
         .sort((a, b) => a.timestamp - b.timestamp || (a.id < b.id ? -1 : 1));
       return clone(all.slice(Math.max(0, all.length - limit)));
     },
+    async listUnread(conversationId) {
+      const unread = [...s.messages.values()]
+        .filter((m) => m.conversationId === conversationId && m.unread)
+        .sort((a, b) => a.timestamp - b.timestamp || (a.id < b.id ? -1 : 1));
+      return clone(unread);
+    },
     async listConversations() {
       const byConv = new Map<string, ConversationSummary>();
       for (const m of s.messages.values()) {

@@ -61,6 +61,7 @@ CREATE TABLE IF NOT EXISTS own_sender_keys (group_id TEXT PRIMARY KEY, json TEXT
 CREATE TABLE IF NOT EXISTS sender_keys (group_id TEXT NOT NULL, user TEXT NOT NULL, device TEXT NOT NULL, key_id INTEGER NOT NULL, json TEXT NOT NULL, PRIMARY KEY (group_id, user, device, key_id));
 CREATE TABLE IF NOT EXISTS messages (id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, timestamp INTEGER NOT NULL, unread INTEGER NOT NULL, json TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation_id, timestamp);
+CREATE INDEX IF NOT EXISTS messages_unread ON messages (conversation_id) WHERE unread = 1;
 CREATE TABLE IF NOT EXISTS terms (token TEXT NOT NULL, message_id TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (token, message_id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS terms_by_message ON terms (message_id);
 CREATE TABLE IF NOT EXISTS outbox (key TEXT PRIMARY KEY, created_at INTEGER NOT NULL, json TEXT NOT NULL);
@@ -335,6 +336,12 @@ export function createSqliteStore(options: SqliteStoreOptions): ClientStore {
         options.limit ?? 50,
       );
       return rows.map((r) => decode<MessageRecord>(r.json)).reverse();
+    },
+    async listUnread(conversationId) {
+      return q.msgUnreadIn
+        .all(conversationId)
+        .map((r) => decode<MessageRecord>(r.json))
+        .sort((a, b) => a.timestamp - b.timestamp || (a.id < b.id ? -1 : 1));
     },
     async listConversations() {
       return q.conversations.all().map((r): ConversationSummary => ({

@@ -264,8 +264,8 @@ export class HistoryStore {
 
   /** Unread incoming messages of a conversation, newest last (for read receipts). */
   async unreadIncoming(id: ConversationId): Promise<MessageRecord[]> {
-    const recent = await this.inConversation(id).reverse().limit(500).toArray();
-    return recent.filter((m) => !m.outgoing && m.unread).reverse();
+    // The store's unread index: cost grows with the unread messages only.
+    return (await this.store.listUnread(id)).filter((m) => !m.outgoing);
   }
 
   /** Total unread messages over all conversations (for the title badge). */
