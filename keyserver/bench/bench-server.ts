@@ -10,10 +10,11 @@ import { join } from 'node:path';
 import Fastify from 'fastify';
 import { encodeOneTimePrekey, generateOneTimePrekey, ready } from '@sotto/crypto';
 import { buildApp } from '../src/app.ts';
-import { createMemoryAclEvents } from '../src/store/events.ts';
+import { createClient } from 'redis';
+import { createMemoryAclEvents, createRedisAclEvents } from '../src/store/events.ts';
 import { createRedisStore } from '../src/store/redis.ts';
 import { createSqliteStore } from '../src/store/sqlite.ts';
-import type { Store } from '../src/store/types.ts';
+import type { AclEvents, Store } from '../src/store/types.ts';
 import { generateSigningKey } from '../src/tokens.ts';
 import { makeDeviceUpload } from '../test/fixtures.ts';
 
@@ -33,15 +34,22 @@ async function main(): Promise<void> {
   await ready();
   const dir = mkdtempSync(join(tmpdir(), 'sotto-bench-'));
   let store: Store;
+  let aclEvents: AclEvents;
   if (mode === 'redis') {
+    // Cluster mode as `server.ts` sets it up with REDIS_URL: Redis store and Redis ACL bus.
     if (!redisUrl) throw new Error('redis mode needs a URL');
-    store = await createRedisStore({ url: redisUrl, prefix: 'bench:' });
+    const client = createClient({ url: redisUrl });
+    await client.connect();
+    store = await createRedisStore({ client, prefix: 'bench:' });
+    aclEvents = createRedisAclEvents({ client, prefix: 'bench:' });
   } else {
+    // Embedded mode: SQLite and the in-process bus.
     store = createSqliteStore({ filename: join(dir, 'keyserver.db') });
+    aclEvents = createMemoryAclEvents();
   }
   const app = await buildApp({
     store,
-    aclEvents: createMemoryAclEvents(),
+    aclEvents,
     signingKey: generateSigningKey(),
     blobDir: join(dir, 'blobs'),
     // Production Argon2 parameters (the default); rate limits off so the load is not refused.

@@ -182,11 +182,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
       throw apiError('UNAUTHORIZED', 'invalid access token', err);
     }
     if (c.kind !== 'user' && c.kind !== 'bot') throw apiError('UNAUTHORIZED', 'not a user token');
-    const [revoked, active] = await Promise.all([
-      store.isTokenRevoked(c.jti),
-      store.isDeviceActive(c.sub, c.dev),
-    ]);
-    if (revoked || !active) throw apiError('UNAUTHORIZED', 'token revoked');
+    if (!(await store.isTokenUsable(c.jti, c.sub, c.dev)))
+      throw apiError('UNAUTHORIZED', 'token revoked');
     authCache?.put(token, c, epoch);
     req.auth = c;
   };

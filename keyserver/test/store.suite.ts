@@ -206,6 +206,38 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       });
     });
 
+    it('answers concurrent claims of several devices each with its own bundle, in order', async () => {
+      // Concurrent claims share one transaction (SQLite) or one script call (Redis);
+      // a device without keys among them gets null and does not spoil the others.
+      await userWithKeys();
+      const many = Array.from({ length: 200 }, (_, i) => pk(i + 1)); // first bytes distinct
+      await store.addOneTimePrekeys('alice', 'd1', { x25519: many, kem: [] }, 300);
+      const asks = Array.from({ length: 240 }, (_, i) => (i % 3 === 1 ? 'nope' : 'd1'));
+      const claims = await Promise.all(asks.map((d) => store.claimPrekeyBundle('alice', d)));
+      expect(claims.map((c) => c === null)).toEqual(asks.map((d) => d === 'nope'));
+      const ids = claims.filter((c) => c !== null).map((c) => c.oneTimePrekey?.[0]);
+      expect(ids).toHaveLength(160);
+      expect(new Set(ids).size).toBe(160);
+      expect(await store.countOneTimePrekeys('alice', 'd1')).toEqual({
+        oneTimePrekeys: 40,
+        oneTimeKemPrekeys: 0,
+      });
+    });
+
+    it('checks a token (not revoked, device active) in one call', async () => {
+      await userWithKeys();
+      const [ok, unknown] = await Promise.all([
+        store.isTokenUsable('t1', 'alice', 'd1'),
+        store.isTokenUsable('t1', 'alice', 'nope'),
+      ]);
+      expect([ok, unknown]).toEqual([true, false]);
+      await store.revokeToken('t1', Date.now() + 60_000);
+      expect(await store.isTokenUsable('t1', 'alice', 'd1')).toBe(false);
+      expect(await store.isTokenUsable('t2', 'alice', 'd1')).toBe(true);
+      await store.deactivateDevice('alice', 'd1');
+      expect(await store.isTokenUsable('t2', 'alice', 'd1')).toBe(false);
+    });
+
     it('revokes single tokens until they expire', async () => {
       const future = Date.now() + 60_000;
       expect(await store.isTokenRevoked('j1')).toBe(false);

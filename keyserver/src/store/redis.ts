@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { createClient, type RedisClientType } from 'redis';
 import { checkThingSecret } from './secrets.ts';
 import type {
+  ClaimedBundle,
   DeviceKind,
   DeviceRecord,
   GroupMember,
@@ -89,10 +90,9 @@ add(KEYS[1], KEYS[2], nx)
 add(KEYS[3], KEYS[4], (#ARGV - 2 - 2 * nx) / 2)
 return { redis.call('LLEN', KEYS[1]), redis.call('LLEN', KEYS[3]) }`);
 
-// KEYS: device hash, x list, x hash, kem list, kem hash.
+// KEYS: per claim five keys — device hash, x list, x hash, kem list, kem hash. One result
+// per claim, in order: false (no such active device with keys) or its bundle fields.
 const CLAIM = script(`
-local d = redis.call('HMGET', KEYS[1], 'active', 'certificate', 'signedPrekey', 'kemPrekey')
-if d[1] ~= '1' or not d[2] or not d[3] or not d[4] then return false end
 local function take(list, hash)
   local id = redis.call('LPOP', list)
   if not id then return false end
@@ -100,11 +100,57 @@ local function take(list, hash)
   redis.call('HDEL', hash, id)
   return data
 end
-local otk = take(KEYS[2], KEYS[3])
-local kem = take(KEYS[4], KEYS[5])
-local last = '0'
-if not kem then kem = d[4]; last = '1' end
-return { d[2], d[3], kem, last, otk or '' }`);
+local out = {}
+for i = 1, #KEYS, 5 do
+  local d = redis.call('HMGET', KEYS[i], 'active', 'certificate', 'signedPrekey', 'kemPrekey')
+  if d[1] ~= '1' or not d[2] or not d[3] or not d[4] then
+    out[#out + 1] = false
+  else
+    local otk = take(KEYS[i + 1], KEYS[i + 2])
+    local kem = take(KEYS[i + 3], KEYS[i + 4])
+    local last = '0'
+    if not kem then kem = d[4]; last = '1' end
+    out[#out + 1] = { d[2], d[3], kem, last, otk or '' }
+  end
+end
+return out`);
+
+// KEYS: per token its revoked key and its device hash. One 1 (usable) or 0 per token.
+const TOKENS_USABLE = script(`
+local out = {}
+for i = 1, #KEYS, 2 do
+  local ok = redis.call('EXISTS', KEYS[i]) == 0 and redis.call('HGET', KEYS[i + 1], 'active') == '1'
+  out[#out + 1] = ok and 1 or 0
+end
+return out`);
+
+/** Most claims or token checks one script call carries (bounds the time Redis is busy with it). */
+const BATCH_MAX = 128;
+
+/**
+ * Coalesce calls made in one turn of the event loop into batches of up to
+ * {@link BATCH_MAX}: every request in flight then costs one share of a script
+ * call instead of one script call (round trip, command and client overhead).
+ */
+function coalesce<A, R>(runBatch: (items: A[]) => Promise<R[]>): (item: A) => Promise<R> {
+  let queue: { item: A; resolve: (r: R) => void; reject: (err: unknown) => void }[] = [];
+  const flush = (): void => {
+    const all = queue;
+    queue = [];
+    for (let i = 0; i < all.length; i += BATCH_MAX) {
+      const batch = all.slice(i, i + BATCH_MAX);
+      runBatch(batch.map((b) => b.item)).then(
+        (results) => batch.forEach((b, j) => b.resolve(results[j] as R)),
+        (err: unknown) => batch.forEach((b) => b.reject(err)),
+      );
+    }
+  };
+  return (item) =>
+    new Promise<R>((resolve, reject) => {
+      queue.push({ item, resolve, reject });
+      if (queue.length === 1) setImmediate(flush);
+    });
+}
 
 // KEYS: issued zset, families set. ARGV: now, prefix. Returns jti/expiry pairs.
 const REVOKE_DEVICE = script(`
@@ -220,6 +266,37 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
     k.otkList(u, d, 'k'),
     k.otkHash(u, d, 'k'),
   ];
+
+  // Bundle claims and token checks of concurrent requests share one script call each.
+  const claimOne = coalesce(
+    async (items: { username: string; deviceId: string }[]): Promise<(ClaimedBundle | null)[]> => {
+      const keys: string[] = [];
+      for (const c of items)
+        keys.push(k.device(c.username, c.deviceId), ...otkKeys(c.username, c.deviceId));
+      const rows = (await run(CLAIM, keys, [])) as (
+        [string, string, string, string, string] | null
+      )[];
+      return rows.map((r) =>
+        r
+          ? {
+              certificate: unb64(r[0]) ?? new Uint8Array(),
+              signedPrekey: unb64(r[1]) ?? new Uint8Array(),
+              kemPrekey: unb64(r[2]) ?? new Uint8Array(),
+              kemLastResort: r[3] === '1',
+              oneTimePrekey: r[4] === '' ? null : unb64(r[4]),
+            }
+          : null,
+      );
+    },
+  );
+  const tokenUsable = coalesce(
+    async (items: { jti: string; username: string; deviceId: string }[]): Promise<boolean[]> => {
+      const keys: string[] = [];
+      for (const t of items) keys.push(k.revoked(t.jti), k.device(t.username, t.deviceId));
+      const rows = (await run(TOKENS_USABLE, keys, [])) as number[];
+      return rows.map((r) => r === 1);
+    },
+  );
 
   async function counts(u: string, d: string): Promise<PrekeyCounts> {
     const [x, kem] = await Promise.all([
@@ -399,20 +476,8 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
     async countOneTimePrekeys(username, deviceId) {
       return counts(username, deviceId);
     },
-    async claimPrekeyBundle(username, deviceId) {
-      const r = (await run(
-        CLAIM,
-        [k.device(username, deviceId), ...otkKeys(username, deviceId)],
-        [],
-      )) as [string, string, string, string, string] | null;
-      if (!r) return null;
-      return {
-        certificate: unb64(r[0]) ?? new Uint8Array(),
-        signedPrekey: unb64(r[1]) ?? new Uint8Array(),
-        kemPrekey: unb64(r[2]) ?? new Uint8Array(),
-        kemLastResort: r[3] === '1',
-        oneTimePrekey: r[4] === '' ? null : unb64(r[4]),
-      };
+    claimPrekeyBundle(username, deviceId) {
+      return claimOne({ username, deviceId });
     },
 
     async recordAccessToken(t) {
@@ -554,6 +619,9 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
     },
     async isDeviceActive(username, deviceId) {
       return (await client.hGet(k.device(username, deviceId), 'active')) === '1';
+    },
+    isTokenUsable(jti, username, deviceId) {
+      return tokenUsable({ jti, username, deviceId });
     },
     async groupMembers(groupId) {
       const [exists, names] = await Promise.all([

@@ -215,6 +215,10 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     isMember: db.prepare('SELECT 1 FROM group_members WHERE group_id = ? AND username = ?'),
     thing: db.prepare('SELECT * FROM things WHERE owner = ? AND thing = ?'),
     deviceActive: db.prepare('SELECT active FROM devices WHERE username = ? AND device_id = ?'),
+    tokenUsable: db.prepare(
+      `SELECT 1 FROM devices WHERE username = ? AND device_id = ? AND active = 1
+         AND NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ? AND expires_at > ?)`,
+    ),
   };
 
   function counts(username: string, deviceId: string): PrekeyCounts {
@@ -649,6 +653,9 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     async isDeviceActive(username, deviceId) {
       const r = q.deviceActive.get(username, deviceId) as { active: number } | undefined;
       return r?.active === 1;
+    },
+    async isTokenUsable(jti, username, deviceId) {
+      return q.tokenUsable.get(username, deviceId, jti, now()) !== undefined;
     },
     async groupMembers(groupId) {
       const g = db.prepare('SELECT 1 FROM groups WHERE group_id = ?').get(groupId);

@@ -258,6 +258,11 @@ export interface Store {
   isTokenRevoked(jti: string): Promise<boolean>;
   /** False after logout or revocation of the device, and for unknown devices. */
   isDeviceActive(username: string, deviceId: string): Promise<boolean>;
+  /**
+   * Both store checks of an access token at once (every authenticated request makes
+   * them): true when `jti` is not revoked and the device is active.
+   */
+  isTokenUsable(jti: string, username: string, deviceId: string): Promise<boolean>;
   /** Usernames of current members; `null` when no such group. */
   groupMembers(groupId: string): Promise<string[] | null>;
   isGroupMember(groupId: string, username: string): Promise<boolean>;
