@@ -124,6 +124,13 @@ export interface SottoClient extends TypedEvents<ClientEvents> {
   ): Promise<AccountInfo>;
   /** Log this device out on the server and disconnect. Local state is kept. */
   logout(): Promise<void>;
+  /**
+   * Change the account password. Every session of the user ends (other devices must log in
+   * again; the broker drops every connection of the user); this device adopts the new token
+   * pair, persists it, and its MQTT connection comes back with the new token. A wrong current
+   * password is `ApiError('INVALID_CREDENTIALS')` and changes nothing.
+   */
+  changePassword(currentPassword: string, newPassword: string): Promise<void>;
   /** Load the stored account and connect to the broker; resolves once subscribed (or after the first failure). */
   start(): Promise<void>;
   /** Disconnect and release the store. */
@@ -584,6 +591,15 @@ export function createClient(deps: CreateClientOptions): SottoClient {
         account = { ...account, accessToken: null, refreshToken: null };
         await store.putAccount(account);
       }
+    },
+    async changePassword(currentPassword, newPassword) {
+      await ready();
+      account ??= await store.getAccount();
+      if (!account?.refreshToken)
+        throw new ClientError('NOT_REGISTERED', 'not logged in on this device: log in first');
+      // The new pair reaches onTokens, which persists it and sets the MQTT password the
+      // reconnect after the broker's user-revoked disconnect presents.
+      await http.changePassword(currentPassword, newPassword);
     },
     async start() {
       await ready();

@@ -8,7 +8,8 @@
  * Errors: every failure is an {@link ApiError} carrying the server's stable
  * `{ error, message }` code and the HTTP status; a network failure is
  * `ApiError('NETWORK', …)` with status 0. A 401 on an authenticated route
- * triggers one refresh with the refresh token and a retry.
+ * triggers one refresh with the refresh token and a retry (not when the 401 is
+ * a wrong current password on a password change).
  */
 
 /** Error code from the key server's `{ error }`, or a client-side one. */
@@ -152,8 +153,19 @@ export interface HttpClient {
   readonly baseUrl: string;
   signUp(username: string, password: string): Promise<void>;
   login(username: string, password: string, deviceId?: string): Promise<LoginResult>;
-  /** Exchange the refresh token for a new pair (also called automatically on 401). */
+  /**
+   * Exchange the refresh token for a new pair (also called automatically on 401). During a
+   * password change it waits for the change and returns its pair instead: the old refresh
+   * token is revoked by the change, and presenting it would end this device's new session.
+   */
   refresh(): Promise<Tokens>;
+  /**
+   * Change the account password (`POST /v1/accounts/password`). The server revokes every token
+   * of the user (all devices are disconnected) and returns a new pair for this device, handed
+   * to `onTokens` before this resolves. A wrong current password is
+   * `ApiError('INVALID_CREDENTIALS')`; a new one under 8 characters is `ApiError('VALIDATION_FAILED')`.
+   */
+  changePassword(currentPassword: string, newPassword: string): Promise<Tokens>;
   logout(): Promise<void>;
   uploadKeys(deviceId: string, keys: KeyUpload): Promise<void>;
   countPrekeys(deviceId: string): Promise<PrekeyCounts>;
@@ -189,6 +201,8 @@ interface RequestOptions {
   raw?: Uint8Array;
   auth?: boolean;
   binaryResponse?: boolean;
+  /** The password change itself: a 401 INVALID_CREDENTIALS is final, other 401s refresh directly. */
+  passwordChange?: boolean;
 }
 
 /** Create the key server client. */
@@ -196,6 +210,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const doFetch = options.fetch ?? ((input, init) => fetch(input, init));
   let refreshing: Promise<Tokens> | null = null;
+  let changing: Promise<Tokens> | null = null;
 
   async function send(method: string, path: string, o: RequestOptions): Promise<Response> {
     const headers: Record<string, string> = {};
@@ -232,10 +247,42 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     throw new ApiError(code, message, res.status);
   }
 
+  async function errorCode(res: Response): Promise<string | null> {
+    try {
+      const j = (await res.json()) as { error?: unknown };
+      return typeof j.error === 'string' ? j.error : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** The refresh itself: one at a time (a reused refresh token revokes the family). */
+  function rotate(): Promise<Tokens> {
+    refreshing ??= (async () => {
+      try {
+        const t = options.getTokens?.();
+        if (!t) throw new ApiError('NOT_LOGGED_IN', 'no refresh token: log in first', 0);
+        const next = await request<Tokens>('POST', '/v1/sessions/refresh', {
+          body: { refreshToken: t.refreshToken },
+        });
+        await options.onTokens?.(next);
+        return next;
+      } finally {
+        refreshing = null;
+      }
+    })();
+    return refreshing;
+  }
+
   async function request<T>(method: string, path: string, o: RequestOptions = {}): Promise<T> {
     let res = await send(method, path, o);
     if (res.status === 401 && o.auth && options.getTokens?.()?.refreshToken) {
-      await client.refresh();
+      if (o.passwordChange) {
+        if ((await errorCode(res.clone())) === 'INVALID_CREDENTIALS') return fail(res);
+        await rotate();
+      } else {
+        await client.refresh();
+      }
       res = await send(method, path, o);
     }
     if (!res.ok) return fail(res);
@@ -256,22 +303,40 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         body: deviceId === undefined ? { username, password } : { username, password, deviceId },
       });
     },
-    refresh() {
-      // One refresh at a time: concurrent 401s share it (a reused refresh token revokes the family).
-      refreshing ??= (async () => {
+    async refresh() {
+      const pending = changing;
+      if (pending) {
         try {
-          const t = options.getTokens?.();
-          if (!t) throw new ApiError('NOT_LOGGED_IN', 'no refresh token: log in first', 0);
-          const next = await request<Tokens>('POST', '/v1/sessions/refresh', {
-            body: { refreshToken: t.refreshToken },
+          return await pending;
+        } catch {
+          // The password did not change: the old pair is still good, refresh it as usual.
+        }
+      }
+      return rotate();
+    },
+    changePassword(currentPassword, newPassword) {
+      if (changing) {
+        return Promise.reject(
+          new ApiError('PASSWORD_CHANGE_IN_PROGRESS', 'a password change is in progress', 0),
+        );
+      }
+      const run = (async () => {
+        try {
+          // A refresh in flight must land first: the change revokes the pair it presents.
+          await refreshing?.catch(() => undefined);
+          const next = await request<Tokens>('POST', '/v1/accounts/password', {
+            auth: true,
+            passwordChange: true,
+            body: { currentPassword, newPassword },
           });
           await options.onTokens?.(next);
           return next;
         } finally {
-          refreshing = null;
+          changing = null;
         }
       })();
-      return refreshing;
+      changing = run;
+      return run;
     },
     async logout() {
       await request('DELETE', '/v1/sessions/current', { auth: true });

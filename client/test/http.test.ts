@@ -103,3 +103,68 @@ describe('key server HTTP client', () => {
     expect(await http.downloadBlob('blob1')).toEqual(Uint8Array.of(1, 2, 3));
   });
 });
+
+describe('password change', () => {
+  it('does not refresh on a wrong current password', async () => {
+    const { http, calls, saved } = setup(() =>
+      json(401, { error: 'INVALID_CREDENTIALS', message: 'wrong' }),
+    );
+    await expect(http.changePassword('wrong', 'new password')).rejects.toMatchObject({
+      code: 'INVALID_CREDENTIALS',
+      status: 401,
+    });
+    expect(calls.map((c) => c.url)).toEqual(['http://ks.test/v1/accounts/password']);
+    expect(saved).toEqual([]);
+  });
+
+  it('refreshes an expired access token and retries the change', async () => {
+    const { http, calls, saved } = setup((url, init) => {
+      if (url.endsWith('/v1/sessions/refresh'))
+        return json(200, { accessToken: 'a2', refreshToken: 'r2' });
+      const auth = (init.headers as Record<string, string>).authorization;
+      return auth === 'Bearer a2'
+        ? json(200, { accessToken: 'a3', refreshToken: 'r3', deviceId: 'd' })
+        : json(401, { error: 'UNAUTHORIZED', message: 'expired' });
+    });
+    await http.changePassword('old password', 'new password');
+    expect(calls.map((c) => c.url.replace('http://ks.test', ''))).toEqual([
+      '/v1/accounts/password',
+      '/v1/sessions/refresh',
+      '/v1/accounts/password',
+    ]);
+    expect(saved.map((t) => t.accessToken)).toEqual(['a2', 'a3']);
+  });
+
+  it('a refresh during the change waits for it and never presents the revoked refresh token', async () => {
+    let answer!: () => void;
+    const { http, calls, saved } = setup(async (url) => {
+      if (url.endsWith('/v1/accounts/password')) {
+        await new Promise<void>((r) => (answer = r));
+        return json(200, { accessToken: 'a2', refreshToken: 'r2', deviceId: 'd' });
+      }
+      return json(401, { error: 'INVALID_REFRESH_TOKEN', message: 'reused' });
+    });
+    const change = http.changePassword('old password', 'new password');
+    await new Promise((r) => setTimeout(r, 10));
+    const refreshed = http.refresh();
+    await new Promise((r) => setTimeout(r, 10));
+    answer();
+    expect(await refreshed).toEqual({ accessToken: 'a2', refreshToken: 'r2', deviceId: 'd' });
+    await change;
+    expect(calls.map((c) => c.url)).toEqual(['http://ks.test/v1/accounts/password']);
+    expect(saved.map((t) => t.accessToken)).toEqual(['a2']);
+  });
+
+  it('a refresh after a refused change refreshes as usual', async () => {
+    const { http, saved } = setup((url) =>
+      url.endsWith('/v1/sessions/refresh')
+        ? json(200, { accessToken: 'a2', refreshToken: 'r2' })
+        : json(401, { error: 'INVALID_CREDENTIALS', message: 'wrong' }),
+    );
+    const change = http.changePassword('wrong', 'new password');
+    const refreshed = http.refresh();
+    await expect(change).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
+    expect(await refreshed).toEqual({ accessToken: 'a2', refreshToken: 'r2' });
+    expect(saved.map((t) => t.accessToken)).toEqual(['a2']);
+  });
+});

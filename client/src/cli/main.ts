@@ -41,6 +41,7 @@ const USAGE = `usage: sotto [--state DIR] [--server URL] [--mqtt URL[,URL…]]�
   login <username> [--password P] [--kind …] [--reset-identity]
   link show <username> [--password P] [--kind …]   new device: print a link code, wait
   link approve <code>                      existing device: link the device showing <code>
+  password [--password CURRENT] [--new-password NEW]   change the account password
   send <user|group:ID|#name> <text…> [--wait SECONDS]
   listen                                   decrypted messages as JSON lines
   groups create <name> [member…] | add <group> <user> | remove <group> <user> | list
@@ -48,23 +49,78 @@ const USAGE = `usage: sotto [--state DIR] [--server URL] [--mqtt URL[,URL…]]�
   thing add <name> | list | revoke <name>
   bridge --group <group> --thing <name> [--thing <name>…]
 
-Password: --password, SOTTO_PASSWORD, or the first line of stdin.`;
+Password: --password, SOTTO_PASSWORD, or the first line of stdin. New password (for password):
+--new-password, SOTTO_NEW_PASSWORD, or the next line of stdin.`;
 
 function print(obj: unknown): void {
   process.stdout.write(`${typeof obj === 'string' ? obj : JSON.stringify(obj)}\n`);
 }
 
-async function readPassword(cfg: CliConfig): Promise<string> {
-  if (cfg.password) return cfg.password;
-  if (process.stdin.isTTY) process.stderr.write('password: ');
-  const chunks: Buffer[] = [];
+/** Read one line per prompt from stdin (each prompt shown on a terminal); missing lines are ''. */
+async function readLines(prompts: string[]): Promise<string[]> {
+  const lines: string[] = [];
+  let buf = Buffer.alloc(0);
+  const ask = (): void => {
+    if (process.stdin.isTTY && lines.length < prompts.length)
+      process.stderr.write(`${prompts[lines.length]}: `);
+  };
+  const take = (): void => {
+    for (let i = buf.indexOf(10); i >= 0 && lines.length < prompts.length; i = buf.indexOf(10)) {
+      lines.push(buf.subarray(0, i).toString('utf8').trim());
+      buf = buf.subarray(i + 1);
+      ask();
+    }
+  };
+  ask();
   for await (const c of process.stdin) {
-    chunks.push(c as Buffer);
-    if (Buffer.concat(chunks).includes(10)) break;
+    buf = Buffer.concat([buf, c as Buffer]);
+    take();
+    if (lines.length === prompts.length) break;
   }
-  const line = Buffer.concat(chunks).toString('utf8').split('\n')[0]?.trim() ?? '';
+  if (lines.length < prompts.length && buf.length > 0) lines.push(buf.toString('utf8').trim());
+  while (lines.length < prompts.length) lines.push('');
+  return lines;
+}
+
+async function readPassword(cfg: CliConfig): Promise<string> {
+  const line = cfg.password ?? (await readLines(['password']))[0];
   if (!line) throw new UsageError('a password is required (--password, SOTTO_PASSWORD or stdin)');
   return line;
+}
+
+/**
+ * Current and new password for `sotto password`: `--password` / `SOTTO_PASSWORD` and
+ * `--new-password` / `SOTTO_NEW_PASSWORD`; whichever is missing is read from stdin, one line
+ * each, current first.
+ */
+async function readPasswordChange(
+  cfg: CliConfig,
+  newFlag: string | undefined,
+): Promise<{ current: string; next: string }> {
+  const fromEnv = process.env.SOTTO_NEW_PASSWORD;
+  let current = cfg.password;
+  let next = newFlag ?? (fromEnv === '' ? undefined : fromEnv);
+  const prompts = [
+    ...(current === undefined ? ['current password'] : []),
+    ...(next === undefined ? ['new password'] : []),
+  ];
+  if (prompts.length > 0) {
+    const lines = await readLines(prompts);
+    if (current === undefined) current = lines.shift();
+    if (next === undefined) next = lines.shift();
+  }
+  if (!current) {
+    throw new UsageError(
+      'the current password is required (--password, SOTTO_PASSWORD or the first line of stdin)',
+    );
+  }
+  if (!next) {
+    throw new UsageError(
+      'a new password is required (--new-password, SOTTO_NEW_PASSWORD or a line of stdin)',
+    );
+  }
+  if (next.length < 8) throw new UsageError('the new password needs at least 8 characters');
+  return { current, next };
 }
 
 function mqttUrlFor(server: string): string {
@@ -139,6 +195,7 @@ export async function run(argv: string[]): Promise<number> {
       server: { type: 'string' },
       mqtt: { type: 'string', multiple: true },
       password: { type: 'string' },
+      'new-password': { type: 'string' },
       kind: { type: 'string' },
       wait: { type: 'string' },
       group: { type: 'string' },
@@ -183,6 +240,18 @@ export async function run(argv: string[]): Promise<number> {
             : await client.login(username, password, opts);
         saveServer(cfg.stateDir, cfg.server!, cfg.mqtt ?? mqttUrlFor(cfg.server!));
         print(info);
+      } finally {
+        await client.close();
+        await client.store.close();
+      }
+      return EXIT.OK;
+    }
+    case 'password': {
+      const { current, next } = await readPasswordChange(cfg, values['new-password']);
+      const client = open(cfg, false);
+      try {
+        await client.changePassword(current, next);
+        print({ type: 'password-changed', username: client.account?.username });
       } finally {
         await client.close();
         await client.store.close();

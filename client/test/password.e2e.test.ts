@@ -1,0 +1,156 @@
+/**
+ * Changing the password against a real key server and broker: the old password
+ * stops logging in and the new one works; the broker drops every connection of
+ * the user, and this engine comes back with its new token and keeps sending and
+ * receiving DMs; a linked second device of the same user is logged out; a wrong
+ * current password is INVALID_CREDENTIALS and changes nothing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient, type SottoClient } from '../src/engine.ts';
+import { createHttpClient, isApiError } from '../src/http.ts';
+import type { MessageRecord } from '../src/store/types.ts';
+import { createMemoryStore } from '../src/stores/memory.ts';
+import { makeClient, startServer, uname, until, type TestServer } from './support/server.ts';
+
+let srv: TestServer;
+const clients: SottoClient[] = [];
+const PW = 'correct horse battery';
+const NEW_PW = 'staple battery horse';
+
+function client(): SottoClient {
+  const c = makeClient(srv);
+  if (process.env.DEBUG_E2E) c.on('error', (e) => console.log('ERR', e));
+  clients.push(c);
+  return c;
+}
+
+async function apiCodeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    if (isApiError(err)) return err.code;
+    throw err;
+  }
+  return 'resolved';
+}
+
+/** Log in with a bare HTTP client (no device set-up): just checks the password. */
+function tryLogin(username: string, password: string): Promise<string> {
+  return apiCodeOf(createHttpClient({ baseUrl: srv.httpUrl }).login(username, password));
+}
+
+beforeAll(async () => {
+  srv = await startServer();
+});
+afterAll(async () => {
+  for (const c of clients) await c.close().catch(() => undefined);
+  await srv?.close();
+});
+
+describe('changing the password', () => {
+  it('switches passwords, keeps this device messaging and logs the other device out', async () => {
+    const a = uname('alice');
+    const b = uname('bob');
+    const alice = client();
+    const bob = client();
+    await alice.register(a, PW);
+    await bob.register(b, PW);
+    await alice.start();
+    await bob.start();
+
+    // A second device of Alice, linked from the first.
+    const alice2 = client();
+    const session = await alice2.link.begin(a, PW);
+    await alice.link.approve(session.code);
+    await session.linked;
+    await alice2.start();
+    expect(alice2.connectionState).toBe('online');
+
+    const bobGot: MessageRecord[] = [];
+    bob.on('message', (m) => bobGot.push(m));
+    const aliceGot: MessageRecord[] = [];
+    alice.on('message', (m) => aliceGot.push(m));
+    await alice.sendText(b, 'before');
+    await until(() => bobGot.some((m) => m.body.text === 'before'), 'bob receives "before"');
+
+    const states: string[] = [];
+    alice.on('connection', (c) => states.push(c.state));
+    const alice2States: string[] = [];
+    alice2.on('connection', (c) => alice2States.push(c.state));
+    const before = (await alice.store.getAccount())!;
+
+    await alice.changePassword(PW, NEW_PW);
+
+    // The new pair is adopted and persisted.
+    const after = (await alice.store.getAccount())!;
+    expect(after.accessToken).not.toBe(before.accessToken);
+    expect(after.refreshToken).not.toBe(before.refreshToken);
+
+    expect(await tryLogin(a, PW)).toBe('INVALID_CREDENTIALS');
+    expect(await tryLogin(a, NEW_PW)).toBe('resolved');
+
+    // The broker dropped this device's connection; it came back with the new token.
+    await until(
+      () => states.includes('offline') && alice.connectionState === 'online',
+      'alice is kicked and reconnects',
+    );
+    await alice.sendText(b, 'after');
+    await until(() => bobGot.some((m) => m.body.text === 'after'), 'bob receives "after"');
+    await bob.sendText(a, 'reply after');
+    await until(
+      () => aliceGot.some((m) => m.body.text === 'reply after'),
+      'alice receives the reply',
+    );
+    // Its HTTP calls still work (no refresh-token reuse ended the new session).
+    expect(await apiCodeOf(alice.http.getSettings())).toBe('resolved');
+    expect(await apiCodeOf(alice.http.refresh())).toBe('resolved');
+    expect(alice.connectionState).toBe('online');
+
+    // The other device is out: kicked off the broker, and its refresh token no longer works.
+    await until(() => alice2States.includes('offline'), 'the second device is kicked');
+    expect(await apiCodeOf(alice2.http.getSettings())).toBe('INVALID_REFRESH_TOKEN');
+    expect(alice2.connectionState).not.toBe('online');
+  });
+
+  it('refuses a wrong current password with INVALID_CREDENTIALS and changes nothing', async () => {
+    const a = uname('carol');
+    const b = uname('dave');
+    const carol = client();
+    const dave = client();
+    await carol.register(a, PW);
+    await dave.register(b, PW);
+    await carol.start();
+    await dave.start();
+    const states: string[] = [];
+    carol.on('connection', (c) => states.push(c.state));
+    const before = (await carol.store.getAccount())!;
+
+    expect(await apiCodeOf(carol.changePassword('not the password', NEW_PW))).toBe(
+      'INVALID_CREDENTIALS',
+    );
+    // A too-short new password is refused by the server's schema.
+    expect(await apiCodeOf(carol.changePassword(PW, 'short'))).toBe('VALIDATION_FAILED');
+
+    const after = (await carol.store.getAccount())!;
+    expect(after.accessToken).toBe(before.accessToken);
+    expect(after.refreshToken).toBe(before.refreshToken);
+    expect(await tryLogin(a, PW)).toBe('resolved');
+    expect(await tryLogin(a, NEW_PW)).toBe('INVALID_CREDENTIALS');
+
+    const daveGot: MessageRecord[] = [];
+    dave.on('message', (m) => daveGot.push(m));
+    await carol.sendText(b, 'still here');
+    await until(
+      () => daveGot.some((m) => m.body.text === 'still here'),
+      'dave receives the message',
+    );
+    expect(states).not.toContain('offline');
+    expect(await apiCodeOf(carol.http.getSettings())).toBe('resolved');
+  });
+
+  it('needs an account on the device', async () => {
+    const c = createClient({ store: createMemoryStore(), http: { baseUrl: srv.httpUrl } });
+    clients.push(c);
+    await expect(c.changePassword(PW, NEW_PW)).rejects.toMatchObject({ code: 'NOT_REGISTERED' });
+  });
+});
