@@ -97,6 +97,10 @@ describe('<own-key-alert-banner>', () => {
     expect(text).toContain('your identity key never signed');
     expect(text).toContain('Key log entry 7');
     expect(text).toMatch(/Change your password/);
+    expect(text).not.toContain('/v1/accounts/password');
+    const change = first.alert()!.querySelector<HTMLAnchorElement>('a[data-change-password]');
+    expect(change?.getAttribute('href')).toBe('#/settings');
+    expect(change?.textContent?.replace(/\s+/g, ' ')).toContain('Settings → Change password');
     expect(text).toMatch(/reset your identity/);
     expect(text).not.toContain('If you reset your identity on another device yourself');
     const devices = first.alert()!.querySelector<HTMLAnchorElement>('a[href="#/settings"]');

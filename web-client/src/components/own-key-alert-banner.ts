@@ -158,8 +158,9 @@ export class OwnKeyAlertBanner extends LitElement {
           recognise.
         </li>
         <li>
-          Change your password: that signs out every other session (not in this web client yet: the
-          key server’s <code>POST /v1/accounts/password</code>).
+          <a href="#/settings" data-change-password
+            >Change your password in Settings → Change password</a
+          >: that signs out every other session, so each of your devices must log in again.
         </li>
         <li>
           If a device is not yours, reset your identity (command line:

@@ -1,7 +1,7 @@
 /**
  * `<settings-view>`: privacy (presence / last seen, read receipts), theme, desktop
- * notifications, this user's devices, device linking, and log out with an option to wipe every
- * key and message from this browser.
+ * notifications, this user's devices, device linking, changing the password, and log out with an
+ * option to wipe every key and message from this browser.
  */
 /* eslint-disable @typescript-eslint/unbound-method -- Lit calls template event listeners with `this` bound to the host element (renderOptions.host). */
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
@@ -9,11 +9,31 @@ import { customElement, property, state } from 'lit/decorators.js';
 import { live } from 'lit/directives/live.js';
 import { consume } from '@lit/context';
 import { sessionContext } from '../context.ts';
-import type { DeviceInfo } from '../services/messenger.ts';
+import { MessengerError, type DeviceInfo } from '../services/messenger.ts';
 import type { ChatSession } from '../services/session.ts';
 import { icons } from '../icons.ts';
 import { shared } from '../styles.ts';
+import { MIN_PASSWORD } from './auth-view.ts';
 import { applyTheme } from './sotto-app.ts';
+
+/** Why a password change failed, in words. */
+function passwordError(err: unknown): string {
+  if (err instanceof MessengerError) {
+    switch (err.code) {
+      case 'BAD_CREDENTIALS':
+        return 'The current password is wrong. Your password was not changed.';
+      case 'WEAK_PASSWORD':
+        return `Use a new password of at least ${MIN_PASSWORD} characters.`;
+      case 'UNREACHABLE':
+        return 'Cannot reach the Sotto server. Check your connection and try again.';
+      case 'RATE_LIMITED':
+        return 'Too many attempts. Wait a minute and try again.';
+      default:
+        return err.message;
+    }
+  }
+  return err instanceof Error ? err.message : String(err);
+}
 
 /** Theme choices. */
 export type Theme = 'system' | 'light' | 'dark';
@@ -67,6 +87,15 @@ export class SettingsView extends LitElement {
         margin: 0;
         padding-left: 1.1rem;
       }
+      form.password {
+        display: grid;
+        gap: 0.5rem;
+        max-width: 24rem;
+      }
+      form.password label {
+        display: grid;
+        gap: 0.2rem;
+      }
       .danger-zone {
         border: 1px solid var(--danger);
         border-radius: 10px;
@@ -90,6 +119,12 @@ export class SettingsView extends LitElement {
   @state() private _devicesError = '';
   @state() private _wipe = false;
   @state() private _busy = false;
+  @state() private _pwCurrent = '';
+  @state() private _pwNew = '';
+  @state() private _pwConfirm = '';
+  @state() private _pwError = '';
+  @state() private _pwDone = false;
+  @state() private _pwBusy = false;
   @state() private _notify: NotificationPermission | 'unsupported' =
     typeof Notification === 'undefined' ? 'unsupported' : Notification.permission;
 
@@ -149,6 +184,86 @@ export class SettingsView extends LitElement {
   private async askNotifications(): Promise<void> {
     if (typeof Notification === 'undefined') return;
     this._notify = await Notification.requestPermission();
+  }
+
+  private async changePassword(e: Event): Promise<void> {
+    e.preventDefault();
+    const s = this.session;
+    if (s === undefined || this._pwBusy) return;
+    this._pwError = '';
+    this._pwDone = false;
+    if (this._pwCurrent === '') {
+      this._pwError = 'Enter your current password.';
+      return;
+    }
+    if (this._pwNew.length < MIN_PASSWORD) {
+      this._pwError = `Use a new password of at least ${MIN_PASSWORD} characters.`;
+      return;
+    }
+    if (this._pwNew !== this._pwConfirm) {
+      this._pwError = 'The new password and its confirmation do not match.';
+      return;
+    }
+    this._pwBusy = true;
+    try {
+      await s.messenger.changePassword(this._pwCurrent, this._pwNew);
+      this._pwCurrent = this._pwNew = this._pwConfirm = '';
+      this._pwDone = true;
+    } catch (err) {
+      this._pwError = passwordError(err);
+    } finally {
+      this._pwBusy = false;
+    }
+  }
+
+  private renderPassword(): TemplateResult {
+    const field = (
+      name: 'current' | 'new' | 'confirm',
+      label: string,
+      value: string,
+      set: (v: string) => void,
+    ): TemplateResult =>
+      html`<label
+        >${label}
+        <input
+          type="password"
+          name=${`${name}-password`}
+          autocomplete=${name === 'current' ? 'current-password' : 'new-password'}
+          minlength=${name === 'current' ? 1 : MIN_PASSWORD}
+          required
+          .value=${live(value)}
+          ?disabled=${this._pwBusy}
+          @input=${(e: Event) => set((e.target as HTMLInputElement).value)}
+      /></label>`;
+    return html`<form
+      class="password"
+      data-password
+      aria-labelledby="password-label"
+      @submit=${this.changePassword}
+      novalidate
+    >
+      ${field('current', 'Current password', this._pwCurrent, (v) => (this._pwCurrent = v))}
+      ${field('new', 'New password', this._pwNew, (v) => (this._pwNew = v))}
+      ${field('confirm', 'Confirm new password', this._pwConfirm, (v) => (this._pwConfirm = v))}
+      <p class="muted">
+        At least ${MIN_PASSWORD} characters. Every other device of this account is signed out and
+        must log in again with the new password; this browser stays signed in.
+      </p>
+      ${this._pwError !== '' ? html`<p class="error" role="alert">${this._pwError}</p>` : nothing}
+      ${
+        this._pwDone
+          ? html`<p role="status" data-password-done>
+              Password changed. Your other devices were signed out and must log in again with the
+              new password.
+            </p>`
+          : nothing
+      }
+      <div>
+        <button type="submit" ?disabled=${this._pwBusy}>
+          ${this._pwBusy ? 'Changing…' : 'Change password'}
+        </button>
+      </div>
+    </form>`;
   }
 
   private async logOut(): Promise<void> {
@@ -291,6 +406,13 @@ export class SettingsView extends LitElement {
           can.has('link-device')
             ? html`<div><a href="#/link">Link another device…</a></div>`
             : html`<p class="muted">Linking another device is not available yet.</p>`
+        }
+
+        <h3 id="password-label">Change password</h3>
+        ${
+          can.has('change-password')
+            ? this.renderPassword()
+            : html`<p class="muted">Changing the password is not available yet.</p>`
         }
 
         <h3>Log out</h3>

@@ -79,6 +79,7 @@ const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
   'devices',
   'hide-presence',
   'link-device',
+  'change-password',
 ]);
 
 /** Map engine and key server errors to the stable codes the views translate. */
@@ -651,6 +652,22 @@ class EngineMessenger implements MessengerService {
     if (settings.shareLastSeen !== this.presenceShared) {
       await this.run(() => this.engine().setPresenceVisible(settings.shareLastSeen));
       this.presenceShared = settings.shareLastSeen;
+    }
+  }
+
+  async changePassword(currentPassword: string, newPassword: string): Promise<void> {
+    try {
+      await this.engine().changePassword(currentPassword, newPassword);
+    } catch (err) {
+      // The only field the server validates here is the new password.
+      if (err instanceof ApiError && err.code === 'VALIDATION_FAILED') {
+        throw new MessengerError(
+          'WEAK_PASSWORD',
+          'The server refused the new password: use at least 8 characters.',
+          { cause: err },
+        );
+      }
+      throw toMessengerError(err);
     }
   }
 

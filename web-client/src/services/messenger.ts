@@ -128,7 +128,9 @@ export type Capability =
   | 'devices'
   | 'link-device'
   /** Hide or show this account's presence (held by the key server, enforced by the brokers). */
-  | 'hide-presence';
+  | 'hide-presence'
+  /** Change the account password (every other device is signed out). */
+  | 'change-password';
 
 /** Progress of first-run key setup and login (0..1 plus a human label). */
 export type ProgressFn = (label: string, fraction: number) => void;
@@ -199,6 +201,13 @@ export interface MessengerService {
   approveLink(code: string): Promise<string>;
   /** Log this device out; with `wipe`, delete every local key and message. */
   logOut(options: { wipe: boolean }): Promise<void>;
+  /**
+   * Change the account password (capability `change-password`). This browser stays signed in
+   * with new tokens; every other device of the account is signed out and must log in again.
+   * BAD_CREDENTIALS: wrong current password (nothing changed); WEAK_PASSWORD: the server refused
+   * the new one (under 8 characters).
+   */
+  changePassword(currentPassword: string, newPassword: string): Promise<void>;
 
   /** Subscribe to engine events; returns the unsubscribe function. */
   subscribe(listener: (event: MessengerEvent) => void): () => void;

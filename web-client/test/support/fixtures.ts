@@ -219,6 +219,12 @@ export class RecordingMessenger implements MessengerService {
   async devices() {
     return [{ deviceId: 'dev1', kind: 'user' as const, current: true }];
   }
+  /** What changePassword throws, when set. */
+  passwordFailWith: Error | undefined;
+  async changePassword(currentPassword: string, newPassword: string) {
+    this.record('changePassword', currentPassword, newPassword);
+    if (this.passwordFailWith) throw this.passwordFailWith;
+  }
 }
 
 /** Wait until `check` passes (bounded). */
