@@ -1,5 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { HistoryStore, overallStatus, previewOf, reactionGroups } from '../src/services/history.ts';
+import {
+  HistoryStore,
+  overallStatus,
+  previewOf,
+  reactionGroups,
+  reuseUnchanged,
+} from '../src/services/history.ts';
 import { freshStore, message, putMessages } from './support/fixtures.ts';
 
 const stores: { close(): void }[] = [];
@@ -42,6 +48,44 @@ describe('message helpers', () => {
       previewOf(message({ id: 'a', kind: 'file', body: { name: 'cat.png', mime: 'image/png' } })),
     ).toBe('Photo: cat.png');
     expect(previewOf(message({ id: 'a', body: { text: 'x'.repeat(300) } })).length).toBe(120);
+  });
+
+  it('keeps the objects of unchanged messages across a re-read, and says when nothing changed', async () => {
+    const { store, history } = open();
+    await putMessages(store, [
+      message({ id: 'a', timestamp: 1, unread: true }),
+      message({ id: 'b', timestamp: 2, outgoing: true, status: { 'bob:d1': 'sent' } }),
+      message({ id: 'c', timestamp: 3 }),
+    ]);
+    const shown = await history.range('dm:bob', 0, 10);
+    const same = reuseUnchanged(shown, await history.range('dm:bob', 0, 10));
+    expect(same.changed).toBe(false);
+    expect(same.rows.every((m, i) => m === shown[i])).toBe(true);
+
+    // Read locally (not shown), one receipt, one reaction, one edit, one new message at the end.
+    await store.batch([
+      { op: 'markConversationRead', conversationId: 'dm:bob' },
+      { op: 'setReceipt', messageId: 'b', recipient: 'bob:d1', status: 'read' },
+      { op: 'react', messageId: 'c', user: 'bob', emoji: '👍' },
+      { op: 'putMessage', message: message({ id: 'd', timestamp: 4 }) },
+    ]);
+    const next = reuseUnchanged(shown, await history.range('dm:bob', 0, 10));
+    expect(next.changed).toBe(true);
+    expect(next.rows.map((m) => m.id)).toEqual(['a', 'b', 'c', 'd']);
+    expect(next.rows[0]).toBe(shown[0]);
+    expect(next.rows[1]).not.toBe(shown[1]);
+    expect(next.rows[1]!.status).toEqual({ 'bob:d1': 'read' });
+    expect(next.rows[2]!.reactions).toEqual({ bob: '👍' });
+
+    await store.batch([
+      { op: 'editMessage', messageId: 'a', body: { text: 'edited' }, editedAt: 9 },
+    ]);
+    const edited = reuseUnchanged(next.rows, await history.range('dm:bob', 0, 10));
+    expect(edited.changed).toBe(true);
+    expect(edited.rows[0]!.body).toEqual({ text: 'edited' });
+    expect(edited.rows.slice(1)).toEqual(next.rows.slice(1));
+    expect(edited.rows[3]).toBe(next.rows[3]);
+    expect(reuseUnchanged(undefined, shown)).toEqual({ rows: shown, changed: true });
   });
 });
 

@@ -15,7 +15,7 @@ import type { GroupRecord, MessageRecord } from '../services/engine-types.ts';
 import { parseConversationId } from '../services/messenger.ts';
 import type { HistoryEventDetail, ChatSession } from '../services/session.ts';
 import { HeightIndex } from '../services/virtual.ts';
-import { singleFlight, throttled } from '../services/history.ts';
+import { reuseUnchanged, singleFlight, throttled } from '../services/history.ts';
 import { makeThumbnail } from '../services/thumbnail.ts';
 import { icons } from '../icons.ts';
 import { colorFor, shared } from '../styles.ts';
@@ -364,13 +364,18 @@ export class ConversationView extends LitElement {
       if (page?.generation === this.generation || this.loading.has(p)) continue;
       this.loading.add(p);
       const gen = this.generation;
-      void s.history.range(id, p * PAGE_SIZE, PAGE_SIZE).then((rows) => {
+      void s.history.range(id, p * PAGE_SIZE, PAGE_SIZE).then((fresh) => {
         this.loading.delete(p);
         if (id !== this.conversationId) return;
+        // Keep the objects of unchanged messages: their bubbles then skip re-rendering, and a
+        // page re-read that changed nothing (the usual case in a burst) renders nothing.
+        const { rows, changed } = reuseUnchanged(this.pages.get(p)?.rows, fresh);
         this.pages.set(p, { rows, generation: gen });
         this.evictPages(first, last);
-        this.loadExtras(rows);
-        this.requestUpdate();
+        if (changed) {
+          this.loadExtras(rows);
+          this.requestUpdate();
+        }
         if (gen !== this.generation) this.ensurePages();
       });
     }

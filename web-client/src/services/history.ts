@@ -95,6 +95,56 @@ export function coalesce(fn: () => void): () => void {
   };
 }
 
+/** Same own-keyed values (status, reactions). */
+function sameRecord(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => a[k] === b[k]);
+}
+
+/**
+ * Whether a re-read message shows the same as the one already on screen. `unread` is left out:
+ * no bubble shows it, and marking a burst read would otherwise re-render every visible row.
+ */
+export function sameMessage(a: MessageRecord, b: MessageRecord): boolean {
+  return (
+    a.id === b.id &&
+    a.timestamp === b.timestamp &&
+    a.kind === b.kind &&
+    a.edited === b.edited &&
+    a.editedAt === b.editedAt &&
+    a.deleted === b.deleted &&
+    a.senderKind === b.senderKind &&
+    sameRecord(a.status, b.status) &&
+    sameRecord(a.reactions, b.reactions) &&
+    JSON.stringify(a.body) === JSON.stringify(b.body)
+  );
+}
+
+/**
+ * A re-read page with every unchanged message replaced by the object already on screen, so the
+ * view's rows (Lit property bindings compare by identity) re-render only where something changed.
+ * `changed` is false when the page is exactly what was shown.
+ */
+export function reuseUnchanged(
+  shown: readonly MessageRecord[] | undefined,
+  fresh: MessageRecord[],
+): { rows: MessageRecord[]; changed: boolean } {
+  if (shown === undefined) return { rows: fresh, changed: true };
+  const byId = new Map(shown.map((m) => [m.id, m]));
+  let changed = shown.length !== fresh.length;
+  const rows = fresh.map((m, i) => {
+    const old = byId.get(m.id);
+    if (old !== undefined && sameMessage(old, m)) {
+      if (shown[i] !== old) changed = true;
+      return old;
+    }
+    changed = true;
+    return m;
+  });
+  return { rows, changed };
+}
+
 /**
  * Wraps an async reload so it never runs twice at once and at most once per `minGapMs`: calls
  * during a run (or the gap after it) collapse into one more run. Keeps IndexedDB reads from
