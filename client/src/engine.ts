@@ -21,7 +21,13 @@ import {
 } from '@sotto/crypto';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { ClientError } from './errors.ts';
-import { createHttpClient, type HttpClient, type HttpClientOptions, type Tokens } from './http.ts';
+import {
+  createHttpClient,
+  isApiError,
+  type HttpClient,
+  type HttpClientOptions,
+  type Tokens,
+} from './http.ts';
 import { localDevice, logIn, maintainPrekeys } from './internal/account.ts';
 import type {
   ClientEvents,
@@ -269,6 +275,28 @@ export function createClient(deps: CreateClientOptions): SottoClient {
     events.emit('connection', error === undefined ? { state: s } : { state: s, error });
   };
 
+  /**
+   * A background token refresh failed. A refused refresh token means this device's session
+   * was ended elsewhere (password change, device removed, token reuse): stop reconnecting
+   * with dead credentials, forget them, and say so (`signed-out`); log in again to continue.
+   */
+  const onRefreshFailed = (err: unknown): void => {
+    if (!isApiError(err, 'INVALID_REFRESH_TOKEN')) {
+      events.emit('error', err);
+      return;
+    }
+    if (state === 'signed-out') return;
+    for (const t of timers.splice(0)) clearInterval(t);
+    const c = mqttClient;
+    mqttClient = null;
+    c?.end(true);
+    if (account) {
+      account = { ...account, accessToken: null, refreshToken: null };
+      void store.putAccount(account).catch((e: unknown) => events.emit('error', e));
+    }
+    setState('signed-out', 'this device was signed out (password changed or device removed)');
+  };
+
   const ctx: Ctx = {
     store,
     http,
@@ -493,7 +521,7 @@ export function createClient(deps: CreateClientOptions): SottoClient {
         setState('offline', err.message);
         // Bad credentials (expired/revoked token): refresh before the next attempt.
         if (code === 4 || code === 5 || code === 134 || code === 135) {
-          void http.refresh().catch((e: unknown) => events.emit('error', e));
+          void http.refresh().catch(onRefreshFailed);
         }
         // With several brokers, give up waiting only once each has been tried.
         if (first && ++failedAttempts >= (servers?.length ?? 1)) {
@@ -507,7 +535,7 @@ export function createClient(deps: CreateClientOptions): SottoClient {
       setState('connecting');
       const a2 = account;
       if (a2?.accessToken && tokenSecondsLeft(a2.accessToken, now()) < 30) {
-        void http.refresh().catch((e: unknown) => events.emit('error', e));
+        void http.refresh().catch(onRefreshFailed);
       }
     });
     // Keep the MQTT password fresh before expiry (the broker disconnects expired tokens).
@@ -515,7 +543,7 @@ export function createClient(deps: CreateClientOptions): SottoClient {
       setInterval(() => {
         const a2 = account;
         if (a2?.accessToken && tokenSecondsLeft(a2.accessToken, now()) < 120) {
-          void http.refresh().catch((e: unknown) => events.emit('error', e));
+          void http.refresh().catch(onRefreshFailed);
         }
       }, 30_000),
     );

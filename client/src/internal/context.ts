@@ -12,7 +12,8 @@ import type { Mutex } from './lock.ts';
 import type { OwnKeyAlert } from './transparency.ts';
 
 /** State of the MQTT connection. */
-export type ConnectionState = 'connecting' | 'online' | 'offline' | 'closed';
+/** `signed-out`: the key server refused this device's refresh token; log in again. */
+export type ConnectionState = 'connecting' | 'online' | 'offline' | 'closed' | 'signed-out';
 
 /** Events of the engine (see {@link ClientEvents} in engine.ts docs). */
 export interface ClientEvents {

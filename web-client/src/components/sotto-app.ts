@@ -265,15 +265,21 @@ export class SottoApp extends LitElement {
     const net =
       s.connection === 'online'
         ? nothing
-        : html`<div class="net" role="status" aria-live="polite">
-            ${
-              s.connection === 'unreachable'
-                ? 'Server unreachable — showing messages saved on this browser. Retrying…'
-                : s.connection === 'reconnecting' || s.connection === 'connecting'
-                  ? 'Reconnecting…'
-                  : 'Offline — messages will be sent when the connection is back.'
-            }
-          </div>`;
+        : s.connection === 'signed-out'
+          ? html`<div class="net" role="alert" data-signed-out>
+              This browser was signed out — the password was changed or this device was removed.
+              Messages saved here stay readable.
+              <button type="button" @click=${this.onSignedOut}>Log in again</button>
+            </div>`
+          : html`<div class="net" role="status" aria-live="polite">
+              ${
+                s.connection === 'unreachable'
+                  ? 'Server unreachable — showing messages saved on this browser. Retrying…'
+                  : s.connection === 'reconnecting' || s.connection === 'connecting'
+                    ? 'Reconnecting…'
+                    : 'Offline — messages will be sent when the connection is back.'
+              }
+            </div>`;
     return html`<div class="shell">
       <own-key-alert-banner></own-key-alert-banner>
       <div class="layout ${inMain ? 'in-main' : ''}">

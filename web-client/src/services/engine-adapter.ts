@@ -310,6 +310,8 @@ class EngineMessenger implements MessengerService {
         this.setConnection(this.everOnline ? 'reconnecting' : 'connecting');
       } else if (c.state === 'offline') {
         this.setConnection(this.everOnline ? 'reconnecting' : 'unreachable', c.error);
+      } else if (c.state === 'signed-out') {
+        this.setConnection('signed-out', c.error);
       } else {
         this.setConnection('offline');
       }

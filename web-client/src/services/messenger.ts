@@ -31,7 +31,9 @@ export interface Account {
 }
 
 /** State of the link to the broker, shown in the header. */
-export type ConnectionState = 'offline' | 'connecting' | 'online' | 'reconnecting' | 'unreachable';
+/** `signed-out`: this browser's session was ended elsewhere (password change, device removed). */
+export type ConnectionState =
+  'offline' | 'connecting' | 'online' | 'reconnecting' | 'unreachable' | 'signed-out';
 
 /** Outgoing message progress: local outbox → broker → recipient device → read. */
 export type DeliveryStatus = 'pending' | 'sent' | 'delivered' | 'read' | 'failed';
