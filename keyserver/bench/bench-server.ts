@@ -19,8 +19,8 @@ import { generateSigningKey } from '../src/tokens.ts';
 import { makeDeviceUpload } from '../test/fixtures.ts';
 
 const [mode = 'hello', redisUrl] = process.argv.slice(2);
-/** One-time prekeys preloaded for the claim load (more than any run consumes). */
-const PRELOAD = Number(process.env.BENCH_PRELOAD ?? 60_000);
+/** One-time prekeys preloaded for the claim load (more than a run consumes; the bench checks). */
+const PRELOAD = Number(process.env.BENCH_PRELOAD ?? 800_000);
 
 async function main(): Promise<void> {
   if (mode === 'hello') {
@@ -93,6 +93,7 @@ async function main(): Promise<void> {
     JSON.stringify({
       port: typeof addr === 'object' && addr ? addr.port : 0,
       token: alice.accessToken,
+      bobToken: bob.accessToken,
       password,
     }),
   );
