@@ -80,7 +80,9 @@ describe('own-key alert in the web client', () => {
     const text = (await banner.textContent())!.replace(/\s+/g, ' ');
     expect(text).toContain('your identity key never signed');
     expect(text).toContain(`Key log entry ${index}`);
-    expect(await banner.locator('a[href="#/settings"]').count()).toBe(1);
+    // What to do: Settings (devices) and Settings → Change password.
+    expect(await banner.locator('a[href="#/settings"]', { hasText: 'Devices' }).count()).toBe(1);
+    expect(await banner.locator('a[data-change-password]').count()).toBe(1);
     if (process.env.SCREENSHOTS === '1') {
       const dir = join(REPO_ROOT, 'docs', 'screenshots');
       mkdirSync(dir, { recursive: true });
