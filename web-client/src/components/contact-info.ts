@@ -8,12 +8,12 @@ import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
 import { consume } from '@lit/context';
 import QRCode from 'qrcode';
-import jsQR from 'jsqr';
 import { sessionContext } from '../context.ts';
 import type { SafetyInfo } from '../services/messenger.ts';
 import type { ChatSession } from '../services/session.ts';
 import { icons } from '../icons.ts';
 import { colorFor, shared } from '../styles.ts';
+import { QrScanner } from '../services/qr-scanner.ts';
 
 /** "12345 67890 …": 60 digits as 12 groups of five. */
 export function groupDigits(digits: string): string[] {
@@ -102,8 +102,7 @@ export class ContactInfo extends LitElement {
   @state() private _paste = false;
 
   @query('video') private _video!: HTMLVideoElement | null;
-  private stream: MediaStream | undefined;
-  private raf = 0;
+  private readonly scanner = new QrScanner();
 
   override updated(changed: Map<string, unknown>): void {
     if (changed.has('username') || changed.has('session')) void this.load();
@@ -156,11 +155,7 @@ export class ContactInfo extends LitElement {
 
   private async startScan(): Promise<void> {
     this._result = '';
-    try {
-      this.stream = await navigator.mediaDevices.getUserMedia({
-        video: { facingMode: 'environment' },
-      });
-    } catch {
+    if (!(await this.scanner.open())) {
       this._result = 'No camera available. Paste the other person’s code instead.';
       this._paste = true;
       return;
@@ -169,33 +164,14 @@ export class ContactInfo extends LitElement {
     await this.updateComplete;
     const video = this._video;
     if (video === null) return;
-    video.srcObject = this.stream;
-    await video.play();
-    const canvas = document.createElement('canvas');
-    const ctx = canvas.getContext('2d', { willReadFrequently: true });
-    const tick = (): void => {
-      if (!this._scanning || ctx === null) return;
-      if (video.readyState >= 2 && video.videoWidth > 0) {
-        canvas.width = video.videoWidth;
-        canvas.height = video.videoHeight;
-        ctx.drawImage(video, 0, 0);
-        const img = ctx.getImageData(0, 0, canvas.width, canvas.height);
-        const code = jsQR(img.data, img.width, img.height, { inversionAttempts: 'dontInvert' });
-        if (code !== null && code.data !== '') {
-          this.stopScan();
-          void this.check(code.data);
-          return;
-        }
-      }
-      this.raf = requestAnimationFrame(tick);
-    };
-    this.raf = requestAnimationFrame(tick);
+    await this.scanner.scan(video, (data) => {
+      this._scanning = false;
+      void this.check(data);
+    });
   }
 
   private stopScan(): void {
-    cancelAnimationFrame(this.raf);
-    for (const t of this.stream?.getTracks() ?? []) t.stop();
-    this.stream = undefined;
+    this.scanner.stop();
     this._scanning = false;
   }
 

@@ -9,11 +9,11 @@
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
 import { consume } from '@lit/context';
-import jsQR from 'jsqr';
 import { sessionContext } from '../context.ts';
 import type { ChatSession } from '../services/session.ts';
 import { icons } from '../icons.ts';
 import { shared } from '../styles.ts';
+import { QrScanner } from '../services/qr-scanner.ts';
 
 /** Device linking, on the device that already has the keys. */
 @customElement('link-device')
@@ -63,8 +63,7 @@ export class LinkDevice extends LitElement {
   @state() private _done = '';
 
   @query('video') private _video!: HTMLVideoElement | null;
-  private stream: MediaStream | undefined;
-  private raf = 0;
+  private readonly scanner = new QrScanner();
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
@@ -90,11 +89,7 @@ export class LinkDevice extends LitElement {
 
   private async startScan(): Promise<void> {
     this._error = '';
-    try {
-      this.stream = await navigator.mediaDevices.getUserMedia({
-        video: { facingMode: 'environment' },
-      });
-    } catch {
+    if (!(await this.scanner.open())) {
       this._error = 'No camera available. Paste the code from the new device instead.';
       return;
     }
@@ -102,33 +97,14 @@ export class LinkDevice extends LitElement {
     await this.updateComplete;
     const video = this._video;
     if (video === null) return;
-    video.srcObject = this.stream;
-    await video.play();
-    const canvas = document.createElement('canvas');
-    const ctx = canvas.getContext('2d', { willReadFrequently: true });
-    const tick = (): void => {
-      if (!this._scanning || ctx === null) return;
-      if (video.readyState >= 2 && video.videoWidth > 0) {
-        canvas.width = video.videoWidth;
-        canvas.height = video.videoHeight;
-        ctx.drawImage(video, 0, 0);
-        const img = ctx.getImageData(0, 0, canvas.width, canvas.height);
-        const found = jsQR(img.data, img.width, img.height, { inversionAttempts: 'dontInvert' });
-        if (found !== null && found.data !== '') {
-          this.stopScan();
-          void this.approve(found.data);
-          return;
-        }
-      }
-      this.raf = requestAnimationFrame(tick);
-    };
-    this.raf = requestAnimationFrame(tick);
+    await this.scanner.scan(video, (data) => {
+      this._scanning = false;
+      void this.approve(data);
+    });
   }
 
   private stopScan(): void {
-    cancelAnimationFrame(this.raf);
-    for (const t of this.stream?.getTracks() ?? []) t.stop();
-    this.stream = undefined;
+    this.scanner.stop();
     this._scanning = false;
   }
 
