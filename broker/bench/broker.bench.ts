@@ -10,6 +10,9 @@
  * 1,000 msg/s) over TCP and WebSocket; group fan-out to 200 and 1,000
  * subscribers at 100 msg/s; idle connection memory and connect+subscribe
  * rate; a two-broker cluster on Redis (publisher on A, subscriber on B).
+ * After the table, every figure again as a `BENCH` line with Mosquitto's (or,
+ * for the cluster, one node's) as the reference, for `npm run bench`
+ * (scripts/bench-lib.ts).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +21,7 @@ import { join } from 'node:path';
 import { createTokenIssuer, generateSigningKey, publicKeyToPem } from '@sotto/keyserver/tokens';
 import { freePort, waitFor } from '../../test/support/ports.ts';
 import { startRedis, type RedisProcess } from '../../test/support/redis.ts';
+import { printBench } from '../../scripts/bench-lib.ts';
 
 const quick = process.argv.includes('--quick');
 const ROUNDS = quick ? 1 : 3;
@@ -484,6 +488,37 @@ async function main() {
     `| cluster A→B @ 1,000 msg/s | p99 ms | ${fmt(median(cluster.map((c) => c.p99!)))} | – | |`,
   );
   console.log(lines.join('\n'));
+
+  /** The unit of a table metric on a `BENCH` line ("p99 ms", "max msg/s" → "ms", "msg/s"). */
+  const unit = (metric: string) =>
+    metric === 'connect+subscribe/s' ? 'conn/s' : metric.replace(/^(p\d+|max) /, '');
+  const oneNode = (metric: string) =>
+    median(
+      table.find((r) => r.scenario.startsWith('p2p TCP QoS1 1 KiB @') && r.metric === metric)!
+        .sotto,
+    );
+  const clusterFig = (metric: 'p50' | 'p99') => ({
+    name: `cluster A→B @ 1,000 msg/s: ${metric}`,
+    value: median(cluster.map((c) => c[metric]!)),
+    unit: 'ms',
+    reference: { name: `one Sotto node ${metric}`, value: oneNode(`${metric} ms`), unit: 'ms' },
+  });
+  printBench([
+    ...table.map((r) => ({
+      name: `${r.scenario}: ${r.metric.replace(/ ms$/, '')}`,
+      value: median(r.sotto),
+      unit: unit(r.metric),
+      reference: { name: 'Mosquitto', value: median(r.mosquitto), unit: unit(r.metric) },
+    })),
+    {
+      name: 'cluster A→B (2 brokers, Redis): max msg/s',
+      value: cMax,
+      unit: 'msg/s',
+      reference: { name: 'one Sotto node', value: single, unit: 'msg/s' },
+    },
+    clusterFig('p50'),
+    clusterFig('p99'),
+  ]);
 }
 
 main()

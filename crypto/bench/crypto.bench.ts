@@ -6,7 +6,9 @@
  * process: the machine's 2 cores are shared with other processes, so wall time
  * includes waiting for a core, while CPU time is what the operation costs.
  * Notes, ratios and the targets use the CPU-time figures. Prints a Markdown
- * table for docs/PERFORMANCE.md.
+ * table for docs/PERFORMANCE.md, then the headline figures as `BENCH` lines
+ * for `npm run bench` (scripts/bench-lib.ts). `BENCH_ROUNDS` and
+ * `BENCH_SLICE_MS` shrink a run (e.g. `BENCH_ROUNDS=1 BENCH_SLICE_MS=20`).
  *
  * Targets (issue 2 §4): a ratchet round trip (encrypt + decrypt, 1 KiB) within
  * 3x of raw AEAD encrypt + decrypt; session setup (both sides, X-Wing) < 5 ms.
@@ -37,6 +39,7 @@ import {
   groupEncrypt,
 } from '../src/senderkeys.ts';
 import { safetyNumber } from '../src/safety.ts';
+import { printBench } from '../../scripts/bench-lib.ts';
 
 await ready();
 const s = sodium();
@@ -271,3 +274,52 @@ console.log(
   `setup = ${setupMs.toFixed(2)} ms (target < 5 ms): ${setupMs < 5 ? 'met' : 'NOT met'} ` +
     `(≈ ${setupUnits.toFixed(1)} X25519 multiplications of this run)`,
 );
+
+// Headline figures for `npm run bench`: per-operation costs, so each ratio reads as "n times the
+// reference" the way the targets are stated.
+const us = (k: keyof typeof benches): number => 1e6 / top(k);
+const rawAead = { name: 'raw XChaCha20-Poly1305 enc+dec 1 KiB, CPU', value: us('raw'), unit: 'µs' };
+const x25519 = { name: 'raw X25519, CPU', value: us('x25519') / 1000, unit: 'ms' };
+printBench([
+  {
+    name: 'ratchet encrypt + decrypt 1 KiB, CPU time (target ≤ 3× raw AEAD)',
+    value: us('ratchet'),
+    unit: 'µs',
+    reference: rawAead,
+  },
+  {
+    name: 'ratchet encrypt + decrypt 1 KiB, wall clock',
+    value: 1e6 / rate('ratchet'),
+    unit: 'µs',
+    reference: {
+      ...rawAead,
+      name: 'raw XChaCha20-Poly1305 enc+dec 1 KiB, wall',
+      value: 1e6 / rate('raw'),
+    },
+  },
+  {
+    name: 'session setup both sides, PQXDH + X-Wing, CPU time (target < 5 ms)',
+    value: setupMs,
+    unit: 'ms',
+    reference: x25519,
+  },
+  {
+    name: 'ratchet ping-pong (DH ratchet step) per message, CPU',
+    value: 500 / top('pingPong'),
+    unit: 'ms',
+    reference: x25519,
+  },
+  {
+    name: 'group encrypt + decrypt 1 KiB (sender key, Ed25519), CPU',
+    value: us('group'),
+    unit: 'µs',
+    reference: rawAead,
+  },
+  {
+    name: 'X-Wing encapsulate + decapsulate, CPU',
+    value: us('xwing') / 1000,
+    unit: 'ms',
+    reference: x25519,
+  },
+  { name: 'safety number (both fingerprints), CPU', value: 1000 / top('safety'), unit: 'ms' },
+]);

@@ -4,7 +4,9 @@
  * route (the ceiling), bundle claims/s on SQLite and on a real Redis in
  * interleaved rounds (so machine noise hits all three alike), then logins/s.
  * Each figure is the median of several rounds. Results are printed and written
- * into docs/PERFORMANCE.md ("Key server" section).
+ * into docs/PERFORMANCE.md ("Key server" section); the headline figures are
+ * also printed as `BENCH` lines for `npm run bench` (scripts/bench-lib.ts).
+ * `BENCH_ROUNDS`, `BENCH_DURATION` (s) and `BENCH_CONNECTIONS` shrink a run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -14,6 +16,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { startRedis } from '../../test/support/redis.ts';
+import { printBench } from '../../scripts/bench-lib.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -238,6 +241,17 @@ function report(r: {
     ``,
   ].join('\n');
   console.log(section);
+  const ceiling = { name: 'Fastify hello-world', value: helloFig.rps, unit: 'req/s' };
+  // Ratio: median of the per-round ratios (the rounds are interleaved), as in the table.
+  // prettier-ignore
+  printBench([
+    { name: 'bundle claims/s, SQLite (target ≥ 40 % of hello-world)', value: sqlite.claims.rps, unit: 'req/s', reference: ceiling, ratio: r.ratio.sqlite },
+    { name: 'bundle claims/s, Redis (target ≥ 40 % of hello-world)', value: onRedis.claims.rps, unit: 'req/s', reference: ceiling, ratio: r.ratio.redis },
+    { name: 'bundle claim p99, SQLite', value: sqlite.claims.p99, unit: 'ms' },
+    { name: 'bundle claim p99, Redis', value: onRedis.claims.p99, unit: 'ms' },
+    { name: 'logins/s, SQLite (Argon2id)', value: sqlite.logins.rps, unit: 'req/s', reference: ceiling },
+    { name: 'logins/s, Redis (Argon2id)', value: onRedis.logins.rps, unit: 'req/s', reference: ceiling },
+  ]);
 
   const file = join(here, '..', '..', 'docs', 'PERFORMANCE.md');
   const doc = readFileSync(file, 'utf8');
