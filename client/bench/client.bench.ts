@@ -15,7 +15,8 @@
  * `--quick` shrinks every series (for CI smoke runs). `--only=first` runs step 3
  * alone; `--cold-rounds=N` repeats its cold send N times (sessions and sender
  * key forgotten before each) and reports the median, with every round listed.
- * Results go to stdout as a Markdown table (copied into docs/PERFORMANCE.md).
+ * Results go to stdout as a Markdown table (copied into docs/PERFORMANCE.md),
+ * then as `BENCH` lines for `npm run bench` (scripts/bench-lib.ts).
  */
 import mqtt from 'mqtt';
 import { createClient, type SottoClient } from '../src/engine.ts';
@@ -28,6 +29,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { freePort } from '../../test/support/ports.ts';
 import { uname, until } from '../test/support/server.ts';
+import { printBench } from '../../scripts/bench-lib.ts';
 
 interface TestServer {
   httpUrl: string;
@@ -311,6 +313,8 @@ async function main(): Promise<void> {
   const srv = await startServer();
   try {
     const rows: string[] = [];
+    const figures: Parameters<typeof printBench>[0] = [];
+    const devices = quick ? 50 : 500;
     if (only !== 'first') {
       const rate = 200;
       const count = quick ? 200 : 1000;
@@ -322,6 +326,18 @@ async function main(): Promise<void> {
         `| ratio E2E / plain | p50 ${(pct(e2e, 50) / pct(plain, 50)).toFixed(2)}× | p99 ${(pct(e2e, 99) / pct(plain, 99)).toFixed(2)}× |`,
         `| group fan-out to ${quick ? 10 : 50} bots (send → last member decrypted) | p50 ${ms(pct(fan, 50))} | p99 ${ms(pct(fan, 99))} |`,
       );
+      const members = quick ? 10 : 50;
+      const off = (p: number) => ({
+        name: `encryption off p${p}`,
+        value: pct(plain, p),
+        unit: 'ms',
+      });
+      figures.push(
+        { name: `DM latency p50 at ${rate} msg/s, E2E`, value: pct(e2e, 50), unit: 'ms', reference: off(50) },
+        { name: `DM latency p99 at ${rate} msg/s, E2E`, value: pct(e2e, 99), unit: 'ms', reference: off(99) },
+        { name: `group fan-out to ${members} bots p50 (send → last decrypted)`, value: pct(fan, 50), unit: 'ms' },
+        { name: `group fan-out to ${members} bots p99 (send → last decrypted)`, value: pct(fan, 99), unit: 'ms' },
+      ); // prettier-ignore
     }
     const first = await firstMessage(srv, quick ? 50 : 500);
     const cold = coldRounds > 1 ? `, median of ${coldRounds}` : '';
@@ -331,6 +347,13 @@ async function main(): Promise<void> {
       `| same with no sessions (${quick ? 50 : 500} bundle claims + PQXDH + distribution${cold}) | ${ms(first.freshMs)} | member decrypted after ${ms(first.freshConfirmMs)} |`,
     );
     console.log(['| client benchmark | | |', '|---|---|---|', ...rows].join('\n'));
+    const warm = { name: 'sessions exist', value: first.ms, unit: 'ms' };
+    figures.push(
+      { name: `create a ${devices}-device group (announcement to every device)`, value: first.createMs, unit: 'ms' },
+      { name: `first message to a ${devices}-device group, sessions exist (target < 1 s)`, value: first.ms, unit: 'ms' },
+      { name: `first message to a ${devices}-device group, no sessions (target < 1 s)`, value: first.freshMs, unit: 'ms', reference: warm, ratio: false },
+    ); // prettier-ignore
+    printBench(figures);
   } finally {
     await srv.close();
   }
