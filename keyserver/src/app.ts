@@ -157,9 +157,9 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
   });
   app.decorateRequest('auth', null);
 
-  // Tokens that passed every check, dropped by the revocation events; only when the bus
-  // delivers every event to this process (embedded mode) — see auth-cache.ts.
-  const authCache = aclEvents.synchronous === true ? createAuthCache({ events: aclEvents }) : null;
+  // Tokens that passed every check, dropped by the revocation events (this process's at
+  // once, the bus's as they arrive); null when the bus cannot keep it correct — see auth-cache.ts.
+  const authCache = createAuthCache({ events: aclEvents });
 
   const authenticate: onRequestAsyncHookHandler = async (req) => {
     const header = req.headers.authorization;
@@ -184,7 +184,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
     if (c.kind !== 'user' && c.kind !== 'bot') throw apiError('UNAUTHORIZED', 'not a user token');
     if (!(await store.isTokenUsable(c.jti, c.sub, c.dev)))
       throw apiError('UNAUTHORIZED', 'token revoked');
-    authCache?.put(token, c, epoch);
+    authCache?.put(token, c, epoch, now());
     req.auth = c;
   };
 
@@ -245,6 +245,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
       return { accessToken: t.token, refreshToken, deviceId, expiresIn: config.accessTokenTtl };
     },
     async publishEvent(event) {
+      // The revoking key server refuses the token on its very next request, whatever the bus's delay.
+      authCache?.apply(event);
       try {
         await aclEvents.publish(event);
       } catch (err) {

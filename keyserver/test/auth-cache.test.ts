@@ -83,9 +83,9 @@ describe('cached tokens and revocation', () => {
     expect((await count(d2.accessToken, 'd2')).statusCode).toBe(401);
   });
 
-  it('reads the store on every request when the bus is not in-process', async () => {
-    // A Redis bus can lose events (pub/sub while reconnecting): another key server's
-    // revocation must be seen through the store even if its event never arrives here.
+  it('reads the store on every request when the bus can neither deliver synchronously nor say whether it hears', async () => {
+    // A network bus can lose events (pub/sub while reconnecting): unless it reports when it
+    // stops hearing, another key server's revocation must be seen through the store.
     const store = createSqliteStore({ filename: ':memory:' });
     const memory = createMemoryAclEvents();
     const networkBus: AclEvents = {
@@ -139,12 +139,12 @@ describe('createAuthCache', () => {
 
   it('does not cache a lookup that a revocation overtook', async () => {
     const events = createMemoryAclEvents();
-    const cache = createAuthCache({ events });
+    const cache = createAuthCache({ events })!;
     const epoch = cache.epoch(); // store lookups start …
     await events.publish({ type: 'token-revoked', jti: 'j1', username: 'alice', deviceId: 'd1' });
-    cache.put('t1', claims('j1'), epoch); // … and finish after the revocation
+    cache.put('t1', claims('j1'), epoch, Date.now()); // … and finish after the revocation
     expect(cache.get('t1', Date.now())).toBeNull();
-    cache.put('t1', claims('j1'), cache.epoch());
+    cache.put('t1', claims('j1'), cache.epoch(), Date.now());
     expect(cache.get('t1', Date.now())).not.toBeNull();
     cache.close();
     await events.close();
@@ -152,16 +152,108 @@ describe('createAuthCache', () => {
 
   it('forgets expired tokens and stays within its bound', () => {
     const events = createMemoryAclEvents();
-    const cache = createAuthCache({ events, maxEntries: 2 });
+    const cache = createAuthCache({ events, maxEntries: 2 })!;
     const now = Date.now();
-    cache.put('old', claims('j0', Math.floor(now / 1000) - 1), cache.epoch());
+    cache.put('old', claims('j0', Math.floor(now / 1000) - 1), cache.epoch(), now);
     expect(cache.get('old', now)).toBeNull();
-    cache.put('a', claims('ja'), cache.epoch());
-    cache.put('b', claims('jb'), cache.epoch());
-    cache.put('c', claims('jc'), cache.epoch());
+    cache.put('a', claims('ja'), cache.epoch(), now);
+    cache.put('b', claims('jb'), cache.epoch(), now);
+    cache.put('c', claims('jc'), cache.epoch(), now);
     expect(cache.get('a', now)).toBeNull();
     expect(cache.get('b', now)?.jti).toBe('jb');
     expect(cache.get('c', now)?.jti).toBe('jc');
     cache.close();
+  });
+
+  /** A network bus that never delivers anything and says whether it hears (set by the test). */
+  function silentNetworkBus() {
+    let hearing = true;
+    const listeners = new Set<(h: boolean) => void>();
+    const bus: AclEvents = {
+      publish: async () => {},
+      subscribe: () => () => {},
+      close: async () => {},
+      hearing: () => hearing,
+      onHearingChange(l) {
+        listeners.add(l);
+        return () => listeners.delete(l);
+      },
+    };
+    const set = (h: boolean) => {
+      hearing = h;
+      for (const l of listeners) l(h);
+    };
+    return { bus, set };
+  }
+
+  it('on a network bus: no cache without a way to know it hears, entries re-checked after maxAge', () => {
+    const { bus } = silentNetworkBus();
+    expect(
+      createAuthCache({
+        events: { publish: bus.publish, subscribe: bus.subscribe, close: bus.close },
+      }),
+    ).toBeNull();
+    const cache = createAuthCache({ events: bus, maxAgeMs: 5000 })!;
+    const now = Date.now();
+    cache.put('t', claims('j'), cache.epoch(), now);
+    expect(cache.get('t', now + 4999)?.jti).toBe('j');
+    expect(cache.get('t', now + 5000)).toBeNull();
+    cache.close();
+  });
+
+  it('on a network bus: forgets everything when the bus stops hearing and caches nothing until it hears again', () => {
+    const { bus, set } = silentNetworkBus();
+    const cache = createAuthCache({ events: bus })!;
+    const now = Date.now();
+    const epoch = cache.epoch();
+    cache.put('t', claims('j'), epoch, now);
+    set(false);
+    expect(cache.get('t', now)).toBeNull();
+    cache.put('t', claims('j'), cache.epoch(), now); // a lookup finishing while deaf
+    expect(cache.get('t', now)).toBeNull();
+    set(true);
+    cache.put('t', claims('j'), epoch, now); // a lookup that started before the gap
+    expect(cache.get('t', now)).toBeNull();
+    cache.put('t', claims('j'), cache.epoch(), now);
+    expect(cache.get('t', now)?.jti).toBe('j');
+    cache.close();
+  });
+
+  it("drops what this process revokes at once, whatever the bus's delay", async () => {
+    // The bus here never delivers (the slowest possible network): the key server that
+    // handles the logout must still refuse the token on its very next request.
+    const { bus } = silentNetworkBus();
+    const store = createSqliteStore({ filename: ':memory:' });
+    const blobDir = mkdtempSync(join(tmpdir(), 'sotto-blobs-'));
+    const app = await buildApp({
+      store,
+      aclEvents: bus,
+      signingKey: generateSigningKey(),
+      blobDir,
+      config: { argon2: FAST_ARGON2, rateLimit: { enabled: false } },
+    });
+    s = {
+      app,
+      store,
+      events: [],
+      notices: [],
+      signingKey: generateSigningKey(),
+      blobDir,
+      async close() {
+        await app.close();
+        await store.close();
+        rmSync(blobDir, { recursive: true, force: true });
+      },
+    };
+    const { accessToken } = await signupAndLogin(app, 'alice');
+    expect((await count(accessToken)).statusCode).toBe(200);
+    expect((await count(accessToken)).statusCode).toBe(200); // cached
+    const out = await app.inject({
+      method: 'DELETE',
+      url: '/v1/sessions/current',
+      headers: bearer(accessToken),
+    });
+    expect(out.statusCode).toBe(204);
+    expect((await count(accessToken)).statusCode).toBe(401);
   });
 });

@@ -119,6 +119,7 @@ export interface RedisPubSubClient {
   close?(): Promise<unknown>;
   destroy?(): void;
   on(event: 'error', listener: (err: Error) => void): unknown;
+  on(event: 'ready' | 'reconnecting' | 'end', listener: () => void): unknown;
 }
 
 /**
@@ -131,18 +132,45 @@ export function createRedisAclEvents(opts: {
   client: RedisPubSubClient;
   prefix?: string;
   onError?: (err: unknown) => void;
-}): AclEvents & { ready(): Promise<void> } {
+}): AclEvents & { ready(): Promise<void> } & Required<
+    Pick<AclEvents, 'hearing' | 'onHearingChange'>
+  > {
   const channel = `${opts.prefix ?? 'sotto:'}acl`;
   const handlers = new Set<AclEventHandler>();
   const onError = opts.onError ?? (() => {});
   let sub: RedisPubSubClient | null = null;
   let subReady: Promise<void> | null = null;
+  // True while the subscriber connection is up and subscribed. node-redis resubscribes on
+  // reconnect before it emits 'ready', so 'ready' after the first subscribe means listening
+  // again; any error, reconnect or end means events may have been missed meanwhile.
+  let hearing = false;
+  let subscribed = false;
+  const hearingListeners = new Set<(hearing: boolean) => void>();
+  const setHearing = (value: boolean): void => {
+    if (value === hearing) return;
+    hearing = value;
+    for (const l of [...hearingListeners]) {
+      try {
+        l(value);
+      } catch (err) {
+        onError(err);
+      }
+    }
+  };
 
   const ensureSubscriber = (): Promise<void> => {
     if (subReady) return subReady;
     const s = opts.client.duplicate();
     sub = s;
-    s.on('error', onError);
+    s.on('error', (err) => {
+      setHearing(false);
+      onError(err);
+    });
+    s.on('reconnecting', () => setHearing(false));
+    s.on('end', () => setHearing(false));
+    s.on('ready', () => {
+      if (subscribed) setHearing(true);
+    });
     subReady = (async () => {
       await s.connect();
       await s.subscribe(channel, (message) => {
@@ -150,6 +178,8 @@ export function createRedisAclEvents(opts: {
         if (event) deliver(handlers, event, onError);
         else onError(new Error(`ignored malformed ACL event: ${message.slice(0, 200)}`));
       });
+      subscribed = true;
+      setHearing(true);
     })();
     subReady.catch(onError);
     return subReady;
@@ -170,8 +200,19 @@ export function createRedisAclEvents(opts: {
     ready() {
       return ensureSubscriber();
     },
+    hearing: () => hearing,
+    onHearingChange(listener) {
+      hearingListeners.add(listener);
+      void ensureSubscriber().catch(() => {});
+      return () => {
+        hearingListeners.delete(listener);
+      };
+    },
     async close() {
       handlers.clear();
+      subscribed = false;
+      setHearing(false);
+      hearingListeners.clear();
       const s = sub;
       sub = null;
       if (!s) return;

@@ -309,6 +309,15 @@ export interface AclEvents {
    * it must read the store instead.
    */
   readonly synchronous?: boolean;
+  /**
+   * Network buses: whether this process hears every event published from now on (its
+   * subscriber connection is up and subscribed), and a way to learn when that changes.
+   * Events published while it is false may be lost for this process, so a cache of what
+   * events invalidate must be emptied when it turns false and filled only while it is true.
+   */
+  hearing?(): boolean;
+  /** Call `listener` whenever {@link hearing} changes; returns the function that stops it. */
+  onHearingChange?(listener: (hearing: boolean) => void): () => void;
   /** Deliver `event` to every subscriber (in every process for the Redis bus). */
   publish(event: AclEvent): Promise<void>;
   /** Register a handler; returns the function that unregisters it. */
