@@ -150,7 +150,10 @@ export interface SottoClient extends TypedEvents<ClientEvents> {
   edit(to: string, target: string, text: string): Promise<void>;
   deleteForEveryone(to: string, target: string): Promise<void>;
   setTyping(to: string, typing: boolean): Promise<void>;
-  /** Mark a conversation read locally and send `read` receipts for its unread messages. */
+  /**
+   * Mark a conversation read locally and queue `read` receipts for its unread messages: they
+   * go out batched with other receipts, within about a second (and on {@link close}).
+   */
   markRead(conversationId: string): Promise<void>;
   /** Encrypt, upload and announce a file (with an optional sender-made image thumbnail). */
   sendFile(
@@ -639,6 +642,9 @@ export function createClient(deps: CreateClientOptions): SottoClient {
     async close() {
       linker.close();
       for (const t of timers.splice(0)) clearInterval(t);
+      // Receipts still waiting for their batch go out before the connection ends.
+      if (mqttClient && messaging.receipts.pending > 0)
+        await Promise.race([messaging.receipts.flush(), new Promise((r) => setTimeout(r, 2000))]);
       messaging.receipts.stop();
       const c = mqttClient;
       mqttClient = null;
@@ -680,8 +686,9 @@ export function createClient(deps: CreateClientOptions): SottoClient {
         if (list.length) await store.batch([{ op: 'markConversationRead', conversationId }]);
         return list;
       });
+      // Batched with other receipts (internal/receipts.ts): a conversation read again and
+      // again during a burst costs about one receipt per sender device per second.
       for (const m of unread) messaging.receipts.add(m.sender, m.senderDevice, 'read', m.id);
-      await messaging.receipts.flush();
     },
     async sendFile(to, data, meta) {
       const total = data.length;

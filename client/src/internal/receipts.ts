@@ -1,9 +1,16 @@
 /**
- * Receipt batching (DESIGN.md §5.1): `delivered` receipts go back to the
- * sending device for every acknowledged payload, and `read` receipts on
- * demand. Receipts for the same device and status that pile up within a few
- * milliseconds travel as one encrypted `receipt` payload (up to 1000 ids), so
- * a burst of messages does not cost a burst of receipts.
+ * Receipt batching (DESIGN.md §5.1, PROTOCOL.md §12 `receipt`): `delivered` receipts go back to
+ * the sending device for every acknowledged payload, and `read` receipts on demand. Receipts
+ * for the same device and status travel as one encrypted `receipt` payload (up to 1000 ids), so
+ * a burst of messages does not cost a burst of receipts:
+ *
+ * - a batch goes out once no receipt was added for `delayMs` (an isolated message is
+ *   acknowledged within ~50 ms), but while a burst keeps adding, at most once per `maxDelayMs`
+ *   — so a burst of thousands of messages arriving over many seconds costs about one receipt
+ *   per device and status per second, not one per message;
+ * - `read` supersedes `delivered` (receipt states only move forward, and either one clears the
+ *   sender's outbox entry): a message read before its `delivered` receipt went out is sent
+ *   only in the `read` receipt.
  */
 import type { ReceiptStatus } from '../store/types.ts';
 
@@ -15,42 +22,80 @@ export type SendReceipt = (
   ids: string[],
 ) => Promise<void>;
 
-const MAX_IDS = 1000;
+/** Ids per `receipt` payload (PROTOCOL.md §12: 1–1000). */
+export const MAX_RECEIPT_IDS = 1000;
 
-/** Collects receipts per (user, device, status) and flushes them shortly after. */
+/** Timing of {@link ReceiptBatcher} (ms). */
+export interface ReceiptTiming {
+  /** Quiet time after the last added receipt before a batch goes out. */
+  delayMs: number;
+  /** Longest a receipt waits while a burst keeps adding more. */
+  maxDelayMs: number;
+}
+
+/** Default {@link ReceiptTiming}. */
+export const RECEIPT_TIMING: ReceiptTiming = { delayMs: 50, maxDelayMs: 1000 };
+
+/** Collects receipts per (user, device, status) and flushes them in batches. */
 export class ReceiptBatcher {
   readonly #pending = new Map<
     string,
     { user: string; device: string; status: 'delivered' | 'read'; ids: Set<string> }
   >();
   #timer: ReturnType<typeof setTimeout> | null = null;
+  /** When the oldest pending receipt was added (for {@link ReceiptTiming.maxDelayMs}). */
+  #since = 0;
+  readonly #timing: ReceiptTiming;
 
   constructor(
     private readonly send: SendReceipt,
     private readonly onError: (err: unknown) => void,
-    private readonly delayMs = 50,
-  ) {}
+    timing: Partial<ReceiptTiming> = {},
+    private readonly now: () => number = () => Date.now(),
+  ) {
+    this.#timing = { ...RECEIPT_TIMING, ...timing };
+  }
 
   /** Queue a receipt for message `id` to one device. */
   add(user: string, device: string, status: 'delivered' | 'read', id: string): void {
-    const key = `${user}|${device}|${status}`;
-    let p = this.#pending.get(key);
-    if (!p) this.#pending.set(key, (p = { user, device, status, ids: new Set() }));
+    const key = (s: string): string => `${user}|${device}|${s}`;
+    if (status === 'read') {
+      this.#pending.get(key('delivered'))?.ids.delete(id);
+    } else if (this.#pending.get(key('read'))?.ids.has(id) === true) {
+      return;
+    }
+    let p = this.#pending.get(key(status));
+    if (!p) this.#pending.set(key(status), (p = { user, device, status, ids: new Set() }));
     p.ids.add(id);
-    this.#timer ??= setTimeout(() => void this.flush(), this.delayMs);
+    this.#schedule();
+  }
+
+  /** Number of receipt ids waiting to be sent. */
+  get pending(): number {
+    let n = 0;
+    for (const p of this.#pending.values()) n += p.ids.size;
+    return n;
+  }
+
+  #schedule(): void {
+    const now = this.now();
+    if (this.#timer === null) this.#since = now;
+    else clearTimeout(this.#timer);
+    const wait = Math.min(this.#timing.delayMs, this.#since + this.#timing.maxDelayMs - now);
+    this.#timer = setTimeout(() => void this.flush(), Math.max(0, wait));
   }
 
   /** Send everything queued now. */
   async flush(): Promise<void> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
-    const batches = [...this.#pending.values()];
+    const batches = [...this.#pending.values()].filter((b) => b.ids.size > 0);
     this.#pending.clear();
     for (const b of batches) {
       const ids = [...b.ids];
-      for (let i = 0; i < ids.length; i += MAX_IDS) {
+      for (let i = 0; i < ids.length; i += MAX_RECEIPT_IDS) {
         try {
-          await this.send(b.user, b.device, b.status, ids.slice(i, i + MAX_IDS));
+          await this.send(b.user, b.device, b.status, ids.slice(i, i + MAX_RECEIPT_IDS));
         } catch (err) {
           this.onError(err);
         }
@@ -58,7 +103,7 @@ export class ReceiptBatcher {
     }
   }
 
-  /** Drop the timer (engine closing). */
+  /** Drop the timer (engine closing); call {@link flush} first to send what is queued. */
   stop(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
