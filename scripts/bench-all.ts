@@ -139,7 +139,7 @@ function runCluster(): { figures: Figure[]; raw: string; ok: boolean } {
 function table(figures: Figure[]): string {
   const rows = figures.map((f) => {
     const v = formatValue(f.value);
-    const ratio = f.ratio === undefined ? '' : `${f.ratio.toFixed(2)}×`;
+    const ratio = f.ratio === undefined ? '' : `${Number(f.ratio.toPrecision(3))}×`;
     const cell = (x: string) => x.replaceAll('|', '\\|');
     return `| ${cell(f.source)} | ${cell(f.name)} | ${v} ${cell(f.unit)} | ${cell(f.reference ?? '')} | ${ratio} |`;
   });
