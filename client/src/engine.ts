@@ -28,7 +28,7 @@ import {
   type HttpClientOptions,
   type Tokens,
 } from './http.ts';
-import { localDevice, logIn, maintainPrekeys } from './internal/account.ts';
+import { localDevice, logIn, maintainPrekeys, replaceIdentity } from './internal/account.ts';
 import type {
   ClientEvents,
   ClientOptionsResolved,
@@ -137,6 +137,16 @@ export interface SottoClient extends TypedEvents<ClientEvents> {
    * password is `ApiError('INVALID_CREDENTIALS')` and changes nothing.
    */
   changePassword(currentPassword: string, newPassword: string): Promise<void>;
+  /**
+   * Reset the user identity from this set-up device (the user lost their other devices, or
+   * one is not theirs): after checking `password` (a wrong one is
+   * `ApiError('INVALID_CREDENTIALS')` and changes nothing) this device becomes a new device
+   * (new id) with a new UIK, and the key server removes every other device of the user.
+   * Contacts see a key change; pairwise sessions and verification marks start over; the
+   * own-key monitor does not report the replaced UIK. Messages and contacts stay. Reconnects
+   * if the engine was connected. docs/CLIENT.md "Resetting the identity".
+   */
+  resetIdentity(password: string): Promise<AccountInfo>;
   /** Load the stored account and connect to the broker; resolves once subscribed (or after the first failure). */
   start(): Promise<void>;
   /** Disconnect and release the store. */
@@ -381,8 +391,9 @@ export function createClient(deps: CreateClientOptions): SottoClient {
   });
 
   async function onTokens(t: Tokens): Promise<void> {
-    if (!account) {
-      // A device waiting to be linked refreshed its login tokens: keep the new pair.
+    if (!account || pendingTokens) {
+      // A device waiting to be linked, or one resetting its identity, refreshed its login
+      // tokens: keep the new pair (the stored account still holds the old device's).
       if (pendingTokens) pendingTokens = t;
       return;
     }
@@ -631,6 +642,56 @@ export function createClient(deps: CreateClientOptions): SottoClient {
       // The new pair reaches onTokens, which persists it and sets the MQTT password the
       // reconnect after the broker's user-revoked disconnect presents.
       await http.changePassword(currentPassword, newPassword);
+    },
+    async resetIdentity(password) {
+      await ready();
+      account ??= await store.getAccount();
+      const old = account;
+      if (!old?.certificate || !old.refreshToken)
+        throw new ClientError('NOT_REGISTERED', 'not logged in on this device: log in first');
+      const wasConnected = mqttClient !== null;
+      // Report anything logged under the old identity first: afterwards those leaves are history.
+      await checkOwnKeys().catch((e: unknown) => events.emit('error', e));
+      let replaced;
+      // A run under the old UIK must not save the monitor's state after the reset does.
+      await monitoring.catch(() => []);
+      try {
+        replaced = await replaceIdentity(ctx, old, password, async (tokens) => {
+          pendingTokens = tokens;
+          // The upload ends the old device id's session: leave its connection first, so
+          // nothing reconnects with its revoked tokens.
+          for (const t of timers.splice(0)) clearInterval(t);
+          const c = mqttClient;
+          mqttClient = null;
+          if (c) {
+            await Promise.race([c.endAsync(), new Promise((r) => setTimeout(r, 2000))]);
+            if (!c.disconnected) c.end(true);
+          }
+        });
+      } catch (err) {
+        pendingTokens = null;
+        if (wasConnected && !mqttClient)
+          await connect().catch((e: unknown) => events.emit('error', e));
+        throw err;
+      }
+      const next = replaced.account;
+      // A refresh during the upload rotated the new device's pair: keep the newest.
+      const t = pendingTokens ?? next;
+      const adopted: AccountRecord = {
+        ...next,
+        accessToken: t.accessToken,
+        refreshToken: t.refreshToken,
+      };
+      await ctx.lock.run(async () => {
+        await store.batch([...replaced.ops, { op: 'putAccount', account: adopted }]);
+        account = adopted;
+        pendingTokens = null;
+      });
+      subscriptions.delete(inboxTopic(old.username, old.deviceId));
+      subscriptions.delete(controlTopic(old.username, old.deviceId));
+      directory.invalidate();
+      if (wasConnected) await connect();
+      return info()!;
     },
     async start() {
       await ready();

@@ -25,6 +25,7 @@ import { ClientError } from '../errors.ts';
 import type { HttpClient, KeyUpload } from '../http.ts';
 import type { AccountRecord, ClientStore, PrekeySecretRecord, StoreOp } from '../store/types.ts';
 import type { Ctx } from './context.ts';
+import { ownIdentityReplacedOp } from './transparency.ts';
 
 const NEXT_PREKEY_ID = 'prekey.nextId';
 
@@ -132,7 +133,7 @@ export async function logIn(
   setTokens: (t: { accessToken: string; refreshToken: string }) => void,
 ): Promise<AccountRecord> {
   const { store, http } = ctx;
-  const existing = await store.getAccount();
+  let existing = await store.getAccount();
   if (existing && existing.username !== username) {
     throw new ClientError(
       'BAD_INPUT',
@@ -150,12 +151,21 @@ export async function logIn(
       (pending?.username === username ? pending.deviceId : undefined),
   );
   setTokens(res);
+  const user = await http.getUser(username);
   if (existing && existing.deviceId === res.deviceId && existing.certificate) {
     const account = { ...existing, accessToken: res.accessToken, refreshToken: res.refreshToken };
-    await store.putAccount(account);
-    return account;
+    if (user.uik === null || user.uik === toBase64(existing.uik.publicKey)) {
+      await store.putAccount(account);
+      return account;
+    }
+    // The identity was reset on another device, which removed this one: its keys no longer
+    // count. Retire them; the device is then like a new one (link it, or reset again).
+    await store.batch([
+      ...(await retireIdentityOps(store, username, await allPrekeys(store), ctx.now())),
+      { op: 'putAccount', account: { ...account, certificate: null } },
+    ]);
+    existing = { ...account, certificate: null };
   }
-  const user = await http.getUser(username);
   let uik;
   if (user.uik === null || options.resetIdentity) {
     uik = generateUserIdentity();
@@ -307,3 +317,122 @@ export function decodeUik(b64: string): Uint8Array {
 
 /** Signature of the `http` the account module needs (for tests). */
 export type AccountHttp = Pick<HttpClient, 'login' | 'getUser' | 'uploadKeys' | 'countPrekeys'>;
+
+/** What {@link replaceIdentity} made: the new account and the local changes still to commit. */
+export interface ReplacedIdentity {
+  account: AccountRecord;
+  /**
+   * Store changes that retire the old identity on this device (the caller commits them
+   * atomically with its own, then adopts `account`).
+   */
+  ops: StoreOp[];
+}
+
+/**
+ * Reset the user identity from a device that is set up (the user lost their other devices, or
+ * one of them is not theirs; docs/CLIENT.md "Resetting the identity"). Logs in with `password`
+ * (a wrong one is `ApiError('INVALID_CREDENTIALS')`, nothing changes), which gives this device
+ * a new device id; makes a new UIK, device keys and a certificate for that id, and uploads them
+ * with `resetIdentity` — the key server then replaces the UIK, logs the new binding and removes
+ * every other device of the user, this device's old id included. `loggedIn` runs between the
+ * two calls with the new device's tokens (the caller routes requests through them and stops
+ * using the old device's connection, which the upload ends). The returned ops store the new
+ * account and retire the old identity's state ({@link retireIdentityOps}).
+ */
+export async function replaceIdentity(
+  ctx: Pick<Ctx, 'store' | 'http' | 'now' | 'options'>,
+  current: AccountRecord,
+  password: string,
+  loggedIn: (tokens: { accessToken: string; refreshToken: string }) => Promise<void>,
+): Promise<ReplacedIdentity> {
+  const { store, http } = ctx;
+  if (!current.certificate)
+    throw new ClientError('NOT_REGISTERED', 'this device is not set up: log in first');
+  const res = await http.login(current.username, password);
+  await loggedIn(res);
+  const oldPrekeys = await allPrekeys(store);
+  const now = ctx.now();
+  const uik = generateUserIdentity();
+  const keys = generateDeviceKeys();
+  const certificate = issueDeviceCertificate(uik, {
+    username: current.username,
+    deviceId: res.deviceId,
+    kind: current.kind,
+    signingKey: keys.signing.publicKey,
+    identityKey: keys.identity.publicKey,
+    issuedAt: now,
+  });
+  const account: AccountRecord = {
+    username: current.username,
+    deviceId: res.deviceId,
+    kind: current.kind,
+    accessToken: res.accessToken,
+    refreshToken: res.refreshToken,
+    uik,
+    signing: keys.signing,
+    identity: keys.identity,
+    certificate: encodeDeviceCertificate(certificate),
+    signedPrekeyAt: now,
+    createdAt: now,
+  };
+  // The new prekey secrets are stored before the upload; the old ones stay until it succeeded.
+  await uploadAllKeys(ctx, account, true);
+  const ops: StoreOp[] = [
+    ...(await retireIdentityOps(store, current.username, oldPrekeys, now)),
+    { op: 'deleteSetting', key: PENDING_LINK_DEVICE },
+    { op: 'putAccount', account },
+  ];
+  return { account, ops };
+}
+
+/**
+ * Store changes that retire this device's state of a replaced identity: every pairwise session
+ * (made with the old device keys; peers start new ones), the given prekey secrets of the old
+ * device keys, our own group sender keys, outbox copies for our own (removed) devices, the
+ * verification marks of contacts (the safety numbers compared with them no longer exist; one
+ * with an unreviewed key change of its own stays as it is until reviewed), and the own-key
+ * monitor's sighting of the old UIK.
+ */
+async function retireIdentityOps(
+  store: ClientStore,
+  username: string,
+  oldPrekeys: readonly PrekeySecretRecord[],
+  now: number,
+): Promise<StoreOp[]> {
+  const ops: StoreOp[] = oldPrekeys.map((p) => ({ op: 'deletePrekey', kind: p.kind, id: p.id }));
+  const contacts = await store.listContacts();
+  const groups = await store.listGroups();
+  const peers = new Set<string>([username, ...contacts.map((c) => c.username)]);
+  for (const g of groups) for (const m of g.members) peers.add(m);
+  for (const c of await store.listConversations()) {
+    if (c.conversationId.startsWith('dm:')) peers.add(c.conversationId.slice(3));
+  }
+  for (const user of peers) {
+    for (const device of await store.listSessionDevices(user)) {
+      ops.push({ op: 'deleteSession', user, device });
+    }
+  }
+  for (const g of groups) ops.push({ op: 'deleteOwnSenderKey', groupId: g.groupId });
+  for (const e of await store.listOutbox()) {
+    if (e.recipient === username) {
+      ops.push({
+        op: 'removeOutbox',
+        messageId: e.messageId,
+        recipient: e.recipient,
+        recipientDevice: e.recipientDevice,
+      });
+    }
+  }
+  for (const c of contacts) {
+    if (c.verified && !c.pendingUik)
+      ops.push({ op: 'putContact', contact: { ...c, verified: false, updatedAt: now } });
+  }
+  ops.push(await ownIdentityReplacedOp(store));
+  return ops;
+}
+
+/** Every prekey secret this device holds. */
+async function allPrekeys(store: ClientStore): Promise<PrekeySecretRecord[]> {
+  const kinds = ['signed', 'kem', 'onetime', 'kem-onetime'] as const;
+  return (await Promise.all(kinds.map((k) => store.listPrekeys(k)))).flat();
+}

@@ -30,6 +30,7 @@ import {
   type SignedTreeHead,
 } from '@sotto/crypto';
 import { ClientError } from '../errors.ts';
+import type { ClientStore, StoreOp } from '../store/types.ts';
 import type { Ctx } from './context.ts';
 
 const PINNED_KEY = 'kt.logPublicKey';
@@ -94,6 +95,21 @@ function frontierRoot(frontier: readonly Subtree[]): Uint8Array {
   let root = frontier[frontier.length - 1]!.hash;
   for (let i = frontier.length - 2; i >= 0; i--) root = nodeHash(frontier[i]!.hash, root);
   return root;
+}
+
+/**
+ * The store change that tells the own-key monitor this account's UIK was replaced (an identity
+ * reset; docs/CLIENT.md "Resetting the identity"): leaves it has not read yet that carry an
+ * earlier UIK are history, not alerts, up to the first leaf of the current UIK — as on a device
+ * that starts out with the current UIK. Monitor with the old UIK first where possible, so
+ * nothing logged before the reset goes unreported.
+ */
+export async function ownIdentityReplacedOp(store: ClientStore): Promise<StoreOp> {
+  const saved = await store.getSetting<MonitorState>(MONITOR);
+  const value: MonitorState = saved
+    ? { size: saved.size, frontier: saved.frontier, seenOwnUik: false }
+    : { size: 0, frontier: [], seenOwnUik: false };
+  return { op: 'setSetting', key: MONITOR, value };
 }
 
 /** Verifies inclusion proofs against verified, mutually consistent tree heads. */
