@@ -102,6 +102,10 @@ describe('<own-key-alert-banner>', () => {
     expect(change?.getAttribute('href')).toBe('#/settings');
     expect(change?.textContent?.replace(/\s+/g, ' ')).toContain('Settings → Change password');
     expect(text).toMatch(/reset your identity/);
+    const reset = first.alert()!.querySelector<HTMLAnchorElement>('a[data-reset-identity]');
+    expect(reset?.getAttribute('href')).toBe('#/settings');
+    expect(reset?.textContent?.replace(/\s+/g, ' ')).toContain('Settings → Reset identity');
+    expect(text).not.toContain('--reset-identity');
     expect(text).not.toContain('If you reset your identity on another device yourself');
     const devices = first.alert()!.querySelector<HTMLAnchorElement>('a[href="#/settings"]');
     expect(devices?.textContent).toContain('Settings → Devices');

@@ -130,6 +130,8 @@ export class AuthView extends LitElement {
   /** Credentials of a login that needs linking (kept only until the link starts). */
   @state() private _linkable: { username: string; password: string } | null = null;
   @state() private _offer: LinkOffer | null = null;
+  /** Credentials of a login that needs linking, while the user considers a reset instead. */
+  @state() private _resetting: { username: string; password: string } | null = null;
 
   private signedIn(account: Account): void {
     this.dispatchEvent(
@@ -161,6 +163,37 @@ export class AuthView extends LitElement {
     } finally {
       this._busy = false;
     }
+  }
+
+  /** No other device to link from: offer to reset the identity (`<identity-reset>`). */
+  private async startReset(): Promise<void> {
+    const creds = this._linkable;
+    if (creds === null) return;
+    await import('./identity-reset.ts');
+    this._error = '';
+    this._resetting = creds;
+  }
+
+  private readonly resetAndLogIn = async (): Promise<void> => {
+    const creds = this._resetting;
+    if (creds === null || this.messenger === undefined) return;
+    this._progress = { label: 'Connecting…', fraction: 0 };
+    try {
+      const account = await this.messenger.logInWithNewIdentity(
+        creds.username,
+        creds.password,
+        (label, fraction) => (this._progress = { label, fraction }),
+      );
+      this._resetting = null;
+      this._linkable = null;
+      this.signedIn(account);
+    } finally {
+      this._progress = null;
+    }
+  };
+
+  private cancelReset(): void {
+    this._resetting = null;
   }
 
   private cancelLink(): void {
@@ -209,6 +242,25 @@ export class AuthView extends LitElement {
   }
 
   override render(): TemplateResult {
+    if (this._resetting !== null) {
+      return html`<div class="card" aria-labelledby="title">
+        <h1 id="title">Reset your identity</h1>
+        <identity-reset
+          .username=${this._resetting.username}
+          .askPassword=${false}
+          cancellable
+          .action=${this.resetAndLogIn}
+          @identity-reset-cancel=${this.cancelReset}
+        ></identity-reset>
+        ${
+          this._progress !== null
+            ? html`<div role="status" aria-live="polite" class="muted hint">
+                ${this._progress.label}
+              </div>`
+            : nothing
+        }
+      </div>`;
+    }
     if (this._offer !== null) {
       return html`<div class="card" aria-labelledby="title">
         <h1 id="title">Link this browser</h1>
@@ -285,6 +337,18 @@ export class AuthView extends LitElement {
         this._linkable !== null && this.messenger?.capabilities.has('link-device') === true
           ? html`<button type="button" data-link ?disabled=${this._busy} @click=${this.startLink}>
               Link from your other device
+            </button>`
+          : nothing
+      }
+      ${
+        this._linkable !== null && this.messenger?.capabilities.has('reset-identity') === true
+          ? html`<button
+              type="button"
+              data-lost-devices
+              ?disabled=${this._busy}
+              @click=${this.startReset}
+            >
+              I lost my other devices — reset identity
             </button>`
           : nothing
       }

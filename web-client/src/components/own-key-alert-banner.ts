@@ -163,9 +163,11 @@ export class OwnKeyAlertBanner extends LitElement {
           >: that signs out every other session, so each of your devices must log in again.
         </li>
         <li>
-          If a device is not yours, reset your identity (command line:
-          <code>sotto login &lt;you&gt; --reset-identity</code>) and ask your contacts to verify
-          your new safety number.
+          If a device is not yours,
+          <a href="#/settings" data-reset-identity
+            >reset your identity in Settings → Reset identity</a
+          >
+          and ask your contacts to verify your new safety number.
         </li>
       </ol>
       <button ?disabled=${this._busy} @click=${this.acknowledge}>I understand</button>

@@ -1,7 +1,8 @@
 /**
  * `<settings-view>`: privacy (presence / last seen, read receipts), theme, desktop
- * notifications, this user's devices, device linking, changing the password, and log out with an
- * option to wipe every key and message from this browser.
+ * notifications, this user's devices, device linking, changing the password, resetting the
+ * identity key (`<identity-reset>`), and log out with an option to wipe every key and message
+ * from this browser.
  */
 /* eslint-disable @typescript-eslint/unbound-method -- Lit calls template event listeners with `this` bound to the host element (renderOptions.host). */
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
@@ -9,12 +10,13 @@ import { customElement, property, state } from 'lit/decorators.js';
 import { live } from 'lit/directives/live.js';
 import { consume } from '@lit/context';
 import { sessionContext } from '../context.ts';
-import { MessengerError, type DeviceInfo } from '../services/messenger.ts';
+import { MessengerError, type Account, type DeviceInfo } from '../services/messenger.ts';
 import type { ChatSession } from '../services/session.ts';
 import { icons } from '../icons.ts';
 import { shared } from '../styles.ts';
 import { MIN_PASSWORD } from './auth-view.ts';
 import { applyTheme } from './sotto-app.ts';
+import './identity-reset.ts';
 
 /** Why a password change failed, in words. */
 function passwordError(err: unknown): string {
@@ -42,6 +44,8 @@ export type Theme = 'system' | 'light' | 'dark';
  * Settings.
  *
  * @fires signed-out - the device logged out (and maybe wiped local data)
+ * @fires identity-reset - `CustomEvent<Account>`: this browser reset the identity and is now
+ *   this new device of the account (the app starts a new session for it)
  */
 @customElement('settings-view')
 export class SettingsView extends LitElement {
@@ -125,6 +129,8 @@ export class SettingsView extends LitElement {
   @state() private _pwError = '';
   @state() private _pwDone = false;
   @state() private _pwBusy = false;
+  /** The device id this browser had before it reset the identity (shown in the notice). */
+  @state() private _resetFrom: string | null = null;
   @state() private _notify: NotificationPermission | 'unsupported' =
     typeof Notification === 'undefined' ? 'unsupported' : Notification.permission;
 
@@ -264,6 +270,44 @@ export class SettingsView extends LitElement {
         </button>
       </div>
     </form>`;
+  }
+
+  /** Settings → Reset identity: the form checked password and confirmation already. */
+  private readonly resetIdentity = async (password: string): Promise<void> => {
+    const s = this.session;
+    if (s === undefined) return;
+    const before = s.account.deviceId;
+    const account = await s.messenger.resetIdentity(password);
+    this._resetFrom = before;
+    this.dispatchEvent(
+      new CustomEvent<Account>('identity-reset', {
+        detail: account,
+        bubbles: true,
+        composed: true,
+      }),
+    );
+    try {
+      this._devices = await s.messenger.devices();
+      this._devicesError = '';
+    } catch (err) {
+      this._devicesError = err instanceof Error ? err.message : String(err);
+    }
+  };
+
+  private renderReset(): TemplateResult {
+    const s = this.session;
+    if (this._resetFrom !== null) {
+      return html`<p role="status" data-reset-done>
+        Your identity was reset. This browser is now device
+        <code>${s?.messenger.account?.deviceId}</code> with a new identity key; every other device
+        was removed and signed out. Your contacts see that your safety number changed: compare it
+        with them again.
+      </p>`;
+    }
+    return html`<identity-reset
+      .username=${s?.account.username ?? ''}
+      .action=${this.resetIdentity}
+    ></identity-reset>`;
   }
 
   private async logOut(): Promise<void> {
@@ -414,6 +458,15 @@ export class SettingsView extends LitElement {
             ? this.renderPassword()
             : html`<p class="muted">Changing the password is not available yet.</p>`
         }
+
+        <h3 id="reset-label">Reset identity</h3>
+        <div class="danger-zone" aria-labelledby="reset-label" data-reset>
+          ${
+            can.has('reset-identity')
+              ? this.renderReset()
+              : html`<p class="muted">Resetting the identity is not available yet.</p>`
+          }
+        </div>
 
         <h3>Log out</h3>
         <div class="danger-zone">

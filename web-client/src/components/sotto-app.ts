@@ -242,6 +242,11 @@ export class SottoApp extends LitElement {
     location.hash = '#/';
   }
 
+  /** Settings reset the identity: this browser is a new device now, with a new session. */
+  private onIdentityReset(e: CustomEvent<Account>): void {
+    this.startSession(e.detail);
+  }
+
   private onSignedOut(): void {
     this._session?.removeEventListener('live', this.onLive);
     this._session?.dispose();
@@ -267,8 +272,9 @@ export class SottoApp extends LitElement {
         ? nothing
         : s.connection === 'signed-out'
           ? html`<div class="net" role="alert" data-signed-out>
-              This browser was signed out — the password was changed or this device was removed.
-              Messages saved here stay readable.
+              This browser was signed out — the password was changed, or this device was removed
+              (also when the identity was reset on another device). Messages saved here stay
+              readable.
               <button type="button" @click=${this.onSignedOut}>Log in again</button>
             </div>`
           : html`<div class="net" role="status" aria-live="polite">
@@ -317,7 +323,10 @@ export class SottoApp extends LitElement {
         return this._lazyReady.has('search') ? html`<search-view></search-view>` : loading;
       case 'settings':
         return this._lazyReady.has('settings')
-          ? html`<settings-view @signed-out=${this.onSignedOut}></settings-view>`
+          ? html`<settings-view
+              @signed-out=${this.onSignedOut}
+              @identity-reset=${this.onIdentityReset}
+            ></settings-view>`
           : loading;
       case 'link':
         return this._lazyReady.has('link') ? html`<link-device></link-device>` : loading;

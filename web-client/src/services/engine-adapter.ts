@@ -46,7 +46,11 @@ import {
   type SafetyInfo,
 } from './messenger.ts';
 import type { ClientStore } from './engine-types.ts';
-import { forwardOwnKeyAlert } from './own-key-alerts.ts';
+import {
+  acknowledgeOwnKeyAlerts,
+  forwardOwnKeyAlert,
+  pendingOwnKeyAlerts,
+} from './own-key-alerts.ts';
 
 // The engine hands MQTT payloads to mqtt.js as Node Buffers (engine.ts `ctx.publish`); in the
 // page that global does not exist, so provide the browser implementation mqtt.js itself uses.
@@ -80,6 +84,7 @@ const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
   'hide-presence',
   'link-device',
   'change-password',
+  'reset-identity',
 ]);
 
 /** Map engine and key server errors to the stable codes the views translate. */
@@ -368,18 +373,30 @@ class EngineMessenger implements MessengerService {
     username: string,
     password: string,
     progress: ProgressFn | undefined,
-    register: boolean,
+    mode: 'register' | 'login' | 'new-identity',
   ): Promise<Account> {
+    const register = mode === 'register';
     await this.closeEngine();
     progress?.('Loading encryption…', 0.1);
     await ready();
     const client = this.open(username);
     const fresh = (await this.local().store.getAccount()) === null;
     try {
-      progress?.(register ? 'Creating your account and keys…' : 'Checking your password…', 0.3);
+      progress?.(
+        register
+          ? 'Creating your account and keys…'
+          : mode === 'new-identity'
+            ? 'Creating your new identity key…'
+            : 'Checking your password…',
+        0.3,
+      );
       const info = register
         ? await client.register(username, password)
-        : await client.login(username, password);
+        : await client.login(
+            username,
+            password,
+            mode === 'new-identity' ? { resetIdentity: true } : {},
+          );
       progress?.('Connecting securely…', 0.85);
       this.me = { username: info.username, deviceId: info.deviceId };
       rememberUser(info.username);
@@ -437,11 +454,38 @@ class EngineMessenger implements MessengerService {
   }
 
   signUp(username: string, password: string, progress?: ProgressFn): Promise<Account> {
-    return this.enter(username, password, progress, true);
+    return this.enter(username, password, progress, 'register');
   }
 
   logIn(username: string, password: string, progress?: ProgressFn): Promise<Account> {
-    return this.enter(username, password, progress, false);
+    return this.enter(username, password, progress, 'login');
+  }
+
+  logInWithNewIdentity(
+    username: string,
+    password: string,
+    progress?: ProgressFn,
+  ): Promise<Account> {
+    return this.enter(username, password, progress, 'new-identity');
+  }
+
+  async resetIdentity(password: string): Promise<Account> {
+    const client = this.engine();
+    let info;
+    try {
+      info = await client.resetIdentity(password);
+    } catch (err) {
+      throw toMessengerError(err);
+    }
+    this.me = { username: info.username, deviceId: info.deviceId };
+    // The alerts shown so far concern the identity key just replaced: the reset settles them.
+    const store = this.local().store;
+    const kept = await pendingOwnKeyAlerts(store);
+    await acknowledgeOwnKeyAlerts(
+      store,
+      kept.map((a) => a.logIndex),
+    );
+    return this.me;
   }
 
   async logOut(options: { wipe: boolean }): Promise<void> {

@@ -132,7 +132,9 @@ export type Capability =
   /** Hide or show this account's presence (held by the key server, enforced by the brokers). */
   | 'hide-presence'
   /** Change the account password (every other device is signed out). */
-  | 'change-password';
+  | 'change-password'
+  /** Reset the user identity key (lost devices): a new key, every other device removed. */
+  | 'reset-identity';
 
 /** Progress of first-run key setup and login (0..1 plus a human label). */
 export type ProgressFn = (label: string, fraction: number) => void;
@@ -210,6 +212,20 @@ export interface MessengerService {
    * the new one (under 8 characters).
    */
   changePassword(currentPassword: string, newPassword: string): Promise<void>;
+  /**
+   * Reset the identity from this signed-in browser (capability `reset-identity`): after the
+   * password is checked (BAD_CREDENTIALS: wrong, nothing changed) this browser gets a new
+   * identity key and a new device id, every other device of the account is removed and signed
+   * out, contacts see a key change and every verification mark (theirs and ours) is cleared.
+   * Messages and contacts on this browser stay. Resolves with the new account.
+   */
+  resetIdentity(password: string): Promise<Account>;
+  /**
+   * Log in on this browser with a new identity key (after logIn failed with LINK_REQUIRED and
+   * the user has no other device to link from; capability `reset-identity`): the same
+   * consequences as {@link resetIdentity}.
+   */
+  logInWithNewIdentity(username: string, password: string, progress?: ProgressFn): Promise<Account>;
 
   /** Subscribe to engine events; returns the unsubscribe function. */
   subscribe(listener: (event: MessengerEvent) => void): () => void;

@@ -225,6 +225,19 @@ export class RecordingMessenger implements MessengerService {
     this.record('changePassword', currentPassword, newPassword);
     if (this.passwordFailWith) throw this.passwordFailWith;
   }
+  /** What resetIdentity and logInWithNewIdentity throw, when set. */
+  resetFailWith: Error | undefined;
+  async resetIdentity(password: string) {
+    this.record('resetIdentity', password);
+    if (this.resetFailWith) throw this.resetFailWith;
+    this.account = { username: this.account?.username ?? 'alice', deviceId: 'dev-reset' };
+    return this.account;
+  }
+  async logInWithNewIdentity(username: string, password: string) {
+    this.record('logInWithNewIdentity', username, password);
+    if (this.resetFailWith) throw this.resetFailWith;
+    return { username, deviceId: 'dev-reset' };
+  }
 }
 
 /** Wait until `check` passes (bounded). */
