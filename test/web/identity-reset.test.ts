@@ -9,8 +9,11 @@
  * signed out and the new one chats with Bob; logging in again on the first browser offers
  * linking instead of resuming its old key, and it links from the new one, history kept.
  */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
+import { REPO_ROOT } from '../../scripts/web-assets.ts';
 import {
   bubble,
   launchChromium,
@@ -23,6 +26,15 @@ import {
 } from './harness.ts';
 
 const PW = 'correct horse battery';
+
+/** `SCREENSHOTS=1` writes docs/screenshots/{name}.png. */
+async function shot(page: Page, name: string): Promise<void> {
+  if (process.env.SCREENSHOTS !== '1') return;
+  const dir = join(REPO_ROOT, 'docs', 'screenshots');
+  mkdirSync(dir, { recursive: true });
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: join(dir, `${name}.png`) });
+}
 let server: TestServer;
 let browser: Browser;
 let alice1: Page;
@@ -126,6 +138,8 @@ describe('resetting the identity in the web client', () => {
       .toContain('password is wrong');
     expect(await alice2.locator('[data-signed-out]').count()).toBe(0);
 
+    await alice1.locator('settings-view [data-reset]').scrollIntoViewIfNeeded();
+    await shot(alice1, 'identity-reset-desktop');
     await resetInSettings(alice1, PW);
     const done = alice1.locator('settings-view [data-reset-done]');
     await done.waitFor({ timeout: 30_000 });
@@ -167,6 +181,7 @@ describe('resetting the identity in the web client', () => {
     await alice3.locator('auth-view button[data-lost-devices]').click();
     const form = alice3.locator('auth-view identity-reset form[data-identity-reset]');
     await form.locator('input[name=reset-confirm]').fill('alice');
+    await shot(alice3, 'identity-reset-login-desktop');
     await form.locator('button[type=submit]').click();
     await alice3.locator('conversation-list').waitFor({ timeout: 30_000 });
     await alice1.locator('[data-signed-out]').waitFor({ timeout: 30_000 });

@@ -160,7 +160,7 @@ export class IdentityReset extends LitElement {
             : nothing
         }
         <label
-          >Type <strong>${this.username}</strong> to confirm
+          ><span>Type <strong>${this.username}</strong> to confirm</span>
           <input
             name="reset-confirm"
             autocomplete="off"
