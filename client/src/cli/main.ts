@@ -42,6 +42,8 @@ const USAGE = `usage: sotto [--state DIR] [--server URL] [--mqtt URL[,URL…]]�
   link show <username> [--password P] [--kind …]   new device: print a link code, wait
   link approve <code>                      existing device: link the device showing <code>
   password [--password CURRENT] [--new-password NEW]   change the account password
+  reset-identity [--password P]            lost your other devices: new identity key here,
+                                           every other device removed (contacts see a key change)
   send <user|group:ID|#name> <text…> [--wait SECONDS]
   listen                                   decrypted messages as JSON lines
   groups create <name> [member…] | add <group> <user> | remove <group> <user> | list
@@ -252,6 +254,18 @@ export async function run(argv: string[]): Promise<number> {
       try {
         await client.changePassword(current, next);
         print({ type: 'password-changed', username: client.account?.username });
+      } finally {
+        await client.close();
+        await client.store.close();
+      }
+      return EXIT.OK;
+    }
+    case 'reset-identity': {
+      const password = await readPassword(cfg);
+      const client = open(cfg, false);
+      try {
+        const info = await client.resetIdentity(password);
+        print({ type: 'identity-reset', ...info });
       } finally {
         await client.close();
         await client.store.close();

@@ -155,6 +155,12 @@ export async function logIn(
   if (existing && existing.deviceId === res.deviceId && existing.certificate) {
     const account = { ...existing, accessToken: res.accessToken, refreshToken: res.refreshToken };
     if (user.uik === null || user.uik === toBase64(existing.uik.publicKey)) {
+      if (options.resetIdentity) {
+        throw new ClientError(
+          'BAD_INPUT',
+          'this device is set up with the current identity key: reset it with resetIdentity (sotto reset-identity)',
+        );
+      }
       await store.putAccount(account);
       return account;
     }

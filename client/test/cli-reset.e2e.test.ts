@@ -1,0 +1,94 @@
+/**
+ * `sotto reset-identity` as a separate process against a real key server: a wrong password exits
+ * 4 and changes nothing; the right one (from stdin) prints the new device id, the key server then
+ * publishes a new UIK with only that device; `login --reset-identity` on a set-up state directory
+ * is refused instead of silently resuming the old key.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHttpClient } from '../src/http.ts';
+import { startServer, uname, type TestServer } from './support/server.ts';
+
+const BIN = join(import.meta.dirname, '..', 'bin', 'sotto.js');
+let srv: TestServer;
+let dir: string;
+
+function sotto(
+  state: string,
+  args: string[],
+  o: { stdin?: string; env?: Record<string, string> } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [BIN, '--state', join(dir, state), '--server', srv.httpUrl, '--mqtt', srv.mqttUrl, ...args],
+      { env: { ...process.env, SOTTO_PASSWORD: '', SOTTO_NEW_PASSWORD: '', ...o.env } },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 1, stdout, stderr });
+    });
+    child.stdin.end(o.stdin ?? '');
+  });
+}
+
+async function publishedUik(
+  username: string,
+  password: string,
+): Promise<{ uik: string | null; devices: string[] }> {
+  const http = createHttpClient({ baseUrl: srv.httpUrl });
+  let tokens: { accessToken: string; refreshToken: string } | null = null;
+  const authed = createHttpClient({ baseUrl: srv.httpUrl, getTokens: () => tokens });
+  tokens = await http.login(username, password);
+  const user = await authed.getUser(username);
+  return { uik: user.uik, devices: user.devices.map((d) => d.deviceId) };
+}
+
+beforeAll(async () => {
+  srv = await startServer();
+  dir = mkdtempSync(join(tmpdir(), 'sotto-cli-reset-'));
+});
+afterAll(async () => {
+  await srv?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('sotto reset-identity', () => {
+  it('refuses a wrong password, then replaces the identity key; login --reset-identity is refused on a set-up state', async () => {
+    const a = uname('alice');
+    const pw = 'correct horse battery';
+    const reg = await sotto('a', ['register', a, '--password', pw]);
+    expect(reg.code).toBe(0);
+    const first = JSON.parse(reg.stdout) as { deviceId: string };
+    const before = await publishedUik(a, pw);
+
+    const wrong = await sotto('a', ['reset-identity', '--password', 'not the password']);
+    expect(wrong.code).toBe(4);
+    expect(wrong.stderr).toContain('INVALID_CREDENTIALS');
+    expect((await publishedUik(a, pw)).uik).toBe(before.uik);
+
+    const again = await sotto('a', ['login', a, '--reset-identity', '--password', pw]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('sotto reset-identity');
+    expect((await publishedUik(a, pw)).uik).toBe(before.uik);
+
+    const ok = await sotto('a', ['reset-identity'], { stdin: `${pw}\n` });
+    expect(ok.code).toBe(0);
+    const out = JSON.parse(ok.stdout) as { type: string; username: string; deviceId: string };
+    expect(out.type).toBe('identity-reset');
+    expect(out.username).toBe(a);
+    expect(out.deviceId).not.toBe(first.deviceId);
+    const after = await publishedUik(a, pw);
+    expect(after.uik).not.toBe(before.uik);
+    expect(after.devices).toEqual([out.deviceId]);
+  });
+});
