@@ -5,7 +5,8 @@
  * is signed out, a contact sees the key change (the verified mark blocks sending until
  * accepted, then the safety number is new and unverified), the own-key monitor raises no alert
  * for the replaced key, and DMs flow both ways over new sessions. The removed device, logging
- * in again, is told to link (its old key is not resumed) and can be linked again.
+ * in again, is told to link (its old key is not resumed) and can be linked again. A leaf under
+ * the old key that the monitor could not read before the reset is no alert afterwards.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toBase64 } from '@sotto/crypto';
@@ -14,6 +15,9 @@ import { isApiError } from '../src/http.ts';
 import { isClientError } from '../src/errors.ts';
 import type { OwnKeyAlert } from '../src/internal/transparency.ts';
 import type { MessageRecord } from '../src/store/types.ts';
+import mqtt from 'mqtt';
+import { createClient } from '../src/engine.ts';
+import { createMemoryStore } from '../src/stores/memory.ts';
 import { makeClient, startServer, uname, until, type TestServer } from './support/server.ts';
 
 let srv: TestServer;
@@ -127,6 +131,43 @@ describe('resetting the identity from a set-up device', () => {
     await bob.sendText(a, 'to both again');
     await until(() => alice2Got.some((m) => m.body.text === 'to both again'), 'relinked reads');
     expect(await alice2.trust.safetyNumber(b)).toBe(snAfter);
+    expect(alerts).toEqual([]);
+  });
+  it('does not alarm about log entries of the replaced key it could not read before the reset', async () => {
+    const a = uname('alice');
+    // Alice's engine, with a switch that makes the key log's entries unreadable.
+    let logDown = false;
+    const alice = createClient({
+      store: createMemoryStore(),
+      http: {
+        baseUrl: srv.httpUrl,
+        fetch: (input, init) =>
+          logDown &&
+          String(input instanceof Request ? input.url : input).includes('/v1/log/entries')
+            ? Promise.reject(new TypeError('log unreachable'))
+            : fetch(input, init),
+      },
+      mqttConnect: (o) => mqtt.connect(srv.mqttUrl, { ...o, reconnectPeriod: 200 }),
+    });
+    clients.push(alice);
+    const alerts: OwnKeyAlert[] = [];
+    alice.on('ownKeyAlert', (x) => alerts.push(x));
+    await alice.register(a, PW);
+    await alice.start();
+    expect(await alice.trust.checkOwnKeys()).toEqual([]);
+
+    // A second device is linked (a leaf under the old key) while Alice cannot read the log, and
+    // she resets before she could: her look-up before the reset fails too.
+    logDown = true;
+    const alice2 = client();
+    const session = await alice2.link.begin(a, PW);
+    await alice.link.approve(session.code);
+    await session.linked;
+    await alice.resetIdentity(PW);
+
+    // Once the log is readable, the old key's leaf is history, not a forged identity.
+    logDown = false;
+    expect(await alice.trust.checkOwnKeys()).toEqual([]);
     expect(alerts).toEqual([]);
   });
 });
