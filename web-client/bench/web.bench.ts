@@ -12,6 +12,9 @@
  *   first burst): time from the bot's first send until the last message is rendered, and the
  *   frame gaps / long tasks meanwhile;
  * - built bundle sizes (gzip), initial vs lazy.
+ *
+ * Prints a Markdown table of the figures and their `BENCH` lines on stdout (for `npm run bench`,
+ * scripts/bench-lib.ts); every detail (runs, all chunks) as JSON on stderr.
  */
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -26,6 +29,7 @@ import {
   startServer,
 } from '../../test/web/harness.ts';
 import { measureBundle } from '../scripts/check-budget.ts';
+import { printBench } from '../../scripts/bench-lib.ts';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 500);
 const STORED = Number(process.env.BENCH_STORED ?? 10_000);
@@ -127,6 +131,162 @@ async function seed(page: Page, username: string, conversationId: string, count:
     },
     { name: `sotto-${username}`, conversationId, count },
   );
+}
+
+/** What {@link main} collected (a step that failed carries `error` instead of its figures). */
+interface Results {
+  navToListMs?: { median: number; runs: number[] };
+  openConversationMs?: { messages: number; median: number; rendered: number };
+  scrollToMiddle?: { ms: number; bubbles: number } | null;
+  sendToRenderMs?: {
+    messages: number;
+    p50: number;
+    p99: number;
+    max: number;
+    storedToRenderedP50: number;
+  };
+  burst?: Partial<Frames & { messages: number; botSendMs: number; deliverAndStoreMs: number }> & {
+    error?: string;
+  };
+  liveBurst?: Partial<
+    Frames & {
+      messages: number;
+      alreadyInConversation: number;
+      botSendMs: number;
+      lastRenderedAfterMs: number;
+      allReadAtSenderAfterMs: number | null;
+      receiptEnvelopesToSender: number;
+    }
+  > & { error?: string };
+  bundle?: { initialGzipKB: number; chunks: { file: string; gzipKB: number; initial: boolean }[] };
+}
+
+/** {@link FRAME_REPORT}'s summary. */
+interface Frames {
+  frames: number;
+  maxFrameGapMs: number;
+  p99FrameGapMs: number;
+  longTasks: number;
+  longestTaskMs: number;
+}
+
+/**
+ * The results as a Markdown table (the figures docs/PERFORMANCE.md quotes), then the headline
+ * figures as `BENCH` lines for `npm run bench` (scripts/bench-lib.ts).
+ */
+function report(r: Results): void {
+  const s = (x: number) => `${(x / 1000).toFixed(1)} s`;
+  const ui = (f: Partial<Frames>) =>
+    `${f.maxFrameGapMs} ms / ${f.p99FrameGapMs} ms / ${f.longTasks} (longest ${f.longestTaskMs} ms)`;
+  // Playwright's errors carry the browser's log: the first line is the reason.
+  const failed = (e: string) => `failed: ${e.split('\n')[0]!.slice(0, 200)}`;
+  const rows: [string, string][] = [];
+  const figures: Parameters<typeof printBench>[0] = [];
+  if (r.navToListMs) {
+    rows.push([
+      `navigation → interactive conversation list (median of ${r.navToListMs.runs.length})`,
+      `${r.navToListMs.median} ms`,
+    ]);
+    figures.push({
+      name: 'navigation → interactive conversation list',
+      value: r.navToListMs.median,
+      unit: 'ms',
+    });
+  }
+  const open = r.openConversationMs;
+  if (open) {
+    rows.push([
+      `open a conversation of ${open.messages} stored messages (click → newest rendered)`,
+      `${open.median} ms (${open.rendered} rows in the DOM)`,
+    ]);
+    figures.push({
+      name: `open a conversation of ${open.messages} stored messages`,
+      value: open.median,
+      unit: 'ms',
+    });
+  }
+  if (r.scrollToMiddle)
+    rows.push(['scroll to the middle of it', `${r.scrollToMiddle.bubbles} rows in the DOM`]);
+  const lat = r.sendToRenderMs;
+  if (lat) {
+    rows.push([
+      `send → render between two pages, ${lat.messages} messages`,
+      `p50 ${lat.p50} ms, p99 ${lat.p99} ms, max ${lat.max} ms`,
+    ]);
+    rows.push([
+      'of which stored → rendered on the receiving page (p50)',
+      `${lat.storedToRenderedP50} ms`,
+    ]);
+    figures.push(
+      { name: 'send → render between two pages, p50', value: lat.p50, unit: 'ms' },
+      { name: 'send → render between two pages, p99', value: lat.p99, unit: 'ms' },
+      {
+        name: 'stored → rendered on the receiving page, p50',
+        value: lat.storedToRenderedP50,
+        unit: 'ms',
+      },
+    );
+  }
+  const burst = r.burst;
+  if (burst?.error !== undefined) rows.push(['queued burst', failed(burst.error)]);
+  else if (burst?.deliverAndStoreMs !== undefined && burst.messages !== undefined) {
+    const rate = Math.round(burst.messages / (burst.deliverAndStoreMs / 1000));
+    rows.push([
+      `queued burst: ${burst.messages} messages sent while the page was closed → all stored and counted unread on reopen`,
+      `${s(burst.deliverAndStoreMs)} (${rate} msg/s)`,
+    ]);
+    rows.push(['UI meanwhile: longest / p99 frame gap / long tasks', ui(burst)]);
+    figures.push(
+      {
+        name: `queued burst of ${burst.messages} → all stored and counted unread`,
+        value: burst.deliverAndStoreMs,
+        unit: 'ms',
+      },
+      { name: 'queued burst: longest frame gap', value: burst.maxFrameGapMs ?? NaN, unit: 'ms' },
+    );
+  }
+  const live = r.liveBurst;
+  if (live?.error !== undefined) rows.push(['live burst', failed(live.error)]);
+  else if (live?.lastRenderedAfterMs !== undefined) {
+    rows.push([
+      `live burst: ${live.messages} messages into the open conversation (${live.alreadyInConversation} in it) → last rendered`,
+      `${s(live.lastRenderedAfterMs)} (bot sent all in ${s(live.botSendMs ?? NaN)})`,
+    ]);
+    rows.push(['UI meanwhile: longest / p99 frame gap / long tasks', ui(live)]);
+    if (live.allReadAtSenderAfterMs !== undefined)
+      rows.push([
+        'live burst: every message read at the sender',
+        live.allReadAtSenderAfterMs === null
+          ? 'not within 120 s'
+          : `${s(live.allReadAtSenderAfterMs)} (${live.receiptEnvelopesToSender} receipt envelopes)`,
+      ]);
+    figures.push(
+      {
+        name: `live burst of ${live.messages} → last rendered`,
+        value: live.lastRenderedAfterMs,
+        unit: 'ms',
+      },
+      { name: 'live burst: long tasks', value: live.longTasks ?? NaN, unit: 'tasks' },
+      { name: 'live burst: longest frame gap', value: live.maxFrameGapMs ?? NaN, unit: 'ms' },
+    );
+  }
+  if (r.bundle) {
+    const lazy = r.bundle.chunks
+      .filter((c) => !c.initial)
+      .sort((x, y) => y.gzipKB - x.gzipKB)
+      .slice(0, 5);
+    rows.push(['initial JS (gzip)', `${r.bundle.initialGzipKB} KB`]);
+    rows.push([
+      'largest lazy chunks (gzip)',
+      lazy.map((c) => `${c.file.replace(/^assets\//, '')} ${c.gzipKB} KB`).join(', '),
+    ]);
+    figures.push({ name: 'initial JS (gzip)', value: r.bundle.initialGzipKB, unit: 'KB' });
+  }
+  console.log(`Web client benchmark, ${new Date().toISOString()}\n`);
+  console.log(
+    ['| what | result |', '|---|---|', ...rows.map(([w, v]) => `| ${w} | ${v} |`)].join('\n'),
+  );
+  printBench(figures);
 }
 
 async function main(): Promise<void> {
@@ -297,7 +457,8 @@ async function main(): Promise<void> {
       initial: c.initial,
     })),
   };
-  console.log(JSON.stringify(results, null, 2));
+  console.error(`bench: all results\n${JSON.stringify(results, null, 2)}`);
+  report(results);
 }
 
 await main();
