@@ -212,6 +212,26 @@ export function decodeDeviceCertificate(bytes: Uint8Array): DeviceCertificate {
 }
 
 /**
+ * Certificates whose signature and identity key passed {@link verifyDeviceCertificate},
+ * keyed by their exact signed bytes and signature (oldest first, bounded). The
+ * device list, the bundle and every PREKEY envelope of a peer carry the same
+ * certificate; a 500-device group would otherwise verify each one twice or more.
+ * The `expected` checks, being comparisons, run every time.
+ */
+const verifiedCertificates = new Map<string, true>();
+const VERIFIED_CERTIFICATES_MAX = 4096;
+
+/** Cache key of a certificate: its signed bytes and signature, as one string (null if no 64-byte signature). */
+function verifiedKey(tbs: Uint8Array, signature: Uint8Array): string | null {
+  if (!(signature instanceof Uint8Array) || signature.length !== 64) return null;
+  let out = '';
+  for (const bytes of [tbs, signature])
+    for (let i = 0; i < bytes.length; i += 4096)
+      out += String.fromCharCode(...bytes.subarray(i, i + 4096));
+  return out;
+}
+
+/**
  * Verify a certificate: the UIK's signature over its fields, that the device's
  * keys are valid keys of their kind, and any `expected` uik, username and
  * deviceId. Every failure is `CryptoError('BAD_CERTIFICATE')` (the cause says
@@ -244,8 +264,12 @@ export function verifyDeviceCertificate(
       `certificate is for device ${cert.deviceId}, not ${expected.deviceId}`,
     );
   }
+  const tbs = encodeFields(cert);
+  // Same bytes, same answer: a certificate verified before is not verified again.
+  const key = verifiedKey(tbs, cert.signature);
+  if (key !== null && verifiedCertificates.has(key)) return;
   try {
-    verify(cert.uik, DEVICE_CERTIFICATE_DOMAIN, encodeFields(cert), cert.signature);
+    verify(cert.uik, DEVICE_CERTIFICATE_DOMAIN, tbs, cert.signature);
   } catch (cause) {
     throw new CryptoError('BAD_CERTIFICATE', 'certificate signature does not verify', { cause });
   }
@@ -257,5 +281,10 @@ export function verifyDeviceCertificate(
     throw new CryptoError('BAD_CERTIFICATE', 'certificate identity key is not a valid X25519 key', {
       cause,
     });
+  }
+  if (key !== null) {
+    verifiedCertificates.set(key, true);
+    if (verifiedCertificates.size > VERIFIED_CERTIFICATES_MAX)
+      verifiedCertificates.delete(verifiedCertificates.keys().next().value as string);
   }
 }

@@ -14,23 +14,29 @@ import { ByteReader, ByteWriter, wipe } from './bytes.ts';
 import { CryptoError } from './errors.ts';
 import {
   type CertificateExpectation,
+  decodeDeviceCertificate,
   type DeviceCertificate,
   verifyDeviceCertificate,
 } from './identity.ts';
 import { sign, verify } from './internal/ed25519.ts';
+import {
+  asBytes,
+  checkId,
+  kemTbs,
+  parseOneTimePrekey,
+  parseSignedPrekey,
+  PREKEY_DOMAINS,
+  PREKEY_VERSION,
+  readVersion,
+  spkTbs,
+  verifySignedPrekeySignature,
+} from './internal/prekey-wire.ts';
 import { randomBytes } from './internal/random.ts';
 import { assertValidX25519PublicKey, generateX25519KeyPair } from './internal/x25519.ts';
 import type { KeyPair } from './keys.ts';
 import { sodium } from './sodium.ts';
 
-/** Version byte of every prekey encoding. */
-export const PREKEY_VERSION = 1;
-
-/** Signature domains: the device signing key signs `string8(domain) ‖ tbs`. */
-export const PREKEY_DOMAINS = {
-  signedPrekey: 'Sotto_v1_SignedPrekey',
-  kemPrekey: 'Sotto_v1_KemPrekey',
-} as const;
+export { PREKEY_DOMAINS, PREKEY_VERSION };
 
 /** Signed X25519 prekey (SPK). */
 export interface SignedPrekey {
@@ -74,35 +80,6 @@ export interface PrekeyBundle {
   oneTimePrekey?: OneTimePrekey | undefined;
 }
 
-function checkId(id: number): void {
-  if (!Number.isInteger(id) || id < 0 || id > 0xffffffff)
-    throw new RangeError(`prekey id must be a u32: ${id}`);
-}
-
-function spkTbs(id: number, createdAt: number, publicKey: Uint8Array): Uint8Array {
-  return new ByteWriter().u8(PREKEY_VERSION).u32(id).u64(createdAt).raw(publicKey).finish();
-}
-
-function kemTbs(id: number, lastResort: boolean, publicKey: Uint8Array): Uint8Array {
-  return new ByteWriter()
-    .u8(PREKEY_VERSION)
-    .u32(id)
-    .u8(lastResort ? 1 : 0)
-    .raw(publicKey)
-    .finish();
-}
-
-function readVersion(r: ByteReader, what: string): void {
-  const v = r.u8(`${what} version`);
-  if (v !== PREKEY_VERSION)
-    throw new CryptoError('UNSUPPORTED_VERSION', `${what} version ${v} is not ${PREKEY_VERSION}`);
-}
-
-function asBytes(bytes: Uint8Array, what: string): Uint8Array {
-  if (!(bytes instanceof Uint8Array)) throw new CryptoError('MALFORMED', `${what} is not bytes`);
-  return bytes;
-}
-
 // ---------------------------------------------------------------------------
 // Signed X25519 prekey
 
@@ -143,16 +120,9 @@ export function encodeSignedPrekey(p: SignedPrekey): Uint8Array {
  * signature: see {@link verifySignedPrekey}.
  */
 export function decodeSignedPrekey(bytes: Uint8Array): SignedPrekey {
-  const s = sodium();
-  const r = new ByteReader(asBytes(bytes, 'signed prekey'));
-  readVersion(r, 'signed prekey');
-  const id = r.u32('prekey id');
-  const createdAt = r.u64('createdAt');
-  const publicKey = r.raw(s.crypto_scalarmult_BYTES, 'prekey public key');
-  const signature = r.raw(s.crypto_sign_BYTES, 'prekey signature');
-  r.end('signed prekey');
-  assertValidX25519PublicKey(publicKey, 'signed prekey');
-  return { id, publicKey, createdAt, signature };
+  const p = parseSignedPrekey(bytes);
+  assertValidX25519PublicKey(p.publicKey, 'signed prekey');
+  return p;
 }
 
 /**
@@ -161,14 +131,7 @@ export function decodeSignedPrekey(bytes: Uint8Array): SignedPrekey {
  */
 export function verifySignedPrekey(signingKey: Uint8Array, p: SignedPrekey): void {
   assertValidX25519PublicKey(p.publicKey, 'signed prekey');
-  let tbs: Uint8Array;
-  try {
-    checkId(p.id);
-    tbs = spkTbs(p.id, p.createdAt, p.publicKey);
-  } catch (cause) {
-    throw new CryptoError('MALFORMED', 'signed prekey fields are malformed', { cause });
-  }
-  verify(signingKey, PREKEY_DOMAINS.signedPrekey, tbs, p.signature);
+  verifySignedPrekeySignature(signingKey, p);
 }
 
 // ---------------------------------------------------------------------------
@@ -301,13 +264,9 @@ export function encodeOneTimePrekey(p: OneTimePrekey): Uint8Array {
 
 /** Parse a one-time prekey. Throws MALFORMED / UNSUPPORTED_VERSION, or INVALID_KEY for a bad X25519 key. */
 export function decodeOneTimePrekey(bytes: Uint8Array): OneTimePrekey {
-  const r = new ByteReader(asBytes(bytes, 'one-time prekey'));
-  readVersion(r, 'one-time prekey');
-  const id = r.u32('prekey id');
-  const publicKey = r.raw(sodium().crypto_scalarmult_BYTES, 'prekey public key');
-  r.end('one-time prekey');
-  assertValidX25519PublicKey(publicKey, 'one-time prekey');
-  return { id, publicKey };
+  const p = parseOneTimePrekey(bytes);
+  assertValidX25519PublicKey(p.publicKey, 'one-time prekey');
+  return p;
 }
 
 /** Throws INVALID_KEY unless the one-time prekey holds a valid X25519 key. */
@@ -332,4 +291,29 @@ export function verifyPrekeyBundle(
   verifySignedPrekey(bundle.certificate.signingKey, bundle.signedPrekey);
   verifyKemPrekey(bundle.certificate.signingKey, bundle.kemPrekey);
   if (bundle.oneTimePrekey) verifyOneTimePrekey(bundle.oneTimePrekey);
+}
+
+/** A bundle as the key server serves it: the four canonical encodings. */
+export interface EncodedPrekeyBundle {
+  certificate: Uint8Array;
+  signedPrekey: Uint8Array;
+  kemPrekey: Uint8Array;
+  oneTimePrekey?: Uint8Array | null | undefined;
+}
+
+/**
+ * Decode a served bundle for {@link initiateSession}, which verifies it: every
+ * X25519 key gets the encoding checks of PROTOCOL.md §2.3 (INVALID_KEY), and
+ * the small-order multiplication the standalone decoders add is left to the
+ * handshake's DHs, which multiply each of these keys and refuse an all-zero
+ * output. Anything else that uses the bundle verifies it with
+ * {@link verifyPrekeyBundle} first. MALFORMED / UNSUPPORTED_VERSION for bad bytes.
+ */
+export function decodePrekeyBundle(encoded: EncodedPrekeyBundle): PrekeyBundle {
+  return {
+    certificate: decodeDeviceCertificate(encoded.certificate),
+    signedPrekey: parseSignedPrekey(encoded.signedPrekey),
+    kemPrekey: decodeKemPrekey(encoded.kemPrekey),
+    oneTimePrekey: encoded.oneTimePrekey ? parseOneTimePrekey(encoded.oneTimePrekey) : undefined,
+  };
 }

@@ -48,8 +48,9 @@ import {
   wipeRatchet,
   writeRatchet,
 } from './internal/ratchet.ts';
+import { verifySignedPrekeySignature } from './internal/prekey-wire.ts';
 import { generateX25519KeyPair, x25519PublicKey } from './internal/x25519.ts';
-import { type PrekeyBundle, verifyKemPrekey, verifySignedPrekey } from './prekeys.ts';
+import { type PrekeyBundle, verifyKemPrekey } from './prekeys.ts';
 import { peekGroupEnvelope } from './senderkeys.ts';
 import { sodium } from './sodium.ts';
 import { DEVICE_ID_PATTERN, USERNAME_PATTERN } from './topics.ts';
@@ -574,11 +575,12 @@ export function initiateSession(
   options: SessionOptions = {},
 ): Session {
   const s = sodium();
-  // verifyPrekeyBundle without its separate small-order probe of the one-time
-  // prekey: DH4 below multiplies that key anyway and refuses an all-zero result
-  // (§2.3), so the probe would only repeat the same scalar multiplication.
+  // verifyPrekeyBundle without its separate small-order probes of the signed
+  // and one-time prekeys: DH1/DH3 and DH4 below multiply those keys anyway and
+  // refuse an all-zero result (§2.3), so the probes would only repeat the same
+  // scalar multiplications (every DH also makes the encoding checks first).
   verifyDeviceCertificate(bundle.certificate, options.expected ?? {});
-  verifySignedPrekey(bundle.certificate.signingKey, bundle.signedPrekey);
+  verifySignedPrekeySignature(bundle.certificate.signingKey, bundle.signedPrekey);
   verifyKemPrekey(bundle.certificate.signingKey, bundle.kemPrekey);
   const localCertBytes = checkLocal(local);
   if (sameAddress(addressOf(local.certificate), addressOf(bundle.certificate))) {

@@ -68,6 +68,28 @@ describe('device certificates', () => {
     );
   });
 
+  it('verifies a certificate once per exact bytes: a changed signature or field and the expectations are still checked', () => {
+    const { uik, cert } = makeCert();
+    verifyDeviceCertificate(cert, { uik: uik.publicKey, username: 'alice' });
+    // Verified before: the same bytes pass again, but only under the same expectations.
+    expect(() => verifyDeviceCertificate(cert, { uik: uik.publicKey })).not.toThrow();
+    expect(codeOf(() => verifyDeviceCertificate(cert, { username: 'mallory' }))).toBe(
+      'BAD_CERTIFICATE',
+    );
+    expect(
+      codeOf(() => verifyDeviceCertificate(cert, { uik: generateUserIdentity().publicKey })),
+    ).toBe('BAD_CERTIFICATE');
+    const signature = cert.signature.slice();
+    signature[0]! ^= 1;
+    expect(codeOf(() => verifyDeviceCertificate({ ...cert, signature }))).toBe('BAD_CERTIFICATE');
+    expect(codeOf(() => verifyDeviceCertificate({ ...cert, issuedAt: cert.issuedAt + 1 }))).toBe(
+      'BAD_CERTIFICATE',
+    );
+    const identityKey = cert.identityKey.slice();
+    identityKey[0]! ^= 1;
+    expect(codeOf(() => verifyDeviceCertificate({ ...cert, identityKey }))).toBe('BAD_CERTIFICATE');
+  });
+
   it('rejects a certificate for another username or device id', () => {
     const { cert } = makeCert();
     expect(codeOf(() => verifyDeviceCertificate(cert, { username: 'mallory' }))).toBe(

@@ -4,7 +4,16 @@ import { encodeDeviceCertificate } from '../src/identity.ts';
 import { equalBytes, fromHex, toHex } from '../src/bytes.ts';
 import { EnvelopeType } from '../src/envelope.ts';
 import { createSenderKey, groupEncrypt } from '../src/senderkeys.ts';
-import { generateSignedPrekey } from '../src/prekeys.ts';
+import {
+  decodePrekeyBundle,
+  encodeKemPrekey,
+  encodeOneTimePrekey,
+  encodeSignedPrekey,
+  generateSignedPrekey,
+  type PrekeyBundle,
+} from '../src/prekeys.ts';
+import { sign } from '../src/internal/ed25519.ts';
+import { PREKEY_DOMAINS, spkTbs } from '../src/internal/prekey-wire.ts';
 import {
   MAX_SKIP,
   MAX_SKIPPED_KEYS,
@@ -34,6 +43,16 @@ function establish(withOneTime = true) {
   const b = accepted.session;
   expect(untext(a.decrypt(b.encrypt(text('hello alice'))))).toBe('hello alice');
   return { alice, bob, a, b, accepted };
+}
+
+/** A bundle in the encodings the key server serves. */
+function encoded(b: PrekeyBundle) {
+  return {
+    certificate: encodeDeviceCertificate(b.certificate),
+    signedPrekey: encodeSignedPrekey(b.signedPrekey),
+    kemPrekey: encodeKemPrekey(b.kemPrekey),
+    oneTimePrekey: b.oneTimePrekey ? encodeOneTimePrekey(b.oneTimePrekey) : null,
+  };
 }
 
 /** Throws if `fn` changes the serialized state of `s`. */
@@ -146,6 +165,43 @@ describe('pairwise session setup (PQXDH)', () => {
       publicKey: fromHex('e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800'),
     };
     expect(codeOf(() => initiateSession(alice, bundle))).toBe('INVALID_KEY');
+  });
+
+  it('starts a session from a bundle as served (decodePrekeyBundle), with or without a one-time prekey', () => {
+    const alice = makeDevice('alice', 'laptop');
+    const bob = makeDevice('bob', 'phone');
+    for (const withOneTime of [true, false]) {
+      const served = decodePrekeyBundle(encoded(bob.bundle(withOneTime)));
+      const a = initiateSession(alice, served, {
+        expected: { uik: bob.uik.publicKey, username: 'bob', deviceId: 'phone' },
+      });
+      const accepted = acceptSession(bob, bob.secrets, a.encrypt(text('served')));
+      expect(untext(accepted.plaintext)).toBe('served');
+    }
+  });
+
+  it('refuses served prekeys that are not valid X25519 keys, even with a valid signature', () => {
+    const alice = makeDevice('alice', 'laptop');
+    const bob = makeDevice('bob', 'phone');
+    const order8 = fromHex('e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800');
+    // u = 2 is on the twist: u^3 + A u^2 + u is not a square.
+    const twist = new Uint8Array(32);
+    twist[0] = 2;
+    for (const bad of [order8, twist]) {
+      const signature = sign(
+        bob.keys.signing.secretKey,
+        PREKEY_DOMAINS.signedPrekey,
+        spkTbs(7, 0, bad),
+      );
+      const spk = { id: 7, createdAt: 0, publicKey: bad, signature };
+      const withSpk = { ...encoded(bob.bundle()), signedPrekey: encodeSignedPrekey(spk) };
+      expect(codeOf(() => initiateSession(alice, decodePrekeyBundle(withSpk)))).toBe('INVALID_KEY');
+      const withOtk = {
+        ...encoded(bob.bundle()),
+        oneTimePrekey: encodeOneTimePrekey({ id: 9, publicKey: bad }),
+      };
+      expect(codeOf(() => initiateSession(alice, decodePrekeyBundle(withOtk)))).toBe('INVALID_KEY');
+    }
   });
 
   it('lets the responder pin the initiator’s user identity key', () => {

@@ -72,7 +72,7 @@ let probeScalar: Uint8Array | null = null;
  * field arithmetic. Only keys that passed are remembered.
  */
 const goodKeys = new Map<string, true>();
-const GOOD_KEYS_MAX = 512;
+const GOOD_KEYS_MAX = 4096;
 
 function remember(hex: string): void {
   goodKeys.set(hex, true);
@@ -103,6 +103,16 @@ function checkEncoding(publicKey: Uint8Array, what: string): string {
     throw new CryptoError('INVALID_KEY', `${what} is not on Curve25519 (twist point)`);
   }
   return hex;
+}
+
+/**
+ * The encoding checks alone (length, top bit, small-order list, canonical u,
+ * on the curve): for a key whose only use is a DH through {@link x25519}, which
+ * refuses an all-zero output, so a separate small-order multiplication would
+ * only repeat it. Throws `CryptoError('INVALID_KEY')`.
+ */
+export function assertX25519Encoding(publicKey: Uint8Array, what = 'X25519 public key'): void {
+  checkEncoding(publicKey, what);
 }
 
 /**
