@@ -46,7 +46,14 @@ import {
 } from '../payload.ts';
 import type { GroupRecord, OutboxEntry, StoreOp } from '../store/types.ts';
 import type { Ctx, RemoteDevice } from './context.ts';
-import { isAcked, type Effects, type Messaging, type Origin } from './messaging.ts';
+import { mapLimited } from './limit.ts';
+import {
+  isAcked,
+  LOOKUP_PARALLEL,
+  type Effects,
+  type Messaging,
+  type Origin,
+} from './messaging.ts';
 import type { Directory } from './trust.ts';
 
 const PENDING = 'groups.pending';
@@ -92,15 +99,19 @@ export class Groups {
   /** Create a group with us as admin; returns its id. */
   async create(name: string, members: string[]): Promise<string> {
     const account = this.ctx.account();
-    const refs = [];
-    for (const m of new Set(members)) {
-      if (m === account.username) continue;
-      const { uik } = await this.directory.devices(m, true);
-      if (!uik) throw new ClientError('NO_DEVICES', `${m} has no identity key yet`);
-      await this.directory.assertSendable(m);
-      const trusted = (await this.ctx.store.getContact(m))?.uik ?? uik;
-      refs.push({ username: m, uik: trusted });
-    }
+    // Fresh device lists of every member, a few look-ups at a time; any member without
+    // keys (or blocked by a key change) fails the creation.
+    const refs = await mapLimited(
+      [...new Set(members)].filter((m) => m !== account.username),
+      LOOKUP_PARALLEL,
+      async (m) => {
+        const { uik } = await this.directory.devices(m, true);
+        if (!uik) throw new ClientError('NO_DEVICES', `${m} has no identity key yet`);
+        await this.directory.assertSendable(m);
+        const trusted = (await this.ctx.store.getContact(m))?.uik ?? uik;
+        return { username: m, uik: trusted };
+      },
+    );
     const groupId = newMessageId(this.ctx.random);
     const genesis = createGenesis({
       groupId,
@@ -156,22 +167,19 @@ export class Groups {
     );
   }
 
+  /**
+   * Tell every device of `users` (our own other devices included) that the chain moved:
+   * one fan-out, so sessions missing with any of them are set up with batched claims.
+   */
   private async notifyChange(groupId: string, users: string[], record?: string): Promise<void> {
-    const id = newMessageId(this.ctx.random);
-    for (const u of new Set(users)) {
-      try {
-        if (u === this.ctx.account().username) {
-          const { devices } = await this.directory.devices(u);
-          if (!devices.some((d) => d.deviceId !== this.ctx.account().deviceId)) continue;
-        }
-        await this.messaging.sendDirect(
-          u,
-          { kind: 'group-change', groupId, ...(record ? { record } : {}) },
-          { id },
-        );
-      } catch (err) {
-        this.ctx.events.emit('error', err);
-      }
+    try {
+      await this.messaging.sendToUsers(users, {
+        kind: 'group-change',
+        groupId,
+        ...(record ? { record } : {}),
+      });
+    } catch (err) {
+      this.ctx.events.emit('error', err);
     }
   }
 

@@ -17,6 +17,7 @@ import {
 import { isApiError, type BundleResponse } from '../http.ts';
 import type { MessageRecord, OutboxEntry, StoredDeviceKind, StoreOp } from '../store/types.ts';
 import type { Ctx } from './context.ts';
+import { mapLimited } from './limit.ts';
 import { ReceiptBatcher } from './receipts.ts';
 import { decryptPairwise, encryptFor } from './sessions.ts';
 import type { Directory } from './trust.ts';
@@ -42,6 +43,8 @@ const STORED = new Set<string>(['text', 'reply', 'file']);
 const CLAIM_BATCH = 50;
 /** Batched claims in flight at once. */
 const CLAIM_PARALLEL = 3;
+/** Device-list look-ups (`GET /v1/users/{username}`) in flight at once for a many-user send. */
+export const LOOKUP_PARALLEL = 8;
 
 /** True when payloads of this kind are acknowledged and go through the outbox. */
 export function isAcked(kind: string): boolean {
@@ -252,56 +255,144 @@ export class Messaging {
     return payload;
   }
 
-  /** Encrypt for each device and publish (caller holds the lock). Failures are reported, entries stay. */
+  /**
+   * Send one payload that is not shown in a conversation (a group-change notice) to every
+   * device of each of `users` — our own other devices included when our name is among
+   * them — in one fan-out: one outbox batch and one {@link encryptAndPublish}, so the
+   * sessions missing with any of those devices are set up together, with batched claims
+   * (the same path as a group's first message). A user whose devices cannot be listed, or
+   * whose key change blocks sending, is reported as an `error` event and left out.
+   */
+  async sendToUsers(
+    users: string[],
+    input: PayloadInput,
+    options: { id?: string } = {},
+  ): Promise<Payload> {
+    if (STORED.has(input.kind))
+      throw new ClientError('BAD_INPUT', `${input.kind} belongs to a conversation`);
+    const account = this.ctx.account();
+    const lists = await mapLimited([...new Set(users)], LOOKUP_PARALLEL, async (u) => {
+      try {
+        await this.directory.assertSendable(u);
+        const { devices } = await this.directory.devices(u);
+        if (u !== account.username && devices.length === 0)
+          throw new ClientError('NO_DEVICES', `${u} has no device with keys`);
+        return devices;
+      } catch (err) {
+        this.ctx.events.emit('error', err);
+        return [];
+      }
+    });
+    const payload = this.make(input, options.id);
+    const plaintext = pad(encodePayload(payload));
+    const sends = lists.flatMap((devices) =>
+      devices
+        .filter((d) => !(d.user === account.username && d.deviceId === account.deviceId))
+        .map((d) => ({ user: d.user, device: d.deviceId, plaintext })),
+    );
+    if (sends.length === 0) return payload;
+    if (isAcked(payload.kind)) {
+      const now = this.ctx.now();
+      await this.ctx.store.batch([
+        { op: 'markSeen', ids: [payload.id], at: now },
+        {
+          op: 'putOutbox',
+          entries: sends.map((s): OutboxEntry => ({
+            messageId: payload.id,
+            recipient: s.user,
+            recipientDevice: s.device,
+            topic: inboxTopic(s.user, s.device),
+            plaintext: s.plaintext,
+            attempts: 1,
+            createdAt: now,
+            lastAttemptAt: now,
+          })),
+        },
+      ]);
+    }
+    await this.ctx.lock.run(() => this.encryptAndPublish(sends));
+    return payload;
+  }
+
+  /**
+   * Encrypt for each device and publish (caller holds the lock). Failures are reported, entries
+   * stay. Sessions missing with any of the devices are set up together (batched claims running
+   * ahead of the handshakes); every new session state is written in one store batch, before
+   * anything is published.
+   */
   async encryptAndPublish(
     sends: { user: string; device: string; plaintext: Uint8Array }[],
     senderKey = false,
   ): Promise<void> {
-    const out: { topic: string; envelope: Uint8Array }[] = [];
-    const bundles = await this.prefetchBundles(sends);
+    const me = this.ctx.account().username;
+    // Each device's session as stored, read once; a later send to the same device in this
+    // batch continues from the state the earlier one left.
+    const states = new Map<string, Uint8Array | null>();
+    const missing: { user: string; device: string }[] = [];
     for (const s of sends) {
+      const key = `${s.user}|${s.device}`;
+      if (states.has(key)) continue;
+      const state = await this.ctx.store.getSession(s.user, s.device);
+      states.set(key, state);
+      if (!state) missing.push(s);
+    }
+    const bundles = this.prefetchBundles(missing);
+    const uiks = new Map<string, Uint8Array | undefined>();
+    const writes = new Map<string, StoreOp>();
+    const out: { topic: string; envelope: Uint8Array }[] = [];
+    for (const s of sends) {
+      const key = `${s.user}|${s.device}`;
       try {
-        const uik = (await this.ctx.store.getContact(s.user))?.uik ?? undefined;
+        if (!uiks.has(s.user)) {
+          const contact = s.user === me ? null : await this.ctx.store.getContact(s.user);
+          uiks.set(s.user, contact?.uik ?? undefined);
+        }
+        const uik = uiks.get(s.user);
         // Claims run ahead while earlier devices' handshakes are computed.
-        const bundle = await bundles.get(`${s.user}|${s.device}`);
-        bundles.delete(`${s.user}|${s.device}`);
+        const bundle = await bundles.get(key);
+        bundles.delete(key);
         const enc = await encryptFor(this.ctx, s.user, s.device, s.plaintext, {
           senderKey,
+          stored: states.get(key) ?? null,
           ...(bundle ? { bundle } : {}),
-          ...(s.user !== this.ctx.account().username && uik ? { expectedUik: uik } : {}),
+          ...(uik ? { expectedUik: uik } : {}),
         });
-        // Sessions persist within the batch in order; later sends to the same device see them.
-        await this.ctx.store.batch(enc.ops);
+        for (const op of enc.ops) {
+          if (op.op === 'putSession') states.set(key, op.state);
+          writes.set(key, op);
+        }
         out.push({ topic: inboxTopic(s.user, s.device), envelope: enc.envelope });
       } catch (err) {
         this.ctx.events.emit('error', err);
+      }
+    }
+    if (writes.size) {
+      try {
+        await this.ctx.store.batch([...writes.values()]);
+      } catch (err) {
+        // Nothing is sent on a session state that was not kept; the outbox re-sends.
+        this.ctx.events.emit('error', err);
+        return;
       }
     }
     for (const o of out) this.ctx.publish(o.topic, o.envelope);
   }
 
   /**
-   * Start claiming prekey bundles for every device we have no session with and
-   * return at once with one promise per device, so the caller runs each
+   * Start claiming prekey bundles for the devices we have no session with
+   * (`missing`) and return at once with one promise per device, so the caller runs each
    * device's PQXDH as soon as its bundle is in while later claims are still on
    * the wire (the first message to a 500-device group is otherwise the sum of
    * both). Claims go in batches of {@link CLAIM_BATCH} devices
    * (`POST /v1/bundles/claim`), a few batches at a time, in send order; a key
    * server without the batched route gets single claims. A failed claim
-   * resolves to undefined and is left to the per-device path.
+   * resolves to undefined and is left to the per-device path. A single device
+   * is left to that path too.
    */
-  private async prefetchBundles(
-    sends: { user: string; device: string }[],
-  ): Promise<Map<string, Promise<BundleResponse | undefined>>> {
+  private prefetchBundles(
+    missing: { user: string; device: string }[],
+  ): Map<string, Promise<BundleResponse | undefined>> {
     const out = new Map<string, Promise<BundleResponse | undefined>>();
-    const missing: { user: string; device: string }[] = [];
-    const seen = new Set<string>();
-    for (const s of sends) {
-      const key = `${s.user}|${s.device}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      if (!(await this.ctx.store.getSession(s.user, s.device))) missing.push(s);
-    }
     if (missing.length < 2) return out;
     const settle = new Map<string, (b: BundleResponse | undefined) => void>();
     for (const m of missing) {
@@ -655,8 +746,15 @@ export class Messaging {
       }
     }
     if (touch.length) await this.ctx.store.batch(touch);
+    // In order, one call per run of entries of the same kind: missing sessions are set up
+    // together (batched claims), as for a first send.
     await this.ctx.lock.run(async () => {
-      for (const d of direct) await this.encryptAndPublish([d], d.senderKey);
+      for (let i = 0; i < direct.length;) {
+        let j = i + 1;
+        while (j < direct.length && direct[j]!.senderKey === direct[i]!.senderKey) j++;
+        await this.encryptAndPublish(direct.slice(i, j), direct[i]!.senderKey);
+        i = j;
+      }
     });
     return entries.length;
   }

@@ -7,17 +7,13 @@
  */
 import {
   acceptSession,
-  decodeDeviceCertificate,
-  decodeKemPrekey,
-  decodeOneTimePrekey,
-  decodeSignedPrekey,
+  decodePrekeyBundle,
   fromBase64,
   initiateSession,
   isCryptoError,
   peekPairwiseEnvelope,
   Session,
   type DeviceCertificate,
-  type PrekeyBundle,
 } from '@sotto/crypto';
 import type { BundleResponse } from '../http.ts';
 import type { StoreOp } from '../store/types.ts';
@@ -38,27 +34,37 @@ export interface Encrypted {
   ops: StoreOp[];
 }
 
-/** Encrypt `plaintext` (padded) for one remote device, starting a session if needed. */
+/**
+ * Encrypt `plaintext` (padded) for one remote device, starting a session if
+ * needed. `stored` is the device's session state when the caller has read it
+ * already (null: none), so the store is not asked again.
+ */
 export async function encryptFor(
   ctx: Ctx,
   user: string,
   deviceId: string,
   plaintext: Uint8Array,
-  options: { senderKey?: boolean; expectedUik?: Uint8Array; bundle?: BundleResponse } = {},
+  options: {
+    senderKey?: boolean;
+    expectedUik?: Uint8Array;
+    bundle?: BundleResponse;
+    stored?: Uint8Array | null;
+  } = {},
 ): Promise<Encrypted> {
-  const { store } = ctx;
-  const stored = await store.getSession(user, deviceId);
+  const stored =
+    options.stored !== undefined ? options.stored : await ctx.store.getSession(user, deviceId);
   let session: Session;
   if (stored) {
     session = Session.deserialize(stored);
   } else {
     const b = options.bundle ?? (await ctx.http.claimBundle(user, deviceId));
-    const bundle: PrekeyBundle = {
-      certificate: decodeDeviceCertificate(fromBase64(b.certificate)),
-      signedPrekey: decodeSignedPrekey(fromBase64(b.signedPrekey)),
-      kemPrekey: decodeKemPrekey(fromBase64(b.kemPrekey)),
-      oneTimePrekey: b.oneTimePrekey ? decodeOneTimePrekey(fromBase64(b.oneTimePrekey)) : undefined,
-    };
+    // initiateSession verifies the bundle (certificate, both prekey signatures, every key).
+    const bundle = decodePrekeyBundle({
+      certificate: fromBase64(b.certificate),
+      signedPrekey: fromBase64(b.signedPrekey),
+      kemPrekey: fromBase64(b.kemPrekey),
+      oneTimePrekey: b.oneTimePrekey ? fromBase64(b.oneTimePrekey) : null,
+    });
     session = initiateSession(ctx.local(), bundle, {
       expected: {
         username: user,
