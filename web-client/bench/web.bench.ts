@@ -15,11 +15,17 @@
  *
  * Prints a Markdown table of the figures and their `BENCH` lines on stdout (for `npm run bench`,
  * scripts/bench-lib.ts); every detail (runs, all chunks) as JSON on stderr.
+ *
+ * `BENCH_ONLY=live` runs only the live burst, into a conversation seeded with `BENCH_BURST`
+ * messages written straight into IndexedDB (minutes instead of the whole run, for before/after
+ * comparisons). `BENCH_PROFILE=file.cpuprofile` records Chromium's CPU profile of Alice's page
+ * during the live burst (open it in DevTools; the profiler slows the page down).
  */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import mqtt from 'mqtt';
-import { createClient, createMemoryStore } from '@sotto/client';
+import { createClient, createMemoryStore, type SottoClient } from '@sotto/client';
 import {
   bubble,
   launchChromium,
@@ -35,6 +41,8 @@ const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 500);
 const STORED = Number(process.env.BENCH_STORED ?? 10_000);
 const BURST = Number(process.env.BENCH_BURST ?? 5000);
 const LIVE_BURST = Number(process.env.BENCH_LIVE_BURST ?? 2000);
+const ONLY_LIVE = process.env.BENCH_ONLY === 'live';
+const PROFILE = process.env.BENCH_PROFILE;
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
@@ -131,6 +139,208 @@ async function seed(page: Page, username: string, conversationId: string, count:
     },
     { name: `sotto-${username}`, conversationId, count },
   );
+}
+
+/** Steps 1–3: navigation, opening a large conversation, send → render between two pages. */
+async function beforeTheBursts(
+  browser: Browser,
+  url: string,
+  a: Page,
+  results: Record<string, unknown>,
+): Promise<void> {
+  const b = await newUser(browser, url);
+  await signUp(b.page, 'bob');
+  await startDm(a, 'bob');
+
+  console.error('bench: navigation…');
+  // 1. Navigation → interactive conversation list (returning user).
+  await seed(a, 'alice', 'dm:bulk', STORED);
+  const nav: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    await a.goto('about:blank');
+    const t0 = Date.now();
+    await a.goto(url);
+    await a.locator('conversation-list a[data-conversation]').first().waitFor();
+    nav.push(Date.now() - t0);
+  }
+  results.navToListMs = { median: median(nav), runs: nav };
+
+  console.error('bench: open conversation…');
+  // 2. Open a conversation of STORED messages.
+  const open: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    await a.goto(`${url}/#/`);
+    await a.locator('conversation-list a[data-conversation="dm:bulk"]').waitFor();
+    const t0 = Date.now();
+    await a.locator('conversation-list a[data-conversation="dm:bulk"]').click();
+    await bubble(a, `Message ${STORED - 1}`).waitFor();
+    open.push(Date.now() - t0);
+  }
+  const rendered = await a.locator('conversation-view message-bubble').count();
+  results.openConversationMs = { messages: STORED, median: median(open), runs: open, rendered };
+
+  // Scroll to the middle and the top: still only a window of rows in the DOM.
+  const jump = await a.evaluate(async () => {
+    const view = document
+      .querySelector('sotto-app')
+      ?.shadowRoot?.querySelector('conversation-view');
+    const scroller = view?.shadowRoot?.querySelector<HTMLElement>('.scroller');
+    if (!scroller) return null;
+    const t0 = performance.now();
+    scroller.scrollTop = scroller.scrollHeight / 2;
+    await new Promise((r) => setTimeout(r, 300));
+    const bubbles = view?.shadowRoot?.querySelectorAll('message-bubble').length ?? 0;
+    return { ms: performance.now() - t0, bubbles };
+  });
+  results.scrollToMiddle = jump;
+
+  console.error('bench: send→render…');
+  // 3. Send → render latency between two pages.
+  await b.page.goto(`${url}/#/c/${encodeURIComponent('dm:alice')}`);
+  await a.goto(`${url}/#/c/${encodeURIComponent('dm:bob')}`);
+  await a.locator('conversation-view chat-composer textarea').waitFor();
+  const box = a.locator('conversation-view chat-composer textarea');
+  const lat: number[] = [];
+  const uiLat: number[] = [];
+  for (let i = 0; i < MESSAGES; i++) {
+    const text = `lat-${i}-${Math.random().toString(36).slice(2, 8)}`;
+    await box.fill(text);
+    // Detected in Bob's page on the first animation frame where the bubble is in the DOM
+    // (Playwright's own waitFor polls at up to 500 ms intervals, too coarse for this).
+    const seen = b.page.evaluate(seenScript(text));
+    const t0 = Date.now();
+    await box.press('Enter');
+    const [shown, stored] = (await seen) as [number, number];
+    lat.push(shown - t0);
+    uiLat.push(shown - stored);
+  }
+  const sorted = [...lat].sort((x, y) => x - y);
+  results.sendToRenderMs = {
+    messages: MESSAGES,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    max: sorted[sorted.length - 1],
+    storedToRenderedP50: median(uiLat),
+  };
+}
+
+/** The Node bot that sends the bursts; `inbound.n` counts envelopes it receives (receipts). */
+async function burstBot(url: string): Promise<{ bot: SottoClient; inbound: { n: number } }> {
+  const inbound = { n: 0 };
+  const bot = createClient({
+    store: createMemoryStore(),
+    http: { baseUrl: url },
+    mqttConnect: (o) => {
+      const c = mqtt.connect(`${url.replace('http', 'ws')}/mqtt`, o);
+      c.on('message', (topic) => {
+        if (topic.startsWith('sotto/v1/inbox/')) inbound.n++;
+      });
+      return c;
+    },
+  });
+  await bot.register('burst', 'burst password 123', { kind: 'bot' });
+  await bot.start();
+  return { bot, inbound };
+}
+
+/** Step 4: BURST messages from the bot while Alice's page is closed. */
+async function queuedBurst(a: Page, url: string, bot: SottoClient): Promise<unknown> {
+  console.error('bench: burst…');
+  try {
+    await bot.sendText('alice', 'burst warm-up');
+    await bubble(a, 'burst warm-up').count();
+    await a.goto('about:blank');
+    const t0 = Date.now();
+    for (let i = 0; i < BURST; i++) await bot.sendText('alice', `burst ${i}`);
+    const sendMs = Date.now() - t0;
+    await a.goto(`${url}/#/`);
+    await a.evaluate(FRAME_PROBE);
+    const t1 = Date.now();
+    const row = a.locator('conversation-list a[data-conversation="dm:burst"] [data-unread]');
+    for (;;) {
+      const n = Number((await row.getAttribute('data-unread').catch(() => '0')) ?? 0);
+      if (n >= BURST) break;
+      if (Date.now() - t1 > 300_000) throw new Error(`burst stalled at ${n}`);
+      await a.waitForTimeout(200);
+    }
+    const deliverMs = Date.now() - t1;
+    const frames: Record<string, number> = await a.evaluate(FRAME_REPORT);
+    return { messages: BURST, botSendMs: sendMs, deliverAndStoreMs: deliverMs, ...frames };
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/**
+ * Step 5: LIVE_BURST messages arriving while the page shows that conversation (rendered live):
+ * until the last is rendered, the page's frames and long tasks meanwhile, then until the bot
+ * has every one of them as read, and how many envelopes (receipts) the bot got for them.
+ */
+async function liveBurst(
+  a: Page,
+  url: string,
+  bot: SottoClient,
+  inbound: { n: number },
+): Promise<unknown> {
+  console.error('bench: live burst…');
+  try {
+    await a.goto('about:blank');
+    await a.goto(`${url}/#/c/${encodeURIComponent('dm:burst')}`);
+    await bubble(a, `burst ${BURST - 1}`).waitFor({ timeout: 60_000 });
+    // Let the bot (same Node process) finish with the first burst's receipts before timing.
+    for (let i = 0; i < 600 && (await bot.store.listOutbox()).length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await a.waitForTimeout(2000);
+    await a.evaluate(FRAME_PROBE);
+    const cdp = PROFILE ? await a.context().newCDPSession(a) : null;
+    if (cdp) {
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
+      await cdp.send('Profiler.start');
+    }
+    const last = bubble(a, `live ${LIVE_BURST - 1}`);
+    const inbound0 = inbound.n;
+    const t2 = Date.now();
+    const ids: string[] = [];
+    for (let i = 0; i < LIVE_BURST; i++) ids.push((await bot.sendText('alice', `live ${i}`)).id);
+    const liveSendMs = Date.now() - t2;
+    // Polled from Node every 100 ms (a coarse clock, fine at this scale).
+    while ((await last.count()) === 0) {
+      if (Date.now() - t2 > 900_000) throw new Error('live burst stalled');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const shownAt = Date.now();
+    const live: Record<string, number> = await a.evaluate(FRAME_REPORT);
+    if (cdp) {
+      const { profile } = await cdp.send('Profiler.stop');
+      writeFileSync(PROFILE!, JSON.stringify(profile));
+      await cdp.detach();
+    }
+    // The sender's view: every live message read by Alice (her page is open and at the bottom).
+    let unreadAtBot = ids.length;
+    for (;;) {
+      unreadAtBot = 0;
+      for (const id of ids) {
+        const m = await bot.store.getMessage(id);
+        if (!Object.values(m?.status ?? {}).includes('read')) unreadAtBot++;
+      }
+      if (unreadAtBot === 0 || Date.now() - shownAt > 120_000) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    return {
+      messages: LIVE_BURST,
+      alreadyInConversation: BURST + 1,
+      botSendMs: liveSendMs,
+      lastRenderedAfterMs: shownAt - t2,
+      allReadAtSenderAfterMs: unreadAtBot === 0 ? Date.now() - t2 : null,
+      notReadAtSender: unreadAtBot,
+      receiptEnvelopesToSender: inbound.n - inbound0,
+      ...live,
+    };
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : String(err) };
+  }
 }
 
 /** What {@link main} collected (a step that failed carries `error` instead of its figures). */
@@ -295,154 +505,19 @@ async function main(): Promise<void> {
   const results: Record<string, unknown> = {};
   try {
     const a = await newUser(browser, srv.url);
-    const b = await newUser(browser, srv.url);
     await signUp(a.page, 'alice');
-    await signUp(b.page, 'bob');
-    await startDm(a.page, 'bob');
-
-    console.error('bench: navigation…');
-    // 1. Navigation → interactive conversation list (returning user).
-    await seed(a.page, 'alice', 'dm:bulk', STORED);
-    const nav: number[] = [];
-    for (let i = 0; i < 7; i++) {
-      await a.page.goto('about:blank');
-      const t0 = Date.now();
-      await a.page.goto(srv.url);
-      await a.page.locator('conversation-list a[data-conversation]').first().waitFor();
-      nav.push(Date.now() - t0);
-    }
-    results.navToListMs = { median: median(nav), runs: nav };
-
-    console.error('bench: open conversation…');
-    // 2. Open a conversation of STORED messages.
-    const open: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      await a.page.goto(`${srv.url}/#/`);
-      await a.page.locator('conversation-list a[data-conversation="dm:bulk"]').waitFor();
-      const t0 = Date.now();
-      await a.page.locator('conversation-list a[data-conversation="dm:bulk"]').click();
-      await bubble(a.page, `Message ${STORED - 1}`).waitFor();
-      open.push(Date.now() - t0);
-    }
-    const rendered = await a.page.locator('conversation-view message-bubble').count();
-    results.openConversationMs = { messages: STORED, median: median(open), runs: open, rendered };
-
-    // Scroll to the middle and the top: still only a window of rows in the DOM.
-    const jump = await a.page.evaluate(async () => {
-      const view = document
-        .querySelector('sotto-app')
-        ?.shadowRoot?.querySelector('conversation-view');
-      const scroller = view?.shadowRoot?.querySelector<HTMLElement>('.scroller');
-      if (!scroller) return null;
-      const t0 = performance.now();
-      scroller.scrollTop = scroller.scrollHeight / 2;
-      await new Promise((r) => setTimeout(r, 300));
-      const bubbles = view?.shadowRoot?.querySelectorAll('message-bubble').length ?? 0;
-      return { ms: performance.now() - t0, bubbles };
-    });
-    results.scrollToMiddle = jump;
-
-    console.error('bench: send→render…');
-    // 3. Send → render latency between two pages.
-    await b.page.goto(`${srv.url}/#/c/${encodeURIComponent('dm:alice')}`);
-    await a.page.goto(`${srv.url}/#/c/${encodeURIComponent('dm:bob')}`);
-    await a.page.locator('conversation-view chat-composer textarea').waitFor();
-    const box = a.page.locator('conversation-view chat-composer textarea');
-    const lat: number[] = [];
-    const uiLat: number[] = [];
-    for (let i = 0; i < MESSAGES; i++) {
-      const text = `lat-${i}-${Math.random().toString(36).slice(2, 8)}`;
-      await box.fill(text);
-      // Detected in Bob's page on the first animation frame where the bubble is in the DOM
-      // (Playwright's own waitFor polls at up to 500 ms intervals, too coarse for this).
-      const seen = b.page.evaluate(seenScript(text));
-      const t0 = Date.now();
-      await box.press('Enter');
-      const [shown, stored] = (await seen) as [number, number];
-      lat.push(shown - t0);
-      uiLat.push(shown - stored);
-    }
-    const sorted = [...lat].sort((x, y) => x - y);
-    results.sendToRenderMs = {
-      messages: MESSAGES,
-      p50: percentile(sorted, 50),
-      p99: percentile(sorted, 99),
-      max: sorted[sorted.length - 1],
-      storedToRenderedP50: median(uiLat),
-    };
-
-    console.error('bench: burst…');
-    // 4. Burst: BURST messages from a Node bot while Alice's page is closed.
-    const bot = createClient({
-      store: createMemoryStore(),
-      http: { baseUrl: srv.url },
-      mqttConnect: (o) => mqtt.connect(`${srv.url.replace('http', 'ws')}/mqtt`, o),
-    });
-    await bot.register('burst', 'burst password 123', { kind: 'bot' });
-    await bot.start();
+    if (!ONLY_LIVE) await beforeTheBursts(browser, srv.url, a.page, results);
+    const { bot, inbound } = await burstBot(srv.url);
     try {
-      await bot.sendText('alice', 'burst warm-up');
-      await bubble(a.page, 'burst warm-up').count();
-      await a.page.goto('about:blank');
-      const t0 = Date.now();
-      for (let i = 0; i < BURST; i++) await bot.sendText('alice', `burst ${i}`);
-      const sendMs = Date.now() - t0;
-      await a.page.goto(`${srv.url}/#/`);
-      await a.page.evaluate(FRAME_PROBE);
-      const t1 = Date.now();
-      const row = a.page.locator('conversation-list a[data-conversation="dm:burst"] [data-unread]');
-      for (;;) {
-        const n = Number((await row.getAttribute('data-unread').catch(() => '0')) ?? 0);
-        if (n >= BURST) break;
-        if (Date.now() - t1 > 300_000) throw new Error(`burst stalled at ${n}`);
-        await a.page.waitForTimeout(200);
-      }
-      const deliverMs = Date.now() - t1;
-      const frames: Record<string, number> = await a.page.evaluate(FRAME_REPORT);
-      results.burst = {
-        messages: BURST,
-        botSendMs: sendMs,
-        deliverAndStoreMs: deliverMs,
-        ...frames,
-      };
-    } catch (err) {
-      results.burst = { error: err instanceof Error ? err.message : String(err) };
+      if (ONLY_LIVE) {
+        // The first burst, written straight into IndexedDB; one real message makes the session.
+        await seed(a.page, 'alice', 'dm:burst', BURST);
+        await bot.sendText('alice', `burst ${BURST - 1}`);
+      } else results.burst = await queuedBurst(a.page, srv.url, bot);
+      results.liveBurst = await liveBurst(a.page, srv.url, bot, inbound);
+    } finally {
+      await bot.close();
     }
-
-    try {
-      console.error('bench: live burst…');
-      // 5. The same burst arriving while the page shows that conversation (rendered live).
-      await a.page.goto('about:blank');
-      await a.page.goto(`${srv.url}/#/c/${encodeURIComponent('dm:burst')}`);
-      await bubble(a.page, `burst ${BURST - 1}`).waitFor({ timeout: 60_000 });
-      // Let the bot (same Node process) finish with the first burst's receipts before timing.
-      for (let i = 0; i < 600 && (await bot.store.listOutbox()).length > 0; i++) {
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      await a.page.waitForTimeout(2000);
-      await a.page.evaluate(FRAME_PROBE);
-      const last = bubble(a.page, `live ${LIVE_BURST - 1}`);
-      const t2 = Date.now();
-      for (let i = 0; i < LIVE_BURST; i++) await bot.sendText('alice', `live ${i}`);
-      const liveSendMs = Date.now() - t2;
-      // Polled from Node every 100 ms (a coarse clock, fine at this scale).
-      while ((await last.count()) === 0) {
-        if (Date.now() - t2 > 600_000) throw new Error('live burst stalled');
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      const shownAt = Date.now();
-      const live: Record<string, number> = await a.page.evaluate(FRAME_REPORT);
-      results.liveBurst = {
-        messages: LIVE_BURST,
-        alreadyInConversation: BURST + 1,
-        botSendMs: liveSendMs,
-        lastRenderedAfterMs: shownAt - t2,
-        ...live,
-      };
-    } catch (err) {
-      results.liveBurst = { error: err instanceof Error ? err.message : String(err) };
-    }
-    await bot.close();
   } finally {
     await browser.close();
     await srv.close();

@@ -4,6 +4,8 @@ import {
   overallStatus,
   previewOf,
   reactionGroups,
+  mergeLastPage,
+  placeNew,
   reuseUnchanged,
 } from '../src/services/history.ts';
 import { freshStore, message, putMessages } from './support/fixtures.ts';
@@ -156,5 +158,36 @@ describe('HistoryStore', () => {
       message({ id: 'b', body: { text: 'lunch tomorrow' } }),
     ]);
     expect((await history.search('stat')).map((h) => h.message.id)).toEqual(['a']);
+  });
+});
+
+describe('new messages at the end of a conversation', () => {
+  const at = (id: string, timestamp: number) => message({ id, timestamp });
+  const ids = (rows: { id: string }[]) => rows.map((m) => m.id);
+
+  it('appends in store order, places same-moment ties by id, skips what is shown', () => {
+    const tail = [at('a', 1), at('m', 2)];
+    const placed = placeNew(tail, 100, [at('x', 3), at('b', 2), at('m', 2), at('z', 3)], (id) =>
+      ['q'].includes(id),
+    );
+    expect(placed && ids(placed.rows)).toEqual(['a', 'b', 'm', 'x', 'z']);
+    expect(placed?.first).toBe(101);
+    expect(placed?.added).toBe(3);
+    expect(placeNew(tail, 100, [at('q', 5)], (id) => id === 'q')?.added).toBe(0);
+  });
+
+  it('gives up when a message belongs before the loaded rows', () => {
+    expect(placeNew([at('m', 5)], 100, [at('a', 4)], () => false)).toBeNull();
+    // At the very start of a conversation there is nothing before.
+    expect(ids(placeNew([at('m', 5)], 0, [at('a', 4)], () => false)!.rows)).toEqual(['a', 'm']);
+  });
+
+  it('a short page read gets back rows placed while it was on its way', () => {
+    const read = [at('a', 1), at('c', 3)];
+    const shown = [at('a', 1), at('b', 2), at('d', 4)];
+    expect(ids(mergeLastPage(read, shown, 100))).toEqual(['a', 'b', 'c', 'd']);
+    expect(mergeLastPage(read, undefined, 100)).toBe(read);
+    const full = Array.from({ length: 3 }, (_, i) => at(`f${i}`, i));
+    expect(mergeLastPage(full, [...full, at('z', 9)], 3)).toBe(full);
   });
 });

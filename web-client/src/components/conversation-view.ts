@@ -9,13 +9,20 @@
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
+import { ref } from 'lit/directives/ref.js';
 import { consume } from '@lit/context';
 import { sessionContext } from '../context.ts';
 import type { GroupRecord, MessageRecord } from '../services/engine-types.ts';
 import { parseConversationId } from '../services/messenger.ts';
 import type { HistoryEventDetail, ChatSession } from '../services/session.ts';
 import { HeightIndex } from '../services/virtual.ts';
-import { reuseUnchanged, singleFlight, throttled } from '../services/history.ts';
+import {
+  mergeLastPage,
+  placeNew,
+  reuseUnchanged,
+  singleFlight,
+  throttled,
+} from '../services/history.ts';
 import { makeThumbnail } from '../services/thumbnail.ts';
 import { icons } from '../icons.ts';
 import { colorFor, shared } from '../styles.ts';
@@ -237,13 +244,24 @@ export class ConversationView extends LitElement {
   private bound: ChatSession | undefined;
   private boundConversation = '';
   private observer: ResizeObserver | undefined;
-  private observed = new WeakSet<Element>();
+  private observingScroller = false;
+  /** Scroller height from the ResizeObserver (0 until measured): no layout read per refresh. */
+  private viewport = 0;
+  /** `heights.total()` last written to `scrollTop` while stuck to the bottom (-1: none). */
+  private stuckAt = -1;
+  /** Messages appended since the conversation opened (a page read that started before one merges it). */
+  private appendSeq = 0;
   private uploadSeq = 0;
   private lastJump = '';
 
   private readonly onHistory = (e: Event): void => {
-    const { conversations } = (e as CustomEvent<HistoryEventDetail>).detail;
-    if (conversations.has(this.conversationId)) this.scheduleRefresh();
+    const { reread, added } = (e as CustomEvent<HistoryEventDetail>).detail;
+    const id = this.conversationId;
+    if (reread.has(id)) this.scheduleRefresh();
+    else {
+      const fresh = added.get(id);
+      if (fresh !== undefined && !this.addNew(fresh)) this.scheduleRefresh();
+    }
   };
   private readonly onLive = (): void => {
     this._tick++;
@@ -269,7 +287,7 @@ export class ConversationView extends LitElement {
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     this.observer?.disconnect();
-    this.observed = new WeakSet();
+    this.observingScroller = false;
     this.unbind();
     document.removeEventListener('visibilitychange', this.onVisible);
     if (this.session !== undefined && this.session.active === this.boundConversation) {
@@ -314,8 +332,67 @@ export class ConversationView extends LitElement {
     this._group = undefined;
     this._highlight = '';
     this.stick = true;
+    this.stuckAt = -1;
+    this.appendSeq = 0;
     this.lastJump = '';
     void this.refresh();
+  }
+
+  /**
+   * Renders at most once per animation frame: during a burst the page reads, resize
+   * measurements and scroll events that each ask for an update share one render.
+   */
+  protected override async scheduleUpdate(): Promise<void> {
+    if (typeof requestAnimationFrame === 'function' && this.hasUpdated) {
+      await new Promise<void>((r) => requestAnimationFrame(() => r()));
+    }
+    await super.scheduleUpdate();
+  }
+
+  /**
+   * New messages of the open conversation (the engine's `message` events) go straight into the
+   * rows in memory when the end of the list is loaded — no re-read of the count and pages, and
+   * only their own rows render. Returns false when one belongs before the loaded end (an old
+   * timestamp): the caller re-reads.
+   */
+  addNew(messages: readonly MessageRecord[]): boolean {
+    const count = this._count;
+    if (count < 0) return false;
+    const lastPage = count === 0 ? 0 : Math.floor((count - 1) / PAGE_SIZE);
+    const start = lastPage * PAGE_SIZE;
+    const tail = count === start ? [] : this.pages.get(lastPage)?.rows;
+    if (tail === undefined || tail.length !== count - start) return false;
+    // A re-read that landed after the engine stored these may show some already.
+    const before = this.pages.get(lastPage - 1)?.rows ?? [];
+    const placed = placeNew(tail, start, messages, (id) => before.some((m) => m.id === id));
+    if (placed === null) return false;
+    if (placed.added === 0) return true;
+    // Rows that moved down keep their measured heights.
+    const measured = new Map<string, number>();
+    for (let i = placed.first; i < count; i++) {
+      const m = this.row(i);
+      if (m !== undefined) measured.set(m.id, this.heights.height(i));
+    }
+    for (let i = 0; i < placed.rows.length; i += PAGE_SIZE) {
+      this.pages.set(lastPage + i / PAGE_SIZE, {
+        rows: placed.rows.slice(i, i + PAGE_SIZE),
+        generation: this.generation,
+      });
+    }
+    const total = count + placed.added;
+    this.appendSeq++;
+    this.heights.resize(total);
+    for (let i = placed.first; i < total; i++) {
+      const m = this.row(i);
+      this.heights.set(i, (m !== undefined ? measured.get(m.id) : undefined) ?? ROW_ESTIMATE);
+    }
+    this._count = total;
+    this.updateRange();
+    const old = new Set(tail.map((m) => m.id));
+    this.loadExtras(placed.rows.filter((m) => !old.has(m.id)));
+    this.requestUpdate();
+    this.markRead();
+    return true;
   }
 
   /** Re-read the count and visible pages after history changed. */
@@ -330,8 +407,11 @@ export class ConversationView extends LitElement {
     ]);
     if (id !== this.conversationId) return;
     this.generation++;
-    this.heights.resize(count);
-    this._count = count;
+    // Messages are never removed from a conversation: a count read before an append landed
+    // must not take the appended rows away.
+    const total = Math.max(count, this._count);
+    this.heights.resize(total);
+    this._count = total;
     this._group = group;
     this.updateRange();
     this.ensurePages();
@@ -344,9 +424,13 @@ export class ConversationView extends LitElement {
 
   private updateRange(): void {
     const el = this._scroller;
-    const viewport = el?.clientHeight || 800;
-    if (this.stick && el !== null) el.scrollTop = this.heights.total();
-    const top = el?.scrollTop ?? 0;
+    const viewport = this.viewport || el?.clientHeight || 800;
+    // Stuck to the bottom, the window is the last rows; `updated()` scrolls there once the
+    // spacer has its new height (a write before that would be cut to the old height).
+    const top =
+      this.stick && el !== null
+        ? Math.max(0, this.heights.total() - viewport)
+        : (el?.scrollTop ?? 0);
     const [a, b] = this.heights.visible(top, viewport, OVERSCAN_PX);
     if (a !== this._range[0] || b !== this._range[1]) this._range = [a, b];
   }
@@ -364,12 +448,16 @@ export class ConversationView extends LitElement {
       if (page?.generation === this.generation || this.loading.has(p)) continue;
       this.loading.add(p);
       const gen = this.generation;
-      void s.history.range(id, p * PAGE_SIZE, PAGE_SIZE).then((fresh) => {
+      const seq = this.appendSeq;
+      void s.history.range(id, p * PAGE_SIZE, PAGE_SIZE).then((read) => {
         this.loading.delete(p);
         if (id !== this.conversationId) return;
+        const shown = this.pages.get(p)?.rows;
+        // Rows appended while this read was on its way may be missing from it.
+        const fresh = seq !== this.appendSeq ? mergeLastPage(read, shown, PAGE_SIZE) : read;
         // Keep the objects of unchanged messages: their bubbles then skip re-rendering, and a
         // page re-read that changed nothing (the usual case in a burst) renders nothing.
-        const { rows, changed } = reuseUnchanged(this.pages.get(p)?.rows, fresh);
+        const { rows, changed } = reuseUnchanged(shown, fresh);
         this.pages.set(p, { rows, generation: gen });
         this.evictPages(first, last);
         if (changed) {
@@ -432,10 +520,22 @@ export class ConversationView extends LitElement {
     }
   }
 
+  /** Keep the newest row in view; writes (and so lays out) only when the list grew. */
+  private stickToBottom(): void {
+    const el = this._scroller;
+    const total = this.heights.total();
+    if (el === null || total === this.stuckAt) return;
+    this.stuckAt = total;
+    el.scrollTop = total;
+  }
+
   private onScroll(): void {
     const el = this._scroller;
     if (el === null) return;
-    this.stick = el.scrollTop + el.clientHeight >= this.heights.total() - 48;
+    // Against the rendered height: rows appended since the last render are not there yet.
+    const stick = el.scrollTop + el.clientHeight >= el.scrollHeight - 48;
+    if (stick !== this.stick) this.stuckAt = -1;
+    this.stick = stick;
     this._atBottom = this.stick;
     this.updateRange();
     this.ensurePages();
@@ -450,6 +550,8 @@ export class ConversationView extends LitElement {
     for (const entry of entries) {
       const target = entry.target as HTMLElement;
       if (target === el) {
+        this.viewport = entry.contentRect.height;
+        this.stuckAt = -1;
         changed = true;
         continue;
       }
@@ -464,8 +566,7 @@ export class ConversationView extends LitElement {
     }
     if (!changed || el === null) return;
     // Keep what the reader looks at in place while rows above it get their real heights.
-    if (this.stick) el.scrollTop = this.heights.total();
-    else if (aboveDelta !== 0) el.scrollTop += aboveDelta;
+    if (!this.stick && aboveDelta !== 0) el.scrollTop += aboveDelta;
     this.updateRange();
     this.ensurePages();
     this.requestUpdate();
@@ -473,20 +574,38 @@ export class ConversationView extends LitElement {
 
   override updated(): void {
     const el = this._scroller;
-    if (el !== null && this.observer !== undefined && !this.observed.has(el)) {
-      this.observed.add(el);
+    if (el !== null && this.observer !== undefined && !this.observingScroller) {
+      this.observingScroller = true;
       this.observer.observe(el);
       this.updateRange();
       this.ensurePages();
     }
+    if (this.stick) this.stickToBottom();
+    this.unobserveGone();
+  }
+
+  /**
+   * Rows are measured from the moment they are rendered until they leave the DOM (Lit's `ref`
+   * calls this once per row element, and with undefined when it goes): no DOM query per render.
+   */
+  private readonly observeRow = (el: Element | undefined): void => {
     if (this.observer === undefined) return;
-    for (const row of this.renderRoot.querySelectorAll<HTMLElement>('.row')) {
-      if (!this.observed.has(row)) {
-        this.observed.add(row);
-        this.observer.observe(row);
+    if (el !== undefined) {
+      this.rowElements.add(el);
+      this.observer.observe(el);
+    }
+  };
+  private rowElements = new Set<Element>();
+
+  /** Stop measuring rows that left the DOM. */
+  private unobserveGone(): void {
+    if (this.observer === undefined) return;
+    for (const el of this.rowElements) {
+      if (!el.isConnected) {
+        this.observer.unobserve(el);
+        this.rowElements.delete(el);
       }
     }
-    if (this.stick && el !== null) el.scrollTop = this.heights.total();
   }
 
   /** Scroll to a message by id (search result, quote). */
@@ -694,7 +813,12 @@ export class ConversationView extends LitElement {
     const m = this.row(i);
     const top = this.heights.offset(i);
     if (m === undefined) {
-      return html`<div class="row" data-index=${i} style="transform:translateY(${top}px)">
+      return html`<div
+        class="row"
+        data-index=${i}
+        style="transform:translateY(${top}px)"
+        ${ref(this.observeRow)}
+      >
         <div class="placeholder" aria-hidden="true"></div>
       </div>`;
     }
@@ -711,6 +835,7 @@ export class ConversationView extends LitElement {
       class="row ${this._highlight === m.id ? 'highlight' : ''}"
       data-index=${i}
       style="transform:translateY(${top}px)"
+      ${ref(this.observeRow)}
     >
       ${
         newDay

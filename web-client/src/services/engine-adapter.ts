@@ -257,6 +257,7 @@ class EngineMessenger implements MessengerService {
       this.emit({
         type: 'history',
         conversationIds: [m.conversationId],
+        added: [m],
         ...(m.outgoing
           ? {}
           : {
@@ -632,7 +633,9 @@ class EngineMessenger implements MessengerService {
       ? this.engine().markRead(conversationId)
       : this.local().store.batch([{ op: 'markConversationRead', conversationId }]);
     void done
-      .then(() => this.emit({ type: 'history', conversationIds: [conversationId] }))
+      .then(() =>
+        this.emit({ type: 'history', conversationIds: [conversationId], unreadOnly: true }),
+      )
       .catch((err: unknown) => console.warn('markRead failed', err));
   }
 

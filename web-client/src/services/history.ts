@@ -145,6 +145,66 @@ export function reuseUnchanged(
   return { rows, changed };
 }
 
+/** Order of messages in a conversation (the store's `[conversationId+timestamp]` index, then id). */
+export function compareMessages(
+  a: Pick<MessageRecord, 'timestamp' | 'id'>,
+  b: Pick<MessageRecord, 'timestamp' | 'id'>,
+): number {
+  if (a.timestamp !== b.timestamp) return a.timestamp - b.timestamp;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/**
+ * Put new messages (in arrival order) into the loaded end of a conversation: `tail` holds its
+ * rows from index `start` to the end, oldest first. Each new message goes where the store's
+ * order puts it — usually last; a message from the same millisecond as the rows before it may
+ * sort among them (ties are ordered by id). Messages already shown (in `tail`, or `shown(id)`)
+ * are skipped. Null when one belongs before `tail[0]` (outside what is loaded; the caller
+ * re-reads). `first` is the lowest index whose row changed.
+ */
+export function placeNew(
+  tail: readonly MessageRecord[],
+  start: number,
+  messages: readonly MessageRecord[],
+  shown: (id: string) => boolean,
+): { rows: MessageRecord[]; first: number; added: number } | null {
+  const rows = [...tail];
+  const ids = new Set(rows.map((m) => m.id));
+  let first = start + rows.length;
+  let added = 0;
+  for (const m of messages) {
+    if (ids.has(m.id) || shown(m.id)) continue;
+    let j = rows.length;
+    while (j > 0 && compareMessages(m, rows[j - 1]!) < 0) j--;
+    if (j === 0 && start > 0) return null;
+    rows.splice(j, 0, m);
+    ids.add(m.id);
+    first = Math.min(first, start + j);
+    added++;
+  }
+  return { rows, first, added };
+}
+
+/**
+ * A page read that may have started before some rows were put into it: a short (last) page
+ * gets back the shown rows that belong in it and that the read missed, in the store's order,
+ * up to `pageSize`. A full page is complete as read.
+ */
+export function mergeLastPage(
+  read: MessageRecord[],
+  shown: readonly MessageRecord[] | undefined,
+  pageSize: number,
+): MessageRecord[] {
+  if (shown === undefined || read.length >= pageSize) return read;
+  const head = read[0];
+  const ids = new Set(read.map((m) => m.id));
+  const missed = shown.filter(
+    (m) => !ids.has(m.id) && (head === undefined || compareMessages(m, head) > 0),
+  );
+  if (missed.length === 0) return read;
+  return [...read, ...missed].sort(compareMessages).slice(0, pageSize);
+}
+
 /**
  * Wraps an async reload so it never runs twice at once and at most once per `minGapMs`: calls
  * during a run (or the gap after it) collapse into one more run. Keeps IndexedDB reads from

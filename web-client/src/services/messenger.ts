@@ -43,11 +43,16 @@ export type MessengerEvent =
   /**
    * The engine wrote to local history (new message, receipt, reaction, edit, delete) in these
    * conversations. `incoming` lists new messages from others, for notifications and unread.
+   * `added`: the change is only these newly stored messages (an open conversation appends
+   * them instead of re-reading its rows); `unreadOnly`: only unread marks changed (nothing a
+   * message row shows).
    */
   | {
       type: 'history';
       conversationIds: ConversationId[];
       incoming?: { conversationId: ConversationId; id: string; sender: string; preview: string }[];
+      added?: MessageRecord[];
+      unreadOnly?: boolean;
     }
   /** A peer started or stopped typing. */
   | { type: 'typing'; conversationId: ConversationId; sender: string; typing: boolean }

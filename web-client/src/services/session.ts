@@ -9,6 +9,7 @@
  * notifications, the optional notification sound and the unread badge in the document title
  * while the tab is hidden.
  */
+import type { MessageRecord } from './engine-types.ts';
 import { HistoryStore, coalesce } from './history.ts';
 import { acknowledgeOwnKeyAlerts, pendingOwnKeyAlerts } from './own-key-alerts.ts';
 import { createTonePlayer } from './sound.ts';
@@ -33,9 +34,20 @@ export const TYPING_TTL_MS = 6000;
 /** Base document title. */
 export const APP_TITLE = 'Sotto';
 
-/** Detail of the `history` event. */
+/** Detail of the `history` event (everything since the previous one). */
 export interface HistoryEventDetail {
+  /** Every conversation whose history changed (list rows, unread counts). */
   conversations: ReadonlySet<ConversationId>;
+  /**
+   * Conversations whose stored messages may have changed in place (edit, reaction, receipt,
+   * delete, a local send, group change): a view showing one re-reads its rows.
+   */
+  reread: ReadonlySet<ConversationId>;
+  /**
+   * Messages newly stored per conversation, in the engine's order. Where a conversation is not
+   * also in {@link reread}, these are its only change: a view appends them to the rows it has.
+   */
+  added: ReadonlyMap<ConversationId, readonly MessageRecord[]>;
 }
 
 /**
@@ -71,12 +83,18 @@ export class ChatSession extends EventTarget {
   private soundChosen = false;
 
   private changed = new Set<ConversationId>();
+  private reread = new Set<ConversationId>();
+  private added = new Map<ConversationId, MessageRecord[]>();
   private readonly emitHistory = coalesce(() => {
-    const conversations = this.changed;
+    const detail: HistoryEventDetail = {
+      conversations: this.changed,
+      reread: this.reread,
+      added: this.added,
+    };
     this.changed = new Set();
-    this.dispatchEvent(
-      new CustomEvent<HistoryEventDetail>('history', { detail: { conversations } }),
-    );
+    this.reread = new Set();
+    this.added = new Map();
+    this.dispatchEvent(new CustomEvent<HistoryEventDetail>('history', { detail }));
     void this.updateTitle();
   });
   private readonly emitLive = coalesce(() => this.dispatchEvent(new Event('live')));
@@ -156,7 +174,10 @@ export class ChatSession extends EventTarget {
 
   /** Mark the history of these conversations changed (e.g. after a local send). */
   touch(...ids: ConversationId[]): void {
-    for (const id of ids) this.changed.add(id);
+    for (const id of ids) {
+      this.changed.add(id);
+      this.reread.add(id);
+    }
     this.emitHistory();
   }
 
@@ -164,7 +185,15 @@ export class ChatSession extends EventTarget {
   handle(e: MessengerEvent): void {
     switch (e.type) {
       case 'history': {
-        for (const id of e.conversationIds) this.changed.add(id);
+        for (const id of e.conversationIds) {
+          this.changed.add(id);
+          if (e.added === undefined && e.unreadOnly !== true) this.reread.add(id);
+        }
+        for (const m of e.added ?? []) {
+          let list = this.added.get(m.conversationId);
+          if (list === undefined) this.added.set(m.conversationId, (list = []));
+          list.push(m);
+        }
         let typingEnded = false;
         for (const m of e.incoming ?? []) {
           // A message from someone ends their typing indicator.
@@ -202,6 +231,7 @@ export class ChatSession extends EventTarget {
         return;
       case 'groupChange':
         this.changed.add(`group:${e.groupId}`);
+        this.reread.add(`group:${e.groupId}`);
         this.emitHistory();
         return;
       case 'connection':
