@@ -119,7 +119,7 @@ export class OwnKeyAlertBanner extends LitElement {
     try {
       await s.acknowledgeOwnKeyAlerts(shown);
     } catch (err) {
-      // Gone from the screen already; it may come back after a reload, which errs safely.
+      // Gone from the screen anyway; it may come back after a reload, which errs safely.
       console.warn('could not forget the own-key alerts', err);
     } finally {
       this._busy = false;

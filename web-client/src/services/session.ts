@@ -152,14 +152,19 @@ export class ChatSession extends EventTarget {
   }
 
   /**
-   * The user read these own-key alerts ("I understand"): forget them here and in the store.
-   * Alerts that arrived after the user saw the banner stay.
+   * The user read these own-key alerts ("I understand"): forget them in the store, then here.
+   * The banner goes only once the store has it, so a reload right after the click cannot bring
+   * it back; if the write fails it still goes (and may come back after a reload, which errs
+   * safely). Alerts that arrived after the user saw the banner stay.
    */
   async acknowledgeOwnKeyAlerts(logIndexes: readonly number[]): Promise<void> {
-    for (const i of logIndexes) this.acknowledged.add(i);
-    this.ownKeyAlerts = this.ownKeyAlerts.filter((a) => !this.acknowledged.has(a.logIndex));
-    this.emitLive();
-    await acknowledgeOwnKeyAlerts(this.messenger.local().store, logIndexes);
+    try {
+      await acknowledgeOwnKeyAlerts(this.messenger.local().store, logIndexes);
+    } finally {
+      for (const i of logIndexes) this.acknowledged.add(i);
+      this.ownKeyAlerts = this.ownKeyAlerts.filter((a) => !this.acknowledged.has(a.logIndex));
+      this.emitLive();
+    }
   }
 
   private addOwnKeyAlerts(alerts: readonly OwnKeyAlertNotice[]): void {
