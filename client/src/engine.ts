@@ -36,7 +36,7 @@ import type {
   Ctx,
 } from './internal/context.ts';
 import { Emitter, type TypedEvents } from './internal/emitter.ts';
-import { Groups } from './internal/groups.ts';
+import { Groups, type GroupKeyStatus } from './internal/groups.ts';
 import { createLinker, type Linker } from './internal/link.ts';
 import { Mutex } from './internal/lock.ts';
 import { Messaging, parseConversation } from './internal/messaging.ts';
@@ -207,6 +207,19 @@ export interface SottoClient extends TypedEvents<ClientEvents> {
     list(): Promise<GroupRecord[]>;
     /** Fetch and verify the chain from the key server now. */
     refresh(groupId: string): Promise<GroupRecord | null>;
+    /**
+     * Members whose identity key recorded in the group is not the one this device trusts (they
+     * reset their identity), whether our own recorded key is the replaced one (`selfStale`),
+     * and whether any admin can still re-key. Looks the members' keys up unless `lookup: false`.
+     */
+    keyStatus(groupId: string, options?: { lookup?: boolean }): Promise<GroupKeyStatus>;
+    /**
+     * Admin: remove and re-add a member whose identity key changed, with the key this device
+     * trusts now (promoted again if they were admin). Done automatically for contacts whose new
+     * key was adopted on first use; a verified contact's new key must be accepted first
+     * (KEY_CHANGED). Also REKEY_PENDING, NOT_ADMIN, NOT_MEMBER, NO_KEY_CHANGE.
+     */
+    rekey(groupId: string, user: string): Promise<void>;
   };
 
   /** Plain MQTT of this user's IoT things (DESIGN.md §5.4): not encrypted, ACL-scoped to the owner. */
@@ -691,6 +704,8 @@ export function createClient(deps: CreateClientOptions): SottoClient {
       subscriptions.delete(controlTopic(old.username, old.deviceId));
       directory.invalidate();
       if (wasConnected) await connect();
+      // The groups still record the old key: show the admins the new one so they re-key us.
+      void groups.announceReset().catch((e: unknown) => events.emit('error', e));
       return info()!;
     },
     async start() {
@@ -829,6 +844,8 @@ export function createClient(deps: CreateClientOptions): SottoClient {
       leave: (groupId) => groups.change(groupId, 'leave'),
       list: () => store.listGroups(),
       refresh: (groupId) => groups.refresh(groupId),
+      keyStatus: (groupId, options) => groups.keyStatus(groupId, options),
+      rekey: (groupId, user) => groups.rekey(groupId, user),
     },
     link: linker,
     things: {

@@ -30,6 +30,13 @@ export type ClientErrorCode =
   | 'NOT_MEMBER'
   /** Only admins may do this. */
   | 'NOT_ADMIN'
+  /**
+   * Our identity was reset and the group's membership chain still names our old identity key:
+   * nobody gives this device the group's keys until an admin re-adds us with the new key.
+   */
+  | 'REKEY_PENDING'
+  /** Re-keying a member whose recorded identity key already is the one this device trusts. */
+  | 'NO_KEY_CHANGE'
   /** The message to edit/delete/react to is unknown or not ours. */
   | 'UNKNOWN_MESSAGE'
   /** A downloaded attachment does not match the hash in its message. */

@@ -33,3 +33,4 @@ export { tokenize } from './store/common.ts';
 export { createMemoryStore } from './stores/memory.ts';
 export { dmConversation, parseConversation } from './internal/messaging.ts';
 export type { OwnKeyAlert, OwnKeyAlertReason } from './internal/transparency.ts';
+export type { ChangedMember, GroupKeyStatus } from './internal/groups.ts';

@@ -6,8 +6,14 @@
  * UIK the chain names for that member. When anyone leaves or is removed, our
  * own sender key is dropped so the next message starts a fresh chain that the
  * removed member never receives.
+ *
+ * A member whose identity key changed (an identity reset) is, per the chain, a different member:
+ * {@link Groups.rekey} removes and re-adds them with the key this device trusts now (automatically
+ * for a key adopted on first use, after acceptance for a verified contact), and a device whose own
+ * recorded key is the replaced one refuses to send (REKEY_PENDING) until an admin did so.
  */
 import {
+  applyMembershipRecord,
   createChange,
   createGenesis,
   createReceiverState,
@@ -36,7 +42,8 @@ import {
   type GroupState,
   type OwnSenderKey,
 } from '@sotto/crypto';
-import { ClientError } from '../errors.ts';
+import { ClientError, isClientError } from '../errors.ts';
+import { isApiError } from '../http.ts';
 import {
   decodePayload,
   encodePayload,
@@ -66,13 +73,50 @@ interface PendingEnvelope {
   at: number;
 }
 
+/** A member whose identity key recorded in the chain is not the one this device trusts now. */
+export interface ChangedMember {
+  username: string;
+  /** Admin in the chain (re-keying promotes them again). */
+  admin: boolean;
+  /**
+   * A verified contact's new key waits for the local user's acceptance (compare safety numbers,
+   * `trust.acceptKeyChange`); re-keying is refused with KEY_CHANGED until then.
+   */
+  awaitingAcceptance: boolean;
+}
+
+/** How a group's recorded identity keys compare with the ones this device trusts. */
+export interface GroupKeyStatus {
+  groupId: string;
+  /**
+   * Our own recorded key is not our current one (we reset our identity): no member hands this
+   * device the group's keys and sending is refused (REKEY_PENDING) until an admin re-adds us.
+   */
+  selfStale: boolean;
+  /** We are an admin with a current key: we can re-key the changed members. */
+  canRekey: boolean;
+  /** Every admin's recorded key is replaced: nobody can re-add anyone (the group is stuck). */
+  noAdmin: boolean;
+  /** Other members whose recorded key is not the one this device trusts for them. */
+  changed: ChangedMember[];
+}
+
+type KeyState = 'current' | 'changed' | 'awaiting';
+
 /** Group operations of the engine. */
 export class Groups {
   constructor(
     private readonly ctx: Ctx,
     private readonly directory: Directory,
     private readonly messaging: Messaging,
-  ) {}
+  ) {
+    // A key adopted without the user's decision (unverified contact, trust on first use) is
+    // taken into the groups we administer at once; a verified contact's change waits for
+    // acceptance and then for the admin's explicit re-key.
+    ctx.events.on('keyChange', (e) => {
+      if (!e.blocked) queueMicrotask(() => void this.autoRekey(e.user));
+    });
+  }
 
   /** The verified state of a stored group. */
   private stateOf(group: GroupRecord): GroupState {
@@ -136,6 +180,7 @@ export class Groups {
     await this.refresh(groupId);
     const group = await this.requireGroup(groupId);
     const state = this.stateOf(group);
+    this.assertCurrent(state);
     const before = [...state.members.keys()];
     let record;
     const actor = { username: account.username, uik: account.uik };
@@ -215,9 +260,17 @@ export class Groups {
         if (!equalBytes(r, chain[i]!))
           throw new ClientError('BAD_INPUT', `group ${groupId}: server chain forked`);
       });
-      if (old.chain.length === chain.length) return old;
     }
     const members = [...state.members.keys()].sort();
+    // Same chain: nothing to do, unless a concurrent refresh that met a 403 mid re-key marked
+    // us as gone while the chain has us in again.
+    if (
+      old &&
+      old.chain.length === chain.length &&
+      old.members.includes(account.username) === members.includes(account.username)
+    ) {
+      return old;
+    }
     const group: GroupRecord = {
       groupId,
       name: state.name,
@@ -229,10 +282,19 @@ export class Groups {
     const before = old?.members ?? [];
     const removed = before.filter((m) => !members.includes(m));
     const added = members.filter((m) => !before.includes(m));
+    // Re-keyed (removed and re-added with another UIK): their old devices are out, like removed ones.
+    const prior = old && old.chain.length < chain.length ? this.stateOf(old) : null;
+    const rekeyed = prior
+      ? members.filter((m) => {
+          const was = prior.members.get(m);
+          return !!was && !equalBytes(was.uik, state.members.get(m)!.uik);
+        })
+      : [];
     const ops: StoreOp[] = [{ op: 'putGroup', group }];
-    for (const m of removed) ops.push({ op: 'deleteSenderKeys', groupId, user: m });
+    for (const m of [...removed, ...rekeyed])
+      ops.push({ op: 'deleteSenderKeys', groupId, user: m });
     // Rotation on removal: the next message starts a new chain for the remaining members only.
-    if (removed.length) ops.push({ op: 'deleteOwnSenderKey', groupId });
+    if (removed.length || rekeyed.length) ops.push({ op: 'deleteOwnSenderKey', groupId });
     await this.ctx.lock.run(() => store.batch(ops));
     if (!members.includes(account.username)) return this.leaveLocally(group, removed);
     this.ctx.subscribe(groupTopic(groupId));
@@ -262,8 +324,10 @@ export class Groups {
   }
 
   /** Member devices verified against the chain's UIKs (excluding this device). */
-  private async memberDevices(group: GroupRecord): Promise<RemoteDevice[]> {
-    const state = this.stateOf(group);
+  private async memberDevices(
+    group: GroupRecord,
+    state = this.stateOf(group),
+  ): Promise<RemoteDevice[]> {
     const account = this.ctx.account();
     const out: RemoteDevice[] = [];
     await Promise.all(
@@ -292,8 +356,10 @@ export class Groups {
     options: { id?: string } = {},
   ): Promise<Payload> {
     const group = await this.requireGroup(groupId);
+    const state = this.stateOf(group);
+    this.assertCurrent(state);
     const payload = this.messaging.make(input, options.id);
-    const devices = await this.memberDevices(group);
+    const devices = await this.memberDevices(group, state);
     const plaintext = pad(encodePayload(payload));
     const account = this.ctx.account();
     const acked = isAcked(payload.kind);
@@ -334,7 +400,9 @@ export class Groups {
   /** Re-send an outbox group message (re-encrypted on the current chain). */
   async resend(groupId: string, _messageId: string, plaintext: Uint8Array): Promise<void> {
     const group = await this.requireGroup(groupId);
-    const devices = await this.memberDevices(group);
+    const state = this.stateOf(group);
+    this.assertCurrent(state);
+    const devices = await this.memberDevices(group, state);
     await this.encryptAndPublish(group, devices, plaintext);
   }
 
@@ -452,6 +520,22 @@ export class Groups {
     ) {
       return;
     }
+    // The sending device must be certified by the UIK the chain records for its user: a member
+    // who reset their identity is not one until an admin re-keyed them (the chain we hold may
+    // be behind: fetch it once before refusing).
+    if (!(await this.certifiedByChain(group, origin))) {
+      const fresh = await this.refreshUnlocked(p.groupId).catch(() => null);
+      if (!fresh || !(await this.certifiedByChain(fresh, origin))) {
+        this.ctx.events.emit(
+          'error',
+          new ClientError(
+            'NOT_MEMBER',
+            `sender key of ${origin.user}/${origin.device} for group ${p.groupId}: the device is not certified by the key the group records`,
+          ),
+        );
+        return;
+      }
+    }
     const state = createReceiverState(dist);
     ops.push({
       op: 'putSenderKey',
@@ -464,6 +548,26 @@ export class Groups {
         createdAt: this.ctx.now(),
       },
     });
+  }
+
+  /** True when the device `origin` is certified by the UIK `group`'s chain records for its user. */
+  private async certifiedByChain(group: GroupRecord, origin: Origin): Promise<boolean> {
+    const recorded = this.stateOf(group).members.get(origin.user)?.uik;
+    if (!recorded) return false;
+    const account = this.ctx.account();
+    if (origin.user === account.username) return equalBytes(recorded, account.uik.publicKey);
+    try {
+      let { devices } = await this.directory.devices(origin.user);
+      if (!devices.some((d) => d.deviceId === origin.device))
+        ({ devices } = await this.directory.devices(origin.user, true));
+      const device = devices.find((d) => d.deviceId === origin.device);
+      if (device) return equalBytes(device.certificate.uik, recorded);
+    } catch (err) {
+      this.ctx.events.emit('error', err);
+    }
+    // Key server out of reach: the session was set up with the key we trust for the user.
+    const contact = await this.ctx.store.getContact(origin.user);
+    return !!contact?.uik && equalBytes(contact.uik, recorded);
   }
 
   /** Fetch and store a chain while the lock is already held (first sender key of an unknown group). */
@@ -583,6 +687,153 @@ export class Groups {
       if (!ok) keep.push(p);
     }
     await this.ctx.store.setSetting(PENDING, keep);
+  }
+
+  /** REKEY_PENDING when the chain records another UIK for us than ours (our identity was reset). */
+  private assertCurrent(state: GroupState): void {
+    const account = this.ctx.account();
+    const me = state.members.get(account.username);
+    if (me && !equalBytes(me.uik, account.uik.publicKey)) {
+      throw new ClientError(
+        'REKEY_PENDING',
+        `group ${state.groupId} still records the identity key this account had before its reset: waiting for an admin to re-add it`,
+      );
+    }
+  }
+
+  /** How `user`'s recorded key compares with the key this device trusts for them. */
+  private async keyState(user: string, recorded: Uint8Array): Promise<KeyState> {
+    const account = this.ctx.account();
+    if (user === account.username)
+      return equalBytes(recorded, account.uik.publicKey) ? 'current' : 'changed';
+    const c = await this.ctx.store.getContact(user);
+    if (c?.verified && c.pendingUik && !equalBytes(c.pendingUik, recorded)) return 'awaiting';
+    if (c?.uik && !equalBytes(c.uik, recorded)) return 'changed';
+    return 'current';
+  }
+
+  /**
+   * Which members' recorded keys differ from the keys this device trusts. With `lookup` (the
+   * default) the members' device lists are fetched first (cached for the directory TTL), which
+   * is how a key change is noticed; an adopted change then also starts the automatic re-key.
+   */
+  async keyStatus(groupId: string, options: { lookup?: boolean } = {}): Promise<GroupKeyStatus> {
+    const account = this.ctx.account();
+    const group = await this.ctx.store.getGroup(groupId);
+    if (!group || !group.members.includes(account.username))
+      throw new ClientError('NOT_MEMBER', `not a member of group ${groupId}`);
+    const state = this.stateOf(group);
+    const others = group.members.filter((m) => m !== account.username);
+    if (options.lookup !== false) {
+      await mapLimited(others, LOOKUP_PARALLEL, (m) =>
+        this.directory.devices(m).catch((err: unknown) => this.ctx.events.emit('error', err)),
+      );
+    }
+    const states = new Map<string, KeyState>();
+    for (const [m, rec] of state.members) states.set(m, await this.keyState(m, rec.uik));
+    const selfStale = states.get(account.username) !== 'current';
+    const admins = [...state.members].filter(([, rec]) => rec.admin).map(([m]) => m);
+    return {
+      groupId,
+      selfStale,
+      canRekey: !selfStale && !!state.members.get(account.username)?.admin,
+      noAdmin: admins.every((m) => states.get(m) !== 'current'),
+      changed: others
+        .filter((m) => states.get(m) !== 'current')
+        .map((m) => ({
+          username: m,
+          admin: state.members.get(m)!.admin,
+          awaitingAcceptance: states.get(m) === 'awaiting',
+        })),
+    };
+  }
+
+  /**
+   * Admin: take a member whose identity key changed back in under the key this device trusts
+   * now — `remove` (old key), `add` (new key) and, for an admin, `promote` (PROTOCOL.md §8.1) —
+   * then tell everyone; the next message of each member hands its new sender key to the
+   * member's new devices. REKEY_PENDING (our own key is the replaced one), NOT_ADMIN,
+   * NOT_MEMBER (`user` is not in the group), KEY_CHANGED (a verified contact's new key is not
+   * accepted yet), NO_KEY_CHANGE (the recorded key is the trusted one).
+   */
+  async rekey(groupId: string, user: string): Promise<void> {
+    const account = this.ctx.account();
+    await this.refresh(groupId);
+    let state = this.stateOf(await this.requireGroup(groupId));
+    this.assertCurrent(state);
+    if (!state.members.get(account.username)?.admin)
+      throw new ClientError('NOT_ADMIN', 'only admins can re-key members');
+    const member = state.members.get(user);
+    if (!member || user === account.username)
+      throw new ClientError('NOT_MEMBER', `${user} is not another member of group ${groupId}`);
+    const { uik: published } = await this.directory.devices(user, true);
+    if (!published) throw new ClientError('NO_DEVICES', `${user} has no identity key yet`);
+    await this.directory.assertSendable(user);
+    const trusted = (await this.ctx.store.getContact(user))?.uik ?? published;
+    if (equalBytes(trusted, member.uik))
+      throw new ClientError('NO_KEY_CHANGE', `group ${groupId} already records ${user}'s key`);
+    const before = [...state.members.keys()];
+    const actor = { username: account.username, uik: account.uik };
+    for (let attempt = 0; ; attempt++) {
+      const m = state.members.get(user);
+      let op: 'remove' | 'add' | 'promote';
+      if (m && !equalBytes(m.uik, trusted)) op = 'remove';
+      else if (!m) op = 'add';
+      else if (member.admin && !m.admin) op = 'promote';
+      else break;
+      const subject = { username: user, uik: op === 'remove' ? m!.uik : trusted };
+      const record = createChange(state, { actor, createdAt: this.ctx.now(), op, subject });
+      try {
+        await this.ctx.http.appendGroupChange(groupId, toBase64(encodeMembershipRecord(record)));
+        state = applyMembershipRecord(state, record);
+      } catch (err) {
+        // Another admin (perhaps re-keying the same member) appended first: continue from theirs.
+        if (!isApiError(err, 'CHAIN_BROKEN') || attempt >= 5) throw err;
+        await this.refresh(groupId);
+        state = this.stateOf(await this.requireGroup(groupId));
+        this.assertCurrent(state);
+      }
+    }
+    await this.refresh(groupId);
+    await this.notifyChange(groupId, [...new Set([...before, user, account.username])]);
+  }
+
+  /** Re-key `user` in every group we administer where the key we now trust is not recorded. */
+  private async autoRekey(user: string): Promise<void> {
+    try {
+      const account = this.ctx.account();
+      const contact = await this.ctx.store.getContact(user);
+      if (!contact?.uik || (contact.verified && contact.pendingUik)) return;
+      for (const g of await this.ctx.store.listGroups()) {
+        if (!g.members.includes(user) || !g.admins.includes(account.username)) continue;
+        const state = this.stateOf(g);
+        const me = state.members.get(account.username);
+        const rec = state.members.get(user);
+        if (!me || !equalBytes(me.uik, account.uik.publicKey) || !rec) continue;
+        if (equalBytes(rec.uik, contact.uik)) continue;
+        await this.rekey(g.groupId, user).catch((err: unknown) => {
+          if (!isClientError(err, 'NO_KEY_CHANGE')) this.ctx.events.emit('error', err);
+        });
+      }
+    } catch (err) {
+      this.ctx.events.emit('error', err);
+    }
+  }
+
+  /**
+   * After our identity reset: tell each group's admins (a pairwise notice from our new device,
+   * which shows them the new key), so their clients can re-key us.
+   */
+  async announceReset(): Promise<void> {
+    const account = this.ctx.account();
+    for (const g of await this.ctx.store.listGroups()) {
+      if (!g.members.includes(account.username)) continue;
+      const admins = g.admins.filter((a) => a !== account.username);
+      if (!admins.length) continue;
+      await this.messaging
+        .sendToUsers(admins, { kind: 'group-change', groupId: g.groupId })
+        .catch((err: unknown) => this.ctx.events.emit('error', err));
+    }
   }
 
   /** Typing in a group (not stored, not acknowledged). */
