@@ -47,6 +47,8 @@ const USAGE = `usage: sotto [--state DIR] [--server URL] [--mqtt URL[,URL…]]�
   send <user|group:ID|#name> <text…> [--wait SECONDS]
   listen                                   decrypted messages as JSON lines
   groups create <name> [member…] | add <group> <user> | remove <group> <user> | list
+  groups keys <group>                      members whose identity key changed (identity reset)
+  groups rekey <group> <user>              admin: re-add a member with their new identity key
   verify <user> [--mark | --unmark | --accept]
   thing add <name> | list | revoke <name>
   bridge --group <group> --thing <name> [--thing <name>…]
@@ -326,12 +328,25 @@ export async function run(argv: string[]): Promise<number> {
             print({ groupId: id, members: g?.members ?? [] });
             break;
           }
+          case 'keys': {
+            if (!a1) throw new UsageError('groups keys needs a group');
+            print(await client.groups.keyStatus(await groupId(client, a1)));
+            break;
+          }
+          case 'rekey': {
+            if (!a1 || !a2) throw new UsageError('groups rekey needs a group and a user');
+            const id = await groupId(client, a1);
+            await client.groups.rekey(id, a2);
+            const g = await client.store.getGroup(id);
+            print({ groupId: id, members: g?.members ?? [], admins: g?.admins ?? [] });
+            break;
+          }
           case 'list':
             for (const g of await client.groups.list())
               print({ groupId: g.groupId, name: g.name, members: g.members, admins: g.admins });
             break;
           default:
-            throw new UsageError('groups create|add|remove|list');
+            throw new UsageError('groups create|add|remove|keys|rekey|list');
         }
       } finally {
         await client.close();
@@ -487,6 +502,9 @@ export function explain(err: unknown): number {
     if (err.code === 'NOT_REGISTERED') return EXIT.AUTH;
     if (err.code === 'KEY_CHANGED') return EXIT.KEY_CHANGED;
     if (err.code === 'NOT_MEMBER' || err.code === 'NO_DEVICES') return EXIT.NOT_FOUND;
+    if (err.code === 'NO_KEY_CHANGE') return EXIT.CONFLICT;
+    if (err.code === 'REKEY_PENDING')
+      say('an admin of the group has to re-add you with your new key');
     if (err.code === 'LINK_REQUIRED') {
       say(
         'run `sotto link show <username>` here and `sotto link approve <code>` on a linked device',
