@@ -37,6 +37,7 @@ import type {
 } from './internal/context.ts';
 import { Emitter, type TypedEvents } from './internal/emitter.ts';
 import { Groups, type GroupKeyStatus } from './internal/groups.ts';
+import { attachInbound, type InboundMessage } from './internal/inbound.ts';
 import { createLinker, type Linker } from './internal/link.ts';
 import { Mutex } from './internal/lock.ts';
 import { Messaging, parseConversation } from './internal/messaging.ts';
@@ -479,6 +480,22 @@ export function createClient(deps: CreateClientOptions): SottoClient {
     }
   }
 
+  /** Messages that arrived together, in order: runs of inbox envelopes go as one batch. */
+  async function dispatchBatch(batch: InboundMessage[]): Promise<void> {
+    for (let i = 0; i < batch.length;) {
+      const m = batch[i]!;
+      if (parseTopic(m.topic)?.kind !== 'inbox') {
+        await dispatch(m.topic, m.payload).catch((err: unknown) => events.emit('error', err));
+        i++;
+        continue;
+      }
+      let j = i + 1;
+      while (j < batch.length && parseTopic(batch[j]!.topic)?.kind === 'inbox') j++;
+      await messaging.handleInboxBatch(batch.slice(i, j).map((x) => x.payload));
+      i = j;
+    }
+  }
+
   async function connect(): Promise<void> {
     const connectFn = deps.mqttConnect;
     if (!connectFn || mqttClient) return;
@@ -508,19 +525,9 @@ export function createClient(deps: CreateClientOptions): SottoClient {
     const period = client.options.reconnectPeriod ?? 0;
     if (servers && period > 0)
       applyBackoff(client, servers.length, { baseMs: period, maxMs: 30_000 });
-    // Acknowledge (PUBACK) only after the message is processed and stored.
-    client.handleMessage = (packet, callback) => {
-      const bytes = packet.payload;
-      const data =
-        typeof bytes === 'string' ? new TextEncoder().encode(bytes) : new Uint8Array(bytes);
-      dispatch(packet.topic, data).then(
-        () => callback(),
-        (err: unknown) => {
-          events.emit('error', err);
-          callback();
-        },
-      );
-    };
+    // Acknowledge (PUBACK) only after the message is processed and stored; messages that queue
+    // up meanwhile are handled as one batch (internal/inbound.ts).
+    attachInbound(client, dispatchBatch, (err) => events.emit('error', err));
     let first = true;
     let failedAttempts = 0;
     const ready = new Promise<void>((resolve) => {

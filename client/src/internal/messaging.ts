@@ -5,7 +5,7 @@
  * (de-duplication by message id, re-acknowledging duplicates, applying edits,
  * deletes, reactions and receipts to the store).
  */
-import { inboxTopic, pad, unpad } from '@sotto/crypto';
+import { EnvelopeType, inboxTopic, pad, peekPairwiseEnvelope, unpad } from '@sotto/crypto';
 import { ClientError } from '../errors.ts';
 import {
   decodePayload,
@@ -38,6 +38,12 @@ const ACKED = new Set<string>([
 ]);
 /** Kinds shown as messages in a conversation. */
 const STORED = new Set<string>(['text', 'reply', 'file']);
+/**
+ * Kinds whose processing reads nothing that earlier messages of the same inbox batch may have
+ * written (beyond the seen ids and sessions the batch tracks), so a run of them commits as one
+ * store batch ({@link Messaging.handleInboxBatch}).
+ */
+const BATCHED = new Set<string>(['text', 'reply', 'file', 'receipt', 'typing', 'unknown']);
 
 /** Devices per batched bundle claim (the key server takes up to 100). */
 const CLAIM_BATCH = 50;
@@ -460,41 +466,109 @@ export class Messaging {
   }
 
   /** Handle one envelope from our inbox topic. Never throws: bad input is reported and dropped. */
-  async handleInbox(bytes: Uint8Array): Promise<void> {
-    const fx: Effects = { after: [], acks: [], refreshGroups: [] };
+  handleInbox(bytes: Uint8Array): Promise<void> {
+    return this.handleInboxBatch([bytes]);
+  }
+
+  /**
+   * Handle envelopes from our inbox topic that arrived together, in order, committing a run of
+   * ordinary messages as one store batch (issue 6: one IndexedDB transaction for many messages,
+   * not one each). Each envelope is decrypted on the session state the ones before it left
+   * (held in memory until the commit); ids seen earlier in the batch count as seen. PREKEY
+   * envelopes and payloads that read what earlier ones wrote (edits, reactions, sender keys,
+   * group changes, profiles, syncs) commit what came before and then go alone, as
+   * {@link handleInbox} always did. Events and receipts follow the commit. Never throws: bad
+   * input is reported and dropped; a failed commit is reported (and, as before, its messages
+   * are dropped — their senders re-send until a `delivered` receipt comes).
+   */
+  async handleInboxBatch(envelopes: readonly Uint8Array[]): Promise<void> {
+    const { store } = this.ctx;
+    const done: Effects[] = [];
     try {
       await this.ctx.lock.run(async () => {
-        const dec = await decryptPairwise(this.ctx, this.directory, bytes);
-        const ops = dec.ops;
-        let payload: Payload | null = null;
-        try {
-          payload = decodePayload(unpad(dec.plaintext));
-        } catch (err) {
-          // The ratchet advanced: keep the new state, drop the garbage.
-          this.ctx.events.emit('error', err);
+        // Session states and seen ids written by this batch but not committed yet.
+        const sessions = new Map<string, Uint8Array | null>();
+        const seen = new Set<string>();
+        const staged: StoreOp[] = [];
+        const pending: Effects[] = [];
+        const stagedStore = new Proxy(store, {
+          get: (target, prop, receiver) =>
+            prop === 'getSession'
+              ? (user: string, device: string) => {
+                  const key = `${user}|${device}`;
+                  return sessions.has(key)
+                    ? Promise.resolve(sessions.get(key) ?? null)
+                    : target.getSession(user, device);
+                }
+              : (Reflect.get(target, prop, receiver) as unknown),
+        });
+        const stagedCtx: Ctx = { ...this.ctx, store: stagedStore };
+        const stage = (ops: StoreOp[]): void => {
+          for (const op of ops) {
+            if (op.op === 'putSession') sessions.set(`${op.user}|${op.device}`, op.state);
+            else if (op.op === 'deleteSession') sessions.set(`${op.user}|${op.device}`, null);
+            else if (op.op === 'markSeen') for (const id of op.ids) seen.add(id);
+          }
+        };
+        const commit = async (): Promise<void> => {
+          const ops = staged.splice(0);
+          const fxs = pending.splice(0);
+          try {
+            if (ops.length) await store.batch(ops);
+            done.push(...fxs);
+          } catch (err) {
+            this.ctx.events.emit('error', err);
+          }
+        };
+        for (const bytes of envelopes) {
+          const fx: Effects = { after: [], acks: [], refreshGroups: [] };
+          try {
+            const alone = peekPairwiseEnvelope(bytes).type !== EnvelopeType.RATCHET;
+            if (alone) await commit();
+            const dec = await decryptPairwise(alone ? this.ctx : stagedCtx, this.directory, bytes);
+            const ops = dec.ops;
+            let payload: Payload | null = null;
+            try {
+              payload = decodePayload(unpad(dec.plaintext));
+            } catch (err) {
+              // The ratchet advanced: keep the new state, drop the garbage.
+              this.ctx.events.emit('error', err);
+            }
+            const simple = payload === null || BATCHED.has(payload.kind);
+            if (!alone && !simple) await commit();
+            if (payload) {
+              const origin: Origin = {
+                conversationId: dmConversation(dec.user),
+                user: dec.user,
+                device: dec.device,
+                kind: dec.certificate.kind,
+              };
+              if (seen.has(payload.id)) {
+                // A copy of a message earlier in this batch: acknowledged again, not stored.
+                if (isAcked(payload.kind))
+                  fx.acks.push({ user: origin.user, device: origin.device, id: payload.id });
+              } else await this.process(payload, origin, ops, fx);
+            }
+            if (dec.newSession) {
+              // A device we had no session with may be new (e.g. just linked, PROTOCOL.md §13):
+              // refetch the sender's device list before the next send so it is included.
+              this.directory.invalidate(dec.user);
+              fx.after.push(() => void this.resendTo(dec.user, dec.device));
+            }
+            staged.push(...ops);
+            stage(ops);
+            pending.push(fx);
+            if (alone || !simple) await commit();
+          } catch (err) {
+            this.ctx.events.emit('error', err);
+          }
         }
-        if (payload) {
-          const origin: Origin = {
-            conversationId: dmConversation(dec.user),
-            user: dec.user,
-            device: dec.device,
-            kind: dec.certificate.kind,
-          };
-          await this.process(payload, origin, ops, fx);
-        }
-        await this.ctx.store.batch(ops);
-        if (dec.newSession) {
-          // A device we had no session with may be new (e.g. just linked, PROTOCOL.md §13):
-          // refetch the sender's device list before the next send so it is included.
-          this.directory.invalidate(dec.user);
-          fx.after.push(() => void this.resendTo(dec.user, dec.device));
-        }
+        await commit();
       });
     } catch (err) {
       this.ctx.events.emit('error', err);
-      return;
     }
-    this.runEffects(fx);
+    for (const fx of done) this.runEffects(fx);
   }
 
   /** Run post-commit effects: events, receipts, group refreshes. */

@@ -1,0 +1,122 @@
+/**
+ * Incoming MQTT messages in batches, each PUBACKed only after it is processed and stored
+ * (issue 6; docs/CLIENT.md "Reliability").
+ *
+ * mqtt.js hands the client one PUBLISH at a time: it sends the PUBACK when `handleMessage`'s
+ * callback runs and only then reads the next packet. Waiting for the store there means one
+ * store transaction per message, however many are queued (a burst of 5,000 into a browser:
+ * 5,000 IndexedDB transactions). Here every message is taken at once, its PUBACK is held back,
+ * and a worker processes what has queued up meanwhile as one batch (one store transaction for
+ * a run of inbox messages); the held PUBACKs then go out, in the order the PUBLISHes came, as
+ * MQTT requires (MQTT 3.1.1 §4.6). A message whose connection dropped before that is not
+ * acknowledged at all: the broker sends it again on the next connection (persistent session)
+ * and the receive path's seen-id set acknowledges the copy without storing it twice.
+ */
+import type { IPublishPacket, MqttClient, Packet } from 'mqtt';
+
+/** One received PUBLISH. */
+export interface InboundMessage {
+  topic: string;
+  payload: Uint8Array;
+}
+
+/** Most messages handed to the handler at once. */
+export const INBOUND_BATCH = 100;
+/** Queued messages beyond which mqtt.js stops reading (TCP back-pressure to the broker). */
+export const INBOUND_QUEUE_MAX = 1000;
+
+interface Held {
+  message: InboundMessage;
+  /** The PUBACK mqtt.js tried to send (QoS 1), and the connection it belongs to. */
+  puback: Packet | null;
+  epoch: number;
+}
+
+type SendPacket = (packet: Packet, cb?: (err?: Error) => void, ...rest: unknown[]) => void;
+
+/**
+ * Take over `client`'s message handling: messages are queued and given to `handle` in batches
+ * of up to {@link INBOUND_BATCH}, in arrival order; their PUBACKs go out once `handle`
+ * resolved. `handle` must not throw for bad input (report and drop it, as before); if it does
+ * throw, the error goes to `onError` and the batch is acknowledged all the same (a message that
+ * keeps failing must not be redelivered forever).
+ */
+export function attachInbound(
+  client: MqttClient,
+  handle: (batch: InboundMessage[]) => Promise<void>,
+  onError: (err: unknown) => void,
+): void {
+  const queue: Held[] = [];
+  let epoch = 0;
+  let working = false;
+  /** The message whose PUBACK mqtt.js is about to send (set around its callback). */
+  let current: Held | null = null;
+  /** mqtt.js's "read the next packet", held while the queue is full. */
+  let paused: (() => void) | null = null;
+
+  // A PUBACK for a message of an earlier connection must never reach a new one (its packet id
+  // may by then name another message).
+  client.on('close', () => epoch++);
+
+  // mqtt.js declares it private; this is the one place its PUBACKs can be held back.
+  const raw = client as unknown as { _sendPacket: SendPacket };
+  const send: SendPacket = raw._sendPacket.bind(client);
+  raw._sendPacket = (packet, cb, ...rest) => {
+    if (packet.cmd === 'puback' && current !== null) {
+      current.puback = packet;
+      current = null;
+      // Let mqtt.js read the next packet now, unless enough are waiting.
+      if (queue.length >= INBOUND_QUEUE_MAX) paused = () => cb?.();
+      else cb?.();
+      return;
+    }
+    send(packet, cb, ...rest);
+  };
+
+  const release = (batch: Held[]): void => {
+    for (const h of batch) {
+      if (h.puback !== null && h.epoch === epoch && client.connected) send(h.puback);
+    }
+  };
+
+  const work = async (): Promise<void> => {
+    working = true;
+    try {
+      while (queue.length > 0) {
+        const batch = queue.splice(0, INBOUND_BATCH);
+        try {
+          await handle(batch.map((h) => h.message));
+        } catch (err) {
+          onError(err);
+        }
+        release(batch);
+        if (paused !== null && queue.length < INBOUND_QUEUE_MAX) {
+          const resume = paused;
+          paused = null;
+          resume();
+        }
+      }
+    } finally {
+      working = false;
+    }
+  };
+
+  client.handleMessage = (packet: IPublishPacket, callback) => {
+    const bytes = packet.payload;
+    const held: Held = {
+      message: {
+        topic: packet.topic,
+        payload:
+          typeof bytes === 'string' ? new TextEncoder().encode(bytes) : new Uint8Array(bytes),
+      },
+      puback: null,
+      epoch,
+    };
+    queue.push(held);
+    // QoS 1: mqtt.js now calls _sendPacket(puback) from inside this callback, which holds it.
+    current = held;
+    callback();
+    current = null;
+    if (!working) void work();
+  };
+}
