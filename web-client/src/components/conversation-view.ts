@@ -30,6 +30,7 @@ import { fileOf, replyToOf, type ReactDetail } from './message-bubble.ts';
 import './message-bubble.ts';
 import './chat-composer.ts';
 import './key-change-banner.ts';
+import './group-key-banner.ts';
 
 /** Rows read from IndexedDB at a time. */
 export const PAGE_SIZE = 100;
@@ -912,6 +913,7 @@ export class ConversationView extends LitElement {
             .conversationId=${this.conversationId}
           ></key-change-banner>`,
       )}
+      ${isGroup && removed === '' ? html`<group-key-banner .groupId=${ref}></group-key-banner>` : nothing}
       <div
         class="scroller"
         role="log"

@@ -1,6 +1,8 @@
 /**
  * `<group-settings>`: a group's verified member list with admin marks and bot/bridge badges;
- * admins add and remove members and promote or demote admins; anyone can leave. Every change is
+ * admins add and remove members and promote or demote admins; anyone can leave. Members whose
+ * identity key changed (and our own key replaced by a reset) show in `<group-key-banner>`, with
+ * "Re-add with new key" for admins. Every change is
  * a membership record signed by the engine with the user's identity key.
  */
 /* eslint-disable @typescript-eslint/unbound-method -- Lit calls template event listeners with `this` bound to the host element (renderOptions.host). */
@@ -12,6 +14,7 @@ import type { GroupInfo } from '../services/messenger.ts';
 import type { ChatSession } from '../services/session.ts';
 import { icons } from '../icons.ts';
 import { colorFor, shared } from '../styles.ts';
+import './group-key-banner.ts';
 
 /** Group members and admin actions. */
 @customElement('group-settings')
@@ -146,6 +149,7 @@ export class GroupSettings extends LitElement {
         >
         <h2>${info?.name ?? 'Group'}</h2>
       </header>
+      ${info !== undefined && amMember ? html`<group-key-banner .groupId=${this.groupId}></group-key-banner>` : nothing}
       <section>
         ${this._error !== '' ? html`<p class="error" role="alert">${this._error}</p>` : nothing}
         ${

@@ -39,6 +39,7 @@ import {
   type ConversationId,
   type DeviceInfo,
   type GroupInfo,
+  type GroupKeys,
   type LinkOffer,
   type MessengerEvent,
   type MessengerService,
@@ -127,6 +128,9 @@ export function toMessengerError(err: unknown): unknown {
       NO_DEVICES: 'That user has not finished setting up yet.',
       NOT_MEMBER: 'You are not a member of this group.',
       NOT_ADMIN: 'Only group admins can do that.',
+      REKEY_PENDING:
+        'Your identity reset replaced the key this group knows you by. An admin has to re-add you first.',
+      NO_KEY_CHANGE: 'The group already has this member’s current key.',
     };
     return new MessengerError(
       err.code === 'NOT_ADMIN' ? 'NOT_AUTHORIZED' : 'FAILED',
@@ -567,6 +571,24 @@ class EngineMessenger implements MessengerService {
 
   leaveGroup(groupId: string): Promise<void> {
     return this.run(() => this.engine().groups.leave(groupId));
+  }
+
+  async groupKeys(groupId: string, options: { lookup?: boolean } = {}): Promise<GroupKeys> {
+    try {
+      const k = await this.engine().groups.keyStatus(groupId, options);
+      return {
+        selfStale: k.selfStale,
+        canRekey: k.canRekey,
+        noAdmin: k.noAdmin,
+        changed: k.changed,
+      };
+    } catch (err) {
+      throw toMessengerError(err);
+    }
+  }
+
+  rekeyMember(groupId: string, username: string): Promise<void> {
+    return this.run(() => this.engine().groups.rekey(groupId, username));
   }
 
   async sendText(

@@ -97,6 +97,21 @@ export interface GroupMember {
   kind?: 'user' | 'bot' | 'bridge';
 }
 
+/**
+ * How a group's recorded identity keys compare with the keys this device trusts (after someone
+ * reset their identity, the group still knows them by the old key until an admin re-adds them).
+ */
+export interface GroupKeys {
+  /** Our own identity reset left the group with our old key: waiting for an admin to re-add us. */
+  selfStale: boolean;
+  /** We are an admin with a current key and can re-add changed members. */
+  canRekey: boolean;
+  /** No admin with a current key is left: nobody can re-add anyone. */
+  noAdmin: boolean;
+  /** Other members whose key changed; `awaitingAcceptance`: a verified contact's new key is not accepted yet. */
+  changed: { username: string; admin: boolean; awaitingAcceptance: boolean }[];
+}
+
 /** A group's current verified state. */
 export interface GroupInfo {
   groupId: string;
@@ -244,6 +259,10 @@ export interface MessengerService {
   removeMember(groupId: string, username: string): Promise<void>;
   setAdmin(groupId: string, username: string, admin: boolean): Promise<void>;
   leaveGroup(groupId: string): Promise<void>;
+  /** Identity-key state of the group; `lookup` re-reads the members' keys (default true). */
+  groupKeys(groupId: string, options?: { lookup?: boolean }): Promise<GroupKeys>;
+  /** Admin: re-add a member whose identity key changed, with the new key. */
+  rekeyMember(groupId: string, username: string): Promise<void>;
 
   /** Encrypt and send; resolves once the message is in the local outbox. */
   sendText(

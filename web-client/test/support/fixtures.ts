@@ -150,6 +150,17 @@ export class RecordingMessenger implements MessengerService {
   async groupInfo(groupId: string) {
     return { groupId, name: 'G', members: [] };
   }
+  /** What groupKeys returns. */
+  groupKeysResult = { selfStale: false, canRekey: false, noAdmin: false, changed: [] } as Awaited<
+    ReturnType<MessengerService['groupKeys']>
+  >;
+  async groupKeys(...args: unknown[]) {
+    this.record('groupKeys', ...args);
+    return this.groupKeysResult;
+  }
+  async rekeyMember(...args: unknown[]) {
+    this.record('rekeyMember', ...args);
+  }
   async addMember(...args: unknown[]) {
     this.record('addMember', ...args);
   }

@@ -1,0 +1,190 @@
+/**
+ * `<group-key-banner>`: shown in a group conversation (and on its settings page) when an
+ * identity reset left the group with an old key. The user who reset reads that they wait for an
+ * admin to re-add them (or that no admin is left who could); admins see which members' keys
+ * changed with "Re-add with new key" (or a link to review a verified contact's new safety number
+ * first); other members see that the change waits for an admin. Nothing is shown otherwise.
+ */
+import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
+import { customElement, property, state } from 'lit/decorators.js';
+import { consume } from '@lit/context';
+import { sessionContext } from '../context.ts';
+import type { GroupKeys } from '../services/messenger.ts';
+import type { ChatSession, HistoryEventDetail } from '../services/session.ts';
+import { shared } from '../styles.ts';
+
+/**
+ * Identity-key state of one group.
+ *
+ * @fires rekeyed - `CustomEvent<string>` a member was re-added with their new key
+ */
+@customElement('group-key-banner')
+export class GroupKeyBanner extends LitElement {
+  static override styles = [
+    shared,
+    css`
+      :host {
+        display: block;
+      }
+      div {
+        padding: 0.6rem 0.8rem;
+        background: var(--warn-bg);
+        color: var(--warn-fg);
+        border-bottom: 1px solid var(--border);
+        display: grid;
+        gap: 0.4rem;
+      }
+      p {
+        margin: 0;
+      }
+      .row {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.5rem;
+        align-items: center;
+      }
+      .row span {
+        flex: 1 1 200px;
+      }
+      a {
+        color: inherit;
+        font-weight: 600;
+      }
+    `,
+  ];
+
+  @consume({ context: sessionContext, subscribe: true })
+  @property({ attribute: false })
+  session: ChatSession | undefined;
+
+  /** The group. */
+  @property() groupId = '';
+
+  @state() private _keys: GroupKeys | undefined;
+  @state() private _busy = false;
+  @state() private _error = '';
+
+  private bound: ChatSession | undefined;
+  /** The key changes the session knew at the last load (reload when they change). */
+  private seenKeyChanges = '';
+
+  private readonly onHistory = (e: Event): void => {
+    const detail = (e as CustomEvent<HistoryEventDetail>).detail;
+    if (detail?.reread.has(`group:${this.groupId}`)) void this.load(false);
+  };
+
+  private readonly onLive = (): void => {
+    const now = this.keyChangesNow();
+    if (now !== this.seenKeyChanges) void this.load(false);
+  };
+
+  private keyChangesNow(): string {
+    return [...(this.session?.keyChanges ?? new Map<string, boolean>())]
+      .map(([u, v]) => `${u}:${String(v)}`)
+      .join(',');
+  }
+
+  override updated(changed: Map<string, unknown>): void {
+    if (this.bound !== this.session) {
+      this.bound?.removeEventListener('history', this.onHistory);
+      this.bound?.removeEventListener('live', this.onLive);
+      this.bound = this.session;
+      this.bound?.addEventListener('history', this.onHistory);
+      this.bound?.addEventListener('live', this.onLive);
+    }
+    if (changed.has('groupId') || changed.has('session')) void this.load(true);
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.bound?.removeEventListener('history', this.onHistory);
+    this.bound?.removeEventListener('live', this.onLive);
+    this.bound = undefined;
+  }
+
+  /** Read the state; `lookup` also re-reads the members' keys from the key server. */
+  private async load(lookup: boolean): Promise<void> {
+    const s = this.session;
+    if (s === undefined || this.groupId === '') return;
+    this.seenKeyChanges = this.keyChangesNow();
+    try {
+      this._keys = await s.messenger.groupKeys(this.groupId, { lookup });
+    } catch {
+      // Not (or no longer) a member: the conversation says so; nothing to show here.
+      this._keys = undefined;
+    }
+  }
+
+  private async rekey(username: string): Promise<void> {
+    const s = this.session;
+    if (s === undefined) return;
+    this._busy = true;
+    this._error = '';
+    try {
+      await s.messenger.rekeyMember(this.groupId, username);
+      s.touch(`group:${this.groupId}`);
+      this.dispatchEvent(
+        new CustomEvent<string>('rekeyed', { detail: username, bubbles: true, composed: true }),
+      );
+      await this.load(false);
+    } catch (err) {
+      this._error = err instanceof Error ? err.message : String(err);
+    } finally {
+      this._busy = false;
+    }
+  }
+
+  private member(m: GroupKeys['changed'][number], keys: GroupKeys): TemplateResult {
+    const review = `#/c/${encodeURIComponent(`dm:${m.username}`)}/info`;
+    let action: TemplateResult | typeof nothing = nothing;
+    let text: string;
+    if (keys.noAdmin) {
+      text = `${m.username}’s identity key changed, and no admin with a current key is left to re-add them.`;
+    } else if (!keys.canRekey) {
+      text = `${m.username}’s identity key changed: waiting for an admin to re-add them.`;
+    } else if (m.awaitingAcceptance) {
+      text = `${m.username}’s identity key changed. You had verified them: review the new safety number and accept it before re-adding them.`;
+      action = html`<a href=${review}>Review safety number</a>`;
+    } else {
+      text = `${m.username}’s identity key changed; the group still has the old one.`;
+      action = html`<button
+        class="primary"
+        ?disabled=${this._busy}
+        aria-label="Re-add ${m.username} with the new key"
+        @click=${() => this.rekey(m.username)}
+      >
+        Re-add with new key
+      </button>`;
+    }
+    return html`<p class="row" data-changed=${m.username}><span>${text}</span>${action}</p>`;
+  }
+
+  override render(): TemplateResult | typeof nothing {
+    const keys = this._keys;
+    if (keys === undefined || (!keys.selfStale && keys.changed.length === 0)) return nothing;
+    if (keys.selfStale) {
+      return html`<div role="alert" data-self-stale>
+        <p>
+          <strong>Your identity reset removed you from this group’s keys.</strong>
+          ${
+            keys.noAdmin
+              ? html`You were its only admin, so nobody can re-add you: you cannot read or send here
+                any more. Create a new group with its members.`
+              : html`You cannot read new messages or send here until an admin re-adds you with your
+                new key.`
+          }
+        </p>
+      </div>`;
+    }
+    return html`<div role="status">
+      ${keys.changed.map((m) => this.member(m, keys))}
+      ${this._error !== '' ? html`<p class="error" role="alert">${this._error}</p>` : nothing}
+    </div>`;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'group-key-banner': GroupKeyBanner;
+  }
+}
