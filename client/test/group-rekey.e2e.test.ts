@@ -8,7 +8,14 @@
  * accepted it and re-keyed explicitly; a group whose only admin reset is reported as stuck.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { equalBytes, verifyMembershipChain } from '@sotto/crypto';
+import {
+  createSenderKey,
+  encodeSenderKeyDistribution,
+  equalBytes,
+  senderKeyDistribution,
+  toBase64,
+  verifyMembershipChain,
+} from '@sotto/crypto';
 import type { SottoClient } from '../src/engine.ts';
 import { isClientError } from '../src/errors.ts';
 import { makeClient, startServer, uname, until, type TestServer } from './support/server.ts';
@@ -142,6 +149,26 @@ describe('groups after an identity reset', () => {
     const bobSend = await bob.c.sendText(`group:${groupId}`, 'not yet').catch((e) => e);
     expect(isClientError(bobSend, 'REKEY_PENDING')).toBe(true);
     expect((await bob.c.groups.keyStatus(groupId, { lookup: false })).selfStale).toBe(true);
+    // A sender key from Bob's new device (not certified by the key the chain records) is refused.
+    const carolErrors: unknown[] = [];
+    carol.c.on('error', (e) => carolErrors.push(e));
+    const bobAccount = (await bob.c.store.getAccount())!;
+    const forged = createSenderKey({
+      groupId,
+      username: bob.name,
+      deviceId: bobAccount.deviceId,
+      now: Date.now(),
+    });
+    const distribution = toBase64(encodeSenderKeyDistribution(senderKeyDistribution(forged.state)));
+    await bob.c.send(carol.name, { kind: 'sender-key', groupId, distribution });
+    await until(
+      () =>
+        carolErrors.some((e) => isClientError(e, 'NOT_MEMBER') && /not certified/.test(e.message)),
+      "carol refuses the sender key of bob's new device",
+    );
+    expect(
+      await carol.c.store.getSenderKey(groupId, bob.name, bobAccount.deviceId, forged.state.keyId),
+    ).toBeNull();
     // Carol (not an admin, never verified Bob) sees the change and that she cannot act on it.
     const carolView = await carol.c.groups.keyStatus(groupId);
     expect(carolView.canRekey).toBe(false);
