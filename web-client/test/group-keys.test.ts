@@ -33,6 +33,22 @@ function mount(keys: GroupKeys) {
 const none: GroupKeys = { selfStale: false, canRekey: true, noAdmin: false, changed: [] };
 
 describe('<group-key-banner>', () => {
+  it("looks the members' keys up only where asked to (the settings page)", async () => {
+    const messenger = new RecordingMessenger(freshStore());
+    const s = new ChatSession(messenger, { username: 'alice', deviceId: 'dev1' }, () => undefined);
+    const el = document.createElement('group-key-banner');
+    el.session = s;
+    el.groupId = 'g1';
+    el.lookup = true;
+    document.body.append(el);
+    await until(() => messenger.calls.some((c) => c.method === 'groupKeys'));
+    expect(messenger.calls.find((c) => c.method === 'groupKeys')?.args).toEqual([
+      'g1',
+      { lookup: true },
+    ]);
+    s.dispose();
+  });
+
   it('tells the member who reset that they wait for an admin, or that none is left', async () => {
     const { root, s } = mount({ ...none, selfStale: true, canRekey: false });
     await until(() => root.querySelector('[data-self-stale]') !== null);
@@ -83,6 +99,11 @@ describe('<group-key-banner>', () => {
     document.body.innerHTML = '';
     const quiet = mount(none);
     await until(() => quiet.messenger.calls.some((c) => c.method === 'groupKeys'));
+    // In the conversation the banner shows what the engine knows, without a look-up per member.
+    expect(quiet.messenger.calls.find((c) => c.method === 'groupKeys')?.args).toEqual([
+      'g1',
+      { lookup: false },
+    ]);
     await new Promise((r) => setTimeout(r, 50));
     expect(quiet.root.querySelector('div')).toBeNull();
     quiet.s.dispose();

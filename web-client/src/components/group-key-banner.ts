@@ -59,6 +59,12 @@ export class GroupKeyBanner extends LitElement {
 
   /** The group. */
   @property() groupId = '';
+  /**
+   * Look the members' keys up at the key server when shown (the settings page). Off in the
+   * conversation, where a large group would cost a look-up per member each time it opens: there
+   * the banner shows what the engine already learned (key changes, chain updates).
+   */
+  @property({ type: Boolean }) lookup = false;
 
   @state() private _keys: GroupKeys | undefined;
   @state() private _busy = false;
@@ -92,7 +98,7 @@ export class GroupKeyBanner extends LitElement {
       this.bound?.addEventListener('history', this.onHistory);
       this.bound?.addEventListener('live', this.onLive);
     }
-    if (changed.has('groupId') || changed.has('session')) void this.load(true);
+    if (changed.has('groupId') || changed.has('session')) void this.load(this.lookup);
   }
 
   override disconnectedCallback(): void {

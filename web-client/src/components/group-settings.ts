@@ -149,7 +149,7 @@ export class GroupSettings extends LitElement {
         >
         <h2>${info?.name ?? 'Group'}</h2>
       </header>
-      ${info !== undefined && amMember ? html`<group-key-banner .groupId=${this.groupId}></group-key-banner>` : nothing}
+      ${info !== undefined && amMember ? html`<group-key-banner .groupId=${this.groupId} lookup></group-key-banner>` : nothing}
       <section>
         ${this._error !== '' ? html`<p class="error" role="alert">${this._error}</p>` : nothing}
         ${
