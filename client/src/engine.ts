@@ -54,7 +54,13 @@ import type {
 } from './store/types.ts';
 
 export type { ClientEvents, ConnectionState } from './internal/context.ts';
-export type { BeginLinkOptions, LinkSession } from './internal/link.ts';
+export type {
+  ApproveLinkOptions,
+  ApproveLinkResult,
+  BeginLinkOptions,
+  LinkSession,
+} from './internal/link.ts';
+export type { HistoryImportResult } from './internal/history.ts';
 
 /** Opens an MQTT connection (bind the broker URL): `(o) => mqtt.connect('mqtt://host:1883', o)`. */
 export type MqttConnect = (options: IClientOptions) => MqttClient;
@@ -721,6 +727,8 @@ export function createClient(deps: CreateClientOptions): SottoClient {
       if (!account)
         throw new ClientError('NOT_REGISTERED', 'no account on this device: register or log in');
       await connect();
+      // History blobs of earlier links whose grace period is over (PROTOCOL.md §13).
+      void linker.sweep().catch((e: unknown) => events.emit('error', e));
     },
     async close() {
       linker.close();

@@ -22,6 +22,10 @@ export type ClientErrorCode =
   | 'LINK_MISMATCH'
   /** Waiting for a link was cancelled on this device. */
   | 'LINK_CANCELLED'
+  /** A message-history export (linking) that does not check out: size, digest, gzip, a record. */
+  | 'HISTORY_INVALID'
+  /** The device is linked but the history from the other device could not be imported. */
+  | 'HISTORY_NOT_IMPORTED'
   /** A verified contact's identity key changed: accept the new key before sending. */
   | 'KEY_CHANGED'
   /** The user has no device with keys yet. */

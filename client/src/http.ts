@@ -191,6 +191,8 @@ export interface HttpClient {
   /** Raw key-log leaves [start, end) (the server returns at most 1000 per call). */
   logEntries(start: number, end: number): Promise<{ start: number; entries: string[] }>;
   downloadBlob(id: string): Promise<Uint8Array>;
+  /** Delete a blob this user uploaded (404 `BLOB_NOT_FOUND` when gone, 403 for others' blobs). */
+  deleteBlob(id: string): Promise<void>;
   getSettings(): Promise<UserSettings>;
   /** Change some settings; returns all of them. */
   updateSettings(patch: Partial<UserSettings>): Promise<UserSettings>;
@@ -419,6 +421,9 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         auth: true,
         binaryResponse: true,
       });
+    },
+    async deleteBlob(id) {
+      await request('DELETE', `/v1/blobs/${enc(id)}`, { auth: true });
     },
     getSettings() {
       return request<UserSettings>('GET', '/v1/me/settings', { auth: true });

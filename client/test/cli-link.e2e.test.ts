@@ -72,6 +72,8 @@ describe('sotto link', () => {
     const bob = uname('bob');
     expect((await sotto('a1', ['register', alice, ...PW])).code).toBe(0);
     expect((await sotto('bob', ['register', bob, ...PW])).code).toBe(0);
+    // History worth copying: a DM.
+    expect((await sotto('a1', ['send', bob, 'before linking', '--wait', '3'])).code).toBe(0);
 
     const login = await sotto('a2', ['login', alice, ...PW]);
     expect(login.code).toBe(1);
@@ -93,8 +95,26 @@ describe('sotto link', () => {
       username: string;
       deviceId: string;
     };
-    expect(linked).toMatchObject({ type: 'linked', username: alice });
-    expect(JSON.parse(approve.stdout)).toEqual({ type: 'linked', deviceId: linked.deviceId });
+    expect(linked).toMatchObject({
+      type: 'linked',
+      username: alice,
+      history: { status: 'imported', imported: 1, skipped: 0, omitted: 0 },
+    });
+    expect(JSON.parse(approve.stdout)).toEqual({
+      type: 'linked',
+      deviceId: linked.deviceId,
+      history: { count: 1, omitted: 0 },
+    });
+
+    // --no-history: a third device gets no messages.
+    const show3 = background('a3', ['link', 'show', alice, ...PW]);
+    await until(() => show3.lines.length >= 1, 'the third link code is printed', 30_000);
+    const code3 = (JSON.parse(show3.lines[0]!) as { code: string }).code;
+    const approve3 = await sotto('a1', ['link', 'approve', code3, '--no-history']);
+    expect(approve3.code).toBe(0);
+    expect(JSON.parse(approve3.stdout)).toMatchObject({ type: 'linked', history: null });
+    expect(await show3.exited).toBe(0);
+    expect(JSON.parse(show3.lines[1]!)).toMatchObject({ history: { status: 'none' } });
 
     // The linked state directory is a full device of alice: it receives bob's DM.
     const listen = background('a2', ['listen']);

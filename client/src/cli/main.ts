@@ -40,7 +40,8 @@ const USAGE = `usage: sotto [--state DIR] [--server URL] [--mqtt URL[,URL…]]�
   register <username> [--password P] [--kind user|bot|bridge]
   login <username> [--password P] [--kind …] [--reset-identity]
   link show <username> [--password P] [--kind …]   new device: print a link code, wait
-  link approve <code>                      existing device: link the device showing <code>
+  link approve <code> [--no-history]      existing device: link the device showing <code>
+                                           (copies the message history unless --no-history)
   password [--password CURRENT] [--new-password NEW]   change the account password
   reset-identity [--password P]            lost your other devices: new identity key here,
                                            every other device removed (contacts see a key change)
@@ -208,6 +209,7 @@ export async function run(argv: string[]): Promise<number> {
       unmark: { type: 'boolean' },
       accept: { type: 'boolean' },
       'reset-identity': { type: 'boolean' },
+      'no-history': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -411,9 +413,21 @@ export async function run(argv: string[]): Promise<number> {
           process.once('SIGINT', stop);
           process.once('SIGTERM', stop);
           try {
-            const info = await session.linked;
+            const { history, ...info } = await session.linked;
             saveServer(cfg.stateDir, cfg.server!, cfg.mqtt ?? mqttUrlFor(cfg.server!));
-            print({ type: 'linked', ...info });
+            // A history that could not be imported does not fail the link: say so, exit OK.
+            print({
+              type: 'linked',
+              ...info,
+              history:
+                history.status === 'failed'
+                  ? {
+                      status: 'failed',
+                      error: { code: history.error.code, message: history.error.message },
+                    }
+                  : history,
+            });
+            if (history.status === 'failed') process.stderr.write(`${history.error.message}\n`);
           } finally {
             process.off('SIGINT', stop);
             process.off('SIGTERM', stop);
@@ -429,8 +443,15 @@ export async function run(argv: string[]): Promise<number> {
         const client = open(cfg, true);
         try {
           await client.start();
-          const { deviceId } = await client.link.approve(arg);
-          print({ type: 'linked', deviceId });
+          const result = await client.link.approve(arg, { history: !values['no-history'] });
+          // history: {count, omitted} of the copied messages, or null (not copied).
+          print({ type: 'linked', deviceId: result.deviceId, history: result.history });
+          if (result.historyError !== undefined) {
+            const why = result.historyError;
+            process.stderr.write(
+              `linked without message history: ${why instanceof Error ? why.message : JSON.stringify(why)}\n`,
+            );
+          }
         } finally {
           await client.close();
           await client.store.close();

@@ -52,6 +52,10 @@ export interface ClientEvents {
   unknown: { conversationId: string; payload: Payload };
   /** Plain MQTT from one of our IoT things (`iot/{owner}/{thing}/...`), see `things.watch`. */
   iot: { owner: string; thing: string; subtopic: string[]; payload: Uint8Array };
+  /** Linking (new device): messages of the copied history handled so far, of `total`. */
+  historyProgress: { done: number; total: number };
+  /** Linking (new device): the copied history is stored and searchable. */
+  historyImported: { imported: number; skipped: number; omitted: number };
   /** A non-fatal problem (bad envelope dropped, listener threw …). */
   error: unknown;
 }

@@ -8,14 +8,15 @@
  *
  * Existing device: {@link Linker.approve} checks the code (same user, not
  * expired, not a device we already have), seals the UIK plus the state worth
- * syncing (trusted contact keys, verification marks, group chains) to the
- * code, publishes it on the new device's inbox (ACL-1: any device may publish
+ * syncing (trusted contact keys, verification marks, group chains, and a
+ * reference to the encrypted message-history blob, history.ts) to the code, publishes it on the new device's inbox (ACL-1: any device may publish
  * to any inbox) and waits until the new device's certificate, signed by our
  * UIK, is on the key server.
  *
  * The new device opens the bundle, checks the UIK against the one the key
  * server publishes, makes its device keys and certificate, uploads them like
- * any device, applies the synced state and becomes a normal engine.
+ * any device, applies the synced state, imports the message history and
+ * becomes a normal engine.
  */
 import {
   createLinkCode,
@@ -38,11 +39,19 @@ import {
 } from '@sotto/crypto';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { ClientError } from '../errors.ts';
-import type { Tokens } from '../http.ts';
+import { isApiError, type Tokens } from '../http.ts';
 import type { AccountRecord, GroupRecord, StoreOp } from '../store/types.ts';
 import { PENDING_LINK_DEVICE, setUpDevice } from './account.ts';
 import type { Ctx } from './context.ts';
 import { brokerServers } from './failover.ts';
+import {
+  exportHistory,
+  importHistory,
+  parseHistoryRef,
+  MAX_HISTORY_BYTES,
+  type HistoryImportResult,
+  type HistoryRef,
+} from './history.ts';
 import type { Directory } from './trust.ts';
 
 /** How long a link code is valid by default (ms). */
@@ -51,12 +60,24 @@ export const LINK_TTL_MS = 10 * 60_000;
 /** How often the existing device looks for the new device's certificate (ms). */
 const POLL_MS = 500;
 
+/**
+ * How long the approving device keeps a history blob after the link completed
+ * (ms): the new device downloads it right after uploading its keys.
+ */
+export const HISTORY_BLOB_GRACE_MS = 10 * 60_000;
+
+/** Setting: history blobs this device uploaded and deletes once `deleteAt` passed. */
+const HISTORY_BLOBS = 'link.historyBlobs';
+type PendingBlob = { blobId: string; deleteAt: number };
+
 /** The state synced to a linked device (JSON inside the sealed bundle). */
 interface LinkState {
   v: 1;
   contacts: { username: string; uik: string; verified: boolean; displayName?: string }[];
   /** Groups we are a member of, with the membership chain we verified (base64url records). */
   groups: { groupId: string; chain: string[] }[];
+  /** The encrypted message history (history.ts), absent when not copied. */
+  history?: HistoryRef;
 }
 
 /** A link in progress on the new device. */
@@ -70,7 +91,13 @@ export interface LinkSession {
    * stored (call `start()` next). Rejects with ClientError LINK_EXPIRED,
    * LINK_CANCELLED or LINK_MISMATCH.
    */
-  readonly linked: Promise<{ username: string; deviceId: string; kind: DeviceKind }>;
+  readonly linked: Promise<{
+    username: string;
+    deviceId: string;
+    kind: DeviceKind;
+    /** The message history copied from the other device (a failure does not fail the link). */
+    history: HistoryImportResult;
+  }>;
   /** Stop waiting (the promise rejects with LINK_CANCELLED). */
   cancel(): void;
 }
@@ -82,6 +109,29 @@ export interface BeginLinkOptions {
   deviceId?: string;
   /** Lifetime of the code (ms), default {@link LINK_TTL_MS}. */
   ttlMs?: number;
+}
+
+/** Options of {@link Linker.approve}. */
+export interface ApproveLinkOptions {
+  /** Copy the message history to the new device (default true). */
+  history?: boolean;
+  /**
+   * Bound of the history export in bytes of JSON before compression (default and
+   * most {@link MAX_HISTORY_BYTES}); older messages beyond it are left out.
+   */
+  historyMaxBytes?: number;
+}
+
+/** Result of {@link Linker.approve}. */
+export interface ApproveLinkResult {
+  deviceId: string;
+  /**
+   * The history sent along: messages included and older ones left out (size
+   * bound); null when not copied (opted out, nothing to copy, or the export
+   * failed: then `historyError` says why and the device was linked without it).
+   */
+  history: { count: number; omitted: number } | null;
+  historyError?: unknown;
 }
 
 /** What the engine hands the linker. */
@@ -104,12 +154,55 @@ export interface LinkerDeps {
 /** The `link` half of the engine. */
 export interface Linker {
   begin(username: string, password: string, options?: BeginLinkOptions): Promise<LinkSession>;
-  approve(code: string): Promise<{ deviceId: string }>;
+  approve(code: string, options?: ApproveLinkOptions): Promise<ApproveLinkResult>;
 }
 
 /** Create the linker of one engine; `close` cancels a link still waiting (engine close). */
-export function createLinker(ctx: Ctx, deps: LinkerDeps): Linker & { close(): void } {
+export function createLinker(
+  ctx: Ctx,
+  deps: LinkerDeps,
+): Linker & { close(): void; sweep(): Promise<void> } {
   const open = new Set<LinkSession>();
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  let closed = false;
+  /** Delete the history blobs whose grace period is over; keep the rest for a later sweep. */
+  const sweep = async (): Promise<void> => {
+    const pending = (await ctx.store.getSetting<PendingBlob[]>(HISTORY_BLOBS)) ?? [];
+    if (pending.length === 0) return;
+    const keep: PendingBlob[] = [];
+    for (const p of pending) {
+      if (p.deleteAt > ctx.now()) {
+        keep.push(p);
+        continue;
+      }
+      try {
+        await ctx.http.deleteBlob(p.blobId);
+      } catch (err) {
+        // Gone already: done. Anything else (offline): try again at the next sweep.
+        if (!isApiError(err, 'BLOB_NOT_FOUND')) keep.push(p);
+      }
+    }
+    // Blobs recorded meanwhile (another approval) are kept.
+    const now = (await ctx.store.getSetting<PendingBlob[]>(HISTORY_BLOBS)) ?? [];
+    const done = new Set(pending.filter((p) => !keep.includes(p)).map((p) => p.blobId));
+    await ctx.store.setSetting(
+      HISTORY_BLOBS,
+      now.filter((p) => !done.has(p.blobId)),
+    );
+  };
+  const schedule = async (blobId: string, deleteAt: number): Promise<void> => {
+    const pending = (await ctx.store.getSetting<PendingBlob[]>(HISTORY_BLOBS)) ?? [];
+    await ctx.store.setSetting(HISTORY_BLOBS, [...pending, { blobId, deleteAt }]);
+    if (closed) return;
+    const t = setTimeout(
+      () => {
+        timers.delete(t);
+        void sweep().catch((err: unknown) => ctx.events.emit('error', err));
+      },
+      Math.max(0, deleteAt - ctx.now()),
+    );
+    timers.add(t);
+  };
   return {
     async begin(username, password, options = {}) {
       const session = await begin(ctx, deps, username, password, options);
@@ -120,9 +213,13 @@ export function createLinker(ctx: Ctx, deps: LinkerDeps): Linker & { close(): vo
       );
       return session;
     },
-    approve: (code) => approve(ctx, deps, code),
+    approve: (code, options) => approve(ctx, deps, code, options ?? {}, schedule),
+    sweep,
     close() {
+      closed = true;
       for (const s of open) s.cancel();
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
     },
   };
 }
@@ -132,7 +229,13 @@ async function sleep(ms: number): Promise<void> {
 }
 
 /** Existing device: hand the UIK and state to the device that shows `text`. */
-async function approve(ctx: Ctx, deps: LinkerDeps, text: string): Promise<{ deviceId: string }> {
+async function approve(
+  ctx: Ctx,
+  deps: LinkerDeps,
+  text: string,
+  options: ApproveLinkOptions,
+  schedule: (blobId: string, deleteAt: number) => Promise<void>,
+): Promise<ApproveLinkResult> {
   await ready();
   const account = ctx.account();
   let code;
@@ -158,19 +261,45 @@ async function approve(ctx: Ctx, deps: LinkerDeps, text: string): Promise<{ devi
   if (before.devices.some((d) => d.deviceId === code.deviceId)) {
     throw new ClientError('BAD_CODE', `device ${code.deviceId} is already linked`);
   }
-  const envelope = sealLinkBundle(code, { uik: account.uik, state: await syncState(ctx) });
+  let history: HistoryRef | null = null;
+  let historyError: unknown;
+  if (options.history !== false) {
+    try {
+      history = await exportHistory(ctx, options.historyMaxBytes ?? MAX_HISTORY_BYTES);
+    } catch (err) {
+      // Linking matters more than the history: link without it and say why.
+      historyError = err;
+      ctx.events.emit('error', err);
+    }
+  }
+  const done = (deleteAt: number): Promise<void> =>
+    history ? schedule(history.blobId, deleteAt) : Promise.resolve();
+  const envelope = sealLinkBundle(code, {
+    uik: account.uik,
+    state: await syncState(ctx, history),
+  });
   ctx.publish(inboxTopic(code.username, code.deviceId), envelope);
   // The link is done when the new device's certificate, signed by our UIK, is published.
   while (ctx.now() < code.expiresAt) {
     await sleep(POLL_MS);
     const now = await deps.directory.devices(account.username, true);
-    if (now.devices.some((d) => d.deviceId === code.deviceId)) return { deviceId: code.deviceId };
+    if (now.devices.some((d) => d.deviceId === code.deviceId)) {
+      // The new device fetches the history right after uploading its keys: delete it later.
+      await done(ctx.now() + HISTORY_BLOB_GRACE_MS);
+      return {
+        deviceId: code.deviceId,
+        history: history ? { count: history.count, omitted: history.omitted } : null,
+        ...(historyError !== undefined ? { historyError } : {}),
+      };
+    }
   }
+  // Nobody linked: the blob is of no use to anyone.
+  await done(ctx.now());
   throw new ClientError('LINK_EXPIRED', 'the new device did not finish linking in time');
 }
 
 /** The state a new device gets: trusted keys, verification marks, group chains. */
-async function syncState(ctx: Ctx): Promise<Uint8Array> {
+async function syncState(ctx: Ctx, history: HistoryRef | null): Promise<Uint8Array> {
   const me = ctx.account().username;
   const contacts = (await ctx.store.listContacts())
     .filter((c) => c.uik !== null && c.username !== me)
@@ -183,7 +312,7 @@ async function syncState(ctx: Ctx): Promise<Uint8Array> {
   const groups = (await ctx.store.listGroups())
     .filter((g) => g.members.includes(me))
     .map((g) => ({ groupId: g.groupId, chain: g.chain.map((r) => toBase64(r)) }));
-  const full: LinkState = { v: 1, contacts, groups };
+  const full: LinkState = { v: 1, contacts, groups, ...(history ? { history } : {}) };
   let bytes = utf8(JSON.stringify(full));
   // Very long group histories: send ids only; the new device fetches and verifies the chains.
   if (bytes.length > MAX_LINK_STATE_BYTES) {
@@ -196,11 +325,20 @@ async function syncState(ctx: Ctx): Promise<Uint8Array> {
 }
 
 /** Parse the synced state defensively: it came from our own device, but a bug must not break linking. */
-function parseState(bytes: Uint8Array): LinkState {
+function parseState(bytes: Uint8Array): LinkState & { historyError?: ClientError } {
   const empty: LinkState = { v: 1, contacts: [], groups: [] };
   try {
     const raw = JSON.parse(fromUtf8(bytes)) as Partial<LinkState>;
+    let history: HistoryRef | undefined;
+    let historyError: ClientError | undefined;
+    try {
+      history = parseHistoryRef(raw.history);
+    } catch (err) {
+      historyError = err as ClientError;
+    }
     return {
+      ...(history ? { history } : {}),
+      ...(historyError ? { historyError } : {}),
       v: 1,
       contacts: Array.isArray(raw.contacts)
         ? raw.contacts.filter(
@@ -267,6 +405,42 @@ async function applyState(ctx: Ctx, deps: LinkerDeps, state: LinkState): Promise
   }
 }
 
+/**
+ * New device, after the bundle opened and the device is set up: import the
+ * history the state points to. Never throws: a failure is a `failed` result
+ * (HISTORY_NOT_IMPORTED) and the device stays linked.
+ */
+async function copyHistory(
+  ctx: Ctx,
+  state: LinkState & { historyError?: ClientError },
+): Promise<HistoryImportResult> {
+  const fail = (cause: unknown): HistoryImportResult => {
+    ctx.events.emit('error', cause);
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    return {
+      status: 'failed',
+      error: new ClientError(
+        'HISTORY_NOT_IMPORTED',
+        `linked, but the message history could not be imported: ${reason}`,
+        { cause },
+      ),
+    };
+  };
+  if (state.historyError) return fail(state.historyError);
+  const ref = state.history;
+  if (!ref) return { status: 'none' };
+  try {
+    const { imported, skipped } = await importHistory(ctx, ref, (done, total) =>
+      ctx.events.emit('historyProgress', { done, total }),
+    );
+    const result = { status: 'imported' as const, imported, skipped, omitted: ref.omitted };
+    ctx.events.emit('historyImported', { imported, skipped, omitted: ref.omitted });
+    return result;
+  } catch (err) {
+    return fail(err);
+  }
+}
+
 /** New device: log in, show a code, wait for the sealed UIK on our inbox. */
 async function begin(
   ctx: Ctx,
@@ -321,6 +495,7 @@ async function begin(
     const done = new Promise<AccountRecord>((resolve, reject) => {
       settle = { resolve, reject };
     });
+    let historyResult: HistoryImportResult = { status: 'none' };
     let finished = false;
     /** The bundle opened: expiry and cancel no longer interrupt setting the device up. */
     let settingUp = false;
@@ -371,7 +546,9 @@ async function begin(
         deps.adopt(account);
         deps.pendingTokens.set(null);
         await store.setSetting(PENDING_LINK_DEVICE, null);
-        await applyState(ctx, deps, parseState(state));
+        const synced = parseState(state);
+        await applyState(ctx, deps, synced);
+        historyResult = await copyHistory(ctx, synced);
         finish(null, account, true);
       } catch (err) {
         finish(err, undefined, true);
@@ -429,7 +606,12 @@ async function begin(
     const linked = done.then(
       async (account) => {
         await release(false);
-        return { username: account.username, deviceId: account.deviceId, kind: account.kind };
+        return {
+          username: account.username,
+          deviceId: account.deviceId,
+          kind: account.kind,
+          history: historyResult,
+        };
       },
       async (err: unknown) => {
         await release(true);
