@@ -2,7 +2,8 @@
  * Browser end-to-end test of device linking (PROTOCOL.md §13): Alice signs up in one browser
  * profile; a second profile logs in to her account, is told the keys live on another device,
  * shows a link code, and Alice's first browser approves it in Settings → Link a device. The
- * second browser then receives Bob's DM and shows what the first one sent. Its own server and
+ * second browser shows the message history copied from the first (an old DM), then receives
+ * Bob's DM and shows what the first one sent. Its own server and
  * browser, so it does not depend on the order of web.test.ts.
  *
  * Set `SCREENSHOTS=1` to (re)write `docs/screenshots/link-*.png` from the run.
@@ -61,6 +62,10 @@ describe('linking a second browser', () => {
   it('links a second browser profile from the first and both receive Bob’s DM', async () => {
     await signUp(alice1, 'alice');
     await signUp(bob, 'bob');
+    // History that the second browser should show after linking.
+    await startDm(alice1, 'bob');
+    await send(alice1, 'Written before linking');
+    await bubble(alice1, 'Written before linking').waitFor({ timeout: 20_000 });
 
     // The second browser: the password is right, but the keys live in the first browser.
     await alice2.locator('auth-view').waitFor();
@@ -85,15 +90,25 @@ describe('linking a second browser', () => {
     await alice1.locator('link-device textarea').fill(code);
     await alice1.locator('link-device button[type=submit]').click();
     await alice1.locator('link-device [data-linked]').waitFor({ timeout: 30_000 });
+    expect(await alice1.locator('link-device [data-linked]').textContent()).toMatch(
+      /history was included: 1 message\b/,
+    );
     await shot(alice1, 'link-approve-desktop');
 
-    // The second browser is now signed in as a device of Alice.
+    // The second browser is now a device of Alice, with her history copied over.
+    await alice2.locator('auth-view [data-link-history="imported"]').waitFor({ timeout: 30_000 });
+    expect(await alice2.locator('auth-view [data-link-history]').textContent()).toMatch(
+      /1 message copied/,
+    );
+    await shot(alice2, 'link-history-desktop');
+    await alice2.locator('auth-view button[data-link-continue]').click();
     await alice2.locator('conversation-list').waitFor({ timeout: 30_000 });
+    await openConversation(alice2, 'dm:bob');
+    await bubble(alice2, 'Written before linking').waitFor({ timeout: 20_000 });
 
     // Bob writes to Alice: both browsers show it.
     await startDm(bob, 'alice');
     await send(bob, 'Hello to both of your browsers');
-    await openConversation(alice2, 'dm:bob');
     await bubble(alice2, 'Hello to both of your browsers').waitFor({ timeout: 20_000 });
     await alice1.evaluate(() => (location.hash = '#/'));
     await openConversation(alice1, 'dm:bob');

@@ -10,6 +10,7 @@ import {
   MessengerError,
   type Account,
   type Capability,
+  type LinkHistory,
   type LinkOffer,
 } from '../src/services/messenger.ts';
 import '../src/components/auth-view.ts';
@@ -53,6 +54,8 @@ describe('<auth-view> linking a new browser', () => {
       code: 'AQVhbGljZQ-the-code',
       expiresAt: Date.now() + 600_000,
       linked: new Promise<Account>((resolve) => (approve = resolve)),
+      history: Promise.resolve({ status: 'none' }),
+      onHistoryProgress: () => undefined,
       cancel: () => undefined,
     };
     const { el, root } = logInForm(messenger);
@@ -107,6 +110,8 @@ describe('<auth-view> linking a new browser', () => {
       code: 'code-1',
       expiresAt: Date.now() + 600_000,
       linked: new Promise<Account>((_, reject) => (expire = reject)),
+      history: new Promise<LinkHistory>(() => undefined),
+      onHistoryProgress: () => undefined,
       cancel: () => void cancelled++,
     };
     messenger.linkOffer = offer;
@@ -134,6 +139,70 @@ describe('<auth-view> linking a new browser', () => {
     await until(() => root.querySelector('form') !== null);
     expect(cancelled).toBe(1);
   });
+
+  it('shows the history being copied, then the result before entering the app', async () => {
+    const messenger = withLink(new RecordingMessenger(freshStore()));
+    messenger.failWith = new MessengerError('LINK_REQUIRED', 'keys live on another device');
+    let approve: (a: Account) => void = () => undefined;
+    let progress: (done: number, total: number) => void = () => undefined;
+    messenger.linkOffer = {
+      code: 'code-h',
+      expiresAt: Date.now() + 600_000,
+      linked: new Promise<Account>((resolve) => (approve = resolve)),
+      history: Promise.resolve({ status: 'imported', imported: 1200, omitted: 3 }),
+      onHistoryProgress: (l) => (progress = l),
+      cancel: () => undefined,
+    };
+    const { el, root } = logInForm(messenger);
+    await submitLogin(root, el);
+    await until(() => root.querySelector('button[data-link]') !== null);
+    messenger.failWith = undefined;
+    (root.querySelector('button[data-link]') as HTMLButtonElement).click();
+    await until(() => root.querySelector('link-offer') !== null);
+    const offer = root.querySelector('link-offer')!;
+    await until(() => offer.shadowRoot?.querySelector('[data-link-status]') !== null);
+    progress(500, 1200);
+    await until(() =>
+      /Copying your history… 500 of 1200 messages/.test(
+        offer.shadowRoot!.querySelector('[data-link-status]')!.textContent ?? '',
+      ),
+    );
+    let entered = '';
+    el.addEventListener(
+      'signed-in',
+      (e) => (entered = (e as CustomEvent<Account>).detail.deviceId),
+    );
+    approve({ username: 'alice', deviceId: 'dev2' });
+    await until(() => root.querySelector('[data-link-history]') !== null);
+    expect(root.querySelector('[data-link-history]')!.textContent).toMatch(
+      /1200 messages copied from your other device\. 3 older messages did not fit/,
+    );
+    expect(entered).toBe('');
+    (root.querySelector('button[data-link-continue]') as HTMLButtonElement).click();
+    expect(entered).toBe('dev2');
+  });
+
+  it('says when the history could not be copied', async () => {
+    const messenger = withLink(new RecordingMessenger(freshStore()));
+    messenger.failWith = new MessengerError('LINK_REQUIRED', 'keys live on another device');
+    messenger.linkOffer = {
+      code: 'code-f',
+      expiresAt: Date.now() + 600_000,
+      linked: Promise.resolve({ username: 'alice', deviceId: 'dev2' }),
+      history: Promise.resolve({ status: 'failed', message: 'history blob does not decrypt' }),
+      onHistoryProgress: () => undefined,
+      cancel: () => undefined,
+    };
+    const { el, root } = logInForm(messenger);
+    await submitLogin(root, el);
+    await until(() => root.querySelector('button[data-link]') !== null);
+    messenger.failWith = undefined;
+    (root.querySelector('button[data-link]') as HTMLButtonElement).click();
+    await until(() => root.querySelector('[data-link-history="failed"]') !== null);
+    expect(root.querySelector('[data-link-history]')!.textContent).toMatch(
+      /could not be copied \(history blob does not decrypt\)/,
+    );
+  });
 });
 
 describe('<link-device>', () => {
@@ -152,8 +221,32 @@ describe('<link-device>', () => {
     root.querySelector('textarea')!.value = '  AQ-pasted-code \n';
     root.querySelector('form')!.dispatchEvent(new Event('submit', { cancelable: true }));
     await until(() => root.querySelector('[data-linked]') !== null);
-    expect(messenger.calls.at(-1)).toEqual({ method: 'approveLink', args: ['AQ-pasted-code'] });
+    expect(messenger.calls.at(-1)).toEqual({
+      method: 'approveLink',
+      args: ['AQ-pasted-code', { history: true }],
+    });
     expect(root.querySelector('[data-linked]')!.textContent).toMatch(/dev2/);
+    expect(root.querySelector('[data-linked]')!.textContent).toMatch(
+      /history was included: 42 messages/,
+    );
+    session.dispose();
+  });
+
+  it('leaves the history out when "Copy message history" is unticked', async () => {
+    const messenger = withLink(new RecordingMessenger(freshStore()));
+    const { session, root } = mount(messenger);
+    await until(() => root.querySelector('input[name=history]') !== null);
+    const box = root.querySelector<HTMLInputElement>('input[name=history]')!;
+    expect(box.checked).toBe(true);
+    box.checked = false;
+    root.querySelector('textarea')!.value = 'AQ-code';
+    root.querySelector('form')!.dispatchEvent(new Event('submit', { cancelable: true }));
+    await until(() => root.querySelector('[data-linked]') !== null);
+    expect(messenger.calls.at(-1)).toEqual({
+      method: 'approveLink',
+      args: ['AQ-code', { history: false }],
+    });
+    expect(root.querySelector('[data-linked]')!.textContent).toMatch(/No message history/);
     session.dispose();
   });
 

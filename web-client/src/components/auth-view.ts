@@ -10,6 +10,7 @@ import { messengerContext } from '../context.ts';
 import {
   MessengerError,
   type Account,
+  type LinkHistory,
   type LinkOffer,
   type MessengerService,
 } from '../services/messenger.ts';
@@ -130,6 +131,8 @@ export class AuthView extends LitElement {
   /** Credentials of a login that needs linking (kept only until the link starts). */
   @state() private _linkable: { username: string; password: string } | null = null;
   @state() private _offer: LinkOffer | null = null;
+  /** Linked, with a copied history (or a failed copy) to report before entering the app. */
+  @state() private _linked: { account: Account; history: LinkHistory } | null = null;
   /** Credentials of a login that needs linking, while the user considers a reset instead. */
   @state() private _resetting: { username: string; password: string } | null = null;
 
@@ -151,7 +154,11 @@ export class AuthView extends LitElement {
       this._linkable = null;
       this._offer = offer;
       offer.linked.then(
-        (account) => this.signedIn(account),
+        async (account) => {
+          const history = await offer.history.catch((): LinkHistory => ({ status: 'none' }));
+          if (history.status === 'none') this.signedIn(account);
+          else this._linked = { account, history };
+        },
         (err: unknown) => {
           if (this._offer !== offer) return;
           this._offer = null;
@@ -259,6 +266,37 @@ export class AuthView extends LitElement {
               </div>`
             : nothing
         }
+      </div>`;
+    }
+    if (this._linked !== null) {
+      const { account, history } = this._linked;
+      return html`<div class="card" aria-labelledby="title">
+        <h1 id="title">This browser is linked</h1>
+        <p role="status" data-link-history=${history.status}>
+          ${
+            history.status === 'imported'
+              ? `Your message history is here: ${history.imported} ${
+                  history.imported === 1 ? 'message' : 'messages'
+                } copied from your other device.${
+                  history.omitted > 0
+                    ? ` ${history.omitted} older ${
+                        history.omitted === 1 ? 'message did' : 'messages did'
+                      } not fit and stay on the other device only.`
+                    : ''
+                }`
+              : history.status === 'failed'
+                ? `Your message history could not be copied (${history.message}). New messages arrive here as usual.`
+                : ''
+          }
+        </p>
+        <button
+          class="primary"
+          type="button"
+          data-link-continue
+          @click=${() => ((this._linked = null), this.signedIn(account))}
+        >
+          Continue
+        </button>
       </div>`;
     }
     if (this._offer !== null) {

@@ -77,9 +77,18 @@ export class LinkDevice extends LitElement {
     this._busy = true;
     this._error = '';
     this._done = '';
+    const form = this.shadowRoot?.querySelector<HTMLInputElement>('input[name=history]');
     try {
-      const deviceId = await messenger.approveLink(code.trim());
-      this._done = `Linked. The new device (${deviceId}) now has your account’s keys.`;
+      const r = await messenger.approveLink(code.trim(), { history: form?.checked !== false });
+      const copied =
+        r.history === null
+          ? r.historyError !== undefined
+            ? ` Your message history could not be copied (${r.historyError}).`
+            : ' No message history was copied.'
+          : ` Your message history was included: ${r.history.count} ${
+              r.history.count === 1 ? 'message' : 'messages'
+            }${r.history.omitted > 0 ? ` (${r.history.omitted} older ones did not fit)` : ''}.`;
+      this._done = `Linked. The new device (${r.deviceId}) now has your account’s keys.${copied}`;
     } catch (err) {
       this._error = err instanceof Error ? err.message : String(err);
     } finally {
@@ -160,6 +169,14 @@ export class LinkDevice extends LitElement {
                       ?disabled=${this._busy}
                     ></textarea>
                   </label>
+                  <label class="row">
+                    <input type="checkbox" name="history" checked ?disabled=${this._busy} />
+                    Copy message history
+                  </label>
+                  <p class="muted" style="margin:0">
+                    Your messages travel end-to-end encrypted; the server stores them only as an
+                    unreadable file until the new device has fetched them.
+                  </p>
                   <div class="row">
                     <button class="primary" type="submit" ?disabled=${this._busy}>
                       ${this._busy ? 'Linking…' : 'Link device'}

@@ -54,9 +54,17 @@ export class LinkOfferView extends LitElement {
 
   @state() private _qr = '';
   @state() private _copied = false;
+  /** Messages of the copied history stored so far, once the other device approved. */
+  @state() private _history: { done: number; total: number } | null = null;
 
   override updated(changed: Map<string, unknown>): void {
-    if (changed.has('offer')) void this.draw();
+    if (!changed.has('offer')) return;
+    void this.draw();
+    const offer = this.offer;
+    this._history = null;
+    offer?.onHistoryProgress((done, total) => {
+      if (this.offer === offer) this._history = { done, total };
+    });
   }
 
   private async draw(): Promise<void> {
@@ -86,8 +94,12 @@ export class LinkOfferView extends LitElement {
       ${this._qr !== '' ? html`<img src=${this._qr} alt="Link code as a QR code" />` : nothing}
       <code data-link-code aria-label="Link code">${offer.code}</code>
       <button type="button" @click=${this.copy}>${this._copied ? 'Copied' : 'Copy code'}</button>
-      <p role="status" aria-live="polite" class="muted" style="margin:0">
-        Waiting for your other device… The code works for ${minutes} minutes.
+      <p role="status" aria-live="polite" class="muted" style="margin:0" data-link-status>
+        ${
+          this._history !== null
+            ? `Copying your history… ${this._history.done} of ${this._history.total} messages`
+            : `Waiting for your other device… The code works for ${minutes} minutes.`
+        }
       </p>
       <button
         type="button"

@@ -40,6 +40,8 @@ import {
   type DeviceInfo,
   type GroupInfo,
   type GroupKeys,
+  type LinkApproval,
+  type LinkHistory,
   type LinkOffer,
   type MessengerEvent,
   type MessengerService,
@@ -434,7 +436,20 @@ class EngineMessenger implements MessengerService {
     } catch (err) {
       return fail(err);
     }
+    const progress = new Set<(done: number, total: number) => void>();
+    const stopProgress = client.on('historyProgress', ({ done, total }) => {
+      for (const l of progress) l(done, total);
+    });
+    let history: LinkHistory = { status: 'none' };
     const linked = session.linked.then(async (info) => {
+      stopProgress();
+      const h = info.history;
+      history =
+        h.status === 'imported'
+          ? { status: 'imported', imported: h.imported + h.skipped, omitted: h.omitted }
+          : h.status === 'failed'
+            ? { status: 'failed', message: h.error.message }
+            : { status: 'none' };
       this.me = { username: info.username, deviceId: info.deviceId };
       rememberUser(info.username);
       await this.startEngine();
@@ -442,17 +457,29 @@ class EngineMessenger implements MessengerService {
     }, fail);
     // The view may attach its handlers later; the outcome is still delivered to it.
     linked.catch(() => undefined);
+    const historyOutcome = linked.then(() => history);
+    historyOutcome.catch(() => undefined);
     return {
       code: session.code,
       expiresAt: session.expiresAt,
       linked,
+      history: historyOutcome,
+      onHistoryProgress: (listener) => void progress.add(listener),
       cancel: () => session.cancel(),
     };
   }
 
-  async approveLink(code: string): Promise<string> {
+  async approveLink(code: string, options: { history?: boolean } = {}): Promise<LinkApproval> {
     try {
-      return (await this.engine().link.approve(code)).deviceId;
+      const r = await this.engine().link.approve(code, { history: options.history !== false });
+      const why = r.historyError;
+      return {
+        deviceId: r.deviceId,
+        history: r.history,
+        ...(why !== undefined
+          ? { historyError: why instanceof Error ? why.message : JSON.stringify(why) }
+          : {}),
+      };
     } catch (err) {
       throw toMessengerError(err);
     }

@@ -190,10 +190,35 @@ export interface LinkOffer {
   code: string;
   /** When the code stops working (ms since the Unix epoch). */
   expiresAt: number;
-  /** Resolves signed in once the other device approved; rejects LINK_EXPIRED or FAILED. */
+  /**
+   * Resolves signed in once the other device approved and the copied message history is
+   * stored; rejects LINK_EXPIRED or FAILED.
+   */
   linked: Promise<Account>;
+  /** What became of the message history the other device sent (settles with `linked`). */
+  history: Promise<LinkHistory>;
+  /** Follow the import of the copied history: messages stored so far of `total`. */
+  onHistoryProgress(listener: (done: number, total: number) => void): void;
   /** Stop waiting. */
   cancel(): void;
+}
+
+/** The message history copied to a newly linked browser (PROTOCOL.md §13 "History"). */
+export type LinkHistory =
+  /** The other device sent none (the user unticked "Copy message history", or it had none). */
+  | { status: 'none' }
+  /** `imported` messages stored; `omitted` older ones did not fit the export's size bound. */
+  | { status: 'imported'; imported: number; omitted: number }
+  /** Linked, but the history could not be imported (`message` says why). */
+  | { status: 'failed'; message: string };
+
+/** The outcome of approving a link on the device that had the keys. */
+export interface LinkApproval {
+  deviceId: string;
+  /** Messages sent along and older ones left out; null when no history was copied. */
+  history: { count: number; omitted: number } | null;
+  /** Why the history could not be sent, when it was meant to be (the device is linked). */
+  historyError?: string;
 }
 
 /** Options for sending a text. */
@@ -221,8 +246,11 @@ export interface MessengerService {
    * LINK_REQUIRED): show a link code for that device to approve (capability `link-device`).
    */
   beginLink(username: string, password: string): Promise<LinkOffer>;
-  /** On a signed-in device: link the device that shows `code`; resolves with its device id. */
-  approveLink(code: string): Promise<string>;
+  /**
+   * On a signed-in device: link the device that shows `code`, with the message history
+   * unless `history` is false.
+   */
+  approveLink(code: string, options?: { history?: boolean }): Promise<LinkApproval>;
   /** Log this device out; with `wipe`, delete every local key and message. */
   logOut(options: { wipe: boolean }): Promise<void>;
   /**

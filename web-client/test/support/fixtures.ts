@@ -15,6 +15,8 @@ import type {
   Account,
   Capability,
   ConnectionState,
+  LinkApproval,
+  LinkHistory,
   LinkOffer,
   MessengerEvent,
   MessengerService,
@@ -124,16 +126,21 @@ export class RecordingMessenger implements MessengerService {
         code: 'AQ-test-code',
         expiresAt: Date.now() + 600_000,
         linked: new Promise<Account>(() => undefined),
+        history: new Promise<LinkHistory>(() => undefined),
+        onHistoryProgress: () => undefined,
         cancel: () => this.record('cancelLink'),
       }
     );
   }
   /** What approveLink throws, when set. */
   approveFailWith: Error | undefined;
-  async approveLink(code: string): Promise<string> {
-    this.record('approveLink', code);
+  async approveLink(code: string, options?: { history?: boolean }): Promise<LinkApproval> {
+    this.record('approveLink', code, options);
     if (this.approveFailWith) throw this.approveFailWith;
-    return 'dev2';
+    return {
+      deviceId: 'dev2',
+      history: options?.history === false ? null : { count: 42, omitted: 0 },
+    };
   }
   subscribe(listener: (e: MessengerEvent) => void) {
     this.listeners.add(listener);
