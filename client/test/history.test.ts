@@ -2,12 +2,25 @@
  * The history export format of linking (client/src/internal/history.ts):
  * well-formed exports decode to the records; every malformed one is
  * HISTORY_INVALID naming what is wrong, never a crash or a partial result.
+ * Export → import between two memory stores (the blob kept in a map standing
+ * in for the key server, which link-history.e2e uses for real): all messages
+ * arrive, also past page edges of tied timestamps, and a repeated import
+ * changes nothing.
  */
 import { describe, expect, it } from 'vitest';
-import { utf8 } from '@sotto/crypto';
+import { ready, utf8 } from '@sotto/crypto';
 import { isClientError } from '../src/errors.ts';
-import { decodeHistory, parseHistoryRef } from '../src/internal/history.ts';
-import type { MessageRecord } from '../src/store/types.ts';
+import type { HttpClient } from '../src/http.ts';
+import type { Ctx } from '../src/internal/context.ts';
+import { Emitter } from '../src/internal/emitter.ts';
+import {
+  decodeHistory,
+  exportHistory,
+  importHistory,
+  parseHistoryRef,
+} from '../src/internal/history.ts';
+import type { AccountRecord, ClientStore, MessageRecord } from '../src/store/types.ts';
+import { createMemoryStore } from '../src/stores/memory.ts';
 
 const ME = 'alice';
 
@@ -103,5 +116,59 @@ describe('history export format', () => {
     expect(parseHistoryRef(undefined)).toBeUndefined();
     expect(codeOf(() => parseHistoryRef({ ...ref, blobId: '../x' }))).toMatch(/^HISTORY_INVALID/);
     expect(codeOf(() => parseHistoryRef({ ...ref, count: -1 }))).toMatch(/^HISTORY_INVALID/);
+  });
+});
+
+describe('history export and import', () => {
+  const blobs = new Map<string, Uint8Array>();
+  function ctxOf(store: ClientStore): Ctx {
+    const http = {
+      uploadBlob: async (bytes: Uint8Array) => {
+        const id = (blobs.size + 1).toString(16).padStart(64, '0');
+        blobs.set(id, bytes);
+        return { id, size: bytes.length };
+      },
+      downloadBlob: async (id: string) => blobs.get(id)!,
+    } as unknown as HttpClient;
+    return {
+      store,
+      http,
+      now: () => 1_800_000_000_000,
+      events: new Emitter(),
+      account: () => ({ username: ME }) as AccountRecord,
+    } as unknown as Ctx;
+  }
+
+  it('copies every message, ties across page edges included; a second import skips them all', async () => {
+    await ready();
+    const from = createMemoryStore();
+    // 1200 messages sharing one timestamp (more than a page of 500) plus a few later ones.
+    const ms = Array.from({ length: 1210 }, (_, i) =>
+      record({
+        id: `m${String(i).padStart(21, '0')}`,
+        conversationId: i % 2 ? 'dm:bob' : 'group:g1',
+        timestamp: 1_700_000_000_000 + (i < 1200 ? 0 : i),
+        body: { text: `message ${i}` },
+      }),
+    );
+    await from.batch(ms.map((message) => ({ op: 'putMessage' as const, message })));
+    const ref = (await exportHistory(ctxOf(from), 64 * 1024 * 1024))!;
+    expect(ref).toMatchObject({ count: 1210, omitted: 0 });
+
+    const to = createMemoryStore();
+    const ctx = ctxOf(to);
+    const seen: number[] = [];
+    expect(await importHistory(ctx, ref, (done) => seen.push(done))).toEqual({
+      imported: 1210,
+      skipped: 0,
+    });
+    expect(seen.at(-1)).toBe(1210);
+    expect((await to.listMessages('dm:bob', { limit: 2000 })).length).toBe(605);
+    expect((await to.search('message 1209')).map((h) => h.message.id)).toContain(ms[1209]!.id);
+
+    // A reaction added here after the first import survives a second one.
+    await to.batch([{ op: 'react', messageId: ms[0]!.id, user: ME, emoji: '🎉' }]);
+    expect(await importHistory(ctx, ref, () => undefined)).toEqual({ imported: 0, skipped: 1210 });
+    expect((await to.getMessage(ms[0]!.id))!.reactions[ME]).toBe('🎉');
   });
 });
