@@ -46,6 +46,16 @@ export class LinkDevice extends LitElement {
         gap: 0.5rem;
         flex-wrap: wrap;
       }
+      label.check {
+        display: flex;
+        align-items: center;
+        gap: 0.5rem;
+        margin: 0.5rem 0 0.25rem;
+      }
+      label.check input {
+        width: auto;
+        margin: 0;
+      }
       .verified {
         color: var(--online);
         font-weight: 600;
@@ -169,11 +179,11 @@ export class LinkDevice extends LitElement {
                       ?disabled=${this._busy}
                     ></textarea>
                   </label>
-                  <label class="row">
+                  <label class="check">
                     <input type="checkbox" name="history" checked ?disabled=${this._busy} />
                     Copy message history
                   </label>
-                  <p class="muted" style="margin:0">
+                  <p class="muted" style="margin:0 0 0.75rem">
                     Your messages travel end-to-end encrypted; the server stores them only as an
                     unreadable file until the new device has fetched them.
                   </p>
