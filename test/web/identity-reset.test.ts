@@ -125,6 +125,8 @@ describe('resetting the identity in the web client', () => {
     await alice1.locator('link-device textarea').fill(code);
     await alice1.locator('link-device button[type=submit]').click();
     await alice1.locator('link-device [data-linked]').waitFor({ timeout: 30_000 });
+    // The copied history is reported before the app opens.
+    await alice2.locator('auth-view button[data-link-continue]').click({ timeout: 30_000 });
     await alice2.locator('conversation-list').waitFor({ timeout: 30_000 });
 
     // Settings → Reset identity: a wrong password changes nothing.
@@ -210,6 +212,7 @@ describe('resetting the identity in the web client', () => {
     await alice3.locator('link-device textarea').fill(relink);
     await alice3.locator('link-device button[type=submit]').click();
     await alice3.locator('link-device [data-linked]').waitFor({ timeout: 30_000 });
+    await alice1.locator('auth-view button[data-link-continue]').click({ timeout: 30_000 });
     await alice1.locator('conversation-list').waitFor({ timeout: 30_000 });
     await openConversation(alice1, 'dm:bob');
     await bubble(alice1, 'welcome back').waitFor({ timeout: 20_000 });
