@@ -129,6 +129,10 @@ describe('web client in Chromium', () => {
     await target.locator('.bubble').hover();
     await target.locator('button[aria-label="Edit"]').click();
     const box = alice.locator('conversation-view chat-composer textarea');
+    // Edit mode shows the message's text in the composer (the view applies it on its next
+    // frame); typing before that, as a slow frame under load allowed, had the prefill overwrite
+    // the new text, and the edit went out with the old one.
+    await expect.poll(() => box.inputValue(), { timeout: 10_000 }).toBe('Did you read this?');
     await box.fill('Did you read this edited message?');
     await box.press('Enter');
     const edited = bubble(bob, 'Did you read this edited message?');
