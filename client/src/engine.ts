@@ -486,18 +486,32 @@ export function createClient(deps: CreateClientOptions): SottoClient {
     }
   }
 
-  /** Messages that arrived together, in order: runs of inbox envelopes go as one batch. */
+  /**
+   * Messages that arrived together, in order: a run of inbox envelopes goes as one batch, and so
+   * does a run of group envelopes (any groups); everything else one at a time.
+   */
   async function dispatchBatch(batch: InboundMessage[]): Promise<void> {
+    const kinds = batch.map((m) => parseTopic(m.topic));
     for (let i = 0; i < batch.length;) {
-      const m = batch[i]!;
-      if (parseTopic(m.topic)?.kind !== 'inbox') {
-        await dispatch(m.topic, m.payload).catch((err: unknown) => events.emit('error', err));
-        i++;
-        continue;
-      }
+      const kind = kinds[i]?.kind;
       let j = i + 1;
-      while (j < batch.length && parseTopic(batch[j]!.topic)?.kind === 'inbox') j++;
-      await messaging.handleInboxBatch(batch.slice(i, j).map((x) => x.payload));
+      if (kind === 'inbox' || kind === 'group') {
+        while (j < batch.length && kinds[j]?.kind === kind) j++;
+      }
+      try {
+        if (kind === 'inbox') {
+          await messaging.handleInboxBatch(batch.slice(i, j).map((x) => x.payload));
+        } else if (kind === 'group') {
+          const run: { groupId: string; envelope: Uint8Array }[] = [];
+          for (let k = i; k < j; k++) {
+            const t = kinds[k];
+            if (t?.kind === 'group') run.push({ groupId: t.groupId, envelope: batch[k]!.payload });
+          }
+          await groups.handleGroupBatch(run);
+        } else await dispatch(batch[i]!.topic, batch[i]!.payload);
+      } catch (err) {
+        events.emit('error', err);
+      }
       i = j;
     }
   }

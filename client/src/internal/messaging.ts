@@ -41,7 +41,7 @@ const STORED = new Set<string>(['text', 'reply', 'file']);
 /**
  * Kinds whose processing reads nothing that earlier messages of the same inbox batch may have
  * written (beyond the seen ids and sessions the batch tracks), so a run of them commits as one
- * store batch ({@link Messaging.handleInboxBatch}).
+ * store batch ({@link Messaging.handleInboxBatch}, and for group topics Groups.handleGroupBatch).
  */
 const BATCHED = new Set<string>(['text', 'reply', 'file', 'receipt', 'typing', 'unknown']);
 
@@ -51,6 +51,11 @@ const CLAIM_BATCH = 50;
 const CLAIM_PARALLEL = 3;
 /** Device-list look-ups (`GET /v1/users/{username}`) in flight at once for a many-user send. */
 export const LOOKUP_PARALLEL = 8;
+
+/** True when a payload of this kind may share a store batch with the ones around it. */
+export function isBatchable(kind: string): boolean {
+  return BATCHED.has(kind);
+}
 
 /** True when payloads of this kind are acknowledged and go through the outbox. */
 export function isAcked(kind: string): boolean {
