@@ -4,42 +4,22 @@
  * current password exits 4 and changes nothing, a short new one exits 2, no
  * account exits 4; afterwards only the new password logs in.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpClient, isApiError } from '../src/http.ts';
+import { runSotto } from './support/cli.ts';
 import { startServer, uname, type TestServer } from './support/server.ts';
 
-const BIN = join(import.meta.dirname, '..', 'bin', 'sotto.js');
 let srv: TestServer;
 let dir: string;
 
-function sotto(
+const sotto = (
   state: string,
   args: string[],
-  o: { stdin?: string; env?: Record<string, string> } = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [BIN, '--state', join(dir, state), '--server', srv.httpUrl, '--mqtt', srv.mqttUrl, ...args],
-      { env: { ...process.env, SOTTO_PASSWORD: '', SOTTO_NEW_PASSWORD: '', ...o.env } },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? 1, stdout, stderr });
-    });
-    child.stdin.end(o.stdin ?? '');
-  });
-}
+  o?: { stdin?: string; env?: Record<string, string> },
+) => runSotto({ srv, dir }, state, args, o);
 
 async function logsIn(username: string, password: string): Promise<boolean> {
   try {
