@@ -29,6 +29,34 @@ afterEach(async () => {
   await s.close();
 });
 
+/** A server on an in-memory SQLite store and the given ACL bus (closed with it). */
+async function serverOn(aclEvents: AclEvents): Promise<TestServer> {
+  const store = createSqliteStore({ filename: ':memory:' });
+  const blobDir = mkdtempSync(join(tmpdir(), 'sotto-blobs-'));
+  const signingKey = generateSigningKey();
+  const app = await buildApp({
+    store,
+    aclEvents,
+    signingKey,
+    blobDir,
+    config: { argon2: FAST_ARGON2, rateLimit: { enabled: false } },
+  });
+  return {
+    app,
+    store,
+    events: [],
+    notices: [],
+    signingKey,
+    blobDir,
+    async close() {
+      await app.close();
+      await store.close();
+      await aclEvents.close();
+      rmSync(blobDir, { recursive: true, force: true });
+    },
+  };
+}
+
 const count = (token: string, dev = 'd1') =>
   s.app.inject({ method: 'GET', url: `/v1/devices/${dev}/keys/count`, headers: bearer(token) });
 
@@ -86,35 +114,14 @@ describe('cached tokens and revocation', () => {
   it('reads the store on every request when the bus can neither deliver synchronously nor say whether it hears', async () => {
     // A network bus can lose events (pub/sub while reconnecting): unless it reports when it
     // stops hearing, another key server's revocation must be seen through the store.
-    const store = createSqliteStore({ filename: ':memory:' });
     const memory = createMemoryAclEvents();
     const networkBus: AclEvents = {
       publish: (e) => memory.publish(e),
       subscribe: () => () => {},
       close: () => memory.close(),
     };
-    const blobDir = mkdtempSync(join(tmpdir(), 'sotto-blobs-'));
-    const app = await buildApp({
-      store,
-      aclEvents: networkBus,
-      signingKey: generateSigningKey(),
-      blobDir,
-      config: { argon2: FAST_ARGON2, rateLimit: { enabled: false } },
-    });
-    s = {
-      app,
-      store,
-      events: [],
-      notices: [],
-      signingKey: generateSigningKey(),
-      blobDir,
-      async close() {
-        await app.close();
-        await store.close();
-        await networkBus.close();
-        rmSync(blobDir, { recursive: true, force: true });
-      },
-    };
+    s = await serverOn(networkBus);
+    const { app, store } = s;
     const { accessToken } = await signupAndLogin(app, 'alice');
     expect((await count(accessToken)).statusCode).toBe(200);
     expect((await count(accessToken)).statusCode).toBe(200);
@@ -223,28 +230,8 @@ describe('createAuthCache', () => {
     // The bus here never delivers (the slowest possible network): the key server that
     // handles the logout must still refuse the token on its very next request.
     const { bus } = silentNetworkBus();
-    const store = createSqliteStore({ filename: ':memory:' });
-    const blobDir = mkdtempSync(join(tmpdir(), 'sotto-blobs-'));
-    const app = await buildApp({
-      store,
-      aclEvents: bus,
-      signingKey: generateSigningKey(),
-      blobDir,
-      config: { argon2: FAST_ARGON2, rateLimit: { enabled: false } },
-    });
-    s = {
-      app,
-      store,
-      events: [],
-      notices: [],
-      signingKey: generateSigningKey(),
-      blobDir,
-      async close() {
-        await app.close();
-        await store.close();
-        rmSync(blobDir, { recursive: true, force: true });
-      },
-    };
+    s = await serverOn(bus);
+    const { app } = s;
     const { accessToken } = await signupAndLogin(app, 'alice');
     expect((await count(accessToken)).statusCode).toBe(200);
     expect((await count(accessToken)).statusCode).toBe(200); // cached
