@@ -20,6 +20,12 @@ import { parseClientId, type Identity } from './identity.ts';
 import { groupTopic, presenceTopic, GROUP_ID_PATTERN } from './internal/topics.ts';
 import { ConnectionCounter, guardPacketSize } from './limits.ts';
 import { createBrokerMetrics, type BrokerMetrics } from './metrics.ts';
+import {
+  clearRefusedByCounter,
+  createResumeGuard,
+  type QueuePersistence,
+  type ResumeGuard,
+} from './internal/resume.ts';
 import type { Policy } from './policy.ts';
 import {
   silentLogger,
@@ -46,6 +52,11 @@ export interface BrokerLimits extends AuthLimits {
   drainTimeoutMs: number;
   /** Packets a client may send before its CONNECT is processed (Aedes `queueLimit`). */
   queueLimit: number;
+  /**
+   * Live messages held for a persistent session while its stored queue is handed over (they
+   * follow the queue, in order); a client that collects more is closed and gets them queued.
+   */
+  resumeHoldLimit: number;
 }
 
 /** Defaults for {@link BrokerLimits}. */
@@ -58,6 +69,7 @@ export const DEFAULT_LIMITS: BrokerLimits = {
   maxConnectionsPerIp: 1_000,
   drainTimeoutMs: 10_000,
   queueLimit: 42,
+  resumeHoldLimit: 10_000,
 };
 
 /**
@@ -158,7 +170,18 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     log.warn({ err: err.message, connection }, 'redis connection error (reconnecting)');
   });
   const persistence = (opts.persistence ?? memoryPersistence()) as BrokerPersistence;
-  const storeSubscriptions = wrapPersistence(persistence, hooks);
+  if (opts.persistence === undefined)
+    clearRefusedByCounter(persistence as unknown as QueuePersistence);
+  const resume = createResumeGuard({
+    holdLimit: limits.resumeHoldLimit,
+    onOverflow: (client) => disconnect(client, 'resume-backlog'),
+  });
+  const storeSubscriptions = wrapPersistence(persistence, hooks, resume);
+  const preConnect = hooks.preConnect;
+  hooks.preConnect = (client, packet, callback) => {
+    resume.begin(client, packet.clean !== false);
+    preConnect(client, packet, callback);
+  };
 
   const aedes = await Aedes.createBroker({
     ...(opts.id ? { id: opts.id } : {}),
@@ -178,6 +201,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   aedesRef = aedes;
   void aedesRef;
   persistBeforeAck(aedes, hooks);
+  aedes.on('clientReady', (client) => resume.finish(client));
 
   // ---- connected clients, indexed for revocation ----
   const clientsById = new Map<string, Client>();
@@ -610,6 +634,7 @@ function persistBeforeAck(aedes: Aedes, hooks: AuthHooks): void {
 function wrapPersistence(
   p: BrokerPersistence,
   hooks: AuthHooks,
+  resume: ResumeGuard,
 ): BrokerPersistence['addSubscriptions'] {
   const add = p.addSubscriptions.bind(p);
   const queues = new Map<string, Promise<unknown>>();
@@ -640,6 +665,7 @@ function wrapPersistence(
     const refreshed = new Set<string>();
     async function* checked(): AsyncGenerator<unknown> {
       for await (const packet of source as AsyncIterable<AedesPublishPacket>) {
+        resume.queued(client as Client, packet);
         const topic = packet.topic;
         if (typeof topic === 'string' && topic.startsWith('sotto/v1/group/')) {
           const groupId = topic.slice('sotto/v1/group/'.length);

@@ -19,6 +19,9 @@ import { Redis, type RedisOptions } from 'ioredis';
 import mqemitterRedis from 'mqemitter-redis';
 import redisPersistence from 'aedes-persistence-redis';
 
+/** Queued messages handed to a persistent session per connect (cluster mode). */
+export const MAX_SESSION_DELIVERY = 100_000;
+
 /** Which Redis connection of the back ends failed. */
 export type RedisConnectionName = 'mq-pub' | 'mq-sub' | 'persistence';
 
@@ -66,7 +69,13 @@ export function createRedisBackends(redisUrl: string): RedisBackends {
   }) as unknown as { state: EventEmitter };
   // Its connections' errors are already reported above; this only keeps `state` from throwing.
   mq.state.on('error', () => undefined);
-  const persistence = redisPersistence({ conn: connect('persistence') });
+  // At a connect the stored queue is read from its head, up to `maxSessionDelivery` messages
+  // (1,000 by default: a device back from a weekend in a busy group got the first 1,000 and the
+  // rest only at its next connect, after newer ones).
+  const persistence = redisPersistence({
+    conn: connect('persistence'),
+    maxSessionDelivery: MAX_SESSION_DELIVERY,
+  });
   return {
     mq,
     persistence,

@@ -182,6 +182,15 @@ export async function startTestBroker(
   };
 }
 
+const fromFirstPacket = new WeakMap<MqttClient, ReturnType<typeof collect>>();
+
+/** Every message a client made by {@link connect} received, from the first packet on. */
+export function received(client: MqttClient): ReturnType<typeof collect> {
+  const got = fromFirstPacket.get(client);
+  if (!got) throw new Error('not a client made by connect()');
+  return got;
+}
+
 /** Connect with mqtt.js; resolves once CONNACK 0 arrives, rejects with the return code otherwise. */
 export async function connect(
   url: string,
@@ -200,7 +209,7 @@ export async function connect(
     ...opts,
   });
   // Collect from the first packet: queued messages can arrive in the same read as the CONNACK.
-  collect(client);
+  fromFirstPacket.set(client, collect(client));
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('connect timeout')), 6_000);
