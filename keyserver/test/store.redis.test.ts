@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from 'redis';
-import { createRedisStore } from '../src/store/redis.ts';
+import { createRedisStore, RedisBatchTimeoutError } from '../src/store/redis.ts';
 import { startRedis, type RedisProcess } from '../../test/support/redis.ts';
 import { storeSuite } from './store.suite.ts';
 
@@ -33,5 +33,30 @@ describe('redis store keys', () => {
     const ours = keys.filter((key) => !/^t\d+:/.test(key));
     expect(ours.length).toBeGreaterThan(0);
     expect(ours.every((key) => key.startsWith('only:'))).toBe(true);
+  });
+});
+
+describe('a Redis that stops answering', () => {
+  it('fails a batched claim after batchTimeoutMs, then claims again once Redis answers', async () => {
+    const store = await createRedisStore({ url: redis.url, prefix: 'stall:', batchTimeoutMs: 300 });
+    await store.createUser({ username: 'alice', passwordHash: 'h', createdAt: 1 });
+    const admin = createClient({ url: redis.url });
+    await admin.connect();
+    try {
+      // CLIENT PAUSE holds every client's commands (the admin's own reply comes first).
+      await admin.sendCommand(['CLIENT', 'PAUSE', '1500', 'ALL']);
+      const started = Date.now();
+      await expect(store.claimPrekeyBundle('alice', 'd1')).rejects.toBeInstanceOf(
+        RedisBatchTimeoutError,
+      );
+      const took = Date.now() - started;
+      expect(took).toBeGreaterThanOrEqual(300);
+      expect(took).toBeLessThan(1_400); // well before the pause ends
+      await admin.sendCommand(['CLIENT', 'UNPAUSE']);
+      expect(await store.claimPrekeyBundle('alice', 'd1')).toBeNull(); // no such device: answered
+    } finally {
+      await admin.close();
+      await store.close();
+    }
   });
 });
