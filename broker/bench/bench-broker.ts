@@ -50,6 +50,8 @@ const http = createServer((_q, r) => r.writeHead(404).end());
 broker.attachWebSocket(http, '/mqtt');
 await new Promise<void>((r) => http.listen(cfg.wsPort, '127.0.0.1', r));
 process.on('message', (m: { cmd: string }) => {
+  // Exit (writing a --cpu-prof profile when one is being taken).
+  if (m.cmd === 'exit') process.exit(0);
   if (m.cmd === 'mem') {
     global.gc?.();
     process.send?.({ cmd: 'mem', rss: process.memoryUsage().rss });

@@ -24,6 +24,13 @@ import { startRedis, type RedisProcess } from '../../test/support/redis.ts';
 import { printBench } from '../../scripts/bench-lib.ts';
 
 const quick = process.argv.includes('--quick');
+/** `--only=p2p-tcp,p2p-ws,fanout,idle,cluster`: run just these scenarios (investigations). */
+const argValue = (name: string) =>
+  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const only = argValue('only')?.split(',');
+const runs = (scenario: string) => !only || only.includes(scenario);
+/** `--cpu-prof-dir=DIR`: our broker processes write V8 CPU profiles there. */
+const cpuProfDir = argValue('cpu-prof-dir');
 const ROUNDS = quick ? 1 : 3;
 const DURATION = quick ? 3_000 : 5_000;
 const here = import.meta.dirname;
@@ -60,7 +67,12 @@ async function startSotto(
     join(here, 'bench-broker.ts'),
     [JSON.stringify({ tcpPort, wsPort, publicKeyPem, groups, redisUrl, id })],
     {
-      execArgv: ['--import', 'tsx', '--expose-gc'],
+      execArgv: [
+        '--import',
+        'tsx',
+        '--expose-gc',
+        ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []),
+      ],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     },
   );
@@ -88,7 +100,9 @@ async function startSotto(
       new Promise((resolve) => {
         proc.removeAllListeners('exit');
         proc.once('exit', () => resolve());
-        proc.kill('SIGKILL');
+        // A profiled broker exits by itself so that V8 writes the profile.
+        if (cpuProfDir) proc.send({ cmd: 'exit' });
+        else proc.kill('SIGKILL');
       }),
   };
 }
@@ -385,23 +399,27 @@ async function main() {
       try {
         const tag = `${round}${which[0]}`;
         log(`round ${round + 1}/${ROUNDS} ${which}`);
-        const maxTcp = await p2p(target, false, 0, `${tag}a`);
-        record('p2p TCP QoS1 1 KiB, 50 pairs', 'max msg/s', which, maxTcp.msgsPerSec, 'higher');
-        const latTcp = await p2p(target, false, 20, `${tag}b`);
-        record('p2p TCP QoS1 1 KiB @ 1,000 msg/s', 'p50 ms', which, latTcp.p50, 'lower');
-        record('p2p TCP QoS1 1 KiB @ 1,000 msg/s', 'p99 ms', which, latTcp.p99, 'lower');
-        const maxWs = await p2p(target, true, 0, `${tag}c`);
-        record(
-          'p2p WebSocket QoS1 1 KiB, 50 pairs',
-          'max msg/s',
-          which,
-          maxWs.msgsPerSec,
-          'higher',
-        );
-        const latWs = await p2p(target, true, 20, `${tag}d`);
-        record('p2p WebSocket QoS1 1 KiB @ 1,000 msg/s', 'p50 ms', which, latWs.p50, 'lower');
-        record('p2p WebSocket QoS1 1 KiB @ 1,000 msg/s', 'p99 ms', which, latWs.p99, 'lower');
-        for (const n of fanouts) {
+        if (runs('p2p-tcp')) {
+          const maxTcp = await p2p(target, false, 0, `${tag}a`);
+          record('p2p TCP QoS1 1 KiB, 50 pairs', 'max msg/s', which, maxTcp.msgsPerSec, 'higher');
+          const latTcp = await p2p(target, false, 20, `${tag}b`);
+          record('p2p TCP QoS1 1 KiB @ 1,000 msg/s', 'p50 ms', which, latTcp.p50, 'lower');
+          record('p2p TCP QoS1 1 KiB @ 1,000 msg/s', 'p99 ms', which, latTcp.p99, 'lower');
+        }
+        if (runs('p2p-ws')) {
+          const maxWs = await p2p(target, true, 0, `${tag}c`);
+          record(
+            'p2p WebSocket QoS1 1 KiB, 50 pairs',
+            'max msg/s',
+            which,
+            maxWs.msgsPerSec,
+            'higher',
+          );
+          const latWs = await p2p(target, true, 20, `${tag}d`);
+          record('p2p WebSocket QoS1 1 KiB @ 1,000 msg/s', 'p50 ms', which, latWs.p50, 'lower');
+          record('p2p WebSocket QoS1 1 KiB @ 1,000 msg/s', 'p99 ms', which, latWs.p99, 'lower');
+        }
+        for (const n of runs('fanout') ? fanouts : []) {
           const f = await fanout(target, n, tag);
           record(
             `group fan-out 1→${n} @ 100 msg/s`,
@@ -412,7 +430,7 @@ async function main() {
           );
           record(`group fan-out 1→${n} @ 100 msg/s`, 'p99 ms', which, f.p99, 'lower');
         }
-        if (round === 0) {
+        if (round === 0 && runs('idle')) {
           const it = await idle(target, IDLE_N, false, `${tag}t`);
           record(`idle connections TCP (${IDLE_N})`, 'bytes/conn', which, it.bytesPerConn, 'lower');
           record(
@@ -442,7 +460,7 @@ async function main() {
   const redis: RedisProcess = await startRedis();
   const cluster: Figures[] = [];
   try {
-    for (let round = 0; round < ROUNDS; round++) {
+    for (let round = 0; round < (runs('cluster') ? ROUNDS : 0); round++) {
       const a = await startSotto(groups, redis.url, 'bench-a');
       const b = await startSotto(groups, redis.url, 'bench-b');
       try {
@@ -474,19 +492,21 @@ async function main() {
     const m = median(r.mosquitto);
     lines.push(`| ${r.scenario} | ${r.metric} | ${fmt(s)} | ${fmt(m)} | ${(s / m).toFixed(2)}x |`);
   }
-  const single = median(
-    table.find((r) => r.metric === 'max msg/s' && r.scenario.startsWith('p2p TCP'))!.sotto,
-  );
+  // The cluster rows compare with one node's p2p TCP figures: both scenarios must have run.
+  const withCluster = cluster.length > 0 && runs('p2p-tcp');
+  const single = withCluster
+    ? median(table.find((r) => r.metric === 'max msg/s' && r.scenario.startsWith('p2p TCP'))!.sotto)
+    : NaN;
   const cMax = median(cluster.map((c) => c.max!));
-  lines.push(
-    `| cluster A→B (2 brokers, Redis) | max msg/s | ${fmt(cMax)} | – | ${(cMax / single).toFixed(2)}x of one Sotto node |`,
-  );
-  lines.push(
-    `| cluster A→B @ 1,000 msg/s | p50 ms | ${fmt(median(cluster.map((c) => c.p50!)))} | – | |`,
-  );
-  lines.push(
-    `| cluster A→B @ 1,000 msg/s | p99 ms | ${fmt(median(cluster.map((c) => c.p99!)))} | – | |`,
-  );
+  if (withCluster)
+    lines.push(
+      `| cluster A→B (2 brokers, Redis) | max msg/s | ${fmt(cMax)} | – | ${(cMax / single).toFixed(2)}x of one Sotto node |`,
+    );
+  if (withCluster)
+    lines.push(
+      `| cluster A→B @ 1,000 msg/s | p50 ms | ${fmt(median(cluster.map((c) => c.p50!)))} | – | |`,
+      `| cluster A→B @ 1,000 msg/s | p99 ms | ${fmt(median(cluster.map((c) => c.p99!)))} | – | |`,
+    );
   console.log(lines.join('\n'));
 
   /** The unit of a table metric on a `BENCH` line ("p99 ms", "max msg/s" → "ms", "msg/s"). */
@@ -510,14 +530,18 @@ async function main() {
       unit: unit(r.metric),
       reference: { name: 'Mosquitto', value: median(r.mosquitto), unit: unit(r.metric) },
     })),
-    {
-      name: 'cluster A→B (2 brokers, Redis): max msg/s',
-      value: cMax,
-      unit: 'msg/s',
-      reference: { name: 'one Sotto node', value: single, unit: 'msg/s' },
-    },
-    clusterFig('p50'),
-    clusterFig('p99'),
+    ...(withCluster
+      ? [
+          {
+            name: 'cluster A→B (2 brokers, Redis): max msg/s',
+            value: cMax,
+            unit: 'msg/s',
+            reference: { name: 'one Sotto node', value: single, unit: 'msg/s' },
+          },
+          clusterFig('p50'),
+          clusterFig('p99'),
+        ]
+      : []),
   ]);
 }
 
