@@ -20,6 +20,7 @@ import { parseClientId, type Identity } from './identity.ts';
 import { groupTopic, presenceTopic, GROUP_ID_PATTERN } from './internal/topics.ts';
 import { ConnectionCounter, guardPacketSize } from './limits.ts';
 import { createBrokerMetrics, type BrokerMetrics } from './metrics.ts';
+import { capQueues, type CountedPersistence, type QueueCapsHandle } from './internal/queue-cap.ts';
 import {
   clearRefusedByCounter,
   createResumeGuard,
@@ -57,6 +58,12 @@ export interface BrokerLimits extends AuthLimits {
    * follow the queue, in order); a client that collects more is closed and gets them queued.
    */
   resumeHoldLimit: number;
+  /** In-memory persistence (embedded mode): messages queued per persistent session. */
+  maxQueuedMessagesPerSession: number;
+  /** In-memory persistence: payload bytes queued per persistent session. */
+  maxQueuedBytesPerSession: number;
+  /** In-memory persistence: payload bytes queued over all sessions. */
+  maxQueuedBytesTotal: number;
 }
 
 /** Defaults for {@link BrokerLimits}. */
@@ -70,6 +77,9 @@ export const DEFAULT_LIMITS: BrokerLimits = {
   drainTimeoutMs: 10_000,
   queueLimit: 42,
   resumeHoldLimit: 10_000,
+  maxQueuedMessagesPerSession: 10_000,
+  maxQueuedBytesPerSession: 64 * 1024 * 1024,
+  maxQueuedBytesTotal: 1024 * 1024 * 1024,
 };
 
 /**
@@ -150,12 +160,16 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   const presenceOn = opts.presence ?? true;
 
   let aedesRef: Aedes | null = null;
-  const metrics = createBrokerMetrics(opts.metricsRegistry, () => {
-    let total = 0;
-    for (const c of clientsById.values())
-      total += (c.conn as { writableLength?: number }).writableLength ?? 0;
-    return total;
-  });
+  const metrics = createBrokerMetrics(
+    opts.metricsRegistry,
+    () => {
+      let total = 0;
+      for (const c of clientsById.values())
+        total += (c.conn as { writableLength?: number }).writableLength ?? 0;
+      return total;
+    },
+    () => queueCaps?.totalBytes() ?? 0,
+  );
   const hooks = createAuthHooks({
     verifyToken: opts.verifyToken,
     store: opts.store,
@@ -170,8 +184,23 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     log.warn({ err: err.message, connection }, 'redis connection error (reconnecting)');
   });
   const persistence = (opts.persistence ?? memoryPersistence()) as BrokerPersistence;
-  if (opts.persistence === undefined)
+  let queueCaps: QueueCapsHandle | undefined;
+  if (opts.persistence === undefined) {
+    // Caps first: the exact clear below goes through the counted one.
+    queueCaps = capQueues(
+      persistence as unknown as CountedPersistence,
+      {
+        maxMessages: limits.maxQueuedMessagesPerSession,
+        maxBytes: limits.maxQueuedBytesPerSession,
+        maxTotalBytes: limits.maxQueuedBytesTotal,
+      },
+      (clientId, reason) => {
+        metrics.queueDropped.inc({ reason });
+        log.debug({ clientId, reason }, 'message not queued: queue cap');
+      },
+    );
     clearRefusedByCounter(persistence as unknown as QueuePersistence);
+  }
   const resume = createResumeGuard({
     holdLimit: limits.resumeHoldLimit,
     onOverflow: (client) => disconnect(client, 'resume-backlog'),

@@ -19,12 +19,20 @@ export interface BrokerMetrics {
   queuedBytes: Gauge;
   /** Errors of the cluster's Redis connections (each is retried with backoff). */
   redisErrors: Counter<'connection'>;
+  /** Messages not queued for an offline session because a queue cap was reached (embedded mode). */
+  queueDropped: Counter<'reason'>;
+  /** Payload bytes queued for persistent sessions (embedded mode; 0 in cluster mode). */
+  sessionQueueBytes: Gauge;
 }
 
-/** Create the metrics on `registry` (a fresh one when omitted). `collectQueued` is read at scrape time. */
+/**
+ * Create the metrics on `registry` (a fresh one when omitted). `collectQueued` and
+ * `collectSessionQueues` are read at scrape time.
+ */
 export function createBrokerMetrics(
   registry: Registry = new Registry(),
   collectQueued: () => number = () => 0,
+  collectSessionQueues: () => number = () => 0,
 ): BrokerMetrics {
   return {
     registry,
@@ -79,6 +87,20 @@ export function createBrokerMetrics(
       help: 'Errors of the Redis connections of cluster mode (mq-pub, mq-sub, persistence), by connection',
       labelNames: ['connection'],
       registers: [registry],
+    }),
+    queueDropped: new Counter({
+      name: 'sotto_broker_queue_dropped_total',
+      help: 'Messages not queued for a persistent session over a queue cap (messages, bytes, total)',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    sessionQueueBytes: new Gauge({
+      name: 'sotto_broker_session_queue_bytes',
+      help: 'Payload bytes queued for persistent sessions (in-memory persistence only)',
+      registers: [registry],
+      collect() {
+        this.set(collectSessionQueues());
+      },
     }),
   };
 }
