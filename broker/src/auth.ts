@@ -22,6 +22,7 @@ import { GroupCache } from './internal/groups.ts';
 import { TokenBucket } from './limits.ts';
 import type { BrokerMetrics } from './metrics.ts';
 import type { Policy } from './policy.ts';
+import { notQueuedFor } from './internal/queue-cap.ts';
 import {
   silentLogger,
   type AclStoreQueries,
@@ -433,6 +434,8 @@ export function createAuthHooks(opts: AuthHooksOptions): AuthHooks {
     },
 
     authorizeForward: (client, packet) => {
+      // Not queued for this session (a queue cap): not delivered live either (internal/queue-cap.ts).
+      if (!client.clean && notQueuedFor(packet, client.id)) return null;
       // Exact de-duplication (overlapping subscriptions deliver one packet twice).
       const brokerId = (packet as { brokerId?: string }).brokerId;
       if (brokerId) {

@@ -20,7 +20,12 @@ import { parseClientId, type Identity } from './identity.ts';
 import { groupTopic, presenceTopic, GROUP_ID_PATTERN } from './internal/topics.ts';
 import { ConnectionCounter, guardPacketSize } from './limits.ts';
 import { createBrokerMetrics, type BrokerMetrics } from './metrics.ts';
-import { capQueues, type CountedPersistence, type QueueCapsHandle } from './internal/queue-cap.ts';
+import {
+  capQueues,
+  capRedisQueues,
+  type CountedPersistence,
+  type QueueCapsHandle,
+} from './internal/queue-cap.ts';
 import {
   clearRefusedByCounter,
   createResumeGuard,
@@ -58,7 +63,7 @@ export interface BrokerLimits extends AuthLimits {
    * follow the queue, in order); a client that collects more is closed and gets them queued.
    */
   resumeHoldLimit: number;
-  /** In-memory persistence (embedded mode): messages queued per persistent session. */
+  /** Messages queued per persistent session (cluster mode: give `queueLengths`). */
   maxQueuedMessagesPerSession: number;
   /** In-memory persistence: payload bytes queued per persistent session. */
   maxQueuedBytesPerSession: number;
@@ -109,6 +114,11 @@ export interface BrokerOptions {
   mq?: unknown;
   /** Connection errors of `mq` and `persistence` (`createRedisBackends`): logged and counted. */
   backendErrors?: BackendErrors | undefined;
+  /**
+   * Lengths of sessions' offline queues in `persistence` (`createRedisBackends`): with it the
+   * per-session message cap applies to that persistence too (the in-memory one is always capped).
+   */
+  queueLengths?: ((clientIds: string[]) => Promise<number[]>) | undefined;
   limits?: Partial<BrokerLimits> | undefined;
   /** Operator policy file (see `policy.ts`), off when omitted. */
   policy?: Policy | undefined;
@@ -185,6 +195,10 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   });
   const persistence = (opts.persistence ?? memoryPersistence()) as BrokerPersistence;
   let queueCaps: QueueCapsHandle | undefined;
+  const onQueueDrop = (clientId: string, reason: string) => {
+    metrics.queueDropped.inc({ reason });
+    log.debug({ clientId, reason }, 'message not queued: queue cap');
+  };
   if (opts.persistence === undefined) {
     // Caps first: the exact clear below goes through the counted one.
     queueCaps = capQueues(
@@ -194,12 +208,16 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
         maxBytes: limits.maxQueuedBytesPerSession,
         maxTotalBytes: limits.maxQueuedBytesTotal,
       },
-      (clientId, reason) => {
-        metrics.queueDropped.inc({ reason });
-        log.debug({ clientId, reason }, 'message not queued: queue cap');
-      },
+      onQueueDrop,
     );
     clearRefusedByCounter(persistence as unknown as QueuePersistence);
+  } else if (opts.queueLengths) {
+    capRedisQueues(
+      persistence as unknown as CountedPersistence,
+      limits.maxQueuedMessagesPerSession,
+      opts.queueLengths,
+      onQueueDrop,
+    );
   }
   const resume = createResumeGuard({
     holdLimit: limits.resumeHoldLimit,

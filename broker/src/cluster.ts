@@ -39,6 +39,8 @@ export interface RedisBackends {
   mq: unknown;
   persistence: unknown;
   backendErrors: BackendErrors;
+  /** Lengths of sessions' offline queues (for the per-session cap; see internal/queue-cap.ts). */
+  queueLengths: (clientIds: string[]) => Promise<number[]>;
 }
 
 /** Create the Redis mqemitter and persistence for `redisUrl` (the broker closes both). */
@@ -72,13 +74,22 @@ export function createRedisBackends(redisUrl: string): RedisBackends {
   // At a connect the stored queue is read from its head, up to `maxSessionDelivery` messages
   // (1,000 by default: a device back from a weekend in a busy group got the first 1,000 and the
   // rest only at its next connect, after newer ones).
+  const persistenceConn = connect('persistence');
   const persistence = redisPersistence({
-    conn: connect('persistence'),
+    conn: persistenceConn,
     maxSessionDelivery: MAX_SESSION_DELIVERY,
   });
+  // aedes-persistence-redis keeps a session's queue as the list `outgoing:{encoded client id}`.
+  const queueLengths = async (clientIds: string[]): Promise<number[]> => {
+    const pipeline = persistenceConn.pipeline();
+    for (const id of clientIds) pipeline.llen(`outgoing:${encodeURIComponent(id)}`);
+    const results = (await pipeline.exec()) ?? [];
+    return results.map(([err, n]) => (err ? 0 : Number(n)));
+  };
   return {
     mq,
     persistence,
+    queueLengths,
     backendErrors: {
       subscribe(listener) {
         errors.on('backend-error', listener);

@@ -74,6 +74,7 @@ async function main(): Promise<void> {
           persistence: backends.persistence,
           mq: backends.mq,
           backendErrors: backends.backendErrors,
+          queueLengths: backends.queueLengths,
         }
       : {}),
     policy,

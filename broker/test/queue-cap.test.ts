@@ -4,7 +4,12 @@
  * acknowledged), counted on /metrics, and the queue has room again once its messages are
  * acknowledged.
  */
+import { connect as tcpConnect, type Socket } from 'node:net';
+import mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createClient } from 'redis';
+import { createRedisAclEvents } from '@sotto/keyserver/store';
+import { createRedisBackends } from '../src/index.ts';
 import {
   closed,
   connect,
@@ -16,6 +21,7 @@ import {
   type TestBroker,
 } from './helpers.ts';
 import { waitFor } from '../../test/support/ports.ts';
+import { startRedis } from '../../test/support/redis.ts';
 import type { BrokerLimits } from '../src/index.ts';
 
 let t: TestBroker | undefined;
@@ -28,6 +34,40 @@ async function start(limits: Partial<BrokerLimits>): Promise<TestBroker> {
   t = await startTestBroker({ presence: false, limits });
   t.store.addUser('alice', 'a1').addUser('bob', 'b1', 'b2');
   return t;
+}
+
+/**
+ * A persistent session over a raw socket that never sends PUBACK (mqtt.js always does, or stops
+ * reading): everything delivered to it stays in its queue. Counts the PUBLISHes it is sent.
+ */
+async function neverAcking(url: string, clientId: string, password: string) {
+  const u = new URL(url);
+  const sock: Socket = tcpConnect(Number(u.port), u.hostname);
+  const parser = mqttPacket.parser({ protocolVersion: 4 });
+  const publishes: string[] = [];
+  let connack = -1;
+  let closed = false;
+  parser.on('packet', (p) => {
+    if (p.cmd === 'connack') connack = p.returnCode ?? -1;
+    if (p.cmd === 'publish') publishes.push(String(p.payload));
+  });
+  sock.on('data', (d) => parser.parse(d));
+  sock.on('close', () => (closed = true));
+  sock.on('error', () => undefined);
+  sock.write(
+    mqttPacket.generate({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clean: false,
+      clientId,
+      username: clientId,
+      password: Buffer.from(password),
+      keepalive: 60,
+    }),
+  );
+  await waitFor(() => connack === 0, { what: 'CONNACK' });
+  return { publishes, closed: () => closed, end: () => sock.destroy() };
 }
 
 /** Subscribe bob's device to its inbox with a persistent session and leave. */
@@ -107,5 +147,91 @@ describe('offline queue caps (in-memory persistence)', () => {
     expect(await dropped(b)).toEqual({ total: 1 });
     expect(await queuedBytes(b)).toBe(2048);
     alice.end(true);
+  });
+});
+
+describe('a connected session at its cap (in-memory persistence)', () => {
+  it('is not closed and is not sent what was not queued for it', async () => {
+    const b = await start({ maxQueuedMessagesPerSession: 3 });
+    await goOffline(b, 'b1');
+    const bob = await neverAcking(b.tcpUrl, 'bob:b1', b.tokens.token('bob', 'b1'));
+    const alice = await connect(b.tcpUrl, 'alice:a1', b.tokens.token('alice', 'a1'));
+    for (let i = 0; i < 5; i++)
+      expect(await tryPublish(alice, 'sotto/v1/inbox/bob/b1', `m${i}`)).toBe(true);
+    await waitFor(() => bob.publishes.length >= 3, { what: 'three deliveries' });
+    await sleep(300);
+    expect(bob.publishes).toEqual(['m0', 'm1', 'm2']);
+    expect(bob.closed()).toBe(false);
+    expect(await dropped(b)).toEqual({ messages: 2 });
+    bob.end();
+    alice.end(true);
+  });
+});
+
+describe('offline queue cap on Redis (cluster mode)', () => {
+  it('caps each session at maxQueuedMessagesPerSession across brokers: offline sessions get their first five in order, a connected one at its cap on the other broker is sent nothing that was not queued for it', async () => {
+    const redis = await startRedis();
+    const buses: { close(): Promise<unknown> }[] = [];
+    const brokers: TestBroker[] = [];
+    try {
+      const { FakeStore, createTokens } = await import('./helpers.ts');
+      const store = new FakeStore().addUser('alice', 'a1').addUser('bob', 'b1', 'b2', 'b3');
+      store.setGroup('g', ['alice', 'bob']);
+      const tokens = createTokens();
+      const startOn = async (id: string) => {
+        const c = createClient({ url: redis.url });
+        c.on('error', () => undefined);
+        await c.connect();
+        buses.push(c);
+        const events = createRedisAclEvents({ client: c });
+        await events.ready();
+        const br = await startTestBroker({
+          id,
+          store,
+          tokens,
+          events,
+          presence: false,
+          limits: { maxQueuedMessagesPerSession: 5 },
+          ...createRedisBackends(redis.url),
+        });
+        brokers.push(br);
+        return br;
+      };
+      const a = await startOn('cap-a');
+      const b = await startOn('cap-b');
+      const topic = 'sotto/v1/group/g';
+      // b1 offline, b2 offline (both persistent); b3 connected on B and never acknowledging.
+      for (const d of ['b1', 'b2', 'b3']) {
+        const c = await connect(b.tcpUrl, `bob:${d}`, tokens.token('bob', d), { clean: false });
+        expect(await subscribe(c, topic)).toEqual([1]);
+        c.end();
+        await closed(c);
+      }
+      await sleep(200);
+      const stuck = await neverAcking(b.tcpUrl, 'bob:b3', tokens.token('bob', 'b3'));
+      const alice = await connect(a.tcpUrl, 'alice:a1', tokens.token('alice', 'a1'));
+      for (let i = 0; i < 8; i++) expect(await tryPublish(alice, topic, `m${i}`)).toBe(true);
+      await waitFor(() => stuck.publishes.length >= 5, { what: 'five live deliveries' });
+      await sleep(300);
+      expect(stuck.publishes).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+      expect(stuck.closed()).toBe(false);
+      // Each offline session: the first five, in order.
+      for (const d of ['b1', 'b2']) {
+        const c = await connect(a.tcpUrl, `bob:${d}`, tokens.token('bob', d), { clean: false });
+        const got = received(c);
+        await waitFor(() => got.length >= 5, { what: `queue of ${d}` });
+        await sleep(200);
+        expect(got.map((m) => m.payload)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+        c.end(true);
+      }
+      const drops = (await a.broker.metrics.queueDropped.get()).values;
+      expect(drops.map((v) => [v.labels.reason, v.value])).toEqual([['messages', 9]]);
+      stuck.end();
+      alice.end(true);
+    } finally {
+      for (const br of brokers) await br.close();
+      for (const c of buses) await c.close().catch(() => undefined);
+      await redis.stop();
+    }
   });
 });
