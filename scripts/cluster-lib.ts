@@ -272,6 +272,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       '--appendonly', 'yes',
       '--appendfsync', 'always',
       '--save', '',
+      '--maxmemory', '1gb', '--maxmemory-policy', 'noeviction',
       '--protected-mode', 'yes',
       '--loglevel', 'warning',
     ], // prettier-ignore

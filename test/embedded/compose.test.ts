@@ -35,7 +35,7 @@ describe('docker-compose.yml', () => {
   });
 
   it.skipIf(compose === null)(
-    'describes redis with AOF, two key servers, two brokers and a proxy with health checks',
+    'describes redis with AOF and bounded memory, two key servers, two brokers and a proxy with health checks',
     () => {
       const [cmd, ...pre] = compose as string[];
       const text = execFileSync(cmd as string, [...pre, '-f', composeFile, 'config'], {
@@ -52,6 +52,9 @@ describe('docker-compose.yml', () => {
       ])
         expect(text).toContain(`  ${service}`);
       expect(text).toMatch(/--appendonly\s+-\s+['"]?yes/);
+      // Bounded, and failing writes when full rather than evicting queued messages.
+      expect(text).toMatch(/--maxmemory\s+-\s+\d+[kmg]b/);
+      expect(text).toMatch(/--maxmemory-policy\s+-\s+noeviction/);
       expect(text).toContain('redis-cli');
       expect(text).toContain('/healthz');
     },
