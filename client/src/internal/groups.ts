@@ -29,6 +29,7 @@ import {
   groupDecrypt,
   groupEncrypt,
   groupTopic,
+  inboxTopic,
   needsRotation,
   pad,
   peekGroupEnvelope,
@@ -51,13 +52,14 @@ import {
   type Payload,
   type PayloadInput,
 } from '../payload.ts';
-import type { GroupRecord, OutboxEntry, SenderKeyRecord, StoreOp } from '../store/types.ts';
+import type { GroupRecord, SenderKeyRecord, StoreOp } from '../store/types.ts';
 import type { Ctx, RemoteDevice } from './context.ts';
 import { mapLimited } from './limit.ts';
 import {
   isAcked,
   isBatchable,
   LOOKUP_PARALLEL,
+  outboxOps,
   type Effects,
   type Messaging,
   type Origin,
@@ -377,22 +379,19 @@ export class Groups {
       });
     }
     ops.push(...(await this.messaging.localEffect(payload, account.username)));
-    if (acked) {
-      ops.push({ op: 'markSeen', ids: [payload.id], at: now });
-      ops.push({
-        op: 'putOutbox',
-        entries: devices.map((d): OutboxEntry => ({
-          messageId: payload.id,
-          recipient: d.user,
-          recipientDevice: d.deviceId,
-          topic: groupTopic(groupId),
-          plaintext,
-          attempts: 1,
-          createdAt: now,
-          lastAttemptAt: now,
-        })),
-      });
-    }
+    if (acked)
+      ops.push(
+        ...outboxOps(
+          payload.id,
+          devices.map((d) => ({
+            user: d.user,
+            device: d.deviceId,
+            topic: groupTopic(groupId),
+            plaintext,
+          })),
+          now,
+        ),
+      );
     await this.ctx.store.batch(ops);
     await this.encryptAndPublish(group, devices, plaintext);
     return payload;
@@ -445,22 +444,18 @@ export class Groups {
         const sk = this.messaging.make({ kind: 'sender-key', groupId, distribution: dist });
         this.messaging.senderKeyIds.add(sk.id);
         const skPlain = pad(encodePayload(sk));
-        await this.ctx.store.batch([
-          { op: 'markSeen', ids: [sk.id], at: now },
-          {
-            op: 'putOutbox',
-            entries: missing.map((d) => ({
-              messageId: sk.id,
-              recipient: d.user,
-              recipientDevice: d.deviceId,
-              topic: `sotto/v1/inbox/${d.user}/${d.deviceId}`,
+        await this.ctx.store.batch(
+          outboxOps(
+            sk.id,
+            missing.map((d) => ({
+              user: d.user,
+              device: d.deviceId,
+              topic: inboxTopic(d.user, d.deviceId),
               plaintext: skPlain,
-              attempts: 1,
-              createdAt: now,
-              lastAttemptAt: now,
             })),
-          },
-        ]);
+            now,
+          ),
+        );
         await this.messaging.encryptAndPublish(
           missing.map((d) => ({ user: d.user, device: d.deviceId, plaintext: skPlain })),
           true,

@@ -57,6 +57,34 @@ export function isBatchable(kind: string): boolean {
   return BATCHED.has(kind);
 }
 
+/**
+ * The store ops that record a message as sent before it is published: its id as seen (our own
+ * copy coming back is not shown twice) and one outbox entry per target device, re-sent until
+ * that device's receipt arrives.
+ */
+export function outboxOps(
+  messageId: string,
+  targets: { user: string; device: string; topic: string; plaintext: Uint8Array }[],
+  now: number,
+): StoreOp[] {
+  return [
+    { op: 'markSeen', ids: [messageId], at: now },
+    {
+      op: 'putOutbox',
+      entries: targets.map((t): OutboxEntry => ({
+        messageId,
+        recipient: t.user,
+        recipientDevice: t.device,
+        topic: t.topic,
+        plaintext: t.plaintext,
+        attempts: 1,
+        createdAt: now,
+        lastAttemptAt: now,
+      })),
+    },
+  ];
+}
+
 /** True when payloads of this kind are acknowledged and go through the outbox. */
 export function isAcked(kind: string): boolean {
   return ACKED.has(kind);
@@ -244,22 +272,14 @@ export class Messaging {
       });
     }
     ops.push(...(await this.localEffect(payload, account.username)));
-    if (acked) {
-      ops.push({ op: 'markSeen', ids: [payload.id], at: now });
-      ops.push({
-        op: 'putOutbox',
-        entries: sends.map((s): OutboxEntry => ({
-          messageId: payload.id,
-          recipient: s.user,
-          recipientDevice: s.device,
-          topic: inboxTopic(s.user, s.device),
-          plaintext: s.plaintext,
-          attempts: 1,
-          createdAt: now,
-          lastAttemptAt: now,
-        })),
-      });
-    }
+    if (acked)
+      ops.push(
+        ...outboxOps(
+          payload.id,
+          sends.map((s) => ({ ...s, topic: inboxTopic(s.user, s.device) })),
+          now,
+        ),
+      );
     // Outbox first: a crash after this point re-sends on the next start.
     await this.ctx.store.batch(ops);
     await this.ctx.lock.run(() => this.encryptAndPublish(sends, payload.kind === 'sender-key'));
@@ -303,23 +323,13 @@ export class Messaging {
     );
     if (sends.length === 0) return payload;
     if (isAcked(payload.kind)) {
-      const now = this.ctx.now();
-      await this.ctx.store.batch([
-        { op: 'markSeen', ids: [payload.id], at: now },
-        {
-          op: 'putOutbox',
-          entries: sends.map((s): OutboxEntry => ({
-            messageId: payload.id,
-            recipient: s.user,
-            recipientDevice: s.device,
-            topic: inboxTopic(s.user, s.device),
-            plaintext: s.plaintext,
-            attempts: 1,
-            createdAt: now,
-            lastAttemptAt: now,
-          })),
-        },
-      ]);
+      await this.ctx.store.batch(
+        outboxOps(
+          payload.id,
+          sends.map((s) => ({ ...s, topic: inboxTopic(s.user, s.device) })),
+          this.ctx.now(),
+        ),
+      );
     }
     await this.ctx.lock.run(() => this.encryptAndPublish(sends));
     return payload;
