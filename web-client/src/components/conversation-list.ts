@@ -8,6 +8,7 @@ import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { consume } from '@lit/context';
 import { sessionContext } from '../context.ts';
+import { SessionEvents } from '../session-events.ts';
 import { singleFlight, type ConversationRow } from '../services/history.ts';
 import { MessengerError } from '../services/messenger.ts';
 import type { ChatSession } from '../services/session.ts';
@@ -175,29 +176,16 @@ export class ConversationList extends LitElement {
   @state() private _busy = false;
   @state() private _loaded = false;
 
-  private bound: ChatSession | undefined;
   /** List reloads scan every conversation: at most one at a time and four per second. */
   private readonly scheduleReload = singleFlight(() => this.reload(), 250);
   private readonly onHistory = (): void => this.scheduleReload();
   private readonly onLive = (): void => this.requestUpdate();
-
-  override updated(): void {
-    if (this.bound !== this.session) {
-      this.bound?.removeEventListener('history', this.onHistory);
-      this.bound?.removeEventListener('live', this.onLive);
-      this.bound = this.session;
-      this.bound?.addEventListener('history', this.onHistory);
-      this.bound?.addEventListener('live', this.onLive);
-      void this.reload();
-    }
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    this.bound?.removeEventListener('history', this.onHistory);
-    this.bound?.removeEventListener('live', this.onLive);
-    this.bound = undefined;
-  }
+  protected readonly events = new SessionEvents(
+    this,
+    () => this.session,
+    { history: this.onHistory, live: this.onLive },
+    () => void this.reload(),
+  );
 
   /** Reload rows from local history. */
   async reload(): Promise<void> {

@@ -12,6 +12,7 @@ import { repeat } from 'lit/directives/repeat.js';
 import { ref } from 'lit/directives/ref.js';
 import { consume } from '@lit/context';
 import { sessionContext } from '../context.ts';
+import { SessionEvents } from '../session-events.ts';
 import type { GroupRecord, MessageRecord } from '../services/engine-types.ts';
 import { parseConversationId } from '../services/messenger.ts';
 import type { HistoryEventDetail, ChatSession } from '../services/session.ts';
@@ -242,7 +243,6 @@ export class ConversationView extends LitElement {
   private quotes = new Map<string, MessageRecord | null>();
   private fetchingImages = new Set<string>();
   private stick = true;
-  private bound: ChatSession | undefined;
   private boundConversation = '';
   private observer: ResizeObserver | undefined;
   private observingScroller = false;
@@ -267,6 +267,10 @@ export class ConversationView extends LitElement {
   private readonly onLive = (): void => {
     this._tick++;
   };
+  protected readonly events = new SessionEvents(this, () => this.session, {
+    history: this.onHistory,
+    live: this.onLive,
+  });
   /**
    * History changes re-read the count and the visible pages: an isolated change at once, a
    * burst at most every {@link REFRESH_GAP_MS}, so rendering does not starve the engine's
@@ -289,26 +293,13 @@ export class ConversationView extends LitElement {
     super.disconnectedCallback();
     this.observer?.disconnect();
     this.observingScroller = false;
-    this.unbind();
     document.removeEventListener('visibilitychange', this.onVisible);
     if (this.session !== undefined && this.session.active === this.boundConversation) {
       this.session.active = null;
     }
   }
 
-  private unbind(): void {
-    this.bound?.removeEventListener('history', this.onHistory);
-    this.bound?.removeEventListener('live', this.onLive);
-    this.bound = undefined;
-  }
-
   override willUpdate(changed: Map<string, unknown>): void {
-    if (this.session !== this.bound) {
-      this.unbind();
-      this.bound = this.session;
-      this.bound?.addEventListener('history', this.onHistory);
-      this.bound?.addEventListener('live', this.onLive);
-    }
     if (
       (changed.has('conversationId') || changed.has('session')) &&
       this.session !== undefined &&

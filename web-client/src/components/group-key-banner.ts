@@ -9,6 +9,7 @@ import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { consume } from '@lit/context';
 import { sessionContext } from '../context.ts';
+import { SessionEvents } from '../session-events.ts';
 import type { GroupKeys } from '../services/messenger.ts';
 import type { ChatSession, HistoryEventDetail } from '../services/session.ts';
 import { shared } from '../styles.ts';
@@ -70,7 +71,6 @@ export class GroupKeyBanner extends LitElement {
   @state() private _busy = false;
   @state() private _error = '';
 
-  private bound: ChatSession | undefined;
   /** The key changes the session knew at the last load (reload when they change). */
   private seenKeyChanges = '';
 
@@ -90,22 +90,13 @@ export class GroupKeyBanner extends LitElement {
       .join(',');
   }
 
-  override updated(changed: Map<string, unknown>): void {
-    if (this.bound !== this.session) {
-      this.bound?.removeEventListener('history', this.onHistory);
-      this.bound?.removeEventListener('live', this.onLive);
-      this.bound = this.session;
-      this.bound?.addEventListener('history', this.onHistory);
-      this.bound?.addEventListener('live', this.onLive);
-    }
-    if (changed.has('groupId') || changed.has('session')) void this.load(this.lookup);
-  }
+  protected readonly events = new SessionEvents(this, () => this.session, {
+    history: this.onHistory,
+    live: this.onLive,
+  });
 
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    this.bound?.removeEventListener('history', this.onHistory);
-    this.bound?.removeEventListener('live', this.onLive);
-    this.bound = undefined;
+  override updated(changed: Map<string, unknown>): void {
+    if (changed.has('groupId') || changed.has('session')) void this.load(this.lookup);
   }
 
   /** Read the state; `lookup` also re-reads the members' keys from the key server. */

@@ -10,6 +10,7 @@ import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { consume } from '@lit/context';
 import { sessionContext } from '../context.ts';
+import { SessionEvents } from '../session-events.ts';
 import type { GroupInfo } from '../services/messenger.ts';
 import type { ChatSession } from '../services/session.ts';
 import { icons } from '../icons.ts';
@@ -81,21 +82,12 @@ export class GroupSettings extends LitElement {
   @state() private _busy = false;
 
   private readonly onHistory = (): void => void this.load();
-  private bound: ChatSession | undefined;
+  protected readonly events = new SessionEvents(this, () => this.session, {
+    history: this.onHistory,
+  });
 
   override updated(changed: Map<string, unknown>): void {
-    if (this.bound !== this.session) {
-      this.bound?.removeEventListener('history', this.onHistory);
-      this.bound = this.session;
-      this.bound?.addEventListener('history', this.onHistory);
-    }
     if (changed.has('groupId') || changed.has('session')) void this.load();
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    this.bound?.removeEventListener('history', this.onHistory);
-    this.bound = undefined;
   }
 
   private async load(): Promise<void> {

@@ -10,6 +10,7 @@ import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { consume } from '@lit/context';
 import { sessionContext } from '../context.ts';
+import { SessionEvents } from '../session-events.ts';
 import type { OwnKeyAlertNotice } from '../services/messenger.ts';
 import type { ChatSession } from '../services/session.ts';
 import { shared } from '../styles.ts';
@@ -94,22 +95,9 @@ export class OwnKeyAlertBanner extends LitElement {
 
   @state() private _busy = false;
 
-  private bound: ChatSession | undefined;
   private readonly onLive = (): void => this.requestUpdate();
 
-  override updated(): void {
-    if (this.bound !== this.session) {
-      this.bound?.removeEventListener('live', this.onLive);
-      this.bound = this.session;
-      this.bound?.addEventListener('live', this.onLive);
-    }
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    this.bound?.removeEventListener('live', this.onLive);
-    this.bound = undefined;
-  }
+  protected readonly events = new SessionEvents(this, () => this.session, { live: this.onLive });
 
   private async acknowledge(): Promise<void> {
     const s = this.session;
