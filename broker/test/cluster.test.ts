@@ -6,7 +6,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from 'redis';
 import { createRedisAclEvents, type AclEvents } from '@sotto/keyserver/store';
-import { createRedisBackends } from '../src/index.ts';
 import {
   closed,
   collect,
@@ -14,7 +13,7 @@ import {
   createTokens,
   FakeStore,
   sleep,
-  startTestBroker,
+  startClusterBroker,
   subscribe,
   tryPublish,
   type TestBroker,
@@ -57,15 +56,13 @@ describe('two brokers on one Redis', () => {
       .addUser('bob', 'b1', 'b2')
       .addUser('carol', 'c1')
       .setGroup('team', ['alice', 'bob', 'carol']);
-    const start = async (id: string) =>
-      startTestBroker({
+    const start = (id: string) =>
+      startClusterBroker(redis.url, {
         id,
         store,
         tokens,
-        events: await bus(redis.url),
         presence: false,
         heartbeatIntervalMs: 1_000,
-        ...createRedisBackends(redis.url),
       });
     a = await start('broker-a');
     b = await start('broker-b');
@@ -202,14 +199,12 @@ describe('a Redis restart under a running cluster broker', () => {
 
   beforeAll(async () => {
     own = await startRedis({ aof: true });
-    t = await startTestBroker({
+    t = await startClusterBroker(own.url, {
       id: 'broker-r',
       store,
       tokens,
-      events: await bus(own.url),
       presence: false,
       heartbeatIntervalMs: 1_000,
-      ...createRedisBackends(own.url),
     });
   });
   afterAll(async () => {

@@ -8,7 +8,8 @@ import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import { spawn } from 'node:child_process';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { createMemoryAclEvents } from '@sotto/keyserver/store';
+import { createClient } from 'redis';
+import { createMemoryAclEvents, createRedisAclEvents } from '@sotto/keyserver/store';
 import type { AclEvents, DeviceRecord } from '@sotto/keyserver/store';
 import {
   createTokenIssuer,
@@ -16,7 +17,12 @@ import {
   generateSigningKey,
   type TokenKind,
 } from '@sotto/keyserver/tokens';
-import { createBroker, type Broker, type BrokerOptions } from '../src/index.ts';
+import {
+  createBroker,
+  createRedisBackends,
+  type Broker,
+  type BrokerOptions,
+} from '../src/index.ts';
 import type { AclStoreQueries } from '../src/types.ts';
 
 /** Mutable ACL state behind {@link AclStoreQueries}. */
@@ -178,6 +184,29 @@ export async function startTestBroker(
       await broker.close();
       http.closeAllConnections();
       await new Promise<void>((r) => http.close(() => r()));
+    },
+  };
+}
+
+/**
+ * A broker in cluster mode on the Redis at `redisUrl`: Redis mqemitter and persistence
+ * (`createRedisBackends`) and a Redis ACL bus of its own, closed with the broker.
+ */
+export async function startClusterBroker(
+  redisUrl: string,
+  opts: Partial<BrokerOptions> & { store: FakeStore; tokens: ReturnType<typeof createTokens> },
+): Promise<TestBroker> {
+  const client = createClient({ url: redisUrl });
+  client.on('error', () => undefined);
+  await client.connect();
+  const events = createRedisAclEvents({ client });
+  await events.ready();
+  const t = await startTestBroker({ ...opts, events, ...createRedisBackends(redisUrl) });
+  return {
+    ...t,
+    async close() {
+      await t.close();
+      await client.close().catch(() => undefined);
     },
   };
 }

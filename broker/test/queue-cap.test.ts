@@ -7,14 +7,14 @@
 import { connect as tcpConnect, type Socket } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createClient } from 'redis';
-import { createRedisAclEvents } from '@sotto/keyserver/store';
-import { createRedisBackends } from '../src/index.ts';
 import {
   closed,
   connect,
   received,
   sleep,
+  createTokens,
+  FakeStore,
+  startClusterBroker,
   startTestBroker,
   subscribe,
   tryPublish,
@@ -171,28 +171,18 @@ describe('a connected session at its cap (in-memory persistence)', () => {
 describe('offline queue cap on Redis (cluster mode)', () => {
   it('caps each session at maxQueuedMessagesPerSession across brokers: offline sessions get their first five in order, a connected one at its cap on the other broker is sent nothing that was not queued for it', async () => {
     const redis = await startRedis();
-    const buses: { close(): Promise<unknown> }[] = [];
     const brokers: TestBroker[] = [];
     try {
-      const { FakeStore, createTokens } = await import('./helpers.ts');
       const store = new FakeStore().addUser('alice', 'a1').addUser('bob', 'b1', 'b2', 'b3');
       store.setGroup('g', ['alice', 'bob']);
       const tokens = createTokens();
       const startOn = async (id: string) => {
-        const c = createClient({ url: redis.url });
-        c.on('error', () => undefined);
-        await c.connect();
-        buses.push(c);
-        const events = createRedisAclEvents({ client: c });
-        await events.ready();
-        const br = await startTestBroker({
+        const br = await startClusterBroker(redis.url, {
           id,
           store,
           tokens,
-          events,
           presence: false,
           limits: { maxQueuedMessagesPerSession: 5 },
-          ...createRedisBackends(redis.url),
         });
         brokers.push(br);
         return br;
@@ -230,7 +220,6 @@ describe('offline queue cap on Redis (cluster mode)', () => {
       alice.end(true);
     } finally {
       for (const br of brokers) await br.close();
-      for (const c of buses) await c.close().catch(() => undefined);
       await redis.stop();
     }
   });

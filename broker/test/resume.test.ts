@@ -7,9 +7,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from 'aedes';
 import memoryPersistence from 'aedes-persistence';
-import { createClient } from 'redis';
-import { createRedisAclEvents } from '@sotto/keyserver/store';
-import { createRedisBackends } from '../src/index.ts';
 import {
   clearRefusedByCounter,
   createResumeGuard,
@@ -22,6 +19,7 @@ import {
   FakeStore,
   received,
   sleep,
+  startClusterBroker,
   startTestBroker,
   subscribe,
   type TestBroker,
@@ -102,7 +100,6 @@ describe('two brokers on one Redis: publisher on A, the session resumes on B', (
   let redis: RedisProcess;
   let a: TestBroker;
   let b: TestBroker;
-  const buses: { close(): Promise<unknown> }[] = [];
   const tokens = createTokens();
   beforeAll(async () => {
     redis = await startRedis();
@@ -110,30 +107,20 @@ describe('two brokers on one Redis: publisher on A, the session resumes on B', (
       .addUser('alice', 'a1')
       .addUser('bob', 'b1', 'b2', 'b3')
       .setGroup('g', ['alice', 'bob']);
-    const start = async (id: string) => {
-      const c = createClient({ url: redis.url });
-      c.on('error', () => undefined);
-      await c.connect();
-      buses.push(c);
-      const events = createRedisAclEvents({ client: c });
-      await events.ready();
-      return startTestBroker({
+    const start = (id: string) =>
+      startClusterBroker(redis.url, {
         id,
         store,
         tokens,
-        events,
         presence: false,
         limits: { publishRatePerSec: 5_000, publishBurst: 5_000 },
-        ...createRedisBackends(redis.url),
       });
-    };
     a = await start('broker-a');
     b = await start('broker-b');
   });
   afterAll(async () => {
     await a?.close();
     await b?.close();
-    for (const c of buses) await c.close().catch(() => undefined);
     await redis?.stop();
   });
   const urls = () => ({
