@@ -88,10 +88,23 @@ function pubackWatch(
   return { watch, early: () => early, pubacks: () => pubacks };
 }
 
+/** Alice (on a fresh store) and Bob (on `bobStore`), signed up and connected. */
+async function startPair(bobStore: ClientStore) {
+  const alice = makeClient(srv);
+  const a = uname('alice');
+  const b = uname('bob');
+  await alice.register(a, 'correct horse battery');
+  const bob1 = makeClient(srv, bobStore);
+  await bob1.register(b, 'correct horse battery');
+  clients.push(alice, bob1);
+  await alice.start();
+  await bob1.start();
+  return { alice, bob1, a, b };
+}
+
 describe('incoming messages in batches', () => {
   it('stores a queued burst in a few batches: none lost, none twice, in order, each PUBACKed after its store', async () => {
     const N = 400;
-    const alice = makeClient(srv);
     const bobStore = countingStore();
     // Every PUBACK Bob sends must come after the message it acknowledges was stored.
     const publishes = new Map<number, number>(); // packet id → how many burst messages came before
@@ -115,14 +128,7 @@ describe('incoming messages in batches', () => {
       });
       return c;
     };
-    const a = uname('alice');
-    const b = uname('bob');
-    await alice.register(a, 'correct horse battery');
-    const bob1 = makeClient(srv, bobStore.store);
-    await bob1.register(b, 'correct horse battery');
-    clients.push(alice, bob1);
-    await alice.start();
-    await bob1.start();
+    const { alice, bob1, a, b } = await startPair(bobStore.store);
     await alice.sendText(b, 'hello');
     await until(async () => (await alice.store.listOutbox()).length === 0, 'first acknowledged');
     // Bob goes away; the broker keeps his session and queues the burst.
@@ -155,16 +161,8 @@ describe('incoming messages in batches', () => {
 
   it('stores a message once when its copy is in the same batch (a re-sent burst)', async () => {
     const M = 30;
-    const alice = makeClient(srv);
     const bobStore = countingStore();
-    const a = uname('alice');
-    const b = uname('bob');
-    await alice.register(a, 'correct horse battery');
-    const bob1 = makeClient(srv, bobStore.store);
-    await bob1.register(b, 'correct horse battery');
-    clients.push(alice, bob1);
-    await alice.start();
-    await bob1.start();
+    const { alice, bob1, a, b } = await startPair(bobStore.store);
     await alice.sendText(b, 'hello');
     await until(async () => (await alice.store.listOutbox()).length === 0, 'first acknowledged');
     await bob1.close();
@@ -189,16 +187,8 @@ describe('incoming messages in batches', () => {
 
   it('stores a queued burst of group messages in a few batches with their chain advances: none lost, none twice, in send order, each PUBACKed after its store', async () => {
     const N = 300;
-    const alice = makeClient(srv);
     const bobStore = countingStore();
-    const a = uname('alice');
-    const b = uname('bob');
-    await alice.register(a, 'correct horse battery');
-    const bob1 = makeClient(srv, bobStore.store);
-    await bob1.register(b, 'correct horse battery');
-    clients.push(alice, bob1);
-    await alice.start();
-    await bob1.start();
+    const { alice, bob1, b } = await startPair(bobStore.store);
     const groupId = await alice.groups.create('Burst', [b]);
     const conversation = `group:${groupId}`;
     await until(async () => !!(await bob1.store.getGroup(groupId)), 'bob learns the group');
