@@ -151,6 +151,22 @@ async function aliceWithHistory(): Promise<{
   return { a, b, alice1, bob, groupId, file };
 }
 
+/** The newly linked device connects and writes to Bob, who receives it. */
+async function helloFromNewDevice(
+  alice2: SottoClient,
+  bob: SottoClient,
+  a: string,
+  b: string,
+): Promise<void> {
+  await alice2.start();
+  await alice2.sendText(b, 'hello from the new laptop');
+  await until(
+    async () =>
+      (await bob.store.listMessages(`dm:${a}`)).at(-1)?.body.text === 'hello from the new laptop',
+    'bob receives from the new device',
+  );
+}
+
 describe('linking copies the message history', () => {
   it('shows every conversation on the new device; search finds old text; new messages flow', async () => {
     const { a, b, alice1, bob, groupId, file } = await aliceWithHistory();
@@ -195,13 +211,7 @@ describe('linking copies the message history', () => {
 
     // New messages keep flowing to the new device, next to the copied ones.
     // (The new device writes first: Bob's client then refetches Alice's devices, §13 step 4.)
-    await alice2.start();
-    await alice2.sendText(b, 'hello from the new laptop');
-    await until(
-      async () =>
-        (await bob.store.listMessages(`dm:${a}`)).at(-1)?.body.text === 'hello from the new laptop',
-      'bob receives from the new device',
-    );
+    await helloFromNewDevice(alice2, bob, a, b);
     await bob.sendText(a, 'after linking');
     await until(
       async () =>
@@ -224,13 +234,7 @@ describe('linking copies the message history', () => {
     expect((error.cause as { code?: string }).code).toBe('HISTORY_INVALID');
     expect(await alice2.store.listConversations()).toEqual([]);
     // The device is linked all the same.
-    await alice2.start();
-    await alice2.sendText(b, 'hello from the new laptop');
-    await until(
-      async () =>
-        (await bob.store.listMessages(`dm:${a}`)).at(-1)?.body.text === 'hello from the new laptop',
-      'bob receives from the new device',
-    );
+    await helloFromNewDevice(alice2, bob, a, b);
     await bob.sendText(a, 'still reaches you');
     await until(
       async () => (await alice2.store.listMessages(`dm:${b}`)).length === 2,
