@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import {
   bubble,
+  go,
   launchChromium,
   newUser,
   send,
@@ -38,10 +39,6 @@ afterAll(async () => {
   await browser?.close();
   await server?.close();
 });
-
-async function go(page: Page, hash: string): Promise<void> {
-  await page.evaluate((h) => (location.hash = h), hash);
-}
 
 async function openGroup(page: Page, name: string): Promise<void> {
   await go(page, '#/');

@@ -4,7 +4,7 @@
  * playwright-core with fresh profiles. Shared by the web end-to-end tests and the web benchmark.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -124,4 +124,24 @@ export async function send(page: Page, text: string): Promise<void> {
 /** Bubble locator for a message text in the open conversation. */
 export function bubble(page: Page, text: string) {
   return page.locator('conversation-view message-bubble', { hasText: text });
+}
+
+/** `SCREENSHOTS=1` (re)writes `docs/screenshots/{name}.png` from the run; otherwise nothing. */
+export async function shot(page: Page, name: string): Promise<void> {
+  if (process.env.SCREENSHOTS !== '1') return;
+  const dir = join(REPO_ROOT, 'docs', 'screenshots');
+  mkdirSync(dir, { recursive: true });
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: join(dir, `${name}.png`) });
+}
+
+/** Navigate the single-page app to `hash` (e.g. `#/settings`). */
+export async function go(page: Page, hash: string): Promise<void> {
+  await page.evaluate((h) => (location.hash = h), hash);
+}
+
+/** Open a conversation from the conversation list. */
+export async function openConversation(page: Page, id: string): Promise<void> {
+  await page.locator(`conversation-list a[data-conversation="${id}"]`).click({ timeout: 20_000 });
+  await page.locator('conversation-view').waitFor();
 }

@@ -9,16 +9,16 @@
  * signed out and the new one chats with Bob; logging in again on the first browser offers
  * linking instead of resuming its old key, and it links from the new one, history kept.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { REPO_ROOT } from '../../scripts/web-assets.ts';
 import {
   bubble,
+  go,
   launchChromium,
   newUser,
+  openConversation,
   send,
+  shot,
   signUp,
   startDm,
   startServer,
@@ -27,14 +27,6 @@ import {
 
 const PW = 'correct horse battery';
 
-/** `SCREENSHOTS=1` writes docs/screenshots/{name}.png. */
-async function shot(page: Page, name: string): Promise<void> {
-  if (process.env.SCREENSHOTS !== '1') return;
-  const dir = join(REPO_ROOT, 'docs', 'screenshots');
-  mkdirSync(dir, { recursive: true });
-  await page.waitForTimeout(300);
-  await page.screenshot({ path: join(dir, `${name}.png`) });
-}
 let server: TestServer;
 let browser: Browser;
 let alice1: Page;
@@ -56,14 +48,10 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function go(page: Page, hash: string): Promise<void> {
-  await page.evaluate((h) => (location.hash = h), hash);
-}
-
-async function openConversation(page: Page, id: string): Promise<void> {
+/** Back to the list, then open the conversation. */
+async function openFromList(page: Page, id: string): Promise<void> {
   await go(page, '#/');
-  await page.locator(`conversation-list a[data-conversation="${id}"]`).click({ timeout: 20_000 });
-  await page.locator('conversation-view').waitFor();
+  await openConversation(page, id);
 }
 
 /** The safety number a page shows for `peer` in contact info (and whether it is verified). */
@@ -156,9 +144,9 @@ describe('resetting the identity in the web client', () => {
     await alice2.locator('[data-signed-out]').waitFor({ timeout: 30_000 });
 
     // Messages keep flowing; Bob is told the safety number changed and must accept it.
-    await openConversation(alice1, 'dm:bob');
+    await openFromList(alice1, 'dm:bob');
     await send(alice1, 'after the reset');
-    await openConversation(bob, 'dm:alice');
+    await openFromList(bob, 'dm:alice');
     await bubble(bob, 'after the reset').waitFor({ timeout: 30_000 });
     const banner = bob.locator('conversation-view key-change-banner [role=alert]');
     await banner.waitFor({ timeout: 20_000 });
@@ -170,9 +158,9 @@ describe('resetting the identity in the web client', () => {
     expect(after.verified).toBe(false);
     const alicesView = await safety(alice1, 'bob');
     expect(alicesView).toEqual({ digits: after.digits, verified: false });
-    await openConversation(bob, 'dm:alice');
+    await openFromList(bob, 'dm:alice');
     await send(bob, 'welcome back');
-    await openConversation(alice1, 'dm:bob');
+    await openFromList(alice1, 'dm:bob');
     await bubble(alice1, 'welcome back').waitFor({ timeout: 30_000 });
     // Her own deliberate reset is no alert in her browser.
     await alice1.waitForTimeout(1000);
@@ -187,7 +175,7 @@ describe('resetting the identity in the web client', () => {
     await form.locator('button[type=submit]').click();
     await alice3.locator('conversation-list').waitFor({ timeout: 30_000 });
     await alice1.locator('[data-signed-out]').waitFor({ timeout: 30_000 });
-    await openConversation(bob, 'dm:alice');
+    await openFromList(bob, 'dm:alice');
     await startDm(alice3, 'bob');
     await send(alice3, 'from my new browser');
     await bubble(bob, 'from my new browser').waitFor({ timeout: 30_000 });
@@ -214,7 +202,7 @@ describe('resetting the identity in the web client', () => {
     await alice3.locator('link-device [data-linked]').waitFor({ timeout: 30_000 });
     await alice1.locator('auth-view button[data-link-continue]').click({ timeout: 30_000 });
     await alice1.locator('conversation-list').waitFor({ timeout: 30_000 });
-    await openConversation(alice1, 'dm:bob');
+    await openFromList(alice1, 'dm:bob');
     await bubble(alice1, 'welcome back').waitFor({ timeout: 20_000 });
     expect((await safety(alice1, 'bob')).digits).toBe(third.digits);
     expect(await ownKeyAlert(alice1).count()).toBe(0);

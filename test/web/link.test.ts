@@ -8,42 +8,26 @@
  *
  * Set `SCREENSHOTS=1` to (re)write `docs/screenshots/link-*.png` from the run.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import {
   bubble,
   launchChromium,
   newUser,
+  openConversation,
   send,
+  shot,
   signUp,
   startDm,
   startServer,
   type TestServer,
 } from './harness.ts';
-import { REPO_ROOT } from '../../scripts/web-assets.ts';
-
-const SHOTS = process.env.SCREENSHOTS === '1';
-
-async function shot(page: Page, name: string): Promise<void> {
-  if (!SHOTS) return;
-  const dir = join(REPO_ROOT, 'docs', 'screenshots');
-  mkdirSync(dir, { recursive: true });
-  await page.waitForTimeout(300);
-  await page.screenshot({ path: join(dir, `${name}.png`) });
-}
 
 let server: TestServer;
 let browser: Browser;
 let alice1: Page;
 let alice2: Page;
 let bob: Page;
-
-async function openConversation(page: Page, id: string): Promise<void> {
-  await page.locator(`conversation-list a[data-conversation="${id}"]`).click({ timeout: 20_000 });
-  await page.locator('conversation-view').waitFor();
-}
 
 beforeAll(async () => {
   server = await startServer();

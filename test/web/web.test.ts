@@ -6,7 +6,7 @@
  * Set `SCREENSHOTS=1` to (re)write `docs/screenshots/*.png` from the run.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,9 @@ import {
   bubble,
   launchChromium,
   newUser,
+  openConversation,
   send,
+  shot,
   signUp,
   startDm,
   startServer,
@@ -23,8 +25,6 @@ import {
 } from './harness.ts';
 import { REPO_ROOT } from '../../scripts/web-assets.ts';
 
-const SHOTS = process.env.SCREENSHOTS === '1';
-const SHOT_DIR = join(REPO_ROOT, 'docs', 'screenshots');
 /** A 16×16 red PNG. */
 const PNG = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAIAAACQkWg2AAAAFklEQVR42mP4r6BAEmIY1TCqYfhqAAB2tz8QTpo+mwAAAABJRU5ErkJggg==',
@@ -35,18 +35,6 @@ let server: TestServer;
 let browser: Browser;
 let alice: Page;
 let bob: Page;
-
-async function shot(page: Page, name: string): Promise<void> {
-  if (!SHOTS) return;
-  mkdirSync(SHOT_DIR, { recursive: true });
-  await page.waitForTimeout(300);
-  await page.screenshot({ path: join(SHOT_DIR, `${name}.png`) });
-}
-
-async function openConversation(page: Page, id: string): Promise<void> {
-  await page.locator(`conversation-list a[data-conversation="${id}"]`).click({ timeout: 20_000 });
-  await page.locator('conversation-view').waitFor();
-}
 
 beforeAll(async () => {
   server = await startServer();
