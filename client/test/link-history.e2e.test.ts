@@ -17,19 +17,13 @@ import { createClient, type SottoClient } from '../src/engine.ts';
 import { isApiError } from '../src/http.ts';
 import type { MessageRecord } from '../src/store/types.ts';
 import { createMemoryStore } from '../src/stores/memory.ts';
-import { makeClient, startServer, uname, until, type TestServer } from './support/server.ts';
+import { clientPool, startServer, uname, until, type TestServer } from './support/server.ts';
 
 let srv: TestServer;
-const clients: SottoClient[] = [];
+const pool = clientPool(() => srv);
+const client = pool.client;
 const servers: Server[] = [];
 const PW = 'correct horse battery';
-
-function client(): SottoClient {
-  const c = makeClient(srv);
-  if (process.env.DEBUG_E2E) c.on('error', (e) => console.log('ERR', e));
-  clients.push(c);
-  return c;
-}
 
 /** A device whose key-server traffic passes a proxy that flips the last byte of every blob. */
 async function clientBehindTamperingProxy(): Promise<SottoClient> {
@@ -66,7 +60,7 @@ async function clientBehindTamperingProxy(): Promise<SottoClient> {
     http: { baseUrl: `http://127.0.0.1:${port}` },
     mqttConnect: (o) => mqtt.connect(srv.mqttUrl, { ...o, reconnectPeriod: 200 }),
   });
-  clients.push(c);
+  pool.track(c);
   return c;
 }
 
@@ -98,7 +92,7 @@ beforeAll(async () => {
   srv = await startServer();
 });
 afterAll(async () => {
-  for (const c of clients) await c.close().catch(() => undefined);
+  await pool.closeAll();
   for (const s of servers) s.close();
   await srv?.close();
 });

@@ -9,22 +9,16 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { equalBytes, decodeLinkCode, encodeLinkCode } from '@sotto/crypto';
 import { freePort } from '../../test/support/ports.ts';
-import { createClient, type SottoClient } from '../src/engine.ts';
+import { createClient } from '../src/engine.ts';
 import { isClientError } from '../src/errors.ts';
 import type { MessageRecord } from '../src/store/types.ts';
 import { createMemoryStore } from '../src/stores/memory.ts';
-import { makeClient, startServer, uname, until, type TestServer } from './support/server.ts';
+import { clientPool, startServer, uname, until, type TestServer } from './support/server.ts';
 
 let srv: TestServer;
-const clients: SottoClient[] = [];
+const pool = clientPool(() => srv);
+const client = pool.client;
 const PW = 'correct horse battery';
-
-function client(): SottoClient {
-  const c = makeClient(srv);
-  if (process.env.DEBUG_E2E) c.on('error', (e) => console.log('ERR', e));
-  clients.push(c);
-  return c;
-}
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
@@ -40,7 +34,7 @@ beforeAll(async () => {
   srv = await startServer();
 });
 afterAll(async () => {
-  for (const c of clients) await c.close().catch(() => undefined);
+  await pool.closeAll();
   await srv?.close();
 });
 
@@ -201,7 +195,7 @@ describe('linking a second device', () => {
       brokers,
       mqttConnect: (o) => mqtt.connect(dead, { ...o, reconnectPeriod: 100 }),
     });
-    clients.push(alice2);
+    pool.track(alice2);
     const session = await alice2.link.begin(a, PW);
     await alice1.link.approve(session.code);
     expect((await session.linked).username).toBe(a);

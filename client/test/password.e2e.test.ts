@@ -6,23 +6,17 @@
  * current password is INVALID_CREDENTIALS and changes nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, type SottoClient } from '../src/engine.ts';
+import { createClient } from '../src/engine.ts';
 import { createHttpClient, isApiError } from '../src/http.ts';
 import type { MessageRecord } from '../src/store/types.ts';
 import { createMemoryStore } from '../src/stores/memory.ts';
-import { makeClient, startServer, uname, until, type TestServer } from './support/server.ts';
+import { clientPool, startServer, uname, until, type TestServer } from './support/server.ts';
 
 let srv: TestServer;
-const clients: SottoClient[] = [];
+const pool = clientPool(() => srv);
+const client = pool.client;
 const PW = 'correct horse battery';
 const NEW_PW = 'staple battery horse';
-
-function client(): SottoClient {
-  const c = makeClient(srv);
-  if (process.env.DEBUG_E2E) c.on('error', (e) => console.log('ERR', e));
-  clients.push(c);
-  return c;
-}
 
 async function apiCodeOf(p: Promise<unknown>): Promise<string> {
   try {
@@ -43,7 +37,7 @@ beforeAll(async () => {
   srv = await startServer();
 });
 afterAll(async () => {
-  for (const c of clients) await c.close().catch(() => undefined);
+  await pool.closeAll();
   await srv?.close();
 });
 
@@ -156,7 +150,7 @@ describe('changing the password', () => {
 
   it('needs an account on the device', async () => {
     const c = createClient({ store: createMemoryStore(), http: { baseUrl: srv.httpUrl } });
-    clients.push(c);
+    pool.track(c);
     await expect(c.changePassword(PW, NEW_PW)).rejects.toMatchObject({ code: 'NOT_REGISTERED' });
   });
 });

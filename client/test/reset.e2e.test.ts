@@ -10,7 +10,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toBase64 } from '@sotto/crypto';
-import type { SottoClient } from '../src/engine.ts';
 import { isApiError } from '../src/http.ts';
 import { isClientError } from '../src/errors.ts';
 import type { OwnKeyAlert } from '../src/internal/transparency.ts';
@@ -18,24 +17,18 @@ import type { MessageRecord } from '../src/store/types.ts';
 import mqtt from 'mqtt';
 import { createClient } from '../src/engine.ts';
 import { createMemoryStore } from '../src/stores/memory.ts';
-import { makeClient, startServer, uname, until, type TestServer } from './support/server.ts';
+import { clientPool, startServer, uname, until, type TestServer } from './support/server.ts';
 
 let srv: TestServer;
-const clients: SottoClient[] = [];
+const pool = clientPool(() => srv);
+const client = pool.client;
 const PW = 'correct horse battery';
-
-function client(): SottoClient {
-  const c = makeClient(srv);
-  if (process.env.DEBUG_E2E) c.on('error', (e) => console.log('ERR', e));
-  clients.push(c);
-  return c;
-}
 
 beforeAll(async () => {
   srv = await startServer();
 });
 afterAll(async () => {
-  for (const c of clients) await c.close().catch(() => undefined);
+  await pool.closeAll();
   await srv?.close();
 });
 
@@ -149,7 +142,7 @@ describe('resetting the identity from a set-up device', () => {
       },
       mqttConnect: (o) => mqtt.connect(srv.mqttUrl, { ...o, reconnectPeriod: 200 }),
     });
-    clients.push(alice);
+    pool.track(alice);
     const alerts: OwnKeyAlert[] = [];
     alice.on('ownKeyAlert', (x) => alerts.push(x));
     await alice.register(a, PW);

@@ -82,6 +82,29 @@ export function makeClient(
   });
 }
 
+/**
+ * Engines on a test server that are closed together: `client()` makes one (DEBUG_E2E=1 logs its
+ * errors), `track(c)` adds one made otherwise, `closeAll()` closes them all.
+ */
+export function clientPool(srv: () => { httpUrl: string; mqttUrl: string }) {
+  const clients: SottoClient[] = [];
+  const track = (c: SottoClient): SottoClient => {
+    clients.push(c);
+    return c;
+  };
+  return {
+    client(): SottoClient {
+      const c = makeClient(srv());
+      if (process.env.DEBUG_E2E) c.on('error', (e) => console.log('ERR', e));
+      return track(c);
+    },
+    track,
+    async closeAll(): Promise<void> {
+      for (const c of clients.splice(0)) await c.close().catch(() => undefined);
+    },
+  };
+}
+
 /** Wait until `check` passes (bounded). */
 export async function until(
   check: () => boolean | Promise<boolean>,
