@@ -5,30 +5,11 @@
  * member with the new key (a second re-key exits 7); the member's own send into the group is
  * refused with REKEY_PENDING until then.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runSotto } from './support/cli.ts';
-import { startServer, uname, type TestServer } from './support/server.ts';
+import { describe, expect, it } from 'vitest';
+import { cliFixture } from './support/cli.ts';
+import { uname } from './support/server.ts';
 
-let srv: TestServer;
-let dir: string;
-
-const sotto = (
-  state: string,
-  args: string[],
-  o?: { stdin?: string; env?: Record<string, string> },
-) => runSotto({ srv, dir }, state, args, o);
-
-beforeAll(async () => {
-  srv = await startServer();
-  dir = mkdtempSync(join(tmpdir(), 'sotto-cli-rekey-'));
-});
-afterAll(async () => {
-  await srv?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const { sotto } = cliFixture('sotto-cli-rekey-');
 
 describe('sotto groups keys / rekey', () => {
   it('re-adds a verified member who reset their identity only after the new key was accepted', async () => {

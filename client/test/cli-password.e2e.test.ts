@@ -4,41 +4,22 @@
  * current password exits 4 and changes nothing, a short new one exits 2, no
  * account exits 4; afterwards only the new password logs in.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createHttpClient, isApiError } from '../src/http.ts';
-import { runSotto } from './support/cli.ts';
-import { startServer, uname, type TestServer } from './support/server.ts';
+import { cliFixture } from './support/cli.ts';
+import { uname } from './support/server.ts';
 
-let srv: TestServer;
-let dir: string;
-
-const sotto = (
-  state: string,
-  args: string[],
-  o?: { stdin?: string; env?: Record<string, string> },
-) => runSotto({ srv, dir }, state, args, o);
+const { server, sotto } = cliFixture('sotto-cli-pw-');
 
 async function logsIn(username: string, password: string): Promise<boolean> {
   try {
-    await createHttpClient({ baseUrl: srv.httpUrl }).login(username, password);
+    await createHttpClient({ baseUrl: server().httpUrl }).login(username, password);
     return true;
   } catch (err) {
     if (isApiError(err, 'INVALID_CREDENTIALS')) return false;
     throw err;
   }
 }
-
-beforeAll(async () => {
-  srv = await startServer();
-  dir = mkdtempSync(join(tmpdir(), 'sotto-cli-pw-'));
-});
-afterAll(async () => {
-  await srv?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
 
 describe('sotto password', () => {
   it('changes the password from flags, the environment and stdin, with clear exit codes', async () => {

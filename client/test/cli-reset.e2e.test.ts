@@ -4,43 +4,24 @@
  * publishes a new UIK with only that device; `login --reset-identity` on a set-up state directory
  * is refused instead of silently resuming the old key.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createHttpClient } from '../src/http.ts';
-import { runSotto } from './support/cli.ts';
-import { startServer, uname, type TestServer } from './support/server.ts';
+import { cliFixture } from './support/cli.ts';
+import { uname } from './support/server.ts';
 
-let srv: TestServer;
-let dir: string;
-
-const sotto = (
-  state: string,
-  args: string[],
-  o?: { stdin?: string; env?: Record<string, string> },
-) => runSotto({ srv, dir }, state, args, o);
+const { server, sotto } = cliFixture('sotto-cli-reset-');
 
 async function publishedUik(
   username: string,
   password: string,
 ): Promise<{ uik: string | null; devices: string[] }> {
-  const http = createHttpClient({ baseUrl: srv.httpUrl });
+  const http = createHttpClient({ baseUrl: server().httpUrl });
   let tokens: { accessToken: string; refreshToken: string } | null = null;
-  const authed = createHttpClient({ baseUrl: srv.httpUrl, getTokens: () => tokens });
+  const authed = createHttpClient({ baseUrl: server().httpUrl, getTokens: () => tokens });
   tokens = await http.login(username, password);
   const user = await authed.getUser(username);
   return { uik: user.uik, devices: user.devices.map((d) => d.deviceId) };
 }
-
-beforeAll(async () => {
-  srv = await startServer();
-  dir = mkdtempSync(join(tmpdir(), 'sotto-cli-reset-'));
-});
-afterAll(async () => {
-  await srv?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
 
 describe('sotto reset-identity', () => {
   it('refuses a wrong password, then replaces the identity key; login --reset-identity is refused on a set-up state', async () => {

@@ -3,8 +3,11 @@
  * its own state directory, optional stdin and environment; killed after 60 s.
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestServer } from './server.ts';
+import { afterAll, beforeAll } from 'vitest';
+import { startServer, type TestServer } from './server.ts';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'sotto.js');
 
@@ -52,4 +55,31 @@ export function runSotto(
     });
     child.stdin.end(o.stdin ?? '');
   });
+}
+
+/**
+ * For a file of CLI tests: a test server and a state folder (`{tmp}/{prefix}…`), made before the
+ * file's tests and removed after them. `sotto(state, args)` runs the CLI there (`runSotto`);
+ * `server()` is the running server.
+ */
+export function cliFixture(prefix: string) {
+  let srv: TestServer | undefined;
+  let dir = '';
+  beforeAll(async () => {
+    srv = await startServer();
+    dir = mkdtempSync(join(tmpdir(), prefix));
+  });
+  afterAll(async () => {
+    await srv?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  const server = (): TestServer => {
+    if (!srv) throw new Error('the test server is not running');
+    return srv;
+  };
+  return {
+    server,
+    sotto: (state: string, args: string[], o?: { stdin?: string; env?: Record<string, string> }) =>
+      runSotto({ srv: server(), dir }, state, args, o),
+  };
 }
