@@ -4,19 +4,13 @@
  * its very next request after logout, password change or identity reset, and
  * without an in-process bus every request still reads the store.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app.ts';
 import { createAuthCache } from '../src/auth-cache.ts';
 import { createMemoryAclEvents } from '../src/store/events.ts';
-import { createSqliteStore } from '../src/store/sqlite.ts';
 import type { AclEvents } from '../src/store/types.ts';
-import { generateSigningKey, type AccessClaims } from '../src/tokens.ts';
+import type { AccessClaims } from '../src/tokens.ts';
 import {
   bearer,
-  FAST_ARGON2,
   login,
   makeDeviceUpload,
   makeServer,
@@ -28,34 +22,6 @@ let s: TestServer;
 afterEach(async () => {
   await s.close();
 });
-
-/** A server on an in-memory SQLite store and the given ACL bus (closed with it). */
-async function serverOn(aclEvents: AclEvents): Promise<TestServer> {
-  const store = createSqliteStore({ filename: ':memory:' });
-  const blobDir = mkdtempSync(join(tmpdir(), 'sotto-blobs-'));
-  const signingKey = generateSigningKey();
-  const app = await buildApp({
-    store,
-    aclEvents,
-    signingKey,
-    blobDir,
-    config: { argon2: FAST_ARGON2, rateLimit: { enabled: false } },
-  });
-  return {
-    app,
-    store,
-    events: [],
-    notices: [],
-    signingKey,
-    blobDir,
-    async close() {
-      await app.close();
-      await store.close();
-      await aclEvents.close();
-      rmSync(blobDir, { recursive: true, force: true });
-    },
-  };
-}
 
 const count = (token: string, dev = 'd1') =>
   s.app.inject({ method: 'GET', url: `/v1/devices/${dev}/keys/count`, headers: bearer(token) });
@@ -120,7 +86,7 @@ describe('cached tokens and revocation', () => {
       subscribe: () => () => {},
       close: () => memory.close(),
     };
-    s = await serverOn(networkBus);
+    s = await makeServer({ aclEvents: networkBus });
     const { app, store } = s;
     const { accessToken } = await signupAndLogin(app, 'alice');
     expect((await count(accessToken)).statusCode).toBe(200);
@@ -230,7 +196,7 @@ describe('createAuthCache', () => {
     // The bus here never delivers (the slowest possible network): the key server that
     // handles the logout must still refuse the token on its very next request.
     const { bus } = silentNetworkBus();
-    s = await serverOn(bus);
+    s = await makeServer({ aclEvents: bus });
     const { app } = s;
     const { accessToken } = await signupAndLogin(app, 'alice');
     expect((await count(accessToken)).statusCode).toBe(200);

@@ -27,7 +27,7 @@ import { buildApp, type KeyServerApp } from '../src/app.ts';
 import type { AppConfig, DeepPartial } from '../src/config.ts';
 import { createMemoryAclEvents } from '../src/store/events.ts';
 import { createSqliteStore } from '../src/store/sqlite.ts';
-import type { AclEvent, Store } from '../src/store/types.ts';
+import type { AclEvent, AclEvents, Store } from '../src/store/types.ts';
 import { generateSigningKey } from '../src/tokens.ts';
 
 /** Cheap Argon2 for tests; production defaults are checked in accounts.test.ts. */
@@ -46,11 +46,17 @@ export interface TestServer {
 
 /** Build a test server; rate limits are off unless the config turns them on. */
 export async function makeServer(
-  opts: { config?: DeepPartial<AppConfig>; store?: Store; now?: () => number } = {},
+  opts: {
+    config?: DeepPartial<AppConfig>;
+    store?: Store;
+    now?: () => number;
+    /** ACL bus (closed with the server); the in-process one when omitted. */
+    aclEvents?: AclEvents;
+  } = {},
 ): Promise<TestServer> {
   await ready();
   const store = opts.store ?? createSqliteStore({ filename: ':memory:' });
-  const aclEvents = createMemoryAclEvents();
+  const aclEvents = opts.aclEvents ?? createMemoryAclEvents();
   const events: AclEvent[] = [];
   aclEvents.subscribe((e) => events.push(e));
   const notices: TestServer['notices'] = [];
