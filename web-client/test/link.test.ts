@@ -45,6 +45,13 @@ async function submitLogin(
   root.querySelector('form')?.dispatchEvent(new Event('submit', { cancelable: true }));
 }
 
+/** After a LINK_REQUIRED log-in: choose "Link this device" (the next call succeeds). */
+async function chooseLinking(messenger: RecordingMessenger, root: ShadowRoot): Promise<void> {
+  await until(() => root.querySelector('button[data-link]') !== null);
+  messenger.failWith = undefined;
+  (root.querySelector('button[data-link]') as HTMLButtonElement).click();
+}
+
 describe('<auth-view> linking a new browser', () => {
   it('offers linking after LINK_REQUIRED, shows the code and signs in once approved', async () => {
     const messenger = withLink(new RecordingMessenger(freshStore()));
@@ -117,9 +124,7 @@ describe('<auth-view> linking a new browser', () => {
     messenger.linkOffer = offer;
     const { el, root } = logInForm(messenger);
     await submitLogin(root, el);
-    await until(() => root.querySelector('button[data-link]') !== null);
-    messenger.failWith = undefined;
-    (root.querySelector('button[data-link]') as HTMLButtonElement).click();
+    await chooseLinking(messenger, root);
     await until(() => root.querySelector('link-offer') !== null);
     expire(new MessengerError('LINK_EXPIRED', 'The link code expired. Show a new one.'));
     await until(() => root.querySelector('form') !== null);
@@ -129,9 +134,7 @@ describe('<auth-view> linking a new browser', () => {
     messenger.failWith = new MessengerError('LINK_REQUIRED', 'keys live on another device');
     messenger.linkOffer = { ...offer, linked: new Promise<Account>(() => undefined) };
     await submitLogin(root, el);
-    await until(() => root.querySelector('button[data-link]') !== null);
-    messenger.failWith = undefined;
-    (root.querySelector('button[data-link]') as HTMLButtonElement).click();
+    await chooseLinking(messenger, root);
     await until(() => root.querySelector('link-offer') !== null);
     const linkOffer = root.querySelector('link-offer')!;
     await until(() => linkOffer.shadowRoot?.querySelectorAll('button').length === 2);
@@ -155,9 +158,7 @@ describe('<auth-view> linking a new browser', () => {
     };
     const { el, root } = logInForm(messenger);
     await submitLogin(root, el);
-    await until(() => root.querySelector('button[data-link]') !== null);
-    messenger.failWith = undefined;
-    (root.querySelector('button[data-link]') as HTMLButtonElement).click();
+    await chooseLinking(messenger, root);
     await until(() => root.querySelector('link-offer') !== null);
     const offer = root.querySelector('link-offer')!;
     await until(() => offer.shadowRoot?.querySelector('[data-link-status]') !== null);
@@ -195,9 +196,7 @@ describe('<auth-view> linking a new browser', () => {
     };
     const { el, root } = logInForm(messenger);
     await submitLogin(root, el);
-    await until(() => root.querySelector('button[data-link]') !== null);
-    messenger.failWith = undefined;
-    (root.querySelector('button[data-link]') as HTMLButtonElement).click();
+    await chooseLinking(messenger, root);
     await until(() => root.querySelector('[data-link-history="failed"]') !== null);
     expect(root.querySelector('[data-link-history]')!.textContent).toMatch(
       /could not be copied \(history blob does not decrypt\)/,
