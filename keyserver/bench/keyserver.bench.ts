@@ -67,8 +67,15 @@ interface Figure {
 
 type Result = Awaited<ReturnType<typeof autocannon>>;
 
-/** One autocannon round. */
-function run(opts: Parameters<typeof autocannon>[0]): Promise<Result> {
+/** Quiet time before every measured run (ms). */
+const SETTLE_MS = 1_000;
+
+/**
+ * One autocannon round, after {@link SETTLE_MS} of quiet, so the previous server's load (its
+ * last answers, its GC) does not spill into this measurement.
+ */
+async function run(opts: Parameters<typeof autocannon>[0]): Promise<Result> {
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
   return autocannon({ connections: CONNECTIONS, duration: DURATION, ...opts });
 }
 
@@ -186,13 +193,21 @@ async function main(): Promise<void> {
 
     // Interleaved rounds: the ceiling and both claim loads in every round, so a change in
     // the machine's load hits all three alike; each ratio is taken within its round.
-    const rounds: { hello: Result; sqlite: Result; redis: Result }[] = [];
+    // The order rotates from round to round, so no workload always follows the same one.
+    const loads = {
+      hello: { url: `http://127.0.0.1:${hello.info.port}/hello` },
+      sqlite: claimLoad(sqlite),
+      redis: claimLoad(onRedis),
+    };
+    const order = ['hello', 'sqlite', 'redis'] as const;
+    const rounds: Record<(typeof order)[number], Result>[] = [];
     for (let i = 0; i < ROUNDS; i++) {
-      rounds.push({
-        hello: await run({ url: `http://127.0.0.1:${hello.info.port}/hello` }),
-        sqlite: await run(claimLoad(sqlite)),
-        redis: await run(claimLoad(onRedis)),
-      });
+      const round: Partial<Record<(typeof order)[number], Result>> = {};
+      for (let j = 0; j < order.length; j++) {
+        const k = order[(i + j) % order.length]!;
+        round[k] = await run(loads[k]);
+      }
+      rounds.push(round as Record<(typeof order)[number], Result>);
     }
     const left = { sqlite: await prekeysLeft(sqlite), redis: await prekeysLeft(onRedis) };
     const ratio = (k: 'sqlite' | 'redis') =>
@@ -242,7 +257,8 @@ function report(r: {
     `shared with other work (load average ${r.load[0]} before, ${r.load[1]} after: numbers are noisy).`,
     `autocannon, ${CONNECTIONS} connections (logins 8), ${DURATION} s per round, ${ROUNDS} rounds; each server`,
     `runs in its own child process. Rounds are interleaved — hello-world, SQLite claims, Redis claims`,
-    `in every round — and "vs hello-world" is the median of the per-round ratios. Bundle claims are`,
+    `in every round, in an order that rotates, each run after ${SETTLE_MS / 1000} s of quiet — and "vs hello-world" is`,
+    `the median of the per-round ratios. Bundle claims are`,
     `authenticated (EdDSA JWT + revocation and device checks) and consume one preloaded one-time`,
     `prekey each (left afterwards: SQLite ${r.left.sqlite}, Redis ${r.left.redis} — so no claim fell back to`,
     `the exhausted path). SQLite runs as embedded mode does (in-process ACL bus); Redis as cluster`,
