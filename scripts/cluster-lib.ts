@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WriteStream } from 'node:fs';
 import { ensureSigningKeyPair } from './keygen.ts';
+import { KEYSERVER_NODE_FLAGS } from './node-flags.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 /**
@@ -286,7 +287,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       'keyserver',
       port,
       NODE,
-      [...TS_ARGS, ENTRY.keyserver],
+      [...KEYSERVER_NODE_FLAGS, ...TS_ARGS, ENTRY.keyserver],
       {
         HOST: host,
         PORT: String(port),

@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { KEYSERVER_NODE_FLAGS } from '../../scripts/node-flags.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const composeFile = join(root, 'docker-compose.yml');
@@ -76,5 +77,19 @@ describe('docker-compose.yml', () => {
     ])
       expect(nginx).toContain(route);
     expect(nginx).toContain('$http_upgrade');
+  });
+
+  it('runs the key server with the V8 flags of scripts/node-flags.ts in the image, `npm start` and `npm start -w keyserver`', () => {
+    const flags = KEYSERVER_NODE_FLAGS.join(' ');
+    const dockerfile = readFileSync(join(root, 'deploy', 'Dockerfile.keyserver'), 'utf8');
+    expect(dockerfile).toContain(`ENV NODE_OPTIONS="${flags}"`);
+    const start = (dir: string) =>
+      (
+        JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')) as {
+          scripts: Record<string, string>;
+        }
+      ).scripts.start;
+    expect(start('.')).toBe(`node ${flags} --import tsx scripts/start.ts`);
+    expect(start('keyserver')).toBe(`node ${flags} --import tsx src/server.ts`);
   });
 });

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { waitFor } from '../support/ports.ts';
+import { KEYSERVER_NODE_FLAGS } from '../../scripts/node-flags.ts';
 
 /** Repository root. */
 export const ROOT = join(import.meta.dirname, '..', '..');
@@ -33,11 +34,11 @@ export interface StartedProcess {
   stop(): Promise<number | string>;
 }
 
-/** Spawn `node --import tsx scripts/start.ts ...args` (one process, so signals reach it directly). */
+/** Spawn `node <flags> --import tsx scripts/start.ts ...args`, as `npm start` does (one process, so signals reach it directly). */
 export function spawnStart(args: string[], env: Record<string, string> = {}): StartedProcess {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(ROOT, 'scripts', 'start.ts'), ...args],
+    [...KEYSERVER_NODE_FLAGS, '--import', 'tsx', join(ROOT, 'scripts', 'start.ts'), ...args],
     {
       cwd: ROOT,
       env: {
