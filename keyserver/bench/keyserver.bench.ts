@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { startRedis } from '../../test/support/redis.ts';
 import { printBench } from '../../scripts/bench-lib.ts';
+import { KEYSERVER_NODE_FLAGS } from '../../scripts/node-flags.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -31,7 +32,8 @@ interface Started {
 async function startServer(args: string[]): Promise<Started> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(here, 'bench-server.ts'), ...args],
+    // Every server (the hello-world ceiling too) with the flags the deployments use.
+    [...KEYSERVER_NODE_FLAGS, '--import', 'tsx', join(here, 'bench-server.ts'), ...args],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -172,11 +174,30 @@ const ANALYSIS = [
   'third of the time — each of the 20 connections waits for its claim script, so the rate is bound',
   'by the round trip to a redis-server sharing the 2 vCPUs with autocannon, not by the key',
   "server's CPU; of the busy time, socket writes (HTTP answers and Redis commands) ~25 %, GC ~13 %,",
-  'then base64/JSON of the ~2.4 KB bundle and Fastify. The figure also moves with the machine more',
-  'than with any change left to make: the same code measured 41 % (21:50) and 32 % (22:03) of',
-  'hello-world in two full runs a quarter of an hour apart on this shared 2-vCPU host, and the same',
-  'CPU-per-claim probe read 36–54 µs for one build within minutes. Full runs so far: 45 %, 38 %,',
-  '37 %, 41 %, 32 % — around the 40 % target, not reliably above it.',
+  'then base64/JSON of the ~2.4 KB bundle and Fastify. Full runs until 2026-11-30 read 45 %, 38 %,',
+  '37 %, 41 %, 32 % and 33 % of hello-world — around the 40 % target, and the same code moved by',
+  'ten points between runs a quarter of an hour apart. The next paragraph is why.',
+  '',
+  '**Young-generation size (2026-12-01).** The spread was the garbage collector, decided once per',
+  'process. Key-server CPU per Redis claim (`/proc/<pid>/stat` over 10 s of autocannon, 20',
+  'connections) with `--trace-gc`, on the 2-vCPU AMD EPYC host of the runs above: a process ran,',
+  'for its whole life, either ~36 µs per claim at ~21.5k req/s with scavenges of ~0.5 ms that',
+  'promoted nothing (heap steady at ~54 MB, ~0.3 s of scavenges per 10 s), or 51–58 µs at',
+  '16.5–18k req/s with as many scavenges of ~3 ms, each promoting ~3 MB, old space climbing from 35',
+  'to 141 MB and 14–15 Mark-Compacts per 10 s (GC 14 % of CPU-profile samples against 2.8 %).',
+  "With Node 20's default 16 MiB semi-space ceiling a third to two thirds of the processes, by",
+  'experiment, ran slow (`--max-semi-space-size=16` given explicitly: 2 of 3); with 8 MiB 3 of 3',
+  'and with 32 MiB 5 of 5 ran fast (~22k req/s, 36 µs). The full run of 2026-11-30 23:58',
+  '(hello-world 51.6k req/s, SQLite 43 %, Redis 33 %) had a slow Redis server; a fast one on that',
+  'host answered ~21.5k req/s beside a 51.4k hello-world, 42 %. Every',
+  'key-server process now runs with `--max-semi-space-size=32` (`npm start`, `npm run cluster`,',
+  'the Docker image; docs/OPERATIONS.md "V8 flags"), as do all three servers here. On the Intel',
+  'Xeon host of 2026-12-01 neither mode showed up: 10 of 10 processes with the default scavenged',
+  'in ~1 ms promoting nothing, 142 µs per claim on that slower CPU (hello-world 11–16k req/s), and',
+  '4 of 4 with 32 MiB the same at 138 µs with half as many scavenges. Full runs there, Redis',
+  '(SQLite): 51 % (51 %) before the flag; with it 51 % (47 %), 58 % (52 %), 56 % (55 %), the',
+  'table above being the last. The broker, measured with and without the flag (p2p TCP max,',
+  'fan-out), read the same within noise, so standalone brokers keep the default.',
 ];
 
 async function main(): Promise<void> {
@@ -262,8 +283,9 @@ function report(r: {
     `authenticated (EdDSA JWT + revocation and device checks) and consume one preloaded one-time`,
     `prekey each (left afterwards: SQLite ${r.left.sqlite}, Redis ${r.left.redis} — so no claim fell back to`,
     `the exhausted path). SQLite runs as embedded mode does (in-process ACL bus); Redis as cluster`,
-    `mode does (Redis ACL bus). Logins use the production Argon2id cost (m=19456 KiB, t=2, p=1);`,
-    `rate limits are off for the run.`,
+    `mode does (Redis ACL bus). Every server, hello-world included, runs with the key server's V8`,
+    `flags (\`${KEYSERVER_NODE_FLAGS.join(' ')}\`, scripts/node-flags.ts). Logins use the production`,
+    `Argon2id cost (m=19456 KiB, t=2, p=1); rate limits are off for the run.`,
     ``,
     `| workload | req/s | p50 ms | p99 ms | vs hello-world | non-2xx |`,
     `|---|---|---|---|---|---|`,
