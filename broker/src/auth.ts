@@ -19,7 +19,7 @@ import { checkPublish, checkSubscribe, type AclDecision } from './acl.ts';
 import { AclError, AuthError, ReturnCode } from './errors.ts';
 import { parseClientId, type Identity } from './identity.ts';
 import { GroupCache } from './internal/groups.ts';
-import { TokenBucket } from './limits.ts';
+import { PublishLine, TokenBucket } from './limits.ts';
 import type { BrokerMetrics } from './metrics.ts';
 import type { Policy } from './policy.ts';
 import { notQueuedFor } from './internal/queue-cap.ts';
@@ -37,7 +37,8 @@ export interface ClientSession {
   jti?: string;
   /** Token expiry, ms since the epoch; absent for things (their credential does not expire). */
   expiresAt?: number;
-  bucket: TokenBucket;
+  /** This client's publishes, in arrival order through its rate limit. */
+  publishes: PublishLine;
   /** The CONNECT will, checked here and again on delivery ([ACL-8]). */
   will?: PublishPacket;
   /** Devices: the account's presence setting as read at connect (the broker tracks changes). */
@@ -194,7 +195,10 @@ export function createAuthHooks(opts: AuthHooksOptions): AuthHooks {
       throw new AuthError('NO_PASSWORD', ReturnCode.BAD_USERNAME_OR_PASSWORD, 'password required');
     }
     const secret = password.toString('utf8');
-    const bucket = new TokenBucket(limits.publishRatePerSec, limits.publishBurst);
+    const publishes = new PublishLine(
+      new TokenBucket(limits.publishRatePerSec, limits.publishBurst),
+      limits.maxPublishDelayMs,
+    );
 
     if (identity.kind === 'thing') {
       const ok = await store.verifyThingCredential(identity.owner, identity.thing, secret);
@@ -204,7 +208,7 @@ export function createAuthHooks(opts: AuthHooksOptions): AuthHooks {
           ReturnCode.BAD_USERNAME_OR_PASSWORD,
           'bad thing credential',
         );
-      return { identity, bucket };
+      return { identity, publishes };
     }
 
     let claims;
@@ -267,13 +271,13 @@ export function createAuthHooks(opts: AuthHooksOptions): AuthHooks {
       }
       return {
         identity,
-        bucket,
+        publishes,
         jti: claims.jti,
         expiresAt: claims.exp * 1000,
         presenceVisible: settings?.presenceVisible ?? true,
       };
     }
-    return { identity, bucket, jti: claims.jti, expiresAt: claims.exp * 1000 };
+    return { identity, publishes, jti: claims.jti, expiresAt: claims.exp * 1000 };
   }
 
   const hooks: AuthHooks = {
@@ -345,49 +349,45 @@ export function createAuthHooks(opts: AuthHooksOptions): AuthHooks {
         return;
       }
       const decision = checkPublish(identity, packet.topic, packet.retain, policy);
-      const decide = (ok: boolean) => {
-        if (!ok) {
-          refuse(decision.rule, 'publish');
-          log.info(
-            { clientId: identity.clientId, topic: packet.topic, rule: decision.rule },
-            'publish refused',
-          );
-          callback(new AclError(decision.rule, `publish to ${packet.topic} refused`));
-          return;
-        }
-        const isWill = session?.will === packet || client === null;
-        if (!session || isWill) {
+      const isWill = session?.will === packet || client === null;
+      // A client's own publishes take effect in the order they arrived, whatever each verdict
+      // waits for (PublishLine); a will (or one without a session) goes on its own.
+      const line = session && !isWill ? session.publishes : null;
+      const ticket = line?.enter();
+      const refused = (rule: string, message: string) => () => {
+        refuse(rule, 'publish');
+        log.info({ clientId: identity.clientId, topic: packet.topic, rule }, 'publish refused');
+        callback(new AclError(rule, message));
+      };
+      const proceed = () => {
+        metrics?.messagesIn.inc();
+        if (packet.qos !== 1 || !hooks.beforeAck || !client) {
           callback(null);
           return;
         }
-        // Per-client rate: wait for a token (Aedes reads no more from this socket meanwhile,
-        // so a flood is slowed at the TCP level); a client too far ahead is closed.
-        const wait = session.bucket.take();
-        if (wait > limits.maxPublishDelayMs) {
-          refuse('rate', 'publish');
-          callback(new AclError('rate', 'publish rate exceeded'));
-          return;
-        }
-        metrics?.messagesIn.inc();
-        const proceed = () => {
-          if (packet.qos !== 1 || !hooks.beforeAck || !client) {
+        hooks.beforeAck(client, packet, (err) => {
+          if (!err) {
             callback(null);
             return;
           }
-          hooks.beforeAck(client, packet, (err) => {
-            if (!err) {
-              callback(null);
-              return;
-            }
-            log.warn(
-              { clientId: identity.clientId, err },
-              'publish could not be stored: no PUBACK',
-            );
-            callback(new AclError('store-unavailable', 'publish could not be stored'));
-          });
-        };
-        if (wait === 0) proceed();
-        else setTimeout(proceed, wait).unref();
+          log.warn({ clientId: identity.clientId, err }, 'publish could not be stored: no PUBACK');
+          callback(new AclError('store-unavailable', 'publish could not be stored'));
+        });
+      };
+      const decide = (ok: boolean) => {
+        if (!line || !ticket) {
+          if (ok) callback(null);
+          else refused(decision.rule, `publish to ${packet.topic} refused`)();
+          return;
+        }
+        // Per-client rate: a publish waits for its token (Aedes reads less from this socket
+        // meanwhile, so a flood is slowed at the TCP level); a client too far ahead is refused.
+        line.settle(
+          ticket,
+          ok
+            ? { rated: true, run: proceed, tooFast: refused('rate', 'publish rate exceeded') }
+            : { rated: false, run: refused(decision.rule, `publish to ${packet.topic} refused`) },
+        );
       };
       // Only group topics need the store ([ACL-2]); every other verdict is final here, so the
       // common case (a DM to an inbox) takes no promise hop.
@@ -399,7 +399,10 @@ export function createAuthHooks(opts: AuthHooksOptions): AuthHooks {
         .then(decide)
         .catch((err: unknown) => {
           log.warn({ clientId: identity.clientId, err }, 'publish check failed');
-          callback(new AclError('store-unavailable', 'cannot check the ACL now'));
+          const fail = () =>
+            callback(new AclError('store-unavailable', 'cannot check the ACL now'));
+          if (line && ticket) line.settle(ticket, { rated: false, run: fail });
+          else fail();
         });
     },
 

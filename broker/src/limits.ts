@@ -7,6 +7,8 @@
  *   than the limit. Aedes (mqtt-packet) would otherwise buffer the whole
  *   announced packet: a CONNECT claiming 250 MB is refused after five bytes.
  * - {@link TokenBucket}: per-client publish rate.
+ * - {@link PublishLine}: a client's publishes take effect in the order they
+ *   arrived, through the bucket.
  * - {@link ConnectionCounter}: per-IP connection cap.
  */
 import type { Duplex } from 'node:stream';
@@ -134,6 +136,102 @@ export class TokenBucket {
     this.#tokens -= 1;
     if (this.#tokens >= 0) return 0;
     return Math.ceil((-this.#tokens / this.ratePerSec) * 1000);
+  }
+}
+
+/** A verdict for a {@link PublishLine} ticket. */
+export type PublishVerdict =
+  { rated: false; run: () => void } | { rated: true; run: () => void; tooFast: () => void };
+
+/** A place in a {@link PublishLine}, handed out as the PUBLISH arrives. */
+export interface PublishTicket {
+  /** `undefined` until the verdict is known. */
+  verdict?: PublishVerdict;
+  /** When a rated publish may go (ms, the line's clock), once it has taken its token. */
+  notBefore?: number;
+}
+
+/**
+ * One client's publishes, released in the order they arrived (MQTT 3.1.1 §4.6:
+ * a client's messages on a topic reach subscribers in the order it sent them).
+ *
+ * Aedes handles the PUBLISH packets of one read concurrently and reads on before all of
+ * them are done, while our verdicts finish at different times: a group topic waits for a
+ * member check, and the rate limit delays a publish by a timer. Left alone, a publish that
+ * arrived later but needed no wait overtook an earlier one still waiting (seen: the copies
+ * of a re-sent burst reached a subscriber as …, 493, 495, 494, …). Here every PUBLISH takes a
+ * ticket on arrival ({@link enter}); its verdict ({@link settle}) runs only after those of
+ * every earlier ticket, and a rated one takes its token from the bucket only when it is
+ * first in line, then waits its turn on a single timer. A publish that would wait longer
+ * than `maxDelayMs` gets `tooFast` instead.
+ */
+export class PublishLine {
+  readonly #line: PublishTicket[] = [];
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #draining = false;
+
+  constructor(
+    private readonly bucket: TokenBucket,
+    private readonly maxDelayMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Take the next place in line; call as the PUBLISH arrives, before any check. */
+  enter(): PublishTicket {
+    const ticket: PublishTicket = {};
+    this.#line.push(ticket);
+    return ticket;
+  }
+
+  /**
+   * The verdict for `ticket`: `run` in turn (after the rate limit when `rated`), or `tooFast`
+   * when the bucket would hold it longer than `maxDelayMs`. A refusal is `rated: false` with
+   * the refusal as `run`, so it keeps its place too.
+   */
+  settle(ticket: PublishTicket, verdict: PublishVerdict): void {
+    ticket.verdict = verdict;
+    this.#drain();
+  }
+
+  /** Publishes in line (waiting for a verdict or for their turn). */
+  get length(): number {
+    return this.#line.length;
+  }
+
+  #drain(): void {
+    if (this.#draining || this.#timer !== null) return;
+    this.#draining = true;
+    try {
+      for (;;) {
+        const head = this.#line[0];
+        if (head?.verdict === undefined) return;
+        const v = head.verdict;
+        if (v.rated) {
+          if (head.notBefore === undefined) {
+            const wait = this.bucket.take();
+            if (wait > this.maxDelayMs) {
+              this.#line.shift();
+              v.tooFast();
+              continue;
+            }
+            head.notBefore = this.now() + wait;
+          }
+          const left = head.notBefore - this.now();
+          if (left > 0) {
+            this.#timer = setTimeout(() => {
+              this.#timer = null;
+              this.#drain();
+            }, left);
+            this.#timer.unref?.();
+            return;
+          }
+        }
+        this.#line.shift();
+        v.run();
+      }
+    } finally {
+      this.#draining = false;
+    }
   }
 }
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConnection, type Socket } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import WebSocket from 'ws';
-import { PacketSizeGuard, TokenBucket } from '../src/limits.ts';
+import { PacketSizeGuard, PublishLine, TokenBucket } from '../src/limits.ts';
 import {
   collect,
   connect,
@@ -52,6 +52,64 @@ describe('TokenBucket', () => {
     expect(b.take()).toBe(100);
     now = 1_000;
     expect(b.take()).toBe(0);
+  });
+});
+
+describe('PublishLine', () => {
+  it('runs verdicts in arrival order, whichever is known first', () => {
+    const line = new PublishLine(new TokenBucket(1000, 100), 5_000);
+    const ran: string[] = [];
+    const a = line.enter();
+    const b = line.enter();
+    const c = line.enter();
+    // b (no wait) and c (a refusal) are decided while a still waits for its member check.
+    line.settle(b, { rated: true, run: () => ran.push('b'), tooFast: () => ran.push('b fast') });
+    line.settle(c, { rated: false, run: () => ran.push('c refused') });
+    expect(ran).toEqual([]);
+    line.settle(a, { rated: true, run: () => ran.push('a'), tooFast: () => ran.push('a fast') });
+    expect(ran).toEqual(['a', 'b', 'c refused']);
+    expect(line.length).toBe(0);
+  });
+
+  it('holds publishes past the burst for their tokens, in order, and does not let a later one jump the wait', async () => {
+    const line = new PublishLine(new TokenBucket(100, 1), 5_000); // one token per 10 ms
+    const ran: [string, number][] = [];
+    const start = Date.now();
+    const go = (name: string) => {
+      const t = line.enter();
+      line.settle(t, {
+        rated: true,
+        run: () => ran.push([name, Date.now() - start]),
+        tooFast: () => ran.push([`${name} fast`, 0]),
+      });
+    };
+    go('1');
+    go('2');
+    go('3');
+    expect(ran.map(([n]) => n)).toEqual(['1']);
+    // A refusal arriving now waits behind the rated ones instead of overtaking them.
+    const refusal = line.enter();
+    line.settle(refusal, { rated: false, run: () => ran.push(['refused', Date.now() - start]) });
+    expect(ran.map(([n]) => n)).toEqual(['1']);
+    await waitFor(() => ran.length === 4, { timeoutMs: 2_000 });
+    expect(ran.map(([n]) => n)).toEqual(['1', '2', '3', 'refused']);
+    // Spaced by the rate (timers may fire late, never early).
+    expect(ran[1]![1]).toBeGreaterThanOrEqual(9);
+    expect(ran[2]![1]).toBeGreaterThanOrEqual(19);
+  });
+
+  it('answers tooFast instead of queueing beyond the longest wait', () => {
+    const line = new PublishLine(new TokenBucket(10, 1), 50); // the second token is 100 ms away
+    const ran: string[] = [];
+    for (const name of ['1', '2']) {
+      const t = line.enter();
+      line.settle(t, {
+        rated: true,
+        run: () => ran.push(name),
+        tooFast: () => ran.push(`${name} too fast`),
+      });
+    }
+    expect(ran).toEqual(['1', '2 too fast']);
   });
 });
 
