@@ -1,8 +1,8 @@
 /**
- * V8 flags every process that runs the key server starts with: `npm start`
- * (key server and broker in one process), `npm start -w keyserver`, the key
- * servers of `npm run cluster`, the key-server Docker image (`NODE_OPTIONS`)
- * and the key-server benchmark's servers. One list;
+ * V8 flags the key server runs with: `npm start` (key server and broker in
+ * one process), `npm start -w keyserver`, the key servers of `npm run
+ * cluster`, the key-server Docker image (`NODE_OPTIONS`) and the key-server
+ * benchmark's servers (not `npm run dev`, which restarts on edits). One list;
  * test/embedded/compose.test.ts checks that the package.json start scripts
  * and deploy/Dockerfile.keyserver carry the same one.
  *
