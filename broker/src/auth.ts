@@ -375,18 +375,19 @@ export function createAuthHooks(opts: AuthHooksOptions): AuthHooks {
         });
       };
       const decide = (ok: boolean) => {
+        const refusal = ok ? null : refused(decision.rule, `publish to ${packet.topic} refused`);
         if (!line || !ticket) {
-          if (ok) callback(null);
-          else refused(decision.rule, `publish to ${packet.topic} refused`)();
+          if (refusal) refusal();
+          else callback(null);
           return;
         }
         // Per-client rate: a publish waits for its token (Aedes reads less from this socket
         // meanwhile, so a flood is slowed at the TCP level); a client too far ahead is refused.
         line.settle(
           ticket,
-          ok
-            ? { rated: true, run: proceed, tooFast: refused('rate', 'publish rate exceeded') }
-            : { rated: false, run: refused(decision.rule, `publish to ${packet.topic} refused`) },
+          refusal
+            ? { rated: false, run: refusal }
+            : { rated: true, run: proceed, tooFast: refused('rate', 'publish rate exceeded') },
         );
       };
       // Only group topics need the store ([ACL-2]); every other verdict is final here, so the

@@ -220,15 +220,16 @@ async function main(): Promise<void> {
       sqlite: claimLoad(sqlite),
       redis: claimLoad(onRedis),
     };
-    const order = ['hello', 'sqlite', 'redis'] as const;
-    const rounds: Record<(typeof order)[number], Result>[] = [];
+    type Load = keyof typeof loads;
+    const order = Object.keys(loads) as Load[];
+    const rounds: Record<Load, Result>[] = [];
     for (let i = 0; i < ROUNDS; i++) {
-      const round: Partial<Record<(typeof order)[number], Result>> = {};
+      const round: Partial<Record<Load, Result>> = {};
       for (let j = 0; j < order.length; j++) {
         const k = order[(i + j) % order.length]!;
         round[k] = await run(loads[k]);
       }
-      rounds.push(round as Record<(typeof order)[number], Result>);
+      rounds.push(round as Record<Load, Result>);
     }
     const left = { sqlite: await prekeysLeft(sqlite), redis: await prekeysLeft(onRedis) };
     const ratio = (k: 'sqlite' | 'redis') =>

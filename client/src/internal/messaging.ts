@@ -85,6 +85,12 @@ export function outboxOps(
   ];
 }
 
+/** A pairwise send as an outbox target: the recipient device's inbox. */
+const toInbox = <T extends { user: string; device: string }>(s: T) => ({
+  ...s,
+  topic: inboxTopic(s.user, s.device),
+});
+
 /** True when payloads of this kind are acknowledged and go through the outbox. */
 export function isAcked(kind: string): boolean {
   return ACKED.has(kind);
@@ -272,14 +278,7 @@ export class Messaging {
       });
     }
     ops.push(...(await this.localEffect(payload, account.username)));
-    if (acked)
-      ops.push(
-        ...outboxOps(
-          payload.id,
-          sends.map((s) => ({ ...s, topic: inboxTopic(s.user, s.device) })),
-          now,
-        ),
-      );
+    if (acked) ops.push(...outboxOps(payload.id, sends.map(toInbox), now));
     // Outbox first: a crash after this point re-sends on the next start.
     await this.ctx.store.batch(ops);
     await this.ctx.lock.run(() => this.encryptAndPublish(sends, payload.kind === 'sender-key'));
@@ -323,13 +322,7 @@ export class Messaging {
     );
     if (sends.length === 0) return payload;
     if (isAcked(payload.kind)) {
-      await this.ctx.store.batch(
-        outboxOps(
-          payload.id,
-          sends.map((s) => ({ ...s, topic: inboxTopic(s.user, s.device) })),
-          this.ctx.now(),
-        ),
-      );
+      await this.ctx.store.batch(outboxOps(payload.id, sends.map(toInbox), this.ctx.now()));
     }
     await this.ctx.lock.run(() => this.encryptAndPublish(sends));
     return payload;
