@@ -14,7 +14,7 @@
  * for the cluster, one node's) as the reference, for `npm run bench`
  * (scripts/bench-lib.ts).
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +45,14 @@ const publicKeyPem = publicKeyToPem(key);
 const tmp = mkdtempSync(join(tmpdir(), 'sotto-bench-'));
 
 // ---------- targets ----------
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+/** User + system CPU of a process so far in µs (/proc/PID/stat fields 14 and 15, in ticks). */
+function cpuMicros(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK;
+}
+
 interface Target {
   name: string;
   tcpUrl: string;
@@ -52,6 +60,8 @@ interface Target {
   /** Second node (cluster only). */
   tcpUrlB?: string;
   auth: boolean;
+  /** User + system CPU the broker process has used so far, µs. */
+  cpuMicros(): number;
   rss(): Promise<number>;
   stop(): Promise<void>;
 }
@@ -86,6 +96,7 @@ async function startSotto(
     tcpUrl: `mqtt://127.0.0.1:${tcpPort}`,
     wsUrl: `ws://127.0.0.1:${wsPort}/mqtt`,
     auth: true,
+    cpuMicros: () => cpuMicros(proc.pid!),
     rss: () =>
       new Promise((resolve) => {
         const on = (m: { cmd: string; rss: number }) => {
@@ -147,6 +158,7 @@ async function startMosquitto(): Promise<Target> {
     tcpUrl: `mqtt://127.0.0.1:${tcpPort}`,
     wsUrl: `ws://127.0.0.1:${wsPort}`,
     auth: false,
+    cpuMicros: () => cpuMicros(proc.pid!),
     rss: () => {
       const status = readFileSync(`/proc/${proc.pid}/status`, 'utf8');
       const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
@@ -183,7 +195,8 @@ function conn(target: Target, user: string, dev: string, topic: string): Conn {
 async function runLoad(
   jobs: { url: string; subs: Conn[]; pubs: Conn[] }[],
   opts: { rate: number; durationMs: number; payloadBytes: number },
-): Promise<{ results: Result[]; connectMs: number; connections: number }> {
+  cpu: () => number,
+): Promise<{ results: Result[]; connectMs: number; connections: number; cpuMicros: number }> {
   const workers = jobs.map(() =>
     fork(join(here, 'load-worker.ts'), [], {
       execArgv: ['--import', 'tsx'],
@@ -213,6 +226,7 @@ async function runLoad(
     const connectMs = performance.now() - t0;
     const connections = ready.reduce((s, r) => s + (r.connections as number), 0);
     await new Promise((r) => setTimeout(r, 300));
+    const cpu0 = cpu();
     const results = await Promise.all(
       workers.map((w) => {
         const p = next(w, 'result');
@@ -220,7 +234,7 @@ async function runLoad(
         return p as unknown as Promise<Result>;
       }),
     );
-    return { results, connectMs, connections };
+    return { results, connectMs, connections, cpuMicros: cpu() - cpu0 };
   } finally {
     for (const w of workers) {
       w.send({ cmd: 'stop' });
@@ -266,14 +280,21 @@ function pairJobs(target: Target, url: string, subUrl: string, tag: string) {
 async function p2p(target: Target, ws: boolean, rate: number, tag: string, urlB?: string) {
   const url = ws ? target.wsUrl : target.tcpUrl;
   const jobs = pairJobs(target, url, urlB ?? url, tag);
-  const { results } = await runLoad(jobs, { rate, durationMs: DURATION, payloadBytes: 1024 });
+  const { results, cpuMicros } = await runLoad(
+    jobs,
+    { rate, durationMs: DURATION, payloadBytes: 1024 },
+    () => target.cpuMicros(),
+  );
   const inWindow = results.reduce((s, r) => s + r.receivedInWindow, 0);
   const lat = results.flatMap((r) => r.latencies);
+  const delivered = results.reduce((s, r) => s + r.received, 0);
   return {
     msgsPerSec: inWindow / (DURATION / 1000),
     p50: pct(lat, 50),
     p99: pct(lat, 99),
-    delivered: results.reduce((s, r) => s + r.received, 0),
+    /** Broker CPU from the start of the window until every delivery landed, per delivery. */
+    cpuPerDelivery: cpuMicros / delivered,
+    delivered,
     sent: results.reduce((s, r) => s + r.sent, 0),
   };
 }
@@ -288,11 +309,16 @@ async function fanout(target: Target, subscribers: number, tag: string) {
   for (let i = 0; i < subscribers; i++)
     jobs[i % WORKERS]!.subs.push(conn(target, `f${subscribers}m${i}`, `d${tag}`, topic));
   jobs[0]!.pubs.push(conn(target, `f${subscribers}m0`, `p${tag}`, topic));
-  const { results } = await runLoad(jobs, { rate: 100, durationMs: DURATION, payloadBytes: 1024 });
+  const { results, cpuMicros } = await runLoad(
+    jobs,
+    { rate: 100, durationMs: DURATION, payloadBytes: 1024 },
+    () => target.cpuMicros(),
+  );
   const lat = results.flatMap((r) => r.latencies);
   const sent = results.reduce((s, r) => s + r.sent, 0);
   const received = results.reduce((s, r) => s + r.received, 0);
   return {
+    cpuPerDelivery: cpuMicros / received,
     deliveriesPerSec: results.reduce((s, r) => s + r.receivedInWindow, 0) / (DURATION / 1000),
     expectedPerSec: 100 * subscribers,
     p99: pct(lat, 99),
@@ -300,23 +326,45 @@ async function fanout(target: Target, subscribers: number, tag: string) {
   };
 }
 
+/**
+ * Idle connections: `n` clients connect and subscribe, in two halves. Memory per connection is
+ * the RSS growth from the first half to the second divided by `n / 2`, i.e. what one more
+ * connection costs; one-time growth (code, caches filled on first use, a heap that grows in
+ * steps) lands in the first half and is not charged to connections. The growth from before the
+ * first connection, divided by `n`, is reported beside it.
+ */
 async function idle(target: Target, n: number, ws: boolean, tag: string) {
-  const before = await target.rss();
   const url = ws ? target.wsUrl : target.tcpUrl;
-  const jobs = Array.from({ length: WORKERS }, () => ({
-    url,
-    subs: [] as Conn[],
-    pubs: [] as Conn[],
-  }));
-  for (let i = 0; i < n; i++)
-    jobs[i % WORKERS]!.subs.push(conn(target, `i${tag}${i}`, 'd', `sotto/v1/inbox/i${tag}${i}/d`));
-  // Measure memory while connected: run a zero-length load (durationMs 0) then read RSS before stopping.
-  let perConn = 0;
-  const res = await runLoadWithHook(jobs, async () => {
-    const after = await target.rss();
-    perConn = (after - before) / n;
+  const half = (from: number) => {
+    const jobs = Array.from({ length: WORKERS }, () => ({
+      url,
+      subs: [] as Conn[],
+      pubs: [] as Conn[],
+    }));
+    for (let i = from; i < from + n / 2; i++)
+      jobs[i % WORKERS]!.subs.push(
+        conn(target, `i${tag}${i}`, 'd', `sotto/v1/inbox/i${tag}${i}/d`),
+      );
+    return jobs;
+  };
+  const before = await target.rss();
+  let mid = 0;
+  let after = 0;
+  let connectMs = 0;
+  // The first half stays connected while the second connects.
+  const first = await runLoadWithHook(half(0), async () => {
+    mid = await target.rss();
+    const second = await runLoadWithHook(half(n / 2), async () => {
+      after = await target.rss();
+    });
+    connectMs += second.connectMs;
   });
-  return { bytesPerConn: perConn, connectSubscribePerSec: n / (res.connectMs / 1000) };
+  connectMs += first.connectMs;
+  return {
+    bytesPerConn: (after - mid) / (n / 2),
+    bytesPerConnFromStart: (after - before) / n,
+    connectSubscribePerSec: n / (connectMs / 1000),
+  };
 }
 
 async function runLoadWithHook(
@@ -366,6 +414,12 @@ async function runLoadWithHook(
 }
 
 // ---------- main ----------
+/**
+ * Broker CPU (user + system) per message delivered to a subscriber, µs. It says how much of the
+ * machine each broker needs for the same work, which the throughput figures cannot when the load
+ * generators on the same CPUs are the limit.
+ */
+const CPU = 'CPU µs/delivery';
 type Figures = Record<string, number>;
 const table: {
   scenario: string;
@@ -402,6 +456,7 @@ async function main() {
         if (runs('p2p-tcp')) {
           const maxTcp = await p2p(target, false, 0, `${tag}a`);
           record('p2p TCP QoS1 1 KiB, 50 pairs', 'max msg/s', which, maxTcp.msgsPerSec, 'higher');
+          record('p2p TCP QoS1 1 KiB, 50 pairs', CPU, which, maxTcp.cpuPerDelivery, 'lower');
           const latTcp = await p2p(target, false, 20, `${tag}b`);
           record('p2p TCP QoS1 1 KiB @ 1,000 msg/s', 'p50 ms', which, latTcp.p50, 'lower');
           record('p2p TCP QoS1 1 KiB @ 1,000 msg/s', 'p99 ms', which, latTcp.p99, 'lower');
@@ -415,6 +470,7 @@ async function main() {
             maxWs.msgsPerSec,
             'higher',
           );
+          record('p2p WebSocket QoS1 1 KiB, 50 pairs', CPU, which, maxWs.cpuPerDelivery, 'lower');
           const latWs = await p2p(target, true, 20, `${tag}d`);
           record('p2p WebSocket QoS1 1 KiB @ 1,000 msg/s', 'p50 ms', which, latWs.p50, 'lower');
           record('p2p WebSocket QoS1 1 KiB @ 1,000 msg/s', 'p99 ms', which, latWs.p99, 'lower');
@@ -429,6 +485,7 @@ async function main() {
             'higher',
           );
           record(`group fan-out 1→${n} @ 100 msg/s`, 'p99 ms', which, f.p99, 'lower');
+          record(`group fan-out 1→${n} @ 100 msg/s`, CPU, which, f.cpuPerDelivery, 'lower');
         }
         if (round === 0 && runs('idle')) {
           // Each idle figure on a process of its own: after the loads above (or the other idle
@@ -446,6 +503,13 @@ async function main() {
           record(`idle connections TCP (${IDLE_N})`, 'bytes/conn', which, it.bytesPerConn, 'lower');
           record(
             `idle connections TCP (${IDLE_N})`,
+            'RSS growth/conn from start',
+            which,
+            it.bytesPerConnFromStart,
+            'lower',
+          );
+          record(
+            `idle connections TCP (${IDLE_N})`,
             'connect+subscribe/s',
             which,
             it.connectSubscribePerSec,
@@ -453,6 +517,13 @@ async function main() {
           );
           const iw = await fresh((t) => idle(t, IDLE_N, true, `${tag}w`));
           record(`idle connections WS (${IDLE_N})`, 'bytes/conn', which, iw.bytesPerConn, 'lower');
+          record(
+            `idle connections WS (${IDLE_N})`,
+            'RSS growth/conn from start',
+            which,
+            iw.bytesPerConnFromStart,
+            'lower',
+          );
           record(
             `idle connections WS (${IDLE_N})`,
             'connect+subscribe/s',
@@ -522,7 +593,13 @@ async function main() {
 
   /** The unit of a table metric on a `BENCH` line ("p99 ms", "max msg/s" → "ms", "msg/s"). */
   const unit = (metric: string) =>
-    metric === 'connect+subscribe/s' ? 'conn/s' : metric.replace(/^(p\d+|max) /, '');
+    metric === 'connect+subscribe/s'
+      ? 'conn/s'
+      : metric === CPU
+        ? 'µs/delivery'
+        : metric === 'RSS growth/conn from start'
+          ? 'bytes/conn'
+          : metric.replace(/^(p\d+|max) /, '');
   const oneNode = (metric: string) =>
     median(
       table.find((r) => r.scenario.startsWith('p2p TCP QoS1 1 KiB @') && r.metric === metric)!
