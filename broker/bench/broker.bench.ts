@@ -10,6 +10,9 @@
  * 1,000 msg/s) over TCP and WebSocket; group fan-out to 200 and 1,000
  * subscribers at 100 msg/s; idle connection memory and connect+subscribe
  * rate; a two-broker cluster on Redis (publisher on A, subscriber on B).
+ * Beside the maximum rates, the broker's own CPU per delivered message (the
+ * load generators share the CPUs, so a rate alone mixes both). With
+ * `--plain-aedes`, Aedes without our checks is measured in the same rounds.
  * After the table, every figure again as a `BENCH` line with Mosquitto's (or,
  * for the cluster, one node's) as the reference, for `npm run bench`
  * (scripts/bench-lib.ts).
@@ -29,6 +32,8 @@ const argValue = (name: string) =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const only = argValue('only')?.split(',');
 const runs = (scenario: string) => !only || only.includes(scenario);
+/** `--plain-aedes`: also measure Aedes without our authentication and checks (plain-aedes.ts). */
+const plainAedes = process.argv.includes('--plain-aedes');
 /** `--cpu-prof-dir=DIR`: our broker processes write V8 CPU profiles there. */
 const cpuProfDir = argValue('cpu-prof-dir');
 const ROUNDS = quick ? 1 : 3;
@@ -66,36 +71,53 @@ interface Target {
   stop(): Promise<void>;
 }
 
-async function startSotto(
+function startSotto(
   groups: Record<string, string[]>,
   redisUrl?: string,
   id?: string,
 ): Promise<Target & { proc: ChildProcess }> {
+  return startForked('sotto', 'bench-broker.ts', (tcpPort, wsPort) => ({
+    tcpPort,
+    wsPort,
+    publicKeyPem,
+    groups,
+    redisUrl,
+    id,
+  }));
+}
+
+/** Plain Aedes, no authentication (`--plain-aedes`): see plain-aedes.ts. */
+function startPlainAedes(): Promise<Target> {
+  return startForked('aedes', 'plain-aedes.ts', (tcpPort, wsPort) => ({ tcpPort, wsPort }));
+}
+
+/** A Node broker in a child process of its own (configuration as JSON in argv[2], IPC). */
+async function startForked(
+  name: string,
+  script: string,
+  config: (tcpPort: number, wsPort: number) => object,
+): Promise<Target & { proc: ChildProcess }> {
   const tcpPort = await freePort();
   const wsPort = await freePort();
-  const proc = fork(
-    join(here, 'bench-broker.ts'),
-    [JSON.stringify({ tcpPort, wsPort, publicKeyPem, groups, redisUrl, id })],
-    {
-      execArgv: [
-        '--import',
-        'tsx',
-        '--expose-gc',
-        ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []),
-      ],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    },
-  );
+  const proc = fork(join(here, script), [JSON.stringify(config(tcpPort, wsPort))], {
+    execArgv: [
+      '--import',
+      'tsx',
+      '--expose-gc',
+      ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []),
+    ],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   await new Promise<void>((resolve, reject) => {
-    proc.once('exit', (c) => reject(new Error(`bench broker exited ${c}`)));
+    proc.once('exit', (c) => reject(new Error(`bench broker ${name} exited ${c}`)));
     proc.on('message', (m: { cmd: string }) => m.cmd === 'ready' && resolve());
   });
   return {
-    name: 'sotto',
+    name,
     proc,
     tcpUrl: `mqtt://127.0.0.1:${tcpPort}`,
     wsUrl: `ws://127.0.0.1:${wsPort}/mqtt`,
-    auth: true,
+    auth: name === 'sotto',
     cpuMicros: () => cpuMicros(proc.pid!),
     rss: () =>
       new Promise((resolve) => {
@@ -421,23 +443,24 @@ async function runLoadWithHook(
  */
 const CPU = 'CPU µs/delivery';
 type Figures = Record<string, number>;
+type Who = 'sotto' | 'mosquitto' | 'aedes';
 const table: {
   scenario: string;
   metric: string;
-  sotto: number[];
-  mosquitto: number[];
+  values: Record<Who, number[]>;
   better: 'higher' | 'lower';
 }[] = [];
 function record(
   scenario: string,
   metric: string,
-  who: string,
+  who: Who,
   value: number,
   better: 'higher' | 'lower',
 ) {
   let row = table.find((r) => r.scenario === scenario && r.metric === metric);
-  if (!row) table.push((row = { scenario, metric, sotto: [], mosquitto: [], better }));
-  (who === 'sotto' ? row.sotto : row.mosquitto).push(value);
+  const values = { sotto: [], mosquitto: [], aedes: [] };
+  if (!row) table.push((row = { scenario, metric, values, better }));
+  row.values[who].push(value);
 }
 
 async function main() {
@@ -446,10 +469,19 @@ async function main() {
   for (const n of [200, 1000]) groups[`g${n}`] = Array.from({ length: n }, (_, i) => `f${n}m${i}`);
   const fanouts = quick ? [200] : [200, 1000];
   const log = (...a: unknown[]) => console.error('[bench]', ...a);
+  const start = (who: Who) =>
+    who === 'sotto'
+      ? startSotto(groups)
+      : who === 'mosquitto'
+        ? startMosquitto()
+        : startPlainAedes();
+  // Alternate, so that no broker always runs first (or right after the same other one).
+  const whos: Who[] = plainAedes ? ['sotto', 'mosquitto', 'aedes'] : ['sotto', 'mosquitto'];
+  const roundOrder = (round: number) => (round % 2 === 0 ? whos : [...whos].reverse());
 
   for (let round = 0; round < ROUNDS; round++) {
-    for (const which of round % 2 === 0 ? ['sotto', 'mosquitto'] : ['mosquitto', 'sotto']) {
-      const target = which === 'sotto' ? await startSotto(groups) : await startMosquitto();
+    for (const which of roundOrder(round)) {
+      const target = await start(which);
       try {
         const tag = `${round}${which[0]}`;
         log(`round ${round + 1}/${ROUNDS} ${which}`);
@@ -492,7 +524,7 @@ async function main() {
           // run) the process keeps the memory it grew, and the new connections reuse it — the WS
           // figure once came out negative that way.
           const fresh = async <T>(fn: (t: Target) => Promise<T>): Promise<T> => {
-            const t = which === 'sotto' ? await startSotto(groups) : await startMosquitto();
+            const t = await start(which);
             try {
               return await fn(t);
             } finally {
@@ -567,17 +599,24 @@ async function main() {
     `Broker benchmark ${quick ? '(--quick, 1 round)' : `(${ROUNDS} rounds, medians)`}, ${new Date().toISOString()}`,
   );
   lines.push('');
-  lines.push('| scenario | metric | Sotto (auth+ACL) | Mosquitto | ratio (Sotto/Mosquitto) |');
-  lines.push('|---|---|---|---|---|');
+  const aedesCols = plainAedes ? ' plain Aedes | ratio (Aedes/Mosquitto) |' : '';
+  lines.push(
+    `| scenario | metric | Sotto (auth+ACL) | Mosquitto | ratio (Sotto/Mosquitto) |${aedesCols}`,
+  );
+  lines.push(`|---|---|---|---|---|${plainAedes ? '---|---|' : ''}`);
   for (const r of table) {
-    const s = median(r.sotto);
-    const m = median(r.mosquitto);
-    lines.push(`| ${r.scenario} | ${r.metric} | ${fmt(s)} | ${fmt(m)} | ${(s / m).toFixed(2)}x |`);
+    const [s, m, a] = [r.values.sotto, r.values.mosquitto, r.values.aedes].map(median);
+    const ratio = (x: number) => `${(x / m!).toFixed(2)}x`;
+    const aedes = plainAedes ? ` ${fmt(a!)} | ${ratio(a!)} |` : '';
+    lines.push(`| ${r.scenario} | ${r.metric} | ${fmt(s!)} | ${fmt(m!)} | ${ratio(s!)} |${aedes}`);
   }
   // The cluster rows compare with one node's p2p TCP figures: both scenarios must have run.
   const withCluster = cluster.length > 0 && runs('p2p-tcp');
   const single = withCluster
-    ? median(table.find((r) => r.metric === 'max msg/s' && r.scenario.startsWith('p2p TCP'))!.sotto)
+    ? median(
+        table.find((r) => r.metric === 'max msg/s' && r.scenario.startsWith('p2p TCP'))!.values
+          .sotto,
+      )
     : NaN;
   const cMax = median(cluster.map((c) => c.max!));
   if (withCluster)
@@ -603,7 +642,7 @@ async function main() {
   const oneNode = (metric: string) =>
     median(
       table.find((r) => r.scenario.startsWith('p2p TCP QoS1 1 KiB @') && r.metric === metric)!
-        .sotto,
+        .values.sotto,
     );
   const clusterFig = (metric: 'p50' | 'p99') => ({
     name: `cluster A→B @ 1,000 msg/s: ${metric}`,
@@ -614,9 +653,9 @@ async function main() {
   printBench([
     ...table.map((r) => ({
       name: `${r.scenario}: ${r.metric.replace(/ ms$/, '')}`,
-      value: median(r.sotto),
+      value: median(r.values.sotto),
       unit: unit(r.metric),
-      reference: { name: 'Mosquitto', value: median(r.mosquitto), unit: unit(r.metric) },
+      reference: { name: 'Mosquitto', value: median(r.values.mosquitto), unit: unit(r.metric) },
     })),
     ...(withCluster
       ? [
