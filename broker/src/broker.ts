@@ -19,6 +19,7 @@ import type { BackendErrors } from './cluster.ts';
 import { parseClientId, type Identity } from './identity.ts';
 import { groupTopic, presenceTopic, GROUP_ID_PATTERN } from './internal/topics.ts';
 import { ConnectionCounter, guardPacketSize } from './limits.ts';
+import { coalesceWrites } from './internal/coalesce.ts';
 import { createBrokerMetrics, type BrokerMetrics } from './metrics.ts';
 import {
   capQueues,
@@ -507,6 +508,8 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
       metrics.disconnects.inc({ reason });
       log.info({ reason }, 'packet guard closed a connection');
     });
+    // A connection's packets of one loop turn leave in one write (internal/coalesce.ts).
+    coalesceWrites(conn);
     aedes.handle(conn, req);
   };
 
