@@ -69,6 +69,34 @@ describe('coalesceWrites', () => {
     expect(stream.writableCorked).toBe(0);
   });
 
+  it('lets held packets go once they reach the high-water mark, instead of growing a backlog', async () => {
+    const { stream, writes } = recorder();
+    coalesceWrites(stream);
+    const big = (id: number) => ({
+      cmd: 'publish' as const,
+      topic: 't',
+      qos: 1 as const,
+      messageId: id,
+      dup: false,
+      retain: false,
+      payload: Buffer.alloc(stream.writableHighWaterMark, 0x61),
+    });
+    let most = 0;
+    // Four callbacks of one turn, each writing a packet as large as the high-water mark.
+    for (const id of [1, 2, 3, 4])
+      setImmediate(() => {
+        mqttPacket.writeToStream(big(id), stream);
+        most = Math.max(most, stream.writableLength);
+      });
+    await turn();
+    // At most the packets since the last release: never all four.
+    expect(most).toBeLessThan(3 * stream.writableHighWaterMark);
+    await turn();
+    expect(decode(writes).map((p) => p.messageId)).toEqual([1, 2, 3, 4]);
+    expect(writes.length).toBeGreaterThan(1);
+    expect(stream.writableCorked).toBe(0);
+  });
+
   it('keeps connections apart and releases each', async () => {
     const a = recorder();
     const b = recorder();
