@@ -5,8 +5,9 @@
  * in one system call, but two packets for the same connection written from two callbacks of
  * one loop turn leave in two. With the PUBACK sent only after the message is stored and
  * routed (broker.ts `persistBeforeAck`), every PUBACK of a publisher's window left in a system
- * call of its own, where Aedes's ack-first order wrote a whole read's PUBACKs in one: about
- * 0.9 more `writev` per message, the largest single cost of the broker on a loopback benchmark.
+ * call of its own, where Aedes's ack-first order wrote a whole read's PUBACKs in one (2.2
+ * `writev` per message against plain Aedes's 1.3), and a subscriber that fell behind got its
+ * backlog one write per message (docs/PERFORMANCE.md "Write coalescing").
  *
  * {@link coalesceWrites} makes a connection's first cork of a turn also hold the stream until
  * the turn's `setImmediate` (one for all connections, in the order they were first held), so
