@@ -10,6 +10,7 @@
 import { createServer } from 'node:http';
 import { createTokenVerifier } from '@sotto/keyserver/tokens';
 import { createBroker, createRedisBackends, type AclStoreQueries } from '../src/index.ts';
+import { serveBenchIpc } from './bench-ipc.ts';
 
 interface Cfg {
   tcpPort: number;
@@ -49,12 +50,4 @@ await broker.listenTcp(cfg.tcpPort, '127.0.0.1');
 const http = createServer((_q, r) => r.writeHead(404).end());
 broker.attachWebSocket(http, '/mqtt');
 await new Promise<void>((r) => http.listen(cfg.wsPort, '127.0.0.1', r));
-process.on('message', (m: { cmd: string }) => {
-  // Exit (writing a --cpu-prof profile when one is being taken).
-  if (m.cmd === 'exit') process.exit(0);
-  if (m.cmd === 'mem') {
-    global.gc?.();
-    process.send?.({ cmd: 'mem', rss: process.memoryUsage().rss });
-  }
-});
-process.send?.({ cmd: 'ready' });
+serveBenchIpc();

@@ -276,18 +276,13 @@ const median = (xs: number[]) => pct(xs, 50);
 // ---------- scenarios ----------
 const PAIRS = 50;
 const WORKERS = 2;
+/** One empty job per load worker, all on `url`. */
+const workerJobs = (url: string) =>
+  Array.from({ length: WORKERS }, () => ({ url, subs: [] as Conn[], pubs: [] as Conn[] }));
 
 function pairJobs(target: Target, url: string, subUrl: string, tag: string) {
-  const jobs = Array.from({ length: WORKERS }, () => ({
-    url,
-    subs: [] as Conn[],
-    pubs: [] as Conn[],
-  }));
-  const subJobs = Array.from({ length: WORKERS }, () => ({
-    url: subUrl,
-    subs: [] as Conn[],
-    pubs: [] as Conn[],
-  }));
+  const jobs = workerJobs(url);
+  const subJobs = workerJobs(subUrl);
   for (let i = 0; i < PAIRS; i++) {
     const topic = `sotto/v1/inbox/r${tag}${i}/d`;
     const w = i % WORKERS;
@@ -323,11 +318,7 @@ async function p2p(target: Target, ws: boolean, rate: number, tag: string, urlB?
 
 async function fanout(target: Target, subscribers: number, tag: string) {
   const topic = `sotto/v1/group/g${subscribers}`;
-  const jobs = Array.from({ length: WORKERS }, () => ({
-    url: target.tcpUrl,
-    subs: [] as Conn[],
-    pubs: [] as Conn[],
-  }));
+  const jobs = workerJobs(target.tcpUrl);
   for (let i = 0; i < subscribers; i++)
     jobs[i % WORKERS]!.subs.push(conn(target, `f${subscribers}m${i}`, `d${tag}`, topic));
   jobs[0]!.pubs.push(conn(target, `f${subscribers}m0`, `p${tag}`, topic));
@@ -358,11 +349,7 @@ async function fanout(target: Target, subscribers: number, tag: string) {
 async function idle(target: Target, n: number, ws: boolean, tag: string) {
   const url = ws ? target.wsUrl : target.tcpUrl;
   const half = (from: number) => {
-    const jobs = Array.from({ length: WORKERS }, () => ({
-      url,
-      subs: [] as Conn[],
-      pubs: [] as Conn[],
-    }));
+    const jobs = workerJobs(url);
     for (let i = from; i < from + n / 2; i++)
       jobs[i % WORKERS]!.subs.push(
         conn(target, `i${tag}${i}`, 'd', `sotto/v1/inbox/i${tag}${i}/d`),

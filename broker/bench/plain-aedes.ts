@@ -9,6 +9,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { Aedes } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
+import { serveBenchIpc } from './bench-ipc.ts';
 
 const cfg = JSON.parse(process.argv[2] ?? '{}') as { tcpPort: number; wsPort: number };
 const aedes = await Aedes.createBroker();
@@ -24,11 +25,4 @@ wss.on('connection', (ws, req) => {
   aedes.handle(createWebSocketStream(ws));
 });
 await new Promise<void>((r) => http.listen(cfg.wsPort, '127.0.0.1', r));
-process.on('message', (m: { cmd: string }) => {
-  if (m.cmd === 'exit') process.exit(0);
-  if (m.cmd === 'mem') {
-    global.gc?.();
-    process.send?.({ cmd: 'mem', rss: process.memoryUsage().rss });
-  }
-});
-process.send?.({ cmd: 'ready' });
+serveBenchIpc();

@@ -1,0 +1,15 @@
+/**
+ * The IPC side of a broker process forked by broker.bench.ts (bench-broker.ts,
+ * plain-aedes.ts): `mem` answers the RSS after a full GC, `exit` ends the
+ * process (so a `--cpu-prof` profile is written), and `ready` is sent once.
+ */
+export function serveBenchIpc(): void {
+  process.on('message', (m: { cmd: string }) => {
+    if (m.cmd === 'exit') process.exit(0);
+    if (m.cmd === 'mem') {
+      global.gc?.();
+      process.send?.({ cmd: 'mem', rss: process.memoryUsage().rss });
+    }
+  });
+  process.send?.({ cmd: 'ready' });
+}
