@@ -211,6 +211,7 @@ export interface SottoClient extends TypedEvents<ClientEvents> {
     /** Take admin rights away (the group must keep at least one admin). */
     demote(groupId: string, user: string): Promise<void>;
     leave(groupId: string): Promise<void>;
+    /** Stored groups; `frozen` is set on one whose chain the key server forked or rolled back (sending refused: GROUP_FROZEN). */
     list(): Promise<GroupRecord[]>;
     /** Fetch and verify the chain from the key server now. */
     refresh(groupId: string): Promise<GroupRecord | null>;
@@ -398,6 +399,7 @@ export function createClient(deps: CreateClientOptions): SottoClient {
       void groups.retryPending(groupId).catch((e: unknown) => events.emit('error', e)),
     isMember: (groupId, user) => groups.isMember(groupId, user),
     resendGroup: (groupId, messageId, plaintext) => groups.resend(groupId, messageId, plaintext),
+    applyGroupChange: (p, origin, ops, fx) => groups.applyChangeNotice(p, origin, ops, fx),
   });
   groups = new Groups(ctx, directory, messaging);
   const linker = createLinker(ctx, {

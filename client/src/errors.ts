@@ -39,6 +39,11 @@ export type ClientErrorCode =
    * nobody gives this device the group's keys until an admin re-adds us with the new key.
    */
   | 'REKEY_PENDING'
+  /**
+   * The key server served this group's membership chain forked or rolled back (PROTOCOL.md §8.7):
+   * the group is frozen on this device, nothing is sent to it.
+   */
+  | 'GROUP_FROZEN'
   /** Re-keying a member whose recorded identity key already is the one this device trusts. */
   | 'NO_KEY_CHANGE'
   /** The message to edit/delete/react to is unknown or not ours. */

@@ -345,12 +345,28 @@ export function storeSuite(name: string, factory: StoreFactory): void {
             updatedAt: 1,
           },
         },
+        {
+          op: 'putGroup',
+          group: {
+            groupId: 'g2',
+            name: 'Forked',
+            chain: [bytes(4)],
+            members: ['alice'],
+            admins: ['alice'],
+            updatedAt: 2,
+            frozen: { reason: 'forked', at: 3 },
+          },
+        },
         { op: 'setSetting', key: 'presence', value: { share: false, n: [1, 2] } },
       ]);
       expect((await s.getContact('zed'))?.pendingUik).toEqual(bytes(2));
+      // The freeze marker (a forked or rolled-back chain) survives a round trip; absent stays absent.
+      expect((await s.getGroup('g2'))?.frozen).toEqual({ reason: 'forked', at: 3 });
+      expect((await s.getGroup('g1'))?.frozen).toBeUndefined();
+      expect((await s.listGroups()).map((g) => g.frozen?.reason ?? null)).toEqual([null, 'forked']);
       expect((await s.listContacts()).map((c) => c.username)).toEqual(['bob', 'zed']);
       expect((await s.getGroup('g1'))?.chain).toEqual([bytes(1), bytes(2, 3)]);
-      expect((await s.listGroups()).length).toBe(1);
+      expect((await s.listGroups()).length).toBe(2);
       expect(await s.getSetting('presence')).toEqual({ share: false, n: [1, 2] });
       expect(await s.getSetting('missing')).toBeUndefined();
       await s.batch([

@@ -41,6 +41,7 @@ import {
   unpad,
   verifyMembershipChain,
   type GroupState,
+  type MembershipRecord,
   type OwnSenderKey,
 } from '@sotto/crypto';
 import { ClientError, isClientError } from '../errors.ts';
@@ -52,7 +53,7 @@ import {
   type Payload,
   type PayloadInput,
 } from '../payload.ts';
-import type { GroupRecord, SenderKeyRecord, StoreOp } from '../store/types.ts';
+import type { GroupFrozen, GroupRecord, SenderKeyRecord, StoreOp } from '../store/types.ts';
 import type { Ctx, RemoteDevice } from './context.ts';
 import { mapLimited } from './limit.ts';
 import {
@@ -106,6 +107,31 @@ export interface GroupKeyStatus {
 
 type KeyState = 'current' | 'changed' | 'awaiting';
 
+/** A change to a stored group: the record after it, its store ops, and what to do once committed. */
+interface Step {
+  group: GroupRecord;
+  ops: StoreOp[];
+  after: () => void;
+}
+
+/** How a chain offered to us relates to the one we hold ({@link compareChains}). */
+export type ChainRelation = 'same' | 'extends' | 'behind' | 'forked';
+
+/**
+ * The prefix rule of PROTOCOL.md §8.7, the one place it is decided: `extends` when `held` is a
+ * proper prefix of `offered`, `behind` when `offered` is a proper prefix of `held` (from the key
+ * server: a rollback), `forked` when they differ at a position both have.
+ */
+export function compareChains(
+  held: readonly Uint8Array[],
+  offered: readonly Uint8Array[],
+): ChainRelation {
+  const n = Math.min(held.length, offered.length);
+  for (let i = 0; i < n; i++) if (!equalBytes(held[i]!, offered[i]!)) return 'forked';
+  if (held.length === offered.length) return 'same';
+  return held.length < offered.length ? 'extends' : 'behind';
+}
+
 /** Group operations of the engine. */
 export class Groups {
   constructor(
@@ -126,7 +152,7 @@ export class Groups {
     return verifyMembershipChain(group.chain);
   }
 
-  /** A stored group we are a member of, or NOT_MEMBER. */
+  /** A stored group we are a member of and may act in: NOT_MEMBER, or GROUP_FROZEN (§8.7). */
   async requireGroup(groupId: string): Promise<GroupRecord> {
     let group = await this.ctx.store.getGroup(groupId);
     // Not heard of it yet (the notice may still be on its way): ask the key server.
@@ -134,6 +160,7 @@ export class Groups {
     if (!group || !group.members.includes(this.ctx.account().username)) {
       throw new ClientError('NOT_MEMBER', `not a member of group ${groupId}`);
     }
+    assertNotFrozen(group);
     return group;
   }
 
@@ -232,13 +259,29 @@ export class Groups {
   }
 
   /**
-   * Fetch the chain from the key server, verify it, and require it to extend
-   * the chain we hold (no rollback, no fork). Updates the store, topic
-   * subscription and sender keys; emits `groupChange` when membership moved.
+   * Fetch the chain from the key server, verify it, and adopt it only if it extends the chain we
+   * hold (PROTOCOL.md §8.7): a fork or a rollback freezes the group instead. Updates the store,
+   * topic subscription and sender keys; emits `groupChange` when membership moved.
    */
   async refresh(groupId: string): Promise<GroupRecord | null> {
+    return this.fetchAndAdopt(groupId, false);
+  }
+
+  /**
+   * The one path by which a chain from the key server is adopted ({@link refresh}, and
+   * {@link refreshUnlocked} for callers already holding the lock). `heldBefore` is how much of
+   * the chain we held when the request went out: an answer shorter than our chain now but not
+   * shorter than that is merely stale (a record reached us end to end while it was on its way),
+   * not a rollback.
+   */
+  private async fetchAndAdopt(groupId: string, locked: boolean): Promise<GroupRecord | null> {
     const { store, http } = this.ctx;
     const account = this.ctx.account();
+    const run = <T>(f: () => Promise<T>): Promise<T> => (locked ? f() : this.ctx.lock.run(f));
+    const held = await store.getGroup(groupId);
+    // Frozen: the key server rewrote this group's history once; nothing it says is adopted.
+    if (held?.frozen) return held;
+    const heldBefore = held?.chain.length ?? 0;
     let chain: Uint8Array[];
     try {
       chain = (await http.getGroup(groupId)).records.map((r) => fromBase64(r));
@@ -246,34 +289,76 @@ export class Groups {
       // 403/404: the key server no longer counts us as a member (removed, or the
       // group is gone). Stop using the group; the chain we hold stays for history.
       const status = (err as { status?: number }).status;
-      const old = await store.getGroup(groupId);
-      if (old && old.members.includes(account.username) && (status === 403 || status === 404)) {
-        return this.leaveLocally(old, []);
+      if (
+        !locked &&
+        held &&
+        held.members.includes(account.username) &&
+        (status === 403 || status === 404)
+      ) {
+        return this.leaveLocally(held, []);
       }
       throw err;
     }
     const state = verifyMembershipChain(chain);
     if (state.groupId !== groupId)
       throw new ClientError('BAD_INPUT', 'key server returned another group');
-    const old = await store.getGroup(groupId);
-    if (old) {
-      if (old.chain.length > chain.length)
-        throw new ClientError('BAD_INPUT', `group ${groupId}: server chain rolled back`);
-      old.chain.forEach((r, i) => {
-        if (!equalBytes(r, chain[i]!))
-          throw new ClientError('BAD_INPUT', `group ${groupId}: server chain forked`);
-      });
+    const step = await run(async () => {
+      const old = await store.getGroup(groupId);
+      const next = this.adoption(groupId, old, chain, state, heldBefore);
+      if (next.ops.length) await store.batch(next.ops);
+      return next;
+    });
+    // Under the caller's lock the events wait until the caller is done with the store.
+    if (locked) queueMicrotask(step.after);
+    else step.after();
+    return step.group;
+  }
+
+  /**
+   * What adopting `chain` (verified, `state`) from the key server means for the stored `old`:
+   * nothing (same chain, or a stale answer), a membership step, or a freeze (fork, rollback).
+   */
+  private adoption(
+    groupId: string,
+    old: GroupRecord | null,
+    chain: Uint8Array[],
+    state: GroupState,
+    heldBefore: number,
+  ): Step {
+    if (!old) return this.transition(groupId, null, chain, state);
+    if (old.frozen) return { group: old, ops: [], after: () => undefined };
+    const account = this.ctx.account();
+    switch (compareChains(old.chain, chain)) {
+      case 'forked':
+        return this.freeze(old, 'forked');
+      case 'behind':
+        return chain.length < heldBefore
+          ? this.freeze(old, 'rolled-back')
+          : { group: old, ops: [], after: () => undefined };
+      case 'same':
+        // Nothing to do, unless a concurrent refresh that met a 403 mid re-key marked us as
+        // gone while the chain has us in again.
+        if (old.members.includes(account.username) === state.members.has(account.username))
+          return { group: old, ops: [], after: () => undefined };
+        return this.transition(groupId, old, chain, state);
+      case 'extends':
+        return this.transition(groupId, old, chain, state);
     }
+  }
+
+  /**
+   * The store ops and events of moving a group from `old` to the verified `chain`: removed and
+   * re-keyed members' sender keys dropped and our own rotated (§8.6), or, when we are no longer
+   * in it, every sender key dropped and the topic left.
+   */
+  private transition(
+    groupId: string,
+    old: GroupRecord | null,
+    chain: Uint8Array[],
+    state: GroupState,
+  ): Step {
+    const account = this.ctx.account();
     const members = [...state.members.keys()].sort();
-    // Same chain: nothing to do, unless a concurrent refresh that met a 403 mid re-key marked
-    // us as gone while the chain has us in again.
-    if (
-      old &&
-      old.chain.length === chain.length &&
-      old.members.includes(account.username) === members.includes(account.username)
-    ) {
-      return old;
-    }
     const group: GroupRecord = {
       groupId,
       name: state.name,
@@ -298,11 +383,55 @@ export class Groups {
       ops.push({ op: 'deleteSenderKeys', groupId, user: m });
     // Rotation on removal: the next message starts a new chain for the remaining members only.
     if (removed.length || rekeyed.length) ops.push({ op: 'deleteOwnSenderKey', groupId });
-    await this.ctx.lock.run(() => store.batch(ops));
-    if (!members.includes(account.username)) return this.leaveLocally(group, removed);
-    this.ctx.subscribe(groupTopic(groupId));
-    this.ctx.events.emit('groupChange', { groupId, name: group.name, members, removed, added });
-    return group;
+    if (!members.includes(account.username)) {
+      ops.push({ op: 'deleteOwnSenderKey', groupId }, { op: 'deleteSenderKeys', groupId });
+      return {
+        group,
+        ops,
+        after: () => {
+          this.ctx.unsubscribe(groupTopic(groupId));
+          // A group we never were in (a stray notice) is stored but not announced.
+          if (!before.includes(account.username)) return;
+          this.ctx.events.emit('groupChange', {
+            groupId,
+            name: group.name,
+            members,
+            removed: [...new Set([...removed, account.username])],
+            added: [],
+          });
+        },
+      };
+    }
+    return {
+      group,
+      ops,
+      after: () => {
+        this.ctx.subscribe(groupTopic(groupId));
+        this.ctx.events.emit('groupChange', { groupId, name: group.name, members, removed, added });
+      },
+    };
+  }
+
+  /**
+   * Freeze `old` (PROTOCOL.md §8.7): marked, kept as it is, reported once as a `securityNotice`.
+   */
+  private freeze(old: GroupRecord, reason: GroupFrozen['reason']): Step {
+    const at = this.ctx.now();
+    const group: GroupRecord = { ...old, frozen: { reason, at } };
+    return {
+      group,
+      ops: [{ op: 'putGroup', group }],
+      after: () =>
+        this.ctx.events.emit('securityNotice', {
+          code: 'GROUP_FORKED',
+          user: this.ctx.account().username,
+          device: null,
+          conversationId: `group:${old.groupId}`,
+          groupId: old.groupId,
+          message: "this group's history was rewritten by the server",
+          at,
+        }),
+    };
   }
 
   private async leaveLocally(group: GroupRecord, removed: string[]): Promise<GroupRecord> {
@@ -326,7 +455,115 @@ export class Groups {
     return g;
   }
 
-  /** Member devices verified against the chain's UIKs (excluding this device). */
+  /**
+   * A `group-change` notice from `origin` (PROTOCOL.md §8.7), with the caller holding the lock:
+   * its record, verified against the chain we hold, is applied at once (store ops into `ops`,
+   * events into `fx`), so a key server that keeps serving the old chain cannot hide a removal.
+   * A record that does not verify is dropped (`FORGED_GROUP_CHANGE`); an admin-signed one that
+   * differs from ours at a position we hold freezes the group. Without a record, or when we are
+   * more than one record behind, the chain is fetched after the commit.
+   */
+  async applyChangeNotice(
+    p: Extract<Payload, { kind: 'group-change' }>,
+    origin: Origin,
+    ops: StoreOp[],
+    fx: Effects,
+  ): Promise<void> {
+    const fetchLater = (): void => {
+      fx.after.push(
+        () =>
+          void this.refresh(p.groupId).catch((err: unknown) => this.ctx.events.emit('error', err)),
+      );
+    };
+    const held = await this.ctx.store.getGroup(p.groupId);
+    if (held?.frozen) return;
+    if (!p.record || !held) return fetchLater();
+    const heldState = this.stateOf(held);
+    // Only a member (per the chain we hold) can vouch for a change; anyone else's notice is a hint.
+    if (!heldState.members.has(origin.user)) return fetchLater();
+    const forged = (): void => {
+      fx.after.push(() =>
+        this.ctx.events.emit('securityNotice', {
+          code: 'FORGED_GROUP_CHANGE',
+          user: origin.user,
+          device: origin.device,
+          conversationId: `group:${p.groupId}`,
+          groupId: p.groupId,
+          message:
+            "a change to this group that does not verify against the group's history was dropped",
+          at: this.ctx.now(),
+        }),
+      );
+    };
+    let raw: Uint8Array;
+    let rec: MembershipRecord;
+    try {
+      raw = fromBase64(p.record);
+      rec = decodeMembershipRecord(raw);
+    } catch {
+      return forged();
+    }
+    if (rec.groupId !== p.groupId) return forged();
+    if (rec.seq > heldState.seq + 1) return fetchLater();
+    const step = this.checkNoticeRecord(held, heldState, rec, raw);
+    if (step === 'forged') return forged();
+    if (step) {
+      ops.push(...step.ops);
+      fx.after.push(step.after);
+    }
+  }
+
+  /**
+   * A record at or just after our head: the next step (it extends our chain), a freeze (an admin
+   * of our chain at that position signed something else there: a fork), null (we have it), or
+   * 'forged' (it does not verify against our chain, or competes with ours without an admin's
+   * signature).
+   */
+  private checkNoticeRecord(
+    held: GroupRecord,
+    heldState: GroupState,
+    rec: MembershipRecord,
+    raw: Uint8Array,
+  ): Step | 'forged' | null {
+    if (rec.seq === heldState.seq + 1) {
+      try {
+        const next = applyMembershipRecord(heldState, rec);
+        return this.transition(held.groupId, held, [...held.chain, raw], next);
+      } catch {
+        return 'forged';
+      }
+    }
+    const ours = held.chain[rec.seq]!;
+    if (equalBytes(ours, raw)) return null;
+    try {
+      if (rec.seq === 0) {
+        // Anyone can sign a genesis for any id; only our creator's second one is a fork.
+        const genesis = decodeMembershipRecord(ours);
+        if (
+          genesis.actor.username !== rec.actor.username ||
+          !equalBytes(genesis.actor.uik, rec.actor.uik)
+        )
+          return 'forged';
+        applyMembershipRecord(null, rec);
+      } else {
+        // Only an admin's competing record proves a fork: any member can sign a valid `leave`
+        // for any position, and must not be able to freeze the group for everyone with it.
+        const prefix = verifyMembershipChain(held.chain.slice(0, rec.seq));
+        const actor = prefix.members.get(rec.actor.username);
+        if (!actor?.admin || !equalBytes(actor.uik, rec.actor.uik)) return 'forged';
+        applyMembershipRecord(prefix, rec);
+      }
+    } catch {
+      return 'forged';
+    }
+    return this.freeze(held, 'forked');
+  }
+
+  /**
+   * Member devices verified against the chain's UIKs (excluding this device): the only devices
+   * our sender key goes to (§8.2). Members come from the verified chain itself, and a device
+   * counts only when its certificate is signed by the UIK the chain records for its user.
+   */
   private async memberDevices(
     group: GroupRecord,
     state = this.stateOf(group),
@@ -334,15 +571,13 @@ export class Groups {
     const account = this.ctx.account();
     const out: RemoteDevice[] = [];
     await Promise.all(
-      group.members.map(async (m) => {
-        const uik = state.members.get(m)?.uik;
-        if (!uik) return;
+      [...state.members].map(async ([m, { uik }]) => {
         try {
           const { devices } = await this.directory.devices(m);
           for (const d of devices) {
             if (m === account.username && d.deviceId === account.deviceId) continue;
             // Membership verified before handing out sender keys: the device must be certified by the chain's UIK.
-            if (equalBytes(d.certificate.uik, uik)) out.push(d);
+            if (d.user === m && equalBytes(d.certificate.uik, uik)) out.push(d);
           }
         } catch (err) {
           this.ctx.events.emit('error', err);
@@ -397,8 +632,9 @@ export class Groups {
     return payload;
   }
 
-  /** Re-send an outbox group message (re-encrypted on the current chain). */
+  /** Re-send an outbox group message (re-encrypted on the current chain); not to a frozen group. */
   async resend(groupId: string, _messageId: string, plaintext: Uint8Array): Promise<void> {
+    if ((await this.ctx.store.getGroup(groupId))?.frozen) return;
     const group = await this.requireGroup(groupId);
     const state = this.stateOf(group);
     this.assertCurrent(state);
@@ -407,18 +643,33 @@ export class Groups {
   }
 
   /**
-   * Under the lock: make sure our sender key exists (rotating when due) and
-   * was handed to every current member device, then encrypt and publish.
+   * Under the lock: make sure our sender key exists (rotating when due, or when a device it was
+   * handed to is no longer a member device, §8.6) and was handed to every current member device,
+   * then encrypt and publish.
    */
   private async encryptAndPublish(
     group: GroupRecord,
-    devices: RemoteDevice[],
+    memberDevices: RemoteDevice[],
     plaintext: Uint8Array,
   ): Promise<void> {
     const account = this.ctx.account();
     const { groupId } = group;
     const envelope = await this.ctx.lock.run(async () => {
       const now = this.ctx.now();
+      // The chain may have moved (or been frozen) since the devices were looked up: the key goes
+      // only to devices the chain stored now still vouches for.
+      const current = await this.ctx.store.getGroup(groupId);
+      if (!current?.members.includes(account.username))
+        throw new ClientError('NOT_MEMBER', `not a member of group ${groupId}`);
+      assertNotFrozen(current);
+      let devices = memberDevices;
+      if (compareChains(group.chain, current.chain) !== 'same') {
+        const state = this.stateOf(current);
+        devices = devices.filter((d) => {
+          const uik = state.members.get(d.user)?.uik;
+          return !!uik && equalBytes(uik, d.certificate.uik);
+        });
+      }
       const stored = await this.ctx.store.getOwnSenderKey(groupId);
       let own: OwnSenderKey;
       let distributedTo: string[];
@@ -433,7 +684,11 @@ export class Groups {
       } else {
         own = deserializeOwnSenderKey(stored.state);
         distributedTo = stored.distributedTo;
-        if (needsRotation(own, { now })) {
+        // A device that holds our key but is no longer a member device (logged out, lost,
+        // its user reset or removed) must not read what comes next: start a new chain.
+        const live = new Set(devices.map((d) => `${d.user}:${d.deviceId}`));
+        const vanished = distributedTo.some((k) => !live.has(k));
+        if (vanished || needsRotation(own, { now })) {
           own = rotateSenderKey(own, { now }).state;
           distributedTo = [];
         }
@@ -566,31 +821,9 @@ export class Groups {
     return !!contact?.uik && equalBytes(contact.uik, recorded);
   }
 
-  /** Fetch and store a chain while the lock is already held (first sender key of an unknown group). */
-  private async refreshUnlocked(groupId: string): Promise<GroupRecord | null> {
-    const chain = (await this.ctx.http.getGroup(groupId)).records.map((r) => fromBase64(r));
-    const state = verifyMembershipChain(chain);
-    const old = await this.ctx.store.getGroup(groupId);
-    if (old && old.chain.length >= chain.length) return old;
-    const members = [...state.members.keys()].sort();
-    const group: GroupRecord = {
-      groupId,
-      name: state.name,
-      chain,
-      members,
-      admins: members.filter((m) => state.members.get(m)!.admin),
-      updatedAt: this.ctx.now(),
-    };
-    await this.ctx.store.batch([{ op: 'putGroup', group }]);
-    if (members.includes(this.ctx.account().username)) {
-      this.ctx.subscribe(groupTopic(groupId));
-      const removed = (old?.members ?? []).filter((m) => !members.includes(m));
-      const added = members.filter((m) => !(old?.members ?? []).includes(m));
-      queueMicrotask(() =>
-        this.ctx.events.emit('groupChange', { groupId, name: group.name, members, removed, added }),
-      );
-    }
-    return group;
+  /** {@link refresh} while the lock is already held (first sender key of an unknown group). */
+  private refreshUnlocked(groupId: string): Promise<GroupRecord | null> {
+    return this.fetchAndAdopt(groupId, true);
   }
 
   /**
@@ -894,5 +1127,15 @@ export class Groups {
   /** Decode the stored chain records (for UIs that show history). */
   static records(group: GroupRecord): ReturnType<typeof decodeMembershipRecord>[] {
     return group.chain.map((r) => decodeMembershipRecord(r));
+  }
+}
+
+/** GROUP_FROZEN when the key server rewrote the group's history on this device (§8.7). */
+function assertNotFrozen(group: GroupRecord): void {
+  if (group.frozen) {
+    throw new ClientError(
+      'GROUP_FROZEN',
+      `group ${group.groupId} is frozen: the key server served its history ${group.frozen.reason === 'forked' ? 'rewritten' : 'rolled back'}`,
+    );
   }
 }

@@ -157,6 +157,13 @@ export class Messaging {
       afterSenderKey(groupId: string): void;
       isMember(groupId: string, user: string): Promise<boolean>;
       resendGroup(groupId: string, messageId: string, plaintext: Uint8Array): Promise<void>;
+      /** A `group-change` notice: its record is verified and applied, or the chain fetched (§8.7). */
+      applyGroupChange(
+        p: Extract<Payload, { kind: 'group-change' }>,
+        origin: Origin,
+        ops: StoreOp[],
+        fx: Effects,
+      ): Promise<void>;
     },
   ) {
     this.receipts = new ReceiptBatcher(
@@ -697,7 +704,7 @@ export class Messaging {
         fx.after.push(() => this.groupHooks.afterSenderKey(payload.groupId));
         return;
       case 'group-change':
-        fx.refreshGroups.push(payload.groupId);
+        await this.groupHooks.applyGroupChange(payload, origin, ops, fx);
         return;
       case 'profile': {
         const c = await store.getContact(origin.user);

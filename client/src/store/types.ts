@@ -160,6 +160,18 @@ export interface GroupRecord {
   members: string[];
   admins: string[];
   updatedAt: number;
+  /**
+   * Set when the key server served a chain that does not extend this one (PROTOCOL.md §8.7): a
+   * fork, or a rollback below what this device held. A frozen group adopts no chain, sends
+   * nothing and hands out no sender key; it stays frozen.
+   */
+  frozen?: GroupFrozen;
+}
+
+/** Why and when a group was frozen ({@link GroupRecord.frozen}). */
+export interface GroupFrozen {
+  reason: 'forked' | 'rolled-back';
+  at: number;
 }
 
 /** A conversation in the list: last activity and unread count. */
