@@ -250,8 +250,17 @@ export interface SottoClient extends TypedEvents<ClientEvents> {
     /** 60-digit safety number with `user`. */
     safetyNumber(user: string): Promise<string>;
     setVerified(user: string, verified: boolean): Promise<void>;
-    /** Accept a changed identity key (unblocks sending). */
+    /**
+     * Accept a changed identity key: unblocks sending, and the messages held since the key
+     * changed (a verified contact's, PROTOCOL.md §6.4) are stored and shown, in arrival order.
+     */
     acceptKeyChange(user: string): Promise<void>;
+    /**
+     * How many messages from `user` are held: they came under a verified contact's new identity
+     * key that is not accepted yet (`securityNotice` HELD_KEY_CHANGE). Compare the new safety
+     * number, then {@link acceptKeyChange} releases them.
+     */
+    held(user: string): Promise<number>;
     contact(user: string): Promise<ContactRecord | null>;
     /** Re-fetch a user's keys now (detects key changes). */
     refresh(user: string): Promise<void>;
@@ -450,6 +459,21 @@ export function createClient(deps: CreateClientOptions): SottoClient {
           if (typeof user === 'string') directory.invalidate(user);
           const aboutDevices = typeof notice.type === 'string' && notice.type.startsWith('device');
           if (user === ctx.account().username || aboutDevices) monitorInBackground();
+          if (notice.type === 'prekeys-low') {
+            // Claims took our one-time prekeys below the key server's low-water mark (issue 14):
+            // top up now rather than at the next hourly upkeep, so first messages keep getting
+            // one-time keys instead of the last-resort KEM prekey.
+            await maintainPrekeys(ctx);
+            const me = ctx.account();
+            events.emit('securityNotice', {
+              code: 'PREKEYS_DRAINED',
+              user: me.username,
+              device: me.deviceId,
+              conversationId: null,
+              message: 'one-time prekeys are being claimed unusually fast; replenished',
+              at: now(),
+            });
+          }
         } catch (err) {
           events.emit('error', err);
         }
@@ -891,7 +915,11 @@ export function createClient(deps: CreateClientOptions): SottoClient {
     trust: {
       safetyNumber: (user) => directory.safetyNumber(user),
       setVerified: (user, verified) => directory.setVerified(user, verified),
-      acceptKeyChange: (user) => directory.acceptKeyChange(user),
+      async acceptKeyChange(user) {
+        await directory.acceptKeyChange(user);
+        await messaging.releaseHeld(user);
+      },
+      held: (user) => messaging.heldCount(user),
       contact: (user) => store.getContact(user),
       async refresh(user) {
         directory.invalidate(user);

@@ -52,6 +52,13 @@ export type ClientErrorCode =
   | 'HASH_MISMATCH'
   /** A key-transparency check failed: a key not in the log, a bad proof, an inconsistent log. */
   | 'KT_FAILURE'
+  /**
+   * An envelope from a (user, device) the key directory and log do not vouch for (PROTOCOL.md
+   * §6.4): dropped before any key agreement, reported as a `securityNotice`.
+   */
+  | 'UNTRUSTED_SENDER'
+  /** More undecryptable envelopes from one sender than its budget allows: dropped untried. */
+  | 'SENDER_FLOOD'
   /** The engine is closed or was never started. */
   | 'NOT_STARTED'
   /** A bad argument (unknown conversation id format…). */

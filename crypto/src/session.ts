@@ -116,6 +116,12 @@ export interface PairwiseEnvelopeInfo {
   carriesSenderKey: boolean;
   /** PREKEY only: the responder's prekey ids the handshake used. */
   prekeyIds?: { signedPrekeyId: number; kemPrekeyId: number; oneTimePrekeyId: number | null };
+  /**
+   * PREKEY only: the sender's device certificate as carried (decoded, signature NOT checked):
+   * lets a receiver ask its key directory whether it vouches for this device before doing any
+   * key agreement (PROTOCOL.md §6.4).
+   */
+  certificate?: DeviceCertificate;
 }
 
 // ---------------------------------------------------------------------------
@@ -262,6 +268,7 @@ export function peekPairwiseEnvelope(bytes: Uint8Array): PairwiseEnvelopeInfo {
       kemPrekeyId: p.handshake.kemPrekeyId,
       oneTimePrekeyId: p.handshake.oneTimePrekeyId,
     };
+    info.certificate = p.handshake.certificate;
   }
   return info;
 }

@@ -56,8 +56,52 @@ export interface ClientEvents {
   historyProgress: { done: number; total: number };
   /** Linking (new device): the copied history is stored and searchable. */
   historyImported: { imported: number; skipped: number; omitted: number };
+  /**
+   * A security-relevant event that is not a message (issue 14, docs/SECURITY.md): forged
+   * senders dropped, messages held, a group frozen, prekeys drained.
+   */
+  securityNotice: SecurityNotice;
   /** A non-fatal problem (bad envelope dropped, listener threw …). */
   error: unknown;
+}
+
+/**
+ * Stable codes of {@link SecurityNotice} (PROTOCOL.md §6.4 "Acceptance rules"):
+ * - `UNLISTED_DEVICE`: an envelope claimed a (user, device) the key directory and log do not
+ *   vouch for (a forged sender); dropped, nothing stored, no session touched.
+ * - `FOREIGN_OWN_DEVICE`: the same, claiming to be one of our own devices.
+ * - `HELD_KEY_CHANGE`: a verified contact's identity key changed; their messages under the new
+ *   key are held (`count`) until the user accepts it (`trust.acceptKeyChange`).
+ * - `GROUP_FORKED`: the key server served a group chain that does not extend ours; frozen.
+ * - `FORGED_GROUP_CHANGE`: a membership record that does not verify against our chain; dropped.
+ * - `PREKEYS_DRAINED`: our one-time prekeys were claimed unusually fast; replenished.
+ * - `SENDER_FLOOD`: more undecryptable envelopes from one sender than its budget; the rest of
+ *   the burst was dropped without trying.
+ */
+export type SecurityNoticeCode =
+  | 'UNLISTED_DEVICE'
+  | 'FOREIGN_OWN_DEVICE'
+  | 'HELD_KEY_CHANGE'
+  | 'GROUP_FORKED'
+  | 'FORGED_GROUP_CHANGE'
+  | 'PREKEYS_DRAINED'
+  | 'SENDER_FLOOD';
+
+/** A security-relevant event that is shown as a notice, never as a message. */
+export interface SecurityNotice {
+  code: SecurityNoticeCode;
+  /** The user the event is about (the claimed sender; us for own-account notices). */
+  user: string;
+  /** The device it is about, when there is one. */
+  device: string | null;
+  /** The conversation it belongs to (`dm:{user}`, `group:{id}`), null for account-wide ones. */
+  conversationId: string | null;
+  groupId?: string;
+  /** How many messages (held, dropped) it stands for, where that is counted. */
+  count?: number;
+  /** A sentence for people. */
+  message: string;
+  at: number;
 }
 
 /** A remote device as the directory verified it. */

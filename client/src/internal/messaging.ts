@@ -19,7 +19,15 @@ import type { MessageRecord, OutboxEntry, StoredDeviceKind, StoreOp } from '../s
 import type { Ctx } from './context.ts';
 import { mapLimited } from './limit.ts';
 import { ReceiptBatcher } from './receipts.ts';
-import { decryptPairwise, encryptFor } from './sessions.ts';
+import { SenderBudget } from './budget.ts';
+import { clearHeldOp, heldMessages, heldRecord, hold, type HeldItem } from './held.ts';
+import {
+  decryptPairwise,
+  encryptFor,
+  heldSlot,
+  previousSlot,
+  UntrustedSenderError,
+} from './sessions.ts';
 import type { Directory } from './trust.ts';
 
 /** Kinds that are acknowledged with a `delivered` receipt and kept in the outbox until then. */
@@ -143,6 +151,8 @@ export class Messaging {
    * periodic timer (it may have joined after they were published).
    */
   readonly senderKeyIds = new Set<string>();
+  /** Failure budgets of claimed senders (budget.ts). */
+  readonly #budget: SenderBudget;
 
   constructor(
     private readonly ctx: Ctx,
@@ -166,6 +176,7 @@ export class Messaging {
       ): Promise<void>;
     },
   ) {
+    this.#budget = new SenderBudget(ctx.now);
     this.receipts = new ReceiptBatcher(
       (user, device, status, ids) => this.sendReceipt(user, device, status, ids),
       (err) => ctx.events.emit('error', err),
@@ -345,7 +356,6 @@ export class Messaging {
     sends: { user: string; device: string; plaintext: Uint8Array }[],
     senderKey = false,
   ): Promise<void> {
-    const me = this.ctx.account().username;
     // Each device's session as stored, read once; a later send to the same device in this
     // batch continues from the state the earlier one left.
     const states = new Map<string, Uint8Array | null>();
@@ -358,17 +368,14 @@ export class Messaging {
       if (!state) missing.push(s);
     }
     const bundles = this.prefetchBundles(missing);
-    const uiks = new Map<string, Uint8Array | undefined>();
+    const uiks = new Map<string, Uint8Array>();
     const writes = new Map<string, StoreOp>();
     const out: { topic: string; envelope: Uint8Array }[] = [];
     for (const s of sends) {
       const key = `${s.user}|${s.device}`;
       try {
-        if (!uiks.has(s.user)) {
-          const contact = s.user === me ? null : await this.ctx.store.getContact(s.user);
-          uiks.set(s.user, contact?.uik ?? undefined);
-        }
-        const uik = uiks.get(s.user);
+        let uik = uiks.get(s.user);
+        if (!uik) uiks.set(s.user, (uik = await this.trustedUik(s.user)));
         // Claims run ahead while earlier devices' handshakes are computed.
         const bundle = await bundles.get(key);
         bundles.delete(key);
@@ -376,7 +383,7 @@ export class Messaging {
           senderKey,
           stored: states.get(key) ?? null,
           ...(bundle ? { bundle } : {}),
-          ...(uik ? { expectedUik: uik } : {}),
+          expectedUik: uik,
         });
         for (const op of enc.ops) {
           if (op.op === 'putSession') states.set(key, op.state);
@@ -397,6 +404,23 @@ export class Messaging {
       }
     }
     for (const o of out) this.ctx.publish(o.topic, o.envelope);
+  }
+
+  /**
+   * The UIK a new session with `user`'s devices must be certified by (PROTOCOL.md §6.4): ours
+   * for our own devices, else the contact's trusted one — looked up in the directory (and so
+   * trust-checked) when we hold none yet. A bundle under another UIK is refused by
+   * initiateSession, whatever the key server serves.
+   */
+  private async trustedUik(user: string): Promise<Uint8Array> {
+    const account = this.ctx.account();
+    if (user === account.username) return account.uik.publicKey;
+    const known = (await this.ctx.store.getContact(user))?.uik;
+    if (known) return known;
+    await this.directory.devices(user, true);
+    const uik = (await this.ctx.store.getContact(user))?.uik;
+    if (!uik) throw new ClientError('NO_DEVICES', `${user} has no identity key yet`);
+    return uik;
   }
 
   /**
@@ -537,10 +561,21 @@ export class Messaging {
         };
         for (const bytes of envelopes) {
           const fx: Effects = { after: [], acks: [], refreshGroups: [] };
+          let sender: string | null = null;
           try {
-            const alone = peekPairwiseEnvelope(bytes).type !== EnvelopeType.RATCHET;
+            const info = peekPairwiseEnvelope(bytes);
+            sender = `${info.sender.username}|${info.sender.deviceId}`;
+            // A sender whose envelopes kept failing is not tried again this window (budget.ts).
+            if (!this.#budget.allows(sender)) continue;
+            const alone = info.type !== EnvelopeType.RATCHET;
             if (alone) await commit();
             const dec = await decryptPairwise(alone ? this.ctx : stagedCtx, this.directory, bytes);
+            if (dec.held) {
+              // A verified contact under a new, unaccepted key: into the held queue, not shown.
+              await commit();
+              await this.holdDecrypted(dec);
+              continue;
+            }
             const ops = dec.ops;
             let payload: Payload | null = null;
             try {
@@ -575,7 +610,7 @@ export class Messaging {
             pending.push(fx);
             if (alone || !simple) await commit();
           } catch (err) {
-            this.ctx.events.emit('error', err);
+            this.reportRefused(err, sender);
           }
         }
         await commit();
@@ -584,6 +619,135 @@ export class Messaging {
       this.ctx.events.emit('error', err);
     }
     for (const fx of done) this.runEffects(fx);
+  }
+
+  /**
+   * An inbox envelope was refused: a sender the directory does not vouch for becomes a
+   * `securityNotice` (never a message); any failure spends the claimed sender's budget.
+   */
+  private reportRefused(err: unknown, sender: string | null): void {
+    const unreachable = isApiError(err, 'NETWORK');
+    if (sender && !unreachable && this.#budget.charge(sender)) {
+      const [user = '', device = ''] = sender.split('|');
+      this.ctx.events.emit('securityNotice', {
+        code: 'SENDER_FLOOD',
+        user,
+        device,
+        conversationId: dmConversation(user),
+        message: `too many envelopes that do not decrypt claimed to come from ${user}; dropping the rest for a minute`,
+        at: this.ctx.now(),
+      });
+    }
+    if (err instanceof UntrustedSenderError) {
+      this.ctx.events.emit('securityNotice', {
+        code: err.own ? 'FOREIGN_OWN_DEVICE' : 'UNLISTED_DEVICE',
+        user: err.user,
+        device: err.device,
+        conversationId: err.own ? null : dmConversation(err.user),
+        message: err.own
+          ? `a message claiming to come from your own device ${err.device} was dropped: that device is not certified by your identity key in the key directory`
+          : `a message claiming to be from ${err.user} was dropped: it came from a device that is not in ${err.user}'s key directory`,
+        at: this.ctx.now(),
+      });
+      return;
+    }
+    this.ctx.events.emit('error', err);
+  }
+
+  /** Put a held envelope's payload in its sender's held queue (caller holds the lock). */
+  private async holdDecrypted(dec: Awaited<ReturnType<typeof decryptPairwise>>): Promise<void> {
+    let item: HeldItem | null = null;
+    try {
+      const plaintext = unpad(dec.plaintext);
+      const payload = decodePayload(plaintext);
+      // Receipts and typing mean nothing later; everything else waits for the user's decision.
+      // A message seen before (re-sent under the new key) is not held again.
+      if (
+        payload.kind !== 'receipt' &&
+        payload.kind !== 'typing' &&
+        !(await this.ctx.store.hasSeen(payload.id))
+      ) {
+        item = {
+          id: payload.id,
+          device: dec.device,
+          kind: dec.certificate.kind,
+          payloadKind: payload.kind,
+          plaintext,
+          at: this.ctx.now(),
+        };
+      }
+    } catch (err) {
+      this.ctx.events.emit('error', err);
+    }
+    const record = await heldRecord(this.ctx.store, dec.user);
+    const before = heldMessages(record);
+    const ops = [...dec.ops];
+    ops.push(hold(record, dec.user, dec.device, item));
+    await this.ctx.store.batch(ops);
+    const count = heldMessages(record);
+    if (count > before) {
+      this.ctx.events.emit('securityNotice', {
+        code: 'HELD_KEY_CHANGE',
+        user: dec.user,
+        device: dec.device,
+        conversationId: dmConversation(dec.user),
+        count,
+        message: `${count} message(s) from ${dec.user} are held because ${dec.user}'s safety number changed; review it before reading them`,
+        at: this.ctx.now(),
+      });
+    }
+  }
+
+  /** How many messages from `user` are held (their key change is not accepted yet). */
+  async heldCount(user: string): Promise<number> {
+    return heldMessages(await heldRecord(this.ctx.store, user));
+  }
+
+  /**
+   * The user accepted `user`'s new key: the held sessions become the devices' sessions and the
+   * held messages are processed in arrival order, as if they arrived now (stored, shown,
+   * acknowledged).
+   */
+  async releaseHeld(user: string): Promise<number> {
+    const fxs: Effects[] = [];
+    let released = 0;
+    await this.ctx.lock.run(async () => {
+      const { store } = this.ctx;
+      const record = await heldRecord(store, user);
+      const ops: StoreOp[] = [clearHeldOp(user)];
+      for (const device of record.devices) {
+        const state = await store.getSession(user, heldSlot(device));
+        if (!state) continue;
+        const current = await store.getSession(user, device);
+        if (current)
+          ops.push({ op: 'putSession', user, device: previousSlot(device), state: current });
+        ops.push({ op: 'putSession', user, device, state });
+        ops.push({ op: 'deleteSession', user, device: heldSlot(device) });
+      }
+      // Processed one at a time on the store as it will be, so edits and reactions among the
+      // held items find the messages before them.
+      await store.batch(ops);
+      for (const item of record.items) {
+        const fx: Effects = { after: [], acks: [], refreshGroups: [] };
+        const itemOps: StoreOp[] = [];
+        try {
+          const payload = decodePayload(item.plaintext);
+          await this.process(
+            payload,
+            { conversationId: dmConversation(user), user, device: item.device, kind: item.kind },
+            itemOps,
+            fx,
+          );
+          await store.batch(itemOps);
+          fxs.push(fx);
+          released += 1;
+        } catch (err) {
+          this.ctx.events.emit('error', err);
+        }
+      }
+    });
+    for (const fx of fxs) this.runEffects(fx);
+    return released;
   }
 
   /** Run post-commit effects: events, receipts, group refreshes. */

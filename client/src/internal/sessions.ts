@@ -7,6 +7,7 @@
  */
 import {
   acceptSession,
+  CryptoError,
   decodePrekeyBundle,
   fromBase64,
   initiateSession,
@@ -15,10 +16,11 @@ import {
   Session,
   type DeviceCertificate,
 } from '@sotto/crypto';
+import { ClientError } from '../errors.ts';
 import type { BundleResponse } from '../http.ts';
 import type { StoreOp } from '../store/types.ts';
 import type { Ctx } from './context.ts';
-import type { Directory } from './trust.ts';
+import type { Directory, Vouch } from './trust.ts';
 
 /**
  * Store slot of the previous session with a device. `#` never occurs in a
@@ -93,13 +95,53 @@ export interface Decrypted {
   carriesSenderKey: boolean;
   /** True when this envelope started a new session (the peer re-keyed). */
   newSession: boolean;
+  /**
+   * True when the sender is a verified contact whose new, not yet accepted UIK certifies the
+   * device: the plaintext goes to the held queue (held.ts), never to the conversation, and the
+   * session lives in the device's held slot, never used for sending.
+   */
+  held: boolean;
   ops: StoreOp[];
 }
 
 /**
- * Decrypt an inbox envelope. An existing session is tried first; a PREKEY
- * envelope of another handshake replaces it (the peer started over, or both
- * sides started at once). The sender certificate's UIK is trust-checked.
+ * Store slot of a session with a device of a verified contact whose new key is not accepted
+ * yet (PROTOCOL.md §6.4): decrypts into the held queue only; promoted to the device's slot
+ * when the user accepts the key. `#` never occurs in a device id.
+ */
+export function heldSlot(deviceId: string): string {
+  return `${deviceId}#held`;
+}
+
+/**
+ * An envelope from a sender the key directory does not vouch for (PROTOCOL.md §6.4): dropped
+ * before any key agreement, never stored, never a session. `own` when it claimed to be one of
+ * our own devices.
+ */
+export class UntrustedSenderError extends ClientError {
+  constructor(
+    readonly user: string,
+    readonly device: string,
+    readonly own: boolean,
+  ) {
+    super(
+      'UNTRUSTED_SENDER',
+      `dropped an envelope claiming to be ${user}/${device}: the key directory does not list that device`,
+    );
+  }
+}
+
+/**
+ * Decrypt an inbox envelope, enforcing the acceptance rules of PROTOCOL.md §6.4:
+ * - a PREKEY envelope's sender certificate must be one the key directory lists for the
+ *   claimed (user, device) and the log includes, under the UIK we trust for that user
+ *   (first contact: the directory's UIK, never the envelope's) — checked before any key
+ *   agreement; otherwise {@link UntrustedSenderError} and nothing changes;
+ * - a RATCHET envelope is decrypted on the device's existing session (current, previous or
+ *   held slot), and the session's peer certificate must still be listed;
+ * - a device of a verified contact under a new, not accepted UIK decrypts with `held: true`.
+ * An existing session is tried first; a PREKEY envelope of another handshake replaces it
+ * (the peer started over, or both sides started at once).
  */
 export async function decryptPairwise(
   ctx: Ctx,
@@ -109,33 +151,56 @@ export async function decryptPairwise(
   const { store } = ctx;
   const info = peekPairwiseEnvelope(envelope);
   const { username: user, deviceId: device } = info.sender;
-  // Current session first, then the previous one (kept when the peer re-keyed
-  // or both sides started a session at once, until one of them wins).
+  const own = user === ctx.account().username;
+  const refuse = (): never => {
+    throw new UntrustedSenderError(user, device, own);
+  };
+  // A PREKEY envelope names its certificate: ask the directory before any DH or KEM work.
+  let verdict: Vouch | null = null;
+  if (info.certificate) {
+    verdict = await directory.vouch(user, device, info.certificate);
+    if (verdict === 'unlisted') refuse();
+  }
+  // Current session first, then the previous one (kept when the peer re-keyed or both sides
+  // started a session at once, until one of them wins), then a held one.
   const prevSlot = previousSlot(device);
+  const holdSlot = heldSlot(device);
   const candidates: { slot: string; state: Uint8Array }[] = [];
   const current = await store.getSession(user, device);
-  if (current) candidates.push({ slot: device, state: current });
-  const previous = await store.getSession(user, prevSlot);
+  if (current && verdict !== 'held') candidates.push({ slot: device, state: current });
+  const previous = verdict === 'held' ? null : await store.getSession(user, prevSlot);
   if (previous) candidates.push({ slot: prevSlot, state: previous });
+  const heldState = verdict === 'ok' ? null : await store.getSession(user, holdSlot);
+  if (heldState) candidates.push({ slot: holdSlot, state: heldState });
   let firstError: unknown = null;
   for (const c of candidates) {
     const session = Session.deserialize(c.state);
     try {
       const plaintext = session.decrypt(envelope);
-      const ops: StoreOp[] = [{ op: 'putSession', user, device, state: session.serialize() }];
+      const certificate = session.remoteCertificate;
+      // The session was vouched for when it began; the device must still be listed (a removed
+      // or replaced device's sessions stop counting).
+      const now = verdict ?? (await directory.vouch(user, device, certificate));
+      const held = c.slot === holdSlot;
+      if (now === 'unlisted' || (now === 'held') !== held) refuse();
+      const ops: StoreOp[] = [
+        { op: 'putSession', user, device: held ? holdSlot : device, state: session.serialize() },
+      ];
       // The previous session decrypted: promote it, demote the current one.
       if (c.slot === prevSlot && current)
         ops.push({ op: 'putSession', user, device: prevSlot, state: current });
       return {
         user,
         device,
-        certificate: session.remoteCertificate,
+        certificate,
         plaintext,
         carriesSenderKey: info.carriesSenderKey,
         newSession: false,
+        held,
         ops,
       };
     } catch (err) {
+      if (err instanceof UntrustedSenderError) throw err;
       firstError ??= err;
     } finally {
       session.destroy();
@@ -143,6 +208,12 @@ export async function decryptPairwise(
   }
   if (firstError && !(info.type === 1 && isCryptoError(firstError, 'NO_SESSION'))) {
     throw firstError instanceof Error ? firstError : new Error('session decrypt failed');
+  }
+  if (!info.certificate) {
+    // A RATCHET envelope with no session at all.
+    throw firstError instanceof Error
+      ? firstError
+      : new CryptoError('NO_SESSION', `no session with ${user}/${device}`);
   }
   // PREKEY envelope: load the secrets it names (the store is async, crypto is not).
   const ids = info.prekeyIds;
@@ -164,11 +235,20 @@ export async function decryptPairwise(
       oneTimePrekey: (id) => (otk && otk.id === id ? otk.secretKey : undefined),
     },
     envelope,
+    // The certificate must verify under the UIK the directory vouched for (it equals the listed one).
+    { expected: { username: user, deviceId: device, uik: info.certificate.uik } },
   );
   const certificate = accepted.session.remoteCertificate;
-  await directory.checkUik(user, certificate.uik);
-  const ops: StoreOp[] = [{ op: 'putSession', user, device, state: accepted.session.serialize() }];
-  if (current) ops.push({ op: 'putSession', user, device: prevSlot, state: current });
+  const held = verdict === 'held';
+  const ops: StoreOp[] = [
+    {
+      op: 'putSession',
+      user,
+      device: held ? holdSlot : device,
+      state: accepted.session.serialize(),
+    },
+  ];
+  if (current && !held) ops.push({ op: 'putSession', user, device: prevSlot, state: current });
   if (accepted.consumed.oneTimePrekeyId !== null) {
     ops.push({ op: 'deletePrekey', kind: 'onetime', id: accepted.consumed.oneTimePrekeyId });
   }
@@ -182,7 +262,8 @@ export async function decryptPairwise(
     certificate,
     plaintext: accepted.plaintext,
     carriesSenderKey: accepted.carriesSenderKey,
-    newSession: true,
+    newSession: !held,
+    held,
     ops,
   };
 }

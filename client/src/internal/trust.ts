@@ -6,6 +6,7 @@
  */
 import {
   decodeDeviceCertificate,
+  type DeviceCertificate,
   equalBytes,
   fromBase64,
   safetyNumber,
@@ -13,7 +14,7 @@ import {
 } from '@sotto/crypto';
 import { ClientError } from '../errors.ts';
 import { isApiError } from '../http.ts';
-import type { ContactRecord } from '../store/types.ts';
+import type { ContactRecord, MessageRecord, StoreOp } from '../store/types.ts';
 import type { Ctx, RemoteDevice } from './context.ts';
 import type { Transparency } from './transparency.ts';
 
@@ -23,9 +24,61 @@ interface Cached {
   devices: RemoteDevice[];
 }
 
+/**
+ * What the directory says of a (user, device, certificate) an envelope claims
+ * (PROTOCOL.md §6.4 "Acceptance rules"):
+ * - `ok`: listed, logged, and signed by the UIK we trust for the user: accept.
+ * - `held`: listed and logged, but under the new UIK of a *verified* contact that the user has
+ *   not accepted yet: decrypt into the held queue, show nothing.
+ * - `unlisted`: not a device the directory and log vouch for (or not with this certificate):
+ *   drop; never stored, never a session.
+ */
+export type Vouch = 'ok' | 'held' | 'unlisted';
+
+/** A forced directory refetch for one user at most this often (a flood of forged senders costs one fetch). */
+const REFETCH_EVERY_MS = 3_000;
+
+/** True when two certificates are the same binding (same user, device, UIK and device keys). */
+export function sameCertificate(a: DeviceCertificate, b: DeviceCertificate): boolean {
+  return (
+    a.username === b.username &&
+    a.deviceId === b.deviceId &&
+    equalBytes(a.uik, b.uik) &&
+    equalBytes(a.signingKey, b.signingKey) &&
+    equalBytes(a.identityKey, b.identityKey) &&
+    equalBytes(a.signature, b.signature)
+  );
+}
+
+/** The timeline line that says a contact's safety number changed (kind `notice`). */
+export function keyChangeNotice(
+  user: string,
+  now: number,
+  random: (n: number) => Uint8Array,
+): MessageRecord {
+  const id = `notice-${Array.from(random(8), (b) => b.toString(16).padStart(2, '0')).join('')}`;
+  return {
+    conversationId: `dm:${user}`,
+    id,
+    sender: user,
+    senderDevice: '',
+    timestamp: now,
+    receivedAt: now,
+    kind: 'notice',
+    body: { notice: 'keyChange', user },
+    outgoing: false,
+    unread: false,
+    status: {},
+    edited: false,
+    deleted: false,
+    reactions: {},
+  };
+}
+
 /** Per-engine cache of verified device lists. */
 export class Directory {
   readonly #cache = new Map<string, Cached>();
+  readonly #refetchedAt = new Map<string, number>();
 
   constructor(
     private readonly ctx: Ctx,
@@ -96,6 +149,37 @@ export class Directory {
   }
 
   /**
+   * Does the key directory (with the log, §10) vouch for `certificate` as `user`'s device
+   * `deviceId`? The device must be listed with exactly this certificate, under the UIK the
+   * directory serves (trust-checked: first contact takes the UIK from the directory, never
+   * from the envelope). Not listed: refetch once (at most every {@link REFETCH_EVERY_MS} per
+   * user), then `unlisted`. A key server out of reach with nothing cached throws (the sender
+   * re-sends until acknowledged).
+   */
+  async vouch(user: string, deviceId: string, certificate: DeviceCertificate): Promise<Vouch> {
+    if (certificate.username !== user || certificate.deviceId !== deviceId) return 'unlisted';
+    const listed = (e: { devices: RemoteDevice[] }): boolean =>
+      e.devices.some((d) => d.deviceId === deviceId && sameCertificate(d.certificate, certificate));
+    let entry = await this.devices(user);
+    if (!listed(entry)) {
+      const now = this.ctx.now();
+      const last = this.#refetchedAt.get(user) ?? Number.NEGATIVE_INFINITY;
+      if (now - last < REFETCH_EVERY_MS) return 'unlisted';
+      this.#refetchedAt.set(user, now);
+      entry = await this.devices(user, true);
+      if (!listed(entry)) return 'unlisted';
+    }
+    const me = this.ctx.account();
+    if (user === me.username)
+      return equalBytes(certificate.uik, me.uik.publicKey) ? 'ok' : 'unlisted';
+    const contact = await this.ctx.store.getContact(user);
+    if (contact?.uik && equalBytes(contact.uik, certificate.uik)) return 'ok';
+    if (contact?.verified && contact.pendingUik && equalBytes(contact.pendingUik, certificate.uik))
+      return 'held';
+    return 'unlisted';
+  }
+
+  /**
    * Compare a UIK seen for `user` (from the directory or a PREKEY sender
    * certificate) with the trusted one. First sight: trust it. Changed: for an
    * unverified contact adopt it and emit `keyChange`; for a verified one keep
@@ -134,7 +218,16 @@ export class Directory {
     const next: ContactRecord = contact.verified
       ? { ...contact, pendingUik: uik, updatedAt: now }
       : { ...contact, uik, pendingUik: null, updatedAt: now };
-    await store.batch([{ op: 'putContact', contact: next }]);
+    const ops: StoreOp[] = [{ op: 'putContact', contact: next }];
+    // An unverified contact's new key is adopted: say so in the conversation, where it is read.
+    // It sits right after the last message under the old key (not at the time of the check,
+    // which comes after the first message under the new key was sent).
+    const last = contact.verified ? [] : await store.listMessages(`dm:${user}`, { limit: 1 });
+    const at = last[0] ? Math.min(now, last[0].timestamp + 1) : now;
+    const notice = contact.verified ? null : keyChangeNotice(user, at, this.ctx.random);
+    if (notice) ops.push({ op: 'putMessage', message: notice });
+    await store.batch(ops);
+    if (notice) this.ctx.events.emit('message', notice);
     this.ctx.events.emit('keyChange', {
       user,
       verified: contact.verified,
