@@ -53,6 +53,11 @@ export interface KeyUpload {
   oneTimeKemPrekeys?: string[];
   /** Replace the user's UIK (lost all devices); the server drops the user's other devices. */
   resetIdentity?: boolean;
+  /**
+   * The account password, sent with `resetIdentity`: the key server refuses a reset without it
+   * unless the token comes from a password login at most 5 minutes old (docs/API.md).
+   */
+  password?: string;
 }
 
 /** `GET /v1/devices/{deviceId}/keys/count` response. */

@@ -52,8 +52,10 @@ async function main(): Promise<void> {
     aclEvents,
     signingKey: generateSigningKey(),
     blobDir: join(dir, 'blobs'),
-    // Production Argon2 parameters (the default); rate limits off so the load is not refused.
-    config: { rateLimit: { enabled: false } },
+    // Production Argon2 parameters (the default); rate limits off so the load is not refused,
+    // and the per-claimant cap out of the way so every claim takes one-time prekeys (one
+    // account claims all of them here: capped, claims would measure the cheaper over-cap path).
+    config: { rateLimit: { enabled: false }, prekeyClaims: { perClaimant: 1_000_000_000 } },
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const inject = async (method: 'POST' | 'PUT', url: string, payload: object, token?: string) => {

@@ -196,6 +196,13 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
     prefix: `${opts.redisPrefix ?? 'sotto:rl:'}claims:`,
     ...(opts.redis ? { redis: opts.redis } : {}),
   });
+  const passwordLimiter = createCountLimiter({
+    max: limits.login,
+    windowMs: limits.windowMs,
+    now,
+    prefix: `${opts.redisPrefix ?? 'sotto:rl:'}password:`,
+    ...(opts.redis ? { redis: opts.redis } : {}),
+  });
   const ctx: Ctx = {
     store,
     events: aclEvents,
@@ -229,10 +236,14 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
       if (!limits.enabled) return Promise.resolve({ ok: true, retryInMs: 0 });
       return claimLimiter.take(caller, n);
     },
-    async issueSession(username, deviceId, familyId) {
+    takePasswordAttempt(key) {
+      if (!limits.enabled) return Promise.resolve({ ok: true, retryInMs: 0 });
+      return passwordLimiter.take(key, 1);
+    },
+    async issueSession(username, deviceId, { familyId, authTime } = {}) {
       const device = await store.getDevice(username, deviceId);
       const kind = device?.kind === 'bot' || device?.kind === 'bridge' ? 'bot' : 'user';
-      const t = issuer.issue({ sub: username, dev: deviceId, kind });
+      const t = issuer.issue({ sub: username, dev: deviceId, kind, authTime });
       await store.recordAccessToken({ jti: t.jti, username, deviceId, expiresAt: t.expiresAt });
       const refreshToken = newRefreshToken();
       await store.putRefreshToken({
@@ -241,6 +252,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
         username,
         deviceId,
         expiresAt: now() + config.refreshTokenTtl * 1000,
+        ...(authTime === undefined ? {} : { authTime }),
       });
       return { accessToken: t.token, refreshToken, deviceId, expiresIn: config.accessTokenTtl };
     },

@@ -28,6 +28,24 @@ export interface RateLimitConfig {
   bundle: number;
 }
 
+/**
+ * Drain protection for one-time prekeys (issue 14; docs/SECURITY.md "One-time prekey
+ * draining"): a per-claimant cap, and a notice to a device whose supply runs low.
+ */
+export interface PrekeyClaimsConfig {
+  /** One-time prekeys one account may take from one device per window (beyond: bundle without). */
+  perClaimant: number;
+  /** The cap's window, ms (default 24 h). */
+  windowMs: number;
+  /**
+   * A claim that takes a one-time prekey and leaves the device fewer than this of either kind
+   * notifies it (`prekeys-low`); 0 = never.
+   */
+  lowWater: number;
+  /** At most one `prekeys-low` notice per device per this many ms. */
+  noticeIntervalMs: number;
+}
+
 /** What `buildApp` needs (every field has a default). */
 export interface AppConfig {
   /** Public base URL; also the tokens' `iss`. */
@@ -48,6 +66,7 @@ export interface AppConfig {
   prekeyCap: number;
   /** Most one-time prekeys of each kind in one upload. */
   prekeysPerUpload: number;
+  prekeyClaims: PrekeyClaimsConfig;
 }
 
 /** The whole process configuration (`server.ts`). */
@@ -83,6 +102,12 @@ export function defaultAppConfig(): AppConfig {
     argon2: { ...DEFAULT_ARGON2 },
     prekeyCap: 500,
     prekeysPerUpload: 200,
+    prekeyClaims: {
+      perClaimant: 5,
+      windowMs: 24 * 3600 * 1000,
+      lowWater: 5,
+      noticeIntervalMs: 5 * 60_000,
+    },
   };
 }
 
@@ -94,6 +119,7 @@ export function resolveAppConfig(partial: DeepPartial<AppConfig> = {}): AppConfi
     ...stripUndefined(partial),
     rateLimit: { ...d.rateLimit, ...stripUndefined(partial.rateLimit ?? {}) },
     argon2: { ...d.argon2, ...stripUndefined(partial.argon2 ?? {}) },
+    prekeyClaims: { ...d.prekeyClaims, ...stripUndefined(partial.prekeyClaims ?? {}) },
   };
 }
 
@@ -151,6 +177,16 @@ const schema = {
         parallelism: int(1, 16),
       },
     },
+    prekeyClaims: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        perClaimant: int(1, 10_000),
+        windowMs: int(60_000, 30 * 24 * 3600 * 1000),
+        lowWater: int(0, 10_000),
+        noticeIntervalMs: int(1000, 24 * 3600 * 1000),
+      },
+    },
   },
 } as const;
 
@@ -180,6 +216,16 @@ const OPTIONS = {
   'argon2-memory': { env: 'ARGON2_MEMORY_KIB', path: ['argon2', 'memoryCost'] },
   'argon2-time': { env: 'ARGON2_TIME', path: ['argon2', 'timeCost'] },
   'argon2-parallelism': { env: 'ARGON2_PARALLELISM', path: ['argon2', 'parallelism'] },
+  'prekey-claims-per-claimant': {
+    env: 'PREKEY_CLAIMS_PER_CLAIMANT',
+    path: ['prekeyClaims', 'perClaimant'],
+  },
+  'prekey-claim-window-ms': { env: 'PREKEY_CLAIM_WINDOW_MS', path: ['prekeyClaims', 'windowMs'] },
+  'prekey-low-water': { env: 'PREKEY_LOW_WATER', path: ['prekeyClaims', 'lowWater'] },
+  'prekey-low-notice-ms': {
+    env: 'PREKEY_LOW_NOTICE_MS',
+    path: ['prekeyClaims', 'noticeIntervalMs'],
+  },
 } as const;
 
 /** Environment variable names the key server reads (documented in docs/OPERATIONS.md). */
@@ -228,6 +274,7 @@ export function loadConfig(
     ...app,
     rateLimit: { ...app.rateLimit },
     argon2: { ...app.argon2 },
+    prekeyClaims: { ...app.prekeyClaims },
   };
   for (const [flag, { env: name, path }] of Object.entries(OPTIONS)) {
     const v = values[flag] ?? env[name];

@@ -10,6 +10,28 @@ import type { PasswordHasher } from './passwords.ts';
 import type { AclEvent, AclEvents, Store } from './store/types.ts';
 import type { AccessClaims, TokenIssuer, TokenVerifier } from './tokens.ts';
 
+/**
+ * Every notice the key server sends on `sotto/v1/control/{user}/{device}` (JSON, QoS 1;
+ * docs/PROTOCOL.md §7 "Control notices"). Clients must ignore types they do not know.
+ */
+export type ControlNotice =
+  /**
+   * Key server → every device of every old and new member: the group's membership chain grew
+   * to `seq` (fetch it).
+   */
+  | { type: 'group-changed'; groupId: string; seq: number }
+  /**
+   * Key server → each device removed by an identity reset of its user (sent before its tokens
+   * are revoked): this device no longer belongs to the account's identity.
+   */
+  | { type: 'device-removed'; reason: 'identity-reset' }
+  /**
+   * Key server → one device whose one-time prekeys fell below the low-water mark through
+   * claims (issue 14: someone may be draining them): top up now. `remaining` is the smaller
+   * count of the two kinds after the claim. Sent at most once per `noticeIntervalMs`.
+   */
+  | { type: 'prekeys-low'; remaining: number };
+
 /** Delivers control notices to devices over MQTT (a broker in-process, or an MQTT client). */
 export interface ControlPublisher {
   publish(topic: string, payload: Uint8Array): Promise<void> | void;
@@ -48,16 +70,29 @@ export interface Ctx {
    * claims per window, for the batched claim route); always ok when limits are off.
    */
   takeClaims(caller: string, n: number): Promise<{ ok: boolean; retryInMs: number }>;
-  /** Issue an access token and a refresh token (a new family unless `familyId`). */
-  issueSession(username: string, deviceId: string, familyId?: string): Promise<SessionTokens>;
+  /**
+   * Issue an access token and a refresh token (a new family unless `familyId`). `authTime`
+   * (seconds) is when the session's password was last checked: now for a password login, the
+   * family's for a refresh; it becomes the token's `auth_time` and is kept with the family.
+   */
+  issueSession(
+    username: string,
+    deviceId: string,
+    opts?: { familyId?: string; authTime?: number | undefined },
+  ): Promise<SessionTokens>;
+  /**
+   * Spend one password attempt of `key`'s budget (`rateLimit.login` per window, like the login
+   * route; for routes that check a password besides login); always ok when limits are off.
+   */
+  takePasswordAttempt(key: string): Promise<{ ok: boolean; retryInMs: number }>;
   /** Publish an ACL event; failures are logged, never thrown. */
   publishEvent(event: AclEvent): Promise<void>;
   /** Send a JSON control notice to every active device of `users`; failures are logged. */
-  notify(users: Iterable<string>, notice: Record<string, unknown>): Promise<void>;
+  notify(users: Iterable<string>, notice: ControlNotice): Promise<void>;
   /** Send a notice to specific devices. */
   notifyDevices(
     devices: { username: string; deviceId: string }[],
-    notice: Record<string, unknown>,
+    notice: ControlNotice,
   ): Promise<void>;
 }
 

@@ -32,6 +32,14 @@ export const ERRORS = {
   FORBIDDEN: { status: 403, message: 'not allowed' },
   /** A membership change not signed by a current admin, or an illegal change. */
   NOT_AUTHORIZED: { status: 403, message: 'membership change is not authorized' },
+  /**
+   * An identity reset needs proof of the password: send `password` with the upload, or use an
+   * access token from a password login at most 5 minutes old (its `auth_time` claim).
+   */
+  REAUTH_REQUIRED: {
+    status: 403,
+    message: 'identity reset needs the password or a fresh login',
+  },
   /** No such route. */
   NOT_FOUND: { status: 404, message: 'not found' },
   USER_NOT_FOUND: { status: 404, message: 'no such user' },

@@ -37,6 +37,12 @@ export interface AccessClaims {
   exp: number;
   iss: string;
   aud: string;
+  /**
+   * Seconds since the epoch of the password login this token's session started from (OpenID
+   * Connect's `auth_time`). Refreshed tokens carry the original value, so a refresh never makes
+   * a session look freshly authenticated; absent on tokens not descended from a password login.
+   */
+  auth_time?: number;
 }
 
 /** Stable reasons a token is refused. */
@@ -119,7 +125,13 @@ export interface IssuedAccessToken {
 
 /** Mints access tokens. */
 export interface TokenIssuer {
-  issue(subject: { sub: string; dev: string; kind: TokenKind }): IssuedAccessToken;
+  /** Mint a token; `authTime` (seconds) becomes the `auth_time` claim when given. */
+  issue(subject: {
+    sub: string;
+    dev: string;
+    kind: TokenKind;
+    authTime?: number | undefined;
+  }): IssuedAccessToken;
   /** SPKI PEM of the verification key (give this to brokers). */
   readonly publicKeyPem: string;
 }
@@ -140,11 +152,21 @@ export function createTokenIssuer(opts: {
   const sign = createSigner({ key: pem, algorithm: 'EdDSA' });
   return {
     publicKeyPem: publicKeyToPem(key),
-    issue({ sub, dev, kind }) {
+    issue({ sub, dev, kind, authTime }) {
       const iat = Math.floor(now() / 1000);
       const exp = iat + ttl;
       const jti = randomUUID();
-      const token = sign({ sub, dev, kind, jti, iat, exp, iss: opts.issuer, aud: opts.audience });
+      const token = sign({
+        sub,
+        dev,
+        kind,
+        jti,
+        iat,
+        exp,
+        iss: opts.issuer,
+        aud: opts.audience,
+        ...(authTime === undefined ? {} : { auth_time: authTime }),
+      });
       return { token, jti, expiresAt: exp * 1000 };
     },
   };
@@ -211,6 +233,7 @@ export function createTokenVerifier(opts: {
         typeof p.exp !== 'number' ||
         typeof p.iss !== 'string' ||
         typeof p.aud !== 'string' ||
+        (p.auth_time !== undefined && !Number.isSafeInteger(p.auth_time)) ||
         !KINDS.includes(p.kind as TokenKind)
       ) {
         throw new TokenError('TOKEN_INVALID', 'token claims have the wrong shape');
@@ -224,6 +247,7 @@ export function createTokenVerifier(opts: {
         exp: p.exp,
         iss: p.iss,
         aud: p.aud,
+        ...(typeof p.auth_time === 'number' ? { auth_time: p.auth_time } : {}),
       };
     },
   };

@@ -29,6 +29,8 @@ describe('key server on Redis', () => {
   it('hands 50 parallel claims 50 distinct one-time prekeys and revokes on logout', async () => {
     const s = await makeServer({
       store: await createRedisStore({ url: redis.url, prefix: `app${++n}:` }),
+      // One account claims 50 times here: the per-claimant cap is tested in prekey-claims.test.ts.
+      config: { prekeyClaims: { perClaimant: 10_000 } },
     });
     try {
       await registeredDevice(s.app, 'bob', 'd1', { otks: 50, kemOtks: 0 });

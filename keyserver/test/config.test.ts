@@ -48,6 +48,34 @@ describe('configuration', () => {
     );
   });
 
+  it('configures the one-time prekey claim cap and low-water notice, validated', () => {
+    expect(loadConfig([], {}).prekeyClaims).toEqual({
+      perClaimant: 5,
+      windowMs: 24 * 3600 * 1000,
+      lowWater: 5,
+      noticeIntervalMs: 300_000,
+    });
+    const c = loadConfig(['--prekey-claims-per-claimant', '3', '--prekey-low-water', '0'], {
+      PREKEY_CLAIMS_PER_CLAIMANT: '9',
+      PREKEY_CLAIM_WINDOW_MS: '3600000',
+      PREKEY_LOW_NOTICE_MS: '60000',
+    });
+    expect(c.prekeyClaims).toEqual({
+      perClaimant: 3,
+      windowMs: 3_600_000,
+      lowWater: 0,
+      noticeIntervalMs: 60_000,
+    });
+    expect(() => loadConfig([], { PREKEY_CLAIMS_PER_CLAIMANT: '0' })).toThrow(/perClaimant/);
+    expect(() => loadConfig([], { PREKEY_CLAIMS_PER_CLAIMANT: 'many' })).toThrow(/perClaimant/);
+    expect(() => loadConfig([], { PREKEY_CLAIM_WINDOW_MS: '10' })).toThrow(/windowMs/);
+    expect(() => loadConfig([], { PREKEY_LOW_WATER: '-1' })).toThrow(/lowWater/);
+    expect(resolveAppConfig({ prekeyClaims: { perClaimant: 2 } }).prekeyClaims).toMatchObject({
+      perClaimant: 2,
+      lowWater: 5,
+    });
+  });
+
   it('merges partial app config over the defaults', () => {
     const c = resolveAppConfig({ rateLimit: { login: 1 }, argon2: { timeCost: 3 } });
     expect(c.rateLimit).toMatchObject({ enabled: true, login: 1, signup: 10 });

@@ -45,6 +45,15 @@ const claim = (token: string, user: string, dev: string) =>
     headers: bearer(token),
   });
 
+/**
+ * Replace the server with one whose per-claimant cap is out of the way, for tests of the
+ * store's atomic take that claim many times as one account (the cap: prekey-claims.test.ts).
+ */
+async function uncapped(): Promise<void> {
+  await s.close();
+  s = await makeServer({ config: { prekeyClaims: { perClaimant: 10_000 } } });
+}
+
 const claimMany = (token: string, devices: { username: string; deviceId: string }[]) =>
   s.app.inject({
     method: 'POST',
@@ -310,6 +319,7 @@ describe('bundle claims', () => {
   });
 
   it('gives 50 parallel claims 50 different one-time prekeys', async () => {
+    await uncapped();
     await registeredDevice(s.app, 'bob', 'd1', { otks: 50, kemOtks: 50 });
     const a = await signupAndLogin(s.app, 'alice');
     const rs = await Promise.all(
@@ -405,6 +415,7 @@ describe('bundle claims', () => {
   });
 
   it('hands each one-time prekey to exactly one caller across batched and single claims', async () => {
+    await uncapped();
     await registeredDevice(s.app, 'bob', 'd1', { otks: 30, kemOtks: 30 });
     const a = await signupAndLogin(s.app, 'alice', 'd1');
     const a2 = await login(s.app, 'alice', 'd2');

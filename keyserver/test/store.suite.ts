@@ -178,16 +178,79 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         kemPrekey: pk(20).data,
         kemLastResort: false,
         oneTimePrekey: pk(1).data,
+        remaining: { oneTimePrekeys: 1, oneTimeKemPrekeys: 0 },
       });
       const b2 = await store.claimPrekeyBundle('alice', 'd1');
       expect(b2).toMatchObject({
         kemPrekey: bytes(3),
         kemLastResort: true,
         oneTimePrekey: pk(2).data,
+        remaining: { oneTimePrekeys: 0, oneTimeKemPrekeys: 0 },
       });
       const b3 = await store.claimPrekeyBundle('alice', 'd1');
       expect(b3).toMatchObject({ kemLastResort: true, oneTimePrekey: null });
       expect(await store.claimPrekeyBundle('alice', 'nope')).toBeNull();
+    });
+
+    it('gives one claimant at most its quota of one-time prekeys per device, then bundles without', async () => {
+      await userWithKeys('alice', 'd1');
+      await userWithKeys('alice', 'd2');
+      const many = Array.from({ length: 20 }, (_, i) => pk(i + 1));
+      await store.addOneTimePrekeys('alice', 'd1', { x25519: many, kem: many.slice(0, 10) }, 100);
+      await store.addOneTimePrekeys('alice', 'd2', { x25519: many, kem: [] }, 100);
+      const quota = (claimant: string) => ({ claimant, max: 3, windowMs: 60_000 });
+      // Concurrent claims of one claimant (one transaction / one script call) still count.
+      const mallory = await Promise.all(
+        Array.from({ length: 8 }, () => store.claimPrekeyBundle('alice', 'd1', quota('mallory'))),
+      );
+      expect(mallory.filter((b) => b?.oneTimePrekey !== null)).toHaveLength(3);
+      expect(mallory.filter((b) => b?.kemLastResort === false)).toHaveLength(3);
+      const over = mallory.filter((b) => b?.oneTimePrekey === null);
+      expect(over).toHaveLength(5);
+      for (const b of over) {
+        // Over the quota: still a usable bundle, with the last-resort KEM prekey.
+        expect(b).toMatchObject({ certificate: bytes(1), signedPrekey: bytes(2) });
+        expect(b).toMatchObject({ kemPrekey: bytes(3), kemLastResort: true });
+      }
+      expect(await store.countOneTimePrekeys('alice', 'd1')).toEqual({
+        oneTimePrekeys: 17,
+        oneTimeKemPrekeys: 7,
+      });
+      // Another claimant, and the same claimant on another device, have their own counts.
+      const bob = await store.claimPrekeyBundle('alice', 'd1', quota('bob'));
+      expect(bob?.oneTimePrekey).not.toBeNull();
+      expect(bob?.remaining).toEqual({ oneTimePrekeys: 16, oneTimeKemPrekeys: 6 });
+      expect(
+        (await store.claimPrekeyBundle('alice', 'd2', quota('mallory')))?.oneTimePrekey,
+      ).toEqual(pk(1).data);
+      // A claim without a quota is not limited.
+      expect((await store.claimPrekeyBundle('alice', 'd1'))?.oneTimePrekey).not.toBeNull();
+    });
+
+    it('starts a new quota window once the old one has passed', async () => {
+      await userWithKeys();
+      const many = Array.from({ length: 10 }, (_, i) => pk(i + 1));
+      await store.addOneTimePrekeys('alice', 'd1', { x25519: many, kem: [] }, 100);
+      const quota = { claimant: 'mallory', max: 1, windowMs: 300 };
+      expect((await store.claimPrekeyBundle('alice', 'd1', quota))?.oneTimePrekey).toEqual(
+        pk(1).data,
+      );
+      expect((await store.claimPrekeyBundle('alice', 'd1', quota))?.oneTimePrekey).toBeNull();
+      await new Promise((r) => setTimeout(r, 400));
+      expect((await store.claimPrekeyBundle('alice', 'd1', quota))?.oneTimePrekey).toEqual(
+        pk(2).data,
+      );
+      expect((await store.claimPrekeyBundle('alice', 'd1', quota))?.oneTimePrekey).toBeNull();
+    });
+
+    it('does not count a claim that found no one-time prekey against the quota', async () => {
+      await userWithKeys();
+      const quota = { claimant: 'bob', max: 1, windowMs: 60_000 };
+      expect((await store.claimPrekeyBundle('alice', 'd1', quota))?.oneTimePrekey).toBeNull();
+      await store.addOneTimePrekeys('alice', 'd1', { x25519: [pk(1)], kem: [] }, 100);
+      expect((await store.claimPrekeyBundle('alice', 'd1', quota))?.oneTimePrekey).toEqual(
+        pk(1).data,
+      );
     });
 
     it('gives each of 50 concurrent claims a different one-time prekey', async () => {
@@ -308,6 +371,25 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       await store.putRefreshToken({ ...rec, tokenHash: 'h3' });
       await store.revokeRefreshFamily('f');
       expect((await store.useRefreshToken('h3', Date.now())).status).toBe('reused');
+    });
+
+    it("keeps a refresh token's auth time through use, and none when it had none", async () => {
+      const rec = {
+        tokenHash: 'h1',
+        familyId: 'f',
+        username: 'alice',
+        deviceId: 'd1',
+        expiresAt: Date.now() + 60_000,
+        authTime: 1_700_000_000,
+      };
+      await store.putRefreshToken(rec);
+      const used = await store.useRefreshToken('h1', Date.now());
+      expect(used).toEqual({ status: 'ok', record: rec });
+      expect(used.status === 'ok' && used.record.authTime).toBe(1_700_000_000);
+      const { authTime: _, ...old } = { ...rec, tokenHash: 'h2' };
+      await store.putRefreshToken(old);
+      const r2 = await store.useRefreshToken('h2', Date.now());
+      expect(r2.status === 'ok' && 'authTime' in r2.record).toBe(false);
     });
 
     it('lets exactly one of two concurrent uses of a refresh token succeed', async () => {

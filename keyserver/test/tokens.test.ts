@@ -1,9 +1,11 @@
 import { createHmac, generateKeyPairSync } from 'node:crypto';
+import { createSigner } from 'fast-jwt';
 import { describe, expect, it } from 'vitest';
 import {
   createTokenIssuer,
   createTokenVerifier,
   generateSigningKey,
+  privateKeyToPem,
   publicKeyToPem,
   TokenError,
 } from '../src/tokens.ts';
@@ -61,6 +63,18 @@ describe('access tokens', () => {
     });
     expect(c.exp - c.iat).toBe(900);
     expect(t.expiresAt).toBe(c.exp * 1000);
+  });
+
+  it('carries auth_time when issued with one, and refuses a signed token whose auth_time is not an integer', () => {
+    const { key, issuer, verifier } = setup();
+    expect(
+      verifier.verify(issuer.issue({ sub: 'a', dev: 'd', kind: 'user' }).token),
+    ).not.toHaveProperty('auth_time');
+    const t = issuer.issue({ sub: 'a', dev: 'd', kind: 'user', authTime: 1_700_000_000 });
+    expect(verifier.verify(t.token).auth_time).toBe(1_700_000_000);
+    const sign = createSigner({ key: privateKeyToPem(key), algorithm: 'EdDSA' });
+    const odd = sign({ ...claims(), auth_time: 'yesterday' });
+    expect(codeOf(() => verifier.verify(odd))).toBe('TOKEN_INVALID');
   });
 
   it('refuses a token with alg none', () => {

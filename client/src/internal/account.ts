@@ -189,7 +189,7 @@ export async function logIn(
   return setUpDevice(
     ctx,
     { username, deviceId: res.deviceId, kind, uik, tokens: res },
-    options.resetIdentity === true && user.uik !== null,
+    options.resetIdentity === true && user.uik !== null ? { password } : null,
   );
 }
 
@@ -199,7 +199,8 @@ export const PENDING_LINK_DEVICE = 'link.pendingDevice';
 /**
  * Make this device's keys and its certificate signed by `uik`, store the
  * account and upload everything. Used by log-in (first device, or the same
- * UIK) and by linking (the UIK came from another device).
+ * UIK) and by linking (the UIK came from another device). `reset` replaces the
+ * user's UIK, proving the password to the key server.
  */
 export async function setUpDevice(
   ctx: Pick<Ctx, 'store' | 'http' | 'now' | 'options'>,
@@ -210,7 +211,7 @@ export async function setUpDevice(
     uik: KeyPair;
     tokens: { accessToken: string; refreshToken: string };
   },
-  resetIdentity = false,
+  reset: { password: string } | null = null,
 ): Promise<AccountRecord> {
   const now = ctx.now();
   const keys = generateDeviceKeys();
@@ -236,15 +237,18 @@ export async function setUpDevice(
     createdAt: now,
   };
   await ctx.store.putAccount(account);
-  await uploadAllKeys(ctx, account, resetIdentity);
+  await uploadAllKeys(ctx, account, reset);
   return account;
 }
 
-/** Upload certificate, a fresh signed prekey, a last-resort KEM prekey and one-time prekeys. */
+/**
+ * Upload certificate, a fresh signed prekey, a last-resort KEM prekey and one-time prekeys;
+ * with `reset`, as an identity reset carrying the password (the key server checks it).
+ */
 export async function uploadAllKeys(
   ctx: Pick<Ctx, 'store' | 'http' | 'now' | 'options'>,
   account: AccountRecord,
-  resetIdentity = false,
+  reset: { password: string } | null = null,
 ): Promise<void> {
   const { store, http } = ctx;
   const now = ctx.now();
@@ -278,7 +282,7 @@ export async function uploadAllKeys(
     signedPrekey,
     kemPrekey: toBase64(encodeKemPrekey(kem.prekey)),
     ...otks,
-    ...(resetIdentity ? { resetIdentity: true } : {}),
+    ...(reset ? { resetIdentity: true, password: reset.password } : {}),
   });
 }
 
@@ -382,7 +386,7 @@ export async function replaceIdentity(
     createdAt: now,
   };
   // The new prekey secrets are stored before the upload; the old ones stay until it succeeded.
-  await uploadAllKeys(ctx, account, true);
+  await uploadAllKeys(ctx, account, { password });
   const ops: StoreOp[] = [
     ...(await retireIdentityOps(store, current.username, oldPrekeys, now)),
     { op: 'deleteSetting', key: PENDING_LINK_DEVICE },

@@ -94,7 +94,7 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
       const dev = req.body.deviceId ?? randomBytes(12).toString('base64url');
       await store.activateDevice(name, dev);
       metrics.logins.inc({ result: 'ok' });
-      return ctx.issueSession(name, dev);
+      return ctx.issueSession(name, dev, { authTime: Math.floor(ctx.now() / 1000) });
     },
   );
 
@@ -138,7 +138,11 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
       if (!(await store.isDeviceActive(record.username, record.deviceId))) {
         throw apiError('INVALID_REFRESH_TOKEN');
       }
-      return ctx.issueSession(record.username, record.deviceId, record.familyId);
+      // The family's auth time, not now: a refresh proves possession of a token, not the password.
+      return ctx.issueSession(record.username, record.deviceId, {
+        familyId: record.familyId,
+        authTime: record.authTime,
+      });
     },
   );
 
@@ -207,7 +211,7 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
       await store.revokeToken(c.jti, c.exp * 1000);
       await store.revokeUserTokens(c.sub);
       await ctx.publishEvent({ type: 'user-revoked', username: c.sub });
-      return ctx.issueSession(c.sub, c.dev);
+      return ctx.issueSession(c.sub, c.dev, { authTime: Math.floor(ctx.now() / 1000) });
     },
   );
 }

@@ -3,6 +3,10 @@
  * certificate and prekeys (every signature verified with @sotto/crypto before
  * anything is stored), count one-time prekeys, look a user up, claim a bundle
  * (one device, or up to {@link MAX_BATCH_CLAIM} devices in one request).
+ *
+ * Issue 14: an identity reset needs the password (or a fresh password login),
+ * and claims are capped per (device, claiming account), with a `prekeys-low`
+ * notice to a device whose supply runs low (docs/SECURITY.md).
  */
 import type { FastifyInstance } from 'fastify';
 import {
@@ -22,7 +26,7 @@ import {
 import { claims, type Ctx } from '../context.ts';
 import { apiError } from '../errors.ts';
 import { b64, bearer, deviceId, emptyBody, errors, username } from '../schemas.ts';
-import type { StoredPrekey } from '../store/types.ts';
+import type { ClaimedBundle, StoredPrekey } from '../store/types.ts';
 
 interface KeysBody {
   certificate: string;
@@ -31,7 +35,18 @@ interface KeysBody {
   oneTimePrekeys?: string[];
   oneTimeKemPrekeys?: string[];
   resetIdentity?: boolean;
+  password?: string;
 }
+
+/**
+ * How old a password login may be for its tokens to reset the identity without the password
+ * in the request (seconds). Refreshes keep the login's `auth_time`, so a token stolen later is
+ * too old: a refresh proves possession of a token, not knowledge of the password.
+ */
+export const REAUTH_MAX_AGE_S = 5 * 60;
+
+/** Most devices remembered for the `prekeys-low` throttle (oldest forgotten first). */
+const MAX_NOTICE_THROTTLE = 100_000;
 
 /** Devices one batched claim may name (a 500-device group takes five requests). */
 export const MAX_BATCH_CLAIM = 100;
@@ -92,6 +107,72 @@ function check(what: string, fn: () => void): void {
 export function keyRoutes(app: FastifyInstance, ctx: Ctx): void {
   const { store, config, metrics } = ctx;
   const maxBatch = config.prekeysPerUpload;
+  const { perClaimant, windowMs, lowWater, noticeIntervalMs } = config.prekeyClaims;
+
+  /**
+   * Refuse an identity reset without proof of the password (issue 14): a stolen access token
+   * alone must not replace the identity. `password`, when sent, must be right (and is counted
+   * like a login attempt); otherwise the token must come from a recent password login.
+   */
+  async function checkReauth(
+    username: string,
+    authTime: number | undefined,
+    password: string | undefined,
+    passwordHash: string,
+  ): Promise<void> {
+    if (password !== undefined) {
+      const budget = await ctx.takePasswordAttempt(`reset:${username}`);
+      if (!budget.ok)
+        throw apiError(
+          'RATE_LIMITED',
+          `too many password attempts; retry in ${Math.ceil(budget.retryInMs / 1000)} s`,
+        );
+      // Argon2 on libuv's thread pool (passwords.ts): the event loop is not held meanwhile.
+      if (!(await ctx.passwords.verify(passwordHash, password)))
+        throw apiError('INVALID_CREDENTIALS', 'wrong password');
+      return;
+    }
+    const age = Math.floor(ctx.now() / 1000) - (authTime ?? Number.NEGATIVE_INFINITY);
+    if (!(age <= REAUTH_MAX_AGE_S)) throw apiError('REAUTH_REQUIRED');
+  }
+
+  /** Devices sent a `prekeys-low` notice, and when (insertion order = oldest first). */
+  const lowNoticeAt = new Map<string, number>();
+
+  /**
+   * Claim a bundle under the claimant's quota and, when the claim left the device below the
+   * low-water mark, tell the device (throttled per device). The notice is not awaited: a slow
+   * broker must not hold up the claim, and notifyDevices logs its own failures.
+   */
+  async function claimBundle(
+    claimant: string,
+    username: string,
+    deviceId: string,
+  ): Promise<ClaimedBundle | null> {
+    const b = await store.claimPrekeyBundle(username, deviceId, {
+      claimant,
+      max: perClaimant,
+      windowMs,
+    });
+    if (!b) return b;
+    const took = b.oneTimePrekey !== null || !b.kemLastResort;
+    const remaining = Math.min(b.remaining.oneTimePrekeys, b.remaining.oneTimeKemPrekeys);
+    if (took && remaining < lowWater) {
+      const key = `${username}/${deviceId}`;
+      const t = ctx.now();
+      const last = lowNoticeAt.get(key);
+      if (last === undefined || t - last >= noticeIntervalMs) {
+        lowNoticeAt.delete(key);
+        lowNoticeAt.set(key, t);
+        if (lowNoticeAt.size > MAX_NOTICE_THROTTLE) {
+          const oldest = lowNoticeAt.keys().next().value;
+          if (oldest !== undefined) lowNoticeAt.delete(oldest);
+        }
+        void ctx.notifyDevices([{ username, deviceId }], { type: 'prekeys-low', remaining });
+      }
+    }
+    return b;
+  }
 
   app.put<{ Params: { deviceId: string }; Body: KeysBody }>(
     '/v1/devices/:deviceId/keys',
@@ -105,7 +186,10 @@ export function keyRoutes(app: FastifyInstance, ctx: Ctx): void {
           'Every binary field is base64url of its canonical @sotto/crypto encoding. The first upload ' +
           "sets the user's identity key (UIK) and must include signedPrekey and kemPrekey (last resort). " +
           'A certificate under another UIK is refused with 409 IDENTITY_MISMATCH unless resetIdentity ' +
-          "is true, which replaces the UIK and removes the user's other devices.",
+          "is true, which replaces the UIK and removes the user's other devices. A reset needs " +
+          '`password` (checked like a login, rate-limited like it: wrong → 401 INVALID_CREDENTIALS) ' +
+          `or an access token from a password login at most ${REAUTH_MAX_AGE_S} s old (claim ` +
+          '`auth_time`; refreshes keep it); otherwise 403 REAUTH_REQUIRED. Nothing changes on a refusal.',
         security: bearer,
         params: {
           type: 'object',
@@ -124,6 +208,11 @@ export function keyRoutes(app: FastifyInstance, ctx: Ctx): void {
             oneTimePrekeys: { type: 'array', maxItems: maxBatch, items: b64(256) },
             oneTimeKemPrekeys: { type: 'array', maxItems: maxBatch, items: b64(2048) },
             resetIdentity: { type: 'boolean' },
+            password: {
+              type: 'string',
+              maxLength: 1024,
+              description: 'the account password; proves it for resetIdentity',
+            },
           },
         },
         response: {
@@ -136,7 +225,7 @@ export function keyRoutes(app: FastifyInstance, ctx: Ctx): void {
               logIndex: { type: 'integer', description: "index of the certificate's key-log leaf" },
             },
           },
-          ...errors(400, 401, 403, 409),
+          ...errors(400, 401, 403, 409, 429),
         },
       },
     },
@@ -184,6 +273,7 @@ export function keyRoutes(app: FastifyInstance, ctx: Ctx): void {
       const current = await store.getDevice(c.sub, dev);
       const identityChanged = user.uik !== null && !equalBytes(user.uik, cert.uik);
       if (identityChanged && body.resetIdentity !== true) throw apiError('IDENTITY_MISMATCH');
+      if (identityChanged) await checkReauth(c.sub, c.auth_time, body.password, user.passwordHash);
 
       // A device whose certificate changed must bring prekeys signed by its new signing key.
       const sameCert = current?.certificate != null && equalBytes(current.certificate, certBytes);
@@ -334,7 +424,11 @@ export function keyRoutes(app: FastifyInstance, ctx: Ctx): void {
         summary: 'Claim a prekey bundle (consumes one one-time prekey of each kind)',
         description:
           'Each one-time prekey goes to exactly one caller. When one-time X-Wing prekeys run out the ' +
-          'last-resort one is returned; when one-time X25519 prekeys run out `oneTimePrekey` is null.',
+          'last-resort one is returned; when one-time X25519 prekeys run out `oneTimePrekey` is null. ' +
+          'One calling account gets at most `prekeyClaims.perClaimant` one-time prekeys of one device ' +
+          'per `prekeyClaims.windowMs` (default 5 per 24 h); beyond that the claim still succeeds, ' +
+          'with the last-resort KEM prekey and `oneTimePrekey: null`. A claim that leaves the device ' +
+          'low sends it a `prekeys-low` control notice.',
         security: bearer,
         params: {
           type: 'object',
@@ -350,7 +444,8 @@ export function keyRoutes(app: FastifyInstance, ctx: Ctx): void {
       },
     },
     async (req) => {
-      const b = await store.claimPrekeyBundle(req.params.username, req.params.deviceId);
+      const c = claims(req);
+      const b = await claimBundle(c.sub, req.params.username, req.params.deviceId);
       if (!b) {
         metrics.prekeyClaims.inc({ result: 'not_found' });
         throw apiError('DEVICE_NOT_FOUND');
@@ -374,7 +469,8 @@ export function keyRoutes(app: FastifyInstance, ctx: Ctx): void {
           'published keys gets `bundle: null` instead of failing the request. Rate-limited by ' +
           "count: every device named spends one claim of the calling device's budget " +
           "(`rateLimit.bundle` per window, separate from the single-claim route's); a request " +
-          'that would go over is refused whole (429) and claims nothing.',
+          'that would go over is refused whole (429) and claims nothing. The per-claimant cap ' +
+          'on one-time prekeys applies as on the single claim.',
         security: bearer,
         body: {
           type: 'object',
@@ -432,7 +528,7 @@ export function keyRoutes(app: FastifyInstance, ctx: Ctx): void {
       // Each claim is the store's own atomic take of a one-time prekey; asked all at once,
       // SQLite commits them together (one group commit) and Redis gets them in one pipeline.
       const claimed = await Promise.all(
-        devices.map((d) => store.claimPrekeyBundle(d.username, d.deviceId)),
+        devices.map((d) => claimBundle(c.sub, d.username, d.deviceId)),
       );
       const bundles = devices.map((d, i) => {
         const b = claimed[i] ?? null;

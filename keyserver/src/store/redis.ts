@@ -13,11 +13,13 @@ import { createClient, type RedisClientType } from 'redis';
 import { checkThingSecret } from './secrets.ts';
 import type {
   ClaimedBundle,
+  ClaimQuota,
   DeviceKind,
   DeviceRecord,
   GroupMember,
   IssuedToken,
   PrekeyCounts,
+  RefreshTokenRecord,
   Store,
   UserSettings,
 } from './types.ts';
@@ -97,8 +99,11 @@ add(KEYS[1], KEYS[2], nx)
 add(KEYS[3], KEYS[4], (#ARGV - 2 - 2 * nx) / 2)
 return { redis.call('LLEN', KEYS[1]), redis.call('LLEN', KEYS[3]) }`);
 
-// KEYS: per claim five keys — device hash, x list, x hash, kem list, kem hash. One result
-// per claim, in order: false (no such active device with keys) or its bundle fields.
+// KEYS: per claim six keys — device hash, x list, x hash, kem list, kem hash, the claimant's
+// counter for this device (see ClaimQuota). ARGV: per claim the quota's max ('' = no quota) and
+// window ms. One result per claim, in order: false (no such active device with keys) or its
+// bundle fields and the one-time prekeys left of each kind. A claimant at its max takes
+// nothing; a counted claim starts the window (PEXPIRE) when it is the first of one.
 const CLAIM = script(`
 local function take(list, hash)
   local id = redis.call('LPOP', list)
@@ -108,16 +113,28 @@ local function take(list, hash)
   return data
 end
 local out = {}
-for i = 1, #KEYS, 5 do
+local n = 0
+for i = 1, #KEYS, 6 do
+  n = n + 1
   local d = redis.call('HMGET', KEYS[i], 'active', 'certificate', 'signedPrekey', 'kemPrekey')
   if d[1] ~= '1' or not d[2] or not d[3] or not d[4] then
-    out[#out + 1] = false
+    out[n] = false
   else
-    local otk = take(KEYS[i + 1], KEYS[i + 2])
-    local kem = take(KEYS[i + 3], KEYS[i + 4])
+    local max = tonumber(ARGV[2 * n - 1])
+    local allowed = true
+    if max then allowed = tonumber(redis.call('GET', KEYS[i + 5]) or '0') < max end
+    local otk, kem = false, false
+    if allowed then
+      otk = take(KEYS[i + 1], KEYS[i + 2])
+      kem = take(KEYS[i + 3], KEYS[i + 4])
+    end
+    if max and (otk or kem) and redis.call('INCR', KEYS[i + 5]) == 1 then
+      redis.call('PEXPIRE', KEYS[i + 5], ARGV[2 * n])
+    end
     local last = '0'
     if not kem then kem = d[4]; last = '1' end
-    out[#out + 1] = { d[2], d[3], kem, last, otk or '' }
+    out[n] = { d[2], d[3], kem, last, otk or '',
+      redis.call('LLEN', KEYS[i + 1]), redis.call('LLEN', KEYS[i + 3]) }
   end
 end
 return out`);
@@ -235,7 +252,8 @@ return out`);
 
 // KEYS: refresh hash. ARGV: now, prefix.
 const USE_REFRESH = script(`
-local r = redis.call('HMGET', KEYS[1], 'familyId', 'username', 'deviceId', 'expiresAt', 'used')
+local r = redis.call('HMGET', KEYS[1], 'familyId', 'username', 'deviceId', 'expiresAt', 'used',
+  'authTime')
 if not r[1] then return false end
 if tonumber(r[4]) <= tonumber(ARGV[1]) then return false end
 local status = 'ok'
@@ -244,7 +262,7 @@ if r[5] == '1' or redis.call('HGET', ARGV[2] .. 'rfam:' .. r[1], 'revoked') == '
 else
   redis.call('HSET', KEYS[1], 'used', '1')
 end
-return { status, r[1], r[2], r[3], r[4] }`);
+return { status, r[1], r[2], r[3], r[4], r[6] or '' }`);
 
 // KEYS: group hash, records list, members hash. ARGV: expected previous seq ('' = create), new seq, record, then name/admin pairs.
 const PUT_GROUP = script(`
@@ -300,6 +318,7 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
     device: (u: string, d: string) => `${prefix}device:${u}:${d}`,
     otkList: (u: string, d: string, kind: 'x' | 'k') => `${prefix}otk:${u}:${d}:${kind}`,
     otkHash: (u: string, d: string, kind: 'x' | 'k') => `${prefix}otkdata:${u}:${d}:${kind}`,
+    otkQuota: (u: string, d: string, claimant: string) => `${prefix}otkq:${u}:${d}:${claimant}`,
     issued: (u: string, d: string) => `${prefix}issued:${u}:${d}`,
     tokenDevices: (u: string) => `${prefix}tokdevs:${u}`,
     revoked: (jti: string) => `${prefix}revoked:${jti}`,
@@ -332,7 +351,8 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
   // The batched hot-path calls: node-redis's per-command timeout off, one sweep instead.
   const batchClient = client.withCommandOptions({ timeout: 0 }) as unknown as RedisClient;
   const deadlines = createDeadlines(opts.batchTimeoutMs ?? BATCH_TIMEOUT_MS);
-  const runBatch = (s: Script, keys: string[]) => deadlines.watch(run(s, keys, [], batchClient));
+  const runBatch = (s: Script, keys: string[], args: string[] = []) =>
+    deadlines.watch(run(s, keys, args, batchClient));
 
   const otkKeys = (u: string, d: string) => [
     k.otkList(u, d, 'x'),
@@ -343,12 +363,22 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
 
   // Bundle claims and token checks of concurrent requests share one script call each.
   const claimOne = coalesce(
-    async (items: { username: string; deviceId: string }[]): Promise<(ClaimedBundle | null)[]> => {
+    async (
+      items: { username: string; deviceId: string; quota: ClaimQuota | undefined }[],
+    ): Promise<(ClaimedBundle | null)[]> => {
       const keys: string[] = [];
-      for (const c of items)
-        keys.push(k.device(c.username, c.deviceId), ...otkKeys(c.username, c.deviceId));
-      const rows = (await runBatch(CLAIM, keys)) as (
-        [string, string, string, string, string] | null
+      const args: string[] = [];
+      for (const c of items) {
+        keys.push(
+          k.device(c.username, c.deviceId),
+          ...otkKeys(c.username, c.deviceId),
+          // Without a quota the script never touches this key; it names one only to keep six.
+          k.otkQuota(c.username, c.deviceId, c.quota?.claimant ?? ''),
+        );
+        args.push(c.quota ? String(c.quota.max) : '', c.quota ? String(c.quota.windowMs) : '');
+      }
+      const rows = (await runBatch(CLAIM, keys, args)) as (
+        [string, string, string, string, string, number, number] | null
       )[];
       return rows.map((r) =>
         r
@@ -358,6 +388,7 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
               kemPrekey: view64(r[2]),
               kemLastResort: r[3] === '1',
               oneTimePrekey: r[4] === '' ? null : view64(r[4]),
+              remaining: { oneTimePrekeys: r[5], oneTimeKemPrekeys: r[6] },
             }
           : null,
       );
@@ -550,8 +581,8 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
     async countOneTimePrekeys(username, deviceId) {
       return counts(username, deviceId);
     },
-    claimPrekeyBundle(username, deviceId) {
-      return claimOne({ username, deviceId });
+    claimPrekeyBundle(username, deviceId, quota) {
+      return claimOne({ username, deviceId, quota });
     },
 
     async recordAccessToken(t) {
@@ -592,20 +623,22 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
           deviceId: r.deviceId,
           expiresAt: String(r.expiresAt),
           used: '0',
+          ...(r.authTime === undefined ? {} : { authTime: String(r.authTime) }),
         })
         .pExpireAt(k.refresh(r.tokenHash), r.expiresAt)
         .exec();
     },
     async useRefreshToken(tokenHash, t) {
       const r = (await run(USE_REFRESH, [k.refresh(tokenHash)], [String(t), prefix])) as
-        [string, string, string, string, string] | null;
+        [string, string, string, string, string, string] | null;
       if (!r) return { status: 'unknown' };
-      const record = {
+      const record: RefreshTokenRecord = {
         tokenHash,
         familyId: r[1],
         username: r[2],
         deviceId: r[3],
         expiresAt: Number(r[4]),
+        ...(r[5] === '' ? {} : { authTime: Number(r[5]) }),
       };
       return r[0] === 'ok' ? { status: 'ok', record } : { status: 'reused', record };
     },

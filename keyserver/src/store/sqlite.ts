@@ -14,6 +14,7 @@ import { checkThingSecret } from './secrets.ts';
 import type {
   BlobRecord,
   ClaimedBundle,
+  ClaimQuota,
   DeviceKind,
   DeviceRecord,
   GroupMember,
@@ -132,6 +133,20 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE users ADD COLUMN presence_visible INTEGER NOT NULL DEFAULT 1;
   `,
+  // v3 (issue 14): the auth time a refresh family started from, and one-time prekeys taken
+  // per (device, claiming account) in the current window.
+  `
+  ALTER TABLE refresh_tokens ADD COLUMN auth_time INTEGER;
+  CREATE TABLE otk_claims (
+    username TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    claimant TEXT NOT NULL,
+    taken INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (username, device_id, claimant)
+  );
+  CREATE INDEX otk_claims_expiry ON otk_claims (expires_at);
+  `,
 ];
 
 /** Apply pending migrations inside one transaction each. */
@@ -208,6 +223,15 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
       'SELECT seq, data FROM one_time_prekeys WHERE username = ? AND device_id = ? AND kind = ? ORDER BY seq LIMIT 1',
     ),
     deleteOtk: db.prepare('DELETE FROM one_time_prekeys WHERE seq = ?'),
+    quotaGet: db.prepare(
+      'SELECT taken, expires_at FROM otk_claims WHERE username = ? AND device_id = ? AND claimant = ?',
+    ),
+    quotaPut: db.prepare(
+      `INSERT INTO otk_claims (username, device_id, claimant, taken, expires_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (username, device_id, claimant) DO UPDATE SET taken = excluded.taken,
+         expires_at = excluded.expires_at`,
+    ),
+    quotaSweep: db.prepare('DELETE FROM otk_claims WHERE expires_at <= ?'),
     isRevoked: db.prepare('SELECT 1 FROM revoked_tokens WHERE jti = ? AND expires_at > ?'),
     revoke: db.prepare(
       'INSERT INTO revoked_tokens (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) DO UPDATE SET expires_at = MAX(expires_at, excluded.expires_at)',
@@ -238,17 +262,36 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
   }
 
   // Hot path (one per bundle claim); runs inside the batch transaction below.
-  const claimOne = (username: string, deviceId: string): ClaimedBundle | null => {
+  const claimOne = (
+    username: string,
+    deviceId: string,
+    quota: ClaimQuota | undefined,
+  ): ClaimedBundle | null => {
     const d = q.getDevice.get(username, deviceId) as DeviceRow | undefined;
     if (!d || d.active !== 1 || !d.certificate || !d.signed_prekey || !d.kem_prekey) return null;
-    const otk = takeOtk(username, deviceId, 0);
-    const kemOtk = takeOtk(username, deviceId, 1);
+    // The claimant's count in its current window (none, or an expired one, counts as 0).
+    let taken = 0;
+    let windowEnd = 0;
+    if (quota) {
+      const row = q.quotaGet.get(username, deviceId, quota.claimant) as
+        { taken: number; expires_at: number } | undefined;
+      if (row && row.expires_at > now()) ({ taken, expires_at: windowEnd } = row);
+    }
+    const allowed = !quota || taken < quota.max;
+    const otk = allowed ? takeOtk(username, deviceId, 0) : null;
+    const kemOtk = allowed ? takeOtk(username, deviceId, 1) : null;
+    if (quota && (otk || kemOtk)) {
+      // A new window starts at the first counted claim; a running one keeps its end.
+      const end = windowEnd || now() + quota.windowMs;
+      q.quotaPut.run(username, deviceId, quota.claimant, taken + 1, end);
+    }
     return {
       certificate: new Uint8Array(d.certificate),
       signedPrekey: new Uint8Array(d.signed_prekey),
       kemPrekey: kemOtk ?? new Uint8Array(d.kem_prekey),
       kemLastResort: kemOtk === null,
       oneTimePrekey: otk,
+      remaining: counts(username, deviceId),
     };
   };
 
@@ -262,16 +305,24 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
   interface PendingClaim {
     username: string;
     deviceId: string;
+    quota: ClaimQuota | undefined;
     resolve: (b: ClaimedBundle | null) => void;
     reject: (err: unknown) => void;
   }
   let pendingClaims: PendingClaim[] = [];
   const claimBatchTx = db.transaction((batch: PendingClaim[]) =>
-    batch.map((c) => claimOne(c.username, c.deviceId)),
+    batch.map((c) => claimOne(c.username, c.deviceId, c.quota)),
   );
+  /** Expired claim counters are dropped at most once a minute, off the per-claim path. */
+  let quotaSweptAt = 0;
   const flushClaims = (): void => {
     const batch = pendingClaims;
     pendingClaims = [];
+    const t = now();
+    if (t - quotaSweptAt >= 60_000) {
+      quotaSweptAt = t;
+      q.quotaSweep.run(t);
+    }
     let results: (ClaimedBundle | null)[];
     try {
       results = claimBatchTx.immediate(batch);
@@ -451,9 +502,9 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     async countOneTimePrekeys(username, deviceId) {
       return counts(username, deviceId);
     },
-    claimPrekeyBundle(username, deviceId) {
+    claimPrekeyBundle(username, deviceId, quota) {
       return new Promise<ClaimedBundle | null>((resolve, reject) => {
-        pendingClaims.push({ username, deviceId, resolve, reject });
+        pendingClaims.push({ username, deviceId, quota, resolve, reject });
         if (pendingClaims.length === 1) setImmediate(flushClaims);
       });
     },
@@ -484,8 +535,8 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
           'INSERT INTO refresh_families (family_id, username, device_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
         ).run(r.familyId, r.username, r.deviceId);
         db.prepare(
-          'INSERT INTO refresh_tokens (token_hash, family_id, username, device_id, expires_at) VALUES (?, ?, ?, ?, ?)',
-        ).run(r.tokenHash, r.familyId, r.username, r.deviceId, r.expiresAt);
+          'INSERT INTO refresh_tokens (token_hash, family_id, username, device_id, expires_at, auth_time) VALUES (?, ?, ?, ?, ?, ?)',
+        ).run(r.tokenHash, r.familyId, r.username, r.deviceId, r.expiresAt, r.authTime ?? null);
       }).immediate();
     },
     async useRefreshToken(tokenHash, t) {
@@ -503,17 +554,19 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
                 username: string;
                 device_id: string;
                 expires_at: number;
+                auth_time: number | null;
                 used: number;
                 revoked: number;
               }
             | undefined;
           if (!row || row.expires_at <= t) return { status: 'unknown' as const };
-          const record = {
+          const record: RefreshTokenRecord = {
             tokenHash: row.token_hash,
             familyId: row.family_id,
             username: row.username,
             deviceId: row.device_id,
             expiresAt: row.expires_at,
+            ...(row.auth_time === null ? {} : { authTime: row.auth_time }),
           };
           if (row.used === 1 || row.revoked === 1) return { status: 'reused' as const, record };
           db.prepare('UPDATE refresh_tokens SET used = 1 WHERE token_hash = ?').run(tokenHash);

@@ -76,8 +76,25 @@ export interface ClaimedBundle {
   kemPrekey: Uint8Array;
   /** True when {@link kemPrekey} is the last-resort prekey. */
   kemLastResort: boolean;
-  /** A one-time X25519 prekey, absent when the batch is empty. */
+  /** A one-time X25519 prekey, absent when the batch is empty or the claimant's quota is spent. */
   oneTimePrekey: Uint8Array | null;
+  /** The device's one-time prekeys left after this claim (the low-water notice reads it). */
+  remaining: PrekeyCounts;
+}
+
+/**
+ * A cap on the one-time prekeys one claiming account may take from one device (issue 14: an
+ * account cycling device ids or repeating claims cannot drain a device). Claims beyond it still
+ * get a bundle — signed prekey and last-resort KEM prekey, no one-time prekey — so a first
+ * message never fails. The window is fixed: it starts at the first counted claim of the pair.
+ */
+export interface ClaimQuota {
+  /** The account that claims (the token's `sub`). */
+  claimant: string;
+  /** One-time prekeys (either kind counts once per claim) per window; at least 1. */
+  max: number;
+  /** Window length, ms. */
+  windowMs: number;
 }
 
 /** A refresh token as stored: only its hash, never the token. */
@@ -90,6 +107,11 @@ export interface RefreshTokenRecord {
   deviceId: string;
   /** Milliseconds since the epoch. */
   expiresAt: number;
+  /**
+   * Seconds since the epoch of the password login the family started from; every rotation
+   * copies it (the access tokens' `auth_time`). Absent on records stored before it existed.
+   */
+  authTime?: number;
 }
 
 /** Outcome of presenting a refresh token. */
@@ -194,8 +216,16 @@ export interface Store {
   /** Drop every one-time prekey of the device (new identity, new keys). */
   clearOneTimePrekeys(username: string, deviceId: string): Promise<void>;
   countOneTimePrekeys(username: string, deviceId: string): Promise<PrekeyCounts>;
-  /** Atomically take one one-time prekey of each kind; `null` when the device has no published keys. */
-  claimPrekeyBundle(username: string, deviceId: string): Promise<ClaimedBundle | null>;
+  /**
+   * Atomically take one one-time prekey of each kind; `null` when the device has no published
+   * keys. With a `quota`, a claimant that already took `quota.max` one-time prekeys of this
+   * device in the current window gets the bundle without them (nothing is taken or counted).
+   */
+  claimPrekeyBundle(
+    username: string,
+    deviceId: string,
+    quota?: ClaimQuota,
+  ): Promise<ClaimedBundle | null>;
 
   // ---- tokens ----
   /** Remember an issued access token so logout / password change can revoke it. */
