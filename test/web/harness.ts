@@ -44,16 +44,31 @@ export interface TestServer {
   server: EmbeddedServer;
   /** The server's data directory (its SQLite store is `keyserver.db` there). */
   dataDir: string;
+  /** `mqtt://…` for Node-side engines, when started with `{ mqtt: true }`. */
+  mqttUrl?: string;
   close(): Promise<void>;
 }
 
-/** Start the embedded server on a random port with a temporary data directory. */
-export async function startServer(): Promise<TestServer> {
+/**
+ * Start the embedded server on a random port with a temporary data directory. With `mqtt`, MQTT
+ * over TCP is on too (another random port), for engines the test runs in Node beside the pages.
+ */
+export async function startServer(options: { mqtt?: boolean } = {}): Promise<TestServer> {
   ensureWebBuild();
   const port = await freePort();
+  const mqttPort = options.mqtt === true ? await freePort() : 0;
   const dataDir = mkdtempSync(join(tmpdir(), 'sotto-web-e2e-'));
   const config = loadEmbeddedConfig(
-    ['--port', String(port), '--mqtt-port', '0', '--data-dir', dataDir, '--web', 'prebuilt'],
+    [
+      '--port',
+      String(port),
+      '--mqtt-port',
+      String(mqttPort),
+      '--data-dir',
+      dataDir,
+      '--web',
+      'prebuilt',
+    ],
     { LOG_LEVEL: 'error', RATE_LIMIT: 'false' },
   );
   const server = await startEmbedded(config, () => undefined);
@@ -61,6 +76,7 @@ export async function startServer(): Promise<TestServer> {
     url: `http://127.0.0.1:${port}`,
     server,
     dataDir,
+    ...(mqttPort !== 0 ? { mqttUrl: `mqtt://127.0.0.1:${server.mqttPort}` } : {}),
     async close() {
       await server.close();
       rmSync(dataDir, { recursive: true, force: true });

@@ -132,6 +132,9 @@ export class ConversationList extends LitElement {
         text-overflow: ellipsis;
         white-space: nowrap;
       }
+      .shield {
+        font-size: 0.85rem;
+      }
       .badge {
         background: var(--accent);
         color: var(--on-accent);
@@ -179,7 +182,13 @@ export class ConversationList extends LitElement {
   /** List reloads scan every conversation: at most one at a time and four per second. */
   private readonly scheduleReload = singleFlight(() => this.reload(), 250);
   private readonly onHistory = (): void => this.scheduleReload();
-  private readonly onLive = (): void => this.requestUpdate();
+  /** DMs with an undismissed security notice when the rows were last read. */
+  private noticeDms = '';
+  private readonly onLive = (): void => {
+    // A notice about a DM with no messages yet (a forged sender) still gets a row to open it by.
+    if (this.dmsWithNotices().join('\n') !== this.noticeDms) this.scheduleReload();
+    this.requestUpdate();
+  };
   protected readonly events = new SessionEvents(
     this,
     () => this.session,
@@ -191,8 +200,19 @@ export class ConversationList extends LitElement {
   async reload(): Promise<void> {
     const s = this.session;
     if (s === undefined) return;
-    this._rows = await s.history.conversations([...s.pendingDms]);
+    const notices = this.dmsWithNotices();
+    this.noticeDms = notices.join('\n');
+    this._rows = await s.history.conversations([...s.pendingDms, ...notices]);
     this._loaded = true;
+  }
+
+  /** Peers of the DMs that have an undismissed security notice, sorted. */
+  private dmsWithNotices(): string[] {
+    const users = new Set<string>();
+    for (const n of this.session?.securityNotices ?? []) {
+      if (n.conversationId?.startsWith('dm:') === true) users.add(n.conversationId.slice(3));
+    }
+    return [...users].sort();
   }
 
   private async newDm(e: Event): Promise<void> {
@@ -302,7 +322,8 @@ export class ConversationList extends LitElement {
         : r.kind === 'group' && r.lastSender !== '' && r.preview !== ''
           ? `${r.lastSender === s?.account.username ? 'You' : r.lastSender}: ${r.preview}`
           : r.preview;
-    const label = `${r.kind === 'group' ? 'Group ' : ''}${r.title}${r.unread > 0 ? `, ${r.unread} unread` : ''}${online ? ', online' : ''}`;
+    const notice = (s?.noticesFor(r.id).length ?? 0) > 0;
+    const label = `${r.kind === 'group' ? 'Group ' : ''}${r.title}${r.unread > 0 ? `, ${r.unread} unread` : ''}${online ? ', online' : ''}${notice ? ', security notice' : ''}`;
     return html`<li>
       <a
         href="#/c/${encodeURIComponent(r.id)}"
@@ -322,6 +343,7 @@ export class ConversationList extends LitElement {
           </span>
           <span class="bottom">
             <span class="preview">${preview}</span>
+            ${notice ? html`<span class="shield" data-security-notice title="Security notice">🛡</span>` : nothing}
             ${
               r.unread > 0
                 ? html`<span class="badge" data-unread=${r.unread}>${r.unread}</span>`

@@ -18,7 +18,9 @@ import { parseConversationId } from '../services/messenger.ts';
 import type { HistoryEventDetail, ChatSession } from '../services/session.ts';
 import { HeightIndex } from '../services/virtual.ts';
 import {
+  isNotice,
   mergeLastPage,
+  noticeText,
   placeNew,
   reuseUnchanged,
   singleFlight,
@@ -32,6 +34,8 @@ import './message-bubble.ts';
 import './chat-composer.ts';
 import './key-change-banner.ts';
 import './group-key-banner.ts';
+import './security-notice-strip.ts';
+import { frozenComposerReason } from './group-frozen-banner.ts';
 
 /** Rows read from IndexedDB at a time. */
 export const PAGE_SIZE = 100;
@@ -152,6 +156,22 @@ export class ConversationView extends LitElement {
       }
       .placeholder {
         height: ${ROW_ESTIMATE}px;
+      }
+      .notice {
+        display: flex;
+        flex-wrap: wrap;
+        justify-content: center;
+        align-items: center;
+        gap: 0.2rem 0.6rem;
+        margin: 0.4rem 1rem;
+        font-size: 0.82rem;
+        color: var(--fg-2);
+        text-align: center;
+      }
+      .notice button {
+        min-height: 28px;
+        padding: 0.1rem 0.6rem;
+        font-size: 0.82rem;
       }
       .typing {
         min-height: 1.4rem;
@@ -308,6 +328,9 @@ export class ConversationView extends LitElement {
       this.boundConversation = this.conversationId;
       this.session.active = this.conversationId;
       this.resetConversation();
+      // Messages held for a verified contact's new key (after a reload the engine is asked).
+      const { kind, ref } = parseConversationId(this.conversationId);
+      if (kind === 'dm') void this.session.refreshHeld(ref);
     }
   }
 
@@ -821,6 +844,7 @@ export class ConversationView extends LitElement {
         new Date(prev.timestamp).toDateString() !== new Date(m.timestamp).toDateString());
     const showSender =
       isGroup && !m.outgoing && (newDay || prev === undefined || prev.sender !== m.sender);
+    if (isNotice(m)) return this.renderNotice(m, i, top, newDay);
     const reply = replyToOf(m);
     const s = this.session;
     return html`<div
@@ -846,6 +870,37 @@ export class ConversationView extends LitElement {
     </div>`;
   }
 
+  /** A line the engine wrote into the timeline (a contact's key changed): no bubble, no actions. */
+  private renderNotice(m: MessageRecord, i: number, top: number, newDay: boolean): TemplateResult {
+    const user = typeof m.body.user === 'string' ? m.body.user : '';
+    const review = `#/c/${encodeURIComponent(`dm:${user}`)}/info`;
+    return html`<div
+      class="row"
+      data-index=${i}
+      style="transform:translateY(${top}px)"
+      ${ref(this.observeRow)}
+    >
+      ${
+        newDay
+          ? html`<div class="day" role="separator"><span>${dayLabel(m.timestamp)}</span></div>`
+          : nothing
+      }
+      <div class="notice" role="note" data-notice=${String(m.body.notice)}>
+        <span>${noticeText(m)}</span>
+        ${
+          user !== ''
+            ? html`<button
+                aria-label="Review safety number with ${user}"
+                @click=${() => (location.hash = review)}
+              >
+                Review
+              </button>`
+            : nothing
+        }
+      </div>
+    </div>`;
+  }
+
   override render(): TemplateResult {
     const s = this.session;
     if (s === undefined) return html``;
@@ -858,10 +913,13 @@ export class ConversationView extends LitElement {
     for (let i = a; i < b; i++) indexes.push(i);
     const keyChangedUsers = isGroup
       ? (this._group?.members ?? []).filter((u) => s.keyChanges.has(u))
-      : s.keyChanges.has(ref)
+      : s.keyChanges.has(ref) || (s.held.get(ref) ?? 0) > 0
         ? [ref]
         : [];
-    const blocking = keyChangedUsers.some((u) => s.keyChanges.get(u) === true);
+    const blocking = keyChangedUsers.some(
+      (u) => s.keyChanges.get(u) === true || (s.held.get(u) ?? 0) > 0,
+    );
+    const frozen = isGroup ? (s.frozenGroups.get(ref) ?? this._group?.frozen?.reason) : undefined;
     const removed =
       isGroup && this._group !== undefined && !this._group.members.includes(me)
         ? 'You are no longer a member of this group.'
@@ -901,10 +959,13 @@ export class ConversationView extends LitElement {
           html`<key-change-banner
             .username=${u}
             .verified=${s.keyChanges.get(u) === true}
+            .held=${isGroup ? 0 : (s.held.get(u) ?? 0)}
             .conversationId=${this.conversationId}
           ></key-change-banner>`,
       )}
-      ${isGroup && removed === '' ? html`<group-key-banner .groupId=${ref}></group-key-banner>` : nothing}
+      ${frozen !== undefined ? html`<group-frozen-banner .reason=${frozen}></group-frozen-banner>` : nothing}
+      ${isGroup && removed === '' && frozen === undefined ? html`<group-key-banner .groupId=${ref}></group-key-banner>` : nothing}
+      <security-notice-strip .scope=${this.conversationId}></security-notice-strip>
       <div
         class="scroller"
         role="log"
@@ -985,9 +1046,11 @@ export class ConversationView extends LitElement {
         .disabledReason=${
           removed !== ''
             ? removed
-            : blocking
-              ? 'Sending is paused until you review the new safety number.'
-              : ''
+            : frozen !== undefined
+              ? frozenComposerReason(frozen)
+              : blocking
+                ? 'Sending is paused until you review the new safety number.'
+                : ''
         }
         @send=${this.send}
         @typing=${(e: CustomEvent<{ typing: boolean }>) =>

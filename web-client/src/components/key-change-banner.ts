@@ -1,7 +1,9 @@
 /**
  * `<key-change-banner>`: shown in a conversation when a contact's identity key changed. For a
  * contact the user had verified it is blocking (sending is paused until they review the new
- * safety number or accept it); for an unverified contact it is a dismissible notice.
+ * safety number or accept it); for an unverified contact it is a dismissible notice. When the
+ * engine holds messages the verified contact sent under the new key (`held`), it says how many
+ * and that they appear once the new key is accepted (the engine's `HELD_KEY_CHANGE`).
  */
 /* eslint-disable @typescript-eslint/unbound-method -- Lit calls template event listeners with `this` bound to the host element (renderOptions.host). */
 import { LitElement, css, html, type TemplateResult } from 'lit';
@@ -38,6 +40,13 @@ export class KeyChangeBanner extends LitElement {
         background: var(--danger);
         color: #fff;
       }
+      /* Buttons inherit the text colour: white on the light button face was unreadable. */
+      div.blocking button {
+        background: #fff;
+        color: var(--danger);
+        border-color: #fff;
+        font-weight: 600;
+      }
       p {
         flex: 1 1 240px;
         margin: 0;
@@ -59,6 +68,8 @@ export class KeyChangeBanner extends LitElement {
   @property({ type: Boolean }) verified = false;
   /** Conversation the banner is shown in (for the review link). */
   @property() conversationId = '';
+  /** Messages from the contact held until the new key is accepted (verified contacts only). */
+  @property({ type: Number }) held = 0;
 
   @state() private _busy = false;
 
@@ -68,8 +79,7 @@ export class KeyChangeBanner extends LitElement {
     this._busy = true;
     try {
       await s.messenger.acceptKeyChange(this.username);
-      s.keyChanges.delete(this.username);
-      s.dispatchEvent(new Event('live'));
+      s.keyAccepted(this.username);
       this.dispatchEvent(
         new CustomEvent<string>('key-accepted', {
           detail: this.username,
@@ -82,8 +92,33 @@ export class KeyChangeBanner extends LitElement {
     }
   }
 
+  private renderHeld(review: string): TemplateResult {
+    const u = this.username;
+    const n = this.held;
+    return html`<div class="blocking" role="alert" data-held=${n}>
+      <p>
+        <strong
+          >${n} ${n === 1 ? 'message' : 'messages'} from ${u} ${n === 1 ? 'is' : 'are'} held because
+          ${u}’s safety number changed.</strong
+        >
+        Review the new safety number before reading them.
+      </p>
+      <button aria-label="Review ${u}’s new safety number" @click=${() => (location.hash = review)}>
+        Review
+      </button>
+      <button
+        ?disabled=${this._busy}
+        aria-label="Accept ${u}’s new safety number and show the held messages"
+        @click=${this.accept}
+      >
+        Accept
+      </button>
+    </div>`;
+  }
+
   override render(): TemplateResult {
     const review = `#/c/${encodeURIComponent(`dm:${this.username}`)}/info`;
+    if (this.held > 0) return this.renderHeld(review);
     return html`<div
       class=${this.verified ? 'blocking' : ''}
       role=${this.verified ? 'alert' : 'status'}

@@ -21,6 +21,7 @@ import './auth-view.ts';
 import './conversation-list.ts';
 import './conversation-view.ts';
 import './own-key-alert-banner.ts';
+import './security-notice-strip.ts';
 
 /** A parsed route. */
 export type Route =
@@ -288,6 +289,7 @@ export class SottoApp extends LitElement {
             </div>`;
     return html`<div class="shell">
       <own-key-alert-banner></own-key-alert-banner>
+      <security-notice-strip scope="app"></security-notice-strip>
       <div class="layout ${inMain ? 'in-main' : ''}">
         <nav class="side" aria-label="Conversations">
           <conversation-list

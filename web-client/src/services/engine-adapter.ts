@@ -133,6 +133,8 @@ export function toMessengerError(err: unknown): unknown {
       REKEY_PENDING:
         'Your identity reset replaced the key this group knows you by. An admin has to re-add you first.',
       NO_KEY_CHANGE: 'The group already has this member’s current key.',
+      GROUP_FROZEN:
+        'This group is frozen: the server rewrote its history, so nothing is sent to it.',
     };
     return new MessengerError(
       err.code === 'NOT_ADMIN' ? 'NOT_AUTHORIZED' : 'FAILED',
@@ -264,7 +266,9 @@ class EngineMessenger implements MessengerService {
         type: 'history',
         conversationIds: [m.conversationId],
         added: [m],
-        ...(m.outgoing
+        // A timeline notice the engine wrote itself (a contact's key changed) is no one's
+        // message: no notification, no chime, no end to a typing indicator.
+        ...(m.outgoing || m.kind === 'notice'
           ? {}
           : {
               incoming: [
@@ -304,6 +308,20 @@ class EngineMessenger implements MessengerService {
     );
     on('keyChange', (k) =>
       this.emit({ type: 'keyChange', username: k.user, wasVerified: k.verified || k.blocked }),
+    );
+    on('securityNotice', (n) =>
+      this.emit({
+        type: 'securityNotice',
+        notice: {
+          code: n.code,
+          user: n.user,
+          device: n.device,
+          conversationId: n.conversationId,
+          ...(n.groupId !== undefined ? { groupId: n.groupId } : {}),
+          ...(n.count !== undefined ? { count: n.count } : {}),
+          at: n.at,
+        },
+      }),
     );
     on('ownKeyAlert', (a) => {
       const store = this.store;
@@ -742,6 +760,14 @@ class EngineMessenger implements MessengerService {
 
   acceptKeyChange(username: string): Promise<void> {
     return this.run(() => this.engine().trust.acceptKeyChange(username));
+  }
+
+  async heldMessages(username: string): Promise<number> {
+    try {
+      return await this.engine().trust.held(username);
+    } catch (err) {
+      throw toMessengerError(err);
+    }
   }
 
   async setPrivacy(settings: { shareLastSeen: boolean; readReceipts: boolean }): Promise<void> {

@@ -38,9 +38,28 @@ export function bodyText(m: MessageRecord): string {
   return '';
 }
 
+/**
+ * A line the engine wrote into the timeline itself (`kind: 'notice'`), not a message anyone
+ * sent: e.g. `{ notice: 'keyChange', user }` when an unverified contact's identity key changed.
+ * Never unread, never a reply target, never counted as the contact's last message.
+ */
+export function isNotice(m: MessageRecord): boolean {
+  return m.kind === 'notice';
+}
+
+/** The sentence for a timeline notice (see {@link isNotice}). */
+export function noticeText(m: MessageRecord): string {
+  const { notice, user } = m.body;
+  if (notice === 'keyChange' && typeof user === 'string') {
+    return `Your safety number with ${user} changed`;
+  }
+  return 'Security notice';
+}
+
 /** Short preview of a message for the conversation list and reply quotes. */
 export function previewOf(m: MessageRecord | undefined): string {
   if (m === undefined) return '';
+  if (isNotice(m)) return noticeText(m);
   if (m.deleted) return 'Message deleted';
   const text = bodyText(m);
   const { name, mime } = m.body;
@@ -333,7 +352,8 @@ export class HistoryStore {
         unread: s.unread,
         lastAt: s.lastTimestamp,
         preview: previewOf(last),
-        lastSender: last?.sender ?? '',
+        // A timeline notice is nobody's message: no "bob:" before it.
+        lastSender: last === undefined || isNotice(last) ? '' : last.sender,
       });
     });
     for (const g of groups) {

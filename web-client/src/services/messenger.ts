@@ -67,6 +67,12 @@ export type MessengerEvent =
   | { type: 'ownKeyAlert'; alert: OwnKeyAlertNotice }
   /** A group's verified membership changed (we may have been added or removed). */
   | { type: 'groupChange'; groupId: string; removed: boolean }
+  /**
+   * Something security-relevant happened that is not a message (the engine's `securityNotice`):
+   * a forged sender dropped, messages of a verified contact held, a group frozen, prekeys
+   * drained, a flood of undecryptable envelopes. Shown as a notice, never as a message bubble.
+   */
+  | { type: 'securityNotice'; notice: SecurityNoticeInfo }
   /** Connection to the broker changed. */
   | { type: 'connection'; state: ConnectionState; detail?: string };
 
@@ -89,6 +95,46 @@ export interface OwnKeyAlertNotice {
   /** When this browser noticed it (ms since the Unix epoch); the log keeps no time. */
   seenAt: number;
 }
+
+/**
+ * Stable codes of a {@link SecurityNoticeInfo} (docs/SECURITY.md, PROTOCOL.md §6.4):
+ * - `UNLISTED_DEVICE`: an envelope claimed a sender device the key directory does not list for
+ *   that user (a forged sender); dropped, nothing stored.
+ * - `FOREIGN_OWN_DEVICE`: the same, claiming one of our own devices.
+ * - `HELD_KEY_CHANGE`: a verified contact's identity key changed; their new messages are held
+ *   (`count` so far) until the user accepts the new key.
+ * - `GROUP_FORKED`: the server rewrote a group's history; the group is frozen.
+ * - `FORGED_GROUP_CHANGE`: a membership change that does not verify was dropped.
+ * - `PREKEYS_DRAINED`: our one-time prekeys were claimed unusually fast and were replenished.
+ * - `SENDER_FLOOD`: too many undecryptable envelopes from one sender; some were dropped.
+ */
+export type SecurityNoticeCode =
+  | 'UNLISTED_DEVICE'
+  | 'FOREIGN_OWN_DEVICE'
+  | 'HELD_KEY_CHANGE'
+  | 'GROUP_FORKED'
+  | 'FORGED_GROUP_CHANGE'
+  | 'PREKEYS_DRAINED'
+  | 'SENDER_FLOOD';
+
+/** A security notice as the engine reports it. */
+export interface SecurityNoticeInfo {
+  code: SecurityNoticeCode;
+  /** The user it is about (the claimed sender; ourselves for own-account notices). */
+  user: string;
+  /** The device it is about, when there is one. */
+  device: string | null;
+  /** The conversation it belongs to; null for account-wide notices. */
+  conversationId: ConversationId | null;
+  groupId?: string;
+  /** Messages held or dropped, where the engine counts them. */
+  count?: number;
+  /** When it happened (ms since the Unix epoch). */
+  at: number;
+}
+
+/** Why a group is frozen: its history was rewritten (`forked`) or served older (`rolled-back`). */
+export type GroupFrozenReason = 'forked' | 'rolled-back';
 
 /** One member of a group as the verified membership chain says. */
 export interface GroupMember {
@@ -326,8 +372,13 @@ export interface MessengerService {
   /** Compare a scanned/pasted QR payload with ours; marks verified when they match. */
   verifyScanned(username: string, payload: string): Promise<boolean>;
   setVerified(username: string, verified: boolean): Promise<void>;
-  /** Accept a changed key of a contact (clears the blocking banner). */
+  /**
+   * Accept a changed key of a contact (clears the blocking banner); messages held because of
+   * the change are released and arrive as ordinary history.
+   */
   acceptKeyChange(username: string): Promise<void>;
+  /** How many messages from `username` are held until their new key is accepted. */
+  heldMessages(username: string): Promise<number>;
 
   /**
    * Apply privacy settings: read receipts are local to this browser; `shareLastSeen` is stored

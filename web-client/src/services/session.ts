@@ -1,7 +1,8 @@
 /**
  * The signed-in session as the views see it: the messenger, the history read model, the
- * live state that is never stored (who is typing, presence, connection, key changes) and the
- * own-key alerts the user has not acknowledged (kept in the store, `own-key-alerts.ts`).
+ * live state that is never stored (who is typing, presence, connection, key changes, messages
+ * held for a verified contact's new key, frozen groups, security notices) and the own-key
+ * alerts the user has not acknowledged (kept in the store, `own-key-alerts.ts`).
  *
  * It turns engine events into two coalesced DOM events on itself — `history` (with the set of
  * conversations that changed) and `live` — at most once per animation frame, so a burst of
@@ -17,15 +18,53 @@ import type {
   Account,
   ConnectionState,
   ConversationId,
+  GroupFrozenReason,
   MessengerEvent,
   MessengerService,
   OwnKeyAlertNotice,
+  SecurityNoticeCode,
+  SecurityNoticeInfo,
 } from './messenger.ts';
 
 /** Presence of one user. */
 export interface PresenceInfo {
   online: boolean;
   lastSeen?: number;
+}
+
+/**
+ * A security notice as the views show it: repeats of the same event (same code, user and
+ * conversation) are folded into one entry that counts them.
+ */
+export interface SecurityNoticeEntry {
+  /** `code|conversation|user`: what repeats are folded by. */
+  key: string;
+  code: SecurityNoticeCode;
+  user: string;
+  /** The device of the latest repeat. */
+  device: string | null;
+  conversationId: ConversationId | null;
+  groupId?: string;
+  /** How many times the engine reported it. */
+  times: number;
+  /** Messages dropped over all repeats, where the engine counts them (0 otherwise). */
+  dropped: number;
+  first: number;
+  last: number;
+}
+
+/** Notices about this account itself: shown app-wide, whatever conversation they name. */
+const ACCOUNT_NOTICES: ReadonlySet<SecurityNoticeCode> = new Set<SecurityNoticeCode>([
+  'FOREIGN_OWN_DEVICE',
+  'PREKEYS_DRAINED',
+]);
+
+/**
+ * Where a notice is shown: the conversation it belongs to, or `'app'` (across the app) for
+ * notices about this account or without a conversation.
+ */
+export function noticeScope(n: Pick<SecurityNoticeInfo, 'code' | 'conversationId'>): string {
+  return ACCOUNT_NOTICES.has(n.code) || n.conversationId === null ? 'app' : n.conversationId;
 }
 
 /** How long a typing indicator lives without a refresh (ms). */
@@ -54,7 +93,8 @@ export interface HistoryEventDetail {
  * Live session state shared by all views through `@lit/context`.
  *
  * @fires history - local history changed; `detail.conversations` says where (coalesced per frame)
- * @fires live - typing, presence, connection, key-change or own-key-alert state changed
+ * @fires live - typing, presence, connection, key-change, held-message, frozen-group,
+ *   security-notice or own-key-alert state changed
  *   (coalesced per frame)
  */
 export class ChatSession extends EventTarget {
@@ -63,6 +103,21 @@ export class ChatSession extends EventTarget {
   readonly presence = new Map<string, PresenceInfo>();
   /** Contacts whose identity key changed and was not accepted yet → was the contact verified. */
   readonly keyChanges = new Map<string, boolean>();
+  /**
+   * Verified contacts whose key changed → how many of their messages the engine holds until the
+   * new key is accepted (refreshed from the engine when their conversation opens).
+   */
+  readonly held = new Map<string, number>();
+  /**
+   * Groups the engine froze in this session (history rewritten by the server) → why. The group
+   * record keeps it too (`frozen`); this shows it before the record is read again.
+   */
+  readonly frozenGroups = new Map<string, GroupFrozenReason>();
+  /**
+   * Security notices not dismissed yet, oldest first. Session state only: they are not kept
+   * across a reload (the engine acted on each already: dropped, replenished, held).
+   */
+  securityNotices: readonly SecurityNoticeEntry[] = [];
   /**
    * Key-log entries under our own username that this account did not make and the user has not
    * acknowledged yet (kept in the store: they survive a reload), oldest first.
@@ -167,6 +222,81 @@ export class ChatSession extends EventTarget {
     }
   }
 
+  /** Notices shown in `scope` (a conversation id, or `'app'`), oldest first. */
+  noticesFor(scope: string): SecurityNoticeEntry[] {
+    return this.securityNotices.filter((n) => noticeScope(n) === scope);
+  }
+
+  /** The user dismissed a notice: forget it (a later repeat shows it again). */
+  dismissNotice(key: string): void {
+    const before = this.securityNotices.length;
+    this.securityNotices = this.securityNotices.filter((n) => n.key !== key);
+    if (this.securityNotices.length !== before) this.emitLive();
+  }
+
+  /**
+   * Ask the engine how many messages from `username` it holds (after a reload the held-messages
+   * banner comes from here: the engine reports each held message once, when it arrives).
+   */
+  async refreshHeld(username: string): Promise<void> {
+    let n: number;
+    try {
+      n = await this.messenger.heldMessages(username);
+    } catch (err) {
+      console.warn('could not count held messages', err);
+      return;
+    }
+    if (n === (this.held.get(username) ?? 0)) return;
+    if (n > 0) {
+      this.held.set(username, n);
+      // Messages are held only for a contact the user had verified.
+      this.keyChanges.set(username, true);
+    } else this.held.delete(username);
+    this.emitLive();
+  }
+
+  /** The user accepted `username`'s new key: the banner goes and held messages are released. */
+  keyAccepted(username: string): void {
+    this.keyChanges.delete(username);
+    this.held.delete(username);
+    this.emitLive();
+  }
+
+  private addSecurityNotice(n: SecurityNoticeInfo): void {
+    switch (n.code) {
+      case 'HELD_KEY_CHANGE':
+        this.held.set(n.user, n.count ?? (this.held.get(n.user) ?? 0) + 1);
+        this.keyChanges.set(n.user, true);
+        this.emitLive();
+        return;
+      case 'GROUP_FORKED':
+        if (n.groupId !== undefined) {
+          this.frozenGroups.set(n.groupId, 'forked');
+          this.touch(`group:${n.groupId}`);
+        }
+        this.emitLive();
+        return;
+      default:
+        break;
+    }
+    const key = `${n.code}|${n.conversationId ?? ''}|${n.user}`;
+    const old = this.securityNotices.find((e) => e.key === key);
+    const entry: SecurityNoticeEntry = {
+      key,
+      code: n.code,
+      user: n.user,
+      device: n.device,
+      conversationId: n.conversationId,
+      ...(n.groupId !== undefined ? { groupId: n.groupId } : {}),
+      times: (old?.times ?? 0) + 1,
+      dropped: (old?.dropped ?? 0) + (n.count ?? 0),
+      first: old?.first ?? n.at,
+      last: n.at,
+    };
+    this.securityNotices = [...this.securityNotices.filter((e) => e.key !== key), entry];
+    this.emitLive();
+  }
+
   private addOwnKeyAlerts(alerts: readonly OwnKeyAlertNotice[]): void {
     const known = new Set(this.ownKeyAlerts.map((a) => a.logIndex));
     const fresh = alerts.filter(
@@ -233,6 +363,9 @@ export class ChatSession extends EventTarget {
         return;
       case 'ownKeyAlert':
         this.addOwnKeyAlerts([e.alert]);
+        return;
+      case 'securityNotice':
+        this.addSecurityNotice(e.notice);
         return;
       case 'groupChange':
         this.changed.add(`group:${e.groupId}`);

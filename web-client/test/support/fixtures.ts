@@ -226,6 +226,12 @@ export class RecordingMessenger implements MessengerService {
   async acceptKeyChange(...args: unknown[]) {
     this.record('acceptKeyChange', ...args);
   }
+  /** What heldMessages answers, per user. */
+  heldCounts = new Map<string, number>();
+  async heldMessages(username: string) {
+    this.record('heldMessages', username);
+    return this.heldCounts.get(username) ?? 0;
+  }
   async setPrivacy(...args: unknown[]) {
     this.record('setPrivacy', ...args);
   }

@@ -1,0 +1,67 @@
+/**
+ * `<group-frozen-banner>`: shown in a group conversation the engine froze because the key server
+ * served a history of the group's membership that does not extend the one this device had
+ * verified (rewritten: `forked`; an older one: `rolled-back`; the engine's `GROUP_FORKED`).
+ * Nothing is sent to a frozen group; the messages already here stay readable.
+ */
+import { LitElement, css, html, type TemplateResult } from 'lit';
+import { customElement, property } from 'lit/decorators.js';
+import type { GroupFrozenReason } from '../services/messenger.ts';
+import { shared } from '../styles.ts';
+
+/** Why the composer of a frozen group is disabled (shown in its place). */
+export function frozenComposerReason(reason: GroupFrozenReason): string {
+  return reason === 'rolled-back'
+    ? 'Sending is off: the server served an older history of this group, so it is frozen.'
+    : 'Sending is off: the server rewrote this group’s history, so it is frozen.';
+}
+
+/** The banner of a frozen group. */
+@customElement('group-frozen-banner')
+export class GroupFrozenBanner extends LitElement {
+  static override styles = [
+    shared,
+    css`
+      :host {
+        display: block;
+      }
+      div {
+        padding: 0.6rem 0.8rem;
+        background: var(--danger);
+        color: #fff;
+        border-bottom: 1px solid var(--border);
+      }
+      p {
+        margin: 0.15rem 0;
+      }
+    `,
+  ];
+
+  /** Why the engine froze the group. */
+  @property() reason: GroupFrozenReason = 'forked';
+
+  override render(): TemplateResult {
+    return html`<div role="alert" data-frozen=${this.reason}>
+      <p>
+        <strong
+          >${
+            this.reason === 'rolled-back'
+              ? 'The server served an older history of this group than this device had seen.'
+              : 'This group’s history was rewritten by the server.'
+          }
+          The group is frozen: nothing is sent to it.</strong
+        >
+      </p>
+      <p>
+        The messages already here stay readable. The server may be faulty or compromised; to keep
+        talking, start a new group.
+      </p>
+    </div>`;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'group-frozen-banner': GroupFrozenBanner;
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * `<security-notice-strip>`: the quiet security notices of one place — a conversation, or the
+ * whole app for notices about this account. Each says what the engine saw and already did (a
+ * forged message dropped, prekeys replenished, a flood cut off): nothing for the user to
+ * decide, so it is a dismissible strip, not a message bubble and not an alert. Repeats of the
+ * same notice are one line with a count (`ChatSession.securityNotices`).
+ */
+import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
+import { customElement, property } from 'lit/decorators.js';
+import { consume } from '@lit/context';
+import { sessionContext } from '../context.ts';
+import { SessionEvents } from '../session-events.ts';
+import type { ChatSession, SecurityNoticeEntry } from '../services/session.ts';
+import { shared } from '../styles.ts';
+
+/** One notice as a sentence (what was seen and what the engine did about it). */
+export function describeNotice(n: SecurityNoticeEntry): string {
+  const u = n.user;
+  switch (n.code) {
+    case 'UNLISTED_DEVICE':
+      return `A message claiming to be from ${u} was dropped: it came from a device that is not in ${u}’s key directory.`;
+    case 'FOREIGN_OWN_DEVICE':
+      return `A message claiming to come from one of your own devices${n.device !== null ? ` (${n.device})` : ''} was dropped: that device is not in your key directory. If you did not just add a device, check Settings → Devices.`;
+    case 'FORGED_GROUP_CHANGE':
+      return `A change to this group’s members that ${u} did not validly sign was dropped; the member list is unchanged.`;
+    case 'SENDER_FLOOD':
+      return `${u} sent more messages this device could not decrypt than it accepts at once${n.dropped > 0 ? `; ${n.dropped} were dropped` : '; some were dropped'}. This can be a faulty app or an attack.`;
+    case 'PREKEYS_DRAINED':
+      return 'Your one-time prekeys were being used up unusually fast, so new ones were published. Someone may be claiming them to get in the way of new conversations; messages still arrive.';
+    case 'HELD_KEY_CHANGE':
+      return `Messages from ${u} are held because ${u}’s safety number changed.`;
+    case 'GROUP_FORKED':
+      return 'The server rewrote this group’s history; the group is frozen.';
+  }
+}
+
+/** "2 times" after a repeated notice. */
+function repeats(n: SecurityNoticeEntry): string {
+  return n.times > 1 ? ` (${n.times} times)` : '';
+}
+
+/**
+ * The undismissed security notices of `scope`.
+ *
+ * @fires notice-dismissed - `CustomEvent<string>` the user dismissed the notice with this key
+ */
+@customElement('security-notice-strip')
+export class SecurityNoticeStrip extends LitElement {
+  static override styles = [
+    shared,
+    css`
+      :host {
+        display: block;
+      }
+      ul {
+        list-style: none;
+        margin: 0;
+        padding: 0;
+      }
+      li {
+        display: flex;
+        gap: 0.5rem;
+        align-items: center;
+        padding: 0.35rem 0.8rem;
+        background: var(--bg-2);
+        color: var(--fg-2);
+        border-bottom: 1px solid var(--border);
+        font-size: 0.88rem;
+      }
+      li::before {
+        content: '🛡';
+        flex: none;
+      }
+      p {
+        flex: 1;
+        margin: 0;
+      }
+      button {
+        min-height: 28px;
+        padding: 0.15rem 0.6rem;
+        font-size: 0.85rem;
+      }
+    `,
+  ];
+
+  @consume({ context: sessionContext, subscribe: true })
+  @property({ attribute: false })
+  session: ChatSession | undefined;
+
+  /** A conversation id, or `'app'` for the notices about this account. */
+  @property() scope = 'app';
+
+  private readonly onLive = (): void => this.requestUpdate();
+
+  protected readonly events = new SessionEvents(this, () => this.session, { live: this.onLive });
+
+  private dismiss(key: string): void {
+    this.session?.dismissNotice(key);
+    this.dispatchEvent(
+      new CustomEvent<string>('notice-dismissed', { detail: key, bubbles: true, composed: true }),
+    );
+  }
+
+  override render(): TemplateResult | typeof nothing {
+    const notices = this.session?.noticesFor(this.scope) ?? [];
+    if (notices.length === 0) return nothing;
+    return html`<ul role="status" aria-label="Security notices">
+      ${notices.map(
+        (n) =>
+          html`<li data-notice=${n.code} data-times=${n.times}>
+            <p>${describeNotice(n)}${repeats(n)}</p>
+            <button aria-label="Dismiss security notice" @click=${() => this.dismiss(n.key)}>
+              Dismiss
+            </button>
+          </li>`,
+      )}
+    </ul>`;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'security-notice-strip': SecurityNoticeStrip;
+  }
+}
