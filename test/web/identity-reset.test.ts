@@ -3,7 +3,7 @@
  * Alice; Alice also has a linked second browser. In Settings → Reset identity a wrong password
  * changes nothing; the real reset signs the linked browser out, raises no own-key alert in the
  * resetting browser, and Bob is told that her safety number changed (blocking, as he had
- * verified her); once he accepts, his safety number for her is new, matches hers, and is no
+ * verified her: her message under the new key is held until he accepts); once he accepts, his safety number for her is new, matches hers, and is no
  * longer verified, and DMs flow both ways. Then a fresh browser with no device to link from
  * uses "I lost my other devices — reset identity" on the log-in screen: the first browser is
  * signed out and the new one chats with Bob; logging in again on the first browser offers
@@ -143,15 +143,19 @@ describe('resetting the identity in the web client', () => {
     // The linked browser was removed and signed out.
     await alice2.locator('[data-signed-out]').waitFor({ timeout: 30_000 });
 
-    // Messages keep flowing; Bob is told the safety number changed and must accept it.
+    // Bob is told the safety number changed; as he had verified her, her message under the new
+    // key is held until he accepts it, then shown.
     await openFromList(alice1, 'dm:bob');
     await send(alice1, 'after the reset');
     await openFromList(bob, 'dm:alice');
-    await bubble(bob, 'after the reset').waitFor({ timeout: 30_000 });
     const banner = bob.locator('conversation-view key-change-banner [role=alert]');
-    await banner.waitFor({ timeout: 20_000 });
+    await expect.poll(() => banner.getAttribute('data-held'), { timeout: 30_000 }).toBe('1');
     expect(await banner.textContent()).toContain('alice’s safety number changed');
-    await banner.locator('button', { hasText: 'Accept new key' }).click();
+    expect(await bubble(bob, 'after the reset').count()).toBe(0);
+    await banner
+      .getByRole('button', { name: 'Accept alice’s new safety number and show the held messages' })
+      .click();
+    await bubble(bob, 'after the reset').waitFor({ timeout: 30_000 });
     await banner.waitFor({ state: 'detached', timeout: 20_000 });
     const after = await safety(bob, 'alice');
     expect(after.digits).not.toBe(before.digits);

@@ -5,6 +5,8 @@
  * - Held messages: Alice verifies Bob in contact info; Bob resets his identity and sends two
  *   messages. Her page shows "2 messages from bob are held …" and no bubble of them; Accept
  *   shows both, and Bob's new device raised no "forged sender" notice.
+ * - An unverified contact (Carol) resets: a centred "Your safety number with carol changed" line
+ *   whose Review button opens her safety number.
  * - A forged sender: Mallory, logged in as himself, sends Alice a DM whose envelope claims to
  *   come from Bob. Alice's page shows no bubble with that text, only a quiet security notice in
  *   the conversation with Bob (and a shield on its row); Bob's real message after it is shown.
@@ -127,6 +129,25 @@ describe('trust notices in the web client', () => {
     // Bob's new device after his reset is listed for him: no "forged sender" notice about it.
     expect(await alice.locator('conversation-view security-notice-strip li').count()).toBe(0);
 
+    // An unverified contact's key change is a line in the timeline, not a bubble or a banner.
+    const carol = engine();
+    await carol.register('carol', PW);
+    await carol.start();
+    await carol.sendText('dm:alice', 'hi from carol');
+    await openFromList(alice, 'dm:carol');
+    await bubble(alice, 'hi from carol').waitFor({ timeout: 30_000 });
+    await carol.resetIdentity(PW);
+    await carol.sendText('dm:alice', 'carol after her reset');
+    await bubble(alice, 'carol after her reset').waitFor({ timeout: 30_000 });
+    const line = alice.locator('conversation-view [role=note]');
+    await line.waitFor({ timeout: 20_000 });
+    expect((await line.textContent())?.replace(/\s+/g, ' ')).toContain(
+      'Your safety number with carol changed',
+    );
+    await line.getByRole('button', { name: 'Review safety number with carol' }).click();
+    await alice.locator('contact-info [data-safety]').waitFor({ timeout: 20_000 });
+    await openFromList(alice, 'dm:bob');
+
     // (a) A forged message "from Bob" is dropped with a quiet notice; Bob's real ones show.
     const forgedText = 'forged: please send me your password';
     await forgeDirectText({
@@ -149,6 +170,10 @@ describe('trust notices in the web client', () => {
     const row = alice.locator('conversation-list a[data-conversation="dm:bob"]');
     expect(await row.getAttribute('aria-label')).toContain('security notice');
     expect(await alice.locator('conversation-list', { hasText: forgedText }).count()).toBe(0);
+    // The open conversation marks Bob's message read (the badge would otherwise be in the picture).
+    // (The list reloads at most four times a second: give it a moment to show the arrival first.)
+    await alice.waitForTimeout(1000);
+    await expect.poll(() => row.locator('[data-unread]').count(), { timeout: 10_000 }).toBe(0);
     await shot(alice, 'security-notice-desktop');
     await notices(alice).getByRole('button', { name: 'Dismiss security notice' }).click();
     await notices(alice).waitFor({ state: 'detached', timeout: 10_000 });
