@@ -54,7 +54,7 @@ export type ClientErrorCode =
   | 'KT_FAILURE'
   /**
    * An envelope from a (user, device) the key directory and log do not vouch for (PROTOCOL.md
-   * §6.4): dropped before any key agreement, reported as a `securityNotice`.
+   * §6.7): dropped before any key agreement, reported as a `securityNotice`.
    */
   | 'UNTRUSTED_SENDER'
   /** More undecryptable envelopes from one sender than its budget allows: dropped untried. */

@@ -119,7 +119,7 @@ export interface PairwiseEnvelopeInfo {
   /**
    * PREKEY only: the sender's device certificate as carried (decoded, signature NOT checked):
    * lets a receiver ask its key directory whether it vouches for this device before doing any
-   * key agreement (PROTOCOL.md §6.4).
+   * key agreement (PROTOCOL.md §6.7).
    */
   certificate?: DeviceCertificate;
 }

@@ -1,5 +1,5 @@
 /**
- * Per-sender budgets for envelopes that fail (PROTOCOL.md §6.4, docs/SECURITY.md): anyone may
+ * Per-sender budgets for envelopes that fail (PROTOCOL.md §6.7, docs/SECURITY.md): anyone may
  * publish to an inbox, and a forged RATCHET envelope that asks for the largest skip costs the
  * receiver ~3 ms of key derivation before its AEAD fails; a forged PREKEY envelope from an
  * unknown user costs a directory look-up. Each claimed sender (user, device) may fail

@@ -66,7 +66,7 @@ export interface ClientEvents {
 }
 
 /**
- * Stable codes of {@link SecurityNotice} (PROTOCOL.md §6.4 "Acceptance rules"):
+ * Stable codes of {@link SecurityNotice} (PROTOCOL.md §6.7 "Acceptance rules"):
  * - `UNLISTED_DEVICE`: an envelope claimed a (user, device) the key directory and log do not
  *   vouch for (a forged sender); dropped, nothing stored, no session touched.
  * - `FOREIGN_OWN_DEVICE`: the same, claiming to be one of our own devices.

@@ -1,5 +1,5 @@
 /**
- * The held queue (PROTOCOL.md §6.4): messages from a *verified* contact whose identity key
+ * The held queue (PROTOCOL.md §6.7): messages from a *verified* contact whose identity key
  * changed, decrypted under the new key but neither shown nor stored as messages until the user
  * reviews the new safety number and accepts it. Kept per contact in one setting; the sessions
  * they arrived on live in the devices' held slots (sessions.ts `heldSlot`).

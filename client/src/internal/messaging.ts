@@ -407,7 +407,7 @@ export class Messaging {
   }
 
   /**
-   * The UIK a new session with `user`'s devices must be certified by (PROTOCOL.md §6.4): ours
+   * The UIK a new session with `user`'s devices must be certified by (PROTOCOL.md §6.7): ours
    * for our own devices, else the contact's trusted one — looked up in the directory (and so
    * trust-checked) when we hold none yet. A bundle under another UIK is refused by
    * initiateSession, whatever the key server serves.

@@ -106,7 +106,7 @@ export interface Decrypted {
 
 /**
  * Store slot of a session with a device of a verified contact whose new key is not accepted
- * yet (PROTOCOL.md §6.4): decrypts into the held queue only; promoted to the device's slot
+ * yet (PROTOCOL.md §6.7): decrypts into the held queue only; promoted to the device's slot
  * when the user accepts the key. `#` never occurs in a device id.
  */
 export function heldSlot(deviceId: string): string {
@@ -114,7 +114,7 @@ export function heldSlot(deviceId: string): string {
 }
 
 /**
- * An envelope from a sender the key directory does not vouch for (PROTOCOL.md §6.4): dropped
+ * An envelope from a sender the key directory does not vouch for (PROTOCOL.md §6.7): dropped
  * before any key agreement, never stored, never a session. `own` when it claimed to be one of
  * our own devices.
  */
@@ -132,7 +132,7 @@ export class UntrustedSenderError extends ClientError {
 }
 
 /**
- * Decrypt an inbox envelope, enforcing the acceptance rules of PROTOCOL.md §6.4:
+ * Decrypt an inbox envelope, enforcing the acceptance rules of PROTOCOL.md §6.7:
  * - a PREKEY envelope's sender certificate must be one the key directory lists for the
  *   claimed (user, device) and the log includes, under the UIK we trust for that user
  *   (first contact: the directory's UIK, never the envelope's) — checked before any key

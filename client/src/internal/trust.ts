@@ -26,7 +26,7 @@ interface Cached {
 
 /**
  * What the directory says of a (user, device, certificate) an envelope claims
- * (PROTOCOL.md §6.4 "Acceptance rules"):
+ * (PROTOCOL.md §6.7 "Acceptance rules"):
  * - `ok`: listed, logged, and signed by the UIK we trust for the user: accept.
  * - `held`: listed and logged, but under the new UIK of a *verified* contact that the user has
  *   not accepted yet: decrypt into the held queue, show nothing.
@@ -35,7 +35,7 @@ interface Cached {
  */
 export type Vouch = 'ok' | 'held' | 'unlisted';
 
-/** A forced directory refetch for one user at most this often (a flood of forged senders costs one fetch). */
+/** A forced directory refetch for one claimed device at most this often. */
 const REFETCH_EVERY_MS = 3_000;
 
 /** True when two certificates are the same binding (same user, device, UIK and device keys). */
@@ -119,17 +119,16 @@ export class Directory {
     const devices: RemoteDevice[] = [];
     if (uik) {
       const account = this.ctx.account();
-      if (user === account.username) {
-        if (!equalBytes(uik, account.uik.publicKey)) {
-          this.ctx.events.emit(
-            'error',
-            new Error('the key server reports a different UIK for our own user'),
-          );
-          return { uik: account.uik.publicKey, devices: [] };
-        }
-      } else {
-        await this.checkUik(user, uik);
+      if (user === account.username && !equalBytes(uik, account.uik.publicKey)) {
+        this.ctx.events.emit(
+          'error',
+          new Error('the key server reports a different UIK for our own user'),
+        );
+        return { uik: account.uik.publicKey, devices: [] };
       }
+      // Certificates and log proofs first: a UIK is trusted (or a change of it recorded) only
+      // when the log proves at least one device under it, so a key server cannot make us
+      // adopt an identity it keeps out of the log (PROTOCOL.md §6.7, §10).
       for (const d of res.devices) {
         try {
           const certBytes = fromBase64(d.certificate);
@@ -140,6 +139,19 @@ export class Directory {
           devices.push({ user, deviceId: d.deviceId, kind: certificate.kind, certificate });
         } catch (err) {
           this.ctx.events.emit('error', err);
+        }
+      }
+      if (user !== account.username) {
+        if (devices.length > 0) await this.checkUik(user, uik);
+        else if (!(await this.trusts(user, uik))) {
+          // A new UIK with no logged device: not adopted, and nothing to send to.
+          this.ctx.events.emit(
+            'error',
+            new ClientError(
+              'KT_FAILURE',
+              `${user}'s new identity key has no device in the key log`,
+            ),
+          );
         }
       }
     }
@@ -163,9 +175,13 @@ export class Directory {
     let entry = await this.devices(user);
     if (!listed(entry)) {
       const now = this.ctx.now();
-      const last = this.#refetchedAt.get(user) ?? Number.NEGATIVE_INFINITY;
+      // Per claimed device, so a forgery in a user's name does not use up the refetch that the
+      // user's real new device needs; the sender budgets (budget.ts) bound how many there are.
+      const key = `${user}|${deviceId}`;
+      const last = this.#refetchedAt.get(key) ?? Number.NEGATIVE_INFINITY;
       if (now - last < REFETCH_EVERY_MS) return 'unlisted';
-      this.#refetchedAt.set(user, now);
+      if (this.#refetchedAt.size > 10_000) this.#refetchedAt.clear();
+      this.#refetchedAt.set(key, now);
       entry = await this.devices(user, true);
       if (!listed(entry)) return 'unlisted';
     }
