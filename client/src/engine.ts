@@ -252,7 +252,7 @@ export interface SottoClient extends TypedEvents<ClientEvents> {
     setVerified(user: string, verified: boolean): Promise<void>;
     /**
      * Accept a changed identity key: unblocks sending, and the messages held since the key
-     * changed (a verified contact's, PROTOCOL.md §6.4) are stored and shown, in arrival order.
+     * changed (a verified contact's, PROTOCOL.md §6.7) are stored and shown, in arrival order.
      */
     acceptKeyChange(user: string): Promise<void>;
     /**
