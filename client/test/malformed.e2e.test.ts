@@ -78,6 +78,8 @@ describe('malformed input to a running engine', () => {
 
     const errors: unknown[] = [];
     alice.on('error', (e) => errors.push(e));
+    const notices: string[] = [];
+    alice.on('securityNotice', (n) => notices.push(n.code));
     const shown: string[] = [];
     alice.on('message', (msg) =>
       shown.push(typeof msg.body.text === 'string' ? msg.body.text : msg.kind),
@@ -187,8 +189,11 @@ describe('malformed input to a running engine', () => {
     // Every bad input became a typed error event; nothing else was shown.
     const untyped = errors.filter((e) => !typed(e));
     expect(untyped).toEqual([]);
-    // One error per bad input, each a CryptoError (envelope) or PayloadError (inner payload).
-    expect(errors.length).toBe(expectedErrors);
+    // One error per bad input, each a CryptoError (envelope) or PayloadError (inner payload) —
+    // except the PREKEY whose flipped header byte names another sender than its certificate:
+    // a forged sender, refused before any key agreement (PROTOCOL.md §6.7) as a notice.
+    expect(notices).toEqual(['UNLISTED_DEVICE']);
+    expect(errors.length).toBe(expectedErrors - 1);
     expect(errors.filter((e) => e instanceof PayloadError).length).toBe(inner.length - 1);
     expect(shown.sort()).toEqual(
       ['after', 'before', 'from mallory, well formed', 'group after', 'group before'].sort(),
