@@ -22,6 +22,13 @@ interface Cached {
   at: number;
   uik: Uint8Array | null;
   devices: RemoteDevice[];
+  /**
+   * Fetched to vouch for an incoming envelope, not for a send. Such an entry answers later
+   * checks of incoming envelopes, but the first send after it fetches again: a device the user
+   * added since (a linked browser that has not written to us yet) gets the message, as it did
+   * when receiving never touched the directory.
+   */
+  forVouch: boolean;
 }
 
 /**
@@ -103,9 +110,12 @@ export class Directory {
   async devices(
     user: string,
     refresh = false,
+    purpose: 'send' | 'vouch' = 'send',
   ): Promise<{ uik: Uint8Array | null; devices: RemoteDevice[] }> {
     const c = this.#cache.get(user);
-    if (c && !refresh && this.ctx.now() - c.at < this.ctx.options.directoryTtlMs) return c;
+    const usable = c && (purpose === 'vouch' || !c.forVouch);
+    if (c && usable && !refresh && this.ctx.now() - c.at < this.ctx.options.directoryTtlMs)
+      return c;
     let res;
     try {
       res = await this.ctx.http.getUser(user);
@@ -155,7 +165,7 @@ export class Directory {
         }
       }
     }
-    const entry = { at: this.ctx.now(), uik, devices };
+    const entry = { at: this.ctx.now(), uik, devices, forVouch: purpose === 'vouch' };
     this.#cache.set(user, entry);
     return entry;
   }
@@ -172,7 +182,7 @@ export class Directory {
     if (certificate.username !== user || certificate.deviceId !== deviceId) return 'unlisted';
     const listed = (e: { devices: RemoteDevice[] }): boolean =>
       e.devices.some((d) => d.deviceId === deviceId && sameCertificate(d.certificate, certificate));
-    let entry = await this.devices(user);
+    let entry = await this.devices(user, false, 'vouch');
     if (!listed(entry)) {
       const now = this.ctx.now();
       // Per claimed device, so a forgery in a user's name does not use up the refetch that the
@@ -182,7 +192,7 @@ export class Directory {
       if (now - last < REFETCH_EVERY_MS) return 'unlisted';
       if (this.#refetchedAt.size > 10_000) this.#refetchedAt.clear();
       this.#refetchedAt.set(key, now);
-      entry = await this.devices(user, true);
+      entry = await this.devices(user, true, 'vouch');
       if (!listed(entry)) return 'unlisted';
     }
     const me = this.ctx.account();
