@@ -50,6 +50,25 @@ function hostileClient(): SottoClient {
   return pool.track(makeClient({ httpUrl: proxy.url, mqttUrl: srv.mqttUrl }));
 }
 
+/**
+ * A started victim whose key server is the hostile proxy and a started peer on the real one,
+ * registered under fresh names.
+ */
+async function victimAndPeer(
+  victimPrefix: string,
+  peerPrefix: string,
+): Promise<{ victim: SottoClient; peer: SottoClient; v: string; p: string }> {
+  const victim = hostileClient();
+  const peer = pool.client();
+  const v = uname(victimPrefix);
+  const p = uname(peerPrefix);
+  await victim.register(v, PW);
+  await peer.register(p, PW);
+  await victim.start();
+  await peer.start();
+  return { victim, peer, v, p };
+}
+
 /** A bundle for `device` made by the attacker (its prekeys signed by the forged device). */
 function forgedBundle(device: LocalDevice): BundleResponse {
   const spk = generateSignedPrekey(device.keys.signing, 1, Date.now());
@@ -138,14 +157,7 @@ describe('a malicious key server', () => {
   });
 
   it("cannot substitute a contact's bundle", async () => {
-    const alice = hostileClient();
-    const bob = pool.client();
-    const a = uname('alice');
-    const b = uname('bob');
-    await alice.register(a, PW);
-    await bob.register(b, PW);
-    await alice.start();
-    await bob.start();
+    const { victim: alice, peer: bob, p: b } = await victimAndPeer('alice', 'bob');
     const bobDevice = bob.account!.deviceId;
     const attacker = forgedDevice(b, bobDevice);
     const off = substituteBundle(b, bobDevice, forgedBundle(attacker));
@@ -165,14 +177,7 @@ describe('a malicious key server', () => {
   });
 
   it("does not adopt a contact's identity key that the log does not hold", async () => {
-    const alice = hostileClient();
-    const bob = pool.client();
-    const a = uname('alice');
-    const b = uname('bob');
-    await alice.register(a, PW);
-    await bob.register(b, PW);
-    await alice.start();
-    await bob.start();
+    const { victim: alice, peer: bob, v: a, p: b } = await victimAndPeer('alice', 'bob');
     await bob.sendText(a, 'hi');
     await until(async () => (await alice.store.listMessages(`dm:${b}`)).length === 1, 'first');
     const trusted = (await alice.trust.contact(b))!.uik!;
@@ -216,14 +221,7 @@ describe('a malicious key server', () => {
   });
 
   it('drops messages from a device whose log entry it withholds, and reports them', async () => {
-    const alice = hostileClient();
-    const carol = pool.client();
-    const a = uname('alice');
-    const c = uname('carol');
-    await alice.register(a, PW);
-    await carol.register(c, PW);
-    await alice.start();
-    await carol.start();
+    const { victim: alice, peer: carol, v: a, p: c } = await victimAndPeer('alice', 'carol');
     const notices: string[] = [];
     alice.on('securityNotice', (n) => notices.push(n.code));
     const shown: string[] = [];
