@@ -34,6 +34,6 @@ export * from './payload.ts';
 export * from './store/types.ts';
 export { tokenize } from './store/common.ts';
 export { createMemoryStore } from './stores/memory.ts';
-export { dmConversation, parseConversation } from './internal/messaging.ts';
+export { dmConversation, parseConversation } from './internal/conversation.ts';
 export type { OwnKeyAlert, OwnKeyAlertReason } from './internal/transparency.ts';
-export type { ChangedMember, GroupKeyStatus } from './internal/groups.ts';
+export type { ChangedMember, GroupKeyStatus } from './internal/groups/admin.ts';

@@ -96,7 +96,18 @@ describe('groups', () => {
       'dave reads',
     );
     await until(() => bob.texts.includes('after carol'), 'bob reads');
-    await new Promise((r) => setTimeout(r, 500));
+    // Negative check: a DM from each sender, published after their group message, reaches carol
+    // after it would have (the broker keeps one publisher's order towards one subscriber).
+    const dms: string[] = [];
+    carol.c.on('message', (m) => {
+      if (m.conversationId.startsWith('dm:')) dms.push(m.body.text as string);
+    });
+    await alice.c.sendText(carol.name, 'marker from alice');
+    await bob.c.sendText(carol.name, 'marker from bob');
+    await until(
+      () => dms.includes('marker from alice') && dms.includes('marker from bob'),
+      'carol has the markers',
+    );
     expect(carol.texts).not.toContain('after carol');
     expect(carol.texts).not.toContain('bob after carol');
     // Not a single sender key of the new chains reached carol.

@@ -51,9 +51,18 @@ describe('reliability', () => {
     await until(() => got.length === 5, 'bob reads all five');
     expect(got).toEqual(['offline 0', 'offline 1', 'offline 2', 'offline 3', 'offline 4']);
     await until(async () => (await alice.store.listOutbox()).length === 0, 'all acknowledged');
-    // Nothing shown twice even though the outbox re-sent on the periodic timer.
-    await new Promise((r) => setTimeout(r, 500));
-    expect(got.length).toBe(5);
+    // Nothing shown twice even though the outbox re-sent on the periodic timer: a marker sent
+    // after the outbox emptied arrives after any copy still on its way (same inbox, in order).
+    await alice.sendText(b, 'marker');
+    await until(() => got.includes('marker'), 'the marker');
+    expect(got).toEqual([
+      'offline 0',
+      'offline 1',
+      'offline 2',
+      'offline 3',
+      'offline 4',
+      'marker',
+    ]);
   });
 
   it('shows reordered and duplicated deliveries once each and acknowledges duplicates', async () => {
@@ -105,8 +114,10 @@ describe('reliability', () => {
     // Re-sent copies (same ids, fresh encryption) are acknowledged again, never shown again.
     await alice.flushOutbox();
     await until(async () => (await alice.store.listOutbox()).length === 0, 'acknowledged');
-    await new Promise((r) => setTimeout(r, 300));
-    expect(got.length).toBe(5);
+    // A marker sent after the re-sent copies arrives after them (same inbox, in order).
+    await alice.sendText(b, 'marker');
+    await until(() => got.includes('marker'), 'the marker');
+    expect(got.length).toBe(6);
   });
 
   it('applies edits, reactions, delete-for-everyone and read receipts on both sides', async () => {

@@ -1,0 +1,224 @@
+/**
+ * The public surface of the client engine (docs/CLIENT.md): the options of `createClient`, its
+ * defaults, and the {@link SottoClient} interface the web client, bots, the CLI and the IoT
+ * bridge program against. engine.ts implements it; index.ts re-exports it.
+ */
+import type { DeviceKind } from '@sotto/crypto';
+import type { HttpClient, HttpClientOptions } from './http.ts';
+import type { ClientEvents, ClientOptionsResolved, ConnectionState } from './internal/context.ts';
+import type { TypedEvents } from './internal/emitter.ts';
+import type { FileThumbnail, Payload, PayloadInput, FilePayload } from './payload.ts';
+import type { GroupKeyStatus } from './internal/groups/admin.ts';
+import type { Linker } from './internal/link.ts';
+import type { OwnKeyAlert } from './internal/transparency.ts';
+import type { MqttConnect } from './internal/transport.ts';
+import type { Progress } from './internal/files.ts';
+import type { ClientStore, ContactRecord, GroupRecord, MessageRecord } from './store/types.ts';
+
+export type { MqttConnect } from './internal/transport.ts';
+export type { Progress } from './internal/files.ts';
+
+/** Dependencies and tunables of {@link createClient}. */
+export interface CreateClientOptions {
+  store: ClientStore;
+  /**
+   * The key server: connection options (the engine then owns the tokens and
+   * refreshes them), or a ready HttpClient whose tokens the caller manages.
+   */
+  http: HttpClient | Omit<HttpClientOptions, 'getTokens' | 'onTokens'>;
+  /** Omit for an engine that only talks HTTP (CLI one-shots that never receive). */
+  mqttConnect?: MqttConnect;
+  /**
+   * Every broker of a cluster, in failover order (`mqtt://b1:1883`, …). The
+   * options handed to `mqttConnect` then carry them as mqtt.js `servers`
+   * (pass the options through): the engine connects to the first that
+   * answers and, on losing it, moves to the next with backoff, keeping its
+   * persistent session (docs/CLIENT.md "Brokers and failover").
+   */
+  brokers?: readonly string[];
+  /** Clock (ms). */
+  now?: () => number;
+  /** Randomness for message ids and group ids. */
+  random?: (n: number) => Uint8Array;
+  /** Overrides of the defaults in {@link DEFAULT_OPTIONS}. */
+  options?: Partial<ClientOptionsResolved>;
+}
+
+/** Default tunables. */
+export const DEFAULT_OPTIONS: ClientOptionsResolved = {
+  oneTimePrekeys: 50,
+  oneTimeKemPrekeys: 10,
+  prekeyThreshold: 20,
+  signedPrekeyMaxAgeMs: 7 * 24 * 3600 * 1000,
+  directoryTtlMs: 60_000,
+  resendAfterMs: 30_000,
+  autoDeliveredReceipts: true,
+  keyTransparency: true,
+};
+
+/** Who this device is. */
+export interface AccountInfo {
+  username: string;
+  deviceId: string;
+  kind: DeviceKind;
+}
+
+/** The engine's public surface. */
+export interface SottoClient extends TypedEvents<ClientEvents> {
+  /** The local database (read messages, conversations, search). */
+  readonly store: ClientStore;
+  /** The key server client the engine uses. */
+  readonly http: HttpClient;
+  /** Current account, null before register/login. */
+  readonly account: AccountInfo | null;
+  readonly connectionState: ConnectionState;
+
+  /** Sign up, then log in and set up this device. */
+  register(
+    username: string,
+    password: string,
+    options?: { kind?: DeviceKind; deviceId?: string },
+  ): Promise<AccountInfo>;
+  /** Log in (new device: keys created and uploaded; first device: UIK created). */
+  login(
+    username: string,
+    password: string,
+    options?: { kind?: DeviceKind; deviceId?: string; resetIdentity?: boolean },
+  ): Promise<AccountInfo>;
+  /** Log this device out on the server and disconnect. Local state is kept. */
+  logout(): Promise<void>;
+  /**
+   * Change the account password. Every session of the user ends (other devices must log in
+   * again; the broker drops every connection of the user); this device adopts the new token
+   * pair, persists it, and its MQTT connection comes back with the new token. A wrong current
+   * password is `ApiError('INVALID_CREDENTIALS')` and changes nothing.
+   */
+  changePassword(currentPassword: string, newPassword: string): Promise<void>;
+  /**
+   * Reset the user identity from this set-up device (the user lost their other devices, or
+   * one is not theirs): after checking `password` (a wrong one is
+   * `ApiError('INVALID_CREDENTIALS')` and changes nothing) this device becomes a new device
+   * (new id) with a new UIK, and the key server removes every other device of the user.
+   * Contacts see a key change; pairwise sessions and verification marks start over; the
+   * own-key monitor does not report the replaced UIK. Messages and contacts stay. Reconnects
+   * if the engine was connected. docs/CLIENT.md "Resetting the identity".
+   */
+  resetIdentity(password: string): Promise<AccountInfo>;
+  /** Load the stored account and connect to the broker; resolves once subscribed (or after the first failure). */
+  start(): Promise<void>;
+  /** Disconnect and release the store. */
+  close(): Promise<void>;
+
+  /** Send text to a conversation (`dm:{user}`, `group:{id}`, or a bare username). */
+  sendText(to: string, text: string, options?: { replyTo?: string }): Promise<MessageRecord>;
+  /** Send any payload kind. Returns the payload as sent. */
+  send(to: string, input: PayloadInput): Promise<Payload>;
+  react(to: string, target: string, emoji: string | null): Promise<void>;
+  edit(to: string, target: string, text: string): Promise<void>;
+  deleteForEveryone(to: string, target: string): Promise<void>;
+  setTyping(to: string, typing: boolean): Promise<void>;
+  /**
+   * Mark a conversation read locally and queue `read` receipts for its unread messages: they
+   * go out batched with other receipts, within about a second (and on {@link close}).
+   */
+  markRead(conversationId: string): Promise<void>;
+  /** Encrypt, upload and announce a file (with an optional sender-made image thumbnail). */
+  sendFile(
+    to: string,
+    data: Uint8Array,
+    meta: {
+      name: string;
+      mime: string;
+      caption?: string;
+      thumbnail?: FileThumbnail;
+      onProgress?: Progress;
+    },
+  ): Promise<MessageRecord>;
+  /** Download, verify and decrypt a file message. */
+  downloadFile(message: MessageRecord | FilePayload, onProgress?: Progress): Promise<Uint8Array>;
+  /** Watch a user's presence (`presence` events). */
+  watchPresence(user: string): void;
+  /**
+   * Share this account's online / last-seen presence (default) or hide it. Stored by the key
+   * server for every device of the account; brokers stop (or resume) publishing it at once.
+   */
+  setPresenceVisible(visible: boolean): Promise<void>;
+  /** Whether this account's presence is shared, as the key server holds it. */
+  presenceVisible(): Promise<boolean>;
+  /** Re-send everything still waiting for a delivered receipt. */
+  flushOutbox(): Promise<number>;
+  /**
+   * Key upkeep now (also run on every connect and hourly): top up one-time
+   * prekeys below the threshold, rotate the signed prekey when it is a week old.
+   */
+  maintainKeys(): Promise<void>;
+
+  groups: {
+    create(name: string, members: string[]): Promise<string>;
+    add(groupId: string, user: string): Promise<void>;
+    remove(groupId: string, user: string): Promise<void>;
+    promote(groupId: string, user: string): Promise<void>;
+    /** Take admin rights away (the group must keep at least one admin). */
+    demote(groupId: string, user: string): Promise<void>;
+    leave(groupId: string): Promise<void>;
+    /** Stored groups; `frozen` is set on one whose chain the key server forked or rolled back (sending refused: GROUP_FROZEN). */
+    list(): Promise<GroupRecord[]>;
+    /** Fetch and verify the chain from the key server now. */
+    refresh(groupId: string): Promise<GroupRecord | null>;
+    /**
+     * Members whose identity key recorded in the group is not the one this device trusts (they
+     * reset their identity), whether our own recorded key is the replaced one (`selfStale`),
+     * and whether any admin can still re-key. Looks the members' keys up unless `lookup: false`.
+     */
+    keyStatus(groupId: string, options?: { lookup?: boolean }): Promise<GroupKeyStatus>;
+    /**
+     * Admin: remove and re-add a member whose identity key changed, with the key this device
+     * trusts now (promoted again if they were admin). Done automatically for contacts whose new
+     * key was adopted on first use; a verified contact's new key must be accepted first
+     * (KEY_CHANGED). Also REKEY_PENDING, NOT_ADMIN, NOT_MEMBER, NO_KEY_CHANGE.
+     */
+    rekey(groupId: string, user: string): Promise<void>;
+  };
+
+  /** Plain MQTT of this user's IoT things (DESIGN.md §5.4): not encrypted, ACL-scoped to the owner. */
+  things: {
+    /** Subscribe to `iot/{me}/{thing}/#`; messages arrive as `iot` events. */
+    watch(thing: string): void;
+    /** Publish plain bytes on `iot/{me}/{thing}/{subtopic}` (e.g. `cmd`). */
+    publish(thing: string, subtopic: string, payload: Uint8Array | string): void;
+  };
+
+  /**
+   * Linking a second device of the same user (PROTOCOL.md §13). New device:
+   * `begin(username, password)` shows a code and resolves `linked` once the
+   * existing device approved it. Existing device (started): `approve(code)`
+   * resolves once the new device's certificate is published.
+   */
+  link: Linker;
+
+  trust: {
+    /** 60-digit safety number with `user`. */
+    safetyNumber(user: string): Promise<string>;
+    setVerified(user: string, verified: boolean): Promise<void>;
+    /**
+     * Accept a changed identity key: unblocks sending, and the messages held since the key
+     * changed (a verified contact's, PROTOCOL.md §6.7) are stored and shown, in arrival order.
+     */
+    acceptKeyChange(user: string): Promise<void>;
+    /**
+     * How many messages from `user` are held: they came under a verified contact's new identity
+     * key that is not accepted yet (`securityNotice` HELD_KEY_CHANGE). Compare the new safety
+     * number, then {@link acceptKeyChange} releases them.
+     */
+    held(user: string): Promise<number>;
+    contact(user: string): Promise<ContactRecord | null>;
+    /** Re-fetch a user's keys now (detects key changes). */
+    refresh(user: string): Promise<void>;
+    /**
+     * Monitor our own key-log entries now (also on every connect, on control
+     * notices about our devices, and hourly): bindings under our username that
+     * this account did not make, each also raised as an `ownKeyAlert` event.
+     */
+    checkOwnKeys(): Promise<OwnKeyAlert[]>;
+  };
+}

@@ -1,0 +1,18 @@
+/** `edit` and `delete` (PROTOCOL.md §12): only the sender of a message changes it. */
+import type { Payload } from '../../payload.ts';
+import { emitUpdate, type Applying } from './types.ts';
+
+/** Apply an edit or a delete-for-everyone to a stored message of the same sender. */
+export async function applyEdit(
+  p: Extract<Payload, { kind: 'edit' | 'delete' }>,
+  at: Applying,
+): Promise<void> {
+  const m = await at.ctx.store.getMessage(p.target);
+  if (!m || m.sender !== at.origin.user) return;
+  at.ops.push(
+    p.kind === 'edit'
+      ? { op: 'editMessage', messageId: m.id, body: { ...m.body, text: p.text }, editedAt: p.ts }
+      : { op: 'deleteMessage', messageId: m.id },
+  );
+  at.fx.after.push(() => void emitUpdate(at.ctx, m.id));
+}

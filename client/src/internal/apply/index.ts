@@ -1,0 +1,74 @@
+/**
+ * The apply layer (docs/CLIENT.md "Architecture"): a decrypted payload becomes store ops and
+ * effects, one handler file per payload kind, the way Aedes keeps one file per MQTT packet in
+ * `lib/handlers/`. Shared by the pairwise inbox (receive/inbox.ts), group topics
+ * (groups/receive.ts) and released held messages. Handlers get the lower layers they use as
+ * arguments ({@link ApplyDeps}); none of them imports a receiver.
+ */
+import type { Payload } from '../../payload.ts';
+import type { StoreOp } from '../../store/types.ts';
+import { isAcked } from '../kinds.ts';
+import { applyEdit } from './edit.ts';
+import { applyGroupChange } from './group-change.ts';
+import { applyMessage } from './message.ts';
+import { applyProfile } from './profile.ts';
+import { applyReaction } from './reaction.ts';
+import { applyReceipt } from './receipt.ts';
+import { applySenderKey } from './sender-key.ts';
+import { applySync } from './sync.ts';
+import { applyTyping } from './typing.ts';
+import type { ApplyDeps, Applying, Effects, Origin } from './types.ts';
+import { applyUnknown } from './unknown.ts';
+
+/** Applies decrypted payloads of one engine. */
+export class Applier {
+  constructor(private readonly deps: ApplyDeps) {}
+
+  /**
+   * Apply a decrypted payload: store ops go into `ops` (committed by the caller together with
+   * the new session state), events and receipts into `fx`. Receipts and typing are applied each
+   * time; everything else is acknowledged exactly once per delivery and applied at most once
+   * (by message id).
+   */
+  async apply(payload: Payload, origin: Origin, ops: StoreOp[], fx: Effects): Promise<void> {
+    const { ctx } = this.deps;
+    const now = ctx.now();
+    const at: Applying = {
+      ...this.deps,
+      origin,
+      ops,
+      fx,
+      now,
+      fromSelf: origin.user === ctx.account().username,
+    };
+    if (payload.kind === 'receipt') return applyReceipt(payload, at);
+    if (payload.kind === 'typing') return applyTyping(payload, at);
+    if (isAcked(payload.kind))
+      fx.acks.push({ user: origin.user, device: origin.device, id: payload.id });
+    if (await ctx.store.hasSeen(payload.id)) return;
+    ops.push({ op: 'markSeen', ids: [payload.id], at: now });
+    switch (payload.kind) {
+      case 'text':
+      case 'reply':
+      case 'file':
+        return applyMessage(payload, at);
+      case 'edit':
+      case 'delete':
+        return applyEdit(payload, at);
+      case 'reaction':
+        return applyReaction(payload, at);
+      case 'sender-key':
+        return applySenderKey(payload, at);
+      case 'group-change':
+        return applyGroupChange(payload, at);
+      case 'profile':
+        return applyProfile(payload, at);
+      case 'sync':
+        return applySync(payload, at, (p, o, innerOps, innerFx) =>
+          this.apply(p, o, innerOps, innerFx),
+        );
+      case 'unknown':
+        return applyUnknown(payload, at);
+    }
+  }
+}
