@@ -21,6 +21,7 @@ import type { ReactDetail } from './message-bubble.ts';
 import { REFRESH_GAP_MS, type MessageList } from './message-list.ts';
 import { Uploads } from './controllers/uploads.ts';
 import { FileDrop } from './controllers/file-drop.ts';
+import { OpenConversation } from './controllers/open-conversation.ts';
 import { lastSeenLabel } from './time-labels.ts';
 import './message-list.ts';
 import './conversation-header.ts';
@@ -93,7 +94,23 @@ export class ConversationView extends LitElement {
 
   @query('message-list') private _list!: MessageList | null;
 
-  private boundConversation = '';
+  /** Another conversation: the session knows it is on screen; drafts of the last one go. */
+  private readonly open = new OpenConversation(
+    this,
+    () => this,
+    (s, id) => {
+      s.active = id;
+      this._replyTo = undefined;
+      this._editing = undefined;
+      this._group = undefined;
+      this._groupRead = false;
+      this._badge = '';
+      const { kind, ref } = parseConversationId(id);
+      if (kind === 'group') void this.readGroup();
+      // Messages held for a verified contact's new key (after a reload the engine is asked).
+      else void s.refreshHeld(ref);
+    },
+  );
 
   private readonly uploads = new Uploads(this);
   private readonly drop = new FileDrop(this, {
@@ -117,28 +134,8 @@ export class ConversationView extends LitElement {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    if (this.session !== undefined && this.session.active === this.boundConversation) {
+    if (this.session !== undefined && this.session.active === this.open.id) {
       this.session.active = null;
-    }
-  }
-
-  override willUpdate(changed: Map<string, unknown>): void {
-    if (
-      (changed.has('conversationId') || changed.has('session')) &&
-      this.session !== undefined &&
-      this.boundConversation !== this.conversationId
-    ) {
-      this.boundConversation = this.conversationId;
-      this.session.active = this.conversationId;
-      this._replyTo = undefined;
-      this._editing = undefined;
-      this._group = undefined;
-      this._groupRead = false;
-      this._badge = '';
-      const { kind, ref } = parseConversationId(this.conversationId);
-      if (kind === 'group') void this.readGroup();
-      // Messages held for a verified contact's new key (after a reload the engine is asked).
-      else void this.session.refreshHeld(ref);
     }
   }
 

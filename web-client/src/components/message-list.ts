@@ -38,6 +38,7 @@ import { PagedRows } from './controllers/paged-rows.ts';
 import { ROW_ESTIMATE, ScrollAnchor } from './controllers/scroll-anchor.ts';
 import { MessageMedia } from './controllers/message-media.ts';
 import { ReadReceipts } from './controllers/read-receipts.ts';
+import { OpenConversation } from './controllers/open-conversation.ts';
 import { dayLabel } from './time-labels.ts';
 import './message-bubble.ts';
 
@@ -150,10 +151,22 @@ export class MessageList extends LitElement {
 
   @query('.scroller') private _scroller!: HTMLElement | null;
 
-  private boundConversation = '';
   private lastJump = '';
   private senderKind = '';
 
+  /** Another conversation: start over with its rows, at the bottom. */
+  private readonly open = new OpenConversation(
+    this,
+    () => this,
+    () => {
+      this.rows.reset();
+      this.anchor.reset();
+      this.media.reset();
+      this._highlight = '';
+      this.lastJump = '';
+      void this.refresh();
+    },
+  );
   private readonly rows = new PagedRows(this, {
     history: () => this.session?.history,
     conversationId: () => this.conversationId,
@@ -193,22 +206,6 @@ export class MessageList extends LitElement {
    * decryption and writes (a live burst of 2,000 messages: 30 → 95 stored per second).
    */
   private readonly scheduleRefresh = throttled(() => this.refresh(), REFRESH_GAP_MS);
-
-  override willUpdate(changed: Map<string, unknown>): void {
-    if (
-      (changed.has('conversationId') || changed.has('session')) &&
-      this.session !== undefined &&
-      this.boundConversation !== this.conversationId
-    ) {
-      this.boundConversation = this.conversationId;
-      this.rows.reset();
-      this.anchor.reset();
-      this.media.reset();
-      this._highlight = '';
-      this.lastJump = '';
-      void this.refresh();
-    }
-  }
 
   /**
    * Renders at most once per animation frame: during a burst the page reads, resize
