@@ -11,7 +11,8 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { loadEmbeddedConfig } from '../../scripts/start-config.ts';
 import { startEmbedded, type EmbeddedServer } from '../../scripts/embedded.ts';
 import { REPO_ROOT, staleReason } from '../../scripts/web-assets.ts';
-import { freePort } from '../support/ports.ts';
+import { freePort, waitFor } from '../support/ports.ts';
+import { createSqliteStore } from '@sotto/keyserver/store';
 
 /** Chromium flags for headless runs in CI (no sandbox in containers, no background traffic). */
 export const CHROMIUM_ARGS = [
@@ -147,8 +148,61 @@ export async function shot(page: Page, name: string): Promise<void> {
   if (process.env.SCREENSHOTS !== '1') return;
   const dir = join(REPO_ROOT, 'docs', 'screenshots');
   mkdirSync(dir, { recursive: true });
-  await page.waitForTimeout(300);
-  await page.screenshot({ path: join(dir, `${name}.png`) });
+  // Settled: web fonts loaded and two frames drawn; finite animations are run to their end.
+  await page.evaluate(() =>
+    document.fonts.ready.then(
+      () =>
+        new Promise<void>((resolve) =>
+          requestAnimationFrame(() => requestAnimationFrame(() => resolve())),
+        ),
+    ),
+  );
+  await page.screenshot({ path: join(dir, `${name}.png`), animations: 'disabled' });
+}
+
+/**
+ * Wait until the own-key monitor of `username`'s engine in `page` has judged every entry the
+ * key server's log holds now (its saved position, setting `kt.monitor` in the account's
+ * database, reached the log's size in the server's store). The positive marker before checking
+ * that no own-key alert came: an alert is raised the moment its entry is judged.
+ */
+export async function ownKeyMonitorCaughtUp(
+  page: Page,
+  server: TestServer,
+  username: string,
+): Promise<void> {
+  const store = createSqliteStore({ filename: join(server.dataDir, 'keyserver.db') });
+  let size: number;
+  try {
+    size = await store.logSize();
+  } finally {
+    await store.close();
+  }
+  const judged = (): Promise<number> =>
+    page.evaluate(
+      (db) =>
+        new Promise<number>((resolve, reject) => {
+          const open = indexedDB.open(db);
+          open.onerror = () => reject(open.error ?? new Error('cannot open'));
+          open.onsuccess = () => {
+            const get = open.result
+              .transaction('kv', 'readonly')
+              .objectStore('kv')
+              .get('setting:kt.monitor');
+            get.onerror = () => reject(get.error ?? new Error('cannot read'));
+            get.onsuccess = () => {
+              open.result.close();
+              const row = get.result as { value?: { size?: number } } | undefined;
+              resolve(row?.value?.size ?? 0);
+            };
+          };
+        }),
+      `sotto-${username}`,
+    );
+  await waitFor(async () => (await judged()) >= size, {
+    timeoutMs: 30_000,
+    what: `${username}'s own-key monitor to judge the ${size} entries of the key log`,
+  });
 }
 
 /** Navigate the single-page app to `hash` (e.g. `#/settings`). */

@@ -17,6 +17,7 @@ import {
   launchChromium,
   newUser,
   openConversation,
+  ownKeyMonitorCaughtUp,
   send,
   shot,
   signUp,
@@ -166,8 +167,8 @@ describe('resetting the identity in the web client', () => {
     await send(bob, 'welcome back');
     await openFromList(alice1, 'dm:bob');
     await bubble(alice1, 'welcome back').waitFor({ timeout: 30_000 });
-    // Her own deliberate reset is no alert in her browser.
-    await alice1.waitForTimeout(1000);
+    // Her own deliberate reset is no alert in her browser, once her monitor has judged it.
+    await ownKeyMonitorCaughtUp(alice1, server, 'alice');
     expect(await ownKeyAlert(alice1).count()).toBe(0);
 
     // A fresh browser with nothing to link from: reset on the log-in screen.

@@ -171,8 +171,11 @@ describe('trust notices in the web client', () => {
     expect(await row.getAttribute('aria-label')).toContain('security notice');
     expect(await alice.locator('conversation-list', { hasText: forgedText }).count()).toBe(0);
     // The open conversation marks Bob's message read (the badge would otherwise be in the picture).
-    // (The list reloads at most four times a second: give it a moment to show the arrival first.)
-    await alice.waitForTimeout(1000);
+    // The row shows the arrival first (the list reloads at most four times a second), so the
+    // unread check below is about this message, not a list not yet reloaded.
+    await expect
+      .poll(() => row.textContent(), { timeout: 30_000 })
+      .toContain('second real message');
     await expect.poll(() => row.locator('[data-unread]').count(), { timeout: 10_000 }).toBe(0);
     await shot(alice, 'security-notice-desktop');
     await notices(alice).getByRole('button', { name: 'Dismiss security notice' }).click();

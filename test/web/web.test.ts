@@ -231,7 +231,19 @@ describe('web client in Chromium', () => {
     await alice.locator('group-settings a[aria-label="Back to the conversation"]').click();
     await send(alice, 'Only Bob should read this');
     await bubble(bob, 'Only Bob should read this').waitFor({ timeout: 30_000 });
-    await carol.waitForTimeout(3000);
+    // The marker: a DM Alice sends Carol after the group message. Once it is in Carol's list,
+    // the group message (published before it by the same engine) would have reached her too.
+    await startDm(alice, 'carol');
+    // The group was open before: wait for the DM's own view, or the text goes to the group.
+    await expect
+      .poll(() => alice.evaluate(() => decodeURIComponent(location.hash)), { timeout: 20_000 })
+      .toBe('#/c/dm:carol');
+    await send(alice, 'Carol, you were removed from the group');
+    await carol
+      .locator('conversation-list a[data-conversation="dm:alice"]', {
+        hasText: 'Carol, you were removed from the group',
+      })
+      .waitFor({ timeout: 30_000 });
     expect(await bubble(carol, 'Only Bob should read this').count()).toBe(0);
   });
 
@@ -282,9 +294,12 @@ describe('web client in Chromium', () => {
 
       const listener = spawn('node', [...base, 'listen'], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
+      let status = '';
       listener.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      // `listen` reports its connection on stderr: send once it is subscribed.
+      listener.stderr.on('data', (d: Buffer) => (status += d.toString()));
       try {
-        await new Promise((r) => setTimeout(r, 3000));
+        await expect.poll(() => status, { timeout: 30_000 }).toContain('connection: online');
         await send(alice, 'Hello bot, this is Alice');
         await expect.poll(() => out, { timeout: 30_000 }).toContain('Hello bot, this is Alice');
       } finally {

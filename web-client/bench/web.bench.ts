@@ -63,7 +63,8 @@ function seenScript(text: string): string {
     const want = ${JSON.stringify(text)};
     const check = () => {
       const view = document.querySelector('sotto-app')?.shadowRoot?.querySelector('conversation-view');
-      for (const el of view?.shadowRoot?.querySelectorAll('message-bubble') ?? []) {
+      const list = view?.shadowRoot?.querySelector('message-list');
+      for (const el of list?.shadowRoot?.querySelectorAll('message-bubble') ?? []) {
         if (el.message?.body?.text === want) return resolve([Date.now(), el.message.receivedAt]);
       }
       requestAnimationFrame(check);
@@ -184,12 +185,13 @@ async function beforeTheBursts(
     const view = document
       .querySelector('sotto-app')
       ?.shadowRoot?.querySelector('conversation-view');
-    const scroller = view?.shadowRoot?.querySelector<HTMLElement>('.scroller');
+    const list = view?.shadowRoot?.querySelector('message-list');
+    const scroller = list?.shadowRoot?.querySelector<HTMLElement>('.scroller');
     if (!scroller) return null;
     const t0 = performance.now();
     scroller.scrollTop = scroller.scrollHeight / 2;
     await new Promise((r) => setTimeout(r, 300));
-    const bubbles = view?.shadowRoot?.querySelectorAll('message-bubble').length ?? 0;
+    const bubbles = list?.shadowRoot?.querySelectorAll('message-bubble').length ?? 0;
     return { ms: performance.now() - t0, bubbles };
   });
   results.scrollToMiddle = jump;

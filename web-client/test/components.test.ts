@@ -6,7 +6,7 @@ import { authErrorText, validateAuth } from '../src/components/auth-view.ts';
 import { filterRows, parseMembers } from '../src/components/conversation-list.ts';
 import { ticks } from '../src/components/message-bubble.ts';
 import { parseRoute } from '../src/components/sotto-app.ts';
-import { dayLabel } from '../src/components/conversation-view.ts';
+import { dayLabel } from '../src/components/time-labels.ts';
 import { filterEmoji } from '../src/components/emoji-picker.ts';
 import { groupDigits } from '../src/components/contact-info.ts';
 import '../src/components/auth-view.ts';

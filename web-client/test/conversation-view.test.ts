@@ -11,9 +11,15 @@ afterEach(() => {
 
 const BASE = 1_700_000_000_000;
 
+/** The rows of the view's message list in the DOM. */
+function rowsOf(view: ConversationView): HTMLElement[] {
+  const list = view.shadowRoot?.querySelector('message-list');
+  return [...(list?.shadowRoot?.querySelectorAll<HTMLElement>('.row') ?? [])];
+}
+
 /** Message texts of the bubbles in the DOM, top to bottom. */
 function shownTexts(view: ConversationView): string[] {
-  const rows = [...(view.shadowRoot?.querySelectorAll<HTMLElement>('.row') ?? [])];
+  const rows = rowsOf(view);
   return rows
     .sort((a, b) => Number(a.dataset.index) - Number(b.dataset.index))
     .map((r) => r.querySelector('message-bubble')?.message?.body.text)
@@ -93,9 +99,7 @@ describe('<conversation-view> live messages', () => {
     const texts = shownTexts(view);
     // The newest rows, in order, at the end of the list (410 messages: indexes 0–409).
     expect(texts.slice(-4)).toEqual(['new 156', 'new 157', 'new 158', 'new 159']);
-    const last = [...(view.shadowRoot?.querySelectorAll<HTMLElement>('.row') ?? [])].map((r) =>
-      Number(r.dataset.index),
-    );
+    const last = rowsOf(view).map((r) => Number(r.dataset.index));
     expect(Math.max(...last)).toBe(409);
     // A message announced twice (a re-read may already have shown it) is shown once.
     await arrive([
@@ -105,7 +109,7 @@ describe('<conversation-view> live messages', () => {
     expect(shownTexts(view).filter((t) => t === 'new 159')).toHaveLength(1);
     expect(reads).toEqual({ range: 0, count: 0 });
     session.dispose();
-  });
+  }, 20_000); // 160 IndexedDB writes in fake-indexeddb: ~5 s on a loaded machine, at or over the default timeout
 
   it('places a message from the same moment among the last rows, and re-reads for an older one', async () => {
     const { view, session, reads, arrive } = await openView(120);

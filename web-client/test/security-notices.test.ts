@@ -343,7 +343,8 @@ describe('timeline notice line (unverified contact, new key)', () => {
     view.session = s;
     view.conversationId = 'dm:bob';
     document.body.append(view);
-    const root = shadow(view);
+    await until(() => shadow(view).querySelector('message-list')?.shadowRoot != null);
+    const root = shadow(shadow(view).querySelector('message-list')!);
     await until(() => root.querySelector('[role=note]') !== null);
     const line = root.querySelector('[role=note]')!;
     expect(flat(line.textContent)).toContain('Your safety number with bob changed');

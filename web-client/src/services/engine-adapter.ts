@@ -3,36 +3,31 @@
  * (`@sotto/client/dexie`) and mqtt.js over WebSocket at `/mqtt`. Loaded as a lazy chunk: it
  * pulls in libsodium, mqtt.js and the engine, so the first paint does not wait for them.
  *
+ * A thin assembly: it forwards each call to the engine and translates the answer. The rest
+ * lives by concern: `engine-host.ts` (the engine's lifecycle: open, connect, retry while the
+ * server cannot be reached, close, listeners), `engine-events.ts` (event mapping),
+ * `messenger-errors.ts` (error translation), `local-settings.ts` (what the browser remembers),
+ * `safety-qr.ts` (safety numbers and QR checks), `device-link.ts` (linking a browser) and
+ * `ui-strings.ts` (every English string of the services).
+ *
  * One IndexedDB database per account on this browser (`sotto-{username}`); the last signed-in
- * username is remembered in localStorage so a reload resumes without a password. When the
- * server cannot be reached the stored history is still shown and the engine is retried.
+ * username is remembered so a reload resumes without a password. When the server cannot be
+ * reached the stored history is still shown and the engine is retried.
  */
 import { Buffer } from 'buffer';
-import mqtt from 'mqtt';
 import { Dexie } from 'dexie';
 import {
-  ApiError,
   ClientError,
-  createClient,
-  type ClientEvents,
   type FileThumbnail,
   type MessageRecord,
   type SottoClient,
 } from '@sotto/client';
-import { SottoDb, createDexieStore } from '@sotto/client/dexie';
-import {
-  decodeDeviceCertificate,
-  encodeSafetyQr,
-  fromBase64,
-  ready,
-  toBase64,
-  verifySafetyQr,
-  type SafetyIdentity,
-} from '@sotto/crypto';
+import type { SottoDb } from '@sotto/client/dexie';
+import { decodeDeviceCertificate, fromBase64, ready } from '@sotto/crypto';
 import {
   MessengerError,
   dmId,
-  parseConversationId,
+  groupConversationId,
   type Account,
   type Capability,
   type ConnectionState,
@@ -41,7 +36,6 @@ import {
   type GroupInfo,
   type GroupKeys,
   type LinkApproval,
-  type LinkHistory,
   type LinkOffer,
   type MessengerEvent,
   type MessengerService,
@@ -49,11 +43,13 @@ import {
   type SafetyInfo,
 } from './messenger.ts';
 import type { ClientStore } from './engine-types.ts';
-import {
-  acknowledgeOwnKeyAlerts,
-  forwardOwnKeyAlert,
-  pendingOwnKeyAlerts,
-} from './own-key-alerts.ts';
+import { acknowledgeOwnKeyAlerts, pendingOwnKeyAlerts } from './own-key-alerts.ts';
+import { toMessengerError, toPasswordChangeError, translated } from './messenger-errors.ts';
+import { EngineHost } from './engine-host.ts';
+import { READ_RECEIPTS_SETTING, dbNameFor, lastUser, rememberUser } from './local-settings.ts';
+import { safetyInfo, verifyScannedQr } from './safety-qr.ts';
+import { linkApproval, linkOffer } from './device-link.ts';
+import { uiText } from './ui-strings.ts';
 
 // The engine hands MQTT payloads to mqtt.js as Node Buffers (engine.ts `ctx.publish`); in the
 // page that global does not exist, so provide the browser implementation mqtt.js itself uses.
@@ -65,13 +61,6 @@ export interface MessengerOptions {
   /** Origin of the key server (`/v1`) and broker (`/mqtt`). */
   baseUrl: string;
 }
-
-/** localStorage key of the last signed-in username. */
-export const LAST_USER_KEY = 'sotto-last-user';
-/** IndexedDB database name of an account. */
-export const dbNameFor = (username: string): string => `sotto-${username}`;
-/** Retry period while the server is unreachable (ms). */
-export const RETRY_MS = 3000;
 
 const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
   'groups',
@@ -90,78 +79,6 @@ const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
   'reset-identity',
 ]);
 
-/** Map engine and key server errors to the stable codes the views translate. */
-export function toMessengerError(err: unknown): unknown {
-  if (err instanceof MessengerError) return err;
-  if (err instanceof ApiError) {
-    const map: Record<string, MessengerError['code']> = {
-      USERNAME_TAKEN: 'USERNAME_TAKEN',
-      INVALID_CREDENTIALS: 'BAD_CREDENTIALS',
-      NETWORK: 'UNREACHABLE',
-      USER_NOT_FOUND: 'NO_SUCH_USER',
-      RATE_LIMITED: 'RATE_LIMITED',
-      VALIDATION_FAILED: 'INVALID_USERNAME',
-      FORBIDDEN: 'NOT_AUTHORIZED',
-      NOT_AUTHORIZED: 'NOT_AUTHORIZED',
-    };
-    const code =
-      map[err.code] ?? (err.status === 0 || err.status >= 502 ? 'UNREACHABLE' : 'FAILED');
-    return new MessengerError(code, err.message, { cause: err });
-  }
-  if (err instanceof ClientError) {
-    const link: Partial<Record<ClientError['code'], [MessengerError['code'], string]>> = {
-      LINK_REQUIRED: [
-        'LINK_REQUIRED',
-        'This account’s keys live on another device. Link this browser from that device.',
-      ],
-      BAD_CODE: ['BAD_CODE', 'That is not a link code from a device of this account.'],
-      WRONG_USER: ['BAD_CODE', 'That link code belongs to another account.'],
-      LINK_EXPIRED: ['LINK_EXPIRED', 'The link code expired. Show a new one and try again.'],
-      LINK_MISMATCH: [
-        'FAILED',
-        'The key from your other device does not match the one the server publishes. Do not use this server until you know why.',
-      ],
-      LINK_CANCELLED: ['FAILED', 'Linking was cancelled.'],
-    };
-    const l = link[err.code];
-    if (l !== undefined) return new MessengerError(l[0], l[1], { cause: err });
-    const text: Partial<Record<ClientError['code'], string>> = {
-      KEY_CHANGED: 'The contact’s safety number changed. Review it before sending.',
-      NO_DEVICES: 'That user has not finished setting up yet.',
-      NOT_MEMBER: 'You are not a member of this group.',
-      NOT_ADMIN: 'Only group admins can do that.',
-      REKEY_PENDING:
-        'Your identity reset replaced the key this group knows you by. An admin has to re-add you first.',
-      NO_KEY_CHANGE: 'The group already has this member’s current key.',
-      GROUP_FROZEN:
-        'This group is frozen: the server rewrote its history, so nothing is sent to it.',
-    };
-    return new MessengerError(
-      err.code === 'NOT_ADMIN' ? 'NOT_AUTHORIZED' : 'FAILED',
-      text[err.code] ?? err.message,
-      { cause: err },
-    );
-  }
-  return err;
-}
-
-function rememberUser(username: string | null): void {
-  try {
-    if (username === null) localStorage.removeItem(LAST_USER_KEY);
-    else localStorage.setItem(LAST_USER_KEY, username);
-  } catch {
-    // No storage (private mode): the session simply does not survive a reload.
-  }
-}
-
-function lastUser(): string | null {
-  try {
-    return localStorage.getItem(LAST_USER_KEY);
-  } catch {
-    return null;
-  }
-}
-
 /** Create the messenger for this page. */
 export function createMessenger(options: MessengerOptions): MessengerService {
   return new EngineMessenger(options.baseUrl);
@@ -170,228 +87,67 @@ export function createMessenger(options: MessengerOptions): MessengerService {
 /** The adapter. */
 class EngineMessenger implements MessengerService {
   readonly capabilities = CAPABILITIES;
-  connection: ConnectionState = 'offline';
 
-  private client: SottoClient | null = null;
-  private store: ClientStore | null = null;
-  private db: SottoDb | null = null;
-  private me: Account | null = null;
-  private readonly listeners = new Set<(e: MessengerEvent) => void>();
-  private readonly watched = new Set<string>();
+  private readonly host: EngineHost;
   private readReceipts = true;
   /** Presence visibility last read from or written to the key server (null: not known yet). */
   private presenceShared: boolean | null = null;
-  private everOnline = false;
-  private retry: ReturnType<typeof setTimeout> | undefined;
-  private detach: (() => void)[] = [];
 
-  constructor(private readonly baseUrl: string) {}
+  constructor(baseUrl: string) {
+    this.host = new EngineHost(baseUrl);
+  }
+
+  get connection(): ConnectionState {
+    return this.host.connection;
+  }
 
   get account(): Account | null {
-    return this.me;
+    return this.host.account;
   }
 
   local(): { store: ClientStore; db: SottoDb } {
-    if (this.store === null || this.db === null) {
-      throw new MessengerError('FAILED', 'not signed in');
-    }
-    return { store: this.store, db: this.db };
+    return this.host.local();
   }
 
   subscribe(listener: (e: MessengerEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  private emit(e: MessengerEvent): void {
-    for (const l of this.listeners) {
-      try {
-        l(e);
-      } catch (err) {
-        console.error('listener failed', err);
-      }
-    }
+    return this.host.subscribe(listener);
   }
 
   private engine(): SottoClient {
-    if (this.client === null) throw new MessengerError('FAILED', 'not signed in');
-    return this.client;
+    return this.host.engine();
   }
 
-  /** Open the account's database and an engine on it. */
-  private open(username: string): SottoClient {
-    const name = dbNameFor(username);
-    const store = createDexieStore({ name });
-    const wsUrl = `${this.baseUrl.replace(/^http/, 'ws')}/mqtt`;
-    const client = createClient({
-      store,
-      http: { baseUrl: this.baseUrl },
-      mqttConnect: (o) => mqtt.connect(wsUrl, o),
-    });
-    this.store = store;
-    this.db = new SottoDb(name);
-    this.client = client;
-    this.wire(client);
-    return client;
+  /** Signed in as `info`: remember the account on this browser and connect. */
+  private async signedIn(info: Account): Promise<Account> {
+    this.host.account = { username: info.username, deviceId: info.deviceId };
+    rememberUser(info.username);
+    await this.host.start();
+    return this.host.account;
   }
 
-  private async closeEngine(): Promise<void> {
-    clearTimeout(this.retry);
-    for (const d of this.detach.splice(0)) d();
-    await this.client?.close().catch(() => undefined);
-    await this.store?.close().catch(() => undefined);
-    this.db?.close();
-    this.client = null;
-    this.store = null;
-    this.db = null;
-    this.watched.clear();
-  }
-
-  private setConnection(state: ConnectionState, detail?: string): void {
-    this.connection = state;
-    this.emit({ type: 'connection', state, ...(detail !== undefined ? { detail } : {}) });
-  }
-
-  /** Translate engine events into UI events. */
-  private wire(client: SottoClient): void {
-    const on = <K extends keyof ClientEvents & string>(
-      name: K,
-      fn: (e: ClientEvents[K]) => void,
-    ): void => {
-      client.on(name, fn);
-      this.detach.push(() => client.off(name, fn));
-    };
-    on('message', (m) => {
-      this.emit({
-        type: 'history',
-        conversationIds: [m.conversationId],
-        added: [m],
-        // A timeline notice the engine wrote itself (a contact's key changed) is no one's
-        // message: no notification, no chime, no end to a typing indicator.
-        ...(m.outgoing || m.kind === 'notice'
-          ? {}
-          : {
-              incoming: [
-                {
-                  conversationId: m.conversationId,
-                  id: m.id,
-                  sender: m.sender,
-                  preview: previewText(m),
-                },
-              ],
-            }),
-      });
-      const { kind, ref } = parseConversationId(m.conversationId);
-      if (kind === 'dm') this.watch(ref);
-    });
-    on('messageUpdate', (m) => this.emit({ type: 'history', conversationIds: [m.conversationId] }));
-    on('receipt', (r) => {
-      void this.store?.getMessage(r.messageId).then((m) => {
-        if (m !== null) this.emit({ type: 'history', conversationIds: [m.conversationId] });
-      });
-    });
-    on('typing', (t) =>
-      this.emit({
-        type: 'typing',
-        conversationId: t.conversationId,
-        sender: t.user,
-        typing: t.typing,
-      }),
-    );
-    on('presence', (p) =>
-      this.emit({
-        type: 'presence',
-        username: p.user,
-        online: p.status === 'online',
-        ...(p.status === 'offline' && p.at > 0 ? { lastSeen: p.at } : {}),
-      }),
-    );
-    on('keyChange', (k) =>
-      this.emit({ type: 'keyChange', username: k.user, wasVerified: k.verified || k.blocked }),
-    );
-    on('securityNotice', (n) =>
-      this.emit({
-        type: 'securityNotice',
-        notice: {
-          code: n.code,
-          user: n.user,
-          device: n.device,
-          conversationId: n.conversationId,
-          ...(n.groupId !== undefined ? { groupId: n.groupId } : {}),
-          ...(n.count !== undefined ? { count: n.count } : {}),
-          at: n.at,
-        },
-      }),
-    );
-    on('ownKeyAlert', (a) => {
-      const store = this.store;
-      if (store !== null) void forwardOwnKeyAlert(store, a, (e) => this.emit(e));
-    });
-    on('groupChange', (c) => {
-      const me = this.me?.username ?? '';
-      this.emit({ type: 'groupChange', groupId: c.groupId, removed: c.removed.includes(me) });
-      for (const u of c.added) this.watch(u);
-    });
-    on('connection', (c) => {
-      if (c.state === 'online') {
-        this.everOnline = true;
-        this.setConnection('online');
-      } else if (c.state === 'connecting') {
-        this.setConnection(this.everOnline ? 'reconnecting' : 'connecting');
-      } else if (c.state === 'offline') {
-        this.setConnection(this.everOnline ? 'reconnecting' : 'unreachable', c.error);
-      } else if (c.state === 'signed-out') {
-        this.setConnection('signed-out', c.error);
-      } else {
-        this.setConnection('offline');
-      }
-    });
-    on('error', (err) => console.warn('sotto engine:', err));
-  }
-
-  private watch(username: string): void {
-    if (this.client === null || this.watched.has(username) || username === this.me?.username) {
-      return;
-    }
-    this.watched.add(username);
-    this.client.watchPresence(username);
-  }
-
-  /** Connect; when the server is unreachable, keep showing local history and retry. */
-  private async startEngine(): Promise<void> {
-    const client = this.engine();
-    try {
-      await client.start();
-      for (const c of await this.local().store.listContacts()) this.watch(c.username);
-    } catch (err) {
-      const e = toMessengerError(err);
-      if (e instanceof MessengerError && e.code === 'UNREACHABLE') {
-        this.setConnection('unreachable', e.message);
-        clearTimeout(this.retry);
-        this.retry = setTimeout(() => {
-          if (this.client === client) void this.startEngine();
-        }, RETRY_MS);
-        return;
-      }
-      throw e;
-    }
+  /**
+   * Forget a failed first sign-in on this browser: nothing worth keeping was written to a
+   * database that did not exist before.
+   */
+  private async discardFresh(fresh: boolean, username: string): Promise<void> {
+    if (fresh) await Dexie.delete(dbNameFor(username)).catch(() => undefined);
   }
 
   async resume(): Promise<Account | null> {
     const username = lastUser();
     if (username === null) return null;
-    const client = this.open(username);
+    this.host.open(username);
     const stored = await this.local().store.getAccount();
     if (stored === null || stored.refreshToken === null) {
-      await this.closeEngine();
+      await this.host.close();
       return null;
     }
     await ready();
-    this.me = { username: stored.username, deviceId: stored.deviceId };
-    this.readReceipts = (await this.local().store.getSetting<boolean>('web:readReceipts')) ?? true;
-    await this.startEngine();
-    void client;
-    return this.me;
+    this.host.account = { username: stored.username, deviceId: stored.deviceId };
+    this.readReceipts =
+      (await this.local().store.getSetting<boolean>(READ_RECEIPTS_SETTING)) ?? true;
+    await this.host.start();
+    return this.host.account;
   }
 
   private async enter(
@@ -400,52 +156,51 @@ class EngineMessenger implements MessengerService {
     progress: ProgressFn | undefined,
     mode: 'register' | 'login' | 'new-identity',
   ): Promise<Account> {
-    const register = mode === 'register';
-    await this.closeEngine();
-    progress?.('Loading encryption…', 0.1);
+    await this.host.close();
+    progress?.(uiText('progress.loading'), 0.1);
     await ready();
-    const client = this.open(username);
+    const client = this.host.open(username);
     const fresh = (await this.local().store.getAccount()) === null;
     try {
       progress?.(
-        register
-          ? 'Creating your account and keys…'
-          : mode === 'new-identity'
-            ? 'Creating your new identity key…'
-            : 'Checking your password…',
+        uiText(
+          mode === 'register'
+            ? 'progress.register'
+            : mode === 'new-identity'
+              ? 'progress.newIdentity'
+              : 'progress.login',
+        ),
         0.3,
       );
-      const info = register
-        ? await client.register(username, password)
-        : await client.login(
-            username,
-            password,
-            mode === 'new-identity' ? { resetIdentity: true } : {},
-          );
-      progress?.('Connecting securely…', 0.85);
-      this.me = { username: info.username, deviceId: info.deviceId };
-      rememberUser(info.username);
-      await this.startEngine();
-      progress?.('Ready', 1);
-      return this.me;
+      const info =
+        mode === 'register'
+          ? await client.register(username, password)
+          : await client.login(
+              username,
+              password,
+              mode === 'new-identity' ? { resetIdentity: true } : {},
+            );
+      progress?.(uiText('progress.connecting'), 0.85);
+      const me = await this.signedIn(info);
+      progress?.(uiText('progress.ready'), 1);
+      return me;
     } catch (err) {
-      await this.closeEngine();
-      // Nothing worth keeping was written for a failed first sign-in on this browser, except
-      // the device id of a login that needs linking (beginLink reuses it).
-      if (fresh && !(err instanceof ClientError && err.code === 'LINK_REQUIRED'))
-        await Dexie.delete(dbNameFor(username)).catch(() => undefined);
+      await this.host.close();
+      // Except the device id of a login that needs linking: beginLink reuses it.
+      const linking = err instanceof ClientError && err.code === 'LINK_REQUIRED';
+      await this.discardFresh(fresh && !linking, username);
       throw toMessengerError(err);
     }
   }
 
   async beginLink(username: string, password: string): Promise<LinkOffer> {
-    await this.closeEngine();
+    await this.host.close();
     await ready();
-    const client = this.open(username);
+    const client = this.host.open(username);
     const fresh = (await this.local().store.getAccount()) === null;
     const fail = async (err: unknown): Promise<never> => {
-      if (this.client === client) await this.closeEngine();
-      if (fresh) await Dexie.delete(dbNameFor(username)).catch(() => undefined);
+      if (this.host.engineOrNull() === client) await this.host.close();
+      await this.discardFresh(fresh, username);
       throw toMessengerError(err);
     };
     let session;
@@ -454,53 +209,13 @@ class EngineMessenger implements MessengerService {
     } catch (err) {
       return fail(err);
     }
-    const progress = new Set<(done: number, total: number) => void>();
-    const stopProgress = client.on('historyProgress', ({ done, total }) => {
-      for (const l of progress) l(done, total);
-    });
-    let history: LinkHistory = { status: 'none' };
-    const linked = session.linked.then(async (info) => {
-      stopProgress();
-      const h = info.history;
-      history =
-        h.status === 'imported'
-          ? { status: 'imported', imported: h.imported + h.skipped, omitted: h.omitted }
-          : h.status === 'failed'
-            ? { status: 'failed', message: h.error.message }
-            : { status: 'none' };
-      this.me = { username: info.username, deviceId: info.deviceId };
-      rememberUser(info.username);
-      await this.startEngine();
-      return this.me;
-    }, fail);
-    // The view may attach its handlers later; the outcome is still delivered to it.
-    linked.catch(() => undefined);
-    const historyOutcome = linked.then(() => history);
-    historyOutcome.catch(() => undefined);
-    return {
-      code: session.code,
-      expiresAt: session.expiresAt,
-      linked,
-      history: historyOutcome,
-      onHistoryProgress: (listener) => void progress.add(listener),
-      cancel: () => session.cancel(),
-    };
+    return linkOffer(client, session, (info) => this.signedIn(info), fail);
   }
 
-  async approveLink(code: string, options: { history?: boolean } = {}): Promise<LinkApproval> {
-    try {
-      const r = await this.engine().link.approve(code, { history: options.history !== false });
-      const why = r.historyError;
-      return {
-        deviceId: r.deviceId,
-        history: r.history,
-        ...(why !== undefined
-          ? { historyError: why instanceof Error ? why.message : JSON.stringify(why) }
-          : {}),
-      };
-    } catch (err) {
-      throw toMessengerError(err);
-    }
+  approveLink(code: string, options: { history?: boolean } = {}): Promise<LinkApproval> {
+    return translated(async () =>
+      linkApproval(await this.engine().link.approve(code, { history: options.history !== false })),
+    );
   }
 
   signUp(username: string, password: string, progress?: ProgressFn): Promise<Account> {
@@ -521,13 +236,8 @@ class EngineMessenger implements MessengerService {
 
   async resetIdentity(password: string): Promise<Account> {
     const client = this.engine();
-    let info;
-    try {
-      info = await client.resetIdentity(password);
-    } catch (err) {
-      throw toMessengerError(err);
-    }
-    this.me = { username: info.username, deviceId: info.deviceId };
+    const info = await translated(() => client.resetIdentity(password));
+    this.host.account = { username: info.username, deviceId: info.deviceId };
     // The alerts shown so far concern the identity key just replaced: the reset settles them.
     const store = this.local().store;
     const kept = await pendingOwnKeyAlerts(store);
@@ -535,54 +245,44 @@ class EngineMessenger implements MessengerService {
       store,
       kept.map((a) => a.logIndex),
     );
-    return this.me;
+    return this.host.account;
   }
 
   async logOut(options: { wipe: boolean }): Promise<void> {
-    const username = this.me?.username;
+    const username = this.host.account?.username;
     try {
       await this.engine().logout();
     } catch {
       // Offline: the tokens are forgotten locally; the server expires them.
-      const store = this.store;
+      const store = this.host.storeOrNull();
       const account = await store?.getAccount();
       if (store && account) {
         await store.putAccount({ ...account, accessToken: null, refreshToken: null });
       }
     }
-    await this.closeEngine();
-    this.me = null;
+    await this.host.close();
+    this.host.account = null;
     rememberUser(null);
     if (options.wipe && username !== undefined) await Dexie.delete(dbNameFor(username));
-    this.setConnection('offline');
+    this.host.setConnection('offline');
   }
 
   async startDm(username: string): Promise<ConversationId> {
-    let user;
-    try {
-      user = await this.engine().http.getUser(username);
-    } catch (err) {
-      throw toMessengerError(err);
-    }
+    const user = await translated(() => this.engine().http.getUser(username));
     if (user.devices.length === 0) {
-      throw new MessengerError('NO_SUCH_USER', `${username} has not finished setting up yet.`);
+      throw new MessengerError('NO_SUCH_USER', uiText('error.userNotSetUp', { user: username }));
     }
-    this.watch(username);
+    this.host.watch(username);
     return dmId(username);
   }
 
   async createGroup(name: string, members: string[]): Promise<ConversationId> {
-    try {
-      const groupId = await this.engine().groups.create(name, members);
-      return `group:${groupId}`;
-    } catch (err) {
-      throw toMessengerError(err);
-    }
+    return groupConversationId(await translated(() => this.engine().groups.create(name, members)));
   }
 
   async groupInfo(groupId: string): Promise<GroupInfo> {
     const g = await this.local().store.getGroup(groupId);
-    if (g === null) throw new MessengerError('FAILED', 'This group is not available.');
+    if (g === null) throw new MessengerError('FAILED', uiText('error.groupUnavailable'));
     return {
       groupId,
       name: g.name,
@@ -590,12 +290,9 @@ class EngineMessenger implements MessengerService {
     };
   }
 
+  /** Run an engine call whose result the views do not need. */
   private async run(fn: () => Promise<unknown>): Promise<void> {
-    try {
-      await fn();
-    } catch (err) {
-      throw toMessengerError(err);
-    }
+    await translated(fn);
   }
 
   addMember(groupId: string, username: string): Promise<void> {
@@ -618,8 +315,8 @@ class EngineMessenger implements MessengerService {
     return this.run(() => this.engine().groups.leave(groupId));
   }
 
-  async groupKeys(groupId: string, options: { lookup?: boolean } = {}): Promise<GroupKeys> {
-    try {
+  groupKeys(groupId: string, options: { lookup?: boolean } = {}): Promise<GroupKeys> {
+    return translated(async () => {
       const k = await this.engine().groups.keyStatus(groupId, options);
       return {
         selfStale: k.selfStale,
@@ -627,26 +324,22 @@ class EngineMessenger implements MessengerService {
         noAdmin: k.noAdmin,
         changed: k.changed,
       };
-    } catch (err) {
-      throw toMessengerError(err);
-    }
+    });
   }
 
   rekeyMember(groupId: string, username: string): Promise<void> {
     return this.run(() => this.engine().groups.rekey(groupId, username));
   }
 
-  async sendText(
+  sendText(
     conversationId: ConversationId,
     text: string,
     options: { replyTo?: string } = {},
   ): Promise<{ id: string; sentAt: number }> {
-    try {
+    return translated(async () => {
       const m = await this.engine().sendText(conversationId, text, options);
       return { id: m.id, sentAt: m.timestamp };
-    } catch (err) {
-      throw toMessengerError(err);
-    }
+    });
   }
 
   async sendFile(
@@ -656,7 +349,7 @@ class EngineMessenger implements MessengerService {
     thumbnail?: FileThumbnail,
   ): Promise<{ id: string; sentAt: number }> {
     const data = new Uint8Array(await file.arrayBuffer());
-    try {
+    return translated(async () => {
       const m = await this.engine().sendFile(conversationId, data, {
         name: file.name,
         mime: file.type || 'application/octet-stream',
@@ -666,21 +359,17 @@ class EngineMessenger implements MessengerService {
       });
       progress?.(1);
       return { id: m.id, sentAt: m.timestamp };
-    } catch (err) {
-      throw toMessengerError(err);
-    }
+    });
   }
 
-  async downloadFile(message: MessageRecord, progress?: (f: number) => void): Promise<Blob> {
-    try {
+  downloadFile(message: MessageRecord, progress?: (f: number) => void): Promise<Blob> {
+    return translated(async () => {
       const bytes = await this.engine().downloadFile(message, (done, total) =>
         progress?.(total === 0 ? 1 : done / total),
       );
       const mime = typeof message.body.mime === 'string' ? message.body.mime : '';
       return new Blob([bytes as Uint8Array<ArrayBuffer>], { type: mime });
-    } catch (err) {
-      throw toMessengerError(err);
-    }
+    });
   }
 
   react(c: ConversationId, targetId: string, emoji: string, remove: boolean): Promise<void> {
@@ -701,57 +390,24 @@ class EngineMessenger implements MessengerService {
       : this.local().store.batch([{ op: 'markConversationRead', conversationId }]);
     void done
       .then(() =>
-        this.emit({ type: 'history', conversationIds: [conversationId], unreadOnly: true }),
+        this.host.emit({ type: 'history', conversationIds: [conversationId], unreadOnly: true }),
       )
       .catch((err: unknown) => console.warn('markRead failed', err));
   }
 
   setTyping(conversationId: ConversationId, typing: boolean): void {
-    void this.client?.setTyping(conversationId, typing).catch(() => undefined);
+    void this.host
+      .engineOrNull()
+      ?.setTyping(conversationId, typing)
+      .catch(() => undefined);
   }
 
-  private async identities(username: string): Promise<[SafetyIdentity, SafetyIdentity]> {
-    const client = this.engine();
-    await client.trust.safetyNumber(username);
-    const [account, contact] = await Promise.all([
-      this.local().store.getAccount(),
-      client.trust.contact(username),
-    ]);
-    if (account === null || contact?.uik == null) {
-      throw new MessengerError('FAILED', `${username} has no identity key yet.`);
-    }
-    return [
-      { username: account.username, uik: account.uik.publicKey },
-      { username, uik: contact.uik },
-    ];
+  safety(username: string): Promise<SafetyInfo> {
+    return translated(() => safetyInfo(this.engine(), this.local().store, username));
   }
 
-  async safety(username: string): Promise<SafetyInfo> {
-    try {
-      const client = this.engine();
-      const digits = await client.trust.safetyNumber(username);
-      const [local, remote] = await this.identities(username);
-      const contact = await client.trust.contact(username);
-      return {
-        digits,
-        qrPayload: toBase64(encodeSafetyQr(local, remote)),
-        verified: contact?.verified === true,
-      };
-    } catch (err) {
-      throw toMessengerError(err);
-    }
-  }
-
-  async verifyScanned(username: string, payload: string): Promise<boolean> {
-    const [local, remote] = await this.identities(username);
-    let ok = false;
-    try {
-      ok = verifySafetyQr(fromBase64(payload), local, remote);
-    } catch {
-      ok = false; // Not a safety code at all.
-    }
-    if (ok) await this.engine().trust.setVerified(username, true);
-    return ok;
+  verifyScanned(username: string, payload: string): Promise<boolean> {
+    return verifyScannedQr(this.engine(), this.local().store, username, payload);
   }
 
   setVerified(username: string, verified: boolean): Promise<void> {
@@ -762,17 +418,13 @@ class EngineMessenger implements MessengerService {
     return this.run(() => this.engine().trust.acceptKeyChange(username));
   }
 
-  async heldMessages(username: string): Promise<number> {
-    try {
-      return await this.engine().trust.held(username);
-    } catch (err) {
-      throw toMessengerError(err);
-    }
+  heldMessages(username: string): Promise<number> {
+    return translated(() => this.engine().trust.held(username));
   }
 
   async setPrivacy(settings: { shareLastSeen: boolean; readReceipts: boolean }): Promise<void> {
     this.readReceipts = settings.readReceipts;
-    await this.local().store.setSetting('web:readReceipts', settings.readReceipts);
+    await this.local().store.setSetting(READ_RECEIPTS_SETTING, settings.readReceipts);
     if (settings.shareLastSeen !== this.presenceShared) {
       await this.run(() => this.engine().setPresenceVisible(settings.shareLastSeen));
       this.presenceShared = settings.shareLastSeen;
@@ -783,31 +435,19 @@ class EngineMessenger implements MessengerService {
     try {
       await this.engine().changePassword(currentPassword, newPassword);
     } catch (err) {
-      // The only field the server validates here is the new password.
-      if (err instanceof ApiError && err.code === 'VALIDATION_FAILED') {
-        throw new MessengerError(
-          'WEAK_PASSWORD',
-          'The server refused the new password: use at least 8 characters.',
-          { cause: err },
-        );
-      }
-      throw toMessengerError(err);
+      throw toPasswordChangeError(err);
     }
   }
 
   async presenceVisible(): Promise<boolean> {
-    try {
-      this.presenceShared = await this.engine().presenceVisible();
-      return this.presenceShared;
-    } catch (err) {
-      throw toMessengerError(err);
-    }
+    this.presenceShared = await translated(() => this.engine().presenceVisible());
+    return this.presenceShared;
   }
 
   async devices(): Promise<DeviceInfo[]> {
-    const me = this.me;
+    const me = this.host.account;
     if (me === null) return [];
-    try {
+    return translated(async () => {
       const user = await this.engine().http.getUser(me.username);
       return user.devices.map((d) => {
         const cert = decodeDeviceCertificate(fromBase64(d.certificate));
@@ -818,15 +458,6 @@ class EngineMessenger implements MessengerService {
           issuedAt: cert.issuedAt,
         };
       });
-    } catch (err) {
-      throw toMessengerError(err);
-    }
+    });
   }
-}
-
-function previewText(m: MessageRecord): string {
-  const { text, name } = m.body;
-  if (typeof text === 'string') return text.slice(0, 140);
-  if (typeof name === 'string') return `File: ${name}`;
-  return 'New message';
 }

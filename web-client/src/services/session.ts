@@ -14,6 +14,7 @@ import type { MessageRecord } from './engine-types.ts';
 import { HistoryStore, coalesce } from './history.ts';
 import { acknowledgeOwnKeyAlerts, pendingOwnKeyAlerts } from './own-key-alerts.ts';
 import { createTonePlayer } from './sound.ts';
+import { uiText } from './ui-strings.ts';
 import type {
   Account,
   ConnectionState,
@@ -71,7 +72,7 @@ export function noticeScope(n: Pick<SecurityNoticeInfo, 'code' | 'conversationId
 export const TYPING_TTL_MS = 6000;
 
 /** Base document title. */
-export const APP_TITLE = 'Sotto';
+export const APP_TITLE = uiText('app.title');
 
 /** Detail of the `history` event (everything since the previous one). */
 export interface HistoryEventDetail {

@@ -1,0 +1,85 @@
+/**
+ * `<conversation-header>`: the bar above a conversation — back to the chat list (narrow
+ * screens), avatar with an online dot, the title with a bot/bridge badge, a live subtitle
+ * (typing, online, last seen, member count) and the link to contact info or group settings.
+ */
+import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
+import { customElement, property } from 'lit/decorators.js';
+import { icons } from '../icons.ts';
+import { colorFor, shared } from '../styles.ts';
+
+/** Header of one conversation. Presentational: `<conversation-view>` sets every field. */
+@customElement('conversation-header')
+export class ConversationHeader extends LitElement {
+  static override styles = [
+    shared,
+    css`
+      :host {
+        display: block;
+      }
+      .tag {
+        font-size: 0.7rem;
+        font-weight: 600;
+        border: 1px solid var(--border);
+        border-radius: 999px;
+        padding: 0 0.45rem;
+        vertical-align: middle;
+        color: var(--fg-2);
+      }
+      .sub {
+        display: block;
+        font-size: 0.8rem;
+        font-weight: 400;
+        color: var(--fg-2);
+      }
+      a.icon.back {
+        display: none;
+      }
+      @media (max-width: 759px) {
+        a.icon.back {
+          display: inline-grid;
+        }
+      }
+    `,
+  ];
+
+  /** `dm:{user}` or `group:{id}` (for the info link). */
+  @property() conversationId = '';
+  /** Peer username or group name. */
+  @property() heading = '';
+  @property({ type: Boolean }) group = false;
+  /** `bot` or `bridge` when the peer says it is one; empty otherwise. */
+  @property() badge = '';
+  @property({ type: Boolean }) online = false;
+  /** Typing, presence or member count. */
+  @property() subtitle = '';
+
+  override render(): TemplateResult {
+    const title = this.heading;
+    return html`<header class="bar">
+      <a class="icon back" href="#/" aria-label="Back to chats">${icons.back}</a>
+      <span class="avatar" style="background:${colorFor(title)}" aria-hidden="true"
+        >${this.group ? '#' : title.slice(0, 1)}${
+          this.online ? html`<span class="dot"></span>` : nothing
+        }</span
+      >
+      <h2>
+        ${title}${this.badge !== '' ? html` <span class="tag" data-badge>${this.badge}</span>` : nothing}
+        <span class="sub" aria-live="polite" data-subtitle>${this.subtitle}</span>
+      </h2>
+      <a
+        class="icon"
+        href="#/c/${encodeURIComponent(this.conversationId)}/info"
+        aria-label=${this.group ? 'Group settings' : 'Contact info and safety number'}
+        title=${this.group ? 'Group settings' : 'Contact info'}
+        >${icons.info}</a
+      >
+    </header>`;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'conversation-header': ConversationHeader;
+  }
+}

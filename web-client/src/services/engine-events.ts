@@ -1,0 +1,144 @@
+/**
+ * Event mapping: the engine's events (`@sotto/client` `ClientEvents`) re-told as the views'
+ * {@link MessengerEvent}s — history changes with notification previews, typing, presence,
+ * key changes, security notices, own-key alerts (kept in the store first), group changes and
+ * the connection state the header shows.
+ */
+import type { ClientEvents, MessageRecord, SottoClient } from '@sotto/client';
+import type { ClientStore } from './engine-types.ts';
+import { parseConversationId, type ConnectionState, type MessengerEvent } from './messenger.ts';
+import { forwardOwnKeyAlert } from './own-key-alerts.ts';
+import { uiText } from './ui-strings.ts';
+
+/** What the mapping needs from the adapter. */
+export interface EngineEventSink {
+  /** Tell the views (a function property: the mapping passes it on unbound). */
+  readonly emit: (event: MessengerEvent) => void;
+  /** Follow a user's presence (a DM peer, a new group member). */
+  watch(username: string): void;
+  /** The open account's store (null once closed). */
+  store(): ClientStore | null;
+  /** The signed-in username. */
+  me(): string | undefined;
+  /** The engine's connection changed (see {@link ConnectionStates}). */
+  connection(change: ClientEvents['connection']): void;
+}
+
+/** Notification text of a new message. */
+export function previewText(m: MessageRecord): string {
+  const { text, name } = m.body;
+  if (typeof text === 'string') return text.slice(0, 140);
+  if (typeof name === 'string') return uiText('preview.file', { name });
+  return uiText('preview.newMessage');
+}
+
+/**
+ * The engine's connection states as the header names them: before this page was ever online a
+ * failure is `unreachable` (the server is not there), afterwards `reconnecting`.
+ */
+export class ConnectionStates {
+  private everOnline = false;
+
+  /** The state to show for an engine `connection` event. */
+  map(state: ClientEvents['connection']['state']): ConnectionState {
+    switch (state) {
+      case 'online':
+        this.everOnline = true;
+        return 'online';
+      case 'connecting':
+        return this.everOnline ? 'reconnecting' : 'connecting';
+      case 'offline':
+        return this.everOnline ? 'reconnecting' : 'unreachable';
+      case 'signed-out':
+        return 'signed-out';
+      default:
+        return 'offline';
+    }
+  }
+}
+
+/** Listen to `client` and tell `sink` in the views' terms; returns the function that stops it. */
+export function mapEngineEvents(client: SottoClient, sink: EngineEventSink): () => void {
+  const detach: (() => void)[] = [];
+  const on = <K extends keyof ClientEvents & string>(
+    name: K,
+    fn: (e: ClientEvents[K]) => void,
+  ): void => {
+    client.on(name, fn);
+    detach.push(() => client.off(name, fn));
+  };
+  const { emit } = sink;
+  on('message', (m) => {
+    emit({
+      type: 'history',
+      conversationIds: [m.conversationId],
+      added: [m],
+      // A timeline notice the engine wrote itself (a contact's key changed) is no one's
+      // message: no notification, no chime, no end to a typing indicator.
+      ...(m.outgoing || m.kind === 'notice'
+        ? {}
+        : {
+            incoming: [
+              {
+                conversationId: m.conversationId,
+                id: m.id,
+                sender: m.sender,
+                preview: previewText(m),
+              },
+            ],
+          }),
+    });
+    const { kind, ref } = parseConversationId(m.conversationId);
+    if (kind === 'dm') sink.watch(ref);
+  });
+  on('messageUpdate', (m) => emit({ type: 'history', conversationIds: [m.conversationId] }));
+  on('receipt', (r) => {
+    void sink
+      .store()
+      ?.getMessage(r.messageId)
+      .then((m) => {
+        if (m !== null) emit({ type: 'history', conversationIds: [m.conversationId] });
+      });
+  });
+  on('typing', (t) =>
+    emit({ type: 'typing', conversationId: t.conversationId, sender: t.user, typing: t.typing }),
+  );
+  on('presence', (p) =>
+    emit({
+      type: 'presence',
+      username: p.user,
+      online: p.status === 'online',
+      ...(p.status === 'offline' && p.at > 0 ? { lastSeen: p.at } : {}),
+    }),
+  );
+  on('keyChange', (k) =>
+    emit({ type: 'keyChange', username: k.user, wasVerified: k.verified || k.blocked }),
+  );
+  on('securityNotice', (n) =>
+    emit({
+      type: 'securityNotice',
+      notice: {
+        code: n.code,
+        user: n.user,
+        device: n.device,
+        conversationId: n.conversationId,
+        ...(n.groupId !== undefined ? { groupId: n.groupId } : {}),
+        ...(n.count !== undefined ? { count: n.count } : {}),
+        at: n.at,
+      },
+    }),
+  );
+  on('ownKeyAlert', (a) => {
+    const store = sink.store();
+    if (store !== null) void forwardOwnKeyAlert(store, a, emit);
+  });
+  on('groupChange', (c) => {
+    emit({ type: 'groupChange', groupId: c.groupId, removed: c.removed.includes(sink.me() ?? '') });
+    for (const u of c.added) sink.watch(u);
+  });
+  on('connection', (c) => sink.connection(c));
+  on('error', (err) => console.warn('sotto engine:', err));
+  return () => {
+    for (const d of detach.splice(0)) d();
+  };
+}

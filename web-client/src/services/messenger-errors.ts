@@ -1,0 +1,80 @@
+/**
+ * Error translation: engine ({@link ClientError}) and key server ({@link ApiError}) errors become
+ * {@link MessengerError}s with the stable codes the views translate, and with a sentence from
+ * `ui-strings.ts` where the engine's own message is meant for developers.
+ */
+import { ApiError, ClientError } from '@sotto/client';
+import { MessengerError } from './messenger.ts';
+import { uiText, type UiStringKey } from './ui-strings.ts';
+
+type Code = MessengerError['code'];
+
+/** Key server error codes → messenger codes (the server's message is kept). */
+const API_CODES: Readonly<Record<string, Code>> = {
+  USERNAME_TAKEN: 'USERNAME_TAKEN',
+  INVALID_CREDENTIALS: 'BAD_CREDENTIALS',
+  NETWORK: 'UNREACHABLE',
+  USER_NOT_FOUND: 'NO_SUCH_USER',
+  RATE_LIMITED: 'RATE_LIMITED',
+  VALIDATION_FAILED: 'INVALID_USERNAME',
+  FORBIDDEN: 'NOT_AUTHORIZED',
+  NOT_AUTHORIZED: 'NOT_AUTHORIZED',
+};
+
+/** Engine error codes the views tell apart or explain: messenger code and sentence. */
+const CLIENT_ERRORS: Partial<Record<ClientError['code'], [Code, UiStringKey]>> = {
+  LINK_REQUIRED: ['LINK_REQUIRED', 'error.linkRequired'],
+  BAD_CODE: ['BAD_CODE', 'error.badLinkCode'],
+  WRONG_USER: ['BAD_CODE', 'error.wrongUserLinkCode'],
+  LINK_EXPIRED: ['LINK_EXPIRED', 'error.linkExpired'],
+  LINK_MISMATCH: ['FAILED', 'error.linkMismatch'],
+  LINK_CANCELLED: ['FAILED', 'error.linkCancelled'],
+  KEY_CHANGED: ['FAILED', 'error.keyChanged'],
+  NO_DEVICES: ['FAILED', 'error.noDevices'],
+  NOT_MEMBER: ['FAILED', 'error.notMember'],
+  NOT_ADMIN: ['NOT_AUTHORIZED', 'error.notAdmin'],
+  REKEY_PENDING: ['FAILED', 'error.rekeyPending'],
+  NO_KEY_CHANGE: ['FAILED', 'error.noKeyChange'],
+  GROUP_FROZEN: ['FAILED', 'error.groupFrozen'],
+};
+
+/** Map engine and key server errors to the stable codes the views translate. */
+export function toMessengerError(err: unknown): unknown {
+  if (err instanceof MessengerError) return err;
+  if (err instanceof ApiError) {
+    const code =
+      API_CODES[err.code] ?? (err.status === 0 || err.status >= 502 ? 'UNREACHABLE' : 'FAILED');
+    return new MessengerError(code, err.message, { cause: err });
+  }
+  if (err instanceof ClientError) {
+    const known = CLIENT_ERRORS[err.code];
+    if (known !== undefined) return new MessengerError(known[0], uiText(known[1]), { cause: err });
+    return new MessengerError('FAILED', err.message, { cause: err });
+  }
+  return err;
+}
+
+/**
+ * {@link toMessengerError} for a password change: the only field the server validates there is
+ * the new password, so its `VALIDATION_FAILED` means a weak password, not a bad username.
+ */
+export function toPasswordChangeError(err: unknown): unknown {
+  if (err instanceof ApiError && err.code === 'VALIDATION_FAILED') {
+    return new MessengerError('WEAK_PASSWORD', uiText('error.weakPassword'), { cause: err });
+  }
+  return toMessengerError(err);
+}
+
+/** Run `fn`, rethrowing whatever it throws as {@link toMessengerError} says. */
+export async function translated<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toMessengerError(err);
+  }
+}
+
+/** The error of an operation that needs a signed-in engine, called without one. */
+export function notSignedIn(): MessengerError {
+  return new MessengerError('FAILED', uiText('error.notSignedIn'));
+}
