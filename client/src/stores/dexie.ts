@@ -11,7 +11,7 @@
  * Unread messages carry one extra stored field, `unreadIn` (= their
  * conversation id, absent once read), indexed so that unread counts and
  * "mark read" touch only the unread rows (IndexedDB cannot index booleans).
- * It never leaves this module's reads; the web client's direct reads may see it.
+ * It never leaves this module's reads.
  *
  * Runtime: browser (or Node with `fake-indexeddb` in tests).
  */
@@ -125,6 +125,14 @@ export class SottoDb extends Dexie {
 export interface DexieStoreOptions {
   /** IndexedDB database name (one per account on a browser profile). */
   name: string;
+}
+
+/**
+ * Delete a store's whole IndexedDB database (sign-out with wipe, a failed first sign-in). Close
+ * the store first; callers outside this module never name Dexie or the schema.
+ */
+export function deleteDexieStore(name: string): Promise<void> {
+  return Dexie.delete(name);
 }
 
 /** Open a Dexie-backed client store. */

@@ -9,7 +9,6 @@
  */
 import { Buffer } from 'buffer';
 import mqtt from 'mqtt';
-import { Dexie } from 'dexie';
 import {
   ApiError,
   ClientError,
@@ -19,7 +18,7 @@ import {
   type MessageRecord,
   type SottoClient,
 } from '@sotto/client';
-import { SottoDb, createDexieStore } from '@sotto/client/dexie';
+import { createDexieStore, deleteDexieStore } from '@sotto/client/dexie';
 import {
   decodeDeviceCertificate,
   encodeSafetyQr,
@@ -174,7 +173,6 @@ class EngineMessenger implements MessengerService {
 
   private client: SottoClient | null = null;
   private store: ClientStore | null = null;
-  private db: SottoDb | null = null;
   private me: Account | null = null;
   private readonly listeners = new Set<(e: MessengerEvent) => void>();
   private readonly watched = new Set<string>();
@@ -191,11 +189,9 @@ class EngineMessenger implements MessengerService {
     return this.me;
   }
 
-  local(): { store: ClientStore; db: SottoDb } {
-    if (this.store === null || this.db === null) {
-      throw new MessengerError('FAILED', 'not signed in');
-    }
-    return { store: this.store, db: this.db };
+  local(): { store: ClientStore } {
+    if (this.store === null) throw new MessengerError('FAILED', 'not signed in');
+    return { store: this.store };
   }
 
   subscribe(listener: (e: MessengerEvent) => void): () => void {
@@ -229,7 +225,6 @@ class EngineMessenger implements MessengerService {
       mqttConnect: (o) => mqtt.connect(wsUrl, o),
     });
     this.store = store;
-    this.db = new SottoDb(name);
     this.client = client;
     this.wire(client);
     return client;
@@ -240,10 +235,8 @@ class EngineMessenger implements MessengerService {
     for (const d of this.detach.splice(0)) d();
     await this.client?.close().catch(() => undefined);
     await this.store?.close().catch(() => undefined);
-    this.db?.close();
     this.client = null;
     this.store = null;
-    this.db = null;
     this.watched.clear();
   }
 
@@ -433,7 +426,7 @@ class EngineMessenger implements MessengerService {
       // Nothing worth keeping was written for a failed first sign-in on this browser, except
       // the device id of a login that needs linking (beginLink reuses it).
       if (fresh && !(err instanceof ClientError && err.code === 'LINK_REQUIRED'))
-        await Dexie.delete(dbNameFor(username)).catch(() => undefined);
+        await deleteDexieStore(dbNameFor(username)).catch(() => undefined);
       throw toMessengerError(err);
     }
   }
@@ -445,7 +438,7 @@ class EngineMessenger implements MessengerService {
     const fresh = (await this.local().store.getAccount()) === null;
     const fail = async (err: unknown): Promise<never> => {
       if (this.client === client) await this.closeEngine();
-      if (fresh) await Dexie.delete(dbNameFor(username)).catch(() => undefined);
+      if (fresh) await deleteDexieStore(dbNameFor(username)).catch(() => undefined);
       throw toMessengerError(err);
     };
     let session;
@@ -553,7 +546,7 @@ class EngineMessenger implements MessengerService {
     await this.closeEngine();
     this.me = null;
     rememberUser(null);
-    if (options.wipe && username !== undefined) await Dexie.delete(dbNameFor(username));
+    if (options.wipe && username !== undefined) await deleteDexieStore(dbNameFor(username));
     this.setConnection('offline');
   }
 
