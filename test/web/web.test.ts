@@ -231,7 +231,13 @@ describe('web client in Chromium', () => {
     await alice.locator('group-settings a[aria-label="Back to the conversation"]').click();
     await send(alice, 'Only Bob should read this');
     await bubble(bob, 'Only Bob should read this').waitFor({ timeout: 30_000 });
-    await carol.waitForTimeout(3000);
+    // A negative check needs a positive marker sent after it: a DM from Alice, published after
+    // the group message, reaching Carol's list means the group message would have shown by now.
+    await startDm(alice, 'carol');
+    await send(alice, 'Marker after the group message');
+    await carol
+      .locator('conversation-list a', { hasText: 'Marker after the group message' })
+      .waitFor({ timeout: 30_000 });
     expect(await bubble(carol, 'Only Bob should read this').count()).toBe(0);
   });
 
@@ -282,9 +288,12 @@ describe('web client in Chromium', () => {
 
       const listener = spawn('node', [...base, 'listen'], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
+      let err = '';
       listener.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      listener.stderr.on('data', (d: Buffer) => (err += d.toString()));
       try {
-        await new Promise((r) => setTimeout(r, 3000));
+        // The listener reports its connection on stderr: wait for it instead of a fixed delay.
+        await expect.poll(() => err, { timeout: 30_000 }).toContain('connection: online');
         await send(alice, 'Hello bot, this is Alice');
         await expect.poll(() => out, { timeout: 30_000 }).toContain('Hello bot, this is Alice');
       } finally {
