@@ -189,6 +189,120 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       expect(await s.getMessage('x3')).toEqual(ms[3]);
     });
 
+    it('pages a conversation by time in both directions and by position', async () => {
+      const s = await open();
+      const ms = Array.from({ length: 10 }, (_, i) => message({ timestamp: 100 + i, id: `x${i}` }));
+      await s.batch([
+        ...ms.map((m) => ({ op: 'putMessage' as const, message: m })),
+        { op: 'putMessage', message: message({ conversationId: 'dm:carol', timestamp: 104 }) },
+      ]);
+      const ids = (page: MessageRecord[]): string[] => page.map((m) => m.id);
+      // Forwards from a timestamp, and a window closed on both sides.
+      expect(ids(await s.listMessages('dm:bob', { after: 103, from: 'oldest', limit: 3 }))).toEqual(
+        ['x4', 'x5', 'x6'],
+      );
+      expect(ids(await s.listMessages('dm:bob', { after: 103, before: 108 }))).toEqual([
+        'x4',
+        'x5',
+        'x6',
+        'x7',
+      ]);
+      expect(ids(await s.listMessages('dm:bob', { after: 107, before: 108 }))).toEqual([]);
+      // By position from either end (the virtual list's rows i…i+limit).
+      expect(ids(await s.listMessages('dm:bob', { from: 'oldest', offset: 2, limit: 3 }))).toEqual([
+        'x2',
+        'x3',
+        'x4',
+      ]);
+      expect(ids(await s.listMessages('dm:bob', { offset: 2, limit: 3 }))).toEqual([
+        'x5',
+        'x6',
+        'x7',
+      ]);
+      expect(ids(await s.listMessages('dm:bob', { from: 'oldest', offset: 9, limit: 3 }))).toEqual([
+        'x9',
+      ]);
+      expect(await s.listMessages('dm:bob', { from: 'oldest', offset: 10 })).toEqual([]);
+      expect(await s.listMessages('dm:nobody')).toEqual([]);
+      // Counts, in windows too, without reading the rows.
+      expect(await s.countMessages('dm:bob')).toBe(10);
+      expect(await s.countMessages('dm:bob', { before: 105 })).toBe(5);
+      expect(await s.countMessages('dm:bob', { after: 105 })).toBe(4);
+      expect(await s.countMessages('dm:bob', { after: 101, before: 104 })).toBe(2);
+      expect(await s.countMessages('dm:carol')).toBe(1);
+      expect(await s.countMessages('dm:nobody')).toBe(0);
+      // Positions address the same rows as offsets.
+      expect(await s.indexOfMessage('x0')).toBe(0);
+      expect(await s.indexOfMessage('x7')).toBe(7);
+      expect(await s.indexOfMessage('unknown')).toBe(-1);
+      const [at] = await s.listMessages('dm:bob', {
+        from: 'oldest',
+        offset: await s.indexOfMessage('x6'),
+        limit: 1,
+      });
+      expect(at).toEqual(ms[6]);
+    });
+
+    it('orders messages of the same millisecond by id, and pages past them by offset', async () => {
+      const s = await open();
+      await s.batch(
+        [
+          message({ id: 'tb', timestamp: 50 }),
+          message({ id: 'ta', timestamp: 50 }),
+          message({ id: 'tc', timestamp: 50 }),
+          message({ id: 'tz', timestamp: 40 }),
+          message({ id: 'ty', timestamp: 60 }),
+        ].map((m) => ({ op: 'putMessage' as const, message: m })),
+      );
+      const ids = (page: MessageRecord[]): string[] => page.map((m) => m.id);
+      expect(ids(await s.listMessages('dm:bob'))).toEqual(['tz', 'ta', 'tb', 'tc', 'ty']);
+      expect(ids(await s.listMessages('dm:bob', { before: 60, limit: 2 }))).toEqual(['tb', 'tc']);
+      // Two of the millisecond seen already: skip them, the next page keeps the third.
+      expect(ids(await s.listMessages('dm:bob', { before: 51, offset: 2, limit: 2 }))).toEqual([
+        'tz',
+        'ta',
+      ]);
+      expect(ids(await s.listMessages('dm:bob', { after: 40, from: 'oldest', limit: 2 }))).toEqual([
+        'ta',
+        'tb',
+      ]);
+      expect(await s.indexOfMessage('tb')).toBe(2);
+      expect(await s.indexOfMessage('tc')).toBe(3);
+      expect((await s.listConversations())[0]?.lastMessageId).toBe('ty');
+    });
+
+    it('previews each conversation with its latest record; a notice is never unread', async () => {
+      const s = await open();
+      const hello = message({ conversationId: 'dm:bob', timestamp: 10, unread: true });
+      // The engine's timeline line about a changed safety number: stored read, never counted.
+      const notice = message({
+        conversationId: 'dm:bob',
+        timestamp: 20,
+        kind: 'notice',
+        body: { notice: 'keyChange', user: 'bob' },
+        unread: false,
+      });
+      const gone = message({ conversationId: 'group:g', timestamp: 30, unread: false });
+      const tie1 = message({ id: 'q1', conversationId: 'dm:dave', timestamp: 5 });
+      const tie2 = message({ id: 'q2', conversationId: 'dm:dave', timestamp: 5, unread: false });
+      await s.batch(
+        [hello, notice, gone, tie2, tie1].map((m) => ({ op: 'putMessage' as const, message: m })),
+      );
+      await s.batch([{ op: 'deleteMessage', messageId: gone.id }]);
+      const convs = await s.listConversations();
+      expect(
+        convs.map((c) => [c.conversationId, c.lastMessageId, c.lastTimestamp, c.unread]),
+      ).toEqual([
+        ['group:g', gone.id, 30, 0],
+        ['dm:bob', notice.id, 20, 1],
+        ['dm:dave', 'q2', 5, 1],
+      ]);
+      expect(convs[0]?.last).toEqual({ ...gone, body: {}, deleted: true });
+      expect(convs[1]?.last).toEqual(notice);
+      expect(convs[2]?.last).toEqual(tie2);
+      expect((await s.listUnread('dm:bob')).map((m) => m.id)).toEqual([hello.id]);
+    });
+
     it('moves receipts forward per recipient device and never back', async () => {
       const s = await open();
       const m = message({ outgoing: true, status: { 'bob:d1': 'sent', 'bob:d2': 'sent' } });
@@ -385,6 +499,41 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       ] as unknown as Parameters<ClientStore['batch']>[0];
       await expect(s.batch(bad)).rejects.toThrow(TypeError);
       expect(await s.listConversations()).toEqual([]);
+    });
+
+    it('writes nothing from a batch whose op fails half-way', async () => {
+      const s = await open();
+      const m = message({ body: { text: 'rolled back' } });
+      const bad = [
+        { op: 'putMessage', message: m },
+        { op: 'setSetting', key: 'ok', value: 1 },
+        // A function can be neither cloned nor serialized: every backend fails on it.
+        { op: 'setSetting', key: 'bad', value: () => 1 },
+      ] as const;
+      await expect(s.batch(bad)).rejects.toThrow();
+      expect(await s.getMessage(m.id)).toBeNull();
+      expect(await s.getSetting('ok')).toBeUndefined();
+      expect(await s.search('rolled')).toEqual([]);
+      expect(await s.listConversations()).toEqual([]);
+    });
+
+    it('indexes the last version of a message put twice in one batch, and keeps terms on receipts', async () => {
+      const s = await open();
+      const m = message({ body: { text: 'early words' }, outgoing: true });
+      await s.batch([
+        { op: 'putMessage', message: m },
+        { op: 'putMessage', message: { ...m, body: { text: 'later words' } } },
+      ]);
+      expect(await s.search('early')).toEqual([]);
+      expect((await s.search('later')).map((h) => h.message.id)).toEqual([m.id]);
+      await s.batch([
+        { op: 'setReceipt', messageId: m.id, recipient: 'bob:d1', status: 'delivered' },
+        { op: 'react', messageId: m.id, user: 'bob', emoji: '👍' },
+        { op: 'markConversationRead', conversationId: m.conversationId },
+      ]);
+      expect((await s.search('words')).map((h) => h.message.status)).toEqual([
+        { 'bob:d1': 'delivered' },
+      ]);
     });
 
     it('finds messages by whole words with prefix matching on the last word, ranked', async () => {

@@ -10,15 +10,15 @@ import {
 } from '../src/services/history.ts';
 import { freshStore, message, putMessages } from './support/fixtures.ts';
 
-const stores: { close(): void }[] = [];
-afterEach(() => {
-  for (const s of stores.splice(0)) s.close();
+const stores: { close(): Promise<void> }[] = [];
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close();
 });
 
 function open() {
-  const { store, db } = freshStore();
-  stores.push(db);
-  return { store, history: new HistoryStore(store, db) };
+  const { store } = freshStore();
+  stores.push(store);
+  return { store, history: new HistoryStore(store) };
 }
 
 describe('message helpers', () => {

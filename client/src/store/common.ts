@@ -127,3 +127,38 @@ export function withReaction(
 export function outboxKey(messageId: string, recipient: string, recipientDevice: string): string {
   return `${messageId}|${recipient}|${recipientDevice}`;
 }
+
+/** The order of messages in a conversation: by timestamp, then by id. */
+export function compareMessages(
+  a: Pick<MessageRecord, 'timestamp' | 'id'>,
+  b: Pick<MessageRecord, 'timestamp' | 'id'>,
+): number {
+  if (a.timestamp !== b.timestamp) return a.timestamp - b.timestamp;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/** Default page size of {@link ClientStore.listMessages}. */
+export const DEFAULT_PAGE = 50;
+
+/** Whether a message falls strictly inside a time window. */
+export function inWindow(m: MessageRecord, w: { before?: number; after?: number }): boolean {
+  return (
+    (w.before === undefined || m.timestamp < w.before) &&
+    (w.after === undefined || m.timestamp > w.after)
+  );
+}
+
+/**
+ * The page of a window given all of its messages in order (oldest first): the reference
+ * semantics of {@link ListMessagesOptions}, used as is by the memory store.
+ */
+export function pageOf<T>(
+  ordered: readonly T[],
+  options: { limit?: number; from?: 'newest' | 'oldest'; offset?: number },
+): T[] {
+  const limit = Math.max(0, options.limit ?? DEFAULT_PAGE);
+  const offset = Math.max(0, options.offset ?? 0);
+  if (options.from === 'oldest') return ordered.slice(offset, offset + limit);
+  const end = Math.max(0, ordered.length - offset);
+  return ordered.slice(Math.max(0, end - limit), end);
+}

@@ -174,12 +174,18 @@ export interface GroupFrozen {
   at: number;
 }
 
-/** A conversation in the list: last activity and unread count. */
+/** A conversation in the list: last activity, unread count and its preview. */
 export interface ConversationSummary {
   conversationId: string;
   lastMessageId: string;
   lastTimestamp: number;
+  /** Unread incoming messages (records stored with `unread: false`, like timeline notices, never count). */
   unread: number;
+  /**
+   * The latest record of the conversation by (timestamp, id) — what the list previews. It can be
+   * a tombstone or a timeline notice (`kind: 'notice'`); how to show those is the view's call.
+   */
+  last: MessageRecord;
 }
 
 /** A search hit. */
@@ -225,12 +231,36 @@ export type StoreOp =
   | { op: 'setSetting'; key: string; value: unknown }
   | { op: 'deleteSetting'; key: string };
 
-/** Options for {@link ClientStore.listMessages}. */
+/**
+ * A window of a conversation for {@link ClientStore.listMessages}. Messages are ordered by
+ * (timestamp, id); the window is every message strictly between `after` and `before`, and the
+ * page is `limit` messages taken from one end of it (`from`), after skipping `offset`. Pages
+ * are always returned oldest first.
+ */
 export interface ListMessagesOptions {
   /** Only messages with timestamp strictly before this. */
   before?: number;
-  /** At most this many (the latest ones); default 50. */
+  /** Only messages with timestamp strictly after this. */
+  after?: number;
+  /** At most this many; default 50. */
   limit?: number;
+  /**
+   * Which end of the window the page starts from: `'newest'` (the default: the latest `limit`,
+   * paging backwards with `before`) or `'oldest'` (the earliest, paging forwards with `after`).
+   */
+  from?: 'newest' | 'oldest';
+  /**
+   * Messages to skip from that end first (default 0): index-addressed reads for a virtual list
+   * (`from: 'oldest', offset: i` is rows `i…i+limit`), and paging past messages that share the
+   * boundary millisecond.
+   */
+  offset?: number;
+}
+
+/** A window of a conversation for {@link ClientStore.countMessages} (bounds as in {@link ListMessagesOptions}). */
+export interface CountMessagesOptions {
+  before?: number;
+  after?: number;
 }
 
 /** Options for {@link ClientStore.search}. */
@@ -266,14 +296,27 @@ export interface ClientStore {
   ): Promise<SenderKeyRecord | null>;
 
   getMessage(id: string): Promise<MessageRecord | null>;
-  /** Messages of a conversation, oldest first (the latest `limit` before `before`). */
+  /**
+   * A page of a conversation, oldest first: by default its latest 50 messages; see
+   * {@link ListMessagesOptions} for windows by time in both directions and by position.
+   */
   listMessages(conversationId: string, options?: ListMessagesOptions): Promise<MessageRecord[]>;
+  /** Number of messages of a conversation (in a window by time), without reading them. */
+  countMessages(conversationId: string, options?: CountMessagesOptions): Promise<number>;
+  /**
+   * Position of a message in its conversation's (timestamp, id) order, 0 for the oldest; -1
+   * for an unknown id. With `listMessages(c, { from: 'oldest', offset })` it addresses rows.
+   */
+  indexOfMessage(id: string): Promise<number>;
   /**
    * The unread incoming messages of a conversation, oldest first. Costs grow
    * with the unread messages only, not with the conversation's length.
    */
   listUnread(conversationId: string): Promise<MessageRecord[]>;
-  /** Conversations, most recent activity first. */
+  /**
+   * Conversations, most recent activity first, each with its unread count and latest message
+   * (the list's preview). Costs grow with the number of conversations, not their length.
+   */
   listConversations(): Promise<ConversationSummary[]>;
 
   /** Outbox entries, oldest first. */

@@ -11,21 +11,13 @@
  * Unread messages carry one extra stored field, `unreadIn` (= their
  * conversation id, absent once read), indexed so that unread counts and
  * "mark read" touch only the unread rows (IndexedDB cannot index booleans).
- * It never leaves this module's reads; the web client's direct reads may see it.
+ * It never leaves this module's reads.
  *
  * Runtime: browser (or Node with `fake-indexeddb` in tests).
  */
 import { Dexie, type Table } from 'dexie';
-import {
-  messageTerms,
-  outboxKey,
-  parseQuery,
-  rankMatches,
-  withDelete,
-  withEdit,
-  withReaction,
-  withReceipt,
-} from '../store/common.ts';
+import { ACCOUNT_KEY, applyOps, settingKey, type StorePrimitives } from '../store/apply.ts';
+import { compareMessages, DEFAULT_PAGE, parseQuery, rankMatches } from '../store/common.ts';
 import type {
   AccountRecord,
   ClientStore,
@@ -37,7 +29,6 @@ import type {
   OwnSenderKeyRecord,
   PrekeySecretRecord,
   SenderKeyRecord,
-  StoreOp,
 } from '../store/types.ts';
 import { assertKnownOps } from '../store/validate.ts';
 
@@ -75,6 +66,12 @@ function fromRow(r: MessageRow | undefined): MessageRecord | undefined {
   const { unreadIn: _u, ...m } = r;
   return m;
 }
+
+/** An outbox entry without its row key. */
+const stripOutbox = ({ key: _key, ...e }: OutboxRow): OutboxEntry => e;
+
+/** Drops a put's returned key: primitives resolve to nothing. */
+const done = (): void => undefined;
 
 interface SeenRow {
   id: string;
@@ -130,153 +127,93 @@ export interface DexieStoreOptions {
   name: string;
 }
 
+/**
+ * Delete a store's whole IndexedDB database (sign-out with wipe, a failed first sign-in). Close
+ * the store first; callers outside this module never name Dexie or the schema.
+ */
+export function deleteDexieStore(name: string): Promise<void> {
+  return Dexie.delete(name);
+}
+
 /** Open a Dexie-backed client store. */
 export function createDexieStore(options: DexieStoreOptions): ClientStore {
   const db = new SottoDb(options.name);
 
-  const putMessage = (m: MessageRecord): Promise<void> => putMessages([m]);
-  /** Bulk path for runs of putMessage ops: one delete, two bulkPuts (bursts of thousands). */
-  const putMessages = async (ms: MessageRecord[]): Promise<void> => {
-    // Only messages already stored have terms to drop; compute their keys
-    // instead of scanning the messageId index (much cheaper on big bursts).
-    const existing = await db.messages.bulkGet(ms.map((m) => m.id));
-    const stale: [string, string][] = [];
-    for (const old of existing) {
-      if (old) for (const token of messageTerms(old).keys()) stale.push([token, old.id]);
-    }
-    if (stale.length) await db.terms.bulkDelete(stale);
-    await db.messages.bulkPut(ms.map(toRow));
-    const rows: TermRow[] = [];
-    for (const m of ms) {
-      for (const [token, count] of messageTerms(m)) rows.push({ token, messageId: m.id, count });
-    }
-    if (rows.length) await db.terms.bulkPut(rows);
-  };
-  const update = async (id: string, fn: (m: MessageRecord) => MessageRecord): Promise<void> => {
-    const m = fromRow(await db.messages.get(id));
-    if (m) await putMessage(fn(m));
-  };
+  /** The index range of one conversation's messages, strictly inside a time window. */
+  const window = (conversationId: string, w: { before?: number; after?: number } = {}) =>
+    db.messages
+      .where('[conversationId+timestamp]')
+      .between(
+        [conversationId, w.after ?? -Infinity],
+        [conversationId, w.before ?? Infinity],
+        w.after === undefined,
+        false,
+      );
 
-  const apply = async (op: StoreOp): Promise<void> => {
-    switch (op.op) {
-      case 'putAccount':
-        await db.kv.put({ key: 'account', value: op.account });
-        return;
-      case 'putPrekeys':
-        await db.prekeys.bulkPut(op.prekeys);
-        return;
-      case 'deletePrekey':
-        await db.prekeys.delete([op.kind, op.id]);
-        return;
-      case 'putSession':
-        await db.sessions.put({ user: op.user, device: op.device, state: op.state });
-        return;
-      case 'deleteSession':
-        await db.sessions.delete([op.user, op.device]);
-        return;
-      case 'putOwnSenderKey':
-        await db.ownSenderKeys.put(op.record);
-        return;
-      case 'deleteOwnSenderKey':
-        await db.ownSenderKeys.delete(op.groupId);
-        return;
-      case 'putSenderKey':
-        await db.senderKeys.put(op.record);
-        return;
-      case 'deleteSenderKeys':
-        if (op.user === undefined) await db.senderKeys.where('groupId').equals(op.groupId).delete();
-        else if (op.device === undefined) {
-          await db.senderKeys.where('[groupId+user]').equals([op.groupId, op.user]).delete();
-        } else {
-          await db.senderKeys
-            .where('[groupId+user+device]')
-            .equals([op.groupId, op.user, op.device])
-            .delete();
-        }
-        return;
-      case 'putMessage':
-        await putMessage(op.message);
-        return;
-      case 'setReceipt':
-        await update(op.messageId, (m) => withReceipt(m, op.recipient, op.status));
-        return;
-      case 'editMessage':
-        await update(op.messageId, (m) => withEdit(m, op.body, op.editedAt));
-        return;
-      case 'deleteMessage':
-        await update(op.messageId, withDelete);
-        return;
-      case 'react':
-        await update(op.messageId, (m) => withReaction(m, op.user, op.emoji));
-        return;
-      case 'markConversationRead':
-        await db.messages
-          .where('unreadIn')
-          .equals(op.conversationId)
-          .modify((m) => {
-            m.unread = false;
-            delete m.unreadIn;
-          });
-        return;
-      case 'putOutbox':
-        await db.outbox.bulkPut(
-          op.entries.map((e) => ({
-            ...e,
-            key: outboxKey(e.messageId, e.recipient, e.recipientDevice),
-          })),
-        );
-        return;
-      case 'removeOutbox':
-        await db.outbox.delete(outboxKey(op.messageId, op.recipient, op.recipientDevice));
-        return;
-      case 'touchOutbox': {
-        const key = outboxKey(op.messageId, op.recipient, op.recipientDevice);
-        const e = await db.outbox.get(key);
-        if (e) await db.outbox.put({ ...e, attempts: e.attempts + 1, lastAttemptAt: op.at });
-        return;
+  const primitives: StorePrimitives = {
+    putKv: (key, value) => db.kv.put({ key, value }).then(done),
+    deleteKv: (key) => db.kv.delete(key),
+    putPrekeys: (prekeys) => db.prekeys.bulkPut(prekeys).then(done),
+    deletePrekey: (kind, id) => db.prekeys.delete([kind, id]),
+    putSession: (user, device, state) => db.sessions.put({ user, device, state }).then(done),
+    deleteSession: (user, device) => db.sessions.delete([user, device]),
+    putOwnSenderKey: (r) => db.ownSenderKeys.put(r).then(done),
+    deleteOwnSenderKey: (groupId) => db.ownSenderKeys.delete(groupId),
+    putSenderKey: (r) => db.senderKeys.put(r).then(done),
+    deleteSenderKeys: async (groupId, user, device) => {
+      if (user === undefined) await db.senderKeys.where('groupId').equals(groupId).delete();
+      else if (device === undefined) {
+        await db.senderKeys.where('[groupId+user]').equals([groupId, user]).delete();
+      } else {
+        await db.senderKeys.where('[groupId+user+device]').equals([groupId, user, device]).delete();
       }
-      case 'markSeen':
-        await db.seen.bulkPut(op.ids.map((id) => ({ id, at: op.at })));
-        return;
-      case 'putContact':
-        await db.contacts.put(op.contact);
-        return;
-      case 'putGroup':
-        await db.groups.put(op.group);
-        return;
-      case 'deleteGroup':
-        await db.groups.delete(op.groupId);
-        return;
-      case 'setSetting':
-        await db.kv.put({ key: `setting:${op.key}`, value: op.value });
-        return;
-      case 'deleteSetting':
-        await db.kv.delete(`setting:${op.key}`);
-        return;
-    }
+    },
+    getMessages: async (ids) => (await db.messages.bulkGet([...ids])).map((r) => fromRow(r)),
+    // Bursts of thousands: one bulkDelete of stale term keys (computed, not scanned from the
+    // messageId index) and two bulkPuts. Term changes are netted first, in write order, so a
+    // message written twice in one call ends up indexed as its last version.
+    putMessages: async (writes) => {
+      const net = new Map<string, TermRow | [string, string]>();
+      for (const { message, index } of writes) {
+        if (index === null) continue;
+        const id = message.id;
+        for (const token of index.stale) net.set(`${token}\u0000${id}`, [token, id]);
+        for (const [token, count] of index.terms) {
+          net.set(`${token}\u0000${id}`, { token, messageId: id, count });
+        }
+      }
+      const stale: [string, string][] = [];
+      const terms: TermRow[] = [];
+      for (const change of net.values()) {
+        if (Array.isArray(change)) stale.push(change);
+        else terms.push(change);
+      }
+      if (stale.length) await db.terms.bulkDelete(stale);
+      await db.messages.bulkPut(writes.map((w) => toRow(w.message)));
+      if (terms.length) await db.terms.bulkPut(terms);
+    },
+    listUnread: async (conversationId) =>
+      (await db.messages.where('unreadIn').equals(conversationId).toArray()).map((r) => fromRow(r)),
+    getOutbox: async (key) => {
+      const row = await db.outbox.get(key);
+      return row && stripOutbox(row);
+    },
+    putOutbox: (entries) =>
+      db.outbox.bulkPut(entries.map(({ key, entry }) => ({ ...entry, key }))).then(done),
+    deleteOutbox: (key) => db.outbox.delete(key),
+    putSeen: (ids, at) => db.seen.bulkPut(ids.map((id) => ({ id, at }))).then(done),
+    putContact: (c) => db.contacts.put(c).then(done),
+    putGroup: (g) => db.groups.put(g).then(done),
+    deleteGroup: (groupId) => db.groups.delete(groupId),
   };
-
-  const stripOutbox = ({ key: _key, ...e }: OutboxRow): OutboxEntry => e;
 
   const store: ClientStore = {
     async batch(ops) {
       assertKnownOps(ops);
-      await db.transaction('rw', db.tables, async () => {
-        let run: MessageRecord[] = [];
-        for (const op of ops) {
-          if (op.op === 'putMessage') {
-            run.push(op.message);
-            continue;
-          }
-          if (run.length) await putMessages(run);
-          run = [];
-          await apply(op);
-        }
-        if (run.length) await putMessages(run);
-      });
+      await db.transaction('rw', db.tables, () => applyOps(ops, primitives));
     },
     async getAccount() {
-      const row = await db.kv.get('account');
+      const row = await db.kv.get(ACCOUNT_KEY);
       return row ? (row.value as AccountRecord) : null;
     },
     putAccount(account) {
@@ -306,39 +243,51 @@ export function createDexieStore(options: DexieStoreOptions): ClientStore {
       return fromRow(await db.messages.get(id)) ?? null;
     },
     async listMessages(conversationId, options = {}) {
-      const rows = await db.messages
-        .where('[conversationId+timestamp]')
-        .between(
-          [conversationId, -Infinity],
-          [conversationId, options.before ?? Infinity],
-          true,
-          false,
-        )
-        .reverse()
-        .limit(options.limit ?? 50)
-        .toArray();
-      // Ties on timestamp: order by id, the same as the other stores.
-      return rows
-        .map((r) => fromRow(r))
-        .sort((a, b) => a.timestamp - b.timestamp || (a.id < b.id ? -1 : 1));
+      const limit = Math.max(0, options.limit ?? DEFAULT_PAGE);
+      const offset = Math.max(0, options.offset ?? 0);
+      const range = window(conversationId, options);
+      // IndexedDB orders equal index keys by primary key (the id), so a cursor walks the
+      // conversation in (timestamp, id) order either way; offsets advance the cursor unread.
+      if (options.from === 'oldest') {
+        return (await range.offset(offset).limit(limit).toArray()).map((r) => fromRow(r));
+      }
+      const rows = await range.reverse().offset(offset).limit(limit).toArray();
+      return rows.reverse().map((r) => fromRow(r));
+    },
+    countMessages(conversationId, options = {}) {
+      return window(conversationId, options).count();
+    },
+    async indexOfMessage(id) {
+      const m = await db.messages.get(id);
+      if (m === undefined) return -1;
+      const [before, same] = await Promise.all([
+        window(m.conversationId, { before: m.timestamp }).count(),
+        db.messages
+          .where('[conversationId+timestamp]')
+          .equals([m.conversationId, m.timestamp])
+          .primaryKeys(),
+      ]);
+      return before + same.filter((other) => other < id).length;
     },
     async listUnread(conversationId) {
-      const rows = await db.messages.where('unreadIn').equals(conversationId).toArray();
-      return rows
-        .map((r) => fromRow(r))
-        .sort((a, b) => a.timestamp - b.timestamp || (a.id < b.id ? -1 : 1));
+      return (await primitives.listUnread(conversationId)).sort(compareMessages);
     },
     async listConversations() {
       const ids = (await db.messages.orderBy('conversationId').uniqueKeys()) as string[];
       const out: ConversationSummary[] = [];
       for (const conversationId of ids) {
-        const last = await db.messages
-          .where('[conversationId+timestamp]')
-          .between([conversationId, -Infinity], [conversationId, Infinity])
-          .last();
+        const [last, unread] = await Promise.all([
+          window(conversationId).last(),
+          db.messages.where('unreadIn').equals(conversationId).count(),
+        ]);
         if (!last) continue;
-        const unread = await db.messages.where('unreadIn').equals(conversationId).count();
-        out.push({ conversationId, lastMessageId: last.id, lastTimestamp: last.timestamp, unread });
+        out.push({
+          conversationId,
+          lastMessageId: last.id,
+          lastTimestamp: last.timestamp,
+          unread,
+          last: fromRow(last),
+        });
       }
       return out.sort((a, b) => b.lastTimestamp - a.lastTimestamp);
     },
@@ -365,7 +314,7 @@ export function createDexieStore(options: DexieStoreOptions): ClientStore {
       return db.groups.orderBy('groupId').toArray();
     },
     async getSetting<T>(key: string) {
-      return (await db.kv.get(`setting:${key}`))?.value as T | undefined;
+      return (await db.kv.get(settingKey(key)))?.value as T | undefined;
     },
     setSetting(key, value) {
       return store.batch([{ op: 'setSetting', key, value }]);

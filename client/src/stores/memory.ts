@@ -1,26 +1,20 @@
 /**
  * In-memory {@link ClientStore}: for tests and short-lived bots. Values are
  * deep-copied on the way in and out, so callers cannot mutate stored state by
- * accident (the same semantics as a real database). Passes the abstract suite.
+ * accident (the same semantics as a real database). Writes go through the
+ * shared applier (`store/apply.ts`); a batch that throws half-way is rolled
+ * back from an undo journal, so batches are all-or-nothing here too. Passes
+ * the abstract suite.
  */
 /* eslint-disable @typescript-eslint/require-await -- a synchronous backend implementing the async ClientStore interface */
-import {
-  messageTerms,
-  outboxKey,
-  parseQuery,
-  rankMatches,
-  withDelete,
-  withEdit,
-  withReaction,
-  withReceipt,
-} from '../store/common.ts';
+import { ACCOUNT_KEY, applyOpsSync, settingKey, type StorePrimitives } from '../store/apply.ts';
+import { compareMessages, inWindow, pageOf, parseQuery, rankMatches } from '../store/common.ts';
 import type {
   AccountRecord,
   ClientStore,
   ContactRecord,
   ConversationSummary,
   GroupRecord,
-  ListMessagesOptions,
   MessageRecord,
   OutboxEntry,
   OwnSenderKeyRecord,
@@ -29,14 +23,13 @@ import type {
   SearchHit,
   SearchOptions,
   SenderKeyRecord,
-  StoreOp,
 } from '../store/types.ts';
 import { assertKnownOps } from '../store/validate.ts';
 
 const clone = <T>(v: T): T => structuredClone(v);
 
 interface State {
-  account: AccountRecord | null;
+  kv: Map<string, unknown>;
   prekeys: Map<string, PrekeySecretRecord>;
   sessions: Map<string, Uint8Array>;
   ownSenderKeys: Map<string, OwnSenderKeyRecord>;
@@ -48,13 +41,12 @@ interface State {
   seen: Map<string, number>;
   contacts: Map<string, ContactRecord>;
   groups: Map<string, GroupRecord>;
-  settings: Map<string, unknown>;
 }
 
 /** Create an empty in-memory store. */
 export function createMemoryStore(): ClientStore {
   const s: State = {
-    account: null,
+    kv: new Map(),
     prekeys: new Map(),
     sessions: new Map(),
     ownSenderKeys: new Map(),
@@ -65,132 +57,101 @@ export function createMemoryStore(): ClientStore {
     seen: new Map(),
     contacts: new Map(),
     groups: new Map(),
-    settings: new Map(),
   };
 
-  const unindex = (id: string): void => {
-    const old = s.messages.get(id);
-    if (!old) return;
-    for (const token of messageTerms(old).keys()) {
-      const m = s.terms.get(token);
-      m?.delete(id);
-      if (m?.size === 0) s.terms.delete(token);
-    }
+  /** Undo steps of the batch in progress, newest last. */
+  let journal: (() => void)[] = [];
+  const set = <K, V>(map: Map<K, V>, key: K, value: V): void => {
+    const had = map.has(key);
+    const old = map.get(key);
+    journal.push(() => (had ? map.set(key, old as V) : map.delete(key)));
+    map.set(key, value);
   };
-  const putMessage = (message: MessageRecord): void => {
-    unindex(message.id);
-    s.messages.set(message.id, clone(message));
-    for (const [token, count] of messageTerms(message)) {
-      let m = s.terms.get(token);
-      if (!m) s.terms.set(token, (m = new Map<string, number>()));
-      m.set(message.id, count);
-    }
-  };
-  const update = (id: string, fn: (m: MessageRecord) => MessageRecord): void => {
-    const m = s.messages.get(id);
-    if (m) putMessage(fn(m));
+  const del = <K, V>(map: Map<K, V>, key: K): void => {
+    if (!map.has(key)) return;
+    const old = map.get(key) as V;
+    journal.push(() => map.set(key, old));
+    map.delete(key);
   };
 
-  const apply = (op: StoreOp): void => {
-    switch (op.op) {
-      case 'putAccount':
-        s.account = clone(op.account);
-        return;
-      case 'putPrekeys':
-        for (const p of op.prekeys) s.prekeys.set(`${p.kind}|${p.id}`, clone(p));
-        return;
-      case 'deletePrekey':
-        s.prekeys.delete(`${op.kind}|${op.id}`);
-        return;
-      case 'putSession':
-        s.sessions.set(`${op.user}|${op.device}`, op.state.slice());
-        return;
-      case 'deleteSession':
-        s.sessions.delete(`${op.user}|${op.device}`);
-        return;
-      case 'putOwnSenderKey':
-        s.ownSenderKeys.set(op.record.groupId, clone(op.record));
-        return;
-      case 'deleteOwnSenderKey':
-        s.ownSenderKeys.delete(op.groupId);
-        return;
-      case 'putSenderKey': {
-        const r = op.record;
-        s.senderKeys.set(`${r.groupId}|${r.user}|${r.device}|${r.keyId}`, clone(r));
-        return;
+  const primitives: StorePrimitives = {
+    putKv: (key, value) => set(s.kv, key, clone(value)),
+    deleteKv: (key) => del(s.kv, key),
+    putPrekeys: (prekeys) => {
+      for (const p of prekeys) set(s.prekeys, `${p.kind}|${p.id}`, clone(p));
+    },
+    deletePrekey: (kind, id) => del(s.prekeys, `${kind}|${id}`),
+    putSession: (user, device, state) => set(s.sessions, `${user}|${device}`, state.slice()),
+    deleteSession: (user, device) => del(s.sessions, `${user}|${device}`),
+    putOwnSenderKey: (r) => set(s.ownSenderKeys, r.groupId, clone(r)),
+    deleteOwnSenderKey: (groupId) => del(s.ownSenderKeys, groupId),
+    putSenderKey: (r) =>
+      set(s.senderKeys, `${r.groupId}|${r.user}|${r.device}|${r.keyId}`, clone(r)),
+    deleteSenderKeys: (groupId, user, device) => {
+      for (const [k, r] of [...s.senderKeys]) {
+        if (r.groupId !== groupId) continue;
+        if (user !== undefined && r.user !== user) continue;
+        if (device !== undefined && r.device !== device) continue;
+        del(s.senderKeys, k);
       }
-      case 'deleteSenderKeys':
-        for (const [k, r] of s.senderKeys) {
-          if (r.groupId !== op.groupId) continue;
-          if (op.user !== undefined && r.user !== op.user) continue;
-          if (op.device !== undefined && r.device !== op.device) continue;
-          s.senderKeys.delete(k);
+    },
+    getMessages: (ids) => ids.map((id) => s.messages.get(id)),
+    putMessages: (writes) => {
+      for (const { message, index } of writes) {
+        set(s.messages, message.id, clone(message));
+        if (index === null) continue;
+        for (const token of index.stale) {
+          const ids = s.terms.get(token);
+          if (ids === undefined) continue;
+          del(ids, message.id);
+          if (ids.size === 0) del(s.terms, token);
         }
-        return;
-      case 'putMessage':
-        putMessage(op.message);
-        return;
-      case 'setReceipt':
-        update(op.messageId, (m) => withReceipt(m, op.recipient, op.status));
-        return;
-      case 'editMessage':
-        update(op.messageId, (m) => withEdit(m, op.body, op.editedAt));
-        return;
-      case 'deleteMessage':
-        update(op.messageId, withDelete);
-        return;
-      case 'react':
-        update(op.messageId, (m) => withReaction(m, op.user, op.emoji));
-        return;
-      case 'markConversationRead':
-        for (const m of s.messages.values()) {
-          if (m.conversationId === op.conversationId && m.unread) m.unread = false;
+        for (const [token, count] of index.terms) {
+          let ids = s.terms.get(token);
+          if (ids === undefined) set(s.terms, token, (ids = new Map<string, number>()));
+          set(ids, message.id, count);
         }
-        return;
-      case 'putOutbox':
-        for (const e of op.entries) {
-          s.outbox.set(outboxKey(e.messageId, e.recipient, e.recipientDevice), clone(e));
-        }
-        return;
-      case 'removeOutbox':
-        s.outbox.delete(outboxKey(op.messageId, op.recipient, op.recipientDevice));
-        return;
-      case 'touchOutbox': {
-        const e = s.outbox.get(outboxKey(op.messageId, op.recipient, op.recipientDevice));
-        if (e) {
-          e.attempts += 1;
-          e.lastAttemptAt = op.at;
-        }
-        return;
       }
-      case 'markSeen':
-        for (const id of op.ids) s.seen.set(id, op.at);
-        return;
-      case 'putContact':
-        s.contacts.set(op.contact.username, clone(op.contact));
-        return;
-      case 'putGroup':
-        s.groups.set(op.group.groupId, clone(op.group));
-        return;
-      case 'deleteGroup':
-        s.groups.delete(op.groupId);
-        return;
-      case 'setSetting':
-        s.settings.set(op.key, clone(op.value));
-        return;
-      case 'deleteSetting':
-        s.settings.delete(op.key);
-        return;
-    }
+    },
+    listUnread: (conversationId) =>
+      [...s.messages.values()].filter((m) => m.unread && m.conversationId === conversationId),
+    getOutbox: (key) => s.outbox.get(key),
+    putOutbox: (entries) => {
+      for (const { key, entry } of entries) set(s.outbox, key, clone(entry));
+    },
+    deleteOutbox: (key) => del(s.outbox, key),
+    putSeen: (ids, at) => {
+      for (const id of ids) set(s.seen, id, at);
+    },
+    putContact: (c) => set(s.contacts, c.username, clone(c)),
+    putGroup: (g) => set(s.groups, g.groupId, clone(g)),
+    deleteGroup: (groupId) => del(s.groups, groupId),
   };
+
+  /** The messages of a conversation in a time window, in order. */
+  const conversation = (
+    conversationId: string,
+    w: { before?: number; after?: number } = {},
+  ): MessageRecord[] =>
+    [...s.messages.values()]
+      .filter((m) => m.conversationId === conversationId && inWindow(m, w))
+      .sort(compareMessages);
 
   const store: ClientStore = {
     async batch(ops) {
       assertKnownOps(ops);
-      for (const op of ops) apply(op);
+      journal = [];
+      try {
+        applyOpsSync(ops, primitives);
+      } catch (err) {
+        for (const undo of journal.reverse()) undo();
+        throw err;
+      } finally {
+        journal = [];
+      }
     },
     async getAccount() {
-      return clone(s.account);
+      return clone((s.kv.get(ACCOUNT_KEY) as AccountRecord | undefined) ?? null);
     },
     putAccount(account) {
       return store.batch([{ op: 'putAccount', account }]);
@@ -222,42 +183,47 @@ export function createMemoryStore(): ClientStore {
     async getMessage(id) {
       return clone(s.messages.get(id) ?? null);
     },
-    async listMessages(conversationId, options: ListMessagesOptions = {}) {
-      const limit = options.limit ?? 50;
-      const all = [...s.messages.values()]
-        .filter(
-          (m) =>
-            m.conversationId === conversationId &&
-            (options.before === undefined || m.timestamp < options.before),
-        )
-        .sort((a, b) => a.timestamp - b.timestamp || (a.id < b.id ? -1 : 1));
-      return clone(all.slice(Math.max(0, all.length - limit)));
+    async listMessages(conversationId, options = {}) {
+      return clone(pageOf(conversation(conversationId, options), options));
+    },
+    async countMessages(conversationId, options = {}) {
+      let n = 0;
+      for (const m of s.messages.values()) {
+        if (m.conversationId === conversationId && inWindow(m, options)) n++;
+      }
+      return n;
+    },
+    async indexOfMessage(id) {
+      const target = s.messages.get(id);
+      if (target === undefined) return -1;
+      let n = 0;
+      for (const m of s.messages.values()) {
+        if (m.conversationId === target.conversationId && compareMessages(m, target) < 0) n++;
+      }
+      return n;
     },
     async listUnread(conversationId) {
-      const unread = [...s.messages.values()]
-        .filter((m) => m.conversationId === conversationId && m.unread)
-        .sort((a, b) => a.timestamp - b.timestamp || (a.id < b.id ? -1 : 1));
-      return clone(unread);
+      return clone(primitives.listUnread(conversationId) as MessageRecord[]).sort(compareMessages);
     },
     async listConversations() {
-      const byConv = new Map<string, ConversationSummary>();
+      const byConv = new Map<string, { last: MessageRecord; unread: number }>();
       for (const m of s.messages.values()) {
-        let c = byConv.get(m.conversationId);
-        if (!c) {
-          c = {
-            conversationId: m.conversationId,
-            lastMessageId: m.id,
-            lastTimestamp: m.timestamp,
-            unread: 0,
-          };
-          byConv.set(m.conversationId, c);
-        } else if (m.timestamp > c.lastTimestamp) {
-          c.lastMessageId = m.id;
-          c.lastTimestamp = m.timestamp;
+        const c = byConv.get(m.conversationId);
+        if (c === undefined) byConv.set(m.conversationId, { last: m, unread: m.unread ? 1 : 0 });
+        else {
+          if (compareMessages(m, c.last) > 0) c.last = m;
+          if (m.unread) c.unread += 1;
         }
-        if (m.unread) c.unread += 1;
       }
-      return [...byConv.values()].sort((a, b) => b.lastTimestamp - a.lastTimestamp);
+      return [...byConv.entries()]
+        .map(([conversationId, { last, unread }]): ConversationSummary => ({
+          conversationId,
+          lastMessageId: last.id,
+          lastTimestamp: last.timestamp,
+          unread,
+          last: clone(last),
+        }))
+        .sort((a, b) => b.lastTimestamp - a.lastTimestamp);
     },
     async listOutbox() {
       return clone([...s.outbox.values()].sort((a, b) => a.createdAt - b.createdAt));
@@ -281,7 +247,7 @@ export function createMemoryStore(): ClientStore {
       return clone([...s.groups.values()].sort((a, b) => (a.groupId < b.groupId ? -1 : 1)));
     },
     async getSetting<T>(key: string) {
-      return clone(s.settings.get(key)) as T | undefined;
+      return clone(s.kv.get(settingKey(key))) as T | undefined;
     },
     setSetting(key, value) {
       return store.batch([{ op: 'setSetting', key, value }]);

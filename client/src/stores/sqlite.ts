@@ -2,23 +2,16 @@
  * Durable Node {@link ClientStore} on SQLite (better-sqlite3) for bots, the CLI
  * and the IoT bridge. One file, WAL journal, file mode 0600 (it holds private
  * keys and decrypted history). Every {@link ClientStore.batch} is one SQLite
- * transaction. Records are JSON with binary fields tagged as base64url.
+ * transaction running the shared applier (`store/apply.ts`) over this file's
+ * primitives. Records are JSON with binary fields tagged as base64url.
  *
  * Runtime: Node only.
  */
 /* eslint-disable @typescript-eslint/require-await -- a synchronous backend implementing the async ClientStore interface */
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import {
-  messageTerms,
-  outboxKey,
-  parseQuery,
-  rankMatches,
-  withDelete,
-  withEdit,
-  withReaction,
-  withReceipt,
-} from '../store/common.ts';
+import { ACCOUNT_KEY, applyOpsSync, settingKey, type StorePrimitives } from '../store/apply.ts';
+import { compareMessages, DEFAULT_PAGE, parseQuery, rankMatches } from '../store/common.ts';
 import type {
   AccountRecord,
   ClientStore,
@@ -60,7 +53,8 @@ CREATE TABLE IF NOT EXISTS sessions (user TEXT NOT NULL, device TEXT NOT NULL, s
 CREATE TABLE IF NOT EXISTS own_sender_keys (group_id TEXT PRIMARY KEY, json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sender_keys (group_id TEXT NOT NULL, user TEXT NOT NULL, device TEXT NOT NULL, key_id INTEGER NOT NULL, json TEXT NOT NULL, PRIMARY KEY (group_id, user, device, key_id));
 CREATE TABLE IF NOT EXISTS messages (id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, timestamp INTEGER NOT NULL, unread INTEGER NOT NULL, json TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation_id, timestamp);
+DROP INDEX IF EXISTS messages_by_conversation;
+CREATE INDEX IF NOT EXISTS messages_in_order ON messages (conversation_id, timestamp, id);
 CREATE INDEX IF NOT EXISTS messages_unread ON messages (conversation_id) WHERE unread = 1;
 CREATE TABLE IF NOT EXISTS terms (token TEXT NOT NULL, message_id TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (token, message_id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS terms_by_message ON terms (message_id);
@@ -136,22 +130,32 @@ export function createSqliteStore(options: SqliteStoreOptions): ClientStore {
       'INSERT OR REPLACE INTO messages (id, conversation_id, timestamp, unread, json) VALUES (?, ?, ?, ?, ?)',
     ),
     msgGet: db.prepare<[string], { json: string }>('SELECT json FROM messages WHERE id = ?'),
-    msgList: db.prepare<[string, number, number], { json: string }>(
-      'SELECT json FROM messages WHERE conversation_id = ? AND timestamp < ? ORDER BY timestamp DESC, id DESC LIMIT ?',
+    msgPageDown: db.prepare<[string, number, number, number, number], { json: string }>(
+      `SELECT json FROM messages WHERE conversation_id = ? AND timestamp > ? AND timestamp < ?
+       ORDER BY timestamp DESC, id DESC LIMIT ? OFFSET ?`,
+    ),
+    msgPageUp: db.prepare<[string, number, number, number, number], { json: string }>(
+      `SELECT json FROM messages WHERE conversation_id = ? AND timestamp > ? AND timestamp < ?
+       ORDER BY timestamp, id LIMIT ? OFFSET ?`,
+    ),
+    msgCount: db.prepare<[string, number, number], { n: number }>(
+      'SELECT COUNT(*) AS n FROM messages WHERE conversation_id = ? AND timestamp > ? AND timestamp < ?',
+    ),
+    msgPosition: db.prepare<[string], { conversation_id: string; timestamp: number }>(
+      'SELECT conversation_id, timestamp FROM messages WHERE id = ?',
+    ),
+    msgIndex: db.prepare<[string, number, number, string], { n: number }>(
+      `SELECT COUNT(*) AS n FROM messages WHERE conversation_id = ?
+       AND (timestamp < ? OR (timestamp = ? AND id < ?))`,
     ),
     msgUnreadIn: db.prepare<[string], { json: string }>(
       'SELECT json FROM messages WHERE conversation_id = ? AND unread = 1',
     ),
-    conversations: db.prepare<
-      [],
-      { conversation_id: string; id: string; ts: number; unread: number }
-    >(
-      `SELECT conversation_id, id, MAX(timestamp) AS ts,
-        (SELECT COUNT(*) FROM messages u WHERE u.conversation_id = m.conversation_id AND u.unread = 1) AS unread
-       FROM messages m GROUP BY conversation_id ORDER BY ts DESC`,
+    conversations: db.prepare<[], { conversation_id: string; unread: number }>(
+      'SELECT conversation_id, SUM(unread) AS unread FROM messages GROUP BY conversation_id',
     ),
     termPut: db.prepare('INSERT OR REPLACE INTO terms (token, message_id, count) VALUES (?, ?, ?)'),
-    termDelMsg: db.prepare('DELETE FROM terms WHERE message_id = ?'),
+    termDel: db.prepare('DELETE FROM terms WHERE token = ? AND message_id = ?'),
     termExact: db.prepare<[string], { message_id: string; count: number }>(
       'SELECT message_id, count FROM terms WHERE token = ?',
     ),
@@ -182,115 +186,58 @@ export function createSqliteStore(options: SqliteStoreOptions): ClientStore {
     const row = q.msgGet.get(id);
     return row ? decode<MessageRecord>(row.json) : undefined;
   };
-  const putMessage = (m: MessageRecord): void => {
-    q.termDelMsg.run(m.id);
-    q.msgPut.run(m.id, m.conversationId, m.timestamp, m.unread ? 1 : 0, encode(m));
-    for (const [token, count] of messageTerms(m)) q.termPut.run(token, m.id, count);
-  };
-  const update = (id: string, fn: (m: MessageRecord) => MessageRecord): void => {
-    const m = loadMessage(id);
-    if (m) putMessage(fn(m));
+
+  const primitives: StorePrimitives = {
+    putKv: (key, value) => void q.kvPut.run(key, encode(value)),
+    deleteKv: (key) => void q.kvDel.run(key),
+    putPrekeys: (prekeys) => {
+      for (const p of prekeys) q.prekeyPut.run(p.kind, p.id, encode(p));
+    },
+    deletePrekey: (kind, id) => void q.prekeyDel.run(kind, id),
+    putSession: (user, device, state) => void q.sessionPut.run(user, device, Buffer.from(state)),
+    deleteSession: (user, device) => void q.sessionDel.run(user, device),
+    putOwnSenderKey: (r) => void q.ownSkPut.run(r.groupId, encode(r)),
+    deleteOwnSenderKey: (groupId) => void q.ownSkDel.run(groupId),
+    putSenderKey: (r) => void q.skPut.run(r.groupId, r.user, r.device, r.keyId, encode(r)),
+    deleteSenderKeys: (groupId, user, device) => {
+      if (user === undefined) q.skDelGroup.run(groupId);
+      else if (device === undefined) q.skDelUser.run(groupId, user);
+      else q.skDelDevice.run(groupId, user, device);
+    },
+    getMessages: (ids) => ids.map(loadMessage),
+    putMessages: (writes) => {
+      for (const { message: m, index } of writes) {
+        q.msgPut.run(m.id, m.conversationId, m.timestamp, m.unread ? 1 : 0, encode(m));
+        if (index === null) continue;
+        for (const token of index.stale) q.termDel.run(token, m.id);
+        for (const [token, count] of index.terms) q.termPut.run(token, m.id, count);
+      }
+    },
+    listUnread: (conversationId) =>
+      q.msgUnreadIn.all(conversationId).map((r) => decode<MessageRecord>(r.json)),
+    getOutbox: (key) => {
+      const row = q.outboxGet.get(key);
+      return row ? decode<OutboxEntry>(row.json) : undefined;
+    },
+    putOutbox: (entries) => {
+      for (const { key, entry } of entries) q.outboxPut.run(key, entry.createdAt, encode(entry));
+    },
+    deleteOutbox: (key) => void q.outboxDel.run(key),
+    putSeen: (ids, at) => {
+      for (const id of ids) q.seenPut.run(id, at);
+    },
+    putContact: (c) => void q.contactPut.run(c.username, encode(c)),
+    putGroup: (g) => void q.groupPut.run(g.groupId, encode(g)),
+    deleteGroup: (groupId) => void q.groupDel.run(groupId),
   };
 
-  const apply = (op: StoreOp): void => {
-    switch (op.op) {
-      case 'putAccount':
-        q.kvPut.run('account', encode(op.account));
-        return;
-      case 'putPrekeys':
-        for (const p of op.prekeys) q.prekeyPut.run(p.kind, p.id, encode(p));
-        return;
-      case 'deletePrekey':
-        q.prekeyDel.run(op.kind, op.id);
-        return;
-      case 'putSession':
-        q.sessionPut.run(op.user, op.device, Buffer.from(op.state));
-        return;
-      case 'deleteSession':
-        q.sessionDel.run(op.user, op.device);
-        return;
-      case 'putOwnSenderKey':
-        q.ownSkPut.run(op.record.groupId, encode(op.record));
-        return;
-      case 'deleteOwnSenderKey':
-        q.ownSkDel.run(op.groupId);
-        return;
-      case 'putSenderKey': {
-        const r = op.record;
-        q.skPut.run(r.groupId, r.user, r.device, r.keyId, encode(r));
-        return;
-      }
-      case 'deleteSenderKeys':
-        if (op.user === undefined) q.skDelGroup.run(op.groupId);
-        else if (op.device === undefined) q.skDelUser.run(op.groupId, op.user);
-        else q.skDelDevice.run(op.groupId, op.user, op.device);
-        return;
-      case 'putMessage':
-        putMessage(op.message);
-        return;
-      case 'setReceipt':
-        update(op.messageId, (m) => withReceipt(m, op.recipient, op.status));
-        return;
-      case 'editMessage':
-        update(op.messageId, (m) => withEdit(m, op.body, op.editedAt));
-        return;
-      case 'deleteMessage':
-        update(op.messageId, withDelete);
-        return;
-      case 'react':
-        update(op.messageId, (m) => withReaction(m, op.user, op.emoji));
-        return;
-      case 'markConversationRead':
-        for (const row of q.msgUnreadIn.all(op.conversationId)) {
-          putMessage({ ...decode<MessageRecord>(row.json), unread: false });
-        }
-        return;
-      case 'putOutbox':
-        for (const e of op.entries) {
-          q.outboxPut.run(
-            outboxKey(e.messageId, e.recipient, e.recipientDevice),
-            e.createdAt,
-            encode(e),
-          );
-        }
-        return;
-      case 'removeOutbox':
-        q.outboxDel.run(outboxKey(op.messageId, op.recipient, op.recipientDevice));
-        return;
-      case 'touchOutbox': {
-        const key = outboxKey(op.messageId, op.recipient, op.recipientDevice);
-        const row = q.outboxGet.get(key);
-        if (!row) return;
-        const e = decode<OutboxEntry>(row.json);
-        e.attempts += 1;
-        e.lastAttemptAt = op.at;
-        q.outboxPut.run(key, e.createdAt, encode(e));
-        return;
-      }
-      case 'markSeen':
-        for (const id of op.ids) q.seenPut.run(id, op.at);
-        return;
-      case 'putContact':
-        q.contactPut.run(op.contact.username, encode(op.contact));
-        return;
-      case 'putGroup':
-        q.groupPut.run(op.group.groupId, encode(op.group));
-        return;
-      case 'deleteGroup':
-        q.groupDel.run(op.groupId);
-        return;
-      case 'setSetting':
-        q.kvPut.run(`setting:${op.key}`, encode(op.value));
-        return;
-      case 'deleteSetting':
-        q.kvDel.run(`setting:${op.key}`);
-        return;
-    }
-  };
+  const runBatch = db.transaction((ops: readonly StoreOp[]) => applyOpsSync(ops, primitives));
 
-  const runBatch = db.transaction((ops: readonly StoreOp[]) => {
-    for (const op of ops) apply(op);
-  });
+  /** Bind values of a time window (open ends as ±Infinity, which SQLite compares as REAL). */
+  const bounds = (w: { before?: number; after?: number }): [number, number] => [
+    w.after ?? -Infinity,
+    w.before ?? Infinity,
+  ];
 
   const store: ClientStore = {
     async batch(ops) {
@@ -298,7 +245,7 @@ export function createSqliteStore(options: SqliteStoreOptions): ClientStore {
       runBatch(ops);
     },
     async getAccount() {
-      const row = q.kvGet.get('account');
+      const row = q.kvGet.get(ACCOUNT_KEY);
       return row ? decode<AccountRecord>(row.value) : null;
     },
     putAccount(account) {
@@ -330,26 +277,44 @@ export function createSqliteStore(options: SqliteStoreOptions): ClientStore {
       return loadMessage(id) ?? null;
     },
     async listMessages(conversationId, options = {}) {
-      const rows = q.msgList.all(
-        conversationId,
-        options.before ?? Number.MAX_SAFE_INTEGER,
-        options.limit ?? 50,
-      );
-      return rows.map((r) => decode<MessageRecord>(r.json)).reverse();
+      const [after, before] = bounds(options);
+      const limit = Math.max(0, options.limit ?? DEFAULT_PAGE);
+      const offset = Math.max(0, options.offset ?? 0);
+      if (options.from === 'oldest') {
+        return q.msgPageUp
+          .all(conversationId, after, before, limit, offset)
+          .map((r) => decode<MessageRecord>(r.json));
+      }
+      return q.msgPageDown
+        .all(conversationId, after, before, limit, offset)
+        .map((r) => decode<MessageRecord>(r.json))
+        .reverse();
+    },
+    async countMessages(conversationId, options = {}) {
+      return q.msgCount.get(conversationId, ...bounds(options))!.n;
+    },
+    async indexOfMessage(id) {
+      const m = q.msgPosition.get(id);
+      return m ? q.msgIndex.get(m.conversation_id, m.timestamp, m.timestamp, id)!.n : -1;
     },
     async listUnread(conversationId) {
-      return q.msgUnreadIn
-        .all(conversationId)
-        .map((r) => decode<MessageRecord>(r.json))
-        .sort((a, b) => a.timestamp - b.timestamp || (a.id < b.id ? -1 : 1));
+      return (primitives.listUnread(conversationId) as MessageRecord[]).sort(compareMessages);
     },
     async listConversations() {
-      return q.conversations.all().map((r): ConversationSummary => ({
-        conversationId: r.conversation_id,
-        lastMessageId: r.id,
-        lastTimestamp: r.ts,
-        unread: r.unread,
-      }));
+      const out: ConversationSummary[] = [];
+      for (const { conversation_id: conversationId, unread } of q.conversations.all()) {
+        const row = q.msgPageDown.get(conversationId, -Infinity, Infinity, 1, 0);
+        if (row === undefined) continue;
+        const last = decode<MessageRecord>(row.json);
+        out.push({
+          conversationId,
+          lastMessageId: last.id,
+          lastTimestamp: last.timestamp,
+          unread,
+          last,
+        });
+      }
+      return out.sort((a, b) => b.lastTimestamp - a.lastTimestamp);
     },
     async listOutbox() {
       return q.outboxList.all().map((r) => decode<OutboxEntry>(r.json));
@@ -375,7 +340,7 @@ export function createSqliteStore(options: SqliteStoreOptions): ClientStore {
       return q.groupList.all().map((r) => decode<GroupRecord>(r.json));
     },
     async getSetting<T>(key: string) {
-      const row = q.kvGet.get(`setting:${key}`);
+      const row = q.kvGet.get(settingKey(key));
       return row ? decode<T>(row.value) : undefined;
     },
     setSetting(key, value) {

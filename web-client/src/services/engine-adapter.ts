@@ -15,14 +15,13 @@
  * reached the stored history is still shown and the engine is retried.
  */
 import { Buffer } from 'buffer';
-import { Dexie } from 'dexie';
 import {
   ClientError,
   type FileThumbnail,
   type MessageRecord,
   type SottoClient,
 } from '@sotto/client';
-import type { SottoDb } from '@sotto/client/dexie';
+import { deleteDexieStore } from '@sotto/client/dexie';
 import { decodeDeviceCertificate, fromBase64, ready } from '@sotto/crypto';
 import {
   MessengerError,
@@ -105,7 +104,7 @@ class EngineMessenger implements MessengerService {
     return this.host.account;
   }
 
-  local(): { store: ClientStore; db: SottoDb } {
+  local(): { store: ClientStore } {
     return this.host.local();
   }
 
@@ -130,7 +129,7 @@ class EngineMessenger implements MessengerService {
    * database that did not exist before.
    */
   private async discardFresh(fresh: boolean, username: string): Promise<void> {
-    if (fresh) await Dexie.delete(dbNameFor(username)).catch(() => undefined);
+    if (fresh) await deleteDexieStore(dbNameFor(username)).catch(() => undefined);
   }
 
   async resume(): Promise<Account | null> {
@@ -263,7 +262,7 @@ class EngineMessenger implements MessengerService {
     await this.host.close();
     this.host.account = null;
     rememberUser(null);
-    if (options.wipe && username !== undefined) await Dexie.delete(dbNameFor(username));
+    if (options.wipe && username !== undefined) await deleteDexieStore(dbNameFor(username));
     this.host.setConnection('offline');
   }
 

@@ -7,7 +7,7 @@
  */
 import mqtt from 'mqtt';
 import { createClient, type SottoClient } from '@sotto/client';
-import { SottoDb, createDexieStore } from '@sotto/client/dexie';
+import { createDexieStore } from '@sotto/client/dexie';
 import type { ClientStore } from './engine-types.ts';
 import {
   MessengerError,
@@ -31,7 +31,6 @@ export class EngineHost {
 
   private client: SottoClient | null = null;
   private store: ClientStore | null = null;
-  private db: SottoDb | null = null;
   private readonly listeners = new Set<(e: MessengerEvent) => void>();
   private readonly watched = new Set<string>();
   private readonly connectionStates = new ConnectionStates();
@@ -52,9 +51,9 @@ export class EngineHost {
   }
 
   /** The open account's store and a read connection to its database. */
-  local(): { store: ClientStore; db: SottoDb } {
-    if (this.store === null || this.db === null) throw notSignedIn();
-    return { store: this.store, db: this.db };
+  local(): { store: ClientStore } {
+    if (this.store === null) throw notSignedIn();
+    return { store: this.store };
   }
 
   /** The open account's store, or null. */
@@ -90,7 +89,6 @@ export class EngineHost {
       mqttConnect: (o) => mqtt.connect(wsUrl, o),
     });
     this.store = store;
-    this.db = new SottoDb(name);
     this.client = client;
     this.detach = mapEngineEvents(client, {
       emit: this.emit,
@@ -109,10 +107,8 @@ export class EngineHost {
     this.detach = undefined;
     await this.client?.close().catch(() => undefined);
     await this.store?.close().catch(() => undefined);
-    this.db?.close();
     this.client = null;
     this.store = null;
-    this.db = null;
     this.watched.clear();
   }
 

@@ -13,4 +13,3 @@ export type {
   FileThumbnail,
   OwnKeyAlert,
 } from '@sotto/client';
-export type { SottoDb } from '@sotto/client/dexie';

@@ -1,20 +1,19 @@
 /**
  * Read model of the local history for the views.
  *
- * The engine writes decrypted history into its Dexie store (`@sotto/client/dexie`, batched
- * transactions). The views read it here: windowed access (`count` + `range` by index) for the
- * virtualized message list, conversation rows with titles, previews and unread counts, and the
- * engine's full-text search. Change notifications from the engine are coalesced so a burst of
- * thousands of messages triggers one reload per animation frame, not one per message.
+ * The engine writes decrypted history into its store (`@sotto/client/dexie` in the browser,
+ * batched transactions). The views read it here, only through the engine's `ClientStore`
+ * interface — never its database schema: windowed access (`count` + `range` by position) for
+ * the virtualized message list, conversation rows with titles, previews and unread counts, and
+ * the engine's full-text search. Change notifications from the engine are coalesced so a burst
+ * of thousands of messages triggers one reload per animation frame, not one per message.
  */
-import { Dexie } from 'dexie';
 import type {
   ClientStore,
   GroupRecord,
   MessageRecord,
   ReceiptStatus,
   SearchHit,
-  SottoDb,
 } from './engine-types.ts';
 import type { ConversationId, DeliveryStatus } from './messenger.ts';
 import { parseConversationId } from './messenger.ts';
@@ -164,7 +163,7 @@ export function reuseUnchanged(
   return { rows, changed };
 }
 
-/** Order of messages in a conversation (the store's `[conversationId+timestamp]` index, then id). */
+/** Order of messages in a conversation, the store's: by timestamp, then id. */
 export function compareMessages(
   a: Pick<MessageRecord, 'timestamp' | 'id'>,
   b: Pick<MessageRecord, 'timestamp' | 'id'>,
@@ -294,25 +293,16 @@ export function throttled(
 
 /** Windowed reader over the engine's store. */
 export class HistoryStore {
-  constructor(
-    readonly store: ClientStore,
-    readonly db: SottoDb,
-  ) {}
-
-  private inConversation(id: ConversationId) {
-    return this.db.messages
-      .where('[conversationId+timestamp]')
-      .between([id, Dexie.minKey], [id, Dexie.maxKey], true, true);
-  }
+  constructor(readonly store: ClientStore) {}
 
   /** Number of messages in a conversation. */
   count(id: ConversationId): Promise<number> {
-    return this.inConversation(id).count();
+    return this.store.countMessages(id);
   }
 
   /** Messages `[start, start + limit)` of a conversation, oldest first. */
   range(id: ConversationId, start: number, limit: number): Promise<MessageRecord[]> {
-    return this.inConversation(id).offset(start).limit(limit).toArray();
+    return this.store.listMessages(id, { from: 'oldest', offset: start, limit });
   }
 
   /** One message by id. */
@@ -322,15 +312,7 @@ export class HistoryStore {
 
   /** Position of a message in its conversation (to jump to a search result). */
   async indexOf(m: Pick<MessageRecord, 'conversationId' | 'timestamp' | 'id'>): Promise<number> {
-    const before = await this.db.messages
-      .where('[conversationId+timestamp]')
-      .between([m.conversationId, Dexie.minKey], [m.conversationId, m.timestamp], true, false)
-      .count();
-    const same = await this.db.messages
-      .where('[conversationId+timestamp]')
-      .equals([m.conversationId, m.timestamp])
-      .primaryKeys();
-    return before + Math.max(0, same.sort().indexOf(m.id));
+    return Math.max(0, await this.store.indexOfMessage(m.id));
   }
 
   /** Conversation rows, most recent first: every conversation with messages plus every group. */
@@ -340,11 +322,10 @@ export class HistoryStore {
       this.store.listGroups(),
     ]);
     const byGroup = new Map<string, GroupRecord>(groups.map((g) => [g.groupId, g]));
-    const lasts = await this.db.messages.bulkGet(summaries.map((s) => s.lastMessageId));
     const rows = new Map<ConversationId, ConversationRow>();
-    summaries.forEach((s, i) => {
+    for (const s of summaries) {
       const { kind, ref } = parseConversationId(s.conversationId);
-      const last = lasts[i];
+      const { last } = s;
       rows.set(s.conversationId, {
         id: s.conversationId,
         kind,
@@ -353,9 +334,9 @@ export class HistoryStore {
         lastAt: s.lastTimestamp,
         preview: previewOf(last),
         // A timeline notice is nobody's message: no "bob:" before it.
-        lastSender: last === undefined || isNotice(last) ? '' : last.sender,
+        lastSender: isNotice(last) ? '' : last.sender,
       });
-    });
+    }
     for (const g of groups) {
       const id = `group:${g.groupId}`;
       if (!rows.has(id)) {

@@ -7,7 +7,7 @@
  * this layer only deals in decrypted, display-ready values. Features the engine cannot do yet
  * are reported as missing in {@link MessengerService.capabilities} and the UI disables them.
  */
-import type { ClientStore, FileThumbnail, MessageRecord, SottoDb } from './engine-types.ts';
+import type { ClientStore, FileThumbnail, MessageRecord } from './engine-types.ts';
 
 /** `dm:{username}` for a direct conversation, `group:{groupId}` for a group. */
 export type ConversationId = string;
@@ -278,8 +278,11 @@ export interface MessengerService {
   readonly account: Account | null;
   readonly connection: ConnectionState;
 
-  /** The engine's local store and a read connection to its IndexedDB (after sign-in). */
-  local(): { store: ClientStore; db: SottoDb };
+  /**
+   * The engine's local store (after sign-in): the views read history only through its
+   * `ClientStore` interface, never the database behind it.
+   */
+  local(): { store: ClientStore };
 
   /** Resume the session stored on this browser, if any. */
   resume(): Promise<Account | null>;

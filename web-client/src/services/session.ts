@@ -163,8 +163,8 @@ export class ChatSession extends EventTarget {
     private readonly tone: () => void = createTonePlayer(),
   ) {
     super();
-    const { store, db } = messenger.local();
-    this.history = new HistoryStore(store, db);
+    const { store } = messenger.local();
+    this.history = new HistoryStore(store);
     void this.history.setting('sound', false).then((on) => {
       if (!this.soundChosen) this.sound = on === true;
     });

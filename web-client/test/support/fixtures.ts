@@ -3,13 +3,9 @@
  * fake-indexeddb) filled with message records, and a recording {@link MessengerService} test
  * double whose operations only record their calls. Test-only: the product uses the engine.
  */
-import { IDBFactory, IDBKeyRange as FakeKeyRange } from 'fake-indexeddb';
-import { Dexie } from 'dexie';
-import { SottoDb, createDexieStore } from '@sotto/client/dexie';
-
-// Dexie captures IndexedDB when first imported; point it at the in-memory implementation.
-Dexie.dependencies.indexedDB = new IDBFactory();
-Dexie.dependencies.IDBKeyRange = FakeKeyRange;
+// The store captures IndexedDB when first imported: install the in-memory one before it.
+import 'fake-indexeddb/auto';
+import { createDexieStore } from '@sotto/client/dexie';
 import type { ClientStore, MessageRecord, StoreOp } from '../../../client/src/store/types.ts';
 import type {
   Account,
@@ -24,10 +20,10 @@ import type {
 
 let dbSeq = 0;
 
-/** A fresh engine store and a read connection to the same IndexedDB database. */
-export function freshStore(): { store: ClientStore; db: SottoDb; name: string } {
+/** A fresh engine store on its own IndexedDB database. */
+export function freshStore(): { store: ClientStore; name: string } {
   const name = `web-test-${Date.now()}-${++dbSeq}`;
-  return { store: createDexieStore({ name }), db: new SottoDb(name), name };
+  return { store: createDexieStore({ name }), name };
 }
 
 /** A message record with defaults. */
@@ -86,7 +82,7 @@ export class RecordingMessenger implements MessengerService {
   /** What signUp / logIn throw, when set. */
   failWith: Error | undefined;
 
-  constructor(readonly localStore: { store: ClientStore; db: SottoDb }) {}
+  constructor(readonly localStore: { store: ClientStore }) {}
 
   private record(method: string, ...args: unknown[]): void {
     this.calls.push({ method, args });

@@ -1,0 +1,260 @@
+/**
+ * The one {@link StoreOp} applier: what every write op means — a receipt only moves forward,
+ * an edit re-indexes the text, a delete keeps a tombstone and drops its search terms, a
+ * reaction is set or cleared, "mark read" clears the unread flag of one conversation, an outbox
+ * attempt is counted — is written here once. Each backend (memory, SQLite, Dexie) implements
+ * only {@link StorePrimitives}: put, delete and a few reads on its own tables, with no
+ * decisions of its own.
+ *
+ * The applier is a generator that yields every primitive call's result back to its driver, so
+ * the same code runs synchronously inside a better-sqlite3 transaction ({@link applyOpsSync},
+ * which cannot span an `await`) and asynchronously inside an IndexedDB transaction
+ * ({@link applyOps}). Atomicity is the driver's caller's job: it runs the whole batch inside
+ * one transaction (or, for the memory store, on a copy it swaps in at the end).
+ */
+import {
+  messageTerms,
+  outboxKey,
+  withDelete,
+  withEdit,
+  withReaction,
+  withReceipt,
+} from './common.ts';
+import type {
+  ContactRecord,
+  GroupRecord,
+  MessageRecord,
+  OutboxEntry,
+  OwnSenderKeyRecord,
+  PrekeyKind,
+  PrekeySecretRecord,
+  SenderKeyRecord,
+  StoreOp,
+} from './types.ts';
+
+/** A value now (synchronous backends) or later (IndexedDB). */
+export type MaybePromise<T> = T | Promise<T>;
+
+/** Key-value key of the account record. */
+export const ACCOUNT_KEY = 'account';
+
+/** Key-value key of a setting (kept apart from the account's key). */
+export function settingKey(key: string): string {
+  return `setting:${key}`;
+}
+
+/** New search terms of a message and the tokens its previous version was indexed under. */
+export interface TermChange {
+  /** Token → occurrences in the message as written. */
+  terms: Map<string, number>;
+  /** Tokens of the version being replaced (their rows for this message are dropped). */
+  stale: string[];
+}
+
+/** One message row to write. */
+export interface MessageWrite {
+  message: MessageRecord;
+  /** Search terms to replace, or null when the searchable text did not change (keep them). */
+  index: TermChange | null;
+}
+
+/**
+ * What a backend provides: storage of each kind of record, no semantics. Reads return what
+ * the backend holds now, including writes made earlier in the same batch.
+ */
+export interface StorePrimitives {
+  putKv(key: string, value: unknown): MaybePromise<void>;
+  deleteKv(key: string): MaybePromise<void>;
+  putPrekeys(prekeys: PrekeySecretRecord[]): MaybePromise<void>;
+  deletePrekey(kind: PrekeyKind, id: number): MaybePromise<void>;
+  putSession(user: string, device: string, state: Uint8Array): MaybePromise<void>;
+  deleteSession(user: string, device: string): MaybePromise<void>;
+  putOwnSenderKey(record: OwnSenderKeyRecord): MaybePromise<void>;
+  deleteOwnSenderKey(groupId: string): MaybePromise<void>;
+  putSenderKey(record: SenderKeyRecord): MaybePromise<void>;
+  /** Delete a group's received sender keys: all, one user's, or one device's. */
+  deleteSenderKeys(groupId: string, user?: string, device?: string): MaybePromise<void>;
+  /** The stored messages with these ids, in the same order (undefined where absent). */
+  getMessages(ids: readonly string[]): MaybePromise<(MessageRecord | undefined)[]>;
+  /** Write message rows and, where given, replace their search terms. */
+  putMessages(writes: readonly MessageWrite[]): MaybePromise<void>;
+  /** The unread messages of a conversation, any order. */
+  listUnread(conversationId: string): MaybePromise<MessageRecord[]>;
+  getOutbox(key: string): MaybePromise<OutboxEntry | undefined>;
+  /** Put outbox entries under their {@link outboxKey}. */
+  putOutbox(entries: readonly { key: string; entry: OutboxEntry }[]): MaybePromise<void>;
+  deleteOutbox(key: string): MaybePromise<void>;
+  putSeen(ids: readonly string[], at: number): MaybePromise<void>;
+  putContact(contact: ContactRecord): MaybePromise<void>;
+  putGroup(group: GroupRecord): MaybePromise<void>;
+  deleteGroup(groupId: string): MaybePromise<void>;
+}
+
+/**
+ * Hands a primitive's result back to the applier: the driver resolves what is yielded and
+ * sends it back in. The cast is the one place that trusts the driver to do exactly that.
+ */
+function* call<T>(value: MaybePromise<T>): Generator<unknown, T, unknown> {
+  return (yield value) as T;
+}
+
+/** Search-term change from `old` (undefined: a new message) to `next`. */
+function reindex(old: MessageRecord | undefined, next: MessageRecord): TermChange {
+  return { terms: messageTerms(next), stale: old ? [...messageTerms(old).keys()] : [] };
+}
+
+/** Every write of a batch, in order, as primitive calls. */
+function* steps(ops: readonly StoreOp[], p: StorePrimitives): Generator<unknown, void, unknown> {
+  // Consecutive putMessage ops go down as one bulk write (bursts of thousands of messages).
+  let run: MessageRecord[] = [];
+  function* flush(): Generator<unknown, void, unknown> {
+    if (run.length === 0) return;
+    const batch = run;
+    run = [];
+    const existing = yield* call(p.getMessages(batch.map((m) => m.id)));
+    // A message put twice in one run replaces its own first version, not the stored one.
+    const latest = new Map<string, MessageRecord | undefined>();
+    const writes = batch.map((message, i): MessageWrite => {
+      const old = latest.has(message.id) ? latest.get(message.id) : existing[i];
+      latest.set(message.id, message);
+      return { message, index: reindex(old, message) };
+    });
+    yield* call(p.putMessages(writes));
+  }
+  /** Rewrite one message through `fn`; `text` says whether its searchable text may change. */
+  function* update(
+    id: string,
+    fn: (m: MessageRecord) => MessageRecord,
+    text: boolean,
+  ): Generator<unknown, void, unknown> {
+    const [old] = yield* call(p.getMessages([id]));
+    if (old === undefined) return; // unknown message: no-op (a receipt may beat its message)
+    const next = fn(old);
+    if (next === old) return; // nothing changed (receipt not forward, edit of a tombstone)
+    yield* call(p.putMessages([{ message: next, index: text ? reindex(old, next) : null }]));
+  }
+
+  for (const op of ops) {
+    if (op.op === 'putMessage') {
+      run.push(op.message);
+      continue;
+    }
+    yield* flush();
+    switch (op.op) {
+      case 'putAccount':
+        yield* call(p.putKv(ACCOUNT_KEY, op.account));
+        break;
+      case 'putPrekeys':
+        yield* call(p.putPrekeys(op.prekeys));
+        break;
+      case 'deletePrekey':
+        yield* call(p.deletePrekey(op.kind, op.id));
+        break;
+      case 'putSession':
+        yield* call(p.putSession(op.user, op.device, op.state));
+        break;
+      case 'deleteSession':
+        yield* call(p.deleteSession(op.user, op.device));
+        break;
+      case 'putOwnSenderKey':
+        yield* call(p.putOwnSenderKey(op.record));
+        break;
+      case 'deleteOwnSenderKey':
+        yield* call(p.deleteOwnSenderKey(op.groupId));
+        break;
+      case 'putSenderKey':
+        yield* call(p.putSenderKey(op.record));
+        break;
+      case 'deleteSenderKeys':
+        yield* call(
+          p.deleteSenderKeys(op.groupId, op.user, op.user === undefined ? undefined : op.device),
+        );
+        break;
+      case 'setReceipt':
+        yield* update(op.messageId, (m) => withReceipt(m, op.recipient, op.status), false);
+        break;
+      case 'editMessage':
+        yield* update(op.messageId, (m) => withEdit(m, op.body, op.editedAt), true);
+        break;
+      case 'deleteMessage':
+        yield* update(op.messageId, withDelete, true);
+        break;
+      case 'react':
+        yield* update(op.messageId, (m) => withReaction(m, op.user, op.emoji), false);
+        break;
+      case 'markConversationRead': {
+        const unread = yield* call(p.listUnread(op.conversationId));
+        if (unread.length === 0) break;
+        yield* call(
+          p.putMessages(unread.map((m) => ({ message: { ...m, unread: false }, index: null }))),
+        );
+        break;
+      }
+      case 'putOutbox':
+        yield* call(
+          p.putOutbox(
+            op.entries.map((entry) => ({
+              key: outboxKey(entry.messageId, entry.recipient, entry.recipientDevice),
+              entry,
+            })),
+          ),
+        );
+        break;
+      case 'removeOutbox':
+        yield* call(p.deleteOutbox(outboxKey(op.messageId, op.recipient, op.recipientDevice)));
+        break;
+      case 'touchOutbox': {
+        const key = outboxKey(op.messageId, op.recipient, op.recipientDevice);
+        const entry = yield* call(p.getOutbox(key));
+        if (entry === undefined) break;
+        const touched = { ...entry, attempts: entry.attempts + 1, lastAttemptAt: op.at };
+        yield* call(p.putOutbox([{ key, entry: touched }]));
+        break;
+      }
+      case 'markSeen':
+        yield* call(p.putSeen(op.ids, op.at));
+        break;
+      case 'putContact':
+        yield* call(p.putContact(op.contact));
+        break;
+      case 'putGroup':
+        yield* call(p.putGroup(op.group));
+        break;
+      case 'deleteGroup':
+        yield* call(p.deleteGroup(op.groupId));
+        break;
+      case 'setSetting':
+        yield* call(p.putKv(settingKey(op.key), op.value));
+        break;
+      case 'deleteSetting':
+        yield* call(p.deleteKv(settingKey(op.key)));
+        break;
+    }
+  }
+  yield* flush();
+}
+
+/**
+ * Apply a batch on a synchronous backend (every primitive returns its value, never a
+ * promise). Run it inside the backend's transaction.
+ */
+export function applyOpsSync(ops: readonly StoreOp[], primitives: StorePrimitives): void {
+  const it = steps(ops, primitives);
+  let step = it.next();
+  while (!step.done) {
+    if (step.value instanceof Promise) {
+      throw new TypeError('primitives of a synchronous store must not return promises');
+    }
+    step = it.next(step.value);
+  }
+}
+
+/** Apply a batch on an asynchronous backend. Run it inside the backend's transaction. */
+export async function applyOps(
+  ops: readonly StoreOp[],
+  primitives: StorePrimitives,
+): Promise<void> {
+  const it = steps(ops, primitives);
+  let step = it.next();
+  while (!step.done) step = it.next(await step.value);
+}
