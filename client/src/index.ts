@@ -21,6 +21,7 @@ export {
   type SottoClient,
 } from './engine.ts';
 export { ClientError, isClientError, type ClientErrorCode } from './errors.ts';
+export type { SecurityNotice, SecurityNoticeCode } from './internal/context.ts';
 export {
   ApiError,
   createHttpClient,

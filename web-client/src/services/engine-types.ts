@@ -12,4 +12,5 @@ export type {
   ReceiptStatus,
   FileThumbnail,
   OwnKeyAlert,
+  SecurityNoticeCode,
 } from '@sotto/client';

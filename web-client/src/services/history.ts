@@ -8,6 +8,7 @@
  * the engine's full-text search. Change notifications from the engine are coalesced so a burst
  * of thousands of messages triggers one reload per animation frame, not one per message.
  */
+import { uiText } from './ui-strings.ts';
 import type {
   ClientStore,
   GroupRecord,
@@ -50,21 +51,21 @@ export function isNotice(m: MessageRecord): boolean {
 export function noticeText(m: MessageRecord): string {
   const { notice, user } = m.body;
   if (notice === 'keyChange' && typeof user === 'string') {
-    return `Your safety number with ${user} changed`;
+    return uiText('notice.keyChange', { user });
   }
-  return 'Security notice';
+  return uiText('notice.security');
 }
 
 /** Short preview of a message for the conversation list and reply quotes. */
 export function previewOf(m: MessageRecord | undefined): string {
   if (m === undefined) return '';
   if (isNotice(m)) return noticeText(m);
-  if (m.deleted) return 'Message deleted';
+  if (m.deleted) return uiText('preview.deleted');
   const text = bodyText(m);
   const { name, mime } = m.body;
   if (typeof name === 'string') {
-    const label = typeof mime === 'string' && mime.startsWith('image/') ? 'Photo: ' : 'File: ';
-    return label + (text || name);
+    const photo = typeof mime === 'string' && mime.startsWith('image/');
+    return uiText(photo ? 'preview.photo' : 'preview.file', { name: text || name });
   }
   return text.length > 120 ? `${text.slice(0, 119)}…` : text;
 }

@@ -7,7 +7,12 @@
  * this layer only deals in decrypted, display-ready values. Features the engine cannot do yet
  * are reported as missing in {@link MessengerService.capabilities} and the UI disables them.
  */
-import type { ClientStore, FileThumbnail, MessageRecord } from './engine-types.ts';
+import type {
+  ClientStore,
+  FileThumbnail,
+  MessageRecord,
+  SecurityNoticeCode,
+} from './engine-types.ts';
 
 /** `dm:{username}` for a direct conversation, `group:{groupId}` for a group. */
 export type ConversationId = string;
@@ -96,26 +101,8 @@ export interface OwnKeyAlertNotice {
   seenAt: number;
 }
 
-/**
- * Stable codes of a {@link SecurityNoticeInfo} (docs/SECURITY.md, PROTOCOL.md §6.4):
- * - `UNLISTED_DEVICE`: an envelope claimed a sender device the key directory does not list for
- *   that user (a forged sender); dropped, nothing stored.
- * - `FOREIGN_OWN_DEVICE`: the same, claiming one of our own devices.
- * - `HELD_KEY_CHANGE`: a verified contact's identity key changed; their new messages are held
- *   (`count` so far) until the user accepts the new key.
- * - `GROUP_FORKED`: the server rewrote a group's history; the group is frozen.
- * - `FORGED_GROUP_CHANGE`: a membership change that does not verify was dropped.
- * - `PREKEYS_DRAINED`: our one-time prekeys were claimed unusually fast and were replenished.
- * - `SENDER_FLOOD`: too many undecryptable envelopes from one sender; some were dropped.
- */
-export type SecurityNoticeCode =
-  | 'UNLISTED_DEVICE'
-  | 'FOREIGN_OWN_DEVICE'
-  | 'HELD_KEY_CHANGE'
-  | 'GROUP_FORKED'
-  | 'FORGED_GROUP_CHANGE'
-  | 'PREKEYS_DRAINED'
-  | 'SENDER_FLOOD';
+/** Stable codes of a {@link SecurityNoticeInfo}: the engine's (docs/SECURITY.md, PROTOCOL.md §6.7). */
+export type { SecurityNoticeCode };
 
 /** A security notice as the engine reports it. */
 export interface SecurityNoticeInfo {

@@ -4,9 +4,7 @@
  * `{name}` in the text and filled by {@link uiText}, so a translator can move them within the
  * sentence. The views keep their own words in their templates; this module holds what the
  * services hand to them (error messages, progress labels, notification previews, the title).
- *
- * The strings `services/history.ts` still builds itself (timeline notices, list previews) are
- * listed under `notice.*` and `preview.*` so that module can read them from here next.
+ * Timeline notices and list previews (`notice.*`, `preview.*`) are read by `services/history.ts`.
  */
 
 /** The English catalogue. Keys are grouped by what shows them. */
