@@ -14,7 +14,6 @@
  * username is remembered so a reload resumes without a password. When the server cannot be
  * reached the stored history is still shown and the engine is retried.
  */
-import { Buffer } from 'buffer';
 import {
   ClientError,
   type FileThumbnail,
@@ -49,11 +48,6 @@ import { READ_RECEIPTS_SETTING, dbNameFor, lastUser, rememberUser } from './loca
 import { safetyInfo, verifyScannedQr } from './safety-qr.ts';
 import { linkApproval, linkOffer } from './device-link.ts';
 import { uiText } from './ui-strings.ts';
-
-// The engine hands MQTT payloads to mqtt.js as Node Buffers (engine.ts `ctx.publish`); in the
-// page that global does not exist, so provide the browser implementation mqtt.js itself uses.
-const g = globalThis as { Buffer?: unknown };
-g.Buffer ??= Buffer;
 
 /** Options of {@link createMessenger}. */
 export interface MessengerOptions {
