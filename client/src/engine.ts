@@ -7,11 +7,14 @@
  */
 import {
   controlTopic,
+  decodeControlNotice,
+  decodePresence,
   decryptStream,
   deviceClientId,
   encryptStream,
   fromBase64,
   inboxTopic,
+  isWireError,
   parseTopic,
   presenceTopic,
   ready,
@@ -453,46 +456,47 @@ export function createClient(deps: CreateClientOptions): SottoClient {
       }
       case 'control': {
         try {
-          const notice = JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>;
-          if (typeof notice.groupId === 'string') await groups.refresh(notice.groupId);
-          const user = notice.username ?? notice.user;
-          if (typeof user === 'string') directory.invalidate(user);
-          const aboutDevices = typeof notice.type === 'string' && notice.type.startsWith('device');
-          if (user === ctx.account().username || aboutDevices) monitorInBackground();
-          if (notice.type === 'prekeys-low') {
-            // Claims took our one-time prekeys below the key server's low-water mark (issue 14):
-            // top up now rather than at the next hourly upkeep, so first messages keep getting
-            // one-time keys instead of the last-resort KEM prekey.
-            await maintainPrekeys(ctx);
-            const me = ctx.account();
-            events.emit('securityNotice', {
-              code: 'PREKEYS_DRAINED',
-              user: me.username,
-              device: me.deviceId,
-              conversationId: null,
-              message: 'one-time prekeys are being claimed unusually fast; replenished',
-              at: now(),
-            });
+          const notice = decodeControlNotice(payload);
+          switch (notice.type) {
+            case 'group-changed':
+              await groups.refresh(notice.groupId);
+              break;
+            case 'device-removed':
+              monitorInBackground();
+              break;
+            case 'prekeys-low': {
+              // Claims took our one-time prekeys below the key server's low-water mark (issue 14):
+              // top up now rather than at the next hourly upkeep, so first messages keep getting
+              // one-time keys instead of the last-resort KEM prekey.
+              await maintainPrekeys(ctx);
+              const me = ctx.account();
+              events.emit('securityNotice', {
+                code: 'PREKEYS_DRAINED',
+                user: me.username,
+                device: me.deviceId,
+                conversationId: null,
+                message: 'one-time prekeys are being claimed unusually fast; replenished',
+                at: now(),
+              });
+              break;
+            }
           }
         } catch (err) {
-          events.emit('error', err);
+          // Notice kinds of a newer key server are ignored (docs/PROTOCOL.md §7).
+          if (!isWireError(err, 'UNKNOWN_TYPE')) events.emit('error', err);
         }
         return;
       }
       case 'presence': {
-        // An empty payload clears the retained status: the user hid their presence.
-        if (payload.length === 0) {
-          events.emit('presence', { user: parsed.user, status: 'hidden', at: now() });
-          return;
-        }
         try {
-          const p = JSON.parse(new TextDecoder().decode(payload)) as {
-            status?: unknown;
-            at?: unknown;
-          };
-          if ((p.status === 'online' || p.status === 'offline') && typeof p.at === 'number') {
-            events.emit('presence', { user: parsed.user, status: p.status, at: p.at });
-          }
+          // An empty payload (null) clears the retained status: the user hid their presence.
+          const p = decodePresence(payload);
+          events.emit(
+            'presence',
+            p
+              ? { user: parsed.user, status: p.status, at: p.at }
+              : { user: parsed.user, status: 'hidden', at: now() },
+          );
         } catch (err) {
           events.emit('error', err);
         }

@@ -15,7 +15,7 @@ import Fastify, {
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { controlTopic, ready, utf8 } from '@sotto/crypto';
+import { controlTopic, encodeControlNotice, ready } from '@sotto/crypto';
 import { resolveAppConfig, type AppConfig, type DeepPartial } from './config.ts';
 import type { ControlPublisher, Ctx, LimitedRoute } from './context.ts';
 import { ApiError, apiError, ERRORS, errorSchema, type ApiErrorCode } from './errors.ts';
@@ -267,7 +267,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
     },
     async notifyDevices(devices, notice) {
       if (!opts.publisher) return;
-      const payload = utf8(JSON.stringify(notice));
+      const payload = encodeControlNotice(notice);
       for (const d of devices) {
         try {
           await opts.publisher.publish(controlTopic(d.username, d.deviceId), payload);

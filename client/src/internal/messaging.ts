@@ -5,7 +5,16 @@
  * (de-duplication by message id, re-acknowledging duplicates, applying edits,
  * deletes, reactions and receipts to the store).
  */
-import { EnvelopeType, inboxTopic, pad, peekPairwiseEnvelope, unpad } from '@sotto/crypto';
+import {
+  dmConversation,
+  EnvelopeType,
+  inboxTopic,
+  pad,
+  parseConversation as parseWireConversation,
+  peekPairwiseEnvelope,
+  unpad,
+  type Conversation,
+} from '@sotto/crypto';
 import { ClientError } from '../errors.ts';
 import {
   decodePayload,
@@ -127,18 +136,19 @@ function bodyOf(p: Payload): Record<string, unknown> {
   return rest;
 }
 
-/** The conversation id of a DM with `user`. */
-export function dmConversation(user: string): string {
-  return `dm:${user}`;
-}
+/** The conversation id of a DM with `user` (defined in the wire contract). */
+export { dmConversation };
 
-/** Parse `dm:{user}` / `group:{id}`. */
-export function parseConversation(
-  id: string,
-): { type: 'dm'; user: string } | { type: 'group'; groupId: string } {
-  if (id.startsWith('dm:')) return { type: 'dm', user: id.slice(3) };
-  if (id.startsWith('group:')) return { type: 'group', groupId: id.slice(6) };
-  throw new ClientError('BAD_INPUT', `not a conversation id: ${id}`);
+/**
+ * Parse `dm:{user}` / `group:{id}` (the wire contract's parser), reporting a bad id as the
+ * engine's own `BAD_INPUT` so callers of `@sotto/client` see only {@link ClientError}.
+ */
+export function parseConversation(id: string): Conversation {
+  try {
+    return parseWireConversation(id);
+  } catch (cause) {
+    throw new ClientError('BAD_INPUT', `not a conversation id: ${id}`, { cause });
+  }
 }
 
 /** Pairwise messaging and the shared receive path. */
