@@ -26,6 +26,7 @@ import { createPasswordHasher } from './passwords.ts';
 import { createCountLimiter, nodeRedisRateLimitStore } from './ratelimit-store.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { blobRoutes } from './routes/blobs.ts';
+import { discoveryRoutes } from './routes/discovery.ts';
 import { groupRoutes } from './routes/groups.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { logRoutes } from './routes/log.ts';
@@ -392,6 +393,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
   blobRoutes(app, ctx);
   logRoutes(app, ctx);
   settingsRoutes(app, ctx);
+  discoveryRoutes(app, ctx);
 
   // A Fastify instance is a thenable, so TypeScript checks the *awaited* type of
   // the return value (a plain FastifyInstance) and loses the extras; the object

@@ -12,3 +12,4 @@ export * from './conversations.ts';
 export * from './control.ts';
 export * from './presence.ts';
 export * from './acl-events.ts';
+export * from './discovery.ts';
