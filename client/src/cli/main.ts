@@ -38,8 +38,8 @@ export const EXIT = {
   /** Name taken, or similar conflict. */
   CONFLICT: 7,
   /**
-   * `send`: the broker took the message but no device of the recipient confirmed it within
-   * `--timeout` (it stays in the outbox and is sent again by the next command on this state).
+   * `send`: the broker took the message but no recipient device confirmed it within `--timeout`
+   * (it stays in the outbox and is sent again by the next command on this state).
    */
   NOT_DELIVERED: 8,
 } as const;
@@ -264,14 +264,41 @@ function messageLine(m: MessageRecord): Record<string, unknown> {
   };
 }
 
-/** Wait until the message left the outbox (every recipient device confirmed it) or `deadline`. */
-async function waitDelivered(client: SottoClient, id: string, deadline: number): Promise<boolean> {
-  while (Date.now() < deadline) {
-    const pending = (await client.store.listOutbox()).some((e) => e.messageId === id);
-    if (!pending) return true;
+/** How far a sent message got by the deadline. */
+interface Confirmation {
+  /** Every recipient device (and our own other devices) confirmed it: it left the outbox. */
+  delivered: boolean;
+  /** Devices of other users that confirmed it. */
+  confirmed: number;
+  /** Devices (any user, ours included) that have not confirmed it yet. */
+  pending: number;
+}
+
+/**
+ * Wait until the message left the outbox (every device confirmed it with a `delivered` receipt)
+ * or `deadline`, and count the devices of other users that confirmed it meanwhile.
+ */
+async function waitDelivered(
+  client: SottoClient,
+  id: string,
+  deadline: number,
+): Promise<Confirmation> {
+  const me = client.account?.username;
+  const key = (e: { recipient: string; recipientDevice: string }) =>
+    `${e.recipient}:${e.recipientDevice}`;
+  const entries = async () => (await client.store.listOutbox()).filter((e) => e.messageId === id);
+  const others = (await entries()).filter((e) => e.recipient !== me).map(key);
+  for (;;) {
+    const pending = await entries();
+    const left = new Set(pending.map(key));
+    const result = {
+      delivered: pending.length === 0,
+      confirmed: others.filter((k) => !left.has(k)).length,
+      pending: pending.length,
+    };
+    if (result.delivered || Date.now() >= deadline) return result;
     await new Promise((r) => setTimeout(r, 100));
   }
-  return false;
 }
 
 /**
@@ -397,9 +424,10 @@ export async function run(argv: string[]): Promise<number> {
             ? groupConversation(await groupId(client, to))
             : to;
         const m = await client.sendText(target, words.join(' '));
-        const delivered = await waitDelivered(client, m.id, deadline);
-        print({ id: m.id, conversation: m.conversationId, delivered });
-        if (!delivered) {
+        const c = await waitDelivered(client, m.id, deadline);
+        print({ id: m.id, conversation: m.conversationId, ...c });
+        // Success once the recipient has it on some device; the others get it from their queue.
+        if (!c.delivered && c.confirmed === 0) {
           process.stderr.write(
             `sotto: message ${m.id} was not confirmed delivered within ${seconds} s ` +
               '(recipient offline?); it stays queued and is sent again by the next sotto ' +
