@@ -200,5 +200,11 @@ export function loadEmbeddedConfig(
       : keyserver.host;
     keyserver.publicUrl = `${scheme}://${host}:${keyserver.port}`;
   }
+  // Discovery (GET /.well-known/sotto) names the TCP listener at the host people reach us by;
+  // the WebSocket one (/mqtt next to the public URL) is the key server's default.
+  if (keyserver.mqttTcpUrl === null && embedded.mqttPort !== 0) {
+    const scheme = embedded.tls ? 'mqtts' : 'mqtt';
+    keyserver.mqttTcpUrl = `${scheme}://${new URL(keyserver.publicUrl).hostname}:${embedded.mqttPort}`;
+  }
   return { keyserver, embedded, publicUrlDerived: !publicUrlGiven };
 }

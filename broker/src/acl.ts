@@ -9,7 +9,7 @@
  * a username can never inject `/`, `+` or `#` into a comparison.
  */
 import type { Identity } from './identity.ts';
-import { parseTopic } from './internal/topics.ts';
+import { parseTopic } from '@sotto/crypto/wire';
 import type { Policy } from './policy.ts';
 
 /** Rule identifiers, as tagged in the code and documented in SECURITY.md. */

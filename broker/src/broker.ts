@@ -17,7 +17,14 @@ import type { Registry } from 'prom-client';
 import { createAuthHooks, DEFAULT_AUTH_LIMITS, type AuthHooks, type AuthLimits } from './auth.ts';
 import type { BackendErrors } from './cluster.ts';
 import { parseClientId, type Identity } from './identity.ts';
-import { groupTopic, presenceTopic, GROUP_ID_PATTERN } from './internal/topics.ts';
+import {
+  encodePresence,
+  groupTopic,
+  parseTopic,
+  presenceTopic,
+  GROUP_ID_PATTERN,
+  type Presence,
+} from '@sotto/crypto/wire';
 import { ConnectionCounter, guardPacketSize } from './limits.ts';
 import { coalesceWrites } from './internal/coalesce.ts';
 import { createBrokerMetrics, type BrokerMetrics } from './metrics.ts';
@@ -157,12 +164,8 @@ export interface Broker {
   close(): Promise<void>;
 }
 
-/** Presence payload: UTF-8 JSON, documented in docs/OPERATIONS.md "Broker". */
-export interface PresencePayload {
-  status: 'online' | 'offline';
-  /** Milliseconds since the epoch. */
-  at: number;
-}
+/** Presence payload (docs/PROTOCOL.md §7 "Presence"); defined in the wire contract. */
+export type PresencePayload = Presence;
 
 /** Create and start a broker (Aedes listens on its persistence and mq before this resolves). */
 export async function createBroker(opts: BrokerOptions): Promise<Broker> {
@@ -267,12 +270,13 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   /** Publish retained presence; `hidden` clears it (an empty retained payload, MQTT 3.1.1 §3.3.1.3). */
   const publishPresence = (username: string, status: PresencePayload['status'] | 'hidden') => {
     if (closing) return;
-    const payload: PresencePayload | null = status === 'hidden' ? null : { status, at: Date.now() };
+    const presence: Presence | null = status === 'hidden' ? null : { status, at: Date.now() };
+    const bytes = encodePresence(presence);
     aedes.publish(
       {
         cmd: 'publish',
         topic: presenceTopic(username),
-        payload: payload ? Buffer.from(JSON.stringify(payload)) : Buffer.alloc(0),
+        payload: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
         qos: 1,
         retain: true,
         dup: false,
@@ -716,9 +720,9 @@ function wrapPersistence(
     async function* checked(): AsyncGenerator<unknown> {
       for await (const packet of source as AsyncIterable<AedesPublishPacket>) {
         resume.queued(client as Client, packet);
-        const topic = packet.topic;
-        if (typeof topic === 'string' && topic.startsWith('sotto/v1/group/')) {
-          const groupId = topic.slice('sotto/v1/group/'.length);
+        const parsed = typeof packet.topic === 'string' ? parseTopic(packet.topic) : null;
+        if (parsed?.kind === 'group') {
+          const groupId = parsed.groupId;
           if (!refreshed.has(groupId)) {
             refreshed.add(groupId);
             await hooks.groups.refresh(groupId).catch(() => undefined);

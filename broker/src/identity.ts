@@ -5,7 +5,7 @@
  * server instance. The id is parsed strictly with the contract's patterns,
  * so no identity can contain `/`, `+` or `#` and widen a topic.
  */
-import { DEVICE_ID_PATTERN, THING_PATTERN, USERNAME_PATTERN } from './internal/topics.ts';
+import { DEVICE_ID_PATTERN, THING_PATTERN, USERNAME_PATTERN } from '@sotto/crypto/wire';
 
 /** A user's (or bot's) device. */
 export interface DeviceIdentity {

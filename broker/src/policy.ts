@@ -23,7 +23,7 @@
 import { ConfigError } from './errors.ts';
 import type { Identity } from './identity.ts';
 import { accountOf } from './identity.ts';
-import { USERNAME_PATTERN } from './internal/topics.ts';
+import { USERNAME_PATTERN } from '@sotto/crypto/wire';
 
 /** What a rule grants. */
 export type PolicyAccess = 'read' | 'write' | 'readwrite';

@@ -27,7 +27,7 @@ export type AclEventSource = Pick<AclEvents, 'subscribe'>;
 export type VerifyToken = (token: string) => AccessClaims | Promise<AccessClaims>;
 
 export type { AccessClaims };
-export type { AclEvent } from '@sotto/keyserver/store';
+export type { AclEvent } from '@sotto/crypto/wire';
 
 /** Structured logger (pino-compatible subset). */
 export interface BrokerLogger {

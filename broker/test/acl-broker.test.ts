@@ -10,8 +10,9 @@ import {
   collect,
   connect,
   refusedCode,
+  brokerDropped,
+  marker,
   run,
-  sleep,
   startTestBroker,
   subscribe,
   tryPublish,
@@ -81,7 +82,7 @@ describe('group row [ACL-2]', () => {
     expect(await tryPublish(bob, 'sotto/v1/group/g1', 'to-group')).toBe(true);
     await waitFor(() => got.length === 1, { what: 'group message' });
     expect(await tryPublish(carol, 'sotto/v1/group/g1', 'intruder')).toBe(false);
-    await sleep(100);
+    await marker(bob, 'sotto/v1/group/g1', got);
     expect(got.map((m) => m.payload)).toEqual(['to-group']);
   });
 });
@@ -190,7 +191,7 @@ describe('everything else [ACL-6, ACL-7, deny by default]', () => {
     const back = await dev('carol', 'c1', { clean: false });
     const got = collect(back);
     await waitFor(() => got.length >= 1, { what: 'carol queue' });
-    await sleep(200);
+    await marker(bob, 'sotto/v1/inbox/carol/c1', got); // after the queue
     expect(got.map((m) => m.payload)).toEqual(['for-carol']);
   });
 });
@@ -234,7 +235,10 @@ describe('will messages [ACL-8]', () => {
     t.store.setGroup('g1', ['alice']);
     await t.events.publish({ type: 'group-changed', groupId: 'g1', removed: ['bob'], added: [] });
     (bob2 as unknown as { stream: { destroy(): void } }).stream.destroy();
-    await sleep(300);
+    // Aedes hands the will over before it forgets the client; a marker published after that
+    // on the same topic comes after the will would have.
+    await brokerDropped(t.broker, 'bob:b1');
+    await marker(watcher, 'sotto/v1/group/g1', got);
     expect(got.some((m) => m.payload === 'bob-will')).toBe(false);
     t.store.setGroup('g1', ['alice', 'bob']);
   });
@@ -264,7 +268,17 @@ describe('stock mosquitto clients', () => {
       '-W',
       '8',
     ]);
-    await sleep(500);
+    // mosquitto_sub has subscribed once the broker holds its subscription.
+    await waitFor(
+      () =>
+        'sotto/v1/inbox/alice/phone' in
+        ((
+          t.broker.aedes as unknown as {
+            clients: Record<string, { subscriptions: object } | undefined>;
+          }
+        ).clients['alice:phone']?.subscriptions ?? {}),
+      { what: 'mosquitto_sub subscribed' },
+    );
     const pubR = await run('mosquitto_pub', [
       ...base(),
       ...creds('bob', 'b1'),

@@ -7,15 +7,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from 'redis';
 import { createRedisAclEvents, type AclEvents } from '@sotto/keyserver/store';
 import {
+  brokerDropped,
   closed,
   collect,
   connect,
   createTokens,
   FakeStore,
+  marker,
   sleep,
   startClusterBroker,
   subscribe,
   tryPublish,
+  untilHeard,
   type TestBroker,
 } from './helpers.ts';
 import { waitFor } from '../../test/support/ports.ts';
@@ -77,8 +80,8 @@ describe('two brokers on one Redis', () => {
     const sub = await connect(b.tcpUrl, 'bob:b1', tok('bob', 'b1'));
     expect(await subscribe(sub, 'sotto/v1/inbox/bob/b1')).toEqual([1]);
     const got = collect(sub);
-    await sleep(200); // subscription broadcast reaches A
     const pub = await connect(a.wsUrl, 'alice:a1', tok('alice', 'a1'));
+    await untilHeard(pub, 'sotto/v1/inbox/bob/b1', got); // the subscription has reached A
     expect(await tryPublish(pub, 'sotto/v1/inbox/bob/b1', 'across')).toBe(true);
     await waitFor(() => got.length === 1, { what: 'cross-broker message' });
     expect(got[0]?.payload).toBe('across');
@@ -91,7 +94,7 @@ describe('two brokers on one Redis', () => {
     expect(await subscribe(s1, 'sotto/v1/inbox/bob/b2')).toEqual([1]);
     s1.end();
     await closed(s1);
-    await sleep(200);
+    await brokerDropped(a.broker, 'bob:b2'); // offline for A too: what follows is queued
     const pub = await connect(a.tcpUrl, 'alice:a1', tok('alice', 'a1'));
     for (let i = 0; i < 5; i++)
       expect(await tryPublish(pub, 'sotto/v1/inbox/bob/b2', `q${i}`)).toBe(true);
@@ -120,7 +123,7 @@ describe('two brokers on one Redis', () => {
     // delivered on the other broker.
     s1.end();
     await closed(s1);
-    await sleep(200);
+    await brokerDropped(a.broker, 'bob:b2');
     const alice = await connect(a.tcpUrl, 'alice:a1', tok('alice', 'a1'));
     expect(await tryPublish(alice, 'sotto/v1/inbox/bob/b2', 'dm')).toBe(true);
     expect(await tryPublish(alice, 'sotto/v1/group/team', 'group')).toBe(true);
@@ -128,7 +131,7 @@ describe('two brokers on one Redis', () => {
     const s2 = await connect(b.tcpUrl, 'bob:b2', tok('bob', 'b2'), { clean: false });
     const got = collect(s2);
     await waitFor(() => got.length === 2, { what: 'queued messages' });
-    await sleep(200);
+    await marker(alice, 'sotto/v1/inbox/bob/b2', got); // after the queue: nothing else comes
     expect(got.map((m) => m.payload).sort()).toEqual(['dm', 'group']);
     s2.end(true);
     alice.end(true);
@@ -148,10 +151,11 @@ describe('two brokers on one Redis', () => {
     const bobB = await connect(b.tcpUrl, 'bob:b1', tok('bob', 'b1'));
     expect(await subscribe(carolA, topic)).toEqual([1]);
     expect(await subscribe(bobB, topic)).toEqual([1]);
+    expect(await subscribe(carolA, 'sotto/v1/inbox/carol/c1')).toEqual([1]);
     const gotCarol = collect(carolA);
     const gotBob = collect(bobB);
     const alice = await connect(b.tcpUrl, 'alice:a1', tok('alice', 'a1'));
-    await sleep(200);
+    await untilHeard(alice, topic, gotCarol, gotBob); // Carol's subscription on A has reached B
     expect(await tryPublish(alice, topic, 'before')).toBe(true);
     await waitFor(() => gotCarol.length === 1 && gotBob.length === 1, { what: 'before' });
 
@@ -179,7 +183,8 @@ describe('two brokers on one Redis', () => {
     expect(Date.now() - t0).toBeLessThan(1_000);
     expect(await tryPublish(alice, topic, 'after')).toBe(true);
     await waitFor(() => gotBob.length === 2, { what: 'bob after' });
-    await sleep(200);
+    // A marker to Carol's inbox, from the same publisher and broker, comes after 'after' would.
+    await marker(alice, 'sotto/v1/inbox/carol/c1', gotCarol);
     expect(gotCarol.map((m) => m.payload)).toEqual(['before']);
 
     const t1 = Date.now();

@@ -8,8 +8,10 @@ import {
   closed,
   collect,
   connect,
-  sleep,
+  counter,
+  marker,
   startTestBroker,
+  storedSubscribers,
   subscribe,
   tryPublish,
   type TestBroker,
@@ -49,6 +51,7 @@ describe('group member addition', () => {
     const alice = await connect(t.tcpUrl, 'alice:a1', tok('alice', 'a1'));
     // b1 is connected but has not heard of the group; b2 is offline with a stored session.
     const bob1 = await connect(t.tcpUrl, 'bob:b1', tok('bob', 'b1'), { clean: false });
+    expect(await subscribe(bob1, 'sotto/v1/inbox/bob/b1')).toEqual([1]);
     const got1 = collect(bob1);
     const bob2 = await connect(t.tcpUrl, 'bob:b2', tok('bob', 'b2'), { clean: false });
     expect(await subscribe(bob2, 'sotto/v1/inbox/bob/b2')).toEqual([1]);
@@ -56,13 +59,22 @@ describe('group member addition', () => {
     await closed(bob2);
 
     // b3 is active but has never connected: no stored session, so nothing is queued for it.
+    // b4, listed after b3, has a stored session: its subscription is the positive marker that
+    // the broker has been through b3.
     t.store.activeDevices.add('bob:b3');
+    t.store.activeDevices.add('bob:b4');
+    const bob4 = await connect(t.tcpUrl, 'bob:b4', tok('bob', 'b4'), { clean: false });
+    expect(await subscribe(bob4, 'sotto/v1/inbox/bob/b4')).toEqual([1]);
+    bob4.end();
+    await closed(bob4);
+
     t.store.setGroup('join', ['alice', 'bob']);
+    const before = (await t.broker.metrics.groupSubscriptions.get()).values[0]?.value ?? 0;
     await t.events.publish({ type: 'group-changed', groupId: 'join', removed: [], added: ['bob'] });
-    const made = async () => (await t.broker.metrics.groupSubscriptions.get()).values[0]?.value;
-    await waitFor(async () => (await made()) === 2, { what: 'subscriptions for b1 and b2' });
-    await sleep(100);
-    expect(await made()).toBe(2); // not b3
+    const made = async () =>
+      ((await t.broker.metrics.groupSubscriptions.get()).values[0]?.value ?? 0) - before;
+    await waitFor(async () => (await made()) >= 3, { what: 'subscriptions for b1, b2 and b4' });
+    expect(await made()).toBe(3); // not b3
     expect(await tryPublish(alice, topic, 'first')).toBe(true);
     await waitFor(() => got1.length === 1, { what: 'first message on the connected device' });
     expect(got1.map((m) => m.payload)).toEqual(['first']);
@@ -70,12 +82,13 @@ describe('group member addition', () => {
     expect(await subscribe(bob1, topic)).toEqual([1]);
     expect(await tryPublish(alice, topic, 'second')).toBe(true);
     await waitFor(() => got1.length === 2, { what: 'second message' });
-    await sleep(200);
+    await marker(alice, 'sotto/v1/inbox/bob/b1', got1);
     expect(got1.map((m) => m.payload)).toEqual(['first', 'second']);
 
     const back = await connect(t.tcpUrl, 'bob:b2', tok('bob', 'b2'), { clean: false });
     const got2 = collect(back);
     await waitFor(() => got2.length === 2, { what: 'queued messages on the offline device' });
+    await marker(alice, topic, got2);
     expect(got2.map((m) => m.payload)).toEqual(['first', 'second']);
     for (const c of [alice, bob1, back]) c.end(true);
   });
@@ -98,14 +111,24 @@ describe('group member removal', () => {
       what: 'before',
     });
 
+    for (const c of [bob1, bob2])
+      expect(await subscribe(c, 'sotto/v1/inbox/bob/' + c.options.clientId!.slice(4))).toEqual([1]);
     t.store.setGroup('live', ['alice', 'carol']);
+    const revoked = () =>
+      counter(t.broker.metrics.refusals, { rule: 'ACL-2', action: 'revoke-subscription' });
+    const revokedBefore = await revoked();
     const removedAt = Date.now();
     await t.events.publish({ type: 'group-changed', groupId: 'live', removed: ['bob'], added: [] });
-    await sleep(50);
+    // Both live subscriptions are dropped (counted as they go) before anything is published.
+    await waitFor(async () => (await revoked()) - revokedBefore === 2, {
+      what: 'both subscriptions dropped',
+    });
     expect(await tryPublish(alice, topic, 'after')).toBe(true);
     await waitFor(() => gotCarol.length === 2, { what: 'carol after' });
     expect(Date.now() - removedAt).toBeLessThan(1_000);
-    await sleep(200);
+    // Markers on Bob's inboxes, sent after 'after' by the same publisher.
+    await marker(alice, 'sotto/v1/inbox/bob/b1', got1);
+    await marker(alice, 'sotto/v1/inbox/bob/b2', got2);
     expect(got1.map((m) => m.payload)).toEqual(['before']);
     expect(got2.map((m) => m.payload)).toEqual(['before']);
     // Re-subscribing is refused, publishing closes the connection.
@@ -116,7 +139,7 @@ describe('group member removal', () => {
     const gotBack = collect(back);
     expect(await tryPublish(alice, topic, 'later')).toBe(true);
     await waitFor(() => gotCarol.length === 3, { what: 'carol later' });
-    await sleep(200);
+    await marker(alice, 'sotto/v1/inbox/bob/b2', gotBack);
     expect(gotBack).toEqual([]);
     for (const c of [alice, bob1, back, carol]) c.end(true);
   });
@@ -135,14 +158,18 @@ describe('group member removal', () => {
     // ...then Bob is removed while offline, and more is sent.
     t.store.setGroup('off', ['alice']);
     await t.events.publish({ type: 'group-changed', groupId: 'off', removed: ['bob'], added: [] });
-    await sleep(50);
+    // The stored subscription is gone before more is sent.
+    await waitFor(async () => !(await storedSubscribers(t, topic)).includes('bob:b1'), {
+      what: 'stored subscription removed',
+    });
     expect(await tryPublish(alice, topic, 'after-removal')).toBe(true);
     expect(await tryPublish(alice, 'sotto/v1/inbox/bob/b1', 'dm-still-arrives')).toBe(true);
 
     const back = await connect(t.tcpUrl, 'bob:b1', tok('bob', 'b1'), { clean: false });
     const got = collect(back);
     await waitFor(() => got.length >= 1, { what: 'dm' });
-    await sleep(300);
+    // The queue is delivered in order; a marker sent now comes after all of it.
+    await marker(alice, 'sotto/v1/inbox/bob/b1', got);
     expect(got.map((m) => m.payload)).toEqual(['dm-still-arrives']);
     back.end(true);
     alice.end(true);
@@ -154,7 +181,7 @@ describe('group member removal', () => {
     t.store.setGroup('missed', ['alice', 'bob']);
     const topic = 'sotto/v1/group/missed';
     const bob = await connect(t.tcpUrl, 'bob:b1', tok('bob', 'b1'), { clean: false });
-    expect(await subscribe(bob, topic)).toEqual([1]);
+    expect(await subscribe(bob, [topic, 'sotto/v1/inbox/bob/b1'])).toEqual([1, 1]);
     bob.end();
     await closed(bob);
     const alice = await connect(t.tcpUrl, 'alice:a1', tok('alice', 'a1'));
@@ -162,7 +189,8 @@ describe('group member removal', () => {
     t.store.setGroup('missed', ['alice']);
     const back = await connect(t.tcpUrl, 'bob:b1', tok('bob', 'b1'), { clean: false });
     const got = collect(back);
-    await sleep(400);
+    // Queued after the group message: when it arrives, the group message was handed over or dropped.
+    await marker(alice, 'sotto/v1/inbox/bob/b1', got);
     expect(got).toEqual([]);
     back.end(true);
     alice.end(true);

@@ -24,6 +24,7 @@ import {
   type BrokerOptions,
 } from '../src/index.ts';
 import type { AclStoreQueries } from '../src/types.ts';
+import { waitFor } from '../../test/support/ports.ts';
 
 /** Mutable ACL state behind {@link AclStoreQueries}. */
 export class FakeStore implements AclStoreQueries {
@@ -355,4 +356,82 @@ export function run(
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+type Got = { topic: string; payload: string }[];
+let markers = 0;
+
+/**
+ * A negative check without a sleep: `publisher` sends a unique marker on `topic` (one that every
+ * list in `gots` hears) after whatever must not arrive, and this resolves once each list holds it
+ * — the broker handles one connection's publishes in order, so anything the publisher sent before
+ * the marker that was going to arrive has arrived. The markers are removed from the lists.
+ */
+export async function marker(publisher: MqttClient, topic: string, ...gots: Got[]): Promise<void> {
+  const m = `marker-${++markers}`;
+  if (!(await tryPublish(publisher, topic, m))) throw new Error(`marker refused on ${topic}`);
+  await waitFor(() => gots.every((g) => g.some((x) => x.payload === m)), {
+    what: `marker on ${topic}`,
+  });
+  for (const g of gots)
+    g.splice(
+      g.findIndex((x) => x.payload === m),
+      1,
+    );
+}
+
+/**
+ * Wait until subscribers hear what `publisher` sends on `topic` (a subscription made on another
+ * broker has reached the publisher's, a session moved): publishes probes until one reaches every
+ * list in `gots`; the probes are removed from the lists.
+ */
+export async function untilHeard(
+  publisher: MqttClient,
+  topic: string,
+  ...gots: Got[]
+): Promise<void> {
+  const sent = new Set<string>();
+  await waitFor(
+    async () => {
+      const m = `probe-${++markers}`;
+      sent.add(m);
+      await tryPublish(publisher, topic, m);
+      await sleep(50); // pace of the probes, not a synchronisation
+      return gots.every((g) => g.some((x) => sent.has(x.payload)));
+    },
+    { what: `subscribers hearing ${topic}` },
+  );
+  await marker(publisher, topic, ...gots); // later probes, in flight now, have arrived too
+  for (const g of gots) {
+    for (let i = g.length - 1; i >= 0; i--) if (sent.has(g[i]!.payload)) g.splice(i, 1);
+  }
+}
+
+/** Resolves once `broker` no longer counts `clientId` as connected (its side of a close). */
+export function brokerDropped(broker: Broker, clientId: string): Promise<void> {
+  return waitFor(() => !broker.connectedIdentities().some((i) => i.clientId === clientId), {
+    what: `${clientId} gone from the broker`,
+  });
+}
+
+/** The current value of a broker counter with these labels (0 when never counted). */
+export async function counter(
+  c: { get(): Promise<{ values: { labels: object; value: number }[] }> },
+  labels: Record<string, string>,
+): Promise<number> {
+  const { values } = await c.get();
+  const hit = values.find((v) =>
+    Object.entries(labels).every(([k, want]) => (v.labels as Record<string, unknown>)[k] === want),
+  );
+  return hit?.value ?? 0;
+}
+
+/** Client ids with a stored (persistent-session) subscription to `topic` on `t`'s broker. */
+export async function storedSubscribers(t: { broker: Broker }, topic: string): Promise<string[]> {
+  const persistence = (
+    t.broker.aedes as unknown as {
+      persistence: { subscriptionsByTopic(topic: string): Promise<{ clientId: string }[]> };
+    }
+  ).persistence;
+  return (await persistence.subscriptionsByTopic(topic)).map((s) => s.clientId);
 }

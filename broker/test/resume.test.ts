@@ -13,14 +13,16 @@ import {
   type QueuePersistence,
 } from '../src/internal/resume.ts';
 import {
+  brokerDropped,
   closed,
   connect,
   createTokens,
   FakeStore,
+  marker,
   received,
-  sleep,
   startClusterBroker,
   startTestBroker,
+  storedSubscribers,
   subscribe,
   type TestBroker,
 } from './helpers.ts';
@@ -35,7 +37,13 @@ const N = 300;
  * `resumeUrl`) while the rest is still being published.
  */
 async function resumeWhilePublishing(
-  t: { publishUrl: string; resumeUrl: string; token: (u: string, d: string) => string },
+  t: {
+    publishUrl: string;
+    resumeUrl: string;
+    publisher: TestBroker;
+    resumer: TestBroker;
+    token: (u: string, d: string) => string;
+  },
   device: string,
   topic: string,
 ): Promise<void> {
@@ -44,7 +52,11 @@ async function resumeWhilePublishing(
   expect(await subscribe(first, topic)).toEqual([1]);
   first.end();
   await closed(first);
-  await sleep(100); // the stored subscription reaches every broker
+  // Gone from its broker, and its stored subscription visible to the publishing broker.
+  await brokerDropped(t.resumer.broker, clientId);
+  await waitFor(async () => (await storedSubscribers(t.publisher, topic)).includes(clientId), {
+    what: 'stored subscription',
+  });
 
   const alice = await connect(t.publishUrl, 'alice:a1', t.token('alice', 'a1'));
   let acked = 0;
@@ -64,7 +76,7 @@ async function resumeWhilePublishing(
   await waitFor(() => got.length >= N, { what: `${N} messages`, timeoutMs: 15_000 }).catch(
     () => undefined,
   );
-  await sleep(200); // anything twice would show now
+  await marker(alice, topic, got); // anything twice would have come before it
   const order = got.filter((m) => m.topic === topic).map((m) => Number(m.payload));
   expect(closes).toBe(0);
   expect(order).toEqual(Array.from({ length: N }, (_, i) => i));
@@ -84,6 +96,8 @@ describe('one broker, in-memory persistence', () => {
   const urls = () => ({
     publishUrl: t.tcpUrl,
     resumeUrl: t.tcpUrl,
+    publisher: t,
+    resumer: t,
     token: (u: string, d: string) => t.tokens.token(u, d),
   });
 
@@ -126,6 +140,8 @@ describe('two brokers on one Redis: publisher on A, the session resumes on B', (
   const urls = () => ({
     publishUrl: a.tcpUrl,
     resumeUrl: b.tcpUrl,
+    publisher: a,
+    resumer: b,
     token: (u: string, d: string) => tokens.token(u, d),
   });
 
@@ -144,7 +160,10 @@ describe('two brokers on one Redis: publisher on A, the session resumes on B', (
     expect(await subscribe(first, topic)).toEqual([1]);
     first.end();
     await closed(first);
-    await sleep(100);
+    await brokerDropped(b.broker, 'bob:b3');
+    await waitFor(async () => (await storedSubscribers(a, topic)).includes('bob:b3'), {
+      what: 'stored subscription on A',
+    });
     const alice = await connect(a.tcpUrl, 'alice:a1', tokens.token('alice', 'a1'));
     for (let i = 0; i < Q; i += 100)
       await Promise.all(

@@ -12,6 +12,7 @@
  * group. Publishes on `cmd` itself are not echoed back.
  */
 import type { SottoClient } from './engine.ts';
+import { groupConversation } from '@sotto/crypto';
 import type { MessageRecord } from './store/types.ts';
 
 /** Options of {@link startBridge}. */
@@ -42,7 +43,7 @@ function asText(bytes: Uint8Array): string {
 export function startBridge(client: SottoClient, options: BridgeOptions): () => void {
   const { groupId } = options;
   const things = new Set(options.things);
-  const conversation = `group:${groupId}`;
+  const conversation = groupConversation(groupId);
   for (const t of things) client.things.watch(t);
 
   const offIot = client.on('iot', (e) => {

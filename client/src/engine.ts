@@ -188,8 +188,8 @@ export function createClient(deps: CreateClientOptions): SottoClient {
   function resolveTarget(
     to: string,
   ): { type: 'dm'; user: string } | { type: 'group'; groupId: string } {
-    if (to.startsWith('dm:') || to.startsWith('group:')) return parseConversation(to);
-    return { type: 'dm', user: to };
+    // A bare username is a DM; anything with a conversation prefix must parse as one.
+    return to.includes(':') ? parseConversation(to) : { type: 'dm', user: to };
   }
 
   async function sendTo(to: string, input: PayloadInput): Promise<Payload> {

@@ -72,8 +72,10 @@ describe('sotto link', () => {
     const bob = uname('bob');
     expect((await sotto('a1', ['register', alice, ...PW])).code).toBe(0);
     expect((await sotto('bob', ['register', bob, ...PW])).code).toBe(0);
-    // History worth copying: a DM.
-    expect((await sotto('a1', ['send', bob, 'before linking', '--wait', '3'])).code).toBe(0);
+    // History worth copying: a DM. Bob has no device online, so it is not confirmed (exit 8).
+    const unconfirmed = await sotto('a1', ['send', bob, 'before linking', '--timeout', '3']);
+    expect(unconfirmed.code).toBe(8);
+    expect(unconfirmed.stderr).toContain('not confirmed delivered within 3 s');
 
     const login = await sotto('a2', ['login', alice, ...PW]);
     expect(login.code).toBe(1);

@@ -16,7 +16,7 @@ import { randomBytes } from './internal/random.ts';
 import { assertValidX25519PublicKey, generateX25519KeyPair } from './internal/x25519.ts';
 import type { KeyPair } from './keys.ts';
 import { sodium } from './sodium.ts';
-import { DEVICE_ID_PATTERN, USERNAME_PATTERN } from './topics.ts';
+import { DEVICE_ID_PATTERN, USERNAME_PATTERN } from './wire/topics.ts';
 
 /** Version byte of the device certificate encoding. */
 export const DEVICE_CERTIFICATE_VERSION = 1;

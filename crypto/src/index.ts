@@ -17,7 +17,8 @@ export {
   fromUtf8,
 } from './bytes.ts';
 export type { KeyPair } from './keys.ts';
-export * from './topics.ts';
+// The wire contract (topics, conversation ids, notices): also importable alone as `@sotto/crypto/wire`.
+export * from './wire/index.ts';
 export {
   EnvelopeType,
   EnvelopeTypeName,

@@ -24,7 +24,7 @@ import { assertValidX25519PublicKey, generateX25519KeyPair, x25519 } from './int
 import type { KeyPair } from './keys.ts';
 import { pad, unpad } from './padding.ts';
 import { sodium } from './sodium.ts';
-import { DEVICE_ID_PATTERN, USERNAME_PATTERN } from './topics.ts';
+import { DEVICE_ID_PATTERN, USERNAME_PATTERN } from './wire/topics.ts';
 
 /** Version byte of the link code and of the sealed link bundle. */
 export const LINK_VERSION = 1;

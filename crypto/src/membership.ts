@@ -15,7 +15,7 @@ import { ed25519Require, ed25519Sign } from './internal/groups-ed25519.ts';
 import { hash, LABELS } from './kdf.ts';
 import type { KeyPair } from './keys.ts';
 import { sodium } from './sodium.ts';
-import { GROUP_ID_PATTERN, USERNAME_PATTERN } from './topics.ts';
+import { GROUP_ID_PATTERN, USERNAME_PATTERN } from './wire/topics.ts';
 
 /** The only membership record version this implementation speaks. */
 export const MEMBERSHIP_RECORD_VERSION = 1;

@@ -18,7 +18,7 @@ import { ByteReader, ByteWriter, concat, equalBytes } from './bytes.ts';
 import { CryptoError } from './errors.ts';
 import { ed25519Sign, ed25519Verify } from './internal/groups-ed25519.ts';
 import { sodium } from './sodium.ts';
-import { USERNAME_PATTERN } from './topics.ts';
+import { USERNAME_PATTERN } from './wire/topics.ts';
 
 const LEAF_PREFIX = Uint8Array.of(0x00);
 const NODE_PREFIX = Uint8Array.of(0x01);

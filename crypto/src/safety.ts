@@ -14,7 +14,7 @@ import { ByteReader, ByteWriter, equalBytes } from './bytes.ts';
 import { CryptoError } from './errors.ts';
 import { LABELS } from './kdf.ts';
 import { sodium } from './sodium.ts';
-import { USERNAME_PATTERN } from './topics.ts';
+import { USERNAME_PATTERN } from './wire/topics.ts';
 
 /** Format version, hashed into every fingerprint and first byte of the QR payload. */
 export const SAFETY_NUMBER_VERSION = 1;

@@ -24,7 +24,7 @@ import { ed25519KeyPair, ed25519Sign, ed25519Verify } from './internal/groups-ed
 import { chainStep, kdf, LABELS } from './kdf.ts';
 import type { KeyPair } from './keys.ts';
 import { sodium } from './sodium.ts';
-import { DEVICE_ID_PATTERN, GROUP_ID_PATTERN, USERNAME_PATTERN } from './topics.ts';
+import { DEVICE_ID_PATTERN, GROUP_ID_PATTERN, USERNAME_PATTERN } from './wire/topics.ts';
 
 /** Version byte of distributions and serialized sender-key states. */
 export const SENDER_KEY_VERSION = 1;

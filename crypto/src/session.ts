@@ -53,7 +53,7 @@ import { generateX25519KeyPair, x25519PublicKey } from './internal/x25519.ts';
 import { type PrekeyBundle, verifyKemPrekey } from './prekeys.ts';
 import { peekGroupEnvelope } from './senderkeys.ts';
 import { sodium } from './sodium.ts';
-import { DEVICE_ID_PATTERN, USERNAME_PATTERN } from './topics.ts';
+import { DEVICE_ID_PATTERN, USERNAME_PATTERN } from './wire/topics.ts';
 
 export { MAX_SKIP, MAX_SKIPPED_KEYS, type RandomSource } from './internal/ratchet.ts';
 

@@ -15,7 +15,7 @@ import Fastify, {
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { controlTopic, ready, utf8 } from '@sotto/crypto';
+import { controlTopic, encodeControlNotice, ready } from '@sotto/crypto';
 import { resolveAppConfig, type AppConfig, type DeepPartial } from './config.ts';
 import type { ControlPublisher, Ctx, LimitedRoute } from './context.ts';
 import { ApiError, apiError, ERRORS, errorSchema, type ApiErrorCode } from './errors.ts';
@@ -26,6 +26,7 @@ import { createPasswordHasher } from './passwords.ts';
 import { createCountLimiter, nodeRedisRateLimitStore } from './ratelimit-store.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { blobRoutes } from './routes/blobs.ts';
+import { discoveryRoutes } from './routes/discovery.ts';
 import { groupRoutes } from './routes/groups.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { logRoutes } from './routes/log.ts';
@@ -267,7 +268,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
     },
     async notifyDevices(devices, notice) {
       if (!opts.publisher) return;
-      const payload = utf8(JSON.stringify(notice));
+      const payload = encodeControlNotice(notice);
       for (const d of devices) {
         try {
           await opts.publisher.publish(controlTopic(d.username, d.deviceId), payload);
@@ -392,6 +393,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
   blobRoutes(app, ctx);
   logRoutes(app, ctx);
   settingsRoutes(app, ctx);
+  discoveryRoutes(app, ctx);
 
   // A Fastify instance is a thenable, so TypeScript checks the *awaited* type of
   // the return value (a plain FastifyInstance) and loses the extras; the object

@@ -67,6 +67,14 @@ export interface AppConfig {
   /** Most one-time prekeys of each kind in one upload. */
   prekeysPerUpload: number;
   prekeyClaims: PrekeyClaimsConfig;
+  /**
+   * MQTT over WebSocket URL that clients are told by `GET /.well-known/sotto` (docs/API.md
+   * "Discovery"); `null` = `publicUrl` with scheme `ws`/`wss` and path `/mqtt` (where embedded mode
+   * and the docker-compose proxy serve it).
+   */
+  mqttWsUrl: string | null;
+  /** MQTT over TCP URL that clients are told (`mqtt://host:1883`); `null` = none advertised. */
+  mqttTcpUrl: string | null;
 }
 
 /** The whole process configuration (`server.ts`). */
@@ -108,6 +116,8 @@ export function defaultAppConfig(): AppConfig {
       lowWater: 5,
       noticeIntervalMs: 5 * 60_000,
     },
+    mqttWsUrl: null,
+    mqttTcpUrl: null,
   };
 }
 
@@ -154,6 +164,8 @@ const schema = {
     bodyLimit: int(1024, 64 * 1024 * 1024),
     jwtKeyFile: { type: ['string', 'null'] },
     brokerUrl: { type: ['string', 'null'], pattern: '^(mqtts?|wss?)://' },
+    mqttWsUrl: { type: ['string', 'null'], pattern: '^wss?://[^\\s]+$' },
+    mqttTcpUrl: { type: ['string', 'null'], pattern: '^mqtts?://[^\\s]+$' },
     logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
     prekeyCap: int(1, 10_000),
     prekeysPerUpload: int(1, 1000),
@@ -205,6 +217,8 @@ const OPTIONS = {
   'body-limit': { env: 'BODY_LIMIT', path: ['bodyLimit'] },
   'jwt-key-file': { env: 'JWT_KEY_FILE', path: ['jwtKeyFile'] },
   'broker-url': { env: 'BROKER_URL', path: ['brokerUrl'] },
+  'mqtt-ws-url': { env: 'MQTT_WS_URL', path: ['mqttWsUrl'] },
+  'mqtt-tcp-url': { env: 'MQTT_TCP_URL', path: ['mqttTcpUrl'] },
   'log-level': { env: 'LOG_LEVEL', path: ['logLevel'] },
   'prekey-cap': { env: 'PREKEY_CAP', path: ['prekeyCap'] },
   'prekeys-per-upload': { env: 'PREKEYS_PER_UPLOAD', path: ['prekeysPerUpload'] },

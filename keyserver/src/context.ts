@@ -2,6 +2,7 @@
  * What every route module receives: the injected dependencies plus a few
  * helpers built from them in `app.ts`.
  */
+import type { ControlNotice } from '@sotto/crypto/wire';
 import type { FastifyBaseLogger, onRequestAsyncHookHandler } from 'fastify';
 import type { AppConfig } from './config.ts';
 import type { KeyLog } from './keylog.ts';
@@ -10,27 +11,8 @@ import type { PasswordHasher } from './passwords.ts';
 import type { AclEvent, AclEvents, Store } from './store/types.ts';
 import type { AccessClaims, TokenIssuer, TokenVerifier } from './tokens.ts';
 
-/**
- * Every notice the key server sends on `sotto/v1/control/{user}/{device}` (JSON, QoS 1;
- * docs/PROTOCOL.md §7 "Control notices"). Clients must ignore types they do not know.
- */
-export type ControlNotice =
-  /**
-   * Key server → every device of every old and new member: the group's membership chain grew
-   * to `seq` (fetch it).
-   */
-  | { type: 'group-changed'; groupId: string; seq: number }
-  /**
-   * Key server → each device removed by an identity reset of its user (sent before its tokens
-   * are revoked): this device no longer belongs to the account's identity.
-   */
-  | { type: 'device-removed'; reason: 'identity-reset' }
-  /**
-   * Key server → one device whose one-time prekeys fell below the low-water mark through
-   * claims (issue 14: someone may be draining them): top up now. `remaining` is the smaller
-   * count of the two kinds after the claim. Sent at most once per `noticeIntervalMs`.
-   */
-  | { type: 'prekeys-low'; remaining: number };
+/** Every notice the key server sends on a control topic; defined in the wire contract. */
+export type { ControlNotice };
 
 /** Delivers control notices to devices over MQTT (a broker in-process, or an MQTT client). */
 export interface ControlPublisher {

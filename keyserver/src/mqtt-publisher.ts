@@ -6,6 +6,7 @@
  * The token is re-minted before it expires so reconnects keep working.
  */
 import { randomBytes } from 'node:crypto';
+import { serviceClientId } from '@sotto/crypto/wire';
 import mqtt from 'mqtt';
 import type { ControlPublisher } from './context.ts';
 import type { TokenIssuer } from './tokens.ts';
@@ -26,7 +27,7 @@ export function createMqttControlPublisher(opts: {
   refreshMs?: number;
 }): MqttControlPublisher {
   const n = opts.instance ?? randomBytes(4).toString('hex');
-  const clientId = `service:keyserver:${n}`;
+  const clientId = serviceClientId(n);
   const mint = () => opts.issuer.issue({ sub: 'keyserver', dev: n, kind: 'service' }).token;
   const client = mqtt.connect(opts.url, {
     clientId,

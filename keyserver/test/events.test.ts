@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from 'redis';
-import { createMemoryAclEvents, createRedisAclEvents, parseAclEvent } from '../src/store/events.ts';
+import { createMemoryAclEvents, createRedisAclEvents } from '../src/store/events.ts';
 import type { AclEvent } from '../src/store/types.ts';
 import { startRedis, type RedisProcess } from '../../test/support/redis.ts';
 import { waitFor } from '../../test/support/ports.ts';
@@ -41,30 +41,6 @@ describe('in-process ACL events', () => {
     await bus.publish(events[4]!);
     expect(got).toEqual([events[4]]);
     expect(errors).toHaveLength(1);
-  });
-});
-
-describe('parseAclEvent', () => {
-  it('round-trips every event type and rejects malformed ones', () => {
-    for (const e of events) expect(parseAclEvent(JSON.stringify(e))).toEqual(e);
-    expect(parseAclEvent('nope')).toBeNull();
-    expect(parseAclEvent('{"type":"group-changed","groupId":"g"}')).toBeNull();
-    expect(
-      parseAclEvent('{"type":"group-changed","groupId":"g","removed":[],"added":[1]}'),
-    ).toBeNull();
-    // An event from a key server that predates `added` still parses (rolling upgrade).
-    expect(parseAclEvent('{"type":"group-changed","groupId":"g","removed":["x"]}')).toEqual({
-      type: 'group-changed',
-      groupId: 'g',
-      removed: ['x'],
-      added: [],
-    });
-    expect(parseAclEvent('{"type":"presence-visibility","username":"alice"}')).toBeNull();
-    expect(
-      parseAclEvent('{"type":"presence-visibility","username":"alice","visible":"no"}'),
-    ).toBeNull();
-    expect(parseAclEvent('{"type":"other"}')).toBeNull();
-    expect(parseAclEvent('null')).toBeNull();
   });
 });
 

@@ -54,10 +54,15 @@ function readSaved(dir: string): Saved {
   }
 }
 
-/** Remember the server URLs (file mode 0600). */
-export function saveServer(dir: string, server: string, mqtt: string): void {
+/**
+ * Remember the server URL and, when one was given, the broker URL (file mode 0600). Without a
+ * broker URL, later commands ask the server (`/.well-known/sotto`) each time, so a server that
+ * moves its broker is followed.
+ */
+export function saveServer(dir: string, server: string, mqtt: string | undefined): void {
   ensureStateDir(dir);
   const file = join(dir, 'config.json');
-  writeFileSync(file, JSON.stringify({ server, mqtt }, null, 2), { mode: 0o600 });
+  const saved: Saved = mqtt === undefined ? { server } : { server, mqtt };
+  writeFileSync(file, JSON.stringify(saved, null, 2), { mode: 0o600 });
   chmodSync(file, 0o600);
 }

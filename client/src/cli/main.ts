@@ -6,7 +6,13 @@
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { DeviceKind } from '@sotto/crypto';
+import {
+  DISCOVERY_PATH,
+  decodeDiscovery,
+  groupConversation,
+  parseConversation,
+  type DeviceKind,
+} from '@sotto/crypto';
 import mqtt from 'mqtt';
 import { startBridge } from '../bridge.ts';
 import { createClient, type SottoClient } from '../engine.ts';
@@ -31,6 +37,11 @@ export const EXIT = {
   KEY_CHANGED: 6,
   /** Name taken, or similar conflict. */
   CONFLICT: 7,
+  /**
+   * `send`: the broker took the message but no recipient device confirmed it within `--timeout`
+   * (it stays in the outbox and is sent again by the next command on this state).
+   */
+  NOT_DELIVERED: 8,
 } as const;
 
 class UsageError extends Error {}
@@ -45,7 +56,7 @@ const USAGE = `usage: sotto [--state DIR] [--server URL] [--mqtt URL[,URL…]]�
   password [--password CURRENT] [--new-password NEW]   change the account password
   reset-identity [--password P]            lost your other devices: new identity key here,
                                            every other device removed (contacts see a key change)
-  send <user|group:ID|#name> <text…> [--wait SECONDS]
+  send <user|group:ID|#name> <text…> [--timeout SECONDS]   wait for delivery (10 s)
   listen                                   decrypted messages as JSON lines
   groups create <name> [member…] | add <group> <user> | remove <group> <user> | list
   groups keys <group>                      members whose identity key changed (identity reset)
@@ -54,6 +65,7 @@ const USAGE = `usage: sotto [--state DIR] [--server URL] [--mqtt URL[,URL…]]�
   thing add <name> | list | revoke <name>
   bridge --group <group> --thing <name> [--thing <name>…]
 
+Without --mqtt, the broker is the one the server names at /.well-known/sotto.
 Password: --password, SOTTO_PASSWORD, or the first line of stdin. New password (for password):
 --new-password, SOTTO_NEW_PASSWORD, or the next line of stdin.`;
 
@@ -128,35 +140,107 @@ async function readPasswordChange(
   return { current, next };
 }
 
-function mqttUrlFor(server: string): string {
-  const u = new URL(server);
-  return `mqtt://${u.hostname}:1883`;
+/** Where the broker is when the server does not say (servers older than discovery). */
+function guessedMqttUrl(server: string): string {
+  return `mqtt://${new URL(server).hostname}:1883`;
 }
 
-function open(cfg: CliConfig, withMqtt: boolean): SottoClient {
+/**
+ * The broker URL(s) to use: `--mqtt` / `SOTTO_MQTT` / remembered, else the one the key server
+ * names at `/.well-known/sotto` (TCP if offered, else WebSocket), else the old default port.
+ */
+async function brokerUrls(cfg: CliConfig, server: string): Promise<string[]> {
+  if (cfg.mqtt !== undefined) return cfg.mqtt.split(',').filter((u) => u !== '');
+  let res: Response;
+  try {
+    res = await fetch(new URL(DISCOVERY_PATH, server), { signal: AbortSignal.timeout(10_000) });
+  } catch (cause) {
+    throw Object.assign(
+      new Error(`cannot reach the server at ${server}: ${errorText(cause)} — is it running?`),
+      { exit: EXIT.UNREACHABLE },
+    );
+  }
+  if (res.status === 404) return [guessedMqttUrl(server)];
+  try {
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    const { mqtt: urls } = decodeDiscovery(await res.text());
+    return [urls.tcp ?? urls.ws];
+  } catch (cause) {
+    throw Object.assign(
+      new Error(
+        `${server}${DISCOVERY_PATH} did not name a broker (${errorText(cause)}); pass --mqtt URL`,
+      ),
+      { exit: EXIT.UNREACHABLE },
+    );
+  }
+}
+
+function errorText(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = (err as { cause?: unknown }).cause;
+  return cause instanceof Error ? `${err.message} (${cause.message})` : err.message;
+}
+
+async function open(cfg: CliConfig, withMqtt: boolean): Promise<Opened> {
   if (!cfg.server)
     throw new UsageError('no server: pass --server URL (remembered after register/login)');
+  // Several brokers (repeated --mqtt or a comma list): failover in that order.
+  const brokers = withMqtt ? await brokerUrls(cfg, cfg.server) : [];
+  const first = brokers[0];
+  if (withMqtt && !first) throw new UsageError('--mqtt needs a broker URL');
   ensureStateDir(cfg.stateDir);
   const store = createSqliteStore({ path: join(cfg.stateDir, 'state.sqlite') });
-  // Several brokers (repeated --mqtt or a comma list): failover in that order.
-  const brokers = (cfg.mqtt ?? mqttUrlFor(cfg.server)).split(',').filter((u) => u !== '');
-  const first = brokers[0];
-  if (!first) throw new UsageError('--mqtt needs a broker URL');
-  return createClient({
+  const client = createClient({
     store,
     http: { baseUrl: cfg.server },
-    ...(withMqtt
+    ...(first
       ? {
           mqttConnect: (o) => mqtt.connect(first, o),
           ...(brokers.length > 1 ? { brokers } : {}),
         }
       : {}),
   });
+  return Object.assign(client, { brokerUrl: brokers.join(',') });
+}
+
+/** An engine opened by the CLI, with the broker URL(s) it uses (for messages). */
+type Opened = SottoClient & { brokerUrl: string };
+
+/**
+ * Start the engine and wait (up to `seconds`) until it is connected to the broker; otherwise
+ * fail with {@link EXIT.UNREACHABLE} and the last connection error.
+ */
+async function startOnline(client: Opened, seconds: number): Promise<void> {
+  let lastError: string | undefined;
+  const onConnection = (c: { state: string; error?: string | undefined }): void => {
+    if (c.error) lastError = c.error;
+  };
+  client.on('connection', onConnection);
+  try {
+    await client.start();
+    const deadline = Date.now() + seconds * 1000;
+    while (client.connectionState !== 'online' && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    if (client.connectionState !== 'online') {
+      throw Object.assign(
+        new Error(
+          `cannot reach the broker at ${client.brokerUrl}${lastError ? `: ${lastError}` : ''} ` +
+            '(pass --mqtt URL, or check what the server names at /.well-known/sotto)',
+        ),
+        { exit: EXIT.UNREACHABLE },
+      );
+    }
+  } finally {
+    client.off('connection', onConnection);
+  }
 }
 
 /** Resolve `#name` to a group id by name; `group:ID` and bare ids pass through. */
 async function groupId(client: SottoClient, ref: string): Promise<string> {
-  if (ref.startsWith('group:')) return ref.slice(6);
+  if (ref.startsWith('group:')) {
+    const c = parseConversation(ref);
+    if (c.type === 'group') return c.groupId;
+  }
   const groups = await client.groups.list();
   const byName = ref.startsWith('#')
     ? groups.filter((g) => g.name === ref.slice(1))
@@ -180,14 +264,61 @@ function messageLine(m: MessageRecord): Record<string, unknown> {
   };
 }
 
-async function waitDelivered(client: SottoClient, id: string, seconds: number): Promise<boolean> {
-  const deadline = Date.now() + seconds * 1000;
-  while (Date.now() < deadline) {
-    const pending = (await client.store.listOutbox()).some((e) => e.messageId === id);
-    if (!pending) return true;
+/** How far a sent message got by the deadline. */
+interface Confirmation {
+  /** Every recipient device (and our own other devices) confirmed it: it left the outbox. */
+  delivered: boolean;
+  /** Devices of other users that confirmed it. */
+  confirmed: number;
+  /** Devices (any user, ours included) that have not confirmed it yet. */
+  pending: number;
+}
+
+/**
+ * Wait until the message left the outbox (every device confirmed it with a `delivered` receipt)
+ * or `deadline`, and count the devices of other users that confirmed it meanwhile.
+ */
+async function waitDelivered(
+  client: SottoClient,
+  id: string,
+  deadline: number,
+): Promise<Confirmation> {
+  const me = client.account?.username;
+  const key = (e: { recipient: string; recipientDevice: string }) =>
+    `${e.recipient}:${e.recipientDevice}`;
+  const entries = async () => (await client.store.listOutbox()).filter((e) => e.messageId === id);
+  const others = (await entries()).filter((e) => e.recipient !== me).map(key);
+  for (;;) {
+    const pending = await entries();
+    const left = new Set(pending.map(key));
+    const result = {
+      delivered: pending.length === 0,
+      confirmed: others.filter((k) => !left.has(k)).length,
+      pending: pending.length,
+    };
+    if (result.delivered || Date.now() >= deadline) return result;
     await new Promise((r) => setTimeout(r, 100));
   }
-  return false;
+}
+
+/**
+ * Long-running commands (listen, bridge): every connection change as a `connection:` line on
+ * stderr, and a broker that cannot be reached said plainly once per outage (the engine keeps
+ * retrying).
+ */
+function reportConnection(client: Opened): void {
+  let reported = false;
+  client.on('connection', (c) => {
+    process.stderr.write(`connection: ${c.state}${c.error ? ` (${c.error})` : ''}\n`);
+    if (c.state === 'online') reported = false;
+    else if (c.error && !reported && c.state === 'offline') {
+      reported = true;
+      process.stderr.write(
+        `sotto: cannot reach the broker at ${client.brokerUrl}: ${c.error}; retrying ` +
+          '(pass --mqtt URL, or check what the server names at /.well-known/sotto)\n',
+      );
+    }
+  });
 }
 
 /** Run the CLI; resolves to the exit status. */
@@ -202,6 +333,8 @@ export async function run(argv: string[]): Promise<number> {
       password: { type: 'string' },
       'new-password': { type: 'string' },
       kind: { type: 'string' },
+      timeout: { type: 'string' },
+      /** Old name of --timeout. */
       wait: { type: 'string' },
       group: { type: 'string' },
       thing: { type: 'string', multiple: true },
@@ -234,7 +367,7 @@ export async function run(argv: string[]): Promise<number> {
       const username = args[0];
       if (!username) throw new UsageError(`${command} needs a username`);
       const password = await readPassword(cfg);
-      const client = open(cfg, false);
+      const client = await open(cfg, false);
       try {
         const opts = {
           ...(kind ? { kind } : {}),
@@ -244,7 +377,7 @@ export async function run(argv: string[]): Promise<number> {
           command === 'register'
             ? await client.register(username, password, opts)
             : await client.login(username, password, opts);
-        saveServer(cfg.stateDir, cfg.server!, cfg.mqtt ?? mqttUrlFor(cfg.server!));
+        saveServer(cfg.stateDir, cfg.server!, cfg.mqtt);
         print(info);
       } finally {
         await client.close();
@@ -254,7 +387,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     case 'password': {
       const { current, next } = await readPasswordChange(cfg, values['new-password']);
-      const client = open(cfg, false);
+      const client = await open(cfg, false);
       try {
         await client.changePassword(current, next);
         print({ type: 'password-changed', username: client.account?.username });
@@ -266,7 +399,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     case 'reset-identity': {
       const password = await readPassword(cfg);
-      const client = open(cfg, false);
+      const client = await open(cfg, false);
       try {
         const info = await client.resetIdentity(password);
         print({ type: 'identity-reset', ...info });
@@ -279,14 +412,29 @@ export async function run(argv: string[]): Promise<number> {
     case 'send': {
       const [to, ...words] = args;
       if (!to || words.length === 0) throw new UsageError('send needs a recipient and text');
-      const client = open(cfg, true);
+      const seconds = Number(values.timeout ?? values.wait ?? 10);
+      if (!Number.isFinite(seconds) || seconds < 0)
+        throw new UsageError('--timeout needs a number of seconds');
+      const deadline = Date.now() + seconds * 1000;
+      const client = await open(cfg, true);
       try {
-        await client.start();
+        await startOnline(client, seconds);
         const target =
-          to.startsWith('#') || to.startsWith('group:') ? `group:${await groupId(client, to)}` : to;
+          to.startsWith('#') || to.startsWith('group:')
+            ? groupConversation(await groupId(client, to))
+            : to;
         const m = await client.sendText(target, words.join(' '));
-        const delivered = await waitDelivered(client, m.id, Number(values.wait ?? 10));
-        print({ id: m.id, conversation: m.conversationId, delivered });
+        const c = await waitDelivered(client, m.id, deadline);
+        print({ id: m.id, conversation: m.conversationId, ...c });
+        // Success once the recipient has it on some device; the others get it from their queue.
+        if (!c.delivered && c.confirmed === 0) {
+          process.stderr.write(
+            `sotto: message ${m.id} was not confirmed delivered within ${seconds} s ` +
+              '(recipient offline?); it stays queued and is sent again by the next sotto ' +
+              'command on this state directory\n',
+          );
+          return EXIT.NOT_DELIVERED;
+        }
       } finally {
         await client.close();
         await client.store.close();
@@ -294,15 +442,13 @@ export async function run(argv: string[]): Promise<number> {
       return EXIT.OK;
     }
     case 'listen': {
-      const client = open(cfg, true);
+      const client = await open(cfg, true);
       client.on('message', (m) => print(messageLine(m)));
       client.on('receipt', (r) => print({ type: 'receipt', ...r }));
       client.on('groupChange', (g) => print({ type: 'groupChange', ...g }));
       client.on('keyChange', (k) => print({ type: 'keyChange', ...k }));
       client.on('ownKeyAlert', (a) => print({ type: 'ownKeyAlert', ...a }));
-      client.on('connection', (c) =>
-        process.stderr.write(`connection: ${c.state}${c.error ? ` (${c.error})` : ''}\n`),
-      );
+      reportConnection(client);
       await client.start();
       await waitForSignal();
       await client.close();
@@ -311,7 +457,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     case 'groups': {
       const [sub, a1, a2] = args;
-      const client = open(cfg, sub !== 'list');
+      const client = await open(cfg, sub !== 'list');
       try {
         if (sub !== 'list') await client.start();
         switch (sub) {
@@ -359,7 +505,7 @@ export async function run(argv: string[]): Promise<number> {
     case 'verify': {
       const user = args[0];
       if (!user) throw new UsageError('verify needs a user');
-      const client = open(cfg, false);
+      const client = await open(cfg, false);
       try {
         await client.start();
         await client.trust.refresh(user);
@@ -382,7 +528,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     case 'thing': {
       const [sub, name] = args;
-      const client = open(cfg, false);
+      const client = await open(cfg, false);
       try {
         await client.start();
         if (sub === 'add' && name) print(await client.http.addThing(name));
@@ -402,7 +548,7 @@ export async function run(argv: string[]): Promise<number> {
       if (sub === 'show') {
         if (!arg) throw new UsageError('link show needs a username');
         const password = await readPassword(cfg);
-        const client = open(cfg, true);
+        const client = await open(cfg, true);
         try {
           const session = await client.link.begin(arg, password, kind ? { kind } : {});
           print({ type: 'link-code', code: session.code, expiresAt: session.expiresAt });
@@ -414,7 +560,7 @@ export async function run(argv: string[]): Promise<number> {
           process.once('SIGTERM', stop);
           try {
             const { history, ...info } = await session.linked;
-            saveServer(cfg.stateDir, cfg.server!, cfg.mqtt ?? mqttUrlFor(cfg.server!));
+            saveServer(cfg.stateDir, cfg.server!, cfg.mqtt);
             // A history that could not be imported does not fail the link: say so, exit OK.
             print({
               type: 'linked',
@@ -440,7 +586,7 @@ export async function run(argv: string[]): Promise<number> {
       }
       if (sub === 'approve') {
         if (!arg) throw new UsageError('link approve needs the code the new device shows');
-        const client = open(cfg, true);
+        const client = await open(cfg, true);
         try {
           await client.start();
           const result = await client.link.approve(arg, { history: !values['no-history'] });
@@ -464,10 +610,8 @@ export async function run(argv: string[]): Promise<number> {
       const things = values.thing ?? [];
       if (!values.group || things.length === 0)
         throw new UsageError('bridge needs --group and at least one --thing');
-      const client = open(cfg, true);
-      client.on('connection', (c) =>
-        process.stderr.write(`connection: ${c.state}${c.error ? ` (${c.error})` : ''}\n`),
-      );
+      const client = await open(cfg, true);
+      reportConnection(client);
       await client.start();
       const id = await groupId(client, values.group);
       const stop = startBridge(client, {

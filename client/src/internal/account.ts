@@ -25,6 +25,7 @@ import { ClientError } from '../errors.ts';
 import type { HttpClient, KeyUpload } from '../http.ts';
 import type { AccountRecord, ClientStore, PrekeySecretRecord, StoreOp } from '../store/types.ts';
 import type { Ctx } from './context.ts';
+import { parseConversation } from './conversation.ts';
 import { ownIdentityReplacedOp } from './transparency.ts';
 
 const NEXT_PREKEY_ID = 'prekey.nextId';
@@ -415,7 +416,8 @@ async function retireIdentityOps(
   const peers = new Set<string>([username, ...contacts.map((c) => c.username)]);
   for (const g of groups) for (const m of g.members) peers.add(m);
   for (const c of await store.listConversations()) {
-    if (c.conversationId.startsWith('dm:')) peers.add(c.conversationId.slice(3));
+    const conv = parseConversation(c.conversationId);
+    if (conv.type === 'dm') peers.add(conv.user);
   }
   for (const user of peers) {
     for (const device of await store.listSessionDevices(user)) {

@@ -1,23 +1,23 @@
 /**
- * Conversation ids as the engine and its callers name them: `dm:{user}` and `group:{id}`.
+ * Conversation ids as the engine and its callers name them: `dm:{user}` and `group:{id}`. The
+ * format is the wire contract's (`@sotto/crypto/wire`); this module reports a bad id as the
+ * engine's own `BAD_INPUT`, so callers of `@sotto/client` see only {@link ClientError}.
  */
+import {
+  dmConversation,
+  groupConversation,
+  parseConversation as parseWireConversation,
+  type Conversation,
+} from '@sotto/crypto';
 import { ClientError } from '../errors.ts';
 
-/** The conversation id of a DM with `user`. */
-export function dmConversation(user: string): string {
-  return `dm:${user}`;
-}
+export { dmConversation, groupConversation };
 
-/** The conversation id of a group. */
-export function groupConversation(groupId: string): string {
-  return `group:${groupId}`;
-}
-
-/** Parse `dm:{user}` / `group:{id}`. */
-export function parseConversation(
-  id: string,
-): { type: 'dm'; user: string } | { type: 'group'; groupId: string } {
-  if (id.startsWith('dm:')) return { type: 'dm', user: id.slice(3) };
-  if (id.startsWith('group:')) return { type: 'group', groupId: id.slice(6) };
-  throw new ClientError('BAD_INPUT', `not a conversation id: ${id}`);
+/** Parse `dm:{user}` / `group:{id}`; a bad id is `ClientError('BAD_INPUT')`. */
+export function parseConversation(id: string): Conversation {
+  try {
+    return parseWireConversation(id);
+  } catch (cause) {
+    throw new ClientError('BAD_INPUT', `not a conversation id: ${id}`, { cause });
+  }
 }

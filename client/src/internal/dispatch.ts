@@ -4,7 +4,7 @@
  * group receiver (a run of either goes as one batch, so it commits as one store batch), key
  * server control notices, retained presence, and plain IoT messages as events.
  */
-import { fromUtf8, parseTopic } from '@sotto/crypto';
+import { decodeControlNotice, decodePresence, isWireError, parseTopic } from '@sotto/crypto';
 import { maintainPrekeys } from './account.ts';
 import type { Ctx } from './context.ts';
 import type { GroupChain } from './groups/chain.ts';
@@ -31,39 +31,47 @@ export interface DispatchDeps {
  */
 async function handleControl(deps: DispatchDeps, payload: Uint8Array): Promise<void> {
   const { ctx } = deps;
-  const notice = JSON.parse(fromUtf8(payload)) as Record<string, unknown>;
-  if (typeof notice.groupId === 'string') await deps.chain.refresh(notice.groupId);
-  const user = notice.username ?? notice.user;
-  if (typeof user === 'string') deps.directory.invalidate(user);
-  const aboutDevices = typeof notice.type === 'string' && notice.type.startsWith('device');
-  if (user === ctx.account().username || aboutDevices) deps.monitorOwnKeys();
-  if (notice.type === 'prekeys-low') {
-    // Claims took our one-time prekeys below the key server's low-water mark (issue 14):
-    // top up now rather than at the next hourly upkeep, so first messages keep getting
-    // one-time keys instead of the last-resort KEM prekey.
-    await maintainPrekeys(ctx);
-    const me = ctx.account();
-    ctx.events.emit('securityNotice', {
-      code: 'PREKEYS_DRAINED',
-      user: me.username,
-      device: me.deviceId,
-      conversationId: null,
-      message: 'one-time prekeys are being claimed unusually fast; replenished',
-      at: ctx.now(),
-    });
+  let notice;
+  try {
+    notice = decodeControlNotice(payload);
+  } catch (err) {
+    // Notice kinds of a newer key server are ignored (PROTOCOL.md §7).
+    if (isWireError(err, 'UNKNOWN_TYPE')) return;
+    throw err;
+  }
+  switch (notice.type) {
+    case 'group-changed':
+      await deps.chain.refresh(notice.groupId);
+      return;
+    case 'device-removed':
+      deps.monitorOwnKeys();
+      return;
+    case 'prekeys-low': {
+      // Claims took our one-time prekeys below the key server's low-water mark (issue 14):
+      // top up now rather than at the next hourly upkeep, so first messages keep getting
+      // one-time keys instead of the last-resort KEM prekey.
+      await maintainPrekeys(ctx);
+      const me = ctx.account();
+      ctx.events.emit('securityNotice', {
+        code: 'PREKEYS_DRAINED',
+        user: me.username,
+        device: me.deviceId,
+        conversationId: null,
+        message: 'one-time prekeys are being claimed unusually fast; replenished',
+        at: ctx.now(),
+      });
+      return;
+    }
   }
 }
 
 /** A retained presence status; an empty payload clears it: the user hid their presence. */
 function handlePresence(ctx: Ctx, user: string, payload: Uint8Array): void {
-  if (payload.length === 0) {
-    ctx.events.emit('presence', { user, status: 'hidden', at: ctx.now() });
-    return;
-  }
-  const p = JSON.parse(fromUtf8(payload)) as { status?: unknown; at?: unknown };
-  if ((p.status === 'online' || p.status === 'offline') && typeof p.at === 'number') {
-    ctx.events.emit('presence', { user, status: p.status, at: p.at });
-  }
+  const p = decodePresence(payload);
+  ctx.events.emit(
+    'presence',
+    p ? { user, status: p.status, at: p.at } : { user, status: 'hidden', at: ctx.now() },
+  );
 }
 
 /** One message that is neither an inbox nor a group envelope. Bad input is reported. */

@@ -16,6 +16,7 @@ import { ClientError } from '../errors.ts';
 import { isApiError } from '../http.ts';
 import type { ContactRecord, MessageRecord, StoreOp } from '../store/types.ts';
 import type { Ctx, RemoteDevice } from './context.ts';
+import { dmConversation } from './conversation.ts';
 import type { Transparency } from './transparency.ts';
 
 interface Cached {
@@ -65,7 +66,7 @@ export function keyChangeNotice(
 ): MessageRecord {
   const id = `notice-${Array.from(random(8), (b) => b.toString(16).padStart(2, '0')).join('')}`;
   return {
-    conversationId: `dm:${user}`,
+    conversationId: dmConversation(user),
     id,
     sender: user,
     senderDevice: '',
@@ -248,7 +249,9 @@ export class Directory {
     // An unverified contact's new key is adopted: say so in the conversation, where it is read.
     // It sits right after the last message under the old key (not at the time of the check,
     // which comes after the first message under the new key was sent).
-    const last = contact.verified ? [] : await store.listMessages(`dm:${user}`, { limit: 1 });
+    const last = contact.verified
+      ? []
+      : await store.listMessages(dmConversation(user), { limit: 1 });
     const at = last[0] ? Math.min(now, last[0].timestamp + 1) : now;
     const notice = contact.verified ? null : keyChangeNotice(user, at, this.ctx.random);
     if (notice) ops.push({ op: 'putMessage', message: notice });

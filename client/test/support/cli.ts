@@ -18,16 +18,26 @@ export interface CliRun {
   stderr: string;
 }
 
+/** Options of one CLI run. */
+export interface CliRunOptions {
+  stdin?: string;
+  env?: Record<string, string>;
+  /** `--mqtt` URL (default: the test server's TCP listener); `null` leaves it out (discovery). */
+  mqtt?: string | null;
+}
+
 /**
- * `sotto --state {dir}/{state} --server … --mqtt … ...args`. Password variables are cleared so
- * a developer's environment never answers a prompt; pass them in `o.env` when a test wants them.
+ * `sotto --state {dir}/{state} --server … --mqtt … ...args`. Password and broker variables are
+ * cleared so a developer's environment never answers a prompt or picks the broker; pass them in
+ * `o.env` when a test wants them.
  */
 export function runSotto(
   at: { srv: TestServer; dir: string },
   state: string,
   args: string[],
-  o: { stdin?: string; env?: Record<string, string> } = {},
+  o: CliRunOptions = {},
 ): Promise<CliRun> {
+  const mqtt = o.mqtt === undefined ? at.srv.mqttUrl : o.mqtt;
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -37,11 +47,18 @@ export function runSotto(
         join(at.dir, state),
         '--server',
         at.srv.httpUrl,
-        '--mqtt',
-        at.srv.mqttUrl,
+        ...(mqtt === null ? [] : ['--mqtt', mqtt]),
         ...args,
       ],
-      { env: { ...process.env, SOTTO_PASSWORD: '', SOTTO_NEW_PASSWORD: '', ...o.env } },
+      {
+        env: {
+          ...process.env,
+          SOTTO_PASSWORD: '',
+          SOTTO_NEW_PASSWORD: '',
+          SOTTO_MQTT: '',
+          ...o.env,
+        },
+      },
     );
     let stdout = '';
     let stderr = '';
@@ -79,7 +96,9 @@ export function cliFixture(prefix: string) {
   };
   return {
     server,
-    sotto: (state: string, args: string[], o?: { stdin?: string; env?: Record<string, string> }) =>
+    /** The state folder of this file's tests. */
+    dir: () => dir,
+    sotto: (state: string, args: string[], o?: CliRunOptions) =>
       runSotto({ srv: server(), dir }, state, args, o),
   };
 }

@@ -5,17 +5,10 @@
  * publishes on and every broker subscribes to.
  */
 import { EventEmitter } from 'node:events';
+import { decodeAclEvent, encodeAclEvent } from '@sotto/crypto/wire';
 import type { AclEvent, AclEventHandler, AclEvents } from './types.ts';
 
 const EVENT = 'acl';
-const TYPES = new Set<AclEvent['type']>([
-  'group-changed',
-  'token-revoked',
-  'device-revoked',
-  'thing-revoked',
-  'user-revoked',
-  'presence-visibility',
-]);
 
 function deliver(
   handlers: Set<AclEventHandler>,
@@ -56,56 +49,6 @@ export function createMemoryAclEvents(opts: { onError?: (err: unknown) => void }
       return Promise.resolve();
     },
   };
-}
-
-/** Parse a message from the Redis channel; `null` for anything that is not a well-formed event. */
-export function parseAclEvent(text: string): AclEvent | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (typeof v !== 'object' || v === null) return null;
-  const o = v as Record<string, unknown>;
-  const str = (k: string) => typeof o[k] === 'string';
-  if (typeof o.type !== 'string' || !TYPES.has(o.type as AclEvent['type'])) return null;
-  switch (o.type as AclEvent['type']) {
-    case 'group-changed': {
-      const names = (k: string): string[] | null => {
-        const a = o[k] ?? [];
-        return Array.isArray(a) && a.every((r) => typeof r === 'string') ? a : null;
-      };
-      const removed = o.removed === undefined ? null : names('removed');
-      const added = names('added');
-      return str('groupId') && removed && added
-        ? { type: 'group-changed', groupId: o.groupId as string, removed, added }
-        : null;
-    }
-    case 'token-revoked':
-      return str('jti') && str('username') && str('deviceId')
-        ? {
-            type: 'token-revoked',
-            jti: o.jti as string,
-            username: o.username as string,
-            deviceId: o.deviceId as string,
-          }
-        : null;
-    case 'device-revoked':
-      return str('username') && str('deviceId')
-        ? { type: 'device-revoked', username: o.username as string, deviceId: o.deviceId as string }
-        : null;
-    case 'thing-revoked':
-      return str('owner') && str('thing')
-        ? { type: 'thing-revoked', owner: o.owner as string, thing: o.thing as string }
-        : null;
-    case 'user-revoked':
-      return str('username') ? { type: 'user-revoked', username: o.username as string } : null;
-    case 'presence-visibility':
-      return str('username') && typeof o.visible === 'boolean'
-        ? { type: 'presence-visibility', username: o.username as string, visible: o.visible }
-        : null;
-  }
 }
 
 /** The part of a node-redis client the bus needs (v5/v6 API). */
@@ -174,9 +117,14 @@ export function createRedisAclEvents(opts: {
     subReady = (async () => {
       await s.connect();
       await s.subscribe(channel, (message) => {
-        const event = parseAclEvent(message);
-        if (event) deliver(handlers, event, onError);
-        else onError(new Error(`ignored malformed ACL event: ${message.slice(0, 200)}`));
+        let event: AclEvent;
+        try {
+          event = decodeAclEvent(message);
+        } catch (cause) {
+          onError(new Error(`ignored ACL event: ${message.slice(0, 200)}`, { cause }));
+          return;
+        }
+        deliver(handlers, event, onError);
       });
       subscribed = true;
       setHearing(true);
@@ -187,7 +135,7 @@ export function createRedisAclEvents(opts: {
 
   return {
     async publish(event) {
-      await opts.client.publish(channel, JSON.stringify(event));
+      await opts.client.publish(channel, encodeAclEvent(event));
     },
     subscribe(handler) {
       handlers.add(handler);

@@ -8,12 +8,7 @@
  */
 export type * from './types.ts';
 export { DEFAULT_USER_SETTINGS } from './types.ts';
-export {
-  createMemoryAclEvents,
-  createRedisAclEvents,
-  parseAclEvent,
-  type RedisPubSubClient,
-} from './events.ts';
+export { createMemoryAclEvents, createRedisAclEvents, type RedisPubSubClient } from './events.ts';
 export { createSqliteStore, type SqliteStoreOptions } from './sqlite.ts';
 export { createRedisStore, type RedisStoreOptions, type RedisClient } from './redis.ts';
 export { hashThingSecret, checkThingSecret } from './secrets.ts';

@@ -10,6 +10,7 @@
  * Binary values (keys, certificates, records) are stored as the canonical
  * encodings from `@sotto/crypto`; the store never parses them.
  */
+import type { AclEvent } from '@sotto/crypto/wire';
 
 /** Kind of a device as stated by its certificate; `thing` and `service` never own devices. */
 export type DeviceKind = 'user' | 'bot' | 'bridge';
@@ -307,24 +308,8 @@ export interface Store {
   close(): Promise<void>;
 }
 
-/** A change the brokers must enforce at once. */
-export type AclEvent =
-  /**
-   * Group membership changed; `removed` lost access to the group topic, `added` gained it
-   * (brokers subscribe the added users' devices, so nothing sent before they hear of the
-   * group is lost).
-   */
-  | { type: 'group-changed'; groupId: string; removed: string[]; added: string[] }
-  /** One access token was revoked (logout). */
-  | { type: 'token-revoked'; jti: string; username: string; deviceId: string }
-  /** A device was logged out or removed. */
-  | { type: 'device-revoked'; username: string; deviceId: string }
-  /** A thing's credential was revoked. */
-  | { type: 'thing-revoked'; owner: string; thing: string }
-  /** Every token of the user was revoked (password change). */
-  | { type: 'user-revoked'; username: string }
-  /** The user hid or showed their presence (brokers stop or resume publishing it). */
-  | { type: 'presence-visibility'; username: string; visible: boolean };
+/** A change the brokers must enforce at once; defined in the wire contract (`@sotto/crypto/wire`). */
+export type { AclEvent };
 
 /** Handler for {@link AclEvents.subscribe}. */
 export type AclEventHandler = (event: AclEvent) => void;

@@ -14,6 +14,7 @@ import type { ChatSession } from '../services/session.ts';
 import { icons } from '../icons.ts';
 import { colorFor, shared } from '../styles.ts';
 import { QrScanner } from '../services/qr-scanner.ts';
+import { dmId } from '../services/messenger.ts';
 
 /** "12345 67890 …": 60 digits as 12 groups of five. */
 export function groupDigits(digits: string): string[] {
@@ -183,7 +184,7 @@ export class ContactInfo extends LitElement {
     return html`<header class="bar">
         <a
           class="icon"
-          href="#/c/${encodeURIComponent(`dm:${this.username}`)}"
+          href="#/c/${encodeURIComponent(dmId(this.username))}"
           aria-label="Back to the conversation"
           >${icons.back}</a
         >

@@ -14,6 +14,7 @@ import { MessengerError } from '../services/messenger.ts';
 import type { ChatSession } from '../services/session.ts';
 import { icons } from '../icons.ts';
 import { colorFor, shared } from '../styles.ts';
+import { parseConversationId } from '../services/messenger.ts';
 
 /** Short relative time for the list ("14:02", "Tue", "3 Mar"). */
 export function shortTime(at: number, now = Date.now()): string {
@@ -210,7 +211,8 @@ export class ConversationList extends LitElement {
   private dmsWithNotices(): string[] {
     const users = new Set<string>();
     for (const n of this.session?.securityNotices ?? []) {
-      if (n.conversationId?.startsWith('dm:') === true) users.add(n.conversationId.slice(3));
+      const c = n.conversationId === null ? null : parseConversationId(n.conversationId);
+      if (c?.kind === 'dm') users.add(c.ref);
     }
     return [...users].sort();
   }

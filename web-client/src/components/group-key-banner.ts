@@ -13,6 +13,7 @@ import { SessionEvents } from '../session-events.ts';
 import type { GroupKeys } from '../services/messenger.ts';
 import type { ChatSession, HistoryEventDetail } from '../services/session.ts';
 import { shared } from '../styles.ts';
+import { groupConversationId, dmId } from '../services/messenger.ts';
 
 /**
  * Identity-key state of one group.
@@ -76,7 +77,7 @@ export class GroupKeyBanner extends LitElement {
 
   private readonly onHistory = (e: Event): void => {
     const detail = (e as CustomEvent<HistoryEventDetail>).detail;
-    if (detail?.reread.has(`group:${this.groupId}`)) void this.load(false);
+    if (detail?.reread.has(groupConversationId(this.groupId))) void this.load(false);
   };
 
   private readonly onLive = (): void => {
@@ -119,7 +120,7 @@ export class GroupKeyBanner extends LitElement {
     this._error = '';
     try {
       await s.messenger.rekeyMember(this.groupId, username);
-      s.touch(`group:${this.groupId}`);
+      s.touch(groupConversationId(this.groupId));
       this.dispatchEvent(
         new CustomEvent<string>('rekeyed', { detail: username, bubbles: true, composed: true }),
       );
@@ -132,7 +133,7 @@ export class GroupKeyBanner extends LitElement {
   }
 
   private member(m: GroupKeys['changed'][number], keys: GroupKeys): TemplateResult {
-    const review = `#/c/${encodeURIComponent(`dm:${m.username}`)}/info`;
+    const review = `#/c/${encodeURIComponent(dmId(m.username))}/info`;
     let action: TemplateResult | typeof nothing = nothing;
     let text: string;
     if (keys.noAdmin) {

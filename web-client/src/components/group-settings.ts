@@ -16,6 +16,7 @@ import type { ChatSession } from '../services/session.ts';
 import { icons } from '../icons.ts';
 import { colorFor, shared } from '../styles.ts';
 import './group-key-banner.ts';
+import { groupConversationId } from '../services/messenger.ts';
 
 /** Group members and admin actions. */
 @customElement('group-settings')
@@ -105,7 +106,7 @@ export class GroupSettings extends LitElement {
     this._error = '';
     try {
       await action();
-      this.session?.touch(`group:${this.groupId}`);
+      this.session?.touch(groupConversationId(this.groupId));
       await this.load();
     } catch (err) {
       this._error = err instanceof Error ? err.message : String(err);
@@ -135,7 +136,7 @@ export class GroupSettings extends LitElement {
     return html`<header class="bar">
         <a
           class="icon"
-          href="#/c/${encodeURIComponent(`group:${this.groupId}`)}"
+          href="#/c/${encodeURIComponent(groupConversationId(this.groupId))}"
           aria-label="Back to the conversation"
           >${icons.back}</a
         >

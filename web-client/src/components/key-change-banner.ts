@@ -12,6 +12,7 @@ import { consume } from '@lit/context';
 import { sessionContext } from '../context.ts';
 import type { ChatSession } from '../services/session.ts';
 import { shared } from '../styles.ts';
+import { dmId } from '../services/messenger.ts';
 
 /**
  * Key-change warning for one contact.
@@ -117,7 +118,7 @@ export class KeyChangeBanner extends LitElement {
   }
 
   override render(): TemplateResult {
-    const review = `#/c/${encodeURIComponent(`dm:${this.username}`)}/info`;
+    const review = `#/c/${encodeURIComponent(dmId(this.username))}/info`;
     if (this.held > 0) return this.renderHeld(review);
     return html`<div
       class=${this.verified ? 'blocking' : ''}

@@ -41,6 +41,7 @@ import { ReadReceipts } from './controllers/read-receipts.ts';
 import { OpenConversation } from './controllers/open-conversation.ts';
 import { dayLabel } from './time-labels.ts';
 import './message-bubble.ts';
+import { dmId } from '../services/messenger.ts';
 
 /** Shortest gap between two re-reads of the open conversation during a burst (ms). */
 export const REFRESH_GAP_MS = 150;
@@ -348,7 +349,7 @@ export class MessageList extends LitElement {
   /** A line the engine wrote into the timeline (a contact's key changed): no bubble, no actions. */
   private renderNotice(m: MessageRecord): TemplateResult {
     const user = typeof m.body.user === 'string' ? m.body.user : '';
-    const review = `#/c/${encodeURIComponent(`dm:${user}`)}/info`;
+    const review = `#/c/${encodeURIComponent(dmId(user))}/info`;
     return html`<div class="notice" role="note" data-notice=${String(m.body.notice)}>
       <span>${noticeText(m)}</span>
       ${

@@ -18,6 +18,7 @@ import type {
 } from './engine-types.ts';
 import type { ConversationId, DeliveryStatus } from './messenger.ts';
 import { parseConversationId } from './messenger.ts';
+import { groupConversationId, dmId } from './messenger.ts';
 
 /** One row of the conversation list. */
 export interface ConversationRow {
@@ -339,7 +340,7 @@ export class HistoryStore {
       });
     }
     for (const g of groups) {
-      const id = `group:${g.groupId}`;
+      const id = groupConversationId(g.groupId);
       if (!rows.has(id)) {
         rows.set(id, {
           id,
@@ -353,7 +354,7 @@ export class HistoryStore {
       }
     }
     for (const user of extraDms) {
-      const id = `dm:${user}`;
+      const id = dmId(user);
       if (!rows.has(id)) {
         rows.set(id, {
           id,

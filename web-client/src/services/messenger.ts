@@ -7,6 +7,7 @@
  * this layer only deals in decrypted, display-ready values. Features the engine cannot do yet
  * are reported as missing in {@link MessengerService.capabilities} and the UI disables them.
  */
+import { dmConversation, groupConversation, parseConversation } from '@sotto/crypto/wire';
 import type {
   ClientStore,
   FileThumbnail,
@@ -17,16 +18,18 @@ import type {
 /** `dm:{username}` for a direct conversation, `group:{groupId}` for a group. */
 export type ConversationId = string;
 
-/** Build the conversation id of a DM with `username`. */
-export const dmId = (username: string): ConversationId => `dm:${username}`;
-/** Build the conversation id of a group. */
-export const groupConversationId = (groupId: string): ConversationId => `group:${groupId}`;
+/** Build the conversation id of a DM with `username` (the wire contract's `dmConversation`). */
+export const dmId: (username: string) => ConversationId = dmConversation;
+/** Build the conversation id of a group (the wire contract's `groupConversation`). */
+export const groupConversationId: (groupId: string) => ConversationId = groupConversation;
 
-/** Split a conversation id into its kind and the peer username or group id. */
+/**
+ * Split a conversation id into its kind and the peer username or group id; a bad id throws the
+ * wire contract's `WireError` `BAD_CONVERSATION_ID`.
+ */
 export function parseConversationId(id: ConversationId): { kind: 'dm' | 'group'; ref: string } {
-  if (id.startsWith('dm:')) return { kind: 'dm', ref: id.slice(3) };
-  if (id.startsWith('group:')) return { kind: 'group', ref: id.slice(6) };
-  throw new RangeError(`invalid conversation id: ${JSON.stringify(id)}`);
+  const c = parseConversation(id);
+  return c.type === 'dm' ? { kind: 'dm', ref: c.user } : { kind: 'group', ref: c.groupId };
 }
 
 /** The signed-in device. */

@@ -26,6 +26,7 @@ import type {
   SecurityNoticeCode,
   SecurityNoticeInfo,
 } from './messenger.ts';
+import { groupConversationId } from './messenger.ts';
 
 /** Presence of one user. */
 export interface PresenceInfo {
@@ -273,7 +274,7 @@ export class ChatSession extends EventTarget {
       case 'GROUP_FORKED':
         if (n.groupId !== undefined) {
           this.frozenGroups.set(n.groupId, 'forked');
-          this.touch(`group:${n.groupId}`);
+          this.touch(groupConversationId(n.groupId));
         }
         this.emitLive();
         return;
@@ -369,8 +370,8 @@ export class ChatSession extends EventTarget {
         this.addSecurityNotice(e.notice);
         return;
       case 'groupChange':
-        this.changed.add(`group:${e.groupId}`);
-        this.reread.add(`group:${e.groupId}`);
+        this.changed.add(groupConversationId(e.groupId));
+        this.reread.add(groupConversationId(e.groupId));
         this.emitHistory();
         return;
       case 'connection':

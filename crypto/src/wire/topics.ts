@@ -1,7 +1,8 @@
 /**
- * MQTT topic names, built and parsed only here (DESIGN.md §4.2, PROTOCOL.md §7).
- * Client, key server and broker all import these functions, so a topic string
- * is defined exactly once. Pure string code, no I/O.
+ * MQTT topic names and client ids, built and parsed only here (DESIGN.md §4.2,
+ * docs/PROTOCOL.md §7). Client, key server and broker all import these
+ * functions (through `@sotto/crypto/wire`), so a topic string is defined
+ * exactly once. Pure string code, no I/O.
  */
 
 /** Usernames: `^[a-z0-9_]{3,32}$`. Never contain `/`, `+`, `#` or NUL, so they cannot widen a topic. */
@@ -54,6 +55,14 @@ export function deviceClientId(user: string, device: string): string {
 /** MQTT client id of a thing: `thing:{owner}:{thing}`. */
 export function thingClientId(owner: string, thing: string): string {
   return `thing:${check(USERNAME_PATTERN, owner, 'owner')}:${check(THING_PATTERN, thing, 'thing')}`;
+}
+
+/**
+ * MQTT client id of a key server instance publishing control notices:
+ * `service:keyserver:{instance}` (the broker grants it publish on control topics only).
+ */
+export function serviceClientId(instance: string): string {
+  return `service:keyserver:${check(DEVICE_ID_PATTERN, instance, 'instance')}`;
 }
 
 /** A topic parsed back into its kind and parts; `null` for anything outside the contract. */

@@ -8,7 +8,7 @@ import {
   presenceTopic,
   thingClientId,
   thingTopic,
-} from '../src/topics.ts';
+} from '../../src/wire/topics.ts';
 
 describe('topic builders', () => {
   it('build the topics of the wire contract', () => {

@@ -1,0 +1,63 @@
+/**
+ * Broker discovery (docs/API.md "Discovery"): `GET /.well-known/sotto` and its alias
+ * `GET /v1/config` tell clients where the MQTT brokers listen, so a client given only the key
+ * server's URL does not have to guess a port. Public: it names endpoints, nothing about users.
+ */
+import { DISCOVERY_PATH, type Discovery } from '@sotto/crypto/wire';
+import type { FastifyInstance } from 'fastify';
+import type { AppConfig } from '../config.ts';
+import type { Ctx } from '../context.ts';
+
+const discoverySchema = {
+  type: 'object',
+  required: ['mqtt'],
+  additionalProperties: false,
+  properties: {
+    mqtt: {
+      type: 'object',
+      required: ['ws', 'tcp'],
+      additionalProperties: false,
+      properties: {
+        ws: { type: 'string', pattern: '^wss?://', description: 'MQTT over WebSocket' },
+        tcp: {
+          type: ['string', 'null'],
+          pattern: '^mqtts?://',
+          description: 'MQTT over TCP; null when not offered',
+        },
+      },
+    },
+  },
+} as const;
+
+/**
+ * What this key server advertises: the configured URLs; without `mqttWsUrl`, the WebSocket
+ * endpoint next to `publicUrl` (same host and port, `ws`/`wss`, path `/mqtt`), where embedded
+ * mode and the docker-compose proxy serve it.
+ */
+export function advertisedBrokers(config: AppConfig): Discovery {
+  let ws = config.mqttWsUrl;
+  if (ws === null) {
+    const u = new URL('/mqtt', config.publicUrl);
+    u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+    ws = u.toString();
+  }
+  return { mqtt: { ws, tcp: config.mqttTcpUrl } };
+}
+
+/** Register `GET /.well-known/sotto` and `GET /v1/config`. */
+export function discoveryRoutes(app: FastifyInstance, ctx: Ctx): void {
+  const body = advertisedBrokers(ctx.config);
+  for (const url of [DISCOVERY_PATH, '/v1/config']) {
+    app.get(
+      url,
+      {
+        schema: {
+          tags: ['discovery'],
+          summary: 'Where the MQTT brokers listen (WebSocket and TCP URLs)',
+          response: { 200: discoverySchema },
+        },
+      },
+      async (_req, reply) => reply.header('cache-control', 'public, max-age=300').send(body),
+    );
+  }
+}
