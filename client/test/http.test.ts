@@ -66,16 +66,22 @@ describe('key server HTTP client', () => {
 
   it('shares one refresh between concurrent 401s', async () => {
     let refreshes = 0;
+    // The refresh answers only once all three calls have had their 401, so every 401 is
+    // certain to arrive while the refresh is still in flight (no timing window to hope for).
+    let expired = 0;
+    let allExpired!: () => void;
+    const threeExpired = new Promise<void>((r) => (allExpired = r));
     const { http } = setup(async (url, init) => {
       if (url.endsWith('/refresh')) {
         refreshes += 1;
-        await new Promise((r) => setTimeout(r, 10));
+        await threeExpired;
         return json(200, { accessToken: 'a2', refreshToken: 'r2' });
       }
       const auth = (init.headers as Record<string, string>).authorization;
-      return auth === 'Bearer a2'
-        ? json(200, { oneTimePrekeys: 3, oneTimeKemPrekeys: 1 })
-        : json(401, { error: 'TOKEN_EXPIRED', message: '' });
+      if (auth === 'Bearer a2') return json(200, { oneTimePrekeys: 3, oneTimeKemPrekeys: 1 });
+      expired += 1;
+      if (expired === 3) allExpired();
+      return json(401, { error: 'TOKEN_EXPIRED', message: '' });
     });
     const counts = await Promise.all([
       http.countPrekeys('d'),
@@ -137,17 +143,22 @@ describe('password change', () => {
 
   it('a refresh during the change waits for it and never presents the revoked refresh token', async () => {
     let answer!: () => void;
+    let changeSent!: () => void;
+    const changeInFlight = new Promise<void>((r) => (changeSent = r));
     const { http, calls, saved } = setup(async (url) => {
       if (url.endsWith('/v1/accounts/password')) {
+        changeSent();
         await new Promise<void>((r) => (answer = r));
         return json(200, { accessToken: 'a2', refreshToken: 'r2', deviceId: 'd' });
       }
       return json(401, { error: 'INVALID_REFRESH_TOKEN', message: 'reused' });
     });
     const change = http.changePassword('old password', 'new password');
-    await new Promise((r) => setTimeout(r, 10));
+    await changeInFlight; // the change request is at the server, its answer held back
     const refreshed = http.refresh();
-    await new Promise((r) => setTimeout(r, 10));
+    // No wait for a refresh request to (wrongly) go out: `calls` below is read after both
+    // settle, so a refresh request sent at any point, before or after the change answers,
+    // shows up there; and one sent with the revoked token gets a 401 and rejects `refreshed`.
     answer();
     expect(await refreshed).toEqual({ accessToken: 'a2', refreshToken: 'r2', deviceId: 'd' });
     await change;

@@ -1,13 +1,19 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MAX_RECEIPT_IDS, ReceiptBatcher } from '../src/internal/receipts.ts';
 
-type Sent = { user: string; device: string; status: 'delivered' | 'read'; ids: string[] };
+type Sent = {
+  user: string;
+  device: string;
+  status: 'delivered' | 'read';
+  ids: string[];
+  at: number;
+};
 
 function batcher(timing: { delayMs: number; maxDelayMs: number }) {
   const sent: Sent[] = [];
   const b = new ReceiptBatcher(
     (user, device, status, ids) => {
-      sent.push({ user, device, status, ids });
+      sent.push({ user, device, status, ids, at: Date.now() });
       return Promise.resolve();
     },
     (err) => {
@@ -18,30 +24,39 @@ function batcher(timing: { delayMs: number; maxDelayMs: number }) {
   return { b, sent };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 describe('ReceiptBatcher', () => {
+  // The batcher's timers are what is under test: a faked clock (setTimeout and Date.now, which
+  // the batcher reads by default) makes "after the delay" and "once per maxDelay" exact
+  // instead of depending on how busy the machine is.
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'], now: 0 });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('sends an isolated receipt after the short delay', async () => {
     const { b, sent } = batcher({ delayMs: 20, maxDelayMs: 1000 });
     b.add('bob', 'd1', 'delivered', 'm1');
-    await sleep(80);
-    expect(sent).toEqual([{ user: 'bob', device: 'd1', status: 'delivered', ids: ['m1'] }]);
+    await vi.advanceTimersByTimeAsync(19);
+    expect(sent).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(sent).toEqual([{ user: 'bob', device: 'd1', status: 'delivered', ids: ['m1'], at: 20 }]);
   });
 
-  it('a steady stream of receipts goes out about once per maxDelay, each id exactly once', async () => {
+  it('a steady stream of receipts goes out once per maxDelay, each id exactly once', async () => {
     const { b, sent } = batcher({ delayMs: 30, maxDelayMs: 150 });
     const ids: string[] = [];
-    const t0 = Date.now();
-    for (let i = 0; Date.now() - t0 < 600; i++) {
+    // One receipt every 5 ms for 600 ms: a debounce alone would wait for the end (one batch at
+    // 625 ms); the bound sends every 150 ms instead.
+    for (let i = 0; i < 120; i++) {
       ids.push(`m${i}`);
       b.add('bob', 'd1', 'delivered', `m${i}`);
-      await sleep(5);
+      await vi.advanceTimersByTimeAsync(5);
     }
-    await sleep(100);
-    // One receipt every ~5 ms for 600 ms: a debounce alone would wait for the end; the bound
-    // sends every ~150 ms instead (timer jitter allowed).
-    expect(sent.length).toBeGreaterThanOrEqual(2);
-    expect(sent.length).toBeLessThanOrEqual(8);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(sent.map((s) => s.at)).toEqual([150, 300, 450, 600]);
+    expect(sent.map((s) => s.ids.length)).toEqual([30, 30, 30, 30]);
     expect(sent.flatMap((s) => s.ids)).toEqual(ids);
   });
 
@@ -52,11 +67,11 @@ describe('ReceiptBatcher', () => {
     b.add('bob', 'd1', 'read', 'm1');
     b.add('bob', 'd1', 'delivered', 'm1'); // a re-delivered copy after it was read
     b.add('bob', 'd2', 'delivered', 'm1'); // another device is another receipt
-    await b.flush();
+    await b.flush(); // at once, at fake time 0
     expect(sent).toEqual([
-      { user: 'bob', device: 'd1', status: 'delivered', ids: ['m2'] },
-      { user: 'bob', device: 'd1', status: 'read', ids: ['m1'] },
-      { user: 'bob', device: 'd2', status: 'delivered', ids: ['m1'] },
+      { user: 'bob', device: 'd1', status: 'delivered', ids: ['m2'], at: 0 },
+      { user: 'bob', device: 'd1', status: 'read', ids: ['m1'], at: 0 },
+      { user: 'bob', device: 'd2', status: 'delivered', ids: ['m1'], at: 0 },
     ]);
     expect(b.pending).toBe(0);
   });
