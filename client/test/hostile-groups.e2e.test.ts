@@ -141,8 +141,6 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
   return 'resolved';
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 beforeAll(async () => {
   srv = await startServer();
   proxy = await startHostileProxy(srv.httpUrl);
@@ -238,8 +236,17 @@ describe('groups against a hostile key server', () => {
       expect(await codeOf(bob.c.sendText(conv, 'to the fork'))).toBe('GROUP_FROZEN');
 
       // Bob's sender key never went to the intruder: not in its distribution list, not in the
-      // intruder's store (its engine would have accepted it: the forked chain names bob).
-      await sleep(500);
+      // intruder's store (its engine would have accepted it: the forked chain names bob). The
+      // marker: a DM bob sends the intruder now; a sender key of his would have taken the same
+      // path (bob's publishes to the intruder's inbox, in order) before it.
+      await bob.c.sendText(intruder.name, 'marker after the freeze');
+      await until(
+        async () =>
+          (await intruder.store.listMessages(`dm:${bob.name}`)).some(
+            (m) => m.body.text === 'marker after the freeze',
+          ),
+        'the intruder gets the marker DM',
+      );
       const own = await bob.store.getOwnSenderKey(groupId);
       expect(own?.distributedTo.some((a) => a.startsWith(`${intruder.name}:`))).toBe(false);
       const bobDevice = bob.c.account!.deviceId;
@@ -291,7 +298,16 @@ describe('groups against a hostile key server', () => {
       const second = (await bob.store.getOwnSenderKey(groupId))!;
       expect(second.keyId).not.toBe(firstKey);
       expect(second.distributedTo.some((a) => a.startsWith(`${carol.name}:`))).toBe(false);
-      await sleep(500);
+      // The marker: a DM bob sends carol after 'two'; a sender key for 'two' would have reached
+      // carol's inbox before it (bob's publishes to one inbox go out in order).
+      await bob.c.sendText(carol.name, 'marker after two');
+      await until(
+        async () =>
+          (await carol.store.listMessages(`dm:${bob.name}`)).some(
+            (m) => m.body.text === 'marker after two',
+          ),
+        'carol gets the marker DM',
+      );
       expect(carol.texts).not.toContain('two');
       expect(
         await carol.store.getSenderKey(groupId, bob.name, bob.c.account!.deviceId, second.keyId),
