@@ -23,6 +23,11 @@ export function jsonBytes(value: unknown): Uint8Array {
   return encoder.encode(JSON.stringify(value));
 }
 
+/** Strict UTF-8 decoding (a bad sequence throws a TypeError). */
+export function utf8Text(bytes: Uint8Array): string {
+  return decoder.decode(bytes);
+}
+
 /** Parse UTF-8 JSON bytes (or a string) that must hold an object; `what` names it in errors. */
 export function readObject(input: Uint8Array | string, what: string): Fields {
   let value: unknown;
