@@ -396,10 +396,10 @@ export async function untilHeard(
       const m = `probe-${++markers}`;
       sent.add(m);
       await tryPublish(publisher, topic, m);
-      await sleep(50); // pace of the probes, not a synchronisation
       return gots.every((g) => g.some((x) => sent.has(x.payload)));
     },
-    { what: `subscribers hearing ${topic}` },
+    // One probe per poll: the interval paces the probes.
+    { what: `subscribers hearing ${topic}`, intervalMs: 50 },
   );
   await marker(publisher, topic, ...gots); // later probes, in flight now, have arrived too
   for (const g of gots) {
