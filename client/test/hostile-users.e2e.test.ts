@@ -365,3 +365,58 @@ describe('a verified contact changes identity key', () => {
     expect(kinds).toEqual(['text', 'notice', 'text']);
   });
 });
+
+describe('a device that was removed', () => {
+  it("cannot keep speaking on its old session: a thief's RATCHET envelopes are dropped", async () => {
+    // Alice re-reads directories at every check here, so the removal is seen at once (with the
+    // default TTL a removed device's session counts for up to directoryTtlMs, PROTOCOL.md §6.7).
+    const alice = pool.track(makeClient(srv, undefined, undefined, { directoryTtlMs: 0 }));
+    const a = uname('alice');
+    await alice.register(a, PASSWORD);
+    await alice.start();
+    const shown: string[] = [];
+    const notices: SecurityNotice[] = [];
+    alice.on('message', (m) => shown.push(String(m.body.text)));
+    alice.on('securityNotice', (n) => notices.push(n));
+    const bob = await person('bob');
+    await bob.client.sendText(a, 'from bob');
+    await until(() => shown.includes('from bob'), 'alice reads bob');
+    await alice.sendText(bob.name, 'reply');
+    await until(() => texts(bob).includes('reply'), 'bob reads alice');
+    // Someone copies bob's device state (its session with alice); bob then logs that device out.
+    const aliceDevice = alice.account!.deviceId;
+    const stolen = (await bob.client.store.getSession(a, aliceDevice))!;
+    await bob.client.logout();
+    // The thief encrypts on the stolen session and publishes with an account of its own.
+    const mallory = await attacker();
+    const forgery = await openForgery({
+      ...srv,
+      attacker: mallory,
+      victim: a,
+      claimAs: mallory.username,
+    });
+    const session = Session.deserialize(stolen);
+    try {
+      const plain = pad(
+        encodePayload({ kind: 'text', id: newMessageId(), ts: Date.now(), text: 'from the thief' }),
+      );
+      await forgery.publish(inboxTopic(a, aliceDevice), session.encrypt(plain));
+      await until(
+        () =>
+          shown.includes('from the thief') ||
+          notices.some((n) => n.code === 'UNLISTED_DEVICE' && n.user === bob.name),
+        'the envelope handled',
+      );
+      expect(shown).not.toContain('from the thief');
+      expect(notices.some((n) => n.code === 'UNLISTED_DEVICE' && n.user === bob.name)).toBe(true);
+      expect(
+        (await alice.store.listMessages(`dm:${bob.name}`))
+          .filter((m) => !m.outgoing)
+          .map((m) => m.body.text),
+      ).toEqual(['from bob']);
+    } finally {
+      session.destroy();
+      await forgery.close();
+    }
+  });
+});
