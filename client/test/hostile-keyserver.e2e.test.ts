@@ -22,32 +22,22 @@ import type { BundleResponse } from '../src/http.ts';
 import type { MessageRecord } from '../src/store/types.ts';
 import { forgedDevice } from './support/forge.ts';
 import { startHostileProxy, type HostileProxy } from './support/hostile-proxy.ts';
-import {
-  clientPool,
-  makeClient,
-  startServer,
-  uname,
-  until,
-  type TestServer,
-} from './support/server.ts';
+import { makeClient, uname, until } from './support/server.ts';
+import { serverFixture } from './support/fixture.ts';
 
 const PW = 'correct horse battery';
-let srv: TestServer;
+const { server, pool } = serverFixture();
 let proxy: HostileProxy;
-const pool = clientPool(() => srv);
 beforeAll(async () => {
-  srv = await startServer();
-  proxy = await startHostileProxy(srv.httpUrl);
+  proxy = await startHostileProxy(server().httpUrl);
 });
 afterAll(async () => {
-  await pool.closeAll();
   await proxy?.close();
-  await srv?.close();
 });
 
 /** An engine whose key server is the hostile proxy. */
 function hostileClient(): SottoClient {
-  return pool.track(makeClient({ httpUrl: proxy.url, mqttUrl: srv.mqttUrl }));
+  return pool.track(makeClient({ httpUrl: proxy.url, mqttUrl: server().mqttUrl }));
 }
 
 /**

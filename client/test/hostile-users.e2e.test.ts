@@ -17,30 +17,16 @@ import {
   toBase64,
 } from '@sotto/crypto';
 import type { MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { SecurityNotice } from '../src/internal/context.ts';
 import { encodePayload, newMessageId } from '../src/payload.ts';
 import type { MessageRecord } from '../src/store/types.ts';
 import { forgeDirectText, openForgery } from './support/forge.ts';
-import {
-  clientPool,
-  makeClient,
-  startServer,
-  uname,
-  until,
-  type TestServer,
-} from './support/server.ts';
+import { makeClient, uname, until } from './support/server.ts';
+import { serverFixture } from './support/fixture.ts';
 
 const PASSWORD = 'correct horse battery';
-let srv: TestServer;
-const pool = clientPool(() => srv);
-beforeAll(async () => {
-  srv = await startServer();
-});
-afterAll(async () => {
-  await pool.closeAll();
-  await srv?.close();
-});
+const { server, pool } = serverFixture();
 
 /** A registered, started engine with the messages and notices it raised. */
 async function person(prefix: string) {
@@ -89,7 +75,7 @@ describe('forged senders from a signed-in user', () => {
   it('drops a DM forged as a user never met before (first contact is not taken from the envelope)', async () => {
     const carol = await person('carol'); // real user, never talked to alice
     await forgeDirectText({
-      ...srv,
+      ...server(),
       attacker: mallory,
       victim: alice.name,
       claimAs: carol.name,
@@ -116,7 +102,7 @@ describe('forged senders from a signed-in user', () => {
     await until(() => texts(alice).includes('hello from bob'), 'first real message');
     await alice.client.trust.setVerified(bob.name, true);
     await forgeDirectText({
-      ...srv,
+      ...server(),
       attacker: mallory,
       victim: alice.name,
       claimAs: bob.name,
@@ -142,7 +128,7 @@ describe('forged senders from a signed-in user', () => {
     const before = await alice.client.store.getSession(bob.name, bobDevice);
     expect(before).not.toBeNull();
     await forgeDirectText({
-      ...srv,
+      ...server(),
       attacker: mallory,
       victim: alice.name,
       claimAs: bob.name,
@@ -173,7 +159,7 @@ describe('forged senders from a signed-in user', () => {
   it('drops a sync from a made-up own device: no "sent by me" message, no deletion', async () => {
     const mine = await alice.client.sendText(bob.name, 'my own words');
     const forgery = await openForgery({
-      ...srv,
+      ...server(),
       attacker: mallory,
       victim: alice.name,
       claimAs: alice.name,
@@ -222,7 +208,7 @@ describe('forged senders from a signed-in user', () => {
       now: Date.now(),
     });
     const forgery = await openForgery({
-      ...srv,
+      ...server(),
       attacker: mallory,
       victim: alice.name,
       claimAs: carol.name,
@@ -262,7 +248,7 @@ describe('forged senders from a signed-in user', () => {
     // Dave's envelopes to alice are recorded off his MQTT client, to be tampered with.
     const sent: { topic: string; bytes: Uint8Array }[] = [];
     const dave = pool.track(
-      makeClient(srv, undefined, (c: MqttClient) => {
+      makeClient(server(), undefined, (c: MqttClient) => {
         const publish = c.publish.bind(c);
         c.publish = ((topic: string, message: Buffer, ...rest: never[]) => {
           sent.push({ topic, bytes: new Uint8Array(message) });
@@ -287,7 +273,7 @@ describe('forged senders from a signed-in user', () => {
     alice.client.on('error', (e) => errors.push(e));
     // Sessions to alice (not only a connection): the marker below goes to her inbox.
     const forgery = await openForgery({
-      ...srv,
+      ...server(),
       attacker: mallory,
       victim: alice.name,
       claimAs: mallory.username,
@@ -370,7 +356,7 @@ describe('a device that was removed', () => {
   it("cannot keep speaking on its old session: a thief's RATCHET envelopes are dropped", async () => {
     // Alice re-reads directories at every check here, so the removal is seen at once (with the
     // default TTL a removed device's session counts for up to directoryTtlMs, PROTOCOL.md §6.7).
-    const alice = pool.track(makeClient(srv, undefined, undefined, { directoryTtlMs: 0 }));
+    const alice = pool.track(makeClient(server(), undefined, undefined, { directoryTtlMs: 0 }));
     const a = uname('alice');
     await alice.register(a, PASSWORD);
     await alice.start();
@@ -390,7 +376,7 @@ describe('a device that was removed', () => {
     // The thief encrypts on the stolen session and publishes with an account of its own.
     const mallory = await attacker();
     const forgery = await openForgery({
-      ...srv,
+      ...server(),
       attacker: mallory,
       victim: a,
       claimAs: mallory.username,

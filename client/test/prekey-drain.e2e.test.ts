@@ -6,32 +6,18 @@
  * last-resort KEM prekey. Real key server + broker (embedded), real MQTT.
  */
 import mqtt from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { controlTopic, decodeKemPrekey, deviceClientId, fromBase64 } from '@sotto/crypto';
 import type { SecurityNotice } from '../src/internal/context.ts';
 import { createMemoryStore } from '../src/stores/memory.ts';
-import {
-  clientPool,
-  makeClient,
-  startServer,
-  uname,
-  until,
-  type TestServer,
-} from './support/server.ts';
+import { makeClient, uname, until } from './support/server.ts';
+import { serverFixture } from './support/fixture.ts';
 
 const PASSWORD = 'correct horse battery';
-let srv: TestServer;
-const pool = clientPool(() => srv);
-beforeAll(async () => {
-  srv = await startServer();
-});
-afterAll(async () => {
-  await pool.closeAll();
-  await srv?.close();
-});
+const { server, pool } = serverFixture();
 
 async function api<T>(method: string, path: string, token?: string, body?: unknown): Promise<T> {
-  const r = await fetch(`${srv.httpUrl}${path}`, {
+  const r = await fetch(`${server().httpUrl}${path}`, {
     method,
     headers: {
       ...(token ? { authorization: `Bearer ${token}` } : {}),
@@ -81,11 +67,11 @@ describe('one-time prekey draining', () => {
 
   it('delivers a prekeys-low notice on the drained device’s control topic', async () => {
     const store = createMemoryStore();
-    const victim = pool.track(makeClient(srv, store));
+    const victim = pool.track(makeClient(server(), store));
     const v = await victim.register(uname('v'), PASSWORD); // keys uploaded; never started
     const token = (await store.getAccount())?.accessToken;
     if (!token) throw new Error('no token');
-    const sub = mqtt.connect(srv.mqttUrl, {
+    const sub = mqtt.connect(server().mqttUrl, {
       clientId: deviceClientId(v.username, v.deviceId),
       username: deviceClientId(v.username, v.deviceId),
       password: token,
@@ -110,7 +96,7 @@ describe('one-time prekey draining', () => {
 
   it('an engine that hears the notice tops up at once and emits a PREKEYS_DRAINED security notice', async () => {
     const store = createMemoryStore();
-    const victim = pool.track(makeClient(srv, store));
+    const victim = pool.track(makeClient(server(), store));
     const v = await victim.register(uname('v'), PASSWORD);
     const notices: SecurityNotice[] = [];
     victim.on('securityNotice', (n) => notices.push(n));
