@@ -26,12 +26,18 @@ import {
   type MembershipRecord,
 } from '@sotto/crypto';
 import type { SottoClient } from '../src/engine.ts';
-import { isClientError } from '../src/errors.ts';
 import type { SecurityNotice } from '../src/internal/context.ts';
 import type { ClientStore } from '../src/store/types.ts';
 import { createMemoryStore } from '../src/stores/memory.ts';
 import { startHostileProxy, type HostileProxy, type Rewriter } from './support/hostile-proxy.ts';
-import { makeClient, startServer, uname, until, type TestServer } from './support/server.ts';
+import {
+  makeClient,
+  startServer,
+  uname,
+  until,
+  type TestServer,
+  codeOf,
+} from './support/server.ts';
 
 const PW = 'correct horse battery';
 let srv: TestServer;
@@ -129,16 +135,6 @@ function serveChain(groupId: string, records: () => string[]): Rewriter {
     req.method === 'GET' && req.path.split('?')[0] === `/v1/groups/${groupId}`
       ? { status: 200, headers: res.headers, body: { groupId, records: records() } }
       : undefined;
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (isClientError(err)) return err.code;
-    throw err;
-  }
-  return 'resolved';
 }
 
 beforeAll(async () => {

@@ -10,25 +10,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { equalBytes, decodeLinkCode, encodeLinkCode } from '@sotto/crypto';
 import { freePort } from '../../test/support/ports.ts';
 import { createClient } from '../src/engine.ts';
-import { isClientError } from '../src/errors.ts';
 import type { MessageRecord } from '../src/store/types.ts';
 import { createMemoryStore } from '../src/stores/memory.ts';
-import { clientPool, startServer, uname, until, type TestServer } from './support/server.ts';
+import {
+  clientPool,
+  startServer,
+  uname,
+  until,
+  type TestServer,
+  codeOf,
+} from './support/server.ts';
 
 let srv: TestServer;
 const pool = clientPool(() => srv);
 const client = pool.client;
 const PW = 'correct horse battery';
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (isClientError(err)) return err.code;
-    throw err;
-  }
-  return 'resolved';
-}
 
 beforeAll(async () => {
   srv = await startServer();

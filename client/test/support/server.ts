@@ -13,6 +13,7 @@ import { freePort } from '../../../test/support/ports.ts';
 import { createClient, type SottoClient } from '../../src/engine.ts';
 import type { ClientOptionsResolved } from '../../src/internal/context.ts';
 import type { ClientStore } from '../../src/store/types.ts';
+import { isClientError } from '../../src/errors.ts';
 import { createMemoryStore } from '../../src/stores/memory.ts';
 
 /** A running server for tests. */
@@ -103,6 +104,17 @@ export function clientPool(srv: () => { httpUrl: string; mqttUrl: string }) {
       for (const c of clients.splice(0)) await c.close().catch(() => undefined);
     },
   };
+}
+
+/** The `ClientError` code `p` rejects with, or `'resolved'` (anything else is rethrown). */
+export async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    if (isClientError(err)) return err.code;
+    throw err;
+  }
+  return 'resolved';
 }
 
 /** Wait until `check` passes (bounded). */
