@@ -17,6 +17,14 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'server-core',
+          root: './server-core',
+          include: ['test/**/*.test.ts'],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
           name: 'keyserver',
           root: './keyserver',
           include: ['test/**/*.test.ts'],

@@ -23,7 +23,7 @@ import {
   type AclEvents,
   type RedisClient,
   type Store,
-} from '@sotto/keyserver/store';
+} from '@sotto/server-core/store';
 import { createTokenVerifier, loadOrCreateSigningKey } from '@sotto/keyserver/tokens';
 import type { EmbeddedConfig } from './start-config.ts';
 import { ensureWebClient } from './web-assets.ts';

@@ -8,7 +8,7 @@
  * raised so it does not cap throughput figures (it is a policy, not a cost).
  */
 import { createServer } from 'node:http';
-import { createTokenVerifier } from '@sotto/keyserver/tokens';
+import { createTokenVerifier } from '@sotto/server-core/tokens';
 import { createBroker, createRedisBackends, type AclStoreQueries } from '../src/index.ts';
 import { serveBenchIpc } from './bench-ipc.ts';
 

@@ -21,8 +21,8 @@ import {
   createSqliteStore,
   type AclEvents,
   type Store,
-} from '@sotto/keyserver/store';
-import { createTokenVerifier } from '@sotto/keyserver/tokens';
+} from '@sotto/server-core/store';
+import { createTokenVerifier } from '@sotto/server-core/tokens';
 import { createBroker } from './broker.ts';
 import { createRedisBackends } from './cluster.ts';
 import { loadConfig } from './config.ts';

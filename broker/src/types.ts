@@ -1,10 +1,10 @@
 /**
  * Injected dependencies of the broker, as the narrow views it needs of the
  * key server's store, ACL event bus and token verifier
- * (`@sotto/keyserver/store`, `@sotto/keyserver/tokens`).
+ * (`@sotto/server-core/store`, `@sotto/server-core/tokens`).
  */
-import type { AclEvents, Store } from '@sotto/keyserver/store';
-import type { AccessClaims } from '@sotto/keyserver/tokens';
+import type { AclEvents, Store } from '@sotto/server-core/store';
+import type { AccessClaims } from '@sotto/server-core/tokens';
 
 /** The ACL queries of the key server's store that the broker reads. */
 export type AclStoreQueries = Pick<

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from 'redis';
-import { createRedisAclEvents, type AclEvents } from '@sotto/keyserver/store';
+import { createRedisAclEvents, type AclEvents } from '@sotto/server-core/store';
 import {
   brokerDropped,
   closed,

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createRedisStore, type Store } from '@sotto/keyserver/store';
+import { createRedisStore, type Store } from '@sotto/server-core/store';
 import { closed, collect, connect, createTokens, sleep, subscribe, tryPublish } from './helpers.ts';
 import { freePort, waitFor } from '../../test/support/ports.ts';
 import { startRedis, type RedisProcess } from '../../test/support/redis.ts';

@@ -1,7 +1,8 @@
 /**
  * Test fixtures for the broker: an in-memory implementation of the key
  * server's ACL queries (so each test sets exactly the state it needs), a real
- * EdDSA token issuer/verifier from @sotto/keyserver/tokens, a broker on random
+ * EdDSA token issuer from @sotto/keyserver/tokens (a dev dependency: only the key
+ * server mints tokens) with the verifier it re-exports, a broker on random
  * ports (TCP and WebSocket), and small mqtt.js helpers with bounded waits.
  */
 import { createServer, type Server } from 'node:http';
@@ -9,8 +10,12 @@ import { once } from 'node:events';
 import { spawn } from 'node:child_process';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { createClient } from 'redis';
-import { createMemoryAclEvents, createRedisAclEvents } from '@sotto/keyserver/store';
-import type { AclEvents, DeviceRecord } from '@sotto/keyserver/store';
+import {
+  createMemoryAclEvents,
+  createRedisAclEvents,
+  type AclEvents,
+  type DeviceRecord,
+} from '@sotto/server-core/store';
 import {
   createTokenIssuer,
   createTokenVerifier,

@@ -11,10 +11,14 @@ import Fastify from 'fastify';
 import { encodeOneTimePrekey, generateOneTimePrekey, ready } from '@sotto/crypto';
 import { buildApp } from '../src/app.ts';
 import { createClient } from 'redis';
-import { createMemoryAclEvents, createRedisAclEvents } from '../src/store/events.ts';
-import { createRedisStore } from '../src/store/redis.ts';
-import { createSqliteStore } from '../src/store/sqlite.ts';
-import type { AclEvents, Store } from '../src/store/types.ts';
+import {
+  createMemoryAclEvents,
+  createRedisAclEvents,
+  createRedisStore,
+  createSqliteStore,
+  type AclEvents,
+  type Store,
+} from '@sotto/server-core/store';
 import { generateSigningKey } from '../src/tokens.ts';
 import { makeDeviceUpload } from '../test/fixtures.ts';
 

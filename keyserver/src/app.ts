@@ -33,8 +33,7 @@ import { logRoutes } from './routes/log.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { thingRoutes } from './routes/things.ts';
 import { newRefreshToken, refreshTokenHash } from './sessions.ts';
-import type { RedisClient } from './store/redis.ts';
-import type { AclEvents, Store } from './store/types.ts';
+import type { AclEvents, RedisClient, Store } from '@sotto/server-core/store';
 import { createTokenIssuer, createTokenVerifier, TokenError, type KeyInput } from './tokens.ts';
 
 /** Everything `buildApp` needs. */

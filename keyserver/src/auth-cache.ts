@@ -19,7 +19,7 @@
  * A bus with neither property gets no cache ({@link createAuthCache} returns
  * null): every request reads the store. The cache is bounded.
  */
-import type { AclEvent, AclEvents } from './store/types.ts';
+import type { AclEvent, AclEvents } from '@sotto/server-core/store';
 import type { AccessClaims } from './tokens.ts';
 
 /** Verified, unrevoked tokens of this process. */

@@ -8,7 +8,7 @@ import type { AppConfig } from './config.ts';
 import type { KeyLog } from './keylog.ts';
 import type { Metrics } from './metrics.ts';
 import type { PasswordHasher } from './passwords.ts';
-import type { AclEvent, AclEvents, Store } from './store/types.ts';
+import type { AclEvent, AclEvents, Store } from '@sotto/server-core/store';
 import type { AccessClaims, TokenIssuer, TokenVerifier } from './tokens.ts';
 
 /** Every notice the key server sends on a control topic; defined in the wire contract. */

@@ -17,7 +17,7 @@ import {
   signTreeHead,
   type SignedTreeHead,
 } from '@sotto/crypto';
-import type { Store } from './store/types.ts';
+import type { Store } from '@sotto/server-core/store';
 
 /** Raw Ed25519 key material of a Node key, in libsodium's layout. */
 export function ed25519Raw(key: KeyObject): { publicKey: Uint8Array; secretKey: Uint8Array } {

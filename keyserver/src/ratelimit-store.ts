@@ -5,7 +5,7 @@
  * Lua script.
  */
 import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
-import type { RedisClient } from './store/redis.ts';
+import type { RedisClient } from '@sotto/server-core/store';
 
 const INCR = `
 local current = redis.call('INCR', KEYS[1])

@@ -16,9 +16,10 @@ import {
   createRedisAclEvents,
   createRedisStore,
   createSqliteStore,
-} from './store/index.ts';
-import type { AclEvents, Store } from './store/types.ts';
-import type { RedisClient } from './store/redis.ts';
+  type AclEvents,
+  type RedisClient,
+  type Store,
+} from '@sotto/server-core/store';
 import { createTokenIssuer, loadOrCreateSigningKey } from './tokens.ts';
 
 async function main(): Promise<void> {

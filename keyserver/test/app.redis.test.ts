@@ -9,8 +9,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from 'redis';
 import { buildApp } from '../src/app.ts';
-import { createMemoryAclEvents, createRedisAclEvents } from '../src/store/events.ts';
-import { createRedisStore, type RedisClient } from '../src/store/redis.ts';
+import {
+  createMemoryAclEvents,
+  createRedisAclEvents,
+  createRedisStore,
+  type RedisClient,
+} from '@sotto/server-core/store';
 import { generateSigningKey } from '../src/tokens.ts';
 import { startRedis, type RedisProcess } from '../../test/support/redis.ts';
 import { waitFor } from '../../test/support/ports.ts';

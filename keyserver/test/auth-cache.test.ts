@@ -6,8 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAuthCache } from '../src/auth-cache.ts';
-import { createMemoryAclEvents } from '../src/store/events.ts';
-import type { AclEvents } from '../src/store/types.ts';
+import { createMemoryAclEvents, type AclEvents } from '@sotto/server-core/store';
 import type { AccessClaims } from '../src/tokens.ts';
 import {
   bearer,

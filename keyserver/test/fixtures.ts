@@ -25,9 +25,13 @@ import {
 } from '@sotto/crypto';
 import { buildApp, type KeyServerApp } from '../src/app.ts';
 import type { AppConfig, DeepPartial } from '../src/config.ts';
-import { createMemoryAclEvents } from '../src/store/events.ts';
-import { createSqliteStore } from '../src/store/sqlite.ts';
-import type { AclEvent, AclEvents, Store } from '../src/store/types.ts';
+import {
+  createMemoryAclEvents,
+  createSqliteStore,
+  type AclEvent,
+  type AclEvents,
+  type Store,
+} from '@sotto/server-core/store';
 import { generateSigningKey } from '../src/tokens.ts';
 
 /** Cheap Argon2 for tests; production defaults are checked in accounts.test.ts. */

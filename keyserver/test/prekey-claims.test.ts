@@ -14,9 +14,7 @@ import {
   fromBase64,
   verifyPrekeyBundle,
 } from '@sotto/crypto';
-import { createRedisStore } from '../src/store/redis.ts';
-import { createSqliteStore } from '../src/store/sqlite.ts';
-import type { Store } from '../src/store/types.ts';
+import { createRedisStore, createSqliteStore, type Store } from '@sotto/server-core/store';
 import { startRedis, type RedisProcess } from '../../test/support/redis.ts';
 import {
   bearer,

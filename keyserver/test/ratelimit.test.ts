@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from 'redis';
 import { createCountLimiter, type CountLimiter } from '../src/ratelimit-store.ts';
-import type { RedisClient } from '../src/store/redis.ts';
+import type { RedisClient } from '@sotto/server-core/store';
 import { startRedis, type RedisProcess } from '../../test/support/redis.ts';
 
 let redis: RedisProcess;

@@ -12,7 +12,7 @@ import { loadEmbeddedConfig } from '../../scripts/start-config.ts';
 import { startEmbedded, type EmbeddedServer } from '../../scripts/embedded.ts';
 import { REPO_ROOT, staleReason } from '../../scripts/web-assets.ts';
 import { freePort, waitFor } from '../support/ports.ts';
-import { createSqliteStore } from '@sotto/keyserver/store';
+import { createSqliteStore } from '@sotto/server-core/store';
 
 /** Chromium flags for headless runs in CI (no sandbox in containers, no background traffic). */
 export const CHROMIUM_ARGS = [

@@ -20,7 +20,7 @@ import {
   keyLogLeaf,
   ready,
 } from '@sotto/crypto';
-import { createSqliteStore } from '@sotto/keyserver/store';
+import { createSqliteStore } from '@sotto/server-core/store';
 import { launchChromium, newUser, signUp, startServer, type TestServer } from './harness.ts';
 import { REPO_ROOT } from '../../scripts/web-assets.ts';
 

@@ -19,7 +19,7 @@ import {
 import { claims, type Ctx } from '../context.ts';
 import { apiError } from '../errors.ts';
 import { b64, bearer, errors, groupId } from '../schemas.ts';
-import type { GroupMember } from '../store/types.ts';
+import type { GroupMember } from '@sotto/server-core/store';
 
 const MAX_RECORD_CHARS = 200_000;
 

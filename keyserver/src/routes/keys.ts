@@ -26,7 +26,7 @@ import {
 import { claims, type Ctx } from '../context.ts';
 import { apiError } from '../errors.ts';
 import { b64, bearer, deviceId, emptyBody, errors, username } from '../schemas.ts';
-import type { ClaimedBundle, StoredPrekey } from '../store/types.ts';
+import type { ClaimedBundle, StoredPrekey } from '@sotto/server-core/store';
 
 interface KeysBody {
   certificate: string;

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { claims, type Ctx } from '../context.ts';
 import { apiError } from '../errors.ts';
 import { bearer, errors } from '../schemas.ts';
-import type { UserSettings } from '../store/types.ts';
+import type { UserSettings } from '@sotto/server-core/store';
 
 const presenceVisible = {
   type: 'boolean',

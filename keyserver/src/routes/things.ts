@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { thingClientId, thingTopic } from '@sotto/crypto';
 import { claims, type Ctx } from '../context.ts';
 import { apiError } from '../errors.ts';
-import { hashThingSecret } from '../store/secrets.ts';
+import { hashThingSecret } from '@sotto/server-core/store';
 import { bearer, errors, thingName } from '../schemas.ts';
 
 /** Register `/v1/things*`. */

@@ -1,5 +1,5 @@
 /**
- * `@sotto/keyserver/store`: the storage contract, its implementations and the
+ * `@sotto/server-core/store`: the storage contract, its implementations and the
  * ACL change bus, shared by the key server and the broker.
  *
  * - {@link createSqliteStore}: embedded mode (`:memory:` for tests).
