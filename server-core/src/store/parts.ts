@@ -1,0 +1,72 @@
+/**
+ * The {@link Store} contract cut by concern. Each backend (SQLite, Redis)
+ * implements every part in a file of its own and its factory composes them,
+ * so a concern reads the same way in both.
+ */
+import type { Store } from './types.ts';
+
+/** Accounts, settings and devices, with the broker's account and device checks. */
+export type AccountPart = Pick<
+  Store,
+  | 'createUser'
+  | 'getUser'
+  | 'setPasswordHash'
+  | 'setUserIdentity'
+  | 'getUserSettings'
+  | 'updateUserSettings'
+  | 'activateDevice'
+  | 'getDevice'
+  | 'listDevices'
+  | 'deactivateDevice'
+  | 'removeOtherDevices'
+  | 'setDeviceKeys'
+  | 'isDeviceActive'
+  | 'userExists'
+>;
+
+/** One-time prekeys and bundle claims. */
+export type PrekeyPart = Pick<
+  Store,
+  'addOneTimePrekeys' | 'clearOneTimePrekeys' | 'countOneTimePrekeys' | 'claimPrekeyBundle'
+>;
+
+/** Issued and revoked access tokens, refresh tokens, and the broker's token checks. */
+export type TokenPart = Pick<
+  Store,
+  | 'recordAccessToken'
+  | 'revokeToken'
+  | 'revokeDeviceTokens'
+  | 'revokeUserTokens'
+  | 'putRefreshToken'
+  | 'useRefreshToken'
+  | 'revokeRefreshFamily'
+  | 'isTokenRevoked'
+  | 'isTokenUsable'
+>;
+
+/** Group chains and membership. */
+export type GroupPart = Pick<
+  Store,
+  | 'createGroup'
+  | 'appendGroupRecord'
+  | 'getGroupChain'
+  | 'getGroup'
+  | 'groupMembers'
+  | 'isGroupMember'
+>;
+
+/** Things, blob metadata and the key-transparency log. */
+export type ThingPart = Pick<
+  Store,
+  | 'createThing'
+  | 'listThings'
+  | 'revokeThing'
+  | 'verifyThingCredential'
+  | 'isThingActive'
+  | 'putBlob'
+  | 'getBlob'
+  | 'deleteBlob'
+  | 'appendLogLeaf'
+  | 'logSize'
+  | 'getLogLeaves'
+>;

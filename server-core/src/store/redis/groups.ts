@@ -1,0 +1,78 @@
+/**
+ * Redis store: group chains (compare-and-set appends in Lua) and membership.
+ */
+import type { GroupMember } from '../types.ts';
+import type { GroupPart } from '../parts.ts';
+import { b64, script, unb64, type RedisContext } from './support.ts';
+
+// KEYS: group hash, records list, members hash. ARGV: expected previous seq ('' = create), new seq, record, then name/admin pairs.
+const PUT_GROUP = script(`
+local cur = redis.call('HGET', KEYS[1], 'seq')
+if ARGV[1] == '' then
+  if cur then return 0 end
+elseif cur ~= ARGV[1] then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'seq', ARGV[2])
+redis.call('RPUSH', KEYS[2], ARGV[3])
+redis.call('DEL', KEYS[3])
+for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
+return 1`);
+
+/** Group chains and membership of the Redis store. */
+export function redisGroups({ client, k, run }: RedisContext): GroupPart {
+  async function putGroup(
+    groupId: string,
+    prev: string,
+    seq: number,
+    record: Uint8Array,
+    members: GroupMember[],
+  ): Promise<boolean> {
+    const args = [prev, String(seq), b64(record)];
+    for (const m of members) args.push(m.username, m.admin ? '1' : '0');
+    const r = await run(
+      PUT_GROUP,
+      [k.group(groupId), k.groupRecords(groupId), k.groupMembers(groupId)],
+      args,
+    );
+    return r === 1;
+  }
+
+  return {
+    async createGroup(groupId, record, members) {
+      return putGroup(groupId, '', 0, record, members);
+    },
+    async appendGroupRecord(groupId, seq, record, members) {
+      return putGroup(groupId, String(seq - 1), seq, record, members);
+    },
+    async getGroupChain(groupId) {
+      if (!(await client.exists(k.group(groupId)))) return null;
+      const rows = await client.lRange(k.groupRecords(groupId), 0, -1);
+      return rows.map((r) => unb64(r) ?? new Uint8Array());
+    },
+    async getGroup(groupId) {
+      const [seq, members] = await Promise.all([
+        client.hGet(k.group(groupId), 'seq'),
+        client.hGetAll(k.groupMembers(groupId)),
+      ]);
+      if (seq === null || seq === undefined) return null;
+      return {
+        groupId,
+        seq: Number(seq),
+        members: Object.keys(members)
+          .sort()
+          .map((username) => ({ username, admin: members[username] === '1' })),
+      };
+    },
+    async groupMembers(groupId) {
+      const [exists, names] = await Promise.all([
+        client.exists(k.group(groupId)),
+        client.hKeys(k.groupMembers(groupId)),
+      ]);
+      return exists ? names.sort() : null;
+    },
+    async isGroupMember(groupId, username) {
+      return (await client.hExists(k.groupMembers(groupId), username)) === 1;
+    },
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * SQLite store: group chains (compare-and-set appends) and membership.
+ */
+import type { GroupMember } from '../types.ts';
+import type { GroupPart } from '../parts.ts';
+import { buf, type SqliteContext } from './schema.ts';
+
+/** Group chains and membership of the SQLite store. */
+export function sqliteGroups({ db }: SqliteContext): GroupPart {
+  const isMember = db.prepare('SELECT 1 FROM group_members WHERE group_id = ? AND username = ?');
+
+  function setMembers(groupId: string, members: GroupMember[]): void {
+    db.prepare('DELETE FROM group_members WHERE group_id = ?').run(groupId);
+    const ins = db.prepare(
+      'INSERT INTO group_members (group_id, username, admin) VALUES (?, ?, ?)',
+    );
+    for (const m of members) ins.run(groupId, m.username, m.admin ? 1 : 0);
+  }
+
+  return {
+    async createGroup(groupId, record, members) {
+      return db
+        .transaction(() => {
+          const r = db
+            .prepare('INSERT INTO groups (group_id, seq) VALUES (?, 0) ON CONFLICT DO NOTHING')
+            .run(groupId);
+          if (r.changes !== 1) return false;
+          db.prepare('INSERT INTO group_records (group_id, seq, record) VALUES (?, 0, ?)').run(
+            groupId,
+            buf(record),
+          );
+          setMembers(groupId, members);
+          return true;
+        })
+        .immediate();
+    },
+    async appendGroupRecord(groupId, seq, record, members) {
+      return db
+        .transaction(() => {
+          const r = db
+            .prepare('UPDATE groups SET seq = ? WHERE group_id = ? AND seq = ?')
+            .run(seq, groupId, seq - 1);
+          if (r.changes !== 1) return false;
+          db.prepare('INSERT INTO group_records (group_id, seq, record) VALUES (?, ?, ?)').run(
+            groupId,
+            seq,
+            buf(record),
+          );
+          setMembers(groupId, members);
+          return true;
+        })
+        .immediate();
+    },
+    async getGroupChain(groupId) {
+      const g = db.prepare('SELECT 1 FROM groups WHERE group_id = ?').get(groupId);
+      if (!g) return null;
+      const rows = db
+        .prepare('SELECT record FROM group_records WHERE group_id = ? ORDER BY seq')
+        .all(groupId) as { record: Buffer }[];
+      return rows.map((r) => new Uint8Array(r.record));
+    },
+    async getGroup(groupId) {
+      const g = db.prepare('SELECT seq FROM groups WHERE group_id = ?').get(groupId) as
+        { seq: number } | undefined;
+      if (!g) return null;
+      const rows = db
+        .prepare('SELECT username, admin FROM group_members WHERE group_id = ? ORDER BY username')
+        .all(groupId) as { username: string; admin: number }[];
+      return {
+        groupId,
+        seq: g.seq,
+        members: rows.map((r) => ({ username: r.username, admin: r.admin === 1 })),
+      };
+    },
+    async groupMembers(groupId) {
+      const g = db.prepare('SELECT 1 FROM groups WHERE group_id = ?').get(groupId);
+      if (!g) return null;
+      const rows = db
+        .prepare('SELECT username FROM group_members WHERE group_id = ? ORDER BY username')
+        .all(groupId) as { username: string }[];
+      return rows.map((r) => r.username);
+    },
+    async isGroupMember(groupId, username) {
+      return isMember.get(groupId, username) !== undefined;
+    },
+  };
+}
