@@ -21,7 +21,7 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WriteStream } from 'node:fs';
-import { ensureSigningKeyPair } from './keygen.ts';
+import { ensureSigningKeyPair } from '@sotto/server-core/tokens';
 import { KEYSERVER_NODE_FLAGS } from './node-flags.ts';
 
 const ROOT = join(import.meta.dirname, '..');

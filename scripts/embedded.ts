@@ -24,7 +24,7 @@ import {
   type RedisClient,
   type Store,
 } from '@sotto/server-core/store';
-import { createTokenVerifier, loadOrCreateSigningKey } from '@sotto/keyserver/tokens';
+import { createTokenVerifier, loadOrCreateSigningKey } from '@sotto/server-core/tokens';
 import type { EmbeddedConfig } from './start-config.ts';
 import { ensureWebClient } from './web-assets.ts';
 

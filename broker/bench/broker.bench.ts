@@ -21,7 +21,7 @@ import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTokenIssuer, generateSigningKey, publicKeyToPem } from '@sotto/keyserver/tokens';
+import { createTokenIssuer, generateSigningKey, publicKeyToPem } from '@sotto/server-core/tokens';
 import { freePort, waitFor } from '../../test/support/ports.ts';
 import { startRedis, type RedisProcess } from '../../test/support/redis.ts';
 import { printBench } from '../../scripts/bench-lib.ts';

@@ -196,7 +196,7 @@ describe('session takeover', () => {
 
 describe('token lifetime and revocation', () => {
   it('closes a connection when its token expires', async () => {
-    const { createTokenIssuer } = await import('@sotto/keyserver/tokens');
+    const { createTokenIssuer } = await import('@sotto/server-core/tokens');
     // A token issued "14 minutes 58 seconds ago" has two seconds left.
     const issuer = createTokenIssuer({
       privateKey: t.tokens.privateKey,

@@ -1,8 +1,7 @@
 /**
  * Test fixtures for the broker: an in-memory implementation of the key
  * server's ACL queries (so each test sets exactly the state it needs), a real
- * EdDSA token issuer from @sotto/keyserver/tokens (a dev dependency: only the key
- * server mints tokens) with the verifier it re-exports, a broker on random
+ * EdDSA token issuer/verifier from @sotto/server-core/tokens, a broker on random
  * ports (TCP and WebSocket), and small mqtt.js helpers with bounded waits.
  */
 import { createServer, type Server } from 'node:http';
@@ -21,7 +20,7 @@ import {
   createTokenVerifier,
   generateSigningKey,
   type TokenKind,
-} from '@sotto/keyserver/tokens';
+} from '@sotto/server-core/tokens';
 import {
   createBroker,
   createRedisBackends,

@@ -19,7 +19,7 @@ import {
   type AclEvents,
   type Store,
 } from '@sotto/server-core/store';
-import { generateSigningKey } from '../src/tokens.ts';
+import { generateSigningKey } from '@sotto/server-core/tokens';
 import { makeDeviceUpload } from '../test/fixtures.ts';
 
 const [mode = 'hello', redisUrl] = process.argv.slice(2);

@@ -34,7 +34,12 @@ import { settingsRoutes } from './routes/settings.ts';
 import { thingRoutes } from './routes/things.ts';
 import { newRefreshToken, refreshTokenHash } from './sessions.ts';
 import type { AclEvents, RedisClient, Store } from '@sotto/server-core/store';
-import { createTokenIssuer, createTokenVerifier, TokenError, type KeyInput } from './tokens.ts';
+import {
+  createTokenIssuer,
+  createTokenVerifier,
+  TokenError,
+  type KeyInput,
+} from '@sotto/server-core/tokens';
 
 /** Everything `buildApp` needs. */
 export interface BuildAppOptions {

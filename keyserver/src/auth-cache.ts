@@ -20,7 +20,7 @@
  * null): every request reads the store. The cache is bounded.
  */
 import type { AclEvent, AclEvents } from '@sotto/server-core/store';
-import type { AccessClaims } from './tokens.ts';
+import type { AccessClaims } from '@sotto/server-core/tokens';
 
 /** Verified, unrevoked tokens of this process. */
 export interface AuthCache {

@@ -9,7 +9,7 @@ import type { KeyLog } from './keylog.ts';
 import type { Metrics } from './metrics.ts';
 import type { PasswordHasher } from './passwords.ts';
 import type { AclEvent, AclEvents, Store } from '@sotto/server-core/store';
-import type { AccessClaims, TokenIssuer, TokenVerifier } from './tokens.ts';
+import type { AccessClaims, TokenIssuer, TokenVerifier } from '@sotto/server-core/tokens';
 
 /** Every notice the key server sends on a control topic; defined in the wire contract. */
 export type { ControlNotice };

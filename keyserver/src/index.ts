@@ -2,8 +2,8 @@
  * `@sotto/keyserver`: accounts, devices, key directory, groups, things, blobs
  * and key transparency over HTTP (DESIGN.md §4.1). `buildApp` builds the
  * Fastify instance with injected dependencies; `server.ts` runs it alone.
- * Storage, the ACL bus and token verification are in `@sotto/server-core`
- * (shared with the broker); token minting is under `@sotto/keyserver/tokens`.
+ * Storage, the ACL bus and access tokens are in `@sotto/server-core` (shared
+ * with the broker).
  */
 export { buildApp, type BuildAppOptions, type KeyServerApp } from './app.ts';
 export type { ControlPublisher, SessionTokens } from './context.ts';

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { serviceClientId } from '@sotto/crypto/wire';
 import mqtt from 'mqtt';
 import type { ControlPublisher } from './context.ts';
-import type { TokenIssuer } from './tokens.ts';
+import type { TokenIssuer } from '@sotto/server-core/tokens';
 
 /** A publisher that can be closed. */
 export interface MqttControlPublisher extends ControlPublisher {

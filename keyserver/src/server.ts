@@ -20,7 +20,7 @@ import {
   type RedisClient,
   type Store,
 } from '@sotto/server-core/store';
-import { createTokenIssuer, loadOrCreateSigningKey } from './tokens.ts';
+import { createTokenIssuer, loadOrCreateSigningKey } from '@sotto/server-core/tokens';
 
 async function main(): Promise<void> {
   const config = loadConfig();

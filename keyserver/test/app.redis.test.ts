@@ -15,7 +15,7 @@ import {
   createRedisStore,
   type RedisClient,
 } from '@sotto/server-core/store';
-import { generateSigningKey } from '../src/tokens.ts';
+import { generateSigningKey } from '@sotto/server-core/tokens';
 import { startRedis, type RedisProcess } from '../../test/support/redis.ts';
 import { waitFor } from '../../test/support/ports.ts';
 import { FAST_ARGON2, bearer, makeServer, registeredDevice, signupAndLogin } from './fixtures.ts';

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAuthCache } from '../src/auth-cache.ts';
 import { createMemoryAclEvents, type AclEvents } from '@sotto/server-core/store';
-import type { AccessClaims } from '../src/tokens.ts';
+import type { AccessClaims } from '@sotto/server-core/tokens';
 import {
   bearer,
   login,

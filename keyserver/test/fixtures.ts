@@ -32,7 +32,7 @@ import {
   type AclEvents,
   type Store,
 } from '@sotto/server-core/store';
-import { generateSigningKey } from '../src/tokens.ts';
+import { generateSigningKey } from '@sotto/server-core/tokens';
 
 /** Cheap Argon2 for tests; production defaults are checked in accounts.test.ts. */
 export const FAST_ARGON2 = { memoryCost: 256, timeCost: 1, parallelism: 1 };

@@ -5,7 +5,7 @@
  * A stolen access token alone must not replace the identity and sign out every device.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTokenIssuer } from '../src/tokens.ts';
+import { createTokenIssuer } from '@sotto/server-core/tokens';
 import {
   bearer,
   login,

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTokenIssuer, generateSigningKey } from '../src/tokens.ts';
+import { createTokenIssuer, generateSigningKey } from '@sotto/server-core/tokens';
 import {
   bearer,
   makeServer,

@@ -1,15 +1,25 @@
 /**
- * Access tokens (DESIGN.md §4.1), the verifying side: JWTs signed with the key
- * server's Ed25519 key (EdDSA). Brokers and key servers verify them with the
- * public key only; minting lives in the key server (`keyserver/src/tokens.ts`),
- * so a broker image carries no signing code. The algorithm is pinned: `none`,
- * HS256 (including HS256 "signed" with the public key) and every other `alg`
- * are refused.
+ * Access tokens (DESIGN.md §4.1): JWTs signed with the key server's Ed25519
+ * key (EdDSA). Brokers verify them with the public key only and so cannot
+ * mint them. The algorithm is pinned on both sides: `none`, HS256 (including
+ * HS256 "signed" with the public key) and every other `alg` are refused.
  *
- * Exported as `@sotto/server-core/tokens`.
+ * Exported as `@sotto/server-core/tokens`. The issuer lives here beside the
+ * verifier (one definition of the token format) and because the broker's tests
+ * mint tokens: a broker dev dependency on the key server would pull Fastify and
+ * Argon2 into the broker's production install. Minting needs the private key,
+ * which only key servers are given.
  */
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { createVerifier } from 'fast-jwt';
+import {
+  generateKeyPairSync,
+  createPrivateKey,
+  createPublicKey,
+  randomUUID,
+  type KeyObject,
+} from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { createSigner, createVerifier } from 'fast-jwt';
 
 /** Who holds a token: a user's device, a bot, a thing, or the key server itself on MQTT. */
 export type TokenKind = 'user' | 'bot' | 'thing' | 'service';
@@ -58,6 +68,14 @@ export class TokenError extends Error {
 /** A private or public key as a Node KeyObject or PEM text. */
 export type KeyInput = KeyObject | string | Buffer;
 
+function toPrivateKey(key: KeyInput): KeyObject {
+  const k = typeof key === 'string' || Buffer.isBuffer(key) ? createPrivateKey(key) : key;
+  if (k.type !== 'private' || k.asymmetricKeyType !== 'ed25519') {
+    throw new TypeError('signing key must be an Ed25519 private key');
+  }
+  return k;
+}
+
 function toPublicKey(key: KeyInput): KeyObject {
   let k: KeyObject;
   if (typeof key === 'string' || Buffer.isBuffer(key)) {
@@ -72,9 +90,90 @@ function toPublicKey(key: KeyInput): KeyObject {
   return k;
 }
 
+/** A fresh Ed25519 signing key. */
+export function generateSigningKey(): KeyObject {
+  return generateKeyPairSync('ed25519').privateKey;
+}
+
+/** PKCS#8 PEM of a private key. */
+export function privateKeyToPem(key: KeyObject): string {
+  return key.export({ format: 'pem', type: 'pkcs8' }).toString();
+}
+
 /** SPKI PEM of the public half of a key (private or public). */
 export function publicKeyToPem(key: KeyInput): string {
   return toPublicKey(key).export({ format: 'pem', type: 'spki' }).toString();
+}
+
+/** Load an Ed25519 private key from a PEM file. */
+export function loadSigningKey(file: string): KeyObject {
+  return toPrivateKey(readFileSync(file, 'utf8'));
+}
+
+/** Load the key at `file`, or generate one and write it there (mode 0600) on first start. */
+export function loadOrCreateSigningKey(file: string): KeyObject {
+  if (existsSync(file)) return loadSigningKey(file);
+  const key = generateSigningKey();
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, privateKeyToPem(key), { mode: 0o600, flag: 'wx' });
+  return key;
+}
+
+/** A freshly issued access token. */
+export interface IssuedAccessToken {
+  token: string;
+  jti: string;
+  /** Milliseconds since the epoch. */
+  expiresAt: number;
+}
+
+/** Mints access tokens. */
+export interface TokenIssuer {
+  /** Mint a token; `authTime` (seconds) becomes the `auth_time` claim when given. */
+  issue(subject: {
+    sub: string;
+    dev: string;
+    kind: TokenKind;
+    authTime?: number | undefined;
+  }): IssuedAccessToken;
+  /** SPKI PEM of the verification key (give this to brokers). */
+  readonly publicKeyPem: string;
+}
+
+/** Create the key server's token issuer. `ttlSeconds` defaults to 900 (15 min). */
+export function createTokenIssuer(opts: {
+  privateKey: KeyInput;
+  issuer: string;
+  audience: string;
+  ttlSeconds?: number;
+  /** Clock in ms, for tests. */
+  now?: () => number;
+}): TokenIssuer {
+  const key = toPrivateKey(opts.privateKey);
+  const pem = privateKeyToPem(key);
+  const ttl = opts.ttlSeconds ?? 900;
+  const now = opts.now ?? Date.now;
+  const sign = createSigner({ key: pem, algorithm: 'EdDSA' });
+  return {
+    publicKeyPem: publicKeyToPem(key),
+    issue({ sub, dev, kind, authTime }) {
+      const iat = Math.floor(now() / 1000);
+      const exp = iat + ttl;
+      const jti = randomUUID();
+      const token = sign({
+        sub,
+        dev,
+        kind,
+        jti,
+        iat,
+        exp,
+        iss: opts.issuer,
+        aud: opts.audience,
+        ...(authTime === undefined ? {} : { auth_time: authTime }),
+      });
+      return { token, jti, expiresAt: exp * 1000 };
+    },
+  };
 }
 
 /** Verifies access tokens; EdDSA only. */
@@ -156,4 +255,22 @@ export function createTokenVerifier(opts: {
       };
     },
   };
+}
+
+/** Paths of a key pair on disk. */
+export interface KeyFiles {
+  privateKeyFile: string;
+  publicKeyFile: string;
+}
+
+/**
+ * Load the Ed25519 signing key at `privateKeyFile` (generating it, mode 0600,
+ * when missing) and (re)write its public half to `publicKeyFile`.
+ */
+export function ensureSigningKeyPair(files: KeyFiles): { publicKeyPem: string } {
+  const key = loadOrCreateSigningKey(files.privateKeyFile);
+  const publicKeyPem = publicKeyToPem(key);
+  mkdirSync(dirname(files.publicKeyFile), { recursive: true });
+  writeFileSync(files.publicKeyFile, publicKeyPem, { mode: 0o644 });
+  return { publicKeyPem };
 }

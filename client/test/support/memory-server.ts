@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApp, type KeyServerApp } from '../../../keyserver/src/app.ts';
 import { createMemoryAclEvents, createSqliteStore } from '@sotto/server-core/store';
-import { generateSigningKey } from '../../../keyserver/src/tokens.ts';
+import { generateSigningKey } from '@sotto/server-core/tokens';
 import { createClient, type SottoClient } from '../../src/engine.ts';
 import type { ClientOptionsResolved } from '../../src/internal/context.ts';
 import type { ClientStore } from '../../src/store/types.ts';
