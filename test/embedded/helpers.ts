@@ -36,20 +36,19 @@ export interface StartedProcess {
 
 /** Spawn `node <flags> --import tsx scripts/start.ts ...args`, as `npm start` does (one process, so signals reach it directly). */
 export function spawnStart(args: string[], env: Record<string, string> = {}): StartedProcess {
-  const child = spawn(
-    process.execPath,
+  return spawnNode(
     [...KEYSERVER_NODE_FLAGS, '--import', 'tsx', join(ROOT, 'scripts', 'start.ts'), ...args],
-    {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        ...FAST_KEYSERVER_ENV,
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+    { ...FAST_KEYSERVER_ENV, ...env },
   );
+}
+
+/** Spawn `node ...args` in the repository root with only PATH, HOME and `env` set. */
+export function spawnNode(args: string[], env: Record<string, string> = {}): StartedProcess {
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
