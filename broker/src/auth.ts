@@ -17,7 +17,7 @@
 import type { AedesPublishPacket, Client, ConnectPacket, PublishPacket, Subscription } from 'aedes';
 import { checkPublish, checkSubscribe, type AclDecision } from './acl.ts';
 import { AclError, AuthError, ReturnCode } from './errors.ts';
-import { parseClientId, type Identity } from './identity.ts';
+import { identityOf, type Identity } from './identity.ts';
 import { GroupCache } from './internal/groups.ts';
 import { PublishLine, TokenBucket } from './limits.ts';
 import type { BrokerMetrics } from './metrics.ts';
@@ -176,7 +176,7 @@ export function createAuthHooks(opts: AuthHooksOptions): AuthHooks {
   ): Promise<ClientSession> {
     const clientId = client.id;
     // Aedes replaces an empty client id with `aedes_<uuid>`, which never parses: refused below.
-    const identity = parseClientId(clientId);
+    const identity = identityOf(clientId);
     if (identity === null || clientId.startsWith('aedes_')) {
       throw new AuthError(
         'BAD_CLIENT_ID',
@@ -342,7 +342,7 @@ export function createAuthHooks(opts: AuthHooksOptions): AuthHooks {
       const session = client ? sessions.get(client) : undefined;
       const clientId = (packet as { clientId?: string }).clientId;
       const identity =
-        session?.identity ?? (client === null && clientId ? parseClientId(clientId) : null);
+        session?.identity ?? (client === null && clientId ? identityOf(clientId) : null);
       if (!identity) {
         refuse('deny-default', 'publish');
         callback(new AclError('deny-default', 'not authenticated'));

@@ -16,12 +16,14 @@ import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Registry } from 'prom-client';
 import { createAuthHooks, DEFAULT_AUTH_LIMITS, type AuthHooks, type AuthLimits } from './auth.ts';
 import type { BackendErrors } from './cluster.ts';
-import { parseClientId, type Identity } from './identity.ts';
+import { identityOf, type Identity } from './identity.ts';
 import {
+  deviceClientId,
   encodePresence,
   groupTopic,
   parseTopic,
   presenceTopic,
+  thingClientId,
   GROUP_ID_PATTERN,
   type Presence,
 } from '@sotto/crypto/wire';
@@ -395,7 +397,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     for (const user of users) {
       for (const device of await opts.store.listDevices(user)) {
         if (!device.active) continue;
-        const clientId = `${device.username}:${device.deviceId}`;
+        const clientId = deviceClientId(device.username, device.deviceId);
         const live = clientsById.get(clientId);
         if (live) {
           if (
@@ -446,7 +448,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
         // anything already queued is filtered on delivery (authorizeForward + wrapped outgoingStream).
         const subs = await persistence.subscriptionsByTopic(topic);
         for (const s of subs) {
-          const id = parseClientId(s.clientId);
+          const id = identityOf(s.clientId);
           if (id?.kind === 'device' && removed.has(id.username) && s.topic === topic) {
             await persistence.removeSubscriptions({ id: s.clientId }, [topic]);
           }
@@ -459,7 +461,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
         }
         return;
       case 'device-revoked': {
-        const c = clientsById.get(`${event.username}:${event.deviceId}`);
+        const c = clientsById.get(deviceClientId(event.username, event.deviceId));
         if (c) disconnect(c, 'device-revoked');
         return;
       }
@@ -468,7 +470,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
           disconnect(c, 'user-revoked');
         return;
       case 'thing-revoked': {
-        const c = clientsById.get(`thing:${event.owner}:${event.thing}`);
+        const c = clientsById.get(thingClientId(event.owner, event.thing));
         if (c) disconnect(c, 'thing-revoked');
         return;
       }
