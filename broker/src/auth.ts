@@ -12,28 +12,17 @@
  *
  * Authorization: `acl.ts` decides, deny by default; refusals are counted by rule.
  */
-import type { Client } from 'aedes';
-import type { GroupCache } from './internal/groups.ts';
 import type { BrokerMetrics } from './metrics.ts';
 import type { Policy } from './policy.ts';
 import type { AclStoreQueries, BrokerLogger, VerifyToken } from './types.ts';
-import {
-  createConnectHandlers,
-  type AuthenticateHook,
-  type PreConnectHook,
-} from './internal/handlers/connect.ts';
-import { createAuthorizeForward, type AuthorizeForwardHook } from './internal/handlers/forward.ts';
-import {
-  createAuthorizePublish,
-  type AuthorizePublishHook,
-  type BeforeAck,
-} from './internal/handlers/publish.ts';
-import {
-  createAuthorizeSubscribe,
-  type AuthorizeSubscribeHook,
-} from './internal/handlers/subscribe.ts';
-import { createHookState, type AuthLimits, type ClientSession } from './internal/handlers/state.ts';
+import { createConnectHandlers } from './internal/handlers/connect.ts';
+import { createAuthorizeForward } from './internal/handlers/forward.ts';
+import type { AuthHooks } from './internal/handlers/hooks.ts';
+import { createAuthorizePublish } from './internal/handlers/publish.ts';
+import { createAuthorizeSubscribe } from './internal/handlers/subscribe.ts';
+import { createHookState, type AuthLimits } from './internal/handlers/state.ts';
 
+export type { AuthHooks } from './internal/handlers/hooks.ts';
 export {
   DEFAULT_AUTH_LIMITS,
   type AuthLimits,
@@ -48,29 +37,6 @@ export interface AuthHooksOptions {
   limits?: Partial<AuthLimits>;
   metrics?: BrokerMetrics | undefined;
   logger?: BrokerLogger | undefined;
-}
-
-/** The hooks plus the state they share with the broker. */
-export interface AuthHooks {
-  preConnect: PreConnectHook;
-  authenticate: AuthenticateHook;
-  authorizePublish: AuthorizePublishHook;
-  authorizeSubscribe: AuthorizeSubscribeHook;
-  authorizeForward: AuthorizeForwardHook;
-  /** The session of an authenticated client, if any. */
-  sessionOf: (client: Client) => ClientSession | undefined;
-  /** Subscriptions this process granted (aedes stores every filter of a SUBSCRIBE; see internal/persistence.ts). */
-  isGranted: (sub: object) => boolean;
-  /** Group member-list cache (the broker invalidates it on `group-changed`). */
-  groups: GroupCache;
-  /** Force-close reasons are reported here by the forward hook (slow consumer). */
-  onSlowConsumer?: (client: Client) => void;
-  /**
-   * Called for an authorized QoS 1 PUBLISH before the hook lets Aedes send PUBACK; the
-   * broker uses it to persist and route the message first (internal/persistence.ts,
-   * `persistBeforeAck`).
-   */
-  beforeAck?: BeforeAck;
 }
 
 /**
