@@ -335,7 +335,7 @@ export async function tryPublish(
   });
 }
 
-/** Sleep. */
+/** Sleep: only for a wait that is genuinely about time (a rate, a keepalive); never to synchronise. */
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Run a command to completion (bounded), returning exit code and output. */
