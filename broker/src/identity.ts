@@ -1,64 +1,38 @@
 /**
- * Who is on the other end of a connection, derived from the MQTT client id
- * (DESIGN.md §4.2): `{username}:{deviceId}` for user and bot devices,
- * `thing:{owner}:{thing}` for IoT things, `service:keyserver:{n}` for a key
- * server instance. The id is parsed strictly with the contract's patterns,
- * so no identity can contain `/`, `+` or `#` and widen a topic.
+ * Who is on the other end of a connection. The client id format itself (`{username}:{deviceId}`,
+ * `thing:{owner}:{thing}`, `service:keyserver:{n}`) is part of the wire contract and is built and
+ * parsed only in `@sotto/crypto/wire` (`client-ids.ts`, docs/PROTOCOL.md §7 "Client ids"); this
+ * module names those identities for the broker and adds what only the broker asks of them.
  */
-import { DEVICE_ID_PATTERN, THING_PATTERN, USERNAME_PATTERN } from '@sotto/crypto/wire';
+import {
+  isWireError,
+  parseClientId,
+  type ClientIdentity,
+  type DeviceClientIdentity,
+  type ServiceClientIdentity,
+  type ThingClientIdentity,
+} from '@sotto/crypto/wire';
 
 /** A user's (or bot's) device. */
-export interface DeviceIdentity {
-  kind: 'device';
-  clientId: string;
-  username: string;
-  deviceId: string;
-}
-
+export type DeviceIdentity = DeviceClientIdentity;
 /** An IoT thing, owned by a user; it lives only under `iot/{owner}/{thing}/`. */
-export interface ThingIdentity {
-  kind: 'thing';
-  clientId: string;
-  owner: string;
-  thing: string;
-}
-
+export type ThingIdentity = ThingClientIdentity;
 /** A key server instance, which publishes control notices. */
-export interface ServiceIdentity {
-  kind: 'service';
-  clientId: string;
-  /** Service name: only `keyserver` exists. */
-  service: 'keyserver';
-  /** Instance id (token `dev` claim). */
-  instance: string;
-}
-
+export type ServiceIdentity = ServiceClientIdentity;
 /** Any authenticated connection. */
-export type Identity = DeviceIdentity | ThingIdentity | ServiceIdentity;
+export type Identity = ClientIdentity;
 
-/** Parse a client id; `null` unless it matches one of the three forms exactly. */
-export function parseClientId(clientId: string): Identity | null {
-  if (clientId.length === 0 || clientId.length > 200) return null;
-  const parts = clientId.split(':');
-  if (parts.length === 2) {
-    const [username, deviceId] = parts as [string, string];
-    // `thing` and `service` prefixes are reserved for the other forms.
-    if (username === 'thing' || username === 'service') return null;
-    if (USERNAME_PATTERN.test(username) && DEVICE_ID_PATTERN.test(deviceId)) {
-      return { kind: 'device', clientId, username, deviceId };
-    }
-    return null;
+/**
+ * The identity a client id names, or `null` when it is not a client id of the contract (the
+ * broker then denies by default). Errors other than `BAD_CLIENT_ID` are not expected and rethrown.
+ */
+export function identityOf(clientId: string): Identity | null {
+  try {
+    return parseClientId(clientId);
+  } catch (err) {
+    if (isWireError(err, 'BAD_CLIENT_ID')) return null;
+    throw err;
   }
-  if (parts.length === 3) {
-    const [prefix, a, b] = parts as [string, string, string];
-    if (prefix === 'thing' && USERNAME_PATTERN.test(a) && THING_PATTERN.test(b)) {
-      return { kind: 'thing', clientId, owner: a, thing: b };
-    }
-    if (prefix === 'service' && a === 'keyserver' && DEVICE_ID_PATTERN.test(b)) {
-      return { kind: 'service', clientId, service: 'keyserver', instance: b };
-    }
-  }
-  return null;
 }
 
 /** The account a connection belongs to: the device's user, the thing's owner; `null` for services. */

@@ -23,7 +23,7 @@ export {
 } from './auth.ts';
 export { checkPublish, checkSubscribe, type AclDecision, type AclRule } from './acl.ts';
 export {
-  parseClientId,
+  identityOf,
   accountOf,
   type Identity,
   type DeviceIdentity,

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
+import { deviceClientId, thingClientId } from '@sotto/crypto/wire';
 import {
   closed,
   collect,
@@ -29,12 +30,17 @@ async function dev(
   opts: Parameters<typeof connect>[3] = {},
   ws = false,
 ) {
-  const c = await connect(ws ? t.wsUrl : t.tcpUrl, `${user}:${device}`, tok(user, device), opts);
+  const c = await connect(
+    ws ? t.wsUrl : t.tcpUrl,
+    deviceClientId(user, device),
+    tok(user, device),
+    opts,
+  );
   open.push(c);
   return c;
 }
 async function thing(owner: string, name: string, secret: string) {
-  const c = await connect(t.tcpUrl, `thing:${owner}:${name}`, secret);
+  const c = await connect(t.tcpUrl, thingClientId(owner, name), secret);
   open.push(c);
   return c;
 }
@@ -248,9 +254,9 @@ describe('stock mosquitto clients', () => {
   const base = () => ['-V', 'mqttv311', '-h', '127.0.0.1', '-p', String(t.tcpPort)];
   const creds = (user: string, device: string) => [
     '-i',
-    `${user}:${device}`,
+    deviceClientId(user, device),
     '-u',
-    `${user}:${device}`,
+    deviceClientId(user, device),
     '-P',
     tok(user, device),
   ];

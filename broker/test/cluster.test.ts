@@ -14,7 +14,6 @@ import {
   createTokens,
   FakeStore,
   marker,
-  sleep,
   startClusterBroker,
   subscribe,
   tryPublish,
@@ -23,6 +22,9 @@ import {
 } from './helpers.ts';
 import { waitFor } from '../../test/support/ports.ts';
 import { startRedis, type RedisProcess } from '../../test/support/redis.ts';
+
+/** How long the multi-filter SUBSCRIBE test waits for its SUBACK before calling it lost. */
+const SUBACK_BOUND_MS = 5_000;
 
 let redis: RedisProcess;
 const clients: { close(): Promise<unknown> }[] = [];
@@ -117,7 +119,8 @@ describe('two brokers on one Redis', () => {
       'sotto/v1/group/team',
       'sotto/v1/inbox/alice/a1',
     ]);
-    const timeout = sleep(5_000).then(() => 'no SUBACK');
+    // A bound, not a wait: the bug this guards against was a SUBACK that never came.
+    const timeout = new Promise((r) => setTimeout(r, SUBACK_BOUND_MS)).then(() => 'no SUBACK');
     expect(await Promise.race([suback, timeout])).toEqual([1, 1, 1, 128]);
     // The granted filters are in the stored session (and only they): queued while offline,
     // delivered on the other broker.
@@ -228,19 +231,22 @@ describe('a Redis restart under a running cluster broker', () => {
 
     // Killed, down for a while (every connection to it fails: ECONNRESET, ECONNREFUSED), back.
     await own.stop({ hard: true, keepDir: true });
+    const redisErrors = async () =>
+      (await t.broker.metrics.redisErrors.get()).values.reduce((sum, v) => sum + v.value, 0);
     const whileDown = tryPublish(alice, 'sotto/v1/inbox/bob/b1', 'while down');
-    await sleep(1_500);
+    // Down until the broker has noticed (a Redis connection error counted), not for a set time.
+    await waitFor(async () => (await redisErrors()) > 0, { what: 'Redis errors counted' });
     await own.restart();
 
     // Publish until one gets through end to end (the connections to Redis come back with backoff).
     let n = 0;
     await waitFor(
-      async () => {
+      () => {
         if (alice.connected) void tryPublish(alice, 'sotto/v1/inbox/bob/b1', `after${n++}`);
-        await sleep(200);
         return got.some((m) => m.payload.startsWith('after'));
       },
-      { timeoutMs: 20_000, what: 'a message through the restarted Redis' },
+      // One publish per poll: the interval paces them.
+      { timeoutMs: 20_000, intervalMs: 200, what: 'a message through the restarted Redis' },
     );
     // The publish made during the outage was held (no PUBACK) and stored once Redis was back.
     expect(await whileDown).toBe(true);

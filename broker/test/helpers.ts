@@ -339,7 +339,7 @@ export async function tryPublish(
   });
 }
 
-/** Sleep. */
+/** Sleep: only for a wait that is genuinely about time (a rate, a keepalive); never to synchronise. */
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Run a command to completion (bounded), returning exit code and output. */
@@ -382,6 +382,25 @@ export async function marker(publisher: MqttClient, topic: string, ...gots: Got[
       g.findIndex((x) => x.payload === m),
       1,
     );
+}
+
+/**
+ * A negative check for persistent sessions, whose QoS 1 messages go through their queue (and a
+ * queue at its cap turns a marker away): `publisher` sends a unique QoS 0 marker on `topic`, which
+ * Aedes never queues, so no cap applies to it. It is delivered live after everything `publisher`
+ * sent before it, and after a resuming session's stored queue (the broker holds live deliveries
+ * until the queue is handed over, internal/resume.ts). Resolves with the marker once `heard`
+ * reports it.
+ */
+export async function liveMarker(
+  publisher: MqttClient,
+  topic: string,
+  heard: (payload: string) => boolean,
+): Promise<string> {
+  const m = `live-marker-${++markers}`;
+  await publisher.publishAsync(topic, m, { qos: 0 });
+  await waitFor(() => heard(m), { what: `live marker on ${topic}` });
+  return m;
 }
 
 /**

@@ -4,7 +4,16 @@
  * at all for a user who hides it (`presence-visibility` events).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collect, connect, sleep, startTestBroker, subscribe, type TestBroker } from './helpers.ts';
+import type { MqttClient } from 'mqtt';
+import { deviceClientId, presenceTopic } from '@sotto/crypto/wire';
+import {
+  brokerDropped,
+  collect,
+  connect,
+  startTestBroker,
+  subscribe,
+  type TestBroker,
+} from './helpers.ts';
 import { waitFor } from '../../test/support/ports.ts';
 
 let t: TestBroker;
@@ -22,6 +31,34 @@ afterAll(async () => {
   await t.close();
 });
 
+type Got = ReturnType<typeof collect>;
+let marks = 0;
+
+/**
+ * A negative presence check that waits on an event instead of a fixed time. Presence is
+ * published by the broker, so the positive marker is a presence publish of its own made after
+ * what must not arrive: once each of `gone` is off the broker (the presence of its disconnect,
+ * if any, has been published), a fresh user connects and its `online` must reach every watcher;
+ * anything published before it on the same path has arrived by then. The marker's messages are
+ * removed from the lists.
+ */
+async function presenceMarker(watchers: [MqttClient, Got][], ...gone: string[]): Promise<void> {
+  for (const id of gone) await brokerDropped(t.broker, id);
+  const user = `mark${++marks}`;
+  t.store.addUser(user, 'm1');
+  const topic = presenceTopic(user);
+  for (const [w] of watchers) expect(await subscribe(w, topic)).toEqual([1]);
+  const m = await connect(t.tcpUrl, deviceClientId(user, 'm1'), t.tokens.token(user, 'm1'));
+  await waitFor(() => watchers.every(([, got]) => got.some((x) => x.topic === topic)), {
+    what: `presence marker ${user}`,
+  });
+  for (const [w, got] of watchers) {
+    await w.unsubscribeAsync(topic);
+    for (let i = got.length - 1; i >= 0; i--) if (got[i]!.topic === topic) got.splice(i, 1);
+  }
+  m.end(true);
+}
+
 const statuses = (got: { payload: string }[]) =>
   got.map((m) => (JSON.parse(m.payload) as { status: string }).status);
 
@@ -35,7 +72,7 @@ describe('presence', () => {
     const laptop = await connect(t.wsUrl, 'alice:laptop', t.tokens.token('alice', 'laptop'));
     await waitFor(() => got.length === 2, { what: 'second online' });
     phone.end(true);
-    await sleep(200);
+    await presenceMarker([[bob, got]], 'alice:phone');
     expect(statuses(got)).toEqual(['online', 'online']);
     // Dropping the socket without DISCONNECT counts as leaving too.
     (laptop as unknown as { stream: { destroy(): void } }).stream.destroy();
@@ -47,8 +84,13 @@ describe('presence', () => {
   });
 
   it('is retained, so a later subscriber sees the current state', async () => {
+    // A live watcher hears `online` once the broker has stored it as the retained status.
+    const carol = await connect(t.tcpUrl, 'carol:c1', t.tokens.token('carol', 'c1'));
+    const carolGot = collect(carol);
+    expect(await subscribe(carol, 'sotto/v1/presence/alice')).toEqual([1]);
     const phone = await connect(t.tcpUrl, 'alice:phone', t.tokens.token('alice', 'phone'));
-    await sleep(100);
+    await waitFor(() => statuses(carolGot).includes('online'), { what: 'online stored' });
+    carol.end(true);
     const bob = await connect(t.tcpUrl, 'bob:b1', t.tokens.token('bob', 'b1'));
     expect(await subscribe(bob, 'sotto/v1/presence/alice')).toEqual([1]);
     const got = collect(bob);
@@ -94,7 +136,14 @@ describe('hidden presence', () => {
     const d2 = await connect(t.wsUrl, 'dave:d2', t.tokens.token('dave', 'd2'));
     d2.end(true);
     d1.end(true);
-    await sleep(400);
+    await presenceMarker(
+      [
+        [bob, got],
+        [carol, carolGot],
+      ],
+      'dave:d2',
+      'dave:d1',
+    );
     expect(states(got)).toEqual(['online', 'cleared']);
     expect(carolGot).toEqual([]);
 
@@ -117,7 +166,7 @@ describe('hidden presence', () => {
     const bob = await connect(t.tcpUrl, 'bob:b1', t.tokens.token('bob', 'b1'));
     const got = collect(bob);
     expect(await subscribe(bob, 'sotto/v1/presence/erin')).toEqual([1]);
-    await sleep(300);
+    await presenceMarker([[bob, got]]);
     // The hide event cleared the retained status; the connect while hidden published nothing.
     expect(got).toEqual([]);
     await setVisible('erin', true);
@@ -138,7 +187,7 @@ describe('hidden presence', () => {
     await waitFor(() => got.length === 1, { what: 'cleared status' });
     const f1 = await connect(t.tcpUrl, 'fred:f1', t.tokens.token('fred', 'f1'));
     f1.end(true);
-    await sleep(400);
+    await presenceMarker([[bob, got]], 'fred:f1');
     expect(states(got)).toEqual(['cleared']);
     bob.end(true);
   });

@@ -11,8 +11,9 @@ import {
   closed,
   connect,
   received,
-  sleep,
   createTokens,
+  liveMarker,
+  storedSubscribers,
   FakeStore,
   startClusterBroker,
   startTestBroker,
@@ -23,6 +24,7 @@ import {
 import { waitFor } from '../../test/support/ports.ts';
 import { startRedis } from '../../test/support/redis.ts';
 import type { BrokerLimits } from '../src/index.ts';
+import type { MqttClient } from 'mqtt';
 
 let t: TestBroker | undefined;
 afterEach(async () => {
@@ -80,15 +82,20 @@ async function goOffline(b: TestBroker, device: string): Promise<void> {
   await closed(c);
 }
 
-/** Reconnect and return the payloads handed over (waits until `n` arrived, then a little more). */
-async function comeBack(b: TestBroker, device: string, n: number) {
+/**
+ * Reconnect and return the payloads handed over: waits until `n` arrived, then for a live marker
+ * from `sender` (it follows the whole stored queue, so anything more would have come first).
+ */
+async function comeBack(b: TestBroker, device: string, n: number, sender: MqttClient) {
   const c = await connect(b.tcpUrl, `bob:${device}`, b.tokens.token('bob', device), {
     clean: false,
   });
   const got = received(c);
   await waitFor(() => got.length >= n, { what: `${n} queued messages` });
-  await sleep(200);
-  return { client: c, payloads: got.map((m) => m.payload) };
+  const m = await liveMarker(sender, `sotto/v1/inbox/bob/${device}`, (p) =>
+    got.some((x) => x.payload === p),
+  );
+  return { client: c, payloads: got.map((x) => x.payload).filter((p) => p !== m) };
 }
 
 const dropped = async (b: TestBroker) =>
@@ -106,14 +113,14 @@ describe('offline queue caps (in-memory persistence)', () => {
     for (let i = 0; i < 8; i++)
       expect(await tryPublish(alice, 'sotto/v1/inbox/bob/b1', `m${i}`)).toBe(true);
     expect(await dropped(b)).toEqual({ messages: 3 });
-    const back = await comeBack(b, 'b1', 5);
+    const back = await comeBack(b, 'b1', 5, alice);
     expect(back.payloads).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
     await waitFor(async () => (await queuedBytes(b)) === 0, { what: 'queue acknowledged' });
     back.client.end();
     await closed(back.client);
     for (let i = 8; i < 10; i++)
       expect(await tryPublish(alice, 'sotto/v1/inbox/bob/b1', `m${i}`)).toBe(true);
-    const again = await comeBack(b, 'b1', 2);
+    const again = await comeBack(b, 'b1', 2, alice);
     expect(again.payloads).toEqual(['m8', 'm9']);
     expect(await dropped(b)).toEqual({ messages: 3 });
     again.client.end(true);
@@ -129,7 +136,7 @@ describe('offline queue caps (in-memory persistence)', () => {
       expect(await tryPublish(alice, 'sotto/v1/inbox/bob/b1', kib(c))).toBe(true);
     expect(await dropped(b)).toEqual({ bytes: 1 });
     expect(await queuedBytes(b)).toBe(2048);
-    const back = await comeBack(b, 'b1', 2);
+    const back = await comeBack(b, 'b1', 2, alice);
     expect(back.payloads).toEqual([kib('a'), kib('b')]);
     back.client.end(true);
     alice.end(true);
@@ -159,8 +166,9 @@ describe('a connected session at its cap (in-memory persistence)', () => {
     for (let i = 0; i < 5; i++)
       expect(await tryPublish(alice, 'sotto/v1/inbox/bob/b1', `m${i}`)).toBe(true);
     await waitFor(() => bob.publishes.length >= 3, { what: 'three deliveries' });
-    await sleep(300);
-    expect(bob.publishes).toEqual(['m0', 'm1', 'm2']);
+    // m3 and m4 were routed before their PUBACKs; a marker sent now comes after them.
+    const m = await liveMarker(alice, 'sotto/v1/inbox/bob/b1', (p) => bob.publishes.includes(p));
+    expect(bob.publishes).toEqual(['m0', 'm1', 'm2', m]);
     expect(bob.closed()).toBe(false);
     expect(await dropped(b)).toEqual({ messages: 2 });
     bob.end();
@@ -197,21 +205,24 @@ describe('offline queue cap on Redis (cluster mode)', () => {
         c.end();
         await closed(c);
       }
-      await sleep(200);
+      // Broker A must know the sessions' stored subscriptions (Redis broadcast) to queue for them.
+      await waitFor(async () => (await storedSubscribers(a, topic)).length === 3, {
+        what: 'stored subscriptions known on A',
+      });
       const stuck = await neverAcking(b.tcpUrl, 'bob:b3', tokens.token('bob', 'b3'));
       const alice = await connect(a.tcpUrl, 'alice:a1', tokens.token('alice', 'a1'));
       for (let i = 0; i < 8; i++) expect(await tryPublish(alice, topic, `m${i}`)).toBe(true);
       await waitFor(() => stuck.publishes.length >= 5, { what: 'five live deliveries' });
-      await sleep(300);
-      expect(stuck.publishes).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+      const m = await liveMarker(alice, topic, (p) => stuck.publishes.includes(p));
+      expect(stuck.publishes).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', m]);
       expect(stuck.closed()).toBe(false);
       // Each offline session: the first five, in order.
       for (const d of ['b1', 'b2']) {
         const c = await connect(a.tcpUrl, `bob:${d}`, tokens.token('bob', d), { clean: false });
         const got = received(c);
         await waitFor(() => got.length >= 5, { what: `queue of ${d}` });
-        await sleep(200);
-        expect(got.map((m) => m.payload)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+        const m = await liveMarker(alice, topic, (p) => got.some((x) => x.payload === p));
+        expect(got.map((x) => x.payload)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', m]);
         c.end(true);
       }
       const drops = (await a.broker.metrics.queueDropped.get()).values;

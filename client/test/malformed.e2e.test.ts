@@ -14,6 +14,7 @@ import {
   decodeKemPrekey,
   decodeOneTimePrekey,
   decodeSignedPrekey,
+  deviceClientId,
   groupTopic,
   inboxTopic,
   initiateSession,
@@ -93,7 +94,7 @@ describe('malformed input to a running engine', () => {
     await mallory.close(); // Mallory now speaks raw MQTT with the same device's credentials.
 
     const malloryAccount = (await mallory.store.getAccount())!;
-    const clientId = `${m}:${malloryAccount.deviceId}`;
+    const clientId = deviceClientId(m, malloryAccount.deviceId);
     const attacker = await mqtt.connectAsync(srv.mqttUrl, {
       clientId,
       username: clientId,

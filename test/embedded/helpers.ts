@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
+import { deviceClientId } from '@sotto/crypto/wire';
 import { waitFor } from '../support/ports.ts';
 import { KEYSERVER_NODE_FLAGS } from '../../scripts/node-flags.ts';
 
@@ -153,7 +154,7 @@ export async function connectDevice(
   opts: { clean?: boolean; reconnectPeriod?: number; connectTimeout?: number } = {},
 ): Promise<MqttClient> {
   const urls = Array.isArray(url) ? url : [url];
-  const clientId = `${who.username}:${who.deviceId}`;
+  const clientId = deviceClientId(who.username, who.deviceId);
   const servers = urls.map((u) => {
     const p = new URL(u);
     return {

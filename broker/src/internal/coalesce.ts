@@ -4,7 +4,7 @@
  * mqtt-packet writes every packet corked and uncorks it on the next tick, so a packet leaves
  * in one system call, but two packets for the same connection written from two callbacks of
  * one loop turn leave in two. With the PUBACK sent only after the message is stored and
- * routed (broker.ts `persistBeforeAck`), every PUBACK of a publisher's window left in a system
+ * routed (internal/persistence.ts `persistBeforeAck`), every PUBACK of a publisher's window left in a system
  * call of its own, where Aedes's ack-first order wrote a whole read's PUBACKs in one (2.2
  * `writev` per message against plain Aedes's 1.3), and a subscriber that fell behind got its
  * backlog one write per message (docs/PERFORMANCE.md "Write coalescing").

@@ -11,6 +11,7 @@ import {
   decodeKemPrekey,
   decodeOneTimePrekey,
   decodeSignedPrekey,
+  deviceClientId,
   generateDeviceKeys,
   generateUserIdentity,
   inboxTopic,
@@ -96,7 +97,7 @@ export async function openForgery(opts: ForgeOptions): Promise<Forgery> {
       }),
     );
   }
-  const clientId = `${opts.attacker.username}:${login.deviceId}`;
+  const clientId = deviceClientId(opts.attacker.username, login.deviceId);
   const client = await mqtt.connectAsync(opts.mqttUrl, {
     clientId,
     username: clientId,

@@ -13,7 +13,12 @@ export type WireErrorCode =
    */
   | 'UNKNOWN_TYPE'
   /** A conversation id that is neither `dm:{user}` nor `group:{groupId}` with valid ids. */
-  | 'BAD_CONVERSATION_ID';
+  | 'BAD_CONVERSATION_ID'
+  /**
+   * An MQTT client id that is not `{username}:{deviceId}`, `thing:{owner}:{thing}` or
+   * `service:keyserver:{instance}` with valid parts.
+   */
+  | 'BAD_CLIENT_ID';
 
 /** Raised by `@sotto/crypto/wire` for input that is not part of the wire contract. */
 export class WireError extends Error {

@@ -9,6 +9,7 @@
  */
 export { WireError, isWireError, type WireErrorCode } from './errors.ts';
 export * from './topics.ts';
+export * from './client-ids.ts';
 export * from './conversations.ts';
 export * from './control.ts';
 export * from './presence.ts';

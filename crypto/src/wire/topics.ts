@@ -1,9 +1,10 @@
 /**
- * MQTT topic names and client ids, built and parsed only here (DESIGN.md §4.2,
- * docs/PROTOCOL.md §7). Client, key server and broker all import these
+ * MQTT topic names, built and parsed only here (DESIGN.md §4.2, docs/PROTOCOL.md §7); client
+ * ids are in `client-ids.ts`. Client, key server and broker all import these
  * functions (through `@sotto/crypto/wire`), so a topic string is defined
  * exactly once. Pure string code, no I/O.
  */
+import { checked as check } from './check.ts';
 
 /** Usernames: `^[a-z0-9_]{3,32}$`. Never contain `/`, `+`, `#` or NUL, so they cannot widen a topic. */
 export const USERNAME_PATTERN = /^[a-z0-9_]{3,32}$/;
@@ -15,11 +16,6 @@ export const GROUP_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export const THING_PATTERN = /^[a-z0-9_-]{1,64}$/;
 
 const PREFIX = 'sotto/v1';
-
-function check(pattern: RegExp, value: string, name: string): string {
-  if (!pattern.test(value)) throw new RangeError(`invalid ${name}: ${JSON.stringify(value)}`);
-  return value;
-}
 
 /** `sotto/v1/inbox/{user}/{device}`: one device's DM inbox. */
 export function inboxTopic(user: string, device: string): string {
@@ -45,24 +41,6 @@ export function controlTopic(user: string, device: string): string {
 export function thingTopic(owner: string, thing: string, ...rest: string[]): string {
   const base = `iot/${check(USERNAME_PATTERN, owner, 'owner')}/${check(THING_PATTERN, thing, 'thing')}`;
   return rest.length ? `${base}/${rest.join('/')}` : base;
-}
-
-/** MQTT client id of a user's device: `{user}:{device}`. */
-export function deviceClientId(user: string, device: string): string {
-  return `${check(USERNAME_PATTERN, user, 'username')}:${check(DEVICE_ID_PATTERN, device, 'deviceId')}`;
-}
-
-/** MQTT client id of a thing: `thing:{owner}:{thing}`. */
-export function thingClientId(owner: string, thing: string): string {
-  return `thing:${check(USERNAME_PATTERN, owner, 'owner')}:${check(THING_PATTERN, thing, 'thing')}`;
-}
-
-/**
- * MQTT client id of a key server instance publishing control notices:
- * `service:keyserver:{instance}` (the broker grants it publish on control topics only).
- */
-export function serviceClientId(instance: string): string {
-  return `service:keyserver:${check(DEVICE_ID_PATTERN, instance, 'instance')}`;
 }
 
 /** A topic parsed back into its kind and parts; `null` for anything outside the contract. */

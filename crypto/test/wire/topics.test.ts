@@ -1,12 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   controlTopic,
-  deviceClientId,
   groupTopic,
   inboxTopic,
   parseTopic,
   presenceTopic,
-  thingClientId,
   thingTopic,
 } from '../../src/wire/topics.ts';
 
@@ -18,8 +16,6 @@ describe('topic builders', () => {
     expect(controlTopic('bob', 'phone')).toBe('sotto/v1/control/bob/phone');
     expect(thingTopic('alice', 'lamp')).toBe('iot/alice/lamp');
     expect(thingTopic('alice', 'lamp', 'state')).toBe('iot/alice/lamp/state');
-    expect(deviceClientId('alice', 'laptop')).toBe('alice:laptop');
-    expect(thingClientId('alice', 'lamp')).toBe('thing:alice:lamp');
   });
 
   it('refuse identifiers that could widen a topic filter or escape their level', () => {
@@ -33,8 +29,6 @@ describe('topic builders', () => {
       expect(() => controlTopic('alice', bad), bad).toThrow(RangeError);
     }
     expect(() => thingTopic('alice', 'Lamp')).toThrow(RangeError);
-    expect(() => thingClientId('alice', 'a+b')).toThrow(RangeError);
-    expect(() => deviceClientId('alice', 'a:b')).toThrow(RangeError);
   });
 });
 

@@ -1,0 +1,107 @@
+/**
+ * PUBLISH: Aedes' `authorizePublish` hook. `acl.ts` decides, deny by default; a refused PUBLISH
+ * closes the connection (MQTT 3.1.1 has no negative PUBACK). A client's publishes pass its rate
+ * limit in arrival order; an authorized QoS 1 publish is stored and routed before the PUBACK
+ * (`beforeAck`, see `persistBeforeAck` in internal/persistence.ts).
+ */
+import type { Client, PublishPacket } from 'aedes';
+import { checkPublish } from '../../acl.ts';
+import { AclError } from '../../errors.ts';
+import { identityOf } from '../../identity.ts';
+import type { HookState } from './state.ts';
+
+/** Aedes' `authorizePublish` hook. */
+export type AuthorizePublishHook = (
+  client: Client | null,
+  packet: PublishPacket,
+  callback: (error?: Error | null) => void,
+) => void;
+
+/** Stores and routes an authorized QoS 1 publish, then calls `done` (which sends the PUBACK). */
+export type BeforeAck = (
+  client: Client,
+  packet: PublishPacket,
+  done: (err?: Error) => void,
+) => void;
+
+/**
+ * The publish hook. `beforeAck` is read at each publish: the broker sets it once Aedes exists
+ * (the hook has to be handed to Aedes before that).
+ */
+export function createAuthorizePublish(
+  state: HookState,
+  beforeAck: () => BeforeAck | undefined,
+): AuthorizePublishHook {
+  const { log, metrics, policy } = state;
+  return (client, packet, callback) => {
+    // A will of a client that died on another broker arrives with client === null: judge it by
+    // the client id it was stored under, which that broker authenticated ([ACL-8]).
+    const session = client ? state.sessions.get(client) : undefined;
+    const clientId = (packet as { clientId?: string }).clientId;
+    const identity =
+      session?.identity ?? (client === null && clientId ? identityOf(clientId) : null);
+    if (!identity) {
+      state.refuse('deny-default', 'publish');
+      callback(new AclError('deny-default', 'not authenticated'));
+      return;
+    }
+    const decision = checkPublish(identity, packet.topic, packet.retain, policy);
+    const isWill = session?.will === packet || client === null;
+    // A client's own publishes take effect in the order they arrived, whatever each verdict
+    // waits for (PublishLine); a will (or one without a session) goes on its own.
+    const line = session && !isWill ? session.publishes : null;
+    const ticket = line?.enter();
+    const refused = (rule: string, message: string) => () => {
+      state.refuse(rule, 'publish');
+      log.info({ clientId: identity.clientId, topic: packet.topic, rule }, 'publish refused');
+      callback(new AclError(rule, message));
+    };
+    const proceed = () => {
+      metrics?.messagesIn.inc();
+      const store = beforeAck();
+      if (packet.qos !== 1 || !store || !client) {
+        callback(null);
+        return;
+      }
+      store(client, packet, (err) => {
+        if (!err) {
+          callback(null);
+          return;
+        }
+        log.warn({ clientId: identity.clientId, err }, 'publish could not be stored: no PUBACK');
+        callback(new AclError('store-unavailable', 'publish could not be stored'));
+      });
+    };
+    const decide = (ok: boolean) => {
+      const refusal = ok ? null : refused(decision.rule, `publish to ${packet.topic} refused`);
+      if (!line || !ticket) {
+        if (refusal) refusal();
+        else callback(null);
+        return;
+      }
+      // Per-client rate: a publish waits for its token (Aedes reads less from this socket
+      // meanwhile, so a flood is slowed at the TCP level); a client too far ahead is refused.
+      line.settle(
+        ticket,
+        refusal
+          ? { rated: false, run: refusal }
+          : { rated: true, run: proceed, tooFast: refused('rate', 'publish rate exceeded') },
+      );
+    };
+    // Only group topics need the store ([ACL-2]); every other verdict is final here, so the
+    // common case (a DM to an inbox) takes no promise hop.
+    if (decision.verdict !== 'member') {
+      decide(decision.verdict === 'allow');
+      return;
+    }
+    state
+      .resolve(identity, decision)
+      .then(decide)
+      .catch((err: unknown) => {
+        log.warn({ clientId: identity.clientId, err }, 'publish check failed');
+        const fail = () => callback(new AclError('store-unavailable', 'cannot check the ACL now'));
+        if (line && ticket) line.settle(ticket, { rated: false, run: fail });
+        else fail();
+      });
+  };
+}

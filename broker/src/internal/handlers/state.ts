@@ -1,0 +1,108 @@
+/**
+ * What the Aedes hook handlers (this folder, one file per thing that can arrive) share: the
+ * per-connection sessions, the group member cache, the limits, and how a refusal is counted.
+ * Built once per broker by `createHookState`; the handlers never import each other.
+ */
+import type { Client, PublishPacket } from 'aedes';
+import type { AclDecision } from '../../acl.ts';
+import type { Identity } from '../../identity.ts';
+import type { PublishLine } from '../../limits.ts';
+import type { BrokerMetrics } from '../../metrics.ts';
+import type { Policy } from '../../policy.ts';
+import { silentLogger, type AclStoreQueries, type BrokerLogger } from '../../types.ts';
+import { GroupCache } from '../groups.ts';
+
+/** What the broker remembers about an authenticated connection. */
+export interface ClientSession {
+  identity: Identity;
+  /** Token id (`jti`), for token revocation; absent for things. */
+  jti?: string;
+  /** Token expiry, ms since the epoch; absent for things (their credential does not expire). */
+  expiresAt?: number;
+  /** This client's publishes, in arrival order through its rate limit. */
+  publishes: PublishLine;
+  /** The CONNECT will, checked here and again on delivery ([ACL-8]). */
+  will?: PublishPacket;
+  /** Devices: the account's presence setting as read at connect (the broker tracks changes). */
+  presenceVisible?: boolean;
+}
+
+/** Rate and size settings the hooks enforce. */
+export interface AuthLimits {
+  /** Sustained publishes per second per client. */
+  publishRatePerSec: number;
+  /** Burst size of the per-client bucket. */
+  publishBurst: number;
+  /** A publish that would wait longer than this for its token closes the connection instead. */
+  maxPublishDelayMs: number;
+  /** Keepalive bounds (seconds); 0 (no keepalive) is raised to the maximum. */
+  keepaliveMinSec: number;
+  keepaliveMaxSec: number;
+  /** A connected client with more than this many bytes waiting on its socket is a slow consumer and is closed. */
+  maxQueuedBytesPerClient: number;
+  /** How long a group member list is trusted (ms). */
+  groupCacheTtlMs: number;
+}
+
+/** Defaults for {@link AuthLimits}. */
+export const DEFAULT_AUTH_LIMITS: AuthLimits = {
+  publishRatePerSec: 200,
+  publishBurst: 400,
+  maxPublishDelayMs: 5_000,
+  keepaliveMinSec: 5,
+  keepaliveMaxSec: 300,
+  maxQueuedBytesPerClient: 8 * 1024 * 1024,
+  groupCacheTtlMs: 5_000,
+};
+
+/** State and services shared by the hook handlers. */
+export interface HookState {
+  limits: AuthLimits;
+  log: BrokerLogger;
+  metrics: BrokerMetrics | undefined;
+  store: AclStoreQueries;
+  policy: Policy | undefined;
+  /** Authenticated connections. */
+  sessions: WeakMap<Client, ClientSession>;
+  /** Group member-list cache ([ACL-2]). */
+  groups: GroupCache;
+  /** Count a refusal by the rule that made it. */
+  refuse(rule: string, action: 'publish' | 'subscribe' | 'forward'): void;
+  /** Settle a decision: `member` verdicts ask the group cache whether the account is a member. */
+  resolve(identity: Identity, decision: AclDecision): Promise<boolean>;
+}
+
+/** Dependencies of {@link createHookState}. */
+export interface HookStateOptions {
+  store: AclStoreQueries;
+  policy?: Policy | undefined;
+  limits?: Partial<AuthLimits> | undefined;
+  metrics?: BrokerMetrics | undefined;
+  logger?: BrokerLogger | undefined;
+}
+
+/** Create the state one broker's hook handlers share. */
+export function createHookState(opts: HookStateOptions): HookState {
+  const limits: AuthLimits = { ...DEFAULT_AUTH_LIMITS, ...opts.limits };
+  const groups = new GroupCache(opts.store, limits.groupCacheTtlMs);
+  const metrics = opts.metrics;
+  return {
+    limits,
+    log: opts.logger ?? silentLogger,
+    metrics,
+    store: opts.store,
+    policy: opts.policy,
+    sessions: new WeakMap(),
+    groups,
+    refuse: (rule, action) => {
+      metrics?.refusals.inc({ rule, action });
+    },
+    resolve: async (identity, d) => {
+      if (d.verdict === 'allow') return true;
+      if (d.verdict === 'deny') return false;
+      // [ACL-2] group topics: ask (through the short cache) whether the account is a current member.
+      if (identity.kind !== 'device') return false;
+      return groups.isMember(d.groupId, identity.username);
+    },
+  };
+}
