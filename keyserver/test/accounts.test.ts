@@ -154,7 +154,7 @@ describe('log-in', () => {
       url: '/v1/sessions',
       payload: { username: 'alice', password: 'nope nope nope' },
     });
-    const m = (await s.app.inject({ method: 'GET', url: '/metrics' })).body;
+    const m = await s.app.metrics.registry.metrics();
     expect(m).toMatch(/sotto_keyserver_logins_total\{result="ok"\} 1/);
     expect(m).toMatch(/sotto_keyserver_logins_total\{result="bad_credentials"\} 1/);
   });
