@@ -74,7 +74,7 @@ export async function startKeyServer(
   const port = await freePort();
   const proc = spawnKeyServer({ HOST: '127.0.0.1', PORT: String(port), ...env }, args);
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(
+  const ready = waitFor(
     async () => {
       if (proc.child.exitCode !== null)
         throw new Error(`key server exited early:\n${proc.output()}`);
@@ -85,6 +85,12 @@ export async function startKeyServer(
     },
     { timeoutMs: 60_000, intervalMs: 100, what: 'the key server' },
   );
+  try {
+    await ready;
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
   return { ...proc, port, url };
 }
 
