@@ -61,6 +61,26 @@ describe('docker-compose.yml', () => {
     },
   );
 
+  it.skipIf(compose === null)(
+    'trusts X-Forwarded-For from the proxy only, and keeps /metrics on the internal network',
+    () => {
+      const [cmd, ...pre] = compose as string[];
+      const text = execFileSync(cmd as string, [...pre, '-f', composeFile, 'config'], {
+        cwd: root,
+        encoding: 'utf8',
+      });
+      const proxyIp = /ipv4_address:\s*(\S+)/.exec(text)?.[1];
+      expect(proxyIp).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      const trusted = [...text.matchAll(/TRUSTED_PROXIES:\s*(\S+)/g)].map((m) => m[1]);
+      expect(trusted).toEqual([proxyIp, proxyIp]);
+      // Two key servers and two brokers, none of them publishing it.
+      expect([...text.matchAll(/METRICS_PORT:\s*['"]?9100/g)]).toHaveLength(4);
+      expect(text).not.toMatch(/published:\s*['"]?9100/);
+      const nginx = readFileSync(join(root, 'deploy', 'nginx.conf'), 'utf8');
+      expect(nginx).not.toMatch(/location[^{]*metrics/);
+    },
+  );
+
   it('refers only to Dockerfiles and configs that exist', () => {
     const text = readFileSync(composeFile, 'utf8');
     const files = [...text.matchAll(/dockerfile:\s*(\S+)/g)].map((m) => m[1] as string);
