@@ -131,6 +131,18 @@ describe('behind a trusted proxy', () => {
     expectLimited(await loginAs(s, 'victim', 'guess', next()));
   });
 
+  it('counts parallel guesses before hashing: a burst gets no more than the free failures', async () => {
+    expect((await signup(s, 'burst_victim', xff('192.0.2.90'))).status).toBe(201);
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        loginAs(s, 'burst_victim', `guess ${i}`, xff(`198.18.0.${i + 1}`)),
+      ),
+    );
+    const statuses = answers.map((a) => a.status).sort();
+    expect(statuses.filter((x) => x === 401)).toHaveLength(3);
+    expect(statuses.filter((x) => x === 429)).toHaveLength(9);
+  });
+
   it('answers an existing and an unknown username identically, throttle included', async () => {
     expect((await signup(s, 'real_user', xff('192.0.2.60'))).status).toBe(201);
     const run = async (username: string, ip: string) => {
