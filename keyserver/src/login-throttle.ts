@@ -44,21 +44,23 @@ function waitAfter(failures: number, o: LoginThrottleOptions): number {
   return Math.min(o.maxMs, o.baseMs * 2 ** Math.min(failures - o.freeFailures, 40));
 }
 
-// KEYS[1] = the username's hash {f: attempts, u: wait ends (ms)}; ARGV = now, free, base, max.
-// Same arithmetic as waitAfter(); the record lives `max` ms past the end of its wait.
+// KEYS[1] = the username's hash {f: attempts, u: wait ends, x: forgotten at (ms, caller's clock)};
+// ARGV = now, free, base, max. Same arithmetic as waitAfter() and the memory version; the TTL
+// only collects the garbage (a minute after `x`, so a skewed clock never drops a live count).
 const ATTEMPT = `
 local t = tonumber(ARGV[1])
-local v = redis.call('HMGET', KEYS[1], 'f', 'u')
+local v = redis.call('HMGET', KEYS[1], 'f', 'u', 'x')
 local f = tonumber(v[1] or '0')
 local u = tonumber(v[2] or '0')
 if u > t then return { 0, u - t } end
+if tonumber(v[3] or '0') <= t then f = 0 end
 f = f + 1
 local free = tonumber(ARGV[2])
 local max = tonumber(ARGV[4])
 local wait = 0
 if f >= free then wait = math.min(max, tonumber(ARGV[3]) * 2 ^ math.min(f - free, 40)) end
-redis.call('HSET', KEYS[1], 'f', f, 'u', t + wait)
-redis.call('PEXPIRE', KEYS[1], wait + max)
+redis.call('HSET', KEYS[1], 'f', f, 'u', t + wait, 'x', t + wait + max)
+redis.call('PEXPIRE', KEYS[1], wait + max + 60000)
 return { 1, 0 }`;
 
 /** Build a {@link LoginThrottle}, in memory or on Redis. */
