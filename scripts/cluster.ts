@@ -42,7 +42,8 @@ async function main(): Promise<void> {
     'Sotto cluster is running:',
     `  redis        ${cluster.redisUrl}   (AOF in ${cluster.dir}/redis)`,
     ...cluster.keyserverUrls.map(
-      (u, i) => `  keyserver${i + 1}   ${u}   (/v1, /healthz, /metrics)`,
+      (u, i) =>
+        `  keyserver${i + 1}   ${u}   (/v1, /healthz; /metrics with --metrics-port or METRICS_TOKEN)`,
     ),
     ...cluster.brokerMqttUrls.map(
       (u, i) => `  broker${i + 1}      ${u}   ${cluster.brokerWsUrls[i] ?? ''}`,

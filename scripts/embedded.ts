@@ -7,14 +7,14 @@
  * the in-process broker.
  */
 import { readFileSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createServer as createHttpsServer } from 'node:https';
 import fastifyStatic from '@fastify/static';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createClient } from 'redis';
 import { createBroker, createRedisBackends, type Broker, type RedisBackends } from '@sotto/broker';
-import { buildApp } from '@sotto/keyserver';
+import { buildApp, listenMetrics, secureDataDir } from '@sotto/keyserver';
 import {
   createMemoryAclEvents,
   createRedisAclEvents,
@@ -35,6 +35,8 @@ export interface EmbeddedServer {
   httpPort: number;
   /** 0 when MQTT over TCP is off. */
   mqttPort: number;
+  /** The separate `/metrics` listener; 0 when off (the default). */
+  metricsPort: number;
   /** False when the web client could not be built or found. */
   webClient: boolean;
   /** Close MQTT clients, listeners, HTTP, the store (SQLite checkpoints its WAL on close). */
@@ -66,11 +68,14 @@ export async function startEmbedded(
 ): Promise<EmbeddedServer> {
   const ks = config.keyserver;
   const opt = config.embedded;
-  const dataDir = resolve(ks.dataDir);
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // Before anything opens a file: 0700 dir, 0600 secrets, or a refusal (keyserver files.ts).
+  const { dataDir, jwtKeyFile } = secureDataDir(ks, {
+    extraSecrets: opt.tls ? [opt.tls.keyFile] : [],
+    warn: (message) => log(`warning: ${message}`),
+  });
   const blobDir = join(dataDir, 'blobs');
-  mkdirSync(blobDir, { recursive: true });
-  const signingKey = loadOrCreateSigningKey(ks.jwtKeyFile ?? join(dataDir, 'jwt-ed25519.pem'));
+  mkdirSync(blobDir, { recursive: true, mode: 0o700 });
+  const signingKey = loadOrCreateSigningKey(jwtKeyFile);
 
   const cleanups: (() => Promise<unknown>)[] = [];
   const runCleanups = async () => {
@@ -218,6 +223,22 @@ export async function startEmbedded(
     } catch (err) {
       throw listenError(err, ks.port, '--port', 'PORT');
     }
+    // Off unless --metrics-port: key-server and broker series together, for an internal network.
+    let metricsPort = 0;
+    if (ks.metricsPort !== 0) {
+      try {
+        const m = await listenMetrics({
+          registry: app.metrics.registry,
+          port: ks.metricsPort,
+          host: ks.host,
+          token: ks.metricsToken,
+        });
+        cleanups.push(() => m.close());
+        metricsPort = m.port;
+      } catch (err) {
+        throw listenError(err, ks.metricsPort, '--metrics-port', 'METRICS_PORT');
+      }
+    }
     let mqttPort = 0;
     if (opt.mqttPort !== 0) {
       try {
@@ -234,6 +255,7 @@ export async function startEmbedded(
       url,
       httpPort,
       mqttPort,
+      metricsPort,
       webClient,
       close: () => (closing ??= runCleanups()),
     };

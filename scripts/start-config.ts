@@ -94,7 +94,16 @@ export const DEFAULT_HOST = '127.0.0.1';
 /** `--help` text. */
 export function helpText(): string {
   const others = ENV_NAMES.filter(
-    (n) => !['HOST', 'PORT', 'DATA_DIR', 'PUBLIC_URL', 'REDIS_URL'].includes(n),
+    (n) =>
+      ![
+        'HOST',
+        'PORT',
+        'DATA_DIR',
+        'PUBLIC_URL',
+        'REDIS_URL',
+        'METRICS_PORT',
+        'INSECURE_PERMISSIONS',
+      ].includes(n),
   );
   return `Sotto, everything in one process: key server, MQTT broker, web client.
 
@@ -109,6 +118,9 @@ Usage: npm start -- [options]      (every option can also be set as an environme
   --tls-cert <file>   TLS_CERT     PEM certificate: serve HTTPS/WSS and MQTT over TLS
   --tls-key <file>    TLS_KEY      PEM private key for --tls-cert
   --web <mode>        WEB          web client: auto (build when stale), prebuilt, off (auto)
+  --metrics-port <n>  METRICS_PORT Prometheus /metrics on its own port, key server and broker (off)
+  --insecure-permissions  INSECURE_PERMISSIONS=1  start even if the data dir or a secret
+                                   file is open to group or others (refused otherwise)
   --help                           show this help
 
 Key server options, same flag/variable scheme (docs/OPERATIONS.md "Configuration reference"):

@@ -5,6 +5,7 @@
  * option or a busy port prints one line and exits 1.
  */
 import { ConfigError, helpText, loadEmbeddedConfig, wantsHelp } from './start-config.ts';
+import { PermissionError } from '@sotto/keyserver';
 import { ListenError, startEmbedded, type EmbeddedServer } from './embedded.ts';
 
 async function main(): Promise<void> {
@@ -28,6 +29,7 @@ async function main(): Promise<void> {
       ? `  MQTT/TCP   ${scheme}://${ks.host}:${server.mqttPort}`
       : '  MQTT/TCP   off (--mqtt-port 0)',
     `  data       ${ks.dataDir}${ks.redisUrl ? ` + Redis ${ks.redisUrl}` : ''}`,
+    server.metricsPort ? `  metrics    http://${ks.host}:${server.metricsPort}/metrics` : '',
     server.webClient ? '' : '  web client not served (see above)',
     ks.host === '127.0.0.1'
       ? '  Listening on this machine only; --host 0.0.0.0 to accept others.'
@@ -65,7 +67,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof ListenError || err instanceof ConfigError) {
+  if (err instanceof ListenError || err instanceof ConfigError || err instanceof PermissionError) {
     console.error(err.message);
   } else {
     console.error(`sotto failed to start: ${(err as Error).stack ?? String(err)}`);

@@ -5,7 +5,9 @@
  *
  * | variable | default | meaning |
  * |---|---|---|
- * | `PORT` | 8083 | HTTP port for MQTT over WebSocket at `/mqtt` (0 = off) |
+ * | `PORT` | 8083 | HTTP port for MQTT over WebSocket at `/mqtt`, and `/healthz` (0 = off) |
+ * | `METRICS_PORT` | 0 | separate listener for `/metrics`, for an internal network (0 = off) |
+ * | `METRICS_TOKEN` | – | bearer token for `/metrics` (then also served on `PORT`) |
  * | `MQTT_PORT` | 1883 | MQTT over TCP (0 = off) |
  * | `HOST` | 0.0.0.0 | listen address |
  * | `REDIS_URL` | – | cluster mode: Redis mqemitter, persistence, store and ACL events |
@@ -48,6 +50,10 @@ export interface BrokerConfig {
   maxConnectionsPerIp: number;
   keepaliveMaxSec: number;
   presence: boolean;
+  /** Separate `/metrics` listener; 0 = off. */
+  metricsPort: number;
+  /** Bearer token that `/metrics` requires (and that lets it be served on `wsPort`); null = none. */
+  metricsToken: string | null;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -81,8 +87,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
   const brokerId = env.BROKER_ID || null;
   if (brokerId !== null && !/^[A-Za-z0-9_-]{1,64}$/.test(brokerId))
     throw new ConfigError('BROKER_ID must match [A-Za-z0-9_-]{1,64}');
+  const metricsToken = env.METRICS_TOKEN || null;
+  if (metricsToken !== null && !/^[\x21-\x7e]{16,256}$/.test(metricsToken))
+    throw new ConfigError('METRICS_TOKEN must be 16 to 256 printable characters without spaces');
   return {
     wsPort: int(env, 'PORT', 8083, 0, 65535),
+    metricsPort: int(env, 'METRICS_PORT', 0, 0, 65535),
+    metricsToken,
     mqttPort: int(env, 'MQTT_PORT', 1883, 0, 65535),
     host: env.HOST || '0.0.0.0',
     redisUrl,

@@ -2,8 +2,9 @@
  * Standalone broker process (cluster mode, or beside a key server sharing its
  * SQLite file): reads the configuration, builds the store, ACL event bus,
  * token verifier and Redis back ends, and listens. `npm start -w broker`.
- * Health and Prometheus metrics are served on the WebSocket HTTP port at
- * `/healthz` and `/metrics`.
+ * Health is served on the WebSocket HTTP port at `/healthz`; Prometheus
+ * metrics on the separate `METRICS_PORT`, and on the WebSocket port only with
+ * `METRICS_TOKEN` (server-core's metrics-listener.ts says why).
  */
 import { readFileSync } from 'node:fs';
 import {
@@ -23,6 +24,7 @@ import {
   type Store,
 } from '@sotto/server-core/store';
 import { createTokenVerifier } from '@sotto/server-core/tokens';
+import { listenMetrics, sendMetrics } from '@sotto/server-core/metrics-listener';
 import { createBroker } from './broker.ts';
 import { createRedisBackends } from './cluster.ts';
 import { loadConfig } from './config.ts';
@@ -98,11 +100,8 @@ async function main(): Promise<void> {
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     if (req.url === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
-    } else if (req.url === '/metrics') {
-      registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-        () => res.writeHead(500).end(),
-      );
+    } else if (req.url === '/metrics' && cfg.metricsToken !== null) {
+      sendMetrics(registry, cfg.metricsToken, req, res);
     } else {
       res.writeHead(404).end();
     }
@@ -117,10 +116,19 @@ async function main(): Promise<void> {
     await new Promise<void>((resolve) => http.listen(cfg.wsPort, cfg.host, resolve));
   }
   const tcp = cfg.mqttPort ? await broker.listenTcp(cfg.mqttPort, cfg.host, tls) : null;
+  const metrics = cfg.metricsPort
+    ? await listenMetrics({
+        registry,
+        port: cfg.metricsPort,
+        host: cfg.host,
+        token: cfg.metricsToken,
+      })
+    : null;
   log.info(
     {
       mqttPort: tcp?.port ?? null,
       wsPort: cfg.wsPort || null,
+      metricsPort: metrics?.port ?? null,
       cluster: !!cfg.redisUrl,
       tls: !!tls,
     },
@@ -134,6 +142,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'broker stopping');
     http?.closeAllConnections();
     http?.close();
+    await metrics?.close();
     await broker.close();
     await events?.close();
     await redisPub?.close();

@@ -9,7 +9,14 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type SottoClient } from '../src/engine.ts';
 import { createMemoryStore } from '../src/stores/memory.ts';
-import { makeClient, startServer, uname, until, type TestServer } from './support/server.ts';
+import {
+  makeClient,
+  startServer,
+  TEST_METRICS_TOKEN,
+  uname,
+  until,
+  type TestServer,
+} from './support/server.ts';
 
 let srv: TestServer;
 const clients: SottoClient[] = [];
@@ -65,7 +72,11 @@ async function receivers(
 
 /** Bundle-claim requests the key server has answered so far, from its `/metrics` page. */
 async function claimRequests(): Promise<{ batched: number; single: number }> {
-  const text = await (await fetch(`${srv.httpUrl}/metrics`)).text();
+  const text = await (
+    await fetch(`${srv.httpUrl}/metrics`, {
+      headers: { authorization: `Bearer ${TEST_METRICS_TOKEN}` },
+    })
+  ).text();
   const count = (route: string): number =>
     text
       .split('\n')

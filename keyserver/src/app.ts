@@ -18,10 +18,19 @@ import swaggerUi from '@fastify/swagger-ui';
 import { controlTopic, encodeControlNotice, ready } from '@sotto/crypto';
 import { resolveAppConfig, type AppConfig, type DeepPartial } from './config.ts';
 import type { ControlPublisher, Ctx, LimitedRoute } from './context.ts';
-import { ApiError, apiError, ERRORS, errorSchema, type ApiErrorCode } from './errors.ts';
+import {
+  ApiError,
+  apiError,
+  ERRORS,
+  errorSchema,
+  rateLimited,
+  type ApiErrorCode,
+} from './errors.ts';
 import { createAuthCache } from './auth-cache.ts';
 import { createKeyLog } from './keylog.ts';
+import { createLoginThrottle } from './login-throttle.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { metricsAuthorized } from '@sotto/server-core/metrics-listener';
 import { createPasswordHasher } from './passwords.ts';
 import { createCountLimiter, nodeRedisRateLimitStore } from './ratelimit-store.ts';
 import { accountRoutes } from './routes/accounts.ts';
@@ -159,6 +168,9 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
       },
     },
     genReqId: () => randomUUID(),
+    // req.ip is the X-Forwarded-For client only when the peer is a configured proxy; from anyone
+    // else the header is ignored, so it cannot dodge the per-IP limits (docs/OPERATIONS.md).
+    trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
   });
   app.decorateRequest('auth', null);
 
@@ -208,6 +220,14 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
     prefix: `${opts.redisPrefix ?? 'sotto:rl:'}password:`,
     ...(opts.redis ? { redis: opts.redis } : {}),
   });
+  const loginThrottle = createLoginThrottle({
+    freeFailures: limits.loginFreeFailures,
+    baseMs: limits.loginBackoffMs,
+    maxMs: limits.loginBackoffMaxMs,
+    now,
+    prefix: `${opts.redisPrefix ?? 'sotto:rl:'}login-user:`,
+    ...(opts.redis ? { redis: opts.redis } : {}),
+  });
   const ctx: Ctx = {
     store,
     events: aclEvents,
@@ -224,14 +244,19 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
     rateLimit(kind: LimitedRoute) {
       if (!limits.enabled) return {};
       const max = limits[kind];
-      if (kind === 'bundle') {
+      if (kind === 'bundle' || kind === 'lookup') {
+        // Per device for claims, per account for lookups (more devices buy no more lookups).
         return {
           rateLimit: {
             max,
             timeWindow: limits.windowMs,
             hook: 'preHandler',
             keyGenerator: (req: { auth: { sub: string; dev: string } | null; ip: string }) =>
-              req.auth ? `${req.auth.sub}:${req.auth.dev}` : req.ip,
+              req.auth
+                ? kind === 'bundle'
+                  ? `${req.auth.sub}:${req.auth.dev}`
+                  : req.auth.sub
+                : req.ip,
           },
         };
       }
@@ -244,6 +269,16 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
     takePasswordAttempt(key) {
       if (!limits.enabled) return Promise.resolve({ ok: true, retryInMs: 0 });
       return passwordLimiter.take(key, 1);
+    },
+    async checkPassword(username, passwordHash, password) {
+      if (limits.enabled) {
+        const turn = await loginThrottle.attempt(username);
+        if (!turn.ok) throw rateLimited('too many failed logins for this username', turn.retryInMs);
+      }
+      // Argon2 on libuv's thread pool; a missing account still costs one hash (passwords.ts).
+      const ok = await passwords.verify(passwordHash, password);
+      if (ok && limits.enabled) await loginThrottle.succeeded(username);
+      return ok;
     },
     async issueSession(username, deviceId, { familyId, authTime } = {}) {
       const device = await store.getDevice(username, deviceId);
@@ -301,6 +336,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const { status, code, message } = toApiError(err);
+    if (err instanceof ApiError && err.retryAfter !== undefined)
+      void reply.header('retry-after', String(err.retryAfter));
     if (status >= 500) req.log.error({ err }, 'request failed');
     else req.log.debug({ code, message }, 'request refused');
     return reply.code(status).send({ error: code, message });
@@ -370,25 +407,32 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
       return reply.send({ status: 'ok' });
     },
   );
-  app.get(
-    '/metrics',
-    {
-      schema: {
-        tags: ['ops'],
-        summary: 'Prometheus metrics',
-        response: {
-          200: {
-            description: 'Prometheus text format',
-            content: { 'text/plain': { schema: { type: 'string' } } },
+  // Not on the public port unless a token guards it (metrics-listener.ts says why).
+  const metricsToken = config.metricsToken;
+  if (metricsToken !== null)
+    app.get(
+      '/metrics',
+      {
+        schema: {
+          tags: ['ops'],
+          summary: 'Prometheus metrics (Authorization: Bearer <metrics token>)',
+          security: [{ bearerAuth: [] }],
+          response: {
+            200: {
+              description: 'Prometheus text format',
+              content: { 'text/plain': { schema: { type: 'string' } } },
+            },
+            401: errorSchema,
           },
         },
       },
-    },
-    async (_req, reply) => {
-      const text = await metrics.registry.metrics();
-      return reply.type(metrics.registry.contentType).send(text);
-    },
-  );
+      async (req, reply) => {
+        if (!metricsAuthorized(req.headers.authorization, metricsToken))
+          throw apiError('UNAUTHORIZED', 'send Authorization: Bearer <metrics token>');
+        const text = await metrics.registry.metrics();
+        return reply.type(metrics.registry.contentType).send(text);
+      },
+    );
 
   accountRoutes(app, ctx);
   keyRoutes(app, ctx);

@@ -5,6 +5,7 @@
  * start against a JSON schema with `additionalProperties: false`, so a typo
  * or a bad value stops the process with a clear message.
  */
+import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Ajv } from 'ajv';
 
@@ -16,16 +17,31 @@ export interface Argon2Params {
   parallelism: number;
 }
 
-/** Rate limits: requests per `windowMs` per client key. */
+/**
+ * Rate limits: requests per `windowMs` per client key, plus the per-username login backoff
+ * (docs/SECURITY.md "Password guessing"). The client IP is the socket's peer, or the
+ * `X-Forwarded-For` client when the peer is one of {@link AppConfig.trustedProxies}.
+ */
 export interface RateLimitConfig {
   enabled: boolean;
   windowMs: number;
   /** Sign-ups per IP. */
   signup: number;
-  /** Logins per IP + username. */
+  /** Login (and password-change) attempts per IP. */
   login: number;
   /** Bundle claims per authenticated device. */
   bundle: number;
+  /** `GET /v1/users/:username` lookups per calling account. */
+  lookup: number;
+  /**
+   * Per username, whatever the IP: failed attempts in a row after which the backoff starts.
+   * Every attempt counts until it succeeds; a success forgets the count.
+   */
+  loginFreeFailures: number;
+  /** First wait after the free failures, ms; it doubles with each further failure. */
+  loginBackoffMs: number;
+  /** Longest wait, ms; a username's count is forgotten this long after its last wait ends. */
+  loginBackoffMaxMs: number;
 }
 
 /**
@@ -75,6 +91,16 @@ export interface AppConfig {
   mqttWsUrl: string | null;
   /** MQTT over TCP URL that clients are told (`mqtt://host:1883`); `null` = none advertised. */
   mqttTcpUrl: string | null;
+  /**
+   * Proxies whose `X-Forwarded-For` is believed (IPs, CIDRs, or `loopback`, `linklocal`,
+   * `uniquelocal`); empty = the socket peer is the client. Fastify's `trustProxy`.
+   */
+  trustedProxies: string[];
+  /**
+   * Bearer token that opens `/metrics` on the public port; `null` = `/metrics` is not served
+   * there (only on the separate metrics listener, {@link KeyServerConfig.metricsPort}).
+   */
+  metricsToken: string | null;
 }
 
 /** The whole process configuration (`server.ts`). */
@@ -92,6 +118,10 @@ export interface KeyServerConfig extends AppConfig {
   /** MQTT URL of a broker for control notices in standalone mode (`mqtt://127.0.0.1:1883`). */
   brokerUrl: string | null;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Port of a separate listener serving only `/metrics` (on `host`); 0 = none. */
+  metricsPort: number;
+  /** Start even when the data dir or a secret file is open to group or others (files.ts). */
+  insecurePermissions: boolean;
 }
 
 /** Production Argon2id parameters: OWASP's m=19 MiB, t=2, p=1. */
@@ -106,7 +136,17 @@ export function defaultAppConfig(): AppConfig {
     refreshTokenTtl: 30 * 24 * 3600,
     blobMaxBytes: 100 * 1024 * 1024,
     bodyLimit: 1024 * 1024,
-    rateLimit: { enabled: true, windowMs: 60_000, signup: 10, login: 20, bundle: 300 },
+    rateLimit: {
+      enabled: true,
+      windowMs: 60_000,
+      signup: 10,
+      login: 20,
+      bundle: 300,
+      lookup: 1000,
+      loginFreeFailures: 5,
+      loginBackoffMs: 1000,
+      loginBackoffMaxMs: 15 * 60_000,
+    },
     argon2: { ...DEFAULT_ARGON2 },
     prekeyCap: 500,
     prekeysPerUpload: 200,
@@ -118,6 +158,8 @@ export function defaultAppConfig(): AppConfig {
     },
     mqttWsUrl: null,
     mqttTcpUrl: null,
+    trustedProxies: [],
+    metricsToken: null,
   };
 }
 
@@ -134,7 +176,13 @@ export function resolveAppConfig(partial: DeepPartial<AppConfig> = {}): AppConfi
 }
 
 /** Every field optional, one level deep. */
-export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? Partial<T[K]> : T[K] };
+export type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends readonly unknown[]
+    ? T[K]
+    : T[K] extends object
+      ? Partial<T[K]>
+      : T[K];
+};
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
@@ -169,6 +217,11 @@ const schema = {
     logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
     prekeyCap: int(1, 10_000),
     prekeysPerUpload: int(1, 1000),
+    trustedProxies: { type: 'array', items: { type: 'string', minLength: 1 } },
+    // Long enough not to be guessed; printable, so it fits an Authorization header.
+    metricsToken: { type: ['string', 'null'], pattern: '^[\\x21-\\x7e]{16,256}$' },
+    metricsPort: int(0, 65535),
+    insecurePermissions: { type: 'boolean' },
     rateLimit: {
       type: 'object',
       additionalProperties: false,
@@ -178,6 +231,10 @@ const schema = {
         signup: int(1),
         login: int(1),
         bundle: int(1),
+        lookup: int(1),
+        loginFreeFailures: int(1, 1000),
+        loginBackoffMs: int(1, 24 * 3600 * 1000),
+        loginBackoffMaxMs: int(1, 7 * 24 * 3600 * 1000),
       },
     },
     argon2: {
@@ -227,6 +284,15 @@ const OPTIONS = {
   'rate-limit-signup': { env: 'RATE_LIMIT_SIGNUP', path: ['rateLimit', 'signup'] },
   'rate-limit-login': { env: 'RATE_LIMIT_LOGIN', path: ['rateLimit', 'login'] },
   'rate-limit-bundle': { env: 'RATE_LIMIT_BUNDLE', path: ['rateLimit', 'bundle'] },
+  'rate-limit-lookup': { env: 'RATE_LIMIT_LOOKUP', path: ['rateLimit', 'lookup'] },
+  'login-free-failures': { env: 'LOGIN_FREE_FAILURES', path: ['rateLimit', 'loginFreeFailures'] },
+  'login-backoff-ms': { env: 'LOGIN_BACKOFF_MS', path: ['rateLimit', 'loginBackoffMs'] },
+  'login-backoff-max-ms': { env: 'LOGIN_BACKOFF_MAX_MS', path: ['rateLimit', 'loginBackoffMaxMs'] },
+  'trusted-proxies': { env: 'TRUSTED_PROXIES', path: ['trustedProxies'] },
+  'metrics-port': { env: 'METRICS_PORT', path: ['metricsPort'] },
+  'metrics-token': { env: 'METRICS_TOKEN', path: ['metricsToken'] },
+  // A switch: `--insecure-permissions` alone, or INSECURE_PERMISSIONS=1.
+  'insecure-permissions': { env: 'INSECURE_PERMISSIONS', path: ['insecurePermissions'] },
   'argon2-memory': { env: 'ARGON2_MEMORY_KIB', path: ['argon2', 'memoryCost'] },
   'argon2-time': { env: 'ARGON2_TIME', path: ['argon2', 'timeCost'] },
   'argon2-parallelism': { env: 'ARGON2_PARALLELISM', path: ['argon2', 'parallelism'] },
@@ -241,6 +307,27 @@ const OPTIONS = {
     path: ['prekeyClaims', 'noticeIntervalMs'],
   },
 } as const;
+
+/** Flags that take no value. */
+const SWITCHES: ReadonlySet<string> = new Set(['insecure-permissions']);
+/** Config leaves that are booleans (`0`, `false`, `off`, `no` = false). */
+const BOOLEAN_LEAVES: ReadonlySet<string> = new Set(['enabled', 'insecurePermissions']);
+
+/** Names `trustProxy` (proxy-addr) knows besides addresses. */
+const PROXY_NAMES: ReadonlySet<string> = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** Why a `TRUSTED_PROXIES` entry is not an IP, a CIDR or a known name; null when it is. */
+export function proxyEntryProblem(entry: string): string | null {
+  if (PROXY_NAMES.has(entry)) return null;
+  const [addr = '', prefix, extra] = entry.split('/');
+  const family = isIP(addr);
+  if (family === 0 || extra !== undefined) return `${JSON.stringify(entry)} is not an IP or CIDR`;
+  if (prefix === undefined) return null;
+  const bits = family === 4 ? 32 : 128;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= bits
+    ? null
+    : `${JSON.stringify(entry)} has a bad prefix length`;
+}
 
 /** Environment variable names the key server reads (documented in docs/OPERATIONS.md). */
 export const ENV_NAMES: readonly string[] = Object.values(OPTIONS).map((o) => o.env);
@@ -261,12 +348,15 @@ export function loadConfig(
   argv: readonly string[] = process.argv.slice(2),
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): KeyServerConfig {
-  let values: Record<string, string | undefined>;
+  let values: Record<string, string | boolean | undefined>;
   try {
     const parsed = parseArgs({
       args: [...argv],
       options: Object.fromEntries(
-        Object.keys(OPTIONS).map((k) => [k, { type: 'string' as const }]),
+        Object.keys(OPTIONS).map((k) => [
+          k,
+          { type: SWITCHES.has(k) ? ('boolean' as const) : ('string' as const) },
+        ]),
       ),
       strict: true,
       allowPositionals: false,
@@ -285,24 +375,33 @@ export function loadConfig(
     jwtKeyFile: null,
     brokerUrl: null,
     logLevel: 'info',
+    metricsPort: 0,
+    insecurePermissions: false,
     ...app,
     rateLimit: { ...app.rateLimit },
     argon2: { ...app.argon2 },
     prekeyClaims: { ...app.prekeyClaims },
   };
   for (const [flag, { env: name, path }] of Object.entries(OPTIONS)) {
-    const v = values[flag] ?? env[name];
+    const given = values[flag];
+    const v = given === true ? 'true' : typeof given === 'string' ? given : env[name];
     if (v === undefined || v === '') continue;
     let target = raw;
     for (const p of path.slice(0, -1)) target = target[p] as Record<string, unknown>;
     const leaf = path[path.length - 1] as string;
-    target[leaf] = leaf === 'enabled' ? !['0', 'false', 'off', 'no'].includes(v.toLowerCase()) : v;
+    target[leaf] = BOOLEAN_LEAVES.has(leaf)
+      ? !['0', 'false', 'off', 'no'].includes(v.toLowerCase())
+      : leaf === 'trustedProxies'
+        ? v.split(/[\s,]+/).filter((x) => x !== '')
+        : v;
   }
-  if (!validate(raw)) {
-    const problems = (validate.errors ?? [])
-      .map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`)
-      .join('; ');
-    throw new ConfigError(`invalid configuration: ${problems}`);
+  const problems = validate(raw)
+    ? []
+    : (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
+  for (const p of (raw.trustedProxies as unknown[] | undefined) ?? []) {
+    const problem = typeof p === 'string' ? proxyEntryProblem(p) : null;
+    if (problem) problems.push(`/trustedProxies ${problem}`);
   }
+  if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   return raw as unknown as KeyServerConfig;
 }

@@ -28,7 +28,7 @@ export interface SessionTokens {
 }
 
 /** Rate-limited route families. */
-export type LimitedRoute = 'signup' | 'login' | 'bundle';
+export type LimitedRoute = 'signup' | 'login' | 'bundle' | 'lookup';
 
 /** Shared state and helpers of one app instance. */
 export interface Ctx {
@@ -67,6 +67,12 @@ export interface Ctx {
    * route; for routes that check a password besides login); always ok when limits are off.
    */
   takePasswordAttempt(key: string): Promise<{ ok: boolean; retryInMs: number }>;
+  /**
+   * Check `password` against `passwordHash` (`null` for no such account: still one hash) under
+   * the per-username backoff (login-throttle.ts): throws `RATE_LIMITED` with `Retry-After`
+   * while `username` is in a wait, whether or not it exists.
+   */
+  checkPassword(username: string, passwordHash: string | null, password: string): Promise<boolean>;
   /** Publish an ACL event; failures are logged, never thrown. */
   publishEvent(event: AclEvent): Promise<void>;
   /** Send a JSON control notice to every active device of `users`; failures are logged. */

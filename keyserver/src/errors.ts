@@ -66,6 +66,10 @@ export const ERRORS = {
   BLOB_TOO_LARGE: { status: 413, message: 'blob exceeds the size cap' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'unsupported content type' },
   RANGE_NOT_SATISFIABLE: { status: 416, message: 'range not satisfiable' },
+  /**
+   * Too many requests from this IP or account, or too many failed logins for this username
+   * (the same answer whether the account exists); `Retry-After` says how many seconds to wait.
+   */
   RATE_LIMITED: { status: 429, message: 'too many requests' },
   /** A bug or an unexpected failure; never caused by input. */
   INTERNAL: { status: 500, message: 'internal error' },
@@ -80,15 +84,24 @@ export type ApiErrorCode = keyof typeof ERRORS;
 export class ApiError extends Error {
   override readonly name = 'ApiError';
   readonly statusCode: number;
+  /** Seconds for the `Retry-After` header (429 answers). */
+  readonly retryAfter: number | undefined;
 
   constructor(
     readonly code: ApiErrorCode,
     message?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfter?: number },
   ) {
     super(message ?? ERRORS[code].message, options);
     this.statusCode = ERRORS[code].status;
+    this.retryAfter = options?.retryAfter;
   }
+}
+
+/** A 429 `RATE_LIMITED` with `Retry-After` (whole seconds, at least 1) from a wait in ms. */
+export function rateLimited(what: string, retryInMs: number): ApiError {
+  const retryAfter = Math.max(1, Math.ceil(retryInMs / 1000));
+  return new ApiError('RATE_LIMITED', `${what}; retry in ${retryAfter} s`, { retryAfter });
 }
 
 /** Shorthand: `throw apiError('USER_NOT_FOUND')`. */

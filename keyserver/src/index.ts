@@ -20,3 +20,5 @@ export {
   type RateLimitConfig,
 } from './config.ts';
 export { ApiError, ERRORS, type ApiErrorCode } from './errors.ts';
+export { PermissionError, secureDataDir, type DataDirConfig } from './files.ts';
+export { listenMetrics, type MetricsListener } from '@sotto/server-core/metrics-listener';

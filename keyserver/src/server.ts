@@ -4,12 +4,13 @@
  * `REDIS_URL` is set, else SQLite in the data dir), loads or creates the
  * signing key, builds the app and listens. SIGINT/SIGTERM close everything.
  */
-import { join, resolve } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { createClient } from 'redis';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import type { ControlPublisher } from './context.ts';
+import { PermissionError, secureDataDir } from './files.ts';
+import { listenMetrics } from '@sotto/server-core/metrics-listener';
 import { createMqttControlPublisher } from './mqtt-publisher.ts';
 import {
   createMemoryAclEvents,
@@ -24,9 +25,11 @@ import { createTokenIssuer, loadOrCreateSigningKey } from '@sotto/server-core/to
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const dataDir = resolve(config.dataDir);
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const signingKey = loadOrCreateSigningKey(config.jwtKeyFile ?? join(dataDir, 'jwt-ed25519.pem'));
+  // Before anything opens a file: 0700 dir, 0600 secrets, or a refusal (files.ts).
+  const { dataDir, jwtKeyFile } = secureDataDir(config, {
+    warn: (message) => console.error(`warning: ${message}`),
+  });
+  const signingKey = loadOrCreateSigningKey(jwtKeyFile);
   const closers: (() => Promise<unknown>)[] = [];
 
   let store: Store;
@@ -90,14 +93,29 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => shutdown('SIGTERM'));
 
   await app.listen({ port: config.port, host: config.host });
+  // Metrics only on their own port (meant for an internal network), or behind METRICS_TOKEN.
+  const metricsListener = config.metricsPort
+    ? await listenMetrics({
+        registry: app.metrics.registry,
+        port: config.metricsPort,
+        host: config.host,
+        token: config.metricsToken,
+      })
+    : null;
+  if (metricsListener) closers.unshift(() => metricsListener.close());
   app.log.info(
-    { store: config.redisUrl ? 'redis' : 'sqlite', dataDir, publicUrl: config.publicUrl },
+    {
+      store: config.redisUrl ? 'redis' : 'sqlite',
+      dataDir,
+      publicUrl: config.publicUrl,
+      metricsPort: metricsListener?.port ?? null,
+    },
     'key server ready',
   );
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof ConfigError) console.error(err.message);
+  if (err instanceof ConfigError || err instanceof PermissionError) console.error(err.message);
   else console.error(err);
   process.exit(1);
 });

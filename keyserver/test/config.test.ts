@@ -76,6 +76,29 @@ describe('configuration', () => {
     });
   });
 
+  it('reads trusted proxies, metrics options and the insecure-permissions switch, validated', () => {
+    const d = loadConfig([], {});
+    expect(d).toMatchObject({
+      trustedProxies: [],
+      metricsPort: 0,
+      metricsToken: null,
+      insecurePermissions: false,
+    });
+    expect(d.rateLimit).toMatchObject({ lookup: 1000, loginFreeFailures: 5 });
+    const c = loadConfig(['--insecure-permissions', '--metrics-port', '9100'], {
+      TRUSTED_PROXIES: '10.0.0.5, 172.30.0.0/24 ::1 loopback',
+      METRICS_TOKEN: 'a-long-enough-token',
+    });
+    expect(c.trustedProxies).toEqual(['10.0.0.5', '172.30.0.0/24', '::1', 'loopback']);
+    expect(c).toMatchObject({ insecurePermissions: true, metricsPort: 9100 });
+    expect(loadConfig([], { INSECURE_PERMISSIONS: '1' }).insecurePermissions).toBe(true);
+    expect(loadConfig([], { INSECURE_PERMISSIONS: 'off' }).insecurePermissions).toBe(false);
+    expect(() => loadConfig([], { TRUSTED_PROXIES: 'nginx' })).toThrow(/trustedProxies/);
+    expect(() => loadConfig([], { TRUSTED_PROXIES: '10.0.0.0/33' })).toThrow(/prefix/);
+    expect(() => loadConfig([], { METRICS_TOKEN: 'short' })).toThrow(/metricsToken/);
+    expect(() => loadConfig([], { LOGIN_FREE_FAILURES: '0' })).toThrow(/loginFreeFailures/);
+  });
+
   it('merges partial app config over the defaults', () => {
     const c = resolveAppConfig({ rateLimit: { login: 1 }, argon2: { timeCost: 3 } });
     expect(c.rateLimit).toMatchObject({ enabled: true, login: 1, signup: 10 });

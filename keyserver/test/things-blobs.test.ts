@@ -227,7 +227,7 @@ describe('blobs', () => {
 
   it('counts blob bytes in /metrics', async () => {
     await upload(alice, data);
-    const m = (await s.app.inject({ method: 'GET', url: '/metrics' })).body;
+    const m = await s.app.metrics.registry.metrics();
     expect(m).toMatch(/sotto_keyserver_blob_bytes_total\{direction="in"\} 5000/);
   });
 });

@@ -24,6 +24,15 @@ function composeCommand(): string[] | null {
 
 const compose = composeCommand();
 
+/** The resolved compose file, as `docker-compose config` prints it. */
+function composeConfig(): string {
+  const [cmd, ...pre] = compose as string[];
+  return execFileSync(cmd as string, [...pre, '-f', composeFile, 'config'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+}
+
 describe('docker-compose.yml', () => {
   it.skipIf(compose === null)('passes `docker-compose config`', () => {
     const [cmd, ...pre] = compose as string[];
@@ -38,11 +47,7 @@ describe('docker-compose.yml', () => {
   it.skipIf(compose === null)(
     'describes redis with AOF and bounded memory, two key servers, two brokers and a proxy with health checks',
     () => {
-      const [cmd, ...pre] = compose as string[];
-      const text = execFileSync(cmd as string, [...pre, '-f', composeFile, 'config'], {
-        cwd: root,
-        encoding: 'utf8',
-      });
+      const text = composeConfig();
       for (const service of [
         'redis:',
         'keyserver1:',
@@ -58,6 +63,22 @@ describe('docker-compose.yml', () => {
       expect(text).toMatch(/--maxmemory-policy\s+-\s+noeviction/);
       expect(text).toContain('redis-cli');
       expect(text).toContain('/healthz');
+    },
+  );
+
+  it.skipIf(compose === null)(
+    'trusts X-Forwarded-For from the proxy only, and keeps /metrics on the internal network',
+    () => {
+      const text = composeConfig();
+      const proxyIp = /ipv4_address:\s*(\S+)/.exec(text)?.[1];
+      expect(proxyIp).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      const trusted = [...text.matchAll(/TRUSTED_PROXIES:\s*(\S+)/g)].map((m) => m[1]);
+      expect(trusted).toEqual([proxyIp, proxyIp]);
+      // Two key servers and two brokers, none of them publishing it.
+      expect([...text.matchAll(/METRICS_PORT:\s*['"]?9100/g)]).toHaveLength(4);
+      expect(text).not.toMatch(/published:\s*['"]?9100/);
+      const nginx = readFileSync(join(root, 'deploy', 'nginx.conf'), 'utf8');
+      expect(nginx).not.toMatch(/location[^{]*metrics/);
     },
   );
 

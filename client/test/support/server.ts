@@ -16,6 +16,9 @@ import type { ClientStore } from '../../src/store/types.ts';
 import { isClientError } from '../../src/errors.ts';
 import { createMemoryStore } from '../../src/stores/memory.ts';
 
+/** Bearer token that opens `/metrics` on the test server's public port. */
+export const TEST_METRICS_TOKEN = 'test-metrics-token-0123456789';
+
 /** A running server for tests. */
 export interface TestServer {
   httpUrl: string;
@@ -50,6 +53,8 @@ export async function startServer(
       '1024',
       '--argon2-time',
       '1',
+      '--metrics-token',
+      TEST_METRICS_TOKEN,
     ],
     {},
   );

@@ -86,7 +86,7 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
     async (req) => {
       const { username: name, password: pw } = req.body;
       const user = await store.getUser(name);
-      const ok = await passwords.verify(user?.passwordHash ?? null, pw);
+      const ok = await ctx.checkPassword(name, user?.passwordHash ?? null, pw);
       if (!user || !ok) {
         metrics.logins.inc({ result: 'bad_credentials' });
         throw apiError('INVALID_CREDENTIALS');
@@ -204,7 +204,7 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
     async (req) => {
       const c = claims(req);
       const user = await store.getUser(c.sub);
-      if (!user || !(await passwords.verify(user.passwordHash, req.body.currentPassword))) {
+      if (!user || !(await ctx.checkPassword(c.sub, user.passwordHash, req.body.currentPassword))) {
         throw apiError('INVALID_CREDENTIALS');
       }
       await store.setPasswordHash(c.sub, await passwords.hash(req.body.newPassword));

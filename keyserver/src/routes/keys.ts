@@ -24,7 +24,7 @@ import {
   type DeviceCertificate,
 } from '@sotto/crypto';
 import { claims, type Ctx } from '../context.ts';
-import { apiError } from '../errors.ts';
+import { apiError, rateLimited } from '../errors.ts';
 import { b64, bearer, deviceId, emptyBody, errors, username } from '../schemas.ts';
 import type { ClaimedBundle, StoredPrekey } from '@sotto/server-core/store';
 
@@ -122,13 +122,8 @@ export function keyRoutes(app: FastifyInstance, ctx: Ctx): void {
   ): Promise<void> {
     if (password !== undefined) {
       const budget = await ctx.takePasswordAttempt(`reset:${username}`);
-      if (!budget.ok)
-        throw apiError(
-          'RATE_LIMITED',
-          `too many password attempts; retry in ${Math.ceil(budget.retryInMs / 1000)} s`,
-        );
-      // Argon2 on libuv's thread pool (passwords.ts): the event loop is not held meanwhile.
-      if (!(await ctx.passwords.verify(passwordHash, password)))
+      if (!budget.ok) throw rateLimited('too many password attempts', budget.retryInMs);
+      if (!(await ctx.checkPassword(username, passwordHash, password)))
         throw apiError('INVALID_CREDENTIALS', 'wrong password');
       return;
     }
@@ -359,6 +354,8 @@ export function keyRoutes(app: FastifyInstance, ctx: Ctx): void {
     '/v1/users/:username',
     {
       onRequest: ctx.authenticate,
+      // Per calling account: a token does not buy unlimited directory enumeration.
+      config: ctx.rateLimit('lookup'),
       schema: {
         tags: ['keys'],
         summary: "A user's identity key and device certificates",
@@ -395,7 +392,7 @@ export function keyRoutes(app: FastifyInstance, ctx: Ctx): void {
               },
             },
           },
-          ...errors(400, 401, 404),
+          ...errors(400, 401, 404, 429),
         },
       },
     },
@@ -520,11 +517,7 @@ export function keyRoutes(app: FastifyInstance, ctx: Ctx): void {
       const c = claims(req);
       const { devices } = req.body;
       const budget = await ctx.takeClaims(`${c.sub}:${c.dev}`, devices.length);
-      if (!budget.ok)
-        throw apiError(
-          'RATE_LIMITED',
-          `too many bundle claims; retry in ${Math.ceil(budget.retryInMs / 1000)} s`,
-        );
+      if (!budget.ok) throw rateLimited('too many bundle claims', budget.retryInMs);
       // Each claim is the store's own atomic take of a one-time prekey; asked all at once,
       // SQLite commits them together (one group commit) and Redis gets them in one pipeline.
       const claimed = await Promise.all(
