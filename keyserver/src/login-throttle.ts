@@ -11,7 +11,7 @@
  * real and an unknown account are the same. In memory, or on Redis so every key server of a
  * cluster shares the counts.
  */
-import type { RedisClient } from './store/redis.ts';
+import type { RedisClient } from '@sotto/server-core/store';
 
 /** See the module comment. */
 export interface LoginThrottle {
