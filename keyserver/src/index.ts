@@ -20,3 +20,4 @@ export {
   type RateLimitConfig,
 } from './config.ts';
 export { ApiError, ERRORS, type ApiErrorCode } from './errors.ts';
+export { advertisedBrokers } from './routes/discovery.ts';
