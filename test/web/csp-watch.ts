@@ -5,7 +5,8 @@
  * violation of its own and waits for it, so the reports of everything done before have arrived
  * when it returns (browsers report violations asynchronously).
  */
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { waitFor } from '../support/ports.ts';
 
 /** A violation as the page reported it. */
@@ -85,4 +86,28 @@ export async function watchCsp(context: BrowserContext): Promise<CspWatch> {
       };
     },
   };
+}
+
+/**
+ * A fresh browser profile whose CSP reports are watched from its first document on, with one
+ * page opened at `url`; `init` scripts run before the page's own code, after the watch.
+ */
+export async function newWatchedUser(
+  browser: Browser,
+  url: string,
+  init: (() => void)[] = [],
+): Promise<{ context: BrowserContext; page: Page; csp: CspWatch }> {
+  const context = await browser.newContext({ baseURL: url });
+  const csp = await watchCsp(context);
+  for (const script of init) await context.addInitScript(script);
+  const page = await context.newPage();
+  page.on('pageerror', (err) => console.error(`[page error] ${err.message}`));
+  await page.goto(url);
+  return { context, page, csp };
+}
+
+/** Nothing refused so far in `page`'s document, nor on any console of its context. */
+export async function expectCspClean(csp: CspWatch, page: Page, where: string): Promise<void> {
+  const seen = await csp.settle(page);
+  expect({ where, ...seen }).toEqual({ where, violations: [], console: [] });
 }

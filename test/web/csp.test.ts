@@ -8,9 +8,9 @@
  * single violation report or CSP console error.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { contentSecurityPolicy, webSecurityHeaders } from '../../scripts/web-headers.ts';
-import { watchCsp, type CspWatch } from './csp-watch.ts';
+import { expectCspClean, newWatchedUser } from './csp-watch.ts';
 import {
   bubble,
   go,
@@ -35,21 +35,7 @@ afterAll(async () => {
   await server?.close();
 });
 
-/** A fresh profile whose CSP reports are watched from its first document on. */
-async function watchedUser(): Promise<{ context: BrowserContext; page: Page; csp: CspWatch }> {
-  const context = await browser.newContext({ baseURL: server.url });
-  const csp = await watchCsp(context);
-  const page = await context.newPage();
-  page.on('pageerror', (err) => console.error(`[page error] ${err.message}`));
-  await page.goto(server.url);
-  return { context, page, csp };
-}
-
-/** Nothing refused so far in `page`'s document, nor on any console of its context. */
-async function expectClean(csp: CspWatch, page: Page, where: string): Promise<void> {
-  const seen = await csp.settle(page);
-  expect({ where, ...seen }).toEqual({ where, violations: [], console: [] });
-}
+const watchedUser = () => newWatchedUser(browser, server.url);
 
 describe('security headers', () => {
   it('are on the page, on an asset and on a client-side route; the API gets nosniff and no-store', async () => {
@@ -120,7 +106,7 @@ describe('the web client under its CSP', () => {
       await signUp(alice.page, 'alice');
       await signUp(bob.page, 'bob');
       await signUp(carol.page, 'carol');
-      await expectClean(alice.csp, alice.page, 'sign-up and the conversation list');
+      await expectCspClean(alice.csp, alice.page, 'sign-up and the conversation list');
 
       // A DM with messages both ways.
       await startDm(alice.page, 'bob');
@@ -129,14 +115,14 @@ describe('the web client under its CSP', () => {
       await bubble(bob.page, 'hello bob').waitFor({ timeout: 30_000 });
       await send(bob.page, 'hello alice');
       await bubble(alice.page, 'hello alice').waitFor({ timeout: 30_000 });
-      await expectClean(alice.csp, alice.page, 'a DM');
-      await expectClean(bob.csp, bob.page, 'a DM (receiving)');
+      await expectCspClean(alice.csp, alice.page, 'a DM');
+      await expectCspClean(bob.csp, bob.page, 'a DM (receiving)');
 
       // Contact info: safety number and its QR code (a data: image).
       await go(alice.page, `#/c/${encodeURIComponent('dm:bob')}/info`);
       await alice.page.locator('contact-info [data-safety]').waitFor({ timeout: 20_000 });
       await alice.page.locator('contact-info img').first().waitFor({ timeout: 20_000 });
-      await expectClean(alice.csp, alice.page, 'contact info');
+      await expectCspClean(alice.csp, alice.page, 'contact info');
 
       // A group and its settings.
       await go(alice.page, '#/');
@@ -151,20 +137,20 @@ describe('the web client under its CSP', () => {
       await bubble(alice.page, 'welcome to the trip').waitFor({ timeout: 20_000 });
       await alice.page.locator('conversation-view a[aria-label="Group settings"]').click();
       await alice.page.locator('group-settings [data-member="bob"]').waitFor({ timeout: 20_000 });
-      await expectClean(alice.csp, alice.page, 'group settings');
+      await expectCspClean(alice.csp, alice.page, 'group settings');
 
       // Settings, search, linking a device.
       await go(alice.page, '#/settings');
       await alice.page.locator('settings-view').waitFor();
       await alice.page.locator('settings-view a[href="#/link"]').waitFor();
-      await expectClean(alice.csp, alice.page, 'settings');
+      await expectCspClean(alice.csp, alice.page, 'settings');
       await go(alice.page, '#/search');
       await alice.page.locator('search-view input[type=search]').fill('hello');
       await alice.page.locator('search-view a[data-result]').first().waitFor({ timeout: 20_000 });
-      await expectClean(alice.csp, alice.page, 'search');
+      await expectCspClean(alice.csp, alice.page, 'search');
       await go(alice.page, '#/link');
       await alice.page.locator('link-device textarea').waitFor();
-      await expectClean(alice.csp, alice.page, 'link device');
+      await expectCspClean(alice.csp, alice.page, 'link device');
 
       // Log-in on a new browser: the keys are elsewhere, so it offers a link code with a QR image.
       const fresh = await watchedUser();
@@ -176,7 +162,7 @@ describe('the web client under its CSP', () => {
         await fresh.page.locator('auth-view button[data-link]').click({ timeout: 20_000 });
         await fresh.page.locator('link-offer [data-link-code]').waitFor({ timeout: 20_000 });
         await fresh.page.locator('link-offer img').waitFor();
-        await expectClean(fresh.csp, fresh.page, 'log-in and the link offer');
+        await expectCspClean(fresh.csp, fresh.page, 'log-in and the link offer');
       } finally {
         await fresh.context.close();
       }
