@@ -107,6 +107,10 @@ describe('the web client under its CSP', () => {
       await signUp(bob.page, 'bob');
       await signUp(carol.page, 'carol');
       await expectCspClean(alice.csp, alice.page, 'sign-up and the conversation list');
+      // The MQTT keepalive worker started under the policy (a file from 'self', via sotto-worker).
+      expect(alice.page.workers().map((w) => new URL(w.url()).pathname)).toContainEqual(
+        expect.stringMatching(/^\/assets\/interval-worker-[\w-]+\.js$/),
+      );
 
       // A DM with messages both ways.
       await startDm(alice.page, 'bob');
