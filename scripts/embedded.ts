@@ -14,7 +14,7 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createClient } from 'redis';
 import { createBroker, createRedisBackends, type Broker, type RedisBackends } from '@sotto/broker';
-import { buildApp, listenMetrics, secureDataDir } from '@sotto/keyserver';
+import { advertisedBrokers, buildApp, listenMetrics, secureDataDir } from '@sotto/keyserver';
 import {
   createMemoryAclEvents,
   createRedisAclEvents,
@@ -27,6 +27,7 @@ import {
 import { createTokenVerifier, loadOrCreateSigningKey } from '@sotto/server-core/tokens';
 import type { EmbeddedConfig } from './start-config.ts';
 import { ensureWebClient } from './web-assets.ts';
+import { webSecurityHeaders } from './web-headers.ts';
 
 /** A running embedded server. */
 export interface EmbeddedServer {
@@ -182,20 +183,28 @@ export async function startEmbedded(
     if (opt.web !== 'off') {
       const status = ensureWebClient({ build: opt.web === 'auto', log });
       if (status.ok) {
-        await app.register(fastifyStatic, {
-          root: status.dir,
-          prefix: '/',
-          wildcard: false,
-          index: ['index.html'],
-          decorateReply: false,
-        });
-        // SPA fallback: client-side routes (anything not API, docs or a file) get index.html.
-        const indexHtml = readFileSync(join(status.dir, 'index.html'));
-        app.get('/*', async (req: FastifyRequest, reply: FastifyReply) => {
-          const path = req.url.split('?', 1)[0] ?? '';
-          if (path.startsWith('/v1/') || path.startsWith('/docs') || /\.[a-z0-9]+$/i.test(path))
-            return reply.callNotFound();
-          return reply.type('text/html; charset=utf-8').send(indexHtml);
+        const dir = status.dir;
+        // One plugin scope, so the page headers reach the web client's files and not the API.
+        const headers = webSecurityHeaders({ brokerWsUrl: advertisedBrokers(ks).mqtt.ws });
+        await app.register(async (web) => {
+          web.addHook('onSend', async (_req, reply) => {
+            for (const [name, value] of headers) reply.header(name, value);
+          });
+          await web.register(fastifyStatic, {
+            root: dir,
+            prefix: '/',
+            wildcard: false,
+            index: ['index.html'],
+            decorateReply: false,
+          });
+          // SPA fallback: client-side routes (anything not API, docs or a file) get index.html.
+          const indexHtml = readFileSync(join(dir, 'index.html'));
+          web.get('/*', async (req: FastifyRequest, reply: FastifyReply) => {
+            const path = req.url.split('?', 1)[0] ?? '';
+            if (path.startsWith('/v1/') || path.startsWith('/docs') || /\.[a-z0-9]+$/i.test(path))
+              return reply.callNotFound();
+            return reply.type('text/html; charset=utf-8').send(indexHtml);
+          });
         });
         webClient = true;
       } else {

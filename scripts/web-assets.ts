@@ -18,6 +18,7 @@ export const WEB_DIST = join(REPO_ROOT, 'web-client', 'dist');
 const SOURCES = [
   'web-client/src',
   'web-client/index.html',
+  'web-client/public',
   'web-client/vite.config.ts',
   'web-client/package.json',
   'client/src',

@@ -346,6 +346,14 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
     reply.code(404).send({ error: 'NOT_FOUND', message: ERRORS.NOT_FOUND.message }),
   );
 
+  // Every answer: never sniffed into another type by a browser, never stored by a cache unless
+  // the route chose its own policy (the public discovery document does; static files in
+  // embedded mode get theirs from @fastify/static). docs/SECURITY.md "HTTP headers".
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+  });
+
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.requests.inc({ method: req.method, route, status: String(reply.statusCode) });

@@ -22,3 +22,4 @@ export {
 export { ApiError, ERRORS, type ApiErrorCode } from './errors.ts';
 export { PermissionError, secureDataDir, type DataDirConfig } from './files.ts';
 export { listenMetrics, type MetricsListener } from '@sotto/server-core/metrics-listener';
+export { advertisedBrokers } from './routes/discovery.ts';

@@ -87,6 +87,19 @@ export const shared = css`
   .muted {
     color: var(--fg-2);
   }
+  /* Layout tweaks as classes: the CSP (scripts/web-headers.ts) refuses style attributes. */
+  .flush {
+    margin: 0;
+  }
+  .flush-above {
+    margin: 0 0 0.75rem;
+  }
+  .narrow {
+    max-width: 420px;
+  }
+  .break-all {
+    word-break: break-all;
+  }
   .error {
     color: var(--danger);
   }

@@ -308,7 +308,7 @@ export class AuthView extends LitElement {
     const signup = this._mode === 'signup';
     return html`<form @submit=${this.submit} aria-labelledby="title" novalidate>
       <h1 id="title">Sotto</h1>
-      <p class="muted" style="margin:0">End-to-end encrypted messaging.</p>
+      <p class="muted flush">End-to-end encrypted messaging.</p>
       <div class="tabs" role="tablist" aria-label="Account">
         <button
           type="button"
@@ -395,7 +395,7 @@ export class AuthView extends LitElement {
       </button>
       ${
         signup
-          ? html`<p class="muted hint" style="margin:0">
+          ? html`<p class="muted hint flush">
               Your keys are created in this browser and never leave it.
             </p>`
           : nothing

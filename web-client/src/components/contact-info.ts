@@ -15,6 +15,7 @@ import { icons } from '../icons.ts';
 import { colorFor, shared } from '../styles.ts';
 import { QrScanner } from '../services/qr-scanner.ts';
 import { dmId } from '../services/messenger.ts';
+import { styleProps } from './style-props.ts';
 
 /** "12345 67890 …": 60 digits as 12 groups of five. */
 export function groupDigits(digits: string): string[] {
@@ -191,7 +192,10 @@ export class ContactInfo extends LitElement {
         <h2>Contact info</h2>
       </header>
       <section>
-        <span class="avatar big" style="background:${colorFor(this.username)}" aria-hidden="true"
+        <span
+          class="avatar big"
+          style=${styleProps({ background: colorFor(this.username) })}
+          aria-hidden="true"
           >${this.username.slice(0, 1)}</span
         >
         <div>
@@ -210,8 +214,8 @@ export class ContactInfo extends LitElement {
               ? html`<p class="error" role="alert">${this._error}</p>`
               : safety === undefined
                 ? html`<p class="muted" role="status">Computing safety number…</p>`
-                : html`<h3 style="margin:0">Safety number</h3>
-                    <p class="muted" style="margin:0;max-width:420px">
+                : html`<h3 class="flush">Safety number</h3>
+                    <p class="muted flush narrow">
                       Compare these numbers with ${this.username} in person or on a call, or scan
                       each other’s code. If they match, your conversation is private.
                     </p>
@@ -286,7 +290,7 @@ export class ContactInfo extends LitElement {
                     }
                     <details>
                       <summary>Your code as text</summary>
-                      <code style="word-break:break-all" data-qr-payload>${safety.qrPayload}</code>
+                      <code class="break-all" data-qr-payload>${safety.qrPayload}</code>
                     </details>`
         }
       </section>`;

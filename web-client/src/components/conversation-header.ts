@@ -7,6 +7,7 @@ import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import { icons } from '../icons.ts';
 import { colorFor, shared } from '../styles.ts';
+import { styleProps } from './style-props.ts';
 
 /** Header of one conversation. Presentational: `<conversation-view>` sets every field. */
 @customElement('conversation-header')
@@ -58,7 +59,7 @@ export class ConversationHeader extends LitElement {
     const title = this.heading;
     return html`<header class="bar">
       <a class="icon back" href="#/" aria-label="Back to chats">${icons.back}</a>
-      <span class="avatar" style="background:${colorFor(title)}" aria-hidden="true"
+      <span class="avatar" style=${styleProps({ background: colorFor(title) })} aria-hidden="true"
         >${this.group ? '#' : title.slice(0, 1)}${
           this.online ? html`<span class="dot"></span>` : nothing
         }</span

@@ -15,6 +15,7 @@ import type { ChatSession } from '../services/session.ts';
 import { icons } from '../icons.ts';
 import { colorFor, shared } from '../styles.ts';
 import { parseConversationId } from '../services/messenger.ts';
+import { styleProps } from './style-props.ts';
 
 /** Short relative time for the list ("14:02", "Tue", "3 Mar"). */
 export function shortTime(at: number, now = Date.now()): string {
@@ -333,7 +334,10 @@ export class ConversationList extends LitElement {
         aria-label=${label}
         data-conversation=${r.id}
       >
-        <span class="avatar" style="background:${colorFor(r.title)}" aria-hidden="true"
+        <span
+          class="avatar"
+          style=${styleProps({ background: colorFor(r.title) })}
+          aria-hidden="true"
           >${r.kind === 'group' ? '#' : r.title.slice(0, 1)}${
             online ? html`<span class="dot"></span>` : nothing
           }</span

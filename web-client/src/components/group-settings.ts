@@ -17,6 +17,7 @@ import { icons } from '../icons.ts';
 import { colorFor, shared } from '../styles.ts';
 import './group-key-banner.ts';
 import { groupConversationId } from '../services/messenger.ts';
+import { styleProps } from './style-props.ts';
 
 /** Group members and admin actions. */
 @customElement('group-settings')
@@ -148,14 +149,14 @@ export class GroupSettings extends LitElement {
         ${
           info === undefined
             ? html`<p class="muted" role="status">Loading members…</p>`
-            : html`<h3 style="margin:0">${info.members.length} members</h3>
+            : html`<h3 class="flush">${info.members.length} members</h3>
                 <ul aria-label="Members">
                   ${info.members.map(
                     (m) =>
                       html`<li data-member=${m.username}>
                         <span
                           class="avatar"
-                          style="background:${colorFor(m.username)}"
+                          style=${styleProps({ background: colorFor(m.username) })}
                           aria-hidden="true"
                           >${m.username.slice(0, 1)}</span
                         >

@@ -123,7 +123,7 @@ export class IdentityReset extends LitElement {
   }
 
   override render(): TemplateResult {
-    return html`<p style="margin:0">
+    return html`<p class="flush">
         Only if you lost your other devices, or one of them is not yours. Resetting makes a new
         identity key on this browser:
       </p>

@@ -147,11 +147,11 @@ export class LinkDevice extends LitElement {
                 username and password on another browser; it becomes a new device of your account
                 with its own keys.
               </p>`
-            : html`<p style="margin:0">
+            : html`<p class="flush">
                   On the new browser or device, log in with your username and password and choose
                   “Link from your other device”. It shows a code: scan it here or paste it.
                 </p>
-                <p class="muted" style="margin:0">
+                <p class="muted flush">
                   Only link devices you hold yourself: the new device gets your account’s identity
                   key and can read and send messages as you.
                 </p>
@@ -183,7 +183,7 @@ export class LinkDevice extends LitElement {
                     <input type="checkbox" name="history" checked ?disabled=${this._busy} />
                     Copy message history
                   </label>
-                  <p class="muted" style="margin:0 0 0.75rem">
+                  <p class="muted flush-above">
                     Your messages travel end-to-end encrypted; the server stores them only as an
                     unreadable file until the new device has fetched them.
                   </p>

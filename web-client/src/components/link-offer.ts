@@ -94,7 +94,7 @@ export class LinkOfferView extends LitElement {
       ${this._qr !== '' ? html`<img src=${this._qr} alt="Link code as a QR code" />` : nothing}
       <code data-link-code aria-label="Link code">${offer.code}</code>
       <button type="button" @click=${this.copy}>${this._copied ? 'Copied' : 'Copy code'}</button>
-      <p role="status" aria-live="polite" class="muted" style="margin:0" data-link-status>
+      <p role="status" aria-live="polite" class="muted flush" data-link-status>
         ${
           this._history !== null
             ? `Copying your history… ${this._history.done} of ${this._history.total} messages`

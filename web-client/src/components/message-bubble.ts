@@ -11,6 +11,9 @@ import type { DeliveryStatus } from '../services/messenger.ts';
 import { thumbnailOf } from '../services/thumbnail.ts';
 import { icons } from '../icons.ts';
 import { colorFor, shared } from '../styles.ts';
+import { styleProps } from './style-props.ts';
+import { safeFileName } from '../services/file-name.ts';
+import { isInlineImageType } from '../services/media-type.ts';
 
 /** Quick reactions offered on every message. */
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'] as const;
@@ -226,8 +229,13 @@ export class MessageBubble extends LitElement {
   @property({ type: Boolean }) showSender = false;
   /** The message quoted by a reply, when loaded. */
   @property({ attribute: false }) quoted: MessageRecord | undefined;
-  /** Decrypted full image (object URL), when loaded. */
+  /** Decrypted full image (object URL typed by its magic number), when loaded and raster. */
   @property() imageUrl = '';
+  /**
+   * The decrypted bytes are not an inline image (SVG, HTML, PDF, unknown…), whatever the sender
+   * declared: a file card only, its thumbnail not shown either.
+   */
+  @property({ type: Boolean }) saveOnly = false;
   /** Download progress 0..1, or -1 when not downloading. */
   @property({ type: Number }) progress = -1;
   /** Which features the engine offers. */
@@ -247,23 +255,29 @@ export class MessageBubble extends LitElement {
     const file = fileOf(m);
     const text = bodyText(m);
     if (file !== null) {
-      const isImage = file.mime.startsWith('image/');
       const full = this.imageUrl !== '';
-      const src = full ? this.imageUrl : (file.thumbnail?.url ?? '');
+      const name = safeFileName(file.name);
+      // Inline: bytes proven raster, or (until decrypted) the sender's raster thumbnail.
+      const src = full
+        ? this.imageUrl
+        : !this.saveOnly && isInlineImageType(file.mime)
+          ? (file.thumbnail?.url ?? '')
+          : '';
+      const isImage = src !== '';
       return html`${
-        isImage && src !== ''
+        isImage
           ? html`<img
               class="image"
               src=${src}
-              alt=${text || file.name}
+              alt=${text || name}
               width=${full ? nothing : (file.thumbnail?.width ?? nothing)}
               height=${full ? nothing : (file.thumbnail?.height ?? nothing)}
               data-full=${full ? 'yes' : 'no'}
             />`
-          : html`<div class="file">
-              <span aria-hidden="true">${isImage ? icons.image : icons.file}</span>
+          : html`<div class="file" data-file-card>
+              <span aria-hidden="true">${icons.file}</span>
               <span
-                ><span class="name">${file.name}</span><br /><span class="muted"
+                ><span class="name">${name}</span><br /><span class="muted"
                   >${formatSize(file.size)}</span
                 ></span
               >
@@ -302,7 +316,7 @@ export class MessageBubble extends LitElement {
     >
       ${
         this.showSender && !m.outgoing
-          ? html`<div class="sender" style="color:${colorFor(m.sender)}">
+          ? html`<div class="sender" style=${styleProps({ color: colorFor(m.sender) })}>
               ${m.sender}${
                 m.senderKind === 'bot' || m.senderKind === 'bridge'
                   ? html` <span class="muted">· ${m.senderKind}</span>`
@@ -395,7 +409,7 @@ export class MessageBubble extends LitElement {
               ${
                 file !== null
                   ? html`<button
-                      aria-label="Download ${file.name}"
+                      aria-label="Download ${safeFileName(file.name)}"
                       title="Download"
                       @click=${() => this.fire('download', m)}
                     >

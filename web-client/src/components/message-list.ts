@@ -42,6 +42,7 @@ import { OpenConversation } from './controllers/open-conversation.ts';
 import { dayLabel } from './time-labels.ts';
 import './message-bubble.ts';
 import { dmId } from '../services/messenger.ts';
+import { styleProps } from './style-props.ts';
 
 /** Shortest gap between two re-reads of the open conversation during a burst (ms). */
 export const REFRESH_GAP_MS = 150;
@@ -316,7 +317,7 @@ export class MessageList extends LitElement {
       html`<div
         class="row ${highlight ? 'highlight' : ''}"
         data-index=${i}
-        style="transform:translateY(${top}px)"
+        style=${styleProps({ transform: `translateY(${top}px)` })}
         ${ref(this.anchor.observeRow)}
       >
         ${content}
@@ -331,6 +332,7 @@ export class MessageList extends LitElement {
     const showSender =
       isGroup && !m.outgoing && (newDay || prev === undefined || prev.sender !== m.sender);
     const s = this.session;
+    const media = s?.media.get(m.id);
     return row(
       html`${this.day(m, newDay)}
         <message-bubble
@@ -338,7 +340,8 @@ export class MessageList extends LitElement {
           .me=${me}
           .showSender=${showSender}
           .quoted=${this.media.quoteOf(m)}
-          .imageUrl=${s?.media.get(m.id) ?? ''}
+          .imageUrl=${media?.inlineUrl ?? ''}
+          .saveOnly=${media !== undefined && media.inlineUrl === undefined}
           .progress=${this.media.progressOf(m)}
           .can=${s?.messenger.capabilities ?? new Set()}
         ></message-bubble>`,
@@ -390,7 +393,7 @@ export class MessageList extends LitElement {
               </div>`
             : nothing
         }
-        <div class="spacer" style="height:${this.anchor.heights.total()}px">
+        <div class="spacer" style=${styleProps({ height: `${this.anchor.heights.total()}px` })}>
           ${repeat(
             indexes,
             (i) => this.rows.row(i)?.id ?? `i${i}`,

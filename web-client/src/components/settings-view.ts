@@ -334,7 +334,7 @@ export class SettingsView extends LitElement {
         <h2>Settings</h2>
       </header>
       <section>
-        <p class="muted" style="margin:0">
+        <p class="muted flush">
           Signed in as <strong>${s?.account.username}</strong> on device
           <code>${s?.account.deviceId}</code>.
         </p>

@@ -48,6 +48,7 @@ import { READ_RECEIPTS_SETTING, dbNameFor, lastUser, rememberUser } from './loca
 import { safetyInfo, verifyScannedQr } from './safety-qr.ts';
 import { linkApproval, linkOffer } from './device-link.ts';
 import { uiText } from './ui-strings.ts';
+import { SAVE_ONLY_TYPE } from './media-type.ts';
 
 /** Options of {@link createMessenger}. */
 export interface MessengerOptions {
@@ -360,8 +361,8 @@ class EngineMessenger implements MessengerService {
       const bytes = await this.engine().downloadFile(message, (done, total) =>
         progress?.(total === 0 ? 1 : done / total),
       );
-      const mime = typeof message.body.mime === 'string' ? message.body.mime : '';
-      return new Blob([bytes as Uint8Array<ArrayBuffer>], { type: mime });
+      // Never typed with the sender's declared mime: media-type.ts judges the bytes.
+      return new Blob([bytes as Uint8Array<ArrayBuffer>], { type: SAVE_ONLY_TYPE });
     });
   }
 

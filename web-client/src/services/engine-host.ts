@@ -18,6 +18,7 @@ import {
 import { notSignedIn, toMessengerError } from './messenger-errors.ts';
 import { ConnectionStates, mapEngineEvents } from './engine-events.ts';
 import { dbNameFor } from './local-settings.ts';
+import { keepaliveTimer } from './keepalive-timer.ts';
 
 /** Retry period while the server is unreachable (ms). */
 export const RETRY_MS = 3000;
@@ -86,7 +87,7 @@ export class EngineHost {
     const client = createClient({
       store,
       http: { baseUrl: this.baseUrl },
-      mqttConnect: (o) => mqtt.connect(wsUrl, o),
+      mqttConnect: (o) => mqtt.connect(wsUrl, { ...o, timerVariant: keepaliveTimer() }),
     });
     this.store = store;
     this.client = client;

@@ -19,6 +19,8 @@ import type {
 import type { ConversationId, DeliveryStatus } from './messenger.ts';
 import { parseConversationId } from './messenger.ts';
 import { groupConversationId, dmId } from './messenger.ts';
+import { isInlineImageType } from './media-type.ts';
+import { safeFileName } from './file-name.ts';
 
 /** One row of the conversation list. */
 export interface ConversationRow {
@@ -65,8 +67,8 @@ export function previewOf(m: MessageRecord | undefined): string {
   const text = bodyText(m);
   const { name, mime } = m.body;
   if (typeof name === 'string') {
-    const photo = typeof mime === 'string' && mime.startsWith('image/');
-    return uiText(photo ? 'preview.photo' : 'preview.file', { name: text || name });
+    const photo = typeof mime === 'string' && isInlineImageType(mime);
+    return uiText(photo ? 'preview.photo' : 'preview.file', { name: text || safeFileName(name) });
   }
   return text.length > 120 ? `${text.slice(0, 119)}…` : text;
 }

@@ -27,6 +27,7 @@ import type {
   SecurityNoticeInfo,
 } from './messenger.ts';
 import { groupConversationId } from './messenger.ts';
+import { revokeMedia, type DecryptedMedia } from './media-type.ts';
 
 /** Presence of one user. */
 export interface PresenceInfo {
@@ -133,8 +134,8 @@ export class ChatSession extends EventTarget {
   active: ConversationId | null = null;
   /** DMs opened in this session that have no message yet. */
   readonly pendingDms = new Set<string>();
-  /** Decrypted attachments of this session: message id → object URL (revoked on dispose). */
-  readonly media = new Map<string, string>();
+  /** Decrypted attachments of this session by message id (object URLs revoked on dispose). */
+  readonly media = new Map<string, DecryptedMedia>();
   /** Chime for new messages (setting `sound`, off by default). */
   sound = false;
   private soundChosen = false;
@@ -184,7 +185,7 @@ export class ChatSession extends EventTarget {
   /** Stop listening (on log out). */
   dispose(): void {
     this.unsubscribe();
-    for (const url of this.media.values()) URL.revokeObjectURL(url);
+    for (const m of this.media.values()) revokeMedia(m);
     this.media.clear();
     if (typeof document !== 'undefined') {
       document.removeEventListener('visibilitychange', this.onVisibility);

@@ -2,15 +2,22 @@
  * What rows show besides their own record: the messages they quote (read once from the local
  * history), inline images (decrypted in the page automatically up to {@link AUTO_IMAGE_BYTES})
  * and the progress of a file the user downloads. Non-visual: `<message-list>` passes the
- * results to each `<message-bubble>`; decrypted files are kept in the session's `media`. No
- * lifecycle of its own: it only asks the host to render when something arrived.
+ * results to each `<message-bubble>`; decrypted files are kept in the session's `media`, judged
+ * by their bytes (services/media-type.ts: only raster images are inline, the rest is saved as
+ * `application/octet-stream` under a sanitised name). No lifecycle of its own: it only asks the
+ * host to render when something arrived.
  */
 import type { ReactiveControllerHost } from 'lit';
 import type { MessageRecord } from '../../services/engine-types.ts';
 import type { ChatSession } from '../../services/session.ts';
 import { fileOf, replyToOf } from '../message-bubble.ts';
+import { safeFileName } from '../../services/file-name.ts';
+import { decryptedMedia, revokeMedia, saveUrlOf } from '../../services/media-type.ts';
 
-/** Images up to this size are decrypted and shown inline automatically. */
+/**
+ * Files the sender calls images, up to this size, are decrypted automatically; whether they are
+ * shown inline is then up to their bytes.
+ */
 export const AUTO_IMAGE_BYTES = 8 * 1024 * 1024;
 
 /** Quotes, inline images and download progress of the rows of one conversation. */
@@ -66,9 +73,13 @@ export class MessageMedia {
         this.fetchingImages.add(m.id);
         void s.messenger
           .downloadFile(m)
-          .then((blob) => {
-            if (s.media.has(m.id)) return; // the sender's own copy got there first
-            s.media.set(m.id, URL.createObjectURL(blob));
+          .then(decryptedMedia)
+          .then((media) => {
+            if (s.media.has(m.id)) {
+              revokeMedia(media); // the sender's own copy got there first
+              return;
+            }
+            s.media.set(m.id, media);
             this.host.requestUpdate();
           })
           .catch(() => {
@@ -79,22 +90,28 @@ export class MessageMedia {
     }
   }
 
-  /** Decrypt `m`'s file (once per session) and hand it to the browser as a download. */
+  /**
+   * Decrypt `m`'s file (once per session) and hand it to the browser as a download: an
+   * `application/octet-stream` object URL saved through `<a download>` under the sanitised
+   * name, so nothing is opened or navigated to in the app's origin.
+   */
   async download(m: MessageRecord): Promise<void> {
     const s = this.session();
     const file = fileOf(m);
     if (s === undefined || file === null) return;
     try {
-      let url = s.media.get(m.id);
-      if (url === undefined) {
+      let media = s.media.get(m.id);
+      if (media === undefined) {
         this.setProgress(m.id, 0);
-        const blob = await s.messenger.downloadFile(m, (p) => this.setProgress(m.id, p));
-        url = URL.createObjectURL(blob);
-        s.media.set(m.id, url);
+        media = await decryptedMedia(
+          await s.messenger.downloadFile(m, (p) => this.setProgress(m.id, p)),
+        );
+        s.media.set(m.id, media);
       }
       const a = document.createElement('a');
-      a.href = url;
-      a.download = file.name;
+      a.href = saveUrlOf(media);
+      a.download = safeFileName(file.name);
+      a.rel = 'noopener';
       a.click();
     } finally {
       this.progress.delete(m.id);

@@ -7,6 +7,7 @@ import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { ConversationId } from '../../services/messenger.ts';
 import type { ChatSession } from '../../services/session.ts';
 import { makeThumbnail } from '../../services/thumbnail.ts';
+import { decryptedMedia } from '../../services/media-type.ts';
 
 /** An upload under way, or an error line (`error` set). */
 export interface Upload {
@@ -89,9 +90,11 @@ export class Uploads implements ReactiveController {
           (progress) => patch({ progress }),
           thumb,
         );
-        // The sender has the image already: show it without downloading it back.
-        if (file.type.startsWith('image/') && !s.media.has(sent.id)) {
-          s.media.set(sent.id, URL.createObjectURL(file));
+        // The sender has the file already: keep it (judged by its bytes, like a received one)
+        // and show it when it is an inline image, without downloading it back.
+        if (!s.media.has(sent.id)) {
+          const media = await decryptedMedia(file);
+          s.media.set(sent.id, media);
           hooks.shown();
         }
         this.set(this.list.filter((u) => u.key !== key));
