@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -19,6 +19,21 @@ describe('sqlite store file', () => {
       expect(await b.userExists('alice')).toBe(true);
       await b.close();
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('creates the file and its WAL 0600 whoever opens it first (a broker sharing the key server’s file)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sotto-ks-'));
+    const umask = process.umask(0o022);
+    try {
+      const file = join(dir, 'keyserver.db');
+      const s = createSqliteStore({ filename: file });
+      await s.createUser({ username: 'alice', passwordHash: 'h', createdAt: 1 });
+      for (const f of [file, `${file}-wal`]) expect(statSync(f).mode & 0o777, f).toBe(0o600);
+      await s.close();
+    } finally {
+      process.umask(umask);
       rmSync(dir, { recursive: true, force: true });
     }
   });

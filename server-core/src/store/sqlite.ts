@@ -6,6 +6,7 @@
  * atomic even with several processes on the same file. The parts are in
  * `sqlite/` by concern (schema, accounts, prekeys, tokens, groups, things).
  */
+import { closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Store } from './types.ts';
 import { sqliteAccounts } from './sqlite/accounts.ts';
@@ -26,6 +27,9 @@ export interface SqliteStoreOptions {
 /** Open (creating and migrating if needed) a SQLite store. */
 export function createSqliteStore(opts: SqliteStoreOptions): Store {
   const now = opts.now ?? Date.now;
+  // Password and token hashes: whichever process creates the file (key server or a broker
+  // sharing it) creates it 0600, and SQLite gives the -wal and -shm files the same mode.
+  if (opts.filename !== ':memory:') closeSync(openSync(opts.filename, 'a', 0o600));
   const db = new Database(opts.filename);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
