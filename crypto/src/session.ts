@@ -1,7 +1,29 @@
 /**
  * Pairwise device-to-device sessions (PROTOCOL.md §6): the public surface of
- * `session/`. The envelope bodies live in `session/envelope.ts`, the Double
- * Ratchet session object in `session/session.ts` and the PQXDH handshake that
- * creates one in `session/handshake.ts`.
+ * `session/`. Dependencies point one way: `handshake.ts` (PQXDH, creates a
+ * session) → `session.ts` (the Double Ratchet session object) → `envelope.ts`
+ * (the PREKEY, RATCHET and SENDER_KEY bodies, defined once).
+ *
+ * Decryption is transactional: when it throws, the session is unchanged.
  */
-export * from './session/session.ts';
+export {
+  type DeviceAddress,
+  type PairwiseEnvelopeInfo,
+  peekEnvelope,
+  peekPairwiseEnvelope,
+} from './session/envelope.ts';
+export {
+  MAX_SKIP,
+  MAX_SKIPPED_KEYS,
+  type RandomSource,
+  Session,
+  SESSION_STATE_VERSION,
+  type SessionOptions,
+} from './session/session.ts';
+export {
+  type AcceptedSession,
+  acceptSession,
+  initiateSession,
+  type LocalDevice,
+  type PrekeySecrets,
+} from './session/handshake.ts';

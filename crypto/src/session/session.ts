@@ -1,12 +1,9 @@
 /**
- * Pairwise device-to-device sessions (PROTOCOL.md §6): the PQXDH-style
- * handshake, the Double Ratchet, and the bodies of the PREKEY (1), RATCHET (2)
- * and SENDER_KEY (4) envelopes, each defined once here.
+ * The pairwise Double Ratchet session object (PROTOCOL.md §6.3–6.6): encrypt,
+ * decrypt, serialize. The handshake that creates one is in `handshake.ts`, the
+ * envelope bodies it reads and writes in `envelope.ts`.
  *
- * The initiator fetches the responder's prekey bundle, calls
- * {@link initiateSession} and sends PREKEY envelopes until the first reply
- * arrives; the responder calls {@link acceptSession} on the first PREKEY
- * envelope. After that both use {@link Session.encrypt} / {@link Session.decrypt}.
+ * Both sides use {@link Session.encrypt} / {@link Session.decrypt}.
  * Decryption is transactional: when it throws, the session is unchanged.
  *
  * Runtime: any (`.std`). No clock, no randomness except libsodium's (or an
@@ -17,30 +14,17 @@ import {
   EnvelopeType,
   type EnvelopeTypeValue,
   frameEnvelope,
-  unframeEnvelope,
   MAX_ENVELOPE_BYTES,
 } from '../envelope.ts';
 import { CryptoError } from '../errors.ts';
 import {
   type CertificateExpectation,
   type DeviceCertificate,
-  type DeviceKeys,
   decodeDeviceCertificate,
-  encodeDeviceCertificate,
-  verifyDeviceCertificate,
 } from '../identity.ts';
-import { hash } from '../kdf.ts';
+import { sessionAssociatedData } from '../internal/pqxdh.ts';
 import {
-  agreeAsInitiator,
-  agreeAsResponder,
-  sessionAssociatedData,
-  xwingEncapsulationSeedBytes,
-} from '../internal/pqxdh.ts';
-import {
-  initInitiator,
-  initResponder,
   type RandomSource,
-  type RatchetHeader,
   type RatchetState,
   ratchetDecrypt,
   ratchetEncrypt,
@@ -48,43 +32,20 @@ import {
   wipeRatchet,
   writeRatchet,
 } from '../internal/ratchet.ts';
-import { verifySignedPrekeySignature } from '../internal/prekey-wire.ts';
-import { generateX25519KeyPair, x25519PublicKey } from '../internal/x25519.ts';
-import { type PrekeyBundle, verifyKemPrekey } from '../prekeys.ts';
-import { peekGroupEnvelope } from '../senderkeys/sender-key.ts';
 import { sodium } from '../sodium.ts';
-import { DEVICE_ID_PATTERN, USERNAME_PATTERN } from '../wire/topics.ts';
+import {
+  addressOf,
+  type DeviceAddress,
+  handshakeHash,
+  type ParsedEnvelope,
+  parseEnvelope,
+  sameAddress,
+} from './envelope.ts';
 
 export { MAX_SKIP, MAX_SKIPPED_KEYS, type RandomSource } from '../internal/ratchet.ts';
 
 /** Version byte of {@link Session.serialize}'s output. */
 export const SESSION_STATE_VERSION = 1;
-
-/** A device: the routing address carried in every pairwise envelope. */
-export interface DeviceAddress {
-  username: string;
-  deviceId: string;
-}
-
-/** This device's certificate and keys, as a session needs them. */
-export interface LocalDevice {
-  certificate: DeviceCertificate;
-  keys: DeviceKeys;
-}
-
-/**
- * The responder's prekey secrets, looked up by the ids a PREKEY envelope names
- * (use {@link peekPairwiseEnvelope} to learn the ids first if your store is
- * asynchronous). Return `undefined` for an id you do not hold.
- */
-export interface PrekeySecrets {
-  /** X25519 secret of the signed prekey with this id. */
-  signedPrekey(id: number): Uint8Array | undefined;
-  /** X-Wing secret of the KEM prekey with this id, and whether it is the last-resort one. */
-  kemPrekey(id: number): { secretKey: Uint8Array; lastResort: boolean } | undefined;
-  /** X25519 secret of the one-time prekey with this id. */
-  oneTimePrekey(id: number): Uint8Array | undefined;
-}
 
 /** Options of {@link initiateSession}, {@link acceptSession} and {@link Session.deserialize}. */
 export interface SessionOptions {
@@ -97,214 +58,9 @@ export interface SessionOptions {
   random?: RandomSource;
 }
 
-/** What {@link acceptSession} returns. */
-export interface AcceptedSession {
-  session: Session;
-  /** The first message's plaintext. */
-  plaintext: Uint8Array;
-  /** True when the first message carries a sender-key distribution (inner type SENDER_KEY). */
-  carriesSenderKey: boolean;
-  /** Prekeys the handshake consumed: delete these secrets now (never a last-resort KEM prekey). */
-  consumed: { oneTimePrekeyId: number | null; kemPrekeyId: number | null };
-}
+export type Role = 'initiator' | 'responder';
 
-/** Routing data of a pairwise envelope, readable without any key (unauthenticated). */
-export interface PairwiseEnvelopeInfo {
-  type: typeof EnvelopeType.PREKEY | typeof EnvelopeType.RATCHET | typeof EnvelopeType.SENDER_KEY;
-  sender: DeviceAddress;
-  /** True for SENDER_KEY envelopes and PREKEY envelopes whose inner type is SENDER_KEY. */
-  carriesSenderKey: boolean;
-  /** PREKEY only: the responder's prekey ids the handshake used. */
-  prekeyIds?: { signedPrekeyId: number; kemPrekeyId: number; oneTimePrekeyId: number | null };
-  /**
-   * PREKEY only: the sender's device certificate as carried (decoded, signature NOT checked):
-   * lets a receiver ask its key directory whether it vouches for this device before doing any
-   * key agreement (PROTOCOL.md §6.7).
-   */
-  certificate?: DeviceCertificate;
-}
-
-// ---------------------------------------------------------------------------
-// Wire bodies (PROTOCOL.md §6.1)
-
-interface HandshakeHeader {
-  certificate: DeviceCertificate;
-  certificateBytes: Uint8Array;
-  signedPrekeyId: number;
-  kemPrekeyId: number;
-  oneTimePrekeyId: number | null;
-  baseKey: Uint8Array;
-  kemCiphertext: Uint8Array;
-  /** The encoded handshake header exactly as received. */
-  bytes: Uint8Array;
-}
-
-interface ParsedEnvelope {
-  type: PairwiseEnvelopeInfo['type'];
-  sender: DeviceAddress;
-  innerType: typeof EnvelopeType.RATCHET | typeof EnvelopeType.SENDER_KEY;
-  handshake: HandshakeHeader | null;
-  header: RatchetHeader;
-  ciphertext: Uint8Array;
-  /** Envelope bytes before the ciphertext: authenticated as associated data. */
-  prefix: Uint8Array;
-}
-
-function encodeHandshake(h: Omit<HandshakeHeader, 'bytes' | 'certificate'>): Uint8Array {
-  const w = new ByteWriter().bytes16(h.certificateBytes).u32(h.signedPrekeyId).u32(h.kemPrekeyId);
-  if (h.oneTimePrekeyId === null) w.u8(0);
-  else w.u8(1).u32(h.oneTimePrekeyId);
-  return w.raw(h.baseKey).raw(h.kemCiphertext).finish();
-}
-
-function readAddress(r: ByteReader): DeviceAddress {
-  const username = r.string8('sender username');
-  const deviceId = r.string8('sender deviceId');
-  if (!USERNAME_PATTERN.test(username))
-    throw new CryptoError('MALFORMED', 'sender username is invalid');
-  if (!DEVICE_ID_PATTERN.test(deviceId))
-    throw new CryptoError('MALFORMED', 'sender deviceId is invalid');
-  return { username, deviceId };
-}
-
-function readHandshake(r: ByteReader): HandshakeHeader {
-  const s = sodium();
-  const start = r.remaining;
-  const certificateBytes = r.bytes16('sender certificate');
-  const certificate = decodeDeviceCertificate(certificateBytes);
-  const signedPrekeyId = r.u32('signed prekey id');
-  const kemPrekeyId = r.u32('KEM prekey id');
-  const hasOtk = r.u8('one-time prekey flag');
-  if (hasOtk > 1) throw new CryptoError('MALFORMED', 'one-time prekey flag must be 0 or 1');
-  const oneTimePrekeyId = hasOtk === 1 ? r.u32('one-time prekey id') : null;
-  const baseKey = r.raw(s.crypto_scalarmult_BYTES, 'base key');
-  const kemCiphertext = r.raw(s.crypto_kem_xwing_CIPHERTEXTBYTES, 'KEM ciphertext');
-  const length = start - r.remaining;
-  const bytes = encodeHandshake({
-    certificateBytes,
-    signedPrekeyId,
-    kemPrekeyId,
-    oneTimePrekeyId,
-    baseKey,
-    kemCiphertext,
-  });
-  if (bytes.length !== length)
-    throw new CryptoError('MALFORMED', 'handshake header length mismatch');
-  return {
-    certificate,
-    certificateBytes,
-    signedPrekeyId,
-    kemPrekeyId,
-    oneTimePrekeyId,
-    baseKey,
-    kemCiphertext,
-    bytes,
-  };
-}
-
-/** Parse a pairwise envelope to its parts. Every failure is a `CryptoError`. */
-function parseEnvelope(bytes: Uint8Array): ParsedEnvelope {
-  const s = sodium();
-  const { type, body } = unframeEnvelope(bytes);
-  if (type === EnvelopeType.GROUP) {
-    throw new CryptoError(
-      'UNKNOWN_TYPE',
-      'a GROUP envelope is not a pairwise envelope (see peekGroupEnvelope)',
-    );
-  }
-  if (type === EnvelopeType.LINK) {
-    throw new CryptoError('UNKNOWN_TYPE', 'a LINK envelope is not a pairwise envelope (link.ts)');
-  }
-  const r = new ByteReader(body);
-  const sender = readAddress(r);
-  let innerType: ParsedEnvelope['innerType'] =
-    type === EnvelopeType.PREKEY ? EnvelopeType.RATCHET : type;
-  let handshake: HandshakeHeader | null = null;
-  if (type === EnvelopeType.PREKEY) {
-    const inner = r.u8('inner type');
-    if (inner !== EnvelopeType.RATCHET && inner !== EnvelopeType.SENDER_KEY) {
-      throw new CryptoError(
-        'UNKNOWN_TYPE',
-        `PREKEY inner type ${inner} is not RATCHET or SENDER_KEY`,
-      );
-    }
-    innerType = inner;
-    handshake = readHandshake(r);
-  }
-  const dh = r.raw(s.crypto_scalarmult_BYTES, 'ratchet key');
-  const pn = r.u32('pn');
-  const n = r.u32('n');
-  const ciphertext = r.rest();
-  if (ciphertext.length < s.crypto_aead_xchacha20poly1305_ietf_ABYTES) {
-    throw new CryptoError('MALFORMED', 'ciphertext shorter than the authentication tag');
-  }
-  return {
-    type,
-    sender,
-    innerType,
-    handshake,
-    header: { dh, pn, n },
-    ciphertext,
-    prefix: bytes.subarray(0, bytes.length - ciphertext.length),
-  };
-}
-
-/**
- * Sender address and type of a pairwise envelope (PREKEY, RATCHET or
- * SENDER_KEY), for routing to the right session before decrypting.
- * Unauthenticated. A GROUP envelope throws `CryptoError('UNKNOWN_TYPE')`: use
- * `peekGroupEnvelope` from senderkeys.ts for those, or {@link peekEnvelope}.
- */
-export function peekPairwiseEnvelope(bytes: Uint8Array): PairwiseEnvelopeInfo {
-  const p = parseEnvelope(bytes);
-  const info: PairwiseEnvelopeInfo = {
-    type: p.type,
-    sender: p.sender,
-    carriesSenderKey: p.innerType === EnvelopeType.SENDER_KEY,
-  };
-  if (p.handshake) {
-    info.prekeyIds = {
-      signedPrekeyId: p.handshake.signedPrekeyId,
-      kemPrekeyId: p.handshake.kemPrekeyId,
-      oneTimePrekeyId: p.handshake.oneTimePrekeyId,
-    };
-    info.certificate = p.handshake.certificate;
-  }
-  return info;
-}
-
-/**
- * Type and sender address of any envelope, for routing before decrypting:
- * pairwise types through {@link peekPairwiseEnvelope}, GROUP through
- * `peekGroupEnvelope` (senderkeys.ts, PROTOCOL.md §8). Unauthenticated.
- * Throws `CryptoError` for anything malformed.
- */
-export function peekEnvelope(bytes: Uint8Array): {
-  type: EnvelopeTypeValue;
-  sender: DeviceAddress;
-} {
-  const { type } = unframeEnvelope(bytes);
-  if (type === EnvelopeType.GROUP) {
-    const { username, deviceId } = peekGroupEnvelope(bytes);
-    return { type, sender: { username, deviceId } };
-  }
-  return { type, sender: peekPairwiseEnvelope(bytes).sender };
-}
-
-function addressOf(cert: DeviceCertificate): DeviceAddress {
-  return { username: cert.username, deviceId: cert.deviceId };
-}
-
-function sameAddress(a: DeviceAddress, b: DeviceAddress): boolean {
-  return a.username === b.username && a.deviceId === b.deviceId;
-}
-
-// ---------------------------------------------------------------------------
-// Session
-
-type Role = 'initiator' | 'responder';
-
-interface SessionInit {
+export interface SessionInit {
   role: Role;
   localCertificate: Uint8Array;
   remoteCertificate: Uint8Array;
@@ -314,8 +70,10 @@ interface SessionInit {
   random: RandomSource | undefined;
 }
 
-let createSession: (init: SessionInit) => Session;
-let decryptParsed: (session: Session, p: ParsedEnvelope) => Uint8Array;
+/** Builds a session from its parts; for `handshake.ts` only (not re-exported by the package). */
+export let createSession: (init: SessionInit) => Session;
+/** Decrypts an already parsed envelope; for `handshake.ts` only (not re-exported by the package). */
+export let decryptParsed: (session: Session, p: ParsedEnvelope) => Uint8Array;
 
 /**
  * One pairwise Double Ratchet session with one remote device. Create with
@@ -555,163 +313,4 @@ export class Session {
 /** `ad ‖ string8(username) ‖ string8(deviceId)` of a message's recipient. */
 function adHead(ad: Uint8Array, recipient: DeviceAddress): Uint8Array {
   return new ByteWriter().raw(ad).string8(recipient.username).string8(recipient.deviceId).finish();
-}
-
-function handshakeHash(handshakeBytes: Uint8Array): Uint8Array {
-  return hash(sodium().crypto_generichash_BYTES, handshakeBytes);
-}
-
-function checkLocal(local: LocalDevice): Uint8Array {
-  const certBytes = encodeDeviceCertificate(local.certificate);
-  if (!equalBytes(local.certificate.identityKey, local.keys.identity.publicKey)) {
-    throw new TypeError('local.certificate does not certify local.keys.identity');
-  }
-  return certBytes;
-}
-
-/**
- * Start a session with the device whose prekey bundle we fetched (PQXDH,
- * PROTOCOL.md §6.2). Verifies the bundle first (`options.expected` should pin
- * the peer's UIK, username and device id): throws BAD_CERTIFICATE,
- * BAD_SIGNATURE or INVALID_KEY for a forged or broken bundle. The returned
- * session sends PREKEY envelopes until the first reply is decrypted.
- */
-export function initiateSession(
-  local: LocalDevice,
-  bundle: PrekeyBundle,
-  options: SessionOptions = {},
-): Session {
-  const s = sodium();
-  // verifyPrekeyBundle without its separate small-order probes of the signed
-  // and one-time prekeys: DH1/DH3 and DH4 below multiply those keys anyway and
-  // refuse an all-zero result (§2.3), so the probes would only repeat the same
-  // scalar multiplications (every DH also makes the encoding checks first).
-  verifyDeviceCertificate(bundle.certificate, options.expected ?? {});
-  verifySignedPrekeySignature(bundle.certificate.signingKey, bundle.signedPrekey);
-  verifyKemPrekey(bundle.certificate.signingKey, bundle.kemPrekey);
-  const localCertBytes = checkLocal(local);
-  if (sameAddress(addressOf(local.certificate), addressOf(bundle.certificate))) {
-    throw new TypeError('cannot start a session with this device itself');
-  }
-  const remoteCertBytes = encodeDeviceCertificate(bundle.certificate);
-  const ad = sessionAssociatedData(localCertBytes, remoteCertBytes);
-  const random = options.random;
-  let ephemeral;
-  if (random) {
-    const seed = random(s.crypto_box_SEEDBYTES);
-    ephemeral = generateX25519KeyPair(seed);
-    wipe(seed);
-  } else {
-    ephemeral = generateX25519KeyPair();
-  }
-  const kemSeed = random ? random(xwingEncapsulationSeedBytes()) : undefined;
-  const { sk, kemCiphertext } = agreeAsInitiator({
-    identitySecret: local.keys.identity.secretKey,
-    ephemeralSecret: ephemeral.secretKey,
-    remoteIdentityKey: bundle.certificate.identityKey,
-    remoteSignedPrekey: bundle.signedPrekey.publicKey,
-    remoteOneTimePrekey: bundle.oneTimePrekey?.publicKey ?? null,
-    remoteKemPrekey: bundle.kemPrekey.publicKey,
-    kemSeed,
-    ad,
-  });
-  wipe(ephemeral.secretKey, kemSeed);
-  const handshake = encodeHandshake({
-    certificateBytes: localCertBytes,
-    signedPrekeyId: bundle.signedPrekey.id,
-    kemPrekeyId: bundle.kemPrekey.id,
-    oneTimePrekeyId: bundle.oneTimePrekey?.id ?? null,
-    baseKey: ephemeral.publicKey,
-    kemCiphertext,
-  });
-  const ratchet = initInitiator(sk, bundle.signedPrekey.publicKey, random);
-  wipe(sk);
-  return createSession({
-    role: 'initiator',
-    localCertificate: localCertBytes,
-    remoteCertificate: remoteCertBytes,
-    ratchet,
-    pendingHandshake: handshake,
-    handshakeHash: null,
-    random,
-  });
-}
-
-/**
- * Accept a session from a PREKEY envelope (PQXDH responder side, PROTOCOL.md
- * §6.2) and decrypt its message. The sender's certificate must be signed by its
- * own UIK, name the envelope's sender address and match `options.expected`
- * (pin the sender's UIK when you know it). Throws `CryptoError`: NO_SESSION (not
- * a PREKEY envelope), PREKEY_NOT_FOUND, BAD_CERTIFICATE, INVALID_KEY,
- * DECRYPT_FAILED, or a parse error. Nothing is consumed on failure: delete the
- * prekeys listed in `consumed` only after this returns.
- */
-export function acceptSession(
-  local: LocalDevice,
-  secrets: PrekeySecrets,
-  envelope: Uint8Array,
-  options: SessionOptions = {},
-): AcceptedSession {
-  const p = parseEnvelope(envelope);
-  const h = p.handshake;
-  if (!h) throw new CryptoError('NO_SESSION', 'only a PREKEY envelope can start a session');
-  if (!sameAddress(p.sender, addressOf(h.certificate))) {
-    throw new CryptoError('BAD_CERTIFICATE', 'PREKEY sender address differs from its certificate');
-  }
-  verifyDeviceCertificate(h.certificate, options.expected ?? {});
-  const localCertBytes = checkLocal(local);
-  if (sameAddress(p.sender, addressOf(local.certificate))) {
-    throw new CryptoError('BAD_CERTIFICATE', 'PREKEY envelope claims to come from this device');
-  }
-  const spkSecret = secrets.signedPrekey(h.signedPrekeyId);
-  if (!spkSecret) throw new CryptoError('PREKEY_NOT_FOUND', `no signed prekey ${h.signedPrekeyId}`);
-  const kem = secrets.kemPrekey(h.kemPrekeyId);
-  if (!kem) throw new CryptoError('PREKEY_NOT_FOUND', `no KEM prekey ${h.kemPrekeyId}`);
-  let otkSecret: Uint8Array | null = null;
-  if (h.oneTimePrekeyId !== null) {
-    otkSecret = secrets.oneTimePrekey(h.oneTimePrekeyId) ?? null;
-    if (!otkSecret)
-      throw new CryptoError('PREKEY_NOT_FOUND', `no one-time prekey ${h.oneTimePrekeyId}`);
-  }
-  const ad = sessionAssociatedData(h.certificateBytes, localCertBytes);
-  const sk = agreeAsResponder({
-    identitySecret: local.keys.identity.secretKey,
-    signedPrekeySecret: spkSecret,
-    oneTimePrekeySecret: otkSecret,
-    kemPrekeySecret: kem.secretKey,
-    remoteIdentityKey: h.certificate.identityKey,
-    remoteEphemeralKey: h.baseKey,
-    kemCiphertext: h.kemCiphertext,
-    ad,
-  });
-  const ratchet = initResponder(sk, {
-    publicKey: x25519PublicKey(spkSecret),
-    secretKey: spkSecret,
-  });
-  wipe(sk);
-  const session = createSession({
-    role: 'responder',
-    localCertificate: localCertBytes,
-    remoteCertificate: h.certificateBytes,
-    ratchet,
-    pendingHandshake: null,
-    handshakeHash: handshakeHash(h.bytes),
-    random: options.random,
-  });
-  let plaintext: Uint8Array;
-  try {
-    plaintext = decryptParsed(session, p);
-  } catch (err) {
-    session.destroy();
-    throw err;
-  }
-  return {
-    session,
-    plaintext,
-    carriesSenderKey: p.innerType === EnvelopeType.SENDER_KEY,
-    consumed: {
-      oneTimePrekeyId: h.oneTimePrekeyId,
-      kemPrekeyId: kem.lastResort ? null : h.kemPrekeyId,
-    },
-  };
 }
