@@ -11,7 +11,7 @@ import { CryptoError } from '../errors.ts';
 import { type DeviceCertificate, decodeDeviceCertificate } from '../identity.ts';
 import { hash } from '../kdf.ts';
 import type { RatchetHeader } from '../internal/ratchet.ts';
-import { peekGroupEnvelope } from '../senderkeys/sender-key.ts';
+import { peekGroupEnvelope } from '../senderkeys/group-message.ts';
 import { sodium } from '../sodium.ts';
 import { DEVICE_ID_PATTERN, USERNAME_PATTERN } from '../wire/topics.ts';
 
