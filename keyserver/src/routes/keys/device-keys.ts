@@ -1,12 +1,10 @@
 /**
- * Device keys and the key directory (DESIGN.md §4.1): upload a device's
- * certificate and prekeys (every signature verified with @sotto/crypto before
- * anything is stored), count one-time prekeys, look a user up, claim a bundle
- * (one device, or up to {@link MAX_BATCH_CLAIM} devices in one request).
+ * A device's own keys (DESIGN.md §4.1): upload its certificate and prekeys
+ * (every signature verified with @sotto/crypto before anything is stored) and
+ * count its one-time prekeys.
  *
- * Issue 14: an identity reset needs the password (or a fresh password login),
- * and claims are capped per (device, claiming account), with a `prekeys-low`
- * notice to a device whose supply runs low (docs/SECURITY.md).
+ * Issue 14: an identity reset needs the password (or a fresh password login)
+ * (docs/SECURITY.md).
  */
 import type { FastifyInstance } from 'fastify';
 import {
@@ -17,16 +15,15 @@ import {
   equalBytes,
   fromBase64,
   isCryptoError,
-  toBase64,
   verifyDeviceCertificate,
   verifyKemPrekey,
   verifySignedPrekey,
   type DeviceCertificate,
 } from '@sotto/crypto';
-import { claims, type Ctx } from '../context.ts';
-import { apiError } from '../errors.ts';
-import { b64, bearer, deviceId, emptyBody, errors, username } from '../schemas.ts';
-import type { ClaimedBundle, StoredPrekey } from '../store/types.ts';
+import { claims, type Ctx } from '../../context.ts';
+import { apiError } from '../../errors.ts';
+import { b64, bearer, deviceId, errors } from '../../schemas.ts';
+import type { StoredPrekey } from '../../store/types.ts';
 
 interface KeysBody {
   certificate: string;
@@ -45,24 +42,6 @@ interface KeysBody {
  */
 export const REAUTH_MAX_AGE_S = 5 * 60;
 
-/** Most devices remembered for the `prekeys-low` throttle (oldest forgotten first). */
-const MAX_NOTICE_THROTTLE = 100_000;
-
-/** Devices one batched claim may name (a 500-device group takes five requests). */
-export const MAX_BATCH_CLAIM = 100;
-
-const bundleSchema = {
-  type: 'object',
-  required: ['certificate', 'signedPrekey', 'kemPrekey', 'oneTimePrekey'],
-  additionalProperties: false,
-  properties: {
-    certificate: { type: 'string' },
-    signedPrekey: { type: 'string' },
-    kemPrekey: { type: 'string' },
-    oneTimePrekey: { type: ['string', 'null'] },
-  },
-} as const;
-
 const countsSchema = {
   type: 'object',
   required: ['oneTimePrekeys', 'oneTimeKemPrekeys'],
@@ -72,14 +51,6 @@ const countsSchema = {
     oneTimeKemPrekeys: { type: 'integer' },
   },
 } as const;
-
-/**
- * base64url without padding via Buffer — the same encoding as crypto's
- * `toBase64`, several times faster on the hot bundle-claim path.
- */
-function b64url(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
-}
 
 /** Decode base64url + a binary format; malformed input is a 400, never a 500. */
 function decode<T>(text: string, what: string, decoder: (b: Uint8Array) => T): T {
@@ -103,11 +74,10 @@ function check(what: string, fn: () => void): void {
   }
 }
 
-/** Register `/v1/devices/*` and `/v1/users/*`. */
-export function keyRoutes(app: FastifyInstance, ctx: Ctx): void {
-  const { store, config, metrics } = ctx;
+/** Register `PUT /v1/devices/:deviceId/keys` and `GET /v1/devices/:deviceId/keys/count`. */
+export function deviceKeyRoutes(app: FastifyInstance, ctx: Ctx): void {
+  const { store, config } = ctx;
   const maxBatch = config.prekeysPerUpload;
-  const { perClaimant, windowMs, lowWater, noticeIntervalMs } = config.prekeyClaims;
 
   /**
    * Refuse an identity reset without proof of the password (issue 14): a stolen access token
@@ -134,44 +104,6 @@ export function keyRoutes(app: FastifyInstance, ctx: Ctx): void {
     }
     const age = Math.floor(ctx.now() / 1000) - (authTime ?? Number.NEGATIVE_INFINITY);
     if (!(age <= REAUTH_MAX_AGE_S)) throw apiError('REAUTH_REQUIRED');
-  }
-
-  /** Devices sent a `prekeys-low` notice, and when (insertion order = oldest first). */
-  const lowNoticeAt = new Map<string, number>();
-
-  /**
-   * Claim a bundle under the claimant's quota and, when the claim left the device below the
-   * low-water mark, tell the device (throttled per device). The notice is not awaited: a slow
-   * broker must not hold up the claim, and notifyDevices logs its own failures.
-   */
-  async function claimBundle(
-    claimant: string,
-    username: string,
-    deviceId: string,
-  ): Promise<ClaimedBundle | null> {
-    const b = await store.claimPrekeyBundle(username, deviceId, {
-      claimant,
-      max: perClaimant,
-      windowMs,
-    });
-    if (!b) return b;
-    const took = b.oneTimePrekey !== null || !b.kemLastResort;
-    const remaining = Math.min(b.remaining.oneTimePrekeys, b.remaining.oneTimeKemPrekeys);
-    if (took && remaining < lowWater) {
-      const key = `${username}/${deviceId}`;
-      const t = ctx.now();
-      const last = lowNoticeAt.get(key);
-      if (last === undefined || t - last >= noticeIntervalMs) {
-        lowNoticeAt.delete(key);
-        lowNoticeAt.set(key, t);
-        if (lowNoticeAt.size > MAX_NOTICE_THROTTLE) {
-          const oldest = lowNoticeAt.keys().next().value;
-          if (oldest !== undefined) lowNoticeAt.delete(oldest);
-        }
-        void ctx.notifyDevices([{ username, deviceId }], { type: 'prekeys-low', remaining });
-      }
-    }
-    return b;
   }
 
   app.put<{ Params: { deviceId: string }; Body: KeysBody }>(
@@ -354,205 +286,4 @@ export function keyRoutes(app: FastifyInstance, ctx: Ctx): void {
       return store.countOneTimePrekeys(c.sub, c.dev);
     },
   );
-
-  app.get<{ Params: { username: string } }>(
-    '/v1/users/:username',
-    {
-      onRequest: ctx.authenticate,
-      schema: {
-        tags: ['keys'],
-        summary: "A user's identity key and device certificates",
-        description:
-          'A user without published keys answers 200 with `uik: null, devices: []`; 404 only for no such user.',
-        security: bearer,
-        params: {
-          type: 'object',
-          required: ['username'],
-          additionalProperties: false,
-          properties: { username },
-        },
-        response: {
-          200: {
-            type: 'object',
-            required: ['username', 'uik', 'devices'],
-            additionalProperties: false,
-            properties: {
-              username,
-              uik: { type: ['string', 'null'], description: 'base64url Ed25519 UIK' },
-              devices: {
-                type: 'array',
-                items: {
-                  type: 'object',
-                  required: ['deviceId', 'kind', 'certificate', 'logIndex'],
-                  additionalProperties: false,
-                  properties: {
-                    deviceId,
-                    kind: { type: 'string', enum: ['user', 'bot', 'bridge'] },
-                    certificate: { type: 'string', description: 'base64url device certificate' },
-                    logIndex: { type: ['integer', 'null'] },
-                  },
-                },
-              },
-            },
-          },
-          ...errors(400, 401, 404),
-        },
-      },
-    },
-    async (req) => {
-      const user = await store.getUser(req.params.username);
-      if (!user) throw apiError('USER_NOT_FOUND');
-      const devices = (await store.listDevices(user.username))
-        .filter((d) => d.active && d.certificate)
-        .map((d) => ({
-          deviceId: d.deviceId,
-          kind: d.kind,
-          certificate: toBase64(d.certificate ?? new Uint8Array()),
-          logIndex: d.logIndex,
-        }));
-      return { username: user.username, uik: user.uik ? toBase64(user.uik) : null, devices };
-    },
-  );
-
-  app.post<{ Params: { username: string; deviceId: string } }>(
-    '/v1/users/:username/devices/:deviceId/bundle',
-    {
-      onRequest: ctx.authenticate,
-      config: ctx.rateLimit('bundle'),
-      schema: {
-        tags: ['keys'],
-        summary: 'Claim a prekey bundle (consumes one one-time prekey of each kind)',
-        description:
-          'Each one-time prekey goes to exactly one caller. When one-time X-Wing prekeys run out the ' +
-          'last-resort one is returned; when one-time X25519 prekeys run out `oneTimePrekey` is null. ' +
-          'One calling account gets at most `prekeyClaims.perClaimant` one-time prekeys of one device ' +
-          'per `prekeyClaims.windowMs` (default 5 per 24 h); beyond that the claim still succeeds, ' +
-          'with the last-resort KEM prekey and `oneTimePrekey: null`. A claim that leaves the device ' +
-          'low sends it a `prekeys-low` control notice.',
-        security: bearer,
-        params: {
-          type: 'object',
-          required: ['username', 'deviceId'],
-          additionalProperties: false,
-          properties: { username, deviceId },
-        },
-        body: emptyBody,
-        response: {
-          200: bundleSchema,
-          ...errors(400, 401, 404, 429),
-        },
-      },
-    },
-    async (req) => {
-      const c = claims(req);
-      const b = await claimBundle(c.sub, req.params.username, req.params.deviceId);
-      if (!b) {
-        metrics.prekeyClaims.inc({ result: 'not_found' });
-        throw apiError('DEVICE_NOT_FOUND');
-      }
-      metrics.prekeyClaims.inc({ result: b.oneTimePrekey ? 'one_time' : 'exhausted' });
-      return bundleJson(b);
-    },
-  );
-
-  app.post<{ Body: { devices: { username: string; deviceId: string }[] } }>(
-    '/v1/bundles/claim',
-    {
-      onRequest: ctx.authenticate,
-      schema: {
-        tags: ['keys'],
-        summary: `Claim prekey bundles of up to ${MAX_BATCH_CLAIM} devices in one request`,
-        description:
-          'The batched form of the single-device claim, for the first message to a large group: ' +
-          'bundles come back in the order asked, each consuming one one-time prekey of each kind ' +
-          'exactly as a single claim does (each goes to exactly one caller). A device without ' +
-          'published keys gets `bundle: null` instead of failing the request. Rate-limited by ' +
-          "count: every device named spends one claim of the calling device's budget " +
-          "(`rateLimit.bundle` per window, separate from the single-claim route's); a request " +
-          'that would go over is refused whole (429) and claims nothing. The per-claimant cap ' +
-          'on one-time prekeys applies as on the single claim.',
-        security: bearer,
-        body: {
-          type: 'object',
-          required: ['devices'],
-          additionalProperties: false,
-          properties: {
-            devices: {
-              type: 'array',
-              minItems: 1,
-              maxItems: MAX_BATCH_CLAIM,
-              uniqueItems: true,
-              items: {
-                type: 'object',
-                required: ['username', 'deviceId'],
-                additionalProperties: false,
-                properties: { username, deviceId },
-              },
-            },
-          },
-        },
-        response: {
-          200: {
-            type: 'object',
-            required: ['bundles'],
-            additionalProperties: false,
-            properties: {
-              bundles: {
-                type: 'array',
-                items: {
-                  type: 'object',
-                  required: ['username', 'deviceId', 'bundle'],
-                  additionalProperties: false,
-                  properties: {
-                    username: { type: 'string' },
-                    deviceId: { type: 'string' },
-                    bundle: { anyOf: [bundleSchema, { type: 'null' }] },
-                  },
-                },
-              },
-            },
-          },
-          ...errors(400, 401, 429),
-        },
-      },
-    },
-    async (req) => {
-      const c = claims(req);
-      const { devices } = req.body;
-      const budget = await ctx.takeClaims(`${c.sub}:${c.dev}`, devices.length);
-      if (!budget.ok)
-        throw apiError(
-          'RATE_LIMITED',
-          `too many bundle claims; retry in ${Math.ceil(budget.retryInMs / 1000)} s`,
-        );
-      // Each claim is the store's own atomic take of a one-time prekey; asked all at once,
-      // SQLite commits them together (one group commit) and Redis gets them in one pipeline.
-      const claimed = await Promise.all(
-        devices.map((d) => claimBundle(c.sub, d.username, d.deviceId)),
-      );
-      const bundles = devices.map((d, i) => {
-        const b = claimed[i] ?? null;
-        metrics.prekeyClaims.inc({
-          result: !b ? 'not_found' : b.oneTimePrekey ? 'one_time' : 'exhausted',
-        });
-        return { username: d.username, deviceId: d.deviceId, bundle: b ? bundleJson(b) : null };
-      });
-      return { bundles };
-    },
-  );
-}
-
-/** The wire form of a claimed bundle (shared by both claim routes). */
-function bundleJson(b: {
-  certificate: Uint8Array;
-  signedPrekey: Uint8Array;
-  kemPrekey: Uint8Array;
-  oneTimePrekey: Uint8Array | null;
-}): { certificate: string; signedPrekey: string; kemPrekey: string; oneTimePrekey: string | null } {
-  return {
-    certificate: b64url(b.certificate),
-    signedPrekey: b64url(b.signedPrekey),
-    kemPrekey: b64url(b.kemPrekey),
-    oneTimePrekey: b.oneTimePrekey ? b64url(b.oneTimePrekey) : null,
-  };
 }
