@@ -47,9 +47,8 @@ export async function readPasswordChange(
   cfg: CliConfig,
   newFlag: string | undefined,
 ): Promise<{ current: string; next: string }> {
-  const fromEnv = process.env.SOTTO_NEW_PASSWORD;
   let current = cfg.password;
-  let next = newFlag ?? (fromEnv === '' ? undefined : fromEnv);
+  let next = newFlag ?? cfg.newPassword;
   const prompts = [
     ...(current === undefined ? ['current password'] : []),
     ...(next === undefined ? ['new password'] : []),
