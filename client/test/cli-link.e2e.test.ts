@@ -126,7 +126,10 @@ describe('sotto link', () => {
     const listen = background('a2', ['listen']);
     // `listen` says `connection: online` once subscribed: only then can it confirm delivery.
     await until(() => listen.errLines.includes('connection: online'), 'listen is online', 30_000);
-    const sent = await sotto('bob', ['send', alice, 'hello second device', '--wait', '3']);
+    // Generous: a2 confirms at once, but the command waits out the timeout for alice's devices
+    // that are not running (a1, a3), and on a loaded machine starting the process alone takes
+    // seconds.
+    const sent = await sotto('bob', ['send', alice, 'hello second device', '--wait', '10']);
     expect(sent.code).toBe(0);
     await until(
       () => listen.lines.some((l) => l.includes('hello second device')),

@@ -162,7 +162,10 @@ describe('sotto CLI', () => {
     });
 
     // The thing listens on its cmd topic with the stock client (a second connection id for the sub).
-    const sub = background('mosquitto_sub', [
+    // stdbuf -oL: line-buffered stdout, so the SUBACK line arrives when it is printed.
+    const sub = background('stdbuf', [
+      '-oL',
+      'mosquitto_sub',
       ...mq,
       '-q',
       '1',
