@@ -5,12 +5,16 @@
  */
 import type { DeviceKind } from '@sotto/crypto';
 import type { HttpClient, HttpClientOptions } from './http.ts';
-import type { ClientEvents, ClientOptionsResolved, ConnectionState } from './internal/context.ts';
+import type {
+  ClientEvents,
+  ClientOptionsResolved,
+  ConnectionState,
+  OwnKeyAlert,
+} from './internal/context.ts';
 import type { TypedEvents } from './internal/emitter.ts';
 import type { FileThumbnail, Payload, PayloadInput, FilePayload } from './payload.ts';
 import type { GroupKeyStatus } from './internal/groups/admin.ts';
 import type { Linker } from './internal/link.ts';
-import type { OwnKeyAlert } from './internal/transparency.ts';
 import type { MqttConnect } from './internal/transport.ts';
 import type { Progress } from './internal/files.ts';
 import type { ClientStore, ContactRecord, GroupRecord, MessageRecord } from './store/types.ts';

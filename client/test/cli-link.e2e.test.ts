@@ -42,18 +42,22 @@ function sotto(
   });
 }
 
-/** A long-running `sotto` whose stdout lines are collected. */
+/** A long-running `sotto` whose stdout and stderr lines are collected. */
 function background(
   state: string,
   rest: string[],
-): { lines: string[]; child: ChildProcess; exited: Promise<number | null> } {
+): { lines: string[]; errLines: string[]; child: ChildProcess; exited: Promise<number | null> } {
   const child = spawn(process.execPath, args(state, rest), { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   const lines: string[] = [];
+  const errLines: string[] = [];
   createInterface({ input: child.stdout }).on('line', (l) => lines.push(l));
-  if (process.env.DEBUG_E2E) child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
+  createInterface({ input: child.stderr }).on('line', (l) => {
+    errLines.push(l);
+    if (process.env.DEBUG_E2E) process.stderr.write(`${l}\n`);
+  });
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  return { lines, child, exited };
+  return { lines, errLines, child, exited };
 }
 
 beforeAll(async () => {
@@ -120,7 +124,12 @@ describe('sotto link', () => {
 
     // The linked state directory is a full device of alice: it receives bob's DM.
     const listen = background('a2', ['listen']);
-    const sent = await sotto('bob', ['send', alice, 'hello second device', '--wait', '3']);
+    // `listen` says `connection: online` once subscribed: only then can it confirm delivery.
+    await until(() => listen.errLines.includes('connection: online'), 'listen is online', 30_000);
+    // Generous: a2 confirms at once, but the command waits out the timeout for alice's devices
+    // that are not running (a1, a3), and on a loaded machine starting the process alone takes
+    // seconds.
+    const sent = await sotto('bob', ['send', alice, 'hello second device', '--wait', '10']);
     expect(sent.code).toBe(0);
     await until(
       () => listen.lines.some((l) => l.includes('hello second device')),

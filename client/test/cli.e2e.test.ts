@@ -35,14 +35,21 @@ function sotto(
   });
 }
 
-/** A long-running process whose stdout lines are collected. */
-function background(cmd: string, args: string[]): { lines: string[]; child: ChildProcess } {
+/** A long-running process whose stdout and stderr lines are collected. */
+function background(
+  cmd: string,
+  args: string[],
+): { lines: string[]; errLines: string[]; child: ChildProcess } {
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   const lines: string[] = [];
+  const errLines: string[] = [];
   createInterface({ input: child.stdout }).on('line', (l) => lines.push(l));
-  if (process.env.DEBUG_E2E) child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
-  return { lines, child };
+  createInterface({ input: child.stderr }).on('line', (l) => {
+    errLines.push(l);
+    if (process.env.DEBUG_E2E) process.stderr.write(`${l}\n`);
+  });
+  return { lines, errLines, child };
 }
 
 const PW = ['--password', 'correct horse battery'];
@@ -116,7 +123,8 @@ describe('sotto CLI', () => {
       'thermo',
     ]);
     await until(() => bridge.lines.some((l) => l.includes('bridge-ready')), 'bridge ready', 30_000);
-    await new Promise((r) => setTimeout(r, 1500)); // listen connected
+    // `listen` reports `connection: online` once the broker granted its subscriptions.
+    await until(() => listen.errLines.includes('connection: online'), 'listen subscribed', 30_000);
 
     const mq = [
       '-h',
@@ -154,7 +162,10 @@ describe('sotto CLI', () => {
     });
 
     // The thing listens on its cmd topic with the stock client (a second connection id for the sub).
-    const sub = background('mosquitto_sub', [
+    // stdbuf -oL: line-buffered stdout, so the SUBACK line arrives when it is printed.
+    const sub = background('stdbuf', [
+      '-oL',
+      'mosquitto_sub',
       ...mq,
       '-q',
       '1',
@@ -162,8 +173,10 @@ describe('sotto CLI', () => {
       `iot/${hub}/thermo/cmd`,
       '-C',
       '1',
+      // -d prints the SUBACK: the subscription is in place before the command is sent.
+      '-d',
     ]);
-    await new Promise((r) => setTimeout(r, 500));
+    await until(() => sub.lines.some((l) => l.includes('SUBACK')), 'thing subscribed', 30_000);
     // One process per state directory: stop the listener before sending from the same state.
     await new Promise<void>((resolve) => {
       listen.child.once('exit', () => resolve());

@@ -10,7 +10,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createSenderKey,
+  decodeMembershipRecord,
   encodeSenderKeyDistribution,
+  fromBase64,
   equalBytes,
   senderKeyDistribution,
   toBase64,
@@ -44,6 +46,15 @@ async function member(prefix: string): Promise<Member> {
 async function recorded(viewer: Member, groupId: string, user: string): Promise<Uint8Array> {
   const g = await viewer.c.store.getGroup(groupId);
   return verifyMembershipChain(g!.chain).members.get(user)?.uik ?? new Uint8Array(0);
+}
+
+/** The group's chain as the key server holds it: `[op, subject]` of each record, in order. */
+async function serverChain(viewer: Member, groupId: string): Promise<[string, string][]> {
+  const { records } = await viewer.c.http.getGroup(groupId);
+  return records.map((r) => {
+    const rec = decodeMembershipRecord(fromBase64(r));
+    return [rec.op, 'subject' in rec ? rec.subject.username : rec.actor.username];
+  });
 }
 
 async function uikOf(m: Member): Promise<Uint8Array> {
@@ -132,6 +143,7 @@ describe('groups after an identity reset', () => {
     const { alice, bob, carol, groupId } = await trio();
     await alice.c.trust.setVerified(bob.name, true);
     const oldUik = await uikOf(bob);
+    const chainBefore = await serverChain(alice, groupId);
 
     await bob.c.resetIdentity(PW);
     await until(
@@ -143,8 +155,8 @@ describe('groups after an identity reset', () => {
     expect(st.changed).toEqual([{ username: bob.name, admin: false, awaitingAcceptance: true }]);
     const refused = await alice.c.groups.rekey(groupId, bob.name).catch((e) => e);
     expect(isClientError(refused, 'KEY_CHANGED')).toBe(true);
-    // Nothing happens on its own: the chain still names the old key.
-    await new Promise((r) => setTimeout(r, 1500));
+    // Nothing happens on its own: the chain still names the old key. (That no re-key slips in
+    // later either is proved below: the admin's explicit re-key must be the next record.)
     expect(equalBytes(await recorded(alice, groupId, bob.name), oldUik)).toBe(true);
     const bobSend = await bob.c.sendText(`group:${groupId}`, 'not yet').catch((e) => e);
     expect(isClientError(bobSend, 'REKEY_PENDING')).toBe(true);
@@ -178,13 +190,21 @@ describe('groups after an identity reset', () => {
 
     // Accepting the key alone does not re-key; the admin's explicit re-key does.
     await alice.c.trust.acceptKeyChange(bob.name);
-    await new Promise((r) => setTimeout(r, 1000));
     expect(equalBytes(await recorded(alice, groupId, bob.name), oldUik)).toBe(true);
     expect((await alice.c.groups.keyStatus(groupId)).changed).toEqual([
       { username: bob.name, admin: false, awaitingAcceptance: false },
     ]);
     await alice.c.groups.rekey(groupId, bob.name);
     expect(equalBytes(await recorded(alice, groupId, bob.name), await uikOf(bob))).toBe(true);
+    // The positive marker for both negative checks above: the key server's chain orders every
+    // record, and the explicit re-key's remove + add come right after the chain as it was
+    // before Bob's reset. A re-key on its own (after the blocked change or after the accept)
+    // would have appended records before them, or made the explicit one fail NO_KEY_CHANGE.
+    expect(await serverChain(alice, groupId)).toEqual([
+      ...chainBefore,
+      ['remove', bob.name],
+      ['add', bob.name],
+    ]);
     const again = await alice.c.groups.rekey(groupId, bob.name).catch((e) => e);
     expect(isClientError(again, 'NO_KEY_CHANGE')).toBe(true);
     const stranger = await alice.c.groups.rekey(groupId, uname('nobody')).catch((e) => e);

@@ -29,7 +29,7 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type SottoClient } from '../src/engine.ts';
 import { isClientError } from '../src/errors.ts';
-import type { OwnKeyAlert } from '../src/internal/transparency.ts';
+import type { OwnKeyAlert } from '../src/internal/context.ts';
 import { createMemoryStore } from '../src/stores/memory.ts';
 import { startServer, uname, until, type TestServer } from './support/server.ts';
 

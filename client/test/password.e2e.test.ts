@@ -107,7 +107,10 @@ describe('changing the password', () => {
     await until(() => alice2.connectionState === 'signed-out', 'the second device is signed out');
     expect((await alice2.store.getAccount())?.refreshToken).toBeNull();
     const settled = alice2States.length;
-    await new Promise((r) => setTimeout(r, 1000)); // several reconnect periods: no more attempts
+    // Genuinely about time: no event marks "it did not reconnect", so watch for several of the
+    // reconnect periods the engine would retry at and see no new connection state.
+    const SEVERAL_RECONNECT_PERIODS_MS = 1000;
+    await new Promise((r) => setTimeout(r, SEVERAL_RECONNECT_PERIODS_MS));
     expect(alice2States.slice(settled)).toEqual([]);
     expect(await apiCodeOf(alice2.http.getSettings())).not.toBe('resolved');
   });

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toBase64 } from '@sotto/crypto';
 import { isApiError } from '../src/http.ts';
 import { isClientError } from '../src/errors.ts';
-import type { OwnKeyAlert } from '../src/internal/transparency.ts';
+import type { OwnKeyAlert } from '../src/internal/context.ts';
 import type { MessageRecord } from '../src/store/types.ts';
 import mqtt from 'mqtt';
 import { createClient } from '../src/engine.ts';

@@ -30,6 +30,9 @@ import {
   readVersion,
   spkTbs,
   verifySignedPrekeySignature,
+  type KemPrekey,
+  type OneTimePrekey,
+  type SignedPrekey,
 } from './internal/prekey-wire.ts';
 import { randomBytes } from './internal/random.ts';
 import { assertValidX25519PublicKey, generateX25519KeyPair } from './internal/x25519.ts';
@@ -37,34 +40,9 @@ import type { KeyPair } from './keys.ts';
 import { sodium } from './sodium.ts';
 
 export { PREKEY_DOMAINS, PREKEY_VERSION };
-
-/** Signed X25519 prekey (SPK). */
-export interface SignedPrekey {
-  /** u32 id chosen by the device; names the secret in the responder's store. */
-  id: number;
-  /** X25519 public key. */
-  publicKey: Uint8Array;
-  /** Creation time, ms since the Unix epoch (passed in by the caller). */
-  createdAt: number;
-  /** Ed25519 signature by the device signing key. */
-  signature: Uint8Array;
-}
-
-/** Signed X-Wing KEM prekey (PQSPK when last-resort, PQOPK when one-time). */
-export interface KemPrekey {
-  id: number;
-  /** X-Wing public key (`crypto_kem_xwing_PUBLICKEYBYTES`). */
-  publicKey: Uint8Array;
-  /** True for the device's last-resort KEM prekey (served when no one-time KEM prekey is left). */
-  lastResort: boolean;
-  signature: Uint8Array;
-}
-
-/** Unsigned one-time X25519 prekey (OPK). */
-export interface OneTimePrekey {
-  id: number;
-  publicKey: Uint8Array;
-}
+// The prekey shapes live with their encodings (internal/prekey-wire.ts), so that file needs
+// nothing from this one; they are public through here.
+export type { KemPrekey, OneTimePrekey, SignedPrekey };
 
 /** A freshly generated prekey and its secret, which never leaves the device. */
 export interface PrekeyPair<T> {

@@ -124,7 +124,23 @@ describe('cluster: 2 brokers, 2 key servers, Redis with AOF', () => {
         inC.has(`g-${i}`),
       ]).every((row) => row.every(Boolean));
     await waitFor(all, { what: 'cross-broker delivery' });
-    await new Promise((r) => setTimeout(r, 200)); // let any duplicate show up
+    // A duplicate would travel the same path as its original: one end marker per path, sent
+    // after the last message on it, arrives only after any duplicate that path carries.
+    await a.publishAsync('sotto/v1/inbox/bob_c/d1', tagged('end-ab'), { qos: 1 });
+    await b.publishAsync('sotto/v1/inbox/alice_c/d1', tagged('end-ba'), { qos: 1 });
+    for (const [cl, tag] of [
+      [a, 'end-ga'],
+      [c, 'end-gc'],
+    ] as const) {
+      await cl.publishAsync(`sotto/v1/group/${group.groupId}`, tagged(tag), { qos: 1 });
+    }
+    await waitFor(
+      () =>
+        ['end-ab', 'end-ga', 'end-gc'].every((t) => inB.has(t)) &&
+        ['end-ba', 'end-ga', 'end-gc'].every((t) => inA.has(t)) &&
+        ['end-ga', 'end-gc'].every((t) => inC.has(t)),
+      { what: 'the end marker of every path' },
+    );
     for (let i = 0; i < 20; i++) {
       expect(inB.counts.get(`dm-ab-${i}`)).toBe(1);
       expect(inA.counts.get(`dm-ba-${i}`)).toBe(1);
@@ -148,14 +164,24 @@ describe('cluster: 2 brokers, 2 key servers, Redis with AOF', () => {
     const inB = new Inbox(b);
     const inC = new Inbox(c);
     for (const cl of [a, b, c]) await cl.subscribeAsync(topic, { qos: 1 });
+    // Own inboxes (allowed after the removal too): where the end markers arrive.
+    await a.subscribeAsync('sotto/v1/inbox/admin_acl/d1', { qos: 1 });
+    await b.subscribeAsync('sotto/v1/inbox/bob_acl/d1', { qos: 1 });
+    await c.subscribeAsync('sotto/v1/inbox/carol_acl/d1', { qos: 1 });
 
-    // Probes every 25 ms from the admin; removal of bob (broker 1) and carol (broker 2) at t0.
+    // A steady probe stream from the admin (paced on purpose: the check is about time, "within
+    // one second", so probes must keep flowing through and past that second); removal of bob
+    // (broker 1) and carol (broker 2) at t0.
+    const PROBE_INTERVAL_MS = 25;
     let seq = 0;
     let probing = true;
+    const probeSentAt = new Map<string, number>();
     const probe = (async () => {
       while (probing) {
-        await within(a.publishAsync(topic, tagged(`p-${seq++}`), { qos: 1 }), 1_000, undefined);
-        await new Promise((r) => setTimeout(r, 25));
+        const id = `p-${seq++}`;
+        probeSentAt.set(id, Date.now());
+        await within(a.publishAsync(topic, tagged(id), { qos: 1 }), 1_000, undefined);
+        await new Promise((r) => setTimeout(r, PROBE_INTERVAL_MS));
       }
     })();
     await waitFor(() => inB.has('p-3') && inC.has('p-3'), { what: 'probes before removal' });
@@ -163,9 +189,18 @@ describe('cluster: 2 brokers, 2 key servers, Redis with AOF', () => {
     group = await removeMember(ks1, group, admin, bob);
     group = await removeMember(ks1, group, admin, carol);
     const tRemoved = Date.now();
-    await new Promise((r) => setTimeout(r, 1_500));
+    // Run until the remaining member has a probe published more than a second after the
+    // removal (the window the rule is about has passed with probes flowing)...
+    await waitFor(() => inA.arrivals.some((x) => (probeSentAt.get(x.id) ?? 0) > tRemoved + 1_000), {
+      what: 'a probe published a second after the removal reaches the admin',
+    });
     probing = false;
     await probe;
+    // ...then an end marker behind the last probe on each removed member's path (same
+    // publisher, same brokers, in order): a late probe to them would arrive before it.
+    await a.publishAsync('sotto/v1/inbox/bob_acl/d1', tagged('end-b'), { qos: 1 });
+    await a.publishAsync('sotto/v1/inbox/carol_acl/d1', tagged('end-c'), { qos: 1 });
+    await waitFor(() => inB.has('end-b') && inC.has('end-c'), { what: 'end markers' });
 
     const lastAt = (inbox: Inbox) =>
       Math.max(...inbox.arrivals.filter((x) => x.topic === topic).map((x) => x.at));
@@ -190,10 +225,18 @@ describe('cluster: 2 brokers, 2 key servers, Redis with AOF', () => {
       1_000,
       undefined,
     );
-    await new Promise((r) => setTimeout(r, 300));
+    // Marker on the same path (carol → broker 2 → Redis → broker 1 → admin), sent after: the
+    // refused publish, had it gone through, would have reached the admin before it. A fresh
+    // connection, since the broker may close one whose publish it refused.
+    const c2 = await connect(b2, carol);
+    await c2.publishAsync('sotto/v1/inbox/admin_acl/d1', tagged('after-removed'), { qos: 1 });
+    await waitFor(() => inA.has('after-removed'), { what: "carol's marker at the admin" });
     expect(inA.has('from-removed')).toBe(false);
-    expect(inA.counts.size).toBe(before);
+    expect(inA.counts.size).toBe(before + 1); // the marker only
   });
+
+  /** Gap between two messages of a {@link conversation}. */
+  const SEND_PACE_MS = 5;
 
   /** Run a reliable DM of `total` messages from `sender` to `receiver`, calling `fault` part-way. */
   async function conversation(
@@ -213,7 +256,9 @@ describe('cluster: 2 brokers, 2 key servers, Redis with AOF', () => {
     for (let i = 0; i < total; i++) {
       if (i === faultAt) await fault();
       dm.send(`${tag}-${i}`);
-      await new Promise((res) => setTimeout(res, 5));
+      // Paced on purpose (about time, not synchronisation): spread the messages so the fault
+      // lands mid-conversation with messages in flight on both sides of it.
+      await new Promise((res) => setTimeout(res, SEND_PACE_MS));
     }
     await waitFor(() => dm.pending() === 0, {
       timeoutMs: 60_000,

@@ -102,6 +102,7 @@ describe(`load: ${BOTS} bots on 2 brokers, ${MESSAGES} QoS 1 messages`, () => {
 
     // ---- connect: even bots on broker 1, odd on broker 2 ----
     const received = new Map<string, number>(); // `${receiver}|${id}` → count
+    const markers = new Set<string>(); // `${receiver}|${marker id}` of the end markers
     const latencies: number[] = [];
     const conns: MqttClient[] = [];
     for (let i = 0; i < BOTS; i++) {
@@ -113,6 +114,10 @@ describe(`load: ${BOTS} bots on 2 brokers, ${MESSAGES} QoS 1 messages`, () => {
         const text = payload.subarray(0, payload.indexOf(0x7c)).toString();
         const [id, sentAt] = text.split('@');
         const key = `${me}|${id}`;
+        if (id?.startsWith('end-')) {
+          markers.add(key);
+          return;
+        }
         received.set(key, (received.get(key) ?? 0) + 1);
         latencies.push(Date.now() - Number(sentAt));
       });
@@ -128,18 +133,18 @@ describe(`load: ${BOTS} bots on 2 brokers, ${MESSAGES} QoS 1 messages`, () => {
 
     // ---- plan: who sends what to whom ----
     const expected = new Set<string>();
-    const plan: { from: number; topic: string; id: string }[] = [];
+    const plan: { from: number; topic: string; id: string; to: number[] }[] = [];
     for (let n = 0; n < MESSAGES; n++) {
       const from = Math.floor(rand() * BOTS);
       const g = groupOf(from);
       const id = `m${n}`;
       if (g && rand() < GROUP_SHARE) {
-        plan.push({ from, topic: `sotto/v1/group/${g.id}`, id });
+        plan.push({ from, topic: `sotto/v1/group/${g.id}`, id, to: g.members });
         for (const m of g.members) expected.add(`${m}|${id}`); // MQTT 3.1.1 echoes to the sender
       } else {
         let to = Math.floor(rand() * (BOTS - 1));
         if (to >= from) to++;
-        plan.push({ from, topic: `sotto/v1/inbox/${prefix}${to}/b`, id });
+        plan.push({ from, topic: `sotto/v1/inbox/${prefix}${to}/b`, id, to: [to] });
         expected.add(`${to}|${id}`);
       }
     }
@@ -204,9 +209,27 @@ describe(`load: ${BOTS} bots on 2 brokers, ${MESSAGES} QoS 1 messages`, () => {
           `broker refusals: ${refusals.length} ${refusals.slice(0, 3).join(' ')}`,
       );
     }
-    // Give stragglers (duplicates) a moment to show up before counting.
-    await new Promise((r) => setTimeout(r, 500));
     const totalMs = Date.now() - started;
+    // Stragglers (duplicates) travel the path of their original: before counting, each bot
+    // sends one end marker on every topic it used, behind its last message there, and every
+    // receiver of that topic must have it.
+    const expectedMarkers = new Set<string>();
+    await Promise.all(
+      conns.map(async (c, bot) => {
+        const paths = new Map(plan.filter((p) => p.from === bot).map((p) => [p.topic, p.to]));
+        let k = 0;
+        for (const [topic, to] of paths) {
+          const id = `end-${bot}-${k++}`;
+          for (const r of to) expectedMarkers.add(`${r}|${id}`);
+          await c.publishAsync(topic, Buffer.from(`${id}@${Date.now()}|`), { qos: 1 });
+        }
+      }),
+    );
+    await waitFor(() => [...expectedMarkers].every((m) => markers.has(m)), {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      what: 'the end marker of every path',
+    });
     clearInterval(sampler);
     clearInterval(progress);
 

@@ -5,7 +5,8 @@
  *
  * Environment: `SOTTO_STATE` (state directory, default `~/.sotto`),
  * `SOTTO_SERVER` (key server URL), `SOTTO_MQTT` (broker URL),
- * `SOTTO_PASSWORD` (password for register/login without a prompt).
+ * `SOTTO_PASSWORD` (password for register/login without a prompt),
+ * `SOTTO_NEW_PASSWORD` (new password for `sotto password`).
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -17,6 +18,8 @@ export interface CliConfig {
   server: string | undefined;
   mqtt: string | undefined;
   password: string | undefined;
+  /** `SOTTO_NEW_PASSWORD` (`--new-password` wins over it; `sotto password`). */
+  newPassword: string | undefined;
 }
 
 /** Remembered per state directory. */
@@ -37,6 +40,7 @@ export function loadCliConfig(flags: Record<string, string | boolean | undefined
     server: str(flags.server) ?? str(env.SOTTO_SERVER) ?? saved.server,
     mqtt: str(flags.mqtt) ?? str(env.SOTTO_MQTT) ?? saved.mqtt,
     password: str(flags.password) ?? str(env.SOTTO_PASSWORD),
+    newPassword: str(env.SOTTO_NEW_PASSWORD),
   };
 }
 

@@ -9,7 +9,24 @@ import type { AccountRecord, ClientStore, MessageRecord, ReceiptStatus } from '.
 import type { Payload } from '../payload.ts';
 import type { Emitter } from './emitter.ts';
 import type { Mutex } from './lock.ts';
-import type { OwnKeyAlert } from './transparency.ts';
+
+/** Why a binding under our own username is alarming (see {@link OwnKeyAlert}). */
+export type OwnKeyAlertReason =
+  /** A UIK that is not this account's, logged after the account's own UIK: a forged identity (or a reset made elsewhere). */
+  | 'foreignIdentityKey'
+  /** A certificate under our UIK that is malformed, not signed by it, or names another user. */
+  | 'badCertificate';
+
+/** A key-log binding under this account's username that this account did not make. */
+export interface OwnKeyAlert {
+  reason: OwnKeyAlertReason;
+  /** Index of the leaf in the key-transparency log. */
+  logIndex: number;
+  /** The UIK of the binding (base64url). */
+  uik: string;
+  /** The device the certificate names, null for a UIK-only or undecodable binding. */
+  deviceId: string | null;
+}
 
 /** State of the MQTT connection. */
 /** `signed-out`: the key server refused this device's refresh token; log in again. */

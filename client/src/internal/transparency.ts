@@ -31,7 +31,7 @@ import {
 } from '@sotto/crypto';
 import { ClientError } from '../errors.ts';
 import type { ClientStore, StoreOp } from '../store/types.ts';
-import type { Ctx } from './context.ts';
+import type { Ctx, OwnKeyAlert } from './context.ts';
 
 const PINNED_KEY = 'kt.logPublicKey';
 const LAST_HEAD = 'kt.lastHead';
@@ -58,24 +58,6 @@ interface MonitorState {
   frontier: Subtree[];
   /** Whether a leaf with the account's current UIK has been read yet. */
   seenOwnUik: boolean;
-}
-
-/** Why a binding under our own username is alarming (see {@link OwnKeyAlert}). */
-export type OwnKeyAlertReason =
-  /** A UIK that is not this account's, logged after the account's own UIK: a forged identity (or a reset made elsewhere). */
-  | 'foreignIdentityKey'
-  /** A certificate under our UIK that is malformed, not signed by it, or names another user. */
-  | 'badCertificate';
-
-/** A key-log binding under this account's username that this account did not make. */
-export interface OwnKeyAlert {
-  reason: OwnKeyAlertReason;
-  /** Index of the leaf in the key-transparency log. */
-  logIndex: number;
-  /** The UIK of the binding (base64url). */
-  uik: string;
-  /** The device the certificate names, null for a UIK-only or undecodable binding. */
-  deviceId: string | null;
 }
 
 /** Append one leaf hash to a frontier (a binary counter: equal-sized neighbours merge). */

@@ -4,11 +4,11 @@
  * encoding checks only, and a signed prekey's signature alone. A handshake
  * multiplies every such key in a DH that refuses an all-zero output (§2.3),
  * so it needs no separate small-order multiplication; everything else uses the
- * public decoders and verifiers of `prekeys.ts`, which make it.
+ * public decoders and verifiers of `prekeys.ts`, which make it. The prekey
+ * shapes are defined here, next to their encodings; `prekeys.ts` re-exports them.
  */
 import { ByteReader, ByteWriter } from '../bytes.ts';
 import { CryptoError } from '../errors.ts';
-import type { OneTimePrekey, SignedPrekey } from '../prekeys.ts';
 import { sodium } from '../sodium.ts';
 import { verify } from './ed25519.ts';
 import { assertX25519Encoding } from './x25519.ts';
@@ -21,6 +21,34 @@ export const PREKEY_DOMAINS = {
   signedPrekey: 'Sotto_v1_SignedPrekey',
   kemPrekey: 'Sotto_v1_KemPrekey',
 } as const;
+
+/** Signed X25519 prekey (SPK). */
+export interface SignedPrekey {
+  /** u32 id chosen by the device; names the secret in the responder's store. */
+  id: number;
+  /** X25519 public key. */
+  publicKey: Uint8Array;
+  /** Creation time, ms since the Unix epoch (passed in by the caller). */
+  createdAt: number;
+  /** Ed25519 signature by the device signing key. */
+  signature: Uint8Array;
+}
+
+/** Signed X-Wing KEM prekey (PQSPK when last-resort, PQOPK when one-time). */
+export interface KemPrekey {
+  id: number;
+  /** X-Wing public key (`crypto_kem_xwing_PUBLICKEYBYTES`). */
+  publicKey: Uint8Array;
+  /** True for the device's last-resort KEM prekey (served when no one-time KEM prekey is left). */
+  lastResort: boolean;
+  signature: Uint8Array;
+}
+
+/** Unsigned one-time X25519 prekey (OPK). */
+export interface OneTimePrekey {
+  id: number;
+  publicKey: Uint8Array;
+}
 
 export function checkId(id: number): void {
   if (!Number.isInteger(id) || id < 0 || id > 0xffffffff)

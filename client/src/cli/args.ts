@@ -1,0 +1,72 @@
+/**
+ * The CLI's command line: usage text, the flags every command shares, and the
+ * shape each command handler receives.
+ */
+import { parseArgs } from 'node:util';
+import type { DeviceKind } from '@sotto/crypto';
+import type { CliConfig } from './config.ts';
+
+/** Printed by `--help` and after a usage error. */
+export const USAGE = `usage: sotto [--state DIR] [--server URL] [--mqtt URL[,URL…]]… <command> …
+
+  register <username> [--password P] [--kind user|bot|bridge]
+  login <username> [--password P] [--kind …] [--reset-identity]
+  link show <username> [--password P] [--kind …]   new device: print a link code, wait
+  link approve <code> [--no-history]      existing device: link the device showing <code>
+                                           (copies the message history unless --no-history)
+  password [--password CURRENT] [--new-password NEW]   change the account password
+  reset-identity [--password P]            lost your other devices: new identity key here,
+                                           every other device removed (contacts see a key change)
+  send <user|group:ID|#name> <text…> [--timeout SECONDS]   wait for delivery (10 s)
+  listen                                   decrypted messages as JSON lines
+  groups create <name> [member…] | add <group> <user> | remove <group> <user> | list
+  groups keys <group>                      members whose identity key changed (identity reset)
+  groups rekey <group> <user>              admin: re-add a member with their new identity key
+  verify <user> [--mark | --unmark | --accept]
+  thing add <name> | list | revoke <name>
+  bridge --group <group> --thing <name> [--thing <name>…]
+
+Without --mqtt, the broker is the one the server names at /.well-known/sotto.
+Password: --password, SOTTO_PASSWORD, or the first line of stdin. New password (for password):
+--new-password, SOTTO_NEW_PASSWORD, or the next line of stdin.`;
+const OPTIONS = {
+  state: { type: 'string' },
+  server: { type: 'string' },
+  mqtt: { type: 'string', multiple: true },
+  password: { type: 'string' },
+  'new-password': { type: 'string' },
+  kind: { type: 'string' },
+  timeout: { type: 'string' },
+  /** Old name of --timeout. */
+  wait: { type: 'string' },
+  group: { type: 'string' },
+  thing: { type: 'string', multiple: true },
+  mark: { type: 'boolean' },
+  unmark: { type: 'boolean' },
+  accept: { type: 'boolean' },
+  'reset-identity': { type: 'boolean' },
+  'no-history': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Split `argv` into flags and positionals (throws on an unknown flag). */
+export function parseCommandLine(argv: string[]) {
+  return parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
+}
+
+/** The parsed flags. */
+export type CliValues = ReturnType<typeof parseCommandLine>['values'];
+
+/** What a command handler gets: resolved config, its arguments after the command name, the flags. */
+export interface CommandInput {
+  /** The command name as typed (`register` and `login` share a handler). */
+  command: string;
+  cfg: CliConfig;
+  args: string[];
+  values: CliValues;
+  /** `--kind`, already checked. */
+  kind: DeviceKind | undefined;
+}
+
+/** A command handler: resolves to the exit status. */
+export type Command = (input: CommandInput) => Promise<number>;

@@ -1,0 +1,50 @@
+/**
+ * `sotto register|login`, `sotto password` and `sotto reset-identity`: the
+ * account commands (no broker needed).
+ */
+import type { Command } from '../args.ts';
+import { saveServer } from '../config.ts';
+import { withClient } from '../connect.ts';
+import { EXIT, UsageError } from '../exit.ts';
+import { readPassword, readPasswordChange } from '../input.ts';
+import { print } from '../output.ts';
+
+/** `register <username>` / `login <username>`: set this state directory up for the account. */
+export const account: Command = async ({ command, cfg, args, values, kind }) => {
+  const username = args[0];
+  if (!username) throw new UsageError(`${command} needs a username`);
+  const password = await readPassword(cfg);
+  await withClient(cfg, false, async (client) => {
+    const opts = {
+      ...(kind ? { kind } : {}),
+      ...(values['reset-identity'] ? { resetIdentity: true } : {}),
+    };
+    const info =
+      command === 'register'
+        ? await client.register(username, password, opts)
+        : await client.login(username, password, opts);
+    saveServer(cfg.stateDir, cfg.server!, cfg.mqtt);
+    print(info);
+  });
+  return EXIT.OK;
+};
+
+/** `password`: change the account password. */
+export const password: Command = async ({ cfg, values }) => {
+  const { current, next } = await readPasswordChange(cfg, values['new-password']);
+  await withClient(cfg, false, async (client) => {
+    await client.changePassword(current, next);
+    print({ type: 'password-changed', username: client.account?.username });
+  });
+  return EXIT.OK;
+};
+
+/** `reset-identity`: a new identity key here, every other device removed. */
+export const resetIdentity: Command = async ({ cfg }) => {
+  const pw = await readPassword(cfg);
+  await withClient(cfg, false, async (client) => {
+    const info = await client.resetIdentity(pw);
+    print({ type: 'identity-reset', ...info });
+  });
+  return EXIT.OK;
+};
