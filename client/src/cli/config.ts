@@ -5,11 +5,13 @@
  *
  * Environment: `SOTTO_STATE` (state directory, default `~/.sotto`),
  * `SOTTO_SERVER` (key server URL), `SOTTO_MQTT` (broker URL),
- * `SOTTO_PASSWORD` (password for register/login without a prompt).
+ * `SOTTO_PASSWORD` (password for register/login without a prompt), `SOTTO_PASSPHRASE`
+ * (passphrase of the local database, when no `--passphrase-file` is given).
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { resolveStorePassphrase } from './passphrase.ts';
 
 /** Resolved CLI settings. */
 export interface CliConfig {
@@ -17,6 +19,8 @@ export interface CliConfig {
   server: string | undefined;
   mqtt: string | undefined;
   password: string | undefined;
+  /** Passphrase of the local database (`--passphrase-file`, `SOTTO_PASSPHRASE`). */
+  passphrase: string | undefined;
 }
 
 /** Remembered per state directory. */
@@ -37,6 +41,7 @@ export function loadCliConfig(flags: Record<string, string | boolean | undefined
     server: str(flags.server) ?? str(env.SOTTO_SERVER) ?? saved.server,
     mqtt: str(flags.mqtt) ?? str(env.SOTTO_MQTT) ?? saved.mqtt,
     password: str(flags.password) ?? str(env.SOTTO_PASSWORD),
+    passphrase: resolveStorePassphrase(str(flags['passphrase-file']), env.SOTTO_PASSPHRASE),
   };
 }
 

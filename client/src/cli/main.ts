@@ -21,6 +21,7 @@ import { isApiError } from '../http.ts';
 import type { MessageRecord } from '../store/types.ts';
 import { createSqliteStore } from '../stores/sqlite.ts';
 import { ensureStateDir, loadCliConfig, saveServer, type CliConfig } from './config.ts';
+import { PassphraseOptionError } from './passphrase.ts';
 
 /** Exit statuses. */
 export const EXIT = {
@@ -46,7 +47,7 @@ export const EXIT = {
 
 class UsageError extends Error {}
 
-const USAGE = `usage: sotto [--state DIR] [--server URL] [--mqtt URL[,URL…]]… <command> …
+const USAGE = `usage: sotto [--state DIR] [--server URL] [--mqtt URL[,URL…]]… [--passphrase-file F] <command> …
 
   register <username> [--password P] [--kind user|bot|bridge]
   login <username> [--password P] [--kind …] [--reset-identity]
@@ -189,7 +190,10 @@ async function open(cfg: CliConfig, withMqtt: boolean): Promise<Opened> {
   const first = brokers[0];
   if (withMqtt && !first) throw new UsageError('--mqtt needs a broker URL');
   ensureStateDir(cfg.stateDir);
-  const store = createSqliteStore({ path: join(cfg.stateDir, 'state.sqlite') });
+  const store = createSqliteStore({
+    path: join(cfg.stateDir, 'state.sqlite'),
+    ...(cfg.passphrase !== undefined ? { passphrase: cfg.passphrase } : {}),
+  });
   const client = createClient({
     store,
     http: { baseUrl: cfg.server },
@@ -331,6 +335,7 @@ export async function run(argv: string[]): Promise<number> {
       server: { type: 'string' },
       mqtt: { type: 'string', multiple: true },
       password: { type: 'string' },
+      'passphrase-file': { type: 'string' },
       'new-password': { type: 'string' },
       kind: { type: 'string' },
       timeout: { type: 'string' },
@@ -356,6 +361,7 @@ export async function run(argv: string[]): Promise<number> {
     server: values.server,
     mqtt: values.mqtt?.join(','),
     password: values.password,
+    'passphrase-file': values['passphrase-file'],
   });
   const kind = values.kind as DeviceKind | undefined;
   if (kind !== undefined && kind !== 'user' && kind !== 'bot' && kind !== 'bridge')
@@ -646,7 +652,7 @@ function waitForSignal(): Promise<void> {
 /** Map an error to a message on stderr and an exit status. */
 export function explain(err: unknown): number {
   const say = (msg: string): void => void process.stderr.write(`sotto: ${msg}\n`);
-  if (err instanceof UsageError) {
+  if (err instanceof UsageError || err instanceof PassphraseOptionError) {
     say(err.message);
     say('run `sotto --help` for usage');
     return EXIT.USAGE;
@@ -665,6 +671,8 @@ export function explain(err: unknown): number {
   if (isClientError(err)) {
     say(`${err.code}: ${err.message}`);
     if (err.code === 'NOT_REGISTERED') return EXIT.AUTH;
+    // The local database's passphrase: missing or wrong (--passphrase-file, SOTTO_PASSPHRASE).
+    if (err.code === 'STORE_LOCKED' || err.code === 'WRONG_PASSPHRASE') return EXIT.AUTH;
     if (err.code === 'KEY_CHANGED') return EXIT.KEY_CHANGED;
     if (err.code === 'NOT_MEMBER' || err.code === 'NO_DEVICES') return EXIT.NOT_FOUND;
     if (err.code === 'NO_KEY_CHANGE') return EXIT.CONFLICT;
