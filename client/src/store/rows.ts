@@ -88,6 +88,8 @@ export interface SealedRows {
   openGroup(row: KeyedRow): GroupRecord;
   /** A message's search-term change as blinded index keys (written) and stale ones (deleted). */
   terms(change: TermChange): { keys: string[]; stale: string[] };
+  /** All blinded index keys of a message's words (`messageTerms`). */
+  searchKeys(terms: Map<string, number>): string[];
 }
 
 /** Row builders over `codec`. */
@@ -151,6 +153,7 @@ export function sealedRows(codec: RecordCodec): SealedRows {
     group: (g) => keyed('groups', rows.groupKey(g.groupId), g),
     openGroup: (row) => codec.open('groups', row.k, row.v),
     terms: (change) => codec.blindTerms(change),
+    searchKeys: (terms) => codec.blindTerms({ terms, stale: [] }).keys,
   };
   return rows;
 }

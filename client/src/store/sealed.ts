@@ -25,6 +25,7 @@ import {
   fromUtf8,
   isCryptoError,
   toBase64,
+  toHex,
   utf8,
   type RecordSealer,
 } from '@sotto/crypto';
@@ -90,7 +91,7 @@ export interface RecordCodec {
   seal(table: SealedTable, key: string, value: unknown): Uint8Array;
   /** Open the sealed record of the row `key` of `table`; throws `ClientError('STORE_TAMPERED')`. */
   open<T>(table: SealedTable, key: string, sealed: Uint8Array): T;
-  /** The blind of `value` as a lookup key (base64url). */
+  /** The blind of `value` as a lookup key (hex). */
   blind(domain: BlindDomain, value: string): string;
   /** Seal key-value entry `key` (stored under `row`); the account is sealed without its access token. */
   sealKv(key: string, row: string, value: unknown): Uint8Array;
@@ -109,9 +110,17 @@ function wordKeys(word: string): string[] {
   return keys;
 }
 
+/** Blinds remembered per open store (words and ids recur: most blinds are look-ups). */
+const BLIND_CACHE = 50_000;
+
+/** Nonces from the platform (WebCrypto's `getRandomValues`: browsers, Node ≥ 19). */
+const platformRandom = (length: number): Uint8Array =>
+  globalThis.crypto.getRandomValues(new Uint8Array(length));
+
 /** A codec over `storageKey` (32 bytes). Await `@sotto/crypto`'s `ready()` first. */
 export function createRecordCodec(storageKey: Uint8Array): RecordCodec {
-  const sealer: RecordSealer = createRecordSealer(storageKey);
+  const sealer: RecordSealer = createRecordSealer(storageKey, platformRandom);
+  const blinds = new Map<string, string>();
   let accessToken: string | null = null;
   const ad = (table: SealedTable, key: string): Uint8Array => utf8(`${table}\u0000${key}`);
 
@@ -132,7 +141,14 @@ export function createRecordCodec(storageKey: Uint8Array): RecordCodec {
       }
     },
     blind(domain, value) {
-      return toBase64(sealer.blind(utf8(`${domain}\u0000${value}`)));
+      const input = `${domain}\u0000${value}`;
+      let out = blinds.get(input);
+      if (out === undefined) {
+        out = toHex(sealer.blind(utf8(input)));
+        if (blinds.size >= BLIND_CACHE) blinds.clear();
+        blinds.set(input, out);
+      }
+      return out;
     },
     sealKv(key, row, value) {
       if (key !== ACCOUNT_KEY) return codec.seal('kv', row, value);

@@ -20,8 +20,14 @@
  */
 import { Dexie, type Table } from 'dexie';
 import { ready } from '@sotto/crypto';
-import { ACCOUNT_KEY, applyOps, settingKey, type StorePrimitives } from '../store/apply.ts';
-import { byText, compareMessages, DEFAULT_PAGE } from '../store/common.ts';
+import {
+  ACCOUNT_KEY,
+  applyOps,
+  settingKey,
+  type StorePrimitives,
+  type TermChange,
+} from '../store/apply.ts';
+import { byText, compareMessages, DEFAULT_PAGE, messageTerms } from '../store/common.ts';
 import {
   changePassphrase,
   isPassphraseLocked,
@@ -41,17 +47,21 @@ import {
   type SessionRow,
 } from '../store/rows.ts';
 import { createRecordCodec, sealedSearch, type RecordCodec } from '../store/sealed.ts';
-import type { AccountRecord, ClientStore, ConversationSummary } from '../store/types.ts';
+import type {
+  AccountRecord,
+  ClientStore,
+  ConversationSummary,
+  MessageRecord,
+} from '../store/types.ts';
 import { assertKnownOps } from '../store/validate.ts';
 import { LEGACY_TABLES, migrateLegacy } from './dexie-legacy.ts';
 
-/** A stored message: the sealed row, with `unreadIn` (= `c`) in place of the unread flag. */
-type DexieMessageRow = Omit<MessageRow, 'unread'> & { unreadIn?: string };
-interface TermRow {
-  /** Blinded word or prefix. */
-  k: string;
-  id: string;
-}
+/**
+ * A stored message: the sealed row, with `unreadIn` (= `c`) in place of the unread flag, and
+ * its search index as `w`, the blinded keys of its words (a multi-entry index: one record per
+ * message instead of one per word, and replaced with the message, never netted or deleted).
+ */
+type DexieMessageRow = Omit<MessageRow, 'unread'> & { unreadIn?: string; w: string[] };
 interface SeenRow {
   id: string;
   at: number;
@@ -73,7 +83,6 @@ export class SottoDb extends Dexie {
   sealedOwnSenderKeys!: Table<KeyedRow, string>;
   sealedSenderKeys!: Table<SenderKeyRow, [string, string, string, number]>;
   sealedMessages!: Table<DexieMessageRow, string>;
-  sealedTerms!: Table<TermRow, [string, string]>;
   sealedOutbox!: Table<OutboxRow, string>;
   seen!: Table<SeenRow, string>;
   sealedContacts!: Table<KeyedRow, string>;
@@ -108,8 +117,7 @@ export class SottoDb extends Dexie {
       sealedSessions: '[u+d], u',
       sealedOwnSenderKeys: 'k',
       sealedSenderKeys: '[g+u+d+keyId], g, [g+u], [g+u+d]',
-      sealedMessages: 'id, c, [c+t], unreadIn',
-      sealedTerms: '[k+id], k, id',
+      sealedMessages: 'id, c, [c+t], unreadIn, *w',
       sealedOutbox: 'k, createdAt',
       sealedContacts: 'k',
       sealedGroups: 'k',
@@ -209,15 +217,18 @@ export function createDexieStore(options: DexieStoreOptions): ClientStore {
   const window = (conversationId: string, w: { before?: number; after?: number } = {}) =>
     range(rows.conversationKey(conversationId), w);
   const openMessages = (list: readonly DexieMessageRow[]) => list.map((r) => rows.openMessage(r));
-  const messageRow = (m: Parameters<SealedRows['message']>[0]): DexieMessageRow => {
+  /** The row of a message; its search keys from `index`, or from its text when not given. */
+  const messageRow = (m: MessageRecord, index: TermChange | null): DexieMessageRow => {
     const { unread, ...row } = rows.message(m);
-    return unread ? { ...row, unreadIn: row.c } : row;
+    const w = rows.searchKeys(index === null ? messageTerms(m) : index.terms);
+    return unread ? { ...row, unreadIn: row.c, w } : { ...row, w };
   };
 
   const primitives: StorePrimitives = {
     putKv: (key, value) => db.sealedKv.put(rows.kv(key, value)).then(done),
     deleteKv: (key) => db.sealedKv.delete(rows.kvKey(key)),
-    putPrekeys: (prekeys) => db.sealedPrekeys.bulkPut(prekeys.map((p) => rows.prekey(p))).then(done),
+    putPrekeys: (prekeys) =>
+      db.sealedPrekeys.bulkPut(prekeys.map((p) => rows.prekey(p))).then(done),
     deletePrekey: (kind, id) => db.sealedPrekeys.delete([kind, id]),
     putSession: (user, device, state) =>
       db.sealedSessions.put(rows.session(user, device, state)).then(done),
@@ -239,26 +250,9 @@ export function createDexieStore(options: DexieStoreOptions): ClientStore {
     },
     getMessages: async (ids) =>
       (await db.sealedMessages.bulkGet([...ids])).map((r) => r && rows.openMessage(r)),
-    // Bursts of thousands: one bulkDelete of stale term keys (computed, not scanned from the
-    // id index) and two bulkPuts. Term changes are netted first, in write order, so a
-    // message written twice in one call ends up indexed as its last version.
+    // Bursts of thousands: one bulkPut; each row carries its own search keys.
     putMessages: async (writes) => {
-      const net = new Map<string, TermRow | [string, string]>();
-      for (const { message: m, index } of writes) {
-        if (index === null) continue;
-        const { keys, stale } = rows.terms(index);
-        for (const k of stale) net.set(`${k}\u0000${m.id}`, [k, m.id]);
-        for (const k of keys) net.set(`${k}\u0000${m.id}`, { k, id: m.id });
-      }
-      const stale: [string, string][] = [];
-      const terms: TermRow[] = [];
-      for (const change of net.values()) {
-        if (Array.isArray(change)) stale.push(change);
-        else terms.push(change);
-      }
-      if (stale.length) await db.sealedTerms.bulkDelete(stale);
-      await db.sealedMessages.bulkPut(writes.map((w) => messageRow(w.message)));
-      if (terms.length) await db.sealedTerms.bulkPut(terms);
+      await db.sealedMessages.bulkPut(writes.map((w) => messageRow(w.message, w.index)));
     },
     listUnread: async (conversationId) =>
       openMessages(
@@ -431,12 +425,7 @@ export function createDexieStore(options: DexieStoreOptions): ClientStore {
       return sealedSearch(
         codec,
         {
-          postings: async (k) =>
-            db.sealedTerms
-              .where('k')
-              .equals(k)
-              .primaryKeys()
-              .then((keys) => keys.map(([, id]) => id)),
+          postings: (k) => db.sealedMessages.where('w').equals(k).primaryKeys(),
           load: async (ids) =>
             openMessages((await db.sealedMessages.bulkGet(ids)).filter((r) => r !== undefined)),
         },

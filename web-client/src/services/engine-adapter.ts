@@ -27,6 +27,7 @@ import {
   dmId,
   groupConversationId,
   type Account,
+  type AppLockState,
   type Capability,
   type ConnectionState,
   type ConversationId,
@@ -42,7 +43,13 @@ import {
 } from './messenger.ts';
 import type { ClientStore } from './engine-types.ts';
 import { acknowledgeOwnKeyAlerts, pendingOwnKeyAlerts } from './own-key-alerts.ts';
-import { toMessengerError, toPasswordChangeError, translated } from './messenger-errors.ts';
+import {
+  notSignedIn,
+  toMessengerError,
+  toPasswordChangeError,
+  translated,
+} from './messenger-errors.ts';
+import { appLockState, changeAppLock, saveIdleLock } from './app-lock.ts';
 import { EngineHost } from './engine-host.ts';
 import { READ_RECEIPTS_SETTING, dbNameFor, lastUser, rememberUser } from './local-settings.ts';
 import { safetyInfo, verifyScannedQr } from './safety-qr.ts';
@@ -70,6 +77,7 @@ const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
   'link-device',
   'change-password',
   'reset-identity',
+  'app-lock',
 ]);
 
 /** Create the messenger for this page. */
@@ -126,11 +134,19 @@ class EngineMessenger implements MessengerService {
     if (fresh) await deleteDexieStore(dbNameFor(username)).catch(() => undefined);
   }
 
-  async resume(): Promise<Account | null> {
+  async resume(passphrase?: string): Promise<Account | null> {
     const username = lastUser();
     if (username === null) return null;
-    this.host.open(username);
-    const stored = await this.local().store.getAccount();
+    await this.host.close();
+    this.host.open(username, passphrase);
+    let stored;
+    try {
+      stored = await this.local().store.getAccount();
+    } catch (err) {
+      // Locked, a wrong passphrase, or unreadable: nothing was opened.
+      await this.host.close();
+      throw toMessengerError(err);
+    }
     if (stored === null || stored.refreshToken === null) {
       await this.host.close();
       return null;
@@ -257,6 +273,28 @@ class EngineMessenger implements MessengerService {
     this.host.account = null;
     rememberUser(null);
     if (options.wipe && username !== undefined) await deleteDexieStore(dbNameFor(username));
+    this.host.setConnection('offline');
+  }
+
+  appLock(): Promise<AppLockState> {
+    const username = this.host.account?.username;
+    if (username === undefined) throw notSignedIn();
+    return appLockState(username, this.local().store);
+  }
+
+  setAppLock(current: string | undefined, next: string | undefined): Promise<void> {
+    const username = this.host.account?.username;
+    if (username === undefined) throw notSignedIn();
+    return changeAppLock(username, current, next);
+  }
+
+  setIdleLock(seconds: number): Promise<void> {
+    return saveIdleLock(this.local().store, seconds);
+  }
+
+  async lock(): Promise<void> {
+    await this.host.close();
+    this.host.account = null;
     this.host.setConnection('offline');
   }
 
