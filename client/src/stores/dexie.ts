@@ -66,17 +66,15 @@ interface SeenRow {
   id: string;
   at: number;
 }
-interface StorageKeyRow {
-  id: 'storage';
-  record: KeyRecord;
-}
+/** The storage key, and the marker that the clear v1/v2 tables were sealed (or were empty). */
+type StorageKeyRow = { id: 'storage'; record: KeyRecord } | { id: 'legacy-sealed' };
 
 /** Drops a put's returned key: primitives resolve to nothing. */
 const done = (): void => undefined;
 
 /** The Sotto IndexedDB database: the single definition of its schema. */
 export class SottoDb extends Dexie {
-  storageKey!: Table<StorageKeyRow, string>;
+  storageKey!: Table<StorageKeyRow, StorageKeyRow['id']>;
   sealedKv!: Table<KeyedRow, string>;
   sealedPrekeys!: Table<PrekeyRow, [string, number]>;
   sealedSessions!: Table<SessionRow, [string, string]>;
@@ -144,7 +142,10 @@ export function deleteDexieStore(name: string): Promise<void> {
 /** The key slot of a database: its `storageKey` row. */
 function keySlot(db: SottoDb): KeySlot {
   return {
-    load: async () => (await db.storageKey.get('storage'))?.record,
+    load: async () => {
+      const row = await db.storageKey.get('storage');
+      return row?.id === 'storage' ? row.record : undefined;
+    },
     add: (record) =>
       db.storageKey.add({ id: 'storage', record }).then(
         () => true,
@@ -198,13 +199,17 @@ export function createDexieStore(options: DexieStoreOptions): ClientStore {
   let rows!: SealedRows;
   const opening = (async () => {
     await ready();
-    const key = await openStorageKey(keySlot(db), {
-      passphrase: options.passphrase,
-      fresh: 'device',
-    });
+    const [key, sealedBefore] = await Promise.all([
+      openStorageKey(keySlot(db), { passphrase: options.passphrase, fresh: 'device' }),
+      db.storageKey.get('legacy-sealed'),
+    ]);
     codec = createRecordCodec(key);
     rows = sealedRows(codec);
-    await migrateLegacy(db, (ops) => applyOps(ops, primitives));
+    // Once per database: seal what an older version left in clear (not on every open).
+    if (sealedBefore === undefined) {
+      await migrateLegacy(db, (ops) => applyOps(ops, primitives));
+      await db.storageKey.put({ id: 'legacy-sealed' });
+    }
   })();
   // A failed open is reported by every call; this keeps it from being an unhandled rejection.
   opening.catch(() => undefined);
