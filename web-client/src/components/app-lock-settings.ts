@@ -13,8 +13,9 @@ import { customElement, property, state } from 'lit/decorators.js';
 import { live } from 'lit/directives/live.js';
 import { consume } from '@lit/context';
 import { messengerContext } from '../context.ts';
-import { MessengerError, type AppLockState, type MessengerService } from '../services/messenger.ts';
+import type { AppLockState, MessengerService } from '../services/messenger.ts';
 import { shared } from '../styles.ts';
+import { passphraseErrorText } from './lock-view.ts';
 
 /** Shortest app-lock passphrase the form accepts. */
 export const MIN_PASSPHRASE = 8;
@@ -84,12 +85,10 @@ export class AppLockSettings extends LitElement {
       await this.load();
       this.changed(status);
     } catch (err) {
-      this._error =
-        err instanceof MessengerError && err.code === 'BAD_PASSPHRASE'
-          ? 'The passphrase is wrong. The app lock was not changed.'
-          : err instanceof Error
-            ? err.message
-            : String(err);
+      this._error = passphraseErrorText(
+        err,
+        'The passphrase is wrong. The app lock was not changed.',
+      );
     } finally {
       this._busy = false;
     }

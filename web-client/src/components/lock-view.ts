@@ -14,6 +14,12 @@ import { messengerContext } from '../context.ts';
 import { MessengerError, type MessengerService } from '../services/messenger.ts';
 import { shared } from '../styles.ts';
 
+/** Why an app-lock step failed, in words: `wrong` for a wrong passphrase, else the error's own. */
+export function passphraseErrorText(err: unknown, wrong: string): string {
+  if (err instanceof MessengerError && err.code === 'BAD_PASSPHRASE') return wrong;
+  return err instanceof Error ? err.message : String(err);
+}
+
 @customElement('lock-view')
 export class LockView extends LitElement {
   static override styles = [
@@ -60,12 +66,7 @@ export class LockView extends LitElement {
         new CustomEvent('unlocked', { detail: account, bubbles: true, composed: true }),
       );
     } catch (err) {
-      this._error =
-        err instanceof MessengerError && err.code === 'BAD_PASSPHRASE'
-          ? 'Wrong passphrase. Nothing was changed; try again.'
-          : err instanceof Error
-            ? err.message
-            : String(err);
+      this._error = passphraseErrorText(err, 'Wrong passphrase. Nothing was changed; try again.');
     } finally {
       this._busy = false;
     }
