@@ -198,9 +198,10 @@ function sealedSettings(page: Page, db: string): Promise<Record<string, string>>
  *
  * The monitor's progress is sealed in the account's database (issue 15), so this follows a run
  * from outside: the page is reloaded (every connection starts a run, against the log's head as
- * it is then, which already holds all `size` entries), and the run is over once, after its
- * `GET /v1/log/head`, both of its writes are in — the head it saw and its own progress, two
- * sealed settings rewritten (with fresh nonces, so changed bytes even for equal values).
+ * it is then, which already holds all `size` entries), and the run is over once, after a
+ * `GET /v1/log/head`, three sealed settings differ from before the reload — the account (its
+ * tokens are refreshed on every start), the log head seen and the monitor's own progress, its
+ * last write (a rewrite has a fresh nonce, so changed bytes even for an equal value).
  */
 export async function ownKeyMonitorCaughtUp(
   page: Page,
@@ -215,16 +216,16 @@ export async function ownKeyMonitorCaughtUp(
     await store.close();
   }
   const db = `sotto-${username}`;
+  const before = await sealedSettings(page, db);
   const head = page.waitForResponse((r) => r.url().endsWith('/v1/log/head') && r.ok(), {
     timeout: 30_000,
   });
   await page.reload();
   await head;
-  const before = await sealedSettings(page, db);
   await waitFor(
     async () => {
       const now = await sealedSettings(page, db);
-      return Object.keys(now).filter((k) => now[k] !== before[k]).length >= 2;
+      return Object.keys(now).filter((k) => now[k] !== before[k]).length >= 3;
     },
     {
       timeoutMs: 30_000,
