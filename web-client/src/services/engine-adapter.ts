@@ -134,19 +134,25 @@ class EngineMessenger implements MessengerService {
     if (fresh) await deleteDexieStore(dbNameFor(username)).catch(() => undefined);
   }
 
+  /**
+   * The account in the just-opened database, or null. A locked one (LOCKED, BAD_PASSPHRASE) is
+   * closed again with nothing written: logging in cannot enter a database with the app lock on.
+   */
+  private async stored(): Promise<Awaited<ReturnType<ClientStore['getAccount']>>> {
+    try {
+      return await this.local().store.getAccount();
+    } catch (err) {
+      await this.host.close();
+      throw toMessengerError(err);
+    }
+  }
+
   async resume(passphrase?: string): Promise<Account | null> {
     const username = lastUser();
     if (username === null) return null;
     await this.host.close();
     this.host.open(username, passphrase);
-    let stored;
-    try {
-      stored = await this.local().store.getAccount();
-    } catch (err) {
-      // Locked, a wrong passphrase, or unreadable: nothing was opened.
-      await this.host.close();
-      throw toMessengerError(err);
-    }
+    const stored = await this.stored();
     if (stored === null || stored.refreshToken === null) {
       await this.host.close();
       return null;
@@ -169,7 +175,7 @@ class EngineMessenger implements MessengerService {
     progress?.(uiText('progress.loading'), 0.1);
     await ready();
     const client = this.host.open(username);
-    const fresh = (await this.local().store.getAccount()) === null;
+    const fresh = (await this.stored()) === null;
     try {
       progress?.(
         uiText(
@@ -206,7 +212,7 @@ class EngineMessenger implements MessengerService {
     await this.host.close();
     await ready();
     const client = this.host.open(username);
-    const fresh = (await this.local().store.getAccount()) === null;
+    const fresh = (await this.stored()) === null;
     const fail = async (err: unknown): Promise<never> => {
       if (this.host.engineOrNull() === client) await this.host.close();
       await this.discardFresh(fresh, username);
