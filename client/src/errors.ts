@@ -61,6 +61,15 @@ export type ClientErrorCode =
   | 'SENDER_FLOOD'
   /** The engine is closed or was never started. */
   | 'NOT_STARTED'
+  /** The local database is locked by a passphrase (app lock) and none was given. */
+  | 'STORE_LOCKED'
+  /** The passphrase given does not unlock the local database; nothing was changed. */
+  | 'WRONG_PASSPHRASE'
+  /**
+   * A sealed record of the local database does not open: changed on disk, moved to another row
+   * or table, or sealed under another storage key (PROTOCOL.md §14).
+   */
+  | 'STORE_TAMPERED'
   /** A bad argument (unknown conversation id format…). */
   | 'BAD_INPUT';
 

@@ -147,7 +147,7 @@ export interface HttpClientOptions {
   baseUrl: string;
   /** Defaults to the global fetch. */
   fetch?: typeof fetch;
-  /** Current tokens (read on every request). */
+  /** Current tokens (read on every request); an empty access token means "refresh first". */
   getTokens?: () => Tokens | null;
   /** Called after a successful refresh, so the engine can persist the new pair. */
   onTokens?: (tokens: Tokens) => void | Promise<void>;
@@ -230,7 +230,13 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       body = JSON.stringify(o.body);
     }
     if (o.auth) {
-      const t = options.getTokens?.();
+      let t = options.getTokens?.();
+      // The access token lives in memory only (issue 15): a restarted client holds just the
+      // refresh token, shown here as an empty access token, and refreshes before its first call.
+      if (t?.accessToken === '') {
+        await rotate();
+        t = options.getTokens?.();
+      }
       if (!t) throw new ApiError('NOT_LOGGED_IN', 'no access token: log in first', 0);
       headers.authorization = `Bearer ${t.accessToken}`;
     }

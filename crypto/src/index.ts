@@ -40,3 +40,5 @@ export * from './padding.ts';
 export * from './merkle.ts';
 // Device linking (PROTOCOL.md §13).
 export * from './link.ts';
+// Encryption at rest of the client's local database (PROTOCOL.md §14).
+export * from './storage.ts';

@@ -26,6 +26,10 @@ export const LABELS = {
   attachment: 'Sotto_v1_Attachment',
   /** Device linking: ephemeral DH → AEAD key and nonce of the sealed link bundle (§13). */
   link: 'Sotto_v1_Link',
+  /** Local database at rest: storage key → record sealing subkey (and AD prefix) (§14). */
+  storageSeal: 'Sotto_v1_StorageSeal',
+  /** Local database at rest: storage key → blinding subkey of lookup values (§14). */
+  storageBlind: 'Sotto_v1_StorageBlind',
 } as const;
 
 /** Plain BLAKE2b-256 (or `length` bytes, 16–64) of the concatenated inputs. */

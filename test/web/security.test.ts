@@ -43,11 +43,11 @@ let alice: Page;
 const engines: SottoClient[] = [];
 const consoleErrors: string[] = [];
 
-/** An engine in Node on the test server (memory store). */
-function engine(): SottoClient {
+/** An engine in Node on the test server (memory store, or the one given). */
+function engine(store = createMemoryStore()): SottoClient {
   const mqttUrl = server.mqttUrl!;
   const c = createClient({
-    store: createMemoryStore(),
+    store,
     http: { baseUrl: server.url },
     mqttConnect: (o) => mqtt.connect(mqttUrl, { ...o, reconnectPeriod: 200 }),
   });
@@ -86,7 +86,8 @@ async function openFromList(page: Page, id: string): Promise<void> {
 describe('trust notices in the web client', () => {
   it('holds a verified contact’s new messages, drops a forged sender quietly, shows a frozen group', async () => {
     await signUp(alice, 'alice', PW);
-    const bob = engine();
+    const bobStore = createMemoryStore();
+    const bob = engine(bobStore);
     await bob.register('bob', PW);
     await bob.start();
     // Mallory has an account of his own; forgeDirectText logs in with it.
@@ -182,25 +183,33 @@ describe('trust notices in the web client', () => {
     await notices(alice).waitFor({ state: 'detached', timeout: 10_000 });
 
     // (c) A frozen group: Bob makes one with Alice; her stored record is then marked frozen as
-    // the engine marks it when the key server rewrites the group's history.
+    // the engine marks it when the key server rewrites the group's history. Her records are
+    // sealed (a changed one would not open), so the frozen record — Bob's copy of the group,
+    // marked — goes in as the clear row of a database from before encryption at rest, which
+    // her store seals over the one it holds when the page next opens it (PROTOCOL.md §14).
     const groupId = await bob.groups.create('Team', ['alice']);
     await bob.sendText(`group:${groupId}`, 'welcome to the team');
     await openFromList(alice, `group:${groupId}`);
     await bubble(alice, 'welcome to the team').waitFor({ timeout: 30_000 });
+    const group = (await bobStore.getGroup(groupId))!;
+    const frozenRecord = {
+      ...group,
+      chain: group.chain.map((r) => Array.from(r)),
+      frozen: { reason: 'forked', at: Date.now() },
+    };
     await alice.evaluate(
-      ([id, at]) =>
+      (record) =>
         new Promise<void>((resolve, reject) => {
           const open = indexedDB.open('sotto-alice');
           open.onerror = () => reject(new Error('cannot open sotto-alice'));
           open.onsuccess = () => {
             const db = open.result;
-            const tx = db.transaction('groups', 'readwrite');
-            const groups = tx.objectStore('groups');
-            const get = groups.get(id);
-            get.onsuccess = () => {
-              const g = get.result as Record<string, unknown>;
-              groups.put({ ...g, frozen: { reason: 'forked', at } });
-            };
+            const tx = db.transaction(['groups', 'storageKey'], 'readwrite');
+            tx.objectStore('groups').put({
+              ...record,
+              chain: record.chain.map((r) => Uint8Array.from(r)),
+            });
+            tx.objectStore('storageKey').delete('legacy-sealed');
             tx.oncomplete = () => {
               db.close();
               resolve();
@@ -208,7 +217,7 @@ describe('trust notices in the web client', () => {
             tx.onerror = () => reject(new Error('cannot mark the group frozen'));
           };
         }),
-      [groupId, Date.now()] as const,
+      frozenRecord,
     );
     await alice.reload();
     await alice.locator('conversation-view').waitFor({ timeout: 30_000 });

@@ -96,7 +96,11 @@ const FRAME_REPORT = `(() => {
   };
 })()`;
 
-/** Write `count` messages straight into the engine's IndexedDB (one transaction). */
+/**
+ * Write `count` messages straight into the engine's IndexedDB (one transaction), as the clear
+ * rows of a database from before encryption at rest: the store seals them when the page next
+ * opens it (PROTOCOL.md §14; the `legacy-sealed` marker is dropped so that it looks again).
+ */
 async function seed(page: Page, username: string, conversationId: string, count: number) {
   await page.evaluate(
     async ({ name, conversationId, count }) => {
@@ -105,7 +109,8 @@ async function seed(page: Page, username: string, conversationId: string, count:
         req.onsuccess = () => resolve(req.result);
         req.onerror = () => reject(req.error ?? new Error('open failed'));
       });
-      const tx = db.transaction('messages', 'readwrite');
+      const tx = db.transaction(['messages', 'storageKey'], 'readwrite');
+      tx.objectStore('storageKey').delete('legacy-sealed');
       const store = tx.objectStore('messages');
       const t0 = Date.now() - count * 60_000;
       for (let i = 0; i < count; i++) {
@@ -514,6 +519,8 @@ async function main(): Promise<void> {
       if (ONLY_LIVE) {
         // The first burst, written straight into IndexedDB; one real message makes the session.
         await seed(a.page, 'alice', 'dm:burst', BURST);
+        await a.page.reload(); // the store seals the seeded rows on opening
+        await a.page.locator('conversation-list').waitFor({ timeout: 120_000 });
         await bot.sendText('alice', `burst ${BURST - 1}`);
       } else results.burst = await queuedBurst(a.page, srv.url, bot);
       results.liveBurst = await liveBurst(a.page, srv.url, bot, inbound);

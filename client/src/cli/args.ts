@@ -7,7 +7,7 @@ import type { DeviceKind } from '@sotto/crypto';
 import type { CliConfig } from './config.ts';
 
 /** Printed by `--help` and after a usage error. */
-export const USAGE = `usage: sotto [--state DIR] [--server URL] [--mqtt URL[,URL…]]… <command> …
+export const USAGE = `usage: sotto [--state DIR] [--server URL] [--mqtt URL[,URL…]]… [--passphrase-file F] <command> …
 
   register <username> [--password P] [--kind user|bot|bridge]
   login <username> [--password P] [--kind …] [--reset-identity]
@@ -34,6 +34,7 @@ const OPTIONS = {
   server: { type: 'string' },
   mqtt: { type: 'string', multiple: true },
   password: { type: 'string' },
+  'passphrase-file': { type: 'string' },
   'new-password': { type: 'string' },
   kind: { type: 'string' },
   timeout: { type: 'string' },

@@ -6,11 +6,13 @@
  * Environment: `SOTTO_STATE` (state directory, default `~/.sotto`),
  * `SOTTO_SERVER` (key server URL), `SOTTO_MQTT` (broker URL),
  * `SOTTO_PASSWORD` (password for register/login without a prompt),
- * `SOTTO_NEW_PASSWORD` (new password for `sotto password`).
+ * `SOTTO_NEW_PASSWORD` (new password for `sotto password`), `SOTTO_PASSPHRASE`
+ * (passphrase of the local database, when no `--passphrase-file` is given).
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { resolveStorePassphrase } from './passphrase.ts';
 
 /** Resolved CLI settings. */
 export interface CliConfig {
@@ -20,6 +22,8 @@ export interface CliConfig {
   password: string | undefined;
   /** `SOTTO_NEW_PASSWORD` (`--new-password` wins over it; `sotto password`). */
   newPassword: string | undefined;
+  /** Passphrase of the local database (`--passphrase-file`, `SOTTO_PASSPHRASE`). */
+  passphrase: string | undefined;
 }
 
 /** Remembered per state directory. */
@@ -41,6 +45,7 @@ export function loadCliConfig(flags: Record<string, string | boolean | undefined
     mqtt: str(flags.mqtt) ?? str(env.SOTTO_MQTT) ?? saved.mqtt,
     password: str(flags.password) ?? str(env.SOTTO_PASSWORD),
     newPassword: str(env.SOTTO_NEW_PASSWORD),
+    passphrase: resolveStorePassphrase(str(flags['passphrase-file']), env.SOTTO_PASSPHRASE),
   };
 }
 

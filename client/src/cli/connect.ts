@@ -56,7 +56,10 @@ export async function open(cfg: CliConfig, withMqtt: boolean): Promise<Opened> {
   const first = brokers[0];
   if (withMqtt && !first) throw new UsageError('--mqtt needs a broker URL');
   ensureStateDir(cfg.stateDir);
-  const store = createSqliteStore({ path: join(cfg.stateDir, 'state.sqlite') });
+  const store = createSqliteStore({
+    path: join(cfg.stateDir, 'state.sqlite'),
+    ...(cfg.passphrase !== undefined ? { passphrase: cfg.passphrase } : {}),
+  });
   const client = createClient({
     store,
     http: { baseUrl: cfg.server },

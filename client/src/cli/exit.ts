@@ -4,6 +4,7 @@
  */
 import { isClientError } from '../errors.ts';
 import { isApiError } from '../http.ts';
+import { PassphraseOptionError } from './passphrase.ts';
 
 /** Exit statuses. */
 export const EXIT = {
@@ -40,7 +41,7 @@ export function errorText(err: unknown): string {
 /** Map an error to a message on stderr and an exit status. */
 export function explain(err: unknown): number {
   const say = (msg: string): void => void process.stderr.write(`sotto: ${msg}\n`);
-  if (err instanceof UsageError) {
+  if (err instanceof UsageError || err instanceof PassphraseOptionError) {
     say(err.message);
     say('run `sotto --help` for usage');
     return EXIT.USAGE;
@@ -59,6 +60,8 @@ export function explain(err: unknown): number {
   if (isClientError(err)) {
     say(`${err.code}: ${err.message}`);
     if (err.code === 'NOT_REGISTERED') return EXIT.AUTH;
+    // The local database's passphrase: missing or wrong (--passphrase-file, SOTTO_PASSPHRASE).
+    if (err.code === 'STORE_LOCKED' || err.code === 'WRONG_PASSPHRASE') return EXIT.AUTH;
     if (err.code === 'KEY_CHANGED') return EXIT.KEY_CHANGED;
     if (err.code === 'NOT_MEMBER' || err.code === 'NO_DEVICES') return EXIT.NOT_FOUND;
     if (err.code === 'NO_KEY_CHANGE') return EXIT.CONFLICT;

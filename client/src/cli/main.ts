@@ -50,6 +50,7 @@ export async function run(argv: string[]): Promise<number> {
     server: values.server,
     mqtt: values.mqtt?.join(','),
     password: values.password,
+    'passphrase-file': values['passphrase-file'],
   });
   const kind = values.kind as DeviceKind | undefined;
   if (kind !== undefined && kind !== 'user' && kind !== 'bot' && kind !== 'bridge')

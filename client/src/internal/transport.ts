@@ -110,8 +110,10 @@ export function createTransport(deps: TransportDeps): Transport {
         ...deps.http,
         getTokens: () =>
           pendingTokens ??
-          (account?.accessToken && account.refreshToken
-            ? { accessToken: account.accessToken, refreshToken: account.refreshToken }
+          // After a restart only the refresh token is stored (the access token lives in
+          // memory only): an empty access token makes the HTTP client refresh first.
+          (account?.refreshToken
+            ? { accessToken: account.accessToken ?? '', refreshToken: account.refreshToken }
             : null),
         onTokens: (t) => onTokens(t),
       });

@@ -162,3 +162,8 @@ export function pageOf<T>(
   const end = Math.max(0, ordered.length - offset);
   return ordered.slice(Math.max(0, end - limit), end);
 }
+
+/** Code-unit order of two strings (the order of the clear indexes). */
+export function byText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

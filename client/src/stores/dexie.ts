@@ -1,96 +1,90 @@
 /**
  * Browser {@link ClientStore} on IndexedDB through Dexie 4. The Dexie schema
  * (`version(n).stores()`) is defined here and only here; the web client opens
- * its database through {@link SottoDb} / {@link createDexieStore}.
+ * its database through {@link createDexieStore}.
+ *
+ * Everything is sealed at rest by the one sealing layer (`store/sealed.ts`, PROTOCOL.md §14)
+ * under the device's storage key (`store/keyring.ts`), kept in the `storageKey` table: by
+ * default wrapped by a non-extractable WebCrypto key, with the app lock by a passphrase. Rows
+ * hold a sealed record (`v`) plus the blinded or clear index fields their reads need.
  *
  * Each {@link ClientStore.batch} is one read-write IndexedDB transaction over
  * every table, so a burst of incoming messages is written in a few
- * transactions rather than thousands. Values are stored by structured clone
- * (Uint8Array kept as is).
+ * transactions rather than thousands; sealing is synchronous (libsodium), so it runs inside
+ * the transaction without letting it commit early.
  *
- * Unread messages carry one extra stored field, `unreadIn` (= their
- * conversation id, absent once read), indexed so that unread counts and
- * "mark read" touch only the unread rows (IndexedDB cannot index booleans).
- * It never leaves this module's reads.
+ * Unread messages carry `unreadIn` (= their blinded conversation, absent once read), indexed
+ * so that unread counts and "mark read" touch only the unread rows.
  *
  * Runtime: browser (or Node with `fake-indexeddb` in tests).
  */
 import { Dexie, type Table } from 'dexie';
-import { ACCOUNT_KEY, applyOps, settingKey, type StorePrimitives } from '../store/apply.ts';
-import { compareMessages, DEFAULT_PAGE, parseQuery, rankMatches } from '../store/common.ts';
+import { ready } from '@sotto/crypto';
+import {
+  ACCOUNT_KEY,
+  applyOps,
+  settingKey,
+  type StorePrimitives,
+  type TermChange,
+} from '../store/apply.ts';
+import { byText, compareMessages, DEFAULT_PAGE, messageTerms } from '../store/common.ts';
+import {
+  changePassphrase,
+  isPassphraseLocked,
+  openStorageKey,
+  type KeyRecord,
+  type KeySlot,
+} from '../store/keyring.ts';
+import {
+  compareOutbox,
+  sealedRows,
+  type KeyedRow,
+  type MessageRow,
+  type OutboxRow,
+  type PrekeyRow,
+  type SealedRows,
+  type SenderKeyRow,
+  type SessionRow,
+} from '../store/rows.ts';
+import { createRecordCodec, sealedSearch, type RecordCodec } from '../store/sealed.ts';
 import type {
   AccountRecord,
   ClientStore,
-  ContactRecord,
   ConversationSummary,
-  GroupRecord,
   MessageRecord,
-  OutboxEntry,
-  OwnSenderKeyRecord,
-  PrekeySecretRecord,
-  SenderKeyRecord,
 } from '../store/types.ts';
 import { assertKnownOps } from '../store/validate.ts';
+import { LEGACY_TABLES, migrateLegacy } from './dexie-legacy.ts';
 
-interface KvRow {
-  key: string;
-  value: unknown;
-}
-interface SessionRow {
-  user: string;
-  device: string;
-  state: Uint8Array;
-}
-interface TermRow {
-  token: string;
-  messageId: string;
-  count: number;
-}
-interface OutboxRow extends OutboxEntry {
-  key: string;
-}
-/** A stored message: the record plus the unread index key. */
-type MessageRow = MessageRecord & { unreadIn?: string };
-
-/** The row to store for a message (sets or drops `unreadIn`). */
-function toRow(m: MessageRecord): MessageRow {
-  const { unreadIn: _old, ...rest } = m as MessageRow;
-  return m.unread ? { ...rest, unreadIn: m.conversationId } : rest;
-}
-
-/** The message of a stored row. */
-function fromRow(r: MessageRow): MessageRecord;
-function fromRow(r: MessageRow | undefined): MessageRecord | undefined;
-function fromRow(r: MessageRow | undefined): MessageRecord | undefined {
-  if (r === undefined || r.unreadIn === undefined) return r;
-  const { unreadIn: _u, ...m } = r;
-  return m;
-}
-
-/** An outbox entry without its row key. */
-const stripOutbox = ({ key: _key, ...e }: OutboxRow): OutboxEntry => e;
-
-/** Drops a put's returned key: primitives resolve to nothing. */
-const done = (): void => undefined;
-
+/**
+ * A stored message: the sealed row, with `unreadIn` (= `c`) in place of the unread flag, and
+ * its search index as `w`, the blinded keys of its words (a multi-entry index: one record per
+ * message instead of one per word, and replaced with the message, never netted or deleted).
+ */
+type DexieMessageRow = Omit<MessageRow, 'unread'> & { unreadIn?: string; w: string[] };
 interface SeenRow {
   id: string;
   at: number;
 }
+/** The storage key, and the marker that the clear v1/v2 tables were sealed (or were empty). */
+type StorageKeyRow = { id: 'storage'; record: KeyRecord } | { id: 'legacy-sealed' };
+
+/** Drops a put's returned key: primitives resolve to nothing. */
+const done = (): void => undefined;
 
 /** The Sotto IndexedDB database: the single definition of its schema. */
 export class SottoDb extends Dexie {
-  kv!: Table<KvRow, string>;
-  prekeys!: Table<PrekeySecretRecord, [string, number]>;
-  sessions!: Table<SessionRow, [string, string]>;
-  ownSenderKeys!: Table<OwnSenderKeyRecord, string>;
-  senderKeys!: Table<SenderKeyRecord, [string, string, string, number]>;
-  messages!: Table<MessageRow, string>;
-  terms!: Table<TermRow, [string, string]>;
-  outbox!: Table<OutboxRow, string>;
+  storageKey!: Table<StorageKeyRow, StorageKeyRow['id']>;
+  sealedKv!: Table<KeyedRow, string>;
+  sealedPrekeys!: Table<PrekeyRow, [string, number]>;
+  sealedSessions!: Table<SessionRow, [string, string]>;
+  sealedOwnSenderKeys!: Table<KeyedRow, string>;
+  sealedSenderKeys!: Table<SenderKeyRow, [string, string, string, number]>;
+  sealedMessages!: Table<DexieMessageRow, string>;
+  sealedOutbox!: Table<OutboxRow, string>;
   seen!: Table<SeenRow, string>;
-  contacts!: Table<ContactRecord, string>;
-  groups!: Table<GroupRecord, string>;
+  sealedContacts!: Table<KeyedRow, string>;
+  sealedGroups!: Table<KeyedRow, string>;
 
   constructor(name: string) {
     super(name);
@@ -108,16 +102,24 @@ export class SottoDb extends Dexie {
       groups: 'groupId',
     });
     // v2: index unread messages by conversation (unread counts without a scan).
-    this.version(2)
-      .stores({ messages: 'id, conversationId, [conversationId+timestamp], unreadIn' })
-      .upgrade((tx) =>
-        tx
-          .table<MessageRow, string>('messages')
-          .toCollection()
-          .modify((m) => {
-            if (m.unread) m.unreadIn = m.conversationId;
-          }),
-      );
+    this.version(2).stores({
+      messages: 'id, conversationId, [conversationId+timestamp], unreadIn',
+    });
+    // v3: sealed at rest (issue 15). New tables (IndexedDB cannot change a primary key); the
+    // clear v1/v2 tables stay declared only until their rows are sealed into these on open
+    // (`dexie-legacy.ts`), and are then empty.
+    this.version(3).stores({
+      storageKey: 'id',
+      sealedKv: 'k',
+      sealedPrekeys: '[kind+id], kind',
+      sealedSessions: '[u+d], u',
+      sealedOwnSenderKeys: 'k',
+      sealedSenderKeys: '[g+u+d+keyId], g, [g+u], [g+u+d]',
+      sealedMessages: 'id, c, [c+t], unreadIn, *w',
+      sealedOutbox: 'k, createdAt',
+      sealedContacts: 'k',
+      sealedGroups: 'k',
+    });
   }
 }
 
@@ -125,6 +127,8 @@ export class SottoDb extends Dexie {
 export interface DexieStoreOptions {
   /** IndexedDB database name (one per account on a browser profile). */
   name: string;
+  /** The app-lock passphrase, for a database that has one (or to set one on a new database). */
+  passphrase?: string;
 }
 
 /**
@@ -135,211 +139,308 @@ export function deleteDexieStore(name: string): Promise<void> {
   return Dexie.delete(name);
 }
 
-/** Open a Dexie-backed client store. */
+/** The key slot of a database: its `storageKey` row. */
+function keySlot(db: SottoDb): KeySlot {
+  return {
+    load: async () => {
+      const row = await db.storageKey.get('storage');
+      return row?.id === 'storage' ? row.record : undefined;
+    },
+    add: (record) =>
+      db.storageKey.add({ id: 'storage', record }).then(
+        () => true,
+        (err: unknown) => {
+          if (err instanceof Dexie.ConstraintError) return false;
+          throw err;
+        },
+      ),
+    save: (record) => db.storageKey.put({ id: 'storage', record }).then(done),
+  };
+}
+
+/** Run `fn` on the key slot of database `name` (its own short-lived connection). */
+async function withSlot<T>(name: string, fn: (slot: KeySlot) => Promise<T>): Promise<T> {
+  const db = new SottoDb(name);
+  try {
+    return await fn(keySlot(db));
+  } finally {
+    db.close();
+  }
+}
+
+/** Whether database `name` is locked by a passphrase (the app asks for it before opening). */
+export function isDexieStoreLocked(name: string): Promise<boolean> {
+  return withSlot(name, isPassphraseLocked);
+}
+
+/**
+ * Turn the app lock on (`next` given, `current` undefined), change it, or turn it off (`next`
+ * undefined: the key goes back under a new non-extractable device key). The data is not
+ * re-sealed: only the storage key's wrapping changes.
+ *
+ * @throws ClientError `WRONG_PASSPHRASE` when `current` does not open it (nothing changed).
+ */
+export function setDexieStorePassphrase(
+  name: string,
+  current: string | undefined,
+  next: string | undefined,
+): Promise<void> {
+  return withSlot(name, (slot) => changePassphrase(slot, current, next, 'device'));
+}
+
+/**
+ * Open a Dexie-backed client store. Opening is lazy: the storage key is unwrapped on the first
+ * call, which fails with `ClientError('STORE_LOCKED')` or `('WRONG_PASSPHRASE')` when the
+ * database has an app lock and no or a wrong passphrase was given.
+ */
 export function createDexieStore(options: DexieStoreOptions): ClientStore {
   const db = new SottoDb(options.name);
+  let codec!: RecordCodec;
+  let rows!: SealedRows;
+  const opening = (async () => {
+    await ready();
+    const [key, sealedBefore] = await Promise.all([
+      openStorageKey(keySlot(db), { passphrase: options.passphrase, fresh: 'device' }),
+      db.storageKey.get('legacy-sealed'),
+    ]);
+    codec = createRecordCodec(key);
+    rows = sealedRows(codec);
+    // Once per database: seal what an older version left in clear (not on every open).
+    if (sealedBefore === undefined) {
+      await migrateLegacy(db, (ops) => applyOps(ops, primitives));
+      await db.storageKey.put({ id: 'legacy-sealed' });
+    }
+  })();
+  // A failed open is reported by every call; this keeps it from being an unhandled rejection.
+  opening.catch(() => undefined);
 
-  /** The index range of one conversation's messages, strictly inside a time window. */
+  /** The index range of one (blinded) conversation's messages, strictly inside a time window. */
+  const range = (c: string, w: { before?: number; after?: number } = {}) =>
+    db.sealedMessages
+      .where('[c+t]')
+      .between([c, w.after ?? -Infinity], [c, w.before ?? Infinity], w.after === undefined, false);
   const window = (conversationId: string, w: { before?: number; after?: number } = {}) =>
-    db.messages
-      .where('[conversationId+timestamp]')
-      .between(
-        [conversationId, w.after ?? -Infinity],
-        [conversationId, w.before ?? Infinity],
-        w.after === undefined,
-        false,
-      );
+    range(rows.conversationKey(conversationId), w);
+  const openMessages = (list: readonly DexieMessageRow[]) => list.map((r) => rows.openMessage(r));
+  /** The row of a message; its search keys from `index`, or from its text when not given. */
+  const messageRow = (m: MessageRecord, index: TermChange | null): DexieMessageRow => {
+    const { unread, ...row } = rows.message(m);
+    const w = rows.searchKeys(index === null ? messageTerms(m) : index.terms);
+    return unread ? { ...row, unreadIn: row.c, w } : { ...row, w };
+  };
 
   const primitives: StorePrimitives = {
-    putKv: (key, value) => db.kv.put({ key, value }).then(done),
-    deleteKv: (key) => db.kv.delete(key),
-    putPrekeys: (prekeys) => db.prekeys.bulkPut(prekeys).then(done),
-    deletePrekey: (kind, id) => db.prekeys.delete([kind, id]),
-    putSession: (user, device, state) => db.sessions.put({ user, device, state }).then(done),
-    deleteSession: (user, device) => db.sessions.delete([user, device]),
-    putOwnSenderKey: (r) => db.ownSenderKeys.put(r).then(done),
-    deleteOwnSenderKey: (groupId) => db.ownSenderKeys.delete(groupId),
-    putSenderKey: (r) => db.senderKeys.put(r).then(done),
+    putKv: (key, value) => db.sealedKv.put(rows.kv(key, value)).then(done),
+    deleteKv: (key) => db.sealedKv.delete(rows.kvKey(key)),
+    putPrekeys: (prekeys) =>
+      db.sealedPrekeys.bulkPut(prekeys.map((p) => rows.prekey(p))).then(done),
+    deletePrekey: (kind, id) => db.sealedPrekeys.delete([kind, id]),
+    putSession: (user, device, state) =>
+      db.sealedSessions.put(rows.session(user, device, state)).then(done),
+    deleteSession: (user, device) => {
+      const { u, d } = rows.sessionKey(user, device);
+      return db.sealedSessions.delete([u, d]);
+    },
+    putOwnSenderKey: (r) => db.sealedOwnSenderKeys.put(rows.ownSenderKey(r)).then(done),
+    deleteOwnSenderKey: (groupId) => db.sealedOwnSenderKeys.delete(rows.groupKey(groupId)),
+    putSenderKey: (r) => db.sealedSenderKeys.put(rows.senderKey(r)).then(done),
     deleteSenderKeys: async (groupId, user, device) => {
-      if (user === undefined) await db.senderKeys.where('groupId').equals(groupId).delete();
+      const k = rows.senderKeyKey(groupId, user ?? '', device ?? '');
+      if (user === undefined) await db.sealedSenderKeys.where('g').equals(k.g).delete();
       else if (device === undefined) {
-        await db.senderKeys.where('[groupId+user]').equals([groupId, user]).delete();
+        await db.sealedSenderKeys.where('[g+u]').equals([k.g, k.u]).delete();
       } else {
-        await db.senderKeys.where('[groupId+user+device]').equals([groupId, user, device]).delete();
+        await db.sealedSenderKeys.where('[g+u+d]').equals([k.g, k.u, k.d]).delete();
       }
     },
-    getMessages: async (ids) => (await db.messages.bulkGet([...ids])).map((r) => fromRow(r)),
-    // Bursts of thousands: one bulkDelete of stale term keys (computed, not scanned from the
-    // messageId index) and two bulkPuts. Term changes are netted first, in write order, so a
-    // message written twice in one call ends up indexed as its last version.
+    getMessages: async (ids) =>
+      (await db.sealedMessages.bulkGet([...ids])).map((r) => r && rows.openMessage(r)),
+    // Bursts of thousands: one bulkPut; each row carries its own search keys.
     putMessages: async (writes) => {
-      const net = new Map<string, TermRow | [string, string]>();
-      for (const { message, index } of writes) {
-        if (index === null) continue;
-        const id = message.id;
-        for (const token of index.stale) net.set(`${token}\u0000${id}`, [token, id]);
-        for (const [token, count] of index.terms) {
-          net.set(`${token}\u0000${id}`, { token, messageId: id, count });
-        }
-      }
-      const stale: [string, string][] = [];
-      const terms: TermRow[] = [];
-      for (const change of net.values()) {
-        if (Array.isArray(change)) stale.push(change);
-        else terms.push(change);
-      }
-      if (stale.length) await db.terms.bulkDelete(stale);
-      await db.messages.bulkPut(writes.map((w) => toRow(w.message)));
-      if (terms.length) await db.terms.bulkPut(terms);
+      await db.sealedMessages.bulkPut(writes.map((w) => messageRow(w.message, w.index)));
     },
     listUnread: async (conversationId) =>
-      (await db.messages.where('unreadIn').equals(conversationId).toArray()).map((r) => fromRow(r)),
+      openMessages(
+        await db.sealedMessages
+          .where('unreadIn')
+          .equals(rows.conversationKey(conversationId))
+          .toArray(),
+      ),
     getOutbox: async (key) => {
-      const row = await db.outbox.get(key);
-      return row && stripOutbox(row);
+      const row = await db.sealedOutbox.get(rows.outboxKey(key));
+      return row && rows.openOutbox(row);
     },
     putOutbox: (entries) =>
-      db.outbox.bulkPut(entries.map(({ key, entry }) => ({ ...entry, key }))).then(done),
-    deleteOutbox: (key) => db.outbox.delete(key),
+      db.sealedOutbox.bulkPut(entries.map(({ key, entry }) => rows.outbox(key, entry))).then(done),
+    deleteOutbox: (key) => db.sealedOutbox.delete(rows.outboxKey(key)),
     putSeen: (ids, at) => db.seen.bulkPut(ids.map((id) => ({ id, at }))).then(done),
-    putContact: (c) => db.contacts.put(c).then(done),
-    putGroup: (g) => db.groups.put(g).then(done),
-    deleteGroup: (groupId) => db.groups.delete(groupId),
+    putContact: (c) => db.sealedContacts.put(rows.contact(c)).then(done),
+    putGroup: (g) => db.sealedGroups.put(rows.group(g)).then(done),
+    deleteGroup: (groupId) => db.sealedGroups.delete(rows.groupKey(groupId)),
   };
+
+  /** The tables a batch writes (not the clear legacy ones, which only the migration touches). */
+  const sealedTables = () => db.tables.filter((t) => !LEGACY_TABLES.includes(t.name));
 
   const store: ClientStore = {
     async batch(ops) {
       assertKnownOps(ops);
-      await db.transaction('rw', db.tables, () => applyOps(ops, primitives));
+      await opening;
+      await db.transaction('rw', sealedTables(), () => applyOps(ops, primitives));
     },
     async getAccount() {
-      const row = await db.kv.get(ACCOUNT_KEY);
-      return row ? (row.value as AccountRecord) : null;
+      await opening;
+      const row = await db.sealedKv.get(rows.kvKey(ACCOUNT_KEY));
+      return row ? rows.openKv<AccountRecord>(ACCOUNT_KEY, row) : null;
     },
     putAccount(account) {
       return store.batch([{ op: 'putAccount', account }]);
     },
     async getPrekey(kind, id) {
-      return (await db.prekeys.get([kind, id])) ?? null;
+      await opening;
+      const row = await db.sealedPrekeys.get([kind, id]);
+      return row ? rows.openPrekey(row) : null;
     },
     async listPrekeys(kind) {
-      const rows = await db.prekeys.where('kind').equals(kind).toArray();
-      return rows.sort((a, b) => a.id - b.id);
+      await opening;
+      const list = await db.sealedPrekeys.where('kind').equals(kind).sortBy('id');
+      return list.map((r) => rows.openPrekey(r));
     },
     async getSession(user, device) {
-      return (await db.sessions.get([user, device]))?.state ?? null;
+      await opening;
+      const { u, d } = rows.sessionKey(user, device);
+      const row = await db.sealedSessions.get([u, d]);
+      return row ? rows.openSession(row).state : null;
     },
     async listSessionDevices(user) {
-      const rows = await db.sessions.where('user').equals(user).toArray();
-      return rows.map((r) => r.device).sort();
+      await opening;
+      const list = await db.sealedSessions.where('u').equals(rows.userKey(user)).toArray();
+      return list.map((r) => rows.openSession(r).device).sort();
     },
     async getOwnSenderKey(groupId) {
-      return (await db.ownSenderKeys.get(groupId)) ?? null;
+      await opening;
+      const row = await db.sealedOwnSenderKeys.get(rows.groupKey(groupId));
+      return row ? rows.openOwnSenderKey(row) : null;
     },
     async getSenderKey(groupId, user, device, keyId) {
-      return (await db.senderKeys.get([groupId, user, device, keyId])) ?? null;
+      await opening;
+      const k = rows.senderKeyKey(groupId, user, device);
+      const row = await db.sealedSenderKeys.get([k.g, k.u, k.d, keyId]);
+      return row ? rows.openSenderKey(row) : null;
     },
     async getMessage(id) {
-      return fromRow(await db.messages.get(id)) ?? null;
+      await opening;
+      const row = await db.sealedMessages.get(id);
+      return row ? rows.openMessage(row) : null;
     },
     async listMessages(conversationId, options = {}) {
+      await opening;
       const limit = Math.max(0, options.limit ?? DEFAULT_PAGE);
       const offset = Math.max(0, options.offset ?? 0);
-      const range = window(conversationId, options);
+      const win = window(conversationId, options);
       // IndexedDB orders equal index keys by primary key (the id), so a cursor walks the
       // conversation in (timestamp, id) order either way; offsets advance the cursor unread.
       if (options.from === 'oldest') {
-        return (await range.offset(offset).limit(limit).toArray()).map((r) => fromRow(r));
+        return openMessages(await win.offset(offset).limit(limit).toArray());
       }
-      const rows = await range.reverse().offset(offset).limit(limit).toArray();
-      return rows.reverse().map((r) => fromRow(r));
+      const list = await win.reverse().offset(offset).limit(limit).toArray();
+      return openMessages(list.reverse());
     },
-    countMessages(conversationId, options = {}) {
+    async countMessages(conversationId, options = {}) {
+      await opening;
       return window(conversationId, options).count();
     },
     async indexOfMessage(id) {
-      const m = await db.messages.get(id);
+      await opening;
+      const m = await db.sealedMessages.get(id);
       if (m === undefined) return -1;
       const [before, same] = await Promise.all([
-        window(m.conversationId, { before: m.timestamp }).count(),
-        db.messages
-          .where('[conversationId+timestamp]')
-          .equals([m.conversationId, m.timestamp])
-          .primaryKeys(),
+        range(m.c, { before: m.t }).count(),
+        db.sealedMessages.where('[c+t]').equals([m.c, m.t]).primaryKeys(),
       ]);
       return before + same.filter((other) => other < id).length;
     },
     async listUnread(conversationId) {
+      await opening;
       return (await primitives.listUnread(conversationId)).sort(compareMessages);
     },
     async listConversations() {
-      const ids = (await db.messages.orderBy('conversationId').uniqueKeys()) as string[];
+      await opening;
+      const blinds = (await db.sealedMessages.orderBy('c').uniqueKeys()) as string[];
       const out: ConversationSummary[] = [];
-      for (const conversationId of ids) {
-        const [last, unread] = await Promise.all([
-          window(conversationId).last(),
-          db.messages.where('unreadIn').equals(conversationId).count(),
+      for (const c of blinds) {
+        const [row, unread] = await Promise.all([
+          range(c).last(),
+          db.sealedMessages.where('unreadIn').equals(c).count(),
         ]);
-        if (!last) continue;
+        if (!row) continue;
+        const last = rows.openMessage(row);
         out.push({
-          conversationId,
+          conversationId: last.conversationId,
           lastMessageId: last.id,
           lastTimestamp: last.timestamp,
           unread,
-          last: fromRow(last),
+          last,
         });
       }
       return out.sort((a, b) => b.lastTimestamp - a.lastTimestamp);
     },
     async listOutbox() {
-      const rows = await db.outbox.orderBy('createdAt').toArray();
-      return rows.map(stripOutbox);
+      await opening;
+      return (await db.sealedOutbox.toArray()).map((r) => rows.openOutbox(r)).sort(compareOutbox);
     },
     async hasSeen(id) {
+      await opening;
       return (await db.seen.get(id)) !== undefined;
     },
     async pruneSeen(before) {
+      await opening;
       await db.seen.where('at').below(before).delete();
     },
     async getContact(username) {
-      return (await db.contacts.get(username)) ?? null;
+      await opening;
+      const row = await db.sealedContacts.get(rows.userKey(username));
+      return row ? rows.openContact(row) : null;
     },
     async listContacts() {
-      return db.contacts.orderBy('username').toArray();
+      await opening;
+      const list = (await db.sealedContacts.toArray()).map((r) => rows.openContact(r));
+      return list.sort((a, b) => byText(a.username, b.username));
     },
     async getGroup(groupId) {
-      return (await db.groups.get(groupId)) ?? null;
+      await opening;
+      const row = await db.sealedGroups.get(rows.groupKey(groupId));
+      return row ? rows.openGroup(row) : null;
     },
     async listGroups() {
-      return db.groups.orderBy('groupId').toArray();
+      await opening;
+      const list = (await db.sealedGroups.toArray()).map((r) => rows.openGroup(r));
+      return list.sort((a, b) => byText(a.groupId, b.groupId));
     },
     async getSetting<T>(key: string) {
-      return (await db.kv.get(settingKey(key)))?.value as T | undefined;
+      await opening;
+      const row = await db.sealedKv.get(rows.kvKey(settingKey(key)));
+      return row ? rows.openKv<T>(settingKey(key), row) : undefined;
     },
     setSetting(key, value) {
       return store.batch([{ op: 'setSetting', key, value }]);
     },
     async search(query, options = {}) {
-      const parsed = parseQuery(query);
-      if (!parsed) return [];
-      const toMap = (rows: TermRow[]): Map<string, number> => {
-        const m = new Map<string, number>();
-        for (const r of rows) m.set(r.messageId, (m.get(r.messageId) ?? 0) + r.count);
-        return m;
-      };
-      const matches: Map<string, number>[] = [];
-      for (const t of parsed.exact)
-        matches.push(toMap(await db.terms.where('token').equals(t).toArray()));
-      matches.push(toMap(await db.terms.where('token').startsWith(parsed.prefix).toArray()));
-      const candidates = new Set(matches[0]?.keys() ?? []);
-      const loaded = new Map<string, MessageRecord>();
-      const found = await db.messages.bulkGet([...candidates]);
-      for (const m of found) if (m) loaded.set(m.id, fromRow(m));
-      return rankMatches(matches, (id) => loaded.get(id), options);
+      await opening;
+      return sealedSearch(
+        codec,
+        {
+          postings: (k) => db.sealedMessages.where('w').equals(k).primaryKeys(),
+          load: async (ids) =>
+            openMessages((await db.sealedMessages.bulkGet(ids)).filter((r) => r !== undefined)),
+        },
+        query,
+        options,
+      );
     },
-    close() {
+    async close() {
+      await opening.catch(() => undefined);
       db.close();
-      return Promise.resolve();
     },
   };
   return store;

@@ -1,9 +1,11 @@
 /**
  * Durable Node {@link ClientStore} on SQLite (better-sqlite3) for bots, the CLI
  * and the IoT bridge. One file, WAL journal, file mode 0600 (it holds private
- * keys and decrypted history). Every {@link ClientStore.batch} is one SQLite
+ * keys and history). Every {@link ClientStore.batch} is one SQLite
  * transaction running the shared applier (`store/apply.ts`) over this file's
- * primitives. Records are JSON with binary fields tagged as base64url.
+ * primitives. Every record is sealed at rest by the one sealing layer (`store/sealed.ts`,
+ * `store/rows.ts`, PROTOCOL.md §14) under a storage key kept in the `storage_key` table, in
+ * clear or — with a passphrase — wrapped under it (`store/keyring.ts`).
  *
  * Runtime: Node only.
  */
@@ -11,68 +13,69 @@
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { ACCOUNT_KEY, applyOpsSync, settingKey, type StorePrimitives } from '../store/apply.ts';
-import { compareMessages, DEFAULT_PAGE, parseQuery, rankMatches } from '../store/common.ts';
+import { ready } from '@sotto/crypto';
+import { byText, compareMessages, DEFAULT_PAGE } from '../store/common.ts';
+import { openStorageKey, type KeyRecord, type KeySlot } from '../store/keyring.ts';
+import {
+  compareOutbox,
+  sealedRows,
+  type KeyedRow,
+  type PrekeyRow,
+  type SealedRows,
+  type SenderKeyRow,
+  type SessionRow,
+} from '../store/rows.ts';
+import {
+  createRecordCodec,
+  decodeJson,
+  encodeJson,
+  sealedSearch,
+  type RecordCodec,
+} from '../store/sealed.ts';
 import type {
   AccountRecord,
   ClientStore,
-  ContactRecord,
   ConversationSummary,
-  GroupRecord,
   MessageRecord,
-  OutboxEntry,
-  OwnSenderKeyRecord,
-  PrekeySecretRecord,
-  SenderKeyRecord,
   StoreOp,
 } from '../store/types.ts';
 import { assertKnownOps } from '../store/validate.ts';
-
-/** JSON with `Uint8Array` values encoded as `{"$b": base64url}`. */
-function encode(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) =>
-    v instanceof Uint8Array ? { $b: Buffer.from(v).toString('base64url') } : v,
-  );
-}
-
-function decode<T>(text: string): T {
-  return JSON.parse(text, (_k, v: unknown) => {
-    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
-      const o = v as Record<string, unknown>;
-      if (typeof o.$b === 'string' && Object.keys(o).length === 1) {
-        return new Uint8Array(Buffer.from(o.$b, 'base64url'));
-      }
-    }
-    return v;
-  }) as T;
-}
+import { migrateLegacySqlite } from './sqlite-legacy.ts';
 
 const SCHEMA = `
-CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS prekeys (kind TEXT NOT NULL, id INTEGER NOT NULL, json TEXT NOT NULL, PRIMARY KEY (kind, id));
-CREATE TABLE IF NOT EXISTS sessions (user TEXT NOT NULL, device TEXT NOT NULL, state BLOB NOT NULL, PRIMARY KEY (user, device));
-CREATE TABLE IF NOT EXISTS own_sender_keys (group_id TEXT PRIMARY KEY, json TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS sender_keys (group_id TEXT NOT NULL, user TEXT NOT NULL, device TEXT NOT NULL, key_id INTEGER NOT NULL, json TEXT NOT NULL, PRIMARY KEY (group_id, user, device, key_id));
-CREATE TABLE IF NOT EXISTS messages (id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, timestamp INTEGER NOT NULL, unread INTEGER NOT NULL, json TEXT NOT NULL);
-DROP INDEX IF EXISTS messages_by_conversation;
-CREATE INDEX IF NOT EXISTS messages_in_order ON messages (conversation_id, timestamp, id);
-CREATE INDEX IF NOT EXISTS messages_unread ON messages (conversation_id) WHERE unread = 1;
-CREATE TABLE IF NOT EXISTS terms (token TEXT NOT NULL, message_id TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (token, message_id)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS terms_by_message ON terms (message_id);
-CREATE TABLE IF NOT EXISTS outbox (key TEXT PRIMARY KEY, created_at INTEGER NOT NULL, json TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS storage_key (id TEXT PRIMARY KEY, json TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sealed_kv (k TEXT PRIMARY KEY, v BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS sealed_prekeys (kind TEXT NOT NULL, id INTEGER NOT NULL, v BLOB NOT NULL, PRIMARY KEY (kind, id));
+CREATE TABLE IF NOT EXISTS sealed_sessions (u TEXT NOT NULL, d TEXT NOT NULL, v BLOB NOT NULL, PRIMARY KEY (u, d));
+CREATE TABLE IF NOT EXISTS sealed_own_sender_keys (k TEXT PRIMARY KEY, v BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS sealed_sender_keys (g TEXT NOT NULL, u TEXT NOT NULL, d TEXT NOT NULL, key_id INTEGER NOT NULL, v BLOB NOT NULL, PRIMARY KEY (g, u, d, key_id));
+CREATE TABLE IF NOT EXISTS sealed_messages (id TEXT PRIMARY KEY, c TEXT NOT NULL, t INTEGER NOT NULL, unread INTEGER NOT NULL, v BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS sealed_messages_in_order ON sealed_messages (c, t, id);
+CREATE INDEX IF NOT EXISTS sealed_messages_unread ON sealed_messages (c) WHERE unread = 1;
+CREATE TABLE IF NOT EXISTS sealed_terms (k TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (k, id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sealed_outbox (k TEXT PRIMARY KEY, created_at INTEGER NOT NULL, v BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS contacts (username TEXT PRIMARY KEY, json TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS groups (group_id TEXT PRIMARY KEY, json TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sealed_contacts (k TEXT PRIMARY KEY, v BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS sealed_groups (k TEXT PRIMARY KEY, v BLOB NOT NULL);
 `;
 
 /** Options for {@link createSqliteStore}. */
 export interface SqliteStoreOptions {
   /** Database file path, or `:memory:`. */
   path: string;
+  /**
+   * Passphrase the storage key is wrapped under (CLI `--passphrase-file`, `SOTTO_PASSPHRASE`).
+   * Required once a store has one; given for a store without one, it sets it. Without one the
+   * storage key is kept in the file beside the data, and the file's 0600 mode is the protection.
+   */
+  passphrase?: string;
 }
 
 /**
- * Open (creating if needed) a SQLite client store. The file and its WAL
- * side-files are made mode 0600.
+ * Open (creating if needed) a SQLite client store. The file and its WAL side-files are made
+ * mode 0600; every record is sealed (`store/sealed.ts`). Opening is lazy: the storage key is
+ * unwrapped on the first call, which fails with `ClientError('STORE_LOCKED')` or
+ * `('WRONG_PASSPHRASE')` for a passphrase-protected file opened without or with a wrong one.
  */
 export function createSqliteStore(options: SqliteStoreOptions): ClientStore {
   const { path } = options;
@@ -83,152 +86,199 @@ export function createSqliteStore(options: SqliteStoreOptions): ClientStore {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
+  // Deleted and overwritten rows are zeroed on disk, not left in free pages.
+  db.pragma('secure_delete = ON');
   db.exec(SCHEMA);
   if (onDisk) {
     for (const side of [`${path}-wal`, `${path}-shm`]) if (existsSync(side)) chmodSync(side, 0o600);
   }
 
   const q = {
-    kvGet: db.prepare<[string], { value: string }>('SELECT value FROM kv WHERE key = ?'),
-    kvPut: db.prepare('INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)'),
-    kvDel: db.prepare('DELETE FROM kv WHERE key = ?'),
-    prekeyPut: db.prepare('INSERT OR REPLACE INTO prekeys (kind, id, json) VALUES (?, ?, ?)'),
-    prekeyDel: db.prepare('DELETE FROM prekeys WHERE kind = ? AND id = ?'),
-    prekeyGet: db.prepare<[string, number], { json: string }>(
-      'SELECT json FROM prekeys WHERE kind = ? AND id = ?',
+    keyGet: db.prepare<[], { json: string }>("SELECT json FROM storage_key WHERE id = 'storage'"),
+    keyAdd: db.prepare("INSERT OR IGNORE INTO storage_key (id, json) VALUES ('storage', ?)"),
+    keyPut: db.prepare("INSERT OR REPLACE INTO storage_key (id, json) VALUES ('storage', ?)"),
+    kvGet: db.prepare<[string], { k: string; v: Uint8Array }>(
+      'SELECT k, v FROM sealed_kv WHERE k = ?',
     ),
-    prekeyList: db.prepare<[string], { json: string }>(
-      'SELECT json FROM prekeys WHERE kind = ? ORDER BY id',
+    kvPut: db.prepare('INSERT OR REPLACE INTO sealed_kv (k, v) VALUES (?, ?)'),
+    kvDel: db.prepare('DELETE FROM sealed_kv WHERE k = ?'),
+    prekeyPut: db.prepare('INSERT OR REPLACE INTO sealed_prekeys (kind, id, v) VALUES (?, ?, ?)'),
+    prekeyDel: db.prepare('DELETE FROM sealed_prekeys WHERE kind = ? AND id = ?'),
+    prekeyGet: db.prepare<[string, number], PrekeyRow>(
+      'SELECT kind, id, v FROM sealed_prekeys WHERE kind = ? AND id = ?',
     ),
-    sessionPut: db.prepare(
-      'INSERT OR REPLACE INTO sessions (user, device, state) VALUES (?, ?, ?)',
+    prekeyList: db.prepare<[string], PrekeyRow>(
+      'SELECT kind, id, v FROM sealed_prekeys WHERE kind = ? ORDER BY id',
     ),
-    sessionDel: db.prepare('DELETE FROM sessions WHERE user = ? AND device = ?'),
-    sessionGet: db.prepare<[string, string], { state: Buffer }>(
-      'SELECT state FROM sessions WHERE user = ? AND device = ?',
+    sessionPut: db.prepare('INSERT OR REPLACE INTO sealed_sessions (u, d, v) VALUES (?, ?, ?)'),
+    sessionDel: db.prepare('DELETE FROM sealed_sessions WHERE u = ? AND d = ?'),
+    sessionGet: db.prepare<[string, string], SessionRow>(
+      'SELECT u, d, v FROM sealed_sessions WHERE u = ? AND d = ?',
     ),
-    sessionDevices: db.prepare<[string], { device: string }>(
-      'SELECT device FROM sessions WHERE user = ? ORDER BY device',
-    ),
-    ownSkPut: db.prepare('INSERT OR REPLACE INTO own_sender_keys (group_id, json) VALUES (?, ?)'),
-    ownSkDel: db.prepare('DELETE FROM own_sender_keys WHERE group_id = ?'),
-    ownSkGet: db.prepare<[string], { json: string }>(
-      'SELECT json FROM own_sender_keys WHERE group_id = ?',
-    ),
+    sessionsOf: db.prepare<[string], SessionRow>('SELECT u, d, v FROM sealed_sessions WHERE u = ?'),
+    ownSkPut: db.prepare('INSERT OR REPLACE INTO sealed_own_sender_keys (k, v) VALUES (?, ?)'),
+    ownSkDel: db.prepare('DELETE FROM sealed_own_sender_keys WHERE k = ?'),
+    ownSkGet: db.prepare<[string], KeyedRow>('SELECT k, v FROM sealed_own_sender_keys WHERE k = ?'),
     skPut: db.prepare(
-      'INSERT OR REPLACE INTO sender_keys (group_id, user, device, key_id, json) VALUES (?, ?, ?, ?, ?)',
+      'INSERT OR REPLACE INTO sealed_sender_keys (g, u, d, key_id, v) VALUES (?, ?, ?, ?, ?)',
     ),
-    skGet: db.prepare<[string, string, string, number], { json: string }>(
-      'SELECT json FROM sender_keys WHERE group_id = ? AND user = ? AND device = ? AND key_id = ?',
+    skGet: db.prepare<[string, string, string, number], SenderKeyRow>(
+      'SELECT g, u, d, key_id AS keyId, v FROM sealed_sender_keys WHERE g = ? AND u = ? AND d = ? AND key_id = ?',
     ),
-    skDelGroup: db.prepare('DELETE FROM sender_keys WHERE group_id = ?'),
-    skDelUser: db.prepare('DELETE FROM sender_keys WHERE group_id = ? AND user = ?'),
-    skDelDevice: db.prepare(
-      'DELETE FROM sender_keys WHERE group_id = ? AND user = ? AND device = ?',
-    ),
+    skDelGroup: db.prepare('DELETE FROM sealed_sender_keys WHERE g = ?'),
+    skDelUser: db.prepare('DELETE FROM sealed_sender_keys WHERE g = ? AND u = ?'),
+    skDelDevice: db.prepare('DELETE FROM sealed_sender_keys WHERE g = ? AND u = ? AND d = ?'),
     msgPut: db.prepare(
-      'INSERT OR REPLACE INTO messages (id, conversation_id, timestamp, unread, json) VALUES (?, ?, ?, ?, ?)',
+      'INSERT OR REPLACE INTO sealed_messages (id, c, t, unread, v) VALUES (?, ?, ?, ?, ?)',
     ),
-    msgGet: db.prepare<[string], { json: string }>('SELECT json FROM messages WHERE id = ?'),
-    msgPageDown: db.prepare<[string, number, number, number, number], { json: string }>(
-      `SELECT json FROM messages WHERE conversation_id = ? AND timestamp > ? AND timestamp < ?
-       ORDER BY timestamp DESC, id DESC LIMIT ? OFFSET ?`,
+    msgGet: db.prepare<[string], { id: string; v: Uint8Array }>(
+      'SELECT id, v FROM sealed_messages WHERE id = ?',
     ),
-    msgPageUp: db.prepare<[string, number, number, number, number], { json: string }>(
-      `SELECT json FROM messages WHERE conversation_id = ? AND timestamp > ? AND timestamp < ?
-       ORDER BY timestamp, id LIMIT ? OFFSET ?`,
+    msgPageDown: db.prepare<
+      [string, number, number, number, number],
+      { id: string; v: Uint8Array }
+    >(
+      `SELECT id, v FROM sealed_messages WHERE c = ? AND t > ? AND t < ?
+       ORDER BY t DESC, id DESC LIMIT ? OFFSET ?`,
+    ),
+    msgPageUp: db.prepare<[string, number, number, number, number], { id: string; v: Uint8Array }>(
+      `SELECT id, v FROM sealed_messages WHERE c = ? AND t > ? AND t < ?
+       ORDER BY t, id LIMIT ? OFFSET ?`,
     ),
     msgCount: db.prepare<[string, number, number], { n: number }>(
-      'SELECT COUNT(*) AS n FROM messages WHERE conversation_id = ? AND timestamp > ? AND timestamp < ?',
+      'SELECT COUNT(*) AS n FROM sealed_messages WHERE c = ? AND t > ? AND t < ?',
     ),
-    msgPosition: db.prepare<[string], { conversation_id: string; timestamp: number }>(
-      'SELECT conversation_id, timestamp FROM messages WHERE id = ?',
+    msgPosition: db.prepare<[string], { c: string; t: number }>(
+      'SELECT c, t FROM sealed_messages WHERE id = ?',
     ),
     msgIndex: db.prepare<[string, number, number, string], { n: number }>(
-      `SELECT COUNT(*) AS n FROM messages WHERE conversation_id = ?
-       AND (timestamp < ? OR (timestamp = ? AND id < ?))`,
+      `SELECT COUNT(*) AS n FROM sealed_messages WHERE c = ? AND (t < ? OR (t = ? AND id < ?))`,
     ),
-    msgUnreadIn: db.prepare<[string], { json: string }>(
-      'SELECT json FROM messages WHERE conversation_id = ? AND unread = 1',
+    msgUnreadIn: db.prepare<[string], { id: string; v: Uint8Array }>(
+      'SELECT id, v FROM sealed_messages WHERE c = ? AND unread = 1',
     ),
-    conversations: db.prepare<[], { conversation_id: string; unread: number }>(
-      'SELECT conversation_id, SUM(unread) AS unread FROM messages GROUP BY conversation_id',
+    conversations: db.prepare<[], { c: string; unread: number }>(
+      'SELECT c, SUM(unread) AS unread FROM sealed_messages GROUP BY c',
     ),
-    termPut: db.prepare('INSERT OR REPLACE INTO terms (token, message_id, count) VALUES (?, ?, ?)'),
-    termDel: db.prepare('DELETE FROM terms WHERE token = ? AND message_id = ?'),
-    termExact: db.prepare<[string], { message_id: string; count: number }>(
-      'SELECT message_id, count FROM terms WHERE token = ?',
+    termPut: db.prepare('INSERT OR REPLACE INTO sealed_terms (k, id) VALUES (?, ?)'),
+    termDel: db.prepare('DELETE FROM sealed_terms WHERE k = ? AND id = ?'),
+    termIds: db.prepare<[string], { id: string }>('SELECT id FROM sealed_terms WHERE k = ?'),
+    outboxPut: db.prepare(
+      'INSERT OR REPLACE INTO sealed_outbox (k, created_at, v) VALUES (?, ?, ?)',
     ),
-    termPrefix: db.prepare<[string, string], { message_id: string; count: number }>(
-      'SELECT message_id, SUM(count) AS count FROM terms WHERE token >= ? AND token < ? GROUP BY message_id',
-    ),
-    outboxPut: db.prepare('INSERT OR REPLACE INTO outbox (key, created_at, json) VALUES (?, ?, ?)'),
-    outboxDel: db.prepare('DELETE FROM outbox WHERE key = ?'),
-    outboxGet: db.prepare<[string], { json: string }>('SELECT json FROM outbox WHERE key = ?'),
-    outboxList: db.prepare<[], { json: string }>(
-      'SELECT json FROM outbox ORDER BY created_at, key',
-    ),
+    outboxDel: db.prepare('DELETE FROM sealed_outbox WHERE k = ?'),
+    outboxGet: db.prepare<[string], KeyedRow>('SELECT k, v FROM sealed_outbox WHERE k = ?'),
+    outboxList: db.prepare<[], KeyedRow>('SELECT k, v FROM sealed_outbox'),
     seenPut: db.prepare('INSERT OR REPLACE INTO seen (id, at) VALUES (?, ?)'),
     seenHas: db.prepare<[string], { id: string }>('SELECT id FROM seen WHERE id = ?'),
     seenPrune: db.prepare('DELETE FROM seen WHERE at < ?'),
-    contactPut: db.prepare('INSERT OR REPLACE INTO contacts (username, json) VALUES (?, ?)'),
-    contactGet: db.prepare<[string], { json: string }>(
-      'SELECT json FROM contacts WHERE username = ?',
-    ),
-    contactList: db.prepare<[], { json: string }>('SELECT json FROM contacts ORDER BY username'),
-    groupPut: db.prepare('INSERT OR REPLACE INTO groups (group_id, json) VALUES (?, ?)'),
-    groupDel: db.prepare('DELETE FROM groups WHERE group_id = ?'),
-    groupGet: db.prepare<[string], { json: string }>('SELECT json FROM groups WHERE group_id = ?'),
-    groupList: db.prepare<[], { json: string }>('SELECT json FROM groups ORDER BY group_id'),
+    contactPut: db.prepare('INSERT OR REPLACE INTO sealed_contacts (k, v) VALUES (?, ?)'),
+    contactGet: db.prepare<[string], KeyedRow>('SELECT k, v FROM sealed_contacts WHERE k = ?'),
+    contactList: db.prepare<[], KeyedRow>('SELECT k, v FROM sealed_contacts'),
+    groupPut: db.prepare('INSERT OR REPLACE INTO sealed_groups (k, v) VALUES (?, ?)'),
+    groupDel: db.prepare('DELETE FROM sealed_groups WHERE k = ?'),
+    groupGet: db.prepare<[string], KeyedRow>('SELECT k, v FROM sealed_groups WHERE k = ?'),
+    groupList: db.prepare<[], KeyedRow>('SELECT k, v FROM sealed_groups'),
   };
+
+  const slot: KeySlot = {
+    load: async () => {
+      const row = q.keyGet.get();
+      return row ? decodeJson<KeyRecord>(row.json) : undefined;
+    },
+    add: async (record) => q.keyAdd.run(encodeJson(record)).changes === 1,
+    save: async (record) => void q.keyPut.run(encodeJson(record)),
+  };
+
+  let rows!: SealedRows;
+  let codec!: RecordCodec;
+  const opening = (async () => {
+    await ready();
+    const key = await openStorageKey(slot, { passphrase: options.passphrase, fresh: 'plain' });
+    codec = createRecordCodec(key);
+    rows = sealedRows(codec);
+    migrateLegacySqlite(db, (ops) => runBatch(ops));
+  })();
+  // A failed open is reported by every call; this keeps it from being an unhandled rejection.
+  opening.catch(() => undefined);
 
   const loadMessage = (id: string): MessageRecord | undefined => {
     const row = q.msgGet.get(id);
-    return row ? decode<MessageRecord>(row.json) : undefined;
+    return row ? rows.openMessage(row) : undefined;
   };
 
   const primitives: StorePrimitives = {
-    putKv: (key, value) => void q.kvPut.run(key, encode(value)),
-    deleteKv: (key) => void q.kvDel.run(key),
+    putKv: (key, value) => {
+      const { k, v } = rows.kv(key, value);
+      q.kvPut.run(k, v);
+    },
+    deleteKv: (key) => void q.kvDel.run(rows.kvKey(key)),
     putPrekeys: (prekeys) => {
-      for (const p of prekeys) q.prekeyPut.run(p.kind, p.id, encode(p));
+      for (const p of prekeys) {
+        const { kind, id, v } = rows.prekey(p);
+        q.prekeyPut.run(kind, id, v);
+      }
     },
     deletePrekey: (kind, id) => void q.prekeyDel.run(kind, id),
-    putSession: (user, device, state) => void q.sessionPut.run(user, device, Buffer.from(state)),
-    deleteSession: (user, device) => void q.sessionDel.run(user, device),
-    putOwnSenderKey: (r) => void q.ownSkPut.run(r.groupId, encode(r)),
-    deleteOwnSenderKey: (groupId) => void q.ownSkDel.run(groupId),
-    putSenderKey: (r) => void q.skPut.run(r.groupId, r.user, r.device, r.keyId, encode(r)),
+    putSession: (user, device, state) => {
+      const { u, d, v } = rows.session(user, device, state);
+      q.sessionPut.run(u, d, v);
+    },
+    deleteSession: (user, device) => {
+      const { u, d } = rows.sessionKey(user, device);
+      q.sessionDel.run(u, d);
+    },
+    putOwnSenderKey: (r) => {
+      const { k, v } = rows.ownSenderKey(r);
+      q.ownSkPut.run(k, v);
+    },
+    deleteOwnSenderKey: (groupId) => void q.ownSkDel.run(rows.groupKey(groupId)),
+    putSenderKey: (r) => {
+      const { g, u, d, keyId, v } = rows.senderKey(r);
+      q.skPut.run(g, u, d, keyId, v);
+    },
     deleteSenderKeys: (groupId, user, device) => {
-      if (user === undefined) q.skDelGroup.run(groupId);
-      else if (device === undefined) q.skDelUser.run(groupId, user);
-      else q.skDelDevice.run(groupId, user, device);
+      const k = rows.senderKeyKey(groupId, user ?? '', device ?? '');
+      if (user === undefined) q.skDelGroup.run(k.g);
+      else if (device === undefined) q.skDelUser.run(k.g, k.u);
+      else q.skDelDevice.run(k.g, k.u, k.d);
     },
     getMessages: (ids) => ids.map(loadMessage),
     putMessages: (writes) => {
-      for (const { message: m, index } of writes) {
-        q.msgPut.run(m.id, m.conversationId, m.timestamp, m.unread ? 1 : 0, encode(m));
+      for (const { message, index } of writes) {
+        const { id, c, t, unread, v } = rows.message(message);
+        q.msgPut.run(id, c, t, unread ? 1 : 0, v);
         if (index === null) continue;
-        for (const token of index.stale) q.termDel.run(token, m.id);
-        for (const [token, count] of index.terms) q.termPut.run(token, m.id, count);
+        const { keys, stale } = rows.terms(index);
+        for (const k of stale) q.termDel.run(k, id);
+        for (const k of keys) q.termPut.run(k, id);
       }
     },
     listUnread: (conversationId) =>
-      q.msgUnreadIn.all(conversationId).map((r) => decode<MessageRecord>(r.json)),
+      q.msgUnreadIn.all(rows.conversationKey(conversationId)).map((r) => rows.openMessage(r)),
     getOutbox: (key) => {
-      const row = q.outboxGet.get(key);
-      return row ? decode<OutboxEntry>(row.json) : undefined;
+      const row = q.outboxGet.get(rows.outboxKey(key));
+      return row ? rows.openOutbox(row) : undefined;
     },
     putOutbox: (entries) => {
-      for (const { key, entry } of entries) q.outboxPut.run(key, entry.createdAt, encode(entry));
+      for (const { key, entry } of entries) {
+        const { k, createdAt, v } = rows.outbox(key, entry);
+        q.outboxPut.run(k, createdAt, v);
+      }
     },
-    deleteOutbox: (key) => void q.outboxDel.run(key),
+    deleteOutbox: (key) => void q.outboxDel.run(rows.outboxKey(key)),
     putSeen: (ids, at) => {
       for (const id of ids) q.seenPut.run(id, at);
     },
-    putContact: (c) => void q.contactPut.run(c.username, encode(c)),
-    putGroup: (g) => void q.groupPut.run(g.groupId, encode(g)),
-    deleteGroup: (groupId) => void q.groupDel.run(groupId),
+    putContact: (c) => {
+      const { k, v } = rows.contact(c);
+      q.contactPut.run(k, v);
+    },
+    putGroup: (g) => {
+      const { k, v } = rows.group(g);
+      q.groupPut.run(k, v);
+    },
+    deleteGroup: (groupId) => void q.groupDel.run(rows.groupKey(groupId)),
   };
 
   const runBatch = db.transaction((ops: readonly StoreOp[]) => applyOpsSync(ops, primitives));
@@ -242,72 +292,90 @@ export function createSqliteStore(options: SqliteStoreOptions): ClientStore {
   const store: ClientStore = {
     async batch(ops) {
       assertKnownOps(ops);
+      await opening;
       runBatch(ops);
     },
     async getAccount() {
-      const row = q.kvGet.get(ACCOUNT_KEY);
-      return row ? decode<AccountRecord>(row.value) : null;
+      await opening;
+      const row = q.kvGet.get(rows.kvKey(ACCOUNT_KEY));
+      return row ? rows.openKv<AccountRecord>(ACCOUNT_KEY, row) : null;
     },
     putAccount(account) {
       return store.batch([{ op: 'putAccount', account }]);
     },
     async getPrekey(kind, id) {
+      await opening;
       const row = q.prekeyGet.get(kind, id);
-      return row ? decode<PrekeySecretRecord>(row.json) : null;
+      return row ? rows.openPrekey(row) : null;
     },
     async listPrekeys(kind) {
-      return q.prekeyList.all(kind).map((r) => decode<PrekeySecretRecord>(r.json));
+      await opening;
+      return q.prekeyList.all(kind).map((r) => rows.openPrekey(r));
     },
     async getSession(user, device) {
-      const row = q.sessionGet.get(user, device);
-      return row ? new Uint8Array(row.state) : null;
+      await opening;
+      const { u, d } = rows.sessionKey(user, device);
+      const row = q.sessionGet.get(u, d);
+      return row ? new Uint8Array(rows.openSession(row).state) : null;
     },
     async listSessionDevices(user) {
-      return q.sessionDevices.all(user).map((r) => r.device);
+      await opening;
+      return q.sessionsOf
+        .all(rows.userKey(user))
+        .map((r) => rows.openSession(r).device)
+        .sort();
     },
     async getOwnSenderKey(groupId) {
-      const row = q.ownSkGet.get(groupId);
-      return row ? decode<OwnSenderKeyRecord>(row.json) : null;
+      await opening;
+      const row = q.ownSkGet.get(rows.groupKey(groupId));
+      return row ? rows.openOwnSenderKey(row) : null;
     },
     async getSenderKey(groupId, user, device, keyId) {
-      const row = q.skGet.get(groupId, user, device, keyId);
-      return row ? decode<SenderKeyRecord>(row.json) : null;
+      await opening;
+      const k = rows.senderKeyKey(groupId, user, device);
+      const row = q.skGet.get(k.g, k.u, k.d, keyId);
+      return row ? rows.openSenderKey(row) : null;
     },
     async getMessage(id) {
+      await opening;
       return loadMessage(id) ?? null;
     },
     async listMessages(conversationId, options = {}) {
+      await opening;
+      const c = rows.conversationKey(conversationId);
       const [after, before] = bounds(options);
       const limit = Math.max(0, options.limit ?? DEFAULT_PAGE);
       const offset = Math.max(0, options.offset ?? 0);
       if (options.from === 'oldest') {
-        return q.msgPageUp
-          .all(conversationId, after, before, limit, offset)
-          .map((r) => decode<MessageRecord>(r.json));
+        return q.msgPageUp.all(c, after, before, limit, offset).map((r) => rows.openMessage(r));
       }
       return q.msgPageDown
-        .all(conversationId, after, before, limit, offset)
-        .map((r) => decode<MessageRecord>(r.json))
+        .all(c, after, before, limit, offset)
+        .map((r) => rows.openMessage(r))
         .reverse();
     },
     async countMessages(conversationId, options = {}) {
-      return q.msgCount.get(conversationId, ...bounds(options))!.n;
+      await opening;
+      return q.msgCount.get(rows.conversationKey(conversationId), ...bounds(options))!.n;
     },
     async indexOfMessage(id) {
+      await opening;
       const m = q.msgPosition.get(id);
-      return m ? q.msgIndex.get(m.conversation_id, m.timestamp, m.timestamp, id)!.n : -1;
+      return m ? q.msgIndex.get(m.c, m.t, m.t, id)!.n : -1;
     },
     async listUnread(conversationId) {
+      await opening;
       return (primitives.listUnread(conversationId) as MessageRecord[]).sort(compareMessages);
     },
     async listConversations() {
+      await opening;
       const out: ConversationSummary[] = [];
-      for (const { conversation_id: conversationId, unread } of q.conversations.all()) {
-        const row = q.msgPageDown.get(conversationId, -Infinity, Infinity, 1, 0);
+      for (const { c, unread } of q.conversations.all()) {
+        const row = q.msgPageDown.get(c, -Infinity, Infinity, 1, 0);
         if (row === undefined) continue;
-        const last = decode<MessageRecord>(row.json);
+        const last = rows.openMessage(row);
         out.push({
-          conversationId,
+          conversationId: last.conversationId,
           lastMessageId: last.id,
           lastTimestamp: last.timestamp,
           unread,
@@ -317,45 +385,66 @@ export function createSqliteStore(options: SqliteStoreOptions): ClientStore {
       return out.sort((a, b) => b.lastTimestamp - a.lastTimestamp);
     },
     async listOutbox() {
-      return q.outboxList.all().map((r) => decode<OutboxEntry>(r.json));
+      await opening;
+      return q.outboxList
+        .all()
+        .map((r) => rows.openOutbox(r))
+        .sort(compareOutbox);
     },
     async hasSeen(id) {
+      await opening;
       return q.seenHas.get(id) !== undefined;
     },
     async pruneSeen(before) {
+      await opening;
       q.seenPrune.run(before);
     },
     async getContact(username) {
-      const row = q.contactGet.get(username);
-      return row ? decode<ContactRecord>(row.json) : null;
+      await opening;
+      const row = q.contactGet.get(rows.userKey(username));
+      return row ? rows.openContact(row) : null;
     },
     async listContacts() {
-      return q.contactList.all().map((r) => decode<ContactRecord>(r.json));
+      await opening;
+      return q.contactList
+        .all()
+        .map((r) => rows.openContact(r))
+        .sort((a, b) => byText(a.username, b.username));
     },
     async getGroup(groupId) {
-      const row = q.groupGet.get(groupId);
-      return row ? decode<GroupRecord>(row.json) : null;
+      await opening;
+      const row = q.groupGet.get(rows.groupKey(groupId));
+      return row ? rows.openGroup(row) : null;
     },
     async listGroups() {
-      return q.groupList.all().map((r) => decode<GroupRecord>(r.json));
+      await opening;
+      return q.groupList
+        .all()
+        .map((r) => rows.openGroup(r))
+        .sort((a, b) => byText(a.groupId, b.groupId));
     },
     async getSetting<T>(key: string) {
-      const row = q.kvGet.get(settingKey(key));
-      return row ? decode<T>(row.value) : undefined;
+      await opening;
+      const row = q.kvGet.get(rows.kvKey(settingKey(key)));
+      return row ? rows.openKv<T>(settingKey(key), row) : undefined;
     },
     setSetting(key, value) {
       return store.batch([{ op: 'setSetting', key, value }]);
     },
     async search(query, options = {}) {
-      const parsed = parseQuery(query);
-      if (!parsed) return [];
-      const toMap = (rows: { message_id: string; count: number }[]): Map<string, number> =>
-        new Map(rows.map((r) => [r.message_id, r.count]));
-      const matches = parsed.exact.map((t) => toMap(q.termExact.all(t)));
-      matches.push(toMap(q.termPrefix.all(parsed.prefix, `${parsed.prefix}\u{10FFFF}`)));
-      return rankMatches(matches, loadMessage, options);
+      await opening;
+      return sealedSearch(
+        codec,
+        {
+          postings: (k) => q.termIds.all(k).map((r) => r.id),
+          load: (ids) => ids.flatMap((id) => loadMessage(id) ?? []),
+        },
+        query,
+        options,
+      );
     },
     async close() {
+      await opening.catch(() => undefined);
       if (db.open) db.close();
     },
   };

@@ -56,6 +56,7 @@ export function runSotto(
           SOTTO_PASSWORD: '',
           SOTTO_NEW_PASSWORD: '',
           SOTTO_MQTT: '',
+          SOTTO_PASSPHRASE: '',
           ...o.env,
         },
       },

@@ -1,6 +1,6 @@
 /**
  * `<settings-view>`: privacy (presence / last seen, read receipts), theme, desktop
- * notifications, this user's devices, device linking, changing the password, resetting the
+ * notifications, this user's devices, device linking, changing the password, the app lock, resetting the
  * identity key (`<identity-reset>`), and log out with an option to wipe every key and message
  * from this browser.
  */
@@ -17,6 +17,7 @@ import { shared } from '../styles.ts';
 import { MIN_PASSWORD } from './auth-view.ts';
 import { applyTheme } from './sotto-app.ts';
 import './identity-reset.ts';
+import './app-lock-settings.ts';
 
 /** Why a password change failed, in words. */
 function passwordError(err: unknown): string {
@@ -457,6 +458,13 @@ export class SettingsView extends LitElement {
           can.has('change-password')
             ? this.renderPassword()
             : html`<p class="muted">Changing the password is not available yet.</p>`
+        }
+
+        <h3 id="app-lock-label">App lock</h3>
+        ${
+          can.has('app-lock')
+            ? html`<app-lock-settings aria-labelledby="app-lock-label"></app-lock-settings>`
+            : html`<p class="muted">The app lock is not available yet.</p>`
         }
 
         <h3 id="reset-label">Reset identity</h3>

@@ -14,10 +14,12 @@ import { customElement, state } from 'lit/decorators.js';
 import { provide } from '@lit/context';
 import { messengerContext, sessionContext } from '../context.ts';
 import type { Account, MessengerService } from '../services/messenger.ts';
-import { parseConversationId } from '../services/messenger.ts';
+import { MessengerError, parseConversationId } from '../services/messenger.ts';
 import { ChatSession } from '../services/session.ts';
 import { shared } from '../styles.ts';
 import './auth-view.ts';
+import './lock-view.ts';
+import { IdleLock } from './controllers/idle-lock.ts';
 import './conversation-list.ts';
 import './conversation-view.ts';
 import './own-key-alert-banner.ts';
@@ -147,6 +149,12 @@ export class SottoApp extends LitElement {
   @state() private _booting = true;
   @state() private _bootError = '';
   @state() private _lazyReady = new Set<string>();
+  /** The app lock is on and the database closed: the lock screen asks for the passphrase. */
+  @state() private _locked = false;
+
+  private readonly idle = new IdleLock(this, () => void this.lockNow());
+  private readonly onLockChanged = (): void => void this.armIdleLock();
+  private readonly onLockNow = (): void => void this.lockNow();
 
   private readonly onHash = (): void => {
     this._route = parseRoute(location.hash);
@@ -192,6 +200,8 @@ export class SottoApp extends LitElement {
     super.connectedCallback();
     window.addEventListener('hashchange', this.onHash);
     window.addEventListener('keydown', this.onKey);
+    this.addEventListener('app-lock-changed', this.onLockChanged);
+    this.addEventListener('lock-now', this.onLockNow);
     void this.boot();
   }
 
@@ -199,6 +209,8 @@ export class SottoApp extends LitElement {
     super.disconnectedCallback();
     window.removeEventListener('hashchange', this.onHash);
     window.removeEventListener('keydown', this.onKey);
+    this.removeEventListener('app-lock-changed', this.onLockChanged);
+    this.removeEventListener('lock-now', this.onLockNow);
   }
 
   private async boot(): Promise<void> {
@@ -208,7 +220,8 @@ export class SottoApp extends LitElement {
       const account = await this._messenger.resume();
       if (account !== null) this.startSession(account);
     } catch (err) {
-      this._bootError = err instanceof Error ? err.message : String(err);
+      if (err instanceof MessengerError && err.code === 'LOCKED') this._locked = true;
+      else this._bootError = err instanceof Error ? err.message : String(err);
     } finally {
       this._booting = false;
     }
@@ -220,9 +233,33 @@ export class SottoApp extends LitElement {
     this._session = new ChatSession(this._messenger, account);
     this._session.addEventListener('live', this.onLive);
     void this.applyTheme();
+    void this.armIdleLock();
     // Ask the browser to keep our keys and history (no prompt in Chromium; best effort).
     void navigator.storage?.persist?.().catch(() => false);
     void this.loadLazy();
+  }
+
+  /** Watch for the idle time when the app lock is on (again after Settings change it). */
+  private async armIdleLock(): Promise<void> {
+    const m = this._messenger;
+    if (m === undefined || !m.capabilities.has('app-lock') || this._session === undefined) return;
+    const lock = await m.appLock().catch(() => null);
+    this.idle.arm(lock?.enabled === true ? lock.idleSeconds : null);
+  }
+
+  /** Close the database and show the lock screen (idle time reached, or "Lock now"). */
+  private async lockNow(): Promise<void> {
+    this.idle.disarm();
+    this._session?.removeEventListener('live', this.onLive);
+    this._session?.dispose();
+    this._session = undefined;
+    await this._messenger?.lock();
+    this._locked = true;
+  }
+
+  private onUnlocked(e: CustomEvent<Account | null>): void {
+    this._locked = false;
+    if (e.detail !== null) this.startSession(e.detail);
   }
 
   private async applyTheme(): Promise<void> {
@@ -249,6 +286,7 @@ export class SottoApp extends LitElement {
   }
 
   private onSignedOut(): void {
+    this.idle.disarm();
     this._session?.removeEventListener('live', this.onLive);
     this._session?.dispose();
     this._session = undefined;
@@ -259,6 +297,7 @@ export class SottoApp extends LitElement {
     if (this._booting) {
       return html`<div class="splash" role="status">Loading Sotto…</div>`;
     }
+    if (this._locked) return html`<lock-view @unlocked=${this.onUnlocked}></lock-view>`;
     if (this._session === undefined) {
       return html`<auth-view
         .bootError=${this._bootError}

@@ -27,6 +27,7 @@ import {
   dmId,
   groupConversationId,
   type Account,
+  type AppLockState,
   type Capability,
   type ConnectionState,
   type ConversationId,
@@ -42,7 +43,13 @@ import {
 } from './messenger.ts';
 import type { ClientStore } from './engine-types.ts';
 import { acknowledgeOwnKeyAlerts, pendingOwnKeyAlerts } from './own-key-alerts.ts';
-import { toMessengerError, toPasswordChangeError, translated } from './messenger-errors.ts';
+import {
+  notSignedIn,
+  toMessengerError,
+  toPasswordChangeError,
+  translated,
+} from './messenger-errors.ts';
+import { appLockState, changeAppLock, saveIdleLock } from './app-lock.ts';
 import { EngineHost } from './engine-host.ts';
 import { READ_RECEIPTS_SETTING, dbNameFor, lastUser, rememberUser } from './local-settings.ts';
 import { safetyInfo, verifyScannedQr } from './safety-qr.ts';
@@ -71,6 +78,7 @@ const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
   'link-device',
   'change-password',
   'reset-identity',
+  'app-lock',
 ]);
 
 /** Create the messenger for this page. */
@@ -127,11 +135,25 @@ class EngineMessenger implements MessengerService {
     if (fresh) await deleteDexieStore(dbNameFor(username)).catch(() => undefined);
   }
 
-  async resume(): Promise<Account | null> {
+  /**
+   * The account in the just-opened database, or null. A locked one (LOCKED, BAD_PASSPHRASE) is
+   * closed again with nothing written: logging in cannot enter a database with the app lock on.
+   */
+  private async stored(): Promise<Awaited<ReturnType<ClientStore['getAccount']>>> {
+    try {
+      return await this.local().store.getAccount();
+    } catch (err) {
+      await this.host.close();
+      throw toMessengerError(err);
+    }
+  }
+
+  async resume(passphrase?: string): Promise<Account | null> {
     const username = lastUser();
     if (username === null) return null;
-    this.host.open(username);
-    const stored = await this.local().store.getAccount();
+    await this.host.close();
+    this.host.open(username, passphrase);
+    const stored = await this.stored();
     if (stored === null || stored.refreshToken === null) {
       await this.host.close();
       return null;
@@ -154,7 +176,7 @@ class EngineMessenger implements MessengerService {
     progress?.(uiText('progress.loading'), 0.1);
     await ready();
     const client = this.host.open(username);
-    const fresh = (await this.local().store.getAccount()) === null;
+    const fresh = (await this.stored()) === null;
     try {
       progress?.(
         uiText(
@@ -191,7 +213,7 @@ class EngineMessenger implements MessengerService {
     await this.host.close();
     await ready();
     const client = this.host.open(username);
-    const fresh = (await this.local().store.getAccount()) === null;
+    const fresh = (await this.stored()) === null;
     const fail = async (err: unknown): Promise<never> => {
       if (this.host.engineOrNull() === client) await this.host.close();
       await this.discardFresh(fresh, username);
@@ -258,6 +280,28 @@ class EngineMessenger implements MessengerService {
     this.host.account = null;
     rememberUser(null);
     if (options.wipe && username !== undefined) await deleteDexieStore(dbNameFor(username));
+    this.host.setConnection('offline');
+  }
+
+  appLock(): Promise<AppLockState> {
+    const username = this.host.account?.username;
+    if (username === undefined) throw notSignedIn();
+    return appLockState(username, this.local().store);
+  }
+
+  setAppLock(current: string | undefined, next: string | undefined): Promise<void> {
+    const username = this.host.account?.username;
+    if (username === undefined) throw notSignedIn();
+    return changeAppLock(username, current, next);
+  }
+
+  setIdleLock(seconds: number): Promise<void> {
+    return saveIdleLock(this.local().store, seconds);
+  }
+
+  async lock(): Promise<void> {
+    await this.host.close();
+    this.host.account = null;
     this.host.setConnection('offline');
   }
 

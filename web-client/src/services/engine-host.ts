@@ -79,10 +79,10 @@ export class EngineHost {
     }
   };
 
-  /** Open the account's database and an engine on it. */
-  open(username: string): SottoClient {
+  /** Open the account's database (with its app-lock passphrase, if it has one) and an engine on it. */
+  open(username: string, passphrase?: string): SottoClient {
     const name = dbNameFor(username);
-    const store = createDexieStore({ name });
+    const store = createDexieStore({ name, ...(passphrase !== undefined ? { passphrase } : {}) });
     const wsUrl = `${this.baseUrl.replace(/^http/, 'ws')}/mqtt`;
     const client = createClient({
       store,

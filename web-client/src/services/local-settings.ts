@@ -10,6 +10,9 @@ export const LAST_USER_KEY = 'sotto-last-user';
 /** Store setting: send read receipts (this browser only; default on). */
 export const READ_RECEIPTS_SETTING = 'web:readReceipts';
 
+/** Store setting: seconds without input before the app lock locks the app (app-lock.ts). */
+export const IDLE_LOCK_SETTING = 'web:idleLockSeconds';
+
 /** IndexedDB database name of an account. */
 export const dbNameFor = (username: string): string => `sotto-${username}`;
 

@@ -36,6 +36,9 @@ const CLIENT_ERRORS: Partial<Record<ClientError['code'], [Code, UiStringKey]>> =
   REKEY_PENDING: ['FAILED', 'error.rekeyPending'],
   NO_KEY_CHANGE: ['FAILED', 'error.noKeyChange'],
   GROUP_FROZEN: ['FAILED', 'error.groupFrozen'],
+  STORE_LOCKED: ['LOCKED', 'error.locked'],
+  WRONG_PASSPHRASE: ['BAD_PASSPHRASE', 'error.badPassphrase'],
+  STORE_TAMPERED: ['FAILED', 'error.storeTampered'],
 };
 
 /** Map engine and key server errors to the stable codes the views translate. */

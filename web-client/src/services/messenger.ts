@@ -190,7 +190,16 @@ export type Capability =
   /** Change the account password (every other device is signed out). */
   | 'change-password'
   /** Reset the user identity key (lost devices): a new key, every other device removed. */
-  | 'reset-identity';
+  | 'reset-identity'
+  /** App lock: the local database sealed under a passphrase, asked for on open and when idle. */
+  | 'app-lock';
+
+/** The app lock of this browser's account. */
+export interface AppLockState {
+  enabled: boolean;
+  /** Seconds without input after which the app locks itself. */
+  idleSeconds: number;
+}
 
 /** Progress of first-run key setup and login (0..1 plus a human label). */
 export type ProgressFn = (label: string, fraction: number) => void;
@@ -212,6 +221,10 @@ export class MessengerError extends Error {
       | 'LINK_REQUIRED'
       | 'BAD_CODE'
       | 'LINK_EXPIRED'
+      /** The local database is locked by the app lock: unlock it with its passphrase. */
+      | 'LOCKED'
+      /** The passphrase does not unlock the local database (nothing changed). */
+      | 'BAD_PASSPHRASE'
       | 'FAILED',
     message: string,
     options?: { cause?: unknown },
@@ -274,8 +287,23 @@ export interface MessengerService {
    */
   local(): { store: ClientStore };
 
-  /** Resume the session stored on this browser, if any. */
-  resume(): Promise<Account | null>;
+  /**
+   * Resume the session stored on this browser, if any. LOCKED: the app lock is on and no
+   * `passphrase` was given; BAD_PASSPHRASE: a wrong one (nothing changed, ask again).
+   */
+  resume(passphrase?: string): Promise<Account | null>;
+  /** The app lock of the signed-in account on this browser (capability `app-lock`). */
+  appLock(): Promise<AppLockState>;
+  /**
+   * Turn the app lock on (`current` undefined, `next` the new passphrase), change its
+   * passphrase, or turn it off (`next` undefined). BAD_PASSPHRASE: `current` is wrong, nothing
+   * changed. The history is not re-encrypted: only the key that protects it is re-wrapped.
+   */
+  setAppLock(current: string | undefined, next: string | undefined): Promise<void>;
+  /** Lock after this many seconds without input (while the app lock is on). */
+  setIdleLock(seconds: number): Promise<void>;
+  /** Lock now: stop the engine and close the database; {@link resume} with the passphrase reopens. */
+  lock(): Promise<void>;
   /** Create the account, generate and upload keys, connect. */
   signUp(username: string, password: string, progress?: ProgressFn): Promise<Account>;
   /** Log in (a new device on this browser when none is stored), connect. */

@@ -40,6 +40,10 @@ const EN = {
   'error.groupUnavailable': 'This group is not available.',
   'error.noIdentityKey': '{user} has no identity key yet.',
   'error.weakPassword': 'The server refused the new password: use at least 8 characters.',
+  'error.locked': 'Sotto is locked. Enter the app-lock passphrase.',
+  'error.badPassphrase': 'Wrong passphrase. Nothing was changed; try again.',
+  'error.storeTampered':
+    'The data saved on this browser was changed outside Sotto and cannot be read.',
 
   'preview.file': 'File: {name}',
   'preview.photo': 'Photo: {name}',

@@ -9,6 +9,7 @@ import { createDexieStore } from '@sotto/client/dexie';
 import type { ClientStore, MessageRecord, StoreOp } from '../../../client/src/store/types.ts';
 import type {
   Account,
+  AppLockState,
   Capability,
   ConnectionState,
   LinkApproval,
@@ -98,6 +99,22 @@ export class RecordingMessenger implements MessengerService {
   }
   async resume() {
     return this.account;
+  }
+  /** The app lock as the views last set it (capability `app-lock` is off by default). */
+  appLockState: AppLockState = { enabled: false, idleSeconds: 300 };
+  async appLock() {
+    return this.appLockState;
+  }
+  async setAppLock(current: string | undefined, next: string | undefined) {
+    this.record('setAppLock', current, next);
+    this.appLockState = { ...this.appLockState, enabled: next !== undefined };
+  }
+  async setIdleLock(seconds: number) {
+    this.record('setIdleLock', seconds);
+    this.appLockState = { ...this.appLockState, idleSeconds: seconds };
+  }
+  async lock() {
+    this.record('lock');
   }
   async signUp(username: string, password: string) {
     this.record('signUp', username, password);

@@ -1,0 +1,89 @@
+/**
+ * In-page half of `store.chromium.bench.ts`: the Dexie store's costs in a real browser's
+ * IndexedDB. Bundled by the bench with esbuild, once as is and once with the store import
+ * pointed at an older commit's `dexie.ts` (before/after in one run); exposes `window.storeBench`.
+ */
+import { createDexieStore } from '../src/stores/dexie.ts';
+import type { MessageRecord, StoreOp } from '../src/store/types.ts';
+
+function message(i: number, conversationId: string): MessageRecord {
+  return {
+    conversationId,
+    id: `m${String(i).padStart(7, '0')}`,
+    sender: 'bob',
+    senderDevice: 'd1',
+    timestamp: 1_700_000_000_000 + i * 1000,
+    receivedAt: 1_700_000_000_000 + i * 1000,
+    kind: 'text',
+    body: { text: `message number ${i} with a few more words to index` },
+    outgoing: false,
+    unread: true,
+    status: {},
+    edited: false,
+    deleted: false,
+    reactions: {},
+  };
+}
+
+const ops = (from: number, n: number, c: string): StoreOp[] =>
+  Array.from({ length: n }, (_, k) => ({ op: 'putMessage', message: message(from + k, c) }));
+
+/** Incoming persistence: `total` messages in batches of `batch` (the engine's burst path). */
+async function persist(name: string, total: number, batch: number): Promise<number> {
+  const store = createDexieStore({ name });
+  await store.getAccount(); // open (and, when sealed, make the storage key) outside the timing
+  const t0 = performance.now();
+  for (let i = 0; i < total; i += batch) await store.batch(ops(i, batch, 'dm:bob'));
+  const ms = performance.now() - t0;
+  await store.close();
+  return (total / ms) * 1000;
+}
+
+/** Write `total` messages into one conversation (setup of {@link openLarge}). */
+async function fill(name: string, total: number): Promise<void> {
+  const store = createDexieStore({ name });
+  for (let i = 0; i < total; i += 2000) await store.batch(ops(i, 2000, 'dm:big'));
+  await store.close();
+}
+
+/**
+ * Opening a large conversation as the virtual list does before its first paint: open the
+ * database (unwrap the storage key), count the rows, read the newest page of 50.
+ */
+async function openLarge(name: string): Promise<number> {
+  const t0 = performance.now();
+  const store = createDexieStore({ name });
+  const count = await store.countMessages('dm:big');
+  const page = await store.listMessages('dm:big', { limit: 50 });
+  const ms = performance.now() - t0;
+  if (page.length !== 50 || count === 0) throw new Error(`read ${page.length} of ${count}`);
+  await store.close();
+  return ms;
+}
+
+/** A search for a word of every message's text, and for a prefix. */
+async function search(name: string): Promise<{ word: number; prefix: number }> {
+  const store = createDexieStore({ name });
+  await store.getAccount();
+  let t0 = performance.now();
+  const a = await store.search('number 77', { limit: 20 });
+  const word = performance.now() - t0;
+  t0 = performance.now();
+  await store.search('messag', { limit: 20 });
+  const prefix = performance.now() - t0;
+  if (a.length === 0) throw new Error('search found nothing');
+  await store.close();
+  return { word, prefix };
+}
+
+declare global {
+  interface Window {
+    storeBench: {
+      persist: typeof persist;
+      fill: typeof fill;
+      openLarge: typeof openLarge;
+      search: typeof search;
+    };
+  }
+}
+window.storeBench = { persist, fill, openLarge, search };

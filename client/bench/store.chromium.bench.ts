@@ -1,0 +1,139 @@
+/**
+ * `npx tsx client/bench/store.chromium.bench.ts [--base COMMIT] [--quick] [--rounds N]` (issue 15): the
+ * browser store's own costs in headless Chromium's real IndexedDB, for the current code and —
+ * with `--base` — for `client/src/stores/dexie.ts` as it was at COMMIT, in the same run and the
+ * same browser, alternating rounds:
+ *
+ * - incoming persistence: 20,000 messages written in batches of 500 (the engine's burst path);
+ * - opening a conversation of 100,000 messages as the virtual list does before its first paint:
+ *   open the database, count, read the newest page of 50;
+ * - search for two words, and for a prefix, in that conversation.
+ *
+ * Results: a Markdown table on stdout, then `BENCH` lines (scripts/bench-lib.ts).
+ */
+import { execFileSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { printBench } from '../../scripts/bench-lib.ts';
+import { launchChromium } from '../../test/web/harness.ts';
+
+const QUICK = process.argv.includes('--quick');
+const baseAt = process.argv.indexOf('--base');
+const BASE = baseAt >= 0 ? process.argv[baseAt + 1] : undefined;
+const PERSIST = QUICK ? 5000 : 20_000;
+const LARGE = QUICK ? 20_000 : 100_000;
+const roundsAt = process.argv.indexOf('--rounds');
+const ROUNDS = roundsAt >= 0 ? Number(process.argv[roundsAt + 1]) : QUICK ? 1 : 3;
+const ROOT = join(import.meta.dirname, '..', '..');
+const STORES = join(ROOT, 'client', 'src', 'stores');
+
+/** The page script bundled with the store at `dexie` (a path). */
+async function bundle(dexie: string): Promise<string> {
+  const out = await build({
+    entryPoints: [join(import.meta.dirname, 'store-page.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    write: false,
+    logLevel: 'error',
+    plugins: [
+      {
+        name: 'store-under-test',
+        setup(b) {
+          b.onResolve({ filter: /\/stores\/dexie\.ts$/ }, () => ({ path: dexie }));
+        },
+      },
+    ],
+  });
+  return out.outputFiles[0]!.text;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main(): Promise<void> {
+  const scripts: Record<string, string> = { now: await bundle(join(STORES, 'dexie.ts')) };
+  if (BASE !== undefined) {
+    const old = join(STORES, `.dexie-${BASE}.bench.ts`);
+    writeFileSync(
+      old,
+      execFileSync('git', ['show', `${BASE}:client/src/stores/dexie.ts`], { cwd: ROOT }),
+    );
+    try {
+      scripts.base = await bundle(old);
+    } finally {
+      rmSync(old, { force: true });
+    }
+  }
+  const server = createServer((req, res) => {
+    const name = (req.url ?? '/').slice(1).replace(/\.js$/, '');
+    const script = scripts[name];
+    if (script !== undefined) {
+      res.writeHead(200, { 'content-type': 'text/javascript' }).end(script);
+      return;
+    }
+    res
+      .writeHead(200, { 'content-type': 'text/html' })
+      .end('<!doctype html><title>store bench</title>');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const browser = await launchChromium();
+  const results: Record<
+    string,
+    { persist: number[]; open: number[]; word: number[]; prefix: number[] }
+  > = {};
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const version of Object.keys(scripts)) {
+        const context = await browser.newContext();
+        const page = await context.newPage();
+        await page.goto(url);
+        await page.addScriptTag({ url: `${url}/${version}.js`, type: 'module' });
+        await page.waitForFunction(() => 'storeBench' in window);
+        const r = (results[version] ??= { persist: [], open: [], word: [], prefix: [] });
+        r.persist.push(
+          await page.evaluate(([n]) => window.storeBench.persist('persist', n!, 500), [PERSIST]),
+        );
+        await page.evaluate(([n]) => window.storeBench.fill('large', n!), [LARGE]);
+        for (let i = 0; i < 3; i++)
+          r.open.push(await page.evaluate(() => window.storeBench.openLarge('large')));
+        const s = await page.evaluate(() => window.storeBench.search('large'));
+        r.word.push(s.word);
+        r.prefix.push(s.prefix);
+        await context.close();
+        console.error(`round ${round + 1} ${version}: ${JSON.stringify(r)}`);
+      }
+    }
+  } finally {
+    await browser.close();
+    server.close();
+  }
+  const rows = Object.entries(results).map(([v, r]) => ({
+    v: v === 'now' ? 'current' : `base ${BASE}`,
+    persist: Math.round(median(r.persist)),
+    open: +median(r.open).toFixed(1),
+    word: +median(r.word).toFixed(1),
+    prefix: +median(r.prefix).toFixed(1),
+  }));
+  console.log(
+    `| store | persist msg/s (${PERSIST}, batches of 500) | open ${LARGE} → first page (ms) | search two words (ms) | search prefix (ms) |`,
+  );
+  console.log('|---|---|---|---|---|');
+  for (const r of rows)
+    console.log(`| ${r.v} | ${r.persist} | ${r.open} | ${r.word} | ${r.prefix} |`);
+  printBench(
+    rows.flatMap((r) => [
+      { name: `Chromium store ${r.v}: incoming persistence`, value: r.persist, unit: 'msg/s' },
+      {
+        name: `Chromium store ${r.v}: open ${LARGE}-message conversation, first page`,
+        value: r.open,
+        unit: 'ms',
+      },
+    ]),
+  );
+}
+
+await main();

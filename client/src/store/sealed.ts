@@ -1,0 +1,221 @@
+/**
+ * The one sealing layer of the durable stores (PROTOCOL.md §14, issue 15): what the SQLite and
+ * Dexie backends write at rest, defined once.
+ *
+ * - Every record is JSON (binary fields tagged, {@link encodeJson}) sealed by
+ *   `@sotto/crypto`'s record sealer under the device's storage key, with its table and primary
+ *   key as associated data ({@link RecordCodec.seal}): a record swapped into another row or
+ *   table, or changed by one byte, fails with `ClientError('STORE_TAMPERED')`.
+ * - Values a backend must look rows up by — usernames, device ids, conversation and group ids,
+ *   setting names, outbox keys, search tokens — are stored as blinds (a keyed hash,
+ *   {@link RecordCodec.blind}). What stays in clear: message ids (random), timestamps, whether a
+ *   message is unread, prekey kinds and ids, sender-key ids, outbox creation times and the ids
+ *   and times of the seen-envelope log; SECURITY.md lists them.
+ * - The search index holds, per message, the blind of each distinct word and of its first
+ *   {@link PREFIX_CHARS} prefixes; a query intersects those and ranks on the decrypted messages
+ *   ({@link sealedSearch}), with the same results as the clear index had.
+ * - The access token is never written: the account is sealed with `accessToken: null` and the
+ *   token kept in this codec's memory for the life of the open store.
+ *
+ * Runtime: any (browser and Node).
+ */
+import {
+  createRecordSealer,
+  fromBase64,
+  fromUtf8,
+  isCryptoError,
+  toBase64,
+  toHex,
+  utf8,
+  type RecordSealer,
+} from '@sotto/crypto';
+import { ClientError } from '../errors.ts';
+import { ACCOUNT_KEY, type TermChange } from './apply.ts';
+import { messageTerms, parseQuery, rankMatches } from './common.ts';
+import type { AccountRecord, MessageRecord, SearchHit, SearchOptions } from './types.ts';
+
+/**
+ * JSON with `Uint8Array` values encoded as `{"$b": base64url}`.
+ *
+ * @throws TypeError for what JSON would silently drop or change (a function, a symbol,
+ *   `undefined` as the whole value), as IndexedDB's structured clone refuses it.
+ */
+export function encodeJson(value: unknown): string {
+  const text = JSON.stringify(value, (key, v: unknown) => {
+    if (typeof v === 'function' || typeof v === 'symbol') {
+      throw new TypeError(`cannot store a ${typeof v} (at ${JSON.stringify(key)})`);
+    }
+    return v instanceof Uint8Array ? { $b: toBase64(v) } : v;
+  }) as string | undefined;
+  if (text === undefined) throw new TypeError('cannot store undefined');
+  return text;
+}
+
+/** Inverse of {@link encodeJson}. */
+export function decodeJson<T>(text: string): T {
+  return JSON.parse(text, (_k, v: unknown) => {
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      const o = v as Record<string, unknown>;
+      if (typeof o.$b === 'string' && Object.keys(o).length === 1) return fromBase64(o.$b);
+    }
+    return v;
+  }) as T;
+}
+
+/** The tables whose records are sealed; each name is bound into its records' associated data. */
+export type SealedTable =
+  | 'kv'
+  | 'prekeys'
+  | 'sessions'
+  | 'ownSenderKeys'
+  | 'senderKeys'
+  | 'messages'
+  | 'outbox'
+  | 'contacts'
+  | 'groups';
+
+/** What a blind stands for; the domain is hashed with the value, so blinds of different kinds never collide. */
+export type BlindDomain = 'user' | 'device' | 'conversation' | 'group' | 'kv' | 'outbox' | 'term';
+
+/** Words are indexed under their first 1…PREFIX_CHARS characters too, for prefix queries. */
+export const PREFIX_CHARS = 3;
+
+/** Row key of a sealed record from its key parts (the associated data names the row). */
+export function rowKey(...parts: readonly (string | number)[]): string {
+  return parts.join('\u0000');
+}
+
+/** Seals and opens one store's records; see the module comment. */
+export interface RecordCodec {
+  /** Seal `value` for the row of `table` whose stored primary key is `key`. */
+  seal(table: SealedTable, key: string, value: unknown): Uint8Array;
+  /** Open the sealed record of the row `key` of `table`; throws `ClientError('STORE_TAMPERED')`. */
+  open<T>(table: SealedTable, key: string, sealed: Uint8Array): T;
+  /** The blind of `value` as a lookup key (hex). */
+  blind(domain: BlindDomain, value: string): string;
+  /** Seal key-value entry `key` (stored under `row`); the account is sealed without its access token. */
+  sealKv(key: string, row: string, value: unknown): Uint8Array;
+  /** Open key-value entry `key` (stored under `row`); the account gets back the access token held in memory. */
+  openKv<T>(key: string, row: string, sealed: Uint8Array): T;
+  /** A search-term change of a message as blinded index keys. */
+  blindTerms(change: TermChange): { keys: string[]; stale: string[] };
+}
+
+/** Index keys (unblinded) of one word: the word itself and its first prefixes. */
+function wordKeys(word: string): string[] {
+  const keys = [`=${word}`];
+  const chars = [...word];
+  const n = Math.min(PREFIX_CHARS, chars.length);
+  for (let i = 1; i <= n; i++) keys.push(`^${chars.slice(0, i).join('')}`);
+  return keys;
+}
+
+/** Blinds remembered per open store (words and ids recur: most blinds are look-ups). */
+const BLIND_CACHE = 50_000;
+
+/** Nonces from the platform (WebCrypto's `getRandomValues`: browsers, Node ≥ 19). */
+const platformRandom = (length: number): Uint8Array =>
+  globalThis.crypto.getRandomValues(new Uint8Array(length));
+
+/** A codec over `storageKey` (32 bytes). Await `@sotto/crypto`'s `ready()` first. */
+export function createRecordCodec(storageKey: Uint8Array): RecordCodec {
+  const sealer: RecordSealer = createRecordSealer(storageKey, platformRandom);
+  const blinds = new Map<string, string>();
+  let accessToken: string | null = null;
+  const ad = (table: SealedTable, key: string): Uint8Array => utf8(`${table}\u0000${key}`);
+
+  const codec: RecordCodec = {
+    seal(table, key, value) {
+      return sealer.seal(ad(table, key), utf8(encodeJson(value)));
+    },
+    open<T>(table: SealedTable, key: string, sealed: Uint8Array): T {
+      try {
+        return decodeJson<T>(fromUtf8(sealer.open(ad(table, key), sealed)));
+      } catch (cause) {
+        if (!isCryptoError(cause) && !(cause instanceof SyntaxError)) throw cause;
+        throw new ClientError(
+          'STORE_TAMPERED',
+          `the stored ${table} record ${JSON.stringify(key)} does not open: changed, moved or sealed under another key`,
+          { cause },
+        );
+      }
+    },
+    blind(domain, value) {
+      const input = `${domain}\u0000${value}`;
+      let out = blinds.get(input);
+      if (out === undefined) {
+        out = toHex(sealer.blind(utf8(input)));
+        if (blinds.size >= BLIND_CACHE) blinds.clear();
+        blinds.set(input, out);
+      }
+      return out;
+    },
+    sealKv(key, row, value) {
+      if (key !== ACCOUNT_KEY) return codec.seal('kv', row, value);
+      const account = value as AccountRecord;
+      accessToken = account.accessToken;
+      return codec.seal('kv', row, { ...account, accessToken: null });
+    },
+    openKv<T>(key: string, row: string, sealed: Uint8Array): T {
+      const value = codec.open<T>('kv', row, sealed);
+      if (key !== ACCOUNT_KEY) return value;
+      return { ...(value as AccountRecord), accessToken } as T;
+    },
+    blindTerms(change) {
+      const keys = new Set<string>();
+      for (const word of change.terms.keys()) for (const k of wordKeys(word)) keys.add(k);
+      const stale = new Set<string>();
+      for (const word of change.stale) {
+        for (const k of wordKeys(word)) if (!keys.has(k)) stale.add(k);
+      }
+      const blind = (k: string): string => codec.blind('term', k);
+      return { keys: [...keys].map(blind), stale: [...stale].map(blind) };
+    },
+  };
+  return codec;
+}
+
+/** What {@link sealedSearch} needs from a backend. */
+export interface SearchBackend {
+  /** Ids of the messages indexed under a blinded term key. */
+  postings(key: string): Promise<string[]> | string[];
+  /** The (opened) messages with these ids; absent ones left out. */
+  load(ids: string[]): Promise<MessageRecord[]> | MessageRecord[];
+}
+
+/**
+ * {@link ClientStore.search} over a blinded index: candidates are the messages indexed under
+ * every whole query word and under the last word's prefix (cut to {@link PREFIX_CHARS}); the
+ * candidates are opened and matched and ranked on their own text, as the clear index did.
+ */
+export async function sealedSearch(
+  codec: RecordCodec,
+  backend: SearchBackend,
+  query: string,
+  options: SearchOptions,
+): Promise<SearchHit[]> {
+  const parsed = parseQuery(query);
+  if (!parsed) return [];
+  const prefixKey = `^${[...parsed.prefix].slice(0, PREFIX_CHARS).join('')}`;
+  const keys = [...parsed.exact.map((w) => `=${w}`), prefixKey];
+  let candidates: Set<string> | null = null;
+  for (const key of keys) {
+    const ids: string[] = await backend.postings(codec.blind('term', key));
+    candidates = new Set(candidates === null ? ids : ids.filter((id) => candidates!.has(id)));
+    if (candidates.size === 0) return [];
+  }
+  const loaded = new Map<string, MessageRecord>();
+  const matches = [...parsed.exact, parsed.prefix].map(() => new Map<string, number>());
+  for (const m of await backend.load([...(candidates ?? [])])) {
+    loaded.set(m.id, m);
+    const terms = messageTerms(m);
+    parsed.exact.forEach((w, i) => {
+      const n = terms.get(w);
+      if (n !== undefined) matches[i]!.set(m.id, n);
+    });
+    let prefixed = 0;
+    for (const [w, n] of terms) if (w.startsWith(parsed.prefix)) prefixed += n;
+    if (prefixed > 0) matches[parsed.exact.length]!.set(m.id, prefixed);
+  }
+  return rankMatches(matches, (id) => loaded.get(id), options);
+}
