@@ -13,9 +13,9 @@ import { sessionContext } from '../context.ts';
 import { MessengerError, type Account, type DeviceInfo } from '../services/messenger.ts';
 import type { ChatSession } from '../services/session.ts';
 import { icons } from '../icons.ts';
+import { applyTheme } from '../services/theme.ts';
 import { shared } from '../styles.ts';
 import { MIN_PASSWORD } from './auth-view.ts';
-import { applyTheme } from './sotto-app.ts';
 import './identity-reset.ts';
 import './app-lock-settings.ts';
 

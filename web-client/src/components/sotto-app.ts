@@ -16,6 +16,7 @@ import { messengerContext, sessionContext } from '../context.ts';
 import type { Account, MessengerService } from '../services/messenger.ts';
 import { MessengerError, parseConversationId } from '../services/messenger.ts';
 import { ChatSession } from '../services/session.ts';
+import { applyTheme } from '../services/theme.ts';
 import { shared } from '../styles.ts';
 import './auth-view.ts';
 import './lock-view.ts';
@@ -372,18 +373,6 @@ export class SottoApp extends LitElement {
       case 'link':
         return this._lazyReady.has('link') ? html`<link-device></link-device>` : loading;
     }
-  }
-}
-
-/** Apply a theme choice to the document (`system` follows `prefers-color-scheme`). */
-export function applyTheme(theme: string): void {
-  const root = document.documentElement;
-  if (theme === 'light' || theme === 'dark') root.dataset.theme = theme;
-  else delete root.dataset.theme;
-  try {
-    localStorage.setItem('sotto-theme', theme);
-  } catch {
-    // Private mode without storage: the theme still applies for this page.
   }
 }
 
