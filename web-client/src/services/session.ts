@@ -332,7 +332,8 @@ export class ChatSession extends EventTarget {
     )
       return;
     this.ownKeyLog = status;
-    this.emitLive();
+    // Nothing checked yet looks the same as not known yet: no re-render for it.
+    if (old !== null || status.checkedAt !== null) this.emitLive();
   }
 
   /** Mark the history of these conversations changed (e.g. after a local send). */
