@@ -10,6 +10,7 @@ import type {
   ClientOptionsResolved,
   ConnectionState,
   OwnKeyAlert,
+  OwnKeyLogStatus,
 } from './internal/context.ts';
 import type { TypedEvents } from './internal/emitter.ts';
 import type { FileThumbnail, Payload, PayloadInput, FilePayload } from './payload.ts';
@@ -224,5 +225,12 @@ export interface SottoClient extends TypedEvents<ClientEvents> {
      * this account did not make, each also raised as an `ownKeyAlert` event.
      */
     checkOwnKeys(): Promise<OwnKeyAlert[]>;
+    /**
+     * What the own-key monitor has checked so far, as it stored it: key-log entries read, when
+     * the last run that read new ones finished, and how many were not this account's (each also
+     * an `ownKeyAlert` when found). Updated by each run that reads new entries, which then
+     * emits `ownKeyLogChecked` with the same status. All zero and null without key transparency.
+     */
+    ownKeyLog(): Promise<OwnKeyLogStatus>;
   };
 }

@@ -105,8 +105,9 @@ export function createClient(deps: CreateClientOptions): SottoClient {
     const run = async (): Promise<OwnKeyAlert[]> => {
       if (!transparency) return [];
       const a = ctx.account();
-      const alerts = await transparency.monitor(a.username, a.uik.publicKey);
+      const { alerts, checked } = await transparency.monitor(a.username, a.uik.publicKey);
       for (const alert of alerts) events.emit('ownKeyAlert', alert);
+      if (checked) events.emit('ownKeyLogChecked', checked);
       return alerts;
     };
     monitoring = monitoring.then(run, run);
@@ -414,6 +415,10 @@ export function createClient(deps: CreateClientOptions): SottoClient {
         await directory.devices(user, true);
       },
       checkOwnKeys,
+      ownKeyLog: async () =>
+        transparency
+          ? transparency.ownKeyLog()
+          : { checkedEntries: 0, checkedAt: null, unexpected: 0 },
     },
   };
   return client;

@@ -36,5 +36,5 @@ export * from './store/types.ts';
 export { tokenize } from './store/common.ts';
 export { createMemoryStore } from './stores/memory.ts';
 export { dmConversation, parseConversation } from './internal/conversation.ts';
-export type { OwnKeyAlert, OwnKeyAlertReason } from './internal/context.ts';
+export type { OwnKeyAlert, OwnKeyAlertReason, OwnKeyLogStatus } from './internal/context.ts';
 export type { ChangedMember, GroupKeyStatus } from './internal/groups/admin.ts';

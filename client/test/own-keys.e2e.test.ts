@@ -29,7 +29,7 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type SottoClient } from '../src/engine.ts';
 import { isClientError } from '../src/errors.ts';
-import type { OwnKeyAlert } from '../src/internal/context.ts';
+import type { OwnKeyAlert, OwnKeyLogStatus } from '../src/internal/context.ts';
 import { createMemoryStore } from '../src/stores/memory.ts';
 import { startServer, uname, until, type TestServer } from './support/server.ts';
 
@@ -135,9 +135,13 @@ class LyingServer {
 }
 
 /** A registered, started engine talking to `lying` for everything key-log. */
-async function engineWith(
-  lying: LyingServer,
-): Promise<{ client: SottoClient; user: string; alerts: OwnKeyAlert[]; errors: unknown[] }> {
+async function engineWith(lying: LyingServer): Promise<{
+  client: SottoClient;
+  user: string;
+  alerts: OwnKeyAlert[];
+  checked: OwnKeyLogStatus[];
+  errors: unknown[];
+}> {
   const client = createClient({
     store: createMemoryStore(),
     http: { baseUrl: srv.httpUrl, fetch: lying.fetch },
@@ -145,13 +149,15 @@ async function engineWith(
   });
   clients.push(client);
   const alerts: OwnKeyAlert[] = [];
+  const checked: OwnKeyLogStatus[] = [];
   const errors: unknown[] = [];
   client.on('ownKeyAlert', (a) => alerts.push(a));
+  client.on('ownKeyLogChecked', (s) => checked.push(s));
   client.on('error', (e) => errors.push(e));
   const user = uname('alice');
   await client.register(user, 'correct horse battery');
   await client.start();
-  return { client, user, alerts, errors };
+  return { client, user, alerts, checked, errors };
 }
 
 /** A certificate for `username`/`deviceId` claiming `claimedUik`, signed by `signer`. */
@@ -224,8 +230,10 @@ describe('own key-log monitoring', () => {
 
   it('refuses log entries that are not the signed log (a forged binding hidden from its owner)', async () => {
     const lying = new LyingServer();
-    const { client, user, alerts } = await engineWith(lying);
+    const { client, user, alerts, checked } = await engineWith(lying);
     expect(await client.trust.checkOwnKeys()).toEqual([]);
+    const before = await client.trust.ownKeyLog();
+    const reported = checked.length;
     const mallory = generateUserIdentity();
     const forged = lying.inject(user, mallory.publicKey, certificate(mallory, user, 'evil'));
     // Others are shown the forged binding (it is in the signed tree); its owner is shown a harmless leaf.
@@ -233,8 +241,47 @@ describe('own key-log monitoring', () => {
     const err = await client.trust.checkOwnKeys().catch((e: unknown) => e);
     expect(isClientError(err, 'KT_FAILURE')).toBe(true);
     expect(alerts).toEqual([]);
+    // The refused run claims no progress: nothing stored, nothing announced.
+    expect(await client.trust.ownKeyLog()).toEqual(before);
+    expect(checked.length).toBe(reported);
     // Served honestly again, the forged binding is found.
     lying.substitute.clear();
     expect((await client.trust.checkOwnKeys()).map((a) => a.logIndex)).toEqual([forged]);
+  });
+
+  it('reports what it checked (trust.ownKeyLog, ownKeyLogChecked): the log size, when, and what was not ours', async () => {
+    const lying = new LyingServer();
+    const { client, user, checked } = await engineWith(lying);
+    const started = Date.now();
+    expect(await client.trust.checkOwnKeys()).toEqual([]);
+    const size = (await client.http.logHead()).treeSize;
+    const first = await client.trust.ownKeyLog();
+    expect(first.checkedEntries).toBe(size);
+    expect(first.unexpected).toBe(0);
+    expect(first.checkedAt).toBeGreaterThanOrEqual(started - 60_000);
+    // The event carries exactly what is stored.
+    expect(checked.at(-1)).toEqual(first);
+    // A run with nothing new stores and announces nothing.
+    const reported = checked.length;
+    expect(await client.trust.checkOwnKeys()).toEqual([]);
+    expect(checked.length).toBe(reported);
+    expect(await client.trust.ownKeyLog()).toEqual(first);
+
+    const mallory = generateUserIdentity();
+    lying.inject(user, mallory.publicKey, certificate(mallory, user, 'evil'));
+    lying.inject(uname('carol'), mallory.publicKey, certificate(mallory, 'carol', 'x'));
+    expect(await client.trust.checkOwnKeys()).toHaveLength(1);
+    const after = await client.trust.ownKeyLog();
+    expect(after).toEqual({ checkedEntries: size + 2, checkedAt: after.checkedAt, unexpected: 1 });
+    expect(after.checkedAt).toBeGreaterThanOrEqual(first.checkedAt!);
+    expect(checked.at(-1)).toEqual(after);
+    expect(checked.length).toBe(reported + 1);
+    // Kept in the store: another engine on the same store reports the same, without a run.
+    const again = createClient({
+      store: client.store,
+      http: { baseUrl: srv.httpUrl, fetch: lying.fetch },
+      mqttConnect: (o) => mqtt.connect(srv.mqttUrl, o),
+    });
+    expect(await again.trust.ownKeyLog()).toEqual(after);
   });
 });

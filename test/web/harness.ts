@@ -160,48 +160,14 @@ export async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(dir, `${name}.png`), animations: 'disabled' });
 }
 
-/** Every row of the sealed key-value store of `db` in `page`: blinded key → sealed bytes (hex). */
-function sealedSettings(page: Page, db: string): Promise<Record<string, string>> {
-  return page.evaluate(
-    (name) =>
-      new Promise<Record<string, string>>((resolve, reject) => {
-        const open = indexedDB.open(name);
-        open.onerror = () => reject(open.error ?? new Error('cannot open'));
-        open.onsuccess = () => {
-          const all = open.result
-            .transaction('sealedKv', 'readonly')
-            .objectStore('sealedKv')
-            .getAll();
-          all.onerror = () => reject(all.error ?? new Error('cannot read'));
-          all.onsuccess = () => {
-            open.result.close();
-            const rows = all.result as { k: string; v: Uint8Array }[];
-            resolve(
-              Object.fromEntries(
-                rows.map((r) => [
-                  r.k,
-                  Array.from(r.v, (b) => b.toString(16).padStart(2, '0')).join(''),
-                ]),
-              ),
-            );
-          };
-        };
-      }),
-    db,
-  );
-}
-
 /**
- * Wait until a run of the own-key monitor of `username`'s engine in `page` has judged every
- * entry the key server's log holds now: the positive marker before checking that no own-key
- * alert came (an alert is raised the moment its entry is judged).
- *
- * The monitor's progress is sealed in the account's database (issue 15), so this follows a run
- * from outside: the page is reloaded (every connection starts a run, against the log's head as
- * it is then, which already holds all `size` entries), and the run is over once, after a
- * `GET /v1/log/head`, three sealed settings differ from before the reload — the account (its
- * tokens are refreshed on every start), the log head seen and the monitor's own progress, its
- * last write (a rewrite has a fresh nonce, so changed bytes even for an equal value).
+ * Wait until the own-key monitor of `username`'s engine in `page` has judged every entry the
+ * key server's log holds now: the positive marker before checking that no own-key alert came.
+ * It reads Settings → Devices' key-log line (`<own-key-log-status>`), which shows the progress
+ * the engine stored after a run (`trust.ownKeyLog()`); the web client tells a run's alerts
+ * before its progress, so by then any alert is on screen. The page goes back to where it was.
+ * Runs start on every connect, on device-removed notices and hourly: call this after the
+ * entries to judge were logged with one of those to come (a reset, a removal, a reconnect).
  */
 export async function ownKeyMonitorCaughtUp(
   page: Page,
@@ -215,23 +181,15 @@ export async function ownKeyMonitorCaughtUp(
   } finally {
     await store.close();
   }
-  const db = `sotto-${username}`;
-  const before = await sealedSettings(page, db);
-  const head = page.waitForResponse((r) => r.url().endsWith('/v1/log/head') && r.ok(), {
-    timeout: 30_000,
+  const back = await page.evaluate(() => location.hash);
+  await go(page, '#/settings');
+  const line = page.locator('settings-view own-key-log-status [role=status]');
+  await line.waitFor({ timeout: 20_000 });
+  await waitFor(async () => Number(await line.getAttribute('data-checked-entries')) >= size, {
+    timeoutMs: 30_000,
+    what: `${username}'s own-key monitor to judge the ${size} entries of the key log`,
   });
-  await page.reload();
-  await head;
-  await waitFor(
-    async () => {
-      const now = await sealedSettings(page, db);
-      return Object.keys(now).filter((k) => now[k] !== before[k]).length >= 3;
-    },
-    {
-      timeoutMs: 30_000,
-      what: `${username}'s own-key monitor to judge the ${size} entries of the key log`,
-    },
-  );
+  await go(page, back === '' ? '#/' : back);
 }
 
 /** Navigate the single-page app to `hash` (e.g. `#/settings`). */

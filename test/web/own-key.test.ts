@@ -3,8 +3,9 @@
  * transparency and own-key monitoring"): Alice signs up, then the key server — compromised —
  * appends to its log a device certificate under Alice's name that her identity key never
  * signed. On the next connect her browser's engine finds the entry and the app shows the
- * own-key alert banner; it stays across a reload until Alice presses "I understand". Its own
- * server and browser, so it does not depend on the order of web.test.ts.
+ * own-key alert banner; it stays across a reload until Alice presses "I understand". Settings →
+ * Devices counts the entries checked and the unexpected one. Its own server and browser, so it
+ * does not depend on the order of web.test.ts.
  *
  * Set `SCREENSHOTS=1` to (re)write `docs/screenshots/own-key-alert-desktop.png` from the run.
  */
@@ -21,7 +22,7 @@ import {
   ready,
 } from '@sotto/crypto';
 import { createSqliteStore } from '@sotto/server-core/store';
-import { launchChromium, newUser, signUp, startServer, type TestServer } from './harness.ts';
+import { go, launchChromium, newUser, signUp, startServer, type TestServer } from './harness.ts';
 import { REPO_ROOT } from '../../scripts/web-assets.ts';
 
 let server: TestServer;
@@ -88,6 +89,14 @@ describe('own-key alert in the web client', () => {
       mkdirSync(dir, { recursive: true });
       await page.screenshot({ path: join(dir, 'own-key-alert-desktop.png') });
     }
+    // Settings → Devices: every entry of the log checked, the forged one unexpected.
+    await go(page, '#/settings');
+    const keyLog = page.locator('settings-view own-key-log-status [role=status]');
+    const checked = (entries: number, rest: string): RegExp =>
+      new RegExp(`^Key log: ${entries} entries checked, ${rest} · \\S`);
+    await expect
+      .poll(() => keyLog.getAttribute('aria-label'), { timeout: 20_000 })
+      .toMatch(checked(index + 1, '1 unexpected — see the alert'));
 
     // The engine reports a log entry once; the banner still shows after a reload (kept in IndexedDB).
     await page.reload();
@@ -97,14 +106,21 @@ describe('own-key alert in the web client', () => {
 
     await banner.locator('button', { hasText: 'I understand' }).click();
     await banner.waitFor({ state: 'detached', timeout: 10_000 });
+    // Still counted, with no alert left to point at.
+    await expect
+      .poll(() => keyLog.getAttribute('aria-label'), { timeout: 10_000 })
+      .toMatch(checked(index + 1, '1 unexpected'));
     // An acknowledged alert stays gone after a reload. The marker: a device forged now is
     // reported after the page has read its kept alerts (both go through one queue per store),
     // so once it shows, the acknowledged one would show beside it had it been kept.
-    await forgeDevice('alice', 'second-forged-phone');
+    const second = await forgeDevice('alice', 'second-forged-phone');
     await page.reload();
     await expect
       .poll(() => banner.textContent(), { timeout: 30_000 })
       .toContain('second-forged-phone');
     expect(await banner.textContent()).not.toContain('not-alices-phone');
+    await expect
+      .poll(() => keyLog.getAttribute('aria-label'), { timeout: 10_000 })
+      .toMatch(checked(second + 1, '2 unexpected — see the alert'));
   });
 });

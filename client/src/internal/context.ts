@@ -28,6 +28,19 @@ export interface OwnKeyAlert {
   deviceId: string | null;
 }
 
+/**
+ * What the own-key monitor has checked so far ({@link ClientEvents.ownKeyLogChecked},
+ * `trust.ownKeyLog()`): exactly the progress it stored, never more.
+ */
+export interface OwnKeyLogStatus {
+  /** Key-log entries read and proven to be the signed log (the log's size at the last run). */
+  checkedEntries: number;
+  /** When the last run that read new entries finished (ms since the Unix epoch); null: none yet. */
+  checkedAt: number | null;
+  /** How many of the entries checked are bindings under our username this account did not make. */
+  unexpected: number;
+}
+
 /** State of the MQTT connection. */
 /** `signed-out`: the key server refused this device's refresh token; log in again. */
 export type ConnectionState = 'connecting' | 'online' | 'offline' | 'closed' | 'signed-out';
@@ -53,6 +66,11 @@ export interface ClientEvents {
    * (a forged identity key or certificate: someone may be impersonating us).
    */
   ownKeyAlert: OwnKeyAlert;
+  /**
+   * A run of the own-key monitor read new key-log entries and stored its progress (after the
+   * run's `ownKeyAlert`s): what `trust.ownKeyLog()` now returns.
+   */
+  ownKeyLogChecked: OwnKeyLogStatus;
   /** A contact's identity key changed. `blocked` for verified contacts until accepted. */
   keyChange: { user: string; verified: boolean; blocked: boolean };
   /** A group's verified membership changed (or we joined/left one). */

@@ -31,7 +31,7 @@ import {
 } from '@sotto/crypto';
 import { ClientError } from '../errors.ts';
 import type { ClientStore, StoreOp } from '../store/types.ts';
-import type { Ctx, OwnKeyAlert } from './context.ts';
+import type { Ctx, OwnKeyAlert, OwnKeyLogStatus } from './context.ts';
 
 const PINNED_KEY = 'kt.logPublicKey';
 const LAST_HEAD = 'kt.lastHead';
@@ -58,6 +58,33 @@ interface MonitorState {
   frontier: Subtree[];
   /** Whether a leaf with the account's current UIK has been read yet. */
   seenOwnUik: boolean;
+  /** When the last run that read new leaves finished; null before the first (absent in old states). */
+  checkedAt?: number | null;
+  /** Leaves read so far that were reported as alerts (absent in old states: 0). */
+  unexpected?: number;
+}
+
+/** The saved monitor state (a fresh one before the first run), as a copy safe to change. */
+async function loadState(store: ClientStore): Promise<MonitorState> {
+  const saved = await store.getSetting<MonitorState>(MONITOR);
+  if (!saved) return { size: 0, frontier: [], seenOwnUik: false, checkedAt: null, unexpected: 0 };
+  return { ...saved, frontier: [...saved.frontier] };
+}
+
+/** What a monitor state says to the user (`trust.ownKeyLog()`). */
+function statusOf(state: MonitorState): OwnKeyLogStatus {
+  return {
+    checkedEntries: state.size,
+    checkedAt: state.checkedAt ?? null,
+    unexpected: state.unexpected ?? 0,
+  };
+}
+
+/** What one run of {@link Transparency.monitor} found. */
+export interface MonitorRun {
+  alerts: OwnKeyAlert[];
+  /** The progress stored by this run; null when the log had no new leaves (nothing stored). */
+  checked: OwnKeyLogStatus | null;
 }
 
 /** Append one leaf hash to a frontier (a binary counter: equal-sized neighbours merge). */
@@ -87,10 +114,7 @@ function frontierRoot(frontier: readonly Subtree[]): Uint8Array {
  * nothing logged before the reset goes unreported.
  */
 export async function ownIdentityReplacedOp(store: ClientStore): Promise<StoreOp> {
-  const saved = await store.getSetting<MonitorState>(MONITOR);
-  const value: MonitorState = saved
-    ? { size: saved.size, frontier: saved.frontier, seenOwnUik: false }
-    : { size: 0, frontier: [], seenOwnUik: false };
+  const value: MonitorState = { ...(await loadState(store)), seenOwnUik: false };
   return { op: 'setSetting', key: MONITOR, value };
 }
 
@@ -190,15 +214,14 @@ export class Transparency {
    * Certificates signed by our own UIK are ours by construction (only a
    * device holding the UIK, i.e. one of ours or one we linked, can sign one).
    * Throws KT_FAILURE when the leaves served do not hash to the signed root;
-   * then nothing is reported or remembered.
+   * then nothing is reported or remembered. A run that read new leaves stores
+   * its progress with them (see {@link ownKeyLog}) and returns it as `checked`.
    */
-  async monitor(user: string, ownUik: Uint8Array): Promise<OwnKeyAlert[]> {
+  async monitor(user: string, ownUik: Uint8Array): Promise<MonitorRun> {
     this.#head = null; // always against the newest head
     const sth = await this.head();
-    const saved = await this.ctx.store.getSetting<MonitorState>(MONITOR);
-    const state: MonitorState = saved
-      ? { size: saved.size, frontier: [...saved.frontier], seenOwnUik: saved.seenOwnUik }
-      : { size: 0, frontier: [], seenOwnUik: false };
+    const state = await loadState(this.ctx.store);
+    const before = state.size;
     if (state.size > sth.treeSize) throw new ClientError('KT_FAILURE', 'the key log shrank');
     const alerts: OwnKeyAlert[] = [];
     while (state.size < sth.treeSize) {
@@ -216,8 +239,16 @@ export class Transparency {
     }
     if (!equalBytes(frontierRoot(state.frontier), sth.root))
       throw new ClientError('KT_FAILURE', 'the key log entries do not match its signed tree head');
+    if (state.size === before) return { alerts, checked: null };
+    state.checkedAt = this.ctx.now();
+    state.unexpected = (state.unexpected ?? 0) + alerts.length;
     await this.ctx.store.setSetting(MONITOR, state);
-    return alerts;
+    return { alerts, checked: statusOf(state) };
+  }
+
+  /** The own-key monitor's stored progress: entries checked, when, and how many were not ours. */
+  async ownKeyLog(): Promise<OwnKeyLogStatus> {
+    return statusOf(await loadState(this.ctx.store));
   }
 
   /** Judge one leaf for the own-key monitor (updates `state.seenOwnUik`). */

@@ -1,8 +1,8 @@
 /**
- * `<settings-view>`: privacy (presence / last seen, read receipts), theme, desktop
- * notifications, this user's devices, device linking, changing the password, the app lock, resetting the
- * identity key (`<identity-reset>`), and log out with an option to wipe every key and message
- * from this browser.
+ * `<settings-view>`: privacy (presence / last seen, read receipts), theme, desktop notifications,
+ * this user's devices and the own-key check (`<own-key-log-status>`), device linking, changing the
+ * password, the app lock, resetting the identity key (`<identity-reset>`), and log out with an
+ * option to wipe every key and message from this browser.
  */
 /* eslint-disable @typescript-eslint/unbound-method -- Lit calls template event listeners with `this` bound to the host element (renderOptions.host). */
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
@@ -18,6 +18,7 @@ import { shared } from '../styles.ts';
 import { MIN_PASSWORD } from './auth-view.ts';
 import './identity-reset.ts';
 import './app-lock-settings.ts';
+import './own-key-log-status.ts';
 
 /** Why a password change failed, in words. */
 function passwordError(err: unknown): string {
@@ -447,6 +448,7 @@ export class SettingsView extends LitElement {
                     )}
                   </ul>`
         }
+        <own-key-log-status></own-key-log-status>
         ${
           can.has('link-device')
             ? html`<div><a href="#/link">Link another device…</a></div>`

@@ -1,7 +1,7 @@
 /**
- * Dates as the conversation shows them: day separators ("Today", "Yesterday", "Mon 3 March
- * 2025") and a contact's "last seen". Plain functions, shared by `<message-list>` and
- * `<conversation-view>`.
+ * Dates as the app shows them: day separators ("Today", "Yesterday", "Mon 3 March 2025"), a
+ * contact's "last seen" and when something happened ("14:02", "Yesterday 14:02"). Plain
+ * functions, shared by `<message-list>`, `<conversation-view>` and `<own-key-log-status>`.
  */
 
 /** Calendar-day label for separators ("Today", "Yesterday", "Mon 3 March 2025"). */
@@ -19,9 +19,19 @@ export function dayLabel(at: number, now = Date.now()): string {
   });
 }
 
+/** Hours and minutes of `at` in the user's locale ("14:02"). */
+function clockTime(at: number): string {
+  return new Date(at).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+}
+
 /** "last seen today at 14:02" style label. */
 export function lastSeenLabel(at: number, now = Date.now()): string {
   const day = dayLabel(at, now);
-  const time = new Date(at).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
-  return `last seen ${day === 'Today' || day === 'Yesterday' ? day.toLowerCase() : day} at ${time}`;
+  return `last seen ${day === 'Today' || day === 'Yesterday' ? day.toLowerCase() : day} at ${clockTime(at)}`;
+}
+
+/** When something happened: "14:02" today, otherwise with its day ("Yesterday 14:02"). */
+export function momentLabel(at: number, now = Date.now()): string {
+  const day = dayLabel(at, now);
+  return day === 'Today' ? clockTime(at) : `${day} ${clockTime(at)}`;
 }

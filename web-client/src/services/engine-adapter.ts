@@ -38,6 +38,7 @@ import {
   type LinkOffer,
   type MessengerEvent,
   type MessengerService,
+  type OwnKeyLogInfo,
   type ProgressFn,
   type SafetyInfo,
 } from './messenger.ts';
@@ -458,6 +459,10 @@ class EngineMessenger implements MessengerService {
 
   heldMessages(username: string): Promise<number> {
     return translated(() => this.engine().trust.held(username));
+  }
+
+  ownKeyLog(): Promise<OwnKeyLogInfo> {
+    return translated(() => this.engine().trust.ownKeyLog());
   }
 
   async setPrivacy(settings: { shareLastSeen: boolean; readReceipts: boolean }): Promise<void> {

@@ -1,8 +1,8 @@
 /**
  * Event mapping: the engine's events (`@sotto/client` `ClientEvents`) re-told as the views'
  * {@link MessengerEvent}s — history changes with notification previews, typing, presence,
- * key changes, security notices, own-key alerts (kept in the store first), group changes and
- * the connection state the header shows.
+ * key changes, security notices, own-key alerts (kept in the store first), the own-key
+ * monitor's progress, group changes and the connection state the header shows.
  */
 import type { ClientEvents, MessageRecord, SottoClient } from '@sotto/client';
 import type { ClientStore } from './engine-types.ts';
@@ -58,7 +58,10 @@ export class ConnectionStates {
 }
 
 /** Listen to `client` and tell `sink` in the views' terms; returns the function that stops it. */
-export function mapEngineEvents(client: SottoClient, sink: EngineEventSink): () => void {
+export function mapEngineEvents(
+  client: Pick<SottoClient, 'on' | 'off'>,
+  sink: EngineEventSink,
+): () => void {
   const detach: (() => void)[] = [];
   const on = <K extends keyof ClientEvents & string>(
     name: K,
@@ -128,9 +131,16 @@ export function mapEngineEvents(client: SottoClient, sink: EngineEventSink): () 
       },
     }),
   );
+  // Alerts are kept in the store before the views hear them; a run's progress (which counts
+  // them) is told after its alerts, as the engine orders them, so a view that sees the progress
+  // has seen every alert it includes.
+  let forwarded: Promise<void> = Promise.resolve();
   on('ownKeyAlert', (a) => {
     const store = sink.store();
-    if (store !== null) void forwardOwnKeyAlert(store, a, emit);
+    if (store !== null) forwarded = forwarded.then(() => forwardOwnKeyAlert(store, a, emit));
+  });
+  on('ownKeyLogChecked', (status) => {
+    forwarded = forwarded.then(() => emit({ type: 'ownKeyLog', status }));
   });
   on('groupChange', (c) => {
     emit({ type: 'groupChange', groupId: c.groupId, removed: c.removed.includes(sink.me() ?? '') });

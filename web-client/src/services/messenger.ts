@@ -73,6 +73,8 @@ export type MessengerEvent =
    * make (the engine's `ownKeyAlert`). Already kept in the store when this is emitted.
    */
   | { type: 'ownKeyAlert'; alert: OwnKeyAlertNotice }
+  /** The own-key monitor checked new key-log entries (the engine's `ownKeyLogChecked`). */
+  | { type: 'ownKeyLog'; status: OwnKeyLogInfo }
   /** A group's verified membership changed (we may have been added or removed). */
   | { type: 'groupChange'; groupId: string; removed: boolean }
   /**
@@ -102,6 +104,17 @@ export interface OwnKeyAlertNotice {
   deviceId: string | null;
   /** When this browser noticed it (ms since the Unix epoch); the log keeps no time. */
   seenAt: number;
+}
+
+/**
+ * What the own-key monitor has checked, as the engine stored it (`trust.ownKeyLog()`): how
+ * many key-log entries, when the last new ones were read, and how many were not this account's.
+ */
+export interface OwnKeyLogInfo {
+  checkedEntries: number;
+  /** ms since the Unix epoch; null: no entry checked yet. */
+  checkedAt: number | null;
+  unexpected: number;
 }
 
 /** Stable codes of a {@link SecurityNoticeInfo}: the engine's (docs/SECURITY.md, PROTOCOL.md §6.7). */
@@ -400,6 +413,8 @@ export interface MessengerService {
   acceptKeyChange(username: string): Promise<void>;
   /** How many messages from `username` are held until their new key is accepted. */
   heldMessages(username: string): Promise<number>;
+  /** What the own-key monitor has checked so far (updated live by `ownKeyLog` events). */
+  ownKeyLog(): Promise<OwnKeyLogInfo>;
 
   /**
    * Apply privacy settings: read receipts are local to this browser; `shareLastSeen` is stored

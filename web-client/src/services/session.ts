@@ -1,8 +1,9 @@
 /**
  * The signed-in session as the views see it: the messenger, the history read model, the
  * live state that is never stored (who is typing, presence, connection, key changes, messages
- * held for a verified contact's new key, frozen groups, security notices) and the own-key
- * alerts the user has not acknowledged (kept in the store, `own-key-alerts.ts`).
+ * held for a verified contact's new key, frozen groups, security notices), the own-key
+ * alerts the user has not acknowledged (kept in the store, `own-key-alerts.ts`) and what the
+ * own-key monitor has checked (the engine keeps it; this follows its events).
  *
  * It turns engine events into two coalesced DOM events on itself — `history` (with the set of
  * conversations that changed) and `live` — at most once per animation frame, so a burst of
@@ -23,6 +24,7 @@ import type {
   MessengerEvent,
   MessengerService,
   OwnKeyAlertNotice,
+  OwnKeyLogInfo,
   SecurityNoticeCode,
   SecurityNoticeInfo,
 } from './messenger.ts';
@@ -97,7 +99,7 @@ export interface HistoryEventDetail {
  *
  * @fires history - local history changed; `detail.conversations` says where (coalesced per frame)
  * @fires live - typing, presence, connection, key-change, held-message, frozen-group,
- *   security-notice or own-key-alert state changed
+ *   security-notice, own-key-alert or own-key-log state changed
  *   (coalesced per frame)
  */
 export class ChatSession extends EventTarget {
@@ -126,6 +128,8 @@ export class ChatSession extends EventTarget {
    * acknowledged yet (kept in the store: they survive a reload), oldest first.
    */
   ownKeyAlerts: readonly OwnKeyAlertNotice[] = [];
+  /** What the own-key monitor has checked (null until the engine answered). */
+  ownKeyLog: OwnKeyLogInfo | null = null;
   /** Log indexes acknowledged in this session (a slow first read must not bring them back). */
   private readonly acknowledged = new Set<number>();
   connection: ConnectionState;
@@ -176,6 +180,10 @@ export class ChatSession extends EventTarget {
     void pendingOwnKeyAlerts(store).then(
       (kept) => this.addOwnKeyAlerts(kept),
       (err: unknown) => console.warn('could not read own-key alerts', err),
+    );
+    void messenger.ownKeyLog().then(
+      (status) => this.updateOwnKeyLog(status),
+      (err: unknown) => console.warn('could not read the own-key monitor’s progress', err),
     );
     if (typeof document !== 'undefined') {
       document.addEventListener('visibilitychange', this.onVisibility);
@@ -310,6 +318,24 @@ export class ChatSession extends EventTarget {
     this.emitLive();
   }
 
+  /**
+   * Take the monitor's progress if it is newer than what is shown (the first read may answer
+   * after an event: the log only grows, so more entries checked, or the same later, is newer).
+   */
+  private updateOwnKeyLog(status: OwnKeyLogInfo): void {
+    const old = this.ownKeyLog;
+    if (
+      old !== null &&
+      (status.checkedEntries < old.checkedEntries ||
+        (status.checkedEntries === old.checkedEntries &&
+          (status.checkedAt ?? 0) <= (old.checkedAt ?? 0)))
+    )
+      return;
+    this.ownKeyLog = status;
+    // Nothing checked yet looks the same as not known yet: no re-render for it.
+    if (old !== null || status.checkedAt !== null) this.emitLive();
+  }
+
   /** Mark the history of these conversations changed (e.g. after a local send). */
   touch(...ids: ConversationId[]): void {
     for (const id of ids) {
@@ -366,6 +392,9 @@ export class ChatSession extends EventTarget {
         return;
       case 'ownKeyAlert':
         this.addOwnKeyAlerts([e.alert]);
+        return;
+      case 'ownKeyLog':
+        this.updateOwnKeyLog(e.status);
         return;
       case 'securityNotice':
         this.addSecurityNotice(e.notice);

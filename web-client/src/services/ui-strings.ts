@@ -3,7 +3,8 @@
  * translation: a translation is another object with the same keys. Parameters are written
  * `{name}` in the text and filled by {@link uiText}, so a translator can move them within the
  * sentence. The views keep their own words in their templates; this module holds what the
- * services hand to them (error messages, progress labels, notification previews, the title).
+ * services hand to them (error messages, progress labels, notification previews, the title,
+ * the own-key monitor's status line).
  * Timeline notices and list previews (`notice.*`, `preview.*`) are read by `services/history.ts`.
  */
 
@@ -51,6 +52,14 @@ const EN = {
   'preview.deleted': 'Message deleted',
   'notice.keyChange': 'Your safety number with {user} changed',
   'notice.security': 'Security notice',
+
+  'keyLog.notChecked': 'Key log: not checked yet',
+  'keyLog.entries.one': '1 entry',
+  'keyLog.entries.other': '{count} entries',
+  'keyLog.clean': 'Key log: {entries} checked, none unexpected · {time}',
+  'keyLog.unexpected': 'Key log: {entries} checked, {unexpected} unexpected · {time}',
+  'keyLog.unexpectedAlert':
+    'Key log: {entries} checked, {unexpected} unexpected — see the alert · {time}',
 } as const satisfies Record<string, string>;
 
 /** A key of the catalogue. */

@@ -17,6 +17,7 @@ import type {
   LinkOffer,
   MessengerEvent,
   MessengerService,
+  OwnKeyLogInfo,
 } from '../../src/services/messenger.ts';
 
 let dbSeq = 0;
@@ -244,6 +245,11 @@ export class RecordingMessenger implements MessengerService {
   async heldMessages(username: string) {
     this.record('heldMessages', username);
     return this.heldCounts.get(username) ?? 0;
+  }
+  /** What ownKeyLog answers. */
+  ownKeyLogStatus: OwnKeyLogInfo = { checkedEntries: 0, checkedAt: null, unexpected: 0 };
+  async ownKeyLog() {
+    return this.ownKeyLogStatus;
   }
   async setPrivacy(...args: unknown[]) {
     this.record('setPrivacy', ...args);
