@@ -18,14 +18,24 @@ export type ApiErrorCode = string;
 /** A failed key server call. `code` is the server's stable error code; `status` 0 = no response. */
 export class ApiError extends Error {
   override readonly name = 'ApiError';
+  /** How long the server asked to wait before trying again (`Retry-After`, on 429/503), in ms. */
+  readonly retryAfterMs: number | undefined;
   constructor(
     readonly code: ApiErrorCode,
     message: string,
     readonly status: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterMs?: number },
   ) {
     super(message, options);
+    this.retryAfterMs = options?.retryAfterMs;
   }
+}
+
+/** `Retry-After` as milliseconds: delta-seconds or an HTTP date; undefined when absent or bad. */
+function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  if (header === null || header.trim() === '') return undefined;
+  const seconds = /^\s*\d+\s*$/.test(header) ? Number(header) : (Date.parse(header) - now) / 1000;
+  return Number.isFinite(seconds) ? Math.max(0, Math.ceil(seconds)) * 1000 : undefined;
 }
 
 /** True when `err` is an {@link ApiError}, optionally of the given code. */
@@ -257,7 +267,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     } catch {
       // Not JSON (a proxy error page): keep the HTTP status as the code.
     }
-    throw new ApiError(code, message, res.status);
+    const wait = retryAfterMs(res.headers.get('retry-after'));
+    throw new ApiError(code, message, res.status, wait === undefined ? {} : { retryAfterMs: wait });
   }
 
   async function errorCode(res: Response): Promise<string | null> {

@@ -29,6 +29,30 @@ function setup(
 }
 
 describe('key server HTTP client', () => {
+  it('carries the Retry-After the server sent on a 429 (seconds, or an HTTP date)', async () => {
+    const limited = (headers: Record<string, string>) =>
+      new Response(JSON.stringify({ error: 'RATE_LIMITED', message: 'slow down' }), {
+        status: 429,
+        headers: { 'content-type': 'application/json', ...headers },
+      });
+    const inSeconds = await setup(() => limited({ 'retry-after': '120' }))
+      .http.login('alice', 'x')
+      .catch((e: unknown) => e);
+    expect(inSeconds).toMatchObject({ code: 'RATE_LIMITED', status: 429, retryAfterMs: 120_000 });
+    const date = new Date(Date.now() + 30_000).toUTCString();
+    const byDate = (await setup(() => limited({ 'retry-after': date }))
+      .http.login('alice', 'x')
+      .catch((e: unknown) => e)) as ApiError;
+    expect(byDate.retryAfterMs).toBeGreaterThan(25_000);
+    expect(byDate.retryAfterMs).toBeLessThanOrEqual(30_000);
+    for (const headers of [{}, { 'retry-after': 'soon' }]) {
+      const none = (await setup(() => limited(headers))
+        .http.login('alice', 'x')
+        .catch((e: unknown) => e)) as ApiError;
+      expect(none.retryAfterMs).toBeUndefined();
+    }
+  });
+
   it('turns the server error shape into an ApiError with its code and status', async () => {
     const { http } = setup(() =>
       json(401, { error: 'BAD_CREDENTIALS', message: 'wrong password' }),

@@ -36,7 +36,7 @@ export function authErrorText(err: unknown, mode: 'signup' | 'login'): string {
       case 'WEAK_PASSWORD':
         return `Use a password of at least ${MIN_PASSWORD} characters.`;
       case 'RATE_LIMITED':
-        return 'Too many attempts. Wait a minute and try again.';
+        return err.message; // with the server's Retry-After (messenger-errors.ts)
       case 'NO_SUCH_USER':
         return mode === 'login' ? 'Wrong username or password.' : err.message;
       default:

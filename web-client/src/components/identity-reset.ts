@@ -38,7 +38,7 @@ export function identityResetErrorText(err: unknown): string {
       case 'UNREACHABLE':
         return 'Cannot reach the Sotto server. Your identity was not reset; try again.';
       case 'RATE_LIMITED':
-        return 'Too many attempts. Wait a minute and try again.';
+        return err.message; // with the server's Retry-After (messenger-errors.ts)
       default:
         return err.message;
     }

@@ -31,7 +31,7 @@ function passwordError(err: unknown): string {
       case 'UNREACHABLE':
         return 'Cannot reach the Sotto server. Check your connection and try again.';
       case 'RATE_LIMITED':
-        return 'Too many attempts. Wait a minute and try again.';
+        return err.message; // with the server's Retry-After (messenger-errors.ts)
       default:
         return err.message;
     }

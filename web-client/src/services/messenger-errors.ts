@@ -41,9 +41,31 @@ const CLIENT_ERRORS: Partial<Record<ClientError['code'], [Code, UiStringKey]>> =
   STORE_TAMPERED: ['FAILED', 'error.storeTampered'],
 };
 
+/**
+ * "Too many attempts", with the wait the server asked for (`Retry-After`): the key server backs a
+ * username off for up to 15 minutes after failed logins, so "wait a minute" would be wrong.
+ */
+export function rateLimitedText(retryAfterMs: number | undefined): string {
+  if (retryAfterMs === undefined || retryAfterMs <= 0) return uiText('error.rateLimitedSoon');
+  const seconds = Math.ceil(retryAfterMs / 1000);
+  const minutes = Math.ceil(seconds / 60);
+  const wait =
+    seconds === 1
+      ? uiText('wait.second')
+      : seconds < 60
+        ? uiText('wait.seconds', { n: seconds })
+        : minutes === 1
+          ? uiText('wait.minute')
+          : uiText('wait.minutes', { n: minutes });
+  return uiText('error.rateLimited', { wait });
+}
+
 /** Map engine and key server errors to the stable codes the views translate. */
 export function toMessengerError(err: unknown): unknown {
   if (err instanceof MessengerError) return err;
+  if (err instanceof ApiError && err.code === 'RATE_LIMITED') {
+    return new MessengerError('RATE_LIMITED', rateLimitedText(err.retryAfterMs), { cause: err });
+  }
   if (err instanceof ApiError) {
     const code =
       API_CODES[err.code] ?? (err.status === 0 || err.status >= 502 ? 'UNREACHABLE' : 'FAILED');

@@ -41,6 +41,12 @@ const EN = {
   'error.groupUnavailable': 'This group is not available.',
   'error.noIdentityKey': '{user} has no identity key yet.',
   'error.weakPassword': 'The server refused the new password: use at least 8 characters.',
+  'error.rateLimited': 'Too many attempts. Try again in {wait}.',
+  'error.rateLimitedSoon': 'Too many attempts. Wait a moment and try again.',
+  'wait.second': '1 second',
+  'wait.seconds': '{n} seconds',
+  'wait.minute': '1 minute',
+  'wait.minutes': '{n} minutes',
   'error.locked': 'Sotto is locked. Enter the app-lock passphrase.',
   'error.badPassphrase': 'Wrong passphrase. Nothing was changed; try again.',
   'error.storeTampered':
