@@ -10,7 +10,15 @@ import { createClient } from '../src/engine.ts';
 import { createHttpClient, isApiError } from '../src/http.ts';
 import type { MessageRecord } from '../src/store/types.ts';
 import { createMemoryStore } from '../src/stores/memory.ts';
-import { clientPool, startServer, uname, until, type TestServer } from './support/server.ts';
+import type { MqttClient } from 'mqtt';
+import {
+  clientPool,
+  makeClient,
+  startServer,
+  uname,
+  until,
+  type TestServer,
+} from './support/server.ts';
 
 let srv: TestServer;
 const pool = clientPool(() => srv);
@@ -53,7 +61,14 @@ describe('changing the password', () => {
     await bob.start();
 
     // A second device of Alice, linked from the first.
-    const alice2 = client();
+    // Every MQTT connection the second device opens, to see it ends them when signed out.
+    const alice2Mqtt: MqttClient[] = [];
+    const alice2 = pool.track(
+      makeClient(srv, undefined, (c) => {
+        alice2Mqtt.push(c);
+        return c;
+      }),
+    );
     const session = await alice2.link.begin(a, PW);
     await alice.link.approve(session.code);
     await session.linked;
@@ -106,12 +121,17 @@ describe('changing the password', () => {
     // instead of retrying with dead credentials forever.
     await until(() => alice2.connectionState === 'signed-out', 'the second device is signed out');
     expect((await alice2.store.getAccount())?.refreshToken).toBeNull();
-    const settled = alice2States.length;
-    // Genuinely about time: no event marks "it did not reconnect", so watch for several of the
-    // reconnect periods the engine would retry at and see no new connection state.
-    const SEVERAL_RECONNECT_PERIODS_MS = 1000;
-    await new Promise((r) => setTimeout(r, SEVERAL_RECONNECT_PERIODS_MS));
-    expect(alice2States.slice(settled)).toEqual([]);
+    // It cannot reconnect: every connection it opened is ended — closed (end() also cleared its reconnect timer), and
+    // `disconnecting` stays set, which mqtt.js checks before it would schedule one — so there is
+    // nothing left to wait for.
+    const opened = alice2Mqtt.length;
+    expect(opened).toBeGreaterThan(0);
+    await until(
+      () => alice2Mqtt.every((c) => c.disconnected),
+      "the second device's MQTT connections are closed",
+    );
+    for (const c of alice2Mqtt) expect(c.disconnecting).toBe(true);
+    expect(alice2Mqtt).toHaveLength(opened);
     expect(await apiCodeOf(alice2.http.getSettings())).not.toBe('resolved');
   });
 
