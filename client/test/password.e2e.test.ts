@@ -121,9 +121,9 @@ describe('changing the password', () => {
     // instead of retrying with dead credentials forever.
     await until(() => alice2.connectionState === 'signed-out', 'the second device is signed out');
     expect((await alice2.store.getAccount())?.refreshToken).toBeNull();
-    // It cannot reconnect: every connection it opened is ended — closed (end() also cleared its reconnect timer), and
-    // `disconnecting` stays set, which mqtt.js checks before it would schedule one — so there is
-    // nothing left to wait for.
+    // It cannot reconnect: every connection it opened is ended — closed, its reconnect timer
+    // cleared by end(), and `disconnecting` left set, which mqtt.js checks before it would
+    // schedule another — so there is nothing left to wait for.
     const opened = alice2Mqtt.length;
     expect(opened).toBeGreaterThan(0);
     await until(
