@@ -3,7 +3,7 @@
  * semantics of receipts, edits, deletes, reactions and search tokenization are
  * defined once and every store behaves the same under the abstract suite.
  */
-import type { MessageRecord, ReceiptStatus, SearchHit } from './types.ts';
+import type { ConversationSummary, MessageRecord, ReceiptStatus, SearchHit } from './types.ts';
 import { RECEIPT_ORDER } from './types.ts';
 
 /** Longest token indexed; longer words are cut (keeps the index bounded). */
@@ -135,6 +135,26 @@ export function compareMessages(
 ): number {
   if (a.timestamp !== b.timestamp) return a.timestamp - b.timestamp;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/**
+ * {@link ClientStore.listConversations}' answer from each conversation's newest message and unread
+ * count: one summary each, the most recently active first.
+ */
+export function conversationSummaries(
+  latest: Iterable<{ last: MessageRecord; unread: number }>,
+): ConversationSummary[] {
+  const out: ConversationSummary[] = [];
+  for (const { last, unread } of latest) {
+    out.push({
+      conversationId: last.conversationId,
+      lastMessageId: last.id,
+      lastTimestamp: last.timestamp,
+      unread,
+      last,
+    });
+  }
+  return out.sort((a, b) => b.lastTimestamp - a.lastTimestamp);
 }
 
 /** Default page size of {@link ClientStore.listMessages}. */

@@ -27,7 +27,13 @@ import {
   type StorePrimitives,
   type TermChange,
 } from '../store/apply.ts';
-import { byText, compareMessages, DEFAULT_PAGE, messageTerms } from '../store/common.ts';
+import {
+  byText,
+  compareMessages,
+  conversationSummaries,
+  DEFAULT_PAGE,
+  messageTerms,
+} from '../store/common.ts';
 import {
   changePassphrase,
   isPassphraseLocked,
@@ -47,12 +53,7 @@ import {
   type SessionRow,
 } from '../store/rows.ts';
 import { createRecordCodec, sealedSearch, type RecordCodec } from '../store/sealed.ts';
-import type {
-  AccountRecord,
-  ClientStore,
-  ConversationSummary,
-  MessageRecord,
-} from '../store/types.ts';
+import type { AccountRecord, ClientStore, MessageRecord } from '../store/types.ts';
 import { assertKnownOps } from '../store/validate.ts';
 import { LEGACY_TABLES, migrateLegacy } from './dexie-legacy.ts';
 
@@ -367,23 +368,15 @@ export function createDexieStore(options: DexieStoreOptions): ClientStore {
     async listConversations() {
       await opening;
       const blinds = (await db.sealedMessages.orderBy('c').uniqueKeys()) as string[];
-      const out: ConversationSummary[] = [];
+      const latest: { last: MessageRecord; unread: number }[] = [];
       for (const c of blinds) {
         const [row, unread] = await Promise.all([
           range(c).last(),
           db.sealedMessages.where('unreadIn').equals(c).count(),
         ]);
-        if (!row) continue;
-        const last = rows.openMessage(row);
-        out.push({
-          conversationId: last.conversationId,
-          lastMessageId: last.id,
-          lastTimestamp: last.timestamp,
-          unread,
-          last,
-        });
+        if (row) latest.push({ last: rows.openMessage(row), unread });
       }
-      return out.sort((a, b) => b.lastTimestamp - a.lastTimestamp);
+      return conversationSummaries(latest);
     },
     async listOutbox() {
       await opening;

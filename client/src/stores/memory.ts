@@ -8,12 +8,18 @@
  */
 /* eslint-disable @typescript-eslint/require-await -- a synchronous backend implementing the async ClientStore interface */
 import { ACCOUNT_KEY, applyOpsSync, settingKey, type StorePrimitives } from '../store/apply.ts';
-import { compareMessages, inWindow, pageOf, parseQuery, rankMatches } from '../store/common.ts';
+import {
+  compareMessages,
+  conversationSummaries,
+  inWindow,
+  pageOf,
+  parseQuery,
+  rankMatches,
+} from '../store/common.ts';
 import type {
   AccountRecord,
   ClientStore,
   ContactRecord,
-  ConversationSummary,
   GroupRecord,
   MessageRecord,
   OutboxEntry,
@@ -215,15 +221,9 @@ export function createMemoryStore(): ClientStore {
           if (m.unread) c.unread += 1;
         }
       }
-      return [...byConv.entries()]
-        .map(([conversationId, { last, unread }]): ConversationSummary => ({
-          conversationId,
-          lastMessageId: last.id,
-          lastTimestamp: last.timestamp,
-          unread,
-          last: clone(last),
-        }))
-        .sort((a, b) => b.lastTimestamp - a.lastTimestamp);
+      return conversationSummaries(
+        [...byConv.values()].map(({ last, unread }) => ({ last: clone(last), unread })),
+      );
     },
     async listOutbox() {
       return clone([...s.outbox.values()].sort((a, b) => a.createdAt - b.createdAt));

@@ -14,7 +14,7 @@ import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { ACCOUNT_KEY, applyOpsSync, settingKey, type StorePrimitives } from '../store/apply.ts';
 import { ready } from '@sotto/crypto';
-import { byText, compareMessages, DEFAULT_PAGE } from '../store/common.ts';
+import { byText, compareMessages, conversationSummaries, DEFAULT_PAGE } from '../store/common.ts';
 import { openStorageKey, type KeyRecord, type KeySlot } from '../store/keyring.ts';
 import {
   compareOutbox,
@@ -32,13 +32,7 @@ import {
   sealedSearch,
   type RecordCodec,
 } from '../store/sealed.ts';
-import type {
-  AccountRecord,
-  ClientStore,
-  ConversationSummary,
-  MessageRecord,
-  StoreOp,
-} from '../store/types.ts';
+import type { AccountRecord, ClientStore, MessageRecord, StoreOp } from '../store/types.ts';
 import { assertKnownOps } from '../store/validate.ts';
 import { migrateLegacySqlite } from './sqlite-legacy.ts';
 
@@ -369,20 +363,12 @@ export function createSqliteStore(options: SqliteStoreOptions): ClientStore {
     },
     async listConversations() {
       await opening;
-      const out: ConversationSummary[] = [];
+      const latest: { last: MessageRecord; unread: number }[] = [];
       for (const { c, unread } of q.conversations.all()) {
         const row = q.msgPageDown.get(c, -Infinity, Infinity, 1, 0);
-        if (row === undefined) continue;
-        const last = rows.openMessage(row);
-        out.push({
-          conversationId: last.conversationId,
-          lastMessageId: last.id,
-          lastTimestamp: last.timestamp,
-          unread,
-          last,
-        });
+        if (row !== undefined) latest.push({ last: rows.openMessage(row), unread });
       }
-      return out.sort((a, b) => b.lastTimestamp - a.lastTimestamp);
+      return conversationSummaries(latest);
     },
     async listOutbox() {
       await opening;

@@ -8,6 +8,8 @@
  * the engine's full-text search. Change notifications from the engine are coalesced so a burst
  * of thousands of messages triggers one reload per animation frame, not one per message.
  */
+// The store's own order (a light module: no engine, no libsodium in this chunk).
+import { compareMessages } from '@sotto/client/records';
 import { uiText } from './ui-strings.ts';
 import type {
   ClientStore,
@@ -165,15 +167,6 @@ export function reuseUnchanged(
     return m;
   });
   return { rows, changed };
-}
-
-/** Order of messages in a conversation, the store's: by timestamp, then id. */
-export function compareMessages(
-  a: Pick<MessageRecord, 'timestamp' | 'id'>,
-  b: Pick<MessageRecord, 'timestamp' | 'id'>,
-): number {
-  if (a.timestamp !== b.timestamp) return a.timestamp - b.timestamp;
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
 /**
