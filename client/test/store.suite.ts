@@ -426,9 +426,12 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       ]);
       expect(await s.hasSeen('a')).toBe(true);
       expect(await s.hasSeen('z')).toBe(false);
+      expect(await s.seenAmong(['z', 'c', 'a', 'y'])).toEqual(new Set(['a', 'c']));
+      expect(await s.seenAmong([])).toEqual(new Set());
       await s.pruneSeen(15);
       expect(await s.hasSeen('a')).toBe(false);
       expect(await s.hasSeen('c')).toBe(true);
+      expect(await s.seenAmong(['a', 'b', 'c'])).toEqual(new Set(['c']));
     });
 
     it('stores contacts with trust state, groups with their chain, and settings', async () => {

@@ -158,7 +158,7 @@ export async function decryptPairwise(
   // A PREKEY envelope names its certificate: ask the directory before any DH or KEM work.
   let verdict: Vouch | null = null;
   if (info.certificate) {
-    verdict = await directory.vouch(user, device, info.certificate);
+    verdict = await directory.vouch(user, device, info.certificate, store);
     if (verdict === 'unlisted') refuse();
   }
   // Current session first, then the previous one (kept when the peer re-keyed or both sides
@@ -180,7 +180,7 @@ export async function decryptPairwise(
       const certificate = session.remoteCertificate;
       // The session was vouched for when it began; the device must still be listed (a removed
       // or replaced device's sessions stop counting).
-      const now = verdict ?? (await directory.vouch(user, device, certificate));
+      const now = verdict ?? (await directory.vouch(user, device, certificate, store));
       const held = c.slot === holdSlot;
       if (now === 'unlisted' || (now === 'held') !== held) refuse();
       const ops: StoreOp[] = [

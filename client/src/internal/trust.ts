@@ -14,7 +14,7 @@ import {
 } from '@sotto/crypto';
 import { ClientError } from '../errors.ts';
 import { isApiError } from '../http.ts';
-import type { ContactRecord, MessageRecord, StoreOp } from '../store/types.ts';
+import type { ClientStore, ContactRecord, MessageRecord, StoreOp } from '../store/types.ts';
 import type { Ctx, RemoteDevice } from './context.ts';
 import { dmConversation } from './conversation.ts';
 import type { Transparency } from './transparency.ts';
@@ -177,9 +177,15 @@ export class Directory {
    * directory serves (trust-checked: first contact takes the UIK from the directory, never
    * from the envelope). Not listed: refetch once (at most every {@link REFETCH_EVERY_MS} per
    * user), then `unlisted`. A key server out of reach with nothing cached throws (the sender
-   * re-sends until acknowledged).
+   * re-sends until acknowledged). `contacts` is where the trusted UIK is read (a receive batch
+   * passes its staged store, which reads each contact once per batch).
    */
-  async vouch(user: string, deviceId: string, certificate: DeviceCertificate): Promise<Vouch> {
+  async vouch(
+    user: string,
+    deviceId: string,
+    certificate: DeviceCertificate,
+    contacts: Pick<ClientStore, 'getContact'> = this.ctx.store,
+  ): Promise<Vouch> {
     if (certificate.username !== user || certificate.deviceId !== deviceId) return 'unlisted';
     const listed = (e: { devices: RemoteDevice[] }): boolean =>
       e.devices.some((d) => d.deviceId === deviceId && sameCertificate(d.certificate, certificate));
@@ -199,7 +205,7 @@ export class Directory {
     const me = this.ctx.account();
     if (user === me.username)
       return equalBytes(certificate.uik, me.uik.publicKey) ? 'ok' : 'unlisted';
-    const contact = await this.ctx.store.getContact(user);
+    const contact = await contacts.getContact(user);
     if (contact?.uik && equalBytes(contact.uik, certificate.uik)) return 'ok';
     if (contact?.verified && contact.pendingUik && equalBytes(contact.pendingUik, certificate.uik))
       return 'held';

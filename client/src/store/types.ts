@@ -323,6 +323,11 @@ export interface ClientStore {
   listOutbox(): Promise<OutboxEntry[]>;
 
   hasSeen(id: string): Promise<boolean>;
+  /**
+   * Which of `ids` were seen (one read for a whole batch of received messages: in a browser each
+   * read is an IndexedDB round trip, and a burst of thousands must not pay one per message).
+   */
+  seenAmong(ids: readonly string[]): Promise<Set<string>>;
   /** Forget seen ids recorded before `before` (ms). */
   pruneSeen(before: number): Promise<void>;
 

@@ -386,6 +386,11 @@ export function createDexieStore(options: DexieStoreOptions): ClientStore {
       await opening;
       return (await db.seen.get(id)) !== undefined;
     },
+    async seenAmong(ids) {
+      await opening;
+      const found = await db.seen.bulkGet([...ids]);
+      return new Set(ids.filter((_, i) => found[i] !== undefined));
+    },
     async pruneSeen(before) {
       await opening;
       await db.seen.where('at').below(before).delete();

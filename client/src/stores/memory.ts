@@ -231,6 +231,9 @@ export function createMemoryStore(): ClientStore {
     async hasSeen(id) {
       return s.seen.has(id);
     },
+    async seenAmong(ids) {
+      return new Set(ids.filter((id) => s.seen.has(id)));
+    },
     async pruneSeen(before) {
       for (const [id, at] of s.seen) if (at < before) s.seen.delete(id);
     },

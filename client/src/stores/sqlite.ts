@@ -381,6 +381,10 @@ export function createSqliteStore(options: SqliteStoreOptions): ClientStore {
       await opening;
       return q.seenHas.get(id) !== undefined;
     },
+    async seenAmong(ids) {
+      await opening;
+      return new Set(ids.filter((id) => q.seenHas.get(id) !== undefined));
+    },
     async pruneSeen(before) {
       await opening;
       q.seenPrune.run(before);

@@ -28,9 +28,16 @@ export class Applier {
    * Apply a decrypted payload: store ops go into `ops` (committed by the caller together with
    * the new session state), events and receipts into `fx`. Receipts and typing are applied each
    * time; everything else is acknowledged exactly once per delivery and applied at most once
-   * (by message id).
+   * (by message id). `seenBefore` is whether the id was seen, when the caller read it already
+   * for a whole run of payloads (receive/run.ts); otherwise the store is asked.
    */
-  async apply(payload: Payload, origin: Origin, ops: StoreOp[], fx: Effects): Promise<void> {
+  async apply(
+    payload: Payload,
+    origin: Origin,
+    ops: StoreOp[],
+    fx: Effects,
+    seenBefore?: boolean,
+  ): Promise<void> {
     const { ctx } = this.deps;
     const now = ctx.now();
     const at: Applying = {
@@ -45,7 +52,7 @@ export class Applier {
     if (payload.kind === 'typing') return applyTyping(payload, at);
     if (isAcked(payload.kind))
       fx.acks.push({ user: origin.user, device: origin.device, id: payload.id });
-    if (await ctx.store.hasSeen(payload.id)) return;
+    if (seenBefore ?? (await ctx.store.hasSeen(payload.id))) return;
     ops.push({ op: 'markSeen', ids: [payload.id], at: now });
     switch (payload.kind) {
       case 'text':

@@ -20,6 +20,7 @@ import { groupConversation } from '../conversation.ts';
 import { isAcked, isBatchable } from '../kinds.ts';
 import type { ReceiptBatcher } from '../receipts.ts';
 import { runEffects } from '../receive/effects.ts';
+import { applyRun, type RunItem } from '../receive/run.ts';
 import type { Directory } from '../trust.ts';
 
 const PENDING = 'groups.pending';
@@ -83,7 +84,15 @@ export class GroupReceiver {
         const seen = new Set<string>();
         const staged: StoreOp[] = [];
         const pending: Effects[] = [];
+        /** Decrypted ordinary payloads, applied together before the next commit (run.ts). */
+        const run: RunItem[] = [];
         const commit = async (): Promise<void> => {
+          const items = run.splice(0);
+          await applyRun(this.ctx, this.applier, items, seen);
+          for (const item of items) {
+            staged.push(...item.ops);
+            pending.push(item.fx);
+          }
           const ops = staged.splice(0);
           const fxs = pending.splice(0);
           groups.clear();
@@ -130,15 +139,24 @@ export class GroupReceiver {
             const simple = payload === null || isBatchable(payload.kind);
             if (!simple) await commit();
             const fx: Effects = newEffects();
+            const { devices } = payload
+              ? await this.directory.devices(header.username)
+              : { devices: [] };
+            const origin: Origin = {
+              conversationId: groupConversation(groupId),
+              user: header.username,
+              device: header.deviceId,
+              kind: devices.find((d) => d.deviceId === header.deviceId)?.kind ?? 'user',
+              group: groupId,
+            };
+            if (simple) {
+              // Applied with the rest of the run, after one read of which ids were seen (a
+              // payload that did not decode joins it too: its chain advance keeps its place).
+              keys.set(slot, record);
+              run.push({ payload, origin, ops, fx });
+              continue;
+            }
             if (payload) {
-              const { devices } = await this.directory.devices(header.username);
-              const origin: Origin = {
-                conversationId: groupConversation(groupId),
-                user: header.username,
-                device: header.deviceId,
-                kind: devices.find((d) => d.deviceId === header.deviceId)?.kind ?? 'user',
-                group: groupId,
-              };
               if (seen.has(payload.id)) {
                 // A copy of a message earlier in this batch: acknowledged again, not stored.
                 if (isAcked(payload.kind))

@@ -9,7 +9,7 @@
 import { EnvelopeType, peekPairwiseEnvelope, unpad } from '@sotto/crypto';
 import { isApiError } from '../../http.ts';
 import { decodePayload, type Payload } from '../../payload.ts';
-import type { StoreOp } from '../../store/types.ts';
+import type { ContactRecord, StoreOp } from '../../store/types.ts';
 import type { Applier } from '../apply/index.ts';
 import { newEffects, type Effects, type Origin } from '../apply/types.ts';
 import { SenderBudget } from '../budget.ts';
@@ -23,6 +23,7 @@ import type { ReceiptBatcher } from '../receipts.ts';
 import { decryptPairwise, heldSlot, previousSlot, UntrustedSenderError } from '../sessions.ts';
 import type { Directory } from '../trust.ts';
 import { runEffects } from './effects.ts';
+import { applyRun, type RunItem } from './run.ts';
 
 /** The inbox receiver of one engine. */
 export class InboxReceiver {
@@ -62,21 +63,37 @@ export class InboxReceiver {
     const done: Effects[] = [];
     try {
       await this.ctx.lock.run(async () => {
-        // Session states and seen ids written by this batch but not committed yet.
+        // Session states and seen ids written by this batch but not committed yet; session
+        // slots and contacts read by it (a slot or a contact changes only through this batch's
+        // ops while it holds the lock — sessions are staged here, contacts dropped at a commit).
         const sessions = new Map<string, Uint8Array | null>();
+        const contacts = new Map<string, Promise<ContactRecord | null>>();
         const seen = new Set<string>();
         const staged: StoreOp[] = [];
         const pending: Effects[] = [];
+        /** Decrypted ordinary payloads, applied together before the next commit (run.ts). */
+        const run: RunItem[] = [];
         const stagedStore = new Proxy(store, {
-          get: (target, prop, receiver) =>
-            prop === 'getSession'
-              ? (user: string, device: string) => {
-                  const key = `${user}|${device}`;
-                  return sessions.has(key)
-                    ? Promise.resolve(sessions.get(key) ?? null)
-                    : target.getSession(user, device);
+          get: (target, prop, receiver) => {
+            if (prop === 'getSession') {
+              return async (user: string, device: string) => {
+                const key = `${user}|${device}`;
+                if (!sessions.has(key)) sessions.set(key, await target.getSession(user, device));
+                return sessions.get(key) ?? null;
+              };
+            }
+            if (prop === 'getContact') {
+              return (user: string) => {
+                let contact = contacts.get(user);
+                if (contact === undefined) {
+                  contact = target.getContact(user);
+                  contacts.set(user, contact);
                 }
-              : (Reflect.get(target, prop, receiver) as unknown),
+                return contact;
+              };
+            }
+            return Reflect.get(target, prop, receiver) as unknown;
+          },
         });
         const stagedCtx: Ctx = { ...this.ctx, store: stagedStore };
         const stage = (ops: StoreOp[]): void => {
@@ -84,15 +101,30 @@ export class InboxReceiver {
             if (op.op === 'putSession') sessions.set(`${op.user}|${op.device}`, op.state);
             else if (op.op === 'deleteSession') sessions.set(`${op.user}|${op.device}`, null);
             else if (op.op === 'markSeen') for (const id of op.ids) seen.add(id);
+            else if (op.op === 'putContact') contacts.delete(op.contact.username);
+          }
+        };
+        const flushRun = async (): Promise<void> => {
+          const items = run.splice(0);
+          await applyRun(this.ctx, this.applier, items, seen);
+          for (const item of items) {
+            staged.push(...item.ops);
+            pending.push(item.fx);
           }
         };
         const commit = async (): Promise<void> => {
+          await flushRun();
           const ops = staged.splice(0);
           const fxs = pending.splice(0);
+          // Contacts may change outside this batch between its commits (a key accepted).
+          contacts.clear();
           try {
             if (ops.length) await store.batch(ops);
             done.push(...fxs);
           } catch (err) {
+            // Read the states again from the store: the ones staged were not kept.
+            sessions.clear();
+            seen.clear();
             this.ctx.events.emit('error', err);
           }
         };
@@ -123,24 +155,32 @@ export class InboxReceiver {
             }
             const simple = payload === null || isBatchable(payload.kind);
             if (!alone && !simple) await commit();
-            if (payload) {
-              const origin: Origin = {
-                conversationId: dmConversation(dec.user),
-                user: dec.user,
-                device: dec.device,
-                kind: dec.certificate.kind,
-              };
-              if (seen.has(payload.id)) {
-                // A copy of a message earlier in this batch: acknowledged again, not stored.
-                if (isAcked(payload.kind))
-                  fx.acks.push({ user: origin.user, device: origin.device, id: payload.id });
-              } else await this.applier.apply(payload, origin, ops, fx);
-            }
             if (dec.newSession) {
               // A device we had no session with may be new (e.g. just linked, PROTOCOL.md §13):
               // refetch the sender's device list before the next send so it is included.
               this.directory.invalidate(dec.user);
               fx.after.push(() => void this.outbox.resendTo(dec.user, dec.device));
+            }
+            // The session advance is staged now: the next envelope decrypts on it.
+            stage(ops);
+            const origin: Origin = {
+              conversationId: dmConversation(dec.user),
+              user: dec.user,
+              device: dec.device,
+              kind: dec.certificate.kind,
+            };
+            if (simple && !alone) {
+              // Applied with the rest of the run, after one read of which ids were seen (a
+              // payload that did not decode joins it too: its ops keep their place in order).
+              run.push({ payload, origin, ops, fx });
+              continue;
+            }
+            if (payload) {
+              if (seen.has(payload.id)) {
+                // A copy of a message earlier in this batch: acknowledged again, not stored.
+                if (isAcked(payload.kind))
+                  fx.acks.push({ user: origin.user, device: origin.device, id: payload.id });
+              } else await this.applier.apply(payload, origin, ops, fx);
             }
             staged.push(...ops);
             stage(ops);
