@@ -103,9 +103,55 @@ function reindex(old: MessageRecord | undefined, next: MessageRecord): TermChang
   return { terms: messageTerms(next), stale: old ? [...messageTerms(old).keys()] : [] };
 }
 
-/** Every write of a batch, in order, as primitive calls. */
+/** Ops that read stored messages: a run of message puts before them must be written first. */
+const READS_MESSAGES: ReadonlySet<StoreOp['op']> = new Set([
+  'setReceipt',
+  'editMessage',
+  'deleteMessage',
+  'react',
+  'markConversationRead',
+]);
+
+/** The row an op overwrites as a whole, for ops a later op on the same row makes moot. */
+function overwrittenRow(op: StoreOp): string | null {
+  switch (op.op) {
+    case 'putSession':
+    case 'deleteSession':
+      return `session\u0000${op.user}\u0000${op.device}`;
+    case 'putSenderKey': {
+      const r = op.record;
+      return `senderKey\u0000${r.groupId}\u0000${r.user}\u0000${r.device}\u0000${r.keyId}`;
+    }
+    default:
+      return null;
+  }
+}
+
+/**
+ * Indexes of ops whose row a later op of the batch writes again: a receive batch advances the
+ * same session or sender chain once per message, and only the last state is stored (no op
+ * reads sessions or sender keys, so nothing in between can see the earlier ones).
+ */
+function superseded(ops: readonly StoreOp[]): Set<number> {
+  const later = new Set<string>();
+  const moot = new Set<number>();
+  for (let i = ops.length - 1; i >= 0; i--) {
+    const row = overwrittenRow(ops[i]!);
+    if (row === null) continue;
+    if (later.has(row)) moot.add(i);
+    else later.add(row);
+  }
+  return moot;
+}
+
+/**
+ * Every write of a batch as primitive calls, with the result of applying the ops in order —
+ * but coalesced, because a receive batch is per message `putSession`, `markSeen`, `putMessage`
+ * and one primitive call each would be one IndexedDB request each: message puts go down as one
+ * bulk write until an op that reads messages, superseded session and sender-key states are
+ * skipped, and seen ids (which nothing here reads) are written together at the end.
+ */
 function* steps(ops: readonly StoreOp[], p: StorePrimitives): Generator<unknown, void, unknown> {
-  // Consecutive putMessage ops go down as one bulk write (bursts of thousands of messages).
   let run: MessageRecord[] = [];
   function* flush(): Generator<unknown, void, unknown> {
     if (run.length === 0) return;
@@ -133,13 +179,17 @@ function* steps(ops: readonly StoreOp[], p: StorePrimitives): Generator<unknown,
     if (next === old) return; // nothing changed (receipt not forward, edit of a tombstone)
     yield* call(p.putMessages([{ message: next, index: text ? reindex(old, next) : null }]));
   }
+  const moot = superseded(ops);
+  /** Seen ids by the time they were seen at, written last. */
+  const seen = new Map<number, string[]>();
 
-  for (const op of ops) {
+  for (const [i, op] of ops.entries()) {
     if (op.op === 'putMessage') {
       run.push(op.message);
       continue;
     }
-    yield* flush();
+    if (moot.has(i)) continue;
+    if (READS_MESSAGES.has(op.op)) yield* flush();
     switch (op.op) {
       case 'putAccount':
         yield* call(p.putKv(ACCOUNT_KEY, op.account));
@@ -211,9 +261,12 @@ function* steps(ops: readonly StoreOp[], p: StorePrimitives): Generator<unknown,
         yield* call(p.putOutbox([{ key, entry: touched }]));
         break;
       }
-      case 'markSeen':
-        yield* call(p.putSeen(op.ids, op.at));
+      case 'markSeen': {
+        const ids = seen.get(op.at);
+        if (ids === undefined) seen.set(op.at, [...op.ids]);
+        else ids.push(...op.ids);
         break;
+      }
       case 'putContact':
         yield* call(p.putContact(op.contact));
         break;
@@ -232,6 +285,7 @@ function* steps(ops: readonly StoreOp[], p: StorePrimitives): Generator<unknown,
     }
   }
   yield* flush();
+  for (const [at, ids] of seen) yield* call(p.putSeen(ids, at));
 }
 
 /**

@@ -1,0 +1,121 @@
+/**
+ * The op applier (store/apply.ts) on its own: what a batch costs in primitive calls — each one
+ * an IndexedDB request in a browser — and that coalescing them ends in the state the ops give
+ * applied one by one. The real stores run the same applier in the shared store suite.
+ */
+import { describe, expect, it } from 'vitest';
+import { applyOps, type StorePrimitives } from '../src/store/apply.ts';
+import type { MessageRecord, StoreOp } from '../src/store/types.ts';
+import { createMemoryStore } from '../src/stores/memory.ts';
+
+function message(id: string, text: string): MessageRecord {
+  return {
+    conversationId: 'dm:bob',
+    id,
+    sender: 'bob',
+    senderDevice: 'd1',
+    timestamp: 1000 + Number(id.slice(1)),
+    receivedAt: 1000,
+    kind: 'text',
+    body: { text },
+    outgoing: false,
+    unread: true,
+    status: {},
+    edited: false,
+    deleted: false,
+    reactions: {},
+  };
+}
+
+/** The ops a receive batch stages for `n` messages from one device. */
+function receiveBatch(n: number): StoreOp[] {
+  return Array.from({ length: n }, (_, i): StoreOp[] => [
+    { op: 'putSession', user: 'bob', device: 'd1', state: new Uint8Array([i]) },
+    { op: 'markSeen', ids: [`m${i}`], at: 5 },
+    { op: 'putMessage', message: message(`m${i}`, `hello ${i}`) },
+  ]).flat();
+}
+
+/** Primitives over maps that record every call by name. */
+function recording(): { p: StorePrimitives; calls: string[]; sessions: Map<string, Uint8Array> } {
+  const calls: string[] = [];
+  const messages = new Map<string, MessageRecord>();
+  const sessions = new Map<string, Uint8Array>();
+  const base: StorePrimitives = {
+    putKv: () => undefined,
+    deleteKv: () => undefined,
+    putPrekeys: () => undefined,
+    deletePrekey: () => undefined,
+    putSession: (u, d, s) => void sessions.set(`${u}|${d}`, s),
+    deleteSession: (u, d) => void sessions.delete(`${u}|${d}`),
+    putOwnSenderKey: () => undefined,
+    deleteOwnSenderKey: () => undefined,
+    putSenderKey: () => undefined,
+    deleteSenderKeys: () => undefined,
+    getMessages: (ids) => ids.map((id) => messages.get(id)),
+    putMessages: (writes) => {
+      for (const w of writes) messages.set(w.message.id, w.message);
+    },
+    listUnread: () => [...messages.values()].filter((m) => m.unread),
+    getOutbox: () => undefined,
+    putOutbox: () => undefined,
+    deleteOutbox: () => undefined,
+    putSeen: () => undefined,
+    putContact: () => undefined,
+    putGroup: () => undefined,
+    deleteGroup: () => undefined,
+  };
+  const p = new Proxy(base, {
+    get: (target, prop, receiver) => {
+      const fn = Reflect.get(target, prop, receiver) as (...a: unknown[]) => unknown;
+      return (...args: unknown[]) => {
+        calls.push(String(prop));
+        return fn(...args);
+      };
+    },
+  });
+  return { p, calls, sessions };
+}
+
+describe('the op applier', () => {
+  it('writes a receive batch of 100 messages in four primitive calls, not three hundred', async () => {
+    const { p, calls, sessions } = recording();
+    await applyOps(receiveBatch(100), p);
+    expect(calls.sort()).toEqual(['getMessages', 'putMessages', 'putSeen', 'putSession']);
+    // The last state of the session is the one kept.
+    expect(sessions.get('bob|d1')).toEqual(new Uint8Array([99]));
+  });
+
+  it('writes messages before an op that reads them, and ends where the ops applied one by one end', async () => {
+    const ops: StoreOp[] = [
+      ...receiveBatch(3),
+      { op: 'setReceipt', messageId: 'm1', recipient: 'me', status: 'read' },
+      { op: 'react', messageId: 'm2', user: 'me', emoji: '👍' },
+      { op: 'deleteSession', user: 'bob', device: 'd1' },
+      { op: 'putMessage', message: message('m3', 'late') },
+      { op: 'editMessage', messageId: 'm3', body: { text: 'edited' }, editedAt: 9 },
+      { op: 'markConversationRead', conversationId: 'dm:bob' },
+      { op: 'putSession', user: 'bob', device: 'd2', state: new Uint8Array([7]) },
+      { op: 'markSeen', ids: ['x'], at: 6 },
+    ];
+    const together = createMemoryStore();
+    await together.batch(ops);
+    const oneByOne = createMemoryStore();
+    for (const op of ops) await oneByOne.batch([op]);
+    for (const s of [together, oneByOne]) {
+      expect(await s.getSession('bob', 'd1')).toBeNull();
+      expect(await s.getSession('bob', 'd2')).toEqual(new Uint8Array([7]));
+      expect(await s.seenAmong(['m0', 'm1', 'm2', 'x', 'y'])).toEqual(
+        new Set(['m0', 'm1', 'm2', 'x']),
+      );
+    }
+    const list = (s: typeof together) => s.listMessages('dm:bob', { limit: 10 });
+    expect(await list(together)).toEqual(await list(oneByOne));
+    const [, m1, m2, m3] = await list(together);
+    expect(m1!.status).toEqual({ me: 'read' });
+    expect(m2!.reactions).toEqual({ me: '👍' });
+    expect(m3!.body).toEqual({ text: 'edited' });
+    expect(m3!.unread).toBe(false);
+    expect((await together.search('edited')).map((h) => h.message.id)).toEqual(['m3']);
+  });
+});
