@@ -3,6 +3,11 @@
  * IndexedDB. Bundled by the bench with esbuild, once as is and once with the store import
  * pointed at an older commit's `dexie.ts` (before/after in one run); exposes `window.storeBench`.
  */
+import { Dexie } from 'dexie';
+import { ready } from '@sotto/crypto';
+import { messageTerms } from '../src/store/common.ts';
+import { sealedRows } from '../src/store/rows.ts';
+import { createRecordCodec } from '../src/store/sealed.ts';
 import { createDexieStore } from '../src/stores/dexie.ts';
 import type { MessageRecord, StoreOp } from '../src/store/types.ts';
 
@@ -36,6 +41,33 @@ async function persist(name: string, total: number, batch: number): Promise<numb
   for (let i = 0; i < total; i += batch) await store.batch(ops(i, batch, 'dm:bob'));
   const ms = performance.now() - t0;
   await store.close();
+  return (total / ms) * 1000;
+}
+
+/**
+ * The floor under {@link persist}: the same sealed rows (sealed before the clock starts) put
+ * by Dexie in the same batches into a table with a primary key and no index at all — what
+ * IndexedDB itself costs for rows of this size on this machine.
+ */
+async function persistFloor(name: string, total: number, batch: number): Promise<number> {
+  await ready();
+  const rows = sealedRows(createRecordCodec(crypto.getRandomValues(new Uint8Array(32))));
+  const all = Array.from({ length: total }, (_, i) => {
+    const m = message(i, 'dm:bob');
+    const { unread, ...row } = rows.message(m);
+    return { ...row, unreadIn: unread ? row.c : undefined, w: rows.searchKeys(messageTerms(m)) };
+  });
+  const db = new Dexie(name);
+  db.version(1).stores({ rows: 'id' });
+  await db.open();
+  const table = db.table('rows');
+  const t0 = performance.now();
+  for (let i = 0; i < total; i += batch) {
+    const slice = all.slice(i, i + batch);
+    await db.transaction('rw', table, () => table.bulkPut(slice));
+  }
+  const ms = performance.now() - t0;
+  db.close();
   return (total / ms) * 1000;
 }
 
@@ -80,10 +112,11 @@ declare global {
   interface Window {
     storeBench: {
       persist: typeof persist;
+      persistFloor: typeof persistFloor;
       fill: typeof fill;
       openLarge: typeof openLarge;
       search: typeof search;
     };
   }
 }
-window.storeBench = { persist, fill, openLarge, search };
+window.storeBench = { persist, persistFloor, fill, openLarge, search };

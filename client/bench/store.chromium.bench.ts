@@ -85,6 +85,7 @@ async function main(): Promise<void> {
     string,
     { persist: number[]; open: number[]; word: number[]; prefix: number[] }
   > = {};
+  const floor: number[] = [];
   try {
     for (let round = 0; round < ROUNDS; round++) {
       for (const version of Object.keys(scripts)) {
@@ -94,6 +95,14 @@ async function main(): Promise<void> {
         await page.addScriptTag({ url: `${url}/${version}.js`, type: 'module' });
         await page.waitForFunction(() => 'storeBench' in window);
         const r = (results[version] ??= { persist: [], open: [], word: [], prefix: [] });
+        if (version === 'now') {
+          floor.push(
+            await page.evaluate(
+              ([n]) => window.storeBench.persistFloor('floor', n!, 500),
+              [PERSIST],
+            ),
+          );
+        }
         r.persist.push(
           await page.evaluate(([n]) => window.storeBench.persist('persist', n!, 500), [PERSIST]),
         );
@@ -124,8 +133,16 @@ async function main(): Promise<void> {
   console.log('|---|---|---|---|---|');
   for (const r of rows)
     console.log(`| ${r.v} | ${r.persist} | ${r.open} | ${r.word} | ${r.prefix} |`);
-  printBench(
-    rows.flatMap((r) => [
+  console.log(
+    `| reference: the same sealed rows, no index (IndexedDB's floor) | ${Math.round(median(floor))} | | | |`,
+  );
+  printBench([
+    {
+      name: 'Chromium store reference: sealed rows without indexes',
+      value: Math.round(median(floor)),
+      unit: 'msg/s',
+    },
+    ...rows.flatMap((r) => [
       { name: `Chromium store ${r.v}: incoming persistence`, value: r.persist, unit: 'msg/s' },
       {
         name: `Chromium store ${r.v}: open ${LARGE}-message conversation, first page`,
@@ -133,7 +150,7 @@ async function main(): Promise<void> {
         unit: 'ms',
       },
     ]),
-  );
+  ]);
 }
 
 await main();
