@@ -68,3 +68,81 @@ describe('dexie schema v2 (unread index)', () => {
     await store.close();
   });
 });
+
+describe('dexie schema v4 (search keys with their timestamp)', () => {
+  it('gives a v3 database timed search keys on upgrade: its messages are found, newest first', async () => {
+    const name = 'sotto-test-v3-search';
+    const store = createDexieStore({ name });
+    const at = (id: string, t: number, text: string) => ({
+      op: 'putMessage' as const,
+      message: {
+        conversationId: 'dm:bob',
+        id,
+        sender: 'bob',
+        senderDevice: 'd1',
+        timestamp: t,
+        receivedAt: t,
+        kind: 'text',
+        body: { text },
+        outgoing: false,
+        unread: false,
+        status: {},
+        edited: false,
+        deleted: false,
+        reactions: {},
+      },
+    });
+    await store.batch([at('a', 1000, 'hello old'), at('b', 3000, 'hello new'), at('c', 2000, 'x')]);
+    await store.close();
+    // The same database as v3 wrote it: every table and row, search keys without timestamps.
+    const raw = await new Dexie(name).open();
+    const tables = Object.fromEntries(
+      await Promise.all(raw.tables.map(async (t) => [t.name, await t.toArray()] as const)),
+    );
+    raw.close();
+    await Dexie.delete(name);
+    const v3 = new Dexie(name);
+    v3.version(3).stores({
+      kv: 'key',
+      prekeys: '[kind+id], kind',
+      sessions: '[user+device], user',
+      ownSenderKeys: 'groupId',
+      senderKeys: '[groupId+user+device+keyId], groupId, [groupId+user], [groupId+user+device]',
+      messages: 'id, conversationId, [conversationId+timestamp], unreadIn',
+      terms: '[token+messageId], token, messageId',
+      outbox: 'key, createdAt',
+      seen: 'id, at',
+      contacts: 'username',
+      groups: 'groupId',
+      storageKey: 'id',
+      sealedKv: 'k',
+      sealedPrekeys: '[kind+id], kind',
+      sealedSessions: '[u+d], u',
+      sealedOwnSenderKeys: 'k',
+      sealedSenderKeys: '[g+u+d+keyId], g, [g+u], [g+u+d]',
+      sealedMessages: 'id, c, [c+t], unreadIn, *w',
+      sealedOutbox: 'k, createdAt',
+      sealedContacts: 'k',
+      sealedGroups: 'k',
+    });
+    await v3.open();
+    for (const [table, rows] of Object.entries(tables)) {
+      const list =
+        table === 'sealedMessages'
+          ? rows.map((r) => ({ ...r, w: (r as { w: [string, number][] }).w.map(([k]) => k) }))
+          : rows;
+      await v3.table(table).bulkPut(list);
+    }
+    expect(
+      (await v3.table('sealedMessages').toArray()).every((r: { w: unknown[] }) =>
+        r.w.every((k) => typeof k === 'string'),
+      ),
+    ).toBe(true);
+    v3.close();
+
+    const upgraded = createDexieStore({ name });
+    expect((await upgraded.search('hello')).map((h) => h.message.id)).toEqual(['b', 'a']);
+    expect((await upgraded.search('x')).map((h) => h.message.id)).toEqual(['c']);
+    await upgraded.close();
+  });
+});

@@ -19,6 +19,7 @@ import {
   setDexieStorePassphrase,
 } from '../src/stores/dexie.ts';
 import { createSqliteStore } from '../src/stores/sqlite.ts';
+import { SEARCH_CANDIDATES } from '../src/store/sealed.ts';
 import { dumpIndexedDb, secretsIn, type Secrets } from './support/raw-scan.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sotto-sealed-'));
@@ -267,4 +268,58 @@ describe('sealed Dexie store', () => {
     expect((await unlocked.getMessage('msg1'))?.body).toEqual(s.message.body);
     await unlocked.close();
   });
+});
+
+describe('search over the sealed index', () => {
+  const text = (id: string, t: number, body: string): MessageRecord => ({
+    conversationId: t % 2 === 0 ? 'dm:bob' : 'dm:eve',
+    id,
+    sender: 'bob',
+    senderDevice: 'd1',
+    timestamp: t,
+    receivedAt: t,
+    kind: 'text',
+    body: { text: body },
+    outgoing: false,
+    unread: false,
+    status: {},
+    edited: false,
+    deleted: false,
+    reactions: {},
+  });
+  const stores: [string, () => ClientStore][] = [
+    [
+      'SQLite',
+      () => createSqliteStore({ path: join(dir, `search-${randomBytes(4).toString('hex')}.db`) }),
+    ],
+    ['Dexie', () => createDexieStore({ name: `search-${randomBytes(4).toString('hex')}` })],
+  ];
+  for (const [kind, open] of stores) {
+    it(`${kind}: a query matching more than ${SEARCH_CANDIDATES} messages ranks the newest ${SEARCH_CANDIDATES}; a rarer word still finds old ones`, async () => {
+      const store = open();
+      const old = 50;
+      const ops = [
+        // The oldest messages say "common" three times: the best score, but too old to rank.
+        ...Array.from({ length: old }, (_, i) => text(`old${i}`, i, 'common common common')),
+        text('rare', old, 'common rarity'),
+        ...Array.from({ length: SEARCH_CANDIDATES }, (_, i) =>
+          text(`new${i}`, old + 1 + i, `common ${i}`),
+        ),
+      ].map((message) => ({ op: 'putMessage' as const, message }));
+      for (let i = 0; i < ops.length; i += 500) await store.batch(ops.slice(i, i + 500));
+      const newest = (n: number) =>
+        Array.from({ length: n }, (_, i) => `new${SEARCH_CANDIDATES - 1 - i}`);
+      expect((await store.search('common', { limit: 5 })).map((h) => h.message.id)).toEqual(
+        newest(5),
+      );
+      expect((await store.search('c', { limit: 3 })).map((h) => h.message.id)).toEqual(newest(3));
+      expect((await store.search('common rar')).map((h) => h.message.id)).toEqual(['rare']);
+      expect((await store.search('rarity')).map((h) => h.message.id)).toEqual(['rare']);
+      // Inside one conversation, its own candidates: half the messages, under the cap, so all
+      // are ranked and the old triple mentions (even timestamps: bob's) come first.
+      const inBob = await store.search('common', { limit: 2, conversationId: 'dm:bob' });
+      expect(inBob.map((h) => h.message.id)).toEqual(['old48', 'old46']);
+      await store.close();
+    });
+  }
 });

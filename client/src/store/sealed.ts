@@ -175,10 +175,19 @@ export function createRecordCodec(storageKey: Uint8Array): RecordCodec {
   return codec;
 }
 
+/**
+ * Most candidates a search opens: a query that matches more messages (a one-letter prefix in a
+ * long history) ranks only the newest this many, so typing the first letter of a search costs
+ * what opening a few thousand messages costs, not the whole history (PROTOCOL.md §14).
+ */
+export const SEARCH_CANDIDATES = 2000;
+
 /** What {@link sealedSearch} needs from a backend. */
 export interface SearchBackend {
-  /** Ids of the messages indexed under a blinded term key. */
+  /** Ids of the messages indexed under a blinded term key, newest first (by clear timestamp). */
   postings(key: string): Promise<string[]> | string[];
+  /** Ids of a conversation's messages, newest first (for a search inside one conversation). */
+  conversation(conversationId: string): Promise<string[]> | string[];
   /** The (opened) messages with these ids; absent ones left out. */
   load(ids: string[]): Promise<MessageRecord[]> | MessageRecord[];
 }
@@ -186,7 +195,8 @@ export interface SearchBackend {
 /**
  * {@link ClientStore.search} over a blinded index: candidates are the messages indexed under
  * every whole query word and under the last word's prefix (cut to {@link PREFIX_CHARS}); the
- * candidates are opened and matched and ranked on their own text, as the clear index did.
+ * newest {@link SEARCH_CANDIDATES} of them are opened and matched and ranked on their own text,
+ * as the clear index did.
  */
 export async function sealedSearch(
   codec: RecordCodec,
@@ -198,15 +208,28 @@ export async function sealedSearch(
   if (!parsed) return [];
   const prefixKey = `^${[...parsed.prefix].slice(0, PREFIX_CHARS).join('')}`;
   const keys = [...parsed.exact.map((w) => `=${w}`), prefixKey];
-  let candidates: Set<string> | null = null;
+  const lists: string[][] = [];
   for (const key of keys) {
-    const ids: string[] = await backend.postings(codec.blind('term', key));
-    candidates = new Set(candidates === null ? ids : ids.filter((id) => candidates!.has(id)));
-    if (candidates.size === 0) return [];
+    const ids = await backend.postings(codec.blind('term', key));
+    if (ids.length === 0) return [];
+    lists.push(ids);
   }
+  if (options.conversationId !== undefined)
+    lists.push(await backend.conversation(options.conversationId));
+  // The shortest list, newest first, filtered by the others: the newest candidates come first.
+  lists.sort((a, b) => a.length - b.length);
+  const [base, ...others] = lists as [string[], ...string[][]];
+  const sets = others.map((ids) => new Set(ids));
+  const candidates: string[] = [];
+  for (const id of base) {
+    if (!sets.every((s) => s.has(id))) continue;
+    candidates.push(id);
+    if (candidates.length === SEARCH_CANDIDATES) break;
+  }
+  if (candidates.length === 0) return [];
   const loaded = new Map<string, MessageRecord>();
   const matches = [...parsed.exact, parsed.prefix].map(() => new Map<string, number>());
-  for (const m of await backend.load([...(candidates ?? [])])) {
+  for (const m of await backend.load(candidates)) {
     loaded.set(m.id, m);
     const terms = messageTerms(m);
     parsed.exact.forEach((w, i) => {

@@ -59,10 +59,20 @@ import { LEGACY_TABLES, migrateLegacy } from './dexie-legacy.ts';
 
 /**
  * A stored message: the sealed row, with `unreadIn` (= `c`) in place of the unread flag, and
- * its search index as `w`, the blinded keys of its words (a multi-entry index: one record per
- * message instead of one per word, and replaced with the message, never netted or deleted).
+ * its search index as `w`, the blinded keys of its words each with the message's (clear)
+ * timestamp — a multi-entry index of `[key, t]`: one record per message instead of one per
+ * word, replaced with the message and never netted or deleted, and a key's messages come out
+ * of it newest first.
  */
-type DexieMessageRow = Omit<MessageRow, 'unread'> & { unreadIn?: string; w: string[] };
+type DexieMessageRow = Omit<MessageRow, 'unread'> & { unreadIn?: string; w: [string, number][] };
+
+/**
+ * v4: a v3 row's search keys (`w`: the blinds alone) as `[blind, t]` (no storage key needed:
+ * the blinds stay the same, the timestamp is the row's own).
+ */
+export function timedSearchKeys(row: { t: number; w: unknown[] }): void {
+  row.w = row.w.map((k): unknown => (Array.isArray(k) ? k : [k, row.t]));
+}
 interface SeenRow {
   id: string;
   at: number;
@@ -121,6 +131,15 @@ export class SottoDb extends Dexie {
       sealedContacts: 'k',
       sealedGroups: 'k',
     });
+    // v4: search keys carry the timestamp, so a broad search opens the newest candidates first.
+    this.version(4)
+      .stores({})
+      .upgrade((tx) =>
+        tx
+          .table('sealedMessages')
+          .toCollection()
+          .modify((row: { t: number; w: unknown[] }) => timedSearchKeys(row)),
+      );
   }
 }
 
@@ -226,7 +245,10 @@ export function createDexieStore(options: DexieStoreOptions): ClientStore {
   /** The row of a message; its search keys from `index`, or from its text when not given. */
   const messageRow = (m: MessageRecord, index: TermChange | null): DexieMessageRow => {
     const { unread, ...row } = rows.message(m);
-    const w = rows.searchKeys(index === null ? messageTerms(m) : index.terms);
+    const t = row.t;
+    const w = rows
+      .searchKeys(index === null ? messageTerms(m) : index.terms)
+      .map((k): [string, number] => [k, t]);
     return unread ? { ...row, unreadIn: row.c, w } : { ...row, w };
   };
 
@@ -428,7 +450,13 @@ export function createDexieStore(options: DexieStoreOptions): ClientStore {
       return sealedSearch(
         codec,
         {
-          postings: (k) => db.sealedMessages.where('w').equals(k).primaryKeys(),
+          postings: (k) =>
+            db.sealedMessages
+              .where('w')
+              .between([k, -Infinity], [k, Infinity])
+              .reverse()
+              .primaryKeys(),
+          conversation: (c) => window(c).reverse().primaryKeys(),
           load: async (ids) =>
             openMessages((await db.sealedMessages.bulkGet(ids)).filter((r) => r !== undefined)),
         },

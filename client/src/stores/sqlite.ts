@@ -156,7 +156,12 @@ export function createSqliteStore(options: SqliteStoreOptions): ClientStore {
     ),
     termPut: db.prepare('INSERT OR REPLACE INTO sealed_terms (k, id) VALUES (?, ?)'),
     termDel: db.prepare('DELETE FROM sealed_terms WHERE k = ? AND id = ?'),
-    termIds: db.prepare<[string], { id: string }>('SELECT id FROM sealed_terms WHERE k = ?'),
+    termIds: db.prepare<[string], { id: string }>(
+      'SELECT m.id FROM sealed_terms s JOIN sealed_messages m ON m.id = s.id WHERE s.k = ? ORDER BY m.t DESC, m.id DESC',
+    ),
+    conversationIds: db.prepare<[string], { id: string }>(
+      'SELECT id FROM sealed_messages WHERE c = ? ORDER BY t DESC, id DESC',
+    ),
     outboxPut: db.prepare(
       'INSERT OR REPLACE INTO sealed_outbox (k, created_at, v) VALUES (?, ?, ?)',
     ),
@@ -427,6 +432,7 @@ export function createSqliteStore(options: SqliteStoreOptions): ClientStore {
         codec,
         {
           postings: (k) => q.termIds.all(k).map((r) => r.id),
+          conversation: (c) => q.conversationIds.all(rows.conversationKey(c)).map((r) => r.id),
           load: (ids) => ids.flatMap((id) => loadMessage(id) ?? []),
         },
         query,
