@@ -70,7 +70,7 @@ type DexieMessageRow = Omit<MessageRow, 'unread'> & { unreadIn?: string; w: [str
  * v4: a v3 row's search keys (`w`: the blinds alone) as `[blind, t]` (no storage key needed:
  * the blinds stay the same, the timestamp is the row's own).
  */
-export function timedSearchKeys(row: { t: number; w: unknown[] }): void {
+function timedSearchKeys(row: { t: number; w: unknown[] }): void {
   row.w = row.w.map((k): unknown => (Array.isArray(k) ? k : [k, row.t]));
 }
 interface SeenRow {
