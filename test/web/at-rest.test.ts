@@ -199,4 +199,48 @@ describe('encryption at rest in the browser', () => {
     await openConversation(alice, 'dm:lockpeer');
     await bubble(alice, 'remember the lighthouse').waitFor({ timeout: 30_000 });
   });
+  it('a forgotten passphrase: the lock screen names the account and removes its data here only after a confirmation', async () => {
+    const { page } = await newUser(browser, server.url);
+    await signUp(page, 'forgetful');
+    await page.goto(`${server.url}/#/settings`);
+    const settings = page.locator('app-lock-settings');
+    await settings.getByLabel('Passphrase', { exact: true }).fill('a phrase soon forgotten');
+    await settings.getByLabel('Confirm passphrase').fill('a phrase soon forgotten');
+    await settings.getByRole('button', { name: 'Turn on app lock' }).click();
+    await settings
+      .getByRole('status')
+      .filter({ hasText: 'App lock is on.' })
+      .waitFor({ timeout: 30_000 });
+    const databases = () =>
+      page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name));
+    expect(await databases()).toContain('sotto-forgetful');
+
+    await page.reload();
+    const lock = page.locator('lock-view');
+    await lock.getByText("forgetful's messages").waitFor({ timeout: 30_000 });
+    // Asked first; Cancel keeps everything.
+    await lock.getByRole('button', { name: 'Forgot the passphrase? Use another account' }).click();
+    const confirm = lock.getByRole('group', { name: 'Remove forgetful from this browser?' });
+    await confirm.getByText('deletes them from this browser for good').waitFor();
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    expect(await confirm.count()).toBe(0);
+    expect(await databases()).toContain('sotto-forgetful');
+
+    await lock.getByRole('button', { name: 'Forgot the passphrase? Use another account' }).click();
+    await confirm.getByRole('button', { name: 'Remove forgetful from this browser' }).click();
+    await page.locator('auth-view').waitFor({ timeout: 30_000 });
+    expect(await databases()).not.toContain('sotto-forgetful');
+    // The account stays: its password is still right, and this browser is now a new one that
+    // another device links (or an identity reset replaces).
+    await page.reload();
+    await page.locator('auth-view [role=tab]', { hasText: 'Log in' }).click();
+    await page.locator('auth-view input[name=username]').fill('forgetful');
+    await page.locator('auth-view input[name=password]').fill('correct horse battery');
+    await page.locator('auth-view button[type=submit]').click();
+    await page
+      .locator('auth-view')
+      .getByRole('button', { name: 'Link from your other device' })
+      .waitFor({ timeout: 30_000 });
+    expect(await page.locator('lock-view').count()).toBe(0);
+  });
 });

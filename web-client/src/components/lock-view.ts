@@ -1,9 +1,12 @@
 /**
  * `<lock-view>`: the app-lock screen (issue 15), shown when Sotto opens on a browser whose
  * account has the app lock on, and after the idle time. It asks for the passphrase and
- * reopens the account with it; a wrong passphrase says so and changes nothing.
+ * reopens the account with it; a wrong passphrase says so and changes nothing. "Forgot the
+ * passphrase?" deletes this browser's data of the locked account, after a confirmation that says
+ * what is lost, and goes to sign-in (another account, or the same one as a new device).
  *
- * @fires unlocked - `CustomEvent<Account | null>`: the account reopened (null: none stored).
+ * @fires unlocked - `CustomEvent<Account | null>`: the account reopened (null: none stored, or
+ *   its data here was deleted).
  */
 /* eslint-disable @typescript-eslint/unbound-method -- Lit calls template event listeners with `this` bound to the host element (renderOptions.host). */
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
@@ -39,6 +42,21 @@ export class LockView extends LitElement {
         display: grid;
         gap: 0.2rem;
       }
+      .forget {
+        display: grid;
+        gap: 0.5rem;
+        border-top: 1px solid var(--border);
+        padding-top: 0.7rem;
+      }
+      .forget h2 {
+        font-size: 1rem;
+        margin: 0;
+      }
+      .actions {
+        display: flex;
+        gap: 0.5rem;
+        flex-wrap: wrap;
+      }
     `,
   ];
 
@@ -49,6 +67,52 @@ export class LockView extends LitElement {
   @state() private _passphrase = '';
   @state() private _error = '';
   @state() private _busy = false;
+  @state() private _forgetting = false;
+
+  private async forget(): Promise<void> {
+    if (this.messenger === undefined || this._busy) return;
+    this._busy = true;
+    this._error = '';
+    try {
+      await this.messenger.forgetLocked();
+      this.dispatchEvent(
+        new CustomEvent('unlocked', { detail: null, bubbles: true, composed: true }),
+      );
+    } catch (err) {
+      this._error = err instanceof Error ? err.message : String(err);
+    } finally {
+      this._busy = false;
+    }
+  }
+
+  private renderForget(account: string): TemplateResult {
+    if (!this._forgetting) {
+      return html`<button
+        type="button"
+        @click=${() => (this._forgetting = true)}
+        ?disabled=${this._busy}
+      >
+        Forgot the passphrase? Use another account
+      </button>`;
+    }
+    return html`<div role="group" aria-labelledby="forget-title" class="forget">
+      <h2 id="forget-title">Remove ${account} from this browser?</h2>
+      <p>
+        Without the passphrase the messages and keys saved here cannot be opened. Removing them
+        deletes them from this browser for good; the account stays, and what your other devices hold
+        stays there. Then sign in to another account, or to ${account} again: link this browser from
+        another of your devices, or — with none left — reset the identity.
+      </p>
+      <div class="actions">
+        <button type="button" class="danger" @click=${this.forget} ?disabled=${this._busy}>
+          Remove ${account} from this browser
+        </button>
+        <button type="button" @click=${() => (this._forgetting = false)} ?disabled=${this._busy}>
+          Cancel
+        </button>
+      </div>
+    </div>`;
+  }
 
   private async unlock(e: Event): Promise<void> {
     e.preventDefault();
@@ -73,9 +137,14 @@ export class LockView extends LitElement {
   }
 
   override render(): TemplateResult {
+    const account = this.messenger?.lockedAccount() ?? null;
     return html`<form @submit=${this.unlock} aria-labelledby="lock-title" novalidate data-lock>
       <h1 id="lock-title">Sotto is locked</h1>
-      <p class="muted">Enter the app-lock passphrase to open your messages on this browser.</p>
+      <p class="muted">
+        Enter the app-lock passphrase to open
+        ${account === null ? 'your messages' : html`<strong>${account}</strong>'s messages`} on this
+        browser.
+      </p>
       <label
         >Passphrase
         <input
@@ -94,6 +163,7 @@ export class LockView extends LitElement {
           ${this._busy ? 'Unlocking…' : 'Unlock'}
         </button>
       </div>
+      ${account === null ? nothing : this.renderForget(account)}
     </form>`;
   }
 }

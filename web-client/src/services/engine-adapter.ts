@@ -306,6 +306,17 @@ class EngineMessenger implements MessengerService {
     this.host.setConnection('offline');
   }
 
+  lockedAccount(): string | null {
+    return lastUser();
+  }
+
+  async forgetLocked(): Promise<void> {
+    const username = lastUser();
+    await this.lock();
+    rememberUser(null);
+    if (username !== null) await deleteDexieStore(dbNameFor(username));
+  }
+
   async startDm(username: string): Promise<ConversationId> {
     const user = await translated(() => this.engine().http.getUser(username));
     if (user.devices.length === 0) {

@@ -317,6 +317,16 @@ export interface MessengerService {
   setIdleLock(seconds: number): Promise<void>;
   /** Lock now: stop the engine and close the database; {@link resume} with the passphrase reopens. */
   lock(): Promise<void>;
+  /** The account whose data on this browser {@link resume} would open (the lock screen names it). */
+  lockedAccount(): string | null;
+  /**
+   * "Forgot the passphrase": delete the locked account's keys and history on this browser (they
+   * cannot be opened without it) and forget the account here. The account itself stays; logging
+   * in again needs a link from another device (or an identity reset), as on any new browser. The
+   * old device stays in the account's device list until it is removed from another device (its
+   * tokens are sealed under the lost passphrase).
+   */
+  forgetLocked(): Promise<void>;
   /** Create the account, generate and upload keys, connect. */
   signUp(username: string, password: string, progress?: ProgressFn): Promise<Account>;
   /** Log in (a new device on this browser when none is stored), connect. */

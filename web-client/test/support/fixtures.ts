@@ -117,6 +117,12 @@ export class RecordingMessenger implements MessengerService {
   async lock() {
     this.record('lock');
   }
+  lockedAccount() {
+    return this.account?.username ?? null;
+  }
+  async forgetLocked() {
+    this.record('forgetLocked');
+  }
   async signUp(username: string, password: string) {
     this.record('signUp', username, password);
     if (this.failWith) throw this.failWith;
