@@ -93,7 +93,8 @@ describe('typing and presence', () => {
     alice.on('typing', (t) => typing.push(t));
     await bob.setTyping(a, true);
     await until(() => typing.length === 1, 'typing');
-    expect(typing[0]).toEqual({ conversationId: `dm:${b}`, user: b, typing: true });
+    expect(typing[0]).toMatchObject({ conversationId: `dm:${b}`, user: b, typing: true });
+    expect(typing[0]?.at).toBeGreaterThan(0);
     // Typing is never stored as a message.
     expect(await alice.store.listMessages(`dm:${b}`)).toEqual([]);
 

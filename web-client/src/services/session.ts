@@ -105,6 +105,8 @@ export interface HistoryEventDetail {
 export class ChatSession extends EventTarget {
   readonly history: HistoryStore;
   readonly typing = new Map<ConversationId, Map<string, number>>();
+  /** `{conversation}\n{sender}` → timestamp (sender's clock) of their newest message seen live. */
+  private readonly lastMessageAt = new Map<string, number>();
   readonly presence = new Map<string, PresenceInfo>();
   /** Contacts whose identity key changed and was not accepted yet → was the contact verified. */
   readonly keyChanges = new Map<string, boolean>();
@@ -360,7 +362,11 @@ export class ChatSession extends EventTarget {
         }
         let typingEnded = false;
         for (const m of e.incoming ?? []) {
-          // A message from someone ends their typing indicator.
+          // A message from someone ends their typing indicator, and a "typing" they sent
+          // before it that arrives after it (group sends can overtake each other) does not
+          // start one again.
+          const key = `${m.conversationId}\n${m.sender}`;
+          this.lastMessageAt.set(key, Math.max(this.lastMessageAt.get(key) ?? 0, m.at));
           if (this.typing.get(m.conversationId)?.delete(m.sender) === true) typingEnded = true;
           this.notify(m.conversationId, m.sender, m.preview);
         }
@@ -372,6 +378,8 @@ export class ChatSession extends EventTarget {
       case 'typing': {
         let m = this.typing.get(e.conversationId);
         if (m === undefined) this.typing.set(e.conversationId, (m = new Map<string, number>()));
+        const stale = e.at <= (this.lastMessageAt.get(`${e.conversationId}\n${e.sender}`) ?? 0);
+        if (e.typing && stale) return;
         if (e.typing) {
           m.set(e.sender, Date.now() + TYPING_TTL_MS);
           setTimeout(() => this.emitLive(), TYPING_TTL_MS + 50);
