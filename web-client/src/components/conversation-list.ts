@@ -16,6 +16,7 @@ import { icons } from '../icons.ts';
 import { colorFor, shared } from '../styles.ts';
 import { parseConversationId } from '../services/messenger.ts';
 import { styleProps } from './style-props.ts';
+import { uiText } from '../services/ui-strings.ts';
 
 /** Short relative time for the list ("14:02", "Tue", "3 Mar"). */
 export function shortTime(at: number, now = Date.now()): string {
@@ -136,6 +137,10 @@ export class ConversationList extends LitElement {
       }
       .shield {
         font-size: 0.85rem;
+      }
+      .verified {
+        color: var(--ok-fg);
+        font-weight: 400;
       }
       .badge {
         background: var(--accent);
@@ -321,17 +326,23 @@ export class ConversationList extends LitElement {
     const typing = s?.typingIn(r.id) ?? [];
     const preview =
       typing.length > 0
-        ? html`<em>${r.kind === 'group' ? `${typing.join(', ')} typing…` : 'typing…'}</em>`
+        ? html`<em
+            >${
+              r.kind === 'group'
+                ? uiText('typing.groupShort', { names: typing.join(', ') })
+                : uiText('typing.short')
+            }</em
+          >`
         : r.kind === 'group' && r.lastSender !== '' && r.preview !== ''
-          ? `${r.lastSender === s?.account.username ? 'You' : r.lastSender}: ${r.preview}`
+          ? `${r.lastSender === s?.account.username ? uiText('list.you') : r.lastSender}: ${r.preview}`
           : r.preview;
     const notice = (s?.noticesFor(r.id).length ?? 0) > 0;
-    const label = `${r.kind === 'group' ? 'Group ' : ''}${r.title}${r.unread > 0 ? `, ${r.unread} unread` : ''}${online ? ', online' : ''}${notice ? ', security notice' : ''}`;
+    // No aria-label: the entry's name is its visible text (title, time, preview, count), with
+    // hidden words only where the screen shows a sign (WCAG 2.5.3, label in name).
     return html`<li>
       <a
         href="#/c/${encodeURIComponent(r.id)}"
         aria-current=${this.activeId === r.id ? 'page' : 'false'}
-        aria-label=${label}
         data-conversation=${r.id}
       >
         <span
@@ -344,15 +355,33 @@ export class ConversationList extends LitElement {
         >
         <span class="main">
           <span class="top">
-            <span class="title">${r.title}</span>
+            <span class="title"
+              >${r.kind === 'group' ? html`<span class="sr-only">${uiText('list.group')} </span>` : nothing}${r.title}${
+                r.verified
+                  ? html` <span class="verified" data-verified title=${uiText('a11y.verified')}
+                      ><span aria-hidden="true">✓</span
+                      ><span class="sr-only">${uiText('a11y.verified')}</span></span
+                    >`
+                  : nothing
+              }${online ? html`<span class="sr-only">, ${uiText('list.online')}</span>` : nothing}</span
+            >
             <span class="time">${shortTime(r.lastAt)}</span>
           </span>
           <span class="bottom">
             <span class="preview">${preview}</span>
-            ${notice ? html`<span class="shield" data-security-notice title="Security notice">🛡</span>` : nothing}
+            ${
+              notice
+                ? html`<span class="shield" data-security-notice title=${uiText('notice.security')}
+                    ><span aria-hidden="true">🛡</span
+                    ><span class="sr-only">${uiText('notice.security')}</span></span
+                  >`
+                : nothing
+            }
             ${
               r.unread > 0
-                ? html`<span class="badge" data-unread=${r.unread}>${r.unread}</span>`
+                ? html`<span class="badge" data-unread=${r.unread}
+                    >${r.unread}<span class="sr-only"> ${uiText('list.unread')}</span></span
+                  >`
                 : nothing
             }
           </span>
@@ -407,16 +436,16 @@ export class ConversationList extends LitElement {
             : this.renderForm()
         }
       </div>
-      <ul role="list" aria-label="Conversations">
-        ${rows.map((r) => this.renderRow(r))}
-      </ul>
       ${
         this._loaded && rows.length === 0
-          ? html`<div class="empty">
-              ${this._filter ? 'No chat matches.' : 'No conversations yet. Start one with “New chat”.'}
+          ? html`<div class="empty" data-empty-hint>
+              ${this._filter ? uiText('list.noMatch') : uiText('list.empty')}
             </div>`
           : nothing
-      }`;
+      }
+      <ul role="list" aria-label=${uiText('list.label')}>
+        ${rows.map((r) => this.renderRow(r))}
+      </ul>`;
   }
 }
 

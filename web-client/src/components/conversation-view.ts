@@ -90,6 +90,8 @@ export class ConversationView extends LitElement {
   @state() private _groupRead = false;
   @state() private _reactFor: MessageRecord | undefined;
   @state() private _badge = '';
+  /** The DM's contact is marked verified. */
+  @state() private _verified = false;
   @state() private _tick = 0;
 
   @query('message-list') private _list!: MessageList | null;
@@ -105,12 +107,26 @@ export class ConversationView extends LitElement {
       this._group = undefined;
       this._groupRead = false;
       this._badge = '';
+      this._verified = false;
       const { kind, ref } = parseConversationId(id);
       if (kind === 'group') void this.readGroup();
       // Messages held for a verified contact's new key (after a reload the engine is asked).
       else void s.refreshHeld(ref);
+      void this.readVerified();
+      // The message box takes the keyboard at once (after "New chat" the first words were lost).
+      void this.focusComposer();
     },
   );
+
+  /** Focus the composer once this conversation's view (and the composer in it) has rendered. */
+  private async focusComposer(): Promise<void> {
+    const id = this.conversationId;
+    await this.updateComplete;
+    const composer = this.renderRoot.querySelector('chat-composer');
+    if (composer === null || id !== this.conversationId) return;
+    await composer.updateComplete;
+    composer.focus();
+  }
 
   private readonly uploads = new Uploads(this);
   private readonly drop = new FileDrop(this, {
@@ -120,7 +136,9 @@ export class ConversationView extends LitElement {
 
   private readonly onHistory = (e: Event): void => {
     const { reread } = (e as CustomEvent<HistoryEventDetail>).detail;
-    if (reread.has(this.conversationId)) this.scheduleGroupRead();
+    if (!reread.has(this.conversationId)) return;
+    this.scheduleGroupRead();
+    void this.readVerified();
   };
   private readonly onLive = (): void => {
     this._tick++;
@@ -148,6 +166,16 @@ export class ConversationView extends LitElement {
     if (id !== this.conversationId) return;
     this._group = group;
     this._groupRead = true;
+  }
+
+  /** Whether the DM's contact is verified (contact info touches the DM when that changes). */
+  private async readVerified(): Promise<void> {
+    const s = this.session;
+    const id = this.conversationId;
+    const { kind, ref } = parseConversationId(id);
+    if (s === undefined || kind !== 'dm') return;
+    const verified = await s.history.isVerified(ref);
+    if (id === this.conversationId) this._verified = verified;
   }
 
   private async send(e: CustomEvent<{ text: string }>): Promise<void> {
@@ -262,6 +290,7 @@ export class ConversationView extends LitElement {
         .heading=${isGroup ? (this._group?.name ?? 'Group') : ref}
         .group=${isGroup}
         .badge=${isGroup ? '' : this._badge}
+        .verified=${!isGroup && this._verified}
         .online=${!isGroup && s.presence.get(ref)?.online === true}
         .subtitle=${this.subtitle(s)}
       ></conversation-header>

@@ -91,6 +91,7 @@ export class MessageBubble extends LitElement {
       :host {
         display: flex;
         padding: 2px 0.75rem;
+        container-type: inline-size;
       }
       :host([outgoing]) {
         justify-content: flex-end;
@@ -190,9 +191,13 @@ export class MessageBubble extends LitElement {
       .reactions button.mine {
         border-color: var(--accent);
       }
+      /* The toolbar sits beside the bubble, on the side facing the middle of the list, so it
+         never covers the message's text and never runs past the list's edge (a short own
+         message once pushed it off the right edge and scrolled the list sideways). It shows
+         while the pointer is anywhere on the row, so it stays up on the way to a button. */
       .actions {
         position: absolute;
-        top: -18px;
+        top: 0;
         display: none;
         gap: 2px;
         background: var(--bg);
@@ -201,14 +206,28 @@ export class MessageBubble extends LitElement {
         padding: 2px;
         box-shadow: var(--shadow);
         z-index: 2;
+        white-space: nowrap;
       }
       :host(:not([outgoing])) .actions {
-        right: -8px;
+        left: calc(100% + 4px);
       }
       :host([outgoing]) .actions {
-        left: -8px;
+        right: calc(100% + 4px);
       }
-      .bubble:hover .actions,
+      /* A narrow list has no room beside a bubble: the toolbar goes above it, from its outer edge. */
+      @container (max-width: 640px) {
+        .actions {
+          top: auto;
+          bottom: calc(100% - 2px);
+        }
+        :host(:not([outgoing])) .actions {
+          left: 0;
+        }
+        :host([outgoing]) .actions {
+          right: 0;
+        }
+      }
+      :host(:hover) .actions,
       .bubble:focus-within .actions {
         display: flex;
       }
