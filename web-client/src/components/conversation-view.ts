@@ -15,13 +15,14 @@ import { SessionEvents } from '../session-events.ts';
 import type { GroupRecord, MessageRecord } from '../services/engine-types.ts';
 import { parseConversationId } from '../services/messenger.ts';
 import type { HistoryEventDetail, ChatSession } from '../services/session.ts';
-import { throttled } from '../services/history.ts';
+import { isNotice, throttled } from '../services/history.ts';
 import { shared } from '../styles.ts';
-import type { ReactDetail } from './message-bubble.ts';
+import { fileOf, type ReactDetail } from './message-bubble.ts';
 import { REFRESH_GAP_MS, type MessageList } from './message-list.ts';
 import { Uploads } from './controllers/uploads.ts';
 import { FileDrop } from './controllers/file-drop.ts';
 import { OpenConversation } from './controllers/open-conversation.ts';
+import { Drafts } from './controllers/drafts.ts';
 import { lastSeenLabel } from './time-labels.ts';
 import './message-list.ts';
 import './conversation-header.ts';
@@ -113,6 +114,7 @@ export class ConversationView extends LitElement {
       // Messages held for a verified contact's new key (after a reload the engine is asked).
       else void s.refreshHeld(ref);
       void this.readVerified();
+      void this.restoreDraft(id);
       // The message box takes the keyboard at once (after "New chat" the first words were lost).
       void this.focusComposer();
     },
@@ -129,6 +131,7 @@ export class ConversationView extends LitElement {
   }
 
   private readonly uploads = new Uploads(this);
+  private readonly drafts = new Drafts(this);
   private readonly drop = new FileDrop(this, {
     enabled: () => this.session?.messenger.capabilities.has('files') === true,
     drop: (files) => void this.sendFiles(files),
@@ -166,6 +169,33 @@ export class ConversationView extends LitElement {
     if (id !== this.conversationId) return;
     this._group = group;
     this._groupRead = true;
+  }
+
+  /** Put the conversation's saved draft (or nothing) into the composer. */
+  private async restoreDraft(id: string): Promise<void> {
+    const s = this.session;
+    if (s === undefined) return;
+    const text = await this.drafts.load(s, id);
+    await this.updateComplete;
+    if (id !== this.conversationId) return;
+    const composer = this.renderRoot.querySelector('chat-composer');
+    await composer?.updateComplete;
+    composer?.setText(text);
+  }
+
+  /** ↑ in an empty composer: edit the newest own text message that can still be edited. */
+  private async editLast(): Promise<void> {
+    const s = this.session;
+    const id = this.conversationId;
+    if (s === undefined || !s.messenger.capabilities.has('edit')) return;
+    const n = await s.history.count(id);
+    const recent = await s.history.range(id, Math.max(0, n - 50), 50);
+    const last = recent
+      .reverse()
+      .find((m) => m.outgoing && !m.deleted && fileOf(m) === null && !isNotice(m));
+    if (last === undefined || id !== this.conversationId) return;
+    this._replyTo = undefined;
+    this._editing = last;
   }
 
   /** Whether the DM's contact is verified (contact info touches the DM when that changes). */
@@ -347,6 +377,9 @@ export class ConversationView extends LitElement {
         @typing=${(e: CustomEvent<{ typing: boolean }>) =>
           s.messenger.setTyping(this.conversationId, e.detail.typing)}
         @files=${(e: CustomEvent<{ files: File[] }>) => void this.sendFiles(e.detail.files)}
+        @draft=${(e: CustomEvent<{ text: string }>) =>
+          this.drafts.changed(s, this.conversationId, e.detail.text)}
+        @edit-last=${() => void this.editLast()}
         @cancel=${() => {
           this._replyTo = undefined;
           this._editing = undefined;

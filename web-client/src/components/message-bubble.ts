@@ -14,6 +14,25 @@ import { colorFor, shared } from '../styles.ts';
 import { styleProps } from './style-props.ts';
 import { safeFileName } from '../services/file-name.ts';
 import { isInlineImageType } from '../services/media-type.ts';
+import { linkify, lookalikeReason } from '../services/links.ts';
+import { uiText } from '../services/ui-strings.ts';
+
+/**
+ * Let a click on a link that can pass for another site go ahead only once the user saw the
+ * full address and agreed (docs/WEB.md "Links").
+ */
+export function confirmLookalike(e: Event, href: string): void {
+  const reason = lookalikeReason(href);
+  if (reason === null) return;
+  const host = new URL(href).host;
+  const ok = confirm(
+    uiText(reason === 'punycode' ? 'link.confirmPunycode' : 'link.confirmUserinfo', {
+      url: href,
+      host,
+    }),
+  );
+  if (!ok) e.preventDefault();
+}
 
 /** Quick reactions offered on every message. */
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'] as const;
@@ -114,6 +133,10 @@ export class MessageBubble extends LitElement {
       }
       .text {
         white-space: pre-wrap;
+      }
+      .text a {
+        color: inherit;
+        text-decoration: underline;
       }
       .deleted {
         font-style: italic;
@@ -307,9 +330,25 @@ export class MessageBubble extends LitElement {
           ? html`<progress max="1" .value=${this.progress} aria-label="Downloading"></progress>`
           : nothing
       }
-      ${text !== '' ? html`<div class="text">${text}</div>` : nothing}`;
+      ${text !== '' ? html`<div class="text">${this.renderText(text)}</div>` : nothing}`;
     }
-    return html`<div class="text">${text}</div>`;
+    return html`<div class="text">${this.renderText(text)}</div>`;
+  }
+
+  /** Text with its web addresses as links (opened in a new tab, without referrer or opener). */
+  private renderText(text: string): unknown[] {
+    return linkify(text).map((p) =>
+      'href' in p
+        ? html`<a
+            href=${p.href}
+            target="_blank"
+            rel="noopener noreferrer"
+            data-link
+            @click=${(e: Event) => confirmLookalike(e, p.href)}
+            >${p.text}</a
+          >`
+        : p.text,
+    );
   }
 
   override render(): TemplateResult {

@@ -69,12 +69,20 @@ const EN = {
   'typing.short': 'typing…',
   'typing.groupShort': '{names} typing…',
   'a11y.verified': 'Verified',
+  'switcher.label': 'Switch conversation',
+  'switcher.input': 'Conversation name',
+  'switcher.placeholder': 'Go to a conversation…',
 
   'search.label': 'Search messages',
   'search.placeholder': 'Search all messages on this device',
   'search.results': 'Search results',
   'search.none': 'No messages found.',
   'search.you': 'You',
+
+  'link.confirmPunycode':
+    'Open this link?\n\n{url}\n\nIts address ({host}) uses letters from other alphabets, which can imitate another site’s name. Open it only if you expected exactly this address.',
+  'link.confirmUserinfo':
+    'Open this link?\n\n{url}\n\nThe part before “@” is not where it goes: it opens {host}. Open it only if you expected that site.',
 
   'keyLog.notChecked': 'Key log: not checked yet',
   'keyLog.entries.one': '1 entry',
