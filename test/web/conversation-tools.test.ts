@@ -13,6 +13,7 @@ import {
   newUser,
   openConversation,
   send,
+  shot,
   signUp,
   startDm,
   startServer,
@@ -23,6 +24,7 @@ let server: TestServer;
 let browser: Browser;
 let alice: Page;
 let bob: Page;
+let carol: Page;
 /** What Alice's page asked with confirm(), and how the test answers. */
 const dialogs: string[] = [];
 let acceptDialogs = true;
@@ -42,7 +44,7 @@ beforeAll(async () => {
   await signUp(alice, 'alice');
   await signUp(bob, 'bob');
   // Carol writes first, so Alice has a conversation with her in the list (and after reloads).
-  const carol = (await newUser(browser, server.url)).page;
+  carol = (await newUser(browser, server.url)).page;
   await signUp(carol, 'carol');
   await startDm(carol, 'alice');
   await send(carol, 'Hi Alice, Carol here');
@@ -65,6 +67,7 @@ describe('links, drafts and the keyboard', () => {
     await b.waitFor({ timeout: 30_000 });
     const links = b.locator('a[data-link]');
     expect(await links.count()).toBe(2);
+    await shot(alice, 'links-desktop');
     expect(await links.nth(0).getAttribute('href')).toBe('https://example.com/guide?x=1');
     expect(await links.nth(0).textContent()).toBe('https://example.com/guide?x=1');
     for (const i of [0, 1]) {
@@ -145,6 +148,7 @@ describe('links, drafts and the keyboard', () => {
     const input = dialog.getByRole('combobox', { name: 'Conversation name' });
     expect(await input.evaluate((el) => el.matches(':focus'))).toBe(true);
     await alice.keyboard.type('car');
+    await shot(alice, 'switcher-desktop');
     expect(await dialog.getByRole('option').allTextContents()).toEqual([
       expect.stringContaining('carol'),
     ]);
@@ -167,5 +171,76 @@ describe('links, drafts and the keyboard', () => {
     await expect.poll(() => hash(alice), { timeout: 10_000 }).toBe(`#/c/${other}`);
     await alice.keyboard.press(at === 0 ? 'Alt+ArrowUp' : 'Alt+ArrowDown');
     await expect.poll(() => hash(alice), { timeout: 10_000 }).toBe('#/c/dm:carol');
+  });
+
+  it('mutes a conversation (no notification, unread still counted) and archives one, kept across a reload', async () => {
+    // A background tab that may notify: notifications allowed, the page hidden and unfocused,
+    // and each Notification the page makes recorded (the real one is still made).
+    await alice.context().grantPermissions(['notifications']);
+    await alice.addInitScript(() => {
+      const w = window as unknown as { __notes: string[]; __hidden: boolean };
+      w.__notes = [];
+      w.__hidden = false;
+      const Real = window.Notification;
+      window.Notification = new Proxy(Real, {
+        construct(target, args: [string, NotificationOptions?]) {
+          w.__notes.push(`${args[0]}: ${args[1]?.body ?? ''}`);
+          return Reflect.construct(target, args);
+        },
+      });
+      Object.defineProperty(document, 'visibilityState', {
+        get: () => (w.__hidden ? 'hidden' : 'visible'),
+      });
+      document.hasFocus = () => !w.__hidden;
+    });
+    await alice.reload();
+    await openConversation(alice, 'dm:bob');
+    const mute = alice.locator('conversation-view conversation-actions select[data-mute]');
+    await mute.selectOption('1h');
+    const bobRow = alice.locator('conversation-list a[data-conversation="dm:bob"]');
+    await bobRow.locator('[data-muted]').waitFor({ timeout: 10_000 });
+    expect(await mute.locator('option:checked').textContent()).toMatch(/Muted until/);
+    // Alice is elsewhere, the tab in the background.
+    await openConversation(alice, 'dm:carol');
+    await alice.evaluate(() => ((window as unknown as { __hidden: boolean }).__hidden = true));
+    await openConversation(bob, 'dm:alice');
+    await send(bob, 'Are you there, Alice?');
+    await bobRow.filter({ hasText: 'Are you there' }).waitFor({ timeout: 30_000 });
+    await bobRow.locator('[data-unread]').waitFor({ timeout: 10_000 });
+    // The marker: an unmuted contact's message after it does notify.
+    await openConversation(carol, 'dm:alice');
+    await send(carol, 'Ping from Carol');
+    const notes = () => alice.evaluate(() => (window as unknown as { __notes: string[] }).__notes);
+    await expect
+      .poll(notes, { timeout: 30_000 })
+      .toContainEqual(expect.stringContaining('Ping from Carol'));
+    expect((await notes()).filter((n) => n.includes('Are you there'))).toEqual([]);
+    await alice.evaluate(() => ((window as unknown as { __hidden: boolean }).__hidden = false));
+
+    // Archive Carol's chat: it leaves the list for the Archived section.
+    await alice.locator('conversation-view conversation-actions button[data-archive]').click();
+    const carolRow = alice.locator('conversation-list a[data-conversation="dm:carol"]');
+    await expect.poll(() => carolRow.count(), { timeout: 10_000 }).toBe(0);
+    const toggle = alice.locator('conversation-list [data-archived-toggle]');
+    expect(await toggle.textContent()).toMatch(/Archived chats \(1\)/);
+    // Kept across a reload, like the mute.
+    await alice.reload();
+    await alice.locator('conversation-list').waitFor({ timeout: 30_000 });
+    await bobRow.locator('[data-muted]').waitFor({ timeout: 20_000 });
+    await toggle.waitFor({ timeout: 20_000 });
+    expect(await carolRow.count()).toBe(0);
+    await toggle.click();
+    await carolRow.waitFor();
+    expect(await bobRow.count()).toBe(0);
+    await shot(alice, 'archived-desktop');
+    await carolRow.click();
+    await alice
+      .locator('conversation-view conversation-actions button[data-archive]', {
+        hasText: 'Unarchive',
+      })
+      .click();
+    await toggle.click();
+    await carolRow.waitFor({ timeout: 10_000 });
+    await bobRow.waitFor();
   });
 });

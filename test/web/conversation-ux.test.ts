@@ -18,6 +18,7 @@ import {
   newUser,
   openConversation,
   send,
+  shot,
   signUp,
   startServer,
   type TestServer,
@@ -155,6 +156,7 @@ describe('the conversation, as a new user expects it', () => {
     await alice.locator('contact-info [data-verified]').waitFor({ timeout: 20_000 });
     await go(alice, `#/c/${encodeURIComponent('dm:bob')}`);
     await header.waitFor({ timeout: 10_000 });
+    await shot(alice, 'verified-header-desktop');
     expect(await header.textContent()).toContain('Verified');
     await row.waitFor({ timeout: 10_000 });
   });
@@ -170,6 +172,7 @@ describe('the conversation, as a new user expects it', () => {
     const where = (await hit.locator('[data-where]').textContent())!.replace(/\s+/g, ' ').trim();
     expect(where.match(/bob/g)).toHaveLength(1);
     expect(await hit.locator('mark').allTextContents()).toEqual(['Pizza']);
+    await shot(alice, 'search-match-desktop');
     await go(alice, '#/');
   });
 

@@ -82,6 +82,7 @@ export class ConversationHeader extends LitElement {
         }${this.badge !== '' ? html` <span class="tag" data-badge>${this.badge}</span>` : nothing}
         <span class="sub" aria-live="polite" data-subtitle>${this.subtitle}</span>
       </h2>
+      <slot name="actions"></slot>
       <a
         class="icon"
         href="#/c/${encodeURIComponent(this.conversationId)}/info"

@@ -138,6 +138,12 @@ export class ConversationList extends LitElement {
       .shield {
         font-size: 0.85rem;
       }
+      .archived-toggle {
+        margin: 0.5rem 0.75rem;
+      }
+      .muted-mark {
+        font-size: 0.8rem;
+      }
       .verified {
         color: var(--ok-fg);
         font-weight: 400;
@@ -185,6 +191,8 @@ export class ConversationList extends LitElement {
   @state() private _formError = '';
   @state() private _busy = false;
   @state() private _loaded = false;
+  /** The list shows the archived chats instead of the others. */
+  @state() private _archived = false;
 
   /** List reloads scan every conversation: at most one at a time and four per second. */
   private readonly scheduleReload = singleFlight(() => this.reload(), 250);
@@ -337,6 +345,7 @@ export class ConversationList extends LitElement {
           ? `${r.lastSender === s?.account.username ? uiText('list.you') : r.lastSender}: ${r.preview}`
           : r.preview;
     const notice = (s?.noticesFor(r.id).length ?? 0) > 0;
+    const muted = s?.prefs.isMuted(r.id) === true;
     // No aria-label: the entry's name is its visible text (title, time, preview, count), with
     // hidden words only where the screen shows a sign (WCAG 2.5.3, label in name).
     return html`<li>
@@ -370,6 +379,14 @@ export class ConversationList extends LitElement {
           <span class="bottom">
             <span class="preview">${preview}</span>
             ${
+              muted
+                ? html`<span class="muted-mark" data-muted title=${uiText('list.muted')}
+                    ><span aria-hidden="true">🔕</span
+                    ><span class="sr-only">${uiText('list.muted')}</span></span
+                  >`
+                : nothing
+            }
+            ${
               notice
                 ? html`<span class="shield" data-security-notice title=${uiText('notice.security')}
                     ><span aria-hidden="true">🛡</span
@@ -392,7 +409,11 @@ export class ConversationList extends LitElement {
 
   override render(): TemplateResult {
     const s = this.session;
-    const rows = filterRows(this._rows, this._filter);
+    const archived = this._rows.filter((r) => s?.prefs.isArchived(r.id) === true);
+    const rows = filterRows(
+      this._rows.filter((r) => (s?.prefs.isArchived(r.id) === true) === this._archived),
+      this._filter,
+    );
     const groups = s?.messenger.capabilities.has('groups') === true;
     return html`<header class="bar">
         <h2>Chats <span class="me">· ${s?.account.username}</span></h2>
@@ -439,13 +460,35 @@ export class ConversationList extends LitElement {
       ${
         this._loaded && rows.length === 0
           ? html`<div class="empty" data-empty-hint>
-              ${this._filter ? uiText('list.noMatch') : uiText('list.empty')}
+              ${
+                this._filter
+                  ? uiText('list.noMatch')
+                  : this._archived
+                    ? uiText('list.archivedEmpty')
+                    : uiText('list.empty')
+              }
             </div>`
           : nothing
       }
       <ul role="list" aria-label=${uiText('list.label')}>
         ${rows.map((r) => this.renderRow(r))}
-      </ul>`;
+      </ul>
+      ${
+        archived.length > 0 || this._archived
+          ? html`<button
+              type="button"
+              class="archived-toggle"
+              data-archived-toggle
+              @click=${() => (this._archived = !this._archived)}
+            >
+              ${
+                this._archived
+                  ? uiText('list.back')
+                  : uiText('list.archived', { count: archived.length })
+              }
+            </button>`
+          : nothing
+      }`;
   }
 }
 

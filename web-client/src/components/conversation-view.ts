@@ -26,6 +26,7 @@ import { Drafts } from './controllers/drafts.ts';
 import { lastSeenLabel } from './time-labels.ts';
 import './message-list.ts';
 import './conversation-header.ts';
+import './conversation-actions.ts';
 import './upload-status.ts';
 import './chat-composer.ts';
 import './key-change-banner.ts';
@@ -323,6 +324,10 @@ export class ConversationView extends LitElement {
         .verified=${!isGroup && this._verified}
         .online=${!isGroup && s.presence.get(ref)?.online === true}
         .subtitle=${this.subtitle(s)}
+        ><conversation-actions
+          slot="actions"
+          .conversationId=${this.conversationId}
+        ></conversation-actions
       ></conversation-header>
       ${keyChangedUsers.map(
         (u) =>
@@ -377,8 +382,11 @@ export class ConversationView extends LitElement {
         @typing=${(e: CustomEvent<{ typing: boolean }>) =>
           s.messenger.setTyping(this.conversationId, e.detail.typing)}
         @files=${(e: CustomEvent<{ files: File[] }>) => void this.sendFiles(e.detail.files)}
-        @draft=${(e: CustomEvent<{ text: string }>) =>
-          this.drafts.changed(s, this.conversationId, e.detail.text)}
+        @draft=${(e: CustomEvent<{ text: string }>) => {
+          this.drafts.changed(s, this.conversationId, e.detail.text);
+          // Sent (or cleared): forget the draft now, not after the typing pause.
+          if (e.detail.text === '') void this.drafts.flush();
+        }}
         @edit-last=${() => void this.editLast()}
         @cancel=${() => {
           this._replyTo = undefined;

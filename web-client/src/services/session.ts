@@ -11,6 +11,7 @@
  * notifications, the optional notification sound and the unread badge in the document title
  * while the tab is hidden.
  */
+import { ConversationPrefs } from './conversation-prefs.ts';
 import type { MessageRecord } from './engine-types.ts';
 import { HistoryStore, coalesce } from './history.ts';
 import { acknowledgeOwnKeyAlerts, pendingOwnKeyAlerts } from './own-key-alerts.ts';
@@ -104,6 +105,8 @@ export interface HistoryEventDetail {
  */
 export class ChatSession extends EventTarget {
   readonly history: HistoryStore;
+  /** Muted and archived conversations (this device's choice). */
+  readonly prefs: ConversationPrefs;
   readonly typing = new Map<ConversationId, Map<string, number>>();
   /** `{conversation}\n{sender}` → timestamp (sender's clock) of their newest message seen live. */
   private readonly lastMessageAt = new Map<string, number>();
@@ -173,6 +176,7 @@ export class ChatSession extends EventTarget {
     super();
     const { store } = messenger.local();
     this.history = new HistoryStore(store);
+    this.prefs = new ConversationPrefs(this.history, () => this.emitLive());
     void this.history.setting('sound', false).then((on) => {
       if (!this.soundChosen) this.sound = on === true;
     });
@@ -422,6 +426,8 @@ export class ChatSession extends EventTarget {
 
   private notify(conversationId: ConversationId, sender: string, preview: string): void {
     if (typeof document === 'undefined') return;
+    // Muted: no sound, no notification (the unread count still grows).
+    if (this.prefs.isMuted(conversationId)) return;
     const visible = document.visibilityState === 'visible' && document.hasFocus();
     if (visible && this.active === conversationId) return;
     if (this.sound) this.tone();
