@@ -89,7 +89,7 @@ describe('typing and presence', () => {
     await bob.start();
     await until(() => presence.some((p) => p.user === b && p.status === 'online'), 'bob online');
 
-    const typing: { conversationId: string; user: string; typing: boolean }[] = [];
+    const typing: { conversationId: string; user: string; typing: boolean; at: number }[] = [];
     alice.on('typing', (t) => typing.push(t));
     await bob.setTyping(a, true);
     await until(() => typing.length === 1, 'typing');

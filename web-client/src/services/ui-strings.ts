@@ -69,6 +69,7 @@ const EN = {
   'typing.short': 'typing…',
   'typing.groupShort': '{names} typing…',
   'a11y.verified': 'Verified',
+  'presence.lastSeen': 'last seen {day} at {time}',
   'mute.label': 'Notifications',
   'mute.off': 'Notifications on',
   'mute.until': 'Muted until {time}',
