@@ -94,7 +94,7 @@ export class ConversationSwitcher extends LitElement {
     this._input?.focus();
   }
 
-  private matches(): ConversationRow[] {
+  private visibleRows(): ConversationRow[] {
     return filterRows(this._rows, this._filter).slice(0, SWITCHER_ROWS);
   }
 
@@ -104,7 +104,7 @@ export class ConversationSwitcher extends LitElement {
   }
 
   private onKeyDown(e: KeyboardEvent): void {
-    const rows = this.matches();
+    const rows = this.visibleRows();
     if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
       e.preventDefault();
       const n = rows.length;
@@ -120,7 +120,7 @@ export class ConversationSwitcher extends LitElement {
   }
 
   override render(): TemplateResult {
-    const rows = this.matches();
+    const rows = this.visibleRows();
     const selected = rows[this._selected];
     return html`<div
       role="dialog"
