@@ -115,6 +115,9 @@ export class ConversationView extends LitElement {
       // Messages held for a verified contact's new key (after a reload the engine is asked).
       else void s.refreshHeld(ref);
       void this.readVerified();
+      // The last conversation's text is not this one's (its draft is kept by `drafts`).
+      this.typedSinceOpen = false;
+      this.renderRoot.querySelector('chat-composer')?.setText('');
       void this.restoreDraft(id);
       // The message box takes the keyboard at once (after "New chat" the first words were lost).
       void this.focusComposer();
@@ -133,6 +136,8 @@ export class ConversationView extends LitElement {
 
   private readonly uploads = new Uploads(this);
   private readonly drafts = new Drafts(this);
+  /** The user typed in this conversation's composer since it opened. */
+  private typedSinceOpen = false;
   private readonly drop = new FileDrop(this, {
     enabled: () => this.session?.messenger.capabilities.has('files') === true,
     drop: (files) => void this.sendFiles(files),
@@ -178,7 +183,8 @@ export class ConversationView extends LitElement {
     if (s === undefined) return;
     const text = await this.drafts.load(s, id);
     await this.updateComplete;
-    if (id !== this.conversationId) return;
+    // Words typed while the draft was read win over it (they would be lost otherwise).
+    if (id !== this.conversationId || this.typedSinceOpen) return;
     const composer = this.renderRoot.querySelector('chat-composer');
     await composer?.updateComplete;
     composer?.setText(text);
@@ -383,6 +389,7 @@ export class ConversationView extends LitElement {
           s.messenger.setTyping(this.conversationId, e.detail.typing)}
         @files=${(e: CustomEvent<{ files: File[] }>) => void this.sendFiles(e.detail.files)}
         @draft=${(e: CustomEvent<{ text: string }>) => {
+          this.typedSinceOpen = true;
           this.drafts.changed(s, this.conversationId, e.detail.text);
           // Sent (or cleared): forget the draft now, not after the typing pause.
           if (e.detail.text === '') void this.drafts.flush();
