@@ -169,7 +169,7 @@ describe('apply handlers', () => {
     const t = await run({ kind: 'typing', id: 't1', ts: NOW, typing: true }, from('bob'));
     expect(t.ops).toEqual([]);
     for (const f of t.fx.after) f();
-    expect(typing).toEqual([{ conversationId: 'dm:bob', user: 'bob', typing: true }]);
+    expect(typing).toEqual([{ conversationId: 'dm:bob', user: 'bob', typing: true, at: NOW }]);
   });
 
   it('keeps an unknown kind as an unknown record that is not unread', async () => {

@@ -89,11 +89,12 @@ describe('typing and presence', () => {
     await bob.start();
     await until(() => presence.some((p) => p.user === b && p.status === 'online'), 'bob online');
 
-    const typing: { conversationId: string; user: string; typing: boolean }[] = [];
+    const typing: { conversationId: string; user: string; typing: boolean; at: number }[] = [];
     alice.on('typing', (t) => typing.push(t));
     await bob.setTyping(a, true);
     await until(() => typing.length === 1, 'typing');
-    expect(typing[0]).toEqual({ conversationId: `dm:${b}`, user: b, typing: true });
+    expect(typing[0]).toMatchObject({ conversationId: `dm:${b}`, user: b, typing: true });
+    expect(typing[0]?.at).toBeGreaterThan(0);
     // Typing is never stored as a message.
     expect(await alice.store.listMessages(`dm:${b}`)).toEqual([]);
 

@@ -155,8 +155,14 @@ describe('groups', () => {
       removed: ['bob'],
       added: [],
     });
-    // The removed member hears about it too.
+    // The removed member hears about it too, with the record: it cannot fetch the chain now.
     expect(s.notices.map((n) => n.topic)).toContain('sotto/v1/control/bob/d1');
+    expect(s.notices.find((n) => n.topic === 'sotto/v1/control/bob/d1')?.notice).toEqual({
+      type: 'group-changed',
+      groupId: 'g1',
+      seq: 2,
+      record: enc(remove),
+    });
   });
 
   it('lets a member leave with a record signed by the leaver', async () => {

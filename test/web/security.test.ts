@@ -169,7 +169,7 @@ describe('trust notices in the web client', () => {
     expect(await alice.locator('conversation-view', { hasText: forgedText }).count()).toBe(0);
     // The chat list marks the conversation; the forged text is nowhere, not even as a preview.
     const row = alice.locator('conversation-list a[data-conversation="dm:bob"]');
-    expect(await row.getAttribute('aria-label')).toContain('security notice');
+    expect(await row.locator('[data-security-notice]').textContent()).toContain('Security notice');
     expect(await alice.locator('conversation-list', { hasText: forgedText }).count()).toBe(0);
     // The open conversation marks Bob's message read (the badge would otherwise be in the picture).
     // The row shows the arrival first (the list reloads at most four times a second), so the

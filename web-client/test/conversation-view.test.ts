@@ -73,6 +73,7 @@ async function openView(stored: number) {
         conversationId: m.conversationId,
         id: m.id,
         sender: m.sender,
+        at: m.timestamp,
         preview: String(m.body.text),
       })),
     });

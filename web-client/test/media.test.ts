@@ -277,7 +277,7 @@ describe('notification sound', () => {
       messenger.emit({
         type: 'history',
         conversationIds: [conversationId],
-        incoming: [{ conversationId, id: `x${rings}`, sender: 'bob', preview: 'hi' }],
+        incoming: [{ conversationId, id: `x${rings}`, sender: 'bob', preview: 'hi', at: 1 }],
       });
     incoming('dm:bob');
     expect(rings).toBe(0);

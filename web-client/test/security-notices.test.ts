@@ -252,7 +252,8 @@ describe('<security-notice-strip>', () => {
     });
     await until(() => root.querySelector('a[data-conversation="dm:mallory"]') !== null, 5000);
     const link = root.querySelector('a[data-conversation="dm:mallory"]')!;
-    expect(link.getAttribute('aria-label')).toBe('mallory, security notice');
+    expect(link.hasAttribute('aria-label')).toBe(false);
+    expect(link.textContent?.replace(/\s+/g, ' ').trim()).toMatch(/mallory .*Security notice$/);
     expect(link.querySelector('[data-security-notice]')).not.toBeNull();
     s.dispose();
   });

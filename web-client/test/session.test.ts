@@ -27,11 +27,29 @@ describe('ChatSession', () => {
 
   it('shows typing until it stops or expires', () => {
     const { messenger, s } = session();
-    messenger.emit({ type: 'typing', conversationId: 'dm:bob', sender: 'bob', typing: true });
+    messenger.emit({
+      type: 'typing',
+      conversationId: 'dm:bob',
+      sender: 'bob',
+      typing: true,
+      at: Date.now(),
+    });
     expect(s.typingIn('dm:bob')).toEqual(['bob']);
-    messenger.emit({ type: 'typing', conversationId: 'dm:bob', sender: 'bob', typing: false });
+    messenger.emit({
+      type: 'typing',
+      conversationId: 'dm:bob',
+      sender: 'bob',
+      typing: false,
+      at: Date.now(),
+    });
     expect(s.typingIn('dm:bob')).toEqual([]);
-    messenger.emit({ type: 'typing', conversationId: 'dm:bob', sender: 'bob', typing: true });
+    messenger.emit({
+      type: 'typing',
+      conversationId: 'dm:bob',
+      sender: 'bob',
+      typing: true,
+      at: Date.now(),
+    });
     s.typing.get('dm:bob')?.set('bob', Date.now() - 1);
     expect(s.typingIn('dm:bob')).toEqual([]);
     expect(TYPING_TTL_MS).toBeGreaterThan(3000);
@@ -40,13 +58,55 @@ describe('ChatSession', () => {
 
   it('ends the typing indicator when that person’s message arrives', () => {
     const { messenger, s } = session();
-    messenger.emit({ type: 'typing', conversationId: 'dm:bob', sender: 'bob', typing: true });
+    messenger.emit({
+      type: 'typing',
+      conversationId: 'dm:bob',
+      sender: 'bob',
+      typing: true,
+      at: Date.now(),
+    });
     messenger.emit({
       type: 'history',
       conversationIds: ['dm:bob'],
-      incoming: [{ conversationId: 'dm:bob', id: 'x', sender: 'bob', preview: 'hi' }],
+      incoming: [{ conversationId: 'dm:bob', id: 'x', sender: 'bob', preview: 'hi', at: 1 }],
     });
     expect(s.typingIn('dm:bob')).toEqual([]);
+    s.dispose();
+  });
+
+  it('does not restart typing for a “typing” sent before a message that arrived first', () => {
+    const { messenger, s } = session();
+    const groupId = 'group:g1';
+    messenger.emit({
+      type: 'history',
+      conversationIds: [groupId],
+      incoming: [{ conversationId: groupId, id: 'x', sender: 'bob', preview: 'hi', at: 2000 }],
+    });
+    // Sent at 1500, before the message, but delivered after it: stale.
+    messenger.emit({
+      type: 'typing',
+      conversationId: groupId,
+      sender: 'bob',
+      typing: true,
+      at: 1500,
+    });
+    expect(s.typingIn(groupId)).toEqual([]);
+    // Carol's message does not silence Bob; Bob typing again after his message shows.
+    messenger.emit({
+      type: 'typing',
+      conversationId: groupId,
+      sender: 'carol',
+      typing: true,
+      at: 1500,
+    });
+    messenger.emit({
+      type: 'typing',
+      conversationId: groupId,
+      sender: 'bob',
+      typing: true,
+      at: 2500,
+    });
+    expect(s.typingIn(groupId).sort()).toEqual(['bob', 'carol']);
     s.dispose();
   });
 
@@ -58,12 +118,18 @@ describe('ChatSession', () => {
       messenger.emit({
         type: 'history',
         conversationIds: ['dm:bob'],
-        incoming: [{ conversationId: 'dm:bob', id: 'x', sender, preview: 'hi' }],
+        incoming: [{ conversationId: 'dm:bob', id: 'x', sender, preview: 'hi', at: 1 }],
       });
     for (let i = 0; i < 100; i++) incoming('bob');
     await new Promise((r) => setTimeout(r, 50));
     expect(live).toBe(0);
-    messenger.emit({ type: 'typing', conversationId: 'dm:bob', sender: 'bob', typing: true });
+    messenger.emit({
+      type: 'typing',
+      conversationId: 'dm:bob',
+      sender: 'bob',
+      typing: true,
+      at: Date.now(),
+    });
     await until(() => live === 1);
     incoming('bob');
     await until(() => live === 2);

@@ -54,8 +54,11 @@ export interface ClientEvents {
   messageUpdate: MessageRecord;
   /** A recipient device's receipt moved a message forward. */
   receipt: { messageId: string; user: string; device: string; status: ReceiptStatus };
-  /** Someone started or stopped typing in a conversation. */
-  typing: { conversationId: string; user: string; typing: boolean };
+  /**
+   * Someone started or stopped typing in a conversation; `at` is the sender's clock when they
+   * sent it (the payload's `ts`), comparable with their messages' timestamps.
+   */
+  typing: { conversationId: string; user: string; typing: boolean; at: number };
   /**
    * Presence of a user we subscribed to. `hidden`: the user stopped sharing presence (the
    * broker cleared the retained status; `at` is when we heard) — show neither online nor last seen.

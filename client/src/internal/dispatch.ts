@@ -41,7 +41,7 @@ async function handleControl(deps: DispatchDeps, payload: Uint8Array): Promise<v
   }
   switch (notice.type) {
     case 'group-changed':
-      await deps.chain.refresh(notice.groupId);
+      await deps.chain.noticed(notice.groupId, notice.seq, notice.record);
       return;
     case 'device-removed':
       deps.monitorOwnKeys();

@@ -13,9 +13,11 @@ import { GROUP_ID_PATTERN } from './topics.ts';
 export type ControlNotice =
   /**
    * Key server → every device of every old and new member: the group's membership chain grew
-   * to `seq` (fetch it).
+   * to `seq`. `record` (base64url) is the membership record at `seq` as the key server
+   * accepted it: a device holding the chain up to `seq - 1` verifies it against that chain
+   * and adopts it without a fetch; anyone else fetches the chain.
    */
-  | { type: 'group-changed'; groupId: string; seq: number }
+  | { type: 'group-changed'; groupId: string; seq: number; record?: string }
   /**
    * Key server → each device removed by an identity reset of its user (sent before its tokens
    * are revoked): this device no longer belongs to the account's identity.
@@ -32,6 +34,10 @@ export type ControlNotice =
 export type ControlNoticeType = ControlNotice['type'];
 
 const WHAT = 'control notice';
+/** base64url without padding, non-empty. */
+const RECORD_PATTERN = /^[A-Za-z0-9_-]+$/;
+/** The longest `record` a `group-changed` notice carries (as the `group-change` payload). */
+export const MAX_RECORD_CHARS = 8192;
 
 /** The notice as the bytes published on the control topic. */
 export function encodeControlNotice(notice: ControlNotice): Uint8Array {
@@ -47,12 +53,20 @@ export function decodeControlNotice(payload: Uint8Array | string): ControlNotice
   const o = readObject(payload, WHAT);
   const type = typeOf(o, WHAT);
   switch (type) {
-    case 'group-changed':
-      return {
+    case 'group-changed': {
+      const notice: Extract<ControlNotice, { type: 'group-changed' }> = {
         type,
         groupId: str(o, 'groupId', WHAT, GROUP_ID_PATTERN),
         seq: count(o, 'seq', WHAT),
       };
+      if (o.record !== undefined) {
+        const record = str(o, 'record', WHAT, RECORD_PATTERN);
+        if (record.length > MAX_RECORD_CHARS)
+          throw new WireError('MALFORMED', `${WHAT}: record longer than ${MAX_RECORD_CHARS}`);
+        notice.record = record;
+      }
+      return notice;
+    }
     case 'device-removed':
       if (o.reason !== 'identity-reset')
         throw new WireError('MALFORMED', `${WHAT}: unknown device-removed reason`);

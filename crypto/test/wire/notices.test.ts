@@ -22,13 +22,14 @@ function codeOf(f: () => unknown): string | undefined {
 describe('control notices', () => {
   const notices: ControlNotice[] = [
     { type: 'group-changed', groupId: 'g1', seq: 3 },
+    { type: 'group-changed', groupId: 'g1', seq: 4, record: 'AAEC-_9' },
     { type: 'device-removed', reason: 'identity-reset' },
     { type: 'prekeys-low', remaining: 0 },
   ];
 
   it('round-trip every notice type through the bytes the key server publishes', () => {
     for (const n of notices) expect(decodeControlNotice(encodeControlNotice(n))).toEqual(n);
-    expect(new TextDecoder().decode(encodeControlNotice(notices[2]!))).toBe(
+    expect(new TextDecoder().decode(encodeControlNotice(notices[3]!))).toBe(
       '{"type":"prekeys-low","remaining":0}',
     );
   });
@@ -50,6 +51,10 @@ describe('control notices', () => {
       '{"type":"group-changed","groupId":"g/1","seq":1}',
       '{"type":"group-changed","groupId":"g","seq":-1}',
       '{"type":"group-changed","groupId":"g","seq":"1"}',
+      '{"type":"group-changed","groupId":"g","seq":1,"record":"not base64!"}',
+      '{"type":"group-changed","groupId":"g","seq":1,"record":""}',
+      '{"type":"group-changed","groupId":"g","seq":1,"record":7}',
+      `{"type":"group-changed","groupId":"g","seq":1,"record":"${'A'.repeat(8193)}"}`,
       '{"type":"device-removed","reason":"other"}',
       '{"type":"prekeys-low","remaining":1.5}',
     ])

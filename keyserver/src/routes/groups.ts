@@ -233,10 +233,13 @@ export function groupRoutes(app: FastifyInstance, ctx: Ctx): void {
       const removed = [...before.members.keys()].filter((u) => !after.members.has(u));
       const added = [...after.members.keys()].filter((u) => !before.members.has(u));
       await ctx.publishEvent({ type: 'group-changed', groupId: gid, removed, added });
+      // The record rides along: a device holding the chain up to here adopts it without a
+      // fetch (a removed member could not fetch it any more: the route answers members only).
       await ctx.notify(new Set([...before.members.keys(), ...after.members.keys()]), {
         type: 'group-changed',
         groupId: gid,
         seq: after.seq,
+        record: toBase64(bytes),
       });
       return { groupId: gid, seq: after.seq, members };
     },

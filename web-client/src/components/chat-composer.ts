@@ -42,6 +42,8 @@ export function filesFrom(data: DataTransfer | null): File[] {
  * @fires typing - `CustomEvent<{ typing: boolean }>` typing started / stopped
  * @fires files - `CustomEvent<{ files: File[] }>` attach and send files
  * @fires cancel - the reply or edit was cancelled
+ * @fires draft - `CustomEvent<{ text: string }>` the unsent text changed (not while editing)
+ * @fires edit-last - ↑ in an empty composer: edit the last own message
  */
 @customElement('chat-composer')
 export class ChatComposer extends LitElement {
@@ -132,6 +134,14 @@ export class ChatComposer extends LitElement {
     this._input?.focus();
   }
 
+  /** Replace the unsent text (a saved draft); no typing signal, no `draft` event. */
+  setText(text: string): void {
+    if (this._input === null) return;
+    this.stopTyping();
+    this._input.value = text;
+    this.autosize();
+  }
+
   private fire<T>(name: string, detail?: T): void {
     this.dispatchEvent(
       new CustomEvent<T | undefined>(name, { detail, bubbles: true, composed: true }),
@@ -147,6 +157,7 @@ export class ChatComposer extends LitElement {
   private onInput(): void {
     this.autosize();
     if (this.editing !== undefined) return;
+    this.fire('draft', { text: this._input.value });
     const now = Date.now();
     if (this._input.value.trim() === '') {
       this.stopTyping();
@@ -172,6 +183,15 @@ export class ChatComposer extends LitElement {
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
       this.submit();
+    } else if (
+      e.key === 'ArrowUp' &&
+      !e.altKey &&
+      !e.shiftKey &&
+      this._input.value === '' &&
+      this.editing === undefined
+    ) {
+      e.preventDefault();
+      this.fire('edit-last');
     } else if (e.key === 'Escape') {
       if (this._picker) this._picker = false;
       else if (this.replyTo !== undefined || this.editing !== undefined) this.cancel();
@@ -189,8 +209,10 @@ export class ChatComposer extends LitElement {
   private submit(): void {
     const text = this._input.value.trim();
     if (text === '') return;
+    const wasDraft = this.editing === undefined;
     this.fire('send', { text });
     this._input.value = '';
+    if (wasDraft) this.fire('draft', { text: '' });
     this.autosize();
     this.stopTyping();
   }

@@ -69,7 +69,7 @@ export class ContactInfo extends LitElement {
         background: #000;
       }
       .verified {
-        color: var(--online);
+        color: var(--ok-fg);
         font-weight: 600;
       }
       .row {
@@ -138,6 +138,8 @@ export class ContactInfo extends LitElement {
     await s.messenger.setVerified(this.username, verified);
     s.keyChanges.delete(this.username);
     s.dispatchEvent(new Event('live'));
+    // The chat list and the DM's header show the mark: they re-read the DM.
+    s.touch(dmId(this.username));
     await this.load();
   }
 
@@ -151,6 +153,7 @@ export class ContactInfo extends LitElement {
     if (ok) {
       s.keyChanges.delete(this.username);
       s.dispatchEvent(new Event('live'));
+      s.touch(dmId(this.username));
     }
     await this.load();
   }

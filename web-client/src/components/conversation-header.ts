@@ -8,6 +8,7 @@ import { customElement, property } from 'lit/decorators.js';
 import { icons } from '../icons.ts';
 import { colorFor, shared } from '../styles.ts';
 import { styleProps } from './style-props.ts';
+import { uiText } from '../services/ui-strings.ts';
 
 /** Header of one conversation. Presentational: `<conversation-view>` sets every field. */
 @customElement('conversation-header')
@@ -26,6 +27,10 @@ export class ConversationHeader extends LitElement {
         padding: 0 0.45rem;
         vertical-align: middle;
         color: var(--fg-2);
+      }
+      .verified {
+        color: var(--ok-fg);
+        font-size: 0.9rem;
       }
       .sub {
         display: block;
@@ -52,6 +57,8 @@ export class ConversationHeader extends LitElement {
   /** `bot` or `bridge` when the peer says it is one; empty otherwise. */
   @property() badge = '';
   @property({ type: Boolean }) online = false;
+  /** The DM's contact is verified (safety number compared). */
+  @property({ type: Boolean }) verified = false;
   /** Typing, presence or member count. */
   @property() subtitle = '';
 
@@ -65,9 +72,17 @@ export class ConversationHeader extends LitElement {
         }</span
       >
       <h2>
-        ${title}${this.badge !== '' ? html` <span class="tag" data-badge>${this.badge}</span>` : nothing}
+        ${title}${
+          this.verified
+            ? html` <span class="verified" data-verified title=${uiText('a11y.verified')}
+                ><span aria-hidden="true">✓</span
+                ><span class="sr-only">${uiText('a11y.verified')}</span></span
+              >`
+            : nothing
+        }${this.badge !== '' ? html` <span class="tag" data-badge>${this.badge}</span>` : nothing}
         <span class="sub" aria-live="polite" data-subtitle>${this.subtitle}</span>
       </h2>
+      <slot name="actions"></slot>
       <a
         class="icon"
         href="#/c/${encodeURIComponent(this.conversationId)}/info"

@@ -16,6 +16,7 @@ import { icons } from '../icons.ts';
 import { colorFor, shared } from '../styles.ts';
 import { parseConversationId } from '../services/messenger.ts';
 import { styleProps } from './style-props.ts';
+import { uiText } from '../services/ui-strings.ts';
 
 /** Short relative time for the list ("14:02", "Tue", "3 Mar"). */
 export function shortTime(at: number, now = Date.now()): string {
@@ -137,6 +138,16 @@ export class ConversationList extends LitElement {
       .shield {
         font-size: 0.85rem;
       }
+      .archived-toggle {
+        margin: 0.5rem 0.75rem;
+      }
+      .muted-mark {
+        font-size: 0.8rem;
+      }
+      .verified {
+        color: var(--ok-fg);
+        font-weight: 400;
+      }
       .badge {
         background: var(--accent);
         color: var(--on-accent);
@@ -180,6 +191,8 @@ export class ConversationList extends LitElement {
   @state() private _formError = '';
   @state() private _busy = false;
   @state() private _loaded = false;
+  /** The list shows the archived chats instead of the others. */
+  @state() private _archived = false;
 
   /** List reloads scan every conversation: at most one at a time and four per second. */
   private readonly scheduleReload = singleFlight(() => this.reload(), 250);
@@ -321,17 +334,24 @@ export class ConversationList extends LitElement {
     const typing = s?.typingIn(r.id) ?? [];
     const preview =
       typing.length > 0
-        ? html`<em>${r.kind === 'group' ? `${typing.join(', ')} typing…` : 'typing…'}</em>`
+        ? html`<em
+            >${
+              r.kind === 'group'
+                ? uiText('typing.groupShort', { names: typing.join(', ') })
+                : uiText('typing.short')
+            }</em
+          >`
         : r.kind === 'group' && r.lastSender !== '' && r.preview !== ''
-          ? `${r.lastSender === s?.account.username ? 'You' : r.lastSender}: ${r.preview}`
+          ? `${r.lastSender === s?.account.username ? uiText('list.you') : r.lastSender}: ${r.preview}`
           : r.preview;
     const notice = (s?.noticesFor(r.id).length ?? 0) > 0;
-    const label = `${r.kind === 'group' ? 'Group ' : ''}${r.title}${r.unread > 0 ? `, ${r.unread} unread` : ''}${online ? ', online' : ''}${notice ? ', security notice' : ''}`;
+    const muted = s?.prefs.isMuted(r.id) === true;
+    // No aria-label: the entry's name is its visible text (title, time, preview, count), with
+    // hidden words only where the screen shows a sign (WCAG 2.5.3, label in name).
     return html`<li>
       <a
         href="#/c/${encodeURIComponent(r.id)}"
         aria-current=${this.activeId === r.id ? 'page' : 'false'}
-        aria-label=${label}
         data-conversation=${r.id}
       >
         <span
@@ -344,15 +364,41 @@ export class ConversationList extends LitElement {
         >
         <span class="main">
           <span class="top">
-            <span class="title">${r.title}</span>
+            <span class="title"
+              >${r.kind === 'group' ? html`<span class="sr-only">${uiText('list.group')} </span>` : nothing}${r.title}${
+                r.verified
+                  ? html` <span class="verified" data-verified title=${uiText('a11y.verified')}
+                      ><span aria-hidden="true">✓</span
+                      ><span class="sr-only">${uiText('a11y.verified')}</span></span
+                    >`
+                  : nothing
+              }${online ? html`<span class="sr-only">, ${uiText('list.online')}</span>` : nothing}</span
+            >
             <span class="time">${shortTime(r.lastAt)}</span>
           </span>
           <span class="bottom">
             <span class="preview">${preview}</span>
-            ${notice ? html`<span class="shield" data-security-notice title="Security notice">🛡</span>` : nothing}
+            ${
+              muted
+                ? html`<span class="muted-mark" data-muted title=${uiText('list.muted')}
+                    ><span aria-hidden="true">🔕</span
+                    ><span class="sr-only">${uiText('list.muted')}</span></span
+                  >`
+                : nothing
+            }
+            ${
+              notice
+                ? html`<span class="shield" data-security-notice title=${uiText('notice.security')}
+                    ><span aria-hidden="true">🛡</span
+                    ><span class="sr-only">${uiText('notice.security')}</span></span
+                  >`
+                : nothing
+            }
             ${
               r.unread > 0
-                ? html`<span class="badge" data-unread=${r.unread}>${r.unread}</span>`
+                ? html`<span class="badge" data-unread=${r.unread}
+                    >${r.unread}<span class="sr-only"> ${uiText('list.unread')}</span></span
+                  >`
                 : nothing
             }
           </span>
@@ -363,7 +409,11 @@ export class ConversationList extends LitElement {
 
   override render(): TemplateResult {
     const s = this.session;
-    const rows = filterRows(this._rows, this._filter);
+    const archived = this._rows.filter((r) => s?.prefs.isArchived(r.id) === true);
+    const rows = filterRows(
+      this._rows.filter((r) => (s?.prefs.isArchived(r.id) === true) === this._archived),
+      this._filter,
+    );
     const groups = s?.messenger.capabilities.has('groups') === true;
     return html`<header class="bar">
         <h2>Chats <span class="me">· ${s?.account.username}</span></h2>
@@ -407,14 +457,36 @@ export class ConversationList extends LitElement {
             : this.renderForm()
         }
       </div>
-      <ul role="list" aria-label="Conversations">
+      ${
+        this._loaded && rows.length === 0
+          ? html`<div class="empty" data-empty-hint>
+              ${
+                this._filter
+                  ? uiText('list.noMatch')
+                  : this._archived
+                    ? uiText('list.archivedEmpty')
+                    : uiText('list.empty')
+              }
+            </div>`
+          : nothing
+      }
+      <ul role="list" aria-label=${uiText('list.label')}>
         ${rows.map((r) => this.renderRow(r))}
       </ul>
       ${
-        this._loaded && rows.length === 0
-          ? html`<div class="empty">
-              ${this._filter ? 'No chat matches.' : 'No conversations yet. Start one with “New chat”.'}
-            </div>`
+        archived.length > 0 || this._archived
+          ? html`<button
+              type="button"
+              class="archived-toggle"
+              data-archived-toggle
+              @click=${() => (this._archived = !this._archived)}
+            >
+              ${
+                this._archived
+                  ? uiText('list.back')
+                  : uiText('list.archived', { count: archived.length })
+              }
+            </button>`
           : nothing
       }`;
   }

@@ -15,16 +15,18 @@ import { SessionEvents } from '../session-events.ts';
 import type { GroupRecord, MessageRecord } from '../services/engine-types.ts';
 import { parseConversationId } from '../services/messenger.ts';
 import type { HistoryEventDetail, ChatSession } from '../services/session.ts';
-import { throttled } from '../services/history.ts';
+import { isNotice, throttled } from '../services/history.ts';
 import { shared } from '../styles.ts';
-import type { ReactDetail } from './message-bubble.ts';
+import { fileOf, type ReactDetail } from './message-bubble.ts';
 import { REFRESH_GAP_MS, type MessageList } from './message-list.ts';
 import { Uploads } from './controllers/uploads.ts';
 import { FileDrop } from './controllers/file-drop.ts';
 import { OpenConversation } from './controllers/open-conversation.ts';
+import { Drafts } from './controllers/drafts.ts';
 import { lastSeenLabel } from './time-labels.ts';
 import './message-list.ts';
 import './conversation-header.ts';
+import './conversation-actions.ts';
 import './upload-status.ts';
 import './chat-composer.ts';
 import './key-change-banner.ts';
@@ -90,6 +92,8 @@ export class ConversationView extends LitElement {
   @state() private _groupRead = false;
   @state() private _reactFor: MessageRecord | undefined;
   @state() private _badge = '';
+  /** The DM's contact is marked verified. */
+  @state() private _verified = false;
   @state() private _tick = 0;
 
   @query('message-list') private _list!: MessageList | null;
@@ -105,14 +109,35 @@ export class ConversationView extends LitElement {
       this._group = undefined;
       this._groupRead = false;
       this._badge = '';
+      this._verified = false;
       const { kind, ref } = parseConversationId(id);
       if (kind === 'group') void this.readGroup();
       // Messages held for a verified contact's new key (after a reload the engine is asked).
       else void s.refreshHeld(ref);
+      void this.readVerified();
+      // The last conversation's text is not this one's (its draft is kept by `drafts`).
+      this.typedSinceOpen = false;
+      this.renderRoot.querySelector('chat-composer')?.setText('');
+      void this.restoreDraft(id);
+      // The message box takes the keyboard at once (after "New chat" the first words were lost).
+      void this.focusComposer();
     },
   );
 
+  /** Focus the composer once this conversation's view (and the composer in it) has rendered. */
+  private async focusComposer(): Promise<void> {
+    const id = this.conversationId;
+    await this.updateComplete;
+    const composer = this.renderRoot.querySelector('chat-composer');
+    if (composer === null || id !== this.conversationId) return;
+    await composer.updateComplete;
+    composer.focus();
+  }
+
   private readonly uploads = new Uploads(this);
+  private readonly drafts = new Drafts(this);
+  /** The user typed in this conversation's composer since it opened. */
+  private typedSinceOpen = false;
   private readonly drop = new FileDrop(this, {
     enabled: () => this.session?.messenger.capabilities.has('files') === true,
     drop: (files) => void this.sendFiles(files),
@@ -120,7 +145,9 @@ export class ConversationView extends LitElement {
 
   private readonly onHistory = (e: Event): void => {
     const { reread } = (e as CustomEvent<HistoryEventDetail>).detail;
-    if (reread.has(this.conversationId)) this.scheduleGroupRead();
+    if (!reread.has(this.conversationId)) return;
+    this.scheduleGroupRead();
+    void this.readVerified();
   };
   private readonly onLive = (): void => {
     this._tick++;
@@ -148,6 +175,44 @@ export class ConversationView extends LitElement {
     if (id !== this.conversationId) return;
     this._group = group;
     this._groupRead = true;
+  }
+
+  /** Put the conversation's saved draft (or nothing) into the composer. */
+  private async restoreDraft(id: string): Promise<void> {
+    const s = this.session;
+    if (s === undefined) return;
+    const text = await this.drafts.load(s, id);
+    await this.updateComplete;
+    // Words typed while the draft was read win over it (they would be lost otherwise).
+    if (id !== this.conversationId || this.typedSinceOpen) return;
+    const composer = this.renderRoot.querySelector('chat-composer');
+    await composer?.updateComplete;
+    composer?.setText(text);
+  }
+
+  /** ↑ in an empty composer: edit the newest own text message that can still be edited. */
+  private async editLast(): Promise<void> {
+    const s = this.session;
+    const id = this.conversationId;
+    if (s === undefined || !s.messenger.capabilities.has('edit')) return;
+    const n = await s.history.count(id);
+    const recent = await s.history.range(id, Math.max(0, n - 50), 50);
+    const last = recent
+      .reverse()
+      .find((m) => m.outgoing && !m.deleted && fileOf(m) === null && !isNotice(m));
+    if (last === undefined || id !== this.conversationId) return;
+    this._replyTo = undefined;
+    this._editing = last;
+  }
+
+  /** Whether the DM's contact is verified (contact info touches the DM when that changes). */
+  private async readVerified(): Promise<void> {
+    const s = this.session;
+    const id = this.conversationId;
+    const { kind, ref } = parseConversationId(id);
+    if (s === undefined || kind !== 'dm') return;
+    const verified = await s.history.isVerified(ref);
+    if (id === this.conversationId) this._verified = verified;
   }
 
   private async send(e: CustomEvent<{ text: string }>): Promise<void> {
@@ -262,8 +327,13 @@ export class ConversationView extends LitElement {
         .heading=${isGroup ? (this._group?.name ?? 'Group') : ref}
         .group=${isGroup}
         .badge=${isGroup ? '' : this._badge}
+        .verified=${!isGroup && this._verified}
         .online=${!isGroup && s.presence.get(ref)?.online === true}
         .subtitle=${this.subtitle(s)}
+        ><conversation-actions
+          slot="actions"
+          .conversationId=${this.conversationId}
+        ></conversation-actions
       ></conversation-header>
       ${keyChangedUsers.map(
         (u) =>
@@ -318,6 +388,13 @@ export class ConversationView extends LitElement {
         @typing=${(e: CustomEvent<{ typing: boolean }>) =>
           s.messenger.setTyping(this.conversationId, e.detail.typing)}
         @files=${(e: CustomEvent<{ files: File[] }>) => void this.sendFiles(e.detail.files)}
+        @draft=${(e: CustomEvent<{ text: string }>) => {
+          this.typedSinceOpen = true;
+          this.drafts.changed(s, this.conversationId, e.detail.text);
+          // Sent (or cleared): forget the draft now, not after the typing pause.
+          if (e.detail.text === '') void this.drafts.flush();
+        }}
+        @edit-last=${() => void this.editLast()}
         @cancel=${() => {
           this._replyTo = undefined;
           this._editing = undefined;

@@ -137,7 +137,11 @@ export class IdentityReset extends LitElement {
           both sides: compare safety numbers again.
         </li>
         <li>Messages and contacts saved on this browser stay.</li>
-        <li>Groups still name your old key: ask a group admin to remove you and add you again.</li>
+        <li>
+          Groups still name your old key until an admin re-adds you with the new one: their client
+          does it by itself unless they had verified you; then they compare the new safety number
+          first.
+        </li>
         <li>
           If a device was stolen, change your password as well: the reset signs it out, but whoever
           knows the password can log in again.

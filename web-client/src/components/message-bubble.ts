@@ -14,6 +14,25 @@ import { colorFor, shared } from '../styles.ts';
 import { styleProps } from './style-props.ts';
 import { safeFileName } from '../services/file-name.ts';
 import { isInlineImageType } from '../services/media-type.ts';
+import { linkify, lookalikeReason } from '../services/links.ts';
+import { uiText } from '../services/ui-strings.ts';
+
+/**
+ * Let a click on a link that can pass for another site go ahead only once the user saw the
+ * full address and agreed (docs/WEB.md "Links").
+ */
+export function confirmLookalike(e: Event, href: string): void {
+  const reason = lookalikeReason(href);
+  if (reason === null) return;
+  const host = new URL(href).host;
+  const ok = confirm(
+    uiText(reason === 'punycode' ? 'link.confirmPunycode' : 'link.confirmUserinfo', {
+      url: href,
+      host,
+    }),
+  );
+  if (!ok) e.preventDefault();
+}
 
 /** Quick reactions offered on every message. */
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'] as const;
@@ -91,6 +110,7 @@ export class MessageBubble extends LitElement {
       :host {
         display: flex;
         padding: 2px 0.75rem;
+        container-type: inline-size;
       }
       :host([outgoing]) {
         justify-content: flex-end;
@@ -113,6 +133,10 @@ export class MessageBubble extends LitElement {
       }
       .text {
         white-space: pre-wrap;
+      }
+      .text a {
+        color: inherit;
+        text-decoration: underline;
       }
       .deleted {
         font-style: italic;
@@ -190,9 +214,13 @@ export class MessageBubble extends LitElement {
       .reactions button.mine {
         border-color: var(--accent);
       }
+      /* The toolbar sits beside the bubble, on the side facing the middle of the list, so it
+         never covers the message's text and never runs past the list's edge (a short own
+         message once pushed it off the right edge and scrolled the list sideways). It shows
+         while the pointer is anywhere on the row, so it stays up on the way to a button. */
       .actions {
         position: absolute;
-        top: -18px;
+        top: 0;
         display: none;
         gap: 2px;
         background: var(--bg);
@@ -201,14 +229,28 @@ export class MessageBubble extends LitElement {
         padding: 2px;
         box-shadow: var(--shadow);
         z-index: 2;
+        white-space: nowrap;
       }
       :host(:not([outgoing])) .actions {
-        right: -8px;
+        left: calc(100% + 4px);
       }
       :host([outgoing]) .actions {
-        left: -8px;
+        right: calc(100% + 4px);
       }
-      .bubble:hover .actions,
+      /* A narrow list has no room beside a bubble: the toolbar goes above it, from its outer edge. */
+      @container (max-width: 640px) {
+        .actions {
+          top: auto;
+          bottom: calc(100% - 2px);
+        }
+        :host(:not([outgoing])) .actions {
+          left: 0;
+        }
+        :host([outgoing]) .actions {
+          right: 0;
+        }
+      }
+      :host(:hover) .actions,
       .bubble:focus-within .actions {
         display: flex;
       }
@@ -288,9 +330,25 @@ export class MessageBubble extends LitElement {
           ? html`<progress max="1" .value=${this.progress} aria-label="Downloading"></progress>`
           : nothing
       }
-      ${text !== '' ? html`<div class="text">${text}</div>` : nothing}`;
+      ${text !== '' ? html`<div class="text">${this.renderText(text)}</div>` : nothing}`;
     }
-    return html`<div class="text">${text}</div>`;
+    return html`<div class="text">${this.renderText(text)}</div>`;
+  }
+
+  /** Text with its web addresses as links (opened in a new tab, without referrer or opener). */
+  private renderText(text: string): unknown[] {
+    return linkify(text).map((p) =>
+      'href' in p
+        ? html`<a
+            href=${p.href}
+            target="_blank"
+            rel="noopener noreferrer"
+            data-link
+            @click=${(e: Event) => confirmLookalike(e, p.href)}
+            >${p.text}</a
+          >`
+        : p.text,
+    );
   }
 
   override render(): TemplateResult {

@@ -66,6 +66,8 @@ export class MessageList extends LitElement {
         flex: 1;
         min-height: 0;
         overflow-y: auto;
+        /* Nothing in a row may scroll the list sideways (a focused toolbar button once did). */
+        overflow-x: hidden;
         overflow-anchor: none;
         position: relative;
         contain: strict;

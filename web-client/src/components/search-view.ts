@@ -14,10 +14,29 @@ import type { ChatSession } from '../services/session.ts';
 import { icons } from '../icons.ts';
 import { shared } from '../styles.ts';
 import { shortTime } from './conversation-list.ts';
+import { uiText } from '../services/ui-strings.ts';
 
 /** Link to a message in its conversation. */
 export function messageHref(conversationId: string, messageId: string): string {
   return `#/c/${encodeURIComponent(conversationId)}?m=${encodeURIComponent(messageId)}`;
+}
+
+/**
+ * `text` cut into pieces, each a match of one of the query's words (case-insensitive) or not,
+ * so the view can mark what was found.
+ */
+export function matchPieces(text: string, query: string): { text: string; match: boolean }[] {
+  const words = query
+    .toLowerCase()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  if (words.length === 0 || text === '') return [{ text, match: false }];
+  // One capture group: split() puts the matches at the odd positions.
+  return text
+    .split(new RegExp(`(${words.join('|')})`, 'iu'))
+    .map((piece, i) => ({ text: piece, match: i % 2 === 1 }))
+    .filter((p) => p.text !== '');
 }
 
 /** Search across all conversations. */
@@ -56,6 +75,11 @@ export class SearchView extends LitElement {
       .where {
         font-size: 0.8rem;
         color: var(--fg-2);
+      }
+      mark {
+        background: var(--warn-bg);
+        color: inherit;
+        border-radius: 3px;
       }
       .status {
         padding: 1rem;
@@ -100,31 +124,42 @@ export class SearchView extends LitElement {
   }
 
   override render(): TemplateResult {
+    const query = this._query.trim();
     return html`<header class="bar">
         <a class="icon" href="#/" aria-label="Back to chats">${icons.back}</a>
         <input
           type="search"
-          placeholder="Search all messages on this device"
-          aria-label="Search messages"
+          placeholder=${uiText('search.placeholder')}
+          aria-label=${uiText('search.label')}
           .value=${this._query}
           @input=${this.onInput}
         />
       </header>
       ${
         this._query.trim() !== '' && this._hits.length === 0
-          ? html`<div class="status" role="status">No messages found.</div>`
+          ? html`<div class="status" role="status">${uiText('search.none')}</div>`
           : nothing
       }
-      <ul aria-label="Search results">
+      <ul aria-label=${uiText('search.results')}>
         ${this._hits.map(({ message: m }) => {
           const title =
             this._titles.get(m.conversationId) ?? parseConversationId(m.conversationId).ref;
+          // In a DM the title is the peer, who is also the sender: say the name once.
+          const who = m.outgoing
+            ? uiText('search.you')
+            : parseConversationId(m.conversationId).kind === 'group'
+              ? m.sender
+              : '';
           return html`<li>
             <a href=${messageHref(m.conversationId, m.id)} data-result=${m.id}>
-              <div class="where">
-                ${title} · ${m.outgoing ? 'You' : m.sender} · ${shortTime(m.timestamp)}
+              <div class="where" data-where>
+                ${[title, who, shortTime(m.timestamp)].filter((p) => p !== '').join(' · ')}
               </div>
-              <div>${previewOf(m)}</div>
+              <div>
+                ${matchPieces(previewOf(m), query).map((p) =>
+                  p.match ? html`<mark>${p.text}</mark>` : p.text,
+                )}
+              </div>
             </a>
           </li>`;
         })}

@@ -23,6 +23,7 @@ import './lock-view.ts';
 import { IdleLock } from './controllers/idle-lock.ts';
 import './conversation-list.ts';
 import './conversation-view.ts';
+import './conversation-switcher.ts';
 import './own-key-alert-banner.ts';
 import './security-notice-strip.ts';
 
@@ -150,6 +151,8 @@ export class SottoApp extends LitElement {
   @state() private _booting = true;
   @state() private _bootError = '';
   @state() private _lazyReady = new Set<string>();
+  /** The Ctrl/Cmd+K conversation switcher is open. */
+  @state() private _switcher = false;
   /** The app lock is on and the database closed: the lock screen asks for the passphrase. */
   @state() private _locked = false;
 
@@ -170,7 +173,7 @@ export class SottoApp extends LitElement {
       (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName));
     if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'k') {
       e.preventDefault();
-      location.hash = '#/search';
+      this._switcher = !this._switcher;
     } else if (e.key === '/' && !typing) {
       e.preventDefault();
       location.hash = '#/search';
@@ -338,6 +341,14 @@ export class SottoApp extends LitElement {
         </nav>
         <main>${net}${this.renderMain(r)}</main>
       </div>
+      ${
+        this._switcher
+          ? html`<conversation-switcher
+              @close=${() => (this._switcher = false)}
+              @click=${() => (this._switcher = false)}
+            ></conversation-switcher>`
+          : nothing
+      }
     </div>`;
   }
 

@@ -87,6 +87,7 @@ export function mapEngineEvents(
                 id: m.id,
                 sender: m.sender,
                 preview: previewText(m),
+                at: m.timestamp,
               },
             ],
           }),
@@ -104,7 +105,13 @@ export function mapEngineEvents(
       });
   });
   on('typing', (t) =>
-    emit({ type: 'typing', conversationId: t.conversationId, sender: t.user, typing: t.typing }),
+    emit({
+      type: 'typing',
+      conversationId: t.conversationId,
+      sender: t.user,
+      typing: t.typing,
+      at: t.at,
+    }),
   );
   on('presence', (p) =>
     emit({

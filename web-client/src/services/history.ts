@@ -33,6 +33,8 @@ export interface ConversationRow {
   lastAt: number;
   preview: string;
   lastSender: string;
+  /** A DM whose contact the user marked verified (safety number compared). */
+  verified: boolean;
 }
 
 /** The text of a message body, whatever its kind. */
@@ -314,10 +316,12 @@ export class HistoryStore {
 
   /** Conversation rows, most recent first: every conversation with messages plus every group. */
   async conversations(extraDms: readonly string[] = []): Promise<ConversationRow[]> {
-    const [summaries, groups] = await Promise.all([
+    const [summaries, groups, contacts] = await Promise.all([
       this.store.listConversations(),
       this.store.listGroups(),
+      this.store.listContacts(),
     ]);
+    const verified = new Set(contacts.filter((c) => c.verified).map((c) => c.username));
     const byGroup = new Map<string, GroupRecord>(groups.map((g) => [g.groupId, g]));
     const rows = new Map<ConversationId, ConversationRow>();
     for (const s of summaries) {
@@ -332,6 +336,7 @@ export class HistoryStore {
         preview: previewOf(last),
         // A timeline notice is nobody's message: no "bob:" before it.
         lastSender: isNotice(last) ? '' : last.sender,
+        verified: kind === 'dm' && verified.has(ref),
       });
     }
     for (const g of groups) {
@@ -345,6 +350,7 @@ export class HistoryStore {
           lastAt: g.updatedAt,
           preview: `${g.members.length} members`,
           lastSender: '',
+          verified: false,
         });
       }
     }
@@ -359,10 +365,16 @@ export class HistoryStore {
           lastAt: 0,
           preview: '',
           lastSender: '',
+          verified: verified.has(user),
         });
       }
     }
     return [...rows.values()].sort((a, b) => b.lastAt - a.lastAt);
+  }
+
+  /** Whether the user marked `username` verified (compared safety numbers). */
+  async isVerified(username: string): Promise<boolean> {
+    return (await this.store.getContact(username))?.verified === true;
   }
 
   /** The group record behind a group conversation. */

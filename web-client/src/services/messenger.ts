@@ -58,12 +58,19 @@ export type MessengerEvent =
   | {
       type: 'history';
       conversationIds: ConversationId[];
-      incoming?: { conversationId: ConversationId; id: string; sender: string; preview: string }[];
+      incoming?: {
+        conversationId: ConversationId;
+        id: string;
+        sender: string;
+        preview: string;
+        /** The sender's clock when they sent it (the message's timestamp). */
+        at: number;
+      }[];
       added?: MessageRecord[];
       unreadOnly?: boolean;
     }
-  /** A peer started or stopped typing. */
-  | { type: 'typing'; conversationId: ConversationId; sender: string; typing: boolean }
+  /** A peer started or stopped typing; `at` is the sender's clock when they sent it. */
+  | { type: 'typing'; conversationId: ConversationId; sender: string; typing: boolean; at: number }
   /** A user's presence changed (retained presence topic). */
   | { type: 'presence'; username: string; online: boolean; lastSeen?: number }
   /** A contact's identity key differs from the one we knew. */

@@ -11,6 +11,7 @@
  * notifications, the optional notification sound and the unread badge in the document title
  * while the tab is hidden.
  */
+import { ConversationPrefs } from './conversation-prefs.ts';
 import type { MessageRecord } from './engine-types.ts';
 import { HistoryStore, coalesce } from './history.ts';
 import { acknowledgeOwnKeyAlerts, pendingOwnKeyAlerts } from './own-key-alerts.ts';
@@ -104,7 +105,11 @@ export interface HistoryEventDetail {
  */
 export class ChatSession extends EventTarget {
   readonly history: HistoryStore;
+  /** Muted and archived conversations (this device's choice). */
+  readonly prefs: ConversationPrefs;
   readonly typing = new Map<ConversationId, Map<string, number>>();
+  /** `{conversation}\n{sender}` → timestamp (sender's clock) of their newest message seen live. */
+  private readonly lastMessageAt = new Map<string, number>();
   readonly presence = new Map<string, PresenceInfo>();
   /** Contacts whose identity key changed and was not accepted yet → was the contact verified. */
   readonly keyChanges = new Map<string, boolean>();
@@ -171,6 +176,7 @@ export class ChatSession extends EventTarget {
     super();
     const { store } = messenger.local();
     this.history = new HistoryStore(store);
+    this.prefs = new ConversationPrefs(this.history, () => this.emitLive());
     void this.history.setting('sound', false).then((on) => {
       if (!this.soundChosen) this.sound = on === true;
     });
@@ -360,7 +366,11 @@ export class ChatSession extends EventTarget {
         }
         let typingEnded = false;
         for (const m of e.incoming ?? []) {
-          // A message from someone ends their typing indicator.
+          // A message from someone ends their typing indicator, and a "typing" they sent
+          // before it that arrives after it (group sends can overtake each other) does not
+          // start one again.
+          const key = `${m.conversationId}\n${m.sender}`;
+          this.lastMessageAt.set(key, Math.max(this.lastMessageAt.get(key) ?? 0, m.at));
           if (this.typing.get(m.conversationId)?.delete(m.sender) === true) typingEnded = true;
           this.notify(m.conversationId, m.sender, m.preview);
         }
@@ -372,6 +382,8 @@ export class ChatSession extends EventTarget {
       case 'typing': {
         let m = this.typing.get(e.conversationId);
         if (m === undefined) this.typing.set(e.conversationId, (m = new Map<string, number>()));
+        const stale = e.at <= (this.lastMessageAt.get(`${e.conversationId}\n${e.sender}`) ?? 0);
+        if (e.typing && stale) return;
         if (e.typing) {
           m.set(e.sender, Date.now() + TYPING_TTL_MS);
           setTimeout(() => this.emitLive(), TYPING_TTL_MS + 50);
@@ -414,6 +426,8 @@ export class ChatSession extends EventTarget {
 
   private notify(conversationId: ConversationId, sender: string, preview: string): void {
     if (typeof document === 'undefined') return;
+    // Muted: no sound, no notification (the unread count still grows).
+    if (this.prefs.isMuted(conversationId)) return;
     const visible = document.visibilityState === 'visible' && document.hasFocus();
     if (visible && this.active === conversationId) return;
     if (this.sound) this.tone();

@@ -2,9 +2,9 @@
  * Every user-visible English string of the services layer, keyed, in one catalogue ready for
  * translation: a translation is another object with the same keys. Parameters are written
  * `{name}` in the text and filled by {@link uiText}, so a translator can move them within the
- * sentence. The views keep their own words in their templates; this module holds what the
- * services hand to them (error messages, progress labels, notification previews, the title,
- * the own-key monitor's status line).
+ * sentence. It holds what the services hand to the views (error messages, progress labels,
+ * notification previews, the title, the own-key monitor's status line) and, view by view as
+ * they move here, the views' own words (`list.*`, `search.*`, `typing.*`, `a11y.*`).
  * Timeline notices and list previews (`notice.*`, `preview.*`) are read by `services/history.ts`.
  */
 
@@ -58,6 +58,44 @@ const EN = {
   'preview.deleted': 'Message deleted',
   'notice.keyChange': 'Your safety number with {user} changed',
   'notice.security': 'Security notice',
+
+  'list.label': 'Conversations',
+  'list.empty': 'No conversations yet. Start one with “New chat”.',
+  'list.noMatch': 'No chat matches.',
+  'list.you': 'You',
+  'list.group': 'Group',
+  'list.online': 'online',
+  'list.unread': 'unread',
+  'typing.short': 'typing…',
+  'typing.groupShort': '{names} typing…',
+  'a11y.verified': 'Verified',
+  'presence.lastSeen': 'last seen {day} at {time}',
+  'mute.label': 'Notifications',
+  'mute.off': 'Notifications on',
+  'mute.until': 'Muted until {time}',
+  'mute.1h': 'Mute for 1 hour',
+  'mute.8h': 'Mute for 8 hours',
+  'mute.forever': 'Mute until I unmute',
+  'archive.do': 'Archive',
+  'archive.undo': 'Unarchive',
+  'list.muted': 'muted',
+  'list.archived': 'Archived chats ({count})',
+  'list.back': 'Back to chats',
+  'list.archivedEmpty': 'No archived chats.',
+  'switcher.label': 'Switch conversation',
+  'switcher.input': 'Conversation name',
+  'switcher.placeholder': 'Go to a conversation…',
+
+  'search.label': 'Search messages',
+  'search.placeholder': 'Search all messages on this device',
+  'search.results': 'Search results',
+  'search.none': 'No messages found.',
+  'search.you': 'You',
+
+  'link.confirmPunycode':
+    'Open this link?\n\n{url}\n\nIts address ({host}) uses letters from other alphabets, which can imitate another site’s name. Open it only if you expected exactly this address.',
+  'link.confirmUserinfo':
+    'Open this link?\n\n{url}\n\nThe part before “@” is not where it goes: it opens {host}. Open it only if you expected that site.',
 
   'keyLog.notChecked': 'Key log: not checked yet',
   'keyLog.entries.one': '1 entry',

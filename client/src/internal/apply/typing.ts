@@ -6,6 +6,11 @@ import type { Applying } from './types.ts';
 export function applyTyping(p: Extract<Payload, { kind: 'typing' }>, at: Applying): void {
   const conversationId = p.conversation ?? at.origin.conversationId;
   at.fx.after.push(() =>
-    at.ctx.events.emit('typing', { conversationId, user: at.origin.user, typing: p.typing }),
+    at.ctx.events.emit('typing', {
+      conversationId,
+      user: at.origin.user,
+      typing: p.typing,
+      at: p.ts,
+    }),
   );
 }

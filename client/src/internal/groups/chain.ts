@@ -7,6 +7,7 @@
  * (receive.ts) and the `group-change` / `sender-key` apply handlers build on it.
  */
 import {
+  applyMembershipRecord,
   decodeMembershipRecord,
   equalBytes,
   fromBase64,
@@ -69,6 +70,51 @@ export class GroupChain {
   async isMember(groupId: string, user: string): Promise<boolean> {
     const g = await this.ctx.store.getGroup(groupId);
     return !!g && g.members.includes(user);
+  }
+
+  /**
+   * A key server's `group-changed` notice up to record `seq` (PROTOCOL.md §7). With the record
+   * and our chain at `seq - 1`, the record is verified against our chain and adopted as the
+   * `group-change` payload's would be: no fetch. Otherwise the chain is fetched — unless our own
+   * chain already holds record `seq` and no longer has us as a member: the removal (or our
+   * leave) reached us already, and the key server answers a non-member's fetch with 404. A
+   * re-add is a later record, so it is still fetched.
+   */
+  async noticed(groupId: string, seq: number, record?: string): Promise<void> {
+    const { store } = this.ctx;
+    if (record !== undefined && (await this.adoptNoticed(groupId, seq, record))) return;
+    const held = await store.getGroup(groupId);
+    const gone = held !== null && !held.members.includes(this.ctx.account().username);
+    if (gone && held.chain.length > seq) return;
+    await this.refresh(groupId);
+  }
+
+  /**
+   * Adopt the record at `seq` a notice carried, if it is the next record of our chain and
+   * verifies against it (an admin's signature, the hash link); false when it does not apply,
+   * and the caller fetches the chain instead (which is verified in full).
+   */
+  private async adoptNoticed(groupId: string, seq: number, record: string): Promise<boolean> {
+    const { store } = this.ctx;
+    const step = await this.ctx.lock.run(async (): Promise<Step | null> => {
+      const held = await store.getGroup(groupId);
+      if (!held || held.frozen || held.chain.length !== seq) return null;
+      let raw: Uint8Array;
+      let next: GroupState;
+      try {
+        raw = fromBase64(record);
+        const rec = decodeMembershipRecord(raw);
+        if (rec.groupId !== groupId || rec.seq !== seq) return null;
+        next = applyMembershipRecord(this.stateOf(held), rec);
+      } catch {
+        return null;
+      }
+      const step = this.transition(groupId, held, [...held.chain, raw], next);
+      if (step.ops.length) await store.batch(step.ops);
+      return step;
+    });
+    step?.after();
+    return step !== null;
   }
 
   /**
