@@ -100,7 +100,11 @@ export function createRedisBackends(redisUrl: string): RedisBackends {
   // At a connect the stored queue is read from its head, up to `maxSessionDelivery` messages
   // (1,000 by default: a device back from a weekend in a busy group got the first 1,000 and the
   // rest only at its next connect, after newer ones).
-  const persistenceConn = connect('persistence');
+  // Auto-pipelining here too: the commands a turn of the event loop issues for many messages
+  // (enqueue, delivery update, PUBACK clear) go to Redis as one write. Measured with
+  // scripts/bench-cluster.ts: Redis socket reads per message 0.19–0.29 → 0.15–0.17, Redis CPU
+  // per message about 15 % lower (docs/PERFORMANCE.md "Cluster scale-out").
+  const persistenceConn = connect('persistence', { enableAutoPipelining: true });
   const persistence = redisPersistence({
     conn: persistenceConn,
     maxSessionDelivery: MAX_SESSION_DELIVERY,
