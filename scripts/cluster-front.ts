@@ -30,9 +30,13 @@ export class NginxMissingError extends Error {
   }
 }
 
-/** Path of the nginx binary (PATH, then /usr/sbin), or `null`. */
-export function findNginx(path = process.env.PATH ?? ''): string | null {
-  for (const dir of [...path.split(delimiter), '/usr/sbin', '/usr/local/sbin']) {
+/**
+ * Path of the nginx binary, or `null`: `SOTTO_NGINX` when set (a binary elsewhere), else the
+ * PATH, then /usr/sbin (not on an ordinary user's PATH on Debian).
+ */
+export function findNginx(env: NodeJS.ProcessEnv = process.env): string | null {
+  if (env.SOTTO_NGINX) return existsSync(env.SOTTO_NGINX) ? env.SOTTO_NGINX : null;
+  for (const dir of [...(env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin']) {
     if (!dir) continue;
     const candidate = join(dir, 'nginx');
     if (existsSync(candidate)) return candidate;

@@ -6,16 +6,21 @@
  * reported, while members stopped on purpose stay stopped.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster, type SupervisorEvent } from '../../scripts/cluster-lib.ts';
 import { ensureWebClient } from '../../scripts/web-assets.ts';
 import { inboxTopic } from '@sotto/crypto/wire';
-import { waitFor } from '../support/ports.ts';
+import { freePort, waitFor } from '../support/ports.ts';
 import {
   connectDevice,
   endClient,
   FAST_KEYSERVER_ENV,
+  ROOT,
   signupAndLogin,
+  spawnNode,
 } from '../embedded/helpers.ts';
 import { idOf, tagged } from './helpers.ts';
 
@@ -138,5 +143,61 @@ describe('npm run cluster: one URL, shared blobs, supervised children', () => {
     expect(cluster.members.get('keyserver1')?.running()).toBe(false);
     expect(cluster.restarts('keyserver1')).toBe(before);
     await cluster.restart('keyserver1');
+  });
+});
+
+describe('the npm run cluster launcher', () => {
+  const launcher = (args: string[], env: Record<string, string> = {}) =>
+    spawnNode(['--import', 'tsx', join(ROOT, 'scripts', 'cluster.ts'), ...args], {
+      ...FAST_KEYSERVER_ENV,
+      ...env,
+    });
+
+  it('prints one URL on the --port it was given, serving the web client; Ctrl-C stops every child', async () => {
+    const [port, mqttPort] = [await freePort(), await freePort()];
+    const dir = mkdtempSync(join(tmpdir(), 'sotto-launcher-'));
+    const p = launcher([
+      '--port',
+      String(port),
+      '--mqtt-port',
+      String(mqttPort),
+      '--dir',
+      dir,
+      '--quiet',
+      '--brokers',
+      '1',
+      '--keyservers',
+      '1',
+    ]);
+    try {
+      await waitFor(
+        () => {
+          if (p.child.exitCode !== null) throw new Error(`launcher exited:\n${p.output()}`);
+          return p.output().includes('Ctrl-C stops everything');
+        },
+        { timeoutMs: 120_000, what: 'the launcher banner' },
+      );
+      const urls = p.output().match(/https?:\/\/[^\s/]+\/(?=\s|$)/gm) ?? [];
+      expect(p.output()).toContain(`Open http://127.0.0.1:${port}/`);
+      expect(urls).toEqual([`http://127.0.0.1:${port}/`]);
+      expect(p.output()).toContain(`mqtt://127.0.0.1:${mqttPort}`);
+      const page = await fetch(`http://127.0.0.1:${port}/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toMatch(/<sotto-app/);
+    } finally {
+      p.child.kill('SIGINT');
+      expect(await p.exited).toBe(0);
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // Every member went with it: nothing answers on the front any more.
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+  });
+
+  it('says how to get nginx when it is missing', async () => {
+    const p = launcher(['--quiet'], { SOTTO_NGINX: '/nonexistent/nginx' });
+    expect(await p.exited).toBe(1);
+    expect(p.stderr()).toMatch(/nginx is not installed/);
+    expect(p.stderr()).toMatch(/apt-get install nginx libnginx-mod-stream/);
+    expect(p.stderr()).toMatch(/--no-front/);
   });
 });
