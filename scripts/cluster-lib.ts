@@ -460,12 +460,28 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     });
   };
 
+  // Members run in their own process groups, so nothing else ends them if this process exits
+  // without stopping the cluster (a second Ctrl-C, an uncaught error): end them on the way out.
+  const killLeftovers = () => {
+    for (const p of procs.values()) {
+      const pid = p.child?.pid;
+      if (pid === undefined || !p.member.running()) continue;
+      try {
+        process.kill(-pid, 'SIGKILL'); // the group: nginx's workers too
+      } catch {
+        // already gone
+      }
+    }
+  };
+  process.once('exit', killLeftovers);
+
   const stopAll = async () => {
     stopping = true;
     // The front first, Redis last, so nobody logs a lost Redis connection on the way down.
     const rank = (p: Proc) => (p.member.kind === 'nginx' ? 0 : p.member.kind === 'redis' ? 2 : 1);
     const order = [...procs.values()].sort((a, b) => rank(a) - rank(b));
     for (const p of order) await kill(p.member.name, 'SIGTERM').catch(() => undefined);
+    process.off('exit', killLeftovers);
     for (const p of procs.values()) p.log.end();
   };
 
