@@ -6,7 +6,12 @@
  * brokers). Used by `npm run cluster`, the cluster tests and the benchmarks.
  *
  * Every process can be killed with any signal and restarted on the same
- * ports, which is what the fault tests need.
+ * ports, which is what the fault tests need. With `supervise`, a process that
+ * exits on its own (crash, OOM kill, a Redis that stops) is started again on
+ * its ports with backoff, and each exit and restart is reported. With
+ * `front`, Debian's nginx runs as the one entry (web client, `/v1`, `/mqtt`,
+ * MQTT over TCP) with a configuration generated from `deploy/nginx.conf`
+ * (scripts/cluster-front.ts). Key servers share one blob folder (`{dir}/blobs`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import {
@@ -16,12 +21,19 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
+  writeFileSync,
 } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { freePort, httpOk, redisPing, tcpOpen, until } from './cluster-probes.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WriteStream } from 'node:fs';
 import { ensureSigningKeyPair } from '@sotto/server-core/tokens';
+import {
+  findNginx,
+  localNginxConfig,
+  NGINX_STREAM_MODULE,
+  NginxMissingError,
+} from './cluster-front.ts';
 import { KEYSERVER_NODE_FLAGS } from './node-flags.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -63,10 +75,38 @@ export interface ClusterOptions {
   echo?: NodeJS.WritableStream;
   /** Time to wait for each process to become ready (default 30 s). */
   readyTimeoutMs?: number;
+  /** Restart a process that exits unless it was asked to ({@link Cluster.kill}, `stop`). */
+  supervise?: boolean;
+  /** Told of every exit and restart the supervisor handles. */
+  onSupervisorEvent?: (event: SupervisorEvent) => void;
+  /** Backoff of the supervisor: first delay, doubled per quick re-exit up to `maxMs`. */
+  backoff?: { firstMs?: number; maxMs?: number; stableMs?: number };
+  /** Run nginx in front (see scripts/cluster-front.ts); throws {@link NginxMissingError} without it. */
+  front?: {
+    /** HTTP port (web client, `/v1`, `/mqtt`); 0 or omitted = a free one. */
+    port?: number;
+    /** MQTT over TCP through the front; 0 or omitted = a free one, `null` = none. */
+    mqttPort?: number | null;
+    /** The built web client. */
+    webRoot: string;
+  };
 }
 
+/** What the supervisor did. */
+export type SupervisorEvent =
+  | {
+      type: 'exited';
+      name: string;
+      code: number | null;
+      signal: NodeJS.Signals | null;
+      /** The restart comes after this delay. */
+      restartInMs: number;
+    }
+  | { type: 'restarted'; name: string; pid: number; restarts: number }
+  | { type: 'restart-failed'; name: string; error: string };
+
 /** What a cluster member is. */
-export type MemberKind = 'redis' | 'keyserver' | 'broker';
+export type MemberKind = 'redis' | 'keyserver' | 'broker' | 'nginx';
 
 /** One process of the cluster. */
 export interface Member {
@@ -94,6 +134,12 @@ export interface Cluster {
   brokerMqttUrls: string[];
   /** `ws://host:port/mqtt` of each broker. */
   brokerWsUrls: string[];
+  /** The one URL to open (nginx front: web client, `/v1`, `/mqtt`), `null` without a front. */
+  frontUrl: string | null;
+  /** MQTT over TCP through the front, `null` without one. */
+  frontMqttUrl: string | null;
+  /** How many times the supervisor has restarted a member. */
+  restarts(name: string): number;
   members: Map<string, Member>;
   /** Send `signal` to a member and wait until it has exited. */
   kill(name: string, signal?: NodeJS.Signals): Promise<void>;
@@ -109,77 +155,14 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-async function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, host, () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function tcpOpen(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection({ host, port });
-    const done = (ok: boolean) => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(500, () => done(false));
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-  });
-}
-
-function redisPing(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection({ host, port });
-    const done = (ok: boolean) => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(500, () => done(false));
-    s.once('error', () => done(false));
-    s.once('connect', () => s.write('PING\r\n'));
-    s.once('data', (d) => done(d.toString().startsWith('+PONG')));
-  });
-}
-
-async function httpOk(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
-    return res.ok;
-  } catch {
-    return false;
-  }
-}
-
-async function until(
-  check: () => Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-  alive: () => boolean,
-  output: () => string[],
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (!alive())
-      throw new Error(`${what} exited while starting:\n${output().slice(-20).join('\n')}`);
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}:\n${output().slice(-20).join('\n')}`,
-      );
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 interface Proc {
   member: Member;
+  /** Should be running: set by launch, cleared by kill/stop; an exit while set is a crash. */
+  wanted: boolean;
+  startedAt: number;
+  backoffMs: number;
+  restarts: number;
+  timer: NodeJS.Timeout | null;
   command: string;
   args: string[];
   env: Record<string, string>;
@@ -199,7 +182,14 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   const readyTimeout = opts.readyTimeoutMs ?? 30_000;
   mkdirSync(join(dir, 'redis'), { recursive: true });
   mkdirSync(join(dir, 'logs'), { recursive: true });
-  mkdirSync(join(dir, 'blobs'), { recursive: true });
+  mkdirSync(join(dir, 'blobs'), { recursive: true, mode: 0o700 });
+  const supervise = opts.supervise ?? false;
+  const firstBackoff = opts.backoff?.firstMs ?? 250;
+  const maxBackoff = opts.backoff?.maxMs ?? 30_000;
+  const stableMs = opts.backoff?.stableMs ?? 60_000;
+  let stopping = false;
+  const nginx = opts.front ? findNginx() : null;
+  if (opts.front && nginx === null) throw new NginxMissingError();
 
   const keys = {
     privateKeyFile: join(dir, 'keys', 'jwt-ed25519.pem'),
@@ -216,8 +206,15 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     mqttPorts.push(opts.ports?.brokersMqtt?.[i] ?? (await freePort(host)));
     wsPorts.push(opts.ports?.brokersWs?.[i] ?? (await freePort(host)));
   }
+  const frontPort = opts.front ? opts.front.port || (await freePort(host)) : null;
+  const frontMqttPort =
+    opts.front && opts.front.mqttPort !== null
+      ? opts.front.mqttPort || (await freePort(host))
+      : null;
   const redisUrl = `redis://${host}:${redisPort}`;
-  const publicUrl = `http://${host}:${ksPorts[0]}`;
+  const frontUrl = frontPort === null ? null : `http://${host}:${frontPort}`;
+  // The issuer of tokens: the URL people open when there is a front.
+  const publicUrl = frontUrl ?? `http://${host}:${ksPorts[0]}`;
 
   if (!existsSync(ENTRY.keyserver)) throw new Error(`missing ${ENTRY.keyserver}`);
   if (!existsSync(ENTRY.broker)) throw new Error(`missing ${ENTRY.broker}`);
@@ -254,6 +251,11 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       args,
       env,
       ready,
+      wanted: false,
+      startedAt: 0,
+      backoffMs: 0,
+      restarts: 0,
+      timer: null,
       child: null,
       lines: [],
       log: createWriteStream(join(dir, 'logs', `${name}.log`), { flags: 'a' }),
@@ -292,6 +294,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         HOST: host,
         PORT: String(port),
         DATA_DIR: join(dir, `keyserver${i + 1}`),
+        // One blob folder for all key servers: blob metadata is in Redis, the files here.
+        BLOB_DIR: join(dir, 'blobs'),
         REDIS_URL: redisUrl,
         PUBLIC_URL: publicUrl,
         JWT_KEY_FILE: keys.privateKeyFile,
@@ -328,13 +332,93 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     );
   }
 
+  if (opts.front && nginx !== null && frontPort !== null) {
+    const nginxDir = join(dir, 'nginx');
+    mkdirSync(nginxDir, { recursive: true, mode: 0o700 });
+    const conf = join(nginxDir, 'nginx.conf');
+    writeFileSync(
+      conf,
+      localNginxConfig({
+        dir,
+        host,
+        port: frontPort,
+        mqttPort: frontMqttPort,
+        keyserverPorts: ksPorts,
+        brokerWsPorts: wsPorts,
+        brokerMqttPorts: mqttPorts,
+        webRoot: opts.front.webRoot,
+        streamModule: existsSync(NGINX_STREAM_MODULE) ? NGINX_STREAM_MODULE : null,
+      }),
+    );
+    add(
+      'nginx',
+      'nginx',
+      frontPort,
+      nginx,
+      ['-e', join(dir, 'logs', 'nginx-error.log'), '-p', nginxDir, '-c', conf, '-g', 'daemon off;'],
+      {},
+      () => httpOk(`${frontUrl}/healthz`),
+    );
+  }
+
+  const report = (event: SupervisorEvent) => opts.onSupervisorEvent?.(event);
+
+  const onExit = (
+    p: Proc,
+    child: ChildProcess,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+  ) => {
+    // Its own process group (see launch): nginx's workers go with their master.
+    if (child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // the group is gone already
+      }
+    }
+    if (p.child !== child || !p.wanted || stopping || !supervise) return;
+    // Quick re-exits back off (a crash loop must not spin); a process that ran a while starts over.
+    p.backoffMs =
+      Date.now() - p.startedAt > stableMs || p.backoffMs === 0
+        ? firstBackoff
+        : Math.min(p.backoffMs * 2, maxBackoff);
+    report({ type: 'exited', name: p.member.name, code, signal, restartInMs: p.backoffMs });
+    p.timer = setTimeout(() => {
+      p.timer = null;
+      if (!p.wanted || stopping) return;
+      launch(p).then(
+        () => {
+          p.restarts++;
+          report({
+            type: 'restarted',
+            name: p.member.name,
+            pid: p.child?.pid ?? 0,
+            restarts: p.restarts,
+          });
+        },
+        (err: unknown) => {
+          report({ type: 'restart-failed', name: p.member.name, error: (err as Error).message });
+          // Still running but never ready: end it; its exit schedules the next try.
+          if (p.member.running()) p.child?.kill('SIGKILL');
+        },
+      );
+    }, p.backoffMs);
+  };
+
   const launch = async (p: Proc) => {
     const child = spawn(p.command, p.args, {
       cwd: ROOT,
       env: { ...baseEnv(), ...p.env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: a Ctrl-C on the launcher reaches the launcher only, which stops
+      // the members in order (Redis last) instead of the supervisor seeing them all crash.
+      detached: true,
     });
     p.child = child;
+    p.wanted = true;
+    p.startedAt = Date.now();
+    child.once('exit', (code, signal) => onExit(p, child, code, signal));
     const onData = (chunk: Buffer) => {
       const text = chunk.toString();
       p.log.write(text);
@@ -361,6 +445,9 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   const kill = async (name: string, signal: NodeJS.Signals = 'SIGTERM') => {
     const p = procs.get(name);
     if (!p) throw new RangeError(`no cluster member named ${name}`);
+    p.wanted = false;
+    if (p.timer) clearTimeout(p.timer);
+    p.timer = null;
     const child = p.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     await new Promise<void>((resolve) => {
@@ -373,19 +460,40 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     });
   };
 
+  // Members run in their own process groups, so nothing else ends them if this process exits
+  // without stopping the cluster (a second Ctrl-C, an uncaught error): end them on the way out.
+  const killLeftovers = () => {
+    for (const p of procs.values()) {
+      const pid = p.child?.pid;
+      if (pid === undefined || !p.member.running()) continue;
+      try {
+        process.kill(-pid, 'SIGKILL'); // the group: nginx's workers too
+      } catch {
+        // already gone
+      }
+    }
+  };
+  process.once('exit', killLeftovers);
+
   const stopAll = async () => {
-    // Clients' servers first, Redis last, so nobody logs a lost Redis connection on the way down.
-    const order = [...procs.values()].sort(
-      (a, b) => Number(a.member.kind === 'redis') - Number(b.member.kind === 'redis'),
-    );
+    stopping = true;
+    // The front first, Redis last, so nobody logs a lost Redis connection on the way down.
+    const rank = (p: Proc) => (p.member.kind === 'nginx' ? 0 : p.member.kind === 'redis' ? 2 : 1);
+    const order = [...procs.values()].sort((a, b) => rank(a) - rank(b));
     for (const p of order) await kill(p.member.name, 'SIGTERM').catch(() => undefined);
+    process.off('exit', killLeftovers);
     for (const p of procs.values()) p.log.end();
   };
 
   try {
     await launch(procs.get('redis') as Proc);
-    // Key servers and brokers start in parallel (they only need Redis).
-    await Promise.all([...procs.values()].filter((p) => p.member.kind !== 'redis').map(launch));
+    // Key servers and brokers start in parallel (they only need Redis), the front after them.
+    const servers = [...procs.values()].filter(
+      (p) => p.member.kind === 'keyserver' || p.member.kind === 'broker',
+    );
+    await Promise.all(servers.map(launch));
+    const front = procs.get('nginx');
+    if (front) await launch(front);
   } catch (err) {
     await stopAll();
     if (tempDir) rmSync(dir, { recursive: true, force: true });
@@ -406,6 +514,9 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     keyserverUrls: ksPorts.map((p) => `http://${host}:${p}`),
     brokerMqttUrls: mqttPorts.map((p) => `mqtt://${host}:${p}`),
     brokerWsUrls: wsPorts.map((p) => `ws://${host}:${p}/mqtt`),
+    frontUrl,
+    frontMqttUrl: frontMqttPort === null ? null : `mqtt://${host}:${frontMqttPort}`,
+    restarts: (name) => get(name).restarts,
     members: new Map([...procs].map(([k, p]) => [k, p.member])),
     kill,
     async restart(name) {

@@ -13,6 +13,7 @@
  * `internal/persistence.ts` (store before PUBACK, granted subscriptions only),
  * `internal/queue-cap.ts`, `internal/resume.ts` and `internal/transports.ts`.
  */
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { TlsOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
@@ -21,7 +22,7 @@ import memoryPersistence from 'aedes-persistence';
 import type { Registry } from 'prom-client';
 import type { Presence } from '@sotto/crypto/wire';
 import { createAuthHooks, DEFAULT_AUTH_LIMITS, type AuthHooks, type AuthLimits } from './auth.ts';
-import type { BackendErrors } from './cluster.ts';
+import type { BackendErrors, BackendEvent } from './cluster.ts';
 import type { Identity } from './identity.ts';
 import { createAclEventHandler } from './internal/acl-events.ts';
 import { createConnectionRegistry } from './internal/connections.ts';
@@ -31,6 +32,7 @@ import {
   type BrokerPersistence,
 } from './internal/persistence.ts';
 import { createPresenceTracker } from './internal/presence.ts';
+import { createQueueReplay } from './internal/replay.ts';
 import {
   capQueues,
   capRedisQueues,
@@ -116,6 +118,11 @@ export interface BrokerOptions {
   /** Connection errors of `mq` and `persistence` (`createRedisBackends`): logged and counted. */
   backendErrors?: BackendErrors | undefined;
   /**
+   * `mq` is subscribed again after a Redis outage (`createRedisBackends().resubscribed`): the
+   * stored queues of connected persistent sessions are handed over again (`internal/replay.ts`).
+   */
+  mqResubscribed?: BackendEvent | undefined;
+  /**
    * Lengths of sessions' offline queues in `persistence` (`createRedisBackends`): with it the
    * per-session message cap applies to that persistence too (the in-memory one is always capped).
    */
@@ -128,7 +135,10 @@ export interface BrokerOptions {
   metricsRegistry?: Registry | undefined;
   /** Publish retained online/offline presence for devices (default true). */
   presence?: boolean | undefined;
-  /** Broker id (cluster); random when omitted. */
+  /**
+   * Broker id (cluster): the operator's stable name; Aedes gets it with a suffix that is new
+   * for every process (see {@link incarnationId}). Random when omitted.
+   */
   id?: string | undefined;
   /** Aedes heartbeat interval (ms); brokers of a cluster detect dead peers after 3 missed beats. */
   heartbeatIntervalMs?: number | undefined;
@@ -153,6 +163,23 @@ export interface Broker {
 
 /** Presence payload (docs/PROTOCOL.md §7 "Presence"); defined in the wire contract. */
 export type PresencePayload = Presence;
+
+/**
+ * The id Aedes runs under: the operator's broker id plus a suffix unique to this process.
+ * Aedes numbers its packets `brokerId:counter` with a counter that starts at 0 in every
+ * process, and that pair is the packet's identity across the cluster: the forward hook's
+ * exact de-duplication (`handlers/forward.ts`) remembers pairs it delivered to each
+ * connection, and aedes-persistence-redis stores queued messages under `packet:{id}:{counter}`.
+ * A broker restarted under the same id re-used the pairs of its previous life: subscribers
+ * on the other brokers refused its first few thousand messages as already seen (PUBACKed,
+ * then delivered only by the sender's end-to-end re-send a minute later), and a queued
+ * message of an offline device was overwritten by a new one under the same key. With a
+ * fresh suffix, the wills of a crashed process are also published by the other brokers
+ * after three missed heartbeats instead of being kept alive by its successor's heartbeat.
+ */
+export function incarnationId(brokerId: string): string {
+  return `${brokerId}-${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+}
 
 /** Create and start a broker (Aedes listens on its persistence and mq before this resolves). */
 export async function createBroker(opts: BrokerOptions): Promise<Broker> {
@@ -221,7 +248,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   };
 
   const aedes = await Aedes.createBroker({
-    ...(opts.id ? { id: opts.id } : {}),
+    ...(opts.id ? { id: incarnationId(opts.id) } : {}),
     ...(opts.mq ? { mq: opts.mq } : {}),
     persistence,
     connectTimeout: limits.connectTimeoutMs,
@@ -237,6 +264,24 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   });
   persistBeforeAck(aedes, hooks);
   aedes.on('clientReady', (client) => resume.finish(client));
+  const replay = createQueueReplay({
+    // Aedes' registry of connected clients by id (public on the instance, absent from its typings).
+    clients: () => Object.values((aedes as unknown as { clients: Record<string, Client> }).clients),
+    persistence,
+    resume,
+    log,
+  });
+  const unsubscribeResubscribed = opts.mqResubscribed?.subscribe(() => {
+    const started = Date.now();
+    replay().then(
+      (r) =>
+        log.info(
+          { ...r, ms: Date.now() - started },
+          'redis subscriber back: stored queues of connected sessions handed over again',
+        ),
+      (err: unknown) => log.error({ err }, 'queue replay failed'),
+    );
+  });
 
   const presence =
     (opts.presence ?? true) ? createPresenceTracker({ aedes, connections, log }) : undefined;
@@ -299,6 +344,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
       // Aedes 1.x (which calls setup()) never triggers.
       await Promise.resolve(persistence.destroy?.()).catch(() => undefined);
       unsubscribeBackendErrors?.();
+      unsubscribeResubscribed?.();
     },
   };
 }

@@ -76,6 +76,7 @@ async function main(): Promise<void> {
           persistence: backends.persistence,
           mq: backends.mq,
           backendErrors: backends.backendErrors,
+          mqResubscribed: backends.resubscribed,
           queueLengths: backends.queueLengths,
         }
       : {}),

@@ -223,6 +223,37 @@ describe('the resume guard', () => {
     expect(c.sent).toEqual([1]);
   });
 
+  it('holds a connected session again while its queue is handed over once more (after a Redis outage)', async () => {
+    const guard = createResumeGuard({ holdLimit: 100, onOverflow: () => undefined });
+    const c = fakeClient();
+    guard.begin(c.client, false);
+    // Still resuming from its CONNECT: that hand-over covers it, no second hold.
+    expect(guard.hold(c.client)).toBeUndefined();
+    guard.finish(c.client);
+    await c.deliver(packet(1));
+    expect(c.sent).toEqual([1]);
+    const direct = guard.hold(c.client);
+    expect(direct).toBeDefined();
+    await c.deliver(packet(3)); // live, while the queue is handed over: held
+    await c.deliver(packet(4));
+    expect(c.sent).toEqual([1]);
+    // The queue hands over 2 (missed live during the outage) and 3 (also in the queue).
+    for (const n of [2, 3]) {
+      guard.queued(c.client, packet(n));
+      direct?.(packet(n), () => undefined);
+    }
+    expect(c.sent).toEqual([1, 2, 3]);
+    guard.finish(c.client);
+    expect(c.sent).toEqual([1, 2, 3, 4]); // 3 is not sent twice
+  });
+
+  it('does not hold a clean session again (it has no stored queue)', () => {
+    const guard = createResumeGuard({ holdLimit: 100, onOverflow: () => undefined });
+    const c = fakeClient();
+    guard.begin(c.client, true);
+    expect(guard.hold(c.client)).toBeUndefined();
+  });
+
   it('gives up on a client that collects more than the limit (its session keeps them queued)', async () => {
     const over: Client[] = [];
     const guard = createResumeGuard({ holdLimit: 2, onOverflow: (cl) => over.push(cl) });

@@ -109,6 +109,11 @@ export interface KeyServerConfig extends AppConfig {
   port: number;
   /** SQLite file, blobs and the generated signing key live here. */
   dataDir: string;
+  /**
+   * Folder of the encrypted attachment files; default `{dataDir}/blobs`. Key servers of one
+   * cluster share it (a file uploaded through one is downloaded through another).
+   */
+  blobDir: string | null;
   /** Cluster mode when set: Redis store, Redis ACL events, Redis rate limits. */
   redisUrl: string | null;
   /** Prefix of every Redis key. */
@@ -202,6 +207,7 @@ const schema = {
     host: { type: 'string', minLength: 1 },
     port: int(0, 65535),
     dataDir: { type: 'string', minLength: 1 },
+    blobDir: { type: ['string', 'null'], minLength: 1 },
     redisUrl: { type: ['string', 'null'], pattern: '^rediss?://' },
     redisPrefix: { type: 'string', pattern: '^[A-Za-z0-9_:.-]{1,64}$' },
     publicUrl: { type: 'string', pattern: '^https?://[^\\s]+$' },
@@ -264,6 +270,7 @@ const OPTIONS = {
   host: { env: 'HOST', path: ['host'] },
   port: { env: 'PORT', path: ['port'] },
   'data-dir': { env: 'DATA_DIR', path: ['dataDir'] },
+  'blob-dir': { env: 'BLOB_DIR', path: ['blobDir'] },
   'redis-url': { env: 'REDIS_URL', path: ['redisUrl'] },
   'redis-prefix': { env: 'REDIS_PREFIX', path: ['redisPrefix'] },
   'public-url': { env: 'PUBLIC_URL', path: ['publicUrl'] },
@@ -370,6 +377,7 @@ export function loadConfig(
     host: '0.0.0.0',
     port: 8080,
     dataDir: './data',
+    blobDir: null,
     redisUrl: null,
     redisPrefix: 'sotto:',
     jwtKeyFile: null,

@@ -4,7 +4,7 @@
  * `REDIS_URL` is set, else SQLite in the data dir), loads or creates the
  * signing key, builds the app and listens. SIGINT/SIGTERM close everything.
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createClient } from 'redis';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
@@ -69,7 +69,7 @@ async function main(): Promise<void> {
     store,
     aclEvents: events,
     signingKey,
-    blobDir: join(dataDir, 'blobs'),
+    blobDir: resolve(config.blobDir ?? join(dataDir, 'blobs')),
     config,
     ...(publisher ? { publisher } : {}),
     ...(redis ? { redis, redisPrefix: `${config.redisPrefix}rl:` } : {}),

@@ -26,7 +26,8 @@
  */
 import type { Client } from 'aedes';
 
-type Deliver = (packet: Delivered, cb: () => void) => void;
+/** A client's `deliverQoS`. */
+export type Deliver = (packet: Delivered, cb: () => void) => void;
 
 /** The parts of a delivered packet this module reads. */
 export interface Delivered {
@@ -62,6 +63,13 @@ export interface ResumeGuard {
   queued(client: Client, packet: Delivered): void;
   /** The queue was handed over (`clientReady`): send what was held, in order. */
   finish(client: Client): void;
+  /**
+   * Hold live deliveries again for a connected persistent session while its stored queue is
+   * handed over once more (`replay.ts`); returns the unheld delivery function for that hand-
+   * over, or `undefined` when the client is not a persistent session or is still resuming.
+   * End with {@link ResumeGuard.finish}.
+   */
+  hold(client: Client): Deliver | undefined;
 }
 
 const keyOf = (p: Delivered): string | undefined =>
@@ -76,6 +84,7 @@ const keyOf = (p: Delivered): string | undefined =>
  */
 export function createResumeGuard(opts: ResumeGuardOptions): ResumeGuard {
   const resuming = new WeakMap<Client, Resuming>();
+  const unheld = new WeakMap<Client, Deliver>();
   return {
     begin(client, clean) {
       if (clean) return;
@@ -83,6 +92,7 @@ export function createResumeGuard(opts: ResumeGuardOptions): ResumeGuard {
       const deliver = target.deliverQoS;
       const state: Resuming = { held: [], queued: new Set(), deliver };
       resuming.set(client, state);
+      unheld.set(client, deliver);
       // Aedes binds `client.deliverQoS` when a subscription is made (restored or new), so
       // replacing it here, before any, routes every QoS ≥ 1 delivery of this connection.
       target.deliverQoS = (packet, cb) => {
@@ -99,6 +109,13 @@ export function createResumeGuard(opts: ResumeGuardOptions): ResumeGuard {
         }
         setImmediate(cb);
       };
+    },
+
+    hold(client) {
+      const deliver = unheld.get(client);
+      if (deliver === undefined || resuming.has(client)) return undefined;
+      resuming.set(client, { held: [], queued: new Set(), deliver });
+      return deliver;
     },
 
     queued(client, packet) {
