@@ -29,6 +29,8 @@ export function ticks(status: DeliveryStatus): { glyph: string; label: string } 
       return { glyph: '✓✓', label: 'Delivered' };
     case 'read':
       return { glyph: '✓✓', label: 'Read' };
+    case 'played':
+      return { glyph: '✓✓', label: 'Played' };
     case 'failed':
       return { glyph: '!', label: 'Not sent' };
   }
@@ -126,7 +128,8 @@ export class MessageBubble extends LitElement {
         color: var(--fg-2);
         margin-top: 2px;
       }
-      .tick.read {
+      .tick.read,
+      .tick.played {
         color: var(--accent);
       }
       .tick.failed {

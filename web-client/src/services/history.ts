@@ -75,10 +75,11 @@ export function previewOf(m: MessageRecord | undefined): string {
   return text.length > 120 ? `${text.slice(0, 119)}…` : text;
 }
 
-const ORDER: Record<ReceiptStatus, number> = { sent: 0, delivered: 1, read: 2 };
+const ORDER: Record<ReceiptStatus, number> = { sent: 0, delivered: 1, read: 2, played: 3 };
 
 /**
- * One tick state for an outgoing message over all recipient devices: `read` once every
+ * One tick state for an outgoing message over all recipient devices: `played` once every
+ * recipient user has played it (voice notes) on some device, `read` once every
  * recipient user has read it on some device, `delivered` once every recipient user has it,
  * `pending` while no recipient is recorded (still in the local outbox).
  */
@@ -90,7 +91,7 @@ export function overallStatus(m: MessageRecord): DeliveryStatus {
   }
   if (perUser.size === 0) return 'pending';
   const min = Math.min(...perUser.values());
-  return min >= 2 ? 'read' : min >= 1 ? 'delivered' : 'sent';
+  return min >= 3 ? 'played' : min >= 2 ? 'read' : min >= 1 ? 'delivered' : 'sent';
 }
 
 /** Reactions grouped by emoji: emoji → usernames. */

@@ -43,8 +43,8 @@ export interface Account {
 export type ConnectionState =
   'offline' | 'connecting' | 'online' | 'reconnecting' | 'unreachable' | 'signed-out';
 
-/** Outgoing message progress: local outbox → broker → recipient device → read. */
-export type DeliveryStatus = 'pending' | 'sent' | 'delivered' | 'read' | 'failed';
+/** Outgoing message progress: local outbox → broker → recipient device → read (→ played, voice notes). */
+export type DeliveryStatus = 'pending' | 'sent' | 'delivered' | 'read' | 'played' | 'failed';
 
 /** What the engine tells the UI. One union, each member documented with who causes it. */
 export type MessengerEvent =
