@@ -16,6 +16,7 @@ import type { GroupRecord, MessageRecord } from '../services/engine-types.ts';
 import { parseConversationId } from '../services/messenger.ts';
 import type { HistoryEventDetail, ChatSession } from '../services/session.ts';
 import { throttled } from '../services/history.ts';
+import type { RecordedNote } from '../services/voice-note.ts';
 import { shared } from '../styles.ts';
 import type { ReactDetail } from './message-bubble.ts';
 import { REFRESH_GAP_MS, type MessageList } from './message-list.ts';
@@ -183,6 +184,16 @@ export class ConversationView extends LitElement {
     });
   }
 
+  /** Send a voice note recorded in the composer. */
+  async sendVoice(note: RecordedNote): Promise<void> {
+    const s = this.session;
+    if (s === undefined) return;
+    await this.uploads.sendVoice(s, this.conversationId, note, {
+      sending: () => this._list?.followLatest(),
+      shown: () => this._list?.requestUpdate(),
+    });
+  }
+
   private async react(message: MessageRecord, emoji: string, remove: boolean): Promise<void> {
     const s = this.session;
     if (s === undefined) return;
@@ -318,6 +329,8 @@ export class ConversationView extends LitElement {
         @typing=${(e: CustomEvent<{ typing: boolean }>) =>
           s.messenger.setTyping(this.conversationId, e.detail.typing)}
         @files=${(e: CustomEvent<{ files: File[] }>) => void this.sendFiles(e.detail.files)}
+        @voice-note=${(e: CustomEvent<RecordedNote>) => void this.sendVoice(e.detail)}
+        @composer-error=${(e: CustomEvent<unknown>) => this.uploads.toast(e.detail)}
         @cancel=${() => {
           this._replyTo = undefined;
           this._editing = undefined;

@@ -13,7 +13,9 @@ import { icons } from '../icons.ts';
 import { colorFor, shared } from '../styles.ts';
 import { styleProps } from './style-props.ts';
 import { safeFileName } from '../services/file-name.ts';
-import { isInlineImageType } from '../services/media-type.ts';
+import { isInlineImageType, type PlayableKind } from '../services/media-type.ts';
+import { voiceOf, waveformLevels } from '../services/voice-note.ts';
+import './voice-note.ts';
 
 /** Quick reactions offered on every message. */
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'] as const;
@@ -84,6 +86,7 @@ export function replyToOf(m: MessageRecord): string | undefined {
  * @fires delete - `CustomEvent<MessageRecord>` delete this (own) message for everyone
  * @fires download - `CustomEvent<MessageRecord>` download and decrypt the attachment
  * @fires jump - `CustomEvent<string>` scroll to the quoted message id
+ * @fires voice-played - `CustomEvent<MessageRecord>` the user started playing this voice note
  */
 @customElement('message-bubble')
 export class MessageBubble extends LitElement {
@@ -239,6 +242,10 @@ export class MessageBubble extends LitElement {
    * declared: a file card only, its thumbnail not shown either.
    */
   @property({ type: Boolean }) saveOnly = false;
+  /** Decrypted audio or video (object URL typed by its container), when loaded and allowed. */
+  @property() playUrl = '';
+  /** What {@link playUrl} plays as. */
+  @property() playKind: PlayableKind | '' = '';
   /** Download progress 0..1, or -1 when not downloading. */
   @property({ type: Number }) progress = -1;
   /** Which features the engine offers. */
@@ -257,6 +264,20 @@ export class MessageBubble extends LitElement {
     if (m.deleted) return html`<div class="deleted">This message was deleted</div>`;
     const file = fileOf(m);
     const text = bodyText(m);
+    const voice = voiceOf(m.body);
+    if (file !== null && voice !== undefined && !this.saveOnly) {
+      return html`<voice-note
+          .src=${this.playKind === 'audio' ? this.playUrl : ''}
+          .durationMs=${voice.durationMs}
+          .levels=${waveformLevels(voice.waveform)}
+          .played=${m.outgoing || Object.values(m.status).includes('played')}
+          @played=${(e: Event) => {
+            e.stopPropagation();
+            this.fire('voice-played', m);
+          }}
+        ></voice-note>
+        ${text !== '' ? html`<div class="text">${text}</div>` : nothing}`;
+    }
     if (file !== null) {
       const full = this.imageUrl !== '';
       const name = safeFileName(file.name);

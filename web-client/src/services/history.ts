@@ -23,6 +23,7 @@ import { parseConversationId } from './messenger.ts';
 import { groupConversationId, dmId } from './messenger.ts';
 import { isInlineImageType } from './media-type.ts';
 import { safeFileName } from './file-name.ts';
+import { clock, voiceOf } from './voice-note.ts';
 
 /** One row of the conversation list. */
 export interface ConversationRow {
@@ -68,6 +69,10 @@ export function previewOf(m: MessageRecord | undefined): string {
   if (m.deleted) return uiText('preview.deleted');
   const text = bodyText(m);
   const { name, mime } = m.body;
+  const voice = voiceOf(m.body);
+  if (voice !== undefined) return uiText('preview.voice', { duration: clock(voice.durationMs) });
+  if (typeof name === 'string' && typeof mime === 'string' && mime.startsWith('video/'))
+    return uiText('preview.video', { name: text || safeFileName(name) });
   if (typeof name === 'string') {
     const photo = typeof mime === 'string' && isInlineImageType(mime);
     return uiText(photo ? 'preview.photo' : 'preview.file', { name: text || safeFileName(name) });
