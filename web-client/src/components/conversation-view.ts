@@ -90,6 +90,8 @@ export class ConversationView extends LitElement {
   /** The group record was read at least once (undefined after that: not on this device). */
   @state() private _groupRead = false;
   @state() private _reactFor: MessageRecord | undefined;
+  /** The media viewer, when open: the items it pages through and the one shown. */
+  @state() private _viewer: { items: MessageRecord[]; index: number } | undefined;
   @state() private _badge = '';
   @state() private _tick = 0;
 
@@ -182,6 +184,16 @@ export class ConversationView extends LitElement {
       sending: () => this._list?.followLatest(),
       shown: () => this._list?.requestUpdate(),
     });
+  }
+
+  /** Open the media viewer on `m`, over the conversation's photos and videos. */
+  async openViewer(m: MessageRecord): Promise<void> {
+    const s = this.session;
+    if (s === undefined) return;
+    await import('./media-viewer.ts');
+    const items = await s.history.media(this.conversationId);
+    const index = items.findIndex((x) => x.id === m.id);
+    this._viewer = index >= 0 ? { items, index } : { items: [m], index: 0 };
   }
 
   /** Send a voice note recorded in the composer. */
@@ -309,6 +321,7 @@ export class ConversationView extends LitElement {
         @delete=${this.deleteMessage}
         @sender-kind=${(e: CustomEvent<string>) => (this._badge = e.detail)}
         @action-error=${(e: CustomEvent<unknown>) => this.uploads.toast(e.detail)}
+        @open-media=${(e: CustomEvent<MessageRecord>) => void this.openViewer(e.detail)}
       ></message-list>
       <div class="typing" aria-live="polite">
         ${
@@ -337,6 +350,16 @@ export class ConversationView extends LitElement {
         }}
       ></chat-composer>
       ${this.drop.dragging ? html`<div class="drop">Drop to send encrypted</div>` : nothing}
+      ${
+        this._viewer !== undefined
+          ? html`<media-viewer
+              .session=${s}
+              .items=${this._viewer.items}
+              .index=${this._viewer.index}
+              @close=${() => (this._viewer = undefined)}
+            ></media-viewer>`
+          : nothing
+      }
       ${
         this._reactFor !== undefined
           ? html`<div

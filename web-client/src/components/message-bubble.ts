@@ -15,6 +15,7 @@ import { styleProps } from './style-props.ts';
 import { safeFileName } from '../services/file-name.ts';
 import { isInlineImageType, type PlayableKind } from '../services/media-type.ts';
 import { voiceOf, waveformLevels } from '../services/voice-note.ts';
+import { uiText } from '../services/ui-strings.ts';
 import './voice-note.ts';
 
 /** Quick reactions offered on every message. */
@@ -87,6 +88,7 @@ export function replyToOf(m: MessageRecord): string | undefined {
  * @fires download - `CustomEvent<MessageRecord>` download and decrypt the attachment
  * @fires jump - `CustomEvent<string>` scroll to the quoted message id
  * @fires voice-played - `CustomEvent<MessageRecord>` the user started playing this voice note
+ * @fires open-media - `CustomEvent<MessageRecord>` open this photo or video in the viewer
  */
 @customElement('message-bubble')
 export class MessageBubble extends LitElement {
@@ -155,13 +157,45 @@ export class MessageBubble extends LitElement {
         display: block;
         font-size: 0.78rem;
       }
-      img.image {
+      .media {
+        position: relative;
+        display: block;
+        padding: 0;
+        border: none;
+        background: none;
+        min-height: 0;
+        margin-bottom: 0.2rem;
+        max-width: 100%;
+      }
+      button.media.open {
+        cursor: zoom-in;
+      }
+      img.image,
+      video.video {
         display: block;
         max-width: 100%;
         max-height: 320px;
         border-radius: 10px;
-        margin-bottom: 0.2rem;
         background: var(--bg-3);
+      }
+      img.image {
+        /* Small images (icons, a 1-pixel GIF) are not stretched and not cut: they sit at their
+           own size inside a box large enough for the rounded corners, which round the box. */
+        min-width: 96px;
+        min-height: 64px;
+        object-fit: scale-down;
+      }
+      .play-badge {
+        position: absolute;
+        inset: 0;
+        margin: auto;
+        width: 44px;
+        height: 44px;
+        border-radius: 50%;
+        display: grid;
+        place-items: center;
+        background: rgb(0 0 0 / 0.55);
+        color: #fff;
       }
       img.image[data-full='no'] {
         /* The sender's thumbnail (at most 320 px, about the size the full image will take),
@@ -288,24 +322,59 @@ export class MessageBubble extends LitElement {
           ? (file.thumbnail?.url ?? '')
           : '';
       const isImage = src !== '';
+      const video = this.playKind === 'video' && this.playUrl !== '';
+      const videoSoon =
+        !video && !this.saveOnly && file.mime.startsWith('video/') && file.thumbnail !== undefined;
       return html`${
-        isImage
-          ? html`<img
-              class="image"
-              src=${src}
-              alt=${text || name}
-              width=${full ? nothing : (file.thumbnail?.width ?? nothing)}
-              height=${full ? nothing : (file.thumbnail?.height ?? nothing)}
-              data-full=${full ? 'yes' : 'no'}
-            />`
-          : html`<div class="file" data-file-card>
-              <span aria-hidden="true">${icons.file}</span>
-              <span
-                ><span class="name">${name}</span><br /><span class="muted"
-                  >${formatSize(file.size)}</span
-                ></span
-              >
+        video
+          ? html`<div class="media">
+              <video
+                class="video"
+                controls
+                playsinline
+                preload="metadata"
+                src=${this.playUrl}
+                poster=${file.thumbnail?.url ?? nothing}
+                aria-label=${text || name}
+              ></video>
             </div>`
+          : videoSoon
+            ? html`<div class="media">
+                <img
+                  class="image"
+                  src=${file.thumbnail?.url ?? ''}
+                  alt=${text || name}
+                  width=${file.thumbnail?.width ?? nothing}
+                  height=${file.thumbnail?.height ?? nothing}
+                  data-full="no"
+                />
+                <span class="play-badge" role="img" aria-label=${uiText('media.videoLoading')}
+                  >▶</span
+                >
+              </div>`
+            : isImage
+              ? html`<button
+                  class="media open"
+                  aria-label=${uiText('media.open', { name: text || name })}
+                  @click=${() => this.fire('open-media', m)}
+                >
+                  <img
+                    class="image"
+                    src=${src}
+                    alt=${text || name}
+                    width=${full ? nothing : (file.thumbnail?.width ?? nothing)}
+                    height=${full ? nothing : (file.thumbnail?.height ?? nothing)}
+                    data-full=${full ? 'yes' : 'no'}
+                  />
+                </button>`
+              : html`<div class="file" data-file-card>
+                  <span aria-hidden="true">${icons.file}</span>
+                  <span
+                    ><span class="name">${name}</span><br /><span class="muted"
+                      >${formatSize(file.size)}</span
+                    ></span
+                  >
+                </div>`
       }
       ${
         this.progress >= 0
@@ -438,6 +507,17 @@ export class MessageBubble extends LitElement {
                       @click=${() => this.fire('download', m)}
                     >
                       ${icons.download}
+                    </button>`
+                  : nothing
+              }
+              ${
+                file !== null && this.playKind === 'video' && this.playUrl !== ''
+                  ? html`<button
+                      aria-label=${uiText('media.open', { name: safeFileName(file.name) })}
+                      title=${uiText('media.open', { name: safeFileName(file.name) })}
+                      @click=${() => this.fire('open-media', m)}
+                    >
+                      ⤢
                     </button>`
                   : nothing
               }

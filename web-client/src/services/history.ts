@@ -294,6 +294,18 @@ export function throttled(
   return call;
 }
 
+/** Messages of a conversation the media viewer and the Media tab look through (newest). */
+export const MEDIA_SCAN = 2000;
+
+/** A photo or video (by its announced type; voice notes and other files are not), not deleted. */
+export function isViewableMedia(m: MessageRecord): boolean {
+  const { name, mime, voice } = m.body;
+  if (m.deleted || m.kind !== 'file' || typeof name !== 'string' || typeof mime !== 'string')
+    return false;
+  if (typeof voice === 'object' && voice !== null) return false;
+  return mime.startsWith('image/') || mime.startsWith('video/');
+}
+
 /** Windowed reader over the engine's store. */
 export class HistoryStore {
   constructor(readonly store: ClientStore) {}
@@ -306,6 +318,12 @@ export class HistoryStore {
   /** Messages `[start, start + limit)` of a conversation, oldest first. */
   range(id: ConversationId, start: number, limit: number): Promise<MessageRecord[]> {
     return this.store.listMessages(id, { from: 'oldest', offset: start, limit });
+  }
+
+  /** The photos and videos among the latest {@link MEDIA_SCAN} messages, oldest first. */
+  async media(id: ConversationId): Promise<MessageRecord[]> {
+    const rows = await this.store.listMessages(id, { from: 'newest', limit: MEDIA_SCAN });
+    return rows.filter(isViewableMedia);
   }
 
   /** One message by id. */
