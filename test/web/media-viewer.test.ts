@@ -5,7 +5,8 @@
  * her page and plays inline at Bob's (frames decoded, time advancing); a 1-pixel image is shown
  * in a box with its rounded corners intact rather than cut to a dot; clicking a photo opens the
  * viewer, which pages through the conversation's photos and videos with the arrow keys and a
- * swipe, downloads the exact bytes, and closes on Escape.
+ * swipe, downloads the exact bytes, and closes on Escape. The conversation info's Media tab
+ * lists the three; a sticker from the built-in pack arrives as an image.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -101,7 +102,10 @@ describe('video and the media viewer', () => {
     await send(a.page, 'that was all');
     await bubble(b.page, 'that was all').waitFor({ timeout: 30_000 });
 
-    // The video arrived with the sender's first-frame thumbnail, in the encrypted payload.
+    // The video arrived (each attachment goes on its own, so it may come after the text) with
+    // the sender's first-frame thumbnail, in the encrypted payload.
+    const video = b.page.locator('conversation-view message-bubble video.video');
+    await video.waitFor({ timeout: 30_000 });
     const stored = await b.page.locator('conversation-view message-list').evaluate(async (el) => {
       const list = el as unknown as {
         session: { history: { media(id: string): Promise<{ body: Record<string, unknown> }[]> } };
@@ -114,8 +118,6 @@ describe('video and the media viewer', () => {
     expect([thumb.width, thumb.height]).toEqual([240, 160]);
 
     // Inline playback: decrypted, typed by its container, frames decoded, time advancing.
-    const video = b.page.locator('conversation-view message-bubble video.video');
-    await video.waitFor({ timeout: 30_000 });
     expect(await video.getAttribute('poster')).toMatch(/^data:image\/(webp|jpeg);base64,/);
     const played = await video.evaluate(async (v: HTMLVideoElement) => {
       v.muted = true;
@@ -164,9 +166,30 @@ describe('video and the media viewer', () => {
       viewer(b.page).getByRole('button', { name: 'Download' }).click(),
     ]);
     expect(dl.suggestedFilename()).toBe('canvas.png');
-    expect(readFileSync((await dl.path()))).toEqual(png);
+    expect(readFileSync(await dl.path())).toEqual(png);
     await b.page.keyboard.press('Escape');
     await expect.poll(() => viewer(b.page).count()).toBe(0);
+
+    // The Media tab of the conversation info: the three, newest first; a tile opens the viewer.
+    await b.page.evaluate(() => (location.hash = '#/c/dm:alice/info'));
+    await b.page.getByRole('tab', { name: 'Media' }).click();
+    const grid = b.page.locator('conversation-media .grid');
+    await grid.waitFor({ timeout: 20_000 });
+    expect(await grid.getAttribute('data-count')).toBe('3');
+    await b.page.getByRole('listitem', { name: 'Open clip.webm full size' }).click();
+    expect(await position(b.page)).toBe('3/3');
+    await shot(b.page, 'media-tab');
+    await b.page.keyboard.press('Escape');
+    await openConversation(b.page, 'dm:alice');
+
+    // A sticker from the built-in pack arrives as an image (drawn in Alice's page).
+    await a.page.getByRole('button', { name: 'Stickers' }).click();
+    await a.page.getByRole('button', { name: 'Send sticker: Heart' }).click();
+    const sticker = b.page.locator('conversation-view message-bubble img[alt="sticker-heart.png"]');
+    await expect.poll(() => sticker.getAttribute('data-full'), { timeout: 30_000 }).toBe('yes');
+    expect(
+      await sticker.evaluate((img: HTMLImageElement) => img.decode().then(() => img.naturalWidth)),
+    ).toBe(256);
 
     await expectCspClean(a.csp, a.page, 'alice');
     await expectCspClean(b.csp, b.page, 'bob');

@@ -14,6 +14,7 @@ import { icons } from '../icons.ts';
 import { shared } from '../styles.ts';
 import { uiText } from '../services/ui-strings.ts';
 import { clock, VoiceRecording, type RecordedNote } from '../services/voice-note.ts';
+import { STICKERS, stickerFile, stickerPreview, type Sticker } from '../services/stickers.ts';
 
 /** Resend "typing" while the user keeps typing, at this interval (ms). */
 export const TYPING_REFRESH_MS = 4000;
@@ -117,6 +118,29 @@ export class ChatComposer extends LitElement {
         color: var(--danger);
         border-color: var(--danger);
       }
+      .stickers {
+        position: absolute;
+        bottom: 100%;
+        left: 0.5rem;
+        z-index: 5;
+        display: grid;
+        grid-template-columns: repeat(3, 72px);
+        gap: 6px;
+        padding: 8px;
+        background: var(--bg);
+        border: 1px solid var(--border);
+        border-radius: 12px;
+        box-shadow: var(--shadow);
+      }
+      .stickers button {
+        padding: 4px;
+        min-height: 0;
+      }
+      .stickers img {
+        width: 64px;
+        height: 64px;
+        display: block;
+      }
       .picker {
         position: absolute;
         bottom: 100%;
@@ -136,6 +160,8 @@ export class ChatComposer extends LitElement {
   @property({ type: Boolean }) canFiles = false;
 
   @state() private _picker = false;
+  /** The sticker pack is open (previews drawn on first open). */
+  @state() private _stickers: { sticker: Sticker; url: string }[] | undefined;
   @state() private _pickerLoaded = false;
   @query('textarea') private _input!: HTMLTextAreaElement;
 
@@ -289,6 +315,7 @@ export class ChatComposer extends LitElement {
       this.submit();
     } else if (e.key === 'Escape') {
       if (this._recording) this.cancelRecording();
+      else if (this._stickers !== undefined) this._stickers = undefined;
       else if (this._picker) this._picker = false;
       else if (this.replyTo !== undefined || this.editing !== undefined) this.cancel();
     }
@@ -328,6 +355,18 @@ export class ChatComposer extends LitElement {
     this._picker = !this._picker;
   }
 
+  private toggleStickers(): void {
+    this._stickers =
+      this._stickers === undefined
+        ? STICKERS.map((sticker) => ({ sticker, url: stickerPreview(sticker) }))
+        : undefined;
+  }
+
+  private async sendSticker(sticker: Sticker): Promise<void> {
+    this._stickers = undefined;
+    this.fire('files', { files: [await stickerFile(sticker)] });
+  }
+
   private insertEmoji(e: CustomEvent<string>): void {
     const t = this._input;
     const start = t.selectionStart ?? t.value.length;
@@ -363,6 +402,22 @@ export class ChatComposer extends LitElement {
           : nothing
       }
       ${
+        this._stickers !== undefined
+          ? html`<div class="stickers" role="group" aria-label=${uiText('stickers.pack')}>
+              ${this._stickers.map(
+                ({ sticker, url }) =>
+                  html`<button
+                    aria-label=${uiText('stickers.send', { name: sticker.label })}
+                    title=${sticker.label}
+                    @click=${() => void this.sendSticker(sticker)}
+                  >
+                    <img src=${url} alt="" />
+                  </button>`,
+              )}
+            </div>`
+          : nothing
+      }
+      ${
         this._picker
           ? html`<div class="picker">
               <emoji-picker
@@ -382,6 +437,19 @@ export class ChatComposer extends LitElement {
         >
           ${icons.smile}
         </button>
+        ${
+          this.canFiles
+            ? html`<button
+                class="icon"
+                aria-label=${uiText('stickers.open')}
+                title=${uiText('stickers.open')}
+                aria-expanded=${this._stickers !== undefined}
+                @click=${this.toggleStickers}
+              >
+                ★
+              </button>`
+            : nothing
+        }
         ${
           this.canFiles
             ? html`<button

@@ -67,8 +67,15 @@ const EN = {
   'viewer.notShown': '{name} cannot be shown here; download it to open it.',
   'media.open': 'Open {name} full size',
   'media.tab': 'Media',
+  'media.infoTab': 'Info',
+  'media.tabs': 'Conversation info',
+  'media.scanned': 'Photos and videos among the latest {count} messages.',
   'media.empty': 'No photos or videos in this conversation yet.',
   'media.videoLoading': 'Video loading',
+
+  'stickers.open': 'Stickers',
+  'stickers.pack': 'Sticker pack',
+  'stickers.send': 'Send sticker: {name}',
 
   'voice.record': 'Record a voice note (click, or hold and release to send)',
   'voice.recording': 'Recording {time}',
