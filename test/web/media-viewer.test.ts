@@ -176,9 +176,9 @@ describe('video and the media viewer', () => {
     const grid = b.page.locator('conversation-media .grid');
     await grid.waitFor({ timeout: 20_000 });
     expect(await grid.getAttribute('data-count')).toBe('3');
+    await shot(b.page, 'media-tab');
     await b.page.getByRole('listitem', { name: 'Open clip.webm full size' }).click();
     expect(await position(b.page)).toBe('3/3');
-    await shot(b.page, 'media-tab');
     await b.page.keyboard.press('Escape');
     await openConversation(b.page, 'dm:alice');
 

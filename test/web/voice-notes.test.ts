@@ -125,6 +125,9 @@ describe('voice notes', () => {
       })
       .toBeGreaterThan(target - 150);
     expect(((await audioState(b.page, 0))?.currentTime ?? 0) * 1000).toBeLessThan(target + 150);
+    // The bubble's actions show on hover and focus: move both away for the picture.
+    await b.page.mouse.move(900, 600);
+    await b.page.locator('chat-composer textarea').focus();
     await shot(b.page, 'voice-note');
 
     // Alice: Bob's `played` receipt turns her tick.
