@@ -13,7 +13,7 @@ import type {
   OwnKeyLogStatus,
 } from './internal/context.ts';
 import type { TypedEvents } from './internal/emitter.ts';
-import type { FileThumbnail, Payload, PayloadInput, FilePayload } from './payload.ts';
+import type { FileThumbnail, Payload, PayloadInput, FilePayload, VoiceNote } from './payload.ts';
 import type { GroupKeyStatus } from './internal/groups/admin.ts';
 import type { Linker } from './internal/link.ts';
 import type { MqttConnect } from './internal/transport.ts';
@@ -127,7 +127,17 @@ export interface SottoClient extends TypedEvents<ClientEvents> {
    * go out batched with other receipts, within about a second (and on {@link close}).
    */
   markRead(conversationId: string): Promise<void>;
-  /** Encrypt, upload and announce a file (with an optional sender-made image thumbnail). */
+  /**
+   * The user listened to the incoming voice note `messageId`: record it on this device (its own
+   * address in the record's `status` becomes `played`) and queue a `played` receipt to the
+   * sending device (PROTOCOL.md §12 "Voice notes"). Anything but an incoming voice note, or one
+   * played before: no-op.
+   */
+  markPlayed(messageId: string): Promise<void>;
+  /**
+   * Encrypt, upload and announce a file (with an optional sender-made image or first-frame
+   * thumbnail; `voice` makes it a voice note).
+   */
   sendFile(
     to: string,
     data: Uint8Array,
@@ -136,6 +146,7 @@ export interface SottoClient extends TypedEvents<ClientEvents> {
       mime: string;
       caption?: string;
       thumbnail?: FileThumbnail;
+      voice?: VoiceNote;
       onProgress?: Progress;
     },
   ): Promise<MessageRecord>;

@@ -362,6 +362,21 @@ export function createClient(deps: CreateClientOptions): SottoClient {
       // again during a burst costs about one receipt per sender device per second.
       for (const m of unread) pairwise.receipts.add(m.sender, m.senderDevice, 'read', m.id);
     },
+    async markPlayed(messageId) {
+      const me = `${ctx.account().username}:${ctx.account().deviceId}`;
+      const m = await ctx.lock.run(async () => {
+        const found = await store.getMessage(messageId);
+        const voice = found?.body.voice;
+        if (!found || found.outgoing || found.deleted || typeof voice !== 'object' || !voice)
+          return null;
+        if (found.status[me] === 'played') return null;
+        await store.batch([{ op: 'setReceipt', messageId, recipient: me, status: 'played' }]);
+        return found;
+      });
+      if (m === null) return;
+      pairwise.receipts.add(m.sender, m.senderDevice, 'played', m.id);
+      ctx.events.emit('messageUpdate', (await store.getMessage(messageId))!);
+    },
     async sendFile(to, data, meta) {
       const p = await sendFile(http, data, meta, (input) => sendTo(to, input));
       return (await store.getMessage(p.id))!;

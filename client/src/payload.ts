@@ -13,10 +13,13 @@ export {
   MAX_TEXT_LENGTH,
   MAX_THUMBNAIL_BYTES,
   MAX_THUMBNAIL_SIDE,
+  MAX_VOICE_NOTE_MS,
+  MAX_WAVEFORM_SAMPLES,
   PAYLOAD_KINDS,
   PAYLOAD_VERSION,
   PayloadError,
   THUMBNAIL_MIMES,
+  VOICE_NOTE_MIMES,
   type DeletePayload,
   type EditPayload,
   type FilePayload,
@@ -36,6 +39,7 @@ export {
   type TextPayload,
   type TypingPayload,
   type UnknownPayload,
+  type VoiceNote,
 } from '@sotto/crypto/wire';
 
 /** A fresh message id from 16 random bytes (`random` injected for tests). */

@@ -6,6 +6,8 @@ import {
   isMessageId,
   isPayloadError,
   MAX_THUMBNAIL_BYTES,
+  MAX_VOICE_NOTE_MS,
+  MAX_WAVEFORM_SAMPLES,
   newMessageId,
   type FilePayload,
   type Payload,
@@ -201,6 +203,49 @@ describe('payload codec', () => {
       ).toBe('INVALID_FIELD');
     expect(
       code(() => encodePayload({ ...fileBase, thumbnail: { ...ok, height: 400 } as never })),
+    ).toBe('INVALID_FIELD');
+  });
+
+  it('decodes a voice note (Opus container, length, waveform) and a played receipt', () => {
+    const voice = { durationMs: 4200, waveform: b64(Uint8Array.from([0, 17, 255, 128])) };
+    const note = { ...fileBase, name: 'voice.webm', mime: 'audio/webm', voice };
+    expect(decodePayload(encodePayload(note))).toEqual(note);
+    const ogg = { ...note, mime: 'audio/ogg' };
+    expect(decodePayload(encodePayload(ogg))).toEqual(ogg);
+    const played: Payload = { id, ts: 1, kind: 'receipt', status: 'played', ids: [id2] };
+    expect(decodePayload(encodePayload(played))).toEqual(played);
+  });
+
+  it('validates a voice note: container type, length bounds, waveform samples', () => {
+    const raw = (over: Record<string, unknown>) =>
+      enc({ ...fileBase, v: 1, mime: 'audio/webm', ...over });
+    const ok = { durationMs: 1000, waveform: b64(new Uint8Array(MAX_WAVEFORM_SAMPLES)) };
+    expect(decodePayload(raw({ voice: ok }))).toMatchObject({ voice: ok });
+    const bad: Record<string, unknown>[] = [
+      { voice: ok, mime: 'image/png' }, // a "voice note" that is not audio
+      { voice: ok, mime: 'audio/webm;codecs=opus' }, // the bare container only
+      { voice: ok, mime: 'video/webm' },
+      { voice: 'yes' },
+      { voice: [] },
+      { voice: { ...ok, durationMs: 0 } },
+      { voice: { ...ok, durationMs: MAX_VOICE_NOTE_MS + 1 } },
+      { voice: { ...ok, durationMs: 1.5 } },
+      { voice: { ...ok, durationMs: '1000' } },
+      { voice: { ...ok, waveform: '' } },
+      { voice: { ...ok, waveform: b64(new Uint8Array(MAX_WAVEFORM_SAMPLES + 1)) } },
+      { voice: { ...ok, waveform: 'a+b/' } },
+      { voice: { ...ok, waveform: 7 } },
+      { voice: { durationMs: 1000 } },
+    ];
+    for (const o of bad)
+      expect(
+        code(() => decodePayload(raw(o))),
+        JSON.stringify(o).slice(0, 80),
+      ).toBe('INVALID_FIELD');
+    expect(
+      code(() =>
+        decodePayload(enc({ v: 1, id, ts: 1, kind: 'receipt', status: 'heard', ids: [id] })),
+      ),
     ).toBe('INVALID_FIELD');
   });
 

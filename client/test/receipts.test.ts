@@ -1,10 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MAX_RECEIPT_IDS, ReceiptBatcher } from '../src/internal/receipts.ts';
+import {
+  MAX_RECEIPT_IDS,
+  ReceiptBatcher,
+  type SentReceiptStatus,
+} from '../src/internal/receipts.ts';
 
 type Sent = {
   user: string;
   device: string;
-  status: 'delivered' | 'read';
+  status: SentReceiptStatus;
   ids: string[];
   at: number;
 };
@@ -74,6 +78,21 @@ describe('ReceiptBatcher', () => {
       { user: 'bob', device: 'd2', status: 'delivered', ids: ['m1'], at: 0 },
     ]);
     expect(b.pending).toBe(0);
+  });
+
+  it('played supersedes pending read and delivered receipts, and is not undone by them', async () => {
+    const { b, sent } = batcher({ delayMs: 20, maxDelayMs: 1000 });
+    b.add('bob', 'd1', 'delivered', 'v1');
+    b.add('bob', 'd1', 'read', 'v1');
+    b.add('bob', 'd1', 'read', 'm2');
+    b.add('bob', 'd1', 'played', 'v1');
+    b.add('bob', 'd1', 'read', 'v1'); // the conversation marked read after the note was played
+    b.add('bob', 'd1', 'delivered', 'v1');
+    await b.flush();
+    expect(sent).toEqual([
+      { user: 'bob', device: 'd1', status: 'read', ids: ['m2'], at: 0 },
+      { user: 'bob', device: 'd1', status: 'played', ids: ['v1'], at: 0 },
+    ]);
   });
 
   it('splits more than 1000 ids into several receipts', async () => {

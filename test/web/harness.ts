@@ -85,12 +85,21 @@ export async function startServer(options: { mqtt?: boolean } = {}): Promise<Tes
   };
 }
 
-/** Launch headless Chromium. */
-export function launchChromium(): Promise<Browser> {
+/**
+ * Chromium flags for fake media devices: a synthetic microphone (a beep) and camera, and
+ * permission prompts answered "allow", for recording and calls without hardware.
+ */
+export const FAKE_MEDIA_ARGS = [
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+];
+
+/** Launch headless Chromium (with `extraArgs`, e.g. {@link FAKE_MEDIA_ARGS}). */
+export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...extraArgs],
   });
 }
 

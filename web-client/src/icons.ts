@@ -48,6 +48,9 @@ export const icons = {
     svg`<rect x="3" y="3" width="18" height="18" rx="2"/><circle cx="9" cy="9" r="2"/><path d="m21 15-5-5L5 21"/>`,
   ),
   close: icon(svg`<path d="M18 6 6 18M6 6l12 12"/>`),
+  mic: icon(
+    svg`<rect x="9" y="2" width="6" height="12" rx="3"/><path d="M5 10a7 7 0 0 0 14 0M12 17v4M8 21h8"/>`,
+  ),
   down: icon(svg`<path d="M12 5v14M19 12l-7 7-7-7"/>`),
   camera: icon(
     svg`<path d="M23 19a2 2 0 0 1-2 2H3a2 2 0 0 1-2-2V8a2 2 0 0 1 2-2h4l2-3h6l2 3h4a2 2 0 0 1 2 2z"/><circle cx="12" cy="13" r="4"/>`,

@@ -1,6 +1,7 @@
 /**
  * What decrypted attachment bytes may become (services/media-type.ts): only PNG, JPEG, GIF,
- * WebP and AVIF magic numbers are inline; the declared type is never looked at.
+ * WebP and AVIF magic numbers are inline, only WebM, Ogg Opus and MP4 containers play; the
+ * declared type only says which kind (audio or video) a container is played as.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -8,6 +9,7 @@ import {
   SAVE_ONLY_TYPE,
   decryptedMedia,
   inlineImageType,
+  playableType,
   revokeMedia,
   saveUrlOf,
 } from '../src/services/media-type.ts';
@@ -48,9 +50,37 @@ describe('inlineImageType', () => {
     expect(inlineImageType(bytes([0, 0, 0, 16], 'ftypmif1avif'))).toBeNull();
     expect(inlineImageType(bytes([0, 0, 0, 16], 'ftypmif1', [0, 0, 0, 0], 'avif'))).toBeNull();
   });
+});
 
-  it('has no audio or video allowed yet (the player does not exist)', () => {
-    expect(INLINE_PLAYABLE).toEqual([]);
+const WEBM = bytes([0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x86, 0x81, 1, 0x42, 0x82, 0x84], 'webm');
+const MKV = bytes([0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x82, 0x88], 'matroska');
+const OGG_OPUS = bytes('OggS', new Array<number>(22).fill(0), [1, 19], 'OpusHead');
+const OGG_VORBIS = bytes('OggS', new Array<number>(22).fill(0), [1, 30, 1], 'vorbis');
+
+describe('playableType (audio and video allow-list)', () => {
+  it('lists WebM and Ogg Opus audio, WebM and MP4 video', () => {
+    expect(INLINE_PLAYABLE.map((p) => `${p.kind}:${p.type}`)).toEqual([
+      'audio:audio/webm',
+      'audio:audio/ogg',
+      'video:video/webm',
+      'video:video/mp4',
+    ]);
+  });
+
+  it('types the stream by its container and the announced kind', () => {
+    expect(playableType(WEBM, 'audio')).toBe('audio/webm');
+    expect(playableType(WEBM, 'video')).toBe('video/webm');
+    expect(playableType(OGG_OPUS, 'audio')).toBe('audio/ogg');
+    expect(playableType(MP4, 'video')).toBe('video/mp4');
+  });
+
+  it('refuses other containers, the wrong kind, images and active content', () => {
+    for (const b of [MKV, OGG_VORBIS, SVG, HTML, PDF, PNG, AVIF, WEBM.slice(0, 8)]) {
+      expect(playableType(b, 'audio')).toBeNull();
+      expect(playableType(b, 'video')).toBeNull();
+    }
+    expect(playableType(OGG_OPUS, 'video')).toBeNull();
+    expect(playableType(MP4, 'audio')).toBeNull();
   });
 });
 
@@ -61,6 +91,26 @@ describe('decryptedMedia', () => {
     expect(media.data.type).toBe(SAVE_ONLY_TYPE);
     expect(new Uint8Array(await media.data.arrayBuffer())).toEqual(PNG);
     revokeMedia(media);
+  });
+
+  it('gives playable bytes a play URL typed by the container, only for the announced kind', async () => {
+    const yes = () => true;
+    const audio = await decryptedMedia(new Blob([WEBM], { type: 'text/html' }), 'audio', yes);
+    expect(audio.playUrl).toMatch(/^blob:/);
+    expect(audio.playKind).toBe('audio');
+    expect(audio.inlineUrl).toBeUndefined();
+    revokeMedia(audio);
+    // Not announced as audio/video, not playable by the page, or HTML announced as a voice note.
+    for (const media of [
+      await decryptedMedia(new Blob([WEBM])),
+      await decryptedMedia(new Blob([WEBM]), 'audio', () => false),
+      await decryptedMedia(new Blob([HTML], { type: 'audio/webm' }), 'audio', yes),
+      await decryptedMedia(new Blob([SVG], { type: 'video/mp4' }), 'video', yes),
+    ]) {
+      expect(media.playUrl).toBeUndefined();
+      expect(media.inlineUrl).toBeUndefined();
+      expect(media.data.type).toBe(SAVE_ONLY_TYPE);
+    }
   });
 
   it('keeps SVG declared as an image save-only, typed application/octet-stream', async () => {

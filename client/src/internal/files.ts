@@ -13,7 +13,7 @@ import {
 } from '@sotto/crypto';
 import { ClientError } from '../errors.ts';
 import type { HttpClient } from '../http.ts';
-import type { FilePayload, FileThumbnail, Payload, PayloadInput } from '../payload.ts';
+import type { FilePayload, FileThumbnail, Payload, PayloadInput, VoiceNote } from '../payload.ts';
 import type { MessageRecord } from '../store/types.ts';
 
 /** Progress of a file transfer. */
@@ -25,6 +25,8 @@ export interface FileMeta {
   mime: string;
   caption?: string;
   thumbnail?: FileThumbnail;
+  /** Makes the file a voice note (PROTOCOL.md §12 "Voice notes"). */
+  voice?: VoiceNote;
   onProgress?: Progress;
 }
 
@@ -77,6 +79,7 @@ export async function sendFile(
     hash: toBase64(stream.digest()),
     ...(meta.caption !== undefined ? { caption: meta.caption } : {}),
     ...(meta.thumbnail !== undefined ? { thumbnail: meta.thumbnail } : {}),
+    ...(meta.voice !== undefined ? { voice: meta.voice } : {}),
   });
 }
 

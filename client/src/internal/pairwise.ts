@@ -14,7 +14,7 @@ import type { Ctx } from './context.ts';
 import { dmConversation } from './conversation.ts';
 import { isAcked, isStored } from './kinds.ts';
 import { mapLimited } from './limit.ts';
-import { ReceiptBatcher } from './receipts.ts';
+import { ReceiptBatcher, type SentReceiptStatus } from './receipts.ts';
 import { encryptFor } from './sessions.ts';
 import type { Directory } from './trust.ts';
 
@@ -397,7 +397,7 @@ export class Pairwise {
   async sendReceipt(
     user: string,
     device: string,
-    status: 'delivered' | 'read',
+    status: SentReceiptStatus,
     ids: string[],
   ): Promise<void> {
     const payload = this.make({ kind: 'receipt', status, ids });

@@ -8,17 +8,22 @@
  *   acknowledged within ~50 ms), but while a burst keeps adding, at most once per `maxDelayMs`
  *   — so a burst of thousands of messages arriving over many seconds costs about one receipt
  *   per device and status per second, not one per message;
- * - `read` supersedes `delivered` (receipt states only move forward, and either one clears the
- *   sender's outbox entry): a message read before its `delivered` receipt went out is sent
- *   only in the `read` receipt.
+ * - `read` supersedes `delivered`, and `played` (voice notes) supersedes both (receipt states
+ *   only move forward, and each one clears the sender's outbox entry): a message read before
+ *   its `delivered` receipt went out is sent only in the `read` receipt.
  */
-import type { ReceiptStatus } from '../store/types.ts';
+import { RECEIPT_ORDER, type ReceiptStatus } from '../store/types.ts';
+
+/** A status a receipt carries. */
+export type SentReceiptStatus = Exclude<ReceiptStatus, 'sent'>;
+
+const SENT_STATUSES: readonly SentReceiptStatus[] = ['delivered', 'read', 'played'];
 
 /** How receipts are sent once batched. */
 export type SendReceipt = (
   user: string,
   device: string,
-  status: Exclude<ReceiptStatus, 'sent'>,
+  status: SentReceiptStatus,
   ids: string[],
 ) => Promise<void>;
 
@@ -40,7 +45,7 @@ export const RECEIPT_TIMING: ReceiptTiming = { delayMs: 50, maxDelayMs: 1000 };
 export class ReceiptBatcher {
   readonly #pending = new Map<
     string,
-    { user: string; device: string; status: 'delivered' | 'read'; ids: Set<string> }
+    { user: string; device: string; status: SentReceiptStatus; ids: Set<string> }
   >();
   #timer: ReturnType<typeof setTimeout> | null = null;
   /** When the oldest pending receipt was added (for {@link ReceiptTiming.maxDelayMs}). */
@@ -57,12 +62,14 @@ export class ReceiptBatcher {
   }
 
   /** Queue a receipt for message `id` to one device. */
-  add(user: string, device: string, status: 'delivered' | 'read', id: string): void {
+  add(user: string, device: string, status: SentReceiptStatus, id: string): void {
     const key = (s: string): string => `${user}|${device}|${s}`;
-    if (status === 'read') {
-      this.#pending.get(key('delivered'))?.ids.delete(id);
-    } else if (this.#pending.get(key('read'))?.ids.has(id) === true) {
-      return;
+    for (const other of SENT_STATUSES) {
+      if (RECEIPT_ORDER[other] > RECEIPT_ORDER[status]) {
+        if (this.#pending.get(key(other))?.ids.has(id) === true) return;
+      } else if (other !== status) {
+        this.#pending.get(key(other))?.ids.delete(id);
+      }
     }
     let p = this.#pending.get(key(status));
     if (!p) this.#pending.set(key(status), (p = { user, device, status, ids: new Set() }));

@@ -81,14 +81,19 @@ export interface SenderKeyRecord {
   createdAt: number;
 }
 
-/** Delivery state for one recipient device; only ever moves forward. */
-export type ReceiptStatus = 'sent' | 'delivered' | 'read';
+/**
+ * Delivery state for one recipient device; only ever moves forward. `played` is for voice notes
+ * (PROTOCOL.md §12): the recipient listened to it. On an incoming voice note, the own device's
+ * address (`user:device`) set to `played` records that this device played it.
+ */
+export type ReceiptStatus = 'sent' | 'delivered' | 'read' | 'played';
 
 /** Ordering of {@link ReceiptStatus} values, for monotonic updates. */
 export const RECEIPT_ORDER: Readonly<Record<ReceiptStatus, number>> = {
   sent: 0,
   delivered: 1,
   read: 2,
+  played: 3,
 };
 
 /** A message shown in a conversation (text, file, reply …), decrypted. */

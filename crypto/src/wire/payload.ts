@@ -36,6 +36,15 @@ export const MAX_THUMBNAIL_BYTES = 16 * 1024;
 /** Image formats a thumbnail may use. */
 export const THUMBNAIL_MIMES = ['image/jpeg', 'image/webp', 'image/png'] as const;
 
+/** Containers a voice note may declare (Opus inside; PROTOCOL.md §12 "Voice notes"). */
+export const VOICE_NOTE_MIMES = ['audio/webm', 'audio/ogg'] as const;
+
+/** Longest voice note, in milliseconds (15 minutes). */
+export const MAX_VOICE_NOTE_MS = 15 * 60 * 1000;
+
+/** Most waveform samples a voice note carries (one byte each, 0..255). */
+export const MAX_WAVEFORM_SAMPLES = 100;
+
 /** Every reason {@link decodePayload} / {@link encodePayload} rejects a payload. */
 export type PayloadErrorCode =
   /** Not UTF-8 JSON, or not an object. */
@@ -95,10 +104,13 @@ export interface DeletePayload extends PayloadBase {
   kind: 'delete';
   target: string;
 }
-/** Delivery or read receipt for message ids (never itself acknowledged). */
+/**
+ * Delivery, read or played receipt for message ids (never itself acknowledged). `played` is
+ * for voice notes only: the recipient listened to it (implies `read`).
+ */
 export interface ReceiptPayload extends PayloadBase {
   kind: 'receipt';
-  status: 'delivered' | 'read';
+  status: 'delivered' | 'read' | 'played';
   ids: string[];
 }
 /** Typing indicator (never stored, never acknowledged). */
@@ -122,6 +134,18 @@ export interface FileThumbnail {
   data: string;
 }
 
+/**
+ * What makes a `file` a voice note (PROTOCOL.md §12 "Voice notes"): its length and a loudness
+ * outline computed by the sender from the recorded audio, so the receiver draws the waveform
+ * before (and without) decoding the audio.
+ */
+export interface VoiceNote {
+  /** Length in ms, 1..{@link MAX_VOICE_NOTE_MS}. */
+  durationMs: number;
+  /** base64url of 1..{@link MAX_WAVEFORM_SAMPLES} bytes, each a peak level 0 (silence)..255. */
+  waveform: string;
+}
+
 /** An encrypted attachment: ciphertext in the key server's blob store. */
 export interface FilePayload extends PayloadBase {
   kind: 'file';
@@ -135,8 +159,10 @@ export interface FilePayload extends PayloadBase {
   /** base64url: BLAKE2b-256 of the ciphertext as uploaded. */
   hash: string;
   caption?: string;
-  /** Sender-made preview of an image (older clients ignore it). */
+  /** Sender-made preview of an image, or a video's first frame (older clients ignore it). */
   thumbnail?: FileThumbnail;
+  /** Set when the file is a recorded voice note; `mime` is then one of {@link VOICE_NOTE_MIMES}. */
+  voice?: VoiceNote;
 }
 /** A sender-key distribution for a group, sent pairwise to each member device (never shown). */
 export interface SenderKeyPayload extends PayloadBase {
@@ -317,6 +343,33 @@ function thumbnail(o: Obj): FileThumbnail {
   return { mime: mime as FileThumbnail['mime'], width, height, data };
 }
 
+function voice(o: Obj): VoiceNote {
+  const v = o.voice;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail('voice', 'must be an object');
+  if (!(VOICE_NOTE_MIMES as readonly unknown[]).includes(o.mime)) {
+    fail('mime', `of a voice note must be one of ${VOICE_NOTE_MIMES.join(', ')}`);
+  }
+  const vo = v as Obj;
+  const durationMs = vo.durationMs;
+  if (
+    typeof durationMs !== 'number' ||
+    !Number.isSafeInteger(durationMs) ||
+    durationMs < 1 ||
+    durationMs > MAX_VOICE_NOTE_MS
+  ) {
+    fail('voice.durationMs', `must be an integer from 1 to ${MAX_VOICE_NOTE_MS}`);
+  }
+  const waveform = vo.waveform;
+  if (typeof waveform !== 'string' || !B64_PATTERN.test(waveform) || waveform.length % 4 === 1) {
+    fail('voice.waveform', 'must be base64url');
+  }
+  const samples = Math.floor((waveform.length * 3) / 4);
+  if (samples < 1 || samples > MAX_WAVEFORM_SAMPLES) {
+    fail('voice.waveform', `must hold 1 to ${MAX_WAVEFORM_SAMPLES} samples`);
+  }
+  return { durationMs, waveform };
+}
+
 /** Decode the kind-specific fields of a known kind (strict) from a JSON object. */
 function decodeKnown(o: Obj, base: PayloadBase, kind: PayloadKind, nested: boolean): Payload {
   switch (kind) {
@@ -334,7 +387,9 @@ function decodeKnown(o: Obj, base: PayloadBase, kind: PayloadKind, nested: boole
       return { ...base, kind, target: msgId(o, 'target') };
     case 'receipt': {
       const status = o.status;
-      if (status !== 'delivered' && status !== 'read') fail('status', 'must be delivered or read');
+      if (status !== 'delivered' && status !== 'read' && status !== 'played') {
+        fail('status', 'must be delivered, read or played');
+      }
       const ids = o.ids;
       if (!Array.isArray(ids) || ids.length === 0 || ids.length > 1000) {
         fail('ids', 'must be a list of 1 to 1000 message ids');
@@ -363,6 +418,7 @@ function decodeKnown(o: Obj, base: PayloadBase, kind: PayloadKind, nested: boole
       const caption = optStr(o, 'caption', MAX_TEXT_LENGTH);
       if (caption !== undefined) p.caption = caption;
       if (o.thumbnail !== undefined) p.thumbnail = thumbnail(o);
+      if (o.voice !== undefined) p.voice = voice(o);
       return p;
     }
     case 'sender-key':

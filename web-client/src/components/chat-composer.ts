@@ -1,7 +1,9 @@
 /**
  * `<chat-composer>`: the message input. Enter sends, Shift+Enter breaks the line, Escape
  * cancels a reply or edit, paste of images/files attaches them, the emoji picker is loaded on
- * first use. Emits throttled typing start/stop signals.
+ * first use. Emits throttled typing start/stop signals. The microphone button records a voice
+ * note (services/voice-note.ts): click it to record, then send or cancel; or hold it and release
+ * to send at once (release outside the button, or Escape, cancels).
  */
 /* eslint-disable @typescript-eslint/unbound-method -- Lit calls template event listeners with `this` bound to the host element (renderOptions.host). */
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
@@ -10,11 +12,16 @@ import type { MessageRecord } from '../services/engine-types.ts';
 import { previewOf } from '../services/history.ts';
 import { icons } from '../icons.ts';
 import { shared } from '../styles.ts';
+import { uiText } from '../services/ui-strings.ts';
+import { clock, VoiceRecording, type RecordedNote } from '../services/voice-note.ts';
+import { STICKERS, stickerFile, stickerPreview, type Sticker } from '../services/stickers.ts';
 
 /** Resend "typing" while the user keeps typing, at this interval (ms). */
 export const TYPING_REFRESH_MS = 4000;
 /** Send "stopped typing" after this long without a key (ms). */
 export const TYPING_IDLE_MS = 3000;
+/** A press on the microphone longer than this is hold-to-record: releasing sends (ms). */
+export const HOLD_TO_RECORD_MS = 400;
 
 /** Files from a paste or drop (images pasted as screenshots get a name). */
 export function filesFrom(data: DataTransfer | null): File[] {
@@ -44,6 +51,8 @@ export function filesFrom(data: DataTransfer | null): File[] {
  * @fires cancel - the reply or edit was cancelled
  * @fires draft - `CustomEvent<{ text: string }>` the unsent text changed (not while editing)
  * @fires edit-last - ↑ in an empty composer: edit the last own message
+ * @fires voice-note - `CustomEvent<RecordedNote>` send this recorded voice note
+ * @fires composer-error - `CustomEvent<Error>` recording could not start (no microphone, refused)
  */
 @customElement('chat-composer')
 export class ChatComposer extends LitElement {
@@ -89,6 +98,51 @@ export class ChatComposer extends LitElement {
         color: var(--fg-2);
         padding: 0.6rem;
       }
+      textarea[hidden] {
+        display: none;
+      }
+      .recording {
+        flex: 1;
+        display: flex;
+        align-items: center;
+        gap: 0.5rem;
+        min-height: 40px;
+        padding: 0 0.5rem;
+        font-variant-numeric: tabular-nums;
+      }
+      .recording .dot {
+        width: 10px;
+        height: 10px;
+        border-radius: 50%;
+        background: var(--danger);
+      }
+      button.mic[aria-pressed='true'] {
+        color: var(--danger);
+        border-color: var(--danger);
+      }
+      .stickers {
+        position: absolute;
+        bottom: 100%;
+        left: 0.5rem;
+        z-index: 5;
+        display: grid;
+        grid-template-columns: repeat(3, 72px);
+        gap: 6px;
+        padding: 8px;
+        background: var(--bg);
+        border: 1px solid var(--border);
+        border-radius: 12px;
+        box-shadow: var(--shadow);
+      }
+      .stickers button {
+        padding: 4px;
+        min-height: 0;
+      }
+      .stickers img {
+        width: 64px;
+        height: 64px;
+        display: block;
+      }
       .picker {
         position: absolute;
         bottom: 100%;
@@ -108,11 +162,21 @@ export class ChatComposer extends LitElement {
   @property({ type: Boolean }) canFiles = false;
 
   @state() private _picker = false;
+  /** The sticker pack is open (previews drawn on first open). */
+  @state() private _stickers: { sticker: Sticker; url: string }[] | undefined;
   @state() private _pickerLoaded = false;
   @query('textarea') private _input!: HTMLTextAreaElement;
 
+  /** A voice note is being recorded (the row shows its time, cancel and send). */
+  @state() private _recording = false;
+  @state() private _elapsedMs = 0;
+
   private typingSince = 0;
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
+  private recording: VoiceRecording | undefined;
+  private recordTick: ReturnType<typeof setInterval> | undefined;
+  /** When the microphone button was pressed (0: not held). */
+  private heldSince = 0;
 
   override updated(changed: Map<string, unknown>): void {
     if (changed.has('editing') && this.editing !== undefined && this._input !== null) {
@@ -127,6 +191,83 @@ export class ChatComposer extends LitElement {
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     this.stopTyping();
+    this.cancelRecording();
+  }
+
+  private async startRecording(): Promise<void> {
+    if (this.recording !== undefined) return;
+    const rec = new VoiceRecording(() => {
+      this.fire('composer-error', new Error(uiText('voice.limit')));
+      void this.finishRecording();
+    });
+    this.recording = rec;
+    this._recording = true;
+    this._elapsedMs = 0;
+    try {
+      await rec.start();
+    } catch (err) {
+      if (this.recording === rec) this.endRecording();
+      const reason = err instanceof Error ? err.message : String(err);
+      this.fire('composer-error', new Error(uiText('voice.micUnavailable', { reason })));
+      return;
+    }
+    if (this.recording !== rec) {
+      rec.cancel(); // cancelled while the microphone was opening
+      return;
+    }
+    this.recordTick = setInterval(() => (this._elapsedMs = rec.elapsedMs), 200);
+  }
+
+  private endRecording(): void {
+    clearInterval(this.recordTick);
+    this.recording = undefined;
+    this.heldSince = 0;
+    this._recording = false;
+    this._elapsedMs = 0;
+  }
+
+  private async finishRecording(): Promise<void> {
+    const rec = this.recording;
+    if (rec === undefined) return;
+    this.endRecording();
+    const note = await rec.finish();
+    if (note !== undefined) this.fire<RecordedNote>('voice-note', note);
+  }
+
+  private cancelRecording(): void {
+    const rec = this.recording;
+    if (rec === undefined) return;
+    this.endRecording();
+    rec.cancel();
+  }
+
+  private onMicDown(e: PointerEvent): void {
+    if (e.button !== 0 || this.recording !== undefined) return;
+    (e.currentTarget as HTMLElement).setPointerCapture(e.pointerId);
+    this.heldSince = performance.now();
+    void this.startRecording();
+  }
+
+  private onMicUp(e: PointerEvent): void {
+    const since = this.heldSince;
+    this.heldSince = 0;
+    if (since === 0 || this.recording === undefined) return;
+    if (performance.now() - since < HOLD_TO_RECORD_MS) return; // a click: keep recording
+    const box = (e.currentTarget as HTMLElement).getBoundingClientRect();
+    const inside =
+      e.clientX >= box.left &&
+      e.clientX <= box.right &&
+      e.clientY >= box.top &&
+      e.clientY <= box.bottom;
+    if (inside) void this.finishRecording();
+    else this.cancelRecording(); // released away from the button
+  }
+
+  private onMicClick(e: MouseEvent): void {
+    // Pointer presses are handled by down/up; a keyboard activation (detail 0) toggles.
+    if (e.detail !== 0) return;
+    if (this.recording === undefined) void this.startRecording();
+    else void this.finishRecording();
   }
 
   /** Focus the text field. */
@@ -193,7 +334,9 @@ export class ChatComposer extends LitElement {
       e.preventDefault();
       this.fire('edit-last');
     } else if (e.key === 'Escape') {
-      if (this._picker) this._picker = false;
+      if (this._recording) this.cancelRecording();
+      else if (this._stickers !== undefined) this._stickers = undefined;
+      else if (this._picker) this._picker = false;
       else if (this.replyTo !== undefined || this.editing !== undefined) this.cancel();
     }
   }
@@ -234,6 +377,18 @@ export class ChatComposer extends LitElement {
     this._picker = !this._picker;
   }
 
+  private toggleStickers(): void {
+    this._stickers =
+      this._stickers === undefined
+        ? STICKERS.map((sticker) => ({ sticker, url: stickerPreview(sticker) }))
+        : undefined;
+  }
+
+  private async sendSticker(sticker: Sticker): Promise<void> {
+    this._stickers = undefined;
+    this.fire('files', { files: [await stickerFile(sticker)] });
+  }
+
   private insertEmoji(e: CustomEvent<string>): void {
     const t = this._input;
     const start = t.selectionStart ?? t.value.length;
@@ -269,6 +424,22 @@ export class ChatComposer extends LitElement {
           : nothing
       }
       ${
+        this._stickers !== undefined
+          ? html`<div class="stickers" role="group" aria-label=${uiText('stickers.pack')}>
+              ${this._stickers.map(
+                ({ sticker, url }) =>
+                  html`<button
+                    aria-label=${uiText('stickers.send', { name: sticker.label })}
+                    title=${sticker.label}
+                    @click=${() => void this.sendSticker(sticker)}
+                  >
+                    <img src=${url} alt="" />
+                  </button>`,
+              )}
+            </div>`
+          : nothing
+      }
+      ${
         this._picker
           ? html`<div class="picker">
               <emoji-picker
@@ -291,6 +462,19 @@ export class ChatComposer extends LitElement {
         ${
           this.canFiles
             ? html`<button
+                class="icon"
+                aria-label=${uiText('stickers.open')}
+                title=${uiText('stickers.open')}
+                aria-expanded=${this._stickers !== undefined}
+                @click=${this.toggleStickers}
+              >
+                ★
+              </button>`
+            : nothing
+        }
+        ${
+          this.canFiles
+            ? html`<button
                   class="icon"
                   aria-label="Attach a file"
                   title="Attach a file"
@@ -302,15 +486,68 @@ export class ChatComposer extends LitElement {
                 <input type="file" multiple hidden @change=${this.onFilePicked} />`
             : nothing
         }
+        ${
+          this._recording
+            ? html`<button
+                  class="icon"
+                  aria-label=${uiText('voice.cancel')}
+                  title=${uiText('voice.cancel')}
+                  @click=${this.cancelRecording}
+                >
+                  ${icons.trash}
+                </button>
+                <div
+                  class="recording"
+                  role="status"
+                  data-elapsed-ms=${Math.round(this._elapsedMs)}
+                  @keydown=${this.onKeyDown}
+                >
+                  <span class="dot" aria-hidden="true"></span>
+                  ${uiText('voice.recording', { time: clock(this._elapsedMs) })}
+                </div>`
+            : nothing
+        }
         <textarea
           rows="1"
           placeholder="Message"
           aria-label="Message"
+          ?hidden=${this._recording}
           @input=${this.onInput}
           @keydown=${this.onKeyDown}
           @paste=${this.onPaste}
         ></textarea>
-        <button class="primary" aria-label="Send" @click=${this.submit}>${icons.send}</button>
+        ${
+          this.canFiles && this.editing === undefined
+            ? html`<button
+                class="icon mic"
+                aria-label=${uiText('voice.record')}
+                title=${uiText('voice.record')}
+                aria-pressed=${this._recording ? 'true' : 'false'}
+                @pointerdown=${this.onMicDown}
+                @pointerup=${this.onMicUp}
+                @click=${this.onMicClick}
+                @keydown=${(e: KeyboardEvent) => {
+                  if (e.key === 'Escape') this.cancelRecording();
+                }}
+              >
+                ${icons.mic}
+              </button>`
+            : nothing
+        }
+        ${
+          this._recording
+            ? html`<button
+                class="primary"
+                aria-label=${uiText('voice.send')}
+                title=${uiText('voice.send')}
+                @click=${this.finishRecording}
+              >
+                ${icons.send}
+              </button>`
+            : html`<button class="primary" aria-label="Send" @click=${this.submit}>
+                ${icons.send}
+              </button>`
+        }
       </div>`;
   }
 }

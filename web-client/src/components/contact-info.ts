@@ -12,6 +12,7 @@ import { sessionContext } from '../context.ts';
 import type { SafetyInfo } from '../services/messenger.ts';
 import type { ChatSession } from '../services/session.ts';
 import { icons } from '../icons.ts';
+import { infoTabs, infoTabStyles } from './conversation-media.ts';
 import { colorFor, shared } from '../styles.ts';
 import { QrScanner } from '../services/qr-scanner.ts';
 import { dmId } from '../services/messenger.ts';
@@ -29,6 +30,7 @@ export function groupDigits(digits: string): string[] {
 export class ContactInfo extends LitElement {
   static override styles = [
     shared,
+    infoTabStyles,
     css`
       :host {
         display: flex;
@@ -194,6 +196,7 @@ export class ContactInfo extends LitElement {
         >
         <h2>Contact info</h2>
       </header>
+      ${infoTabs(dmId(this.username), 'info')}
       <section>
         <span
           class="avatar big"

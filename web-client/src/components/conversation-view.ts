@@ -16,6 +16,7 @@ import type { GroupRecord, MessageRecord } from '../services/engine-types.ts';
 import { parseConversationId } from '../services/messenger.ts';
 import type { HistoryEventDetail, ChatSession } from '../services/session.ts';
 import { isNotice, throttled } from '../services/history.ts';
+import type { RecordedNote } from '../services/voice-note.ts';
 import { shared } from '../styles.ts';
 import { fileOf, type ReactDetail } from './message-bubble.ts';
 import { REFRESH_GAP_MS, type MessageList } from './message-list.ts';
@@ -91,6 +92,8 @@ export class ConversationView extends LitElement {
   /** The group record was read at least once (undefined after that: not on this device). */
   @state() private _groupRead = false;
   @state() private _reactFor: MessageRecord | undefined;
+  /** The media viewer, when open: the items it pages through and the one shown. */
+  @state() private _viewer: { items: MessageRecord[]; index: number } | undefined;
   @state() private _badge = '';
   /** The DM's contact is marked verified. */
   @state() private _verified = false;
@@ -248,6 +251,26 @@ export class ConversationView extends LitElement {
     });
   }
 
+  /** Open the media viewer on `m`, over the conversation's photos and videos. */
+  async openViewer(m: MessageRecord): Promise<void> {
+    const s = this.session;
+    if (s === undefined) return;
+    await import('./media-viewer.ts');
+    const items = await s.history.media(this.conversationId);
+    const index = items.findIndex((x) => x.id === m.id);
+    this._viewer = index >= 0 ? { items, index } : { items: [m], index: 0 };
+  }
+
+  /** Send a voice note recorded in the composer. */
+  async sendVoice(note: RecordedNote): Promise<void> {
+    const s = this.session;
+    if (s === undefined) return;
+    await this.uploads.sendVoice(s, this.conversationId, note, {
+      sending: () => this._list?.followLatest(),
+      shown: () => this._list?.requestUpdate(),
+    });
+  }
+
   private async react(message: MessageRecord, emoji: string, remove: boolean): Promise<void> {
     const s = this.session;
     if (s === undefined) return;
@@ -368,6 +391,7 @@ export class ConversationView extends LitElement {
         @delete=${this.deleteMessage}
         @sender-kind=${(e: CustomEvent<string>) => (this._badge = e.detail)}
         @action-error=${(e: CustomEvent<unknown>) => this.uploads.toast(e.detail)}
+        @open-media=${(e: CustomEvent<MessageRecord>) => void this.openViewer(e.detail)}
       ></message-list>
       <div class="typing" aria-live="polite">
         ${
@@ -395,12 +419,24 @@ export class ConversationView extends LitElement {
           if (e.detail.text === '') void this.drafts.flush();
         }}
         @edit-last=${() => void this.editLast()}
+        @voice-note=${(e: CustomEvent<RecordedNote>) => void this.sendVoice(e.detail)}
+        @composer-error=${(e: CustomEvent<unknown>) => this.uploads.toast(e.detail)}
         @cancel=${() => {
           this._replyTo = undefined;
           this._editing = undefined;
         }}
       ></chat-composer>
       ${this.drop.dragging ? html`<div class="drop">Drop to send encrypted</div>` : nothing}
+      ${
+        this._viewer !== undefined
+          ? html`<media-viewer
+              .session=${s}
+              .items=${this._viewer.items}
+              .index=${this._viewer.index}
+              @close=${() => (this._viewer = undefined)}
+            ></media-viewer>`
+          : nothing
+      }
       ${
         this._reactFor !== undefined
           ? html`<div

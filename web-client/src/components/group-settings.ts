@@ -14,6 +14,7 @@ import { SessionEvents } from '../session-events.ts';
 import type { GroupInfo } from '../services/messenger.ts';
 import type { ChatSession } from '../services/session.ts';
 import { icons } from '../icons.ts';
+import { infoTabs, infoTabStyles } from './conversation-media.ts';
 import { colorFor, shared } from '../styles.ts';
 import './group-key-banner.ts';
 import { groupConversationId } from '../services/messenger.ts';
@@ -24,6 +25,7 @@ import { styleProps } from './style-props.ts';
 export class GroupSettings extends LitElement {
   static override styles = [
     shared,
+    infoTabStyles,
     css`
       :host {
         display: flex;
@@ -143,6 +145,7 @@ export class GroupSettings extends LitElement {
         >
         <h2>${info?.name ?? 'Group'}</h2>
       </header>
+      ${infoTabs(groupConversationId(this.groupId), 'info')}
       ${info !== undefined && amMember ? html`<group-key-banner .groupId=${this.groupId} lookup></group-key-banner>` : nothing}
       <section>
         ${this._error !== '' ? html`<p class="error" role="alert">${this._error}</p>` : nothing}

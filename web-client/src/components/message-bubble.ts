@@ -13,9 +13,11 @@ import { icons } from '../icons.ts';
 import { colorFor, shared } from '../styles.ts';
 import { styleProps } from './style-props.ts';
 import { safeFileName } from '../services/file-name.ts';
-import { isInlineImageType } from '../services/media-type.ts';
+import { isInlineImageType, type PlayableKind } from '../services/media-type.ts';
+import { voiceOf, waveformLevels } from '../services/voice-note.ts';
 import { linkify, lookalikeReason } from '../services/links.ts';
 import { uiText } from '../services/ui-strings.ts';
+import './voice-note.ts';
 
 /**
  * Let a click on a link that can pass for another site go ahead only once the user saw the
@@ -48,6 +50,8 @@ export function ticks(status: DeliveryStatus): { glyph: string; label: string } 
       return { glyph: '✓✓', label: 'Delivered' };
     case 'read':
       return { glyph: '✓✓', label: 'Read' };
+    case 'played':
+      return { glyph: '✓✓', label: 'Played' };
     case 'failed':
       return { glyph: '!', label: 'Not sent' };
   }
@@ -101,6 +105,8 @@ export function replyToOf(m: MessageRecord): string | undefined {
  * @fires delete - `CustomEvent<MessageRecord>` delete this (own) message for everyone
  * @fires download - `CustomEvent<MessageRecord>` download and decrypt the attachment
  * @fires jump - `CustomEvent<string>` scroll to the quoted message id
+ * @fires voice-played - `CustomEvent<MessageRecord>` the user started playing this voice note
+ * @fires open-media - `CustomEvent<MessageRecord>` open this photo or video in the viewer
  */
 @customElement('message-bubble')
 export class MessageBubble extends LitElement {
@@ -150,7 +156,8 @@ export class MessageBubble extends LitElement {
         color: var(--fg-2);
         margin-top: 2px;
       }
-      .tick.read {
+      .tick.read,
+      .tick.played {
         color: var(--accent);
       }
       .tick.failed {
@@ -173,13 +180,45 @@ export class MessageBubble extends LitElement {
         display: block;
         font-size: 0.78rem;
       }
-      img.image {
+      .media {
+        position: relative;
+        display: block;
+        padding: 0;
+        border: none;
+        background: none;
+        min-height: 0;
+        margin-bottom: 0.2rem;
+        max-width: 100%;
+      }
+      button.media.open {
+        cursor: zoom-in;
+      }
+      img.image,
+      video.video {
         display: block;
         max-width: 100%;
         max-height: 320px;
         border-radius: 10px;
-        margin-bottom: 0.2rem;
         background: var(--bg-3);
+      }
+      img.image {
+        /* Small images (icons, a 1-pixel GIF) are not stretched and not cut: they sit at their
+           own size inside a box large enough for the rounded corners, which round the box. */
+        min-width: 96px;
+        min-height: 64px;
+        object-fit: scale-down;
+      }
+      .play-badge {
+        position: absolute;
+        inset: 0;
+        margin: auto;
+        width: 44px;
+        height: 44px;
+        border-radius: 50%;
+        display: grid;
+        place-items: center;
+        background: rgb(0 0 0 / 0.55);
+        color: #fff;
       }
       img.image[data-full='no'] {
         /* The sender's thumbnail (at most 320 px, about the size the full image will take),
@@ -278,6 +317,10 @@ export class MessageBubble extends LitElement {
    * declared: a file card only, its thumbnail not shown either.
    */
   @property({ type: Boolean }) saveOnly = false;
+  /** Decrypted audio or video (object URL typed by its container), when loaded and allowed. */
+  @property() playUrl = '';
+  /** What {@link playUrl} plays as. */
+  @property() playKind: PlayableKind | '' = '';
   /** Download progress 0..1, or -1 when not downloading. */
   @property({ type: Number }) progress = -1;
   /** Which features the engine offers. */
@@ -296,6 +339,20 @@ export class MessageBubble extends LitElement {
     if (m.deleted) return html`<div class="deleted">This message was deleted</div>`;
     const file = fileOf(m);
     const text = bodyText(m);
+    const voice = voiceOf(m.body);
+    if (file !== null && voice !== undefined && !this.saveOnly) {
+      return html`<voice-note
+          .src=${this.playKind === 'audio' ? this.playUrl : ''}
+          .durationMs=${voice.durationMs}
+          .levels=${waveformLevels(voice.waveform)}
+          .played=${m.outgoing || Object.values(m.status).includes('played')}
+          @played=${(e: Event) => {
+            e.stopPropagation();
+            this.fire('voice-played', m);
+          }}
+        ></voice-note>
+        ${text !== '' ? html`<div class="text">${text}</div>` : nothing}`;
+    }
     if (file !== null) {
       const full = this.imageUrl !== '';
       const name = safeFileName(file.name);
@@ -306,24 +363,59 @@ export class MessageBubble extends LitElement {
           ? (file.thumbnail?.url ?? '')
           : '';
       const isImage = src !== '';
+      const video = this.playKind === 'video' && this.playUrl !== '';
+      const videoSoon =
+        !video && !this.saveOnly && file.mime.startsWith('video/') && file.thumbnail !== undefined;
       return html`${
-        isImage
-          ? html`<img
-              class="image"
-              src=${src}
-              alt=${text || name}
-              width=${full ? nothing : (file.thumbnail?.width ?? nothing)}
-              height=${full ? nothing : (file.thumbnail?.height ?? nothing)}
-              data-full=${full ? 'yes' : 'no'}
-            />`
-          : html`<div class="file" data-file-card>
-              <span aria-hidden="true">${icons.file}</span>
-              <span
-                ><span class="name">${name}</span><br /><span class="muted"
-                  >${formatSize(file.size)}</span
-                ></span
-              >
+        video
+          ? html`<div class="media">
+              <video
+                class="video"
+                controls
+                playsinline
+                preload="metadata"
+                src=${this.playUrl}
+                poster=${file.thumbnail?.url ?? nothing}
+                aria-label=${text || name}
+              ></video>
             </div>`
+          : videoSoon
+            ? html`<div class="media">
+                <img
+                  class="image"
+                  src=${file.thumbnail?.url ?? ''}
+                  alt=${text || name}
+                  width=${file.thumbnail?.width ?? nothing}
+                  height=${file.thumbnail?.height ?? nothing}
+                  data-full="no"
+                />
+                <span class="play-badge" role="img" aria-label=${uiText('media.videoLoading')}
+                  >▶</span
+                >
+              </div>`
+            : isImage
+              ? html`<button
+                  class="media open"
+                  aria-label=${uiText('media.open', { name: text || name })}
+                  @click=${() => this.fire('open-media', m)}
+                >
+                  <img
+                    class="image"
+                    src=${src}
+                    alt=${text || name}
+                    width=${full ? nothing : (file.thumbnail?.width ?? nothing)}
+                    height=${full ? nothing : (file.thumbnail?.height ?? nothing)}
+                    data-full=${full ? 'yes' : 'no'}
+                  />
+                </button>`
+              : html`<div class="file" data-file-card>
+                  <span aria-hidden="true">${icons.file}</span>
+                  <span
+                    ><span class="name">${name}</span><br /><span class="muted"
+                      >${formatSize(file.size)}</span
+                    ></span
+                  >
+                </div>`
       }
       ${
         this.progress >= 0
@@ -472,6 +564,17 @@ export class MessageBubble extends LitElement {
                       @click=${() => this.fire('download', m)}
                     >
                       ${icons.download}
+                    </button>`
+                  : nothing
+              }
+              ${
+                file !== null && this.playKind === 'video' && this.playUrl !== ''
+                  ? html`<button
+                      aria-label=${uiText('media.open', { name: safeFileName(file.name) })}
+                      title=${uiText('media.open', { name: safeFileName(file.name) })}
+                      @click=${() => this.fire('open-media', m)}
+                    >
+                      ⤢
                     </button>`
                   : nothing
               }

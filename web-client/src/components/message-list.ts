@@ -343,7 +343,11 @@ export class MessageList extends LitElement {
           .showSender=${showSender}
           .quoted=${this.media.quoteOf(m)}
           .imageUrl=${media?.inlineUrl ?? ''}
-          .saveOnly=${media !== undefined && media.inlineUrl === undefined}
+          .playUrl=${media?.playUrl ?? ''}
+          .playKind=${media?.playKind ?? ''}
+          .saveOnly=${
+            media !== undefined && media.inlineUrl === undefined && media.playUrl === undefined
+          }
           .progress=${this.media.progressOf(m)}
           .can=${s?.messenger.capabilities ?? new Set()}
         ></message-bubble>`,
@@ -386,6 +390,9 @@ export class MessageList extends LitElement {
         tabindex="0"
         @scroll=${this.anchor.onScroll}
         @download=${this.download}
+        @voice-played=${(e: CustomEvent<MessageRecord>) => {
+          if (!e.detail.outgoing) this.session?.messenger.markPlayed(e.detail.id);
+        }}
         @jump=${(e: CustomEvent<string>) => void this.jumpToMessage(e.detail)}
       >
         ${

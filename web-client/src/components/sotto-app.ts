@@ -31,7 +31,7 @@ import './security-notice-strip.ts';
 export type Route =
   | { name: 'list' }
   | { name: 'conversation'; id: string; messageId?: string }
-  | { name: 'info'; id: string }
+  | { name: 'info'; id: string; tab?: 'media' }
   | { name: 'search' }
   | { name: 'settings' }
   | { name: 'link' };
@@ -48,6 +48,7 @@ export function parseRoute(hash: string): Route {
       return { name: 'list' };
     }
     if (parts[2] === 'info') return { name: 'info', id: parts[1] };
+    if (parts[2] === 'media') return { name: 'info', id: parts[1], tab: 'media' };
     const m = new URLSearchParams(query).get('m');
     return { name: 'conversation', id: parts[1], ...(m !== null ? { messageId: m } : {}) };
   }
@@ -59,7 +60,12 @@ export function parseRoute(hash: string): Route {
 
 /** Lazily loaded views, each its own chunk. */
 const lazyViews: Record<string, () => Promise<unknown>> = {
-  info: () => Promise.all([import('./contact-info.ts'), import('./group-settings.ts')]),
+  info: () =>
+    Promise.all([
+      import('./contact-info.ts'),
+      import('./group-settings.ts'),
+      import('./conversation-media.ts'),
+    ]),
   search: () => import('./search-view.ts'),
   settings: () => import('./settings-view.ts'),
   link: () => import('./link-device.ts'),
@@ -369,6 +375,8 @@ export class SottoApp extends LitElement {
         ></conversation-view>`;
       case 'info':
         if (!this._lazyReady.has('info')) return loading;
+        if (r.tab === 'media')
+          return html`<conversation-media .conversationId=${r.id}></conversation-media>`;
         return parseConversationId(r.id).kind === 'dm'
           ? html`<contact-info .username=${parseConversationId(r.id).ref}></contact-info>`
           : html`<group-settings .groupId=${parseConversationId(r.id).ref}></group-settings>`;

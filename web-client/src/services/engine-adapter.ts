@@ -19,6 +19,7 @@ import {
   type FileThumbnail,
   type MessageRecord,
   type SottoClient,
+  type VoiceNote,
 } from '@sotto/client';
 import { deleteDexieStore } from '@sotto/client/dexie';
 import { decodeDeviceCertificate, fromBase64, ready } from '@sotto/crypto';
@@ -397,6 +398,7 @@ class EngineMessenger implements MessengerService {
     file: File,
     progress?: (fraction: number) => void,
     thumbnail?: FileThumbnail,
+    voice?: VoiceNote,
   ): Promise<{ id: string; sentAt: number }> {
     const data = new Uint8Array(await file.arrayBuffer());
     return translated(async () => {
@@ -404,6 +406,7 @@ class EngineMessenger implements MessengerService {
         name: file.name,
         mime: file.type || 'application/octet-stream',
         ...(thumbnail !== undefined ? { thumbnail } : {}),
+        ...(voice !== undefined ? { voice } : {}),
         // Encryption streams the file; the upload is one request after it.
         onProgress: (done, total) => progress?.(total === 0 ? 0.9 : (done / total) * 0.9),
       });
@@ -443,6 +446,27 @@ class EngineMessenger implements MessengerService {
         this.host.emit({ type: 'history', conversationIds: [conversationId], unreadOnly: true }),
       )
       .catch((err: unknown) => console.warn('markRead failed', err));
+  }
+
+  markPlayed(messageId: string): void {
+    const account = this.host.account;
+    if (account === null) return;
+    const done = this.readReceipts
+      ? this.engine().markPlayed(messageId)
+      : this.local().store.batch([
+          {
+            op: 'setReceipt',
+            messageId,
+            recipient: `${account.username}:${account.deviceId}`,
+            status: 'played',
+          },
+        ]);
+    void done
+      .then(async () => {
+        const m = await this.local().store.getMessage(messageId);
+        if (m !== null) this.host.emit({ type: 'history', conversationIds: [m.conversationId] });
+      })
+      .catch((err: unknown) => console.warn('markPlayed failed', err));
   }
 
   setTyping(conversationId: ConversationId, typing: boolean): void {

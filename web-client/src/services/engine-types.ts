@@ -11,6 +11,7 @@ export type {
   SearchHit,
   ReceiptStatus,
   FileThumbnail,
+  VoiceNote,
   OwnKeyAlert,
   SecurityNoticeCode,
 } from '@sotto/client';

@@ -23,6 +23,7 @@ import { parseConversationId } from './messenger.ts';
 import { groupConversationId, dmId } from './messenger.ts';
 import { isInlineImageType } from './media-type.ts';
 import { safeFileName } from './file-name.ts';
+import { clock, voiceOf } from './voice-note.ts';
 
 /** One row of the conversation list. */
 export interface ConversationRow {
@@ -70,6 +71,10 @@ export function previewOf(m: MessageRecord | undefined): string {
   if (m.deleted) return uiText('preview.deleted');
   const text = bodyText(m);
   const { name, mime } = m.body;
+  const voice = voiceOf(m.body);
+  if (voice !== undefined) return uiText('preview.voice', { duration: clock(voice.durationMs) });
+  if (typeof name === 'string' && typeof mime === 'string' && mime.startsWith('video/'))
+    return uiText('preview.video', { name: text || safeFileName(name) });
   if (typeof name === 'string') {
     const photo = typeof mime === 'string' && isInlineImageType(mime);
     return uiText(photo ? 'preview.photo' : 'preview.file', { name: text || safeFileName(name) });
@@ -77,10 +82,11 @@ export function previewOf(m: MessageRecord | undefined): string {
   return text.length > 120 ? `${text.slice(0, 119)}…` : text;
 }
 
-const ORDER: Record<ReceiptStatus, number> = { sent: 0, delivered: 1, read: 2 };
+const ORDER: Record<ReceiptStatus, number> = { sent: 0, delivered: 1, read: 2, played: 3 };
 
 /**
- * One tick state for an outgoing message over all recipient devices: `read` once every
+ * One tick state for an outgoing message over all recipient devices: `played` once every
+ * recipient user has played it (voice notes) on some device, `read` once every
  * recipient user has read it on some device, `delivered` once every recipient user has it,
  * `pending` while no recipient is recorded (still in the local outbox).
  */
@@ -92,7 +98,7 @@ export function overallStatus(m: MessageRecord): DeliveryStatus {
   }
   if (perUser.size === 0) return 'pending';
   const min = Math.min(...perUser.values());
-  return min >= 2 ? 'read' : min >= 1 ? 'delivered' : 'sent';
+  return min >= 3 ? 'played' : min >= 2 ? 'read' : min >= 1 ? 'delivered' : 'sent';
 }
 
 /** Reactions grouped by emoji: emoji → usernames. */
@@ -290,6 +296,18 @@ export function throttled(
   return call;
 }
 
+/** Messages of a conversation the media viewer and the Media tab look through (newest). */
+export const MEDIA_SCAN = 2000;
+
+/** A photo or video (by its announced type; voice notes and other files are not), not deleted. */
+export function isViewableMedia(m: MessageRecord): boolean {
+  const { name, mime, voice } = m.body;
+  if (m.deleted || m.kind !== 'file' || typeof name !== 'string' || typeof mime !== 'string')
+    return false;
+  if (typeof voice === 'object' && voice !== null) return false;
+  return mime.startsWith('image/') || mime.startsWith('video/');
+}
+
 /** Windowed reader over the engine's store. */
 export class HistoryStore {
   constructor(readonly store: ClientStore) {}
@@ -302,6 +320,12 @@ export class HistoryStore {
   /** Messages `[start, start + limit)` of a conversation, oldest first. */
   range(id: ConversationId, start: number, limit: number): Promise<MessageRecord[]> {
     return this.store.listMessages(id, { from: 'oldest', offset: start, limit });
+  }
+
+  /** The photos and videos among the latest {@link MEDIA_SCAN} messages, oldest first. */
+  async media(id: ConversationId): Promise<MessageRecord[]> {
+    const rows = await this.store.listMessages(id, { from: 'newest', limit: MEDIA_SCAN });
+    return rows.filter(isViewableMedia);
   }
 
   /** One message by id. */

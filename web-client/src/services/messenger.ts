@@ -13,6 +13,7 @@ import type {
   FileThumbnail,
   MessageRecord,
   SecurityNoticeCode,
+  VoiceNote,
 } from './engine-types.ts';
 
 /** `dm:{username}` for a direct conversation, `group:{groupId}` for a group. */
@@ -43,8 +44,8 @@ export interface Account {
 export type ConnectionState =
   'offline' | 'connecting' | 'online' | 'reconnecting' | 'unreachable' | 'signed-out';
 
-/** Outgoing message progress: local outbox → broker → recipient device → read. */
-export type DeliveryStatus = 'pending' | 'sent' | 'delivered' | 'read' | 'failed';
+/** Outgoing message progress: local outbox → broker → recipient device → read (→ played, voice notes). */
+export type DeliveryStatus = 'pending' | 'sent' | 'delivered' | 'read' | 'played' | 'failed';
 
 /** What the engine tells the UI. One union, each member documented with who causes it. */
 export type MessengerEvent =
@@ -404,6 +405,7 @@ export interface MessengerService {
     file: File,
     progress?: (fraction: number) => void,
     thumbnail?: FileThumbnail,
+    voice?: VoiceNote,
   ): Promise<{ id: string; sentAt: number }>;
   /** Download and decrypt the attachment of a `file` message. */
   downloadFile(message: MessageRecord, progress?: (fraction: number) => void): Promise<Blob>;
@@ -417,6 +419,11 @@ export interface MessengerService {
   deleteForEveryone(conversationId: ConversationId, targetId: string): Promise<void>;
   /** Send read receipts for these incoming messages (no-op when receipts are off). */
   markRead(conversationId: ConversationId, messages: { id: string; sender: string }[]): void;
+  /**
+   * The user played the incoming voice note `messageId`: remember it on this browser and send a
+   * `played` receipt to its sender (only the local mark when read receipts are off).
+   */
+  markPlayed(messageId: string): void;
   setTyping(conversationId: ConversationId, typing: boolean): void;
 
   safety(username: string): Promise<SafetyInfo>;

@@ -1,6 +1,6 @@
 /**
  * Sender-made image thumbnails (PROTOCOL.md §12 `file.thumbnail`): a small WebP or JPEG drawn
- * on a canvas in the page before an image is sent, carried inside the encrypted payload so the
+ * on a canvas in the page before an image (or, from its first frame, a video) is sent, carried inside the encrypted payload so the
  * receiver shows it at once, then replaced by the full image once it is downloaded and
  * decrypted. The limits come from the payload codec, which validates what is sent and received.
  */
@@ -36,8 +36,61 @@ export interface ThumbnailDeps {
   canvas(): ThumbnailCanvas;
 }
 
+/** How long a video may take to show its first frame before it is sent without a thumbnail. */
+export const VIDEO_FRAME_TIMEOUT_MS = 5000;
+
+/**
+ * The first frame of a video file, from a muted, detached `<video>` on an object URL of the
+ * file (typed `video/*` only while the sender's own page decodes it; never a received file).
+ */
+function firstFrame(file: Blob): Promise<DecodedImage> {
+  const url = URL.createObjectURL(file);
+  const video = document.createElement('video');
+  video.muted = true;
+  video.playsInline = true;
+  video.preload = 'auto';
+  const close = (): void => {
+    video.removeAttribute('src');
+    video.load();
+    URL.revokeObjectURL(url);
+  };
+  return new Promise<DecodedImage>((resolve, reject) => {
+    const timer = setTimeout(() => fail(new Error('no video frame')), VIDEO_FRAME_TIMEOUT_MS);
+    const fail = (err: unknown): void => {
+      clearTimeout(timer);
+      close();
+      reject(err instanceof Error ? err : new Error('cannot decode the video'));
+    };
+    video.addEventListener('error', () => fail(video.error), { once: true });
+    // A frame is decoded once `seeked` fires after the first seek (loadeddata alone is not
+    // enough in every browser for drawImage to see pixels).
+    video.addEventListener(
+      'loadeddata',
+      () => {
+        video.addEventListener(
+          'seeked',
+          () => {
+            clearTimeout(timer);
+            resolve({
+              width: video.videoWidth,
+              height: video.videoHeight,
+              source: video,
+              close,
+            });
+          },
+          { once: true },
+        );
+        video.currentTime = Math.min(0.1, Number.isFinite(video.duration) ? video.duration / 2 : 0);
+      },
+      { once: true },
+    );
+    video.src = url;
+  });
+}
+
 const browserDeps: ThumbnailDeps = {
   async decode(file) {
+    if (file.type.startsWith('video/')) return firstFrame(file);
     const bmp = await createImageBitmap(file);
     return { width: bmp.width, height: bmp.height, source: bmp, close: () => bmp.close() };
   },
@@ -66,15 +119,15 @@ function encode(c: ThumbnailCanvas, type: string, quality: number): Promise<Blob
 }
 
 /**
- * A thumbnail of an image file, or `undefined` when the file is not an image the page can
- * decode (the message is then sent without one). WebP is preferred; a browser that cannot
- * encode WebP hands back PNG, and JPEG is used instead.
+ * A thumbnail of an image file or of a video's first frame, or `undefined` when the file is not
+ * one the page can decode (the message is then sent without one). WebP is preferred; a browser
+ * that cannot encode WebP hands back PNG, and JPEG is used instead.
  */
 export async function makeThumbnail(
   file: Blob,
   deps: ThumbnailDeps = browserDeps,
 ): Promise<FileThumbnail | undefined> {
-  if (!file.type.startsWith('image/')) return undefined;
+  if (!file.type.startsWith('image/') && !file.type.startsWith('video/')) return undefined;
   let image: DecodedImage;
   try {
     image = await deps.decode(file);

@@ -229,6 +229,9 @@ export class RecordingMessenger implements MessengerService {
   markRead(...args: unknown[]) {
     this.record('markRead', ...args);
   }
+  markPlayed(...args: unknown[]) {
+    this.record('markPlayed', ...args);
+  }
   setTyping(...args: unknown[]) {
     this.record('setTyping', ...args);
   }

@@ -1,9 +1,10 @@
 /**
  * What rows show besides their own record: the messages they quote (read once from the local
- * history), inline images (decrypted in the page automatically up to {@link AUTO_IMAGE_BYTES})
- * and the progress of a file the user downloads. Non-visual: `<message-list>` passes the
- * results to each `<message-bubble>`; decrypted files are kept in the session's `media`, judged
- * by their bytes (services/media-type.ts: only raster images are inline, the rest is saved as
+ * history), inline images, voice notes and videos (decrypted in the page automatically up to
+ * {@link AUTO_IMAGE_BYTES}) and the progress of a file the user downloads. Non-visual:
+ * `<message-list>` passes the results to each `<message-bubble>`; decrypted files are kept in
+ * the session's `media`, judged by their bytes (services/media-type.ts: only raster images are
+ * inline and only the allowed audio/video containers play, the rest is saved as
  * `application/octet-stream` under a sanitised name). No lifecycle of its own: it only asks the
  * host to render when something arrived.
  */
@@ -12,13 +13,25 @@ import type { MessageRecord } from '../../services/engine-types.ts';
 import type { ChatSession } from '../../services/session.ts';
 import { fileOf, replyToOf } from '../message-bubble.ts';
 import { safeFileName } from '../../services/file-name.ts';
-import { decryptedMedia, revokeMedia, saveUrlOf } from '../../services/media-type.ts';
+import {
+  announcedKind,
+  decryptedMedia,
+  revokeMedia,
+  saveUrlOf,
+} from '../../services/media-type.ts';
 
 /**
- * Files the sender calls images, up to this size, are decrypted automatically; whether they are
- * shown inline is then up to their bytes.
+ * Files the sender calls images, voice notes, audio or video, up to this size, are decrypted
+ * automatically; whether they are shown or played inline is then up to their bytes.
  */
 export const AUTO_IMAGE_BYTES = 8 * 1024 * 1024;
+
+/** Whether `m`'s file is one the page decrypts without being asked (by its announced kind). */
+function autoLoads(m: MessageRecord): boolean {
+  const file = fileOf(m);
+  if (file === null || m.deleted || file.size > AUTO_IMAGE_BYTES) return false;
+  return file.mime.startsWith('image/') || announcedKind(m.body) !== undefined;
+}
 
 /** Quotes, inline images and download progress of the rows of one conversation. */
 export class MessageMedia {
@@ -60,12 +73,8 @@ export class MessageMedia {
           this.host.requestUpdate();
         });
       }
-      const file = fileOf(m);
       if (
-        file !== null &&
-        !m.deleted &&
-        file.mime.startsWith('image/') &&
-        file.size <= AUTO_IMAGE_BYTES &&
+        autoLoads(m) &&
         !s.media.has(m.id) &&
         !this.fetchingImages.has(m.id) &&
         s.messenger.capabilities.has('files')
@@ -73,7 +82,7 @@ export class MessageMedia {
         this.fetchingImages.add(m.id);
         void s.messenger
           .downloadFile(m)
-          .then(decryptedMedia)
+          .then((bytes) => decryptedMedia(bytes, announcedKind(m.body)))
           .then((media) => {
             if (s.media.has(m.id)) {
               revokeMedia(media); // the sender's own copy got there first
@@ -105,6 +114,7 @@ export class MessageMedia {
         this.setProgress(m.id, 0);
         media = await decryptedMedia(
           await s.messenger.downloadFile(m, (p) => this.setProgress(m.id, p)),
+          announcedKind(m.body),
         );
         s.media.set(m.id, media);
       }

@@ -7,7 +7,9 @@ import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { ConversationId } from '../../services/messenger.ts';
 import type { ChatSession } from '../../services/session.ts';
 import { makeThumbnail } from '../../services/thumbnail.ts';
-import { decryptedMedia } from '../../services/media-type.ts';
+import { announcedKind, decryptedMedia } from '../../services/media-type.ts';
+import type { VoiceNote } from '../../services/engine-types.ts';
+import type { RecordedNote } from '../../services/voice-note.ts';
 
 /** An upload under way, or an error line (`error` set). */
 export interface Upload {
@@ -66,8 +68,8 @@ export class Uploads implements ReactiveController {
 
   /**
    * Encrypt, upload and send `files` to `conversationId`. `hooks.sending` runs just before each
-   * send (the list follows the newest row), `hooks.shown` once a sent image is in the session's
-   * media (the list shows it).
+   * send (the list follows the newest row), `hooks.shown` once a sent image, voice note or video
+   * is in the session's media (the list shows it).
    */
   async send(
     s: ChatSession,
@@ -76,33 +78,54 @@ export class Uploads implements ReactiveController {
     hooks: { sending: () => void; shown: () => void },
   ): Promise<void> {
     if (!s.messenger.capabilities.has('files')) return;
-    for (const file of files) {
-      const key = ++this.seq;
-      this.set([...this.list, { key, name: file.name, progress: 0 }]);
-      const patch = (p: Partial<Upload>): void =>
-        this.set(this.list.map((u) => (u.key === key ? { ...u, ...p } : u)));
-      try {
-        const thumb = await makeThumbnail(file);
-        hooks.sending();
-        const sent = await s.messenger.sendFile(
-          conversationId,
-          file,
-          (progress) => patch({ progress }),
-          thumb,
-        );
-        // The sender has the file already: keep it (judged by its bytes, like a received one)
-        // and show it when it is an inline image, without downloading it back.
-        if (!s.media.has(sent.id)) {
-          const media = await decryptedMedia(file);
-          s.media.set(sent.id, media);
-          hooks.shown();
-        }
-        this.set(this.list.filter((u) => u.key !== key));
-        s.touch(conversationId);
-      } catch (err) {
-        patch({ error: messageOf(err) });
-        this.removeLater(key, UPLOAD_ERROR_MS);
+    for (const file of files) await this.sendOne(s, conversationId, file, hooks);
+  }
+
+  /** Encrypt, upload and send a recorded voice note (PROTOCOL.md §12 "Voice notes"). */
+  async sendVoice(
+    s: ChatSession,
+    conversationId: ConversationId,
+    note: RecordedNote,
+    hooks: { sending: () => void; shown: () => void },
+  ): Promise<void> {
+    if (!s.messenger.capabilities.has('files')) return;
+    await this.sendOne(s, conversationId, note.file, hooks, note.voice);
+  }
+
+  private async sendOne(
+    s: ChatSession,
+    conversationId: ConversationId,
+    file: File,
+    hooks: { sending: () => void; shown: () => void },
+    voice?: VoiceNote,
+  ): Promise<void> {
+    const key = ++this.seq;
+    this.set([...this.list, { key, name: file.name, progress: 0 }]);
+    const patch = (p: Partial<Upload>): void =>
+      this.set(this.list.map((u) => (u.key === key ? { ...u, ...p } : u)));
+    try {
+      const thumb = voice === undefined ? await makeThumbnail(file) : undefined;
+      hooks.sending();
+      const sent = await s.messenger.sendFile(
+        conversationId,
+        file,
+        (progress) => patch({ progress }),
+        thumb,
+        voice,
+      );
+      // The sender has the file already: keep it (judged by its bytes, like a received one)
+      // and show or play it when it is inline media, without downloading it back.
+      if (!s.media.has(sent.id)) {
+        const kind = announcedKind({ mime: file.type, ...(voice !== undefined ? { voice } : {}) });
+        const media = await decryptedMedia(file, kind);
+        s.media.set(sent.id, media);
+        hooks.shown();
       }
+      this.set(this.list.filter((u) => u.key !== key));
+      s.touch(conversationId);
+    } catch (err) {
+      patch({ error: messageOf(err) });
+      this.removeLater(key, UPLOAD_ERROR_MS);
     }
   }
 }
