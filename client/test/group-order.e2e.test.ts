@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MqttClient } from 'mqtt';
 import type { SottoClient } from '../src/engine.ts';
 import type { ClientStore } from '../src/store/types.ts';
 import { createMemoryStore } from '../src/stores/memory.ts';
@@ -100,4 +101,60 @@ describe('queued group messages', () => {
     },
     120_000,
   );
+
+  it('that overtook their sender key are applied in send order once the key arrives (MQTT orders per topic only)', async () => {
+    const a = uname('alice');
+    const b = uname('bob');
+    // Alice's connection holds back her first publish to Bob's inbox (the sender key) until
+    // 150 group messages went out after it: a reordering across topics that MQTT allows.
+    let hold = false;
+    let bobInbox = '';
+    const reorder = (c: MqttClient): MqttClient => {
+      const publish = c.publish.bind(c) as (...args: unknown[]) => MqttClient;
+      let held: unknown[] | null = null;
+      let after = 0;
+      (c as unknown as { publish: (...args: unknown[]) => MqttClient }).publish = (...args) => {
+        const topic = args[0] as string;
+        if (hold && held === null && topic === bobInbox) {
+          held = args;
+          return c;
+        }
+        publish(...args);
+        if (held !== null && topic.startsWith('sotto/v1/group/') && ++after === COUNT / 2) {
+          publish(...held);
+          hold = false;
+        }
+        return c;
+      };
+      return c;
+    };
+    // No re-sends from Alice during the test: only the first copies travel.
+    const alice = track(makeClient(srv, createMemoryStore(), reorder, { resendAfterMs: 600_000 }));
+    const bob = track(makeClient(srv, createMemoryStore()));
+    await alice.register(a, 'correct horse battery', { kind: 'bot' });
+    await bob.register(b, 'correct horse battery', { kind: 'bot' });
+    await alice.start();
+    await bob.start();
+    bobInbox = `sotto/v1/inbox/${b}/${bob.account!.deviceId}`;
+    const groupId = await alice.groups.create('Overtaken', [b]);
+    await until(async () => !!(await bob.store.getGroup(groupId)), 'bob learns the group');
+    const conversation = `group:${groupId}`;
+    const bobStore = bob.store;
+    await bob.close();
+
+    hold = true;
+    const sent = Array.from({ length: COUNT }, (_, i) => `m${i + 1}`);
+    for (const text of sent) await alice.sendText(conversation, text);
+    expect(hold).toBe(false); // the sender key went out, after half of the messages
+
+    const back = track(makeClient(srv, bobStore));
+    const got: string[] = [];
+    back.on('message', (m) => {
+      if (m.conversationId === conversation) got.push(m.body.text as string);
+    });
+    await back.start();
+    await until(() => got.length >= COUNT, `bob receives ${COUNT} messages`, 60_000);
+    expect(got).toEqual(sent);
+    expect(await storedTexts(back, conversation)).toEqual(sent);
+  }, 120_000);
 });
