@@ -83,7 +83,7 @@ async function queuedInOrder(t: Setup, device: string, midStream: boolean): Prom
   back.on('close', () => closes++);
   const got = received(back);
   await Promise.all(acks);
-  await waitFor(() => got.length >= total, { what: `${total} messages`, timeoutMs: 20_000 });
+  await waitFor(() => got.length >= total, { what: `${total} messages`, timeoutMs: 60_000 });
   for (const topic of [GROUP, inbox]) {
     const on = got.filter((m) => m.topic === topic).map((m) => m.payload);
     expect(new Set(on).size).toBe(on.length); // each once
@@ -98,7 +98,7 @@ async function queuedInOrder(t: Setup, device: string, midStream: boolean): Prom
   for (const p of pubs) p.end(true);
 }
 
-describe('one broker, in-memory persistence', () => {
+describe('one broker, in-memory persistence', { timeout: 120_000 }, () => {
   let t: TestBroker;
   beforeAll(async () => {
     t = await startTestBroker({
@@ -134,59 +134,63 @@ describe('one broker, in-memory persistence', () => {
   );
 });
 
-describe('one broker, in-memory persistence, the key server SQLite store answering', () => {
-  let t: TestBroker;
-  let store: Store;
-  const dir = mkdtempSync(join(tmpdir(), 'sotto-order-'));
-  beforeAll(async () => {
-    store = createSqliteStore({ filename: join(dir, 'keyserver.db') });
-    for (const [user, dev] of [
-      ['alice', 'a1'],
-      ['carol', 'c1'],
-      ['dave', 'd1'],
-      ['bob', 'b1'],
-      ['bob', 'b2'],
-    ] as const) {
-      if (!(await store.userExists(user)))
-        await store.createUser({ username: user, passwordHash: 'x', createdAt: 0 });
-      await store.activateDevice(user, dev);
-    }
-    await store.createGroup(
-      'g',
-      new Uint8Array([0]),
-      ['alice', 'bob', 'carol', 'dave'].map((username) => ({ username, admin: false })),
-    );
-    t = await startTestBroker({
-      store: store as unknown as FakeStore,
-      presence: false,
-      limits: { publishRatePerSec: 5_000, publishBurst: 5_000 },
-    });
-  });
-  afterAll(async () => {
-    await t?.close();
-    await store?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  it.each([false, true])(
-    'three interleaved publishers: group and inbox queues arrive in order, each once (mid-stream: %s)',
-    async (midStream) => {
-      await queuedInOrder(
-        {
-          publishUrl: t.tcpUrl,
-          resumeUrl: t.tcpUrl,
-          publisher: t,
-          resumer: t,
-          token: (u, d) => t.tokens.token(u, d),
-        },
-        midStream ? 'b2' : 'b1',
-        midStream,
+describe(
+  'one broker, in-memory persistence, the key server SQLite store answering',
+  { timeout: 120_000 },
+  () => {
+    let t: TestBroker;
+    let store: Store;
+    const dir = mkdtempSync(join(tmpdir(), 'sotto-order-'));
+    beforeAll(async () => {
+      store = createSqliteStore({ filename: join(dir, 'keyserver.db') });
+      for (const [user, dev] of [
+        ['alice', 'a1'],
+        ['carol', 'c1'],
+        ['dave', 'd1'],
+        ['bob', 'b1'],
+        ['bob', 'b2'],
+      ] as const) {
+        if (!(await store.userExists(user)))
+          await store.createUser({ username: user, passwordHash: 'x', createdAt: 0 });
+        await store.activateDevice(user, dev);
+      }
+      await store.createGroup(
+        'g',
+        new Uint8Array([0]),
+        ['alice', 'bob', 'carol', 'dave'].map((username) => ({ username, admin: false })),
       );
-    },
-  );
-});
+      t = await startTestBroker({
+        store: store as unknown as FakeStore,
+        presence: false,
+        limits: { publishRatePerSec: 5_000, publishBurst: 5_000 },
+      });
+    });
+    afterAll(async () => {
+      await t?.close();
+      await store?.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
 
-describe('Redis persistence', () => {
+    it.each([false, true])(
+      'three interleaved publishers: group and inbox queues arrive in order, each once (mid-stream: %s)',
+      async (midStream) => {
+        await queuedInOrder(
+          {
+            publishUrl: t.tcpUrl,
+            resumeUrl: t.tcpUrl,
+            publisher: t,
+            resumer: t,
+            token: (u, d) => t.tokens.token(u, d),
+          },
+          midStream ? 'b2' : 'b1',
+          midStream,
+        );
+      },
+    );
+  },
+);
+
+describe('Redis persistence', { timeout: 120_000 }, () => {
   let redis: RedisProcess;
   let a: TestBroker;
   let b: TestBroker;
