@@ -13,7 +13,14 @@ import { createServer as createHttpsServer } from 'node:https';
 import fastifyStatic from '@fastify/static';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createClient } from 'redis';
-import { createBroker, createRedisBackends, type Broker, type RedisBackends } from '@sotto/broker';
+import {
+  createBroker,
+  createRedisBackends,
+  parsePasswordFile,
+  parsePolicy,
+  type Broker,
+  type RedisBackends,
+} from '@sotto/broker';
 import { advertisedBrokers, buildApp, listenMetrics, secureDataDir } from '@sotto/keyserver';
 import {
   createMemoryAclEvents,
@@ -155,12 +162,17 @@ export async function startEmbedded(
     });
     cleanups.push(() => app.close());
 
+    const { policyFile, passwordFile, allowAnonymous } = config.embedded;
     broker = await createBroker({
       store,
       aclEvents: events,
       verifyToken: (token) => verifier.verify(token),
       ...(backends ?? {}),
       metricsRegistry: app.metrics.registry,
+      // Operator namespaces (docs/OPERATIONS.md "Operator namespaces"): read at start, a bad line stops it.
+      policy: policyFile ? parsePolicy(readFileSync(policyFile, 'utf8')) : undefined,
+      passwords: passwordFile ? parsePasswordFile(readFileSync(passwordFile, 'utf8')) : undefined,
+      allowAnonymous,
     });
     const b = broker;
     cleanups.push(() => b.close());

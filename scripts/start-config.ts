@@ -35,6 +35,12 @@ export interface EmbeddedOptions {
   mqttPort: number;
   tls: { certFile: string; keyFile: string } | null;
   web: WebMode;
+  /** Operator policy file in Mosquitto's acl_file syntax (broker/src/policy.ts); null = none. */
+  policyFile: string | null;
+  /** Operator accounts: a Mosquitto password_file (broker/src/passwords.ts); null = none. */
+  passwordFile: string | null;
+  /** Admit clients without a user name to the policy's anonymous rules. */
+  allowAnonymous: boolean;
 }
 
 /** The whole embedded configuration. */
@@ -51,13 +57,18 @@ const OWN_OPTIONS = {
   'tls-cert': 'TLS_CERT',
   'tls-key': 'TLS_KEY',
   web: 'WEB',
+  'policy-file': 'POLICY_FILE',
+  'password-file': 'PASSWORD_FILE',
+  'allow-anonymous': 'ALLOW_ANONYMOUS',
 } as const;
 type OwnFlag = keyof typeof OWN_OPTIONS;
+/** Own flags that may stand alone (`--allow-anonymous` = `--allow-anonymous=true`). */
+const BOOLEAN_FLAGS: ReadonlySet<string> = new Set(['allow-anonymous']);
 
 const schema = {
   type: 'object',
   additionalProperties: false,
-  required: ['mqttPort', 'tls', 'web'],
+  required: ['mqttPort', 'tls', 'web', 'policyFile', 'passwordFile', 'allowAnonymous'],
   properties: {
     mqttPort: { type: 'integer', minimum: 0, maximum: 65535 },
     tls: {
@@ -70,6 +81,9 @@ const schema = {
       },
     },
     web: { enum: ['auto', 'prebuilt', 'off'] },
+    policyFile: { type: ['string', 'null'], minLength: 1 },
+    passwordFile: { type: ['string', 'null'], minLength: 1 },
+    allowAnonymous: { type: 'boolean' },
   },
 } as const;
 
@@ -118,6 +132,9 @@ Usage: npm start -- [options]      (every option can also be set as an environme
   --tls-cert <file>   TLS_CERT     PEM certificate: serve HTTPS/WSS and MQTT over TLS
   --tls-key <file>    TLS_KEY      PEM private key for --tls-cert
   --web <mode>        WEB          web client: auto (build when stale), prebuilt, off (auto)
+  --policy-file <f>   POLICY_FILE  MQTT namespaces for plain clients, Mosquitto acl_file syntax (off)
+  --password-file <f> PASSWORD_FILE  their accounts: a Mosquitto password_file (mosquitto_passwd)
+  --allow-anonymous   ALLOW_ANONYMOUS=true  admit clients without a user name to the policy (off)
   --metrics-port <n>  METRICS_PORT Prometheus /metrics on its own port, key server and broker (off)
   --insecure-permissions  INSECURE_PERMISSIONS=1  start even if the data dir or a secret
                                    file is open to group or others (refused otherwise)
@@ -149,6 +166,7 @@ function splitArgs(argv: readonly string[]): {
     const name = m?.[1];
     if (name !== undefined && name in OWN_OPTIONS) {
       let value = m?.[2];
+      if (value === undefined && BOOLEAN_FLAGS.has(name)) value = 'true';
       if (value === undefined) {
         value = argv[i + 1];
         if (value === undefined || value.startsWith('--'))
@@ -184,7 +202,16 @@ export function loadEmbeddedConfig(
     mqttPort: pick('mqtt-port') ?? 1883,
     tls: certFile && keyFile ? { certFile, keyFile } : null,
     web: pick('web') ?? 'auto',
+    policyFile: pick('policy-file') ?? null,
+    passwordFile: pick('password-file') ?? null,
+    allowAnonymous: pick('allow-anonymous') ?? false,
   };
+  if (raw.allowAnonymous !== false && !['true', 'false'].includes(String(raw.allowAnonymous)))
+    throw new ConfigError('--allow-anonymous (ALLOW_ANONYMOUS) must be true or false');
+  if ((raw.passwordFile !== null || raw.allowAnonymous === 'true') && raw.policyFile === null)
+    throw new ConfigError(
+      '--password-file and --allow-anonymous open the namespaces of a --policy-file: give one',
+    );
   if (!validate(raw)) {
     const problems = (validate.errors ?? [])
       .map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`)

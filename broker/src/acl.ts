@@ -10,7 +10,7 @@
  */
 import type { Identity } from './identity.ts';
 import { parseTopic } from '@sotto/crypto/wire';
-import type { Policy } from './policy.ts';
+import { isReservedRoot, type Policy } from './policy.ts';
 
 /** Rule identifiers, as tagged in the code and documented in SECURITY.md. */
 export type AclRule =
@@ -24,6 +24,7 @@ export type AclRule =
   | 'ACL-8'
   | 'ACL-9'
   | 'ACL-10'
+  | 'ACL-11'
   | 'deny-default';
 
 /** Outcome of a topic check. `member`: allowed iff the caller's account is a current member of `groupId`. */
@@ -45,6 +46,7 @@ const ALL_RULES: readonly AclRule[] = [
   'ACL-8',
   'ACL-9',
   'ACL-10',
+  'ACL-11',
   'deny-default',
 ];
 const decisions = (verdict: 'allow' | 'deny') =>
@@ -58,8 +60,30 @@ function hasWildcard(levels: readonly string[]): boolean {
   return levels.some((l) => l === '+' || l === '#');
 }
 
+/**
+ * [ACL-11] An operator-namespace client (policy file) gets exactly what the policy grants, and
+ * never a topic whose first level is `sotto`, `iot` or starts with `$`. Its filters may start
+ * with a wildcard when a rule grants that; every delivery is checked again with the concrete
+ * topic (forward.ts), so a `#` subscription never receives the built-in namespaces.
+ */
+function checkOperator(
+  identity: Identity,
+  filterOrTopic: string,
+  policy: Policy | undefined,
+  want: 'read' | 'write',
+): AclDecision {
+  if (isReservedRoot(filterOrTopic)) return deny('ACL-11');
+  if (!policy) return deny('deny-default');
+  const ok =
+    want === 'read'
+      ? policy.canRead(identity, filterOrTopic)
+      : policy.canWrite(identity, filterOrTopic);
+  return ok ? allow('ACL-10') : deny('deny-default');
+}
+
 /** May `identity` subscribe to `filter` (wildcards allowed only inside its own namespace)? */
 export function checkSubscribe(identity: Identity, filter: string, policy?: Policy): AclDecision {
+  if (identity.kind === 'operator') return checkOperator(identity, filter, policy, 'read');
   const levels = filter.split('/');
   const root = levels[0] ?? '';
   // [ACL-6] `$SYS/#`, any `$` topic, `#` and `+` at the root: never.
@@ -120,11 +144,15 @@ export function checkPublish(
   retain: boolean,
   policy?: Policy,
 ): AclDecision {
-  const d = checkPublishTopic(identity, topic, policy);
+  const d =
+    identity.kind === 'operator'
+      ? checkOperator(identity, topic, policy, 'write')
+      : checkPublishTopic(identity, topic, policy);
   if (d.verdict === 'deny' || !retain) return d;
-  // [ACL-7] retained messages only on the publisher's own presence topic: anything else
-  // would let one client plant state every later subscriber receives.
-  if (d.rule === 'ACL-3') return d;
+  // [ACL-7] retained messages only on the publisher's own presence topic, and where the
+  // operator's policy grants writing: anything else would let one client plant state every
+  // later subscriber receives.
+  if (d.rule === 'ACL-3' || d.rule === 'ACL-10') return d;
   return deny('ACL-7');
 }
 

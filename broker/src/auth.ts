@@ -13,6 +13,7 @@
  * Authorization: `acl.ts` decides, deny by default; refusals are counted by rule.
  */
 import type { BrokerMetrics } from './metrics.ts';
+import type { PasswordFile } from './passwords.ts';
 import type { Policy } from './policy.ts';
 import type { AclStoreQueries, BrokerLogger, VerifyToken } from './types.ts';
 import { createConnectHandlers } from './internal/handlers/connect.ts';
@@ -34,6 +35,10 @@ export interface AuthHooksOptions {
   verifyToken: VerifyToken;
   store: AclStoreQueries;
   policy?: Policy | undefined;
+  /** Operator accounts for clients of the policy's namespaces (Mosquitto password file). */
+  passwords?: PasswordFile | undefined;
+  /** Admit clients without a user name to the policy's anonymous rules. */
+  allowAnonymous?: boolean | undefined;
   limits?: Partial<AuthLimits>;
   metrics?: BrokerMetrics | undefined;
   logger?: BrokerLogger | undefined;

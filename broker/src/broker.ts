@@ -46,6 +46,7 @@ import {
 } from './internal/resume.ts';
 import { createTransports, type TcpListener } from './internal/transports.ts';
 import { createBrokerMetrics, type BrokerMetrics } from './metrics.ts';
+import type { PasswordFile } from './passwords.ts';
 import type { Policy } from './policy.ts';
 import {
   silentLogger,
@@ -130,6 +131,10 @@ export interface BrokerOptions {
   limits?: Partial<BrokerLimits> | undefined;
   /** Operator policy file (see `policy.ts`), off when omitted. */
   policy?: Policy | undefined;
+  /** Operator accounts (Mosquitto password file, `passwords.ts`) for the policy's namespaces. */
+  passwords?: PasswordFile | undefined;
+  /** Admit clients without a user name to the policy's anonymous rules (needs `policy`). */
+  allowAnonymous?: boolean | undefined;
   logger?: BrokerLogger | undefined;
   /** Prometheus registry to register on (shared with the key server in embedded mode). */
   metricsRegistry?: Registry | undefined;
@@ -195,6 +200,8 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     verifyToken: opts.verifyToken,
     store: opts.store,
     policy: opts.policy,
+    passwords: opts.passwords,
+    allowAnonymous: opts.allowAnonymous,
     limits,
     metrics,
     logger: log,

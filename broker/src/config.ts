@@ -16,7 +16,9 @@
  * | `JWT_PUBLIC_KEY_FILE` | `$DATA_DIR/jwt-public.pem` | key server's Ed25519 public key (PEM) |
  * | `JWT_ISSUER` / `JWT_AUDIENCE` | `sotto` / `sotto` | expected `iss` / `aud` |
  * | `TLS_CERT_FILE` / `TLS_KEY_FILE` | – | serve TCP and WebSocket over TLS |
- * | `POLICY_FILE` | – | operator policy file (off by default) |
+ * | `POLICY_FILE` | – | operator policy file, Mosquitto acl_file syntax (off by default) |
+ * | `PASSWORD_FILE` | – | operator accounts, a Mosquitto password_file (needs `POLICY_FILE`) |
+ * | `ALLOW_ANONYMOUS` | false | admit clients without a user name to the policy (needs `POLICY_FILE`) |
  * | `BROKER_ID` | random | broker id in a cluster |
  * | `MAX_PACKET_BYTES` | 262144 | largest MQTT packet |
  * | `MAX_CONNECT_BYTES` | 16384 | largest CONNECT |
@@ -42,6 +44,8 @@ export interface BrokerConfig {
   jwtAudience: string;
   tls: { certFile: string; keyFile: string } | null;
   policyFile: string | null;
+  passwordFile: string | null;
+  allowAnonymous: boolean;
   brokerId: string | null;
   maxPacketBytes: number;
   maxConnectBytes: number;
@@ -87,6 +91,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
   const brokerId = env.BROKER_ID || null;
   if (brokerId !== null && !/^[A-Za-z0-9_-]{1,64}$/.test(brokerId))
     throw new ConfigError('BROKER_ID must match [A-Za-z0-9_-]{1,64}');
+  const allowAnonymous = env.ALLOW_ANONYMOUS || 'false';
+  if (allowAnonymous !== 'true' && allowAnonymous !== 'false')
+    throw new ConfigError('ALLOW_ANONYMOUS must be true or false');
+  const policyFile = env.POLICY_FILE || null;
+  const passwordFile = env.PASSWORD_FILE || null;
+  if ((passwordFile !== null || allowAnonymous === 'true') && policyFile === null)
+    throw new ConfigError('PASSWORD_FILE and ALLOW_ANONYMOUS open the namespaces of a POLICY_FILE');
   const metricsToken = env.METRICS_TOKEN || null;
   if (metricsToken !== null && !/^[\x21-\x7e]{16,256}$/.test(metricsToken))
     throw new ConfigError('METRICS_TOKEN must be 16 to 256 printable characters without spaces');
@@ -103,7 +114,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
     jwtIssuer: env.JWT_ISSUER || 'sotto',
     jwtAudience: env.JWT_AUDIENCE || 'sotto',
     tls: cert && key ? { certFile: cert, keyFile: key } : null,
-    policyFile: env.POLICY_FILE || null,
+    policyFile,
+    passwordFile,
+    allowAnonymous: allowAnonymous === 'true',
     brokerId,
     maxPacketBytes: int(env, 'MAX_PACKET_BYTES', 256 * 1024, 1024, 64 * 1024 * 1024),
     maxConnectBytes: int(env, 'MAX_CONNECT_BYTES', 16 * 1024, 512, 1024 * 1024),

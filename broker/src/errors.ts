@@ -32,6 +32,8 @@ export type AuthErrorCode =
   | 'DEVICE_INACTIVE'
   | 'BAD_THING_CREDENTIAL'
   | 'BAD_WILL'
+  | 'ANONYMOUS_REFUSED'
+  | 'BAD_OPERATOR_CREDENTIALS'
   | 'STORE_UNAVAILABLE';
 
 /** A refused CONNECT: `returnCode` goes into the CONNACK, `code` into logs and metrics. */

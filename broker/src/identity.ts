@@ -19,14 +19,24 @@ export type DeviceIdentity = DeviceClientIdentity;
 export type ThingIdentity = ThingClientIdentity;
 /** A key server instance, which publishes control notices. */
 export type ServiceIdentity = ServiceClientIdentity;
+/**
+ * A plain MQTT client of an operator namespace (policy file, issue 20): any client id that is not
+ * one of the contract's forms, with a password-file account (`username`) or anonymous (`null`).
+ * It lives only in what the policy grants; the built-in namespaces never open to it.
+ */
+export interface OperatorIdentity {
+  kind: 'operator';
+  clientId: string;
+  username: string | null;
+}
 /** Any authenticated connection. */
-export type Identity = ClientIdentity;
+export type Identity = ClientIdentity | OperatorIdentity;
 
 /**
  * The identity a client id names, or `null` when it is not a client id of the contract (the
  * broker then denies by default). Errors other than `BAD_CLIENT_ID` are not expected and rethrown.
  */
-export function identityOf(clientId: string): Identity | null {
+export function identityOf(clientId: string): ClientIdentity | null {
   try {
     return parseClientId(clientId);
   } catch (err) {
@@ -35,9 +45,13 @@ export function identityOf(clientId: string): Identity | null {
   }
 }
 
-/** The account a connection belongs to: the device's user, the thing's owner; `null` for services. */
+/**
+ * The account a connection belongs to: the device's user, the thing's owner, the operator
+ * client's password-file user; `null` for services and anonymous clients.
+ */
 export function accountOf(identity: Identity): string | null {
   if (identity.kind === 'device') return identity.username;
   if (identity.kind === 'thing') return identity.owner;
+  if (identity.kind === 'operator') return identity.username;
   return null;
 }

@@ -29,7 +29,9 @@ export {
   type DeviceIdentity,
   type ThingIdentity,
   type ServiceIdentity,
+  type OperatorIdentity,
 } from './identity.ts';
+export { parsePasswordFile, type PasswordFile } from './passwords.ts';
 export {
   parsePolicy,
   filterCovers,

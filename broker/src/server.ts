@@ -28,6 +28,7 @@ import { listenMetrics, sendMetrics } from '@sotto/server-core/metrics-listener'
 import { createBroker } from './broker.ts';
 import { createRedisBackends } from './cluster.ts';
 import { loadConfig } from './config.ts';
+import { parsePasswordFile } from './passwords.ts';
 import { parsePolicy } from './policy.ts';
 
 async function main(): Promise<void> {
@@ -42,6 +43,9 @@ async function main(): Promise<void> {
     audience: cfg.jwtAudience,
   });
   const policy = cfg.policyFile ? parsePolicy(readFileSync(cfg.policyFile, 'utf8')) : undefined;
+  const passwords = cfg.passwordFile
+    ? parsePasswordFile(readFileSync(cfg.passwordFile, 'utf8'))
+    : undefined;
 
   let store: Store;
   let events: (AclEvents & { ready?: () => Promise<void> }) | undefined;
@@ -81,6 +85,8 @@ async function main(): Promise<void> {
         }
       : {}),
     policy,
+    passwords,
+    allowAnonymous: cfg.allowAnonymous,
     logger: log,
     metricsRegistry: registry,
     presence: cfg.presence,

@@ -185,16 +185,46 @@ topic read news/+
   it('can never widen the built-in namespaces', () => {
     expect(() => parsePolicy('pattern readwrite sotto/#')).toThrow(ConfigError);
     expect(() => parsePolicy('pattern readwrite iot/%u/#')).toThrow(ConfigError);
-    expect(() => parsePolicy('pattern read #')).toThrow(ConfigError);
-    expect(() => parsePolicy('pattern read +/x')).toThrow(ConfigError);
     expect(() => parsePolicy('pattern read $SYS/#')).toThrow(ConfigError);
+    // Wildcards at the root are Mosquitto syntax and allowed; they never reach the built-in
+    // namespaces: the device rules refuse them for devices ([ACL-6]), and for an operator client
+    // every concrete topic is checked ([ACL-11]).
+    const wide = parsePolicy('pattern read #\npattern read +/x');
+    expect(checkSubscribe(bob, '#', wide)).toEqual({ verdict: 'deny', rule: 'ACL-6' });
+    const op: Identity = { kind: 'operator', clientId: 'probe', username: 'bob' };
+    expect(checkSubscribe(op, '#', wide).verdict).toBe('allow');
+    expect(checkSubscribe(op, 'sotto/v1/inbox/alice/phone', wide)).toEqual({
+      verdict: 'deny',
+      rule: 'ACL-11',
+    });
+    expect(checkSubscribe(op, '$SYS/broker/uptime', wide).rule).toBe('ACL-11');
+    expect(checkSubscribe(op, 'iot/alice/lamp/state', wide).rule).toBe('ACL-11');
     // Even a valid policy answers only for its own namespaces.
     expect(checkSubscribe(bob, 'sotto/v1/inbox/alice/phone', policy).verdict).toBe('deny');
   });
+  it('gives anonymous clients the rules before the first user line, deny rules win, retained where written', () => {
+    const p = parsePolicy(
+      'allow_anonymous true\ntopic read pub/#\npattern readwrite c/%c/#\npattern read m/%u\nuser op\ntopic readwrite lab/#\ntopic deny lab/secret',
+    );
+    expect(p.allowAnonymous).toBe(true);
+    const anon: Identity = { kind: 'operator', clientId: 'x1', username: null };
+    const op: Identity = { kind: 'operator', clientId: 'x2', username: 'op' };
+    expect(checkSubscribe(anon, 'pub/#', p).verdict).toBe('allow');
+    expect(checkSubscribe(anon, 'lab/#', p).verdict).toBe('deny');
+    expect(checkPublish(anon, 'c/x1/a', true, p).verdict).toBe('allow');
+    expect(checkSubscribe(anon, 'm/', p).verdict).toBe('deny'); // %u never matches anonymous
+    expect(checkSubscribe(op, 'pub/#', p).verdict).toBe('deny');
+    expect(checkPublish(op, 'lab/a', true, p).verdict).toBe('allow');
+    expect(checkPublish(op, 'lab/secret', false, p).verdict).toBe('deny');
+    expect(checkSubscribe(op, 'lab/#', p).verdict).toBe('allow'); // the part is refused per delivery:
+    expect(checkSubscribe(op, 'lab/secret', p).verdict).toBe('deny');
+    expect(checkPublish(anon, 'pub/x', true, p).verdict).toBe('deny');
+  });
   it('is parsed strictly', () => {
-    expect(() => parsePolicy('topic read lab/#')).toThrow(/before any "user"/);
-    expect(() => parsePolicy('user Alice')).toThrow(ConfigError);
+    expect(() => parsePolicy('allow_anonymous yes')).toThrow(/allow_anonymous/);
+    expect(() => parsePolicy('user al ice')).toThrow(ConfigError);
     expect(() => parsePolicy('user alice\ntopic rw lab/#')).toThrow(/access/);
+    expect(() => parsePolicy('user alice\ntopic read sotto/v1/#')).toThrow(/sotto/);
     expect(() => parsePolicy('user alice\ntopic read lab/#/x')).toThrow(/malformed/);
     expect(() => parsePolicy('user alice\ntopic read lab/a+')).toThrow(/malformed/);
     expect(() => parsePolicy('pattern read lab/%x')).toThrow(/substitution/);

@@ -167,7 +167,7 @@ export async function startTestBroker(
     ...opts,
     store,
     aclEvents: events,
-    verifyToken: (t) => tokens.verifier.verify(t),
+    verifyToken: opts.verifyToken ?? ((t) => tokens.verifier.verify(t)),
   });
   const tcp = await broker.listenTcp(0, '127.0.0.1');
   const http = createServer((_req, res) => res.writeHead(404).end());

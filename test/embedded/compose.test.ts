@@ -58,6 +58,11 @@ describe('docker-compose.yml', () => {
       ])
         expect(text).toContain(`  ${service}`);
       expect(text).toMatch(/--appendonly\s+-\s+['"]?yes/);
+      // Operator namespaces (issue 20): both brokers read the policy and password file names
+      // from the environment and see the operator folder.
+      expect(text.match(/POLICY_FILE/g)?.length).toBe(2);
+      expect(text.match(/PASSWORD_FILE/g)?.length).toBe(2);
+      expect(text).toContain('/operator');
       // Bounded, and failing writes when full rather than evicting queued messages.
       expect(text).toMatch(/--maxmemory\s+-\s+\d+[kmg]b/);
       expect(text).toMatch(/--maxmemory-policy\s+-\s+noeviction/);

@@ -31,14 +31,20 @@ export interface ConnectionRegistry {
 
 /**
  * The account index key of an identity: a user's devices share the username (so revoking a
- * user reaches all of them); a thing and a service are their own accounts.
+ * user reaches all of them); a thing, a service and an operator-namespace client are their own
+ * accounts (`operator:` keys cannot collide with usernames, which hold no `:`).
  */
 export function accountKey(id: Identity): string {
-  return id.kind === 'device'
-    ? id.username
-    : id.kind === 'thing'
-      ? `thing:${id.owner}`
-      : `service:${id.instance}`;
+  switch (id.kind) {
+    case 'device':
+      return id.username;
+    case 'thing':
+      return `thing:${id.owner}`;
+    case 'service':
+      return `service:${id.instance}`;
+    case 'operator':
+      return `operator:${id.clientId}`;
+  }
 }
 
 /** Dependencies of {@link createConnectionRegistry}. */

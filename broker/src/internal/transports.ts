@@ -1,7 +1,8 @@
 /**
  * The byte streams the broker accepts: MQTT over TCP (optionally TLS) and over WebSocket on a
- * path of any Node HTTP server. Every connection passes the per-address cap and the packet-size
- * guard before Aedes sees it, and its packets of one loop turn leave in one write.
+ * path of any Node HTTP server. Every connection passes the per-address cap, the packet-size
+ * guard and the strict MQTT 3.1.1 checks (strict.ts) before Aedes sees it, and its packets of
+ * one loop turn leave in one write.
  */
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
@@ -13,6 +14,7 @@ import { ConnectionCounter, guardPacketSize, type PacketSizeLimits } from '../li
 import type { BrokerMetrics } from '../metrics.ts';
 import type { BrokerLogger } from '../types.ts';
 import { coalesceWrites } from './coalesce.ts';
+import { enforceStrict311 } from './strict.ts';
 
 /** A TCP (or TLS) listener. */
 export interface TcpListener {
@@ -57,7 +59,12 @@ export function createTransports(opts: TransportOptions): Transports {
     });
     // A connection's packets of one loop turn leave in one write (internal/coalesce.ts).
     coalesceWrites(conn);
-    aedes.handle(conn, req);
+    const client = aedes.handle(conn, req);
+    // Strict MQTT 3.1.1 where Aedes is lenient (internal/strict.ts).
+    enforceStrict311(client, conn, (reason) => {
+      metrics.disconnects.inc({ reason: 'protocol-violation' });
+      log.info({ reason }, 'malformed packet: connection closed');
+    });
   };
 
   const admit = (socket: Socket): boolean => {

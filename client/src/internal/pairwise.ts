@@ -28,12 +28,13 @@ export const LOOKUP_PARALLEL = 8;
 /**
  * The store ops that record a message as sent before it is published: its id as seen (our own
  * copy coming back is not shown twice) and one outbox entry per target device, re-sent until
- * that device's receipt arrives.
+ * that device's receipt arrives. `createdAt` orders the re-sends: the message's own timestamp.
  */
 export function outboxOps(
   messageId: string,
   targets: { user: string; device: string; topic: string; plaintext: Uint8Array }[],
   now: number,
+  createdAt = now,
 ): StoreOp[] {
   return [
     { op: 'markSeen', ids: [messageId], at: now },
@@ -46,7 +47,7 @@ export function outboxOps(
         topic: t.topic,
         plaintext: t.plaintext,
         attempts: 1,
-        createdAt: now,
+        createdAt,
         lastAttemptAt: now,
       })),
     },
@@ -94,9 +95,19 @@ export class Pairwise {
     );
   }
 
-  /** Fill in id and timestamp. */
+  /** The last timestamp {@link make} gave out. */
+  private lastTs = 0;
+
+  /**
+   * Fill in id and timestamp. Timestamps are strictly increasing per engine (issue 20): stores
+   * order a conversation by (timestamp, id) and the outbox re-sends by creation time, so two
+   * messages made in the same millisecond would otherwise be ordered by their random ids —
+   * on every recipient's store and in every re-send.
+   */
   make(input: PayloadInput, id?: string): Payload {
-    return { ...input, id: id ?? newMessageId(this.ctx.random), ts: this.ctx.now() };
+    const ts = Math.max(this.ctx.now(), this.lastTs + 1);
+    this.lastTs = ts;
+    return { ...input, id: id ?? newMessageId(this.ctx.random), ts };
   }
 
   /** The local record of a message we send. */
@@ -207,7 +218,7 @@ export class Pairwise {
       });
     }
     ops.push(...(await this.localEffect(payload, account.username)));
-    if (acked) ops.push(...outboxOps(payload.id, sends.map(toInbox), now));
+    if (acked) ops.push(...outboxOps(payload.id, sends.map(toInbox), now, payload.ts));
     // Outbox first: a crash after this point re-sends on the next start.
     await this.ctx.store.batch(ops);
     await this.ctx.lock.run(() => this.encryptAndPublish(sends, payload.kind === 'sender-key'));
@@ -251,7 +262,9 @@ export class Pairwise {
     );
     if (sends.length === 0) return payload;
     if (isAcked(payload.kind)) {
-      await this.ctx.store.batch(outboxOps(payload.id, sends.map(toInbox), this.ctx.now()));
+      await this.ctx.store.batch(
+        outboxOps(payload.id, sends.map(toInbox), this.ctx.now(), payload.ts),
+      );
     }
     await this.ctx.lock.run(() => this.encryptAndPublish(sends));
     return payload;

@@ -51,8 +51,12 @@ export function createConnectHandlers(
     password: Buffer | undefined,
   ): Promise<ClientSession> {
     const clientId = client.id;
-    // Aedes replaces an empty client id with `aedes_<uuid>`, which never parses: refused below.
+    // Aedes replaces an empty client id with `aedes_<uuid>`, which never parses.
     const identity = identityOf(clientId);
+    if (identity === null && policy && (state.passwords || state.allowAnonymous)) {
+      // Not one of the contract's ids: a plain client of the operator's namespaces.
+      return authenticateOperator(clientId, username, password);
+    }
     if (identity === null || clientId.startsWith('aedes_')) {
       throw new AuthError(
         'BAD_CLIENT_ID',
@@ -154,6 +158,42 @@ export function createConnectHandlers(
       };
     }
     return { identity, publishes, jti: claims.jti, expiresAt: claims.exp * 1000 };
+  }
+
+  /**
+   * A client of the operator's namespaces (policy file, [ACL-11]): a password-file account, or
+   * anonymous when the operator allows it. Its client id is free; the contract's id forms never
+   * come here (they are parsed first), so no operator client can take a device's session.
+   */
+  async function authenticateOperator(
+    clientId: string,
+    username: string | undefined,
+    password: Buffer | undefined,
+  ): Promise<ClientSession> {
+    const publishes = new PublishLine(
+      new TokenBucket(limits.publishRatePerSec, limits.publishBurst),
+      limits.maxPublishDelayMs,
+    );
+    if (username === undefined || username === '') {
+      if (!state.allowAnonymous)
+        throw new AuthError(
+          'ANONYMOUS_REFUSED',
+          ReturnCode.NOT_AUTHORIZED,
+          'anonymous clients are not admitted',
+        );
+      return { identity: { kind: 'operator', clientId, username: null }, publishes };
+    }
+    const ok =
+      state.passwords !== undefined &&
+      password !== undefined &&
+      (await state.passwords.verify(username, password));
+    if (!ok)
+      throw new AuthError(
+        'BAD_OPERATOR_CREDENTIALS',
+        ReturnCode.BAD_USERNAME_OR_PASSWORD,
+        'user name or password not accepted',
+      );
+    return { identity: { kind: 'operator', clientId, username }, publishes };
   }
 
   const preConnect: PreConnectHook = (client, packet, callback) => {

@@ -8,6 +8,7 @@ import type { AclDecision } from '../../acl.ts';
 import type { Identity } from '../../identity.ts';
 import type { PublishLine } from '../../limits.ts';
 import type { BrokerMetrics } from '../../metrics.ts';
+import type { PasswordFile } from '../../passwords.ts';
 import type { Policy } from '../../policy.ts';
 import { silentLogger, type AclStoreQueries, type BrokerLogger } from '../../types.ts';
 import { GroupCache } from '../groups.ts';
@@ -62,6 +63,10 @@ export interface HookState {
   metrics: BrokerMetrics | undefined;
   store: AclStoreQueries;
   policy: Policy | undefined;
+  /** Operator accounts (Mosquitto password file), for clients of the policy's namespaces. */
+  passwords: PasswordFile | undefined;
+  /** Clients without a user name are admitted to the policy's anonymous rules. */
+  allowAnonymous: boolean;
   /** Authenticated connections. */
   sessions: WeakMap<Client, ClientSession>;
   /** Group member-list cache ([ACL-2]). */
@@ -76,6 +81,9 @@ export interface HookState {
 export interface HookStateOptions {
   store: AclStoreQueries;
   policy?: Policy | undefined;
+  passwords?: PasswordFile | undefined;
+  /** Admit anonymous clients (also when the policy says `allow_anonymous true`). */
+  allowAnonymous?: boolean | undefined;
   limits?: Partial<AuthLimits> | undefined;
   metrics?: BrokerMetrics | undefined;
   logger?: BrokerLogger | undefined;
@@ -92,6 +100,8 @@ export function createHookState(opts: HookStateOptions): HookState {
     metrics,
     store: opts.store,
     policy: opts.policy,
+    passwords: opts.passwords,
+    allowAnonymous: (opts.allowAnonymous ?? false) || (opts.policy?.allowAnonymous ?? false),
     sessions: new WeakMap(),
     groups,
     refuse: (rule, action) => {

@@ -105,6 +105,8 @@ export class GroupSender {
             plaintext,
           })),
           now,
+          // Re-sends go in creation order: the message's own (strictly increasing) timestamp.
+          payload.ts,
         ),
       );
     await this.ctx.store.batch(ops);
