@@ -146,8 +146,9 @@ export class GroupRooms {
     };
   }
 
-  /** The invites of a group we are in, newest first. */
+  /** The invites of a group we are in, newest first (after fetching the chain: uses move). */
   async listInvites(groupId: string): Promise<RoomInvite[]> {
+    await this.chain.refresh(groupId);
     const state = this.chain.stateOf(await this.chain.requireGroup(groupId));
     return [...state.invites.values()]
       .sort((a, b) => b.seq - a.seq)
