@@ -16,6 +16,7 @@
  */
 import {
   ClientError,
+  parseInviteLink,
   type FileThumbnail,
   type MessageRecord,
   type SottoClient,
@@ -40,6 +41,7 @@ import {
   type MessengerService,
   type OwnKeyLogInfo,
   type ProgressFn,
+  type RoomPreviewInfo,
   type SafetyInfo,
 } from './messenger.ts';
 import type { ClientStore } from './engine-types.ts';
@@ -368,6 +370,28 @@ class EngineMessenger implements MessengerService {
 
   rekeyMember(groupId: string, username: string): Promise<void> {
     return this.run(() => this.engine().groups.rekey(groupId, username));
+  }
+
+  previewInvite(link: string): Promise<RoomPreviewInfo> {
+    return translated(async () => {
+      const { groupId, secret } = parseInviteLink(link);
+      const p = await this.engine().groups.preview(groupId, secret);
+      return {
+        groupId,
+        name: p.name,
+        topic: p.topic,
+        memberCount: p.memberCount,
+        member: p.member,
+      };
+    });
+  }
+
+  async joinByInvite(link: string): Promise<ConversationId> {
+    return translated(async () => {
+      const { groupId, secret } = parseInviteLink(link);
+      await this.engine().groups.join(groupId, secret);
+      return groupConversationId(groupId);
+    });
   }
 
   sendText(

@@ -59,6 +59,17 @@ const EN = {
   'notice.keyChange': 'Your safety number with {user} changed',
   'notice.security': 'Security notice',
 
+  'join.title': 'Join a room',
+  'join.checking': 'Checking the invite…',
+  'join.members.one': '1 member',
+  'join.members.other': '{count} members',
+  'join.history': 'Messages sent before you join are not available to you.',
+  'join.button': 'Join {name}',
+  'join.joining': 'Joining…',
+  'join.already': 'You are already in this room.',
+  'join.open': 'Open the room',
+  'join.back': 'Back to chats',
+
   'keyLog.notChecked': 'Key log: not checked yet',
   'keyLog.entries.one': '1 entry',
   'keyLog.entries.other': '{count} entries',

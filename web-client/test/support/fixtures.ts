@@ -182,6 +182,14 @@ export class RecordingMessenger implements MessengerService {
   async rekeyMember(...args: unknown[]) {
     this.record('rekeyMember', ...args);
   }
+  async previewInvite(...args: unknown[]) {
+    this.record('previewInvite', ...args);
+    return { groupId: 'g1', name: 'Room', topic: '', memberCount: 2, member: false };
+  }
+  async joinByInvite(...args: unknown[]) {
+    this.record('joinByInvite', ...args);
+    return 'group:g1';
+  }
   async addMember(...args: unknown[]) {
     this.record('addMember', ...args);
   }
