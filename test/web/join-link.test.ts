@@ -95,4 +95,35 @@ describe('joining a room with an invite link (web)', () => {
     await bubble(carol, 'welcome carol').waitFor({ timeout: 30_000 });
     expect(await bubble(carol, 'before carol joined').count()).toBe(0);
   });
+
+  it('finds a listed open room in Explore rooms by search, says names are public, and joins it', async () => {
+    const alice = engines[0]!;
+    const listed = await alice.groups.create('Boulder Leipzig', ['bob']);
+    await alice.groups.setPolicy(listed, { join: 'open', listed: true, topic: 'Weekend sessions' });
+    const unlisted = await alice.groups.create('Boulder secret', ['bob']);
+    await alice.groups.setPolicy(unlisted, { join: 'open' });
+
+    await go(carol, '#/');
+    await carol.getByRole('link', { name: 'Explore rooms' }).click();
+    await carol
+      .locator('explore-rooms', { hasText: 'their name and topic are public' })
+      .waitFor({ timeout: 20_000 });
+    await carol.getByRole('searchbox', { name: 'Search rooms by name or topic' }).fill('boulder');
+    await carol.locator(`explore-rooms li[data-room="${listed}"]`).waitFor({ timeout: 20_000 });
+    expect(await carol.locator(`explore-rooms li[data-room="${unlisted}"]`).count()).toBe(0);
+    expect(await carol.locator(`explore-rooms li[data-room="${listed}"]`).textContent()).toContain(
+      'Weekend sessions',
+    );
+    await shot(carol, 'explore-rooms');
+    await carol.getByRole('button', { name: 'Join Boulder Leipzig' }).click();
+    await carol.locator('conversation-view h2', { hasText: 'Boulder Leipzig' }).waitFor({
+      timeout: 30_000,
+    });
+    await waitFor(
+      async () => (await alice.store.getGroup(listed))?.members.includes('carol') ?? false,
+      { timeoutMs: 20_000, what: 'alice adopts the open join' },
+    );
+    await alice.sendText(`group:${listed}`, 'hello explorers');
+    await bubble(carol, 'hello explorers').waitFor({ timeout: 30_000 });
+  });
 });

@@ -14,6 +14,7 @@ import { MessengerError } from '../services/messenger.ts';
 import type { ChatSession } from '../services/session.ts';
 import { icons } from '../icons.ts';
 import { colorFor, shared } from '../styles.ts';
+import { uiText } from '../services/ui-strings.ts';
 import { parseConversationId } from '../services/messenger.ts';
 import { styleProps } from './style-props.ts';
 
@@ -403,6 +404,7 @@ export class ConversationList extends LitElement {
                 >
                   ${icons.group} New group
                 </button>
+                <a class="explore" href="#/explore">${uiText('explore.title')}</a>
               </div>`
             : this.renderForm()
         }

@@ -33,6 +33,7 @@ import {
   type ConnectionState,
   type ConversationId,
   type DeviceInfo,
+  type DirectoryRoomInfo,
   type GroupInfo,
   type GroupKeys,
   type LinkApproval,
@@ -384,6 +385,15 @@ class EngineMessenger implements MessengerService {
         member: p.member,
       };
     });
+  }
+
+  exploreRooms(query: string): Promise<DirectoryRoomInfo[]> {
+    return translated(() => this.engine().groups.directory(query));
+  }
+
+  async joinOpenRoom(groupId: string): Promise<ConversationId> {
+    await this.run(() => this.engine().groups.join(groupId));
+    return groupConversationId(groupId);
   }
 
   async joinByInvite(link: string): Promise<ConversationId> {

@@ -18,6 +18,14 @@ import type {
 /** `dm:{username}` for a direct conversation, `group:{groupId}` for a group. */
 export type ConversationId = string;
 
+/** One room of the public directory ({@link MessengerService.exploreRooms}). */
+export interface DirectoryRoomInfo {
+  groupId: string;
+  name: string;
+  topic: string;
+  memberCount: number;
+}
+
 /** A room before joining it ({@link MessengerService.previewInvite}). */
 export interface RoomPreviewInfo {
   groupId: string;
@@ -385,6 +393,10 @@ export interface MessengerService {
   previewInvite(link: string): Promise<RoomPreviewInfo>;
   /** Join the room of an invite link; returns its conversation id. */
   joinByInvite(link: string): Promise<ConversationId>;
+  /** The server's public directory of open rooms, searched by name and topic. */
+  exploreRooms(query: string): Promise<DirectoryRoomInfo[]>;
+  /** Join an open room from the directory; returns its conversation id. */
+  joinOpenRoom(groupId: string): Promise<ConversationId>;
 
   /** Encrypt and send; resolves once the message is in the local outbox. */
   sendText(

@@ -70,6 +70,16 @@ const EN = {
   'join.open': 'Open the room',
   'join.back': 'Back to chats',
 
+  'explore.title': 'Explore rooms',
+  'explore.search': 'Search rooms by name or topic',
+  'explore.public':
+    'These rooms are open to anyone on this server. Their admins chose to list them, so their name and topic are public; messages stay end-to-end encrypted.',
+  'explore.none': 'No rooms found.',
+  'explore.join': 'Join {name}',
+  'explore.open': 'Open {name}',
+  'explore.members.one': '1 member',
+  'explore.members.other': '{count} members',
+
   'keyLog.notChecked': 'Key log: not checked yet',
   'keyLog.entries.one': '1 entry',
   'keyLog.entries.other': '{count} entries',

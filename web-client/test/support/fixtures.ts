@@ -186,6 +186,14 @@ export class RecordingMessenger implements MessengerService {
     this.record('previewInvite', ...args);
     return { groupId: 'g1', name: 'Room', topic: '', memberCount: 2, member: false };
   }
+  async exploreRooms(...args: unknown[]) {
+    this.record('exploreRooms', ...args);
+    return [];
+  }
+  async joinOpenRoom(...args: unknown[]) {
+    this.record('joinOpenRoom', ...args);
+    return 'group:g1';
+  }
   async joinByInvite(...args: unknown[]) {
     this.record('joinByInvite', ...args);
     return 'group:g1';
