@@ -27,11 +27,15 @@ export type AclRule =
   | 'ACL-11'
   | 'deny-default';
 
-/** Outcome of a topic check. `member`: allowed iff the caller's account is a current member of `groupId`. */
+/**
+ * Outcome of a topic check. `member`: allowed iff the caller's account is a current member of
+ * `groupId` — and, with `post`, one allowed to publish there (an admin of an
+ * announcement-only group, any member otherwise).
+ */
 export type AclDecision =
   | { verdict: 'allow'; rule: AclRule }
   | { verdict: 'deny'; rule: AclRule }
-  | { verdict: 'member'; rule: 'ACL-2'; groupId: string };
+  | { verdict: 'member'; rule: 'ACL-2'; groupId: string; post?: true };
 
 // One frozen decision object per verdict and rule: the checks run on every publish and every
 // delivery, and allocating a fresh object each time only fed the garbage collector.
@@ -170,9 +174,9 @@ function checkPublishTopic(identity: Identity, topic: string, policy?: Policy): 
         // [ACL-1] any user or bot device may drop an envelope in any inbox (rate-limited per client).
         return identity.kind === 'device' ? allow('ACL-1') : deny('ACL-1');
       case 'group':
-        // [ACL-2] current members only.
+        // [ACL-2] current members only; of an announcement-only group, its admins only.
         return identity.kind === 'device'
-          ? { verdict: 'member', rule: 'ACL-2', groupId: t.groupId }
+          ? { verdict: 'member', rule: 'ACL-2', groupId: t.groupId, post: true }
           : deny('ACL-2');
       case 'presence':
         // [ACL-3] only the user's own presence.

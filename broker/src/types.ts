@@ -13,6 +13,7 @@ export type AclStoreQueries = Pick<
   | 'isDeviceActive'
   | 'groupMembers'
   | 'isGroupMember'
+  | 'groupPosters'
   | 'verifyThingCredential'
   | 'isThingActive'
   | 'userExists'

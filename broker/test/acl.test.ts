@@ -46,7 +46,7 @@ describe('inbox [ACL-1]', () => {
 });
 
 describe('group [ACL-2]', () => {
-  it('asks for membership to subscribe and publish', () => {
+  it('asks for membership to subscribe, and for posting rights (announce) to publish', () => {
     expect(checkSubscribe(alice, 'sotto/v1/group/g1')).toEqual({
       verdict: 'member',
       rule: 'ACL-2',
@@ -56,6 +56,7 @@ describe('group [ACL-2]', () => {
       verdict: 'member',
       rule: 'ACL-2',
       groupId: 'g1',
+      post: true,
     });
     expect(pub(lamp, 'sotto/v1/group/g1')).toBe('deny');
     expect(sub(lamp, 'sotto/v1/group/g1')).toBe('deny');

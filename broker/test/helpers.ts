@@ -36,6 +36,8 @@ export class FakeStore implements AclStoreQueries {
   activeDevices = new Set<string>();
   revoked = new Set<string>();
   groups = new Map<string, Set<string>>();
+  /** Announcement-only groups: who may post (their admins). */
+  posters = new Map<string, Set<string>>();
   things = new Map<string, { secret: string; active: boolean }>();
   /** Users whose presence is hidden (the `presenceVisible` setting is false). */
   presenceHidden = new Set<string>();
@@ -69,6 +71,13 @@ export class FakeStore implements AclStoreQueries {
     this.check();
     const g = this.groups.get(groupId);
     return g ? [...g] : null;
+  }
+  async groupPosters(groupId: string) {
+    this.check();
+    const g = this.groups.get(groupId);
+    if (!g) return null;
+    const only = this.posters.get(groupId);
+    return [...g].filter((u) => !only || only.has(u));
   }
   async isGroupMember(groupId: string, username: string) {
     this.check();

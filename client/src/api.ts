@@ -3,8 +3,8 @@
  * defaults, and the {@link SottoClient} interface the web client, bots, the CLI and the IoT
  * bridge program against. engine.ts implements it; index.ts re-exports it.
  */
-import type { DeviceKind } from '@sotto/crypto';
-import type { HttpClient, HttpClientOptions } from './http.ts';
+import type { DeviceKind, GroupPolicy } from '@sotto/crypto';
+import type { DirectoryRoom, HttpClient, HttpClientOptions } from './http.ts';
 import type {
   ClientEvents,
   ClientOptionsResolved,
@@ -15,6 +15,7 @@ import type {
 import type { TypedEvents } from './internal/emitter.ts';
 import type { FileThumbnail, Payload, PayloadInput, FilePayload, VoiceNote } from './payload.ts';
 import type { GroupKeyStatus } from './internal/groups/admin.ts';
+import type { CreatedInvite, RoomInvite, RoomPreview } from './internal/groups/rooms.ts';
 import type { Linker } from './internal/link.ts';
 import type { MqttConnect } from './internal/transport.ts';
 import type { Progress } from './internal/files.ts';
@@ -194,6 +195,33 @@ export interface SottoClient extends TypedEvents<ClientEvents> {
      * (KEY_CHANGED). Also REKEY_PENDING, NOT_ADMIN, NOT_MEMBER, NO_KEY_CHANGE.
      */
     rekey(groupId: string, user: string): Promise<void>;
+    /**
+     * Admin: set the join policy (`admins-add`, `invite`, `open`), announcement-only, directory
+     * listing and topic (PROTOCOL.md §8.1 `policy`); fields not given keep their value.
+     */
+    setPolicy(groupId: string, patch: Partial<GroupPolicy>): Promise<GroupPolicy>;
+    /**
+     * Admin: make an invite (default: 7 days, no use limit); switches an `admins-add` group to
+     * `invite`. The secret goes into the link ({@link inviteLink}) and is never stored.
+     */
+    createInvite(
+      groupId: string,
+      options?: { expiresInMs?: number; maxUses?: number },
+    ): Promise<CreatedInvite>;
+    /** The group's invites from the verified chain, newest first. */
+    listInvites(groupId: string): Promise<RoomInvite[]>;
+    /** Admin: revoke an invite by its id. */
+    revokeInvite(groupId: string, id: string): Promise<void>;
+    /** Name, topic and member count of a room we may join, from its chain verified here. */
+    preview(groupId: string, secret?: Uint8Array): Promise<RoomPreview>;
+    /**
+     * Join an `open` room, or an `invite` room with the invite's secret (a self-signed `join`
+     * record). Messages sent before the join cannot be read. Key server errors: INVITE_EXPIRED,
+     * INVITE_REVOKED, INVITE_USED_UP, INVITE_INVALID, INVITE_REQUIRED, JOIN_NOT_ALLOWED.
+     */
+    join(groupId: string, secret?: Uint8Array): Promise<void>;
+    /** The public directory of open rooms (search in name and topic). */
+    directory(query?: string, limit?: number): Promise<DirectoryRoom[]>;
   };
 
   /** Plain MQTT of this user's IoT things (DESIGN.md §5.4): not encrypted, ACL-scoped to the owner. */

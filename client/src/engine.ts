@@ -30,6 +30,7 @@ import { Emitter } from './internal/emitter.ts';
 import { downloadFile, sendFile } from './internal/files.ts';
 import { GroupAdmin } from './internal/groups/admin.ts';
 import { GroupChain } from './internal/groups/chain.ts';
+import { GroupRooms } from './internal/groups/rooms.ts';
 import { GroupReceiver } from './internal/groups/receive.ts';
 import { GroupSender } from './internal/groups/send.ts';
 import { createLinker } from './internal/link.ts';
@@ -120,6 +121,7 @@ export function createClient(deps: CreateClientOptions): SottoClient {
   const chain = new GroupChain(ctx);
   const groupSender = new GroupSender(ctx, directory, chain, pairwise);
   const groupAdmin = new GroupAdmin(ctx, directory, chain, pairwise);
+  const rooms = new GroupRooms(ctx, chain);
   const outbox = new Outbox(ctx, pairwise, groupSender);
   // Receiving: the apply handlers, the two receivers, and dispatch by topic.
   const applier = new Applier({ ctx, directory, pairwise, chain, outbox });
@@ -405,6 +407,13 @@ export function createClient(deps: CreateClientOptions): SottoClient {
       refresh: (groupId) => chain.refresh(groupId),
       keyStatus: (groupId, options) => groupAdmin.keyStatus(groupId, options),
       rekey: (groupId, user) => groupAdmin.rekey(groupId, user),
+      setPolicy: (groupId, patch) => rooms.setPolicy(groupId, patch),
+      createInvite: (groupId, options) => rooms.createInvite(groupId, options),
+      listInvites: (groupId) => rooms.listInvites(groupId),
+      revokeInvite: (groupId, id) => rooms.revokeInvite(groupId, id),
+      preview: (groupId, secret) => rooms.preview(groupId, secret),
+      join: (groupId, secret) => rooms.join(groupId, secret),
+      directory: (query, limit) => rooms.directory(query, limit),
     },
     link: linker,
     things: {

@@ -124,6 +124,26 @@ export interface GroupChain {
   records: string[];
 }
 
+/** `POST /v1/groups/{groupId}/preview` response (API.md "Rooms"): unverified until the chain is. */
+export interface GroupPreviewResponse {
+  groupId: string;
+  name: string;
+  topic: string;
+  join: 'admins-add' | 'invite' | 'open';
+  announce: boolean;
+  memberCount: number;
+  seq: number;
+  records: string[];
+}
+
+/** One room of `GET /v1/rooms`. */
+export interface DirectoryRoom {
+  groupId: string;
+  name: string;
+  topic: string;
+  memberCount: number;
+}
+
 /** Credentials of a registered thing (`POST /v1/things`). */
 export interface ThingCredentials {
   /** MQTT clientId: `thing:{owner}:{thing}`. */
@@ -196,6 +216,13 @@ export interface HttpClient {
   createGroup(record: string): Promise<{ groupId: string }>;
   getGroup(groupId: string): Promise<GroupChain>;
   appendGroupChange(groupId: string, record: string): Promise<void>;
+  /** A room's preview; `invite`/`proof` (base64url) for an invite-only room. */
+  previewGroup(
+    groupId: string,
+    invite?: { invite: string; proof: string },
+  ): Promise<GroupPreviewResponse>;
+  /** The public room directory. */
+  listRooms(query?: string, limit?: number): Promise<DirectoryRoom[]>;
   addThing(thing: string): Promise<ThingCredentials>;
   listThings(): Promise<ThingEntry[]>;
   revokeThing(thing: string): Promise<void>;
@@ -402,6 +429,22 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     },
     async appendGroupChange(groupId, record) {
       await request('POST', `/v1/groups/${enc(groupId)}/changes`, { auth: true, body: { record } });
+    },
+    previewGroup(groupId, invite) {
+      return request<GroupPreviewResponse>('POST', `/v1/groups/${enc(groupId)}/preview`, {
+        auth: true,
+        body: invite ?? {},
+      });
+    },
+    async listRooms(query, limit) {
+      const params = new URLSearchParams();
+      if (query) params.set('q', query);
+      if (limit !== undefined) params.set('limit', String(limit));
+      const qs = params.toString();
+      const r = await request<{ rooms: DirectoryRoom[] }>('GET', `/v1/rooms${qs ? `?${qs}` : ''}`, {
+        auth: true,
+      });
+      return r.rooms;
     },
     addThing(thing) {
       return request<ThingCredentials>('POST', '/v1/things', { auth: true, body: { name: thing } });

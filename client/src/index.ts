@@ -38,3 +38,6 @@ export { createMemoryStore } from './stores/memory.ts';
 export { dmConversation, parseConversation } from './internal/conversation.ts';
 export type { OwnKeyAlert, OwnKeyAlertReason, OwnKeyLogStatus } from './internal/context.ts';
 export type { ChangedMember, GroupKeyStatus } from './internal/groups/admin.ts';
+export type { CreatedInvite, RoomInvite, RoomPreview } from './internal/groups/rooms.ts';
+export { inviteFragment, inviteLink, parseInviteLink, type InviteLink } from './invite-link.ts';
+export type { DirectoryRoom } from './http.ts';

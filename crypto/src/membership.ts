@@ -7,8 +7,9 @@
  * broker ACL from it; clients verify the whole chain before they hand a sender
  * key to anyone, so the server cannot add a member by itself.
  *
- * `chain.ts` (the rules: genesis, change, apply, verify) builds on `record.ts`
- * (the record format, its hash and signature).
+ * `chain.ts` (the rules: genesis, change, apply, verify, join policies) builds on
+ * `record.ts` (the record format, its hash and signature) and `invite.ts` (invite
+ * keys and the joiner's proof).
  *
  * Runtime: any.
  */
@@ -23,6 +24,14 @@ export {
   type CreateRecord,
   type SubjectRecord,
   type LeaveRecord,
+  JoinPolicy,
+  type JoinPolicyName,
+  MAX_GROUP_TOPIC_BYTES,
+  type PolicyRecord,
+  type InviteRecord,
+  type RevokeRecord,
+  type InviteProof,
+  type JoinRecord,
   type MembershipRecord,
   type UnsignedMembershipRecord,
   membershipSigningBytes,
@@ -32,3 +41,4 @@ export {
   signMembershipRecord,
 } from './membership/record.ts';
 export * from './membership/chain.ts';
+export * from './membership/invite.ts';

@@ -331,7 +331,7 @@ describe('membership records', () => {
     const opOffset = 1 + 1 + 'grp_1'.length + 4 + 32;
     expect(add[opOffset]).toBe(2);
     const badOp = add.slice();
-    badOp[opOffset] = 9;
+    badOp[opOffset] = 42;
     expectCode(() => decodeMembershipRecord(badOp), 'UNKNOWN_TYPE');
     // Swap the two member entries of the genesis (alice, bob → bob, alice) keeping lengths valid.
     const g = records[0] as Extract<MembershipRecord, { op: 'create' }>;

@@ -37,6 +37,7 @@ import { accountRoutes } from './routes/accounts.ts';
 import { blobRoutes } from './routes/blobs.ts';
 import { discoveryRoutes } from './routes/discovery.ts';
 import { groupRoutes } from './routes/groups.ts';
+import { roomRoutes } from './routes/rooms.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { logRoutes } from './routes/log.ts';
 import { settingsRoutes } from './routes/settings.ts';
@@ -445,6 +446,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
   accountRoutes(app, ctx);
   keyRoutes(app, ctx);
   groupRoutes(app, ctx);
+  roomRoutes(app, ctx);
   thingRoutes(app, ctx);
   blobRoutes(app, ctx);
   logRoutes(app, ctx);

@@ -32,6 +32,15 @@ export const ERRORS = {
   FORBIDDEN: { status: 403, message: 'not allowed' },
   /** A membership change not signed by a current admin, or an illegal change. */
   NOT_AUTHORIZED: { status: 403, message: 'membership change is not authorized' },
+  /** A `join` record into a group whose policy admits no self-joins (`admins-add`). */
+  JOIN_NOT_ALLOWED: { status: 403, message: 'this group admits members only by an admin' },
+  /** A `join` into an invite-only group without an invite. */
+  INVITE_REQUIRED: { status: 403, message: 'joining this group needs an invite' },
+  /** The invite is not one of this group, or the proof does not verify for the caller. */
+  INVITE_INVALID: { status: 403, message: 'the invite is not valid for this group and user' },
+  INVITE_EXPIRED: { status: 403, message: 'the invite has expired' },
+  INVITE_REVOKED: { status: 403, message: 'the invite was revoked' },
+  INVITE_USED_UP: { status: 403, message: 'the invite has no uses left' },
   /**
    * An identity reset needs proof of the password: send `password` with the upload, or use an
    * access token from a password login at most 5 minutes old (its `auth_time` claim).

@@ -428,6 +428,48 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       expect(await store.appendGroupRecord('nope', 1, bytes(1), m1)).toBe(false);
     });
 
+    it('keeps group info: posters of announcement-only groups, a searchable directory of open listed rooms', async () => {
+      const members = [
+        { username: 'alice', admin: true },
+        { username: 'bob', admin: false },
+        { username: 'carol', admin: false },
+      ];
+      expect(await store.createGroup('climb', bytes(0), members)).toBe(true);
+      expect(await store.createGroup('chess', bytes(0), members.slice(0, 1))).toBe(true);
+      expect(await store.createGroup('secret', bytes(0), members)).toBe(true);
+      expect(await store.getGroupInfo('climb')).toBeNull();
+      expect(await store.groupPosters('climb')).toEqual(['alice', 'bob', 'carol']);
+      const open = { join: 'open', announce: false, listed: true } as const;
+      await store.setGroupInfo('climb', { ...open, name: 'Climbing', topic: 'Boulder 100%_fun' });
+      await store.setGroupInfo('chess', { ...open, name: 'Chess club', topic: '' });
+      // Listed but not open: never in the directory.
+      await store.setGroupInfo('secret', {
+        ...open,
+        join: 'invite',
+        name: 'Climbing 2',
+        topic: '',
+      });
+      expect(await store.getGroupInfo('climb')).toEqual({
+        ...open,
+        name: 'Climbing',
+        topic: 'Boulder 100%_fun',
+      });
+      expect(await store.listDirectory('', 10)).toEqual([
+        { groupId: 'climb', name: 'Climbing', topic: 'Boulder 100%_fun', memberCount: 3 },
+        { groupId: 'chess', name: 'Chess club', topic: '', memberCount: 1 },
+      ]);
+      expect((await store.listDirectory('CLIMB', 10)).map((r) => r.groupId)).toEqual(['climb']);
+      expect((await store.listDirectory('100%_', 10)).map((r) => r.groupId)).toEqual(['climb']);
+      expect(await store.listDirectory('b%n', 10)).toEqual([]);
+      expect((await store.listDirectory('', 1)).map((r) => r.groupId)).toEqual(['climb']);
+      await store.setGroupInfo('climb', { ...open, announce: true, name: 'Climbing', topic: '' });
+      expect(await store.groupPosters('climb')).toEqual(['alice']);
+      await store.setGroupInfo('climb', { ...open, listed: false, name: 'Climbing', topic: '' });
+      expect((await store.listDirectory('', 10)).map((r) => r.groupId)).toEqual(['chess']);
+      expect(await store.groupPosters('climb')).toEqual(['alice', 'bob', 'carol']);
+      expect(await store.groupPosters('nope')).toBeNull();
+    });
+
     it('registers, verifies and revokes thing credentials', async () => {
       const t = {
         owner: 'alice',

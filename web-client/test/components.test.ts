@@ -34,6 +34,8 @@ describe('routing and small helpers', () => {
     expect(parseRoute('#/c/dm%3Abob/info')).toEqual({ name: 'info', id: 'dm:bob' });
     expect(parseRoute('#/settings')).toEqual({ name: 'settings' });
     expect(parseRoute('#/c/nonsense')).toEqual({ name: 'list' });
+    expect(parseRoute('#/join/g1/abc_-')).toEqual({ name: 'join', link: '#/join/g1/abc_-' });
+    expect(parseRoute('#/join/g1')).toEqual({ name: 'list' });
     expect(parseRoute('')).toEqual({ name: 'list' });
   });
 

@@ -8,6 +8,10 @@
  * re-checked against the store before a subscribe or publish is refused, and
  * an old negative entry is "unknown" to the forward hook. A generation counter
  * keeps a query that started before a change from writing its stale answer back.
+ *
+ * Who may *publish* (every member, or only the admins of an announcement-only group) is
+ * cached beside it the same way: a positive answer for the TTL, dropped at once by any
+ * change event of the group (a policy change sends one too), a negative one re-checked.
  */
 import type { AclStoreQueries } from '../types.ts';
 
@@ -22,8 +26,10 @@ export class GroupCache {
   readonly #generation = new Map<string, number>();
   readonly #inflight = new Map<string, Promise<ReadonlySet<string> | null>>();
 
+  readonly #posters = new Map<string, Entry>();
+
   constructor(
-    private readonly store: Pick<AclStoreQueries, 'groupMembers'>,
+    private readonly store: Pick<AclStoreQueries, 'groupMembers' | 'groupPosters'>,
     private readonly ttlMs: number,
     private readonly maxEntries = 10_000,
   ) {}
@@ -35,6 +41,24 @@ export class GroupCache {
     // Missing, old, or negative: ask the store now (not a query that may predate an addition).
     const members = await this.#fetch(groupId);
     return members?.has(username) ?? false;
+  }
+
+  /** May `username` publish to the group? A current poster per the store (cached like members). */
+  async mayPost(groupId: string, username: string): Promise<boolean> {
+    const e = this.#posters.get(groupId);
+    if (e && Date.now() - e.at < this.ttlMs && e.members?.has(username)) return true;
+    const gen = this.#generation.get(groupId) ?? 0;
+    const list = await this.store.groupPosters(groupId);
+    const posters = list === null ? null : new Set(list);
+    if ((this.#generation.get(groupId) ?? 0) === gen) {
+      this.#posters.delete(groupId);
+      this.#posters.set(groupId, { members: posters, at: Date.now() });
+      if (this.#posters.size > this.maxEntries) {
+        const oldest = this.#posters.keys().next().value;
+        if (oldest !== undefined) this.#posters.delete(oldest);
+      }
+    }
+    return posters?.has(username) ?? false;
   }
 
   /**
@@ -73,6 +97,7 @@ export class GroupCache {
   changed(groupId: string, removed: readonly string[]): Promise<unknown> {
     this.#generation.set(groupId, (this.#generation.get(groupId) ?? 0) + 1);
     this.#inflight.delete(groupId);
+    this.#posters.delete(groupId);
     const e = this.#entries.get(groupId);
     if (e?.members) {
       const next = new Set(e.members);

@@ -22,6 +22,11 @@ export const USAGE = `usage: sotto [--state DIR] [--server URL] [--mqtt URL[,URL
   groups create <name> [member…] | add <group> <user> | remove <group> <user> | list
   groups keys <group>                      members whose identity key changed (identity reset)
   groups rekey <group> <user>              admin: re-add a member with their new identity key
+  groups policy <group> [join=admins-add|invite|open] [announce=yes|no] [listed=yes|no] [topic=…]
+  groups invite <group> [uses] [hours]     admin: make an invite link (0 uses = no limit; 168 h)
+  groups invites <group> | revoke <group> <invite id>
+  groups join <invite link>                join a room with an invite link
+  rooms list [query] | rooms join <id>     the public directory of open rooms
   verify <user> [--mark | --unmark | --accept]
   thing add <name> | list | revoke <name>
   bridge --group <group> --thing <name> [--thing <name>…]

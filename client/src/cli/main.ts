@@ -1,6 +1,6 @@
 /**
  * `sotto` — the command line of @sotto/client (DESIGN.md §5.4, issue 5):
- * register, login, link, send, listen, groups, verify, thing, bridge. Keys, sessions
+ * register, login, link, send, listen, groups, rooms, verify, thing, bridge. Keys, sessions
  * and history live in a state directory (SQLite, mode 0600). Documented in
  * docs/CLIENT.md. Exit codes: see {@link EXIT}.
  *
@@ -11,7 +11,7 @@
 import type { DeviceKind } from '@sotto/crypto';
 import { type Command, parseCommandLine, USAGE } from './args.ts';
 import { account, password, resetIdentity } from './commands/account.ts';
-import { groups } from './commands/groups.ts';
+import { groups, rooms } from './commands/groups.ts';
 import { link } from './commands/link.ts';
 import { listen, send } from './commands/messages.ts';
 import { bridge, thing } from './commands/things.ts';
@@ -31,6 +31,7 @@ const COMMANDS: ReadonlyMap<string, Command> = new Map([
   ['send', send],
   ['listen', listen],
   ['groups', groups],
+  ['rooms', rooms],
   ['verify', verify],
   ['thing', thing],
   ['link', link],

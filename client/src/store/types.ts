@@ -166,11 +166,25 @@ export interface GroupRecord {
   admins: string[];
   updatedAt: number;
   /**
+   * The policy the verified chain sets (PROTOCOL.md §8.1 `policy`): join policy,
+   * announcement-only, directory listing and topic. Absent in groups stored before issue 17
+   * (read as the defaults: admins add, everyone posts).
+   */
+  policy?: StoredGroupPolicy;
+  /**
    * Set when the key server served a chain that does not extend this one (PROTOCOL.md §8.7): a
    * fork, or a rollback below what this device held. A frozen group adopts no chain, sends
    * nothing and hands out no sender key; it stays frozen.
    */
   frozen?: GroupFrozen;
+}
+
+/** {@link GroupRecord.policy}. */
+export interface StoredGroupPolicy {
+  join: 'admins-add' | 'invite' | 'open';
+  announce: boolean;
+  listed: boolean;
+  topic: string;
 }
 
 /** Why and when a group was frozen ({@link GroupRecord.frozen}). */

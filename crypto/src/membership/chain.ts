@@ -5,14 +5,18 @@
  *
  * Runtime: any.
  */
-import { equalBytes } from '../bytes.ts';
+import { equalBytes, toHex } from '../bytes.ts';
 import { CryptoError } from '../errors.ts';
 import { ed25519Require } from '../internal/groups-ed25519.ts';
 import type { KeyPair } from '../keys.ts';
+import { verifyInviteProof } from './invite.ts';
 import {
   MAX_GROUP_MEMBERS,
   MEMBERSHIP_RECORD_VERSION,
   type CreateRecord,
+  type InviteProof,
+  type JoinPolicyName,
+  type JoinRecord,
   type MemberRef,
   type MembershipRecord,
   type UnsignedMembershipRecord,
@@ -30,6 +34,40 @@ export interface GroupMember {
   admin: boolean;
 }
 
+/** The group's policy as the last `policy` record set it (defaults before any). */
+export interface GroupPolicy {
+  join: JoinPolicyName;
+  /** Only admins post (the broker and every member's client enforce it). */
+  announce: boolean;
+  /** The admins asked the server to list the room in its public directory. */
+  listed: boolean;
+  topic: string;
+}
+
+/** The policy of a chain without any `policy` record. */
+export const DEFAULT_GROUP_POLICY: Readonly<GroupPolicy> = Object.freeze({
+  join: 'admins-add',
+  announce: false,
+  listed: false,
+  topic: '',
+});
+
+/** An invite as the chain records it. */
+export interface GroupInvite {
+  /** The invite's Ed25519 public key. */
+  invite: Uint8Array;
+  expiresAt: number;
+  /** 0 = no limit. */
+  maxUses: number;
+  /** Joins that used it so far. */
+  uses: number;
+  revoked: boolean;
+  /** The admin who made it. */
+  createdBy: string;
+  /** Seq of its `invite` record. */
+  seq: number;
+}
+
 /** The group as a verified chain leaves it. */
 export interface GroupState {
   groupId: string;
@@ -39,6 +77,47 @@ export interface GroupState {
   /** Hash of the last applied record: the next record's `prevHash`. */
   head: Uint8Array;
   members: Map<string, GroupMember>;
+  policy: GroupPolicy;
+  /** Every invite ever made, keyed by the hex of its public key. */
+  invites: Map<string, GroupInvite>;
+}
+
+/**
+ * Grace for clocks when a fresh `join` is checked against an invite's expiry
+ * ({@link ApplyOptions.now}): 5 minutes.
+ */
+export const JOIN_CLOCK_SKEW_MS = 5 * 60_000;
+
+/** Options of {@link applyMembershipRecord}. */
+export interface ApplyOptions {
+  /**
+   * The verifier's clock (ms). When given, a `join` is also refused if the
+   * invite it uses expired more than {@link JOIN_CLOCK_SKEW_MS} before `now`
+   * or the record claims a creation time that far in the future: a record
+   * being accepted now cannot be back-dated past its invite's expiry. Omit it
+   * when re-verifying history (a join long ago stays valid).
+   */
+  now?: number;
+}
+
+/** Why a `join` record is refused (the `reason` of {@link JoinRefusedError}). */
+export type JoinRefusal =
+  | 'POLICY'
+  | 'NO_INVITE'
+  | 'INVITE_UNKNOWN'
+  | 'INVITE_EXPIRED'
+  | 'INVITE_REVOKED'
+  | 'INVITE_USED_UP'
+  | 'BAD_PROOF';
+
+/** A `NOT_AUTHORIZED` refusal of a `join`, with the rule it broke. */
+export class JoinRefusedError extends CryptoError {
+  constructor(
+    readonly reason: JoinRefusal,
+    message: string,
+  ) {
+    super('NOT_AUTHORIZED', message);
+  }
 }
 
 /** Arguments of {@link createGenesis}. */
@@ -87,10 +166,17 @@ export function createGenesis(opts: GenesisOptions): CreateRecord {
 
 /** Arguments of {@link createChange}. */
 export type ChangeOptions = {
-  /** The member making the change: username and UIK key pair. */
+  /** The member making the change (the joiner for `join`): username and UIK key pair. */
   actor: { username: string; uik: KeyPair };
   createdAt: number;
-} & ({ op: 'add' | 'remove' | 'promote' | 'demote'; subject: MemberRef } | { op: 'leave' });
+} & (
+  | { op: 'add' | 'remove' | 'promote' | 'demote'; subject: MemberRef }
+  | { op: 'leave' }
+  | ({ op: 'policy' } & GroupPolicy)
+  | { op: 'invite'; invite: Uint8Array; expiresAt: number; maxUses: number }
+  | { op: 'revoke'; invite: Uint8Array }
+  | { op: 'join'; proof: InviteProof | null }
+);
 
 /**
  * Build and sign the next record after `state`. Throws the same `CryptoError`
@@ -106,19 +192,89 @@ export function createChange(state: GroupState, opts: ChangeOptions): Membership
     actor: { username: opts.actor.username, uik: opts.actor.uik.publicKey },
     createdAt: opts.createdAt,
   } as const;
-  const unsigned: UnsignedMembershipRecord =
-    opts.op === 'leave'
-      ? { ...base, op: 'leave' }
-      : { ...base, op: opts.op, subject: { ...opts.subject } };
+  let unsigned: UnsignedMembershipRecord;
+  switch (opts.op) {
+    case 'leave':
+      unsigned = { ...base, op: 'leave' };
+      break;
+    case 'policy':
+      unsigned = {
+        ...base,
+        op: 'policy',
+        join: opts.join,
+        announce: opts.announce,
+        listed: opts.listed,
+        topic: opts.topic,
+      };
+      break;
+    case 'invite':
+      unsigned = {
+        ...base,
+        op: 'invite',
+        invite: opts.invite.slice(),
+        expiresAt: opts.expiresAt,
+        maxUses: opts.maxUses,
+      };
+      break;
+    case 'revoke':
+      unsigned = { ...base, op: 'revoke', invite: opts.invite.slice() };
+      break;
+    case 'join':
+      unsigned = { ...base, op: 'join', proof: opts.proof };
+      break;
+    default:
+      unsigned = { ...base, op: opts.op, subject: { ...opts.subject } };
+  }
   const rec = signMembershipRecord(unsigned, opts.actor.uik);
-  applyMembershipRecord(state, rec);
+  applyMembershipRecord(state, rec, { now: opts.createdAt });
   return rec;
 }
 
 function copyState(state: GroupState): GroupState {
   const members = new Map<string, GroupMember>();
   for (const [name, m] of state.members) members.set(name, { uik: m.uik.slice(), admin: m.admin });
-  return { ...state, head: state.head.slice(), members };
+  const invites = new Map<string, GroupInvite>();
+  for (const [key, i] of state.invites) invites.set(key, { ...i, invite: i.invite.slice() });
+  return { ...state, head: state.head.slice(), members, policy: { ...state.policy }, invites };
+}
+
+/**
+ * The join rules (PROTOCOL.md §8.1): the policy must be `invite` or `open`;
+ * under `invite` a proof is required; a proof, when present, names an invite
+ * of this chain that is not revoked, not used up, not expired at the record's
+ * creation time (and, with `now`, not expired now), and its signature over the
+ * joiner verifies. Returns the invite used, if any.
+ */
+function checkJoin(
+  state: GroupState,
+  rec: JoinRecord,
+  now: number | undefined,
+): GroupInvite | null {
+  const refuse = (reason: JoinRefusal, message: string): never => {
+    throw new JoinRefusedError(reason, message);
+  };
+  if (state.policy.join === 'admins-add') refuse('POLICY', 'the group admits no self-joins');
+  if (rec.proof === null) {
+    if (state.policy.join !== 'open') refuse('NO_INVITE', 'joining this group needs an invite');
+    return null;
+  }
+  const inv = state.invites.get(toHex(rec.proof.invite));
+  if (!inv) return refuse('INVITE_UNKNOWN', 'the invite is not one of this group');
+  if (inv.revoked) refuse('INVITE_REVOKED', 'the invite was revoked');
+  if (inv.maxUses !== 0 && inv.uses >= inv.maxUses)
+    refuse('INVITE_USED_UP', 'the invite is used up');
+  if (rec.createdAt > inv.expiresAt) refuse('INVITE_EXPIRED', 'the invite had expired');
+  if (now !== undefined) {
+    if (now > inv.expiresAt + JOIN_CLOCK_SKEW_MS)
+      refuse('INVITE_EXPIRED', 'the invite has expired');
+    if (rec.createdAt > now + JOIN_CLOCK_SKEW_MS) {
+      refuse('INVITE_EXPIRED', 'the join claims a time in the future');
+    }
+  }
+  if (!verifyInviteProof(state.groupId, rec.actor, rec.proof)) {
+    refuse('BAD_PROOF', 'the invite proof does not verify for this joiner and group');
+  }
+  return inv;
 }
 
 function notAuthorized(message: string): never {
@@ -145,7 +301,11 @@ function hasAdmin(members: Map<string, GroupMember>): boolean {
  * - a change may not leave members without any admin (NOT_AUTHORIZED);
  * - the signature by the actor's UIK verifies (BAD_SIGNATURE).
  */
-export function applyMembershipRecord(state: GroupState | null, rec: MembershipRecord): GroupState {
+export function applyMembershipRecord(
+  state: GroupState | null,
+  rec: MembershipRecord,
+  opts: ApplyOptions = {},
+): GroupState {
   // Encoding also validates every field's shape (RangeError for a hand-built bad record).
   let encoded: Uint8Array;
   try {
@@ -169,7 +329,15 @@ export function applyMembershipRecord(state: GroupState | null, rec: MembershipR
     for (const m of rec.members) {
       members.set(m.username, { uik: m.uik.slice(), admin: m.username === rec.actor.username });
     }
-    return { groupId: rec.groupId, name: rec.name, seq: 0, head: recHash, members };
+    return {
+      groupId: rec.groupId,
+      name: rec.name,
+      seq: 0,
+      head: recHash,
+      members,
+      policy: { ...DEFAULT_GROUP_POLICY },
+      invites: new Map(),
+    };
   }
 
   if (rec.groupId !== state.groupId) {
@@ -190,12 +358,42 @@ export function applyMembershipRecord(state: GroupState | null, rec: MembershipR
   if (rec.op === 'create') notAuthorized('create is only valid as genesis');
 
   const actor = state.members.get(rec.actor.username);
-  if (!actor || !equalBytes(actor.uik, rec.actor.uik)) {
-    notAuthorized(`${rec.actor.username} is not a member with that UIK`);
-  }
   const next = copyState(state);
-  if (rec.op === 'leave') {
+  if (rec.op === 'join') {
+    if (actor) notAuthorized(`${rec.actor.username} is already a member`);
+    const inv = checkJoin(state, rec, opts.now);
+    next.members.set(rec.actor.username, { uik: rec.actor.uik.slice(), admin: false });
+    if (inv) next.invites.set(toHex(inv.invite), { ...inv, uses: inv.uses + 1 });
+  } else if (!actor || !equalBytes(actor.uik, rec.actor.uik)) {
+    notAuthorized(`${rec.actor.username} is not a member with that UIK`);
+  } else if (rec.op === 'leave') {
     next.members.delete(rec.actor.username);
+  } else if (rec.op === 'policy' || rec.op === 'invite' || rec.op === 'revoke') {
+    if (!actor.admin) notAuthorized(`${rec.actor.username} is not an admin`);
+    if (rec.op === 'policy') {
+      next.policy = {
+        join: rec.join,
+        announce: rec.announce,
+        listed: rec.listed,
+        topic: rec.topic,
+      };
+    } else if (rec.op === 'invite') {
+      const key = toHex(rec.invite);
+      if (state.invites.has(key)) notAuthorized('that invite key was already used');
+      next.invites.set(key, {
+        invite: rec.invite.slice(),
+        expiresAt: rec.expiresAt,
+        maxUses: rec.maxUses,
+        uses: 0,
+        revoked: false,
+        createdBy: rec.actor.username,
+        seq: rec.seq,
+      });
+    } else {
+      const inv = state.invites.get(toHex(rec.invite));
+      if (!inv || inv.revoked) notAuthorized('no such live invite to revoke');
+      next.invites.set(toHex(rec.invite), { ...inv, revoked: true });
+    }
   } else {
     if (!actor.admin) notAuthorized(`${rec.actor.username} is not an admin`);
     const { username, uik } = rec.subject;
@@ -238,6 +436,14 @@ export function detectFork(a: MembershipRecord, b: MembershipRecord): boolean {
   return !equalBytes(hashMembershipRecord(a), hashMembershipRecord(b));
 }
 
+/** Options of {@link verifyMembershipChain}. */
+export interface VerifyChainOptions {
+  /** The verifier's clock; applied (see {@link ApplyOptions.now}) to records from `freshFrom` on. */
+  now?: number;
+  /** First seq that is new to the verifier (default 0: all of them). */
+  freshFrom?: number;
+}
+
 /**
  * Verify a whole chain from its genesis and return the final state. Records
  * must come in order; a record at a seq already seen is a FORK if it differs
@@ -245,6 +451,7 @@ export function detectFork(a: MembershipRecord, b: MembershipRecord): boolean {
  */
 export function verifyMembershipChain(
   records: readonly (MembershipRecord | Uint8Array)[],
+  opts: VerifyChainOptions = {},
 ): GroupState {
   if (records.length === 0) throw new CryptoError('CHAIN_BROKEN', 'empty membership chain');
   const seen: Uint8Array[] = [];
@@ -264,7 +471,12 @@ export function verifyMembershipChain(
       }
       throw new CryptoError('CHAIN_BROKEN', `record at seq ${rec.seq} repeated`);
     }
-    state = applyMembershipRecord(state, rec);
+    const fresh = opts.now !== undefined && rec.seq >= (opts.freshFrom ?? 0);
+    state = applyMembershipRecord(
+      state,
+      rec,
+      fresh && opts.now !== undefined ? { now: opts.now } : {},
+    );
     seen[state.seq] = state.head;
   }
   return state!;

@@ -46,7 +46,38 @@ export const MembershipOp = {
   demote: 5,
   /** A member leaves; signed by the leaver. */
   leave: 6,
+  /** An admin sets the join policy, announcement-only and directory listing. */
+  policy: 7,
+  /** An admin creates an invite: its public key, expiry and use limit. */
+  invite: 8,
+  /** An admin revokes an invite. */
+  revoke: 9,
+  /** A non-member joins as allowed by the policy; signed by the joiner. */
+  join: 10,
 } as const;
+
+/** Who may join a group without an admin adding them, and their wire bytes (PROTOCOL.md §8.1). */
+export const JoinPolicy = {
+  /** Only admins add members (the default of every chain). */
+  'admins-add': 0,
+  /** Anyone holding a valid invite joins with a `join` record. */
+  invite: 1,
+  /** Anyone joins with a `join` record. */
+  open: 2,
+} as const;
+
+/** Name of a join policy. */
+export type JoinPolicyName = keyof typeof JoinPolicy;
+
+const POLICY_BY_BYTE = new Map<number, JoinPolicyName>(
+  Object.entries(JoinPolicy).map(([name, byte]) => [byte, name as JoinPolicyName]),
+);
+
+/** Longest room topic (directory description), in UTF-8 bytes. */
+export const MAX_GROUP_TOPIC_BYTES = 200;
+
+/** Bits of a policy record's flags byte; any other bit set is MALFORMED. */
+const POLICY_FLAG = { announce: 1, listed: 2 } as const;
 
 /** Name of a membership operation. */
 export type MembershipOpName = keyof typeof MembershipOp;
@@ -95,14 +126,69 @@ export interface LeaveRecord extends MembershipRecordBase {
   op: 'leave';
 }
 
+/** An admin sets the group's policy (replacing the previous one as a whole). */
+export interface PolicyRecord extends MembershipRecordBase {
+  op: 'policy';
+  join: JoinPolicyName;
+  /** Announcement-only: only admins post. */
+  announce: boolean;
+  /** Listed in the server's public room directory (only meaningful with `open`). */
+  listed: boolean;
+  /** Short public description for the directory; may be empty. */
+  topic: string;
+}
+
+/** An admin creates an invite; joiners prove they hold its secret (invite.ts). */
+export interface InviteRecord extends MembershipRecordBase {
+  op: 'invite';
+  /** Ed25519 public key derived from the link secret ({@link inviteKeyPair}). */
+  invite: Uint8Array;
+  /** Milliseconds since the epoch after which no join may use it. */
+  expiresAt: number;
+  /** Most joins it admits; 0 = no limit. */
+  maxUses: number;
+}
+
+/** An admin revokes an invite. */
+export interface RevokeRecord extends MembershipRecordBase {
+  op: 'revoke';
+  invite: Uint8Array;
+}
+
+/** Proof that the joiner holds an invite's secret (invite.ts). */
+export interface InviteProof {
+  /** The invite's public key, as its `invite` record names it. */
+  invite: Uint8Array;
+  /** Ed25519 signature by the invite key over {@link inviteProofBytes}. */
+  signature: Uint8Array;
+}
+
+/** A non-member joins; the actor is the joiner, signing with their own UIK. */
+export interface JoinRecord extends MembershipRecordBase {
+  op: 'join';
+  /** Required under policy `invite`; `null` for a join into an `open` group. */
+  proof: InviteProof | null;
+}
+
 /** One record of a group's membership chain. */
-export type MembershipRecord = CreateRecord | SubjectRecord | LeaveRecord;
+export type MembershipRecord =
+  | CreateRecord
+  | SubjectRecord
+  | LeaveRecord
+  | PolicyRecord
+  | InviteRecord
+  | RevokeRecord
+  | JoinRecord;
 
 /** A record before it is signed. */
 export type UnsignedMembershipRecord =
   | Omit<CreateRecord, 'signature'>
   | Omit<SubjectRecord, 'signature'>
-  | Omit<LeaveRecord, 'signature'>;
+  | Omit<LeaveRecord, 'signature'>
+  | Omit<PolicyRecord, 'signature'>
+  | Omit<InviteRecord, 'signature'>
+  | Omit<RevokeRecord, 'signature'>
+  | Omit<JoinRecord, 'signature'>;
 
 /** The all-zero hash a genesis record links to. Internal to `membership/`. */
 export function zeroHash(): Uint8Array {
@@ -142,7 +228,9 @@ function readMember(r: ByteReader, what: string): MemberRef {
  *     string8 actor ‖ actorUik[32] ‖ opBody ‖ u64 createdAt
  *
  * opBody: create → `string8 name ‖ u16 n ‖ n × (string8 username ‖ uik[32])` (sorted, unique);
- * add/remove/promote/demote → `string8 subject ‖ subjectUik[32]`; leave → empty.
+ * add/remove/promote/demote → `string8 subject ‖ subjectUik[32]`; leave → empty;
+ * policy → `u8 join ‖ u8 flags ‖ string8 topic`; invite → `invite[32] ‖ u64 expiresAt ‖
+ * u32 maxUses`; revoke → `invite[32]`; join → `u8 0` or `u8 1 ‖ invite[32] ‖ proof[64]`.
  */
 function encodeUnsigned(rec: UnsignedMembershipRecord): Uint8Array {
   if (rec.version !== MEMBERSHIP_RECORD_VERSION) throw new RangeError('unsupported record version');
@@ -187,8 +275,47 @@ function encodeUnsigned(rec: UnsignedMembershipRecord): Uint8Array {
       break;
     case 'leave':
       break;
+    case 'policy': {
+      const topic = utf8(rec.topic);
+      if (topic.length > MAX_GROUP_TOPIC_BYTES) {
+        throw new RangeError(`topic longer than ${MAX_GROUP_TOPIC_BYTES} bytes`);
+      }
+      if (!(rec.join in JoinPolicy)) throw new RangeError('join is not a join policy');
+      const flags =
+        (rec.announce ? POLICY_FLAG.announce : 0) | (rec.listed ? POLICY_FLAG.listed : 0);
+      w.u8(JoinPolicy[rec.join]).u8(flags).bytes8(topic);
+      break;
+    }
+    case 'invite':
+      checkInviteKey(rec.invite);
+      if (!Number.isInteger(rec.maxUses) || rec.maxUses < 0 || rec.maxUses > 0xffffffff) {
+        throw new RangeError('maxUses out of range');
+      }
+      w.raw(rec.invite).u64(rec.expiresAt).u32(rec.maxUses);
+      break;
+    case 'revoke':
+      checkInviteKey(rec.invite);
+      w.raw(rec.invite);
+      break;
+    case 'join':
+      if (rec.proof === null) {
+        w.u8(0);
+      } else {
+        checkInviteKey(rec.proof.invite);
+        if (rec.proof.signature.length !== sodium().crypto_sign_BYTES) {
+          throw new RangeError(`proof.signature must be ${sodium().crypto_sign_BYTES} bytes`);
+        }
+        w.u8(1).raw(rec.proof.invite).raw(rec.proof.signature);
+      }
+      break;
   }
   return w.u64(rec.createdAt).finish();
+}
+
+function checkInviteKey(key: Uint8Array): void {
+  if (!(key instanceof Uint8Array) || key.length !== uikBytes()) {
+    throw new RangeError(`invite key must be ${uikBytes()} bytes`);
+  }
 }
 
 /**
@@ -266,6 +393,58 @@ export function decodeMembershipRecord(bytes: Uint8Array): MembershipRecord {
     case 'leave':
       rec = { ...base, op, createdAt: 0, signature: new Uint8Array(0) };
       break;
+    case 'policy': {
+      const joinByte = r.u8('join policy');
+      const join = POLICY_BY_BYTE.get(joinByte);
+      if (join === undefined) throw new CryptoError('MALFORMED', `join policy ${joinByte}`);
+      const flags = r.u8('policy flags');
+      if ((flags & ~(POLICY_FLAG.announce | POLICY_FLAG.listed)) !== 0) {
+        throw new CryptoError('MALFORMED', 'unknown policy flags');
+      }
+      const topicBytes = r.bytes8('topic');
+      if (topicBytes.length > MAX_GROUP_TOPIC_BYTES) {
+        throw new CryptoError('MALFORMED', 'topic too long');
+      }
+      rec = {
+        ...base,
+        op,
+        join,
+        announce: (flags & POLICY_FLAG.announce) !== 0,
+        listed: (flags & POLICY_FLAG.listed) !== 0,
+        topic: fromUtf8(topicBytes),
+        createdAt: 0,
+        signature: new Uint8Array(0),
+      };
+      break;
+    }
+    case 'invite': {
+      const invite = r.raw(uikBytes(), 'invite key');
+      const expiresAt = r.u64('expiresAt');
+      const maxUses = r.u32('maxUses');
+      rec = { ...base, op, invite, expiresAt, maxUses, createdAt: 0, signature: new Uint8Array(0) };
+      break;
+    }
+    case 'revoke':
+      rec = {
+        ...base,
+        op,
+        invite: r.raw(uikBytes(), 'invite key'),
+        createdAt: 0,
+        signature: new Uint8Array(0),
+      };
+      break;
+    case 'join': {
+      const has = r.u8('proof flag');
+      let proof: InviteProof | null = null;
+      if (has === 1) {
+        const invite = r.raw(uikBytes(), 'invite key');
+        proof = { invite, signature: r.raw(sodium().crypto_sign_BYTES, 'invite proof') };
+      } else if (has !== 0) {
+        throw new CryptoError('MALFORMED', 'proof flag must be 0 or 1');
+      }
+      rec = { ...base, op, proof, createdAt: 0, signature: new Uint8Array(0) };
+      break;
+    }
   }
   rec.createdAt = r.u64('createdAt');
   rec.signature = r.raw(sodium().crypto_sign_BYTES, 'signature');

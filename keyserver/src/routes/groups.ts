@@ -11,6 +11,7 @@ import {
   equalBytes,
   fromBase64,
   isCryptoError,
+  JoinRefusedError,
   toBase64,
   verifyMembershipChain,
   type GroupState,
@@ -19,7 +20,7 @@ import {
 import { claims, type Ctx } from '../context.ts';
 import { apiError } from '../errors.ts';
 import { b64, bearer, errors, groupId } from '../schemas.ts';
-import type { GroupMember } from '@sotto/server-core/store';
+import type { GroupInfo, GroupMember } from '@sotto/server-core/store';
 
 const MAX_RECORD_CHARS = 200_000;
 
@@ -55,8 +56,25 @@ function membersOf(state: GroupState): GroupMember[] {
     .sort((a, b) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0));
 }
 
+/** The name and policy the store keeps for the directory and the broker (announce). */
+export function groupInfoOf(state: GroupState): GroupInfo {
+  return { name: state.name, ...state.policy };
+}
+
+/** API error of each join rule (PROTOCOL.md §8.1 "Join policies and invites"). */
+const JOIN_ERRORS = {
+  POLICY: 'JOIN_NOT_ALLOWED',
+  NO_INVITE: 'INVITE_REQUIRED',
+  INVITE_UNKNOWN: 'INVITE_INVALID',
+  BAD_PROOF: 'INVITE_INVALID',
+  INVITE_EXPIRED: 'INVITE_EXPIRED',
+  INVITE_REVOKED: 'INVITE_REVOKED',
+  INVITE_USED_UP: 'INVITE_USED_UP',
+} as const;
+
 /** Map a crypto rejection of a record to the API error. */
-function rejectRecord(err: unknown): never {
+export function rejectRecord(err: unknown): never {
+  if (err instanceof JoinRefusedError) throw apiError(JOIN_ERRORS[err.reason], err.message, err);
   if (isCryptoError(err)) {
     switch (err.code) {
       case 'NOT_AUTHORIZED':
@@ -125,6 +143,7 @@ export function groupRoutes(app: FastifyInstance, ctx: Ctx): void {
       for (const [name, m] of state.members) await checkMember(name, m.uik);
       const members = membersOf(state);
       if (!(await store.createGroup(state.groupId, bytes, members))) throw apiError('GROUP_EXISTS');
+      await store.setGroupInfo(state.groupId, groupInfoOf(state));
       await ctx.publishEvent({
         type: 'group-changed',
         groupId: state.groupId,
@@ -191,9 +210,10 @@ export function groupRoutes(app: FastifyInstance, ctx: Ctx): void {
       bodyLimit: MAX_RECORD_CHARS + 1024,
       schema: {
         tags: ['groups'],
-        summary: 'Append a signed change (add, remove, promote, demote, leave)',
+        summary:
+          'Append a signed change (add, remove, promote, demote, leave, policy, invite, revoke, join)',
         description:
-          'Signed by a current admin (leave: by the leaver, who must be the caller); must extend the current head. A stale record gets 409 CHAIN_BROKEN.',
+          'Signed by a current admin (leave: by the leaver; join: by the joiner, who need not be a member yet and must sign with their registered UIK — allowed only by the policy, with a valid, unexpired, unrevoked, not used-up invite under `invite`); the caller must be the actor; must extend the current head. A stale record gets 409 CHAIN_BROKEN.',
         security: bearer,
         params: {
           type: 'object',
@@ -213,16 +233,23 @@ export function groupRoutes(app: FastifyInstance, ctx: Ctx): void {
       if (rec.actor.username !== c.sub)
         throw apiError('FORBIDDEN', 'the record must be signed by the caller');
       const chain = await store.getGroupChain(gid);
-      if (!chain || !(await store.isGroupMember(gid, c.sub))) throw apiError('GROUP_NOT_FOUND');
+      // A joiner is not a member yet; everyone else must be (same 404 as a missing group).
+      if (!chain || (rec.op !== 'join' && !(await store.isGroupMember(gid, c.sub)))) {
+        throw apiError('GROUP_NOT_FOUND');
+      }
       let before: GroupState;
       let after: GroupState;
       try {
         before = verifyMembershipChain(chain);
-        after = applyMembershipRecord(before, rec);
+        // The server's clock decides whether an invite is still valid now (a joiner could
+        // back-date the record's own time).
+        after = applyMembershipRecord(before, rec, { now: Date.now() });
       } catch (err) {
         return rejectRecord(err);
       }
       if (rec.op === 'add') await checkMember(rec.subject.username, rec.subject.uik);
+      // The joiner must sign with the UIK the directory holds for them.
+      if (rec.op === 'join') await checkMember(rec.actor.username, rec.actor.uik);
       const members = membersOf(after);
       if (!(await store.appendGroupRecord(gid, after.seq, bytes, members))) {
         throw apiError(
@@ -230,6 +257,7 @@ export function groupRoutes(app: FastifyInstance, ctx: Ctx): void {
           'another change was appended first; fetch the chain and retry',
         );
       }
+      await store.setGroupInfo(gid, groupInfoOf(after));
       const removed = [...before.members.keys()].filter((u) => !after.members.has(u));
       const added = [...after.members.keys()].filter((u) => !before.members.has(u));
       await ctx.publishEvent({ type: 'group-changed', groupId: gid, removed, added });

@@ -53,6 +53,10 @@ export type GroupPart = Pick<
   | 'getGroup'
   | 'groupMembers'
   | 'isGroupMember'
+  | 'setGroupInfo'
+  | 'getGroupInfo'
+  | 'listDirectory'
+  | 'groupPosters'
 >;
 
 /** Things, blob metadata and the key-transparency log. */

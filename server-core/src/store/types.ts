@@ -147,6 +147,29 @@ export interface GroupRecord {
   members: GroupMember[];
 }
 
+/**
+ * What the key server derives from a group's verified chain besides the member list
+ * (PROTOCOL.md §8.1 `policy` record): the name (already in the genesis the server stores)
+ * and the policy. Rewritten after every accepted record.
+ */
+export interface GroupInfo {
+  name: string;
+  topic: string;
+  join: 'admins-add' | 'invite' | 'open';
+  /** Only admins may publish to the group topic ([ACL-2]). */
+  announce: boolean;
+  /** The admins asked for a directory listing (shown only while `join` is `open`). */
+  listed: boolean;
+}
+
+/** One room of the public directory. */
+export interface DirectoryEntry {
+  groupId: string;
+  name: string;
+  topic: string;
+  memberCount: number;
+}
+
 /** An IoT thing registered by a user. */
 export interface ThingRecord {
   owner: string;
@@ -258,6 +281,15 @@ export interface Store {
   /** The encoded records in order, `null` when no such group. */
   getGroupChain(groupId: string): Promise<Uint8Array[] | null>;
   getGroup(groupId: string): Promise<GroupRecord | null>;
+  /** Replace the derived name and policy of an existing group. */
+  setGroupInfo(groupId: string, info: GroupInfo): Promise<void>;
+  /** The derived name and policy; `null` when never set (a group before issue 17 or none). */
+  getGroupInfo(groupId: string): Promise<GroupInfo | null>;
+  /**
+   * Listed rooms with policy `open` whose name or topic contains `query` (case-insensitive;
+   * empty matches all), most members first, at most `limit`.
+   */
+  listDirectory(query: string, limit: number): Promise<DirectoryEntry[]>;
 
   // ---- things ----
   /** Register a thing with the hash of its secret; false when the name is taken by that owner. */
@@ -297,6 +329,11 @@ export interface Store {
   /** Usernames of current members; `null` when no such group. */
   groupMembers(groupId: string): Promise<string[] | null>;
   isGroupMember(groupId: string, username: string): Promise<boolean>;
+  /**
+   * Usernames allowed to publish to the group topic: the admins of an announcement-only
+   * group, every member otherwise; `null` when no such group.
+   */
+  groupPosters(groupId: string): Promise<string[] | null>;
   /** Constant-time check of a thing's MQTT secret; false when unknown or revoked. */
   verifyThingCredential(owner: string, thing: string, secret: string): Promise<boolean>;
   isThingActive(owner: string, thing: string): Promise<boolean>;

@@ -14,9 +14,9 @@ import { MessengerError } from '../services/messenger.ts';
 import type { ChatSession } from '../services/session.ts';
 import { icons } from '../icons.ts';
 import { colorFor, shared } from '../styles.ts';
+import { uiText } from '../services/ui-strings.ts';
 import { parseConversationId } from '../services/messenger.ts';
 import { styleProps } from './style-props.ts';
-import { uiText } from '../services/ui-strings.ts';
 
 /** Short relative time for the list ("14:02", "Tue", "3 Mar"). */
 export function shortTime(at: number, now = Date.now()): string {
@@ -453,6 +453,7 @@ export class ConversationList extends LitElement {
                 >
                   ${icons.group} New group
                 </button>
+                <a class="explore" href="#/explore">${uiText('explore.title')}</a>
               </div>`
             : this.renderForm()
         }

@@ -6,7 +6,8 @@
  * linking. Two panes on wide screens, one pane below 760 px.
  *
  * Routes: `#/` list · `#/c/{conversationId}[?m={messageId}]` conversation ·
- * `#/c/{conversationId}/info` contact or group info · `#/search` · `#/settings` · `#/link`.
+ * `#/c/{conversationId}/info` contact or group info · `#/search` · `#/settings` · `#/link` ·
+ * `#/join/{groupId}/{secret}` an invite link · `#/explore` the room directory.
  */
 /* eslint-disable @typescript-eslint/unbound-method -- Lit calls template event listeners with `this` bound to the host element (renderOptions.host). */
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
@@ -34,7 +35,9 @@ export type Route =
   | { name: 'info'; id: string; tab?: 'media' }
   | { name: 'search' }
   | { name: 'settings' }
-  | { name: 'link' };
+  | { name: 'link' }
+  | { name: 'join'; link: string }
+  | { name: 'explore' };
 
 /** Parse `location.hash` into a route (unknown hashes go to the list). */
 export function parseRoute(hash: string): Route {
@@ -55,6 +58,9 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'search') return { name: 'search' };
   if (parts[0] === 'settings') return { name: 'settings' };
   if (parts[0] === 'link') return { name: 'link' };
+  if (parts[0] === 'explore') return { name: 'explore' };
+  // Invite links (issue 17): the whole fragment is the link; the secret never leaves the page.
+  if (parts[0] === 'join' && parts.length === 3) return { name: 'join', link: `#/${path}` };
   return { name: 'list' };
 }
 
@@ -69,6 +75,8 @@ const lazyViews: Record<string, () => Promise<unknown>> = {
   search: () => import('./search-view.ts'),
   settings: () => import('./settings-view.ts'),
   link: () => import('./link-device.ts'),
+  join: () => import('./join-room.ts'),
+  explore: () => import('./explore-rooms.ts'),
 };
 
 /** The application shell. */
@@ -391,6 +399,12 @@ export class SottoApp extends LitElement {
           : loading;
       case 'link':
         return this._lazyReady.has('link') ? html`<link-device></link-device>` : loading;
+      case 'explore':
+        return this._lazyReady.has('explore') ? html`<explore-rooms></explore-rooms>` : loading;
+      case 'join':
+        return this._lazyReady.has('join')
+          ? html`<join-room .link=${r.link}></join-room>`
+          : loading;
     }
   }
 }

@@ -16,6 +16,7 @@
  */
 import {
   ClientError,
+  parseInviteLink,
   type FileThumbnail,
   type MessageRecord,
   type SottoClient,
@@ -33,6 +34,7 @@ import {
   type ConnectionState,
   type ConversationId,
   type DeviceInfo,
+  type DirectoryRoomInfo,
   type GroupInfo,
   type GroupKeys,
   type LinkApproval,
@@ -41,6 +43,7 @@ import {
   type MessengerService,
   type OwnKeyLogInfo,
   type ProgressFn,
+  type RoomPreviewInfo,
   type SafetyInfo,
 } from './messenger.ts';
 import type { ClientStore } from './engine-types.ts';
@@ -380,6 +383,37 @@ class EngineMessenger implements MessengerService {
 
   rekeyMember(groupId: string, username: string): Promise<void> {
     return this.run(() => this.engine().groups.rekey(groupId, username));
+  }
+
+  previewInvite(link: string): Promise<RoomPreviewInfo> {
+    return translated(async () => {
+      const { groupId, secret } = parseInviteLink(link);
+      const p = await this.engine().groups.preview(groupId, secret);
+      return {
+        groupId,
+        name: p.name,
+        topic: p.topic,
+        memberCount: p.memberCount,
+        member: p.member,
+      };
+    });
+  }
+
+  exploreRooms(query: string): Promise<DirectoryRoomInfo[]> {
+    return translated(() => this.engine().groups.directory(query));
+  }
+
+  async joinOpenRoom(groupId: string): Promise<ConversationId> {
+    await this.run(() => this.engine().groups.join(groupId));
+    return groupConversationId(groupId);
+  }
+
+  async joinByInvite(link: string): Promise<ConversationId> {
+    return translated(async () => {
+      const { groupId, secret } = parseInviteLink(link);
+      await this.engine().groups.join(groupId, secret);
+      return groupConversationId(groupId);
+    });
   }
 
   sendText(

@@ -19,6 +19,24 @@ import type {
 /** `dm:{username}` for a direct conversation, `group:{groupId}` for a group. */
 export type ConversationId = string;
 
+/** One room of the public directory ({@link MessengerService.exploreRooms}). */
+export interface DirectoryRoomInfo {
+  groupId: string;
+  name: string;
+  topic: string;
+  memberCount: number;
+}
+
+/** A room before joining it ({@link MessengerService.previewInvite}). */
+export interface RoomPreviewInfo {
+  groupId: string;
+  name: string;
+  topic: string;
+  memberCount: number;
+  /** Already a member. */
+  member: boolean;
+}
+
 /** Build the conversation id of a DM with `username` (the wire contract's `dmConversation`). */
 export const dmId: (username: string) => ConversationId = dmConversation;
 /** Build the conversation id of a group (the wire contract's `groupConversation`). */
@@ -389,6 +407,14 @@ export interface MessengerService {
   groupKeys(groupId: string, options?: { lookup?: boolean }): Promise<GroupKeys>;
   /** Admin: re-add a member whose identity key changed, with the new key. */
   rekeyMember(groupId: string, username: string): Promise<void>;
+  /** The room an invite link (`…#/join/<group>/<secret>`) leads to, its chain verified here. */
+  previewInvite(link: string): Promise<RoomPreviewInfo>;
+  /** Join the room of an invite link; returns its conversation id. */
+  joinByInvite(link: string): Promise<ConversationId>;
+  /** The server's public directory of open rooms, searched by name and topic. */
+  exploreRooms(query: string): Promise<DirectoryRoomInfo[]>;
+  /** Join an open room from the directory; returns its conversation id. */
+  joinOpenRoom(groupId: string): Promise<ConversationId>;
 
   /** Encrypt and send; resolves once the message is in the local outbox. */
   sendText(

@@ -133,6 +133,27 @@ const EN = {
   'link.confirmUserinfo':
     'Open this link?\n\n{url}\n\nThe part before “@” is not where it goes: it opens {host}. Open it only if you expected that site.',
 
+  'join.title': 'Join a room',
+  'join.checking': 'Checking the invite…',
+  'join.members.one': '1 member',
+  'join.members.other': '{count} members',
+  'join.history': 'Messages sent before you join are not available to you.',
+  'join.button': 'Join {name}',
+  'join.joining': 'Joining…',
+  'join.already': 'You are already in this room.',
+  'join.open': 'Open the room',
+  'join.back': 'Back to chats',
+
+  'explore.title': 'Explore rooms',
+  'explore.search': 'Search rooms by name or topic',
+  'explore.public':
+    'These rooms are open to anyone on this server. Their admins chose to list them, so their name and topic are public; messages stay end-to-end encrypted.',
+  'explore.none': 'No rooms found.',
+  'explore.join': 'Join {name}',
+  'explore.open': 'Open {name}',
+  'explore.members.one': '1 member',
+  'explore.members.other': '{count} members',
+
   'keyLog.notChecked': 'Key log: not checked yet',
   'keyLog.entries.one': '1 entry',
   'keyLog.entries.other': '{count} entries',

@@ -188,6 +188,22 @@ export class RecordingMessenger implements MessengerService {
   async rekeyMember(...args: unknown[]) {
     this.record('rekeyMember', ...args);
   }
+  async previewInvite(...args: unknown[]) {
+    this.record('previewInvite', ...args);
+    return { groupId: 'g1', name: 'Room', topic: '', memberCount: 2, member: false };
+  }
+  async exploreRooms(...args: unknown[]) {
+    this.record('exploreRooms', ...args);
+    return [];
+  }
+  async joinOpenRoom(...args: unknown[]) {
+    this.record('joinOpenRoom', ...args);
+    return 'group:g1';
+  }
+  async joinByInvite(...args: unknown[]) {
+    this.record('joinByInvite', ...args);
+    return 'group:g1';
+  }
   async addMember(...args: unknown[]) {
     this.record('addMember', ...args);
   }

@@ -112,6 +112,8 @@ export function createHookState(opts: HookStateOptions): HookState {
       if (d.verdict === 'deny') return false;
       // [ACL-2] group topics: ask (through the short cache) whether the account is a current member.
       if (identity.kind !== 'device') return false;
+      // [ACL-2] publishing: only admins of an announcement-only group.
+      if (d.post) return groups.mayPost(d.groupId, identity.username);
       return groups.isMember(d.groupId, identity.username);
     },
   };

@@ -225,6 +225,7 @@ export class GroupChain {
       members,
       admins: members.filter((m) => state.members.get(m)!.admin),
       updatedAt: this.ctx.now(),
+      policy: { ...state.policy },
     };
     const before = old?.members ?? [];
     const removed = before.filter((m) => !members.includes(m));

@@ -15,6 +15,7 @@ import { decodePayload, type Payload } from '../../payload.ts';
 import type { GroupRecord, SenderKeyRecord, StoreOp } from '../../store/types.ts';
 import { newEffects, type Effects, type Origin } from '../apply/types.ts';
 import type { Applier } from '../apply/index.ts';
+import { ClientError } from '../../errors.ts';
 import type { Ctx } from '../context.ts';
 import { groupConversation } from '../conversation.ts';
 import { isAcked, isBatchable } from '../kinds.ts';
@@ -136,6 +137,20 @@ export class GroupReceiver {
             }
             // Sender keys and syncs come pairwise only; on a group topic they are ignored.
             if (payload?.kind === 'sender-key' || payload?.kind === 'sync') payload = null;
+            // Announcement-only (PROTOCOL.md §8.1 `policy`): the broker refuses other members'
+            // publishes; should one get through anyway, it is decrypted (the chain advances) and
+            // dropped.
+            const g = groups.get(groupId);
+            if (payload && g?.policy?.announce && !g.admins.includes(header.username)) {
+              this.ctx.events.emit(
+                'error',
+                new ClientError(
+                  'NOT_ADMIN',
+                  `${header.username} posted in announcement-only group ${groupId}`,
+                ),
+              );
+              payload = null;
+            }
             const simple = payload === null || isBatchable(payload.kind);
             if (!simple) await commit();
             const fx: Effects = newEffects();

@@ -76,6 +76,10 @@ export class GroupSender {
     const group = await this.chain.requireGroup(groupId);
     const state = this.chain.stateOf(group);
     this.chain.assertCurrent(state);
+    // Announcement-only (PROTOCOL.md §8.1 `policy`): the broker would refuse the publish.
+    if (state.policy.announce && !state.members.get(this.ctx.account().username)?.admin) {
+      throw new ClientError('NOT_ADMIN', `only admins post in announcement-only group ${groupId}`);
+    }
     const payload = this.pairwise.make(input, options.id);
     const devices = await this.memberDevices(group, state);
     const plaintext = pad(encodePayload(payload));
@@ -120,6 +124,8 @@ export class GroupSender {
     const group = await this.chain.requireGroup(groupId);
     const state = this.chain.stateOf(group);
     this.chain.assertCurrent(state);
+    // Turned announcement-only since: the broker would refuse it (and drop our connection).
+    if (state.policy.announce && !state.members.get(this.ctx.account().username)?.admin) return;
     const devices = await this.memberDevices(group, state);
     await this.encryptAndPublish(group, devices, plaintext);
   }
@@ -220,6 +226,8 @@ export class GroupSender {
 
   /** Typing in a group (not stored, not acknowledged). */
   async sendTyping(groupId: string, typing: boolean): Promise<void> {
+    const group = await this.ctx.store.getGroup(groupId);
+    if (group?.policy?.announce && !group.admins.includes(this.ctx.account().username)) return;
     await this.send(groupId, { kind: 'typing', typing, conversation: groupConversation(groupId) });
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Redis store: group chains (compare-and-set appends in Lua) and membership.
  */
-import type { GroupMember } from '../types.ts';
+import type { DirectoryEntry, GroupInfo, GroupMember } from '../types.ts';
 import type { GroupPart } from '../parts.ts';
 import { b64, script, unb64, type RedisContext } from './support.ts';
 
@@ -18,6 +18,17 @@ redis.call('RPUSH', KEYS[2], ARGV[3])
 redis.call('DEL', KEYS[3])
 for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
 return 1`);
+
+function infoOf(h: Record<string, string>): GroupInfo | null {
+  if (h.name === undefined) return null;
+  return {
+    name: h.name,
+    topic: h.topic ?? '',
+    join: h.join === 'open' || h.join === 'invite' ? h.join : 'admins-add',
+    announce: h.announce === '1',
+    listed: h.listed === '1',
+  };
+}
 
 /** Group chains and membership of the Redis store. */
 export function redisGroups({ client, k, run }: RedisContext): GroupPart {
@@ -73,6 +84,59 @@ export function redisGroups({ client, k, run }: RedisContext): GroupPart {
     },
     async isGroupMember(groupId, username) {
       return (await client.hExists(k.groupMembers(groupId), username)) === 1;
+    },
+    async setGroupInfo(groupId, info) {
+      await client.hSet(k.groupInfo(groupId), {
+        name: info.name,
+        topic: info.topic,
+        join: info.join,
+        announce: info.announce ? '1' : '0',
+        listed: info.listed ? '1' : '0',
+      });
+      // The directory set holds exactly the rooms it may show.
+      if (info.listed && info.join === 'open') await client.sAdd(k.directory, groupId);
+      else await client.sRem(k.directory, groupId);
+    },
+    async getGroupInfo(groupId) {
+      return infoOf(await client.hGetAll(k.groupInfo(groupId)));
+    },
+    async listDirectory(query, limit) {
+      const q = query.toLowerCase();
+      const ids = await client.sMembers(k.directory);
+      const rows = await Promise.all(
+        ids.map(async (groupId): Promise<DirectoryEntry | null> => {
+          const [info, n] = await Promise.all([
+            client.hGetAll(k.groupInfo(groupId)),
+            client.hLen(k.groupMembers(groupId)),
+          ]);
+          const i = infoOf(info);
+          if (!i || !i.listed || i.join !== 'open') return null;
+          if (q && !i.name.toLowerCase().includes(q) && !i.topic.toLowerCase().includes(q)) {
+            return null;
+          }
+          return { groupId, name: i.name, topic: i.topic, memberCount: n };
+        }),
+      );
+      return rows
+        .filter((r): r is DirectoryEntry => r !== null)
+        .sort(
+          (a, b) =>
+            b.memberCount - a.memberCount ||
+            (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) ||
+            (a.groupId < b.groupId ? -1 : 1),
+        )
+        .slice(0, limit);
+    },
+    async groupPosters(groupId) {
+      const [exists, members, announce] = await Promise.all([
+        client.exists(k.group(groupId)),
+        client.hGetAll(k.groupMembers(groupId)),
+        client.hGet(k.groupInfo(groupId), 'announce'),
+      ]);
+      if (!exists) return null;
+      return Object.keys(members)
+        .filter((u) => announce !== '1' || members[u] === '1')
+        .sort();
     },
   };
 }

@@ -1,9 +1,28 @@
 /**
  * SQLite store: group chains (compare-and-set appends) and membership.
  */
-import type { GroupMember } from '../types.ts';
+import type { GroupInfo, GroupMember } from '../types.ts';
 import type { GroupPart } from '../parts.ts';
 import { buf, type SqliteContext } from './schema.ts';
+
+interface InfoRow {
+  name: string;
+  topic: string;
+  join_policy: string;
+  announce: number;
+  listed: number;
+}
+
+function infoOf(row: InfoRow): GroupInfo {
+  return {
+    name: row.name,
+    topic: row.topic,
+    join:
+      row.join_policy === 'open' || row.join_policy === 'invite' ? row.join_policy : 'admins-add',
+    announce: row.announce === 1,
+    listed: row.listed === 1,
+  };
+}
 
 /** Group chains and membership of the SQLite store. */
 export function sqliteGroups({ db }: SqliteContext): GroupPart {
@@ -82,6 +101,55 @@ export function sqliteGroups({ db }: SqliteContext): GroupPart {
     },
     async isGroupMember(groupId, username) {
       return isMember.get(groupId, username) !== undefined;
+    },
+    async setGroupInfo(groupId, info) {
+      db.prepare(
+        `INSERT INTO group_info (group_id, name, topic, join_policy, announce, listed)
+         VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (group_id) DO UPDATE SET name = excluded.name, topic = excluded.topic,
+           join_policy = excluded.join_policy, announce = excluded.announce, listed = excluded.listed`,
+      ).run(groupId, info.name, info.topic, info.join, info.announce ? 1 : 0, info.listed ? 1 : 0);
+    },
+    async getGroupInfo(groupId) {
+      const row = db
+        .prepare(
+          'SELECT name, topic, join_policy, announce, listed FROM group_info WHERE group_id = ?',
+        )
+        .get(groupId) as InfoRow | undefined;
+      return row ? infoOf(row) : null;
+    },
+    async listDirectory(query, limit) {
+      const like = `%${query.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      const rows = db
+        .prepare(
+          `SELECT i.group_id, i.name, i.topic,
+             (SELECT COUNT(*) FROM group_members m WHERE m.group_id = i.group_id) AS n
+           FROM group_info i
+           WHERE i.listed = 1 AND i.join_policy = 'open'
+             AND (lower(i.name) LIKE ? ESCAPE '\\' OR lower(i.topic) LIKE ? ESCAPE '\\')
+           ORDER BY n DESC, i.name, i.group_id LIMIT ?`,
+        )
+        .all(like, like, limit) as { group_id: string; name: string; topic: string; n: number }[];
+      return rows.map((r) => ({
+        groupId: r.group_id,
+        name: r.name,
+        topic: r.topic,
+        memberCount: r.n,
+      }));
+    },
+    async groupPosters(groupId) {
+      const g = db.prepare('SELECT 1 FROM groups WHERE group_id = ?').get(groupId);
+      if (!g) return null;
+      const info = db.prepare('SELECT announce FROM group_info WHERE group_id = ?').get(groupId) as
+        { announce: number } | undefined;
+      const rows = db
+        .prepare(
+          info?.announce === 1
+            ? 'SELECT username FROM group_members WHERE group_id = ? AND admin = 1 ORDER BY username'
+            : 'SELECT username FROM group_members WHERE group_id = ? ORDER BY username',
+        )
+        .all(groupId) as { username: string }[];
+      return rows.map((r) => r.username);
     },
   };
 }

@@ -124,6 +124,18 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX otk_claims_expiry ON otk_claims (expires_at);
   `,
+  // v4 (issue 17): name and policy derived from each group's chain (directory, announce ACL).
+  `
+  CREATE TABLE group_info (
+    group_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    join_policy TEXT NOT NULL,
+    announce INTEGER NOT NULL,
+    listed INTEGER NOT NULL
+  );
+  CREATE INDEX group_info_listed ON group_info (listed, join_policy);
+  `,
 ];
 
 /** Apply pending migrations inside one transaction each. */
