@@ -14,7 +14,13 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createClient } from 'redis';
 import { createBroker, createRedisBackends, type Broker, type RedisBackends } from '@sotto/broker';
-import { advertisedBrokers, buildApp, listenMetrics, secureDataDir } from '@sotto/keyserver';
+import {
+  advertisedBrokers,
+  buildApp,
+  listenMetrics,
+  loadOrCreateMfaKey,
+  secureDataDir,
+} from '@sotto/keyserver';
 import {
   createMemoryAclEvents,
   createRedisAclEvents,
@@ -70,13 +76,14 @@ export async function startEmbedded(
   const ks = config.keyserver;
   const opt = config.embedded;
   // Before anything opens a file: 0700 dir, 0600 secrets, or a refusal (keyserver files.ts).
-  const { dataDir, jwtKeyFile } = secureDataDir(ks, {
+  const { dataDir, jwtKeyFile, mfaKeyFile } = secureDataDir(ks, {
     extraSecrets: opt.tls ? [opt.tls.keyFile] : [],
     warn: (message) => log(`warning: ${message}`),
   });
   const blobDir = join(dataDir, 'blobs');
   mkdirSync(blobDir, { recursive: true, mode: 0o700 });
   const signingKey = loadOrCreateSigningKey(jwtKeyFile);
+  const mfaKey = loadOrCreateMfaKey(mfaKeyFile);
 
   const cleanups: (() => Promise<unknown>)[] = [];
   const runCleanups = async () => {
@@ -146,6 +153,7 @@ export async function startEmbedded(
       store,
       aclEvents: events,
       signingKey,
+      mfaKey,
       blobDir,
       publisher: control,
       config: ks,

@@ -23,12 +23,13 @@ describe('control notices', () => {
   const notices: ControlNotice[] = [
     { type: 'group-changed', groupId: 'g1', seq: 3 },
     { type: 'device-removed', reason: 'identity-reset' },
+    { type: 'device-removed', reason: 'removed' },
     { type: 'prekeys-low', remaining: 0 },
   ];
 
   it('round-trip every notice type through the bytes the key server publishes', () => {
     for (const n of notices) expect(decodeControlNotice(encodeControlNotice(n))).toEqual(n);
-    expect(new TextDecoder().decode(encodeControlNotice(notices[2]!))).toBe(
+    expect(new TextDecoder().decode(encodeControlNotice(notices[3]!))).toBe(
       '{"type":"prekeys-low","remaining":0}',
     );
   });
