@@ -18,6 +18,7 @@ import {
   ClientError,
   type FileThumbnail,
   type MessageRecord,
+  type SecurityApi,
   type SottoClient,
 } from '@sotto/client';
 import { deleteDexieStore } from '@sotto/client/dexie';
@@ -172,6 +173,7 @@ class EngineMessenger implements MessengerService {
     password: string,
     progress: ProgressFn | undefined,
     mode: 'register' | 'login' | 'new-identity',
+    totp?: string,
   ): Promise<Account> {
     await this.host.close();
     progress?.(uiText('progress.loading'), 0.1);
@@ -191,12 +193,12 @@ class EngineMessenger implements MessengerService {
       );
       const info =
         mode === 'register'
-          ? await client.register(username, password)
-          : await client.login(
-              username,
-              password,
-              mode === 'new-identity' ? { resetIdentity: true } : {},
-            );
+          ? await client.register(username, password, { platform: 'web' })
+          : await client.login(username, password, {
+              platform: 'web',
+              ...(mode === 'new-identity' ? { resetIdentity: true } : {}),
+              ...(totp === undefined ? {} : { totp }),
+            });
       progress?.(uiText('progress.connecting'), 0.85);
       const me = await this.signedIn(info);
       progress?.(uiText('progress.ready'), 1);
@@ -239,8 +241,17 @@ class EngineMessenger implements MessengerService {
     return this.enter(username, password, progress, 'register');
   }
 
-  logIn(username: string, password: string, progress?: ProgressFn): Promise<Account> {
-    return this.enter(username, password, progress, 'login');
+  logIn(
+    username: string,
+    password: string,
+    progress?: ProgressFn,
+    totp?: string,
+  ): Promise<Account> {
+    return this.enter(username, password, progress, 'login', totp);
+  }
+
+  async security(): Promise<SecurityApi> {
+    return translated(() => this.engine().security());
   }
 
   logInWithNewIdentity(
