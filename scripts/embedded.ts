@@ -21,7 +21,13 @@ import {
   type Broker,
   type RedisBackends,
 } from '@sotto/broker';
-import { advertisedBrokers, buildApp, listenMetrics, secureDataDir } from '@sotto/keyserver';
+import {
+  advertisedBrokers,
+  buildApp,
+  listenMetrics,
+  loadOrCreateMfaKey,
+  secureDataDir,
+} from '@sotto/keyserver';
 import {
   createMemoryAclEvents,
   createRedisAclEvents,
@@ -77,13 +83,14 @@ export async function startEmbedded(
   const ks = config.keyserver;
   const opt = config.embedded;
   // Before anything opens a file: 0700 dir, 0600 secrets, or a refusal (keyserver files.ts).
-  const { dataDir, jwtKeyFile } = secureDataDir(ks, {
+  const { dataDir, jwtKeyFile, mfaKeyFile } = secureDataDir(ks, {
     extraSecrets: opt.tls ? [opt.tls.keyFile] : [],
     warn: (message) => log(`warning: ${message}`),
   });
   const blobDir = join(dataDir, 'blobs');
   mkdirSync(blobDir, { recursive: true, mode: 0o700 });
   const signingKey = loadOrCreateSigningKey(jwtKeyFile);
+  const mfaKey = loadOrCreateMfaKey(mfaKeyFile);
 
   const cleanups: (() => Promise<unknown>)[] = [];
   const runCleanups = async () => {
@@ -153,6 +160,7 @@ export async function startEmbedded(
       store,
       aclEvents: events,
       signingKey,
+      mfaKey,
       blobDir,
       publisher: control,
       config: ks,

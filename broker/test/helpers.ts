@@ -116,6 +116,10 @@ export class FakeStore implements AclStoreQueries {
         kemPrekey: null,
         logIndex: null,
         updatedAt: 0,
+        name: null,
+        platform: null,
+        createdAt: 0,
+        lastActiveAt: 0,
       }));
   }
 }

@@ -13,6 +13,8 @@ import type {
   OwnKeyLogStatus,
 } from './internal/context.ts';
 import type { TypedEvents } from './internal/emitter.ts';
+import type { LoginOptions } from './internal/account.ts';
+import type { SecurityApi } from './security-api.ts';
 import type { FileThumbnail, Payload, PayloadInput, FilePayload, VoiceNote } from './payload.ts';
 import type { GroupKeyStatus } from './internal/groups/admin.ts';
 import type { CreatedInvite, RoomInvite, RoomPreview } from './internal/groups/rooms.ts';
@@ -80,17 +82,18 @@ export interface SottoClient extends TypedEvents<ClientEvents> {
   readonly connectionState: ConnectionState;
 
   /** Sign up, then log in and set up this device. */
-  register(
-    username: string,
-    password: string,
-    options?: { kind?: DeviceKind; deviceId?: string },
-  ): Promise<AccountInfo>;
-  /** Log in (new device: keys created and uploaded; first device: UIK created). */
-  login(
-    username: string,
-    password: string,
-    options?: { kind?: DeviceKind; deviceId?: string; resetIdentity?: boolean },
-  ): Promise<AccountInfo>;
+  register(username: string, password: string, options?: LoginOptions): Promise<AccountInfo>;
+  /**
+   * Log in (new device: keys created and uploaded; first device: UIK created). With two-factor
+   * on, pass `totp` (or `session` for a passkey sign-in); without it the login throws
+   * `MfaRequiredError` (code `MFA_REQUIRED`) and nothing is set up.
+   */
+  login(username: string, password: string, options?: LoginOptions): Promise<AccountInfo>;
+  /**
+   * The account-security API (two-factor, recovery codes, step-up, passkeys, devices page) on
+   * this device's session; throws `NOT_REGISTERED` when this device is not logged in.
+   */
+  security(): Promise<SecurityApi>;
   /** Log this device out on the server and disconnect. Local state is kept. */
   logout(): Promise<void>;
   /**

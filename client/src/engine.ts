@@ -20,6 +20,7 @@ import {
 } from '@sotto/crypto';
 import type { AccountInfo, CreateClientOptions, SottoClient } from './api.ts';
 import { DEFAULT_OPTIONS } from './api.ts';
+import { createSecurityApi } from './security-api.ts';
 import { ClientError } from './errors.ts';
 import { localDevice, logIn, maintainPrekeys, replaceIdentity } from './internal/account.ts';
 import { Applier } from './internal/apply/index.ts';
@@ -292,6 +293,11 @@ export function createClient(deps: CreateClientOptions): SottoClient {
         transport.pendingTokens = null;
       }
       return info()!;
+    },
+    async security() {
+      if (!(await loadAccount())?.refreshToken)
+        throw new ClientError('NOT_REGISTERED', 'not logged in on this device: log in first');
+      return createSecurityApi(http);
     },
     async logout() {
       await http.logout();

@@ -54,6 +54,28 @@ export interface LoginResult extends Tokens {
   deviceId: string;
 }
 
+/** What a login may say about the device besides its id (docs/API.md "Devices"). */
+export interface LoginExtras {
+  /** The second factor in the same request: a TOTP code or a recovery code. */
+  totp?: string;
+  /** Name of a new device (default: browser and system, or "sotto CLI"). */
+  deviceName?: string;
+  platform?: 'web' | 'cli';
+}
+
+/**
+ * The password was right and the account has two-factor on: log in again with the code
+ * ({@link LoginExtras.totp}), or send it with `mfaToken` to `POST /v1/sessions/mfa`.
+ */
+export class MfaRequiredError extends ApiError {
+  constructor(
+    readonly mfaToken: string,
+    readonly methods: string[],
+  ) {
+    super('MFA_REQUIRED', 'this account needs a two-factor code', 401);
+  }
+}
+
 /** `PUT /v1/devices/{deviceId}/keys` body: base64url of canonical encodings; every part optional. */
 export interface KeyUpload {
   certificate?: string;
@@ -187,7 +209,20 @@ export interface HttpClientOptions {
 export interface HttpClient {
   readonly baseUrl: string;
   signUp(username: string, password: string): Promise<void>;
-  login(username: string, password: string, deviceId?: string): Promise<LoginResult>;
+  /** Log in; throws {@link MfaRequiredError} when two-factor is on and `extras.totp` is absent. */
+  login(
+    username: string,
+    password: string,
+    deviceId?: string,
+    extras?: LoginExtras,
+  ): Promise<LoginResult>;
+  /**
+   * Any key-server route (the account-security routes of `security-api.ts` use it): JSON body,
+   * bearer token when `auth`, the same refresh-and-retry on 401 as the typed calls.
+   */
+  call<T>(method: string, path: string, o?: { body?: unknown; auth?: boolean }): Promise<T>;
+  /** Replace the access token (a step-up's fresh one) keeping the refresh token. */
+  useAccessToken(accessToken: string): Promise<void>;
   /**
    * Exchange the refresh token for a new pair (also called automatically on 401). During a
    * password change it waits for the change and returns its pair instead: the old refresh
@@ -349,10 +384,27 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     async signUp(username, password) {
       await request('POST', '/v1/accounts', { body: { username, password } });
     },
-    login(username, password, deviceId) {
-      return request<LoginResult>('POST', '/v1/sessions', {
-        body: deviceId === undefined ? { username, password } : { username, password, deviceId },
+    async login(username, password, deviceId, extras = {}) {
+      const r = await request<
+        LoginResult | { mfaRequired: true; mfaToken: string; methods: string[] }
+      >('POST', '/v1/sessions', {
+        body: {
+          username,
+          password,
+          ...(deviceId === undefined ? {} : { deviceId }),
+          ...extras,
+        },
       });
+      if ('mfaRequired' in r) throw new MfaRequiredError(r.mfaToken, r.methods);
+      return r;
+    },
+    call(method, path, o = {}) {
+      return request(method, path, o);
+    },
+    async useAccessToken(accessToken) {
+      const t = options.getTokens?.();
+      if (!t) throw new ApiError('NOT_LOGGED_IN', 'no session: log in first', 0);
+      await options.onTokens?.({ accessToken, refreshToken: t.refreshToken });
     },
     async refresh() {
       const pending = changing;

@@ -26,11 +26,23 @@ export {
   ApiError,
   createHttpClient,
   isApiError,
+  MfaRequiredError,
   type HttpClient,
+  type LoginExtras,
+  type LoginResult,
   type HttpClientOptions,
   type Tokens,
   type UserSettings,
 } from './http.ts';
+export {
+  createSecurityApi,
+  loginWithPasskey,
+  type DeviceInfo,
+  type MfaState,
+  type PasskeyCeremony,
+  type PasskeyInfo,
+  type SecurityApi,
+} from './security-api.ts';
 export * from './payload.ts';
 export * from './store/types.ts';
 export { tokenize } from './store/common.ts';

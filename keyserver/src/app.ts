@@ -4,7 +4,7 @@
  * blob folder, config). It never listens — `server.ts` does (Fastify's testing
  * guide) — and it does not own the injected store or bus: the caller closes them.
  */
-import { randomUUID, type KeyObject } from 'node:crypto';
+import { randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import Fastify, {
   type FastifyError,
@@ -28,6 +28,7 @@ import {
 } from './errors.ts';
 import { createAuthCache } from './auth-cache.ts';
 import { createKeyLog } from './keylog.ts';
+import { createMfaSecrets, MFA_KEY_BYTES } from './mfa.ts';
 import { createLoginThrottle } from './login-throttle.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { metricsAuthorized } from '@sotto/server-core/metrics-listener';
@@ -35,10 +36,13 @@ import { createPasswordHasher } from './passwords.ts';
 import { createCountLimiter, nodeRedisRateLimitStore } from './ratelimit-store.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { blobRoutes } from './routes/blobs.ts';
+import { deviceRoutes } from './routes/devices.ts';
+import { mfaRoutes } from './routes/mfa.ts';
+import { PASSKEY_CHALLENGE_TTL_MS, passkeyRoutes } from './routes/passkeys.ts';
 import { discoveryRoutes } from './routes/discovery.ts';
 import { groupRoutes } from './routes/groups.ts';
 import { roomRoutes } from './routes/rooms.ts';
-import { keyRoutes } from './routes/keys.ts';
+import { keyRoutes, REAUTH_MAX_AGE_S } from './routes/keys.ts';
 import { logRoutes } from './routes/log.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { thingRoutes } from './routes/things.ts';
@@ -59,6 +63,13 @@ export interface BuildAppOptions {
   aclEvents: AclEvents;
   /** Ed25519 private key (KeyObject or PEM): signs access tokens and key-log tree heads. */
   signingKey: KeyInput;
+  /**
+   * The 32-byte MFA key (`loadOrCreateMfaKey`): seals TOTP secrets, keys recovery-code hashes and
+   * signs challenge tokens. Kept apart from the store; every key server of a cluster needs the
+   * same. Without it a random key lives as long as this app (tests and tools only: TOTP
+   * enrolments would not survive a restart).
+   */
+  mfaKey?: Uint8Array;
   /** Delivers control notices on `sotto/v1/control/{user}/{device}`; notices are skipped without it. */
   publisher?: ControlPublisher;
   /** Folder for blob files (`{dataDir}/blobs` in embedded mode). */
@@ -221,6 +232,20 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
     prefix: `${opts.redisPrefix ?? 'sotto:rl:'}password:`,
     ...(opts.redis ? { redis: opts.redis } : {}),
   });
+  const mfaLimiter = createCountLimiter({
+    max: config.mfaAttempts,
+    windowMs: config.mfaWindowMs,
+    now,
+    prefix: `${opts.redisPrefix ?? 'sotto:rl:'}mfa:`,
+    ...(opts.redis ? { redis: opts.redis } : {}),
+  });
+  const spentChallenges = createCountLimiter({
+    max: 1,
+    windowMs: PASSKEY_CHALLENGE_TTL_MS,
+    now,
+    prefix: `${opts.redisPrefix ?? 'sotto:rl:'}challenge:`,
+    ...(opts.redis ? { redis: opts.redis } : {}),
+  });
   const loginThrottle = createLoginThrottle({
     freeFailures: limits.loginFreeFailures,
     baseMs: limits.loginBackoffMs,
@@ -239,6 +264,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
     config,
     keyLog,
     blobDir: opts.blobDir,
+    mfa: createMfaSecrets(opts.mfaKey ?? new Uint8Array(randomBytes(MFA_KEY_BYTES))),
     log: app.log,
     now,
     authenticate,
@@ -296,6 +322,34 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
         ...(authTime === undefined ? {} : { authTime }),
       });
       return { accessToken: t.token, refreshToken, deviceId, expiresIn: config.accessTokenTtl };
+    },
+    async startSession(username, device) {
+      await store.activateDevice(username, device.deviceId, {
+        name: device.name,
+        platform: device.platform,
+        at: now(),
+      });
+      return ctx.issueSession(username, device.deviceId, { authTime: Math.floor(now() / 1000) });
+    },
+    async takeMfaAttempt(username) {
+      const turn = await mfaLimiter.take(username, 1);
+      if (!turn.ok)
+        throw rateLimited('too many two-factor attempts for this account', turn.retryInMs);
+    },
+    requireRecentAuth(c) {
+      const age = Math.floor(now() / 1000) - (c.auth_time ?? Number.NEGATIVE_INFINITY);
+      if (!(age <= REAUTH_MAX_AGE_S)) throw apiError('REAUTH_REQUIRED');
+    },
+    async spendChallenge(challenge) {
+      return (await spentChallenges.take(challenge, 1)).ok;
+    },
+    async revokeDevice(username, deviceId) {
+      const revoked = await store.revokeDeviceTokens(username, deviceId);
+      await store.deactivateDevice(username, deviceId);
+      for (const t of revoked) {
+        await ctx.publishEvent({ type: 'token-revoked', jti: t.jti, username, deviceId });
+      }
+      await ctx.publishEvent({ type: 'device-revoked', username, deviceId });
     },
     async publishEvent(event) {
       // The revoking key server refuses the token on its very next request, whatever the bus's delay.
@@ -452,6 +506,9 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
   logRoutes(app, ctx);
   settingsRoutes(app, ctx);
   discoveryRoutes(app, ctx);
+  mfaRoutes(app, ctx);
+  passkeyRoutes(app, ctx);
+  deviceRoutes(app, ctx);
 
   // A Fastify instance is a thenable, so TypeScript checks the *awaited* type of
   // the return value (a plain FastifyInstance) and loses the extras; the object

@@ -101,6 +101,13 @@ export interface AppConfig {
    * there (only on the separate metrics listener, {@link KeyServerConfig.metricsPort}).
    */
   metricsToken: string | null;
+  /**
+   * Second-factor attempts (TOTP or recovery code) per account per {@link mfaWindowMs}, whatever
+   * the IP and whether or not the other rate limits are on (docs/SECURITY.md "Two-factor").
+   */
+  mfaAttempts: number;
+  /** Window of {@link mfaAttempts}, ms. */
+  mfaWindowMs: number;
 }
 
 /** The whole process configuration (`server.ts`). */
@@ -120,6 +127,11 @@ export interface KeyServerConfig extends AppConfig {
   redisPrefix: string;
   /** PEM file with the Ed25519 signing key; default `{dataDir}/jwt-ed25519.pem`, generated on first start. */
   jwtKeyFile: string | null;
+  /**
+   * File with the key that seals TOTP secrets and keys recovery-code hashes; default
+   * `{dataDir}/mfa.key`, generated on first start. Every key server of a cluster needs the same one.
+   */
+  mfaKeyFile: string | null;
   /** MQTT URL of a broker for control notices in standalone mode (`mqtt://127.0.0.1:1883`). */
   brokerUrl: string | null;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -165,6 +177,8 @@ export function defaultAppConfig(): AppConfig {
     mqttTcpUrl: null,
     trustedProxies: [],
     metricsToken: null,
+    mfaAttempts: 5,
+    mfaWindowMs: 5 * 60_000,
   };
 }
 
@@ -217,6 +231,9 @@ const schema = {
     blobMaxBytes: int(1, 16 * 1024 ** 3),
     bodyLimit: int(1024, 64 * 1024 * 1024),
     jwtKeyFile: { type: ['string', 'null'] },
+    mfaKeyFile: { type: ['string', 'null'] },
+    mfaAttempts: int(1, 1000),
+    mfaWindowMs: int(1000, 24 * 3600 * 1000),
     brokerUrl: { type: ['string', 'null'], pattern: '^(mqtts?|wss?)://' },
     mqttWsUrl: { type: ['string', 'null'], pattern: '^wss?://[^\\s]+$' },
     mqttTcpUrl: { type: ['string', 'null'], pattern: '^mqtts?://[^\\s]+$' },
@@ -280,6 +297,9 @@ const OPTIONS = {
   'blob-max-bytes': { env: 'BLOB_MAX_BYTES', path: ['blobMaxBytes'] },
   'body-limit': { env: 'BODY_LIMIT', path: ['bodyLimit'] },
   'jwt-key-file': { env: 'JWT_KEY_FILE', path: ['jwtKeyFile'] },
+  'mfa-key-file': { env: 'MFA_KEY_FILE', path: ['mfaKeyFile'] },
+  'mfa-attempts': { env: 'MFA_ATTEMPTS', path: ['mfaAttempts'] },
+  'mfa-window-ms': { env: 'MFA_WINDOW_MS', path: ['mfaWindowMs'] },
   'broker-url': { env: 'BROKER_URL', path: ['brokerUrl'] },
   'mqtt-ws-url': { env: 'MQTT_WS_URL', path: ['mqttWsUrl'] },
   'mqtt-tcp-url': { env: 'MQTT_TCP_URL', path: ['mqttTcpUrl'] },
@@ -381,6 +401,7 @@ export function loadConfig(
     redisUrl: null,
     redisPrefix: 'sotto:',
     jwtKeyFile: null,
+    mfaKeyFile: null,
     brokerUrl: null,
     logLevel: 'info',
     metricsPort: 0,

@@ -6,9 +6,10 @@ import type { ControlNotice } from '@sotto/crypto/wire';
 import type { FastifyBaseLogger, onRequestAsyncHookHandler } from 'fastify';
 import type { AppConfig } from './config.ts';
 import type { KeyLog } from './keylog.ts';
+import type { MfaSecrets } from './mfa.ts';
 import type { Metrics } from './metrics.ts';
 import type { PasswordHasher } from './passwords.ts';
-import type { AclEvent, AclEvents, Store } from '@sotto/server-core/store';
+import type { AclEvent, AclEvents, DevicePlatform, Store } from '@sotto/server-core/store';
 import type { AccessClaims, TokenIssuer, TokenVerifier } from '@sotto/server-core/tokens';
 
 /** Every notice the key server sends on a control topic; defined in the wire contract. */
@@ -27,6 +28,14 @@ export interface SessionTokens {
   expiresIn: number;
 }
 
+/** The device a login is for: its id and what to record about it (`activateDevice`). */
+export interface LoginDevice {
+  deviceId: string;
+  /** Default name (kept only while the device has none). */
+  name: string;
+  platform: DevicePlatform;
+}
+
 /** Rate-limited route families. */
 export type LimitedRoute = 'signup' | 'login' | 'bundle' | 'lookup';
 
@@ -41,6 +50,8 @@ export interface Ctx {
   config: AppConfig;
   keyLog: KeyLog;
   blobDir: string;
+  /** The MFA key's operations: sealed TOTP secrets, recovery-code hashes, challenge tokens. */
+  mfa: MfaSecrets;
   log: FastifyBaseLogger;
   now: () => number;
   /** `onRequest` hook: verifies the bearer token and sets `request.auth`. */
@@ -73,6 +84,28 @@ export interface Ctx {
    * while `username` is in a wait, whether or not it exists.
    */
   checkPassword(username: string, passwordHash: string | null, password: string): Promise<boolean>;
+  /**
+   * Finish a login whose every factor was checked: activate the device (recording its name,
+   * platform and activity) and issue a new token family with `auth_time` now.
+   */
+  startSession(username: string, device: LoginDevice): Promise<SessionTokens>;
+  /**
+   * Spend one second-factor attempt of `username` (`mfaAttempts` per `mfaWindowMs`, always on);
+   * throws `RATE_LIMITED` with `Retry-After` when spent.
+   */
+  takeMfaAttempt(username: string): Promise<void>;
+  /**
+   * Step-up (issue 19): throws `REAUTH_REQUIRED` unless the token's `auth_time` (the last
+   * password or passkey proof of its session) is at most 5 minutes old.
+   */
+  requireRecentAuth(claims: AccessClaims): void;
+  /**
+   * Spend a WebAuthn challenge: true the first time within its lifetime, false after (shared
+   * through Redis in cluster mode), so an assertion cannot be replayed.
+   */
+  spendChallenge(challenge: string): Promise<boolean>;
+  /** Revoke every token of one device, deactivate it and announce both on the ACL bus. */
+  revokeDevice(username: string, deviceId: string): Promise<void>;
   /** Publish an ACL event; failures are logged, never thrown. */
   publishEvent(event: AclEvent): Promise<void>;
   /** Send a JSON control notice to every active device of `users`; failures are logged. */

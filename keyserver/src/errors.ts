@@ -41,13 +41,21 @@ export const ERRORS = {
   INVITE_EXPIRED: { status: 403, message: 'the invite has expired' },
   INVITE_REVOKED: { status: 403, message: 'the invite was revoked' },
   INVITE_USED_UP: { status: 403, message: 'the invite has no uses left' },
+  /** The second-factor code (TOTP or recovery code) is wrong, expired or already used. */
+  MFA_CODE_INVALID: { status: 401, message: 'invalid or already used code' },
+  /** The login's `mfaToken` (or a passkey ceremony's challenge token) is unknown or expired. */
+  INVALID_MFA_TOKEN: { status: 401, message: 'invalid or expired challenge; log in again' },
+  /** The passkey assertion or attestation does not verify, or the passkey is not registered. */
+  PASSKEY_INVALID: { status: 401, message: 'passkey could not be verified' },
   /**
-   * An identity reset needs proof of the password: send `password` with the upload, or use an
-   * access token from a password login at most 5 minutes old (its `auth_time` claim).
+   * A sensitive action (identity reset, changing two-factor settings or passkeys, removing a
+   * device) needs the password or a passkey within the last 5 minutes: log in again, or get a
+   * fresh access token from `POST /v1/sessions/step-up` (its `auth_time` claim); an identity
+   * reset may also send `password` with the upload.
    */
   REAUTH_REQUIRED: {
     status: 403,
-    message: 'identity reset needs the password or a fresh login',
+    message: 'this action needs the password or a passkey within the last 5 minutes',
   },
   /** No such route. */
   NOT_FOUND: { status: 404, message: 'not found' },
@@ -69,6 +77,12 @@ export const ERRORS = {
   /** Two different records for the same chain position. */
   FORK: { status: 409, message: 'record conflicts with the chain' },
   THING_EXISTS: { status: 409, message: 'thing name is taken' },
+  /** Two-factor sign-in is already on; disable it first to enrol a new authenticator. */
+  MFA_ALREADY_ENABLED: { status: 409, message: 'two-factor authentication is already on' },
+  /** Two-factor sign-in is off (or enrolment was not started) for this action. */
+  MFA_NOT_ENABLED: { status: 409, message: 'two-factor authentication is not on' },
+  /** A device cannot remove itself here: log out instead (`DELETE /v1/sessions/current`). */
+  CURRENT_DEVICE: { status: 409, message: 'this is the current device; log out instead' },
   /** Body larger than the route allows. */
   PAYLOAD_TOO_LARGE: { status: 413, message: 'body too large' },
   /** Blob larger than the configured cap. */

@@ -76,20 +76,22 @@ export interface DataDirConfig {
   dataDir: string;
   redisUrl: string | null;
   jwtKeyFile: string | null;
+  mfaKeyFile?: string | null;
   insecurePermissions: boolean;
 }
 
 /**
  * Secure the key server's data dir before it is used: the SQLite database and its WAL files
- * (without Redis), the signing key, and `extraSecrets` (embedded mode's TLS key). Returns the
- * absolute data dir and signing-key path.
+ * (without Redis), the signing key, the MFA key, and `extraSecrets` (embedded mode's TLS key).
+ * Returns the absolute data dir, signing-key and MFA-key paths.
  */
 export function secureDataDir(
   config: DataDirConfig,
   opts: { extraSecrets?: readonly string[]; warn?: (message: string) => void } = {},
-): { dataDir: string; jwtKeyFile: string } {
+): { dataDir: string; jwtKeyFile: string; mfaKeyFile: string } {
   const dataDir = resolve(config.dataDir);
   const jwtKeyFile = resolve(config.jwtKeyFile ?? join(dataDir, 'jwt-ed25519.pem'));
+  const mfaKeyFile = resolve(config.mfaKeyFile ?? join(dataDir, 'mfa.key'));
   const db = join(dataDir, 'keyserver.db');
   // SQLite creates its -wal and -shm files with the database file's mode.
   const sqlite: SecretFile[] = config.redisUrl
@@ -100,10 +102,11 @@ export function secureDataDir(
     files: [
       ...sqlite,
       { path: jwtKeyFile },
+      { path: mfaKeyFile },
       ...(opts.extraSecrets ?? []).map((path) => ({ path })),
     ],
     insecure: config.insecurePermissions,
     ...(opts.warn ? { warn: opts.warn } : {}),
   });
-  return { dataDir, jwtKeyFile };
+  return { dataDir, jwtKeyFile, mfaKeyFile };
 }

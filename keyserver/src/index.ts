@@ -21,5 +21,6 @@ export {
 } from './config.ts';
 export { ApiError, ERRORS, type ApiErrorCode } from './errors.ts';
 export { PermissionError, secureDataDir, type DataDirConfig } from './files.ts';
+export { loadOrCreateMfaKey } from './mfa.ts';
 export { listenMetrics, type MetricsListener } from '@sotto/server-core/metrics-listener';
 export { advertisedBrokers } from './routes/discovery.ts';

@@ -10,6 +10,7 @@ import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import type { ControlPublisher } from './context.ts';
 import { PermissionError, secureDataDir } from './files.ts';
+import { loadOrCreateMfaKey } from './mfa.ts';
 import { listenMetrics } from '@sotto/server-core/metrics-listener';
 import { createMqttControlPublisher } from './mqtt-publisher.ts';
 import {
@@ -26,10 +27,11 @@ import { createTokenIssuer, loadOrCreateSigningKey } from '@sotto/server-core/to
 async function main(): Promise<void> {
   const config = loadConfig();
   // Before anything opens a file: 0700 dir, 0600 secrets, or a refusal (files.ts).
-  const { dataDir, jwtKeyFile } = secureDataDir(config, {
+  const { dataDir, jwtKeyFile, mfaKeyFile } = secureDataDir(config, {
     warn: (message) => console.error(`warning: ${message}`),
   });
   const signingKey = loadOrCreateSigningKey(jwtKeyFile);
+  const mfaKey = loadOrCreateMfaKey(mfaKeyFile);
   const closers: (() => Promise<unknown>)[] = [];
 
   let store: Store;
@@ -69,6 +71,7 @@ async function main(): Promise<void> {
     store,
     aclEvents: events,
     signingKey,
+    mfaKey,
     blobDir: resolve(config.blobDir ?? join(dataDir, 'blobs')),
     config,
     ...(publisher ? { publisher } : {}),

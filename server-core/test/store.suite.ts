@@ -514,6 +514,136 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       expect(await store.getLogLeaves(1, 3)).toHaveLength(2);
     });
 
+    it('keeps a device name, platform, creation and last activity; renames and removes one device', async () => {
+      await store.createUser({ username: 'alice', passwordHash: 'h', createdAt: 1 });
+      await store.activateDevice('alice', 'd1', {
+        name: 'Chrome on Linux',
+        platform: 'web',
+        at: 100,
+      });
+      // A later login keeps the name the device has and records the activity.
+      await store.activateDevice('alice', 'd1', {
+        name: 'Firefox on Linux',
+        platform: 'web',
+        at: 200,
+      });
+      expect(await store.getDevice('alice', 'd1')).toMatchObject({
+        name: 'Chrome on Linux',
+        platform: 'web',
+        createdAt: 100,
+        lastActiveAt: 200,
+      });
+      await store.touchDevice('alice', 'd1', 300);
+      expect((await store.getDevice('alice', 'd1'))?.lastActiveAt).toBe(300);
+      expect(await store.setDeviceName('alice', 'd1', 'work laptop')).toBe(true);
+      expect(await store.setDeviceName('alice', 'nope', 'x')).toBe(false);
+      expect(await store.setDeviceName('bob', 'd1', 'x')).toBe(false);
+      await store.activateDevice('alice', 'd1', {
+        name: 'Chrome on Linux',
+        platform: 'web',
+        at: 400,
+      });
+      expect((await store.getDevice('alice', 'd1'))?.name).toBe('work laptop');
+      // Touching an unknown device creates nothing.
+      await store.touchDevice('alice', 'ghost', 5);
+      expect(await store.getDevice('alice', 'ghost')).toBeNull();
+
+      await store.activateDevice('alice', 'd2', { name: 'sotto CLI', platform: 'cli', at: 500 });
+      await store.addOneTimePrekeys('alice', 'd2', { x25519: [pk(1)], kem: [pk(2)] }, 100);
+      expect(await store.removeDevice('alice', 'd2')).toBe(true);
+      expect(await store.removeDevice('alice', 'd2')).toBe(false);
+      expect(await store.getDevice('alice', 'd2')).toBeNull();
+      expect(await store.isDeviceActive('alice', 'd2')).toBe(false);
+      expect((await store.listDevices('alice')).map((d) => d.deviceId)).toEqual(['d1']);
+      expect(await store.countOneTimePrekeys('alice', 'd2')).toEqual({
+        oneTimePrekeys: 0,
+        oneTimeKemPrekeys: 0,
+      });
+    });
+
+    it('keeps a sealed TOTP secret and accepts each time step once, never an older one', async () => {
+      await store.createUser({ username: 'alice', passwordHash: 'h', createdAt: 1 });
+      expect(await store.getTotp('alice')).toBeNull();
+      expect(await store.useTotpStep('alice', 10)).toBe(false); // no TOTP: nothing accepted
+      await store.setTotp('alice', bytes(1, 2, 3), false);
+      expect(await store.getTotp('alice')).toEqual({
+        sealedSecret: bytes(1, 2, 3),
+        enabled: false,
+        lastStep: 0,
+      });
+      await store.setTotp('alice', bytes(1, 2, 3), true);
+      expect(await store.useTotpStep('alice', 10)).toBe(true);
+      expect(await store.useTotpStep('alice', 10)).toBe(false); // replay
+      expect(await store.useTotpStep('alice', 9)).toBe(false); // older code after a newer one
+      const both = await Promise.all([
+        store.useTotpStep('alice', 11),
+        store.useTotpStep('alice', 11),
+      ]);
+      expect(both.filter(Boolean)).toHaveLength(1);
+      // A new secret keeps the last step: codes already used stay used.
+      await store.setTotp('alice', bytes(4), true);
+      expect(await store.getTotp('alice')).toEqual({
+        sealedSecret: bytes(4),
+        enabled: true,
+        lastStep: 11,
+      });
+      await store.deleteTotp('alice');
+      expect(await store.getTotp('alice')).toBeNull();
+    });
+
+    it('uses each recovery code once and replaces the whole set on regeneration', async () => {
+      await store.setRecoveryCodes('alice', ['a', 'b', 'c']);
+      expect(await store.countRecoveryCodes('alice')).toBe(3);
+      const both = await Promise.all([
+        store.useRecoveryCode('alice', 'a'),
+        store.useRecoveryCode('alice', 'a'),
+      ]);
+      expect(both.filter(Boolean)).toHaveLength(1);
+      expect(await store.useRecoveryCode('bob', 'b')).toBe(false);
+      expect(await store.countRecoveryCodes('alice')).toBe(2);
+      await store.setRecoveryCodes('alice', ['x', 'y']);
+      expect(await store.useRecoveryCode('alice', 'b')).toBe(false);
+      expect(await store.useRecoveryCode('alice', 'x')).toBe(true);
+      expect(await store.countRecoveryCodes('alice')).toBe(1);
+      await store.setRecoveryCodes('alice', []);
+      expect(await store.countRecoveryCodes('alice')).toBe(0);
+    });
+
+    it('registers passkeys once, lists, renames and removes only the owner’s, records use', async () => {
+      const p = {
+        credentialId: 'cred-1',
+        username: 'alice',
+        publicKey: bytes(1, 2),
+        counter: 0,
+        transports: ['internal'],
+        name: 'Laptop',
+        createdAt: 10,
+        lastUsedAt: null,
+      };
+      expect(await store.addPasskey(p)).toBe(true);
+      expect(await store.addPasskey({ ...p, username: 'bob' })).toBe(false);
+      expect(
+        await store.addPasskey({ ...p, credentialId: 'cred-2', name: 'Phone', createdAt: 20 }),
+      ).toBe(true);
+      expect(await store.getPasskey('cred-1')).toEqual(p);
+      expect((await store.listPasskeys('alice')).map((x) => x.name)).toEqual(['Laptop', 'Phone']);
+      expect(await store.listPasskeys('bob')).toEqual([]);
+      expect(await store.renamePasskey('bob', 'cred-1', 'mine')).toBe(false);
+      expect(await store.renamePasskey('alice', 'cred-1', 'Work laptop')).toBe(true);
+      await store.usePasskey('cred-1', 7, 99);
+      expect(await store.getPasskey('cred-1')).toMatchObject({
+        name: 'Work laptop',
+        counter: 7,
+        lastUsedAt: 99,
+      });
+      expect(await store.removePasskey('bob', 'cred-1')).toBe(false);
+      expect(await store.removePasskey('alice', 'cred-1')).toBe(true);
+      expect(await store.getPasskey('cred-1')).toBeNull();
+      await store.usePasskey('cred-1', 8, 100); // a removed passkey is not recreated
+      expect(await store.getPasskey('cred-1')).toBeNull();
+      expect((await store.listPasskeys('alice')).map((x) => x.credentialId)).toEqual(['cred-2']);
+    });
+
     it('answers a ping', async () => {
       await expect(store.ping()).resolves.toBeUndefined();
     });

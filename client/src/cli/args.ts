@@ -10,13 +10,20 @@ import type { CliConfig } from './config.ts';
 export const USAGE = `usage: sotto [--state DIR] [--server URL] [--mqtt URL[,URL…]]… [--passphrase-file F] <command> …
 
   register <username> [--password P] [--kind user|bot|bridge]
-  login <username> [--password P] [--kind …] [--reset-identity]
+  login <username> [--password P] [--totp CODE] [--kind …] [--reset-identity]
+                                           --totp: the authenticator code (or a recovery code)
+                                           when two-factor is on; asked for on a terminal
   link show <username> [--password P] [--kind …]   new device: print a link code, wait
   link approve <code> [--no-history]      existing device: link the device showing <code>
                                            (copies the message history unless --no-history)
   password [--password CURRENT] [--new-password NEW]   change the account password
   reset-identity [--password P]            lost your other devices: new identity key here,
                                            every other device removed (contacts see a key change)
+  2fa enable [--password P]                 start two-factor: prints the secret and otpauth URI
+  2fa confirm <code>                        finish enabling (within 5 min); prints recovery codes
+  2fa disable --totp CODE [--password P]    turn two-factor off (code or recovery code)
+  2fa recovery [--password P]               new recovery codes (the old ones stop working)
+  2fa status                                two-factor on or off, recovery codes left
   send <user|group:ID|#name> <text…> [--timeout SECONDS]   wait for delivery (10 s)
   listen                                   decrypted messages as JSON lines
   groups create <name> [member…] | add <group> <user> | remove <group> <user> | list
@@ -51,6 +58,7 @@ const OPTIONS = {
   unmark: { type: 'boolean' },
   accept: { type: 'boolean' },
   'reset-identity': { type: 'boolean' },
+  totp: { type: 'string' },
   'no-history': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;

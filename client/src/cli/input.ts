@@ -31,6 +31,11 @@ async function readLines(prompts: string[]): Promise<string[]> {
   return lines;
 }
 
+/** One line of stdin (prompted on a terminal). */
+export async function readLine(prompt: string): Promise<string> {
+  return (await readLines([prompt]))[0] ?? '';
+}
+
 /** The password: `--password` / `SOTTO_PASSWORD`, else the first line of stdin. */
 export async function readPassword(cfg: CliConfig): Promise<string> {
   const line = cfg.password ?? (await readLines(['password']))[0];

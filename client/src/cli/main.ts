@@ -13,6 +13,7 @@ import { type Command, parseCommandLine, USAGE } from './args.ts';
 import { account, password, resetIdentity } from './commands/account.ts';
 import { groups, rooms } from './commands/groups.ts';
 import { link } from './commands/link.ts';
+import { mfa } from './commands/mfa.ts';
 import { listen, send } from './commands/messages.ts';
 import { bridge, thing } from './commands/things.ts';
 import { verify } from './commands/verify.ts';
@@ -28,6 +29,7 @@ const COMMANDS: ReadonlyMap<string, Command> = new Map([
   ['login', account],
   ['password', password],
   ['reset-identity', resetIdentity],
+  ['2fa', mfa],
   ['send', send],
   ['listen', listen],
   ['groups', groups],

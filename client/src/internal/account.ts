@@ -22,7 +22,7 @@ import {
   type LocalDevice,
 } from '@sotto/crypto';
 import { ClientError } from '../errors.ts';
-import type { HttpClient, KeyUpload } from '../http.ts';
+import type { HttpClient, KeyUpload, LoginResult } from '../http.ts';
 import type { AccountRecord, ClientStore, PrekeySecretRecord, StoreOp } from '../store/types.ts';
 import type { Ctx } from './context.ts';
 import { parseConversation } from './conversation.ts';
@@ -119,6 +119,19 @@ export interface LoginOptions {
    * has a key gets LINK_REQUIRED.
    */
   resetIdentity?: boolean;
+  /**
+   * The second factor (TOTP or recovery code) when the account has two-factor on; without it
+   * such a login throws `MfaRequiredError` (`MFA_REQUIRED`), and the caller asks for the code.
+   */
+  totp?: string;
+  /** Name of a new device on the devices page (default from the key server). */
+  deviceName?: string;
+  platform?: 'web' | 'cli';
+  /**
+   * Get the tokens another way than the password (a passkey sign-in, `loginWithPasskey`): called
+   * with the device id to ask for; the password is then not used.
+   */
+  session?: (deviceId: string | undefined) => Promise<LoginResult>;
 }
 
 /**
@@ -144,13 +157,17 @@ export async function logIn(
   const pending = await store.getSetting<{ username: string; deviceId: string }>(
     PENDING_LINK_DEVICE,
   );
-  const res = await http.login(
-    username,
-    password,
+  const wanted =
     existing?.deviceId ??
-      options.deviceId ??
-      (pending?.username === username ? pending.deviceId : undefined),
-  );
+    options.deviceId ??
+    (pending?.username === username ? pending.deviceId : undefined);
+  const res = options.session
+    ? await options.session(wanted)
+    : await http.login(username, password, wanted, {
+        ...(options.totp === undefined ? {} : { totp: options.totp }),
+        ...(options.deviceName === undefined ? {} : { deviceName: options.deviceName }),
+        ...(options.platform === undefined ? {} : { platform: options.platform }),
+      });
   setTokens(res);
   const user = await http.getUser(username);
   if (existing && existing.deviceId === res.deviceId && existing.certificate) {

@@ -99,6 +99,12 @@ export interface ClientEvents {
    * senders dropped, messages held, a group frozen, prekeys drained.
    */
   securityNotice: SecurityNotice;
+  /**
+   * The key server removed this device (control notice `device-removed`): its user removed it
+   * from another device (`removed`), or reset the identity (`identity-reset`). Its tokens are
+   * revoked next, so `connection` turns `signed-out` soon after.
+   */
+  deviceRemoved: { reason: 'identity-reset' | 'removed' };
   /** A non-fatal problem (bad envelope dropped, listener threw …). */
   error: unknown;
 }

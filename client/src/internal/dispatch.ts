@@ -44,6 +44,7 @@ async function handleControl(deps: DispatchDeps, payload: Uint8Array): Promise<v
       await deps.chain.noticed(notice.groupId, notice.seq, notice.record);
       return;
     case 'device-removed':
+      ctx.events.emit('deviceRemoved', { reason: notice.reason });
       deps.monitorOwnKeys();
       return;
     case 'prekeys-low': {

@@ -19,16 +19,20 @@ export type ControlNotice =
    */
   | { type: 'group-changed'; groupId: string; seq: number; record?: string }
   /**
-   * Key server → each device removed by an identity reset of its user (sent before its tokens
-   * are revoked): this device no longer belongs to the account's identity.
+   * Key server → each device removed by an identity reset of its user, or removed by the user
+   * from another device on the devices page (`removed`; sent before its tokens are revoked):
+   * this device no longer belongs to the account.
    */
-  | { type: 'device-removed'; reason: 'identity-reset' }
+  | { type: 'device-removed'; reason: DeviceRemovedReason }
   /**
    * Key server → one device whose one-time prekeys fell below the low-water mark through
    * claims (someone may be draining them): top up now. `remaining` is the smaller count of
    * the two kinds after the claim.
    */
   | { type: 'prekeys-low'; remaining: number };
+
+/** Why a device was removed: an identity reset, or its user removed it (issue 19). */
+export type DeviceRemovedReason = 'identity-reset' | 'removed';
 
 /** The `type` of every {@link ControlNotice}. */
 export type ControlNoticeType = ControlNotice['type'];
@@ -68,7 +72,7 @@ export function decodeControlNotice(payload: Uint8Array | string): ControlNotice
       return notice;
     }
     case 'device-removed':
-      if (o.reason !== 'identity-reset')
+      if (o.reason !== 'identity-reset' && o.reason !== 'removed')
         throw new WireError('MALFORMED', `${WHAT}: unknown device-removed reason`);
       return { type, reason: o.reason };
     case 'prekeys-low':

@@ -24,6 +24,7 @@ describe('control notices', () => {
     { type: 'group-changed', groupId: 'g1', seq: 3 },
     { type: 'group-changed', groupId: 'g1', seq: 4, record: 'AAEC-_9' },
     { type: 'device-removed', reason: 'identity-reset' },
+    { type: 'device-removed', reason: 'removed' },
     { type: 'prekeys-low', remaining: 0 },
   ];
 

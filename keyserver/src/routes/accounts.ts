@@ -7,6 +7,9 @@ import type { FastifyInstance } from 'fastify';
 import { claims, type Ctx } from '../context.ts';
 import { apiError } from '../errors.ts';
 import { bearer, deviceId, errors, password, sessionResponse, username } from '../schemas.ts';
+import { DEVICE_NAME_MAX, defaultDeviceName, loginPlatform } from '../device-names.ts';
+import { MFA_TOKEN_TTL_MS, mfaChallengeResponse, mfaCode, verifySecondFactor } from './mfa.ts';
+import type { DevicePlatform } from '@sotto/server-core/store';
 import { refreshTokenHash } from '../sessions.ts';
 
 /**
@@ -62,13 +65,23 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
     },
   );
 
-  app.post<{ Body: { username: string; password: string; deviceId?: string } }>(
+  app.post<{
+    Body: {
+      username: string;
+      password: string;
+      deviceId?: string;
+      deviceName?: string;
+      platform?: DevicePlatform;
+      totp?: string;
+    };
+  }>(
     '/v1/sessions',
     {
       config: ctx.rateLimit('login'),
       schema: {
         tags: ['sessions'],
-        summary: 'Log in; a device id is generated when absent',
+        summary:
+          'Log in; a device id is generated when absent. With two-factor on and no `totp`, the answer is an mfaToken for POST /v1/sessions/mfa',
         body: {
           type: 'object',
           required: ['username', 'password'],
@@ -78,9 +91,20 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
             username: { type: 'string', maxLength: 64 },
             password: { type: 'string', maxLength: 1024 },
             deviceId,
+            deviceName: {
+              type: 'string',
+              minLength: 1,
+              maxLength: DEVICE_NAME_MAX,
+              description: 'name of a new device (default: browser and system, or "sotto CLI")',
+            },
+            platform: { type: 'string', enum: ['web', 'cli'] },
+            totp: { ...mfaCode, description: 'the second factor in the same request (CLI)' },
           },
         },
-        response: { 200: sessionResponse, ...errors(400, 401, 429) },
+        response: {
+          200: { anyOf: [sessionResponse, mfaChallengeResponse] },
+          ...errors(400, 401, 429),
+        },
       },
     },
     async (req) => {
@@ -91,10 +115,37 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
         metrics.logins.inc({ result: 'bad_credentials' });
         throw apiError('INVALID_CREDENTIALS');
       }
-      const dev = req.body.deviceId ?? randomBytes(12).toString('base64url');
-      await store.activateDevice(name, dev);
+      const ua = req.headers['user-agent'] ?? '';
+      const platform = loginPlatform(req.body.platform, ua);
+      const device = {
+        deviceId: req.body.deviceId ?? randomBytes(12).toString('base64url'),
+        name: req.body.deviceName ?? defaultDeviceName(platform, ua),
+        platform,
+      };
+      const totp = await store.getTotp(name);
+      if (totp?.enabled) {
+        // [MFA-4] the password alone never yields a token when two-factor is on.
+        if (req.body.totp === undefined) {
+          metrics.logins.inc({ result: 'mfa_required' });
+          const passkeys = await store.listPasskeys(name);
+          return {
+            mfaRequired: true,
+            mfaToken: ctx.mfa.signChallenge({
+              t: 'mfa',
+              u: name,
+              d: device.deviceId,
+              n: device.name,
+              p: platform,
+              exp: ctx.now() + MFA_TOKEN_TTL_MS,
+            }),
+            methods: ['totp', 'recovery', ...(passkeys.length > 0 ? ['passkey'] : [])],
+            expiresIn: MFA_TOKEN_TTL_MS / 1000,
+          };
+        }
+        await verifySecondFactor(ctx, name, req.body.totp);
+      }
       metrics.logins.inc({ result: 'ok' });
-      return ctx.issueSession(name, dev, { authTime: Math.floor(ctx.now() / 1000) });
+      return ctx.startSession(name, device);
     },
   );
 
@@ -138,6 +189,7 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
       if (!(await store.isDeviceActive(record.username, record.deviceId))) {
         throw apiError('INVALID_REFRESH_TOKEN');
       }
+      await store.touchDevice(record.username, record.deviceId, ctx.now());
       // The family's auth time, not now: a refresh proves possession of a token, not the password.
       return ctx.issueSession(record.username, record.deviceId, {
         familyId: record.familyId,

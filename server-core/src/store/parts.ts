@@ -15,6 +15,9 @@ export type AccountPart = Pick<
   | 'getUserSettings'
   | 'updateUserSettings'
   | 'activateDevice'
+  | 'setDeviceName'
+  | 'touchDevice'
+  | 'removeDevice'
   | 'getDevice'
   | 'listDevices'
   | 'deactivateDevice'
@@ -73,4 +76,22 @@ export type ThingPart = Pick<
   | 'appendLogLeaf'
   | 'logSize'
   | 'getLogLeaves'
+>;
+
+/** Second factors: TOTP enrolment, recovery codes, passkeys. */
+export type MfaPart = Pick<
+  Store,
+  | 'getTotp'
+  | 'setTotp'
+  | 'deleteTotp'
+  | 'useTotpStep'
+  | 'setRecoveryCodes'
+  | 'useRecoveryCode'
+  | 'countRecoveryCodes'
+  | 'addPasskey'
+  | 'getPasskey'
+  | 'listPasskeys'
+  | 'renamePasskey'
+  | 'removePasskey'
+  | 'usePasskey'
 >;

@@ -8,12 +8,13 @@
  * Some scripts build key names from the prefix inside Lua; that is fine on a
  * single Redis (or a replica set) but would need hash tags on Redis Cluster.
  * The parts are in `redis/` by concern (support, accounts, prekeys, tokens,
- * groups, things).
+ * groups, things, mfa).
  */
 import { createClient } from 'redis';
 import type { Store } from './types.ts';
 import { redisAccounts } from './redis/accounts.ts';
 import { redisGroups } from './redis/groups.ts';
+import { redisMfa } from './redis/mfa.ts';
 import { redisPrekeys } from './redis/prekeys.ts';
 import { createRedisContext, type RedisClient } from './redis/support.ts';
 import { redisThings } from './redis/things.ts';
@@ -59,6 +60,7 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
     ...redisTokens(ctx),
     ...redisGroups(ctx),
     ...redisThings(ctx),
+    ...redisMfa(ctx),
     async ping() {
       await client.ping();
     },

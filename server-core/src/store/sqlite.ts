@@ -4,13 +4,14 @@
  * better-sqlite3 is synchronous, and every multi-step change runs in one
  * `BEGIN IMMEDIATE` transaction, so claims and compare-and-set appends are
  * atomic even with several processes on the same file. The parts are in
- * `sqlite/` by concern (schema, accounts, prekeys, tokens, groups, things).
+ * `sqlite/` by concern (schema, accounts, prekeys, tokens, groups, things, mfa).
  */
 import { closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Store } from './types.ts';
 import { sqliteAccounts } from './sqlite/accounts.ts';
 import { sqliteGroups } from './sqlite/groups.ts';
+import { sqliteMfa } from './sqlite/mfa.ts';
 import { sqlitePrekeys } from './sqlite/prekeys.ts';
 import { migrate, type SqliteContext } from './sqlite/schema.ts';
 import { sqliteThings } from './sqlite/things.ts';
@@ -44,6 +45,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     ...sqliteTokens(ctx),
     ...sqliteGroups(ctx),
     ...sqliteThings(ctx),
+    ...sqliteMfa(ctx),
     async ping() {
       db.prepare('SELECT 1').get();
     },

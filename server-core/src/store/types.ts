@@ -43,6 +43,26 @@ export interface DeviceRecord {
   logIndex: number | null;
   /** Milliseconds since the epoch of the last key upload (or creation). */
   updatedAt: number;
+  /** What the user calls it ("Chrome on Linux" by default, editable); `null` when never named. */
+  name: string | null;
+  /** What software signed in on it (`web`, `cli`); `null` for devices older than the field. */
+  platform: DevicePlatform | null;
+  /** Milliseconds since the epoch of the first login with this device id. */
+  createdAt: number;
+  /** Milliseconds since the epoch of the last login or token refresh. */
+  lastActiveAt: number;
+}
+
+/** The software a device signed in with (its certificate's kind says user, bot or bridge). */
+export type DevicePlatform = 'web' | 'cli';
+
+/** What a login records about the device (docs/API.md "Devices"). */
+export interface DeviceLogin {
+  /** Default name, kept only while the device has none. */
+  name: string;
+  platform: DevicePlatform;
+  /** Milliseconds since the epoch. */
+  at: number;
 }
 
 /** The keys a device publishes; `null` fields keep the stored value. */
@@ -187,6 +207,37 @@ export interface BlobRecord {
   createdAt: number;
 }
 
+/**
+ * A user's TOTP enrolment (RFC 6238). The secret is sealed by the key server with a key kept
+ * apart from the store (docs/SECURITY.md "Two-factor"), so a dump of the store alone cannot
+ * compute codes.
+ */
+export interface TotpRecord {
+  /** The sealed secret; the store never opens it. */
+  sealedSecret: Uint8Array;
+  /** False between enrolment and the confirming code. */
+  enabled: boolean;
+  /** Highest time step accepted so far (each code is accepted once). */
+  lastStep: number;
+}
+
+/** A WebAuthn credential (passkey) registered to an account. */
+export interface PasskeyRecord {
+  /** base64url credential id (unique across accounts). */
+  credentialId: string;
+  username: string;
+  /** COSE public key. */
+  publicKey: Uint8Array;
+  /** Signature counter last seen (0 for authenticators that keep none). */
+  counter: number;
+  /** Transport hints the authenticator reported. */
+  transports: string[];
+  name: string;
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+  lastUsedAt: number | null;
+}
+
 /** Per-user settings the servers act on (defaults apply until the user changes one). */
 export interface UserSettings {
   /**
@@ -215,9 +266,46 @@ export interface Store {
   /** Change some settings; returns them all after the change, `null` when no such user. */
   updateUserSettings(username: string, patch: Partial<UserSettings>): Promise<UserSettings | null>;
 
+  // ---- two-factor: TOTP, recovery codes, passkeys ----
+  getTotp(username: string): Promise<TotpRecord | null>;
+  /** Store a (new) sealed secret, pending or enabled; the last accepted step is kept. */
+  setTotp(username: string, sealedSecret: Uint8Array, enabled: boolean): Promise<void>;
+  /** Forget the TOTP secret (2FA off). */
+  deleteTotp(username: string): Promise<void>;
+  /**
+   * Atomically accept time step `step` when it is above every step accepted before (a code is
+   * good once, and an older code never after a newer one); false otherwise or without TOTP.
+   */
+  useTotpStep(username: string, step: number): Promise<boolean>;
+  /** Replace the user's recovery codes by these hashes (an empty list removes them all). */
+  setRecoveryCodes(username: string, hashes: string[]): Promise<void>;
+  /** Atomically remove one recovery code hash; false when it was not there (unknown or used). */
+  useRecoveryCode(username: string, hash: string): Promise<boolean>;
+  countRecoveryCodes(username: string): Promise<number>;
+  /** Register a passkey; false when the credential id is already registered. */
+  addPasskey(passkey: PasskeyRecord): Promise<boolean>;
+  getPasskey(credentialId: string): Promise<PasskeyRecord | null>;
+  /** The user's passkeys, oldest first. */
+  listPasskeys(username: string): Promise<PasskeyRecord[]>;
+  /** Rename one of the user's passkeys; false when the user has no such passkey. */
+  renamePasskey(username: string, credentialId: string, name: string): Promise<boolean>;
+  /** Remove one of the user's passkeys; false when the user has no such passkey. */
+  removePasskey(username: string, credentialId: string): Promise<boolean>;
+  /** Record a successful assertion: the new counter and when. */
+  usePasskey(credentialId: string, counter: number, at: number): Promise<void>;
+
   // ---- devices and keys ----
-  /** Create the device (kind `user`) or mark it active again. */
-  activateDevice(username: string, deviceId: string): Promise<void>;
+  /**
+   * Create the device (kind `user`) or mark it active again. A login passes what it knows of
+   * the device: the name is set when the device has none, platform and last-active always.
+   */
+  activateDevice(username: string, deviceId: string, login?: DeviceLogin): Promise<void>;
+  /** Rename a device; false when the user has no such device. */
+  setDeviceName(username: string, deviceId: string, name: string): Promise<boolean>;
+  /** Record activity (token refresh) of an existing device. */
+  touchDevice(username: string, deviceId: string, at: number): Promise<void>;
+  /** Delete one device and its one-time prekeys (removed by the user); false when absent. */
+  removeDevice(username: string, deviceId: string): Promise<boolean>;
   getDevice(username: string, deviceId: string): Promise<DeviceRecord | null>;
   /** All devices of a user, active or not, ordered by device id. */
   listDevices(username: string): Promise<DeviceRecord[]>;

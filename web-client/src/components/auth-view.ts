@@ -15,6 +15,7 @@ import {
   type MessengerService,
 } from '../services/messenger.ts';
 import { shared } from '../styles.ts';
+import { uiText } from '../services/ui-strings.ts';
 
 /** Username rule of the key server (DESIGN.md §4.1). */
 export const USERNAME_RE = /^[a-z0-9_]{3,32}$/;
@@ -126,6 +127,8 @@ export class AuthView extends LitElement {
 
   @state() private _mode: 'signup' | 'login' = 'signup';
   @state() private _error = '';
+  /** The password was right and the account has two-factor on: the code field is shown. */
+  @state() private _needCode = false;
   @state() private _busy = false;
   @state() private _progress: { label: string; fraction: number } | null = null;
   /** Credentials of a login that needs linking (kept only until the link starts). */
@@ -215,6 +218,7 @@ export class AuthView extends LitElement {
     const data = new FormData(form);
     const username = ((data.get('username') as string | null) ?? '').trim().toLowerCase();
     const password = (data.get('password') as string | null) ?? '';
+    const code = ((data.get('totp') as string | null) ?? '').trim();
     const invalid = validateAuth(username, password, this._mode);
     if (invalid !== '') {
       this._error = invalid;
@@ -235,10 +239,24 @@ export class AuthView extends LitElement {
       const account: Account =
         this._mode === 'signup'
           ? await this.messenger.signUp(username, password, progress)
-          : await this.messenger.logIn(username, password, progress);
+          : await this.messenger.logIn(
+              username,
+              password,
+              progress,
+              this._needCode && code !== '' ? code : undefined,
+            );
+      this._needCode = false;
       this.signedIn(account);
     } catch (err) {
-      this._error = authErrorText(err, this._mode);
+      if (err instanceof MessengerError && err.code === 'MFA_REQUIRED') {
+        this._needCode = true;
+        this._error = uiText('mfa.loginPrompt');
+        return;
+      }
+      this._error =
+        err instanceof MessengerError && err.code === 'BAD_MFA_CODE'
+          ? uiText('mfa.badCode')
+          : authErrorText(err, this._mode);
       if (err instanceof MessengerError && err.code === 'LINK_REQUIRED') {
         this._linkable = { username, password };
       }
@@ -354,6 +372,21 @@ export class AuthView extends LitElement {
           ?disabled=${this._busy}
         />
       </label>
+      ${
+        this._needCode && !signup
+          ? html`<label
+              >${uiText('mfa.loginCode')}
+              <input
+                name="totp"
+                autocomplete="one-time-code"
+                autocapitalize="none"
+                spellcheck="false"
+                required
+                ?disabled=${this._busy}
+              />
+            </label>`
+          : nothing
+      }
       ${
         this._progress !== null
           ? html`<div role="status" aria-live="polite">

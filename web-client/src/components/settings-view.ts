@@ -18,6 +18,9 @@ import { shared } from '../styles.ts';
 import { MIN_PASSWORD } from './auth-view.ts';
 import './identity-reset.ts';
 import './app-lock-settings.ts';
+import './account-devices.ts';
+import './two-factor-settings.ts';
+import { uiText } from '../services/ui-strings.ts';
 import './own-key-log-status.ts';
 
 /** Why a password change failed, in words. */
@@ -454,6 +457,12 @@ export class SettingsView extends LitElement {
             ? html`<div><a href="#/link">Link another device…</a></div>`
             : html`<p class="muted">Linking another device is not available yet.</p>`
         }
+
+        <h3 id="account-devices-label">${uiText('devices.title')}</h3>
+        <account-devices aria-labelledby="account-devices-label"></account-devices>
+
+        <h3 id="two-factor-label">${uiText('mfa.title')}</h3>
+        <two-factor-settings aria-labelledby="two-factor-label"></two-factor-settings>
 
         <h3 id="password-label">Change password</h3>
         ${

@@ -19,6 +19,7 @@ import { MessengerError, parseConversationId } from '../services/messenger.ts';
 import { ChatSession } from '../services/session.ts';
 import { applyTheme } from '../services/theme.ts';
 import { shared } from '../styles.ts';
+import { uiText } from '../services/ui-strings.ts';
 import './auth-view.ts';
 import './lock-view.ts';
 import { IdleLock } from './controllers/idle-lock.ts';
@@ -322,9 +323,19 @@ export class SottoApp extends LitElement {
         @signed-in=${this.onSignedIn}
       ></auth-view>`;
     }
+    const s = this._session;
+    if (s.connection === 'removed') {
+      // Removed by its user on another device (issue 19): nothing else is usable here.
+      return html`<main class="splash" role="alert" data-device-removed>
+        <h1>${uiText('devices.removedTitle')}</h1>
+        <p>${uiText('devices.removedText')}</p>
+        <button type="button" class="primary" @click=${this.onSignedOut}>
+          ${uiText('devices.removedLogin')}
+        </button>
+      </main>`;
+    }
     const r = this._route;
     const inMain = r.name !== 'list';
-    const s = this._session;
     const net =
       s.connection === 'online'
         ? nothing

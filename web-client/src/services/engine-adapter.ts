@@ -19,6 +19,7 @@ import {
   parseInviteLink,
   type FileThumbnail,
   type MessageRecord,
+  type SecurityApi,
   type SottoClient,
   type VoiceNote,
 } from '@sotto/client';
@@ -176,6 +177,7 @@ class EngineMessenger implements MessengerService {
     password: string,
     progress: ProgressFn | undefined,
     mode: 'register' | 'login' | 'new-identity',
+    totp?: string,
   ): Promise<Account> {
     await this.host.close();
     progress?.(uiText('progress.loading'), 0.1);
@@ -195,12 +197,12 @@ class EngineMessenger implements MessengerService {
       );
       const info =
         mode === 'register'
-          ? await client.register(username, password)
-          : await client.login(
-              username,
-              password,
-              mode === 'new-identity' ? { resetIdentity: true } : {},
-            );
+          ? await client.register(username, password, { platform: 'web' })
+          : await client.login(username, password, {
+              platform: 'web',
+              ...(mode === 'new-identity' ? { resetIdentity: true } : {}),
+              ...(totp === undefined ? {} : { totp }),
+            });
       progress?.(uiText('progress.connecting'), 0.85);
       const me = await this.signedIn(info);
       progress?.(uiText('progress.ready'), 1);
@@ -243,8 +245,17 @@ class EngineMessenger implements MessengerService {
     return this.enter(username, password, progress, 'register');
   }
 
-  logIn(username: string, password: string, progress?: ProgressFn): Promise<Account> {
-    return this.enter(username, password, progress, 'login');
+  logIn(
+    username: string,
+    password: string,
+    progress?: ProgressFn,
+    totp?: string,
+  ): Promise<Account> {
+    return this.enter(username, password, progress, 'login', totp);
+  }
+
+  async security(): Promise<SecurityApi> {
+    return translated(() => this.engine().security());
   }
 
   logInWithNewIdentity(

@@ -154,6 +154,11 @@ export function mapEngineEvents(
     for (const u of c.added) sink.watch(u);
   });
   on('connection', (c) => sink.connection(c));
+  // Removed by its user on another device: the views end on the "removed" screen, whatever
+  // the signed-out state that follows when the tokens are revoked (issue 19).
+  on('deviceRemoved', (e) => {
+    if (e.reason === 'removed') emit({ type: 'connection', state: 'removed' });
+  });
   on('error', (err) => console.warn('sotto engine:', err));
   return () => {
     for (const d of detach.splice(0)) d();

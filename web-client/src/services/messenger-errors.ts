@@ -19,6 +19,9 @@ const API_CODES: Readonly<Record<string, Code>> = {
   VALIDATION_FAILED: 'INVALID_USERNAME',
   FORBIDDEN: 'NOT_AUTHORIZED',
   NOT_AUTHORIZED: 'NOT_AUTHORIZED',
+  MFA_REQUIRED: 'MFA_REQUIRED',
+  MFA_CODE_INVALID: 'BAD_MFA_CODE',
+  REAUTH_REQUIRED: 'REAUTH_REQUIRED',
 };
 
 /** Engine error codes the views tell apart or explain: messenger code and sentence. */

@@ -7,6 +7,7 @@
  * this layer only deals in decrypted, display-ready values. Features the engine cannot do yet
  * are reported as missing in {@link MessengerService.capabilities} and the UI disables them.
  */
+import type { SecurityApi } from '@sotto/client';
 import { dmConversation, groupConversation, parseConversation } from '@sotto/crypto/wire';
 import type {
   ClientStore,
@@ -58,9 +59,12 @@ export interface Account {
 }
 
 /** State of the link to the broker, shown in the header. */
-/** `signed-out`: this browser's session was ended elsewhere (password change, device removed). */
+/**
+ * `signed-out`: this browser's session was ended elsewhere (password change, device removed);
+ * `removed`: the account's owner removed this device on the devices page (issue 19).
+ */
 export type ConnectionState =
-  'offline' | 'connecting' | 'online' | 'reconnecting' | 'unreachable' | 'signed-out';
+  'offline' | 'connecting' | 'online' | 'reconnecting' | 'unreachable' | 'signed-out' | 'removed';
 
 /** Outgoing message progress: local outbox → broker → recipient device → read (→ played, voice notes). */
 export type DeliveryStatus = 'pending' | 'sent' | 'delivered' | 'read' | 'played' | 'failed';
@@ -250,6 +254,12 @@ export class MessengerError extends Error {
     readonly code:
       | 'USERNAME_TAKEN'
       | 'BAD_CREDENTIALS'
+      /** The password was right; the account has two-factor on: log in again with the code. */
+      | 'MFA_REQUIRED'
+      /** A wrong, expired or already used two-factor code. */
+      | 'BAD_MFA_CODE'
+      /** The action needs the password again (step-up). */
+      | 'REAUTH_REQUIRED'
       | 'UNREACHABLE'
       | 'INVALID_USERNAME'
       | 'WEAK_PASSWORD'
@@ -356,7 +366,12 @@ export interface MessengerService {
   /** Create the account, generate and upload keys, connect. */
   signUp(username: string, password: string, progress?: ProgressFn): Promise<Account>;
   /** Log in (a new device on this browser when none is stored), connect. */
-  logIn(username: string, password: string, progress?: ProgressFn): Promise<Account>;
+  logIn(username: string, password: string, progress?: ProgressFn, totp?: string): Promise<Account>;
+  /**
+   * The account-security API (two-factor, recovery codes, step-up, passkeys, the devices page)
+   * of the signed-in device.
+   */
+  security(): Promise<SecurityApi>;
   /**
    * This browser, for an account whose keys live on another device (logIn failed with
    * LINK_REQUIRED): show a link code for that device to approve (capability `link-device`).

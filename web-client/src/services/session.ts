@@ -417,6 +417,8 @@ export class ChatSession extends EventTarget {
         this.emitHistory();
         return;
       case 'connection':
+        // The "removed" screen stays: the signed-out state that follows says less.
+        if (this.connection === 'removed') return;
         this.connection = e.state;
         this.detail = e.detail ?? '';
         this.emitLive();

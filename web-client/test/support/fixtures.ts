@@ -19,6 +19,7 @@ import type {
   MessengerService,
   OwnKeyLogInfo,
 } from '../../src/services/messenger.ts';
+import { MessengerError } from '../../src/services/messenger.ts';
 
 let dbSeq = 0;
 
@@ -127,6 +128,10 @@ export class RecordingMessenger implements MessengerService {
     this.record('signUp', username, password);
     if (this.failWith) throw this.failWith;
     return { username, deviceId: 'dev1' };
+  }
+  async security(): Promise<never> {
+    this.record('security');
+    throw new MessengerError('UNSUPPORTED', 'no security API in the recording messenger');
   }
   async logIn(username: string, password: string) {
     this.record('logIn', username, password);

@@ -6,23 +6,42 @@ import type { Command } from '../args.ts';
 import { saveServer } from '../config.ts';
 import { withClient } from '../connect.ts';
 import { EXIT, UsageError } from '../exit.ts';
-import { readPassword, readPasswordChange } from '../input.ts';
+import { isApiError } from '../../http.ts';
+import { readLine, readPassword, readPasswordChange } from '../input.ts';
 import { print } from '../output.ts';
 
 /** `register <username>` / `login <username>`: set this state directory up for the account. */
 export const account: Command = async ({ command, cfg, args, values, kind }) => {
   const username = args[0];
   if (!username) throw new UsageError(`${command} needs a username`);
+  const passwordFromStdin = cfg.password === undefined;
   const password = await readPassword(cfg);
   await withClient(cfg, false, async (client) => {
     const opts = {
       ...(kind ? { kind } : {}),
       ...(values['reset-identity'] ? { resetIdentity: true } : {}),
+      ...(values.totp ? { totp: values.totp } : {}),
+      platform: 'cli' as const,
     };
-    const info =
-      command === 'register'
-        ? await client.register(username, password, opts)
-        : await client.login(username, password, opts);
+    let info;
+    try {
+      info =
+        command === 'register'
+          ? await client.register(username, password, opts)
+          : await client.login(username, password, opts);
+    } catch (err) {
+      // Two-factor is on and no --totp: ask on a terminal (stdin is still ours when the
+      // password came from a flag or the environment), else say how to pass it.
+      if (
+        !isApiError(err, 'MFA_REQUIRED') ||
+        values.totp ||
+        passwordFromStdin ||
+        !process.stdin.isTTY
+      )
+        throw err;
+      const code = await readLine('two-factor code');
+      info = await client.login(username, password, { ...opts, totp: code });
+    }
     saveServer(cfg.stateDir, cfg.server!, cfg.mqtt);
     print(info);
   });

@@ -16,12 +16,21 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1`);
 
+// KEYS: device hash, user's device set. ARGV: username, device id, now, name, platform ('' = none).
 const ACTIVATE_DEVICE = script(`
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('HSET', KEYS[1], 'kind', 'user', 'updatedAt', ARGV[3])
+  redis.call('HSET', KEYS[1], 'kind', 'user', 'updatedAt', ARGV[3], 'createdAt', ARGV[3])
 end
-redis.call('HSET', KEYS[1], 'active', '1', 'username', ARGV[1], 'deviceId', ARGV[2])
+redis.call('HSET', KEYS[1], 'active', '1', 'username', ARGV[1], 'deviceId', ARGV[2], 'lastActiveAt', ARGV[3])
+if ARGV[4] ~= '' then redis.call('HSETNX', KEYS[1], 'name', ARGV[4]) end
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'platform', ARGV[5]) end
 redis.call('SADD', KEYS[2], ARGV[2])
+return 1`);
+
+// KEYS: device hash. ARGV: field, value. Only an existing device changes.
+const SET_IF_DEVICE = script(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1`);
 
 /** Accounts, settings and devices of the Redis store. */
@@ -37,6 +46,11 @@ export function redisAccounts({ client, k, now, run }: RedisContext): AccountPar
       kemPrekey: unb64(h.kemPrekey),
       logIndex: h.logIndex === undefined ? null : Number(h.logIndex),
       updatedAt: Number(h.updatedAt ?? 0),
+      name: h.name ?? null,
+      platform: h.platform === 'web' || h.platform === 'cli' ? h.platform : null,
+      // Devices stored before these fields: their last change is the best answer there is.
+      createdAt: Number(h.createdAt ?? h.updatedAt ?? 0),
+      lastActiveAt: Number(h.lastActiveAt ?? h.updatedAt ?? 0),
     };
   }
 
@@ -95,12 +109,26 @@ export function redisAccounts({ client, k, now, run }: RedisContext): AccountPar
       return readSettings(username);
     },
     getDevice,
-    async activateDevice(username, deviceId) {
+    async activateDevice(username, deviceId, login) {
       await run(
         ACTIVATE_DEVICE,
         [k.device(username, deviceId), k.devices(username)],
-        [username, deviceId, String(now())],
+        [username, deviceId, String(login?.at ?? now()), login?.name ?? '', login?.platform ?? ''],
       );
+    },
+    async setDeviceName(username, deviceId, name) {
+      return (await run(SET_IF_DEVICE, [k.device(username, deviceId)], ['name', name])) === 1;
+    },
+    async touchDevice(username, deviceId, at) {
+      await run(SET_IF_DEVICE, [k.device(username, deviceId)], ['lastActiveAt', String(at)]);
+    },
+    async removeDevice(username, deviceId) {
+      const r = await client
+        .multi()
+        .del([k.device(username, deviceId), ...otkKeys(k, username, deviceId)])
+        .sRem(k.devices(username), deviceId)
+        .exec();
+      return Number(r[0]) > 0;
     },
     async listDevices(username) {
       const ids = (await client.sMembers(k.devices(username))).sort();

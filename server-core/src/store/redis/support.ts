@@ -140,6 +140,10 @@ export function redisKeys(prefix: string) {
     thing: (o: string, t: string) => `${prefix}thing:${o}:${t}`,
     things: (o: string) => `${prefix}things:${o}`,
     blob: (id: string) => `${prefix}blob:${id}`,
+    totp: (u: string) => `${prefix}totp:${u}`,
+    recovery: (u: string) => `${prefix}recovery:${u}`,
+    passkey: (id: string) => `${prefix}passkey:${id}`,
+    passkeys: (u: string) => `${prefix}passkeys:${u}`,
     log: `${prefix}ktlog`,
   };
 }

@@ -16,6 +16,10 @@ export interface DeviceRow {
   kem_prekey: Buffer | null;
   log_index: number | null;
   updated_at: number;
+  name: string | null;
+  platform: string | null;
+  created_at: number | null;
+  last_active_at: number | null;
 }
 
 export function toDevice(r: DeviceRow): DeviceRecord {
@@ -29,6 +33,11 @@ export function toDevice(r: DeviceRow): DeviceRecord {
     kemPrekey: u8(r.kem_prekey),
     logIndex: r.log_index,
     updatedAt: r.updated_at,
+    name: r.name,
+    platform: r.platform === 'web' || r.platform === 'cli' ? r.platform : null,
+    // Devices from before v4 have neither: their last change is the best answer there is.
+    createdAt: r.created_at ?? r.updated_at,
+    lastActiveAt: r.last_active_at ?? r.updated_at,
   };
 }
 
@@ -89,11 +98,49 @@ export function sqliteAccounts({ db, now }: SqliteContext): AccountPart {
       }
       return readSettings(username);
     },
-    async activateDevice(username, deviceId) {
+    async activateDevice(username, deviceId, login) {
+      const at = login?.at ?? now();
       db.prepare(
-        `INSERT INTO devices (username, device_id, active, updated_at) VALUES (?, ?, 1, ?)
-         ON CONFLICT (username, device_id) DO UPDATE SET active = 1`,
-      ).run(username, deviceId, now());
+        `INSERT INTO devices (username, device_id, active, updated_at, name, platform, created_at, last_active_at)
+         VALUES (@username, @deviceId, 1, @at, @name, @platform, @at, @at)
+         ON CONFLICT (username, device_id) DO UPDATE SET active = 1,
+           name = COALESCE(name, excluded.name),
+           platform = COALESCE(excluded.platform, platform),
+           last_active_at = excluded.last_active_at`,
+      ).run({
+        username,
+        deviceId,
+        at,
+        name: login?.name ?? null,
+        platform: login?.platform ?? null,
+      });
+    },
+    async setDeviceName(username, deviceId, name) {
+      return (
+        db
+          .prepare('UPDATE devices SET name = ? WHERE username = ? AND device_id = ?')
+          .run(name, username, deviceId).changes === 1
+      );
+    },
+    async touchDevice(username, deviceId, at) {
+      db.prepare(
+        'UPDATE devices SET last_active_at = MAX(COALESCE(last_active_at, 0), ?) WHERE username = ? AND device_id = ?',
+      ).run(at, username, deviceId);
+    },
+    async removeDevice(username, deviceId) {
+      return db
+        .transaction(() => {
+          db.prepare('DELETE FROM one_time_prekeys WHERE username = ? AND device_id = ?').run(
+            username,
+            deviceId,
+          );
+          return (
+            db
+              .prepare('DELETE FROM devices WHERE username = ? AND device_id = ?')
+              .run(username, deviceId).changes === 1
+          );
+        })
+        .immediate();
     },
     async getDevice(username, deviceId) {
       const r = q.getDevice.get(username, deviceId) as DeviceRow | undefined;

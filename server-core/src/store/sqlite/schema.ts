@@ -136,6 +136,35 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX group_info_listed ON group_info (listed, join_policy);
   `,
+  // v5 (issue 19): device names and activity, TOTP, recovery codes, passkeys.
+  `
+  ALTER TABLE devices ADD COLUMN name TEXT;
+  ALTER TABLE devices ADD COLUMN platform TEXT;
+  ALTER TABLE devices ADD COLUMN created_at INTEGER;
+  ALTER TABLE devices ADD COLUMN last_active_at INTEGER;
+  CREATE TABLE totp (
+    username TEXT PRIMARY KEY,
+    sealed_secret BLOB NOT NULL,
+    enabled INTEGER NOT NULL,
+    last_step INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE TABLE recovery_codes (
+    username TEXT NOT NULL,
+    code_hash TEXT NOT NULL,
+    PRIMARY KEY (username, code_hash)
+  );
+  CREATE TABLE passkeys (
+    credential_id TEXT PRIMARY KEY,
+    username TEXT NOT NULL,
+    public_key BLOB NOT NULL,
+    counter INTEGER NOT NULL,
+    transports TEXT NOT NULL,
+    name TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_used_at INTEGER
+  );
+  CREATE INDEX passkeys_user ON passkeys (username, created_at);
+  `,
 ];
 
 /** Apply pending migrations inside one transaction each. */

@@ -1,0 +1,211 @@
+/**
+ * `<account-devices>`: Settings → Signed-in devices (issue 19). Each device with its name
+ * (browser and system by default, editable), kind, when it was added and last active, this one
+ * marked; remove another device (the key server asks for the password again when the last one
+ * is over 5 minutes old: step-up).
+ */
+/* eslint-disable @typescript-eslint/unbound-method -- Lit calls template event listeners with `this` bound to the host element (renderOptions.host). */
+import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
+import { customElement, property, state } from 'lit/decorators.js';
+import { consume } from '@lit/context';
+import type { DeviceInfo } from '@sotto/client';
+import { messengerContext } from '../context.ts';
+import { MessengerError, type MessengerService } from '../services/messenger.ts';
+import { uiText } from '../services/ui-strings.ts';
+import { shared } from '../styles.ts';
+
+const when = (ms: number): string => new Date(ms).toLocaleString();
+
+@customElement('account-devices')
+export class AccountDevices extends LitElement {
+  static override styles = [
+    shared,
+    css`
+      ul {
+        list-style: none;
+        padding: 0;
+        display: grid;
+        gap: 0.75rem;
+      }
+      li {
+        display: grid;
+        gap: 0.25rem;
+      }
+      .row {
+        display: flex;
+        gap: 0.5rem;
+        flex-wrap: wrap;
+        align-items: center;
+      }
+      form {
+        display: flex;
+        gap: 0.5rem;
+        flex-wrap: wrap;
+      }
+    `,
+  ];
+
+  @consume({ context: messengerContext, subscribe: true })
+  @property({ attribute: false })
+  messenger: MessengerService | undefined;
+
+  @state() private _devices: DeviceInfo[] | undefined;
+  @state() private _editing: string | null = null;
+  /** The removal waiting for the password (step-up). */
+  @state() private _confirmRemove: string | null = null;
+  @state() private _error = '';
+  @state() private _busy = false;
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    void this.load();
+  }
+
+  private async api() {
+    if (!this.messenger) throw new MessengerError('UNSUPPORTED', 'not signed in');
+    return this.messenger.security();
+  }
+
+  private async load(): Promise<void> {
+    try {
+      this._devices = await (await this.api()).listDevices();
+    } catch (err) {
+      this._error = err instanceof Error ? err.message : String(err);
+    }
+  }
+
+  private async run(action: () => Promise<void>): Promise<void> {
+    this._busy = true;
+    this._error = '';
+    try {
+      await action();
+    } catch (err) {
+      this._error = err instanceof Error ? err.message : String(err);
+    } finally {
+      this._busy = false;
+    }
+  }
+
+  private async rename(e: Event, deviceId: string): Promise<void> {
+    e.preventDefault();
+    const name = (new FormData(e.target as HTMLFormElement).get('name') as string | null) ?? '';
+    await this.run(async () => {
+      await (await this.api()).renameDevice(deviceId, name.trim());
+      this._editing = null;
+      await this.load();
+    });
+  }
+
+  private async removeDevice(deviceId: string): Promise<void> {
+    await this.run(async () => {
+      try {
+        await (await this.api()).removeDevice(deviceId);
+      } catch (err) {
+        if (err instanceof MessengerError && err.code === 'REAUTH_REQUIRED') {
+          this._confirmRemove = deviceId;
+          return;
+        }
+        throw err;
+      }
+      this._confirmRemove = null;
+      await this.load();
+    });
+  }
+
+  private async removeWithPassword(e: Event): Promise<void> {
+    e.preventDefault();
+    const deviceId = this._confirmRemove;
+    if (deviceId === null) return;
+    const pw = (new FormData(e.target as HTMLFormElement).get('password') as string | null) ?? '';
+    await this.run(async () => {
+      const api = await this.api();
+      await api.stepUp(pw);
+      await api.removeDevice(deviceId);
+      this._confirmRemove = null;
+      await this.load();
+    });
+  }
+
+  private renderDevice(d: DeviceInfo): TemplateResult {
+    const editing = this._editing === d.deviceId;
+    return html`<li data-device=${d.deviceId} ?data-current=${d.current}>
+      <div class="row">
+        <strong data-device-name>${d.name}</strong>
+        <span class="muted">${uiText(`devices.kind.${d.kind}`)}</span>
+        ${d.current ? html`<span class="badge">${uiText('devices.current')}</span>` : nothing}
+      </div>
+      <span class="muted"
+        >${uiText('devices.times', { added: when(d.createdAt), active: when(d.lastActiveAt) })}</span
+      >
+      ${
+        editing
+          ? html`<form data-rename-form @submit=${(e: Event) => this.rename(e, d.deviceId)}>
+              <input
+                name="name"
+                .value=${d.name}
+                maxlength="64"
+                required
+                aria-label=${uiText('devices.nameLabel', { name: d.name })}
+              />
+              <button type="submit" ?disabled=${this._busy}>${uiText('devices.save')}</button>
+              <button type="button" @click=${() => (this._editing = null)}>
+                ${uiText('devices.cancel')}
+              </button>
+            </form>`
+          : html`<div class="row">
+              <button
+                type="button"
+                data-rename
+                aria-label=${uiText('devices.renameLabel', { name: d.name })}
+                @click=${() => (this._editing = d.deviceId)}
+              >
+                ${uiText('devices.rename')}
+              </button>
+              ${
+                d.current
+                  ? nothing
+                  : html`<button
+                      type="button"
+                      data-remove
+                      ?disabled=${this._busy}
+                      aria-label=${uiText('devices.removeLabel', { name: d.name })}
+                      @click=${() => this.removeDevice(d.deviceId)}
+                    >
+                      ${uiText('devices.remove')}
+                    </button>`
+              }
+            </div>`
+      }
+      ${
+        this._confirmRemove === d.deviceId
+          ? html`<form data-remove-confirm @submit=${this.removeWithPassword}>
+              <label
+                >${uiText('devices.confirmPassword', { name: d.name })}
+                <input name="password" type="password" autocomplete="current-password" required />
+              </label>
+              <button type="submit" ?disabled=${this._busy}>${uiText('devices.remove')}</button>
+            </form>`
+          : nothing
+      }
+    </li>`;
+  }
+
+  override render(): TemplateResult {
+    return html`
+      ${this._error !== '' ? html`<p class="error" role="alert">${this._error}</p>` : nothing}
+      ${
+        this._devices === undefined
+          ? html`<p class="muted">${uiText('devices.loading')}</p>`
+          : html`<ul data-account-devices>
+              ${this._devices.map((d) => this.renderDevice(d))}
+            </ul>`
+      }
+    `;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'account-devices': AccountDevices;
+  }
+}
