@@ -70,3 +70,24 @@ export type ThingPart = Pick<
   | 'logSize'
   | 'getLogLeaves'
 >;
+
+/** Operators, bans, closed rooms, blocks, reports and the moderation log. */
+export type ModerationPart = Pick<
+  Store,
+  | 'setOperator'
+  | 'isOperator'
+  | 'listOperators'
+  | 'setBan'
+  | 'getBan'
+  | 'listBans'
+  | 'setGroupClosed'
+  | 'isGroupClosed'
+  | 'listClosedGroups'
+  | 'setBlocked'
+  | 'listBlocked'
+  | 'createReport'
+  | 'listReports'
+  | 'setReportStatus'
+  | 'appendModerationLog'
+  | 'listModerationLog'
+>;

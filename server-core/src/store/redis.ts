@@ -14,6 +14,7 @@ import { createClient } from 'redis';
 import type { Store } from './types.ts';
 import { redisAccounts } from './redis/accounts.ts';
 import { redisGroups } from './redis/groups.ts';
+import { redisModeration } from './redis/moderation.ts';
 import { redisPrekeys } from './redis/prekeys.ts';
 import { createRedisContext, type RedisClient } from './redis/support.ts';
 import { redisThings } from './redis/things.ts';
@@ -59,6 +60,7 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
     ...redisTokens(ctx),
     ...redisGroups(ctx),
     ...redisThings(ctx),
+    ...redisModeration(ctx),
     async ping() {
       await client.ping();
     },

@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import type { Store } from './types.ts';
 import { sqliteAccounts } from './sqlite/accounts.ts';
 import { sqliteGroups } from './sqlite/groups.ts';
+import { sqliteModeration } from './sqlite/moderation.ts';
 import { sqlitePrekeys } from './sqlite/prekeys.ts';
 import { migrate, type SqliteContext } from './sqlite/schema.ts';
 import { sqliteThings } from './sqlite/things.ts';
@@ -44,6 +45,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     ...sqliteTokens(ctx),
     ...sqliteGroups(ctx),
     ...sqliteThings(ctx),
+    ...sqliteModeration(ctx),
     async ping() {
       db.prepare('SELECT 1').get();
     },

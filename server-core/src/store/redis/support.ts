@@ -135,6 +135,8 @@ export function redisKeys(prefix: string) {
     group: (g: string) => `${prefix}group:${g}`,
     groupRecords: (g: string) => `${prefix}grouprec:${g}`,
     groupMembers: (g: string) => `${prefix}groupmem:${g}`,
+    /** Groups closed by an operator (a set of group ids). */
+    closedGroups: `${prefix}closedgroups`,
     thing: (o: string, t: string) => `${prefix}thing:${o}:${t}`,
     things: (o: string) => `${prefix}things:${o}`,
     blob: (id: string) => `${prefix}blob:${id}`,
