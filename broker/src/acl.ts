@@ -24,6 +24,7 @@ export type AclRule =
   | 'ACL-8'
   | 'ACL-9'
   | 'ACL-10'
+  | 'ACL-11'
   | 'deny-default';
 
 /** Outcome of a topic check. `member`: allowed iff the caller's account is a current member of `groupId`. */
@@ -45,6 +46,7 @@ const ALL_RULES: readonly AclRule[] = [
   'ACL-8',
   'ACL-9',
   'ACL-10',
+  'ACL-11',
   'deny-default',
 ];
 const decisions = (verdict: 'allow' | 'deny') =>

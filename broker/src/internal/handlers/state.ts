@@ -10,6 +10,7 @@ import type { PublishLine } from '../../limits.ts';
 import type { BrokerMetrics } from '../../metrics.ts';
 import type { Policy } from '../../policy.ts';
 import { silentLogger, type AclStoreQueries, type BrokerLogger } from '../../types.ts';
+import { BlockCache } from '../blocks.ts';
 import { GroupCache } from '../groups.ts';
 
 /** What the broker remembers about an authenticated connection. */
@@ -40,7 +41,7 @@ export interface AuthLimits {
   keepaliveMaxSec: number;
   /** A connected client with more than this many bytes waiting on its socket is a slow consumer and is closed. */
   maxQueuedBytesPerClient: number;
-  /** How long a group member list is trusted (ms). */
+  /** How long a group member list (and a block list, [ACL-11]) is trusted (ms). */
   groupCacheTtlMs: number;
 }
 
@@ -66,6 +67,8 @@ export interface HookState {
   sessions: WeakMap<Client, ClientSession>;
   /** Group member-list cache ([ACL-2]). */
   groups: GroupCache;
+  /** Block-list cache ([ACL-11]). */
+  blocks: BlockCache;
   /** Count a refusal by the rule that made it. */
   refuse(rule: string, action: 'publish' | 'subscribe' | 'forward'): void;
   /** Settle a decision: `member` verdicts ask the group cache whether the account is a member. */
@@ -85,6 +88,7 @@ export interface HookStateOptions {
 export function createHookState(opts: HookStateOptions): HookState {
   const limits: AuthLimits = { ...DEFAULT_AUTH_LIMITS, ...opts.limits };
   const groups = new GroupCache(opts.store, limits.groupCacheTtlMs);
+  const blocks = new BlockCache(opts.store, limits.groupCacheTtlMs);
   const metrics = opts.metrics;
   return {
     limits,
@@ -94,6 +98,7 @@ export function createHookState(opts: HookStateOptions): HookState {
     policy: opts.policy,
     sessions: new WeakMap(),
     groups,
+    blocks,
     refuse: (rule, action) => {
       metrics?.refusals.inc({ rule, action });
     },
