@@ -33,12 +33,15 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { metricsAuthorized } from '@sotto/server-core/metrics-listener';
 import { createPasswordHasher } from './passwords.ts';
 import { createCountLimiter, nodeRedisRateLimitStore } from './ratelimit-store.ts';
+import { createModeration } from './moderation.ts';
 import { accountRoutes } from './routes/accounts.ts';
+import { adminRoutes } from './routes/admin.ts';
 import { blobRoutes } from './routes/blobs.ts';
 import { discoveryRoutes } from './routes/discovery.ts';
 import { groupRoutes } from './routes/groups.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { logRoutes } from './routes/log.ts';
+import { safetyRoutes } from './routes/safety.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { thingRoutes } from './routes/things.ts';
 import { newRefreshToken, refreshTokenHash } from './sessions.ts';
@@ -450,6 +453,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
   logRoutes(app, ctx);
   settingsRoutes(app, ctx);
   discoveryRoutes(app, ctx);
+  safetyRoutes(app, ctx);
+  adminRoutes(app, ctx, createModeration(ctx));
 
   // A Fastify instance is a thenable, so TypeScript checks the *awaited* type of
   // the return value (a plain FastifyInstance) and loses the extras; the object
