@@ -211,6 +211,11 @@ export interface HttpClient {
   getSettings(): Promise<UserSettings>;
   /** Change some settings; returns all of them. */
   updateSettings(patch: Partial<UserSettings>): Promise<UserSettings>;
+  /**
+   * An authenticated JSON request to any `/v1` route (refreshing on 401 like the others); the
+   * typed wrappers of the safety and administration routes (client/src/moderation.ts) use it.
+   */
+  call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T>;
 }
 
 interface RequestOptions {
@@ -452,6 +457,10 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     },
     updateSettings(patch) {
       return request<UserSettings>('PUT', '/v1/me/settings', { auth: true, body: patch });
+    },
+    call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown) {
+      if (!path.startsWith('/v1/')) throw new RangeError('path must start with /v1/');
+      return request<T>(method, path, body === undefined ? { auth: true } : { auth: true, body });
     },
   };
   return client;

@@ -4,7 +4,7 @@
  * blob folder, config). It never listens — `server.ts` does (Fastify's testing
  * guide) — and it does not own the injected store or bus: the caller closes them.
  */
-import { randomUUID, type KeyObject } from 'node:crypto';
+import { randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import Fastify, {
   type FastifyError,
@@ -33,7 +33,7 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { metricsAuthorized } from '@sotto/server-core/metrics-listener';
 import { createPasswordHasher } from './passwords.ts';
 import { createCountLimiter, nodeRedisRateLimitStore } from './ratelimit-store.ts';
-import { createModeration } from './moderation.ts';
+import { createModeration, createOperatorAccount } from './moderation.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { blobRoutes } from './routes/blobs.ts';
@@ -87,6 +87,11 @@ export type KeyServerApp = FastifyInstance & {
   appConfig: AppConfig;
   /** The metrics registry. */
   metrics: Metrics;
+  /**
+   * Give `username` the operator role, creating the account when needed (`--create-operator`);
+   * resolves with the generated password of a new account, `null` for an existing one.
+   */
+  createOperator(username: string): Promise<string | null>;
 };
 
 const STATUS_CODES: Partial<Record<number, ApiErrorCode>> = {
@@ -464,5 +469,11 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
     tokenPublicKeyPem: issuer.publicKeyPem,
     appConfig: config,
     metrics,
+    createOperator: (username: string) =>
+      createOperatorAccount(
+        { ...ctx, hashPassword: (pw: string) => passwords.hash(pw) },
+        username,
+        () => randomBytes(18).toString('base64url'),
+      ),
   }) as unknown as KeyServerApp;
 }
