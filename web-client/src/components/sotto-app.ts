@@ -33,6 +33,7 @@ export type Route =
   | { name: 'info'; id: string }
   | { name: 'search' }
   | { name: 'settings' }
+  | { name: 'admin' }
   | { name: 'link' };
 
 /** Parse `location.hash` into a route (unknown hashes go to the list). */
@@ -52,6 +53,7 @@ export function parseRoute(hash: string): Route {
   }
   if (parts[0] === 'search') return { name: 'search' };
   if (parts[0] === 'settings') return { name: 'settings' };
+  if (parts[0] === 'admin') return { name: 'admin' };
   if (parts[0] === 'link') return { name: 'link' };
   return { name: 'list' };
 }
@@ -62,6 +64,7 @@ const lazyViews: Record<string, () => Promise<unknown>> = {
   search: () => import('./search-view.ts'),
   settings: () => import('./settings-view.ts'),
   link: () => import('./link-device.ts'),
+  admin: () => import('./admin-view.ts'),
 };
 
 /** The application shell. */
@@ -372,6 +375,8 @@ export class SottoApp extends LitElement {
           : loading;
       case 'link':
         return this._lazyReady.has('link') ? html`<link-device></link-device>` : loading;
+      case 'admin':
+        return this._lazyReady.has('admin') ? html`<admin-view></admin-view>` : loading;
     }
   }
 }

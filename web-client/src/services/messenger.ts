@@ -7,6 +7,7 @@
  * this layer only deals in decrypted, display-ready values. Features the engine cannot do yet
  * are reported as missing in {@link MessengerService.capabilities} and the UI disables them.
  */
+import type { ModerationPort } from './moderation.ts';
 import { dmConversation, groupConversation, parseConversation } from '@sotto/crypto/wire';
 import type {
   ClientStore,
@@ -424,4 +425,6 @@ export interface MessengerService {
   /** Whether the account shares its online / last-seen presence, as the key server holds it. */
   presenceVisible(): Promise<boolean>;
   devices(): Promise<DeviceInfo[]>;
+  /** Blocking, reports and the operators' Administration page (services/moderation.ts). */
+  readonly moderation: ModerationPort;
 }
