@@ -31,7 +31,7 @@ const engines: SottoClient[] = [];
 beforeAll(async () => {
   server = await startServer({ mqtt: true });
   browser = await launchChromium();
-});
+}, 600_000); // builds the web client first when its sources changed
 afterAll(async () => {
   for (const e of engines) await e.close().catch(() => undefined);
   await browser?.close();
