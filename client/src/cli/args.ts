@@ -23,6 +23,9 @@ export const USAGE = `usage: sotto [--state DIR] [--server URL] [--mqtt URL[,URL
   groups keys <group>                      members whose identity key changed (identity reset)
   groups rekey <group> <user>              admin: re-add a member with their new identity key
   verify <user> [--mark | --unmark | --accept]
+  block <user> | unblock <user>
+  admin operators | operator <user> | ban <user> [reason] | unban <user> | close <group> [reason]
+        | reopen <group> | reports | dismiss <report id> | log       (server operators only)
   thing add <name> | list | revoke <name>
   bridge --group <group> --thing <name> [--thing <name>…]
 
