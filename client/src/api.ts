@@ -17,14 +17,14 @@ import type { FileThumbnail, Payload, PayloadInput, FilePayload } from './payloa
 import type { GroupKeyStatus } from './internal/groups/admin.ts';
 import type { Linker } from './internal/link.ts';
 import type { MqttConnect } from './internal/transport.ts';
-import type { ReceivedReport } from './internal/apply/report.ts';
+import type { ReceivedReport } from './internal/reports.ts';
 import type { SentReport } from './internal/safety.ts';
 import type { Progress } from './internal/files.ts';
 import type { ClientStore, ContactRecord, GroupRecord, MessageRecord } from './store/types.ts';
 
 export type { MqttConnect } from './internal/transport.ts';
 export type { Progress } from './internal/files.ts';
-export type { ReceivedReport } from './internal/apply/report.ts';
+export type { ReceivedReport } from './internal/reports.ts';
 export type { SentReport } from './internal/safety.ts';
 
 /** Dependencies and tunables of {@link createClient}. */

@@ -3,7 +3,7 @@
  * dependencies, the account, the crypto mutex and the event emitter. One
  * object, created by `createClient`, passed to every internal function.
  */
-import type { ReceivedReport } from './apply/report.ts';
+import type { ReceivedReport } from './reports.ts';
 import type { DeviceCertificate, DeviceKind, LocalDevice } from '@sotto/crypto';
 import type { HttpClient } from '../http.ts';
 import type { AccountRecord, ClientStore, MessageRecord, ReceiptStatus } from '../store/types.ts';

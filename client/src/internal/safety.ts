@@ -18,7 +18,7 @@ import type { MessageRecord } from '../store/types.ts';
 import { newMessageId } from '../payload.ts';
 import type { Ctx } from './context.ts';
 import type { Pairwise } from './pairwise.ts';
-import { REPORTS_SETTING, type ReceivedReport } from './apply/report.ts';
+import { REPORTS_SETTING, type ReceivedReport } from './reports.ts';
 
 /** What a report shares, as {@link Safety.report} sent it. */
 export interface SentReport {

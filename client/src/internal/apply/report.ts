@@ -4,30 +4,12 @@
  * bounded) with the sender the session proved, never the one the payload could claim; the
  * Administration page pairs it with the key server's record of the same id and reporter.
  */
-import type { Payload, ReportedMessage } from '../../payload.ts';
+import type { Payload } from '../../payload.ts';
+import { REPORTS_SETTING, type ReceivedReport } from '../reports.ts';
 import type { Applying } from './types.ts';
-
-/** The store setting holding received reports. */
-export const REPORTS_SETTING = 'moderation.reports';
 
 /** Most reports a device keeps (oldest dropped first). */
 export const MAX_KEPT_REPORTS = 500;
-
-/** A report as an operator's device received it. */
-export interface ReceivedReport {
-  reportId: string;
-  /** The reporter, as the pairwise session authenticated them. */
-  reporter: string;
-  reporterDevice: string;
-  reported: string;
-  conversation: string;
-  note: string;
-  messages: ReportedMessage[];
-  /** The reporter's clock when sending (ms). */
-  sentAt: number;
-  /** When this device stored it (ms). */
-  receivedAt: number;
-}
 
 /** Keep the report and tell the UI. Reports arriving on a group topic are ignored. */
 export async function applyReport(
