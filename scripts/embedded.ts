@@ -169,6 +169,16 @@ export async function startEmbedded(
       processMetrics: true,
     });
     cleanups.push(() => app.close());
+    if (ks.createOperator) {
+      // `--create-operator NAME` (docs/OPERATIONS.md "Moderation"): the password of a new account
+      // is printed once, here.
+      const password = await app.createOperator(ks.createOperator);
+      log(
+        password === null
+          ? `operator: ${ks.createOperator} (existing account) is an operator`
+          : `operator: created ${ks.createOperator} with password ${password} (shown once; change it after logging in)`,
+      );
+    }
 
     const { policyFile, passwordFile, allowAnonymous } = config.embedded;
     broker = await createBroker({

@@ -33,6 +33,7 @@ const store: AclStoreQueries = {
   userExists: () => Promise.resolve(true),
   listDevices: () => Promise.resolve([]),
   getUserSettings: () => Promise.resolve({ presenceVisible: true }),
+  listBlocked: () => Promise.resolve([]),
 };
 const verifier = createTokenVerifier({
   publicKey: cfg.publicKeyPem,

@@ -25,6 +25,7 @@ export type AclRule =
   | 'ACL-9'
   | 'ACL-10'
   | 'ACL-11'
+  | 'ACL-12'
   | 'deny-default';
 
 /**
@@ -51,10 +52,16 @@ const ALL_RULES: readonly AclRule[] = [
   'ACL-9',
   'ACL-10',
   'ACL-11',
+  'ACL-12',
   'deny-default',
 ];
 const decisions = (verdict: 'allow' | 'deny') =>
-  new Map<AclRule, AclDecision>(ALL_RULES.map((rule) => [rule, Object.freeze({ verdict, rule })]));
+  new Map<AclRule, AclDecision>(
+    ALL_RULES.map((rule): [AclRule, AclDecision] => [
+      rule,
+      Object.freeze(verdict === 'allow' ? { verdict: 'allow', rule } : { verdict: 'deny', rule }),
+    ]),
+  );
 const ALLOW = decisions('allow');
 const DENY = decisions('deny');
 const allow = (rule: AclRule): AclDecision => ALLOW.get(rule)!;

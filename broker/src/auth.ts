@@ -57,9 +57,14 @@ export function createAuthHooks(opts: AuthHooksOptions): AuthHooks {
   const { authorizeSubscribe, isGranted } = createAuthorizeSubscribe(state);
   const hooks: AuthHooks = {
     groups: state.groups,
+    blocks: state.blocks,
     preConnect,
     authenticate,
-    authorizePublish: createAuthorizePublish(state, () => hooks.beforeAck),
+    authorizePublish: createAuthorizePublish(
+      state,
+      () => hooks.beforeAck,
+      () => hooks.swallow,
+    ),
     authorizeSubscribe,
     authorizeForward: createAuthorizeForward(state, (client) => hooks.onSlowConsumer?.(client)),
     sessionOf: (client) => state.sessions.get(client),

@@ -19,6 +19,7 @@ export type AclStoreQueries = Pick<
   | 'userExists'
   | 'listDevices'
   | 'getUserSettings'
+  | 'listBlocked'
 >;
 
 /** The part of the ACL change bus a broker uses. */

@@ -41,6 +41,8 @@ export class FakeStore implements AclStoreQueries {
   things = new Map<string, { secret: string; active: boolean }>();
   /** Users whose presence is hidden (the `presenceVisible` setting is false). */
   presenceHidden = new Set<string>();
+  /** blocker → users they block ([ACL-12]). */
+  blocked = new Map<string, Set<string>>();
   failing = false;
 
   addUser(username: string, ...devices: string[]): this {
@@ -101,6 +103,10 @@ export class FakeStore implements AclStoreQueries {
     return this.users.has(username)
       ? { presenceVisible: !this.presenceHidden.has(username) }
       : null;
+  }
+  async listBlocked(blocker: string) {
+    this.check();
+    return [...(this.blocked.get(blocker) ?? [])].sort();
   }
   async listDevices(username: string): Promise<DeviceRecord[]> {
     this.check();

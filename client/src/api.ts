@@ -20,11 +20,15 @@ import type { GroupKeyStatus } from './internal/groups/admin.ts';
 import type { CreatedInvite, RoomInvite, RoomPreview } from './internal/groups/rooms.ts';
 import type { Linker } from './internal/link.ts';
 import type { MqttConnect } from './internal/transport.ts';
+import type { ReceivedReport } from './internal/reports.ts';
+import type { SentReport } from './internal/safety.ts';
 import type { Progress } from './internal/files.ts';
 import type { ClientStore, ContactRecord, GroupRecord, MessageRecord } from './store/types.ts';
 
 export type { MqttConnect } from './internal/transport.ts';
 export type { Progress } from './internal/files.ts';
+export type { ReceivedReport } from './internal/reports.ts';
+export type { SentReport } from './internal/safety.ts';
 
 /** Dependencies and tunables of {@link createClient}. */
 export interface CreateClientOptions {
@@ -274,5 +278,26 @@ export interface SottoClient extends TypedEvents<ClientEvents> {
      * emits `ownKeyLogChecked` with the same status. All zero and null without key transparency.
      */
     ownKeyLog(): Promise<OwnKeyLogStatus>;
+  };
+
+  /** Blocking and abuse reports (issue 17, docs/CLIENT.md "Blocking and reports"). */
+  safety: {
+    /**
+     * Block `user`: the brokers drop their DMs to us (they are not told), and every device of
+     * ours drops their messages, reactions, typing and group notices. Returns the block list.
+     */
+    block(user: string): Promise<string[]>;
+    unblock(user: string): Promise<string[]>;
+    /** The block list as last loaded (at start, on change, on the key server's notice). */
+    blocked(): string[];
+    isBlocked(user: string): boolean;
+    /**
+     * Report messages of one other user in a conversation: the messages as shown here, with
+     * their sender and timestamps, go end-to-end encrypted to the server operators' devices;
+     * the key server only records who reported whom, where and when.
+     */
+    report(conversationId: string, messageIds: string[], note?: string): Promise<SentReport>;
+    /** Reports received by this device (operators), newest first. */
+    receivedReports(): Promise<ReceivedReport[]>;
   };
 }

@@ -39,6 +39,7 @@ import { Mutex } from './internal/lock.ts';
 import { Outbox } from './internal/outbox.ts';
 import { Pairwise } from './internal/pairwise.ts';
 import { InboxReceiver } from './internal/receive/inbox.ts';
+import { Safety } from './internal/safety.ts';
 import { Transparency } from './internal/transparency.ts';
 import { createTransport } from './internal/transport.ts';
 import { Directory } from './internal/trust.ts';
@@ -125,7 +126,15 @@ export function createClient(deps: CreateClientOptions): SottoClient {
   const rooms = new GroupRooms(ctx, chain);
   const outbox = new Outbox(ctx, pairwise, groupSender);
   // Receiving: the apply handlers, the two receivers, and dispatch by topic.
-  const applier = new Applier({ ctx, directory, pairwise, chain, outbox });
+  const safety = new Safety(ctx, pairwise);
+  const applier = new Applier({
+    ctx,
+    directory,
+    pairwise,
+    chain,
+    outbox,
+    isBlocked: (u) => safety.isBlocked(u),
+  });
   const groupReceiver = new GroupReceiver(ctx, directory, applier, pairwise.receipts);
   const inbox = new InboxReceiver(
     ctx,
@@ -142,6 +151,7 @@ export function createClient(deps: CreateClientOptions): SottoClient {
     groups: groupReceiver,
     chain,
     monitorOwnKeys: monitorInBackground,
+    reloadBlocks: () => safety.load(),
   });
   const linker = createLinker(ctx, {
     directory,
@@ -167,6 +177,8 @@ export function createClient(deps: CreateClientOptions): SottoClient {
       topics,
       onMessages: dispatch,
       onOnline() {
+        // The block list may have changed while we were away (the notice may be gone).
+        void safety.load().catch(report);
         // Reconnected: anything not acknowledged end to end goes out again.
         void outbox.flushOutbox(0).catch(report);
         void maintainPrekeys(ctx).catch(report);
@@ -321,6 +333,8 @@ export function createClient(deps: CreateClientOptions): SottoClient {
       await ready();
       if (!(await loadAccount()))
         throw new ClientError('NOT_REGISTERED', 'no account on this device: register or log in');
+      // Blocked senders are dropped from the first message on.
+      await safety.load().catch(report);
       await connect();
       // History blobs of earlier links whose grace period is over (PROTOCOL.md §13).
       void linker.sweep().catch(report);
@@ -449,6 +463,14 @@ export function createClient(deps: CreateClientOptions): SottoClient {
         transparency
           ? transparency.ownKeyLog()
           : { checkedEntries: 0, checkedAt: null, unexpected: 0 },
+    },
+    safety: {
+      block: (user) => safety.setBlocked(user, true),
+      unblock: (user) => safety.setBlocked(user, false),
+      blocked: () => safety.blocked(),
+      isBlocked: (user) => safety.isBlocked(user),
+      report: (conversationId, ids, note) => safety.report(conversationId, ids, note),
+      receivedReports: () => safety.received(),
     },
   };
   return client;

@@ -217,8 +217,9 @@ export interface HttpClient {
     extras?: LoginExtras,
   ): Promise<LoginResult>;
   /**
-   * Any key-server route (the account-security routes of `security-api.ts` use it): JSON body,
-   * bearer token when `auth`, the same refresh-and-retry on 401 as the typed calls.
+   * Any key-server route under `/v1/` (the account-security routes of `security-api.ts`, the
+   * safety and administration wrappers use it): JSON body, bearer token when `auth`, the same
+   * refresh-and-retry on 401 as the typed calls.
    */
   call<T>(method: string, path: string, o?: { body?: unknown; auth?: boolean }): Promise<T>;
   /** Replace the access token (a step-up's fresh one) keeping the refresh token. */
@@ -399,6 +400,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       return r;
     },
     call(method, path, o = {}) {
+      if (!path.startsWith('/v1/')) throw new RangeError('path must start with /v1/');
       return request(method, path, o);
     },
     async useAccessToken(accessToken) {

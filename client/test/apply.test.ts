@@ -38,6 +38,7 @@ function setup(deps: Partial<Record<'pairwise' | 'outbox', unknown>> = {}) {
     pairwise: deps.pairwise ?? unused,
     chain: unused,
     outbox: deps.outbox ?? unused,
+    isBlocked: () => false,
   } as unknown as ApplyDeps);
   const run = async (payload: Payload, origin: Origin) => {
     const ops: StoreOp[] = [];

@@ -34,7 +34,9 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { metricsAuthorized } from '@sotto/server-core/metrics-listener';
 import { createPasswordHasher } from './passwords.ts';
 import { createCountLimiter, nodeRedisRateLimitStore } from './ratelimit-store.ts';
-import { accountRoutes } from './routes/accounts.ts';
+import { createModeration, createOperatorAccount } from './moderation.ts';
+import { accountRoutes, bannedMessage } from './routes/accounts.ts';
+import { adminRoutes } from './routes/admin.ts';
 import { blobRoutes } from './routes/blobs.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { mfaRoutes } from './routes/mfa.ts';
@@ -44,6 +46,7 @@ import { groupRoutes } from './routes/groups.ts';
 import { roomRoutes } from './routes/rooms.ts';
 import { keyRoutes, REAUTH_MAX_AGE_S } from './routes/keys.ts';
 import { logRoutes } from './routes/log.ts';
+import { safetyRoutes } from './routes/safety.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { thingRoutes } from './routes/things.ts';
 import { newRefreshToken, refreshTokenHash } from './sessions.ts';
@@ -96,6 +99,11 @@ export type KeyServerApp = FastifyInstance & {
   appConfig: AppConfig;
   /** The metrics registry. */
   metrics: Metrics;
+  /**
+   * Give `username` the operator role, creating the account when needed (`--create-operator`);
+   * resolves with the generated password of a new account, `null` for an existing one.
+   */
+  createOperator(username: string): Promise<string | null>;
 };
 
 const STATUS_CODES: Partial<Record<number, ApiErrorCode>> = {
@@ -324,6 +332,9 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
       return { accessToken: t.token, refreshToken, deviceId, expiresIn: config.accessTokenTtl };
     },
     async startSession(username, device) {
+      // Every way in (password, second factor, passkey) ends here: a banned account gets no session.
+      const ban = await store.getBan(username);
+      if (ban) throw apiError('ACCOUNT_BANNED', bannedMessage(ban.reason));
       await store.activateDevice(username, device.deviceId, {
         name: device.name,
         platform: device.platform,
@@ -509,6 +520,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
   mfaRoutes(app, ctx);
   passkeyRoutes(app, ctx);
   deviceRoutes(app, ctx);
+  safetyRoutes(app, ctx);
+  adminRoutes(app, ctx, createModeration(ctx));
 
   // A Fastify instance is a thenable, so TypeScript checks the *awaited* type of
   // the return value (a plain FastifyInstance) and loses the extras; the object
@@ -518,5 +531,11 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
     tokenPublicKeyPem: issuer.publicKeyPem,
     appConfig: config,
     metrics,
+    createOperator: (username: string) =>
+      createOperatorAccount(
+        { ...ctx, hashPassword: (pw: string) => passwords.hash(pw) },
+        username,
+        () => randomBytes(18).toString('base64url'),
+      ),
   }) as unknown as KeyServerApp;
 }

@@ -8,6 +8,7 @@
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Ajv } from 'ajv';
+import { USERNAME_PATTERN } from '@sotto/crypto';
 
 /** Argon2id cost parameters (see `passwords.ts`). */
 export interface Argon2Params {
@@ -139,6 +140,11 @@ export interface KeyServerConfig extends AppConfig {
   metricsPort: number;
   /** Start even when the data dir or a secret file is open to group or others (files.ts). */
   insecurePermissions: boolean;
+  /**
+   * `--create-operator NAME`: at start, give NAME the operator role, creating the account with
+   * a generated password (printed once) when it does not exist (docs/OPERATIONS.md "Moderation").
+   */
+  createOperator: string | null;
 }
 
 /** Production Argon2id parameters: OWASP's m=19 MiB, t=2, p=1. */
@@ -245,6 +251,7 @@ const schema = {
     metricsToken: { type: ['string', 'null'], pattern: '^[\\x21-\\x7e]{16,256}$' },
     metricsPort: int(0, 65535),
     insecurePermissions: { type: 'boolean' },
+    createOperator: { type: ['string', 'null'], pattern: USERNAME_PATTERN.source },
     rateLimit: {
       type: 'object',
       additionalProperties: false,
@@ -320,6 +327,7 @@ const OPTIONS = {
   'metrics-token': { env: 'METRICS_TOKEN', path: ['metricsToken'] },
   // A switch: `--insecure-permissions` alone, or INSECURE_PERMISSIONS=1.
   'insecure-permissions': { env: 'INSECURE_PERMISSIONS', path: ['insecurePermissions'] },
+  'create-operator': { env: 'CREATE_OPERATOR', path: ['createOperator'] },
   'argon2-memory': { env: 'ARGON2_MEMORY_KIB', path: ['argon2', 'memoryCost'] },
   'argon2-time': { env: 'ARGON2_TIME', path: ['argon2', 'timeCost'] },
   'argon2-parallelism': { env: 'ARGON2_PARALLELISM', path: ['argon2', 'parallelism'] },
@@ -406,6 +414,7 @@ export function loadConfig(
     logLevel: 'info',
     metricsPort: 0,
     insecurePermissions: false,
+    createOperator: null,
     ...app,
     rateLimit: { ...app.rateLimit },
     argon2: { ...app.argon2 },

@@ -57,6 +57,12 @@ export const ERRORS = {
     status: 403,
     message: 'this action needs the password or a passkey within the last 5 minutes',
   },
+  /** The account is banned by the server's operators; the message carries their reason. */
+  ACCOUNT_BANNED: { status: 403, message: 'this account is banned by the server operators' },
+  /** An `/v1/admin/*` route called by an account without the operator role. */
+  OPERATOR_REQUIRED: { status: 403, message: 'only server operators may do this' },
+  /** An operator action aimed at the operator's own account (ban, revoke own role). */
+  SELF_TARGET: { status: 409, message: 'operators cannot do this to their own account' },
   /** No such route. */
   NOT_FOUND: { status: 404, message: 'not found' },
   USER_NOT_FOUND: { status: 404, message: 'no such user' },
@@ -65,6 +71,10 @@ export const ERRORS = {
   /** No such group, or the caller is not a member. */
   GROUP_NOT_FOUND: { status: 404, message: 'no such group' },
   THING_NOT_FOUND: { status: 404, message: 'no such thing' },
+  /** No such report, or it was already dismissed or acted on. */
+  REPORT_NOT_FOUND: { status: 404, message: 'no such open report' },
+  /** A report with this id exists already. */
+  REPORT_EXISTS: { status: 409, message: 'report id is taken' },
   BLOB_NOT_FOUND: { status: 404, message: 'no such blob' },
   /** No tree of that size or no leaf at that index. */
   LOG_ENTRY_NOT_FOUND: { status: 404, message: 'no such log entry or tree size' },

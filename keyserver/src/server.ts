@@ -24,6 +24,19 @@ import {
 } from '@sotto/server-core/store';
 import { createTokenIssuer, loadOrCreateSigningKey } from '@sotto/server-core/tokens';
 
+/** `--create-operator NAME`: grant the role (creating the account) and say so on stdout. */
+async function announceOperator(
+  name: string,
+  app: { createOperator(n: string): Promise<string | null> },
+): Promise<void> {
+  const password = await app.createOperator(name);
+  console.log(
+    password === null
+      ? `operator: ${name} (existing account) is an operator`
+      : `operator: created ${name} with password ${password} (shown once; change it after logging in)`,
+  );
+}
+
 async function main(): Promise<void> {
   const config = loadConfig();
   // Before anything opens a file: 0700 dir, 0600 secrets, or a refusal (files.ts).
@@ -80,6 +93,7 @@ async function main(): Promise<void> {
     processMetrics: true,
   });
   closers.unshift(() => app.close());
+  if (config.createOperator) await announceOperator(config.createOperator, app);
 
   let closing = false;
   const shutdown = (signal: string) => {

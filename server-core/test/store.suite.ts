@@ -644,6 +644,98 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       expect((await store.listPasskeys('alice')).map((x) => x.credentialId)).toEqual(['cred-2']);
     });
 
+    it('grants and takes the operator role, only to existing users', async () => {
+      await store.createUser({ username: 'alice', passwordHash: 'h', createdAt: 1 });
+      await store.createUser({ username: 'bob', passwordHash: 'h', createdAt: 1 });
+      expect(await store.isOperator('alice')).toBe(false);
+      expect(await store.setOperator('alice', true)).toBe(true);
+      expect(await store.setOperator('bob', true)).toBe(true);
+      expect(await store.setOperator('nobody', true)).toBe(false);
+      expect(await store.listOperators()).toEqual(['alice', 'bob']);
+      expect(await store.setOperator('bob', false)).toBe(true);
+      expect(await store.isOperator('bob')).toBe(false);
+      expect(await store.listOperators()).toEqual(['alice']);
+    });
+
+    it('bans and unbans existing users and lists bans newest first', async () => {
+      await store.createUser({ username: 'mallory', passwordHash: 'h', createdAt: 1 });
+      await store.createUser({ username: 'eve', passwordHash: 'h', createdAt: 1 });
+      expect(await store.getBan('mallory')).toBeNull();
+      expect(await store.setBan('mallory', { by: 'op', at: 10, reason: 'spam' })).toBe(true);
+      expect(await store.setBan('eve', { by: 'op', at: 20, reason: '' })).toBe(true);
+      expect(await store.setBan('ghost', { by: 'op', at: 30, reason: '' })).toBe(false);
+      expect(await store.getBan('mallory')).toEqual({
+        username: 'mallory',
+        by: 'op',
+        at: 10,
+        reason: 'spam',
+      });
+      expect((await store.listBans()).map((b) => b.username)).toEqual(['eve', 'mallory']);
+      expect(await store.setBan('mallory', null)).toBe(true);
+      expect(await store.getBan('mallory')).toBeNull();
+      expect((await store.listBans()).map((b) => b.username)).toEqual(['eve']);
+    });
+
+    it('closes a group: its chain stays, nobody may use its topic until it is reopened', async () => {
+      await store.createUser({ username: 'alice', passwordHash: 'h', createdAt: 1 });
+      await store.createGroup('g1', bytes(1), [{ username: 'alice', admin: true }]);
+      expect(await store.setGroupClosed('g1', true)).toBe(true);
+      expect(await store.setGroupClosed('nope', true)).toBe(false);
+      expect(await store.isGroupClosed('g1')).toBe(true);
+      expect(await store.listClosedGroups()).toEqual(['g1']);
+      expect(await store.groupMembers('g1')).toEqual([]);
+      expect(await store.getGroupChain('g1')).toHaveLength(1);
+      expect(await store.setGroupClosed('g1', false)).toBe(true);
+      expect(await store.groupMembers('g1')).toEqual(['alice']);
+      expect(await store.listClosedGroups()).toEqual([]);
+    });
+
+    it('keeps each user’s block list', async () => {
+      await store.setBlocked('alice', 'mallory', true);
+      await store.setBlocked('alice', 'eve', true);
+      await store.setBlocked('alice', 'eve', true);
+      expect(await store.listBlocked('alice')).toEqual(['eve', 'mallory']);
+      expect(await store.listBlocked('mallory')).toEqual([]);
+      await store.setBlocked('alice', 'eve', false);
+      expect(await store.listBlocked('alice')).toEqual(['mallory']);
+    });
+
+    it('stores reports once, lists them newest first and closes only open ones', async () => {
+      const r = { reporter: 'alice', reported: 'mallory', groupId: null };
+      expect(await store.createReport({ ...r, id: 'r1', at: 1 })).toBe(true);
+      expect(await store.createReport({ ...r, id: 'r1', at: 5 })).toBe(false);
+      expect(await store.createReport({ ...r, id: 'r2', groupId: 'g1', at: 2 })).toBe(true);
+      expect((await store.listReports()).map((x) => x.id)).toEqual(['r2', 'r1']);
+      expect(await store.setReportStatus('r1', 'dismissed', 'op')).toBe(true);
+      expect(await store.setReportStatus('r1', 'actioned', 'op')).toBe(false);
+      expect(await store.setReportStatus('zz', 'actioned', 'op')).toBe(false);
+      expect(await store.listReports({ status: 'open' })).toEqual([
+        { ...r, id: 'r2', groupId: 'g1', at: 2, status: 'open', handledBy: null },
+      ]);
+      expect((await store.listReports({ status: 'dismissed' }))[0]).toMatchObject({
+        id: 'r1',
+        handledBy: 'op',
+      });
+      expect(await store.listReports({ limit: 1 })).toHaveLength(1);
+    });
+
+    it('appends to the moderation log with dense sequence numbers and pages back', async () => {
+      for (let i = 0; i < 5; i++) {
+        const e = await store.appendModerationLog({
+          at: i,
+          actor: 'op',
+          action: 'ban',
+          target: `u${i}`,
+          detail: '',
+        });
+        expect(e.seq).toBe(i + 1);
+      }
+      const page = await store.listModerationLog({ limit: 2 });
+      expect(page.map((e) => e.target)).toEqual(['u4', 'u3']);
+      const next = await store.listModerationLog({ limit: 2, before: page[1]!.seq });
+      expect(next.map((e) => e.target)).toEqual(['u2', 'u1']);
+    });
+
     it('answers a ping', async () => {
       await expect(store.ping()).resolves.toBeUndefined();
     });

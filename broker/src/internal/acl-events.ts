@@ -123,6 +123,9 @@ export function createAclEventHandler(
       case 'presence-visibility':
         opts.presence?.visibilityChanged(event.username, event.visible);
         return;
+      case 'blocks-changed':
+        hooks.blocks.changed(event.username);
+        return;
     }
   };
 }

@@ -44,6 +44,8 @@ export function persistBeforeAck(aedes: Aedes, hooks: AuthHooks): void {
       done(err);
     });
   };
+  // A dropped publish ([ACL-12]): answered like any other, routed nowhere.
+  hooks.swallow = (packet) => early.add(packet);
   target.publish = (packet, client, done) => {
     if (early.has(packet)) {
       early.delete(packet);

@@ -35,6 +35,9 @@ export const USAGE = `usage: sotto [--state DIR] [--server URL] [--mqtt URL[,URL
   groups join <invite link>                join a room with an invite link
   rooms list [query] | rooms join <id>     the public directory of open rooms
   verify <user> [--mark | --unmark | --accept]
+  block <user> | unblock <user>
+  admin operators | operator <user> | ban <user> [reason] | unban <user> | close <group> [reason]
+        | reopen <group> | reports | dismiss <report id> | log       (server operators only)
   thing add <name> | list | revoke <name>
   bridge --group <group> --thing <name> [--thing <name>…]
 

@@ -11,6 +11,7 @@
 import type { DeviceKind } from '@sotto/crypto';
 import { type Command, parseCommandLine, USAGE } from './args.ts';
 import { account, password, resetIdentity } from './commands/account.ts';
+import { admin, block } from './commands/admin.ts';
 import { groups, rooms } from './commands/groups.ts';
 import { link } from './commands/link.ts';
 import { mfa } from './commands/mfa.ts';
@@ -38,6 +39,9 @@ const COMMANDS: ReadonlyMap<string, Command> = new Map([
   ['thing', thing],
   ['link', link],
   ['bridge', bridge],
+  ['admin', admin],
+  ['block', block],
+  ['unblock', block],
 ]);
 
 /** Run the CLI; resolves to the exit status. */

@@ -3,6 +3,7 @@
  * dependencies, the account, the crypto mutex and the event emitter. One
  * object, created by `createClient`, passed to every internal function.
  */
+import type { ReceivedReport } from './reports.ts';
 import type { DeviceCertificate, DeviceKind, LocalDevice } from '@sotto/crypto';
 import type { HttpClient } from '../http.ts';
 import type { AccountRecord, ClientStore, MessageRecord, ReceiptStatus } from '../store/types.ts';
@@ -105,6 +106,12 @@ export interface ClientEvents {
    * revoked next, so `connection` turns `signed-out` soon after.
    */
   deviceRemoved: { reason: 'identity-reset' | 'removed' };
+  /** Our block list changed (here or on another of our devices); the new list, sorted. */
+  blocksChanged: string[];
+  /** An abuse report arrived for us as a server operator (kept, see `safety.receivedReports`). */
+  report: ReceivedReport;
+  /** The server operators banned this account; the reason they gave. Reconnecting will fail. */
+  banned: { reason: string };
   /** A non-fatal problem (bad envelope dropped, listener threw …). */
   error: unknown;
 }

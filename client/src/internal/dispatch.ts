@@ -22,6 +22,8 @@ export interface DispatchDeps {
   chain: GroupChain;
   /** Run the own-key monitor in the background (a notice about our account or devices). */
   monitorOwnKeys(): void;
+  /** Load the block list again (our block list changed on another device). */
+  reloadBlocks(): Promise<unknown>;
 }
 
 /**
@@ -46,6 +48,12 @@ async function handleControl(deps: DispatchDeps, payload: Uint8Array): Promise<v
     case 'device-removed':
       ctx.events.emit('deviceRemoved', { reason: notice.reason });
       deps.monitorOwnKeys();
+      return;
+    case 'blocks-changed':
+      await deps.reloadBlocks();
+      return;
+    case 'banned':
+      ctx.events.emit('banned', { reason: notice.reason });
       return;
     case 'prekeys-low': {
       // Claims took our one-time prekeys below the key server's low-water mark (issue 14):

@@ -15,6 +15,7 @@ const ACKED = new Set<string>([
   'group-change',
   'profile',
   'sync',
+  'report',
   'unknown',
 ]);
 /** Kinds shown as messages in a conversation. */

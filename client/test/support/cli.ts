@@ -80,11 +80,11 @@ export function runSotto(
  * file's tests and removed after them. `sotto(state, args)` runs the CLI there (`runSotto`);
  * `server()` is the running server.
  */
-export function cliFixture(prefix: string) {
+export function cliFixture(prefix: string, serverOptions: Parameters<typeof startServer>[0] = {}) {
   let srv: TestServer | undefined;
   let dir = '';
   beforeAll(async () => {
-    srv = await startServer();
+    srv = await startServer(serverOptions);
     dir = mkdtempSync(join(tmpdir(), prefix));
   });
   afterAll(async () => {

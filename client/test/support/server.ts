@@ -32,7 +32,15 @@ export interface TestServer {
 
 /** Start key server + broker on free ports (cheap Argon2, no rate limits). */
 export async function startServer(
-  opts: { dataDir?: string; httpPort?: number; mqttPort?: number } = {},
+  opts: {
+    dataDir?: string;
+    httpPort?: number;
+    mqttPort?: number;
+    /** More `npm start` options (e.g. `--create-operator NAME`). */
+    args?: string[];
+    /** Receives the start-up lines. */
+    log?: (line: string) => void;
+  } = {},
 ): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'sotto-client-e2e-'));
   const httpPort = opts.httpPort ?? (await freePort());
@@ -55,10 +63,11 @@ export async function startServer(
       '1',
       '--metrics-token',
       TEST_METRICS_TOKEN,
+      ...(opts.args ?? []),
     ],
     {},
   );
-  const server = await startEmbedded(config, () => undefined);
+  const server = await startEmbedded(config, opts.log ?? (() => undefined));
   return {
     httpUrl: `http://127.0.0.1:${httpPort}`,
     mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,

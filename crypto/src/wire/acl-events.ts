@@ -23,7 +23,12 @@ export type AclEvent =
   /** Every token of the user was revoked (password change). */
   | { type: 'user-revoked'; username: string }
   /** The user hid or showed their presence (brokers stop or resume publishing it). */
-  | { type: 'presence-visibility'; username: string; visible: boolean };
+  | { type: 'presence-visibility'; username: string; visible: boolean }
+  /**
+   * `username` changed their block list (issue 17): brokers re-read it before they next let a
+   * DM into one of that user's inboxes.
+   */
+  | { type: 'blocks-changed'; username: string };
 
 const WHAT = 'ACL event';
 
@@ -63,6 +68,8 @@ export function decodeAclEvent(input: Uint8Array | string): AclEvent {
       return { type, username: str(o, 'username', WHAT) };
     case 'presence-visibility':
       return { type, username: str(o, 'username', WHAT), visible: bool(o, 'visible', WHAT) };
+    case 'blocks-changed':
+      return { type, username: str(o, 'username', WHAT) };
     default:
       throw new WireError('UNKNOWN_TYPE', `${WHAT}: unknown type ${JSON.stringify(type)}`);
   }

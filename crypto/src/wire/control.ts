@@ -29,7 +29,17 @@ export type ControlNotice =
    * claims (someone may be draining them): top up now. `remaining` is the smaller count of
    * the two kinds after the claim.
    */
-  | { type: 'prekeys-low'; remaining: number };
+  | { type: 'prekeys-low'; remaining: number }
+  /**
+   * Key server → every device of a user who blocked or unblocked someone (issue 17): fetch the
+   * block list again (`GET /v1/me/blocks`), so all the user's devices drop the same senders.
+   */
+  | { type: 'blocks-changed' }
+  /**
+   * Key server → every device of a user an operator banned, just before their tokens are
+   * revoked: show `reason` and stop reconnecting.
+   */
+  | { type: 'banned'; reason: string };
 
 /** Why a device was removed: an identity reset, or its user removed it (issue 19). */
 export type DeviceRemovedReason = 'identity-reset' | 'removed';
@@ -77,6 +87,10 @@ export function decodeControlNotice(payload: Uint8Array | string): ControlNotice
       return { type, reason: o.reason };
     case 'prekeys-low':
       return { type, remaining: count(o, 'remaining', WHAT) };
+    case 'blocks-changed':
+      return { type };
+    case 'banned':
+      return { type, reason: typeof o.reason === 'string' ? o.reason.slice(0, 500) : '' };
     default:
       throw new WireError('UNKNOWN_TYPE', `${WHAT}: unknown type ${JSON.stringify(type)}`);
   }

@@ -190,6 +190,39 @@ export interface SyncPayload extends PayloadBase {
   conversation: string;
   inner: Exclude<Payload, SyncPayload | UnknownPayload>;
 }
+/** Most messages one report carries. */
+export const MAX_REPORTED_MESSAGES = 20;
+
+/** One reported message as the reporter's device showed it. */
+export interface ReportedMessage {
+  /** The message id. */
+  id: string;
+  /** Who sent it (as the reporter's verified session said). */
+  sender: string;
+  /** The sender's timestamp (ms). */
+  ts: number;
+  /** The text shown (a file's name and caption for files). */
+  text: string;
+}
+
+/**
+ * An abuse report (issue 17; PROTOCOL.md "Reports"): sent by the reporter, pairwise encrypted,
+ * to every device of every operator (and the reporter's own other devices). The key server only
+ * has its metadata (`POST /v1/reports` under the same `reportId`).
+ */
+export interface ReportPayload extends PayloadBase {
+  kind: 'report';
+  /** The id filed with the key server. */
+  reportId: string;
+  /** The reported user. */
+  reported: string;
+  /** Where the messages were (`dm:{user}` or `group:{id}`). */
+  conversation: string;
+  /** The reporter's words, may be empty. */
+  note: string;
+  /** The reported messages, oldest first (1 to {@link MAX_REPORTED_MESSAGES}). */
+  messages: ReportedMessage[];
+}
 /** A payload of a kind this version does not know: kept, not interpreted. */
 export interface UnknownPayload extends PayloadBase {
   kind: 'unknown';
@@ -212,6 +245,7 @@ export type Payload =
   | GroupChangePayload
   | ProfilePayload
   | SyncPayload
+  | ReportPayload
   | UnknownPayload;
 
 /** Kinds this version understands. */
@@ -228,6 +262,7 @@ export const PAYLOAD_KINDS = [
   'group-change',
   'profile',
   'sync',
+  'report',
 ] as const;
 
 /** One of {@link PAYLOAD_KINDS}. */
@@ -244,6 +279,7 @@ const ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
 const B64_PATTERN = /^[A-Za-z0-9_-]*$/;
 const ENTITY_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const CONVERSATION_PATTERN = /^(dm:[a-z0-9_]{3,32}|group:[A-Za-z0-9_-]{1,64})$/;
+const USERNAME_IN_PAYLOAD = /^[a-z0-9_]{3,32}$/;
 
 /** base64url (no padding) of bytes; no dependency on libsodium. */
 function base64url(bytes: Uint8Array): string {
@@ -442,6 +478,31 @@ function decodeKnown(o: Obj, base: PayloadBase, kind: PayloadKind, nested: boole
       const displayName = optStr(o, 'displayName', 64);
       if (displayName !== undefined) p.displayName = displayName;
       return p;
+    }
+    case 'report': {
+      const list = o.messages;
+      if (!Array.isArray(list) || list.length === 0 || list.length > MAX_REPORTED_MESSAGES)
+        fail('messages', `must be 1 to ${MAX_REPORTED_MESSAGES} messages`);
+      const messages = (list as unknown[]).map((m): ReportedMessage => {
+        if (typeof m !== 'object' || m === null || Array.isArray(m))
+          fail('messages', 'must be objects');
+        const e = m as Obj;
+        return {
+          id: msgId(e, 'id'),
+          sender: str(e, 'sender', 32, USERNAME_IN_PAYLOAD),
+          ts: int(e, 'ts'),
+          text: str(e, 'text', MAX_TEXT_LENGTH),
+        };
+      });
+      return {
+        ...base,
+        kind,
+        reportId: msgId(o, 'reportId'),
+        reported: str(o, 'reported', 32, USERNAME_IN_PAYLOAD),
+        conversation: str(o, 'conversation', 80, CONVERSATION_PATTERN),
+        note: str(o, 'note', 2000),
+        messages,
+      };
     }
     case 'sync': {
       if (nested) fail('inner', 'must not nest a sync payload');

@@ -25,6 +25,13 @@ const RESERVED_USERNAMES: ReadonlySet<string> = new Set([
   'system',
 ]);
 
+/** What a banned user is told when login or refresh is refused. */
+export function bannedMessage(reason: string): string {
+  return reason
+    ? `this account is banned by the server operators: ${reason}`
+    : 'this account is banned by the server operators';
+}
+
 /** Register `/v1/accounts*` and `/v1/sessions*`. */
 export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
   const { store, passwords, metrics } = ctx;
@@ -103,7 +110,7 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
         },
         response: {
           200: { anyOf: [sessionResponse, mfaChallengeResponse] },
-          ...errors(400, 401, 429),
+          ...errors(400, 401, 403, 429),
         },
       },
     },
@@ -114,6 +121,13 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
       if (!user || !ok) {
         metrics.logins.inc({ result: 'bad_credentials' });
         throw apiError('INVALID_CREDENTIALS');
+      }
+      // Checked after the password, so a ban says nothing to someone without it (and before
+      // any second factor: a banned account gets no challenge either).
+      const ban = await store.getBan(name);
+      if (ban) {
+        metrics.logins.inc({ result: 'banned' });
+        throw apiError('ACCOUNT_BANNED', bannedMessage(ban.reason));
       }
       const ua = req.headers['user-agent'] ?? '';
       const platform = loginPlatform(req.body.platform, ua);
@@ -161,7 +175,7 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
           additionalProperties: false,
           properties: { refreshToken: { type: 'string', minLength: 1, maxLength: 256 } },
         },
-        response: { 200: sessionResponse, ...errors(400, 401) },
+        response: { 200: sessionResponse, ...errors(400, 401, 403) },
       },
     },
     async (req) => {
@@ -189,6 +203,8 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
       if (!(await store.isDeviceActive(record.username, record.deviceId))) {
         throw apiError('INVALID_REFRESH_TOKEN');
       }
+      const ban = await store.getBan(record.username);
+      if (ban) throw apiError('ACCOUNT_BANNED', bannedMessage(ban.reason));
       await store.touchDevice(record.username, record.deviceId, ctx.now());
       // The family's auth time, not now: a refresh proves possession of a token, not the password.
       return ctx.issueSession(record.username, record.deviceId, {

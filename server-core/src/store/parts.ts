@@ -95,3 +95,24 @@ export type MfaPart = Pick<
   | 'removePasskey'
   | 'usePasskey'
 >;
+
+/** Operators, bans, closed rooms, blocks, reports and the moderation log. */
+export type ModerationPart = Pick<
+  Store,
+  | 'setOperator'
+  | 'isOperator'
+  | 'listOperators'
+  | 'setBan'
+  | 'getBan'
+  | 'listBans'
+  | 'setGroupClosed'
+  | 'isGroupClosed'
+  | 'listClosedGroups'
+  | 'setBlocked'
+  | 'listBlocked'
+  | 'createReport'
+  | 'listReports'
+  | 'setReportStatus'
+  | 'appendModerationLog'
+  | 'listModerationLog'
+>;

@@ -15,6 +15,7 @@ import type { Store } from './types.ts';
 import { redisAccounts } from './redis/accounts.ts';
 import { redisGroups } from './redis/groups.ts';
 import { redisMfa } from './redis/mfa.ts';
+import { redisModeration } from './redis/moderation.ts';
 import { redisPrekeys } from './redis/prekeys.ts';
 import { createRedisContext, type RedisClient } from './redis/support.ts';
 import { redisThings } from './redis/things.ts';
@@ -61,6 +62,7 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
     ...redisGroups(ctx),
     ...redisThings(ctx),
     ...redisMfa(ctx),
+    ...redisModeration(ctx),
     async ping() {
       await client.ping();
     },

@@ -12,6 +12,7 @@ import type { Store } from './types.ts';
 import { sqliteAccounts } from './sqlite/accounts.ts';
 import { sqliteGroups } from './sqlite/groups.ts';
 import { sqliteMfa } from './sqlite/mfa.ts';
+import { sqliteModeration } from './sqlite/moderation.ts';
 import { sqlitePrekeys } from './sqlite/prekeys.ts';
 import { migrate, type SqliteContext } from './sqlite/schema.ts';
 import { sqliteThings } from './sqlite/things.ts';
@@ -46,6 +47,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     ...sqliteGroups(ctx),
     ...sqliteThings(ctx),
     ...sqliteMfa(ctx),
+    ...sqliteModeration(ctx),
     async ping() {
       db.prepare('SELECT 1').get();
     },

@@ -252,6 +252,66 @@ export const DEFAULT_USER_SETTINGS: Readonly<UserSettings> = Object.freeze({
   presenceVisible: true,
 });
 
+/** A ban an operator placed on an account (docs/OPERATIONS.md "Moderation"). */
+export interface BanRecord {
+  username: string;
+  /** The operator who banned. */
+  by: string;
+  /** Milliseconds since the epoch. */
+  at: number;
+  /** Shown to the banned user when login is refused; may be empty. */
+  reason: string;
+}
+
+/** What an operator did, kept in the moderation log. */
+export type ModerationAction =
+  | 'operator-granted'
+  | 'operator-revoked'
+  | 'ban'
+  | 'unban'
+  | 'close-room'
+  | 'reopen-room'
+  | 'report-dismissed'
+  | 'report-actioned';
+
+/** One entry of the moderation log: who did what to whom, when. */
+export interface ModerationLogEntry {
+  /** Dense sequence number from 1, in the order entries were written. */
+  seq: number;
+  /** Milliseconds since the epoch. */
+  at: number;
+  /** The operator (or `console` for the start-up command). */
+  actor: string;
+  action: ModerationAction;
+  /** A username, group id or report id, by action. */
+  target: string;
+  /** Free text the operator gave (reason), may be empty. */
+  detail: string;
+}
+
+/** State of a report in the operators' inbox. */
+export type ReportStatus = 'open' | 'dismissed' | 'actioned';
+
+/**
+ * What the server knows of an abuse report: who reported whom, where and when. The reported
+ * messages themselves travel end-to-end encrypted to the operators' devices (PROTOCOL.md
+ * "Reports"); the server never sees them.
+ */
+export interface ReportRecord {
+  /** 22-char base64url id chosen by the reporter (the encrypted report carries the same id). */
+  id: string;
+  reporter: string;
+  /** The user whose messages are reported. */
+  reported: string;
+  /** The room the messages were in, `null` for a DM. */
+  groupId: string | null;
+  /** Milliseconds since the epoch. */
+  at: number;
+  status: ReportStatus;
+  /** The operator who dismissed or acted on it, `null` while open. */
+  handledBy: string | null;
+}
+
 /** Everything the key server persists. All methods are async and safe under concurrency. */
 export interface Store {
   // ---- accounts ----
@@ -404,6 +464,41 @@ export interface Store {
   /** Leaves `[start, end)`. */
   getLogLeaves(start: number, end: number): Promise<Uint8Array[]>;
 
+  // ---- moderation (operators, bans, closed rooms, blocks, reports, log) ----
+  /** Grant or take the operator role; false when no such user. */
+  setOperator(username: string, operator: boolean): Promise<boolean>;
+  isOperator(username: string): Promise<boolean>;
+  /** Operators' usernames, sorted. */
+  listOperators(): Promise<string[]>;
+  /** Ban (a record) or unban (`null`); false when no such user. */
+  setBan(username: string, ban: Omit<BanRecord, 'username'> | null): Promise<boolean>;
+  /** The ban on `username`, `null` when not banned. */
+  getBan(username: string): Promise<BanRecord | null>;
+  /** Every ban, newest first. */
+  listBans(): Promise<BanRecord[]>;
+  /**
+   * Close or reopen a group; false when no such group. A closed group keeps its chain, but
+   * {@link groupMembers} answers `[]` for it, so every broker refuses its topic.
+   */
+  setGroupClosed(groupId: string, closed: boolean): Promise<boolean>;
+  isGroupClosed(groupId: string): Promise<boolean>;
+  /** Ids of closed groups, sorted. */
+  listClosedGroups(): Promise<string[]>;
+  /** `blocker` blocks (`true`) or unblocks `blocked`. */
+  setBlocked(blocker: string, blocked: string, on: boolean): Promise<void>;
+  /** Who `blocker` blocks, sorted. */
+  listBlocked(blocker: string): Promise<string[]>;
+  /** Store a new report; false when the id exists. */
+  createReport(report: Omit<ReportRecord, 'status' | 'handledBy'>): Promise<boolean>;
+  /** Reports, newest first, optionally only those with `status`; at most `limit`. */
+  listReports(options?: { status?: ReportStatus; limit?: number }): Promise<ReportRecord[]>;
+  /** Close an open report; false when no such report or it is not open. */
+  setReportStatus(id: string, status: Exclude<ReportStatus, 'open'>, by: string): Promise<boolean>;
+  /** Append to the moderation log; returns the entry with its sequence number. */
+  appendModerationLog(entry: Omit<ModerationLogEntry, 'seq'>): Promise<ModerationLogEntry>;
+  /** The newest `limit` entries (newest first), optionally only those with `seq < before`. */
+  listModerationLog(options?: { limit?: number; before?: number }): Promise<ModerationLogEntry[]>;
+
   // ---- ACL queries (used by the broker) ----
   /** True when the access token id was revoked (logout, password change, reuse). */
   isTokenRevoked(jti: string): Promise<boolean>;
@@ -414,7 +509,10 @@ export interface Store {
    * them): true when `jti` is not revoked and the device is active.
    */
   isTokenUsable(jti: string, username: string, deviceId: string): Promise<boolean>;
-  /** Usernames of current members; `null` when no such group. */
+  /**
+   * Usernames allowed on the group's topic: the current members, none while the group is
+   * closed by an operator; `null` when no such group.
+   */
   groupMembers(groupId: string): Promise<string[] | null>;
   isGroupMember(groupId: string, username: string): Promise<boolean>;
   /**

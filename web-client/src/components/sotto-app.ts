@@ -37,6 +37,7 @@ export type Route =
   | { name: 'search' }
   | { name: 'settings' }
   | { name: 'link' }
+  | { name: 'admin' }
   | { name: 'join'; link: string }
   | { name: 'explore' };
 
@@ -58,6 +59,7 @@ export function parseRoute(hash: string): Route {
   }
   if (parts[0] === 'search') return { name: 'search' };
   if (parts[0] === 'settings') return { name: 'settings' };
+  if (parts[0] === 'admin') return { name: 'admin' };
   if (parts[0] === 'link') return { name: 'link' };
   if (parts[0] === 'explore') return { name: 'explore' };
   // Invite links (issue 17): the whole fragment is the link; the secret never leaves the page.
@@ -78,6 +80,7 @@ const lazyViews: Record<string, () => Promise<unknown>> = {
   link: () => import('./link-device.ts'),
   join: () => import('./join-room.ts'),
   explore: () => import('./explore-rooms.ts'),
+  admin: () => import('./admin-view.ts'),
 };
 
 /** The application shell. */
@@ -416,6 +419,8 @@ export class SottoApp extends LitElement {
         return this._lazyReady.has('join')
           ? html`<join-room .link=${r.link}></join-room>`
           : loading;
+      case 'admin':
+        return this._lazyReady.has('admin') ? html`<admin-view></admin-view>` : loading;
     }
   }
 }

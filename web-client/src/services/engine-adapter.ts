@@ -14,6 +14,7 @@
  * username is remembered so a reload resumes without a password. When the server cannot be
  * reached the stored history is still shown and the engine is retried.
  */
+import { createModerationPort } from './moderation.ts';
 import {
   ClientError,
   parseInviteLink,
@@ -124,6 +125,8 @@ class EngineMessenger implements MessengerService {
   private engine(): SottoClient {
     return this.host.engine();
   }
+
+  readonly moderation = createModerationPort(() => this.engine());
 
   /** Signed in as `info`: remember the account on this browser and connect. */
   private async signedIn(info: Account): Promise<Account> {

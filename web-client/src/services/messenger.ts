@@ -8,6 +8,7 @@
  * are reported as missing in {@link MessengerService.capabilities} and the UI disables them.
  */
 import type { SecurityApi } from '@sotto/client';
+import type { ModerationPort } from './moderation.ts';
 import { dmConversation, groupConversation, parseConversation } from '@sotto/crypto/wire';
 import type {
   ClientStore,
@@ -489,4 +490,6 @@ export interface MessengerService {
   /** Whether the account shares its online / last-seen presence, as the key server holds it. */
   presenceVisible(): Promise<boolean>;
   devices(): Promise<DeviceInfo[]>;
+  /** Blocking, reports and the operators' Administration page (services/moderation.ts). */
+  readonly moderation: ModerationPort;
 }

@@ -207,6 +207,37 @@ const EN = {
   'devices.removedText':
     'This device was removed from your account on another device. It was signed out and its keys were deleted from the server. Messages saved in this browser stay readable.',
   'devices.removedLogin': 'Log in again',
+
+  'admin.title': 'Administration',
+  'admin.notOperator': 'Only server operators can open Administration.',
+  'admin.reports': 'Reports',
+  'admin.noReports': 'No reports.',
+  'admin.reportLine': '{reporter} reported {reported} {where} · {time} · {status}',
+  'admin.inDm': 'in a direct message',
+  'admin.inRoom': 'in room {room}',
+  'admin.contentMissing':
+    'The reported messages were sent end-to-end encrypted to operators’ devices; this device did not receive them.',
+  'admin.note': 'Reporter’s note: {note}',
+  'admin.ban': 'Ban {user}',
+  'admin.closeRoom': 'Close room {room}',
+  'admin.dismiss': 'Dismiss report from {reporter}',
+  'admin.banTitle': 'Ban a user',
+  'admin.username': 'Username',
+  'admin.reason': 'Reason (shown to the user)',
+  'admin.banButton': 'Ban',
+  'admin.bans': 'Banned users',
+  'admin.noBans': 'Nobody is banned.',
+  'admin.unban': 'Unban {user}',
+  'admin.roomsTitle': 'Close a room',
+  'admin.roomId': 'Room (group id)',
+  'admin.closeButton': 'Close room',
+  'admin.closed': 'Closed rooms',
+  'admin.noClosed': 'No closed rooms.',
+  'admin.reopen': 'Reopen room {room}',
+  'admin.log': 'Moderation log',
+  'admin.logLine': '{time} · {actor} · {action} · {target}',
+  'admin.done': 'Done: {what}',
+  'admin.failed': 'Failed: {why}',
 } as const satisfies Record<string, string>;
 
 /** A key of the catalogue. */

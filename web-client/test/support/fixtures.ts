@@ -4,6 +4,7 @@
  * double whose operations only record their calls. Test-only: the product uses the engine.
  */
 // The store captures IndexedDB when first imported: install the in-memory one before it.
+import type { ModerationPort } from '../../src/services/moderation.ts';
 import 'fake-indexeddb/auto';
 import { createDexieStore } from '@sotto/client/dexie';
 import type { ClientStore, MessageRecord, StoreOp } from '../../../client/src/store/types.ts';
@@ -292,6 +293,31 @@ export class RecordingMessenger implements MessengerService {
   async devices() {
     return [{ deviceId: 'dev1', kind: 'user' as const, current: true }];
   }
+  /** Blocked users of the double's account. */
+  readonly blockedUsers = new Set<string>();
+  /** The double's moderation: a block list in memory, the rest recorded (no operator role). */
+  readonly moderation: ModerationPort = {
+    setBlocked: async (u, on) => {
+      this.record('setBlocked', u, on);
+      if (on) this.blockedUsers.add(u);
+      else this.blockedUsers.delete(u);
+      return [...this.blockedUsers].sort();
+    },
+    isBlocked: (u) => this.blockedUsers.has(u),
+    report: async (conversationId, ids, note) => {
+      this.record('report', conversationId, ids, note);
+      return [];
+    },
+    isOperator: async () => false,
+    reports: async () => [],
+    closeReport: async (id, status) => this.record('closeReport', id, status),
+    bans: async () => [],
+    ban: async (u, reason) => this.record('ban', u, reason),
+    unban: async (u) => this.record('unban', u),
+    closedRooms: async () => [],
+    setRoomClosed: async (g, closed) => this.record('setRoomClosed', g, closed),
+    log: async () => [],
+  };
   /** What changePassword throws, when set. */
   passwordFailWith: Error | undefined;
   async changePassword(currentPassword: string, newPassword: string) {

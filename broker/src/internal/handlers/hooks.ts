@@ -4,6 +4,7 @@
  * other internals (persistence, ACL events) depend on the hooks without importing the façade.
  */
 import type { Client } from 'aedes';
+import type { BlockCache } from '../blocks.ts';
 import type { GroupCache } from '../groups.ts';
 import type { AuthenticateHook, PreConnectHook } from './connect.ts';
 import type { AuthorizeForwardHook } from './forward.ts';
@@ -24,6 +25,8 @@ export interface AuthHooks {
   isGranted: (sub: object) => boolean;
   /** Group member-list cache (the broker invalidates it on `group-changed`). */
   groups: GroupCache;
+  /** Block-list cache (the broker invalidates it on `blocks-changed`). */
+  blocks: BlockCache;
   /** Force-close reasons are reported here by the forward hook (slow consumer). */
   onSlowConsumer?: (client: Client) => void;
   /**
@@ -32,4 +35,9 @@ export interface AuthHooks {
    * `persistBeforeAck`).
    */
   beforeAck?: BeforeAck;
+  /**
+   * Mark an authorized PUBLISH as dropped: Aedes answers it as usual (PUBACK for QoS 1) but
+   * routes it nowhere ([ACL-12], set by `persistBeforeAck`).
+   */
+  swallow?: (packet: object) => void;
 }

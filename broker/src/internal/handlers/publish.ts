@@ -5,10 +5,28 @@
  * (`beforeAck`, see `persistBeforeAck` in internal/persistence.ts).
  */
 import type { Client, PublishPacket } from 'aedes';
+import { parseTopic } from '@sotto/crypto/wire';
 import { checkPublish } from '../../acl.ts';
 import { AclError } from '../../errors.ts';
 import { identityOf } from '../../identity.ts';
+import type { Identity } from '../../identity.ts';
 import type { HookState } from './state.ts';
+
+/**
+ * [ACL-12] Is this an allowed DM ([ACL-1]) from a device of a user the recipient blocks? `false`
+ * at once for everything else.
+ */
+function isBlockedDm(
+  state: HookState,
+  identity: Identity,
+  topic: string,
+  rule: string,
+): boolean | Promise<boolean> {
+  if (rule !== 'ACL-1' || identity.kind !== 'device') return false;
+  const t = parseTopic(topic);
+  if (t?.kind !== 'inbox' || t.user === identity.username) return false;
+  return state.blocks.blocks(t.user, identity.username);
+}
 
 /** Aedes' `authorizePublish` hook. */
 export type AuthorizePublishHook = (
@@ -31,6 +49,7 @@ export type BeforeAck = (
 export function createAuthorizePublish(
   state: HookState,
   beforeAck: () => BeforeAck | undefined,
+  swallow: () => ((packet: object) => void) | undefined = () => undefined,
 ): AuthorizePublishHook {
   const { log, metrics, policy } = state;
   return (client, packet, callback) => {
@@ -72,36 +91,67 @@ export function createAuthorizePublish(
         callback(new AclError('store-unavailable', 'publish could not be stored'));
       });
     };
-    const decide = (ok: boolean) => {
-      const refusal = ok ? null : refused(decision.rule, `publish to ${packet.topic} refused`);
+    // [ACL-12] a DM from a user the recipient blocks: answered as usual, routed nowhere, so the
+    // sender cannot tell (docs/SECURITY.md). Without the broker's swallow it is refused instead.
+    const dropped = () => {
+      const drop = swallow();
+      if (!drop) {
+        refused('ACL-12', 'recipient does not accept messages from you')();
+        return;
+      }
+      state.refuse('ACL-12', 'publish');
+      log.debug({ clientId: identity.clientId, topic: packet.topic }, 'publish dropped (blocked)');
+      drop(packet);
+      callback(null);
+    };
+    const decide = (verdict: 'allow' | 'deny' | 'drop') => {
+      const refusal =
+        verdict === 'deny' ? refused(decision.rule, `publish to ${packet.topic} refused`) : null;
+      const accept = verdict === 'drop' ? dropped : proceed;
       if (!line || !ticket) {
         if (refusal) refusal();
+        else if (verdict === 'drop') dropped();
         else callback(null);
         return;
       }
       // Per-client rate: a publish waits for its token (Aedes reads less from this socket
       // meanwhile, so a flood is slowed at the TCP level); a client too far ahead is refused.
+      // A dropped DM spends a token too: blocking changes nothing the sender can measure.
       line.settle(
         ticket,
         refusal
           ? { rated: false, run: refusal }
-          : { rated: true, run: proceed, tooFast: refused('rate', 'publish rate exceeded') },
+          : { rated: true, run: accept, tooFast: refused('rate', 'publish rate exceeded') },
       );
     };
-    // Only group topics need the store ([ACL-2]); every other verdict is final here, so the
-    // common case (a DM to an inbox) takes no promise hop.
+    // Only group topics need the store ([ACL-2]), and DMs the recipient's block list ([ACL-12],
+    // from the cache without a promise hop in the common case).
     if (decision.verdict !== 'member') {
-      decide(decision.verdict === 'allow');
+      if (decision.verdict === 'deny') {
+        decide('deny');
+        return;
+      }
+      const blocked = isBlockedDm(state, identity, packet.topic, decision.rule);
+      if (blocked === false) {
+        decide('allow');
+        return;
+      }
+      if (blocked === true) {
+        decide('drop');
+        return;
+      }
+      blocked.then((b) => decide(b ? 'drop' : 'allow')).catch((err: unknown) => storeFailed(err));
       return;
     }
+    const storeFailed = (err: unknown) => {
+      log.warn({ clientId: identity.clientId, err }, 'publish check failed');
+      const fail = () => callback(new AclError('store-unavailable', 'cannot check the ACL now'));
+      if (line && ticket) line.settle(ticket, { rated: false, run: fail });
+      else fail();
+    };
     state
       .resolve(identity, decision)
-      .then(decide)
-      .catch((err: unknown) => {
-        log.warn({ clientId: identity.clientId, err }, 'publish check failed');
-        const fail = () => callback(new AclError('store-unavailable', 'cannot check the ACL now'));
-        if (line && ticket) line.settle(ticket, { rated: false, run: fail });
-        else fail();
-      });
+      .then((ok) => decide(ok ? 'allow' : 'deny'))
+      .catch(storeFailed);
   };
 }

@@ -11,6 +11,7 @@ import type { BrokerMetrics } from '../../metrics.ts';
 import type { PasswordFile } from '../../passwords.ts';
 import type { Policy } from '../../policy.ts';
 import { silentLogger, type AclStoreQueries, type BrokerLogger } from '../../types.ts';
+import { BlockCache } from '../blocks.ts';
 import { GroupCache } from '../groups.ts';
 
 /** What the broker remembers about an authenticated connection. */
@@ -41,7 +42,7 @@ export interface AuthLimits {
   keepaliveMaxSec: number;
   /** A connected client with more than this many bytes waiting on its socket is a slow consumer and is closed. */
   maxQueuedBytesPerClient: number;
-  /** How long a group member list is trusted (ms). */
+  /** How long a group member list (and a block list, [ACL-12]) is trusted (ms). */
   groupCacheTtlMs: number;
 }
 
@@ -71,6 +72,8 @@ export interface HookState {
   sessions: WeakMap<Client, ClientSession>;
   /** Group member-list cache ([ACL-2]). */
   groups: GroupCache;
+  /** Block-list cache ([ACL-12]). */
+  blocks: BlockCache;
   /** Count a refusal by the rule that made it. */
   refuse(rule: string, action: 'publish' | 'subscribe' | 'forward'): void;
   /** Settle a decision: `member` verdicts ask the group cache whether the account is a member. */
@@ -93,6 +96,7 @@ export interface HookStateOptions {
 export function createHookState(opts: HookStateOptions): HookState {
   const limits: AuthLimits = { ...DEFAULT_AUTH_LIMITS, ...opts.limits };
   const groups = new GroupCache(opts.store, limits.groupCacheTtlMs);
+  const blocks = new BlockCache(opts.store, limits.groupCacheTtlMs);
   const metrics = opts.metrics;
   return {
     limits,
@@ -104,6 +108,7 @@ export function createHookState(opts: HookStateOptions): HookState {
     allowAnonymous: (opts.allowAnonymous ?? false) || (opts.policy?.allowAnonymous ?? false),
     sessions: new WeakMap(),
     groups,
+    blocks,
     refuse: (rule, action) => {
       metrics?.refusals.inc({ rule, action });
     },

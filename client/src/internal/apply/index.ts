@@ -14,11 +14,27 @@ import { applyMessage } from './message.ts';
 import { applyProfile } from './profile.ts';
 import { applyReaction } from './reaction.ts';
 import { applyReceipt } from './receipt.ts';
+import { applyReport } from './report.ts';
 import { applySenderKey } from './sender-key.ts';
 import { applySync } from './sync.ts';
 import { applyTyping } from './typing.ts';
 import type { ApplyDeps, Applying, Effects, Origin } from './types.ts';
 import { applyUnknown } from './unknown.ts';
+
+/** Kinds dropped when they come from a user we block. */
+const BLOCKABLE: ReadonlySet<string> = new Set([
+  'text',
+  'reply',
+  'file',
+  'reaction',
+  'edit',
+  'delete',
+  'typing',
+  'profile',
+  'group-change',
+  'report',
+  'unknown',
+]);
 
 /** Applies decrypted payloads of one engine. */
 export class Applier {
@@ -49,11 +65,17 @@ export class Applier {
       fromSelf: origin.user === ctx.account().username,
     };
     if (payload.kind === 'receipt') return applyReceipt(payload, at);
+    // A blocked user's messages, reactions, typing, profile and group notices are dropped on
+    // every device of ours (issue 17); their receipts and sender keys still apply, and what is
+    // acknowledged is acknowledged, so the sender cannot tell.
+    const blocked = !at.fromSelf && this.deps.isBlocked(origin.user) && BLOCKABLE.has(payload.kind);
+    if (blocked && payload.kind === 'typing') return;
     if (payload.kind === 'typing') return applyTyping(payload, at);
     if (isAcked(payload.kind))
       fx.acks.push({ user: origin.user, device: origin.device, id: payload.id });
     if (seenBefore ?? (await ctx.store.hasSeen(payload.id))) return;
     ops.push({ op: 'markSeen', ids: [payload.id], at: now });
+    if (blocked) return;
     switch (payload.kind) {
       case 'text':
       case 'reply':
@@ -74,6 +96,8 @@ export class Applier {
         return applySync(payload, at, (p, o, innerOps, innerFx) =>
           this.apply(p, o, innerOps, innerFx),
         );
+      case 'report':
+        return applyReport(payload, at);
       case 'unknown':
         return applyUnknown(payload, at);
     }

@@ -42,6 +42,8 @@ export interface ApplyDeps {
   pairwise: Pairwise;
   chain: GroupChain;
   outbox: Outbox;
+  /** Whether we block `user` (the block list synced through the key server, internal/safety.ts). */
+  isBlocked(user: string): boolean;
 }
 
 /** One payload being applied: what a handler gets besides the payload itself. */

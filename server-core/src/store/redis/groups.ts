@@ -76,11 +76,14 @@ export function redisGroups({ client, k, run }: RedisContext): GroupPart {
       };
     },
     async groupMembers(groupId) {
-      const [exists, names] = await Promise.all([
+      const [exists, names, closed] = await Promise.all([
         client.exists(k.group(groupId)),
         client.hKeys(k.groupMembers(groupId)),
+        client.sIsMember(k.closedGroups, groupId),
       ]);
-      return exists ? names.sort() : null;
+      if (!exists) return null;
+      // A room closed by an operator: nobody may use its topic .
+      return closed === 1 ? [] : names.sort();
     },
     async isGroupMember(groupId, username) {
       return (await client.hExists(k.groupMembers(groupId), username)) === 1;

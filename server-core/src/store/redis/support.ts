@@ -137,6 +137,8 @@ export function redisKeys(prefix: string) {
     groupMembers: (g: string) => `${prefix}groupmem:${g}`,
     groupInfo: (g: string) => `${prefix}groupinfo:${g}`,
     directory: `${prefix}directory`,
+    /** Groups closed by an operator (a set of group ids). */
+    closedGroups: `${prefix}closedgroups`,
     thing: (o: string, t: string) => `${prefix}thing:${o}:${t}`,
     things: (o: string) => `${prefix}things:${o}`,
     blob: (id: string) => `${prefix}blob:${id}`,

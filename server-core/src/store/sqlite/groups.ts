@@ -92,8 +92,11 @@ export function sqliteGroups({ db }: SqliteContext): GroupPart {
       };
     },
     async groupMembers(groupId) {
-      const g = db.prepare('SELECT 1 FROM groups WHERE group_id = ?').get(groupId);
+      const g = db.prepare('SELECT closed FROM groups WHERE group_id = ?').get(groupId) as
+        { closed: number } | undefined;
       if (!g) return null;
+      // A room closed by an operator: nobody may use its topic (docs/OPERATIONS.md "Moderation").
+      if (g.closed === 1) return [];
       const rows = db
         .prepare('SELECT username FROM group_members WHERE group_id = ? ORDER BY username')
         .all(groupId) as { username: string }[];

@@ -165,6 +165,40 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX passkeys_user ON passkeys (username, created_at);
   `,
+  // v6 (issue 17): operators, bans, closed rooms, blocks, reports and the moderation log.
+  `
+  ALTER TABLE users ADD COLUMN operator INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE groups ADD COLUMN closed INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE bans (
+    username TEXT PRIMARY KEY,
+    banned_by TEXT NOT NULL,
+    banned_at INTEGER NOT NULL,
+    reason TEXT NOT NULL
+  );
+  CREATE TABLE blocks (
+    blocker TEXT NOT NULL,
+    blocked TEXT NOT NULL,
+    PRIMARY KEY (blocker, blocked)
+  );
+  CREATE TABLE reports (
+    id TEXT PRIMARY KEY,
+    reporter TEXT NOT NULL,
+    reported TEXT NOT NULL,
+    group_id TEXT,
+    at INTEGER NOT NULL,
+    status TEXT NOT NULL DEFAULT 'open',
+    handled_by TEXT
+  );
+  CREATE INDEX reports_at ON reports (at);
+  CREATE TABLE moderation_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    detail TEXT NOT NULL
+  );
+  `,
 ];
 
 /** Apply pending migrations inside one transaction each. */
