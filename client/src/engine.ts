@@ -23,6 +23,7 @@ import { DEFAULT_OPTIONS } from './api.ts';
 import { ClientError } from './errors.ts';
 import { localDevice, logIn, maintainPrekeys, replaceIdentity } from './internal/account.ts';
 import { Applier } from './internal/apply/index.ts';
+import { Calls } from './internal/calls.ts';
 import type { ClientEvents, Ctx, OwnKeyAlert } from './internal/context.ts';
 import { parseConversation } from './internal/conversation.ts';
 import { createDispatch } from './internal/dispatch.ts';
@@ -44,7 +45,9 @@ import type { Payload, PayloadInput } from './payload.ts';
 import type { AccountRecord } from './store/types.ts';
 
 export * from './api.ts';
-export type { ClientEvents, ConnectionState } from './internal/context.ts';
+export type { CallSignal, ClientEvents, ConnectionState } from './internal/context.ts';
+export type { CallInput } from './internal/calls.ts';
+export { CALL_RING_MS, type CallNote } from './internal/apply/call.ts';
 export type {
   ApproveLinkOptions,
   ApproveLinkResult,
@@ -121,6 +124,7 @@ export function createClient(deps: CreateClientOptions): SottoClient {
   const groupSender = new GroupSender(ctx, directory, chain, pairwise);
   const groupAdmin = new GroupAdmin(ctx, directory, chain, pairwise);
   const outbox = new Outbox(ctx, pairwise, groupSender);
+  const calls = new Calls(ctx, directory, pairwise);
   // Receiving: the apply handlers, the two receivers, and dispatch by topic.
   const applier = new Applier({ ctx, directory, pairwise, chain, outbox });
   const groupReceiver = new GroupReceiver(ctx, directory, applier, pairwise.receipts);
@@ -392,6 +396,11 @@ export function createClient(deps: CreateClientOptions): SottoClient {
       rekey: (groupId, user) => groupAdmin.rekey(groupId, user),
     },
     link: linker,
+    calls: {
+      devices: (user) => calls.devices(user),
+      send: (user, device, input) => calls.send(user, device, input),
+      note: (conversationId, note) => calls.note(conversationId, note),
+    },
     things: {
       watch(thing) {
         ctx.subscribe(thingTopic(ctx.account().username, thing, '#'));

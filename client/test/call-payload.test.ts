@@ -79,7 +79,10 @@ describe('call signalling payloads', () => {
   });
 
   it('refuses an offer or answer whose SDP states a fingerprint other than the one it claims', () => {
-    const mixed = sdp(FP).replace(`a=fingerprint:${FP}\r\na=mid:1`, `a=fingerprint:${OTHER}\r\na=mid:1`);
+    const mixed = sdp(FP).replace(
+      `a=fingerprint:${FP}\r\na=mid:1`,
+      `a=fingerprint:${OTHER}\r\na=mid:1`,
+    );
     expect(sdpFingerprints(mixed)).toEqual([FP, OTHER]);
     for (const kind of ['call-offer', 'call-answer']) {
       rejects(
@@ -102,8 +105,9 @@ describe('call signalling payloads', () => {
   });
 
   it('compares fingerprints without regard to the case of the SDP line', () => {
-    const lower = sdp(FP).replace(/a=fingerprint:sha-256 ([0-9A-F:]+)/g, (_, h: string) =>
-      `a=fingerprint:SHA-256 ${h.toLowerCase()}`,
+    const lower = sdp(FP).replace(
+      /a=fingerprint:sha-256 ([0-9A-F:]+)/g,
+      (_, h: string) => `a=fingerprint:SHA-256 ${h.toLowerCase()}`,
     );
     const p = decodePayload(
       enc({ ...wire(), kind: 'call-answer', callId, sdp: lower, fingerprint: FP }),
