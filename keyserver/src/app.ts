@@ -35,6 +35,7 @@ import { createPasswordHasher } from './passwords.ts';
 import { createCountLimiter, nodeRedisRateLimitStore } from './ratelimit-store.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { blobRoutes } from './routes/blobs.ts';
+import { callRoutes } from './routes/calls.ts';
 import { discoveryRoutes } from './routes/discovery.ts';
 import { groupRoutes } from './routes/groups.ts';
 import { keyRoutes } from './routes/keys.ts';
@@ -450,6 +451,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
   logRoutes(app, ctx);
   settingsRoutes(app, ctx);
   discoveryRoutes(app, ctx);
+  callRoutes(app, ctx);
 
   // A Fastify instance is a thenable, so TypeScript checks the *awaited* type of
   // the return value (a plain FastifyInstance) and loses the extras; the object
