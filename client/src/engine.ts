@@ -47,7 +47,7 @@ import type { AccountRecord } from './store/types.ts';
 export * from './api.ts';
 export type { CallSignal, ClientEvents, ConnectionState } from './internal/context.ts';
 export type { CallInput } from './internal/calls.ts';
-export { CALL_RING_MS, type CallNote } from './internal/apply/call.ts';
+export type { CallNote } from './internal/apply/call.ts';
 export type {
   ApproveLinkOptions,
   ApproveLinkResult,

@@ -27,6 +27,7 @@ export {
   type HangupReason,
   type IceCandidate,
   CALL_KINDS,
+  CALL_RING_MS,
   HANGUP_REASONS,
   MAX_CALL_PARTICIPANTS,
   isCallKind,

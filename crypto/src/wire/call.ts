@@ -23,6 +23,12 @@ export const MAX_ICE_CANDIDATES = 20;
 /** Longest ICE candidate line. */
 export const MAX_CANDIDATE_LENGTH = 512;
 
+/**
+ * How long an incoming call rings before it counts as missed (ms); an offer older than this plus
+ * 15 s of clock skew (by its `ts`) does not ring at all.
+ */
+export const CALL_RING_MS = 45_000;
+
 /** Most participants of a group call (a full mesh: each pair has its own peer connection). */
 export const MAX_CALL_PARTICIPANTS = 4;
 

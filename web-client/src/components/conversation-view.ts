@@ -25,6 +25,7 @@ import { OpenConversation } from './controllers/open-conversation.ts';
 import { lastSeenLabel } from './time-labels.ts';
 import './message-list.ts';
 import './conversation-header.ts';
+import { MAX_CALL_PARTICIPANTS } from '@sotto/crypto/wire';
 import './upload-status.ts';
 import './chat-composer.ts';
 import './key-change-banner.ts';
@@ -264,6 +265,13 @@ export class ConversationView extends LitElement {
         .badge=${isGroup ? '' : this._badge}
         .online=${!isGroup && s.presence.get(ref)?.online === true}
         .subtitle=${this.subtitle(s)}
+        .canCall=${
+          s.messenger.capabilities.has('calls') &&
+          (!isGroup ||
+            (this._group !== undefined &&
+              this._group.members.includes(me) &&
+              this._group.members.length <= MAX_CALL_PARTICIPANTS))
+        }
       ></conversation-header>
       ${keyChangedUsers.map(
         (u) =>

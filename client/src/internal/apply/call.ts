@@ -6,14 +6,13 @@
  * of a group we are in. Nothing is stored or acknowledged, except that an offer too old to ring
  * leaves a missed-call line. The media side (WebRTC) is the application's: it gets `call` events.
  */
-import type { CallPayload } from '../../payload.ts';
+import { CALL_RING_MS, type CallPayload } from '../../payload.ts';
 import type { MessageRecord } from '../../store/types.ts';
 import { ClientError } from '../../errors.ts';
 import { dmConversation } from '../conversation.ts';
 import type { Applying } from './types.ts';
 
-/** How long an incoming call rings before it counts as missed (ms). */
-export const CALL_RING_MS = 45_000;
+export { CALL_RING_MS };
 
 /**
  * An offer older than this (by the sender's clock) does not ring: it arrived late, e.g. queued
