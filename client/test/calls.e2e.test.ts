@@ -210,6 +210,7 @@ describe('call signalling', () => {
       kind: 'notice',
       conversationId: `dm:${late}`,
       unread: true,
+      senderDevice: slow.account!.deviceId,
       body: { notice: 'call', event: 'missed', media: 'audio', peer: late },
     });
   });

@@ -54,7 +54,7 @@ export class Calls {
    * `message` event.
    */
   async note(conversationId: string, note: CallNote): Promise<void> {
-    const line = callNotice(conversationId, note, this.ctx.now(), this.ctx.account().username);
+    const line = callNotice(conversationId, note, this.ctx.now(), this.ctx.account());
     await this.ctx.store.batch([{ op: 'putMessage', message: line }]);
     this.ctx.events.emit('message', line);
   }

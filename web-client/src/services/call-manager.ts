@@ -116,8 +116,24 @@ export class CallManager extends EventTarget {
     private readonly me: { username: string; deviceId: string },
   ) {
     super();
-    this.stop = signalling.onSignal((s) => void this.onSignal(s).catch((e) => this.fail(e)));
+    this.stop = signalling.onSignal(
+      (s) => void this.serial(() => this.onSignal(s)).catch((e) => this.fail(e)),
+    );
   }
+
+  /**
+   * Run `fn` after everything queued before it: signalling that arrives while the user's accept
+   * is still getting the camera waits for it, so no connection is built without our media.
+   */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+  private queue: Promise<void> = Promise.resolve();
 
   /** Stop listening and end any call (sign-out). */
   dispose(): void {
@@ -182,7 +198,11 @@ export class CallManager extends EventTarget {
   }
 
   /** Accept the ringing call: answer every offer that rang here, offer to the rest of a group. */
-  async accept(): Promise<void> {
+  accept(): Promise<void> {
+    return this.serial(() => this.accepting());
+  }
+
+  private async accepting(): Promise<void> {
     if (this.phase !== 'ringing') return;
     clearTimeout(this.ringTimer);
     this.phase = 'active';
@@ -371,7 +391,8 @@ export class CallManager extends EventTarget {
         l.fingerprint = p.fingerprint;
         await l.pc.setRemoteDescription({ type: 'answer', sdp: p.sdp });
         l.remoteSet = true;
-        for (const c of l.queued.splice(0)) await l.pc.addIceCandidate(c);
+        // A candidate of a connection the peer dropped (glare) does not fit: ignored.
+        for (const c of l.queued.splice(0)) await l.pc.addIceCandidate(c).catch(() => undefined);
         if (this.phase === 'outgoing') {
           this.phase = 'active';
           clearTimeout(this.ringTimer);

@@ -32,6 +32,8 @@ export interface CallNote {
   peer: string;
   /** How long the call lasted once connected (`ended`), ms. */
   durationMs?: number;
+  /** The caller's device (incoming), when known. */
+  peerDevice?: string;
 }
 
 /**
@@ -42,13 +44,14 @@ export function callNotice(
   conversationId: string,
   note: CallNote,
   at: number,
-  self: string,
+  self: { username: string; deviceId: string },
 ): MessageRecord {
   return {
     conversationId,
     id: `call-${note.callId}`,
-    sender: note.outgoing ? self : note.peer,
-    senderDevice: '',
+    sender: note.outgoing ? self.username : note.peer,
+    // A device id in every record, so a linked device's history import takes the line too.
+    senderDevice: note.outgoing ? self.deviceId : (note.peerDevice ?? 'call'),
     timestamp: at,
     receivedAt: at,
     kind: 'notice',
@@ -93,10 +96,11 @@ export async function applyCall(p: CallPayload, at: Applying): Promise<void> {
       media: p.media,
       outgoing: false,
       peer: origin.user,
+      peerDevice: origin.device,
     };
     const existing = await ctx.store.getMessage(`call-${p.callId}`);
     if (!existing) {
-      const line = callNotice(conversationId, note, p.ts, ctx.account().username);
+      const line = callNotice(conversationId, note, p.ts, ctx.account());
       at.ops.push({ op: 'putMessage', message: line });
       at.fx.after.push(() => ctx.events.emit('message', line));
     }
