@@ -13,13 +13,7 @@ import type {
   OwnKeyLogStatus,
 } from './internal/context.ts';
 import type { TypedEvents } from './internal/emitter.ts';
-import type {
-  CallPayload,
-  FileThumbnail,
-  Payload,
-  PayloadInput,
-  FilePayload,
-} from './payload.ts';
+import type { CallPayload, FileThumbnail, Payload, PayloadInput, FilePayload } from './payload.ts';
 import type { CallNote } from './internal/apply/call.ts';
 import type { CallInput } from './internal/calls.ts';
 import type { GroupKeyStatus } from './internal/groups/admin.ts';

@@ -121,11 +121,7 @@ export interface CallBusyPayload extends PayloadBase, CallBusyFields {
 }
 /** Any call signalling payload. */
 export type CallPayload =
-  | CallOfferPayload
-  | CallAnswerPayload
-  | CallIcePayload
-  | CallHangupPayload
-  | CallBusyPayload;
+  CallOfferPayload | CallAnswerPayload | CallIcePayload | CallHangupPayload | CallBusyPayload;
 
 /** The call kinds, each sent pairwise to one device; none is stored or acknowledged. */
 export const CALL_KINDS = [

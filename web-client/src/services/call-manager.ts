@@ -50,6 +50,8 @@ interface PendingOffer {
   device: string;
   sdp: string;
   fingerprint: string;
+  /** ICE candidates that came with it before it was answered. */
+  ice: RTCIceCandidateInit[];
 }
 
 /** What the call view shows. */
@@ -353,6 +355,7 @@ export class CallManager extends EventTarget {
             device: s.device,
             sdp: p.sdp,
             fingerprint: p.fingerprint,
+            ice: [],
           });
           this.armRing(() => void this.end('missed'));
           this.changed();
@@ -366,6 +369,7 @@ export class CallManager extends EventTarget {
             device: s.device,
             sdp: p.sdp,
             fingerprint: p.fingerprint,
+            ice: [],
           });
           return;
         }
@@ -381,6 +385,7 @@ export class CallManager extends EventTarget {
             device: s.device,
             sdp: p.sdp,
             fingerprint: p.fingerprint,
+            ice: [],
           });
         }
         return;
@@ -409,7 +414,12 @@ export class CallManager extends EventTarget {
       case 'call-ice': {
         if (p.callId !== this.callId) return;
         const l = this.links.get(k);
-        if (!l) return;
+        if (!l) {
+          // Candidates for an offer still ringing here: kept for when it is answered.
+          const o = this.offers.get(k);
+          if (o) o.ice.push(...p.candidates);
+          return;
+        }
         for (const c of p.candidates) {
           if (l.remoteSet) await l.pc.addIceCandidate(c).catch(() => undefined);
           else l.queued.push(c);
@@ -571,6 +581,7 @@ export class CallManager extends EventTarget {
     l.fingerprint = o.fingerprint;
     await l.pc.setRemoteDescription({ type: 'offer', sdp: o.sdp });
     l.remoteSet = true;
+    for (const c of o.ice) await l.pc.addIceCandidate(c).catch(() => undefined);
     for (const tx of l.pc.getTransceivers()) {
       const t = this.local?.getTracks().find((x) => x.kind === tx.receiver.track.kind);
       if (!t) continue;
