@@ -15,7 +15,16 @@ import type {
 import type { TypedEvents } from './internal/emitter.ts';
 import type { LoginOptions } from './internal/account.ts';
 import type { SecurityApi } from './security-api.ts';
-import type { FileThumbnail, Payload, PayloadInput, FilePayload, VoiceNote } from './payload.ts';
+import type {
+  CallPayload,
+  FileThumbnail,
+  Payload,
+  PayloadInput,
+  FilePayload,
+  VoiceNote,
+} from './payload.ts';
+import type { CallNote } from './internal/apply/call.ts';
+import type { CallInput } from './internal/calls.ts';
 import type { GroupKeyStatus } from './internal/groups/admin.ts';
 import type { CreatedInvite, RoomInvite, RoomPreview } from './internal/groups/rooms.ts';
 import type { Linker } from './internal/link.ts';
@@ -229,6 +238,20 @@ export interface SottoClient extends TypedEvents<ClientEvents> {
     join(groupId: string, secret?: Uint8Array): Promise<void>;
     /** The public directory of open rooms (search in name and topic). */
     directory(query?: string, limit?: number): Promise<DirectoryRoom[]>;
+  };
+
+  /**
+   * Call signalling (PROTOCOL.md §12.1), end-to-end encrypted and sent to one device at a time;
+   * incoming signalling arrives as `call` events. The media itself is the application's
+   * (WebRTC in the web client, docs/WEB.md "Calls").
+   */
+  calls: {
+    /** Devices of `user` to ring (verified like any recipient list), without this one. */
+    devices(user: string): Promise<string[]>;
+    /** Send one signalling payload to one device of `user` (not stored, not acknowledged). */
+    send(user: string, device: string, input: CallInput): Promise<CallPayload>;
+    /** Write the call's timeline line (one per call: `call-{callId}`) and emit it. */
+    note(conversationId: string, note: CallNote): Promise<void>;
   };
 
   /** Plain MQTT of this user's IoT things (DESIGN.md §5.4): not encrypted, ACL-scoped to the owner. */

@@ -24,6 +24,7 @@ import { createSecurityApi } from './security-api.ts';
 import { ClientError } from './errors.ts';
 import { localDevice, logIn, maintainPrekeys, replaceIdentity } from './internal/account.ts';
 import { Applier } from './internal/apply/index.ts';
+import { Calls } from './internal/calls.ts';
 import type { ClientEvents, Ctx, OwnKeyAlert } from './internal/context.ts';
 import { parseConversation } from './internal/conversation.ts';
 import { createDispatch } from './internal/dispatch.ts';
@@ -47,7 +48,9 @@ import type { Payload, PayloadInput } from './payload.ts';
 import type { AccountRecord } from './store/types.ts';
 
 export * from './api.ts';
-export type { ClientEvents, ConnectionState } from './internal/context.ts';
+export type { CallSignal, ClientEvents, ConnectionState } from './internal/context.ts';
+export type { CallInput } from './internal/calls.ts';
+export type { CallNote } from './internal/apply/call.ts';
 export type {
   ApproveLinkOptions,
   ApproveLinkResult,
@@ -125,6 +128,7 @@ export function createClient(deps: CreateClientOptions): SottoClient {
   const groupAdmin = new GroupAdmin(ctx, directory, chain, pairwise);
   const rooms = new GroupRooms(ctx, chain);
   const outbox = new Outbox(ctx, pairwise, groupSender);
+  const calls = new Calls(ctx, directory, pairwise);
   // Receiving: the apply handlers, the two receivers, and dispatch by topic.
   const safety = new Safety(ctx, pairwise);
   const applier = new Applier({
@@ -436,6 +440,11 @@ export function createClient(deps: CreateClientOptions): SottoClient {
       directory: (query, limit) => rooms.directory(query, limit),
     },
     link: linker,
+    calls: {
+      devices: (user) => calls.devices(user),
+      send: (user, device, input) => calls.send(user, device, input),
+      note: (conversationId, note) => calls.note(conversationId, note),
+    },
     things: {
       watch(thing) {
         ctx.subscribe(thingTopic(ctx.account().username, thing, '#'));

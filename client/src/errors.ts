@@ -70,6 +70,11 @@ export type ClientErrorCode =
    * or table, or sealed under another storage key (PROTOCOL.md §14).
    */
   | 'STORE_TAMPERED'
+  /**
+   * Call signalling refused (PROTOCOL.md §12.1): a group-call offer from someone who is not a
+   * member of that group, or for a group we are not in.
+   */
+  | 'CALL_REFUSED'
   /** A bad argument (unknown conversation id format…). */
   | 'BAD_INPUT';
 

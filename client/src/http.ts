@@ -11,6 +11,7 @@
  * triggers one refresh with the refresh token and a retry (not when the 401 is
  * a wrong current password on a password change).
  */
+import { decodeDiscovery, type Discovery, type TurnCredentials } from '@sotto/crypto/wire';
 
 /** Error code from the key server's `{ error }`, or a client-side one. */
 export type ApiErrorCode = string;
@@ -274,6 +275,10 @@ export interface HttpClient {
   getSettings(): Promise<UserSettings>;
   /** Change some settings; returns all of them. */
   updateSettings(patch: Partial<UserSettings>): Promise<UserSettings>;
+  /** The discovery document (`GET /v1/config`): brokers and the ICE servers for calls. */
+  discovery(): Promise<Discovery>;
+  /** Time-limited TURN credentials (`POST /v1/calls/turn`); 404 TURN_NOT_CONFIGURED without TURN. */
+  turnCredentials(): Promise<TurnCredentials>;
 }
 
 interface RequestOptions {
@@ -549,6 +554,12 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     },
     updateSettings(patch) {
       return request<UserSettings>('PUT', '/v1/me/settings', { auth: true, body: patch });
+    },
+    async discovery() {
+      return decodeDiscovery(JSON.stringify(await request<unknown>('GET', '/v1/config', {})));
+    },
+    turnCredentials() {
+      return request<TurnCredentials>('POST', '/v1/calls/turn', { auth: true });
     },
   };
   return client;

@@ -19,6 +19,9 @@ export {
   type MqttConnect,
   type Progress,
   type SottoClient,
+  type CallSignal,
+  type CallInput,
+  type CallNote,
 } from './engine.ts';
 export { ClientError, isClientError, type ClientErrorCode } from './errors.ts';
 export type { SecurityNotice, SecurityNoticeCode } from './internal/context.ts';

@@ -41,6 +41,7 @@ import { blobRoutes } from './routes/blobs.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { mfaRoutes } from './routes/mfa.ts';
 import { PASSKEY_CHALLENGE_TTL_MS, passkeyRoutes } from './routes/passkeys.ts';
+import { callRoutes } from './routes/calls.ts';
 import { discoveryRoutes } from './routes/discovery.ts';
 import { groupRoutes } from './routes/groups.ts';
 import { roomRoutes } from './routes/rooms.ts';
@@ -522,6 +523,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
   deviceRoutes(app, ctx);
   safetyRoutes(app, ctx);
   adminRoutes(app, ctx, createModeration(ctx));
+  callRoutes(app, ctx);
 
   // A Fastify instance is a thenable, so TypeScript checks the *awaited* type of
   // the return value (a plain FastifyInstance) and loses the extras; the object

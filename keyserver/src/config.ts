@@ -109,6 +109,28 @@ export interface AppConfig {
   mfaAttempts: number;
   /** Window of {@link mfaAttempts}, ms. */
   mfaWindowMs: number;
+  /**
+   * ICE servers the web client's calls use (docs/OPERATIONS.md "Calls"), served in the discovery
+   * document; `ICE_SERVERS` / `--ice-servers` as JSON (RTCIceServer objects). Empty: host
+   * candidates only (same network / loopback).
+   */
+  iceServers: IceServerConfig[];
+  /**
+   * Shared secret with a TURN server (coturn `use-auth-secret` / `static-auth-secret`): the key
+   * server issues time-limited TURN credentials from it (`POST /v1/calls/turn`). `null`: no TURN.
+   */
+  turnSecret: string | null;
+  /** `turn:`/`turns:` URLs those credentials are for. */
+  turnUrls: string[];
+  /** Lifetime of issued TURN credentials, seconds (default 3600). */
+  turnTtl: number;
+}
+
+/** One ICE server as a browser's RTCPeerConnection takes it. */
+export interface IceServerConfig {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
 }
 
 /** The whole process configuration (`server.ts`). */
@@ -185,6 +207,10 @@ export function defaultAppConfig(): AppConfig {
     metricsToken: null,
     mfaAttempts: 5,
     mfaWindowMs: 5 * 60_000,
+    iceServers: [],
+    turnSecret: null,
+    turnUrls: [],
+    turnTtl: 3600,
   };
 }
 
@@ -219,6 +245,9 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) => ({
   maximum: max,
 });
 
+/** `stun:`, `stuns:`, `turn:` or `turns:` (RFC 7064, RFC 7065). */
+const ICE_URL = '^(stuns?|turns?):[^\\s]+$';
+
 const schema = {
   type: 'object',
   additionalProperties: false,
@@ -252,6 +281,38 @@ const schema = {
     metricsPort: int(0, 65535),
     insecurePermissions: { type: 'boolean' },
     createOperator: { type: ['string', 'null'], pattern: USERNAME_PATTERN.source },
+    iceServers: {
+      type: 'array',
+      maxItems: 8,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['urls'],
+        properties: {
+          urls: {
+            anyOf: [
+              { type: 'string', pattern: ICE_URL },
+              {
+                type: 'array',
+                minItems: 1,
+                maxItems: 8,
+                items: { type: 'string', pattern: ICE_URL },
+              },
+            ],
+          },
+          username: { type: 'string', minLength: 1, maxLength: 256 },
+          credential: { type: 'string', minLength: 1, maxLength: 256 },
+        },
+      },
+    },
+    // Long enough not to be guessed.
+    turnSecret: { type: ['string', 'null'], pattern: '^[\\x21-\\x7e]{16,256}$' },
+    turnUrls: {
+      type: 'array',
+      maxItems: 8,
+      items: { type: 'string', pattern: '^turns?:[^\\s]+$' },
+    },
+    turnTtl: int(60, 24 * 3600),
     rateLimit: {
       type: 'object',
       additionalProperties: false,
@@ -328,6 +389,10 @@ const OPTIONS = {
   // A switch: `--insecure-permissions` alone, or INSECURE_PERMISSIONS=1.
   'insecure-permissions': { env: 'INSECURE_PERMISSIONS', path: ['insecurePermissions'] },
   'create-operator': { env: 'CREATE_OPERATOR', path: ['createOperator'] },
+  'ice-servers': { env: 'ICE_SERVERS', path: ['iceServers'] },
+  'turn-secret': { env: 'TURN_SECRET', path: ['turnSecret'] },
+  'turn-urls': { env: 'TURN_URLS', path: ['turnUrls'] },
+  'turn-ttl': { env: 'TURN_TTL', path: ['turnTtl'] },
   'argon2-memory': { env: 'ARGON2_MEMORY_KIB', path: ['argon2', 'memoryCost'] },
   'argon2-time': { env: 'ARGON2_TIME', path: ['argon2', 'timeCost'] },
   'argon2-parallelism': { env: 'ARGON2_PARALLELISM', path: ['argon2', 'parallelism'] },
@@ -347,6 +412,18 @@ const OPTIONS = {
 const SWITCHES: ReadonlySet<string> = new Set(['insecure-permissions']);
 /** Config leaves that are booleans (`0`, `false`, `off`, `no` = false). */
 const BOOLEAN_LEAVES: ReadonlySet<string> = new Set(['enabled', 'insecurePermissions']);
+
+/** Config leaves given as comma- or space-separated lists. */
+const LIST_LEAVES: ReadonlySet<string> = new Set(['trustedProxies', 'turnUrls']);
+
+/** A JSON option's value; {@link ConfigError} naming the option when it is not JSON. */
+function parseJson(v: string, what: string): unknown {
+  try {
+    return JSON.parse(v) as unknown;
+  } catch {
+    throw new ConfigError(`invalid configuration: ${what} is not JSON`);
+  }
+}
 
 /** Names `trustProxy` (proxy-addr) knows besides addresses. */
 const PROXY_NAMES: ReadonlySet<string> = new Set(['loopback', 'linklocal', 'uniquelocal']);
@@ -429,9 +506,11 @@ export function loadConfig(
     const leaf = path[path.length - 1] as string;
     target[leaf] = BOOLEAN_LEAVES.has(leaf)
       ? !['0', 'false', 'off', 'no'].includes(v.toLowerCase())
-      : leaf === 'trustedProxies'
+      : LIST_LEAVES.has(leaf)
         ? v.split(/[\s,]+/).filter((x) => x !== '')
-        : v;
+        : leaf === 'iceServers'
+          ? parseJson(v, '--ice-servers / ICE_SERVERS')
+          : v;
   }
   const problems = validate(raw)
     ? []
@@ -440,6 +519,8 @@ export function loadConfig(
     const problem = typeof p === 'string' ? proxyEntryProblem(p) : null;
     if (problem) problems.push(`/trustedProxies ${problem}`);
   }
+  if (typeof raw.turnSecret === 'string' && (raw.turnUrls as unknown[]).length === 0)
+    problems.push('/turnSecret needs turnUrls (--turn-urls / TURN_URLS)');
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   return raw as unknown as KeyServerConfig;
 }

@@ -77,6 +77,8 @@ export const ERRORS = {
   REPORT_EXISTS: { status: 409, message: 'report id is taken' },
   BLOB_NOT_FOUND: { status: 404, message: 'no such blob' },
   /** No tree of that size or no leaf at that index. */
+  /** No TURN server is configured (`--turn-secret`): calls use the ICE servers of `/v1/config`. */
+  TURN_NOT_CONFIGURED: { status: 404, message: 'this server issues no TURN credentials' },
   LOG_ENTRY_NOT_FOUND: { status: 404, message: 'no such log entry or tree size' },
   USERNAME_TAKEN: { status: 409, message: 'username is taken' },
   /** Keys are for another user identity key; resend with `resetIdentity: true` to replace it. */

@@ -87,6 +87,28 @@ describe('docker-compose.yml', () => {
     },
   );
 
+  it.skipIf(compose === null)(
+    'has a coturn service (profile calls) on the key servers’ TURN secret, in the shared-secret scheme',
+    () => {
+      const [cmd, ...pre] = compose as string[];
+      const text = execFileSync(
+        cmd as string,
+        [...pre, '-f', composeFile, '--profile', 'calls', 'config'],
+        {
+          cwd: root,
+          encoding: 'utf8',
+          env: { ...process.env, TURN_SECRET: 'compose-test-secret-0123' },
+        },
+      );
+      expect(text).toContain('  coturn:');
+      expect(text).toContain('--use-auth-secret');
+      expect(text).toContain('--static-auth-secret=compose-test-secret-0123');
+      expect([...text.matchAll(/TURN_SECRET:\s*compose-test-secret-0123/g)]).toHaveLength(2);
+      expect([...text.matchAll(/TURN_URLS:\s*\S*turn:/g)]).toHaveLength(2);
+      expect(text).toMatch(/--denied-peer-ip=172\.30\./);
+    },
+  );
+
   it('refers only to Dockerfiles and configs that exist', () => {
     const text = readFileSync(composeFile, 'utf8');
     const files = [...text.matchAll(/dockerfile:\s*(\S+)/g)].map((m) => m[1] as string);

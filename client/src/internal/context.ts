@@ -7,7 +7,7 @@ import type { ReceivedReport } from './reports.ts';
 import type { DeviceCertificate, DeviceKind, LocalDevice } from '@sotto/crypto';
 import type { HttpClient } from '../http.ts';
 import type { AccountRecord, ClientStore, MessageRecord, ReceiptStatus } from '../store/types.ts';
-import type { Payload } from '../payload.ts';
+import type { CallPayload, Payload } from '../payload.ts';
 import type { Emitter } from './emitter.ts';
 import type { Mutex } from './lock.ts';
 
@@ -112,8 +112,24 @@ export interface ClientEvents {
   report: ReceivedReport;
   /** The server operators banned this account; the reason they gave. Reconnecting will fail. */
   banned: { reason: string };
+  /**
+   * Call signalling arrived (PROTOCOL.md §12.1) from a sender the acceptance rules (§6.7) let
+   * through. `stale`: a `call-offer` older than the ringing time (it arrived late, e.g. after the
+   * device was offline): not to ring; the engine already wrote the missed-call line.
+   */
+  call: CallSignal;
   /** A non-fatal problem (bad envelope dropped, listener threw …). */
   error: unknown;
+}
+
+/** One call signalling payload as the {@link ClientEvents.call} event carries it. */
+export interface CallSignal {
+  /** `dm:{user}`, or `group:{id}` for a group call's offer. */
+  conversationId: string;
+  user: string;
+  device: string;
+  payload: CallPayload;
+  stale: boolean;
 }
 
 /**

@@ -25,7 +25,20 @@ const STORED = new Set<string>(['text', 'reply', 'file']);
  * written (beyond the seen ids and sessions the batch tracks), so a run of them commits as one
  * store batch (receive/inbox.ts, and for group topics groups/receive.ts).
  */
-const BATCHED = new Set<string>(['text', 'reply', 'file', 'receipt', 'typing', 'unknown']);
+const BATCHED = new Set<string>([
+  'text',
+  'reply',
+  'file',
+  'receipt',
+  'typing',
+  'unknown',
+  // Call signalling reads only group records and its own call lines.
+  'call-offer',
+  'call-answer',
+  'call-ice',
+  'call-hangup',
+  'call-busy',
+]);
 
 /** True when payloads of this kind are acknowledged and go through the outbox. */
 export function isAcked(kind: string): boolean {

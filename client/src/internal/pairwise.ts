@@ -195,7 +195,7 @@ export class Pairwise {
               ts: payload.ts,
               kind: 'sync',
               conversation: conversationId,
-              inner: payload as Exclude<Payload, { kind: 'sync' | 'unknown' }>,
+              inner: payload as Extract<Payload, { kind: 'sync' }>['inner'],
             }),
           )
         : null;

@@ -16,3 +16,4 @@ export * from './presence.ts';
 export * from './acl-events.ts';
 export * from './discovery.ts';
 export * from './payload.ts';
+export * from './call.ts';

@@ -11,6 +11,14 @@
  * decodes to `{ kind: 'unknown' }` with the raw object kept, so old clients
  * survive messages from newer ones.
  */
+import {
+  CALL_KINDS,
+  CallFieldError,
+  decodeCallFields,
+  isCallKind,
+  type CallKind,
+  type CallPayload,
+} from './call.ts';
 import { jsonBytes, utf8Text } from './json.ts';
 
 // base64 in every runtime this package targets (browsers, Node ≥ 20); declared because the
@@ -188,7 +196,7 @@ export interface SyncPayload extends PayloadBase {
   kind: 'sync';
   /** Conversation the inner message was sent in (`dm:{user}` or `group:{id}`). */
   conversation: string;
-  inner: Exclude<Payload, SyncPayload | UnknownPayload>;
+  inner: Exclude<Payload, SyncPayload | UnknownPayload | CallPayload>;
 }
 /** Most messages one report carries. */
 export const MAX_REPORTED_MESSAGES = 20;
@@ -246,6 +254,7 @@ export type Payload =
   | ProfilePayload
   | SyncPayload
   | ReportPayload
+  | CallPayload
   | UnknownPayload;
 
 /** Kinds this version understands. */
@@ -263,6 +272,7 @@ export const PAYLOAD_KINDS = [
   'profile',
   'sync',
   'report',
+  ...CALL_KINDS,
 ] as const;
 
 /** One of {@link PAYLOAD_KINDS}. */
@@ -408,6 +418,7 @@ function voice(o: Obj): VoiceNote {
 
 /** Decode the kind-specific fields of a known kind (strict) from a JSON object. */
 function decodeKnown(o: Obj, base: PayloadBase, kind: PayloadKind, nested: boolean): Payload {
+  if (isCallKind(kind)) return decodeCall(o, base, kind);
   switch (kind) {
     case 'text':
       return { ...base, kind, text: str(o, 'text', MAX_TEXT_LENGTH) };
@@ -513,8 +524,25 @@ function decodeKnown(o: Obj, base: PayloadBase, kind: PayloadKind, nested: boole
       }
       const inner = decodeObject(innerRaw as Obj, true);
       if (inner.kind === 'unknown' || inner.kind === 'sync') fail('inner', 'has an unknown kind');
+      // Call signalling goes to one device at a time and is never copied to our own devices.
+      if (isCallPayload(inner)) fail('inner', 'must not be call signalling');
       return { ...base, kind, conversation, inner };
     }
+  }
+}
+
+function isCallPayload(p: Payload): p is CallPayload {
+  return isCallKind(p.kind);
+}
+
+/** A call kind's fields (call.ts); its field errors become `INVALID_FIELD`. */
+function decodeCall(o: Obj, base: PayloadBase, kind: CallKind): CallPayload {
+  try {
+    return { ...base, kind, ...decodeCallFields(kind, o) } as CallPayload;
+  } catch (err) {
+    if (err instanceof CallFieldError)
+      throw new PayloadError('INVALID_FIELD', err.message, { cause: err });
+    throw err;
   }
 }
 

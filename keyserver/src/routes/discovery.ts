@@ -1,7 +1,8 @@
 /**
  * Broker discovery (docs/API.md "Discovery"): `GET /.well-known/sotto` and its alias
  * `GET /v1/config` tell clients where the MQTT brokers listen, so a client given only the key
- * server's URL does not have to guess a port. Public: it names endpoints, nothing about users.
+ * server's URL does not have to guess a port, and the ICE servers calls use. Public: it names
+ * endpoints, nothing about users (TURN credentials are issued per user, routes/calls.ts).
  */
 import { DISCOVERY_PATH, type Discovery } from '@sotto/crypto/wire';
 import type { FastifyInstance } from 'fastify';
@@ -26,6 +27,28 @@ const discoverySchema = {
         },
       },
     },
+    ice: {
+      type: 'object',
+      required: ['servers', 'turn'],
+      additionalProperties: false,
+      description: 'ICE servers for calls, when configured',
+      properties: {
+        servers: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['urls'],
+            additionalProperties: false,
+            properties: {
+              urls: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+              username: { type: 'string' },
+              credential: { type: 'string' },
+            },
+          },
+        },
+        turn: { type: 'boolean', description: 'POST /v1/calls/turn issues TURN credentials' },
+      },
+    },
   },
 } as const;
 
@@ -41,7 +64,10 @@ export function advertisedBrokers(config: AppConfig): Discovery {
     u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
     ws = u.toString();
   }
-  return { mqtt: { ws, tcp: config.mqttTcpUrl } };
+  const out: Discovery = { mqtt: { ws, tcp: config.mqttTcpUrl } };
+  if (config.iceServers.length > 0 || config.turnSecret !== null)
+    out.ice = { servers: config.iceServers, turn: config.turnSecret !== null };
+  return out;
 }
 
 /** Register `GET /.well-known/sotto` and `GET /v1/config`. */

@@ -1,14 +1,18 @@
 /**
  * `<conversation-header>`: the bar above a conversation — back to the chat list (narrow
  * screens), avatar with an online dot, the title with a bot/bridge badge, a live subtitle
- * (typing, online, last seen, member count) and the link to contact info or group settings.
+ * (typing, online, last seen, member count), the voice and video call buttons and the link to
+ * contact info or group settings.
+ *
+ * @fires call-start - `{ conversationId, media: 'audio' | 'video' }`, bubbling out of the shadow
+ *   tree to `<sotto-app>`, which owns the call manager.
  */
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import { icons } from '../icons.ts';
+import { uiText } from '../services/ui-strings.ts';
 import { colorFor, shared } from '../styles.ts';
 import { styleProps } from './style-props.ts';
-import { uiText } from '../services/ui-strings.ts';
 
 /** Header of one conversation. Presentational: `<conversation-view>` sets every field. */
 @customElement('conversation-header')
@@ -61,6 +65,18 @@ export class ConversationHeader extends LitElement {
   @property({ type: Boolean }) verified = false;
   /** Typing, presence or member count. */
   @property() subtitle = '';
+  /** Calls are possible here (a DM, or a group of at most four we are in). */
+  @property({ type: Boolean }) canCall = false;
+
+  private call(media: 'audio' | 'video'): void {
+    this.dispatchEvent(
+      new CustomEvent('call-start', {
+        detail: { conversationId: this.conversationId, media },
+        bubbles: true,
+        composed: true,
+      }),
+    );
+  }
 
   override render(): TemplateResult {
     const title = this.heading;
@@ -82,6 +98,30 @@ export class ConversationHeader extends LitElement {
         }${this.badge !== '' ? html` <span class="tag" data-badge>${this.badge}</span>` : nothing}
         <span class="sub" aria-live="polite" data-subtitle>${this.subtitle}</span>
       </h2>
+      ${
+        this.canCall
+          ? html`<button
+                class="icon"
+                type="button"
+                data-call="audio"
+                aria-label=${uiText('call.startVoice')}
+                title=${uiText('call.startVoice')}
+                @click=${() => this.call('audio')}
+              >
+                ${icons.phone}
+              </button>
+              <button
+                class="icon"
+                type="button"
+                data-call="video"
+                aria-label=${uiText('call.startVideo')}
+                title=${uiText('call.startVideo')}
+                @click=${() => this.call('video')}
+              >
+                ${icons.video}
+              </button>`
+          : nothing
+      }
       <slot name="actions"></slot>
       <a
         class="icon"

@@ -28,6 +28,7 @@ import { lastSeenLabel } from './time-labels.ts';
 import './message-list.ts';
 import './conversation-header.ts';
 import './conversation-actions.ts';
+import { MAX_CALL_PARTICIPANTS } from '@sotto/crypto/wire';
 import './upload-status.ts';
 import './chat-composer.ts';
 import './key-change-banner.ts';
@@ -353,6 +354,13 @@ export class ConversationView extends LitElement {
         .verified=${!isGroup && this._verified}
         .online=${!isGroup && s.presence.get(ref)?.online === true}
         .subtitle=${this.subtitle(s)}
+        .canCall=${
+          s.messenger.capabilities.has('calls') &&
+          (!isGroup ||
+            (this._group !== undefined &&
+              this._group.members.includes(me) &&
+              this._group.members.length <= MAX_CALL_PARTICIPANTS))
+        }
         ><conversation-actions
           slot="actions"
           .conversationId=${this.conversationId}

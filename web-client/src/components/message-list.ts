@@ -358,7 +358,8 @@ export class MessageList extends LitElement {
   /** A line the engine wrote into the timeline (a contact's key changed): no bubble, no actions. */
   private renderNotice(m: MessageRecord): TemplateResult {
     const user = typeof m.body.user === 'string' ? m.body.user : '';
-    const review = `#/c/${encodeURIComponent(dmId(user))}/info`;
+    // Call lines name no `user` (no review button); dmId('') would throw.
+    const review = user !== '' ? `#/c/${encodeURIComponent(dmId(user))}/info` : '';
     return html`<div class="notice" role="note" data-notice=${String(m.body.notice)}>
       <span>${noticeText(m)}</span>
       ${

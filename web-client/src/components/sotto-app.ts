@@ -17,6 +17,8 @@ import { messengerContext, sessionContext } from '../context.ts';
 import type { Account, MessengerService } from '../services/messenger.ts';
 import { MessengerError, parseConversationId } from '../services/messenger.ts';
 import { ChatSession } from '../services/session.ts';
+import { CallManager } from '../services/call-manager.ts';
+import './call-overlay.ts';
 import { applyTheme } from '../services/theme.ts';
 import { shared } from '../styles.ts';
 import { uiText } from '../services/ui-strings.ts';
@@ -165,6 +167,9 @@ export class SottoApp extends LitElement {
   @state()
   private _session: ChatSession | undefined;
 
+  /** The signed-in account's calls (`<call-overlay>` shows them). */
+  @state() private _calls: CallManager | undefined;
+
   @state() private _route: Route = parseRoute(location.hash);
   @state() private _booting = true;
   @state() private _bootError = '';
@@ -183,6 +188,12 @@ export class SottoApp extends LitElement {
     void this.loadLazy();
   };
   private readonly onLive = (): void => this.requestUpdate();
+  private readonly onCallStart = (e: Event): void => {
+    const { conversationId, media } = (
+      e as CustomEvent<{ conversationId: string; media: 'audio' | 'video' }>
+    ).detail;
+    void this._calls?.start(conversationId, media).catch((err: unknown) => console.error(err));
+  };
   private readonly onKey = (e: KeyboardEvent): void => {
     if (this._session === undefined) return;
     const target = e.composedPath()[0];
@@ -224,6 +235,7 @@ export class SottoApp extends LitElement {
     window.addEventListener('keydown', this.onKey);
     this.addEventListener('app-lock-changed', this.onLockChanged);
     this.addEventListener('lock-now', this.onLockNow);
+    this.addEventListener('call-start', this.onCallStart);
     void this.boot();
   }
 
@@ -233,6 +245,7 @@ export class SottoApp extends LitElement {
     window.removeEventListener('keydown', this.onKey);
     this.removeEventListener('app-lock-changed', this.onLockChanged);
     this.removeEventListener('lock-now', this.onLockNow);
+    this.removeEventListener('call-start', this.onCallStart);
   }
 
   private async boot(): Promise<void> {
@@ -253,6 +266,10 @@ export class SottoApp extends LitElement {
     if (this._messenger === undefined) return;
     this._session?.dispose();
     this._session = new ChatSession(this._messenger, account);
+    this._calls?.dispose();
+    this._calls = this._messenger.capabilities.has('calls')
+      ? new CallManager(this._messenger.callSignalling, account)
+      : undefined;
     this._session.addEventListener('live', this.onLive);
     void this.applyTheme();
     void this.armIdleLock();
@@ -272,6 +289,8 @@ export class SottoApp extends LitElement {
   /** Close the database and show the lock screen (idle time reached, or "Lock now"). */
   private async lockNow(): Promise<void> {
     this.idle.disarm();
+    this._calls?.dispose();
+    this._calls = undefined;
     this._session?.removeEventListener('live', this.onLive);
     this._session?.dispose();
     this._session = undefined;
@@ -309,6 +328,8 @@ export class SottoApp extends LitElement {
 
   private onSignedOut(): void {
     this.idle.disarm();
+    this._calls?.dispose();
+    this._calls = undefined;
     this._session?.removeEventListener('live', this.onLive);
     this._session?.dispose();
     this._session = undefined;
@@ -359,6 +380,7 @@ export class SottoApp extends LitElement {
               }
             </div>`;
     return html`<div class="shell">
+      <call-overlay .manager=${this._calls}></call-overlay>
       <own-key-alert-banner></own-key-alert-banner>
       <security-notice-strip scope="app"></security-notice-strip>
       <div class="layout ${inMain ? 'in-main' : ''}">

@@ -32,6 +32,7 @@ import {
   groupConversationId,
   type Account,
   type AppLockState,
+  type CallSignalling,
   type Capability,
   type ConnectionState,
   type ConversationId,
@@ -86,6 +87,7 @@ const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
   'change-password',
   'reset-identity',
   'app-lock',
+  'calls',
 ]);
 
 /** Create the messenger for this page. */
@@ -105,6 +107,26 @@ class EngineMessenger implements MessengerService {
   constructor(baseUrl: string) {
     this.host = new EngineHost(baseUrl);
   }
+
+  readonly callSignalling: CallSignalling = {
+    devices: (user) => this.engine().calls.devices(user),
+    send: async (user, device, input) => {
+      await this.engine().calls.send(user, device, input);
+    },
+    note: (conversationId, note) => this.engine().calls.note(conversationId, note),
+    onSignal: (listener) => this.host.subscribeCalls(listener),
+    iceServers: async () => {
+      const http = this.engine().http;
+      const ice = (await http.discovery()).ice;
+      const servers: RTCIceServer[] = [...(ice?.servers ?? [])];
+      if (ice?.turn === true) {
+        const t = await http.turnCredentials();
+        servers.push({ urls: t.urls, username: t.username, credential: t.credential });
+      }
+      return servers;
+    },
+    groupMembers: async (groupId) => (await this.groupInfo(groupId)).members.map((m) => m.username),
+  };
 
   get connection(): ConnectionState {
     return this.host.connection;

@@ -6,7 +6,7 @@
  * (mapped by `engine-events.ts`).
  */
 import mqtt from 'mqtt';
-import { createClient, type SottoClient } from '@sotto/client';
+import { createClient, type CallSignal, type SottoClient } from '@sotto/client';
 import { createDexieStore } from '@sotto/client/dexie';
 import type { ClientStore } from './engine-types.ts';
 import {
@@ -33,6 +33,16 @@ export class EngineHost {
   private client: SottoClient | null = null;
   private store: ClientStore | null = null;
   private readonly listeners = new Set<(e: MessengerEvent) => void>();
+  private readonly callListeners = new Set<(s: CallSignal) => void>();
+  private readonly onCall = (s: CallSignal): void => {
+    for (const l of this.callListeners) {
+      try {
+        l(s);
+      } catch (err) {
+        console.error('call listener failed', err);
+      }
+    }
+  };
   private readonly watched = new Set<string>();
   private readonly connectionStates = new ConnectionStates();
   private retry: ReturnType<typeof setTimeout> | undefined;
@@ -68,6 +78,12 @@ export class EngineHost {
     return () => this.listeners.delete(listener);
   }
 
+  /** Add a listener of incoming call signalling; returns the function that removes it. */
+  subscribeCalls(listener: (s: CallSignal) => void): () => void {
+    this.callListeners.add(listener);
+    return () => this.callListeners.delete(listener);
+  }
+
   /** Tell every listener; one that throws does not stop the others. */
   readonly emit = (e: MessengerEvent): void => {
     for (const l of this.listeners) {
@@ -91,13 +107,18 @@ export class EngineHost {
     });
     this.store = store;
     this.client = client;
-    this.detach = mapEngineEvents(client, {
+    client.on('call', this.onCall);
+    const unmap = mapEngineEvents(client, {
       emit: this.emit,
       watch: (u) => this.watch(u),
       store: () => this.store,
       me: () => this.account?.username,
       connection: (c) => this.setConnection(this.connectionStates.map(c.state), c.error),
     });
+    this.detach = () => {
+      unmap();
+      client.off('call', this.onCall);
+    };
     return client;
   }
 

@@ -61,7 +61,37 @@ export function noticeText(m: MessageRecord): string {
   if (notice === 'keyChange' && typeof user === 'string') {
     return uiText('notice.keyChange', { user });
   }
+  if (notice === 'call') return callLineText(m);
   return uiText('notice.security');
+}
+
+/** `1:05` / `1:02:03` from milliseconds. */
+export function formatDuration(ms: number): string {
+  const t = Math.max(0, Math.round(ms / 1000));
+  const h = Math.floor(t / 3600);
+  const m = Math.floor((t % 3600) / 60);
+  const sec = String(t % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
+}
+
+/** The sentence of a call's timeline line (engine `callNotice`: missed, ended, declined, unanswered). */
+function callLineText(m: MessageRecord): string {
+  const { event, media, peer, durationMs } = m.body;
+  const what = uiText(media === 'audio' ? 'call.voice' : 'call.video');
+  const user = typeof peer === 'string' ? peer : '';
+  switch (event) {
+    case 'missed':
+      return uiText('notice.callMissed', { media: what.toLowerCase(), user });
+    case 'declined':
+      return uiText('notice.callDeclined', { media: what.toLowerCase(), user });
+    case 'ended':
+      return uiText('notice.callEnded', {
+        media: what,
+        duration: formatDuration(typeof durationMs === 'number' ? durationMs : 0),
+      });
+    default:
+      return uiText('notice.callUnanswered', { media: what });
+  }
 }
 
 /** Short preview of a message for the conversation list and reply quotes. */

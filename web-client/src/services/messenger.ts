@@ -10,6 +10,7 @@
 import type { SecurityApi } from '@sotto/client';
 import type { ModerationPort } from './moderation.ts';
 import { dmConversation, groupConversation, parseConversation } from '@sotto/crypto/wire';
+import type { CallInput, CallNote, CallSignal } from '@sotto/client';
 import type {
   ClientStore,
   FileThumbnail,
@@ -235,6 +236,8 @@ export type Capability =
   | 'change-password'
   /** Reset the user identity key (lost devices): a new key, every other device removed. */
   | 'reset-identity'
+  /** Voice and video calls (WebRTC, signalling end-to-end encrypted). */
+  | 'calls'
   /** App lock: the local database sealed under a passphrase, asked for on open and when idle. */
   | 'app-lock';
 
@@ -318,6 +321,28 @@ export interface LinkApproval {
   history: { count: number; omitted: number } | null;
   /** Why the history could not be sent, when it was meant to be (the device is linked). */
   historyError?: string;
+}
+
+/** A call signalling payload the engine received (the engine's `call` event). */
+export type { CallSignal, CallInput, CallNote } from '@sotto/client';
+
+/**
+ * Call signalling for the call manager (`call-manager.ts`, capability `calls`): end-to-end
+ * encrypted payloads to one device at a time (PROTOCOL.md §12.1), the ICE servers the key server
+ * names, and the call lines of the timeline. The media never passes through here.
+ */
+export interface CallSignalling {
+  /** Devices of `user` to ring (verified through the key directory), without this one. */
+  devices(user: string): Promise<string[]>;
+  send(user: string, device: string, input: CallInput): Promise<void>;
+  /** Write a call's timeline line (missed, ended, declined, unanswered). */
+  note(conversationId: ConversationId, note: CallNote): Promise<void>;
+  /** Listen to incoming signalling; returns the function that stops it. */
+  onSignal(listener: (s: CallSignal) => void): () => void;
+  /** ICE servers for a new call: the configured ones plus fresh TURN credentials, if offered. */
+  iceServers(): Promise<RTCIceServer[]>;
+  /** Members of a group (verified chain), for a group call. */
+  groupMembers(groupId: string): Promise<string[]>;
 }
 
 /** Options for sending a text. */
@@ -492,4 +517,6 @@ export interface MessengerService {
   devices(): Promise<DeviceInfo[]>;
   /** Blocking, reports and the operators' Administration page (services/moderation.ts). */
   readonly moderation: ModerationPort;
+  /** Call signalling (capability `calls`). */
+  readonly callSignalling: CallSignalling;
 }

@@ -19,6 +19,7 @@ import type {
   MessengerEvent,
   MessengerService,
   OwnKeyLogInfo,
+  CallSignalling,
 } from '../../src/services/messenger.ts';
 import { MessengerError } from '../../src/services/messenger.ts';
 
@@ -87,6 +88,16 @@ export class RecordingMessenger implements MessengerService {
   failWith: Error | undefined;
 
   constructor(readonly localStore: { store: ClientStore }) {}
+
+  /** Calls are not among the double's capabilities: every signalling operation is refused. */
+  readonly callSignalling: CallSignalling = {
+    devices: () => Promise.reject(new MessengerError('UNSUPPORTED', 'no calls')),
+    send: () => Promise.reject(new MessengerError('UNSUPPORTED', 'no calls')),
+    note: () => Promise.reject(new MessengerError('UNSUPPORTED', 'no calls')),
+    onSignal: () => () => undefined,
+    iceServers: () => Promise.resolve([]),
+    groupMembers: () => Promise.reject(new MessengerError('UNSUPPORTED', 'no calls')),
+  };
 
   private record(method: string, ...args: unknown[]): void {
     this.calls.push({ method, args });

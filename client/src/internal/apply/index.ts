@@ -5,9 +5,10 @@
  * (groups/receive.ts) and released held messages. Handlers get the lower layers they use as
  * arguments ({@link ApplyDeps}); none of them imports a receiver.
  */
-import type { Payload } from '../../payload.ts';
+import { isCallKind, type CallPayload, type Payload } from '../../payload.ts';
 import type { StoreOp } from '../../store/types.ts';
 import { isAcked } from '../kinds.ts';
+import { applyCall } from './call.ts';
 import { applyEdit } from './edit.ts';
 import { applyGroupChange } from './group-change.ts';
 import { applyMessage } from './message.ts';
@@ -42,7 +43,7 @@ export class Applier {
 
   /**
    * Apply a decrypted payload: store ops go into `ops` (committed by the caller together with
-   * the new session state), events and receipts into `fx`. Receipts and typing are applied each
+   * the new session state), events and receipts into `fx`. Receipts, typing and call signalling are applied each
    * time; everything else is acknowledged exactly once per delivery and applied at most once
    * (by message id). `seenBefore` is whether the id was seen, when the caller read it already
    * for a whole run of payloads (receive/run.ts); otherwise the store is asked.
@@ -71,6 +72,9 @@ export class Applier {
     const blocked = !at.fromSelf && this.deps.isBlocked(origin.user) && BLOCKABLE.has(payload.kind);
     if (blocked && payload.kind === 'typing') return;
     if (payload.kind === 'typing') return applyTyping(payload, at);
+    // Call signalling is transient like typing: never acknowledged, never marked seen (a
+    // replayed envelope does not decrypt twice anyway).
+    if (isCallKind(payload.kind)) return applyCall(payload as CallPayload, at);
     if (isAcked(payload.kind))
       fx.acks.push({ user: origin.user, device: origin.device, id: payload.id });
     if (seenBefore ?? (await ctx.store.hasSeen(payload.id))) return;

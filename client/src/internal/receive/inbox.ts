@@ -8,7 +8,7 @@
  */
 import { EnvelopeType, peekPairwiseEnvelope, unpad } from '@sotto/crypto';
 import { isApiError } from '../../http.ts';
-import { decodePayload, type Payload } from '../../payload.ts';
+import { decodePayload, isCallKind, type Payload } from '../../payload.ts';
 import type { ContactRecord, StoreOp } from '../../store/types.ts';
 import type { Applier } from '../apply/index.ts';
 import { newEffects, type Effects, type Origin } from '../apply/types.ts';
@@ -239,9 +239,11 @@ export class InboxReceiver {
       const payload = decodePayload(plaintext);
       // Receipts and typing mean nothing later; everything else waits for the user's decision.
       // A message seen before (re-sent under the new key) is not held again.
+      // Of call signalling only the offer is kept: released later, it is a missed call.
       if (
         payload.kind !== 'receipt' &&
         payload.kind !== 'typing' &&
+        (!isCallKind(payload.kind) || payload.kind === 'call-offer') &&
         !(await this.ctx.store.hasSeen(payload.id))
       ) {
         item = {
