@@ -162,6 +162,27 @@ describe('login with two-factor on', () => {
     ).toBe(200);
   });
 
+  it('gives a banned account no session by any way: no challenge, and a challenge issued before the ban does not finish', async () => {
+    const srv = await server();
+    const { secret } = await aliceWithTotp(srv);
+    clock += STEP;
+    // A challenge issued before the ban (the password was right then).
+    const mfaToken = await passwordStep(srv);
+    await srv.store.setBan('alice', { by: 'olga', at: clock, reason: 'spam' });
+    const finish = await post(srv, '/v1/sessions/mfa', { mfaToken, code: codeAt(secret, clock) });
+    expect(finish.statusCode).toBe(403);
+    expect(finish.json().error).toBe('ACCOUNT_BANNED');
+    // And the password step itself now names the ban instead of asking for a code.
+    const again = await post(srv, '/v1/sessions', {
+      username: 'alice',
+      password: PASSWORD,
+      deviceId: 'd3',
+    });
+    expect(again.statusCode).toBe(403);
+    expect(again.json()).toMatchObject({ error: 'ACCOUNT_BANNED' });
+    expect(again.json().mfaToken).toBeUndefined();
+  });
+
   it('takes the code in the login request itself (the CLI’s --totp) and refuses a wrong one', async () => {
     const srv = await server();
     const { secret } = await aliceWithTotp(srv);
