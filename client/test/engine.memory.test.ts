@@ -113,7 +113,13 @@ describe('engine on the in-memory broker', () => {
 
     const typing = next(bob, 'typing');
     await alice.setTyping(b, true);
-    expect(await typing).toEqual({ conversationId: `dm:${a}`, user: a, typing: true });
+    // With the sender's clock (a receiver drops a 'typing' dated before the sender's last message).
+    expect(await typing).toEqual({
+      conversationId: `dm:${a}`,
+      user: a,
+      typing: true,
+      at: expect.any(Number) as number,
+    });
 
     update = next(bob, 'messageUpdate', (u) => u.id === m.id);
     await alice.deleteForEveryone(b, m.id);

@@ -106,6 +106,7 @@ describe('blocking and reports', () => {
     const listed = await olga.http.call<{ reports: { id: string; reporter: string }[] }>(
       'GET',
       '/v1/admin/reports',
+      { auth: true },
     );
     expect(listed.reports).toContainEqual(
       expect.objectContaining({ id: sent.reportId, reporter: c }),

@@ -26,11 +26,13 @@ describe('control notices', () => {
     { type: 'device-removed', reason: 'identity-reset' },
     { type: 'device-removed', reason: 'removed' },
     { type: 'prekeys-low', remaining: 0 },
+    { type: 'blocks-changed' },
+    { type: 'banned', reason: 'spam' },
   ];
 
   it('round-trip every notice type through the bytes the key server publishes', () => {
     for (const n of notices) expect(decodeControlNotice(encodeControlNotice(n))).toEqual(n);
-    expect(new TextDecoder().decode(encodeControlNotice(notices[3]!))).toBe(
+    expect(new TextDecoder().decode(encodeControlNotice(notices[4]!))).toBe(
       '{"type":"prekeys-low","remaining":0}',
     );
   });
