@@ -40,7 +40,8 @@ export class ConversationPrefs {
       (saved) => {
         // Choices made before the read finished win over the saved ones.
         this.prefs = { ...saved, ...this.prefs };
-        this.changed();
+        // Nothing saved: nothing to show differently (no re-render at every start).
+        if (Object.keys(saved).length > 0) this.changed();
       },
       (err: unknown) => console.warn('could not read conversation settings', err),
     );
