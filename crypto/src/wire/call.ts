@@ -12,7 +12,7 @@
  * relays the signalling cannot substitute its own (SECURITY.md "Calls").
  */
 
-import type { PayloadBase } from './payload.ts';
+import type { PayloadBase } from './payload-base.ts';
 
 /** Longest SDP of an offer or answer, in UTF-16 code units. */
 export const MAX_SDP_LENGTH = 24_000;

@@ -11,6 +11,7 @@
  * decodes to `{ kind: 'unknown' }` with the raw object kept, so old clients
  * survive messages from newer ones.
  */
+import type { PayloadBase } from './payload-base.ts';
 import {
   CALL_KINDS,
   CallFieldError,
@@ -76,13 +77,7 @@ export class PayloadError extends Error {
   }
 }
 
-/** Fields every payload has. */
-export interface PayloadBase {
-  /** Message id: base64url (no padding) of 16 random bytes, 22 characters. */
-  id: string;
-  /** Sender's clock, ms since the Unix epoch. */
-  ts: number;
-}
+export type { PayloadBase } from './payload-base.ts';
 
 /** A chat message. */
 export interface TextPayload extends PayloadBase {
