@@ -102,11 +102,14 @@ export class Pairwise {
    * Fill in id and timestamp. Timestamps are strictly increasing per engine (issue 20): stores
    * order a conversation by (timestamp, id) and the outbox re-sends by creation time, so two
    * messages made in the same millisecond would otherwise be ordered by their random ids —
-   * on every recipient's store and in every re-send.
+   * on every recipient's store and in every re-send. A `typing` payload is never stored or
+   * ordered: it carries the clock as it is (receivers compare it with the sender's last message
+   * to drop one made before it and delivered after it).
    */
   make(input: PayloadInput, id?: string): Payload {
-    const ts = Math.max(this.ctx.now(), this.lastTs + 1);
-    this.lastTs = ts;
+    const now = this.ctx.now();
+    const ts = input.kind === 'typing' ? now : Math.max(now, this.lastTs + 1);
+    if (input.kind !== 'typing') this.lastTs = ts;
     return { ...input, id: id ?? newMessageId(this.ctx.random), ts };
   }
 
