@@ -684,9 +684,12 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       expect(await store.isGroupClosed('g1')).toBe(true);
       expect(await store.listClosedGroups()).toEqual(['g1']);
       expect(await store.groupMembers('g1')).toEqual([]);
+      // Nor post in it (the brokers ask who may post before who is a member).
+      expect(await store.groupPosters('g1')).toEqual([]);
       expect(await store.getGroupChain('g1')).toHaveLength(1);
       expect(await store.setGroupClosed('g1', false)).toBe(true);
       expect(await store.groupMembers('g1')).toEqual(['alice']);
+      expect(await store.groupPosters('g1')).toEqual(['alice']);
       expect(await store.listClosedGroups()).toEqual([]);
     });
 

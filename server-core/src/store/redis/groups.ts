@@ -131,12 +131,15 @@ export function redisGroups({ client, k, run }: RedisContext): GroupPart {
         .slice(0, limit);
     },
     async groupPosters(groupId) {
-      const [exists, members, announce] = await Promise.all([
+      const [exists, members, announce, closed] = await Promise.all([
         client.exists(k.group(groupId)),
         client.hGetAll(k.groupMembers(groupId)),
         client.hGet(k.groupInfo(groupId), 'announce'),
+        client.sIsMember(k.closedGroups, groupId),
       ]);
       if (!exists) return null;
+      // A room closed by an operator: nobody may post (as nobody may use its topic).
+      if (closed === 1) return [];
       return Object.keys(members)
         .filter((u) => announce !== '1' || members[u] === '1')
         .sort();

@@ -141,8 +141,11 @@ export function sqliteGroups({ db }: SqliteContext): GroupPart {
       }));
     },
     async groupPosters(groupId) {
-      const g = db.prepare('SELECT 1 FROM groups WHERE group_id = ?').get(groupId);
+      const g = db.prepare('SELECT closed FROM groups WHERE group_id = ?').get(groupId) as
+        { closed: number } | undefined;
       if (!g) return null;
+      // A room closed by an operator: nobody may post (as nobody may use its topic).
+      if (g.closed === 1) return [];
       const info = db.prepare('SELECT announce FROM group_info WHERE group_id = ?').get(groupId) as
         { announce: number } | undefined;
       const rows = db
