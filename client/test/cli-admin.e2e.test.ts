@@ -20,7 +20,7 @@ describe('sotto admin', () => {
   it('lets the start-up operator ban and unban, and refuses everyone else', async () => {
     const pw = /operator: created \S+ with password (\S+)/.exec(lines.join('\n'))?.[1];
     expect(pw).toBeDefined();
-    const login = await sotto('op', ['login', OPERATOR, '--password', pw!]);
+    const login = await sotto('op', ['login', OPERATOR, `--password=${pw!}`]);
     expect(login.code, login.stderr).toBe(0);
     const m = uname('mal');
     expect((await sotto('m', ['register', m, '--password', 'mallory password'])).code).toBe(0);
