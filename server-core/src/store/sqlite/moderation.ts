@@ -44,26 +44,43 @@ const toLog = (r: LogRow): ModerationLogEntry => ({
   detail: r.detail,
 });
 
+interface BanRow {
+  username: string;
+  banned_by: string;
+  banned_at: number;
+  reason: string;
+}
+
+const toBan = (r: BanRow) => ({
+  username: r.username,
+  by: r.banned_by,
+  at: r.banned_at,
+  reason: r.reason,
+});
+
+/**
+ * One 0/1 column of a table keyed by one column (`users.operator`, `groups.closed`): set it on an
+ * existing row (false when there is none), read it, list the keys where it is on.
+ */
+function flagColumn(db: SqliteContext['db'], table: string, key: string, column: string) {
+  const set = db.prepare(`UPDATE ${table} SET ${column} = ? WHERE ${key} = ?`);
+  const get = db.prepare(`SELECT ${column} AS flag FROM ${table} WHERE ${key} = ?`);
+  const list = db.prepare(`SELECT ${key} AS k FROM ${table} WHERE ${column} = 1 ORDER BY ${key}`);
+  return {
+    set: (id: string, on: boolean) => set.run(on ? 1 : 0, id).changes === 1,
+    is: (id: string) => (get.get(id) as { flag: number } | undefined)?.flag === 1,
+    list: () => (list.all() as { k: string }[]).map((r) => r.k),
+  };
+}
+
 /** Moderation data of the SQLite store. */
 export function sqliteModeration({ db }: SqliteContext): ModerationPart {
+  const operator = flagColumn(db, 'users', 'username', 'operator');
+  const closed = flagColumn(db, 'groups', 'group_id', 'closed');
   return {
-    async setOperator(username, operator) {
-      const r = db
-        .prepare('UPDATE users SET operator = ? WHERE username = ?')
-        .run(operator ? 1 : 0, username);
-      return r.changes === 1;
-    },
-    async isOperator(username) {
-      const r = db.prepare('SELECT operator FROM users WHERE username = ?').get(username) as
-        { operator: number } | undefined;
-      return r?.operator === 1;
-    },
-    async listOperators() {
-      const rows = db
-        .prepare('SELECT username FROM users WHERE operator = 1 ORDER BY username')
-        .all() as { username: string }[];
-      return rows.map((r) => r.username);
-    },
+    setOperator: async (username, on) => operator.set(username, on),
+    isOperator: async (username) => operator.is(username),
+    listOperators: async () => operator.list(),
     async setBan(username, ban) {
       if (!db.prepare('SELECT 1 FROM users WHERE username = ?').get(username)) return false;
       if (ban === null) db.prepare('DELETE FROM bans WHERE username = ?').run(username);
@@ -75,42 +92,18 @@ export function sqliteModeration({ db }: SqliteContext): ModerationPart {
     },
     async getBan(username) {
       const r = db.prepare('SELECT * FROM bans WHERE username = ?').get(username) as
-        { username: string; banned_by: string; banned_at: number; reason: string } | undefined;
-      return r
-        ? { username: r.username, by: r.banned_by, at: r.banned_at, reason: r.reason }
-        : null;
+        BanRow | undefined;
+      return r ? toBan(r) : null;
     },
     async listBans() {
-      const rows = db.prepare('SELECT * FROM bans ORDER BY banned_at DESC, username').all() as {
-        username: string;
-        banned_by: string;
-        banned_at: number;
-        reason: string;
-      }[];
-      return rows.map((r) => ({
-        username: r.username,
-        by: r.banned_by,
-        at: r.banned_at,
-        reason: r.reason,
-      }));
-    },
-    async setGroupClosed(groupId, closed) {
-      const r = db
-        .prepare('UPDATE groups SET closed = ? WHERE group_id = ?')
-        .run(closed ? 1 : 0, groupId);
-      return r.changes === 1;
-    },
-    async isGroupClosed(groupId) {
-      const r = db.prepare('SELECT closed FROM groups WHERE group_id = ?').get(groupId) as
-        { closed: number } | undefined;
-      return r?.closed === 1;
-    },
-    async listClosedGroups() {
       const rows = db
-        .prepare('SELECT group_id FROM groups WHERE closed = 1 ORDER BY group_id')
-        .all() as { group_id: string }[];
-      return rows.map((r) => r.group_id);
+        .prepare('SELECT * FROM bans ORDER BY banned_at DESC, username')
+        .all() as BanRow[];
+      return rows.map(toBan);
     },
+    setGroupClosed: async (groupId, on) => closed.set(groupId, on),
+    isGroupClosed: async (groupId) => closed.is(groupId),
+    listClosedGroups: async () => closed.list(),
     async setBlocked(blocker, blocked, on) {
       if (on)
         db.prepare('INSERT OR IGNORE INTO blocks (blocker, blocked) VALUES (?, ?)').run(
