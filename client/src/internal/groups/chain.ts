@@ -7,6 +7,7 @@
  * (receive.ts) and the `group-change` / `sender-key` apply handlers build on it.
  */
 import {
+  DEFAULT_GROUP_POLICY,
   applyMembershipRecord,
   decodeMembershipRecord,
   equalBytes,
@@ -19,6 +20,7 @@ import { ClientError } from '../../errors.ts';
 import type { GroupFrozen, GroupRecord, StoreOp } from '../../store/types.ts';
 import type { Ctx } from '../context.ts';
 import { groupConversation } from '../conversation.ts';
+import { groupNotices } from './timeline.ts';
 
 /** A change to a stored group: the record after it, its store ops, and what to do once committed. */
 export interface Step {
@@ -238,7 +240,20 @@ export class GroupChain {
           return !!was && !equalBytes(was.uik, state.members.get(m)!.uik);
         })
       : [];
+    // The timeline lines of the records this step adopts (verified by every caller: §8.7).
+    const lines = groupNotices(
+      groupId,
+      chain,
+      old ? old.chain.length : null,
+      old?.policy ?? DEFAULT_GROUP_POLICY,
+      account,
+      this.ctx.now(),
+    );
     const ops: StoreOp[] = [{ op: 'putGroup', group }];
+    for (const line of lines) ops.push({ op: 'putMessage', message: line });
+    const tell = (): void => {
+      for (const line of lines) this.ctx.events.emit('message', line);
+    };
     for (const m of [...removed, ...rekeyed])
       ops.push({ op: 'deleteSenderKeys', groupId, user: m });
     // Rotation on removal: the next message starts a new chain for the remaining members only.
@@ -250,6 +265,7 @@ export class GroupChain {
         ops,
         after: () => {
           this.ctx.unsubscribe(groupTopic(groupId));
+          tell();
           // A group we never were in (a stray notice) is stored but not announced.
           if (!before.includes(account.username)) return;
           this.ctx.events.emit('groupChange', {
@@ -267,6 +283,7 @@ export class GroupChain {
       ops,
       after: () => {
         this.ctx.subscribe(groupTopic(groupId));
+        tell();
         this.ctx.events.emit('groupChange', { groupId, name: group.name, members, removed, added });
       },
     };
