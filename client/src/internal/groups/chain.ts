@@ -250,10 +250,8 @@ export class GroupChain {
       this.ctx.now(),
     );
     const ops: StoreOp[] = [{ op: 'putGroup', group }];
+    // No `message` event for them: the `groupChange` this step emits tells views to re-read.
     for (const line of lines) ops.push({ op: 'putMessage', message: line });
-    const tell = (): void => {
-      for (const line of lines) this.ctx.events.emit('message', line);
-    };
     for (const m of [...removed, ...rekeyed])
       ops.push({ op: 'deleteSenderKeys', groupId, user: m });
     // Rotation on removal: the next message starts a new chain for the remaining members only.
@@ -265,7 +263,6 @@ export class GroupChain {
         ops,
         after: () => {
           this.ctx.unsubscribe(groupTopic(groupId));
-          tell();
           // A group we never were in (a stray notice) is stored but not announced.
           if (!before.includes(account.username)) return;
           this.ctx.events.emit('groupChange', {
@@ -283,7 +280,6 @@ export class GroupChain {
       ops,
       after: () => {
         this.ctx.subscribe(groupTopic(groupId));
-        tell();
         this.ctx.events.emit('groupChange', { groupId, name: group.name, members, removed, added });
       },
     };
