@@ -148,15 +148,12 @@ export class GroupChain {
       chain = (await http.getGroup(groupId)).records.map((r) => fromBase64(r));
     } catch (err) {
       // 403/404: the key server no longer counts us as a member (removed, or the
-      // group is gone). Stop using the group; the chain we hold stays for history.
+      // group is gone). Stop using the group; the chain we hold stays for history. When our
+      // chain already says we are out (our own leave, adopted from its notice while the
+      // leave's own refresh was on its way), both agree: nothing to do.
       const status = (err as { status?: number }).status;
-      if (
-        !locked &&
-        held &&
-        held.members.includes(account.username) &&
-        (status === 403 || status === 404)
-      ) {
-        return this.leaveLocally(held, []);
+      if (!locked && held && (status === 403 || status === 404)) {
+        return held.members.includes(account.username) ? this.leaveLocally(held, []) : held;
       }
       throw err;
     }
