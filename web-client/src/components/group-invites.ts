@@ -16,6 +16,7 @@ import type { InviteInfo } from '../services/invites.ts';
 import type { ChatSession } from '../services/session.ts';
 import { shared } from '../styles.ts';
 import { momentLabel } from './time-labels.ts';
+import { BusyAction } from './controllers/busy-action.ts';
 
 const HOUR = 3_600_000;
 /** The expiries offered, in ms. */
@@ -86,8 +87,7 @@ export class GroupInvites extends LitElement {
   @state() private _invites: InviteInfo[] | undefined;
   @state() private _link = '';
   @state() private _status = '';
-  @state() private _error = '';
-  @state() private _busy = false;
+  private readonly action = new BusyAction(this);
 
   override updated(changed: Map<string, unknown>): void {
     if (changed.has('groupId') || changed.has('session')) void this.load();
@@ -99,22 +99,14 @@ export class GroupInvites extends LitElement {
     try {
       this._invites = await s.messenger.invites.list(this.groupId);
     } catch (err) {
-      this._error = err instanceof Error ? err.message : String(err);
+      this.action.fail(err);
     }
   }
 
   private async run(action: () => Promise<void>): Promise<void> {
-    this._busy = true;
-    this._error = '';
-    try {
-      await action();
-      this.dispatchEvent(new CustomEvent('invites-changed', { bubbles: true, composed: true }));
-      await this.load();
-    } catch (err) {
-      this._error = err instanceof Error ? err.message : String(err);
-    } finally {
-      this._busy = false;
-    }
+    if (!(await this.action.run(action))) return;
+    this.dispatchEvent(new CustomEvent('invites-changed', { bubbles: true, composed: true }));
+    await this.load();
   }
 
   private create(e: Event): void {
@@ -125,7 +117,7 @@ export class GroupInvites extends LitElement {
     const maxUses = Number((form.elements.namedItem('uses') as HTMLInputElement).value || '0');
     if (s === undefined) return;
     if (!Number.isInteger(maxUses) || maxUses < 0) {
-      this._error = 'The use limit is a whole number (0 for no limit).';
+      this.action.fail(new RangeError('The use limit is a whole number (0 for no limit).'));
       return;
     }
     void this.run(async () => {
@@ -163,7 +155,7 @@ export class GroupInvites extends LitElement {
         Anyone with a link can join until it expires, is used up or you revoke it. The link is shown
         once: Sotto keeps no copy of its secret.
       </p>
-      ${this._error !== '' ? html`<p class="error" role="alert">${this._error}</p>` : nothing}
+      ${this.action.error !== '' ? html`<p class="error" role="alert">${this.action.error}</p>` : nothing}
       <form @submit=${this.create} aria-label="Create an invite link">
         <label
           >Expires after
@@ -178,7 +170,9 @@ export class GroupInvites extends LitElement {
           >Use limit (0 = none)
           <input name="uses" type="number" min="0" step="1" value="0" inputmode="numeric"
         /></label>
-        <button type="submit" class="primary" ?disabled=${this._busy}>Create invite link</button>
+        <button type="submit" class="primary" ?disabled=${this.action.busy}>
+          Create invite link
+        </button>
       </form>
       ${
         this._link !== ''
@@ -205,7 +199,7 @@ export class GroupInvites extends LitElement {
                       live(i)
                         ? html`<button
                             class="danger"
-                            ?disabled=${this._busy}
+                            ?disabled=${this.action.busy}
                             aria-label="Revoke invite ${this._invites!.length - n}"
                             @click=${() =>
                               this.run(() =>

@@ -25,6 +25,7 @@ import type { ConfirmDialog } from './confirm-dialog.ts';
 import { membersLabel, onlineMembers } from '../services/group-presence.ts';
 import { groupConversationId } from '../services/messenger.ts';
 import { styleProps } from './style-props.ts';
+import { BusyAction } from './controllers/busy-action.ts';
 
 /** Group members and admin actions. */
 @customElement('group-settings')
@@ -88,8 +89,7 @@ export class GroupSettings extends LitElement {
   @property() groupId = '';
 
   @state() private _info: GroupInfo | undefined;
-  @state() private _error = '';
-  @state() private _busy = false;
+  private readonly action = new BusyAction(this);
   @query('confirm-dialog') private _confirm!: ConfirmDialog;
 
   private readonly onHistory = (): void => void this.load();
@@ -109,22 +109,16 @@ export class GroupSettings extends LitElement {
       this._info = await s.messenger.groupInfo(this.groupId);
       s.messenger.watchPresence(this._info.members.map((m) => m.username));
     } catch (err) {
-      this._error = err instanceof Error ? err.message : String(err);
+      this.action.fail(err);
     }
   }
 
-  private async run(action: () => Promise<void>): Promise<void> {
-    this._busy = true;
-    this._error = '';
-    try {
-      await action();
-      this.session?.touch(groupConversationId(this.groupId));
-      await this.load();
-    } catch (err) {
-      this._error = err instanceof Error ? err.message : String(err);
-    } finally {
-      this._busy = false;
-    }
+  /** Run a membership change; true when it went through. */
+  private async run(action: () => Promise<void>): Promise<boolean> {
+    if (!(await this.action.run(action))) return false;
+    this.session?.touch(groupConversationId(this.groupId));
+    await this.load();
+    return true;
   }
 
   private add(e: Event): void {
@@ -158,8 +152,8 @@ export class GroupSettings extends LitElement {
       confirm: `Leave ${group}`,
     });
     if (ok === null) return;
-    await this.run(() => this.session!.messenger.leaveGroup(this.groupId));
-    if (this._error === '') location.hash = '#/';
+    if (await this.run(() => this.session!.messenger.leaveGroup(this.groupId)))
+      location.hash = '#/';
   }
 
   override render(): TemplateResult {
@@ -190,7 +184,7 @@ export class GroupSettings extends LitElement {
       ${infoTabs(groupConversationId(this.groupId), 'info')}
       ${info !== undefined && amMember ? html`<group-key-banner .groupId=${this.groupId} lookup></group-key-banner>` : nothing}
       <section>
-        ${this._error !== '' ? html`<p class="error" role="alert">${this._error}</p>` : nothing}
+        ${this.action.error !== '' ? html`<p class="error" role="alert">${this.action.error}</p>` : nothing}
         ${
           info === undefined
             ? html`<p class="muted" role="status">Loading members…</p>`
@@ -223,7 +217,7 @@ export class GroupSettings extends LitElement {
                         ${
                           amAdmin && m.username !== me
                             ? html`<button
-                                  ?disabled=${this._busy}
+                                  ?disabled=${this.action.busy}
                                   aria-label=${m.admin ? `Remove admin rights of ${m.username}` : `Make ${m.username} admin`}
                                   @click=${() =>
                                     this.run(() =>
@@ -234,7 +228,7 @@ export class GroupSettings extends LitElement {
                                 </button>
                                 <button
                                   class="danger"
-                                  ?disabled=${this._busy}
+                                  ?disabled=${this.action.busy}
                                   aria-label="Remove ${m.username}"
                                   @click=${() => void this.removeMember(m.username, info.name)}
                                 >
@@ -254,7 +248,9 @@ export class GroupSettings extends LitElement {
                           aria-label="Username to add"
                           autocapitalize="none"
                         />
-                        <button type="submit" class="primary" ?disabled=${this._busy}>Add</button>
+                        <button type="submit" class="primary" ?disabled=${this.action.busy}>
+                          Add
+                        </button>
                       </form>`
                     : html`<p class="muted">Only admins can add or remove members.</p>`
                 }
@@ -270,7 +266,7 @@ export class GroupSettings extends LitElement {
                   amMember
                     ? html`<button
                         class="danger"
-                        ?disabled=${this._busy}
+                        ?disabled=${this.action.busy}
                         @click=${() => void this.leave(info.name)}
                       >
                         Leave group
