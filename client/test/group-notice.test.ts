@@ -6,6 +6,7 @@
  * end-to-end path (a removed member's browser never fetches) is test/web/conversation-ux.test.ts.
  */
 import {
+  DEFAULT_GROUP_POLICY,
   applyMembershipRecord,
   createChange,
   createGenesis,
@@ -23,6 +24,7 @@ import type { ClientEvents, Ctx } from '../src/internal/context.ts';
 import { Emitter } from '../src/internal/emitter.ts';
 import { Mutex } from '../src/internal/lock.ts';
 import { createMemoryStore } from '../src/stores/memory.ts';
+import { groupNoticeId, groupNotices } from '../src/internal/groups/timeline.ts';
 
 const NOW = 1_700_000_000_000;
 let uik: Record<'alice' | 'bob' | 'carol', KeyPair>;
@@ -110,6 +112,14 @@ describe('group-changed notices that carry the record', () => {
     const g = await store.getGroup('g1');
     expect(g?.members).toEqual(['alice', 'bob']);
     expect(g?.chain).toHaveLength(2);
+    // The verified record leaves its line in Carol's timeline ("alice removed you").
+    const line = await store.getMessage(groupNoticeId('g1', 1));
+    expect(line).toMatchObject({
+      conversationId: 'group:g1',
+      kind: 'notice',
+      timestamp: NOW + 1,
+      body: { notice: 'group', op: 'remove', actor: 'alice', subject: 'carol' },
+    });
     // The same notice again (a second device's copy, a redelivery): still nothing to fetch.
     await chain.noticed('g1', 1, toBase64(bytes(records[1]!)));
     expect(fetches).toEqual([]);
@@ -149,6 +159,9 @@ describe('group-changed notices that carry the record', () => {
     const g = await store.getGroup('g1');
     expect(g?.members).toEqual(['alice', 'bob', 'carol']);
     expect(g?.chain).toHaveLength(1);
+    // …and no timeline line says that Bob removed Carol.
+    expect(await store.getMessage(groupNoticeId('g1', 1))).toBeNull();
+    expect(await store.listMessages('group:g1', { limit: 10 })).toEqual([]);
     // A record for another position, or garbage: fetched as well, nothing adopted.
     await chain.noticed('g1', 1, 'AAAA');
     await chain.noticed('g1', 1, toBase64(bytes(records[0]!)));
@@ -182,5 +195,45 @@ describe('group-changed notices that carry the record', () => {
     await chain.noticed('g1', 2);
     expect(fetches).toEqual(['g1']);
     expect((await store.getGroup('g1'))?.members).toEqual(['alice', 'bob', 'carol']);
+    expect((await store.getMessage(groupNoticeId('g1', 2)))?.body).toEqual({
+      notice: 'group',
+      op: 'add',
+      actor: 'alice',
+      subject: 'carol',
+    });
+  });
+});
+
+describe('timeline lines of a group', () => {
+  it('start where this device came in and say only what a policy record changed', () => {
+    const { records, states } = removalChain();
+    const open = createChange(states[1]!, {
+      actor: { username: 'alice', uik: uik.alice },
+      createdAt: NOW + 5,
+      op: 'policy',
+      join: 'open',
+      announce: true,
+      listed: false,
+      topic: '',
+    });
+    const s2 = applyMembershipRecord(states[1]!, open);
+    const join = createChange(s2, {
+      actor: { username: 'carol', uik: uik.carol },
+      createdAt: NOW + 6,
+      op: 'join',
+      proof: null,
+    });
+    const chain = [...records, open, join].map(bytes);
+    // Carol, new to the group: only her own join, not the room's past.
+    const carol = groupNotices('g1', chain, null, DEFAULT_GROUP_POLICY, { username: 'carol' }, NOW);
+    expect(carol.map((l) => l.body)).toEqual([
+      { notice: 'group', op: 'join', actor: 'carol', viaInvite: false },
+    ]);
+    // Bob, holding the first two records: the policy change (two fields) and the join.
+    const bob = groupNotices('g1', chain, 2, DEFAULT_GROUP_POLICY, { username: 'bob' }, NOW);
+    expect(bob.map((l) => [l.id, l.body.op, l.body.changed])).toEqual([
+      ['group-g1-2', 'policy', { join: 'open', announce: true }],
+      ['group-g1-3', 'join', undefined],
+    ]);
   });
 });

@@ -42,10 +42,10 @@ const stores: Record<string, () => ClientStore> = {
   SQLite: () => createSqliteStore({ path: join(dir, `${uname('s')}.db`) }),
 };
 
-/** The texts of a conversation as its store lists them (oldest first). */
+/** The texts of a conversation as its store lists them (oldest first), without timeline lines. */
 async function storedTexts(c: SottoClient, conversation: string): Promise<string[]> {
-  const list = await c.store.listMessages(conversation, { limit: COUNT + 10, from: 'oldest' });
-  return list.map((m) => m.body.text as string);
+  const list = await c.store.listMessages(conversation, { limit: COUNT + 20, from: 'oldest' });
+  return list.filter((m) => m.kind !== 'notice').map((m) => m.body.text as string);
 }
 
 const cases = [

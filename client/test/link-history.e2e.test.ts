@@ -196,10 +196,13 @@ describe('linking copies the message history', () => {
     expect(dm[1]).toMatchObject({ sender: b, outgoing: false, kind: 'reply' });
     expect(dm[2]).toMatchObject({ sender: a, outgoing: true, edited: true });
     expect(await alice2.downloadFile(dm[3]!)).toEqual(file);
-    expect(after.get(`group:${groupId}`)!.map((m) => [m.sender, m.body.text])).toEqual([
-      [a, 'group plan'],
-      [b, 'group answer'],
-    ]);
+    expect(after.get(`group:${groupId}`)!.map((m) => [m.sender, m.body.text ?? m.body.op])).toEqual(
+      [
+        [a, 'create'],
+        [a, 'group plan'],
+        [b, 'group answer'],
+      ],
+    );
     const hits = await alice2.store.search('zeppelin');
     expect(hits.map((h) => h.message.id)).toEqual([dm[0]!.id]);
 

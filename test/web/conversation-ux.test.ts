@@ -250,6 +250,10 @@ describe('the conversation, as a new user expects it', () => {
     await alice.locator('group-settings [data-member="carol"]').waitFor({ timeout: 20_000 });
     removed = true;
     await alice.locator('group-settings button[aria-label="Remove carol"]').click();
+    await alice
+      .getByRole('dialog', { name: 'Remove carol from “Book club”?' })
+      .getByRole('button', { name: 'Remove carol' })
+      .click();
     await carol
       .locator('conversation-view chat-composer [role=status]', {
         hasText: 'You are no longer a member',

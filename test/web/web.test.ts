@@ -223,6 +223,10 @@ describe('web client in Chromium', () => {
     await alice.locator('group-settings [data-member="carol"]').waitFor({ timeout: 20_000 });
     await shot(alice, 'group-settings-desktop');
     await alice.locator('group-settings button[aria-label="Remove carol"]').click();
+    await alice
+      .getByRole('dialog', { name: 'Remove carol from “Weekend trip”?' })
+      .getByRole('button', { name: 'Remove carol' })
+      .click();
     await expect
       .poll(() => alice.locator('group-settings [data-member="carol"]').count(), {
         timeout: 20_000,

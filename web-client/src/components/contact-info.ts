@@ -1,7 +1,8 @@
 /**
  * `<contact-info>`: a contact's safety number (60 digits in groups of five) and QR code; scan
  * the other person's QR with the camera (jsQR on the video stream) or paste it; mark verified.
- * Loaded lazily with the QR libraries.
+ * Below it: block or unblock and report the contact (`<block-report>`). Loaded lazily with the
+ * QR libraries.
  */
 /* eslint-disable @typescript-eslint/unbound-method -- Lit calls template event listeners with `this` bound to the host element (renderOptions.host). */
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
@@ -17,6 +18,7 @@ import { colorFor, shared } from '../styles.ts';
 import { QrScanner } from '../services/qr-scanner.ts';
 import { dmId } from '../services/messenger.ts';
 import { styleProps } from './style-props.ts';
+import './block-report.ts';
 
 /** "12345 67890 …": 60 digits as 12 groups of five. */
 export function groupDigits(digits: string): string[] {
@@ -299,6 +301,10 @@ export class ContactInfo extends LitElement {
                       <code class="break-all" data-qr-payload>${safety.qrPayload}</code>
                     </details>`
         }
+      </section>
+      <section aria-label="Block or report ${this.username}">
+        <h3 class="flush">Block or report</h3>
+        <block-report .username=${this.username} mode="full"></block-report>
       </section>`;
   }
 }

@@ -1,7 +1,8 @@
 /**
  * `<conversation-actions>`: the conversation's own switches in its header — notifications
  * (on, muted for 1 hour, 8 hours, or until unmuted) and archive. A native `<select>` and a
- * toggle button: both keyboard-operable with their names, no custom menu to get wrong.
+ * toggle button: both keyboard-operable with their names, no custom menu to get wrong. In a DM,
+ * Block / Unblock the contact too (`<block-report mode="menu">`, confirmed before blocking).
  */
 /* eslint-disable @typescript-eslint/unbound-method -- Lit calls template event listeners with `this` bound to the host element (renderOptions.host). */
 import { LitElement, css, html, type TemplateResult } from 'lit';
@@ -14,6 +15,8 @@ import type { ChatSession } from '../services/session.ts';
 import { uiText } from '../services/ui-strings.ts';
 import { shared } from '../styles.ts';
 import { momentLabel } from './time-labels.ts';
+import { parseConversationId } from '../services/messenger.ts';
+import './block-report.ts';
 
 /** Mute and archive one conversation. */
 @customElement('conversation-actions')
@@ -48,6 +51,13 @@ export class ConversationActions extends LitElement {
     void this.session?.prefs.mute(this.conversationId, v === 'on' ? null : (v as MuteDuration));
   }
 
+  /** The other user of a DM; empty in a group. */
+  private peer(): string {
+    if (this.conversationId === '') return '';
+    const { kind, ref } = parseConversationId(this.conversationId);
+    return kind === 'dm' ? ref : '';
+  }
+
   override render(): TemplateResult {
     const prefs = this.session?.prefs;
     const until = prefs?.mutedUntil(this.conversationId) ?? 0;
@@ -72,7 +82,8 @@ export class ConversationActions extends LitElement {
         @click=${() => void prefs?.archive(this.conversationId, !archived)}
       >
         ${archived ? uiText('archive.undo') : uiText('archive.do')}
-      </button>`;
+      </button>
+      ${this.peer() !== '' ? html`<block-report .username=${this.peer()} mode="menu"></block-report>` : ''}`;
   }
 }
 

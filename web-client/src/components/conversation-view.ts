@@ -16,6 +16,7 @@ import type { GroupRecord, MessageRecord } from '../services/engine-types.ts';
 import { parseConversationId } from '../services/messenger.ts';
 import type { HistoryEventDetail, ChatSession } from '../services/session.ts';
 import { isNotice, throttled } from '../services/history.ts';
+import { membersLabel, onlineMembers } from '../services/group-presence.ts';
 import type { RecordedNote } from '../services/voice-note.ts';
 import { shared } from '../styles.ts';
 import { fileOf, type ReactDetail } from './message-bubble.ts';
@@ -34,6 +35,7 @@ import './chat-composer.ts';
 import './key-change-banner.ts';
 import './group-key-banner.ts';
 import './security-notice-strip.ts';
+import './block-report.ts';
 import { frozenComposerReason } from './group-frozen-banner.ts';
 
 /** One conversation. */
@@ -179,6 +181,7 @@ export class ConversationView extends LitElement {
     if (id !== this.conversationId) return;
     this._group = group;
     this._groupRead = true;
+    if (group !== undefined) s.messenger.watchPresence(group.members);
   }
 
   /** Put the conversation's saved draft (or nothing) into the composer. */
@@ -311,7 +314,15 @@ export class ConversationView extends LitElement {
       return '';
     }
     if (typing.length > 0) return `${typing.join(', ')} typing…`;
-    return this._group !== undefined ? `${this._group.members.length} members` : '';
+    if (this._group === undefined) return '';
+    const { members } = this._group;
+    const online = onlineMembers(
+      members,
+      s.presence,
+      s.account.username,
+      s.connection === 'online',
+    );
+    return membersLabel(members.length, online.length);
   }
 
   /** Why the composer is off, or empty when the user may write. */
@@ -378,6 +389,7 @@ export class ConversationView extends LitElement {
       ${frozen !== undefined ? html`<group-frozen-banner .reason=${frozen}></group-frozen-banner>` : nothing}
       ${isGroup && removed === '' && frozen === undefined ? html`<group-key-banner .groupId=${ref}></group-key-banner>` : nothing}
       <security-notice-strip .scope=${this.conversationId}></security-notice-strip>
+      <block-report mode="banner" .username=${isGroup ? '' : ref}></block-report>
       <message-list
         .session=${s}
         .conversationId=${this.conversationId}
@@ -397,6 +409,10 @@ export class ConversationView extends LitElement {
           void this.react(e.detail.message, e.detail.emoji, e.detail.remove)}
         @pick-reaction=${this.pickReaction}
         @delete=${this.deleteMessage}
+        @report=${(e: CustomEvent<MessageRecord>) =>
+          void this.renderRoot
+            .querySelector('block-report')
+            ?.reportMessages(this.conversationId, [e.detail])}
         @sender-kind=${(e: CustomEvent<string>) => (this._badge = e.detail)}
         @action-error=${(e: CustomEvent<unknown>) => this.uploads.toast(e.detail)}
         @open-media=${(e: CustomEvent<MessageRecord>) => void this.openViewer(e.detail)}

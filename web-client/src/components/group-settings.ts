@@ -1,13 +1,15 @@
 /**
  * `<group-settings>`: a group's verified member list with admin marks and bot/bridge badges;
- * admins add and remove members and promote or demote admins; anyone can leave. Members whose
+ * admins add and remove members (after a confirmation naming them), promote or demote admins and
+ * manage invite links (`<group-invites>`); anyone can leave (confirmed too). The heading counts
+ * who is online and the list marks them, from the presence the browser follows. Members whose
  * identity key changed (and our own key replaced by a reset) show in `<group-key-banner>`, with
  * "Re-add with new key" for admins. Every change is
  * a membership record signed by the engine with the user's identity key.
  */
 /* eslint-disable @typescript-eslint/unbound-method -- Lit calls template event listeners with `this` bound to the host element (renderOptions.host). */
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
-import { customElement, property, state } from 'lit/decorators.js';
+import { customElement, property, query, state } from 'lit/decorators.js';
 import { consume } from '@lit/context';
 import { sessionContext } from '../context.ts';
 import { SessionEvents } from '../session-events.ts';
@@ -17,8 +19,13 @@ import { icons } from '../icons.ts';
 import { infoTabs, infoTabStyles } from './conversation-media.ts';
 import { colorFor, shared } from '../styles.ts';
 import './group-key-banner.ts';
+import './group-invites.ts';
+import './confirm-dialog.ts';
+import type { ConfirmDialog } from './confirm-dialog.ts';
+import { membersLabel, onlineMembers } from '../services/group-presence.ts';
 import { groupConversationId } from '../services/messenger.ts';
 import { styleProps } from './style-props.ts';
+import { BusyAction } from './controllers/busy-action.ts';
 
 /** Group members and admin actions. */
 @customElement('group-settings')
@@ -82,12 +89,13 @@ export class GroupSettings extends LitElement {
   @property() groupId = '';
 
   @state() private _info: GroupInfo | undefined;
-  @state() private _error = '';
-  @state() private _busy = false;
+  private readonly action = new BusyAction(this);
+  @query('confirm-dialog') private _confirm!: ConfirmDialog;
 
   private readonly onHistory = (): void => void this.load();
   protected readonly events = new SessionEvents(this, () => this.session, {
     history: this.onHistory,
+    live: () => this.requestUpdate(),
   });
 
   override updated(changed: Map<string, unknown>): void {
@@ -99,23 +107,18 @@ export class GroupSettings extends LitElement {
     if (s === undefined || this.groupId === '') return;
     try {
       this._info = await s.messenger.groupInfo(this.groupId);
+      s.messenger.watchPresence(this._info.members.map((m) => m.username));
     } catch (err) {
-      this._error = err instanceof Error ? err.message : String(err);
+      this.action.fail(err);
     }
   }
 
-  private async run(action: () => Promise<void>): Promise<void> {
-    this._busy = true;
-    this._error = '';
-    try {
-      await action();
-      this.session?.touch(groupConversationId(this.groupId));
-      await this.load();
-    } catch (err) {
-      this._error = err instanceof Error ? err.message : String(err);
-    } finally {
-      this._busy = false;
-    }
+  /** Run a membership change; true when it went through. */
+  private async run(action: () => Promise<void>): Promise<boolean> {
+    if (!(await this.action.run(action))) return false;
+    this.session?.touch(groupConversationId(this.groupId));
+    await this.load();
+    return true;
   }
 
   private add(e: Event): void {
@@ -130,12 +133,45 @@ export class GroupSettings extends LitElement {
     });
   }
 
+  /** Remove `username` once the admin confirmed it. */
+  private async removeMember(username: string, group: string): Promise<void> {
+    const ok = await this._confirm.ask({
+      title: `Remove ${username} from “${group}”?`,
+      text: `${username} will no longer get new messages of this group. Every member sees that you removed them.`,
+      confirm: `Remove ${username}`,
+    });
+    if (ok === null) return;
+    await this.run(() => this.session!.messenger.removeMember(this.groupId, username));
+  }
+
+  /** Leave once confirmed, then go back to the chat list. */
+  private async leave(group: string): Promise<void> {
+    const ok = await this._confirm.ask({
+      title: `Leave “${group}”?`,
+      text: 'You will no longer get its messages, and only an admin can add you back (or you rejoin with an invite link).',
+      confirm: `Leave ${group}`,
+    });
+    if (ok === null) return;
+    if (await this.run(() => this.session!.messenger.leaveGroup(this.groupId)))
+      location.hash = '#/';
+  }
+
   override render(): TemplateResult {
     const s = this.session;
     const info = this._info;
     const me = s?.account.username ?? '';
     const amAdmin = info?.members.some((m) => m.username === me && m.admin) === true;
     const amMember = info?.members.some((m) => m.username === me) === true;
+    const online = new Set(
+      s !== undefined && info !== undefined
+        ? onlineMembers(
+            info.members.map((m) => m.username),
+            s.presence,
+            me,
+            s.connection === 'online',
+          )
+        : [],
+    );
     return html`<header class="bar">
         <a
           class="icon"
@@ -148,11 +184,13 @@ export class GroupSettings extends LitElement {
       ${infoTabs(groupConversationId(this.groupId), 'info')}
       ${info !== undefined && amMember ? html`<group-key-banner .groupId=${this.groupId} lookup></group-key-banner>` : nothing}
       <section>
-        ${this._error !== '' ? html`<p class="error" role="alert">${this._error}</p>` : nothing}
+        ${this.action.error !== '' ? html`<p class="error" role="alert">${this.action.error}</p>` : nothing}
         ${
           info === undefined
             ? html`<p class="muted" role="status">Loading members…</p>`
-            : html`<h3 class="flush">${info.members.length} members</h3>
+            : html`<h3 class="flush" data-member-count>
+                  ${membersLabel(info.members.length, online.size)}
+                </h3>
                 <ul aria-label="Members">
                   ${info.members.map(
                     (m) =>
@@ -167,6 +205,10 @@ export class GroupSettings extends LitElement {
                           >${m.username}${m.username === me ? ' (you)' : ''}${
                             m.admin ? html`<span class="tag">admin</span>` : nothing
                           }${
+                            online.has(m.username)
+                              ? html`<span class="tag" data-online>online</span>`
+                              : nothing
+                          }${
                             m.kind === 'bot' || m.kind === 'bridge'
                               ? html`<span class="tag">${m.kind}</span>`
                               : nothing
@@ -175,7 +217,7 @@ export class GroupSettings extends LitElement {
                         ${
                           amAdmin && m.username !== me
                             ? html`<button
-                                  ?disabled=${this._busy}
+                                  ?disabled=${this.action.busy}
                                   aria-label=${m.admin ? `Remove admin rights of ${m.username}` : `Make ${m.username} admin`}
                                   @click=${() =>
                                     this.run(() =>
@@ -186,12 +228,9 @@ export class GroupSettings extends LitElement {
                                 </button>
                                 <button
                                   class="danger"
-                                  ?disabled=${this._busy}
+                                  ?disabled=${this.action.busy}
                                   aria-label="Remove ${m.username}"
-                                  @click=${() =>
-                                    this.run(() =>
-                                      s!.messenger.removeMember(this.groupId, m.username),
-                                    )}
+                                  @click=${() => void this.removeMember(m.username, info.name)}
                                 >
                                   Remove
                                 </button>`
@@ -209,28 +248,34 @@ export class GroupSettings extends LitElement {
                           aria-label="Username to add"
                           autocapitalize="none"
                         />
-                        <button type="submit" class="primary" ?disabled=${this._busy}>Add</button>
+                        <button type="submit" class="primary" ?disabled=${this.action.busy}>
+                          Add
+                        </button>
                       </form>`
                     : html`<p class="muted">Only admins can add or remove members.</p>`
+                }
+                ${
+                  amAdmin
+                    ? html`<group-invites
+                        .groupId=${this.groupId}
+                        @invites-changed=${() => void this.load()}
+                      ></group-invites>`
+                    : nothing
                 }
                 ${
                   amMember
                     ? html`<button
                         class="danger"
-                        ?disabled=${this._busy}
-                        @click=${() => {
-                          if (!confirm(`Leave “${info.name}”?`)) return;
-                          void this.run(() => s!.messenger.leaveGroup(this.groupId)).then(() => {
-                            location.hash = '#/';
-                          });
-                        }}
+                        ?disabled=${this.action.busy}
+                        @click=${() => void this.leave(info.name)}
                       >
                         Leave group
                       </button>`
                     : nothing
                 }`
         }
-      </section>`;
+      </section>
+      <confirm-dialog></confirm-dialog>`;
   }
 }
 

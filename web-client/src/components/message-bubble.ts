@@ -103,6 +103,7 @@ export function replyToOf(m: MessageRecord): string | undefined {
  * @fires pick-reaction - `CustomEvent<MessageRecord>` open the full emoji picker for a reaction
  * @fires edit - `CustomEvent<MessageRecord>` edit this (own) message
  * @fires delete - `CustomEvent<MessageRecord>` delete this (own) message for everyone
+ * @fires report - `CustomEvent<MessageRecord>` report this (someone else's) message to the operators
  * @fires download - `CustomEvent<MessageRecord>` download and decrypt the attachment
  * @fires jump - `CustomEvent<string>` scroll to the quoted message id
  * @fires voice-played - `CustomEvent<MessageRecord>` the user started playing this voice note
@@ -599,6 +600,18 @@ export class MessageBubble extends LitElement {
                       ${icons.trash}
                     </button>`
                   : nothing
+              }
+              ${
+                m.outgoing
+                  ? nothing
+                  : html`<button
+                      aria-label="Report this message from ${m.sender}"
+                      title="Report"
+                      data-report
+                      @click=${() => this.fire('report', m)}
+                    >
+                      ⚑
+                    </button>`
               }
             </div>`
       }

@@ -15,6 +15,7 @@
  * reached the stored history is still shown and the engine is retried.
  */
 import { createModerationPort } from './moderation.ts';
+import { createInvitePort } from './invites.ts';
 import {
   ClientError,
   parseInviteLink,
@@ -149,6 +150,14 @@ class EngineMessenger implements MessengerService {
   }
 
   readonly moderation = createModerationPort(() => this.engine());
+  readonly invites = createInvitePort(
+    () => this.engine(),
+    () => location.href,
+  );
+
+  watchPresence(usernames: readonly string[]): void {
+    for (const u of usernames) this.host.watch(u);
+  }
 
   /** Signed in as `info`: remember the account on this browser and connect. */
   private async signedIn(info: Account): Promise<Account> {

@@ -153,6 +153,7 @@ export function mapEngineEvents(
     emit({ type: 'groupChange', groupId: c.groupId, removed: c.removed.includes(sink.me() ?? '') });
     for (const u of c.added) sink.watch(u);
   });
+  on('blocksChanged', (blocked) => emit({ type: 'blocks', blocked }));
   on('connection', (c) => sink.connection(c));
   // Removed by its user on another device: the views end on the "removed" screen, whatever
   // the signed-out state that follows when the tokens are revoked (issue 19).

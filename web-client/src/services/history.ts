@@ -11,6 +11,7 @@
 // The store's own order (a light module: no engine, no libsodium in this chunk).
 import { compareMessages } from '@sotto/client/records';
 import { uiText } from './ui-strings.ts';
+import { groupLineText } from './group-lines.ts';
 import type {
   ClientStore,
   GroupRecord,
@@ -62,6 +63,7 @@ export function noticeText(m: MessageRecord): string {
     return uiText('notice.keyChange', { user });
   }
   if (notice === 'call') return callLineText(m);
+  if (notice === 'group') return groupLineText(m);
   return uiText('notice.security');
 }
 

@@ -9,6 +9,7 @@
  */
 import type { SecurityApi } from '@sotto/client';
 import type { ModerationPort } from './moderation.ts';
+import type { InvitePort } from './invites.ts';
 import { dmConversation, groupConversation, parseConversation } from '@sotto/crypto/wire';
 import type { CallInput, CallNote, CallSignal } from '@sotto/client';
 import type {
@@ -107,6 +108,8 @@ export type MessengerEvent =
   | { type: 'ownKeyAlert'; alert: OwnKeyAlertNotice }
   /** The own-key monitor checked new key-log entries (the engine's `ownKeyLogChecked`). */
   | { type: 'ownKeyLog'; status: OwnKeyLogInfo }
+  /** This account's block list changed (here or on another of its devices). */
+  | { type: 'blocks'; blocked: string[] }
   /** A group's verified membership changed (we may have been added or removed). */
   | { type: 'groupChange'; groupId: string; removed: boolean }
   /**
@@ -517,6 +520,10 @@ export interface MessengerService {
   devices(): Promise<DeviceInfo[]>;
   /** Blocking, reports and the operators' Administration page (services/moderation.ts). */
   readonly moderation: ModerationPort;
+  /** Invite links of the groups we administer (services/invites.ts). */
+  readonly invites: InvitePort;
+  /** Follow these users' presence (a group's members, for its online count); idempotent. */
+  watchPresence(usernames: readonly string[]): void;
   /** Call signalling (capability `calls`). */
   readonly callSignalling: CallSignalling;
 }

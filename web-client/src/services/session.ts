@@ -99,7 +99,7 @@ export interface HistoryEventDetail {
  * Live session state shared by all views through `@lit/context`.
  *
  * @fires history - local history changed; `detail.conversations` says where (coalesced per frame)
- * @fires live - typing, presence, connection, key-change, held-message, frozen-group,
+ * @fires live - typing, presence, connection, key-change, block-list, held-message, frozen-group,
  *   security-notice, own-key-alert or own-key-log state changed
  *   (coalesced per frame)
  */
@@ -400,6 +400,10 @@ export class ChatSession extends EventTarget {
         return;
       case 'keyChange':
         this.keyChanges.set(e.username, e.wasVerified);
+        this.emitLive();
+        return;
+      case 'blocks':
+        // The views read the list from the engine (`moderation.isBlocked`); they re-render.
         this.emitLive();
         return;
       case 'ownKeyAlert':

@@ -5,6 +5,7 @@
  */
 // The store captures IndexedDB when first imported: install the in-memory one before it.
 import type { ModerationPort } from '../../src/services/moderation.ts';
+import type { InvitePort } from '../../src/services/invites.ts';
 import 'fake-indexeddb/auto';
 import { createDexieStore } from '@sotto/client/dexie';
 import type { ClientStore, MessageRecord, StoreOp } from '../../../client/src/store/types.ts';
@@ -329,6 +330,18 @@ export class RecordingMessenger implements MessengerService {
     setRoomClosed: async (g, closed) => this.record('setRoomClosed', g, closed),
     log: async () => [],
   };
+  /** The double's invites: recorded; creating one is refused (no chain behind the double). */
+  readonly invites: InvitePort = {
+    create: () => Promise.reject(new MessengerError('UNSUPPORTED', 'no invites')),
+    list: async (groupId) => {
+      this.record('listInvites', groupId);
+      return [];
+    },
+    revoke: async (groupId, id) => this.record('revokeInvite', groupId, id),
+  };
+  watchPresence(usernames: readonly string[]) {
+    this.record('watchPresence', [...usernames]);
+  }
   /** What changePassword throws, when set. */
   passwordFailWith: Error | undefined;
   async changePassword(currentPassword: string, newPassword: string) {

@@ -7,6 +7,7 @@
  * (receive.ts) and the `group-change` / `sender-key` apply handlers build on it.
  */
 import {
+  DEFAULT_GROUP_POLICY,
   applyMembershipRecord,
   decodeMembershipRecord,
   equalBytes,
@@ -19,6 +20,7 @@ import { ClientError } from '../../errors.ts';
 import type { GroupFrozen, GroupRecord, StoreOp } from '../../store/types.ts';
 import type { Ctx } from '../context.ts';
 import { groupConversation } from '../conversation.ts';
+import { groupNotices } from './timeline.ts';
 
 /** A change to a stored group: the record after it, its store ops, and what to do once committed. */
 export interface Step {
@@ -146,15 +148,12 @@ export class GroupChain {
       chain = (await http.getGroup(groupId)).records.map((r) => fromBase64(r));
     } catch (err) {
       // 403/404: the key server no longer counts us as a member (removed, or the
-      // group is gone). Stop using the group; the chain we hold stays for history.
+      // group is gone). Stop using the group; the chain we hold stays for history. When our
+      // chain already says we are out (our own leave, adopted from its notice while the
+      // leave's own refresh was on its way), both agree: nothing to do.
       const status = (err as { status?: number }).status;
-      if (
-        !locked &&
-        held &&
-        held.members.includes(account.username) &&
-        (status === 403 || status === 404)
-      ) {
-        return this.leaveLocally(held, []);
+      if (!locked && held && (status === 403 || status === 404)) {
+        return held.members.includes(account.username) ? this.leaveLocally(held, []) : held;
       }
       throw err;
     }
@@ -238,7 +237,18 @@ export class GroupChain {
           return !!was && !equalBytes(was.uik, state.members.get(m)!.uik);
         })
       : [];
+    // The timeline lines of the records this step adopts (verified by every caller: §8.7).
+    const lines = groupNotices(
+      groupId,
+      chain,
+      old ? old.chain.length : null,
+      old?.policy ?? DEFAULT_GROUP_POLICY,
+      account,
+      this.ctx.now(),
+    );
     const ops: StoreOp[] = [{ op: 'putGroup', group }];
+    // No `message` event for them: the `groupChange` this step emits tells views to re-read.
+    for (const line of lines) ops.push({ op: 'putMessage', message: line });
     for (const m of [...removed, ...rekeyed])
       ops.push({ op: 'deleteSenderKeys', groupId, user: m });
     // Rotation on removal: the next message starts a new chain for the remaining members only.
