@@ -12,7 +12,11 @@
  *    500 fresh pairwise sessions (bundle claims + PQXDH) plus the group
  *    message, until everything is published; a member confirms decryption.
  *
- * `--quick` shrinks every series (for CI smoke runs). `--only=first` runs step 3
+ * 4. A queued burst into the SQLite store (queued-burst.ts): a bot comes back to 5,000 DMs
+ *    waiting at the broker; beside raw better-sqlite3 inserts of as many rows.
+ *
+ * `--quick` shrinks every series (for CI smoke runs). `--only=queued` runs step 4 alone;
+ * `--only=first` runs step 3
  * alone; `--cold-rounds=N` repeats its cold send N times (sessions and sender
  * key forgotten before each) and reports the median, with every round's wall
  * time and this process's CPU time listed on stderr.
@@ -31,6 +35,7 @@ import { createInterface } from 'node:readline';
 import { freePort } from '../../test/support/ports.ts';
 import { uname, until } from '../test/support/server.ts';
 import { printBench } from '../../scripts/bench-lib.ts';
+import { queuedBurstSqlite } from './queued-burst.ts';
 
 interface TestServer {
   httpUrl: string;
@@ -92,7 +97,8 @@ const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.
 const coldRounds = Number(
   process.argv.find((a) => a.startsWith('--cold-rounds='))?.slice('--cold-rounds='.length) ?? 1,
 );
-if (only !== undefined && only !== 'first') throw new Error(`--only=${only}: only "first" exists`);
+if (only !== undefined && only !== 'first' && only !== 'queued')
+  throw new RangeError(`--only=${only}: "first" or "queued"`);
 if (!Number.isInteger(coldRounds) || coldRounds < 1)
   throw new Error('--cold-rounds takes a positive integer');
 const PW = 'correct horse battery';
@@ -328,7 +334,7 @@ async function main(): Promise<void> {
     const rows: string[] = [];
     const figures: Parameters<typeof printBench>[0] = [];
     const devices = quick ? 50 : 500;
-    if (only !== 'first') {
+    if (only === undefined) {
       const rate = 200;
       const count = quick ? 200 : 1000;
       const { e2e, plain } = await dmLatency(srv, rate, count);
@@ -351,6 +357,24 @@ async function main(): Promise<void> {
         { name: `group fan-out to ${members} bots p50 (send → last decrypted)`, value: pct(fan, 50), unit: 'ms' },
         { name: `group fan-out to ${members} bots p99 (send → last decrypted)`, value: pct(fan, 99), unit: 'ms' },
       ); // prettier-ignore
+    }
+    if (only === undefined || only === 'queued') {
+      const q = await queuedBurstSqlite(srv, quick ? 1000 : 5000);
+      const rate = (n: number, t: number) => Math.round(n / (t / 1000));
+      rows.push(
+        `| queued burst of ${q.messages} DMs into the SQLite store (start → all stored; ${q.batches} store batches) | ${rate(q.messages, q.ms)} msg/s (${ms(q.ms)}) | raw better-sqlite3, same rows in one transaction: ${rate(q.messages, q.referenceMs)} rows/s |`,
+      );
+      figures.push({
+        name: `queued burst of ${q.messages} into SQLite (target ≥ 5,000 msg/s)`,
+        value: rate(q.messages, q.ms),
+        unit: 'msg/s',
+        reference: { name: 'raw better-sqlite3 inserts', value: rate(q.messages, q.referenceMs), unit: 'rows/s' },
+      }); // prettier-ignore
+      if (only === 'queued') {
+        console.log(['| client benchmark | | |', '|---|---|---|', ...rows].join('\n'));
+        printBench(figures);
+        return;
+      }
     }
     const first = await firstMessage(srv, quick ? 50 : 500);
     const cold = coldRounds > 1 ? `, median of ${coldRounds}` : '';

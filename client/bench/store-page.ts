@@ -49,7 +49,22 @@ async function persist(name: string, total: number, batch: number): Promise<numb
  * by Dexie in the same batches into a table with a primary key and no index at all — what
  * IndexedDB itself costs for rows of this size on this machine.
  */
-async function persistFloor(name: string, total: number, batch: number): Promise<number> {
+function persistFloor(name: string, total: number, batch: number): Promise<number> {
+  return persistShape(name, total, batch, 'id', 1);
+}
+
+/**
+ * {@link persistFloor} with a table schema of Dexie's syntax (`'id'`, `'id, c'`, `'id, *w'`, …:
+ * what each index of the messages table costs) and `pack` sealed rows per IndexedDB record (the
+ * rows of a batch grouped, as a packed store format would write them).
+ */
+async function persistShape(
+  name: string,
+  total: number,
+  batch: number,
+  schema: string,
+  pack: number,
+): Promise<number> {
   await ready();
   const rows = sealedRows(createRecordCodec(crypto.getRandomValues(new Uint8Array(32))));
   const all = Array.from({ length: total }, (_, i) => {
@@ -57,13 +72,21 @@ async function persistFloor(name: string, total: number, batch: number): Promise
     const { unread, ...row } = rows.message(m);
     return { ...row, unreadIn: unread ? row.c : undefined, w: rows.searchKeys(messageTerms(m)) };
   });
+  const records =
+    pack === 1
+      ? all
+      : Array.from({ length: Math.ceil(total / pack) }, (_, k) => ({
+          id: `p${String(k).padStart(7, '0')}`,
+          rows: all.slice(k * pack, (k + 1) * pack),
+        }));
+  const perBatch = Math.max(1, Math.round(batch / pack));
   const db = new Dexie(name);
-  db.version(1).stores({ rows: 'id' });
+  db.version(1).stores({ rows: schema });
   await db.open();
   const table = db.table('rows');
   const t0 = performance.now();
-  for (let i = 0; i < total; i += batch) {
-    const slice = all.slice(i, i + batch);
+  for (let i = 0; i < records.length; i += perBatch) {
+    const slice = records.slice(i, i + perBatch);
     await db.transaction('rw', table, () => table.bulkPut(slice));
   }
   const ms = performance.now() - t0;
@@ -113,10 +136,11 @@ declare global {
     storeBench: {
       persist: typeof persist;
       persistFloor: typeof persistFloor;
+      persistShape: typeof persistShape;
       fill: typeof fill;
       openLarge: typeof openLarge;
       search: typeof search;
     };
   }
 }
-window.storeBench = { persist, persistFloor, fill, openLarge, search };
+window.storeBench = { persist, persistFloor, persistShape, fill, openLarge, search };

@@ -1,5 +1,5 @@
 /**
- * `npx tsx client/bench/store.chromium.bench.ts [--base COMMIT] [--quick] [--rounds N]` (issue 15): the
+ * `npx tsx client/bench/store.chromium.bench.ts [--base COMMIT] [--quick] [--rounds N] [--indexes]` (issue 15): the
  * browser store's own costs in headless Chromium's real IndexedDB, for the current code and —
  * with `--base` — for `client/src/stores/dexie.ts` as it was at COMMIT, in the same run and the
  * same browser, alternating rounds:
@@ -8,6 +8,10 @@
  * - opening a conversation of 100,000 messages as the virtual list does before its first paint:
  *   open the database, count, read the newest page of 50;
  * - search for two words, and for a prefix, in that conversation.
+ *
+ * `--indexes` instead measures incoming persistence of the same sealed rows into tables of
+ * different shapes: no index, each index of the messages table alone, all of them, and several
+ * rows packed per record (issue 15's 4,000 msg/s).
  *
  * Results: a Markdown table on stdout, then `BENCH` lines (scripts/bench-lib.ts).
  */
@@ -53,6 +57,54 @@ async function bundle(dexie: string): Promise<string> {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+/**
+ * `--indexes`: what each index of the sealed messages table costs on incoming persistence, and
+ * what packing several sealed rows per IndexedDB record would reach (issue 15's 4,000 msg/s),
+ * the shapes interleaved round by round in one page; a Markdown table of medians on stdout.
+ */
+const SHAPES: { label: string; schema: string; pack: number }[] = [
+  { label: 'no index (floor)', schema: 'id', pack: 1 },
+  { label: '+ c', schema: 'id, c', pack: 1 },
+  { label: '+ [c+t]', schema: 'id, [c+t]', pack: 1 },
+  { label: '+ unreadIn', schema: 'id, unreadIn', pack: 1 },
+  { label: '+ *w (search keys)', schema: 'id, *w', pack: 1 },
+  { label: 'all five (the store’s table)', schema: 'id, c, [c+t], unreadIn, *w', pack: 1 },
+  { label: 'packed: 10 rows a record, no index', schema: 'id', pack: 10 },
+  { label: 'packed: 100 rows a record, no index', schema: 'id', pack: 100 },
+];
+
+async function indexCosts(url: string): Promise<void> {
+  const browser = await launchChromium();
+  const got = new Map<string, number[]>();
+  try {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(url);
+    await page.addScriptTag({ url: `${url}/now.js`, type: 'module' });
+    await page.waitForFunction(() => 'storeBench' in window);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [k, shape] of SHAPES.entries()) {
+        const rate = await page.evaluate(
+          ([name, n, schema, pack]) => window.storeBench.persistShape(name, n, 500, schema, pack),
+          [`shape-${round}-${k}`, PERSIST, shape.schema, shape.pack] as const,
+        );
+        got.set(shape.label, [...(got.get(shape.label) ?? []), rate]);
+        console.error(`round ${round + 1} ${shape.label}: ${Math.round(rate)} msg/s`);
+      }
+    }
+  } finally {
+    await browser.close();
+  }
+  const floor = median(got.get(SHAPES[0]!.label)!);
+  console.log(
+    `| table shape (${PERSIST} sealed rows, batches of 500) | msg/s (median of ${ROUNDS}) | vs floor |`,
+  );
+  console.log('|---|---|---|');
+  for (const { label } of SHAPES) {
+    const m = median(got.get(label)!);
+    console.log(`| ${label} | ${Math.round(m)} | ${(m / floor).toFixed(2)} |`);
+  }
+}
+
 async function main(): Promise<void> {
   const scripts: Record<string, string> = { now: await bundle(join(STORES, 'dexie.ts')) };
   if (BASE !== undefined) {
@@ -80,6 +132,14 @@ async function main(): Promise<void> {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  if (process.argv.includes('--indexes')) {
+    try {
+      await indexCosts(url);
+    } finally {
+      server.close();
+    }
+    return;
+  }
   const browser = await launchChromium();
   const results: Record<
     string,

@@ -5,7 +5,7 @@
  * broker.
  */
 import type { MqttClient } from 'mqtt';
-import { peekGroupEnvelope } from '@sotto/crypto';
+import { EnvelopeType, peekGroupEnvelope, peekPairwiseEnvelope } from '@sotto/crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SottoClient } from '../src/engine.ts';
 import { createMemoryStore } from '../src/stores/memory.ts';
@@ -316,6 +316,53 @@ describe('incoming messages in batches', () => {
       6 * batches + 20,
     );
     expect(batches).toBeLessThan(N / 4);
+  });
+
+  it("takes a new contact's queued burst (PREKEY envelopes: not answered yet) in a few batches with a few reads each", async () => {
+    const N = 300;
+    const bobStore = countingStore();
+    const { alice, bob1, a, b } = await startPair(bobStore.store);
+    // Bob goes away before Alice's first message: he never answers, so every envelope of her
+    // burst carries the handshake (PREKEY) and the first one's session decrypts the rest.
+    await bob1.close();
+    const types: number[] = []; // envelope types on Bob's inbox, in arrival order
+    const ids: string[] = [];
+    for (let i = 0; i < N; i++) ids.push((await alice.sendText(b, `new ${i}`)).id);
+    const base = bobStore.stored();
+    const counted = countReads(bobStore.store);
+    const bob = makeClient(srv, counted.store, (c) => {
+      c.on('packetreceive', (p) => {
+        if (p.cmd === 'publish' && p.topic.includes('/inbox/'))
+          types.push(peekPairwiseEnvelope(new Uint8Array(p.payload as Buffer)).type);
+      });
+      return c;
+    });
+    clients.push(bob);
+    const events: string[] = [];
+    bob.on('message', (m) => events.push(m.id));
+    const batchesBefore = bobStore.batches();
+    await bob.start();
+    await until(() => bobStore.stored() - base >= N, 'bob stores the burst', 60_000);
+    const reads = total(counted.reads);
+    const batches = bobStore.batches() - batchesBefore;
+    // The queued burst (Alice's outbox may re-send some later, after Bob answered).
+    expect(new Set(types.slice(0, N))).toEqual(new Set([EnvelopeType.PREKEY]));
+    expect(await bobStore.store.countMessages(`dm:${a}`)).toBe(N);
+    expect(events.slice(0, N)).toEqual(ids);
+    // Before: each PREKEY envelope went alone — its own store transaction, its own session,
+    // contact and seen reads (300 batches, ~1,200 reads; the page took such a queue in at
+    // ~60 msg/s). Now only the first, which starts the session, goes alone.
+    expect(batches).toBeLessThan(N / 4);
+    expect(reads, JSON.stringify(Object.fromEntries(counted.reads))).toBeLessThanOrEqual(
+      6 * batches + 30,
+    );
+    // One session: the one-time prekeys of the handshake were consumed once, and Bob's answer
+    // (his receipts) ends the handshake at Alice's: her next message is a plain RATCHET one.
+    await until(async () => (await alice.store.listOutbox()).length === 0, 'all delivered', 60_000);
+    const from = types.length;
+    const after = (await alice.sendText(b, 'after the answer')).id;
+    await until(() => events.includes(after), 'bob handles the next message');
+    expect(types.slice(from)).toEqual([EnvelopeType.RATCHET]);
   });
 
   it('takes a queued burst of group messages in with a few store reads per batch', async () => {

@@ -18,10 +18,13 @@
  *
  * `BENCH_ONLY=live` runs only the live burst, into a conversation seeded with `BENCH_BURST`
  * messages written straight into IndexedDB (minutes instead of the whole run, for before/after
- * comparisons). `BENCH_PROFILE=file.cpuprofile` records Chromium's CPU profile of Alice's page
- * during the live burst (open it in DevTools; the profiler slows the page down).
+ * comparisons). `BENCH_ONLY=queued` runs only the queued burst (no seed, no latency phase) and
+ * adds load-independent counts: the page's IndexedDB transactions and requests, and from the
+ * wire (CDP) the PUBLISHes in flight and the PUBACK groups, i.e. the broker's hand-over pace and
+ * the page's receive batches. `BENCH_PROFILE=file.cpuprofile` records Chromium's CPU profile of
+ * Alice's page during the live burst, or during the queued burst with `BENCH_ONLY=queued` (open
+ * it in DevTools; the profiler slows the page down).
  */
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import mqtt from 'mqtt';
@@ -36,17 +39,23 @@ import {
 } from '../../test/web/harness.ts';
 import { measureBundle } from '../scripts/check-budget.ts';
 import { printBench } from '../../scripts/bench-lib.ts';
+import {
+  FRAME_PROBE,
+  FRAME_REPORT,
+  IDB_PROBE,
+  IDB_REPORT,
+  percentile,
+  recordMqttFrames,
+  startProfile,
+} from './page-probes.ts';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 500);
 const STORED = Number(process.env.BENCH_STORED ?? 10_000);
 const BURST = Number(process.env.BENCH_BURST ?? 5000);
 const LIVE_BURST = Number(process.env.BENCH_LIVE_BURST ?? 2000);
 const ONLY_LIVE = process.env.BENCH_ONLY === 'live';
+const ONLY_QUEUED = process.env.BENCH_ONLY === 'queued';
 const PROFILE = process.env.BENCH_PROFILE;
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
-}
 
 const median = (xs: number[]): number =>
   percentile(
@@ -72,29 +81,6 @@ function seenScript(text: string): string {
     check();
   })`;
 }
-
-/** Records frame gaps and long tasks from now on. */
-const FRAME_PROBE = `(() => {
-  window.__gaps = [];
-  window.__long = [];
-  let last = performance.now();
-  const tick = (now) => { window.__gaps.push(now - last); last = now; requestAnimationFrame(tick); };
-  requestAnimationFrame(tick);
-  new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__long.push(e.duration); })
-    .observe({ type: 'longtask', buffered: true });
-})()`;
-
-/** Summary of what {@link FRAME_PROBE} recorded. */
-const FRAME_REPORT = `(() => {
-  const gaps = [...window.__gaps].sort((x, y) => x - y);
-  return {
-    frames: gaps.length,
-    maxFrameGapMs: Math.round(gaps[gaps.length - 1] ?? 0),
-    p99FrameGapMs: Math.round(gaps[Math.floor(gaps.length * 0.99)] ?? 0),
-    longTasks: window.__long.length,
-    longestTaskMs: Math.round(Math.max(0, ...window.__long)),
-  };
-})()`;
 
 /**
  * Write `count` messages straight into the engine's IndexedDB (one transaction), as the clear
@@ -260,8 +246,11 @@ async function queuedBurst(a: Page, url: string, bot: SottoClient): Promise<unkn
     const t0 = Date.now();
     for (let i = 0; i < BURST; i++) await bot.sendText('alice', `burst ${i}`);
     const sendMs = Date.now() - t0;
+    const wire = await recordMqttFrames(a);
+    if (ONLY_QUEUED) await a.addInitScript(IDB_PROBE);
     await a.goto(`${url}/#/`);
     await a.evaluate(FRAME_PROBE);
+    const profiler = ONLY_QUEUED ? await startProfile(a, PROFILE) : null;
     const t1 = Date.now();
     const row = a.locator('conversation-list a[data-conversation="dm:burst"] [data-unread]');
     for (;;) {
@@ -272,7 +261,18 @@ async function queuedBurst(a: Page, url: string, bot: SottoClient): Promise<unkn
     }
     const deliverMs = Date.now() - t1;
     const frames: Record<string, number> = await a.evaluate(FRAME_REPORT);
-    return { messages: BURST, botSendMs: sendMs, deliverAndStoreMs: deliverMs, ...frames };
+    await profiler?.();
+    const indexedDb: unknown = ONLY_QUEUED ? await a.evaluate(IDB_REPORT) : undefined;
+    const mqttWire = wire.report();
+    await wire.detach();
+    return {
+      messages: BURST,
+      botSendMs: sendMs,
+      deliverAndStoreMs: deliverMs,
+      ...frames,
+      mqttWire,
+      indexedDb,
+    };
   } catch (err) {
     return { error: err instanceof Error ? err.message : String(err) };
   }
@@ -300,12 +300,7 @@ async function liveBurst(
     }
     await a.waitForTimeout(2000);
     await a.evaluate(FRAME_PROBE);
-    const cdp = PROFILE ? await a.context().newCDPSession(a) : null;
-    if (cdp) {
-      await cdp.send('Profiler.enable');
-      await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
-      await cdp.send('Profiler.start');
-    }
+    const profiler = await startProfile(a, PROFILE);
     const last = bubble(a, `live ${LIVE_BURST - 1}`);
     const inbound0 = inbound.n;
     const t2 = Date.now();
@@ -319,11 +314,7 @@ async function liveBurst(
     }
     const shownAt = Date.now();
     const live: Record<string, number> = await a.evaluate(FRAME_REPORT);
-    if (cdp) {
-      const { profile } = await cdp.send('Profiler.stop');
-      writeFileSync(PROFILE!, JSON.stringify(profile));
-      await cdp.detach();
-    }
+    await profiler?.();
     // The sender's view: every live message read by Alice (her page is open and at the bottom).
     let unreadAtBot = ids.length;
     for (;;) {
@@ -513,7 +504,7 @@ async function main(): Promise<void> {
   try {
     const a = await newUser(browser, srv.url);
     await signUp(a.page, 'alice');
-    if (!ONLY_LIVE) await beforeTheBursts(browser, srv.url, a.page, results);
+    if (!ONLY_LIVE && !ONLY_QUEUED) await beforeTheBursts(browser, srv.url, a.page, results);
     const { bot, inbound } = await burstBot(srv.url);
     try {
       if (ONLY_LIVE) {
@@ -523,7 +514,7 @@ async function main(): Promise<void> {
         await a.page.locator('conversation-list').waitFor({ timeout: 120_000 });
         await bot.sendText('alice', `burst ${BURST - 1}`);
       } else results.burst = await queuedBurst(a.page, srv.url, bot);
-      results.liveBurst = await liveBurst(a.page, srv.url, bot, inbound);
+      if (!ONLY_QUEUED) results.liveBurst = await liveBurst(a.page, srv.url, bot, inbound);
     } finally {
       await bot.close();
     }

@@ -142,12 +142,31 @@ export class UntrustedSenderError extends ClientError {
  * - a device of a verified contact under a new, not accepted UIK decrypts with `held: true`.
  * An existing session is tried first; a PREKEY envelope of another handshake replaces it
  * (the peer started over, or both sides started at once).
+ *
+ * With `handshake: false` a PREKEY envelope that no existing session decrypts is left alone:
+ * the result is `null`, nothing was read beyond sessions and the directory, and the caller
+ * decrypts it again with the handshake allowed once what it staged is committed (the handshake
+ * reads prekeys from the store and consumes a one-time prekey, so it must not run on staged
+ * state). A sender keeps attaching its handshake until it hears back from us, so a whole burst
+ * from a new contact is PREKEY envelopes that the first one's session decrypts.
  */
 export async function decryptPairwise(
   ctx: Ctx,
   directory: Directory,
   envelope: Uint8Array,
-): Promise<Decrypted> {
+): Promise<Decrypted>;
+export async function decryptPairwise(
+  ctx: Ctx,
+  directory: Directory,
+  envelope: Uint8Array,
+  options: { handshake: false },
+): Promise<Decrypted | null>;
+export async function decryptPairwise(
+  ctx: Ctx,
+  directory: Directory,
+  envelope: Uint8Array,
+  options: { handshake: boolean } = { handshake: true },
+): Promise<Decrypted | null> {
   const { store } = ctx;
   const info = peekPairwiseEnvelope(envelope);
   const { username: user, deviceId: device } = info.sender;
@@ -215,6 +234,7 @@ export async function decryptPairwise(
       ? firstError
       : new CryptoError('NO_SESSION', `no session with ${user}/${device}`);
   }
+  if (!options.handshake) return null;
   // PREKEY envelope: load the secrets it names (the store is async, crypto is not).
   const ids = info.prekeyIds;
   const spk = ids ? await store.getPrekey('signed', ids.signedPrekeyId) : null;

@@ -6,7 +6,7 @@
  * until the user accepts it; senders whose envelopes keep failing are cut off for a while
  * (budget.ts).
  */
-import { EnvelopeType, peekPairwiseEnvelope, unpad } from '@sotto/crypto';
+import { peekPairwiseEnvelope, unpad } from '@sotto/crypto';
 import { isApiError } from '../../http.ts';
 import { decodePayload, isCallKind, type Payload } from '../../payload.ts';
 import type { ContactRecord, StoreOp } from '../../store/types.ts';
@@ -20,7 +20,13 @@ import { clearHeldOp, heldMessages, heldRecord, hold, type HeldItem } from '../h
 import { isAcked, isBatchable } from '../kinds.ts';
 import type { Outbox } from '../outbox.ts';
 import type { ReceiptBatcher } from '../receipts.ts';
-import { decryptPairwise, heldSlot, previousSlot, UntrustedSenderError } from '../sessions.ts';
+import {
+  decryptPairwise,
+  heldSlot,
+  previousSlot,
+  UntrustedSenderError,
+  type Decrypted,
+} from '../sessions.ts';
 import type { Directory } from '../trust.ts';
 import { runEffects } from './effects.ts';
 import { applyRun, type RunItem } from './run.ts';
@@ -136,9 +142,19 @@ export class InboxReceiver {
             sender = `${info.sender.username}|${info.sender.deviceId}`;
             // A sender whose envelopes kept failing is not tried again this window (budget.ts).
             if (!this.#budget.allows(sender)) continue;
-            const alone = info.type !== EnvelopeType.RATCHET;
-            if (alone) await commit();
-            const dec = await decryptPairwise(alone ? this.ctx : stagedCtx, this.directory, bytes);
+            // Decrypted on the staged sessions, with the batch — a PREKEY envelope too, when a
+            // session it already began decrypts it (a new contact's burst is all PREKEY
+            // envelopes until we answer: one store transaction each made a returning page
+            // take such a queue in at ~60 msg/s). Only an envelope that starts a session goes
+            // alone, on the committed store (it reads prekeys and consumes a one-time one).
+            let dec = await decryptPairwise(stagedCtx, this.directory, bytes, {
+              handshake: false,
+            });
+            const alone = dec === null;
+            if (dec === null) {
+              await commit();
+              dec = await decryptPairwise(this.ctx, this.directory, bytes);
+            }
             if (dec.held) {
               // A verified contact under a new, unaccepted key: into the held queue, not shown.
               await commit();
@@ -232,7 +248,7 @@ export class InboxReceiver {
   }
 
   /** Put a held envelope's payload in its sender's held queue (caller holds the lock). */
-  private async holdDecrypted(dec: Awaited<ReturnType<typeof decryptPairwise>>): Promise<void> {
+  private async holdDecrypted(dec: Decrypted): Promise<void> {
     let item: HeldItem | null = null;
     try {
       const plaintext = unpad(dec.plaintext);

@@ -1,0 +1,136 @@
+/**
+ * Step 4 of the client bench (issue 23): a Node engine (bot, CLI) on the SQLite store comes back
+ * to a queue of `count` DMs that waited at the broker — time from `start()` until every one is
+ * stored — beside its reference in the same run: the same number of rows of the same size
+ * inserted with raw better-sqlite3 in one transaction into a fresh WAL file (no engine, no
+ * network, no sealing), so the ratio is what the engine adds on top of SQLite itself.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import mqtt from 'mqtt';
+import { createClient, type SottoClient } from '../src/engine.ts';
+import { createMemoryStore } from '../src/stores/memory.ts';
+import { createSqliteStore } from '../src/stores/sqlite.ts';
+import type { ClientStore, StoreOp } from '../src/store/types.ts';
+import { uname, until } from '../test/support/server.ts';
+
+/** What {@link queuedBurstSqlite} measured. */
+export interface QueuedBurstResult {
+  messages: number;
+  /** `start()` → every message stored (ms). */
+  ms: number;
+  /** Store batches (transactions) that held messages. */
+  batches: number;
+  /** Raw better-sqlite3: the same number of rows in one transaction (ms). */
+  referenceMs: number;
+}
+
+const PW = 'bench password 123';
+
+/** `store` with its message-holding batches counted. */
+function counted(store: ClientStore): {
+  store: ClientStore;
+  stored: () => number;
+  batches: () => number;
+} {
+  let stored = 0;
+  let batches = 0;
+  const wrapped = new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop !== 'batch') return Reflect.get(target, prop, receiver) as unknown;
+      return async (ops: StoreOp[]) => {
+        await target.batch(ops);
+        const n = ops.filter((o) => o.op === 'putMessage').length;
+        if (n > 0) {
+          stored += n;
+          batches++;
+        }
+      };
+    },
+  });
+  return { store: wrapped, stored: () => stored, batches: () => batches };
+}
+
+/** Raw inserts of `count` rows shaped like a sealed message row, one transaction (ms). */
+function rawReference(dir: string, count: number, rowBytes: number): number {
+  const db = new Database(join(dir, 'reference.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.exec(
+    'CREATE TABLE m (id TEXT PRIMARY KEY, c TEXT NOT NULL, t INTEGER NOT NULL, unread INTEGER NOT NULL, v BLOB NOT NULL);' +
+      'CREATE INDEX m_order ON m (c, t, id); CREATE INDEX m_unread ON m (c) WHERE unread = 1;',
+  );
+  const insert = db.prepare('INSERT INTO m (id, c, t, unread, v) VALUES (?, ?, ?, 1, ?)');
+  const blob = Buffer.alloc(rowBytes, 7);
+  const t0 = performance.now();
+  db.transaction(() => {
+    for (let i = 0; i < count; i++) insert.run(`id-${i}`, 'dm:peer', 1_700_000_000_000 + i, blob);
+  })();
+  const ms = performance.now() - t0;
+  db.close();
+  return ms;
+}
+
+function connect(url: string) {
+  return (o: mqtt.IClientOptions) => mqtt.connect(url, o);
+}
+
+/** Run step 4 against the server at `srv`. */
+export async function queuedBurstSqlite(
+  srv: { httpUrl: string; mqttUrl: string },
+  count: number,
+): Promise<QueuedBurstResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'sotto-bench-queued-'));
+  const clients: SottoClient[] = [];
+  try {
+    const path = join(dir, 'receiver.db');
+    const sender = createClient({
+      store: createMemoryStore(),
+      http: { baseUrl: srv.httpUrl },
+      mqttConnect: connect(srv.mqttUrl),
+    });
+    clients.push(sender);
+    await sender.register(uname('s'), PW, { kind: 'bot' });
+    await sender.start();
+    const first = createClient({
+      store: createSqliteStore({ path }),
+      http: { baseUrl: srv.httpUrl },
+      mqttConnect: connect(srv.mqttUrl),
+    });
+    clients.push(first);
+    const name = uname('r');
+    await first.register(name, PW, { kind: 'bot' });
+    await first.start();
+    // A conversation both sides have answered in (the receiver's receipt ends the handshake),
+    // then the receiver goes away and the burst queues at the broker.
+    await sender.sendText(name, 'hello');
+    await until(
+      async () => (await sender.store.listOutbox()).length === 0,
+      'hello delivered',
+      60_000,
+    );
+    await first.close();
+    for (let i = 0; i < count; i++) await sender.sendText(name, `queued ${i}`);
+    const store = counted(createSqliteStore({ path }));
+    const back = createClient({
+      store: store.store,
+      http: { baseUrl: srv.httpUrl },
+      mqttConnect: connect(srv.mqttUrl),
+    });
+    clients.push(back);
+    const t0 = performance.now();
+    if (process.env.BENCH_WINDOW) console.error(`window start ${process.hrtime.bigint() / 1000n}`);
+    await back.start();
+    await until(() => store.stored() >= count, 'queued burst stored', 600_000);
+    const ms = performance.now() - t0;
+    if (process.env.BENCH_WINDOW) console.error(`window end ${process.hrtime.bigint() / 1000n}`);
+    // The sealed row of a short text is ~200 bytes (JSON of the record, 24-byte nonce, 16-byte tag).
+    const referenceMs = rawReference(dir, count, 200);
+    return { messages: count, ms, batches: store.batches(), referenceMs };
+  } finally {
+    for (const c of clients) await c.close().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * Probes the web bench puts into a page: frame gaps and long tasks, Chromium's CPU profile, the
+ * page's IndexedDB transactions and requests, and its MQTT traffic on the wire (CDP).
+ */
+import { writeFileSync } from 'node:fs';
+import type { Page } from 'playwright-core';
+
+/** The `p`th percentile of `sorted` (ascending). */
+export function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
+}
+
+/** Records frame gaps and long tasks from now on. */
+export const FRAME_PROBE = `(() => {
+  window.__gaps = [];
+  window.__long = [];
+  let last = performance.now();
+  const tick = (now) => { window.__gaps.push(now - last); last = now; requestAnimationFrame(tick); };
+  requestAnimationFrame(tick);
+  new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__long.push(e.duration); })
+    .observe({ type: 'longtask', buffered: true });
+})()`;
+
+/** Summary of what {@link FRAME_PROBE} recorded. */
+export const FRAME_REPORT = `(() => {
+  const gaps = [...window.__gaps].sort((x, y) => x - y);
+  return {
+    frames: gaps.length,
+    maxFrameGapMs: Math.round(gaps[gaps.length - 1] ?? 0),
+    p99FrameGapMs: Math.round(gaps[Math.floor(gaps.length * 0.99)] ?? 0),
+    longTasks: window.__long.length,
+    longestTaskMs: Math.round(Math.max(0, ...window.__long)),
+  };
+})()`;
+
+/**
+ * With a `path`, starts Chromium's CPU profiler on `page`; the function returned stops it and
+ * writes the profile there (open it in DevTools). Without one, `null`.
+ */
+export async function startProfile(
+  page: Page,
+  path: string | undefined,
+): Promise<(() => Promise<void>) | null> {
+  if (!path) return null;
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
+  await cdp.send('Profiler.start');
+  return async () => {
+    const { profile } = await cdp.send('Profiler.stop');
+    writeFileSync(path, JSON.stringify(profile));
+    await cdp.detach();
+  };
+}
+
+/**
+ * Counts the page's IndexedDB transactions (by mode and object stores) and requests (by method)
+ * from now on — load-independent figures of what the page asks of the store.
+ */
+export const IDB_PROBE = `(() => {
+  const tx = new Map();
+  const req = new Map();
+  window.__idb = { tx, req };
+  const bump = (m, k) => m.set(k, (m.get(k) ?? 0) + 1);
+  const origTx = IDBDatabase.prototype.transaction;
+  IDBDatabase.prototype.transaction = function (names, mode, ...rest) {
+    bump(tx, (mode ?? 'readonly') + ' ' + [].concat(names).join('+'));
+    return origTx.call(this, names, mode, ...rest);
+  };
+  for (const proto of [IDBObjectStore.prototype, IDBIndex.prototype]) {
+    for (const m of ['get', 'getAll', 'getAllKeys', 'getKey', 'count', 'openCursor', 'openKeyCursor', 'put', 'add', 'delete']) {
+      const orig = proto[m];
+      if (typeof orig !== 'function') continue;
+      const kind = proto === IDBIndex.prototype ? 'index.' : '';
+      proto[m] = function (...args) {
+        const store = this.objectStore ? this.objectStore.name + '.' + this.name : this.name;
+        bump(req, kind + m + ' ' + store);
+        return orig.apply(this, args);
+      };
+    }
+  }
+})()`;
+
+/** What {@link IDB_PROBE} counted, largest first. */
+export const IDB_REPORT = `(() => {
+  const sort = (m) => Object.fromEntries([...m.entries()].sort((a, b) => b[1] - a[1]));
+  return window.__idb ? { transactions: sort(window.__idb.tx), requests: sort(window.__idb.req) } : null;
+})()`;
+
+/** MQTT packets of one type seen in a WebSocket frame, with the frame's time (s, CDP clock). */
+export interface FramePackets {
+  t: number;
+  n: number;
+}
+
+/**
+ * Records, through CDP, the MQTT PUBLISHes the page receives and the PUBACKs it sends on its
+ * WebSocket (the wire itself, whatever the page's code does), to tell the broker's hand-over
+ * pace from the page's: how many PUBLISHes were in flight (received, not yet acknowledged) and
+ * how the PUBACKs came in groups (one group per receive batch the engine committed).
+ */
+export async function recordMqttFrames(page: Page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  const publishes: FramePackets[] = [];
+  const pubacks: FramePackets[] = [];
+  // Counts packets of `type` (high nibble of the fixed header) in an MQTT byte stream.
+  const count = (b64: string, type: number): number => {
+    const bytes = Buffer.from(b64, 'base64');
+    let n = 0;
+    for (let i = 0; i < bytes.length;) {
+      if (bytes[i]! >> 4 === type) n++;
+      let len = 0;
+      let mul = 1;
+      let j = i + 1;
+      for (; j < bytes.length; j++) {
+        len += (bytes[j]! & 127) * mul;
+        mul *= 128;
+        if ((bytes[j]! & 128) === 0) break;
+      }
+      i = j + 1 + len;
+    }
+    return n;
+  };
+  cdp.on('Network.webSocketFrameReceived', (e) => {
+    if (e.response.opcode !== 2) return;
+    const n = count(e.response.payloadData, 3);
+    if (n > 0) publishes.push({ t: e.timestamp, n });
+  });
+  cdp.on('Network.webSocketFrameSent', (e) => {
+    if (e.response.opcode !== 2) return;
+    const n = count(e.response.payloadData, 4);
+    if (n > 0) pubacks.push({ t: e.timestamp, n });
+  });
+  return {
+    /** Summary from the first PUBLISH on: pace, in-flight window, PUBACK groups. */
+    report() {
+      const events = [
+        ...publishes.map((f) => ({ t: f.t, d: f.n, ack: false })),
+        ...pubacks.map((f) => ({ t: f.t, d: -f.n, ack: true })),
+      ].sort((x, y) => x.t - y.t);
+      let inFlight = 0;
+      let maxInFlight = 0;
+      for (const e of events) {
+        inFlight = Math.max(0, inFlight + e.d);
+        maxInFlight = Math.max(maxInFlight, inFlight);
+      }
+      // PUBACKs sent within 2 ms of each other belong to one batch's release.
+      const groups: number[] = [];
+      let last = -Infinity;
+      for (const f of pubacks) {
+        if (f.t - last > 0.002 || groups.length === 0) groups.push(0);
+        groups[groups.length - 1]! += f.n;
+        last = f.t;
+      }
+      const total = publishes.reduce((a, f) => a + f.n, 0);
+      const first = publishes[0]?.t ?? 0;
+      const lastPub = publishes[publishes.length - 1]?.t ?? 0;
+      const sortedGroups = [...groups].sort((x, y) => x - y);
+      return {
+        publishesReceived: total,
+        publishFrames: publishes.length,
+        publishSpanMs: Math.round((lastPub - first) * 1000),
+        lastPubackAfterFirstPublishMs: Math.round(
+          ((pubacks[pubacks.length - 1]?.t ?? first) - first) * 1000,
+        ),
+        maxInFlight,
+        pubackGroups: groups.length,
+        pubackGroupMedian: percentile(sortedGroups, 50),
+        pubackGroupMax: sortedGroups[sortedGroups.length - 1] ?? 0,
+      };
+    },
+    detach: () => cdp.detach(),
+  };
+}
