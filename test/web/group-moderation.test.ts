@@ -288,8 +288,21 @@ describe('blocking and reports (web)', () => {
     const banner = alice.locator('conversation-view p[data-blocked]');
     await banner.filter({ hasText: 'You blocked mallory.' }).waitFor({ timeout: 20_000 });
     await header.getByRole('button', { name: 'Unblock mallory' }).waitFor();
+    // nothing goes to a blocked contact: the message box gives way to the reason
+    const paused = alice.locator('conversation-view chat-composer [role="status"]');
+    await paused.filter({ hasText: 'You blocked mallory. Unblock them to send' }).waitFor();
+    expect(
+      await alice
+        .locator('conversation-view chat-composer')
+        .getByRole('textbox', { name: 'Message', exact: true })
+        .count(),
+    ).toBe(0);
     await banner.getByRole('button', { name: 'Unblock mallory' }).click();
     await banner.waitFor({ state: 'detached', timeout: 20_000 });
+    await alice
+      .locator('conversation-view chat-composer')
+      .getByRole('textbox', { name: 'Message', exact: true })
+      .waitFor();
     await header.getByRole('button', { name: 'Block mallory' }).waitFor();
 
     // Report the message: the dialog says what is shared; the operator's device receives it.

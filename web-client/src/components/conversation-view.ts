@@ -332,6 +332,10 @@ export class ConversationView extends LitElement {
       kind === 'group' ? (s.frozenGroups.get(ref) ?? this._group?.frozen?.reason) : undefined;
     if (removed !== '') return removed;
     if (frozen !== undefined) return frozenComposerReason(frozen);
+    // Like Signal: a blocked contact gets nothing from us either until unblocked (the banner
+    // above the messages has Unblock).
+    if (kind === 'dm' && s.messenger.moderation.isBlocked(ref))
+      return `You blocked ${ref}. Unblock them to send a message.`;
     return blocking ? 'Sending is paused until you review the new safety number.' : '';
   }
 
