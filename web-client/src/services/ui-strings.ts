@@ -140,6 +140,8 @@ const EN = {
   'messages.unreadMany': '{count} unread messages',
   'messages.jumpLatest': 'Jump to latest',
   'messages.jumpLatestNew': 'Jump to latest, {count} new',
+  'mention.list': 'Mention a member',
+  'mention.you': 'mentions you',
   'typing.short': 'typing…',
   'typing.groupShort': '{names} typing…',
   'a11y.verified': 'Verified',
