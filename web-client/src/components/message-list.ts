@@ -303,13 +303,19 @@ export class MessageList extends LitElement {
    * read its rows and, unless a search result is to be shown, scroll to the first unread one.
    */
   private async openAtUnread(): Promise<void> {
-    const first = await this.unread.open();
+    const opened = await this.unread.open();
+    if (opened === undefined) return;
+    const { first, opening } = opened;
     await this.refresh();
-    if (first === undefined || this.jumpTo !== '' || this.session === undefined) return;
-    const index = await this.session.history.indexOf(first);
-    // After the render that gives the spacer its height: a scroll before it would be cut short.
-    await this.updateComplete;
-    if (first.id === this.unread.first) this.anchor.scrollToIndex(index);
+    const s = this.session;
+    if (first !== undefined && this.jumpTo === '' && s !== undefined) {
+      const index = await s.history.indexOf(first);
+      // After the render that gives the spacer its height: a scroll before it would be cut short.
+      await this.updateComplete;
+      if (first.id === this.unread.first) this.anchor.scrollToIndex(index);
+    }
+    // Only now: until the list scrolled to the first unread message it counts as at the bottom.
+    this.unread.settle(opening);
     this.receipts.mark();
   }
 

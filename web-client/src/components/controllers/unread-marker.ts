@@ -23,7 +23,10 @@ export class UnreadMarker {
   count = 0;
   /** Unread incoming messages now, while the reader is scrolled up (0 at the bottom). */
   below = 0;
-  /** The unread messages at opening are known: read receipts may go out. */
+  /**
+   * The unread messages at opening are known and the list stands where it opens: read receipts
+   * may go out (the list is "at the bottom" until it scrolled to the first unread message).
+   */
   ready = false;
   /** Bumped per opening: an answer for a conversation opened before is dropped. */
   private opening = 0;
@@ -40,10 +43,10 @@ export class UnreadMarker {
 
   /**
    * Another conversation opened: read its unread incoming messages before anything marks them
-   * read. Resolves with the first of them (where the list opens), or undefined when there are
-   * none or another conversation opened meanwhile.
+   * read. Resolves with the first of them (where the list opens; none when nothing is unread)
+   * and the opening to {@link settle}, or undefined when another conversation opened meanwhile.
    */
-  async open(): Promise<MessageRecord | undefined> {
+  async open(): Promise<{ first: MessageRecord | undefined; opening: number } | undefined> {
     const opening = ++this.opening;
     this.ready = false;
     this.first = '';
@@ -53,11 +56,15 @@ export class UnreadMarker {
     const unread =
       s === undefined ? [] : await s.history.unreadIncoming(this.options.conversationId());
     if (opening !== this.opening) return undefined;
-    this.ready = true;
     this.first = unread[0]?.id ?? '';
     this.count = unread.length;
     this.host.requestUpdate();
-    return unread[0];
+    return { first: unread[0], opening };
+  }
+
+  /** The list stands where `opening` opens it: read receipts may go out. */
+  settle(opening: number): void {
+    if (opening === this.opening) this.ready = true;
   }
 
   /** The history or the reader's position changed: count the unread messages below again. */
