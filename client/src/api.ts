@@ -33,6 +33,7 @@ import type { ReceivedReport } from './internal/reports.ts';
 import type { SentReport } from './internal/safety.ts';
 import type { Progress } from './internal/files.ts';
 import type { ClientStore, ContactRecord, GroupRecord, MessageRecord } from './store/types.ts';
+import type { Mention } from './payload.ts';
 
 export type { MqttConnect } from './internal/transport.ts';
 export type { Progress } from './internal/files.ts';
@@ -132,7 +133,11 @@ export interface SottoClient extends TypedEvents<ClientEvents> {
   close(): Promise<void>;
 
   /** Send text to a conversation (`dm:{user}`, `group:{id}`, or a bare username). */
-  sendText(to: string, text: string, options?: { replyTo?: string }): Promise<MessageRecord>;
+  sendText(
+    to: string,
+    text: string,
+    options?: { replyTo?: string; mentions?: Mention[] },
+  ): Promise<MessageRecord>;
   /** Send any payload kind. Returns the payload as sent. */
   send(to: string, input: PayloadInput): Promise<Payload>;
   react(to: string, target: string, emoji: string | null): Promise<void>;

@@ -355,9 +355,10 @@ export function createClient(deps: CreateClientOptions): SottoClient {
     },
 
     async sendText(to, text, options = {}) {
+      const mentions = options.mentions?.length ? { mentions: options.mentions } : {};
       const input: PayloadInput = options.replyTo
-        ? { kind: 'reply', text, replyTo: options.replyTo }
-        : { kind: 'text', text };
+        ? { kind: 'reply', text, replyTo: options.replyTo, ...mentions }
+        : { kind: 'text', text, ...mentions };
       const p = await sendTo(to, input);
       return (await store.getMessage(p.id))!;
     },

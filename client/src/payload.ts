@@ -58,6 +58,9 @@ export {
   type TypingPayload,
   type UnknownPayload,
   type VoiceNote,
+  MAX_MENTIONS,
+  mentionsOfMembers,
+  type Mention,
 } from '@sotto/crypto/wire';
 
 /** A fresh message id from 16 random bytes (`random` injected for tests). */

@@ -11,8 +11,11 @@ import {
   bubble,
   launchChromium,
   newUser,
+  notifications,
   openConversation,
+  recordNotifications,
   send,
+  setHidden,
   shot,
   signUp,
   startDm,
@@ -176,23 +179,7 @@ describe('links, drafts and the keyboard', () => {
   it('mutes a conversation (no notification, unread still counted) and archives one, kept across a reload', async () => {
     // A background tab that may notify: notifications allowed, the page hidden and unfocused,
     // and each Notification the page makes recorded (the real one is still made).
-    await alice.context().grantPermissions(['notifications']);
-    await alice.addInitScript(() => {
-      const w = window as unknown as { __notes: string[]; __hidden: boolean };
-      w.__notes = [];
-      w.__hidden = false;
-      const Real = window.Notification;
-      window.Notification = new Proxy(Real, {
-        construct(target, args: [string, NotificationOptions?]) {
-          w.__notes.push(`${args[0]}: ${args[1]?.body ?? ''}`);
-          return Reflect.construct(target, args);
-        },
-      });
-      Object.defineProperty(document, 'visibilityState', {
-        get: () => (w.__hidden ? 'hidden' : 'visible'),
-      });
-      document.hasFocus = () => !w.__hidden;
-    });
+    await recordNotifications(alice);
     await alice.reload();
     await openConversation(alice, 'dm:bob');
     const mute = alice.locator('conversation-view conversation-actions select[data-mute]');
@@ -202,7 +189,7 @@ describe('links, drafts and the keyboard', () => {
     expect(await mute.locator('option:checked').textContent()).toMatch(/Muted until/);
     // Alice is elsewhere, the tab in the background.
     await openConversation(alice, 'dm:carol');
-    await alice.evaluate(() => ((window as unknown as { __hidden: boolean }).__hidden = true));
+    await setHidden(alice, true);
     await openConversation(bob, 'dm:alice');
     await send(bob, 'Are you there, Alice?');
     await bobRow.filter({ hasText: 'Are you there' }).waitFor({ timeout: 30_000 });
@@ -210,12 +197,12 @@ describe('links, drafts and the keyboard', () => {
     // The marker: an unmuted contact's message after it does notify.
     await openConversation(carol, 'dm:alice');
     await send(carol, 'Ping from Carol');
-    const notes = () => alice.evaluate(() => (window as unknown as { __notes: string[] }).__notes);
+    const notes = () => notifications(alice);
     await expect
       .poll(notes, { timeout: 30_000 })
       .toContainEqual(expect.stringContaining('Ping from Carol'));
     expect((await notes()).filter((n) => n.includes('Are you there'))).toEqual([]);
-    await alice.evaluate(() => ((window as unknown as { __hidden: boolean }).__hidden = false));
+    await setHidden(alice, false);
 
     // Archive Carol's chat: it leaves the list for the Archived section.
     await alice.locator('conversation-view conversation-actions button[data-archive]').click();

@@ -211,3 +211,38 @@ export async function openConversation(page: Page, id: string): Promise<void> {
   await page.locator(`conversation-list a[data-conversation="${id}"]`).click({ timeout: 20_000 });
   await page.locator('conversation-view').waitFor();
 }
+
+/**
+ * Make `page` a tab that may notify and whose visibility the test controls: notifications
+ * allowed, each Notification the page makes recorded as `{title}: {body}` (the real one is still
+ * made; read them with {@link notifications}), and the tab hidden and unfocused while
+ * {@link setHidden} says so. Takes effect from the next load (the caller reloads).
+ */
+export async function recordNotifications(page: Page): Promise<void> {
+  await page.context().grantPermissions(['notifications']);
+  await page.addInitScript(() => {
+    const w = window as unknown as { __notes: string[]; __hidden: boolean };
+    w.__notes = [];
+    w.__hidden = false;
+    window.Notification = new Proxy(window.Notification, {
+      construct(target, args: [string, NotificationOptions?]) {
+        w.__notes.push(`${args[0]}: ${args[1]?.body ?? ''}`);
+        return Reflect.construct(target, args);
+      },
+    });
+    Object.defineProperty(document, 'visibilityState', {
+      get: () => (w.__hidden ? 'hidden' : 'visible'),
+    });
+    document.hasFocus = () => !w.__hidden;
+  });
+}
+
+/** The notifications a page set up with {@link recordNotifications} made so far. */
+export function notifications(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window as unknown as { __notes: string[] }).__notes);
+}
+
+/** Hide (and unfocus) or show a page set up with {@link recordNotifications}. */
+export async function setHidden(page: Page, hidden: boolean): Promise<void> {
+  await page.evaluate((h) => ((window as unknown as { __hidden: boolean }).__hidden = h), hidden);
+}

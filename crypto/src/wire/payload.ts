@@ -21,6 +21,7 @@ import {
   type CallPayload,
 } from './call.ts';
 import { jsonBytes, utf8Text } from './json.ts';
+import { MentionFieldError, decodeMentions, type Mention } from './mentions.ts';
 
 // base64 in every runtime this package targets (browsers, Node ≥ 20); declared because the
 // package compiles with `types: []` and no DOM lib.
@@ -83,12 +84,16 @@ export type { PayloadBase } from './payload-base.ts';
 export interface TextPayload extends PayloadBase {
   kind: 'text';
   text: string;
+  /** Spans of `text` that name users (PROTOCOL.md §12 "Mentions"). */
+  mentions?: Mention[];
 }
 /** A chat message quoting an earlier one. */
 export interface ReplyPayload extends PayloadBase {
   kind: 'reply';
   text: string;
   replyTo: string;
+  /** Spans of `text` that name users (PROTOCOL.md §12 "Mentions"). */
+  mentions?: Mention[];
 }
 /** Set (`emoji`) or remove (`null`) the sender's reaction on `target`. */
 export interface ReactionPayload extends PayloadBase {
@@ -411,14 +416,31 @@ function voice(o: Obj): VoiceNote {
   return { durationMs, waveform };
 }
 
+/** A text or reply with its `mentions` field decoded (absent stays absent). */
+function withMentions<P extends TextPayload | ReplyPayload>(o: Obj, p: P): P {
+  try {
+    const mentions = decodeMentions(o.mentions, p.text);
+    return mentions === undefined ? p : { ...p, mentions };
+  } catch (err) {
+    if (err instanceof MentionFieldError)
+      throw new PayloadError('INVALID_FIELD', err.message, { cause: err });
+    throw err;
+  }
+}
+
 /** Decode the kind-specific fields of a known kind (strict) from a JSON object. */
 function decodeKnown(o: Obj, base: PayloadBase, kind: PayloadKind, nested: boolean): Payload {
   if (isCallKind(kind)) return decodeCall(o, base, kind);
   switch (kind) {
     case 'text':
-      return { ...base, kind, text: str(o, 'text', MAX_TEXT_LENGTH) };
+      return withMentions(o, { ...base, kind, text: str(o, 'text', MAX_TEXT_LENGTH) });
     case 'reply':
-      return { ...base, kind, text: str(o, 'text', MAX_TEXT_LENGTH), replyTo: msgId(o, 'replyTo') };
+      return withMentions(o, {
+        ...base,
+        kind,
+        text: str(o, 'text', MAX_TEXT_LENGTH),
+        replyTo: msgId(o, 'replyTo'),
+      });
     case 'reaction': {
       const emoji = o.emoji === null ? null : str(o, 'emoji', 32);
       return { ...base, kind, target: msgId(o, 'target'), emoji };

@@ -15,6 +15,8 @@ import { shared } from '../styles.ts';
 import { uiText } from '../services/ui-strings.ts';
 import { clock, VoiceRecording, type RecordedNote } from '../services/voice-note.ts';
 import { STICKERS, stickerFile, stickerPreview, type Sticker } from '../services/stickers.ts';
+import { findMentions, type Mention } from '../services/mentions.ts';
+import { MentionComplete, mentionStyles } from './controllers/mention-complete.ts';
 
 /** Resend "typing" while the user keeps typing, at this interval (ms). */
 export const TYPING_REFRESH_MS = 4000;
@@ -45,7 +47,8 @@ export function filesFrom(data: DataTransfer | null): File[] {
 /**
  * Message composer.
  *
- * @fires send - `CustomEvent<{ text: string }>` send a new message (or the edit)
+ * @fires send - `CustomEvent<{ text: string; mentions: Mention[] }>` send a new message (or the
+ *   edit); `mentions` are the members the text names as `@name`
  * @fires typing - `CustomEvent<{ typing: boolean }>` typing started / stopped
  * @fires files - `CustomEvent<{ files: File[] }>` attach and send files
  * @fires cancel - the reply or edit was cancelled
@@ -58,6 +61,7 @@ export function filesFrom(data: DataTransfer | null): File[] {
 export class ChatComposer extends LitElement {
   static override styles = [
     shared,
+    mentionStyles,
     css`
       :host {
         display: block;
@@ -160,6 +164,8 @@ export class ChatComposer extends LitElement {
   @property() disabledReason = '';
   /** Attachments offered. */
   @property({ type: Boolean }) canFiles = false;
+  /** The other members of the conversation: `@` offers them, and a sent text mentions them. */
+  @property({ attribute: false }) members: readonly string[] = [];
 
   @state() private _picker = false;
   /** The sticker pack is open (previews drawn on first open). */
@@ -283,6 +289,12 @@ export class ChatComposer extends LitElement {
     this.autosize();
   }
 
+  private readonly mention = new MentionComplete(this, {
+    input: () => this._input ?? null,
+    members: () => this.members,
+    picked: () => this.onInput(),
+  });
+
   private fire<T>(name: string, detail?: T): void {
     this.dispatchEvent(
       new CustomEvent<T | undefined>(name, { detail, bubbles: true, composed: true }),
@@ -297,6 +309,7 @@ export class ChatComposer extends LitElement {
 
   private onInput(): void {
     this.autosize();
+    this.mention.update();
     if (this.editing !== undefined) return;
     this.fire('draft', { text: this._input.value });
     const now = Date.now();
@@ -321,6 +334,7 @@ export class ChatComposer extends LitElement {
   }
 
   private onKeyDown(e: KeyboardEvent): void {
+    if (this.mention.onKeyDown(e)) return;
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
       this.submit();
@@ -353,7 +367,10 @@ export class ChatComposer extends LitElement {
     const text = this._input.value.trim();
     if (text === '') return;
     const wasDraft = this.editing === undefined;
-    this.fire('send', { text });
+    this.fire<{ text: string; mentions: Mention[] }>('send', {
+      text,
+      mentions: findMentions(text, new Set(this.members)),
+    });
     this._input.value = '';
     if (wasDraft) this.fire('draft', { text: '' });
     this.autosize();
@@ -507,10 +524,13 @@ export class ChatComposer extends LitElement {
                 </div>`
             : nothing
         }
+        ${this.mention.render()}
         <textarea
           rows="1"
           placeholder="Message"
           aria-label="Message"
+          aria-controls=${this.mention.activeId !== undefined ? 'mention-list' : nothing}
+          aria-activedescendant=${this.mention.activeId ?? nothing}
           ?hidden=${this._recording}
           @input=${this.onInput}
           @keydown=${this.onKeyDown}

@@ -395,6 +395,13 @@ export class ConversationList extends LitElement {
                 : nothing
             }
             ${
+              r.mentioned === true
+                ? html`<span class="badge" data-mention-badge title=${uiText('mention.you')}
+                    >@<span class="sr-only"> ${uiText('mention.you')}</span></span
+                  >`
+                : nothing
+            }
+            ${
               r.unread > 0
                 ? html`<span class="badge" data-unread=${r.unread}
                     >${r.unread}<span class="sr-only"> ${uiText('list.unread')}</span></span

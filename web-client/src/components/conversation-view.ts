@@ -19,6 +19,7 @@ import { isNotice, throttled } from '../services/history.ts';
 import { membersLabel, onlineMembers } from '../services/group-presence.ts';
 import type { RecordedNote } from '../services/voice-note.ts';
 import { shared } from '../styles.ts';
+import type { Mention } from '../services/mentions.ts';
 import { fileOf, type ReactDetail } from './message-bubble.ts';
 import { REFRESH_GAP_MS, type MessageList } from './message-list.ts';
 import { Uploads } from './controllers/uploads.ts';
@@ -222,11 +223,11 @@ export class ConversationView extends LitElement {
     if (id === this.conversationId) this._verified = verified;
   }
 
-  private async send(e: CustomEvent<{ text: string }>): Promise<void> {
+  private async send(e: CustomEvent<{ text: string; mentions: Mention[] }>): Promise<void> {
     const s = this.session;
     if (s === undefined) return;
     const id = this.conversationId;
-    const { text } = e.detail;
+    const { text, mentions } = e.detail;
     try {
       if (this._editing !== undefined) {
         const target = this._editing;
@@ -236,7 +237,10 @@ export class ConversationView extends LitElement {
         const replyTo = this._replyTo?.id;
         this._replyTo = undefined;
         this._list?.followLatest();
-        await s.messenger.sendText(id, text, replyTo !== undefined ? { replyTo } : {});
+        await s.messenger.sendText(id, text, {
+          ...(replyTo !== undefined ? { replyTo } : {}),
+          ...(mentions.length > 0 ? { mentions } : {}),
+        });
         s.pendingDms.delete(parseConversationId(id).ref);
       }
       s.touch(id);
@@ -435,6 +439,7 @@ export class ConversationView extends LitElement {
         .replyTo=${this._replyTo}
         .editing=${this._editing}
         .canFiles=${s.messenger.capabilities.has('files')}
+        .members=${(this._group?.members ?? []).filter((u) => u !== s.account.username)}
         .disabledReason=${this.composerBlock(s, removed, blocking)}
         @send=${this.send}
         @typing=${(e: CustomEvent<{ typing: boolean }>) =>

@@ -16,6 +16,7 @@ import { safeFileName } from '../services/file-name.ts';
 import { isInlineImageType, type PlayableKind } from '../services/media-type.ts';
 import { voiceOf, waveformLevels } from '../services/voice-note.ts';
 import { linkify, lookalikeReason } from '../services/links.ts';
+import { mentionPieces, mentionsOf } from '../services/mentions.ts';
 import { uiText } from '../services/ui-strings.ts';
 import './voice-note.ts';
 
@@ -144,6 +145,17 @@ export class MessageBubble extends LitElement {
       .text a {
         color: inherit;
         text-decoration: underline;
+      }
+      .mention {
+        font-weight: 600;
+        border-radius: 4px;
+        padding: 0 2px;
+        background: color-mix(in srgb, var(--accent) 14%, transparent);
+      }
+      .mention.me {
+        background: var(--warn-bg);
+        color: var(--warn-fg);
+        outline: 1px solid var(--warn-fg);
       }
       .deleted {
         font-style: italic;
@@ -425,7 +437,18 @@ export class MessageBubble extends LitElement {
       }
       ${text !== '' ? html`<div class="text">${this.renderText(text)}</div>` : nothing}`;
     }
-    return html`<div class="text">${this.renderText(text)}</div>`;
+    return html`<div class="text">
+      ${mentionPieces(text, mentionsOf(m)).map((p) =>
+        'user' in p
+          ? html`<span
+              class="mention ${p.user === this.me ? 'me' : ''}"
+              data-mention=${p.user}
+              title=${p.user}
+              >${p.text}</span
+            >`
+          : this.renderText(p.text),
+      )}
+    </div>`;
   }
 
   /** Text with its web addresses as links (opened in a new tab, without referrer or opener). */

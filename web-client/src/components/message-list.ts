@@ -39,10 +39,12 @@ import { ROW_ESTIMATE, ScrollAnchor } from './controllers/scroll-anchor.ts';
 import { MessageMedia } from './controllers/message-media.ts';
 import { ReadReceipts } from './controllers/read-receipts.ts';
 import { OpenConversation } from './controllers/open-conversation.ts';
+import { UnreadMarker } from './controllers/unread-marker.ts';
 import { dayLabel } from './time-labels.ts';
 import './message-bubble.ts';
 import { dmId } from '../services/messenger.ts';
 import { styleProps } from './style-props.ts';
+import { uiText } from '../services/ui-strings.ts';
 
 /** Shortest gap between two re-reads of the open conversation during a burst (ms). */
 export const REFRESH_GAP_MS = 150;
@@ -138,6 +140,32 @@ export class MessageList extends LitElement {
         box-shadow: var(--shadow);
         z-index: 3;
       }
+      .jump .count {
+        position: absolute;
+        top: -0.5rem;
+        right: -0.4rem;
+        min-width: 1.3rem;
+        padding: 0 0.3rem;
+        border-radius: 999px;
+        background: var(--accent);
+        color: var(--on-accent);
+        font-size: 0.75rem;
+        line-height: 1.3rem;
+      }
+      .unread-divider {
+        display: flex;
+        align-items: center;
+        gap: 0.6rem;
+        margin: 0.5rem 0.8rem 0.3rem;
+        font-size: 0.8rem;
+        color: var(--fg-2);
+      }
+      .unread-divider::before,
+      .unread-divider::after {
+        content: '';
+        flex: 1;
+        border-top: 1px solid var(--border);
+      }
     `,
   ];
 
@@ -168,7 +196,7 @@ export class MessageList extends LitElement {
       this.media.reset();
       this._highlight = '';
       this.lastJump = '';
-      void this.refresh();
+      void this.openAtUnread();
     },
   );
   private readonly rows = new PagedRows(this, {
@@ -183,18 +211,25 @@ export class MessageList extends LitElement {
     stickChanged: (stick) => {
       this._atBottom = stick;
       if (stick) this.receipts.mark();
+      this.unread.recount();
     },
   });
   private readonly media = new MessageMedia(this, () => this.session);
   private readonly receipts = new ReadReceipts(this, {
     session: () => this.session,
     conversationId: () => this.conversationId,
+    atBottom: () => this.anchor.stick && this.unread.ready,
+  });
+  private readonly unread = new UnreadMarker(this, {
+    session: () => this.session,
+    conversationId: () => this.conversationId,
     atBottom: () => this.anchor.stick,
   });
 
   private readonly onHistory = (e: Event): void => {
-    const { reread, added } = (e as CustomEvent<HistoryEventDetail>).detail;
+    const { conversations, reread, added } = (e as CustomEvent<HistoryEventDetail>).detail;
     const id = this.conversationId;
+    if (conversations.has(id)) this.unread.recount();
     if (reread.has(id)) this.scheduleRefresh();
     else {
       const fresh = added.get(id);
@@ -261,6 +296,27 @@ export class MessageList extends LitElement {
       this.lastJump = this.jumpTo;
       void this.jumpToMessage(this.jumpTo);
     }
+  }
+
+  /**
+   * Open the conversation: learn its unread messages first (read receipts wait for that), then
+   * read its rows and, unless a search result is to be shown, scroll to the first unread one.
+   */
+  private async openAtUnread(): Promise<void> {
+    const opened = await this.unread.open();
+    if (opened === undefined) return;
+    const { first, opening } = opened;
+    await this.refresh();
+    const s = this.session;
+    if (first !== undefined && this.jumpTo === '' && s !== undefined) {
+      const index = await s.history.indexOf(first);
+      // After the render that gives the spacer its height: a scroll before it would be cut short.
+      await this.updateComplete;
+      if (first.id === this.unread.first) this.anchor.scrollToIndex(index);
+    }
+    // Only now: until the list scrolled to the first unread message it counts as at the bottom.
+    this.unread.settle(opening);
+    this.receipts.mark();
   }
 
   /** Scroll to the newest message and stay there (the user sent something). */
@@ -331,12 +387,20 @@ export class MessageList extends LitElement {
       (prev !== undefined &&
         new Date(prev.timestamp).toDateString() !== new Date(m.timestamp).toDateString());
     if (isNotice(m)) return row(html`${this.day(m, newDay)}${this.renderNotice(m)}`);
+    const divider =
+      m.id === this.unread.first
+        ? html`<div class="unread-divider" role="separator" data-unread-divider>
+            ${uiText(this.unread.count === 1 ? 'messages.unreadOne' : 'messages.unreadMany', {
+              count: this.unread.count,
+            })}
+          </div>`
+        : nothing;
     const showSender =
       isGroup && !m.outgoing && (newDay || prev === undefined || prev.sender !== m.sender);
     const s = this.session;
     const media = s?.media.get(m.id);
     return row(
-      html`${this.day(m, newDay)}
+      html`${this.day(m, newDay)}${divider}
         <message-bubble
           .message=${m}
           .me=${me}
@@ -413,8 +477,22 @@ export class MessageList extends LitElement {
       </div>
       ${
         !this._atBottom
-          ? html`<button class="jump" aria-label="Jump to latest" @click=${this.followLatest}>
-              ${icons.down}
+          ? html`<button
+              class="jump"
+              aria-label=${
+                this.unread.below > 0
+                  ? uiText('messages.jumpLatestNew', { count: this.unread.below })
+                  : uiText('messages.jumpLatest')
+              }
+              @click=${this.followLatest}
+            >
+              ${icons.down}${
+                this.unread.below > 0
+                  ? html`<span class="count" data-new=${this.unread.below}
+                      >${this.unread.below}</span
+                    >`
+                  : nothing
+              }
             </button>`
           : nothing
       }`;

@@ -49,6 +49,7 @@ import {
   type ProgressFn,
   type RoomPreviewInfo,
   type SafetyInfo,
+  type SendOptions,
 } from './messenger.ts';
 import type { ClientStore } from './engine-types.ts';
 import { acknowledgeOwnKeyAlerts, pendingOwnKeyAlerts } from './own-key-alerts.ts';
@@ -464,7 +465,7 @@ class EngineMessenger implements MessengerService {
   sendText(
     conversationId: ConversationId,
     text: string,
-    options: { replyTo?: string } = {},
+    options: SendOptions = {},
   ): Promise<{ id: string; sentAt: number }> {
     return translated(async () => {
       const m = await this.engine().sendText(conversationId, text, options);

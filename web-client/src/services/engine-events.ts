@@ -9,6 +9,7 @@ import type { ClientStore } from './engine-types.ts';
 import { parseConversationId, type ConnectionState, type MessengerEvent } from './messenger.ts';
 import { forwardOwnKeyAlert } from './own-key-alerts.ts';
 import { uiText } from './ui-strings.ts';
+import { mentionsOf } from './mentions.ts';
 
 /** What the mapping needs from the adapter. */
 export interface EngineEventSink {
@@ -88,6 +89,7 @@ export function mapEngineEvents(
                 sender: m.sender,
                 preview: previewText(m),
                 at: m.timestamp,
+                mentioned: mentionsOf(m).map((x) => x.user),
               },
             ],
           }),

@@ -25,6 +25,7 @@ import { groupConversationId, dmId } from './messenger.ts';
 import { isInlineImageType } from './media-type.ts';
 import { safeFileName } from './file-name.ts';
 import { clock, voiceOf } from './voice-note.ts';
+import { mentionsUser } from './mentions.ts';
 
 /** One row of the conversation list. */
 export interface ConversationRow {
@@ -37,6 +38,8 @@ export interface ConversationRow {
   lastSender: string;
   /** A DM whose contact the user marked verified (safety number compared). */
   verified: boolean;
+  /** An unread message mentions the user (the list shows "@"). */
+  mentioned?: boolean;
 }
 
 /** The text of a message body, whatever its kind. */
@@ -342,7 +345,11 @@ export function isViewableMedia(m: MessageRecord): boolean {
 
 /** Windowed reader over the engine's store. */
 export class HistoryStore {
-  constructor(readonly store: ClientStore) {}
+  /** `me`: the signed-in username (whose mentions mark a conversation). */
+  constructor(
+    readonly store: ClientStore,
+    private readonly me = '',
+  ) {}
 
   /** Number of messages in a conversation. */
   count(id: ConversationId): Promise<number> {
@@ -393,6 +400,12 @@ export class HistoryStore {
         // A timeline notice is nobody's message: no "bob:" before it.
         lastSender: isNotice(last) ? '' : last.sender,
         verified: kind === 'dm' && verified.has(ref),
+        // The store's unread index: read only where there is something unread.
+        mentioned:
+          s.unread > 0 &&
+          (await this.store.listUnread(s.conversationId)).some(
+            (m) => !m.outgoing && mentionsUser(m, this.me),
+          ),
       });
     }
     for (const g of groups) {

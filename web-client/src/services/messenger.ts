@@ -19,6 +19,7 @@ import type {
   SecurityNoticeCode,
   VoiceNote,
 } from './engine-types.ts';
+import type { Mention } from './mentions.ts';
 
 /** `dm:{username}` for a direct conversation, `group:{groupId}` for a group. */
 export type ConversationId = string;
@@ -91,6 +92,8 @@ export type MessengerEvent =
         preview: string;
         /** The sender's clock when they sent it (the message's timestamp). */
         at: number;
+        /** Users the message mentions (members only; PROTOCOL.md §12 "Mentions"). */
+        mentioned?: string[];
       }[];
       added?: MessageRecord[];
       unreadOnly?: boolean;
@@ -351,6 +354,8 @@ export interface CallSignalling {
 /** Options for sending a text. */
 export interface SendOptions {
   replyTo?: string;
+  /** The members the text names (PROTOCOL.md §12 "Mentions"). */
+  mentions?: Mention[];
 }
 
 /** What the views need from the engine. Implemented by `EngineMessenger`. */

@@ -175,7 +175,7 @@ export class ChatSession extends EventTarget {
   ) {
     super();
     const { store } = messenger.local();
-    this.history = new HistoryStore(store);
+    this.history = new HistoryStore(store, account.username);
     this.prefs = new ConversationPrefs(this.history, () => this.emitLive());
     void this.history.setting('sound', false).then((on) => {
       if (!this.soundChosen) this.sound = on === true;
@@ -372,7 +372,12 @@ export class ChatSession extends EventTarget {
           const key = `${m.conversationId}\n${m.sender}`;
           this.lastMessageAt.set(key, Math.max(this.lastMessageAt.get(key) ?? 0, m.at));
           if (this.typing.get(m.conversationId)?.delete(m.sender) === true) typingEnded = true;
-          this.notify(m.conversationId, m.sender, m.preview);
+          this.notify(
+            m.conversationId,
+            m.sender,
+            m.preview,
+            m.mentioned?.includes(this.account.username) === true,
+          );
         }
         this.emitHistory();
         // Only a typing change is live state; a burst of messages re-renders through `history`.
@@ -430,10 +435,16 @@ export class ChatSession extends EventTarget {
     }
   }
 
-  private notify(conversationId: ConversationId, sender: string, preview: string): void {
+  private notify(
+    conversationId: ConversationId,
+    sender: string,
+    preview: string,
+    mentionsMe: boolean,
+  ): void {
     if (typeof document === 'undefined') return;
-    // Muted: no sound, no notification (the unread count still grows).
-    if (this.prefs.isMuted(conversationId)) return;
+    // Muted: no sound, no notification (the unread count still grows) — unless the message
+    // mentions the user, as in Signal and WhatsApp.
+    if (this.prefs.isMuted(conversationId) && !mentionsMe) return;
     const visible = document.visibilityState === 'visible' && document.hasFocus();
     if (visible && this.active === conversationId) return;
     if (this.sound) this.tone();

@@ -1,15 +1,33 @@
 /** `text`, `reply` and `file` (PROTOCOL.md §12): stored as a message of the conversation. */
-import type { Payload } from '../../payload.ts';
+import { parseConversation } from '@sotto/crypto/wire';
+import { mentionsOfMembers, type Payload } from '../../payload.ts';
 import type { MessageRecord } from '../../store/types.ts';
 import { bodyOf } from '../pairwise.ts';
 import type { Applying } from './types.ts';
 
+/**
+ * The users a message may mention: the group's members, or a DM's two users. A mention of
+ * anyone else is dropped before the message is stored (PROTOCOL.md §12 "Mentions"), so a sender
+ * cannot make a non-member look mentioned.
+ */
+async function members(at: Applying): Promise<Set<string>> {
+  const c = parseConversation(at.origin.conversationId);
+  if (c.type === 'group') return new Set((await at.ctx.store.getGroup(c.groupId))?.members ?? []);
+  return new Set([at.ctx.account().username, c.user]);
+}
+
 /** Store a received message and announce it. */
-export function applyMessage(
+export async function applyMessage(
   p: Extract<Payload, { kind: 'text' | 'reply' | 'file' }>,
   at: Applying,
-): void {
+): Promise<void> {
   const { origin, now, fromSelf } = at;
+  const body = bodyOf(p);
+  if (p.kind !== 'file' && p.mentions !== undefined) {
+    const kept = mentionsOfMembers(p.mentions, await members(at));
+    if (kept.length > 0) body.mentions = kept;
+    else delete body.mentions;
+  }
   const message: MessageRecord = {
     conversationId: origin.conversationId,
     id: p.id,
@@ -18,7 +36,7 @@ export function applyMessage(
     timestamp: p.ts,
     receivedAt: now,
     kind: p.kind,
-    body: bodyOf(p),
+    body,
     outgoing: fromSelf,
     unread: !fromSelf,
     status: {},

@@ -15,6 +15,12 @@ export const OVERSCAN_PX = 800;
 /** Within this many px of the end the reader counts as at the bottom. */
 const BOTTOM_SLACK_PX = 48;
 
+/** Whether the reader sees the end of the list (against the rendered height: rows appended
+ * since the last render are not there yet). */
+function atEnd(el: HTMLElement): boolean {
+  return el.scrollTop + el.clientHeight >= el.scrollHeight - BOTTOM_SLACK_PX;
+}
+
 /** Heights, visible window and bottom-stickiness of one list. */
 export class ScrollAnchor implements ReactiveController {
   readonly heights = new HeightIndex(ROW_ESTIMATE);
@@ -111,8 +117,7 @@ export class ScrollAnchor implements ReactiveController {
   readonly onScroll = (): void => {
     const el = this.options.scroller();
     if (el === null) return;
-    // Against the rendered height: rows appended since the last render are not there yet.
-    this.setStick(el.scrollTop + el.clientHeight >= el.scrollHeight - BOTTOM_SLACK_PX);
+    this.setStick(atEnd(el));
     this.update();
     this.options.moved();
   };
@@ -174,6 +179,9 @@ export class ScrollAnchor implements ReactiveController {
     if (el === null) return;
     this.setStick(false);
     el.scrollTop = Math.max(0, this.heights.offset(index) - el.clientHeight / 3);
+    // A row near the end cannot go a third from the top: the list is at its end, and no scroll
+    // event says so when `scrollTop` was there already.
+    if (atEnd(el)) this.setStick(true);
     this.update();
     this.options.moved();
   }
