@@ -1,10 +1,9 @@
 /**
  * `<account-devices>`: Settings → Signed-in devices (issue 19). Each device with its name
  * (browser and system by default, editable), kind, when it was added and last active, this one
- * marked; remove another device (the key server asks for the password again when the last one
- * is over 5 minutes old: step-up).
+ * marked; remove another device (the key server asks for the password or a passkey again when
+ * the last proof is over 5 minutes old: step-up, `<step-up-prompt>`).
  */
-/* eslint-disable @typescript-eslint/unbound-method -- Lit calls template event listeners with `this` bound to the host element (renderOptions.host). */
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { consume } from '@lit/context';
@@ -13,6 +12,7 @@ import { messengerContext } from '../context.ts';
 import { MessengerError, type MessengerService } from '../services/messenger.ts';
 import { uiText } from '../services/ui-strings.ts';
 import { shared } from '../styles.ts';
+import './step-up-prompt.ts';
 
 const when = (ms: number): string => new Date(ms).toLocaleString();
 
@@ -51,7 +51,7 @@ export class AccountDevices extends LitElement {
 
   @state() private _devices: DeviceInfo[] | undefined;
   @state() private _editing: string | null = null;
-  /** The removal waiting for the password (step-up). */
+  /** The removal waiting for a recent password or passkey (step-up). */
   @state() private _confirmRemove: string | null = null;
   @state() private _error = '';
   @state() private _busy = false;
@@ -112,20 +112,6 @@ export class AccountDevices extends LitElement {
     });
   }
 
-  private async removeWithPassword(e: Event): Promise<void> {
-    e.preventDefault();
-    const deviceId = this._confirmRemove;
-    if (deviceId === null) return;
-    const pw = (new FormData(e.target as HTMLFormElement).get('password') as string | null) ?? '';
-    await this.run(async () => {
-      const api = await this.api();
-      await api.stepUp(pw);
-      await api.removeDevice(deviceId);
-      this._confirmRemove = null;
-      await this.load();
-    });
-  }
-
   private renderDevice(d: DeviceInfo): TemplateResult {
     const editing = this._editing === d.deviceId;
     return html`<li data-device=${d.deviceId} ?data-current=${d.current}>
@@ -178,13 +164,10 @@ export class AccountDevices extends LitElement {
       }
       ${
         this._confirmRemove === d.deviceId
-          ? html`<form data-remove-confirm @submit=${this.removeWithPassword}>
-              <label
-                >${uiText('devices.confirmPassword', { name: d.name })}
-                <input name="password" type="password" autocomplete="current-password" required />
-              </label>
-              <button type="submit" ?disabled=${this._busy}>${uiText('devices.remove')}</button>
-            </form>`
+          ? html`<step-up-prompt
+              .label=${uiText('devices.confirmPassword', { name: d.name })}
+              @stepped-up=${() => this.removeDevice(d.deviceId)}
+            ></step-up-prompt>`
           : nothing
       }
     </li>`;

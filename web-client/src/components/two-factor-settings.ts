@@ -2,7 +2,8 @@
  * `<two-factor-settings>`: Settings → Two-factor sign-in (issue 19). Turn TOTP on (QR code and
  * the secret as text for an authenticator app, confirm with a code), see the ten recovery codes
  * once (copy, download), get new ones, or turn two-factor off with the password and a code.
- * Actions the key server guards with step-up ask for the password first when it says so.
+ * Actions the key server guards with step-up ask for the password or a passkey first when it says
+ * so (`<step-up-prompt>`).
  */
 /* eslint-disable @typescript-eslint/unbound-method -- Lit calls template event listeners with `this` bound to the host element (renderOptions.host). */
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
@@ -14,6 +15,7 @@ import { messengerContext } from '../context.ts';
 import { MessengerError, type MessengerService } from '../services/messenger.ts';
 import { uiText } from '../services/ui-strings.ts';
 import { shared } from '../styles.ts';
+import './step-up-prompt.ts';
 
 @customElement('two-factor-settings')
 export class TwoFactorSettings extends LitElement {
@@ -98,16 +100,11 @@ export class TwoFactorSettings extends LitElement {
     }
   }
 
-  private async stepUp(e: Event): Promise<void> {
-    e.preventDefault();
-    const pw = (new FormData(e.target as HTMLFormElement).get('password') as string | null) ?? '';
+  private readonly steppedUp = async (): Promise<void> => {
     const retry = this._needPassword;
-    await this.guarded(async () => {
-      await (await this.api()).stepUp(pw);
-      this._needPassword = null;
-      if (retry) await retry();
-    });
-  }
+    this._needPassword = null;
+    if (retry) await this.guarded(retry);
+  };
 
   private readonly start = async (): Promise<void> => {
     const { secret, uri } = await (await this.api()).startTotp();
@@ -180,13 +177,7 @@ export class TwoFactorSettings extends LitElement {
       ${this._error !== '' ? html`<p class="error" role="alert">${this._error}</p>` : nothing}
       ${
         this._needPassword !== null
-          ? html`<form data-step-up @submit=${this.stepUp}>
-              <label
-                >${uiText('mfa.stepUpPassword')}
-                <input name="password" type="password" autocomplete="current-password" required />
-              </label>
-              <button type="submit" ?disabled=${this._busy}>${uiText('mfa.stepUpContinue')}</button>
-            </form>`
+          ? html`<step-up-prompt @stepped-up=${this.steppedUp}></step-up-prompt>`
           : nothing
       }
       ${this._codes !== null ? this.renderCodes() : nothing}

@@ -17,7 +17,11 @@
 import { createModerationPort } from './moderation.ts';
 import {
   ClientError,
+  assertPasskeyLogin,
+  createHttpClient,
+  finishPasskeyLogin,
   parseInviteLink,
+  type LoginOptions,
   type FileThumbnail,
   type MessageRecord,
   type SecurityApi,
@@ -56,7 +60,10 @@ import {
   toMessengerError,
   toPasswordChangeError,
   translated,
+  translatedApi,
 } from './messenger-errors.ts';
+import { assertPasskey } from './passkeys.ts';
+import { passwordThenPasskey } from './passkey-login.ts';
 import { appLockState, changeAppLock, saveIdleLock } from './app-lock.ts';
 import { EngineHost } from './engine-host.ts';
 import { READ_RECEIPTS_SETTING, dbNameFor, lastUser, rememberUser } from './local-settings.ts';
@@ -104,7 +111,7 @@ class EngineMessenger implements MessengerService {
   /** Presence visibility last read from or written to the key server (null: not known yet). */
   private presenceShared: boolean | null = null;
 
-  constructor(baseUrl: string) {
+  constructor(private readonly baseUrl: string) {
     this.host = new EngineHost(baseUrl);
   }
 
@@ -202,7 +209,7 @@ class EngineMessenger implements MessengerService {
     password: string,
     progress: ProgressFn | undefined,
     mode: 'register' | 'login' | 'new-identity',
-    totp?: string,
+    extra: Pick<LoginOptions, 'totp' | 'session'> = {},
   ): Promise<Account> {
     await this.host.close();
     progress?.(uiText('progress.loading'), 0.1);
@@ -226,7 +233,7 @@ class EngineMessenger implements MessengerService {
           : await client.login(username, password, {
               platform: 'web',
               ...(mode === 'new-identity' ? { resetIdentity: true } : {}),
-              ...(totp === undefined ? {} : { totp }),
+              ...extra,
             });
       progress?.(uiText('progress.connecting'), 0.85);
       const me = await this.signedIn(info);
@@ -276,11 +283,33 @@ class EngineMessenger implements MessengerService {
     progress?: ProgressFn,
     totp?: string,
   ): Promise<Account> {
-    return this.enter(username, password, progress, 'login', totp);
+    return this.enter(username, password, progress, 'login', totp === undefined ? {} : { totp });
+  }
+
+  async logInWithPasskey(
+    progress?: ProgressFn,
+    after?: { username: string; password: string },
+  ): Promise<Account> {
+    const http = createHttpClient({ baseUrl: this.baseUrl });
+    if (after !== undefined) {
+      return this.enter(after.username, after.password, progress, 'login', {
+        session: (deviceId) => passwordThenPasskey(http, after, deviceId),
+      });
+    }
+    const assertion = await translated(() => assertPasskeyLogin(http, assertPasskey));
+    if (assertion.username === null)
+      throw new MessengerError('PASSKEY_INVALID', uiText('passkey.noUser'));
+    return this.enter(assertion.username, '', progress, 'login', {
+      session: (deviceId) =>
+        finishPasskeyLogin(http, assertion, {
+          platform: 'web',
+          ...(deviceId === undefined ? {} : { deviceId }),
+        }),
+    });
   }
 
   async security(): Promise<SecurityApi> {
-    return translated(() => this.engine().security());
+    return translatedApi(await translated(() => this.engine().security()));
   }
 
   logInWithNewIdentity(
