@@ -138,12 +138,9 @@ export async function completeMfaWithPasskey(
   mfaToken: string,
   assert: PasskeyCeremonyFn,
 ): Promise<LoginResult> {
-  const start = await http.call<PasskeyCeremony>('POST', '/v1/passkeys/login/options', {
-    body: {},
-  });
-  const response = await assert(start.options);
+  const { challengeToken, response } = await assertPasskeyLogin(http, assert);
   return http.call<LoginResult>('POST', '/v1/sessions/mfa/passkey', {
-    body: { mfaToken, challengeToken: start.challengeToken, response },
+    body: { mfaToken, challengeToken, response },
   });
 }
 

@@ -23,7 +23,7 @@ import { apiError } from '../errors.ts';
 import { DEVICE_NAME_MAX, defaultDeviceName, loginPlatform } from '../device-names.ts';
 import { MfaSecretError, type ChallengeByKind } from '../mfa.ts';
 import { bearer, deviceId, emptyBody, errors, sessionResponse } from '../schemas.ts';
-import { issueStepUpToken } from './mfa.ts';
+import { issueStepUpToken, verifyMfaToken } from './mfa.ts';
 import type { DevicePlatform, PasskeyRecord } from '@sotto/server-core/store';
 
 /** How long a WebAuthn ceremony's challenge token is good for (ms). */
@@ -402,13 +402,7 @@ export function passkeyRoutes(app: FastifyInstance, ctx: Ctx): void {
       },
     },
     async (req) => {
-      let login;
-      try {
-        login = ctx.mfa.verifyChallenge(req.body.mfaToken, 'mfa', ctx.now());
-      } catch (err) {
-        if (err instanceof MfaSecretError) throw apiError('INVALID_MFA_TOKEN', err.message, err);
-        throw err;
-      }
+      const login = verifyMfaToken(ctx, req.body.mfaToken);
       const ch = await challengeOf(req.body.challengeToken, 'passkey-auth');
       const pk = await verifyAssertion(req.body.response, ch.c);
       // [PK-4] the second factor is a passkey of the account whose password was checked.

@@ -4,46 +4,21 @@
  * marked; remove another device (the key server asks for the password or a passkey again when
  * the last proof is over 5 minutes old: step-up, `<step-up-prompt>`).
  */
-import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
+import { LitElement, html, nothing, type TemplateResult } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { consume } from '@lit/context';
 import type { DeviceInfo } from '@sotto/client';
 import { messengerContext } from '../context.ts';
-import { MessengerError, type MessengerService } from '../services/messenger.ts';
+import { MessengerError, securityOf, type MessengerService } from '../services/messenger.ts';
 import { uiText } from '../services/ui-strings.ts';
-import { shared } from '../styles.ts';
+import { settingsList, shared } from '../styles.ts';
 import './step-up-prompt.ts';
 
 const when = (ms: number): string => new Date(ms).toLocaleString();
 
 @customElement('account-devices')
 export class AccountDevices extends LitElement {
-  static override styles = [
-    shared,
-    css`
-      ul {
-        list-style: none;
-        padding: 0;
-        display: grid;
-        gap: 0.75rem;
-      }
-      li {
-        display: grid;
-        gap: 0.25rem;
-      }
-      .row {
-        display: flex;
-        gap: 0.5rem;
-        flex-wrap: wrap;
-        align-items: center;
-      }
-      form {
-        display: flex;
-        gap: 0.5rem;
-        flex-wrap: wrap;
-      }
-    `,
-  ];
+  static override styles = [shared, settingsList];
 
   @consume({ context: messengerContext, subscribe: true })
   @property({ attribute: false })
@@ -61,9 +36,8 @@ export class AccountDevices extends LitElement {
     void this.load();
   }
 
-  private async api() {
-    if (!this.messenger) throw new MessengerError('UNSUPPORTED', 'not signed in');
-    return this.messenger.security();
+  private api() {
+    return securityOf(this.messenger);
   }
 
   private async load(): Promise<void> {

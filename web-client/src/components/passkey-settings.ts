@@ -10,10 +10,10 @@ import { customElement, property, state } from 'lit/decorators.js';
 import { consume } from '@lit/context';
 import type { PasskeyInfo } from '@sotto/client';
 import { messengerContext } from '../context.ts';
-import { MessengerError, type MessengerService } from '../services/messenger.ts';
+import { MessengerError, securityOf, type MessengerService } from '../services/messenger.ts';
 import { createPasskey, passkeysSupported } from '../services/passkeys.ts';
 import { uiText } from '../services/ui-strings.ts';
-import { shared } from '../styles.ts';
+import { settingsList, shared } from '../styles.ts';
 import './step-up-prompt.ts';
 
 const when = (ms: number): string => new Date(ms).toLocaleString();
@@ -22,23 +22,12 @@ const when = (ms: number): string => new Date(ms).toLocaleString();
 export class PasskeySettings extends LitElement {
   static override styles = [
     shared,
+    settingsList,
     css`
-      ul {
-        list-style: none;
-        padding: 0;
-        display: grid;
-        gap: 0.75rem;
-      }
-      li {
-        display: grid;
-        gap: 0.25rem;
-      }
-      form,
-      .row {
+      form[data-passkey-add] {
         display: flex;
         gap: 0.5rem;
         flex-wrap: wrap;
-        align-items: center;
       }
     `,
   ];
@@ -59,9 +48,8 @@ export class PasskeySettings extends LitElement {
     void this.run(() => this.load());
   }
 
-  private async api() {
-    if (!this.messenger) throw new MessengerError('UNSUPPORTED', uiText('error.notSignedIn'));
-    return this.messenger.security();
+  private api() {
+    return securityOf(this.messenger);
   }
 
   private async load(): Promise<void> {

@@ -6,36 +6,18 @@
  * @fires stepped-up - the proof was accepted: retry the action now
  */
 /* eslint-disable @typescript-eslint/unbound-method -- Lit calls template event listeners with `this` bound to the host element (renderOptions.host). */
-import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
+import { LitElement, html, nothing, type TemplateResult } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { consume } from '@lit/context';
 import { messengerContext } from '../context.ts';
-import { MessengerError, type MessengerService } from '../services/messenger.ts';
+import { MessengerError, securityOf, type MessengerService } from '../services/messenger.ts';
 import { assertPasskey } from '../services/passkeys.ts';
 import { uiText } from '../services/ui-strings.ts';
-import { shared } from '../styles.ts';
+import { settingsForm, shared } from '../styles.ts';
 
 @customElement('step-up-prompt')
 export class StepUpPrompt extends LitElement {
-  static override styles = [
-    shared,
-    css`
-      form {
-        display: grid;
-        gap: 0.5rem;
-        max-width: 24rem;
-      }
-      label {
-        display: grid;
-        gap: 0.2rem;
-      }
-      .row {
-        display: flex;
-        gap: 0.5rem;
-        flex-wrap: wrap;
-      }
-    `,
-  ];
+  static override styles = [shared, settingsForm];
 
   @consume({ context: messengerContext, subscribe: true })
   @property({ attribute: false })
@@ -51,8 +33,7 @@ export class StepUpPrompt extends LitElement {
     this._busy = true;
     this._error = '';
     try {
-      if (!this.messenger) throw new MessengerError('UNSUPPORTED', uiText('error.notSignedIn'));
-      const api = await this.messenger.security();
+      const api = await securityOf(this.messenger);
       if (proof === 'password') await api.stepUp(password);
       else await api.stepUpWithPasskey(assertPasskey);
       this.dispatchEvent(new Event('stepped-up', { bubbles: true, composed: true }));

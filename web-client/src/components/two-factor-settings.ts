@@ -12,30 +12,17 @@ import { consume } from '@lit/context';
 import QRCode from 'qrcode';
 import type { MfaState } from '@sotto/client';
 import { messengerContext } from '../context.ts';
-import { MessengerError, type MessengerService } from '../services/messenger.ts';
+import { MessengerError, securityOf, type MessengerService } from '../services/messenger.ts';
 import { uiText } from '../services/ui-strings.ts';
-import { shared } from '../styles.ts';
+import { settingsForm, shared } from '../styles.ts';
 import './step-up-prompt.ts';
 
 @customElement('two-factor-settings')
 export class TwoFactorSettings extends LitElement {
   static override styles = [
     shared,
+    settingsForm,
     css`
-      form {
-        display: grid;
-        gap: 0.5rem;
-        max-width: 24rem;
-      }
-      label {
-        display: grid;
-        gap: 0.2rem;
-      }
-      .row {
-        display: flex;
-        gap: 0.5rem;
-        flex-wrap: wrap;
-      }
       img {
         width: 12rem;
         height: 12rem;
@@ -76,9 +63,8 @@ export class TwoFactorSettings extends LitElement {
     }
   }
 
-  private async api() {
-    if (!this.messenger) throw new MessengerError('UNSUPPORTED', 'not signed in');
-    return this.messenger.security();
+  private api() {
+    return securityOf(this.messenger);
   }
 
   /** Run `action`; when the server wants the password again, ask for it and retry after. */

@@ -290,6 +290,16 @@ export class MessengerError extends Error {
   }
 }
 
+/**
+ * The account-security API of `messenger`'s signed-in device, for the settings views; rejects
+ * UNSUPPORTED while no messenger is there yet.
+ */
+export function securityOf(messenger: MessengerService | undefined): Promise<SecurityApi> {
+  if (messenger === undefined)
+    return Promise.reject(new MessengerError('UNSUPPORTED', 'not signed in'));
+  return messenger.security();
+}
+
 /** A link in progress on a new browser of an existing account (PROTOCOL.md §13). */
 export interface LinkOffer {
   /** The code to show as text and as a QR code. */
