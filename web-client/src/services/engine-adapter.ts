@@ -17,9 +17,7 @@
 import { createModerationPort } from './moderation.ts';
 import {
   ClientError,
-  assertPasskeyLogin,
   createHttpClient,
-  finishPasskeyLogin,
   parseInviteLink,
   type LoginOptions,
   type FileThumbnail,
@@ -62,8 +60,7 @@ import {
   translated,
   translatedApi,
 } from './messenger-errors.ts';
-import { assertPasskey } from './passkeys.ts';
-import { passwordThenPasskey } from './passkey-login.ts';
+import { passkeyLogIn } from './passkey-login.ts';
 import { appLockState, changeAppLock, saveIdleLock } from './app-lock.ts';
 import { EngineHost } from './engine-host.ts';
 import { READ_RECEIPTS_SETTING, dbNameFor, lastUser, rememberUser } from './local-settings.ts';
@@ -286,26 +283,16 @@ class EngineMessenger implements MessengerService {
     return this.enter(username, password, progress, 'login', totp === undefined ? {} : { totp });
   }
 
-  async logInWithPasskey(
+  logInWithPasskey(
     progress?: ProgressFn,
     after?: { username: string; password: string },
   ): Promise<Account> {
-    const http = createHttpClient({ baseUrl: this.baseUrl });
-    if (after !== undefined) {
-      return this.enter(after.username, after.password, progress, 'login', {
-        session: (deviceId) => passwordThenPasskey(http, after, deviceId),
-      });
-    }
-    const assertion = await translated(() => assertPasskeyLogin(http, assertPasskey));
-    if (assertion.username === null)
-      throw new MessengerError('PASSKEY_INVALID', uiText('passkey.noUser'));
-    return this.enter(assertion.username, '', progress, 'login', {
-      session: (deviceId) =>
-        finishPasskeyLogin(http, assertion, {
-          platform: 'web',
-          ...(deviceId === undefined ? {} : { deviceId }),
-        }),
-    });
+    return passkeyLogIn(
+      createHttpClient({ baseUrl: this.baseUrl }),
+      (username, password, session) =>
+        this.enter(username, password, progress, 'login', { session }),
+      after,
+    );
   }
 
   async security(): Promise<SecurityApi> {
