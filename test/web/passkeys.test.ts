@@ -90,6 +90,7 @@ describe('passkeys in the web client', () => {
     await pk.getByRole('button', { name: 'Save' }).click();
     await expect.poll(() => item.locator('[data-passkey-name]').textContent()).toBe('My laptop');
     expect(await item.textContent()).toMatch(/last used never/);
+    await pk.locator('form[data-passkey-add]').scrollIntoViewIfNeeded();
     await shot(page, 'passkeys-settings');
 
     // Signed out: the passkey alone signs in (it names the account; no username typed).
