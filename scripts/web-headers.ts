@@ -16,11 +16,19 @@ export const TRUSTED_TYPES_POLICIES = ['lit-html', 'sotto-worker'] as const;
 /**
  * Features the web client may use from its own origin: the camera scans QR codes (safety
  * numbers, device linking); the microphone is allowed for audio messages (docs/SECURITY.md);
- * `autoplay` lets the new-message chime (an AudioContext) sound without a fresh click and
- * `clipboard-write` lets "Copy" put a linking code on the clipboard. Every other feature
- * Chromium knows is turned off.
+ * `autoplay` lets the new-message chime (an AudioContext) sound without a fresh click,
+ * `clipboard-write` lets "Copy" put a linking code on the clipboard and
+ * `publickey-credentials-create`/`-get` are WebAuthn (passkeys: register, sign in, step-up).
+ * Every other feature Chromium knows is turned off.
  */
-const ALLOWED_FEATURES = ['camera', 'microphone', 'autoplay', 'clipboard-write'] as const;
+const ALLOWED_FEATURES = [
+  'camera',
+  'microphone',
+  'autoplay',
+  'clipboard-write',
+  'publickey-credentials-create',
+  'publickey-credentials-get',
+] as const;
 
 /** Features switched off for every origin, the page included. */
 const DENIED_FEATURES = [
@@ -41,8 +49,6 @@ const DENIED_FEATURES = [
   'otp-credentials',
   'payment',
   'picture-in-picture',
-  'publickey-credentials-create',
-  'publickey-credentials-get',
   'screen-wake-lock',
   'serial',
   'storage-access',

@@ -23,6 +23,7 @@ export {
   type CallInput,
   type CallNote,
 } from './engine.ts';
+export type { LoginOptions } from './internal/account.ts';
 export { ClientError, isClientError, type ClientErrorCode } from './errors.ts';
 export type { SecurityNotice, SecurityNoticeCode } from './internal/context.ts';
 export {
@@ -38,11 +39,16 @@ export {
   type UserSettings,
 } from './http.ts';
 export {
+  assertPasskeyLogin,
+  completeMfaWithPasskey,
   createSecurityApi,
+  finishPasskeyLogin,
   loginWithPasskey,
   type DeviceInfo,
   type MfaState,
+  type PasskeyAssertion,
   type PasskeyCeremony,
+  type PasskeyCeremonyFn,
   type PasskeyInfo,
   type SecurityApi,
 } from './security-api.ts';

@@ -53,33 +53,94 @@ export interface SecurityApi {
   /** Prove the password again: this device's access token becomes a fresh one for 5 minutes. */
   stepUp(password: string): Promise<void>;
   /** Step-up with a passkey: `assert` runs the browser's ceremony on the options. */
-  stepUpWithPasskey(assert: (options: Record<string, unknown>) => Promise<unknown>): Promise<void>;
+  stepUpWithPasskey(assert: PasskeyCeremonyFn): Promise<void>;
   listDevices(): Promise<DeviceInfo[]>;
   renameDevice(deviceId: string, name: string): Promise<DeviceInfo>;
   /** Remove another device (needs a recent password or passkey). */
   removeDevice(deviceId: string): Promise<void>;
   listPasskeys(): Promise<PasskeyInfo[]>;
   /** Register a passkey: `create` runs the browser's ceremony on the creation options. */
-  registerPasskey(
-    create: (options: Record<string, unknown>) => Promise<unknown>,
-    name?: string,
-  ): Promise<PasskeyInfo>;
+  registerPasskey(create: PasskeyCeremonyFn, name?: string): Promise<PasskeyInfo>;
   renamePasskey(id: string, name: string): Promise<PasskeyInfo>;
   removePasskey(id: string): Promise<void>;
+}
+
+/** The browser's WebAuthn ceremony on options from the key server (`navigator.credentials`). */
+export type PasskeyCeremonyFn = (options: Record<string, unknown>) => Promise<unknown>;
+
+/** A passkey sign-in's assertion, made but not sent yet. */
+export interface PasskeyAssertion {
+  challengeToken: string;
+  response: unknown;
+  /**
+   * The account the passkey was registered for: its user handle, which the key server sets to
+   * the UTF-8 username (docs/API.md "Passkeys"); null when the authenticator gave none.
+   */
+  username: string | null;
+}
+
+/** The username in an assertion's user handle (base64url of its UTF-8 bytes), or null. */
+function userHandleName(response: unknown): string | null {
+  const handle = (response as { response?: { userHandle?: unknown } } | null)?.response?.userHandle;
+  if (typeof handle !== 'string' || !/^[A-Za-z0-9_-]+$/.test(handle)) return null;
+  try {
+    const bytes = Uint8Array.from(atob(handle.replace(/-/g, '+').replace(/_/g, '/')), (c) =>
+      c.charCodeAt(0),
+    );
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return null; // not base64 of UTF-8: not a handle this key server made
+  }
+}
+
+/**
+ * Start a passkey sign-in (no account named first): the key server's options, the browser's
+ * assertion with a discoverable credential, and the account it names. Send it with
+ * {@link finishPasskeyLogin} once the device to sign in is known.
+ */
+export async function assertPasskeyLogin(
+  http: HttpClient,
+  assert: PasskeyCeremonyFn,
+): Promise<PasskeyAssertion> {
+  const start = await http.call<PasskeyCeremony>('POST', '/v1/passkeys/login/options', {
+    body: {},
+  });
+  const response = await assert(start.options);
+  return { challengeToken: start.challengeToken, response, username: userHandleName(response) };
+}
+
+/** Log in with an assertion from {@link assertPasskeyLogin} (both factors: no password). */
+export function finishPasskeyLogin(
+  http: HttpClient,
+  assertion: PasskeyAssertion,
+  device: { deviceId?: string; deviceName?: string; platform?: 'web' | 'cli' } = {},
+): Promise<LoginResult> {
+  return http.call<LoginResult>('POST', '/v1/sessions/passkey', {
+    body: { challengeToken: assertion.challengeToken, response: assertion.response, ...device },
+  });
 }
 
 /** Log in with a passkey (no account needed first): `assert` runs the browser's ceremony. */
 export async function loginWithPasskey(
   http: HttpClient,
-  assert: (options: Record<string, unknown>) => Promise<unknown>,
+  assert: PasskeyCeremonyFn,
   device: { deviceId?: string; deviceName?: string; platform?: 'web' | 'cli' } = {},
 ): Promise<LoginResult> {
-  const start = await http.call<PasskeyCeremony>('POST', '/v1/passkeys/login/options', {
-    body: {},
-  });
-  const response = await assert(start.options);
-  return http.call<LoginResult>('POST', '/v1/sessions/passkey', {
-    body: { challengeToken: start.challengeToken, response, ...device },
+  return finishPasskeyLogin(http, await assertPasskeyLogin(http, assert), device);
+}
+
+/**
+ * Finish a login the key server answered with an `mfaToken` (`MfaRequiredError`) with a passkey
+ * of that account as the second factor; another account's passkey is 401 `PASSKEY_INVALID`.
+ */
+export async function completeMfaWithPasskey(
+  http: HttpClient,
+  mfaToken: string,
+  assert: PasskeyCeremonyFn,
+): Promise<LoginResult> {
+  const { challengeToken, response } = await assertPasskeyLogin(http, assert);
+  return http.call<LoginResult>('POST', '/v1/sessions/mfa/passkey', {
+    body: { mfaToken, challengeToken, response },
   });
 }
 

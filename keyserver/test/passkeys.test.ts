@@ -2,10 +2,12 @@
  * Issue 19: passkeys against a software authenticator written here (ES256, attestation `none`,
  * user present and verified), so the key server's WebAuthn checks run on real signatures:
  * register (step-up), sign in without a password, replayed and foreign assertions refused,
- * step-up with another user's passkey refused, rename and remove.
+ * step-up with another user's passkey refused, a passkey as the second factor after the password
+ * (another account's refused), rename and remove.
  */
 import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Secret, TOTP } from 'otpauth';
 import { bearer, makeServer, signupAndLogin, type TestServer } from './fixtures.ts';
 
 const ORIGIN = 'https://chat.example';
@@ -143,6 +145,14 @@ async function signInWith(srv: TestServer, key: SoftKey) {
   };
 }
 
+/** The account an access token is for (its `sub` claim). */
+const subOf = (token: string): string =>
+  (
+    JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as {
+      sub: string;
+    }
+  ).sub;
+
 describe('passkeys', () => {
   it('registers a passkey and signs in with it alone; a replayed assertion is refused', async () => {
     const srv = await server();
@@ -156,10 +166,7 @@ describe('passkeys', () => {
     expect(res.statusCode, res.body).toBe(200);
     const session = res.json<{ accessToken: string; deviceId: string }>();
     expect(session.deviceId).toBe('pk1');
-    const payload = JSON.parse(
-      Buffer.from(session.accessToken.split('.')[1] ?? '', 'base64url').toString(),
-    ) as { sub: string };
-    expect(payload.sub).toBe('alice');
+    expect(subOf(session.accessToken)).toBe('alice');
 
     const replay = await post(srv, '/v1/sessions/passkey', { challengeToken, response });
     expect(replay.statusCode).toBe(401);
@@ -203,6 +210,54 @@ describe('passkeys', () => {
     );
     expect(hijack.statusCode).toBe(401);
     expect(await srv.store.listPasskeys('bob')).toEqual([]);
+  });
+
+  it('takes a passkey of the same account as the second factor after the password, not another account’s', async () => {
+    const srv = await server();
+    const alice = await signupAndLogin(srv.app, 'alice', 'd1');
+    const bob = await signupAndLogin(srv.app, 'bob', 'b1');
+    const aliceKey = new SoftKey();
+    const bobKey = new SoftKey();
+    expect((await registerPasskey(srv, alice.accessToken, aliceKey)).statusCode).toBe(201);
+    expect((await registerPasskey(srv, bob.accessToken, bobKey)).statusCode).toBe(201);
+    const { secret } = (await post(srv, '/v1/me/totp', {}, alice.accessToken)).json<{
+      secret: string;
+    }>();
+    const code = new TOTP({ secret: Secret.fromBase32(secret) }).generate();
+    expect((await post(srv, '/v1/me/totp/confirm', { code }, alice.accessToken)).statusCode).toBe(
+      200,
+    );
+
+    const first = await post(srv, '/v1/sessions', {
+      username: 'alice',
+      password: 'correct horse battery',
+      deviceId: 'd2',
+    });
+    const { mfaToken, methods } = first.json<{ mfaToken: string; methods: string[] }>();
+    expect(methods).toEqual(['totp', 'recovery', 'passkey']);
+    const second = async (key: SoftKey, token = mfaToken) => {
+      const start = await post(srv, '/v1/passkeys/login/options', {});
+      const { options, challengeToken } = start.json<{
+        options: { challenge: string };
+        challengeToken: string;
+      }>();
+      return post(srv, '/v1/sessions/mfa/passkey', {
+        mfaToken: token,
+        challengeToken,
+        response: key.assert(options.challenge),
+      });
+    };
+    // Bob's passkey (a real one, verified) cannot finish Alice's login.
+    const foreign = await second(bobKey);
+    expect(foreign.statusCode).toBe(401);
+    expect(foreign.json().error).toBe('PASSKEY_INVALID');
+    expect((await second(aliceKey, 'not-a-token')).json().error).toBe('INVALID_MFA_TOKEN');
+
+    const ok = await second(aliceKey);
+    expect(ok.statusCode, ok.body).toBe(200);
+    const session = ok.json<{ accessToken: string; deviceId: string }>();
+    expect(session.deviceId).toBe('d2');
+    expect(subOf(session.accessToken)).toBe('alice');
   });
 
   it('lists, renames and removes passkeys; a removed passkey no longer signs in', async () => {

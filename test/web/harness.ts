@@ -53,8 +53,13 @@ export interface TestServer {
 /**
  * Start the embedded server on a random port with a temporary data directory. With `mqtt`, MQTT
  * over TCP is on too (another random port), for engines the test runs in Node beside the pages.
+ * With `localhost`, the public URL and the pages' address are `http://localhost:PORT` instead of
+ * `http://127.0.0.1:PORT`: WebAuthn refuses an IP address as relying-party id, so passkey tests
+ * need a host name.
  */
-export async function startServer(options: { mqtt?: boolean } = {}): Promise<TestServer> {
+export async function startServer(
+  options: { mqtt?: boolean; localhost?: boolean } = {},
+): Promise<TestServer> {
   ensureWebBuild();
   const port = await freePort();
   const mqttPort = options.mqtt === true ? await freePort() : 0;
@@ -69,12 +74,13 @@ export async function startServer(options: { mqtt?: boolean } = {}): Promise<Tes
       dataDir,
       '--web',
       'prebuilt',
+      ...(options.localhost === true ? ['--public-url', `http://localhost:${port}`] : []),
     ],
     { LOG_LEVEL: 'error', RATE_LIMIT: 'false' },
   );
   const server = await startEmbedded(config, () => undefined);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${options.localhost === true ? 'localhost' : '127.0.0.1'}:${port}`,
     server,
     dataDir,
     ...(mqttPort !== 0 ? { mqttUrl: `mqtt://127.0.0.1:${server.mqttPort}` } : {}),
@@ -245,4 +251,36 @@ export function notifications(page: Page): Promise<string[]> {
 /** Hide (and unfocus) or show a page set up with {@link recordNotifications}. */
 export async function setHidden(page: Page, hidden: boolean): Promise<void> {
   await page.evaluate((h) => ((window as unknown as { __hidden: boolean }).__hidden = h), hidden);
+}
+
+/**
+ * Make `second` (a fresh profile) a linked device of `username`, whose keys are in `first`: the
+ * password login is told the keys live on another device, shows a link code, and `first`
+ * approves it in Settings → Link a device. Leaves `second` in the app (history step passed).
+ */
+export async function linkBrowser(
+  first: Page,
+  second: Page,
+  username: string,
+  password = 'correct horse battery',
+): Promise<void> {
+  await second.locator('auth-view').waitFor();
+  await second.locator('auth-view [role=tab]', { hasText: 'Log in' }).click();
+  await second.locator('auth-view input[name=username]').fill(username);
+  await second.locator('auth-view input[name=password]').fill(password);
+  await second.locator('auth-view button[type=submit]').click();
+  await second.locator('auth-view button[data-link]').click({ timeout: 20_000 });
+  const code = (await second
+    .locator('link-offer [data-link-code]')
+    .textContent({ timeout: 20_000 }))!.trim();
+  await go(first, '#/settings');
+  await first.locator('settings-view a[href="#/link"]').click();
+  await first.locator('link-device textarea').fill(code);
+  await first.locator('link-device button[type=submit]').click();
+  await first.locator('link-device [data-linked]').waitFor({ timeout: 30_000 });
+  const next = second.locator('auth-view button[data-link-continue]');
+  const list = second.locator('conversation-list');
+  await next.or(list).first().waitFor({ timeout: 30_000 });
+  if (await next.isVisible()) await next.click();
+  await list.waitFor({ timeout: 30_000 });
 }

@@ -152,6 +152,45 @@ export const shared = css`
   }
 `;
 
+/** A settings form: fields stacked with their labels, a row of buttons. */
+export const settingsForm = css`
+  form {
+    display: grid;
+    gap: 0.5rem;
+    max-width: 24rem;
+  }
+  label {
+    display: grid;
+    gap: 0.2rem;
+  }
+  .row {
+    display: flex;
+    gap: 0.5rem;
+    flex-wrap: wrap;
+  }
+`;
+
+/** A settings list (devices, passkeys): one item per entry, with its actions and inline forms. */
+export const settingsList = css`
+  ul {
+    list-style: none;
+    padding: 0;
+    display: grid;
+    gap: 0.75rem;
+  }
+  li {
+    display: grid;
+    gap: 0.25rem;
+  }
+  .row,
+  li form {
+    display: flex;
+    gap: 0.5rem;
+    flex-wrap: wrap;
+    align-items: center;
+  }
+`;
+
 /** A stable colour for a name (avatars, sender names in groups). */
 export function colorFor(name: string): string {
   let h = 0;

@@ -11,6 +11,7 @@ import { claims, type Ctx } from '../context.ts';
 import { apiError, rateLimited } from '../errors.ts';
 import {
   MfaSecretError,
+  type MfaChallenge,
   newRecoveryCodes,
   newTotpSecret,
   totpProvisioning,
@@ -75,6 +76,16 @@ export async function verifySecondFactor(
   if (!(await ctx.store.useRecoveryCode(username, ctx.mfa.hashRecoveryCode(username, code))))
     throw apiError('MFA_CODE_INVALID');
   return 'recovery';
+}
+
+/** The login an `mfaToken` stands for; a bad or expired one is 401 `INVALID_MFA_TOKEN`. */
+export function verifyMfaToken(ctx: Ctx, token: string): MfaChallenge {
+  try {
+    return ctx.mfa.verifyChallenge(token, 'mfa', ctx.now());
+  } catch (err) {
+    if (err instanceof MfaSecretError) throw apiError('INVALID_MFA_TOKEN', err.message, err);
+    throw err;
+  }
 }
 
 /** Check the caller's password under the password budget and login backoff; 401 when wrong. */
@@ -269,13 +280,7 @@ export function mfaRoutes(app: FastifyInstance, ctx: Ctx): void {
       },
     },
     async (req) => {
-      let challenge;
-      try {
-        challenge = ctx.mfa.verifyChallenge(req.body.mfaToken, 'mfa', ctx.now());
-      } catch (err) {
-        if (err instanceof MfaSecretError) throw apiError('INVALID_MFA_TOKEN', err.message, err);
-        throw err;
-      }
+      const challenge = verifyMfaToken(ctx, req.body.mfaToken);
       const method = await verifySecondFactor(ctx, challenge.u, req.body.code);
       ctx.metrics.logins.inc({ result: method === 'totp' ? 'ok_totp' : 'ok_recovery' });
       return ctx.startSession(challenge.u, {

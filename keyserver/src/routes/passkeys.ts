@@ -1,7 +1,8 @@
 /**
  * Passkeys (issue 19; docs/API.md "Passkeys"): WebAuthn registration, sign-in with a
  * discoverable credential (user verification required, so the passkey stands for both
- * factors), step-up with a passkey, and list / rename / remove. Verification is
+ * factors), a passkey as the second step of a password login, step-up with a passkey, and
+ * list / rename / remove. Verification is
  * `@simplewebauthn/server`'s; the relying-party id and origin come from `publicUrl`.
  *
  * Challenges are not kept in the store: each ceremony's challenge travels in a token signed with
@@ -22,7 +23,7 @@ import { apiError } from '../errors.ts';
 import { DEVICE_NAME_MAX, defaultDeviceName, loginPlatform } from '../device-names.ts';
 import { MfaSecretError, type ChallengeByKind } from '../mfa.ts';
 import { bearer, deviceId, emptyBody, errors, sessionResponse } from '../schemas.ts';
-import { issueStepUpToken } from './mfa.ts';
+import { issueStepUpToken, verifyMfaToken } from './mfa.ts';
 import type { DevicePlatform, PasskeyRecord } from '@sotto/server-core/store';
 
 /** How long a WebAuthn ceremony's challenge token is good for (ms). */
@@ -374,6 +375,41 @@ export function passkeyRoutes(app: FastifyInstance, ctx: Ctx): void {
         name: req.body.deviceName ?? defaultDeviceName(platform, ua),
         platform,
       });
+    },
+  );
+
+  app.post<{
+    Body: { mfaToken: string; challengeToken: string; response: AuthenticationResponseJSON };
+  }>(
+    '/v1/sessions/mfa/passkey',
+    {
+      config: ctx.rateLimit('login'),
+      schema: {
+        tags: ['sessions'],
+        summary:
+          'Second step of a login with a passkey: the mfaToken from POST /v1/sessions and an assertion (options from POST /v1/passkeys/login/options)',
+        body: {
+          type: 'object',
+          required: ['mfaToken', 'challengeToken', 'response'],
+          additionalProperties: false,
+          properties: {
+            mfaToken: { type: 'string', maxLength: 2048 },
+            challengeToken: { type: 'string', maxLength: 2048 },
+            response: credentialJson,
+          },
+        },
+        response: { 200: sessionResponse, ...errors(400, 401, 429) },
+      },
+    },
+    async (req) => {
+      const login = verifyMfaToken(ctx, req.body.mfaToken);
+      const ch = await challengeOf(req.body.challengeToken, 'passkey-auth');
+      const pk = await verifyAssertion(req.body.response, ch.c);
+      // [PK-4] the second factor is a passkey of the account whose password was checked.
+      if (pk.username !== login.u)
+        throw apiError('PASSKEY_INVALID', 'this passkey belongs to another account');
+      ctx.metrics.logins.inc({ result: 'ok_passkey' });
+      return ctx.startSession(login.u, { deviceId: login.d, name: login.n, platform: login.p });
     },
   );
 

@@ -1,49 +1,24 @@
 /**
  * `<account-devices>`: Settings → Signed-in devices (issue 19). Each device with its name
  * (browser and system by default, editable), kind, when it was added and last active, this one
- * marked; remove another device (the key server asks for the password again when the last one
- * is over 5 minutes old: step-up).
+ * marked; remove another device (the key server asks for the password or a passkey again when
+ * the last proof is over 5 minutes old: step-up, `<step-up-prompt>`).
  */
-/* eslint-disable @typescript-eslint/unbound-method -- Lit calls template event listeners with `this` bound to the host element (renderOptions.host). */
-import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
+import { LitElement, html, nothing, type TemplateResult } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { consume } from '@lit/context';
 import type { DeviceInfo } from '@sotto/client';
 import { messengerContext } from '../context.ts';
-import { MessengerError, type MessengerService } from '../services/messenger.ts';
+import { MessengerError, securityOf, type MessengerService } from '../services/messenger.ts';
 import { uiText } from '../services/ui-strings.ts';
-import { shared } from '../styles.ts';
+import { settingsList, shared } from '../styles.ts';
+import './step-up-prompt.ts';
 
 const when = (ms: number): string => new Date(ms).toLocaleString();
 
 @customElement('account-devices')
 export class AccountDevices extends LitElement {
-  static override styles = [
-    shared,
-    css`
-      ul {
-        list-style: none;
-        padding: 0;
-        display: grid;
-        gap: 0.75rem;
-      }
-      li {
-        display: grid;
-        gap: 0.25rem;
-      }
-      .row {
-        display: flex;
-        gap: 0.5rem;
-        flex-wrap: wrap;
-        align-items: center;
-      }
-      form {
-        display: flex;
-        gap: 0.5rem;
-        flex-wrap: wrap;
-      }
-    `,
-  ];
+  static override styles = [shared, settingsList];
 
   @consume({ context: messengerContext, subscribe: true })
   @property({ attribute: false })
@@ -51,7 +26,7 @@ export class AccountDevices extends LitElement {
 
   @state() private _devices: DeviceInfo[] | undefined;
   @state() private _editing: string | null = null;
-  /** The removal waiting for the password (step-up). */
+  /** The removal waiting for a recent password or passkey (step-up). */
   @state() private _confirmRemove: string | null = null;
   @state() private _error = '';
   @state() private _busy = false;
@@ -61,9 +36,8 @@ export class AccountDevices extends LitElement {
     void this.load();
   }
 
-  private async api() {
-    if (!this.messenger) throw new MessengerError('UNSUPPORTED', 'not signed in');
-    return this.messenger.security();
+  private api() {
+    return securityOf(this.messenger);
   }
 
   private async load(): Promise<void> {
@@ -107,20 +81,6 @@ export class AccountDevices extends LitElement {
         }
         throw err;
       }
-      this._confirmRemove = null;
-      await this.load();
-    });
-  }
-
-  private async removeWithPassword(e: Event): Promise<void> {
-    e.preventDefault();
-    const deviceId = this._confirmRemove;
-    if (deviceId === null) return;
-    const pw = (new FormData(e.target as HTMLFormElement).get('password') as string | null) ?? '';
-    await this.run(async () => {
-      const api = await this.api();
-      await api.stepUp(pw);
-      await api.removeDevice(deviceId);
       this._confirmRemove = null;
       await this.load();
     });
@@ -178,13 +138,10 @@ export class AccountDevices extends LitElement {
       }
       ${
         this._confirmRemove === d.deviceId
-          ? html`<form data-remove-confirm @submit=${this.removeWithPassword}>
-              <label
-                >${uiText('devices.confirmPassword', { name: d.name })}
-                <input name="password" type="password" autocomplete="current-password" required />
-              </label>
-              <button type="submit" ?disabled=${this._busy}>${uiText('devices.remove')}</button>
-            </form>`
+          ? html`<step-up-prompt
+              .label=${uiText('devices.confirmPassword', { name: d.name })}
+              @stepped-up=${() => this.removeDevice(d.deviceId)}
+            ></step-up-prompt>`
           : nothing
       }
     </li>`;

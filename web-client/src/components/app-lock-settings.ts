@@ -8,13 +8,13 @@
  * @fires lock-now - the user asked to lock the app now.
  */
 /* eslint-disable @typescript-eslint/unbound-method -- Lit calls template event listeners with `this` bound to the host element (renderOptions.host). */
-import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
+import { LitElement, html, nothing, type TemplateResult } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { live } from 'lit/directives/live.js';
 import { consume } from '@lit/context';
 import { messengerContext } from '../context.ts';
 import type { AppLockState, MessengerService } from '../services/messenger.ts';
-import { shared } from '../styles.ts';
+import { settingsForm, shared } from '../styles.ts';
 import { passphraseErrorText } from './lock-view.ts';
 
 /** Shortest app-lock passphrase the form accepts. */
@@ -22,25 +22,7 @@ export const MIN_PASSPHRASE = 8;
 
 @customElement('app-lock-settings')
 export class AppLockSettings extends LitElement {
-  static override styles = [
-    shared,
-    css`
-      form {
-        display: grid;
-        gap: 0.5rem;
-        max-width: 24rem;
-      }
-      label {
-        display: grid;
-        gap: 0.2rem;
-      }
-      .row {
-        display: flex;
-        gap: 0.5rem;
-        flex-wrap: wrap;
-      }
-    `,
-  ];
+  static override styles = [shared, settingsForm];
 
   @consume({ context: messengerContext, subscribe: true })
   @property({ attribute: false })

@@ -214,16 +214,51 @@ export class AuthView extends LitElement {
 
   private async submit(e: Event): Promise<void> {
     e.preventDefault();
-    const form = e.target as HTMLFormElement;
-    const data = new FormData(form);
-    const username = ((data.get('username') as string | null) ?? '').trim().toLowerCase();
-    const password = (data.get('password') as string | null) ?? '';
+    const data = new FormData(e.target as HTMLFormElement);
+    const { username, password } = this.credentials(data);
     const code = ((data.get('totp') as string | null) ?? '').trim();
     const invalid = validateAuth(username, password, this._mode);
     if (invalid !== '') {
       this._error = invalid;
       return;
     }
+    await this.attempt(
+      (m, progress) =>
+        this._mode === 'signup'
+          ? m.signUp(username, password, progress)
+          : m.logIn(username, password, progress, this._needCode && code !== '' ? code : undefined),
+      { username, password },
+    );
+  }
+
+  private credentials(data: FormData): { username: string; password: string } {
+    return {
+      username: ((data.get('username') as string | null) ?? '').trim().toLowerCase(),
+      password: (data.get('password') as string | null) ?? '',
+    };
+  }
+
+  /**
+   * "Sign in with a passkey" (the passkey names the account), or — once the password was right
+   * and a second factor is asked for — "Use a passkey instead of a code".
+   */
+  private async passkeyLogIn(): Promise<void> {
+    const form = this.renderRoot.querySelector('form');
+    const creds = this._needCode && form !== null ? this.credentials(new FormData(form)) : null;
+    await this.attempt(
+      (m, progress) => m.logInWithPasskey(progress, creds ?? undefined),
+      creds ?? undefined,
+    );
+  }
+
+  /** Run a sign-up or log-in with progress, and turn what it throws into the form's state. */
+  private async attempt(
+    run: (
+      m: MessengerService,
+      progress: (label: string, fraction: number) => void,
+    ) => Promise<Account>,
+    creds?: { username: string; password: string },
+  ): Promise<void> {
     if (this.messenger === undefined) {
       this._error = 'The secure engine is still loading. Try again in a moment.';
       return;
@@ -232,19 +267,10 @@ export class AuthView extends LitElement {
     this._error = '';
     this._linkable = null;
     this._progress = { label: 'Connecting…', fraction: 0 };
-    const progress = (label: string, fraction: number): void => {
-      this._progress = { label, fraction };
-    };
     try {
-      const account: Account =
-        this._mode === 'signup'
-          ? await this.messenger.signUp(username, password, progress)
-          : await this.messenger.logIn(
-              username,
-              password,
-              progress,
-              this._needCode && code !== '' ? code : undefined,
-            );
+      const account = await run(this.messenger, (label, fraction) => {
+        this._progress = { label, fraction };
+      });
       this._needCode = false;
       this.signedIn(account);
     } catch (err) {
@@ -257,8 +283,8 @@ export class AuthView extends LitElement {
         err instanceof MessengerError && err.code === 'BAD_MFA_CODE'
           ? uiText('mfa.badCode')
           : authErrorText(err, this._mode);
-      if (err instanceof MessengerError && err.code === 'LINK_REQUIRED') {
-        this._linkable = { username, password };
+      if (err instanceof MessengerError && err.code === 'LINK_REQUIRED' && creds !== undefined) {
+        this._linkable = creds;
       }
     } finally {
       this._busy = false;
@@ -426,6 +452,18 @@ export class AuthView extends LitElement {
       <button class="primary" type="submit" ?disabled=${this._busy}>
         ${signup ? 'Create account' : 'Log in'}
       </button>
+      ${
+        signup
+          ? nothing
+          : html`<button
+              type="button"
+              data-passkey-login
+              ?disabled=${this._busy}
+              @click=${this.passkeyLogIn}
+            >
+              ${uiText(this._needCode ? 'passkey.secondFactor' : 'passkey.signIn')}
+            </button>`
+      }
       ${
         signup
           ? html`<p class="muted hint flush">

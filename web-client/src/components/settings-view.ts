@@ -20,6 +20,7 @@ import './identity-reset.ts';
 import './app-lock-settings.ts';
 import './account-devices.ts';
 import './two-factor-settings.ts';
+import './passkey-settings.ts';
 import { uiText } from '../services/ui-strings.ts';
 import './own-key-log-status.ts';
 
@@ -463,6 +464,9 @@ export class SettingsView extends LitElement {
 
         <h3 id="two-factor-label">${uiText('mfa.title')}</h3>
         <two-factor-settings aria-labelledby="two-factor-label"></two-factor-settings>
+
+        <h3 id="passkeys-label">${uiText('passkey.title')}</h3>
+        <passkey-settings aria-labelledby="passkeys-label"></passkey-settings>
 
         <h3 id="password-label">Change password</h3>
         ${

@@ -2,7 +2,8 @@
  * `<two-factor-settings>`: Settings → Two-factor sign-in (issue 19). Turn TOTP on (QR code and
  * the secret as text for an authenticator app, confirm with a code), see the ten recovery codes
  * once (copy, download), get new ones, or turn two-factor off with the password and a code.
- * Actions the key server guards with step-up ask for the password first when it says so.
+ * Actions the key server guards with step-up ask for the password or a passkey first when it says
+ * so (`<step-up-prompt>`).
  */
 /* eslint-disable @typescript-eslint/unbound-method -- Lit calls template event listeners with `this` bound to the host element (renderOptions.host). */
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
@@ -11,29 +12,17 @@ import { consume } from '@lit/context';
 import QRCode from 'qrcode';
 import type { MfaState } from '@sotto/client';
 import { messengerContext } from '../context.ts';
-import { MessengerError, type MessengerService } from '../services/messenger.ts';
+import { MessengerError, securityOf, type MessengerService } from '../services/messenger.ts';
 import { uiText } from '../services/ui-strings.ts';
-import { shared } from '../styles.ts';
+import { settingsForm, shared } from '../styles.ts';
+import './step-up-prompt.ts';
 
 @customElement('two-factor-settings')
 export class TwoFactorSettings extends LitElement {
   static override styles = [
     shared,
+    settingsForm,
     css`
-      form {
-        display: grid;
-        gap: 0.5rem;
-        max-width: 24rem;
-      }
-      label {
-        display: grid;
-        gap: 0.2rem;
-      }
-      .row {
-        display: flex;
-        gap: 0.5rem;
-        flex-wrap: wrap;
-      }
       img {
         width: 12rem;
         height: 12rem;
@@ -74,9 +63,8 @@ export class TwoFactorSettings extends LitElement {
     }
   }
 
-  private async api() {
-    if (!this.messenger) throw new MessengerError('UNSUPPORTED', 'not signed in');
-    return this.messenger.security();
+  private api() {
+    return securityOf(this.messenger);
   }
 
   /** Run `action`; when the server wants the password again, ask for it and retry after. */
@@ -98,16 +86,11 @@ export class TwoFactorSettings extends LitElement {
     }
   }
 
-  private async stepUp(e: Event): Promise<void> {
-    e.preventDefault();
-    const pw = (new FormData(e.target as HTMLFormElement).get('password') as string | null) ?? '';
+  private readonly steppedUp = async (): Promise<void> => {
     const retry = this._needPassword;
-    await this.guarded(async () => {
-      await (await this.api()).stepUp(pw);
-      this._needPassword = null;
-      if (retry) await retry();
-    });
-  }
+    this._needPassword = null;
+    if (retry) await this.guarded(retry);
+  };
 
   private readonly start = async (): Promise<void> => {
     const { secret, uri } = await (await this.api()).startTotp();
@@ -180,13 +163,7 @@ export class TwoFactorSettings extends LitElement {
       ${this._error !== '' ? html`<p class="error" role="alert">${this._error}</p>` : nothing}
       ${
         this._needPassword !== null
-          ? html`<form data-step-up @submit=${this.stepUp}>
-              <label
-                >${uiText('mfa.stepUpPassword')}
-                <input name="password" type="password" autocomplete="current-password" required />
-              </label>
-              <button type="submit" ?disabled=${this._busy}>${uiText('mfa.stepUpContinue')}</button>
-            </form>`
+          ? html`<step-up-prompt @stepped-up=${this.steppedUp}></step-up-prompt>`
           : nothing
       }
       ${this._codes !== null ? this.renderCodes() : nothing}

@@ -18,7 +18,9 @@ import { createModerationPort } from './moderation.ts';
 import { createInvitePort } from './invites.ts';
 import {
   ClientError,
+  createHttpClient,
   parseInviteLink,
+  type LoginOptions,
   type FileThumbnail,
   type MessageRecord,
   type SecurityApi,
@@ -58,7 +60,9 @@ import {
   toMessengerError,
   toPasswordChangeError,
   translated,
+  translatedApi,
 } from './messenger-errors.ts';
+import { passkeyLogIn } from './passkey-login.ts';
 import { appLockState, changeAppLock, saveIdleLock } from './app-lock.ts';
 import { EngineHost } from './engine-host.ts';
 import { READ_RECEIPTS_SETTING, dbNameFor, lastUser, rememberUser } from './local-settings.ts';
@@ -106,7 +110,7 @@ class EngineMessenger implements MessengerService {
   /** Presence visibility last read from or written to the key server (null: not known yet). */
   private presenceShared: boolean | null = null;
 
-  constructor(baseUrl: string) {
+  constructor(private readonly baseUrl: string) {
     this.host = new EngineHost(baseUrl);
   }
 
@@ -212,7 +216,7 @@ class EngineMessenger implements MessengerService {
     password: string,
     progress: ProgressFn | undefined,
     mode: 'register' | 'login' | 'new-identity',
-    totp?: string,
+    extra: Pick<LoginOptions, 'totp' | 'session'> = {},
   ): Promise<Account> {
     await this.host.close();
     progress?.(uiText('progress.loading'), 0.1);
@@ -236,7 +240,7 @@ class EngineMessenger implements MessengerService {
           : await client.login(username, password, {
               platform: 'web',
               ...(mode === 'new-identity' ? { resetIdentity: true } : {}),
-              ...(totp === undefined ? {} : { totp }),
+              ...extra,
             });
       progress?.(uiText('progress.connecting'), 0.85);
       const me = await this.signedIn(info);
@@ -286,11 +290,23 @@ class EngineMessenger implements MessengerService {
     progress?: ProgressFn,
     totp?: string,
   ): Promise<Account> {
-    return this.enter(username, password, progress, 'login', totp);
+    return this.enter(username, password, progress, 'login', totp === undefined ? {} : { totp });
+  }
+
+  logInWithPasskey(
+    progress?: ProgressFn,
+    after?: { username: string; password: string },
+  ): Promise<Account> {
+    return passkeyLogIn(
+      createHttpClient({ baseUrl: this.baseUrl }),
+      (username, password, session) =>
+        this.enter(username, password, progress, 'login', { session }),
+      after,
+    );
   }
 
   async security(): Promise<SecurityApi> {
-    return translated(() => this.engine().security());
+    return translatedApi(await translated(() => this.engine().security()));
   }
 
   logInWithNewIdentity(

@@ -24,6 +24,12 @@ const API_CODES: Readonly<Record<string, Code>> = {
   REAUTH_REQUIRED: 'REAUTH_REQUIRED',
 };
 
+/** Key server errors whose sentence is ours (the server's is meant for developers). */
+const API_ERRORS: Readonly<Record<string, [Code, UiStringKey]>> = {
+  PASSKEY_INVALID: ['PASSKEY_INVALID', 'passkey.unknown'],
+  INVALID_MFA_TOKEN: ['FAILED', 'passkey.expired'],
+};
+
 /** Engine error codes the views tell apart or explain: messenger code and sentence. */
 const CLIENT_ERRORS: Partial<Record<ClientError['code'], [Code, UiStringKey]>> = {
   LINK_REQUIRED: ['LINK_REQUIRED', 'error.linkRequired'],
@@ -69,6 +75,8 @@ export function toMessengerError(err: unknown): unknown {
   if (err instanceof ApiError && err.code === 'RATE_LIMITED') {
     return new MessengerError('RATE_LIMITED', rateLimitedText(err.retryAfterMs), { cause: err });
   }
+  const ours = err instanceof ApiError ? API_ERRORS[err.code] : undefined;
+  if (ours !== undefined) return new MessengerError(ours[0], uiText(ours[1]), { cause: err });
   if (err instanceof ApiError) {
     const code =
       API_CODES[err.code] ?? (err.status === 0 || err.status >= 502 ? 'UNREACHABLE' : 'FAILED');
@@ -100,6 +108,22 @@ export async function translated<T>(fn: () => Promise<T>): Promise<T> {
   } catch (err) {
     throw toMessengerError(err);
   }
+}
+
+/**
+ * `api` with every method's rejection translated by {@link toMessengerError}, so the views can
+ * tell REAUTH_REQUIRED, BAD_MFA_CODE or PASSKEY_INVALID apart from the key server's raw errors.
+ */
+export function translatedApi<T extends object>(api: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(api)) {
+    out[name] =
+      typeof value === 'function'
+        ? (...args: unknown[]) =>
+            translated(() => Promise.resolve((value as (...a: unknown[]) => unknown)(...args)))
+        : value;
+  }
+  return out as T;
 }
 
 /** The error of an operation that needs a signed-in engine, called without one. */

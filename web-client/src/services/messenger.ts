@@ -270,6 +270,10 @@ export class MessengerError extends Error {
       | 'BAD_MFA_CODE'
       /** The action needs the password again (step-up). */
       | 'REAUTH_REQUIRED'
+      /** The user cancelled the passkey prompt, or it timed out (nothing changed). */
+      | 'PASSKEY_CANCELLED'
+      /** The passkey is not registered, is another account's, or is registered already. */
+      | 'PASSKEY_INVALID'
       | 'UNREACHABLE'
       | 'INVALID_USERNAME'
       | 'WEAK_PASSWORD'
@@ -290,6 +294,16 @@ export class MessengerError extends Error {
   ) {
     super(message, options);
   }
+}
+
+/**
+ * The account-security API of `messenger`'s signed-in device, for the settings views; rejects
+ * UNSUPPORTED while no messenger is there yet.
+ */
+export function securityOf(messenger: MessengerService | undefined): Promise<SecurityApi> {
+  if (messenger === undefined)
+    return Promise.reject(new MessengerError('UNSUPPORTED', 'not signed in'));
+  return messenger.security();
 }
 
 /** A link in progress on a new browser of an existing account (PROTOCOL.md §13). */
@@ -401,6 +415,17 @@ export interface MessengerService {
   signUp(username: string, password: string, progress?: ProgressFn): Promise<Account>;
   /** Log in (a new device on this browser when none is stored), connect. */
   logIn(username: string, password: string, progress?: ProgressFn, totp?: string): Promise<Account>;
+  /**
+   * Sign in with a passkey (docs/WEB.md "Passkeys"). Alone, the passkey names the account and
+   * stands for both factors; `after` a password that logIn answered with MFA_REQUIRED, it is
+   * the second factor (a passkey of another account is PASSKEY_INVALID). PASSKEY_CANCELLED when
+   * the user closed the prompt. A new browser still needs a link (LINK_REQUIRED), as with the
+   * password.
+   */
+  logInWithPasskey(
+    progress?: ProgressFn,
+    after?: { username: string; password: string },
+  ): Promise<Account>;
   /**
    * The account-security API (two-factor, recovery codes, step-up, passkeys, the devices page)
    * of the signed-in device.

@@ -223,6 +223,34 @@ const EN = {
   'keyLog.unexpectedAlert':
     'Key log: {entries} checked, {unexpected} unexpected — see the alert · {time}',
 
+  'stepUp.badPassword': 'Wrong password.',
+  'passkey.title': 'Passkeys',
+  'passkey.intro':
+    'A passkey signs you in on this server without your password, with this device’s screen lock or a security key. It also works as the second step after your password.',
+  'passkey.none': 'No passkeys yet.',
+  'passkey.nameLabel': 'Name of the new passkey',
+  'passkey.add': 'Add a passkey',
+  'passkey.times': 'Added {added} · last used {used}',
+  'passkey.neverUsed': 'never',
+  'passkey.rename': 'Rename',
+  'passkey.renameLabel': 'Rename passkey {name}',
+  'passkey.newNameLabel': 'New name for passkey {name}',
+  'passkey.remove': 'Remove',
+  'passkey.removeLabel': 'Remove passkey {name}',
+  'passkey.signIn': 'Sign in with a passkey',
+  'passkey.secondFactor': 'Use a passkey instead of a code',
+  'passkey.stepUpWith': 'Confirm with a passkey',
+  'passkey.cancelled': 'The passkey request was cancelled or timed out. Nothing changed.',
+  'passkey.already': 'This passkey is already registered for your account.',
+  'passkey.unknown':
+    'This passkey is not registered on this server, or it belongs to another account.',
+  'passkey.noUser':
+    'This passkey does not say which account it is for. Sign in with your password.',
+  'passkey.failed': 'The passkey did not work: {why}',
+  'passkey.noneOnAccount': 'This account has no passkey. Type the code from your app.',
+  'passkey.unsupported': 'This browser cannot use passkeys.',
+  'passkey.expired': 'The sign-in took too long. Start again.',
+
   'mfa.title': 'Two-factor sign-in',
   'mfa.off': 'Off. Turn it on to ask for a code from an authenticator app after the password.',
   'mfa.on': 'On. Logins need a code from your authenticator app. Recovery codes left: {n}.',

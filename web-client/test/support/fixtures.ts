@@ -151,6 +151,11 @@ export class RecordingMessenger implements MessengerService {
     if (this.failWith) throw this.failWith;
     return { username, deviceId: 'dev1' };
   }
+  async logInWithPasskey(_progress?: unknown, after?: { username: string; password: string }) {
+    this.record('logInWithPasskey', after?.username, after?.password);
+    if (this.failWith) throw this.failWith;
+    return { username: after?.username ?? 'passkey_user', deviceId: 'dev1' };
+  }
   async logOut(options: { wipe: boolean }) {
     this.record('logOut', options);
   }
