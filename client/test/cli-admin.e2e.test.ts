@@ -48,10 +48,19 @@ describe('sotto admin', () => {
     expect(missing.stderr).toContain('GROUP_NOT_FOUND');
 
     expect((await sotto('op', ['admin', 'unban', m])).code).toBe(0);
+    // granting the role is a step-up action: the password again, a wrong one refused
+    const wrong = await sotto('op', ['admin', 'operator', u, '--password=not the password']);
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toContain('INVALID_CREDENTIALS');
+    const grant = await sotto('op', ['admin', 'operator', u, `--password=${pw!}`]);
+    expect(grant.code, grant.stderr).toBe(0);
+    expect(JSON.parse(grant.stdout)).toEqual({ operator: u });
+    expect((await sotto('u', ['admin', 'log'])).code).toBe(0);
     const log = JSON.parse((await sotto('op', ['admin', 'log'])).stdout) as {
       entries: { action: string; target: string }[];
     };
-    expect(log.entries.slice(0, 2).map((e) => `${e.action} ${e.target}`)).toEqual([
+    expect(log.entries.slice(0, 3).map((e) => `${e.action} ${e.target}`)).toEqual([
+      `operator-granted ${u}`,
       `unban ${m}`,
       `ban ${m}`,
     ]);

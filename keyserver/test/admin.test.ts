@@ -280,3 +280,51 @@ describe('the start-up operator (--create-operator)', () => {
     expect(login.statusCode).toBe(200);
   });
 });
+
+describe('granting and taking the operator role', () => {
+  it('needs a password or passkey in the last 5 minutes (step-up), like every sensitive action', async () => {
+    let clock = Date.now();
+    const srv = await makeServer({ now: () => clock });
+    try {
+      const olga = await signupAndLogin(srv.app, 'olga');
+      await srv.store.setOperator('olga', true);
+      await signupAndLogin(srv.app, 'bob');
+      clock += 6 * 60_000;
+      // a refreshed token keeps the login's auth time: 6 minutes old
+      const refreshed = await srv.app.inject({
+        method: 'POST',
+        url: '/v1/sessions/refresh',
+        payload: { refreshToken: olga.refreshToken },
+      });
+      const stale = refreshed.json<{ accessToken: string }>().accessToken;
+      for (const method of ['PUT', 'DELETE'] as const) {
+        const r = await srv.app.inject({
+          method,
+          url: '/v1/admin/operators/bob',
+          headers: bearer(stale),
+        });
+        expect(r.statusCode, method).toBe(403);
+        expect(r.json().error).toBe('REAUTH_REQUIRED');
+      }
+      expect(await srv.store.isOperator('bob')).toBe(false);
+
+      const stepUp = await srv.app.inject({
+        method: 'POST',
+        url: '/v1/sessions/step-up',
+        headers: bearer(stale),
+        payload: { password: 'correct horse battery' },
+      });
+      expect(stepUp.statusCode).toBe(200);
+      const fresh = stepUp.json<{ accessToken: string }>().accessToken;
+      const grant = await srv.app.inject({
+        method: 'PUT',
+        url: '/v1/admin/operators/bob',
+        headers: bearer(fresh),
+      });
+      expect(grant.statusCode).toBe(204);
+      expect(await srv.store.isOperator('bob')).toBe(true);
+    } finally {
+      await srv.close();
+    }
+  });
+});

@@ -119,13 +119,14 @@ export function adminRoutes(app: FastifyInstance, ctx: Ctx, moderation: Moderati
       onRequest,
       schema: {
         tags,
-        summary: 'Grant the operator role',
+        summary: 'Grant the operator role (step-up: a password or passkey in the last 5 minutes)',
         security: bearer,
         params: userParams,
         response: { 204: { type: 'null' }, ...errors(400, 401, 403, 404) },
       },
     },
     async (req, reply) => {
+      ctx.requireRecentAuth(claims(req));
       notFound(
         await moderation.grantOperator(claims(req).sub, req.params.username, true),
         'USER_NOT_FOUND',
@@ -140,13 +141,15 @@ export function adminRoutes(app: FastifyInstance, ctx: Ctx, moderation: Moderati
       onRequest,
       schema: {
         tags,
-        summary: 'Take the operator role (not from yourself: the server keeps an operator)',
+        summary:
+          'Take the operator role (not from yourself: the server keeps an operator; step-up as for granting)',
         security: bearer,
         params: userParams,
         response: { 204: { type: 'null' }, ...errors(400, 401, 403, 404, 409) },
       },
     },
     async (req, reply) => {
+      ctx.requireRecentAuth(claims(req));
       const actor = claims(req).sub;
       if (req.params.username === actor) throw apiError('SELF_TARGET');
       notFound(await moderation.grantOperator(actor, req.params.username, false), 'USER_NOT_FOUND');

@@ -6,6 +6,7 @@
 import type { Command } from '../args.ts';
 import { withClient } from '../connect.ts';
 import { EXIT, UsageError } from '../exit.ts';
+import { readPassword } from '../input.ts';
 import { print } from '../output.ts';
 
 const enc = encodeURIComponent;
@@ -18,9 +19,12 @@ export const admin: Command = async ({ cfg, args }) => {
     if (!target) throw new UsageError(`admin ${sub} needs ${what}`);
     return target;
   };
+  // Granting the operator role is a step-up action (issue 19): the password first.
+  const password = sub === 'operator' ? await readPassword(cfg) : undefined;
   await withClient(cfg, false, async (client) => {
     // Loads the account and its tokens (no broker connection without MQTT).
     await client.start();
+    if (password !== undefined) await (await client.security()).stepUp(password);
     const call = <T>(method: 'GET' | 'PUT' | 'DELETE', path: string, body?: unknown) =>
       client.http.call<T>(method, path, body === undefined ? { auth: true } : { auth: true, body });
     switch (sub) {
