@@ -17,3 +17,4 @@ export * from './acl-events.ts';
 export * from './discovery.ts';
 export * from './payload.ts';
 export * from './call.ts';
+export * from './push.ts';

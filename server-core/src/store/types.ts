@@ -516,7 +516,11 @@ export interface Store {
 
   // ---- Web Push (docs/PROTOCOL.md "Wake-up pushes") ----
   /** Set (or replace) the push subscription of a device. */
-  setPushSubscription(username: string, deviceId: string, sub: PushSubscriptionRecord): Promise<void>;
+  setPushSubscription(
+    username: string,
+    deviceId: string,
+    sub: PushSubscriptionRecord,
+  ): Promise<void>;
   getPushSubscription(username: string, deviceId: string): Promise<PushSubscriptionRecord | null>;
   /** Forget a device's subscription; false when it had none. */
   deletePushSubscription(username: string, deviceId: string): Promise<boolean>;
