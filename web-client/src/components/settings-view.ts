@@ -22,6 +22,7 @@ import './account-devices.ts';
 import './two-factor-settings.ts';
 import { uiText } from '../services/ui-strings.ts';
 import './own-key-log-status.ts';
+import './push-toggle.ts';
 
 /** Why a password change failed, in words. */
 function passwordError(err: unknown): string {
@@ -416,6 +417,7 @@ export class SettingsView extends LitElement {
                     <button @click=${this.askNotifications}>Turn on desktop notifications</button>
                   </div>`
         }
+        <push-toggle .port=${s?.messenger.push}></push-toggle>
         <label class="check">
           <input
             type="checkbox"

@@ -59,6 +59,7 @@ import {
 } from './messenger-errors.ts';
 import { appLockState, changeAppLock, saveIdleLock } from './app-lock.ts';
 import { EngineHost } from './engine-host.ts';
+import type { PushPort } from './app-worker.ts';
 import { READ_RECEIPTS_SETTING, dbNameFor, lastUser, rememberUser } from './local-settings.ts';
 import { safetyInfo, verifyScannedQr } from './safety-qr.ts';
 import { linkApproval, linkOffer } from './device-link.ts';
@@ -127,6 +128,19 @@ class EngineMessenger implements MessengerService {
     },
     groupMembers: async (groupId) => (await this.groupInfo(groupId)).members.map((m) => m.username),
   };
+
+  readonly push: PushPort = {
+    key: () => translated(() => this.engine().http.pushKey()),
+    register: (subscription) =>
+      translated(() => this.engine().http.setPushSubscription(this.deviceId(), subscription)),
+    unregister: () => translated(() => this.engine().http.deletePushSubscription(this.deviceId())),
+  };
+
+  private deviceId(): string {
+    const me = this.host.account;
+    if (me === null) throw new MessengerError('NOT_AUTHORIZED', 'Sign in first.');
+    return me.deviceId;
+  }
 
   get connection(): ConnectionState {
     return this.host.connection;
