@@ -548,7 +548,11 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
   });
   pushRoutes(app, ctx, push);
   const unsubscribeWakes = opts.wakes?.subscribe((event) => void push.wake(event));
-  if (unsubscribeWakes) app.addHook('onClose', async () => unsubscribeWakes());
+  if (unsubscribeWakes)
+    app.addHook('onClose', (_instance, done) => {
+      unsubscribeWakes();
+      done();
+    });
 
   // A Fastify instance is a thenable, so TypeScript checks the *awaited* type of
   // the return value (a plain FastifyInstance) and loses the extras; the object

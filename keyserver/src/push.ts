@@ -255,10 +255,7 @@ export function createPushSender(opts: PushSenderOptions): PushSender {
             contentEncoding: 'aes128gcm',
           },
         );
-        const status = await post(
-          details as unknown as Parameters<typeof post>[0],
-          opts.allowPrivateEndpoints,
-        );
+        const status = await post(details, opts.allowPrivateEndpoints);
         if (status === 404 || status === 410) {
           // RFC 8030 §7.3: the subscription expired or was withdrawn; it will never work again.
           await store.deletePushSubscription(username, deviceId);

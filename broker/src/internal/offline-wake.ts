@@ -35,7 +35,8 @@ export function wakeOfflineSessions(
   const enqueueCombi = p.outgoingEnqueueCombi.bind(p);
   p.outgoingEnqueueCombi = async (subs, packet) => {
     const result = await enqueueCombi(subs, packet);
-    const topic = parseTopic(String((packet as { topic?: unknown }).topic ?? ''));
+    const name = (packet as { topic?: unknown }).topic;
+    const topic = typeof name === 'string' ? parseTopic(name) : null;
     const groupId =
       topic?.kind === 'group' ? topic.groupId : topic?.kind === 'inbox' ? null : undefined;
     if (groupId === undefined) return result;

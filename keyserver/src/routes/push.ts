@@ -51,7 +51,7 @@ export function pushRoutes(app: FastifyInstance, ctx: Ctx, push: PushSender): vo
         },
       },
     },
-    async () => ({ publicKey: push.publicKey }),
+    (_req, reply) => reply.send({ publicKey: push.publicKey }),
   );
 
   app.put<{ Params: { deviceId: string }; Body: SubscriptionBody }>(

@@ -45,8 +45,9 @@ export function createMemoryWakeBus(opts: { onError?: (err: unknown) => void } =
       handlers.add(handler);
       return () => void handlers.delete(handler);
     },
-    async close() {
+    close() {
       handlers.clear();
+      return Promise.resolve();
     },
   };
 }

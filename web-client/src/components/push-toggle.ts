@@ -41,7 +41,7 @@ export class PushToggle extends LitElement {
     void pushEnabled().then((on) => (this._on = on));
   }
 
-  private async toggle(e: Event): Promise<void> {
+  private readonly toggle = async (e: Event): Promise<void> => {
     const want = (e.target as HTMLInputElement).checked;
     const port = this.port;
     if (port === undefined) return;
@@ -57,7 +57,7 @@ export class PushToggle extends LitElement {
     } finally {
       this._busy = false;
     }
-  }
+  };
 
   override render() {
     if (!pushSupported())
