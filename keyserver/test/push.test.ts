@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodePushMessage } from '@sotto/crypto/wire';
 import { createMemoryWakeBus, createSqliteStore, type WakeBus } from '@sotto/server-core/store';
+import { waitFor } from '../../test/support/ports.ts';
 import { startPushReceiver, type PushReceiver } from '../../test/support/push-receiver.ts';
 import {
   createPushSender,
@@ -15,13 +16,7 @@ import {
 } from '../src/push.ts';
 import { bearer, makeServer, signupAndLogin, type TestServer } from './fixtures.ts';
 
-const until = async (check: () => boolean, what: string) => {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
+const until = (check: () => boolean, what: string) => waitFor(check, { what });
 
 const GROUP = 'g0123456789abcdefghijk';
 
@@ -154,7 +149,6 @@ describe('wake-up pushes (local push receiver, test-only private endpoints)', ()
   let receiver: PushReceiver;
   let wakes: WakeBus;
   let alice: { accessToken: string };
-  let bob: { accessToken: string };
 
   beforeAll(async () => {
     receiver = await startPushReceiver();
@@ -163,26 +157,33 @@ describe('wake-up pushes (local push receiver, test-only private endpoints)', ()
       wakes,
       config: { pushAllowPrivateEndpoints: true, pushIntervalMs: 60_000 },
     });
-    alice = await signupAndLogin(srv.app, 'alice', 'a1');
-    bob = await signupAndLogin(srv.app, 'bob', 'b1');
-    for (const [who, dev] of [
-      [alice, 'a1'],
-      [bob, 'b1'],
-    ] as const) {
-      const r = await srv.app.inject({
-        method: 'PUT',
-        url: `/v1/devices/${dev}/push`,
-        headers: bearer(who.accessToken),
-        payload: receiver.subscribe(dev),
-      });
-      expect(r.statusCode).toBe(204);
-    }
+    alice = await subscribed('alice', 'a1');
+    await subscribed('bob', 'b1');
   });
   afterAll(async () => {
     await srv.close();
     await wakes.close();
     await receiver.close();
   });
+
+  /** A new account whose device `dev` subscribes at the receiver's `/{dev}`. */
+  async function subscribed(name: string, dev: string): Promise<{ accessToken: string }> {
+    const session = await signupAndLogin(srv.app, name, dev);
+    const r = await srv.app.inject({
+      method: 'PUT',
+      url: `/v1/devices/${dev}/push`,
+      headers: bearer(session.accessToken),
+      payload: receiver.subscribe(dev),
+    });
+    expect(r.statusCode).toBe(204);
+    return session;
+  }
+
+  /** Until the store no longer holds the device's subscription (bounded). */
+  const forgotten = (name: string, dev: string) =>
+    waitFor(async () => (await srv.store.getPushSubscription(name, dev)) === null, {
+      what: `${name}'s subscription deleted`,
+    });
 
   it('sends a VAPID-signed aes128gcm push that says only "wake" — no sender, no message', async () => {
     wakes.publish({ username: 'alice', deviceId: 'a1', groupId: null });
@@ -216,13 +217,7 @@ describe('wake-up pushes (local push receiver, test-only private endpoints)', ()
     // Another message for bob within the interval: no second push. Alice's slot is taken too,
     // so the marker is a third device that registers now.
     wakes.publish({ username: 'bob', deviceId: 'b1', groupId: GROUP });
-    const dave = await signupAndLogin(srv.app, 'dave', 'd1');
-    await srv.app.inject({
-      method: 'PUT',
-      url: '/v1/devices/d1/push',
-      headers: bearer(dave.accessToken),
-      payload: receiver.subscribe('d1'),
-    });
+    await subscribed('dave', 'd1');
     wakes.publish({ username: 'dave', deviceId: 'd1', groupId: null });
     await until(() => receiver.received.some((p) => p.path === '/d1'), "dave's push (marker)");
     expect(receiver.received.filter((p) => p.path === '/b1')).toHaveLength(1);
@@ -233,21 +228,11 @@ describe('wake-up pushes (local push receiver, test-only private endpoints)', ()
   });
 
   it('forgets a subscription the push service says is gone (410), and one of a logged-out device', async () => {
-    const erin = await signupAndLogin(srv.app, 'erin', 'e1');
-    const sub = receiver.subscribe('e1');
-    await srv.app.inject({
-      method: 'PUT',
-      url: '/v1/devices/e1/push',
-      headers: bearer(erin.accessToken),
-      payload: sub,
-    });
+    await subscribed('erin', 'e1');
     receiver.answer('/e1', 410);
     wakes.publish({ username: 'erin', deviceId: 'e1', groupId: null });
     await until(() => receiver.received.some((p) => p.path === '/e1'), "erin's push");
-    const deadline = Date.now() + 5_000;
-    while ((await srv.store.getPushSubscription('erin', 'e1')) && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 10));
-    expect(await srv.store.getPushSubscription('erin', 'e1')).toBeNull();
+    await forgotten('erin', 'e1');
 
     const out = await srv.app.inject({
       method: 'DELETE',
@@ -259,19 +244,10 @@ describe('wake-up pushes (local push receiver, test-only private endpoints)', ()
   });
 
   it('wakes no device that was removed while its subscription stayed (and forgets it)', async () => {
-    const frank = await signupAndLogin(srv.app, 'frank', 'f1');
-    await srv.app.inject({
-      method: 'PUT',
-      url: '/v1/devices/f1/push',
-      headers: bearer(frank.accessToken),
-      payload: receiver.subscribe('f1'),
-    });
+    await subscribed('frank', 'f1');
     await srv.store.deactivateDevice('frank', 'f1');
     wakes.publish({ username: 'frank', deviceId: 'f1', groupId: null });
-    const deadline = Date.now() + 5_000;
-    while ((await srv.store.getPushSubscription('frank', 'f1')) && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 10));
-    expect(await srv.store.getPushSubscription('frank', 'f1')).toBeNull();
+    await forgotten('frank', 'f1');
     expect(receiver.received.some((p) => p.path === '/f1')).toBe(false);
   });
 });

@@ -85,6 +85,12 @@ describe('installable app', () => {
         ),
       );
       expect(api).toBe('network error');
+      // Nor does it answer a navigation to the server's own pages with the app.
+      const docs = await page.goto(`${server.url}/docs`).then(
+        () => 'the app',
+        () => 'network error',
+      );
+      expect(docs).toBe('network error');
     } finally {
       await context.setOffline(false);
     }
@@ -129,6 +135,8 @@ describe('wake-up pushes in the service worker', () => {
   it('shows only "New message" while no window is visible, and nothing while one is', async () => {
     const group = (n: number) => `group:g${n}${'x'.repeat(20)}`;
     // Visible page: the page notifies by itself, the worker stays silent.
+    await page.goto(`${server.url}/#/`);
+    await expect.poll(() => activeWorker(page)).toBe(`${server.url}/sw.js`);
     await deliver(JSON.stringify({ v: 1, type: 'wake', conversation: group(1) }));
     // No window of the app any more: the worker notifies. Its notice is the marker that the
     // first push was handled before it (pushes reach one worker in order).

@@ -28,6 +28,8 @@ const CACHE = `sotto-shell-${__SOTTO_VERSION__}`;
 const SHELL = new Set(__SOTTO_SHELL__);
 /** Client-side routes all answer with the shell's page. */
 const PAGE = '/';
+/** Server paths a navigation may open that are not the app (Swagger UI, health, discovery). */
+const SERVER_PATHS = /^\/(v1|docs|healthz|metrics|mqtt|\.well-known)(\/|$)/;
 
 self.addEventListener('install', (event) => {
   event.waitUntil(caches.open(CACHE).then((c) => c.addAll([...SHELL])));
@@ -47,7 +49,7 @@ self.addEventListener('fetch', (event) => {
   const req = event.request;
   if (req.method !== 'GET') return;
   const url = new URL(req.url);
-  if (url.origin !== self.location.origin) return;
+  if (url.origin !== self.location.origin || SERVER_PATHS.test(url.pathname)) return;
   const key = req.mode === 'navigate' ? PAGE : url.pathname;
   // Anything not of the shell (the API, the broker, attachments) goes to the network untouched.
   if (!SHELL.has(key)) return;
