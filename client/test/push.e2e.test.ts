@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodePushMessage } from '@sotto/crypto/wire';
 import { startPushReceiver, type PushReceiver } from '../../test/support/push-receiver.ts';
-import type { ClientEvents, SottoClient } from '../src/api.ts';
+import type { ClientEvents, SottoClient } from '../src/engine.ts';
 import type { MessageRecord } from '../src/store/types.ts';
 import { createMemoryStore } from '../src/stores/memory.ts';
 import { makeClient, startServer, uname, until, type TestServer } from './support/server.ts';

@@ -28,7 +28,8 @@ describe('push subscriptions in production configuration', () => {
     srv = await makeServer();
     alice = await signupAndLogin(srv.app, 'alice', 'a1');
     bob = await signupAndLogin(srv.app, 'bob', 'b1');
-  });
+    // Building the app and two Argon2 logins: more than the default 10 s on a loaded machine.
+  }, 60_000);
   afterAll(() => srv.close());
 
   const put = (token: string, deviceId: string, endpoint: string) =>
@@ -159,7 +160,7 @@ describe('wake-up pushes (local push receiver, test-only private endpoints)', ()
     });
     alice = await subscribed('alice', 'a1');
     await subscribed('bob', 'b1');
-  });
+  }, 60_000);
   afterAll(async () => {
     await srv.close();
     await wakes.close();

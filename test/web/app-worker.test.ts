@@ -14,6 +14,18 @@ import type { Browser, BrowserContext, CDPSession, Page, Worker } from 'playwrig
 import { expectCspClean, newWatchedUser, type CspWatch } from './csp-watch.ts';
 import { launchChromium, startServer, type TestServer } from './harness.ts';
 
+/** What the test uses of the worker's global scope (the DOM typings here do not describe it). */
+interface WorkerScope {
+  registration: {
+    getNotifications(filter?: {
+      tag?: string;
+    }): Promise<{ title: string; body: string; tag: string; data: unknown }[]>;
+  };
+  dispatchEvent(event: Event): boolean;
+}
+/** The worker's `NotificationEvent` (WebWorker typings, not DOM). */
+declare const NotificationEvent: new (type: string, init: { notification: unknown }) => Event;
+
 let server: TestServer;
 let browser: Browser;
 let context: BrowserContext;
@@ -110,9 +122,12 @@ describe('wake-up pushes in the service worker', () => {
     });
   const notifications = () =>
     worker.evaluate(async () =>
-      (await (self as unknown as ServiceWorkerGlobalScope).registration.getNotifications()).map(
-        (n) => ({ title: n.title, body: n.body, tag: n.tag, data: n.data as unknown }),
-      ),
+      (await (self as unknown as WorkerScope).registration.getNotifications()).map((n) => ({
+        title: n.title,
+        body: n.body,
+        tag: n.tag,
+        data: n.data,
+      })),
     );
 
   beforeAll(async () => {
@@ -167,7 +182,7 @@ describe('wake-up pushes in the service worker', () => {
     // notification would fire, for the notification it showed.
     await worker.evaluate(
       async (tag) => {
-        const sw = self as unknown as ServiceWorkerGlobalScope;
+        const sw = self as unknown as WorkerScope;
         const [n] = await sw.registration.getNotifications({ tag });
         if (!n) throw new Error('no notification');
         sw.dispatchEvent(new NotificationEvent('notificationclick', { notification: n }));
