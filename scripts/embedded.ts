@@ -26,16 +26,20 @@ import {
   buildApp,
   listenMetrics,
   loadOrCreateMfaKey,
+  loadOrCreateVapidKeys,
   secureDataDir,
 } from '@sotto/keyserver';
 import {
   createMemoryAclEvents,
+  createMemoryWakeBus,
   createRedisAclEvents,
   createRedisStore,
+  createRedisWakeBus,
   createSqliteStore,
   type AclEvents,
   type RedisClient,
   type Store,
+  type WakeBus,
 } from '@sotto/server-core/store';
 import { createTokenVerifier, loadOrCreateSigningKey } from '@sotto/server-core/tokens';
 import type { EmbeddedConfig } from './start-config.ts';
@@ -83,7 +87,7 @@ export async function startEmbedded(
   const ks = config.keyserver;
   const opt = config.embedded;
   // Before anything opens a file: 0700 dir, 0600 secrets, or a refusal (keyserver files.ts).
-  const { dataDir, jwtKeyFile, mfaKeyFile } = secureDataDir(ks, {
+  const { dataDir, jwtKeyFile, mfaKeyFile, vapidKeyFile } = secureDataDir(ks, {
     extraSecrets: opt.tls ? [opt.tls.keyFile] : [],
     warn: (message) => log(`warning: ${message}`),
   });
@@ -91,6 +95,7 @@ export async function startEmbedded(
   mkdirSync(blobDir, { recursive: true, mode: 0o700 });
   const signingKey = loadOrCreateSigningKey(jwtKeyFile);
   const mfaKey = loadOrCreateMfaKey(mfaKeyFile);
+  const vapidKeys = loadOrCreateVapidKeys(vapidKeyFile);
 
   const cleanups: (() => Promise<unknown>)[] = [];
   const runCleanups = async () => {
@@ -101,6 +106,7 @@ export async function startEmbedded(
     // ---- store and ACL events: SQLite + in-process, or Redis for both ----
     let store: Store;
     let events: AclEvents;
+    let wakes: WakeBus;
     let backends: RedisBackends | null = null;
     let redis: RedisClient | null = null;
     if (ks.redisUrl) {
@@ -116,13 +122,17 @@ export async function startEmbedded(
       });
       await redisEvents.ready();
       events = redisEvents;
+      // Redis even in one process: key servers of other processes may hold the subscription.
+      wakes = createRedisWakeBus({ client, prefix: ks.redisPrefix });
       backends = createRedisBackends(ks.redisUrl);
     } else {
       store = createSqliteStore({ filename: join(dataDir, 'keyserver.db') });
       events = createMemoryAclEvents();
+      wakes = createMemoryWakeBus();
     }
     cleanups.push(() => store.close());
     cleanups.push(() => events.close());
+    cleanups.push(() => wakes.close());
 
     const verifier = createTokenVerifier({
       publicKey: signingKey,
@@ -161,6 +171,8 @@ export async function startEmbedded(
       aclEvents: events,
       signingKey,
       mfaKey,
+      vapidKeys,
+      wakes,
       blobDir,
       publisher: control,
       config: ks,
@@ -184,6 +196,7 @@ export async function startEmbedded(
     broker = await createBroker({
       store,
       aclEvents: events,
+      wakes,
       verifyToken: (token) => verifier.verify(token),
       ...(backends ?? {}),
       metricsRegistry: app.metrics.registry,

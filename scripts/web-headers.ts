@@ -8,8 +8,9 @@
 
 /**
  * Trusted Types policies the built web client creates: Lit (lit-html) builds its templates
- * through `lit-html`; `sotto-worker` (web-client/src/services/keepalive-timer.ts) admits the one
- * worker script URL of the MQTT keepalive timer. Nothing else writes to an HTML or script sink.
+ * through `lit-html`; `sotto-worker` (web-client/src/services/trusted-script-url.ts) admits the
+ * worker script of the MQTT keepalive timer and the service worker `/sw.js`, nothing else.
+ * Nothing else writes to an HTML or script sink.
  */
 export const TRUSTED_TYPES_POLICIES = ['lit-html', 'sotto-worker'] as const;
 

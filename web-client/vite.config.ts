@@ -6,13 +6,70 @@
  * settings, search, group settings, device linking) are dynamic imports and land in their own
  * chunks. `scripts/check-budget.ts` fails the build when the initial JS grows past its budget.
  * In development, `/v1`, `/mqtt` and `/healthz` are proxied to a local server on :8080.
+ *
+ * The service worker (`src/sw/service-worker.ts`) is built last, by esbuild into `dist/sw.js`
+ * (one classic script at the root, so its scope is the whole app), with the list of this build's
+ * files and a version hashed from their names and the page written in: a changed build is a
+ * changed worker, which the browser installs as an update (docs/WEB.md).
  */
-import { defineConfig } from 'vite';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { build as esbuild } from 'esbuild';
+import { defineConfig, type Plugin } from 'vite';
 
 const SERVER = 'http://127.0.0.1:8080';
 
+/** Every file under `dir`, as `/`-rooted URL paths. */
+function filesUnder(dir: string, root = dir): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory()
+      ? filesUnder(join(dir, e.name), root)
+      : [`/${relative(root, join(dir, e.name)).split('\\').join('/')}`],
+  );
+}
+
+/** Build `dist/sw.js` after the bundle is written (see the header). */
+function serviceWorker(): Plugin {
+  let outDir = '';
+  return {
+    name: 'sotto-service-worker',
+    apply: 'build',
+    configResolved(config) {
+      outDir = join(config.root, config.build.outDir);
+    },
+    async closeBundle() {
+      const shell = [
+        '/',
+        ...filesUnder(outDir).filter(
+          (f) => f !== '/index.html' && f !== '/sw.js' && !f.startsWith('/.vite/'),
+        ),
+      ].sort();
+      const version = createHash('sha256')
+        .update(shell.join('\n'))
+        .update(readFileSync(join(outDir, 'index.html')))
+        .digest('hex')
+        .slice(0, 16);
+      await esbuild({
+        entryPoints: [join(import.meta.dirname, 'src/sw/service-worker.ts')],
+        outfile: join(outDir, 'sw.js'),
+        bundle: true,
+        format: 'iife',
+        target: 'es2022',
+        minify: true,
+        legalComments: 'none',
+        define: {
+          __SOTTO_SHELL__: JSON.stringify(shell),
+          __SOTTO_VERSION__: JSON.stringify(version),
+        },
+      });
+    },
+  };
+}
+
 export default defineConfig({
   root: import.meta.dirname,
+  plugins: [serviceWorker()],
   build: {
     outDir: 'dist',
     emptyOutDir: true,

@@ -20,7 +20,7 @@ import type { Duplex } from 'node:stream';
 import { Aedes, type Client } from 'aedes';
 import memoryPersistence from 'aedes-persistence';
 import type { Registry } from 'prom-client';
-import type { Presence } from '@sotto/crypto/wire';
+import type { Presence, WakeEvent } from '@sotto/crypto/wire';
 import { createAuthHooks, DEFAULT_AUTH_LIMITS, type AuthHooks, type AuthLimits } from './auth.ts';
 import type { BackendErrors, BackendEvent } from './cluster.ts';
 import type { Identity } from './identity.ts';
@@ -31,6 +31,7 @@ import {
   wrapPersistence,
   type BrokerPersistence,
 } from './internal/persistence.ts';
+import { wakeOfflineSessions } from './internal/offline-wake.ts';
 import { createPresenceTracker } from './internal/presence.ts';
 import { createQueueReplay } from './internal/replay.ts';
 import {
@@ -138,6 +139,12 @@ export interface BrokerOptions {
   logger?: BrokerLogger | undefined;
   /** Prometheus registry to register on (shared with the key server in embedded mode). */
   metricsRegistry?: Registry | undefined;
+  /**
+   * Wake-up bus to the key servers (`createMemoryWakeBus` / `createRedisWakeBus`): told of every
+   * message queued for a device with no connection here (`internal/offline-wake.ts`); off when
+   * omitted.
+   */
+  wakes?: { publish(event: WakeEvent): void } | undefined;
   /** Publish retained online/offline presence for devices (default true). */
   presence?: boolean | undefined;
   /**
@@ -213,6 +220,16 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     log.warn({ err: err.message, connection }, 'redis connection error (reconnecting)');
   });
   const persistence = (opts.persistence ?? memoryPersistence()) as BrokerPersistence;
+  // Registry of connected clients by id: public on the Aedes instance, absent from its typings.
+  const aedesClients = () => (aedes as unknown as { clients: Record<string, Client> }).clients;
+  const wakes = opts.wakes;
+  if (wakes) {
+    // Before the caps, which then hand it only the sessions a message is really queued for.
+    wakeOfflineSessions(persistence as unknown as CountedPersistence, {
+      connected: (clientId) => aedesClients()[clientId] !== undefined,
+      wake: (event) => wakes.publish(event),
+    });
+  }
   let queueCaps: QueueCapsHandle | undefined;
   const onQueueDrop = (clientId: string, reason: string) => {
     metrics.queueDropped.inc({ reason });
@@ -272,8 +289,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   persistBeforeAck(aedes, hooks);
   aedes.on('clientReady', (client) => resume.finish(client));
   const replay = createQueueReplay({
-    // Aedes' registry of connected clients by id (public on the instance, absent from its typings).
-    clients: () => Object.values((aedes as unknown as { clients: Record<string, Client> }).clients),
+    clients: () => Object.values(aedesClients()),
     persistence,
     resume,
     log,

@@ -19,9 +19,11 @@ import { Registry } from 'prom-client';
 import {
   createRedisAclEvents,
   createRedisStore,
+  createRedisWakeBus,
   createSqliteStore,
   type AclEvents,
   type Store,
+  type WakeBus,
 } from '@sotto/server-core/store';
 import { createTokenVerifier } from '@sotto/server-core/tokens';
 import { listenMetrics, sendMetrics } from '@sotto/server-core/metrics-listener';
@@ -51,6 +53,7 @@ async function main(): Promise<void> {
   let events: (AclEvents & { ready?: () => Promise<void> }) | undefined;
   let backends: ReturnType<typeof createRedisBackends> | undefined;
   let redisPub: ReturnType<typeof createClient> | undefined;
+  let wakes: WakeBus | undefined;
   if (cfg.redisUrl) {
     store = await createRedisStore({ url: cfg.redisUrl });
     redisPub = createClient({ url: cfg.redisUrl });
@@ -62,6 +65,11 @@ async function main(): Promise<void> {
     });
     await bus.ready();
     events = bus;
+    // Messages queued for offline devices wake them through the key servers (Web Push).
+    wakes = createRedisWakeBus({
+      client: redisPub,
+      onError: (err) => log.warn({ err }, 'wake bus'),
+    });
     backends = createRedisBackends(cfg.redisUrl);
   } else {
     store = createSqliteStore({ filename: cfg.storeFile });
@@ -74,6 +82,7 @@ async function main(): Promise<void> {
   const broker = await createBroker({
     store,
     aclEvents: events,
+    wakes,
     verifyToken: (t) => verifier.verify(t),
     ...(backends
       ? {
@@ -152,6 +161,7 @@ async function main(): Promise<void> {
     await metrics?.close();
     await broker.close();
     await events?.close();
+    await wakes?.close();
     await redisPub?.close();
     await store.close();
     process.exit(0);

@@ -279,6 +279,18 @@ export interface HttpClient {
   discovery(): Promise<Discovery>;
   /** Time-limited TURN credentials (`POST /v1/calls/turn`); 404 TURN_NOT_CONFIGURED without TURN. */
   turnCredentials(): Promise<TurnCredentials>;
+  /** The server's VAPID public key for `PushManager.subscribe` (`GET /v1/push/key`). */
+  pushKey(): Promise<string>;
+  /** Set this device's Web Push subscription (`PUT /v1/devices/{id}/push`, `toJSON()` form). */
+  setPushSubscription(deviceId: string, subscription: PushSubscriptionBody): Promise<void>;
+  /** Forget this device's Web Push subscription (`DELETE /v1/devices/{id}/push`). */
+  deletePushSubscription(deviceId: string): Promise<void>;
+}
+
+/** A push subscription as the browser's `PushSubscription.toJSON()` gives it. */
+export interface PushSubscriptionBody {
+  endpoint: string;
+  keys: { p256dh: string; auth: string };
 }
 
 interface RequestOptions {
@@ -560,6 +572,17 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     },
     turnCredentials() {
       return request<TurnCredentials>('POST', '/v1/calls/turn', { auth: true });
+    },
+    async pushKey() {
+      return (await request<{ publicKey: string }>('GET', '/v1/push/key', { auth: true }))
+        .publicKey;
+    },
+    async setPushSubscription(deviceId, subscription) {
+      const body = { endpoint: subscription.endpoint, keys: subscription.keys };
+      await request('PUT', `/v1/devices/${enc(deviceId)}/push`, { auth: true, body });
+    },
+    async deletePushSubscription(deviceId) {
+      await request('DELETE', `/v1/devices/${enc(deviceId)}/push`, { auth: true });
     },
   };
   return client;

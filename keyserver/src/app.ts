@@ -42,6 +42,8 @@ import { deviceRoutes } from './routes/devices.ts';
 import { mfaRoutes } from './routes/mfa.ts';
 import { PASSKEY_CHALLENGE_TTL_MS, passkeyRoutes } from './routes/passkeys.ts';
 import { callRoutes } from './routes/calls.ts';
+import { pushRoutes } from './routes/push.ts';
+import { createPushSender, defaultPushSubject, generateVapidKeys, type VapidKeys } from './push.ts';
 import { discoveryRoutes } from './routes/discovery.ts';
 import { groupRoutes } from './routes/groups.ts';
 import { roomRoutes } from './routes/rooms.ts';
@@ -51,7 +53,7 @@ import { safetyRoutes } from './routes/safety.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { thingRoutes } from './routes/things.ts';
 import { newRefreshToken, refreshTokenHash } from './sessions.ts';
-import type { AclEvents, RedisClient, Store } from '@sotto/server-core/store';
+import type { AclEvents, RedisClient, Store, WakeBus } from '@sotto/server-core/store';
 import {
   createTokenIssuer,
   createTokenVerifier,
@@ -78,6 +80,13 @@ export interface BuildAppOptions {
   publisher?: ControlPublisher;
   /** Folder for blob files (`{dataDir}/blobs` in embedded mode). */
   blobDir: string;
+  /**
+   * VAPID key pair for Web Push (`loadOrCreateVapidKeys`); every key server of a cluster needs
+   * the same. Without it a random pair lives as long as this app (tests and tools only).
+   */
+  vapidKeys?: VapidKeys;
+  /** Wake-ups from the brokers (`createMemoryWakeBus` / `createRedisWakeBus`): each may send a push. */
+  wakes?: Pick<WakeBus, 'subscribe'>;
   /** Overrides of the defaults in {@link AppConfig}. */
   config?: DeepPartial<AppConfig>;
   /** Redis client for shared rate-limit counters (cluster mode); in-memory counters otherwise. */
@@ -358,6 +367,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
     async revokeDevice(username, deviceId) {
       const revoked = await store.revokeDeviceTokens(username, deviceId);
       await store.deactivateDevice(username, deviceId);
+      await store.deletePushSubscription(username, deviceId);
       for (const t of revoked) {
         await ctx.publishEvent({ type: 'token-revoked', jti: t.jti, username, deviceId });
       }
@@ -524,6 +534,25 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
   safetyRoutes(app, ctx);
   adminRoutes(app, ctx, createModeration(ctx));
   callRoutes(app, ctx);
+  const push = createPushSender({
+    store,
+    vapid: opts.vapidKeys ?? generateVapidKeys(),
+    subject: config.pushSubject ?? defaultPushSubject(config.publicUrl),
+    intervalMs: config.pushIntervalMs,
+    allowPrivateEndpoints: config.pushAllowPrivateEndpoints,
+    onOutcome: (outcome, event, detail) => {
+      metrics.pushes.inc({ outcome });
+      const level = outcome === 'failed' || outcome === 'refused' ? 'warn' : 'debug';
+      app.log[level]({ outcome, deviceId: event.deviceId, detail }, 'wake-up push');
+    },
+  });
+  pushRoutes(app, ctx, push);
+  const unsubscribeWakes = opts.wakes?.subscribe((event) => void push.wake(event));
+  if (unsubscribeWakes)
+    app.addHook('onClose', (_instance, done) => {
+      unsubscribeWakes();
+      done();
+    });
 
   // A Fastify instance is a thenable, so TypeScript checks the *awaited* type of
   // the return value (a plain FastifyInstance) and loses the extras; the object

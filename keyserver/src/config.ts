@@ -124,6 +124,19 @@ export interface AppConfig {
   turnUrls: string[];
   /** Lifetime of issued TURN credentials, seconds (default 3600). */
   turnTtl: number;
+  /**
+   * VAPID `sub` claim (RFC 8292): a `mailto:` or `https:` contact for push services; `null` = the
+   * public URL when it is https, else `mailto:admin@{its host}` (docs/OPERATIONS.md "Web Push").
+   */
+  pushSubject: string | null;
+  /** At most one wake-up push per device per this many ms (default 30,000). */
+  pushIntervalMs: number;
+  /**
+   * TESTS ONLY: accept push endpoints on loopback, private and link-local addresses and over
+   * plain http (a local push receiver). Off in production: an endpoint is a URL the key server
+   * fetches, so it must not reach the server's own network (SSRF, docs/SECURITY.md "Web Push").
+   */
+  pushAllowPrivateEndpoints: boolean;
 }
 
 /** One ICE server as a browser's RTCPeerConnection takes it. */
@@ -155,6 +168,12 @@ export interface KeyServerConfig extends AppConfig {
    * `{dataDir}/mfa.key`, generated on first start. Every key server of a cluster needs the same one.
    */
   mfaKeyFile: string | null;
+  /**
+   * File with the VAPID key pair (RFC 8292) the key server signs pushes with; default
+   * `{dataDir}/vapid.json`, generated on first start (0600). Every key server of a cluster needs
+   * the same one: browsers bind a subscription to its public key.
+   */
+  vapidKeyFile: string | null;
   /** MQTT URL of a broker for control notices in standalone mode (`mqtt://127.0.0.1:1883`). */
   brokerUrl: string | null;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -211,6 +230,9 @@ export function defaultAppConfig(): AppConfig {
     turnSecret: null,
     turnUrls: [],
     turnTtl: 3600,
+    pushSubject: null,
+    pushIntervalMs: 30_000,
+    pushAllowPrivateEndpoints: false,
   };
 }
 
@@ -267,6 +289,13 @@ const schema = {
     bodyLimit: int(1024, 64 * 1024 * 1024),
     jwtKeyFile: { type: ['string', 'null'] },
     mfaKeyFile: { type: ['string', 'null'] },
+    vapidKeyFile: { type: ['string', 'null'] },
+    pushSubject: {
+      type: ['string', 'null'],
+      pattern: '^(mailto:[^\\s]+@[^\\s]+|https://[^\\s]+)$',
+    },
+    pushIntervalMs: int(1000, 24 * 3600 * 1000),
+    pushAllowPrivateEndpoints: { type: 'boolean' },
     mfaAttempts: int(1, 1000),
     mfaWindowMs: int(1000, 24 * 3600 * 1000),
     brokerUrl: { type: ['string', 'null'], pattern: '^(mqtts?|wss?)://' },
@@ -366,6 +395,14 @@ const OPTIONS = {
   'body-limit': { env: 'BODY_LIMIT', path: ['bodyLimit'] },
   'jwt-key-file': { env: 'JWT_KEY_FILE', path: ['jwtKeyFile'] },
   'mfa-key-file': { env: 'MFA_KEY_FILE', path: ['mfaKeyFile'] },
+  'vapid-key-file': { env: 'VAPID_KEY_FILE', path: ['vapidKeyFile'] },
+  'push-subject': { env: 'PUSH_SUBJECT', path: ['pushSubject'] },
+  'push-interval-ms': { env: 'PUSH_INTERVAL_MS', path: ['pushIntervalMs'] },
+  // A switch for tests (a local push receiver); never in production.
+  'push-allow-private-endpoints': {
+    env: 'PUSH_ALLOW_PRIVATE_ENDPOINTS',
+    path: ['pushAllowPrivateEndpoints'],
+  },
   'mfa-attempts': { env: 'MFA_ATTEMPTS', path: ['mfaAttempts'] },
   'mfa-window-ms': { env: 'MFA_WINDOW_MS', path: ['mfaWindowMs'] },
   'broker-url': { env: 'BROKER_URL', path: ['brokerUrl'] },
@@ -409,9 +446,16 @@ const OPTIONS = {
 } as const;
 
 /** Flags that take no value. */
-const SWITCHES: ReadonlySet<string> = new Set(['insecure-permissions']);
+const SWITCHES: ReadonlySet<string> = new Set([
+  'insecure-permissions',
+  'push-allow-private-endpoints',
+]);
 /** Config leaves that are booleans (`0`, `false`, `off`, `no` = false). */
-const BOOLEAN_LEAVES: ReadonlySet<string> = new Set(['enabled', 'insecurePermissions']);
+const BOOLEAN_LEAVES: ReadonlySet<string> = new Set([
+  'enabled',
+  'insecurePermissions',
+  'pushAllowPrivateEndpoints',
+]);
 
 /** Config leaves given as comma- or space-separated lists. */
 const LIST_LEAVES: ReadonlySet<string> = new Set(['trustedProxies', 'turnUrls']);
@@ -487,6 +531,7 @@ export function loadConfig(
     redisPrefix: 'sotto:',
     jwtKeyFile: null,
     mfaKeyFile: null,
+    vapidKeyFile: null,
     brokerUrl: null,
     logLevel: 'info',
     metricsPort: 0,

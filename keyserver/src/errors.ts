@@ -18,6 +18,11 @@ export const ERRORS = {
   CERTIFICATE_MISMATCH: { status: 400, message: 'certificate is for another user or device' },
   /** First key upload without the signed prekey and last-resort KEM prekey. */
   PREKEYS_REQUIRED: { status: 400, message: 'signedPrekey and kemPrekey are required' },
+  /**
+   * A push endpoint the key server will not fetch: not https, credentials in it, or a private,
+   * loopback or link-local host (docs/SECURITY.md "Web Push").
+   */
+  PUSH_ENDPOINT_REFUSED: { status: 400, message: 'push endpoint refused' },
   /** A group member named in a record has no account. */
   UNKNOWN_MEMBER: { status: 400, message: 'a member named in the record does not exist' },
   /** Missing, malformed, expired, revoked or otherwise invalid access token. */

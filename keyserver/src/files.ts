@@ -77,21 +77,23 @@ export interface DataDirConfig {
   redisUrl: string | null;
   jwtKeyFile: string | null;
   mfaKeyFile?: string | null;
+  vapidKeyFile?: string | null;
   insecurePermissions: boolean;
 }
 
 /**
  * Secure the key server's data dir before it is used: the SQLite database and its WAL files
- * (without Redis), the signing key, the MFA key, and `extraSecrets` (embedded mode's TLS key).
- * Returns the absolute data dir, signing-key and MFA-key paths.
+ * (without Redis), the signing key, the MFA key, the VAPID key, and `extraSecrets` (embedded
+ * mode's TLS key). Returns the absolute data dir and key-file paths.
  */
 export function secureDataDir(
   config: DataDirConfig,
   opts: { extraSecrets?: readonly string[]; warn?: (message: string) => void } = {},
-): { dataDir: string; jwtKeyFile: string; mfaKeyFile: string } {
+): { dataDir: string; jwtKeyFile: string; mfaKeyFile: string; vapidKeyFile: string } {
   const dataDir = resolve(config.dataDir);
   const jwtKeyFile = resolve(config.jwtKeyFile ?? join(dataDir, 'jwt-ed25519.pem'));
   const mfaKeyFile = resolve(config.mfaKeyFile ?? join(dataDir, 'mfa.key'));
+  const vapidKeyFile = resolve(config.vapidKeyFile ?? join(dataDir, 'vapid.json'));
   const db = join(dataDir, 'keyserver.db');
   // SQLite creates its -wal and -shm files with the database file's mode.
   const sqlite: SecretFile[] = config.redisUrl
@@ -103,10 +105,11 @@ export function secureDataDir(
       ...sqlite,
       { path: jwtKeyFile },
       { path: mfaKeyFile },
+      { path: vapidKeyFile },
       ...(opts.extraSecrets ?? []).map((path) => ({ path })),
     ],
     insecure: config.insecurePermissions,
     ...(opts.warn ? { warn: opts.warn } : {}),
   });
-  return { dataDir, jwtKeyFile, mfaKeyFile };
+  return { dataDir, jwtKeyFile, mfaKeyFile, vapidKeyFile };
 }

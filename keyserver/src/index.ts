@@ -22,5 +22,6 @@ export {
 export { ApiError, ERRORS, type ApiErrorCode } from './errors.ts';
 export { PermissionError, secureDataDir, type DataDirConfig } from './files.ts';
 export { loadOrCreateMfaKey } from './mfa.ts';
+export { loadOrCreateVapidKeys, VapidKeyError, type VapidKeys } from './push.ts';
 export { listenMetrics, type MetricsListener } from '@sotto/server-core/metrics-listener';
 export { advertisedBrokers } from './routes/discovery.ts';

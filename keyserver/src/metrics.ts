@@ -12,6 +12,7 @@ export interface Metrics {
   logins: Counter<'result'>;
   prekeyClaims: Counter<'result'>;
   blobBytes: Counter<'direction'>;
+  pushes: Counter<'outcome'>;
 }
 
 /** Create a registry with the key server's metrics (and Node process metrics when `defaults`). */
@@ -49,6 +50,12 @@ export function createMetrics(opts: { defaults?: boolean } = {}): Metrics {
       name: 'sotto_keyserver_blob_bytes_total',
       help: 'Blob bytes by direction (in, out)',
       labelNames: ['direction'],
+      registers: [registry],
+    }),
+    pushes: new Counter({
+      name: 'sotto_keyserver_wake_pushes_total',
+      help: 'Wake-up pushes by outcome (sent, no-subscription, inactive, coalesced, gone, refused, failed)',
+      labelNames: ['outcome'],
       registers: [registry],
     }),
   };

@@ -11,16 +11,19 @@ import { ConfigError, loadConfig } from './config.ts';
 import type { ControlPublisher } from './context.ts';
 import { PermissionError, secureDataDir } from './files.ts';
 import { loadOrCreateMfaKey } from './mfa.ts';
+import { loadOrCreateVapidKeys } from './push.ts';
 import { listenMetrics } from '@sotto/server-core/metrics-listener';
 import { createMqttControlPublisher } from './mqtt-publisher.ts';
 import {
   createMemoryAclEvents,
   createRedisAclEvents,
   createRedisStore,
+  createRedisWakeBus,
   createSqliteStore,
   type AclEvents,
   type RedisClient,
   type Store,
+  type WakeBus,
 } from '@sotto/server-core/store';
 import { createTokenIssuer, loadOrCreateSigningKey } from '@sotto/server-core/tokens';
 
@@ -40,15 +43,17 @@ async function announceOperator(
 async function main(): Promise<void> {
   const config = loadConfig();
   // Before anything opens a file: 0700 dir, 0600 secrets, or a refusal (files.ts).
-  const { dataDir, jwtKeyFile, mfaKeyFile } = secureDataDir(config, {
+  const { dataDir, jwtKeyFile, mfaKeyFile, vapidKeyFile } = secureDataDir(config, {
     warn: (message) => console.error(`warning: ${message}`),
   });
   const signingKey = loadOrCreateSigningKey(jwtKeyFile);
   const mfaKey = loadOrCreateMfaKey(mfaKeyFile);
+  const vapidKeys = loadOrCreateVapidKeys(vapidKeyFile);
   const closers: (() => Promise<unknown>)[] = [];
 
   let store: Store;
   let events: AclEvents;
+  let wakes: WakeBus | undefined;
   let redis: RedisClient | undefined;
   if (config.redisUrl) {
     const client = createClient({ url: config.redisUrl });
@@ -57,7 +62,17 @@ async function main(): Promise<void> {
     redis = client;
     store = await createRedisStore({ client, prefix: config.redisPrefix });
     events = createRedisAclEvents({ client, prefix: config.redisPrefix });
-    closers.push(() => client.close());
+    // Wake-ups from the brokers (docs/PROTOCOL.md §7 "Wake-up pushes"); one bus per process.
+    const bus = createRedisWakeBus({
+      client,
+      prefix: config.redisPrefix,
+      onError: (err) => console.error(`wake bus: ${(err as Error).message}`),
+    });
+    wakes = bus;
+    closers.push(
+      () => bus.close(),
+      () => client.close(),
+    );
   } else {
     store = createSqliteStore({ filename: join(dataDir, 'keyserver.db') });
     events = createMemoryAclEvents();
@@ -86,6 +101,8 @@ async function main(): Promise<void> {
     signingKey,
     mfaKey,
     blobDir: resolve(config.blobDir ?? join(dataDir, 'blobs')),
+    vapidKeys,
+    ...(wakes ? { wakes } : {}),
     config,
     ...(publisher ? { publisher } : {}),
     ...(redis ? { redis, redisPrefix: `${config.redisPrefix}rl:` } : {}),

@@ -31,6 +31,7 @@ import {
   type AclEvent,
   type AclEvents,
   type Store,
+  type WakeBus,
 } from '@sotto/server-core/store';
 import { generateSigningKey } from '@sotto/server-core/tokens';
 
@@ -56,6 +57,8 @@ export async function makeServer(
     now?: () => number;
     /** ACL bus (closed with the server); the in-process one when omitted. */
     aclEvents?: AclEvents;
+    /** Wake-up bus the app listens to (push tests). */
+    wakes?: Pick<WakeBus, 'subscribe'>;
   } = {},
 ): Promise<TestServer> {
   await ready();
@@ -71,6 +74,7 @@ export async function makeServer(
     aclEvents,
     signingKey,
     blobDir,
+    ...(opts.wakes ? { wakes: opts.wakes } : {}),
     publisher: {
       publish(topic, payload) {
         notices.push({ topic, notice: JSON.parse(Buffer.from(payload).toString('utf8')) });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from 'redis';
 import { createRedisStore, RedisBatchTimeoutError } from '../src/store/redis.ts';
 import { startRedis, type RedisProcess } from '../../test/support/redis.ts';
+import { pushStoreSuite } from './store.push.suite.ts';
 import { storeSuite } from './store.suite.ts';
 
 let redis: RedisProcess;
@@ -16,6 +17,10 @@ afterAll(async () => {
 
 // A fresh prefix per test isolates tests on one server.
 storeSuite('redis', async () => ({
+  store: await createRedisStore({ url: redis.url, prefix: `t${++n}:` }),
+}));
+
+pushStoreSuite('redis', async () => ({
   store: await createRedisStore({ url: redis.url, prefix: `t${++n}:` }),
 }));
 

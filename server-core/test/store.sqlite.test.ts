@@ -3,9 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createSqliteStore } from '../src/store/sqlite.ts';
+import { pushStoreSuite } from './store.push.suite.ts';
 import { storeSuite } from './store.suite.ts';
 
 storeSuite('sqlite', async () => ({ store: createSqliteStore({ filename: ':memory:' }) }));
+
+pushStoreSuite('sqlite', async () => ({ store: createSqliteStore({ filename: ':memory:' }) }));
 
 describe('sqlite store file', () => {
   it('keeps data across reopen and does not re-run migrations', async () => {

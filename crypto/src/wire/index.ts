@@ -18,3 +18,4 @@ export * from './discovery.ts';
 export * from './payload.ts';
 export * from './call.ts';
 export * from './mentions.ts';
+export * from './push.ts';

@@ -234,6 +234,8 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
         revoked.push({ jti: c.jti, username: c.sub, deviceId: c.dev, expiresAt: c.exp * 1000 });
       }
       await store.deactivateDevice(c.sub, c.dev);
+      // A logged-out browser is woken no more (docs/SECURITY.md "Web Push").
+      await store.deletePushSubscription(c.sub, c.dev);
       for (const t of revoked) {
         await ctx.publishEvent({
           type: 'token-revoked',

@@ -116,3 +116,9 @@ export type ModerationPart = Pick<
   | 'appendModerationLog'
   | 'listModerationLog'
 >;
+
+/** Web Push subscriptions and the per-device push slot. */
+export type PushPart = Pick<
+  Store,
+  'setPushSubscription' | 'getPushSubscription' | 'deletePushSubscription' | 'claimPushSlot'
+>;

@@ -17,6 +17,7 @@ import { redisGroups } from './redis/groups.ts';
 import { redisMfa } from './redis/mfa.ts';
 import { redisModeration } from './redis/moderation.ts';
 import { redisPrekeys } from './redis/prekeys.ts';
+import { redisPush } from './redis/push.ts';
 import { createRedisContext, type RedisClient } from './redis/support.ts';
 import { redisThings } from './redis/things.ts';
 import { redisTokens } from './redis/tokens.ts';
@@ -63,6 +64,7 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
     ...redisThings(ctx),
     ...redisMfa(ctx),
     ...redisModeration(ctx),
+    ...redisPush(ctx),
     async ping() {
       await client.ping();
     },

@@ -14,6 +14,7 @@ import { sqliteGroups } from './sqlite/groups.ts';
 import { sqliteMfa } from './sqlite/mfa.ts';
 import { sqliteModeration } from './sqlite/moderation.ts';
 import { sqlitePrekeys } from './sqlite/prekeys.ts';
+import { sqlitePush } from './sqlite/push.ts';
 import { migrate, type SqliteContext } from './sqlite/schema.ts';
 import { sqliteThings } from './sqlite/things.ts';
 import { sqliteTokens } from './sqlite/tokens.ts';
@@ -48,6 +49,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     ...sqliteThings(ctx),
     ...sqliteMfa(ctx),
     ...sqliteModeration(ctx),
+    ...sqlitePush(ctx),
     async ping() {
       db.prepare('SELECT 1').get();
     },

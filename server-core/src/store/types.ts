@@ -312,6 +312,21 @@ export interface ReportRecord {
   handledBy: string | null;
 }
 
+/**
+ * A device's Web Push subscription (RFC 8030 push resource, RFC 8291 keys), as the browser's
+ * `PushSubscription.toJSON()` gives it (docs/API.md "Push subscriptions").
+ */
+export interface PushSubscriptionRecord {
+  /** The push service's URL for this subscription (https). */
+  endpoint: string;
+  /** The browser's P-256 public key, uncompressed point, base64url (RFC 8291 `ua_public`). */
+  p256dh: string;
+  /** The 16-byte authentication secret, base64url. */
+  auth: string;
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+}
+
 /** Everything the key server persists. All methods are async and safe under concurrency. */
 export interface Store {
   // ---- accounts ----
@@ -498,6 +513,23 @@ export interface Store {
   appendModerationLog(entry: Omit<ModerationLogEntry, 'seq'>): Promise<ModerationLogEntry>;
   /** The newest `limit` entries (newest first), optionally only those with `seq < before`. */
   listModerationLog(options?: { limit?: number; before?: number }): Promise<ModerationLogEntry[]>;
+
+  // ---- Web Push (docs/PROTOCOL.md "Wake-up pushes") ----
+  /** Set (or replace) the push subscription of a device. */
+  setPushSubscription(
+    username: string,
+    deviceId: string,
+    sub: PushSubscriptionRecord,
+  ): Promise<void>;
+  getPushSubscription(username: string, deviceId: string): Promise<PushSubscriptionRecord | null>;
+  /** Forget a device's subscription; false when it had none. */
+  deletePushSubscription(username: string, deviceId: string): Promise<boolean>;
+  /**
+   * Take the device's push slot: true (and the slot is taken until `now + intervalMs`) when no
+   * push was claimed for it in the last `intervalMs`, false otherwise. Atomic, so of several key
+   * servers hearing the same wake-up exactly one sends it.
+   */
+  claimPushSlot(username: string, deviceId: string, intervalMs: number): Promise<boolean>;
 
   // ---- ACL queries (used by the broker) ----
   /** True when the access token id was revoked (logout, password change, reuse). */

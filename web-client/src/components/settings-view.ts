@@ -23,6 +23,7 @@ import './two-factor-settings.ts';
 import './passkey-settings.ts';
 import { uiText } from '../services/ui-strings.ts';
 import './own-key-log-status.ts';
+import './push-toggle.ts';
 
 /** Why a password change failed, in words. */
 function passwordError(err: unknown): string {
@@ -417,6 +418,7 @@ export class SettingsView extends LitElement {
                     <button @click=${this.askNotifications}>Turn on desktop notifications</button>
                   </div>`
         }
+        <push-toggle .port=${s?.messenger.push}></push-toggle>
         <label class="check">
           <input
             type="checkbox"

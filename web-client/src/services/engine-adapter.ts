@@ -65,6 +65,7 @@ import {
 import { passkeyLogIn } from './passkey-login.ts';
 import { appLockState, changeAppLock, saveIdleLock } from './app-lock.ts';
 import { EngineHost } from './engine-host.ts';
+import type { PushPort } from './app-worker.ts';
 import { READ_RECEIPTS_SETTING, dbNameFor, lastUser, rememberUser } from './local-settings.ts';
 import { safetyInfo, verifyScannedQr } from './safety-qr.ts';
 import { linkApproval, linkOffer } from './device-link.ts';
@@ -133,6 +134,19 @@ class EngineMessenger implements MessengerService {
     },
     groupMembers: async (groupId) => (await this.groupInfo(groupId)).members.map((m) => m.username),
   };
+
+  readonly push: PushPort = {
+    key: () => translated(() => this.engine().http.pushKey()),
+    register: (subscription) =>
+      translated(() => this.engine().http.setPushSubscription(this.deviceId(), subscription)),
+    unregister: () => translated(() => this.engine().http.deletePushSubscription(this.deviceId())),
+  };
+
+  private deviceId(): string {
+    const me = this.host.account;
+    if (me === null) throw new MessengerError('NOT_AUTHORIZED', 'Sign in first.');
+    return me.deviceId;
+  }
 
   get connection(): ConnectionState {
     return this.host.connection;

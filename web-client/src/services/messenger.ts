@@ -10,6 +10,7 @@
 import type { SecurityApi } from '@sotto/client';
 import type { ModerationPort } from './moderation.ts';
 import type { InvitePort } from './invites.ts';
+import type { PushPort } from './app-worker.ts';
 import { dmConversation, groupConversation, parseConversation } from '@sotto/crypto/wire';
 import type { CallInput, CallNote, CallSignal } from '@sotto/client';
 import type {
@@ -556,4 +557,6 @@ export interface MessengerService {
   watchPresence(usernames: readonly string[]): void;
   /** Call signalling (capability `calls`). */
   readonly callSignalling: CallSignalling;
+  /** Wake-up push subscriptions of this device (services/app-worker.ts). */
+  readonly push: PushPort;
 }

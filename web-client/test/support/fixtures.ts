@@ -6,6 +6,7 @@
 // The store captures IndexedDB when first imported: install the in-memory one before it.
 import type { ModerationPort } from '../../src/services/moderation.ts';
 import type { InvitePort } from '../../src/services/invites.ts';
+import type { PushPort } from '../../src/services/app-worker.ts';
 import 'fake-indexeddb/auto';
 import { createDexieStore } from '@sotto/client/dexie';
 import type { ClientStore, MessageRecord, StoreOp } from '../../../client/src/store/types.ts';
@@ -310,6 +311,12 @@ export class RecordingMessenger implements MessengerService {
   async devices() {
     return [{ deviceId: 'dev1', kind: 'user' as const, current: true }];
   }
+  /** The double's push routes: recorded, with a fixed VAPID key. */
+  readonly push: PushPort = {
+    key: async () => 'BPushKeyOfTheTestDouble',
+    register: async (sub) => this.record('pushRegister', sub.endpoint),
+    unregister: async () => this.record('pushUnregister'),
+  };
   /** Blocked users of the double's account. */
   readonly blockedUsers = new Set<string>();
   /** The double's moderation: a block list in memory, the rest recorded (no operator role). */

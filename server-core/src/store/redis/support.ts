@@ -146,6 +146,8 @@ export function redisKeys(prefix: string) {
     recovery: (u: string) => `${prefix}recovery:${u}`,
     passkey: (id: string) => `${prefix}passkey:${id}`,
     passkeys: (u: string) => `${prefix}passkeys:${u}`,
+    push: (u: string, d: string) => `${prefix}push:${u}:${d}`,
+    pushSlot: (u: string, d: string) => `${prefix}pushslot:${u}:${d}`,
     log: `${prefix}ktlog`,
   };
 }

@@ -199,6 +199,23 @@ const MIGRATIONS: readonly string[] = [
     detail TEXT NOT NULL
   );
   `,
+  `
+  CREATE TABLE push_subscriptions (
+    username TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    p256dh TEXT NOT NULL,
+    auth TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (username, device_id)
+  );
+  CREATE TABLE push_slots (
+    username TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    until INTEGER NOT NULL,
+    PRIMARY KEY (username, device_id)
+  );
+  `,
 ];
 
 /** Apply pending migrations inside one transaction each. */
