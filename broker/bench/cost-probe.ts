@@ -12,13 +12,13 @@
  * The broker's CPU is read from /proc, so the figures are the broker's own work, whatever else
  * runs; the ratio to plain Aedes in the same run is the figure to quote.
  */
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { fork, type ChildProcess } from 'node:child_process';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import mqttPacket from 'mqtt-packet';
 import { createTokenIssuer, generateSigningKey, publicKeyToPem } from '@sotto/server-core/tokens';
 import { freePort } from '../../test/support/ports.ts';
+import { cpuMicros } from './cpu.ts';
 
 const arg = (name: string, fallback: number) =>
   Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback);
@@ -39,13 +39,6 @@ const issuer = createTokenIssuer({
   audience: 'sotto',
   ttlSeconds: 3600,
 });
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-
-function cpuMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK;
-}
 
 interface Broker {
   name: string;
