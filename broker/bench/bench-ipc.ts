@@ -1,6 +1,6 @@
 /**
  * The IPC side of a broker process forked by broker.bench.ts (bench-broker.ts,
- * plain-aedes.ts): `mem` answers the RSS after a full GC, `exit` ends the
+ * plain-aedes.ts): `mem` answers the RSS and V8 heap in use after a full GC, `exit` ends the
  * process (so a `--cpu-prof` profile is written), and `ready` is sent once.
  */
 export function serveBenchIpc(): void {
@@ -8,7 +8,8 @@ export function serveBenchIpc(): void {
     if (m.cmd === 'exit') process.exit(0);
     if (m.cmd === 'mem') {
       global.gc?.();
-      process.send?.({ cmd: 'mem', rss: process.memoryUsage().rss });
+      const mem = process.memoryUsage();
+      process.send?.({ cmd: 'mem', rss: mem.rss, heap: mem.heapUsed });
     }
   });
   process.send?.({ cmd: 'ready' });

@@ -17,7 +17,7 @@
  * for the cluster, one node's) as the reference, for `npm run bench`
  * (scripts/bench-lib.ts).
  */
-import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +25,7 @@ import { createTokenIssuer, generateSigningKey, publicKeyToPem } from '@sotto/se
 import { freePort, waitFor } from '../../test/support/ports.ts';
 import { startRedis, type RedisProcess } from '../../test/support/redis.ts';
 import { printBench } from '../../scripts/bench-lib.ts';
+import { cpuMicros } from './cpu.ts';
 
 const quick = process.argv.includes('--quick');
 /** `--only=p2p-tcp,p2p-ws,fanout,idle,cluster`: run just these scenarios (investigations). */
@@ -50,13 +51,6 @@ const publicKeyPem = publicKeyToPem(key);
 const tmp = mkdtempSync(join(tmpdir(), 'sotto-bench-'));
 
 // ---------- targets ----------
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-/** User + system CPU of a process so far in µs (/proc/PID/stat fields 14 and 15, in ticks). */
-function cpuMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK;
-}
 
 interface Target {
   name: string;

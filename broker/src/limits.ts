@@ -81,9 +81,46 @@ export class PacketSizeGuard {
   }
 }
 
+/** A connection's guard and whom it tells; kept on the connection (see {@link guardPacketSize}). */
+class ReadGuard extends PacketSizeGuard {
+  constructor(
+    limits: PacketSizeLimits,
+    readonly onViolation: (reason: PacketGuardFailure) => void,
+  ) {
+    super(limits);
+  }
+}
+
+const GUARD = Symbol('sotto.packetGuard');
+
+type GuardedStream = Duplex & { [GUARD]: ReadGuard };
+
+/**
+ * The `read` of every guarded connection: one function for all of them, the guard kept on the
+ * stream, so a connection costs one guard object instead of a closure, a bound function and
+ * their contexts (issue 20: memory per idle connection).
+ */
+function guardedRead(this: GuardedStream, size?: number): unknown {
+  // The class's own `read` (net.Socket's or Readable's), below the instance property set here;
+  // called with this stream as `this`.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
+  const read = (Object.getPrototypeOf(this) as Duplex).read;
+  const data: unknown = read.call(this, size);
+  if (data instanceof Uint8Array) {
+    const guard = this[GUARD];
+    const failure = guard.feed(data);
+    if (failure) {
+      guard.onViolation(failure);
+      this.destroy(new Error(`packet guard: ${failure}`));
+      return null;
+    }
+  }
+  return data;
+}
+
 /**
  * Put a {@link PacketSizeGuard} in front of Aedes on `conn`. Aedes pulls bytes
- * with `conn.read()` on `readable` (lib/client.js); wrapping `read` inspects
+ * with `conn.read()` on `readable` (lib/client.js); replacing `read` inspects
  * every byte it receives without an extra stream in the data path (which would
  * cost throughput on every message). While Aedes is not reading, Node's
  * stream buffer stays bounded by its high-water mark, so nothing large is
@@ -94,20 +131,9 @@ export function guardPacketSize(
   limits: PacketSizeLimits,
   onViolation: (reason: PacketGuardFailure) => void,
 ): void {
-  const guard = new PacketSizeGuard(limits);
-  const read = conn.read.bind(conn);
-  conn.read = (size?: number): unknown => {
-    const data: unknown = read(size);
-    if (data instanceof Uint8Array) {
-      const failure = guard.feed(data);
-      if (failure) {
-        onViolation(failure);
-        conn.destroy(new Error(`packet guard: ${failure}`));
-        return null;
-      }
-    }
-    return data;
-  };
+  const guarded = conn as GuardedStream;
+  guarded[GUARD] = new ReadGuard(limits, onViolation);
+  guarded.read = guardedRead;
 }
 
 /**

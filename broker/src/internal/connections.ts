@@ -59,7 +59,41 @@ export function createConnectionRegistry(opts: ConnectionRegistryOptions): Conne
   const { sessionOf, metrics, log } = opts;
   const clientsById = new Map<string, Client>();
   const clientsByAccount = new Map<string, Set<Client>>();
-  const expiryTimers = new Map<Client, NodeJS.Timeout>();
+  // Token expiry: clients by the second their token expires, and one timer for the earliest
+  // second (a timer per connection cost ~0.3 KB each; issue 20). Token expiry is in whole
+  // seconds (`exp`), so closing at the second is exact.
+  const expiring = new Map<number, Set<Client>>();
+  let timer: NodeJS.Timeout | null = null;
+  let timerSecond = Infinity;
+  const arm = (second: number) => {
+    if (second >= timerSecond) return;
+    if (timer) clearTimeout(timer);
+    timerSecond = second;
+    // setTimeout's largest delay; a longer one would fire at once (this one re-arms).
+    timer = setTimeout(expire, Math.min(Math.max(0, second * 1000 - Date.now()), 2 ** 31 - 1));
+    timer.unref();
+  };
+  function expire() {
+    timer = null;
+    timerSecond = Infinity;
+    const now = Date.now();
+    let next = Infinity;
+    for (const [second, clients] of expiring) {
+      if (second * 1000 > now) {
+        next = Math.min(next, second);
+        continue;
+      }
+      expiring.delete(second);
+      for (const client of clients) {
+        metrics.disconnects.inc({ reason: 'token-expired' });
+        log.info({ clientId: client.id }, 'token expired: closing');
+        client.close();
+      }
+    }
+    if (next !== Infinity) arm(next);
+  }
+  const expirySecond = (session: ClientSession) =>
+    session.expiresAt === undefined ? undefined : Math.ceil(session.expiresAt / 1000);
 
   return {
     add(client) {
@@ -71,29 +105,22 @@ export function createConnectionRegistry(opts: ConnectionRegistryOptions): Conne
       if (!set) clientsByAccount.set(key, (set = new Set()));
       set.add(client);
       metrics.connections.inc();
-      if (session.expiresAt !== undefined) {
-        const ms = Math.max(0, session.expiresAt - Date.now());
-        const t = setTimeout(
-          () => {
-            metrics.disconnects.inc({ reason: 'token-expired' });
-            log.info({ clientId: client.id }, 'token expired: closing');
-            client.close();
-          },
-          // setTimeout's largest delay; a longer one would fire at once.
-          Math.min(ms, 2 ** 31 - 1),
-        );
-        t.unref();
-        expiryTimers.set(client, t);
+      const second = expirySecond(session);
+      if (second !== undefined) {
+        let due = expiring.get(second);
+        if (!due) expiring.set(second, (due = new Set()));
+        due.add(client);
+        arm(second);
       }
       return session;
     },
 
     remove(client) {
-      const t = expiryTimers.get(client);
-      if (t) clearTimeout(t);
-      expiryTimers.delete(client);
       const session = sessionOf(client);
       if (!session) return undefined;
+      const second = expirySecond(session);
+      const due = second === undefined ? undefined : expiring.get(second);
+      if (due?.delete(client) && due.size === 0) expiring.delete(second!);
       if (clientsById.get(client.id) === client) clientsById.delete(client.id);
       const key = accountKey(session.identity);
       const set = clientsByAccount.get(key);
@@ -130,8 +157,10 @@ export function createConnectionRegistry(opts: ConnectionRegistryOptions): Conne
     },
 
     close() {
-      for (const t of expiryTimers.values()) clearTimeout(t);
-      expiryTimers.clear();
+      if (timer) clearTimeout(timer);
+      timer = null;
+      timerSecond = Infinity;
+      expiring.clear();
     },
   };
 }

@@ -107,6 +107,9 @@ export function wrapPersistence(
   const outgoing = p.outgoingStream.bind(p);
   p.outgoingStream = (client) => {
     const source = outgoing(client);
+    // A clean session's queue (one a persistent session of the same id left) is cleared, not
+    // delivered (Aedes' `emptyQueueFilter`): nothing to check, and no stream to build per connect.
+    if ((client as Client).clean) return source;
     const refreshed = new Set<string>();
     async function* checked(): AsyncGenerator<unknown> {
       for await (const packet of source as AsyncIterable<AedesPublishPacket>) {

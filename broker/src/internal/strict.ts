@@ -32,6 +32,8 @@ const LEVELS: Record<string, number> = { MQTT: 4, MQIsdp: 3 };
 
 const BAD_STRING = Symbol('sotto.strict.badString');
 
+const STATE = Symbol('sotto.strict.state');
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 interface RawList {
@@ -41,6 +43,7 @@ interface RawList {
 
 /** The parts of mqtt-packet's parser this module touches (an instance per connection). */
 interface Parser {
+  [STATE]: StrictState;
   _list: RawList;
   _pos: number;
   packet: { [BAD_STRING]?: true };
@@ -107,76 +110,105 @@ export function protocolLevelAcceptable(head: Uint8Array): boolean | undefined {
   return (head[levelAt]! & 0x7f) === want;
 }
 
+/** Per connection: what the shared functions below need (issue 20: no closures per connection). */
+interface StrictState {
+  conn: Duplex;
+  onViolation: (reason: StrictViolation) => void;
+  /** A violation closed the connection: packets still parsed from its buffer are ignored. */
+  dead: boolean;
+  /** The first bytes, held until the protocol level is known; `null` once it is. */
+  head: Uint8Array | null;
+  /** The `read` this module's first-bytes check sits on (the packet-size guard's). */
+  next: Duplex['read'];
+  /** Aedes' `packet` listeners, called for packets that pass. */
+  handlers: ((this: Parser, packet: unknown) => void)[];
+}
+
+type StrictStream = Duplex & { [STATE]: StrictState };
+
+/** The protocol level, from the first bytes Aedes reads (before mqtt-packet sees them). */
+function firstBytesRead(this: StrictStream, size?: number): unknown {
+  const state = this[STATE];
+  const data: unknown = state.next.call(this, size);
+  if (!(data instanceof Uint8Array)) return data;
+  const head = state.head ? Buffer.concat([state.head, data]) : data;
+  const ok = protocolLevelAcceptable(head);
+  if (ok === undefined) {
+    // Hold the bytes back until the level is known (at most 13 of them).
+    state.head = head;
+    return null;
+  }
+  state.head = null;
+  this.read = state.next;
+  if (!ok) {
+    state.dead = true;
+    state.onViolation('UNSUPPORTED_PROTOCOL_LEVEL');
+    // [MQTT-3.1.2-2] answer 0x01, then close; Aedes never sees the CONNECT.
+    this.end(CONNACK_UNACCEPTABLE_PROTOCOL);
+    return null;
+  }
+  return head;
+}
+
+/** mqtt-packet's string decoder, plus the UTF-8 rules it does not check. */
+function strictParseString(this: Parser, maybeBuffer?: unknown) {
+  const at = this._pos;
+  const s = (Object.getPrototypeOf(this) as Parser)._parseString.call(this, maybeBuffer);
+  if (s === null) return s;
+  // [MQTT-1.5.3-2] no U+0000; [MQTT-1.5.3-1] well-formed UTF-8 (mqtt-packet decoded any
+  // ill-formed sequence to U+FFFD, so only then are the raw bytes checked).
+  if (s.includes('\0')) this.packet[BAD_STRING] = true;
+  else if (s.includes('\uFFFD')) {
+    const length = this._list.readUInt16BE(at);
+    try {
+      utf8.decode(this._list.slice(at + 2, at + 2 + length));
+    } catch {
+      this.packet[BAD_STRING] = true;
+    }
+  }
+  return s;
+}
+
+/** Between the parser and Aedes: a malformed packet closes the connection instead. */
+function strictPacket(this: Parser, packet: unknown): void {
+  const state = this[STATE];
+  if (state.dead) return;
+  const violation = violationOf(packet as ParsedPacket);
+  if (violation) {
+    state.dead = true;
+    state.onViolation(violation);
+    state.conn.destroy();
+    return;
+  }
+  for (const h of state.handlers) h.call(this, packet);
+}
+
 /**
  * Apply the strict checks to a connection Aedes just took (`aedes.handle(conn)` returned
- * `client`). `onViolation` is told why before the connection is closed.
+ * `client`). `onViolation` is told why before the connection is closed. The checks are shared
+ * functions; a connection carries one small state object, seen from its stream and its parser.
  */
 export function enforceStrict311(
   client: Client,
   conn: Duplex,
   onViolation: (reason: StrictViolation) => void,
 ): void {
-  let dead = false;
-  const kill = (reason: StrictViolation) => {
-    dead = true;
-    onViolation(reason);
-    conn.destroy();
-  };
-
-  // The protocol level, from the first bytes Aedes reads (before mqtt-packet sees them).
-  const read = conn.read.bind(conn);
-  let head: Buffer = Buffer.alloc(0);
-  conn.read = (size?: number): unknown => {
-    const data: unknown = read(size);
-    if (!(data instanceof Uint8Array)) return data;
-    head = Buffer.concat([head, data]);
-    const ok = protocolLevelAcceptable(head);
-    if (ok === undefined) {
-      // Hold the bytes back until the level is known (at most 13 of them).
-      return null;
-    }
-    conn.read = read;
-    if (!ok) {
-      dead = true;
-      onViolation('UNSUPPORTED_PROTOCOL_LEVEL');
-      // [MQTT-3.1.2-2] answer 0x01, then close; Aedes never sees the CONNECT.
-      conn.end(CONNACK_UNACCEPTABLE_PROTOCOL);
-      return null;
-    }
-    const all = head;
-    head = Buffer.alloc(0);
-    return all;
-  };
-
   const parser = (client as unknown as { _parser: Parser })._parser;
-  const parseString = parser._parseString.bind(parser);
-  parser._parseString = function (this: Parser, maybeBuffer?: unknown) {
-    const at = parser._pos;
-    const s = parseString(maybeBuffer);
-    if (s === null) return s;
-    // [MQTT-1.5.3-2] no U+0000; [MQTT-1.5.3-1] well-formed UTF-8 (mqtt-packet decoded any
-    // ill-formed sequence to U+FFFD, so only then are the raw bytes checked).
-    if (s.includes('\0')) parser.packet[BAD_STRING] = true;
-    else if (s.includes('\uFFFD')) {
-      const length = parser._list.readUInt16BE(at);
-      try {
-        utf8.decode(parser._list.slice(at + 2, at + 2 + length));
-      } catch {
-        parser.packet[BAD_STRING] = true;
-      }
-    }
-    return s;
+  const state: StrictState = {
+    conn,
+    onViolation,
+    dead: false,
+    head: null,
+    // Called with the stream as `this` (firstBytesRead).
+    // eslint-disable-next-line @typescript-eslint/unbound-method
+    next: conn.read,
+    handlers: parser.listeners('packet'),
   };
-
-  const handlers = parser.listeners('packet');
+  const stream = conn as StrictStream;
+  stream[STATE] = state;
+  stream.read = firstBytesRead;
+  parser[STATE] = state;
+  parser._parseString = strictParseString;
   parser.removeAllListeners('packet');
-  parser.on('packet', function (this: Parser, packet: unknown) {
-    if (dead) return;
-    const violation = violationOf(packet as ParsedPacket);
-    if (violation) {
-      kill(violation);
-      return;
-    }
-    for (const h of handlers) h.call(this, packet);
-  });
+  parser.on('packet', strictPacket);
 }

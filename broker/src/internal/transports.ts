@@ -16,6 +16,20 @@ import type { BrokerLogger } from '../types.ts';
 import { coalesceWrites } from './coalesce.ts';
 import { enforceStrict311 } from './strict.ts';
 
+const ADDRESS = Symbol('sotto.transports.address');
+const LISTENER = Symbol('sotto.transports.listener');
+
+/** A socket the per-address cap admitted, with its address. */
+type AdmittedSocket = Socket & { [ADDRESS]: string };
+
+/** A socket a TCP listener accepted, with the listener's set of open sockets. */
+type ListedSocket = Socket & { [LISTENER]: Set<Socket> };
+
+/** A closed socket leaves its listener's set (one function for all sockets). */
+function leaveListener(this: ListedSocket) {
+  this[LISTENER].delete(this);
+}
+
 /** A TCP (or TLS) listener. */
 export interface TcpListener {
   port: number;
@@ -52,21 +66,29 @@ export function createTransports(opts: TransportOptions): Transports {
   };
   const closers: (() => Promise<void>)[] = [];
 
+  // One of each callback for all connections (a closure per connection costs memory).
+  const onGuardViolation = (reason: string) => {
+    metrics.disconnects.inc({ reason });
+    log.info({ reason }, 'packet guard closed a connection');
+  };
+  const onStrictViolation = (reason: string) => {
+    metrics.disconnects.inc({ reason: 'protocol-violation' });
+    log.info({ reason }, 'malformed packet: connection closed');
+  };
   const handle = (conn: Duplex, req?: IncomingMessage) => {
-    guardPacketSize(conn, sizeLimits, (reason) => {
-      metrics.disconnects.inc({ reason });
-      log.info({ reason }, 'packet guard closed a connection');
-    });
+    guardPacketSize(conn, sizeLimits, onGuardViolation);
     // A connection's packets of one loop turn leave in one write (internal/coalesce.ts).
     coalesceWrites(conn);
     const client = aedes.handle(conn, req);
     // Strict MQTT 3.1.1 where Aedes is lenient (internal/strict.ts).
-    enforceStrict311(client, conn, (reason) => {
-      metrics.disconnects.inc({ reason: 'protocol-violation' });
-      log.info({ reason }, 'malformed packet: connection closed');
-    });
+    enforceStrict311(client, conn, onStrictViolation);
   };
 
+  // A closed socket gives back its address's slot: one listener function for all sockets, the
+  // address kept on the socket.
+  function onSocketClose(this: AdmittedSocket) {
+    counter.release(this[ADDRESS]);
+  }
   const admit = (socket: Socket): boolean => {
     const ip = socket.remoteAddress ?? 'unknown';
     if (!counter.acquire(ip)) {
@@ -74,7 +96,8 @@ export function createTransports(opts: TransportOptions): Transports {
       socket.destroy();
       return false;
     }
-    socket.once('close', () => counter.release(ip));
+    (socket as AdmittedSocket)[ADDRESS] = ip;
+    socket.on('close', onSocketClose);
     socket.setNoDelay(true);
     return true;
   };
@@ -132,10 +155,12 @@ export function createTransports(opts: TransportOptions): Transports {
         if (admit(socket)) handle(socket);
       };
       const server: NetServer = tls ? createTlsServer(tls, onSocket) : createNetServer(onSocket);
+      // Every TCP socket, TLS handshakes included, so that closing the listener ends them all.
       const sockets = new Set<Socket>();
-      server.on('connection', (s: Socket) => {
+      server.on('connection', (s: ListedSocket) => {
         sockets.add(s);
-        s.once('close', () => sockets.delete(s));
+        s[LISTENER] = sockets;
+        s.on('close', leaveListener);
       });
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);

@@ -68,7 +68,7 @@ export function createAuthorizePublish(
     const isWill = session?.will === packet || client === null;
     // A client's own publishes take effect in the order they arrived, whatever each verdict
     // waits for (PublishLine); a will (or one without a session) goes on its own.
-    const line = session && !isWill ? session.publishes : null;
+    const line = session && !isWill ? state.publishLine(session) : null;
     const ticket = line?.enter();
     const refused = (rule: string, message: string) => () => {
       state.refuse(rule, 'publish');

@@ -6,7 +6,7 @@
 import type { Client, PublishPacket } from 'aedes';
 import type { AclDecision } from '../../acl.ts';
 import type { Identity } from '../../identity.ts';
-import type { PublishLine } from '../../limits.ts';
+import { PublishLine, TokenBucket } from '../../limits.ts';
 import type { BrokerMetrics } from '../../metrics.ts';
 import type { PasswordFile } from '../../passwords.ts';
 import type { Policy } from '../../policy.ts';
@@ -21,8 +21,11 @@ export interface ClientSession {
   jti?: string;
   /** Token expiry, ms since the epoch; absent for things (their credential does not expire). */
   expiresAt?: number;
-  /** This client's publishes, in arrival order through its rate limit. */
-  publishes: PublishLine;
+  /**
+   * This client's publishes, in arrival order through its rate limit; made at its first publish
+   * (`HookState.publishLine`), so an idle connection does not carry one (issue 20).
+   */
+  publishes?: PublishLine;
   /** The CONNECT will, checked here and again on delivery ([ACL-8]). */
   will?: PublishPacket;
   /** Devices: the account's presence setting as read at connect (the broker tracks changes). */
@@ -74,6 +77,8 @@ export interface HookState {
   groups: GroupCache;
   /** Block-list cache ([ACL-12]). */
   blocks: BlockCache;
+  /** The client's publish line, made at its first publish (a full bucket, as at connect). */
+  publishLine(session: ClientSession): PublishLine;
   /** Count a refusal by the rule that made it. */
   refuse(rule: string, action: 'publish' | 'subscribe' | 'forward'): void;
   /** Settle a decision: `member` verdicts ask the group cache whether the account is a member. */
@@ -109,6 +114,11 @@ export function createHookState(opts: HookStateOptions): HookState {
     sessions: new WeakMap(),
     groups,
     blocks,
+    publishLine: (session) =>
+      (session.publishes ??= new PublishLine(
+        new TokenBucket(limits.publishRatePerSec, limits.publishBurst),
+        limits.maxPublishDelayMs,
+      )),
     refuse: (rule, action) => {
       metrics?.refusals.inc({ rule, action });
     },

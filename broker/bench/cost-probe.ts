@@ -1,0 +1,237 @@
+/**
+ * Cost probe (`npx tsx broker/bench/cost-probe.ts [--n=2000] [--messages=20000] [--rounds=3]`),
+ * issue 20: what our checks cost against plain Aedes, in figures a loaded machine disturbs least.
+ * Each broker (bench-broker.ts: ours with token auth and the full ACL; plain-aedes.ts) runs in a
+ * process of its own, alternately in the same run; the clients are raw MQTT 3.1.1 sockets
+ * (mqtt-packet) in this process, far lighter than the bench's mqtt.js workers. Reported per broker:
+ * - V8 heap per idle connection: `heapUsed` after a full GC, before and after `n` clients
+ *   connected and subscribed (300 connected first, so one-time caches are filled), ÷ n;
+ * - broker CPU (user + system) per connect+subscribe over those `n` connects;
+ * - broker CPU per delivered message: 50 publisher/subscriber pairs, QoS 1, 1 KiB, a window of
+ *   32 unacknowledged publishes per publisher, `messages` in all.
+ * The broker's CPU is read from /proc, so the figures are the broker's own work, whatever else
+ * runs; the ratio to plain Aedes in the same run is the figure to quote.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { connect as tcpConnect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import mqttPacket from 'mqtt-packet';
+import { createTokenIssuer, generateSigningKey, publicKeyToPem } from '@sotto/server-core/tokens';
+import { freePort } from '../../test/support/ports.ts';
+import { cpuMicros } from './cpu.ts';
+
+const arg = (name: string, fallback: number) =>
+  Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback);
+const N = arg('n', 2000);
+const MESSAGES = arg('messages', 20000);
+const ROUNDS = arg('rounds', 3);
+/** `--cpu-prof-dir=DIR`: the brokers write V8 CPU profiles there (they exit by themselves). */
+const cpuProfDir = process.argv.find((a) => a.startsWith('--cpu-prof-dir='))?.slice(15);
+/** `--only=idle` or `--only=p2p`. */
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
+const PAIRS = 50;
+const WINDOW = 32;
+const here = import.meta.dirname;
+const key = generateSigningKey();
+const issuer = createTokenIssuer({
+  privateKey: key,
+  issuer: 'sotto',
+  audience: 'sotto',
+  ttlSeconds: 3600,
+});
+
+interface Broker {
+  name: string;
+  auth: boolean;
+  port: number;
+  proc: ChildProcess;
+  mem(): Promise<{ rss: number; heap: number }>;
+}
+
+async function start(name: 'sotto' | 'aedes'): Promise<Broker> {
+  const tcpPort = await freePort();
+  const wsPort = await freePort();
+  const cfg =
+    name === 'sotto'
+      ? { tcpPort, wsPort, publicKeyPem: publicKeyToPem(key), groups: {} }
+      : { tcpPort, wsPort };
+  const proc = fork(
+    join(here, name === 'sotto' ? 'bench-broker.ts' : 'plain-aedes.ts'),
+    [JSON.stringify(cfg)],
+    {
+      execArgv: [
+        '--import',
+        'tsx',
+        '--expose-gc',
+        ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []),
+      ],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    proc.once('exit', (c) => reject(new Error(`${name} exited ${c}`)));
+    proc.on('message', (m: { cmd: string }) => m.cmd === 'ready' && resolve());
+  });
+  return {
+    name,
+    auth: name === 'sotto',
+    port: tcpPort,
+    proc,
+    mem: () =>
+      new Promise((resolve) => {
+        const on = (m: { cmd: string; rss: number; heap: number }) => {
+          if (m.cmd !== 'mem') return;
+          proc.off('message', on);
+          resolve({ rss: m.rss, heap: m.heap });
+        };
+        proc.on('message', on);
+        proc.send({ cmd: 'mem' });
+      }),
+  };
+}
+
+/** Stop a broker; a profiled one exits by itself so that V8 writes its profile. */
+function stop(b: Broker): Promise<void> {
+  return new Promise((resolve) => {
+    b.proc.removeAllListeners('exit');
+    b.proc.once('exit', () => resolve());
+    if (cpuProfDir) b.proc.send({ cmd: 'exit' });
+    else b.proc.kill('SIGKILL');
+  });
+}
+
+interface RawClient {
+  socket: Socket;
+  send(packet: object): void;
+  onPacket: (p: mqttPacket.Packet) => void;
+}
+
+/** Connect and subscribe one raw client; resolves after its SUBACK. */
+function open(b: Broker, user: string, topic: string): Promise<RawClient> {
+  return new Promise((resolve, reject) => {
+    const socket = tcpConnect({ host: '127.0.0.1', port: b.port });
+    socket.setNoDelay(true);
+    const parser = mqttPacket.parser({ protocolVersion: 4 });
+    const c: RawClient = {
+      socket,
+      send: (p) => socket.write(mqttPacket.generate(p as mqttPacket.Packet)),
+      onPacket: (p) => {
+        if (p.cmd === 'connack') {
+          if (p.returnCode !== 0) reject(new Error(`connack ${p.returnCode}`));
+          else c.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 1 }] });
+        } else if (p.cmd === 'suback') resolve(c);
+      },
+    };
+    parser.on('packet', (p) => c.onPacket(p));
+    socket.on('data', (d) => parser.parse(d));
+    socket.on('error', reject);
+    const clientId = `${user}:d`;
+    c.send({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clean: true,
+      keepalive: 300,
+      clientId,
+      ...(b.auth
+        ? {
+            username: clientId,
+            password: Buffer.from(issuer.issue({ sub: user, dev: 'd', kind: 'user' }).token),
+          }
+        : {}),
+    });
+  });
+}
+
+async function openMany(b: Broker, prefix: string, n: number): Promise<RawClient[]> {
+  const out: RawClient[] = [];
+  for (let i = 0; i < n; i += 100) {
+    const batch = [];
+    for (let j = i; j < Math.min(n, i + 100); j++)
+      batch.push(open(b, `u${prefix}${j}`, `sotto/v1/inbox/u${prefix}${j}/d`));
+    out.push(...(await Promise.all(batch)));
+  }
+  return out;
+}
+
+async function idle(b: Broker) {
+  const warm = await openMany(b, 'w', 300);
+  const before = await b.mem();
+  const cpu0 = cpuMicros(b.proc.pid!);
+  const clients = await openMany(b, 'i', N);
+  const cpu1 = cpuMicros(b.proc.pid!);
+  const after = await b.mem();
+  for (const c of [...warm, ...clients]) c.socket.destroy();
+  return {
+    heapPerConn: (after.heap - before.heap) / N,
+    rssPerConn: (after.rss - before.rss) / N,
+    cpuPerConnect: (cpu1 - cpu0) / N,
+  };
+}
+
+async function p2p(b: Broker) {
+  const payload = Buffer.alloc(1024, 7);
+  const subs = await openMany(b, 's', PAIRS);
+  const pubs = await openMany(b, 'p', PAIRS);
+  const perPub = Math.ceil(MESSAGES / PAIRS);
+  let delivered = 0;
+  const cpu0 = cpuMicros(b.proc.pid!);
+  await new Promise<void>((resolve) => {
+    for (const s of subs)
+      s.onPacket = (p) => {
+        if (p.cmd !== 'publish') return;
+        if (p.qos === 1) s.send({ cmd: 'puback', messageId: p.messageId });
+        if (++delivered === perPub * PAIRS) resolve();
+      };
+    pubs.forEach((pub, i) => {
+      let sent = 0;
+      const topic = `sotto/v1/inbox/us${i}/d`;
+      const next = () => {
+        if (sent >= perPub) return;
+        sent++;
+        pub.send({ cmd: 'publish', topic, qos: 1, messageId: (sent % 65535) + 1, payload });
+      };
+      pub.onPacket = (p) => p.cmd === 'puback' && next();
+      for (let k = 0; k < WINDOW; k++) next();
+    });
+  });
+  const cpu1 = cpuMicros(b.proc.pid!);
+  for (const c of [...subs, ...pubs]) c.socket.destroy();
+  return { cpuPerDelivery: (cpu1 - cpu0) / delivered };
+}
+
+const rows: Record<string, Record<string, number[]>> = {};
+const record = (broker: string, metric: string, v: number) => {
+  ((rows[metric] ??= {})[broker] ??= []).push(v);
+};
+for (let r = 0; r < ROUNDS; r++) {
+  const order: ('sotto' | 'aedes')[] = r % 2 === 0 ? ['sotto', 'aedes'] : ['aedes', 'sotto'];
+  for (const name of order) {
+    for (const scenario of ['idle', 'p2p'] as const) {
+      if (only && only !== scenario) continue;
+      const b = await start(name);
+      if (scenario === 'idle') {
+        const i = await idle(b);
+        record(name, 'heap bytes per idle connection', i.heapPerConn);
+        record(name, 'RSS bytes per idle connection', i.rssPerConn);
+        record(name, 'CPU µs per connect+subscribe', i.cpuPerConnect);
+      } else {
+        record(name, 'CPU µs per delivery (p2p QoS 1)', (await p2p(b)).cpuPerDelivery);
+      }
+      await stop(b);
+    }
+    console.error(`[probe] round ${r + 1}/${ROUNDS} ${name}`);
+  }
+}
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+console.log(`| metric | Sotto | plain Aedes | Sotto / plain Aedes | Sotto runs | Aedes runs |`);
+console.log(`|---|---|---|---|---|---|`);
+for (const [metric, by] of Object.entries(rows)) {
+  const s = median(by.sotto!);
+  const a = median(by.aedes!);
+  const f = (v: number) => v.toFixed(v < 100 ? 1 : 0);
+  console.log(
+    `| ${metric} | ${f(s)} | ${f(a)} | ${(s / a).toFixed(2)}x (${s - a >= 0 ? '+' : ''}${f(s - a)}) | ${by.sotto!.map(f).join(' / ')} | ${by.aedes!.map(f).join(' / ')} |`,
+  );
+}
+process.exit(0);
