@@ -1,58 +1,38 @@
 /**
  * Voice and video calls on WebRTC (docs/WEB.md "Calls", PROTOCOL.md §12.1): 1:1 and group calls
- * of up to {@link MAX_CALL_PARTICIPANTS} people as a full mesh, one RTCPeerConnection per peer
- * device. Signalling goes only through the engine (end-to-end encrypted, one device at a time);
- * the media flows peer to peer (or through TURN), DTLS-SRTP keyed by certificates whose
- * fingerprints the encrypted SDP carries.
+ * of up to {@link MAX_CALL_PARTICIPANTS} people as a full mesh, one peer connection
+ * (`call-link.ts`) per peer device; camera, microphone and screen are `call-media.ts`'s. This
+ * module is the call's state machine: it places, rings, accepts and ends calls and applies the
+ * signalling that arrives (end-to-end encrypted through the engine, one device at a time).
  *
  * Rules it keeps:
- * - An offer rings every device of the callee (each its own offer); the first device that
- *   answers wins and the caller tells the others `answered-elsewhere`.
- * - A group call: each participant that accepts offers to every member device it has no offer
- *   from; a device in the call answers such offers at once; when two offer to each other at the
- *   same time, the one with the smaller `user|device` answers and drops its own.
+ * - An offer rings every device of the callee; the first device that answers wins and the
+ *   caller tells the others `answered-elsewhere`.
+ * - An offer for the call under way must come in the call's conversation: in a group call that
+ *   is an offer the engine checked against the group's verified membership (`conversation`), so
+ *   someone outside the group who learnt the call id cannot join it.
+ * - Group mesh: the caller offers to every member device. A member that accepts answers every
+ *   offer that rang it, then offers to each member device it has no offer from whose
+ *   `user|device` sorts above its own; a device in the call answers such offers at once. So of
+ *   two members accepting at once only one offers. Should two offers still cross (a caller's
+ *   offer late), the smaller `user|device` answers and drops its own.
+ * - Those mesh offers go out after the accept, each on its own: a slow send to one device (an
+ *   offline one needing a new session) never holds up the signalling of the others.
  * - After the media connects, the DTLS certificate the browser accepted must be the one the
- *   decrypted SDP named (`getStats` → remote certificate); otherwise the link is hung up
- *   (`failed`). The wire decoder has already refused an SDP whose fingerprint lines disagree
- *   with its `fingerprint` field.
+ *   decrypted SDP named, else the link is hung up (`failed`).
  * - Not ringing forever: {@link CALL_RING_MS}, then a missed (callee) or unanswered (caller) line.
  */
-import { CALL_RING_MS, MAX_CALL_PARTICIPANTS, sdpFingerprints } from '@sotto/crypto/wire';
+import { CALL_RING_MS, MAX_CALL_PARTICIPANTS } from '@sotto/crypto/wire';
 import type { CallInput, CallSignal, CallSignalling, ConversationId } from './messenger.ts';
 import { parseConversationId } from './messenger.ts';
+import { CallMedia } from './call-media.ts';
+import { PeerLink, linkKey, type CallStats, type PendingOffer } from './call-link.ts';
 
 export { MAX_CALL_PARTICIPANTS };
+export type { CallStats };
 
 /** Where the call is. */
 export type CallPhase = 'idle' | 'ringing' | 'outgoing' | 'active';
-
-/** One peer device of the call. */
-interface PeerLink {
-  user: string;
-  device: string;
-  pc: RTCPeerConnection;
-  /** We sent the offer and wait for the answer. */
-  offered: boolean;
-  /** Their fingerprint from the decrypted SDP (null until we have their description). */
-  fingerprint: string | null;
-  remoteSet: boolean;
-  queued: RTCIceCandidateInit[];
-  /** Our candidates wait until our offer/answer went out. */
-  described: boolean;
-  pending: RTCIceCandidateInit[];
-  connected: boolean;
-  stream: MediaStream;
-}
-
-/** An offer that rang here and was not answered yet. */
-interface PendingOffer {
-  user: string;
-  device: string;
-  sdp: string;
-  fingerprint: string;
-  /** ICE candidates that came with it before it was answered. */
-  ice: RTCIceCandidateInit[];
-}
 
 /** What the call view shows. */
 export interface CallView {
@@ -74,21 +54,9 @@ export interface CallView {
   error: string;
 }
 
-/** Per-peer counters from `getStats`, for the call view and the tests. */
-export interface CallStats {
-  key: string;
-  bytesReceived: number;
-  framesDecoded: number;
-  audioPacketsSent: number;
-  audioPacketsReceived: number;
-  connected: boolean;
-}
+type HangupReason = 'ended' | 'declined' | 'answered-elsewhere' | 'timeout' | 'failed';
 
-const key = (user: string, device: string): string => `${user}|${device}`;
-
-/**
- * The calls of one signed-in account. Fires `change` whenever {@link view} changes.
- */
+/** The calls of one signed-in account. Fires `change` whenever {@link view} changes. */
 export class CallManager extends EventTarget {
   private phase: CallPhase = 'idle';
   private callId = '';
@@ -100,18 +68,17 @@ export class CallManager extends EventTarget {
   private readonly offers = new Map<string, PendingOffer>();
   /** Calls that ended or were declined here: offers for them are answered with a hangup. */
   private readonly finished = new Set<string>();
-  private local: MediaStream | null = null;
-  private camera: MediaStreamTrack | null = null;
-  private muted = false;
-  private cameraOff = false;
-  private sharing = false;
+  private readonly local = new CallMedia(
+    (kind, track) => this.replace(kind, track),
+    () => this.changed(),
+  );
   private connectedAt: number | null = null;
-  private startedAt = 0;
   private ringTimer: ReturnType<typeof setTimeout> | undefined;
   private error = '';
   private outgoing = false;
   private ice: RTCIceServer[] = [];
   private readonly stop: () => void;
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly signalling: CallSignalling,
@@ -135,7 +102,6 @@ export class CallManager extends EventTarget {
     );
     return run;
   }
-  private queue: Promise<void> = Promise.resolve();
 
   /** Stop listening and end any call (sign-out). */
   dispose(): void {
@@ -151,19 +117,14 @@ export class CallManager extends EventTarget {
       conversationId: this.conversationId,
       media: this.media,
       peer: this.peerName,
-      muted: this.muted,
-      cameraOff: this.cameraOff,
-      sharing: this.sharing,
+      muted: this.local.muted,
+      cameraOff: this.local.cameraOff,
+      sharing: this.local.sharing,
       connectedAt: this.connectedAt,
       remotes: [...this.links.values()]
         .filter((l) => l.connected || l.stream.getTracks().length > 0)
-        .map((l) => ({
-          key: key(l.user, l.device),
-          user: l.user,
-          stream: l.stream,
-          connected: l.connected,
-        })),
-      local: this.local,
+        .map((l) => ({ key: l.key, user: l.user, stream: l.stream, connected: l.connected })),
+      local: this.local.local,
       error: this.error,
     };
   }
@@ -199,13 +160,19 @@ export class CallManager extends EventTarget {
     this.armRing(() => void this.hangUp('timeout'));
   }
 
-  /** Accept the ringing call: answer every offer that rang here, offer to the rest of a group. */
-  accept(): Promise<void> {
-    return this.serial(() => this.accepting());
+  /**
+   * Accept the ringing call: answer every offer that rang here, then (group call) offer to the
+   * members whose offer this device is to make.
+   */
+  async accept(): Promise<void> {
+    const callId = this.callId;
+    const offeredBy = await this.serial(() => this.accepting());
+    if (offeredBy !== null) await this.join(callId, offeredBy);
   }
 
-  private async accepting(): Promise<void> {
-    if (this.phase !== 'ringing') return;
+  /** The serial part of an accept: our media, then the answers. Returns who offered, or null. */
+  private async accepting(): Promise<Set<string> | null> {
+    if (this.phase !== 'ringing') return null;
     clearTimeout(this.ringTimer);
     this.phase = 'active';
     this.changed();
@@ -214,25 +181,45 @@ export class CallManager extends EventTarget {
       const offers = [...this.offers.values()];
       this.offers.clear();
       for (const o of offers) await this.answer(o);
-      if (this.group !== null) {
-        const members = await this.signalling.groupMembers(this.group);
-        const offeredBy = new Set(offers.map((o) => o.user));
-        for (const user of members) {
-          if (user === this.me.username || offeredBy.has(user)) continue;
-          for (const device of await this.signalling.devices(user))
-            if (!this.links.has(key(user, device))) await this.offerTo(user, device);
-        }
-      }
+      return new Set(offers.map((o) => o.user));
     } catch (err) {
       this.fail(err);
+      return null;
     }
+  }
+
+  /**
+   * The mesh join of a group call (outside the signalling queue): offer to each member device
+   * that sorts above us, has no link yet and whose user did not offer to us. A device that
+   * cannot be reached is left out; the call goes on with the others.
+   */
+  private async join(callId: string, offeredBy: Set<string>): Promise<void> {
+    const group = this.group;
+    if (group === null) return;
+    const me = linkKey(this.me.username, this.me.deviceId);
+    const members = await this.signalling.groupMembers(group).catch(() => []);
+    const offers: Promise<void>[] = [];
+    for (const user of members) {
+      if (user === this.me.username || offeredBy.has(user)) continue;
+      const devices = await this.signalling.devices(user).catch(() => []);
+      for (const device of devices) {
+        if (linkKey(user, device) < me) continue;
+        offers.push(
+          this.offerTo(user, device, callId).catch((err: unknown) => {
+            console.warn(`call: no offer to ${user}/${device}`, err);
+            this.drop(linkKey(user, device));
+          }),
+        );
+      }
+    }
+    await Promise.all(offers);
   }
 
   /** Decline the ringing call on this device. */
   async decline(): Promise<void> {
     if (this.phase !== 'ringing') return;
     const offers = [...this.offers.values()];
-    for (const o of offers) await this.signal(o.user, o.device, 'call-hangup', 'declined');
+    for (const o of offers) await this.hangupTo(o.user, o.device, 'declined');
     await this.end('declined');
   }
 
@@ -241,172 +228,89 @@ export class CallManager extends EventTarget {
     if (this.phase === 'idle') return;
     if (this.phase === 'ringing') return this.decline();
     const links = [...this.links.values()];
-    await Promise.all(
-      links.map((l) => this.signal(l.user, l.device, 'call-hangup', reason).catch(() => undefined)),
-    );
+    await Promise.all(links.map((l) => this.hangupTo(l.user, l.device, reason)));
     await this.end(this.connectedAt === null ? 'unanswered' : 'ended');
   }
 
   /** Mute or unmute the microphone: a muted call sends no audio packets at all. */
-  async setMuted(muted: boolean): Promise<void> {
-    this.muted = muted;
-    const track = this.local?.getAudioTracks()[0] ?? null;
-    await this.replace('audio', muted ? null : track);
-    this.changed();
+  setMuted(muted: boolean): Promise<void> {
+    return this.local.setMuted(muted);
   }
 
   /** Turn the camera off (nothing sent) or on again. */
-  async setCameraOff(off: boolean): Promise<void> {
-    this.cameraOff = off;
-    if (!this.sharing) await this.replace('video', off ? null : this.camera);
-    this.changed();
+  setCameraOff(off: boolean): Promise<void> {
+    return this.local.setCameraOff(off);
   }
 
   /** Switch to the next camera (video calls) or microphone. */
-  async switchDevice(kind: 'audioinput' | 'videoinput'): Promise<void> {
-    const all = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === kind);
-    if (all.length === 0 || this.local === null) return;
-    const current = (kind === 'audioinput' ? this.local.getAudioTracks() : [this.camera])[0];
-    const at = all.findIndex((d) => d.deviceId === current?.getSettings().deviceId);
-    const next = all[(at + 1) % all.length]!;
-    const s = await navigator.mediaDevices.getUserMedia(
-      kind === 'audioinput'
-        ? { audio: { deviceId: { exact: next.deviceId } } }
-        : { video: { deviceId: { exact: next.deviceId } } },
-    );
-    const track = s.getTracks()[0]!;
-    if (current) {
-      this.local.removeTrack(current);
-      current.stop();
-    }
-    this.local.addTrack(track);
-    if (kind === 'videoinput') {
-      this.camera = track;
-      if (!this.cameraOff && !this.sharing) await this.replace('video', track);
-    } else if (!this.muted) await this.replace('audio', track);
-    this.changed();
+  switchDevice(kind: 'audioinput' | 'videoinput'): Promise<void> {
+    return this.local.switchDevice(kind);
   }
 
-  /** Share the screen instead of the camera, or stop sharing. */
+  /** Share the screen instead of the camera (video calls), or stop sharing. */
   async setSharing(on: boolean): Promise<void> {
-    if (this.media !== 'video') return;
-    if (on) {
-      const s = await navigator.mediaDevices.getDisplayMedia({ video: true });
-      const track = s.getVideoTracks()[0]!;
-      track.addEventListener('ended', () => void this.setSharing(false));
-      this.sharing = true;
-      await this.replace('video', track);
-    } else {
-      this.sharing = false;
-      await this.replace('video', this.cameraOff ? null : this.camera);
-    }
-    this.changed();
+    if (this.media === 'video') await this.local.setSharing(on);
   }
 
   /** Counters per peer device (`getStats`). */
-  async stats(): Promise<CallStats[]> {
-    const out: CallStats[] = [];
-    for (const [k, l] of this.links) {
-      const s: CallStats = {
-        key: k,
-        bytesReceived: 0,
-        framesDecoded: 0,
-        audioPacketsSent: 0,
-        audioPacketsReceived: 0,
-        connected: l.connected,
-      };
-      (await l.pc.getStats()).forEach((r: Record<string, unknown>) => {
-        const n = (f: string): number => {
-          const x = r[f];
-          return typeof x === 'number' ? x : 0;
-        };
-        if (r.type === 'inbound-rtp') {
-          s.bytesReceived += n('bytesReceived');
-          s.framesDecoded += n('framesDecoded');
-          if (r.kind === 'audio') s.audioPacketsReceived += n('packetsReceived');
-        }
-        if (r.type === 'outbound-rtp' && r.kind === 'audio') s.audioPacketsSent += n('packetsSent');
-      });
-      out.push(s);
-    }
-    return out;
+  stats(): Promise<CallStats[]> {
+    return Promise.all([...this.links.values()].map((l) => l.stats()));
   }
 
   // ---- signalling in ----
 
   private async onSignal(s: CallSignal): Promise<void> {
     const p = s.payload;
-    const k = key(s.user, s.device);
+    const k = linkKey(s.user, s.device);
     switch (p.kind) {
-      case 'call-offer':
+      case 'call-offer': {
         if (s.stale) return;
         if (this.finished.has(p.callId))
           return this.signalTo(s.user, s.device, p.callId, 'call-hangup', 'answered-elsewhere');
         if (this.phase !== 'idle' && p.callId !== this.callId)
           return this.signalTo(s.user, s.device, p.callId, 'call-busy');
+        const offer = { user: s.user, device: s.device, sdp: p.sdp, fingerprint: p.fingerprint };
         if (this.phase === 'idle') {
           this.reset(p.callId, s.conversationId, p.media, s.user);
           this.group = s.conversationId.startsWith('group:')
             ? parseConversationId(s.conversationId).ref
             : null;
           this.phase = 'ringing';
-          this.offers.set(k, {
-            user: s.user,
-            device: s.device,
-            sdp: p.sdp,
-            fingerprint: p.fingerprint,
-            ice: [],
-          });
+          this.offers.set(k, { ...offer, ice: [] });
           this.armRing(() => void this.end('missed'));
           this.changed();
           return;
         }
-        // The same call: a 1:1 call takes no offers from anyone else.
-        if (this.group === null && s.user !== parseConversationId(this.conversationId).ref) return;
+        // The same call id from outside the call's conversation (a 1:1 call's offer from
+        // someone else; a group call's offer without the membership-checked `conversation`).
+        if (s.conversationId !== this.conversationId) return;
         if (this.phase === 'ringing') {
-          this.offers.set(k, {
-            user: s.user,
-            device: s.device,
-            sdp: p.sdp,
-            fingerprint: p.fingerprint,
-            ice: [],
-          });
+          this.offers.set(k, { ...offer, ice: [] });
           return;
         }
-        {
-          const mine = this.links.get(k);
-          if (mine?.offered && !mine.remoteSet) {
-            // Both offered at once: the smaller address answers, the other waits for that answer.
-            if (key(this.me.username, this.me.deviceId) > k) return;
-            this.close(k);
-          }
-          await this.answer({
-            user: s.user,
-            device: s.device,
-            sdp: p.sdp,
-            fingerprint: p.fingerprint,
-            ice: [],
-          });
+        const mine = this.links.get(k);
+        if (mine?.offered && !mine.remoteSet) {
+          // Both offered at once: the smaller address answers, the other waits for that answer.
+          if (linkKey(this.me.username, this.me.deviceId) > k) return;
+          this.drop(k);
         }
+        await this.answer({ ...offer, ice: [] });
         return;
+      }
       case 'call-answer': {
         if (p.callId !== this.callId) return;
         const l = this.links.get(k);
-        if (!l?.offered || l.remoteSet) return;
-        l.fingerprint = p.fingerprint;
-        await l.pc.setRemoteDescription({ type: 'answer', sdp: p.sdp });
-        l.remoteSet = true;
-        // A candidate of a connection the peer dropped (glare) does not fit: ignored.
-        for (const c of l.queued.splice(0)) await l.pc.addIceCandidate(c).catch(() => undefined);
+        if (!l || !(await l.answered(p.sdp, p.fingerprint))) return;
         if (this.phase === 'outgoing') {
           this.phase = 'active';
           clearTimeout(this.ringTimer);
         }
-        // Answered on this device of the user: stop ringing on their other devices.
+        // Answered on this device of the user: stop ringing on their other devices (the
+        // hangups are not waited for: a slow send must not hold up the call's signalling).
         for (const other of [...this.links.values()]) {
           if (other.user !== s.user || other.device === s.device || other.remoteSet) continue;
-          await this.signal(other.user, other.device, 'call-hangup', 'answered-elsewhere');
-          this.close(key(other.user, other.device));
+          void this.hangupTo(other.user, other.device, 'answered-elsewhere');
+          this.drop(other.key);
         }
         this.changed();
         return;
@@ -414,16 +318,9 @@ export class CallManager extends EventTarget {
       case 'call-ice': {
         if (p.callId !== this.callId) return;
         const l = this.links.get(k);
-        if (!l) {
-          // Candidates for an offer still ringing here: kept for when it is answered.
-          const o = this.offers.get(k);
-          if (o) o.ice.push(...p.candidates);
-          return;
-        }
-        for (const c of p.candidates) {
-          if (l.remoteSet) await l.pc.addIceCandidate(c).catch(() => undefined);
-          else l.queued.push(c);
-        }
+        // Candidates for an offer still ringing here: kept for when it is answered.
+        if (!l) this.offers.get(k)?.ice.push(...p.candidates);
+        else await l.candidates(p.candidates);
         return;
       }
       case 'call-hangup':
@@ -438,15 +335,14 @@ export class CallManager extends EventTarget {
           else this.changed();
           return;
         }
-        this.close(k);
+        this.drop(k);
         if (p.kind === 'call-busy' && this.links.size === 0) this.error = 'busy';
         // A 1:1 callee that declines on one device declines the call.
         const declined = p.kind === 'call-hangup' && p.reason === 'declined' && this.group === null;
         if (this.links.size === 0 || (declined && this.connectedAt === null)) {
-          if (declined) {
+          if (declined)
             for (const l of [...this.links.values()])
-              await this.signal(l.user, l.device, 'call-hangup', 'ended');
-          }
+              await this.hangupTo(l.user, l.device, 'ended');
           await this.end(this.connectedAt === null ? 'unanswered' : 'ended');
         } else this.changed();
         return;
@@ -467,11 +363,8 @@ export class CallManager extends EventTarget {
     this.media = media;
     this.peerName = peer;
     this.error = '';
-    this.muted = false;
-    this.cameraOff = false;
-    this.sharing = false;
+    this.local.reset();
     this.connectedAt = null;
-    this.startedAt = Date.now();
   }
 
   private armRing(then: () => void): void {
@@ -481,169 +374,66 @@ export class CallManager extends EventTarget {
 
   /** Camera and microphone, and the ICE servers, once per call. */
   private async prepare(): Promise<void> {
-    if (this.local !== null) return;
+    if (this.local.local !== null) return;
     this.ice = await this.signalling.iceServers().catch(() => []);
-    this.local = await navigator.mediaDevices.getUserMedia({
-      audio: true,
-      video: this.media === 'video',
-    });
-    this.camera = this.local.getVideoTracks()[0] ?? null;
-    this.changed();
+    await this.local.open(this.media);
   }
 
   private link(user: string, device: string, offered: boolean): PeerLink {
-    const pc = new RTCPeerConnection({ iceServers: this.ice });
-    const l: PeerLink = {
-      user,
-      device,
-      pc,
-      offered,
-      fingerprint: null,
-      remoteSet: false,
-      queued: [],
-      described: false,
-      pending: [],
-      connected: false,
-      stream: new MediaStream(),
-    };
-    const k = key(user, device);
-    this.links.set(k, l);
-    // The offerer adds its media here; the answerer attaches it to the offer's transceivers
-    // (answer()), since transceivers added before the remote offer would not be matched to it.
-    if (offered)
-      for (const t of this.local?.getTracks() ?? [])
-        pc.addTransceiver(this.sending(t) ?? t.kind, {
-          direction: 'sendrecv',
-          streams: [this.local!],
-        });
-    pc.addEventListener('track', (e) => {
-      l.stream.addTrack(e.track);
-      this.changed();
+    const l = new PeerLink(user, device, offered, {
+      callId: this.callId,
+      iceServers: this.ice,
+      media: this.local,
+      send: (input) => this.signalling.send(user, device, input),
+      onTrack: () => this.changed(),
+      onState: (link, state) => {
+        if (this.links.get(link.key) !== link) return;
+        if (state === 'connected') void this.connected(link);
+        else {
+          void this.hangupTo(user, device, 'failed');
+          this.drop(link.key);
+          if (this.links.size === 0 && this.phase === 'active') void this.end('ended');
+          else this.changed();
+        }
+      },
     });
-    pc.addEventListener('icecandidate', (e) => {
-      if (e.candidate === null) return;
-      const c = e.candidate.toJSON();
-      const init = {
-        candidate: c.candidate ?? '',
-        sdpMid: c.sdpMid ?? null,
-        sdpMLineIndex: c.sdpMLineIndex ?? null,
-      };
-      if (l.described) void this.sendIce(l, [init]);
-      else l.pending.push(init);
-    });
-    pc.addEventListener('connectionstatechange', () => {
-      if (this.links.get(k) !== l) return;
-      if (pc.connectionState === 'connected' && !l.connected) void this.connected(l);
-      if (pc.connectionState === 'failed') {
-        void this.signal(user, device, 'call-hangup', 'failed');
-        this.close(k);
-        if (this.links.size === 0 && this.phase === 'active') void this.end('ended');
-        else this.changed();
-      }
-    });
+    this.links.set(l.key, l);
     return l;
   }
 
   /** The media connected: check the DTLS certificate against the decrypted SDP first. */
   private async connected(l: PeerLink): Promise<void> {
-    const got = await remoteFingerprint(l.pc);
-    if (got === null || got !== l.fingerprint) {
+    if (!(await l.verify())) {
       this.error = 'fingerprint';
-      await this.signal(l.user, l.device, 'call-hangup', 'failed');
-      this.close(key(l.user, l.device));
+      await this.hangupTo(l.user, l.device, 'failed');
+      this.drop(l.key);
       if (this.links.size === 0) await this.end(this.connectedAt === null ? 'unanswered' : 'ended');
       else this.changed();
       return;
     }
-    l.connected = true;
     this.connectedAt ??= Date.now();
     this.changed();
   }
 
-  private async offerTo(user: string, device: string): Promise<void> {
+  /** Offer to one device — unless the call moved on or a link to it exists already. */
+  private async offerTo(user: string, device: string, callId = this.callId): Promise<void> {
+    if (this.phase === 'idle' || this.callId !== callId || this.links.has(linkKey(user, device)))
+      return;
     const l = this.link(user, device, true);
-    const offer = await l.pc.createOffer();
-    await l.pc.setLocalDescription(offer);
-    const sdp = l.pc.localDescription!.sdp;
-    await this.signalling.send(user, device, {
-      kind: 'call-offer',
-      callId: this.callId,
-      media: this.media,
-      sdp,
-      fingerprint: ownFingerprint(sdp),
-      ...(this.group !== null ? { conversation: `group:${this.group}` } : {}),
-    });
-    await this.described(l);
+    await l.offer(this.media, this.group !== null ? `group:${this.group}` : null);
   }
 
   private async answer(o: PendingOffer): Promise<void> {
-    const l = this.link(o.user, o.device, false);
-    l.fingerprint = o.fingerprint;
-    await l.pc.setRemoteDescription({ type: 'offer', sdp: o.sdp });
-    l.remoteSet = true;
-    for (const c of o.ice) await l.pc.addIceCandidate(c).catch(() => undefined);
-    for (const tx of l.pc.getTransceivers()) {
-      const t = this.local?.getTracks().find((x) => x.kind === tx.receiver.track.kind);
-      if (!t) continue;
-      tx.direction = 'sendrecv';
-      tx.sender.setStreams(this.local!);
-      await tx.sender.replaceTrack(this.sending(t));
-    }
-    const answer = await l.pc.createAnswer();
-    await l.pc.setLocalDescription(answer);
-    const sdp = l.pc.localDescription!.sdp;
-    await this.signalling.send(o.user, o.device, {
-      kind: 'call-answer',
-      callId: this.callId,
-      sdp,
-      fingerprint: ownFingerprint(sdp),
-    });
-    await this.described(l);
+    await this.link(o.user, o.device, false).answer(o);
     this.changed();
   }
 
-  /** What a new sender sends of `t`: nothing while muted, camera off or sharing the screen. */
-  private sending(t: MediaStreamTrack): MediaStreamTrack | null {
-    if (t.kind === 'audio') return this.muted ? null : t;
-    return this.cameraOff || this.sharing ? null : t;
-  }
-
-  /** Our description went out: the candidates gathered meanwhile follow it. */
-  private async described(l: PeerLink): Promise<void> {
-    l.described = true;
-    const batch = l.pending.splice(0);
-    for (let i = 0; i < batch.length; i += 20) await this.sendIce(l, batch.slice(i, i + 20));
-  }
-
-  private async sendIce(l: PeerLink, candidates: RTCIceCandidateInit[]): Promise<void> {
-    await this.signalling
-      .send(l.user, l.device, {
-        kind: 'call-ice',
-        callId: this.callId,
-        candidates: candidates.map((c) => ({
-          candidate: c.candidate ?? '',
-          sdpMid: c.sdpMid ?? null,
-          sdpMLineIndex: c.sdpMLineIndex ?? null,
-        })),
-      })
-      .catch(() => undefined);
-  }
-
   private async replace(kind: 'audio' | 'video', track: MediaStreamTrack | null): Promise<void> {
-    for (const l of this.links.values()) {
-      for (const tx of l.pc.getTransceivers()) {
-        if (tx.receiver.track.kind === kind) await tx.sender.replaceTrack(track);
-      }
-    }
+    for (const l of this.links.values()) await l.replace(kind, track);
   }
 
-  private signal(
-    user: string,
-    device: string,
-    kind: 'call-hangup',
-    reason: 'ended' | 'declined' | 'answered-elsewhere' | 'timeout' | 'failed',
-  ): Promise<void> {
-    return this.signalTo(user, device, this.callId, kind, reason);
+  private hangupTo(user: string, device: string, reason: HangupReason): Promise<void> {
+    return this.signalTo(user, device, this.callId, 'call-hangup', reason);
   }
 
   private async signalTo(
@@ -651,18 +441,19 @@ export class CallManager extends EventTarget {
     device: string,
     callId: string,
     kind: 'call-hangup' | 'call-busy',
-    reason?: 'ended' | 'declined' | 'answered-elsewhere' | 'timeout' | 'failed',
+    reason?: HangupReason,
   ): Promise<void> {
     const input: CallInput =
       kind === 'call-busy' ? { kind, callId } : { kind, callId, reason: reason ?? 'ended' };
     await this.signalling.send(user, device, input).catch(() => undefined);
   }
 
-  private close(k: string): void {
+  /** Close the link to one device (if it is still ours). */
+  private drop(k: string): void {
     const l = this.links.get(k);
     if (!l) return;
     this.links.delete(k);
-    l.pc.close();
+    l.close();
   }
 
   /** The call is over here: close everything, write its line. */
@@ -673,11 +464,9 @@ export class CallManager extends EventTarget {
     clearTimeout(this.ringTimer);
     const callId = this.callId;
     const duration = this.connectedAt === null ? undefined : Date.now() - this.connectedAt;
-    for (const k of [...this.links.keys()]) this.close(k);
+    for (const k of [...this.links.keys()]) this.drop(k);
     this.offers.clear();
-    for (const t of this.local?.getTracks() ?? []) t.stop();
-    this.local = null;
-    this.camera = null;
+    this.local.close();
     this.finished.add(callId);
     this.phase = 'idle';
     this.changed();
@@ -710,26 +499,4 @@ function newCallId(): string {
     .replace(/\+/g, '-')
     .replace(/\//g, '_')
     .replace(/=+$/, '');
-}
-
-/** The one fingerprint our SDP states (the wire decoder checks that all lines agree). */
-function ownFingerprint(sdp: string): string {
-  const f = sdpFingerprints(sdp)[0];
-  if (f === undefined) throw new Error('local description has no DTLS fingerprint');
-  return f;
-}
-
-/** `sha-256 AB:…` of the certificate the browser accepted in the DTLS handshake, or null. */
-async function remoteFingerprint(pc: RTCPeerConnection): Promise<string | null> {
-  const stats = await pc.getStats();
-  let certId: string | null = null;
-  stats.forEach((r: Record<string, unknown>) => {
-    if (r.type === 'transport' && typeof r.remoteCertificateId === 'string')
-      certId = r.remoteCertificateId;
-  });
-  if (certId === null) return null;
-  const cert = stats.get(certId) as
-    { fingerprint?: string; fingerprintAlgorithm?: string } | undefined;
-  if (!cert?.fingerprint || !cert.fingerprintAlgorithm) return null;
-  return `${cert.fingerprintAlgorithm.toLowerCase()} ${cert.fingerprint.toUpperCase()}`;
 }
