@@ -422,51 +422,61 @@ describe('groups against a hostile key server', () => {
     expect((await bob.store.getGroup(groupId))?.admins).toEqual([alice.name, bob.name].sort());
   });
 
-  it("starts a new sender key when a member's device logs out; the removed device never gets it", async () => {
-    const alice = await member('alice');
-    const bob1 = await member('bob');
-    const bob2Store = createMemoryStore();
-    const bob2 = track(makeClient(srv, bob2Store, wrapCapture([])), bob1.name, bob2Store, []);
-    const session = await bob2.c.link.begin(bob1.name, PW);
-    await bob1.c.link.approve(session.code);
-    await session.linked;
-    await bob2.c.start();
-    const groupId = await alice.c.groups.create('Home', [bob1.name]);
-    const conv = `group:${groupId}`;
-    await until(
-      async () => !!(await bob1.store.getGroup(groupId)) && !!(await bob2Store.getGroup(groupId)),
-      'both of bob’s devices learn the group',
-    );
-    await alice.c.trust.refresh(bob1.name);
-    await alice.c.sendText(conv, 'one');
-    await until(() => bob1.texts.includes('one') && bob2.texts.includes('one'), 'both read one');
-    const first = (await alice.store.getOwnSenderKey(groupId))!;
-    const bob2Device = bob2.c.account!.deviceId;
-    expect(first.distributedTo).toContain(`${bob1.name}:${bob2Device}`);
+  it.each([
+    ['logs out', 'logout'],
+    ['is removed on the devices page of another', 'removed'],
+  ] as const)(
+    "starts a new sender key when a member's device %s; the removed device never gets it",
+    async (_how, how) => {
+      const alice = await member('alice');
+      const bob1 = await member('bob');
+      const bob2Store = createMemoryStore();
+      const bob2 = track(makeClient(srv, bob2Store, wrapCapture([])), bob1.name, bob2Store, []);
+      const session = await bob2.c.link.begin(bob1.name, PW);
+      await bob1.c.link.approve(session.code);
+      await session.linked;
+      await bob2.c.start();
+      const groupId = await alice.c.groups.create('Home', [bob1.name]);
+      const conv = `group:${groupId}`;
+      await until(
+        async () => !!(await bob1.store.getGroup(groupId)) && !!(await bob2Store.getGroup(groupId)),
+        'both of bob’s devices learn the group',
+      );
+      await alice.c.trust.refresh(bob1.name);
+      await alice.c.sendText(conv, 'one');
+      await until(() => bob1.texts.includes('one') && bob2.texts.includes('one'), 'both read one');
+      const first = (await alice.store.getOwnSenderKey(groupId))!;
+      const bob2Device = bob2.c.account!.deviceId;
+      expect(first.distributedTo).toContain(`${bob1.name}:${bob2Device}`);
 
-    await bob2.c.logout();
-    await alice.c.trust.refresh(bob1.name);
-    bob1.groupEnvelopes.length = 0;
-    await alice.c.sendText(conv, 'two');
-    await until(() => bob1.texts.includes('two'), 'bob1 reads two');
-    const second = (await alice.store.getOwnSenderKey(groupId))!;
-    expect(second.keyId).not.toBe(first.keyId);
-    expect(second.distributedTo).not.toContain(`${bob1.name}:${bob2Device}`);
-    expect(second.distributedTo).toContain(`${bob1.name}:${bob1.c.account!.deviceId}`);
+      if (how === 'logout') await bob2.c.logout();
+      // the devices page: bob1 (who just logged in, so within the step-up window) removes bob2
+      else await (await bob1.c.security()).removeDevice(bob2Device);
+      await alice.c.trust.refresh(bob1.name);
+      bob1.groupEnvelopes.length = 0;
+      await alice.c.sendText(conv, 'two');
+      await until(() => bob1.texts.includes('two'), 'bob1 reads two');
+      const second = (await alice.store.getOwnSenderKey(groupId))!;
+      expect(second.keyId).not.toBe(first.keyId);
+      expect(second.distributedTo).not.toContain(`${bob1.name}:${bob2Device}`);
+      expect(second.distributedTo).toContain(`${bob1.name}:${bob1.c.account!.deviceId}`);
 
-    // The envelope bob1 got is on the new key: the logged-out device holds only the old one.
-    const env = bob1.groupEnvelopes.find(
-      (e) =>
-        e.topic === groupTopic(groupId) && peekGroupEnvelope(e.payload).username === alice.name,
-    );
-    expect(env).toBeDefined();
-    expect(peekGroupEnvelope(env!.payload).keyId).toBe(second.keyId);
-    const aliceDevice = alice.c.account!.deviceId;
-    expect(await bob2Store.getSenderKey(groupId, alice.name, aliceDevice, second.keyId)).toBeNull();
-    const oldState = await bob2Store.getSenderKey(groupId, alice.name, aliceDevice, first.keyId);
-    expect(oldState).not.toBeNull();
-    expect(() =>
-      groupDecrypt(deserializeReceiverState(oldState!.state), env!.payload, groupId),
-    ).toThrow();
-  });
+      // The envelope bob1 got is on the new key: the logged-out device holds only the old one.
+      const env = bob1.groupEnvelopes.find(
+        (e) =>
+          e.topic === groupTopic(groupId) && peekGroupEnvelope(e.payload).username === alice.name,
+      );
+      expect(env).toBeDefined();
+      expect(peekGroupEnvelope(env!.payload).keyId).toBe(second.keyId);
+      const aliceDevice = alice.c.account!.deviceId;
+      expect(
+        await bob2Store.getSenderKey(groupId, alice.name, aliceDevice, second.keyId),
+      ).toBeNull();
+      const oldState = await bob2Store.getSenderKey(groupId, alice.name, aliceDevice, first.keyId);
+      expect(oldState).not.toBeNull();
+      expect(() =>
+        groupDecrypt(deserializeReceiverState(oldState!.state), env!.payload, groupId),
+      ).toThrow();
+    },
+  );
 });
