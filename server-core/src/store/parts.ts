@@ -56,6 +56,7 @@ export type GroupPart = Pick<
   | 'getGroup'
   | 'groupMembers'
   | 'isGroupMember'
+  | 'sharesGroup'
   | 'setGroupInfo'
   | 'getGroupInfo'
   | 'listDirectory'
@@ -116,3 +117,6 @@ export type ModerationPart = Pick<
   | 'appendModerationLog'
   | 'listModerationLog'
 >;
+
+/** Guest accounts (creation, state, expiry, upgrade). */
+export type GuestPart = Pick<Store, 'createGuest' | 'guestState' | 'listGuests' | 'endGuest'>;

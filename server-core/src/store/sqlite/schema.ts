@@ -199,6 +199,13 @@ const MIGRATIONS: readonly string[] = [
     detail TEXT NOT NULL
   );
   `,
+  // v7 (issue 17): guest accounts ('active' | 'expired'; NULL for a full account), and the
+  // member index a guest's "shares a room with" check reads.
+  `
+  ALTER TABLE users ADD COLUMN guest TEXT;
+  CREATE INDEX users_guest ON users (guest) WHERE guest IS NOT NULL;
+  CREATE INDEX group_members_user ON group_members (username);
+  `,
 ];
 
 /** Apply pending migrations inside one transaction each. */
