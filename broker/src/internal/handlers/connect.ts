@@ -13,7 +13,7 @@ import { AuthError, ReturnCode } from '../../errors.ts';
 import { identityOf } from '../../identity.ts';
 import { PublishLine, TokenBucket } from '../../limits.ts';
 import type { VerifyToken } from '../../types.ts';
-import type { ClientSession, HookState } from './state.ts';
+import { GUEST_RATE_DIVISOR, type ClientSession, type HookState } from './state.ts';
 
 /** Aedes' `preConnect` hook. */
 export type PreConnectHook = (
@@ -148,6 +148,23 @@ export function createConnectHandlers(
           ReturnCode.NOT_AUTHORIZED,
           'device logged out or revoked',
         );
+      }
+      if (claims.gst) {
+        // A guest publishes at a quarter of the usual rate (docs/API.md "Guests").
+        return {
+          identity,
+          publishes: new PublishLine(
+            new TokenBucket(
+              limits.publishRatePerSec / GUEST_RATE_DIVISOR,
+              Math.max(1, Math.floor(limits.publishBurst / GUEST_RATE_DIVISOR)),
+            ),
+            limits.maxPublishDelayMs,
+          ),
+          jti: claims.jti,
+          expiresAt: claims.exp * 1000,
+          presenceVisible: settings?.presenceVisible ?? true,
+          guest: true,
+        };
       }
       return {
         identity,

@@ -27,7 +27,12 @@ export interface ClientSession {
   will?: PublishPacket;
   /** Devices: the account's presence setting as read at connect (the broker tracks changes). */
   presenceVisible?: boolean;
+  /** A guest account's device (the token's `gst` claim): [ACL-13] and a slower publish rate. */
+  guest?: true;
 }
+
+/** A guest device's publish rate and burst are the limits divided by this (docs/API.md "Guests"). */
+export const GUEST_RATE_DIVISOR = 4;
 
 /** Rate and size settings the hooks enforce. */
 export interface AuthLimits {
