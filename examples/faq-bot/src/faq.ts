@@ -49,7 +49,7 @@ export function parseFaq(text: string): FaqEntry[] {
       !kw.every((k) => typeof k === 'string')
     )
       throw new FaqFileError(`entry ${i + 1} needs q and a (text) and keywords (a list of text)`);
-    return { q: o.q, a: o.a, keywords: kw as string[] };
+    return { q: o.q, a: o.a, keywords: kw };
   });
 }
 
