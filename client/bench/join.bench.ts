@@ -9,10 +9,9 @@
  * `npm run bench -w client` runs it after client.bench.ts; `--quick`: 100 devices.
  */
 import type { SottoClient } from '../src/engine.ts';
-import { createClient } from '../src/engine.ts';
-import { createMemoryStore } from '../src/stores/memory.ts';
 import { makeClient, startServer, uname, until, type TestServer } from '../test/support/server.ts';
 import { printBench } from '../../scripts/bench-lib.ts';
+import { passiveMembers } from './members.ts';
 
 const PW = 'correct horse battery';
 const quick = process.argv.includes('--quick');
@@ -28,29 +27,10 @@ async function engine(srv: TestServer): Promise<SottoClient & { name: string }> 
   return Object.assign(c, { name });
 }
 
-/** `n` accounts with published keys and no connection (8 at a time). */
-async function passiveMembers(srv: TestServer, n: number): Promise<string[]> {
-  const names: string[] = [];
-  const queue = Array.from({ length: n }, () => uname('p'));
-  const worker = async () => {
-    for (let u = queue.pop(); u; u = queue.pop()) {
-      const c = createClient({
-        store: createMemoryStore(),
-        http: { baseUrl: srv.httpUrl },
-        options: { oneTimePrekeys: 2, oneTimeKemPrekeys: 1 },
-      });
-      await c.register(u, PW, { kind: 'bot' });
-      names.push(u);
-    }
-  };
-  await Promise.all(Array.from({ length: 8 }, worker));
-  return names;
-}
-
 /** Median join time (ms) into an open room of `devices` member devices. */
 async function joinTimes(srv: TestServer, devices: number): Promise<number[]> {
   const senders = await Promise.all(Array.from({ length: SENDERS }, () => engine(srv)));
-  const passive = await passiveMembers(srv, devices - SENDERS);
+  const passive = await passiveMembers(srv.httpUrl, devices - SENDERS, PW);
   const [admin, ...others] = senders;
   const groupId = await admin!.groups.create(`bench ${devices}`, [
     ...others.map((s) => s.name),
