@@ -1,7 +1,7 @@
 /**
- * Join benchmark (issue 17 target): a room with 1,000 member devices — 2 active senders posting
- * every 250 ms and 998 members with published keys but no connection — and a joiner who takes
- * the open room. Measured: from `groups.join()` until the joiner has decrypted a message from
+ * Join benchmark (issue 17 target): a room of about 1,000 member devices — 2 active senders
+ * posting every 250 ms and 995 members with published keys but no connection — and 3 joiners in
+ * turn, the last making it 1,000 (the protocol's cap on members). Measured: from `groups.join()` until the joiner has decrypted a message from
  * every active sender (the key server's join checks, the members adopting the join, their sender
  * keys reaching the joiner). Reference in the same run: the same join into a 3-device room.
  * Median of 3 joiners each. Target: under 5 s on the 1,000-device room.
@@ -30,7 +30,9 @@ async function engine(srv: TestServer): Promise<SottoClient & { name: string }> 
 /** Median join time (ms) into an open room of `devices` member devices. */
 async function joinTimes(srv: TestServer, devices: number): Promise<number[]> {
   const senders = await Promise.all(Array.from({ length: SENDERS }, () => engine(srv)));
-  const passive = await passiveMembers(srv.httpUrl, devices - SENDERS, PW);
+  // The joiners stay members: the room reaches `devices` with the last one (the protocol caps a
+  // room at 1,000 members, PROTOCOL.md §8.1).
+  const passive = await passiveMembers(srv.httpUrl, devices - SENDERS - JOINERS, PW);
   const [admin, ...others] = senders;
   const groupId = await admin!.groups.create(`bench ${devices}`, [
     ...others.map((s) => s.name),
