@@ -3,7 +3,6 @@
  * password hash — no password verifies against it — and a `guest` field holding its state;
  * active guests are also in one set, which the expiry sweep reads.
  */
-import type { GuestState } from '../types.ts';
 import type { GuestPart } from '../parts.ts';
 import { script, type RedisContext } from './support.ts';
 
@@ -36,7 +35,7 @@ export function redisGuests({ client, k, run }: RedisContext): GuestPart {
     },
     async guestState(username) {
       const v = await client.hGet(k.user(username), 'guest');
-      return v === 'active' || v === 'expired' ? (v as GuestState) : null;
+      return v === 'active' || v === 'expired' ? v : null;
     },
     async listGuests() {
       return (await client.sMembers(k.guests)).sort();
