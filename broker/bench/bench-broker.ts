@@ -27,6 +27,7 @@ const store: AclStoreQueries = {
   isDeviceActive: () => Promise.resolve(true),
   groupMembers: (g) => Promise.resolve(groups.has(g) ? [...groups.get(g)!] : null),
   isGroupMember: (g, u) => Promise.resolve(groups.get(g)?.has(u) ?? false),
+  sharesGroup: (a, b) => Promise.resolve([...groups.values()].some((m) => m.has(a) && m.has(b))),
   groupPosters: (g) => Promise.resolve(groups.has(g) ? [...groups.get(g)!] : null),
   verifyThingCredential: () => Promise.resolve(false),
   isThingActive: () => Promise.resolve(false),

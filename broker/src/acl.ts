@@ -26,6 +26,7 @@ export type AclRule =
   | 'ACL-10'
   | 'ACL-11'
   | 'ACL-12'
+  | 'ACL-13'
   | 'deny-default';
 
 /**
@@ -53,6 +54,7 @@ const ALL_RULES: readonly AclRule[] = [
   'ACL-10',
   'ACL-11',
   'ACL-12',
+  'ACL-13',
   'deny-default',
 ];
 const decisions = (verdict: 'allow' | 'deny') =>

@@ -13,6 +13,7 @@ export type AclStoreQueries = Pick<
   | 'isDeviceActive'
   | 'groupMembers'
   | 'isGroupMember'
+  | 'sharesGroup'
   | 'groupPosters'
   | 'verifyThingCredential'
   | 'isThingActive'

@@ -85,6 +85,11 @@ export class FakeStore implements AclStoreQueries {
     this.check();
     return this.groups.get(groupId)?.has(username) ?? false;
   }
+  async sharesGroup(a: string, b: string) {
+    this.check();
+    for (const m of this.groups.values()) if (m.has(a) && m.has(b)) return true;
+    return false;
+  }
   async verifyThingCredential(owner: string, thing: string, secret: string) {
     this.check();
     const t = this.things.get(`${owner}:${thing}`);

@@ -36,6 +36,7 @@ import { freePort } from '../../test/support/ports.ts';
 import { uname, until } from '../test/support/server.ts';
 import { printBench } from '../../scripts/bench-lib.ts';
 import { queuedBurstSqlite } from './queued-burst.ts';
+import { passiveMembers } from './members.ts';
 
 interface TestServer {
   httpUrl: string;
@@ -244,24 +245,11 @@ async function firstMessage(
 }> {
   const sender = await bot(srv);
   const listener = await bot(srv);
-  const names: string[] = [listener.account!.username];
-  // Members with real keys on the key server but no connection (their inbox is persisted by nobody):
-  // only the sender's work is measured. Few prekeys each to keep set-up short.
-  const queue = Array.from({ length: devices - 1 }, () => uname('m'));
-  const worker = async () => {
-    for (;;) {
-      const u = queue.pop();
-      if (!u) return;
-      const c = createClient({
-        store: createMemoryStore(),
-        http: { baseUrl: srv.httpUrl },
-        options: { oneTimePrekeys: 2, oneTimeKemPrekeys: 1 },
-      });
-      await c.register(u, PW, { kind: 'bot' });
-      names.push(u);
-    }
-  };
-  await Promise.all(Array.from({ length: 8 }, worker));
+  // Members with real keys on the key server but no connection: only the sender's work is measured.
+  const names = [
+    listener.account!.username,
+    ...(await passiveMembers(srv.httpUrl, devices - 1, PW)),
+  ];
   // Creating the group announces it to every member device: sessions with all of them.
   const c0 = performance.now();
   const groupId = await sender.groups.create('big', names);

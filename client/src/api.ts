@@ -98,6 +98,21 @@ export interface SottoClient extends TypedEvents<ClientEvents> {
   /** Sign up, then log in and set up this device. */
   register(username: string, password: string, options?: LoginOptions): Promise<AccountInfo>;
   /**
+   * Continue as guest (docs/API.md "Guests"): the key server makes a password-less account
+   * `guest_xxxxxxxx` and this device is set up for it (new identity key). A guest may join rooms
+   * by invite or from the directory and message their members; it cannot create rooms or
+   * things, and it expires when left idle (24 h by default). `displayName` goes into the
+   * end-to-end encrypted profile. Call on a fresh store.
+   */
+  continueAsGuest(
+    options?: { displayName?: string } & Pick<LoginOptions, 'deviceName' | 'platform'>,
+  ): Promise<AccountInfo>;
+  /**
+   * Make this guest account a full one by setting a password: the name, keys, devices and
+   * history stay; every session ends and this device continues with a new token pair.
+   */
+  upgradeGuest(password: string): Promise<void>;
+  /**
    * Log in (new device: keys created and uploaded; first device: UIK created). With two-factor
    * on, pass `totp` (or `session` for a passkey sign-in); without it the login throws
    * `MfaRequiredError` (code `MFA_REQUIRED`) and nothing is set up.

@@ -26,7 +26,7 @@ import { localDevice, logIn, maintainPrekeys, replaceIdentity } from './internal
 import { Applier } from './internal/apply/index.ts';
 import { Calls } from './internal/calls.ts';
 import type { ClientEvents, Ctx, OwnKeyAlert } from './internal/context.ts';
-import { parseConversation } from './internal/conversation.ts';
+import { groupConversation, parseConversation } from './internal/conversation.ts';
 import { createDispatch } from './internal/dispatch.ts';
 import { Emitter } from './internal/emitter.ts';
 import { downloadFile, sendFile } from './internal/files.ts';
@@ -57,6 +57,7 @@ export type {
   BeginLinkOptions,
   LinkSession,
 } from './internal/link.ts';
+import { announceDisplayName, checkDisplayName, DISPLAY_NAME_SETTING } from './internal/guest.ts';
 export type { HistoryImportResult } from './internal/history.ts';
 
 /** How long seen message ids are remembered (duplicates older than this are not recognised). */
@@ -298,6 +299,23 @@ export function createClient(deps: CreateClientOptions): SottoClient {
       await http.signUp(username, password);
       return client.login(username, password, options);
     },
+    async continueAsGuest(options = {}) {
+      await ready();
+      const name = options.displayName === undefined ? null : checkDisplayName(options.displayName);
+      const extras = {
+        ...(options.deviceName === undefined ? {} : { deviceName: options.deviceName }),
+        ...(options.platform === undefined ? {} : { platform: options.platform }),
+      };
+      const guest = await http.createGuest(extras);
+      if (name !== null) await store.setSetting(DISPLAY_NAME_SETTING, name);
+      return client.login(guest.username, '', { ...extras, session: () => Promise.resolve(guest) });
+    },
+    async upgradeGuest(password) {
+      await ready();
+      if (!(await loadAccount())?.refreshToken)
+        throw new ClientError('NOT_REGISTERED', 'not logged in on this device: log in first');
+      await http.upgradeGuest(password);
+    },
     async login(username, password, options = {}) {
       await ready();
       try {
@@ -437,7 +455,10 @@ export function createClient(deps: CreateClientOptions): SottoClient {
       listInvites: (groupId) => rooms.listInvites(groupId),
       revokeInvite: (groupId, id) => rooms.revokeInvite(groupId, id),
       preview: (groupId, secret) => rooms.preview(groupId, secret),
-      join: (groupId, secret) => rooms.join(groupId, secret),
+      join: async (groupId, secret) => {
+        await rooms.join(groupId, secret);
+        await announceDisplayName(store, sendTo, groupConversation(groupId));
+      },
       directory: (query, limit) => rooms.directory(query, limit),
     },
     link: linker,

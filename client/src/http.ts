@@ -130,6 +130,8 @@ export interface LogInclusion {
 export interface UserKeys {
   username: string;
   uik: string | null;
+  /** `true` for an active guest account (docs/API.md "Guests"); absent otherwise. */
+  guest?: boolean;
   devices: DeviceEntry[];
 }
 
@@ -238,6 +240,18 @@ export interface HttpClient {
    * `ApiError('INVALID_CREDENTIALS')`; a new one under 8 characters is `ApiError('VALIDATION_FAILED')`.
    */
   changePassword(currentPassword: string, newPassword: string): Promise<Tokens>;
+  /**
+   * Continue as guest (`POST /v1/guests`): a new password-less account `guest_xxxxxxxx`, signed
+   * in on a new device. `ApiError('RATE_LIMITED')` past the per-IP limit,
+   * `ApiError('GUESTS_DISABLED')` where the server offers none.
+   */
+  createGuest(extras?: Omit<LoginExtras, 'totp'>): Promise<LoginResult & { username: string }>;
+  /**
+   * Turn this guest account into a full one with `password` (`POST /v1/guests/upgrade`); like
+   * {@link changePassword}, every old token is revoked and the new pair reaches `onTokens`.
+   * `ApiError('GUEST_NOT_ALLOWED')` for an account that is no (longer a) guest.
+   */
+  upgradeGuest(password: string): Promise<Tokens>;
   logout(): Promise<void>;
   uploadKeys(deviceId: string, keys: KeyUpload): Promise<void>;
   countPrekeys(deviceId: string): Promise<PrekeyCounts>;
@@ -378,6 +392,36 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     return refreshing;
   }
 
+  /**
+   * A call that ends every session of the user and answers with this device's new pair
+   * (password change, guest upgrade): one at a time, after any refresh in flight, and the pair
+   * reaches `onTokens` before it resolves.
+   */
+  function replaceSession(path: string, body: unknown): Promise<Tokens> {
+    if (changing) {
+      return Promise.reject(
+        new ApiError('PASSWORD_CHANGE_IN_PROGRESS', 'a password change is in progress', 0),
+      );
+    }
+    const run = (async () => {
+      try {
+        // A refresh in flight must land first: the change revokes the pair it presents.
+        await refreshing?.catch(() => undefined);
+        const next = await request<Tokens>('POST', path, {
+          auth: true,
+          passwordChange: true,
+          body,
+        });
+        await options.onTokens?.(next);
+        return next;
+      } finally {
+        changing = null;
+      }
+    })();
+    changing = run;
+    return run;
+  }
+
   async function request<T>(method: string, path: string, o: RequestOptions = {}): Promise<T> {
     let res = await send(method, path, o);
     if (res.status === 401 && o.auth && options.getTokens?.()?.refreshToken) {
@@ -437,28 +481,13 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       return rotate();
     },
     changePassword(currentPassword, newPassword) {
-      if (changing) {
-        return Promise.reject(
-          new ApiError('PASSWORD_CHANGE_IN_PROGRESS', 'a password change is in progress', 0),
-        );
-      }
-      const run = (async () => {
-        try {
-          // A refresh in flight must land first: the change revokes the pair it presents.
-          await refreshing?.catch(() => undefined);
-          const next = await request<Tokens>('POST', '/v1/accounts/password', {
-            auth: true,
-            passwordChange: true,
-            body: { currentPassword, newPassword },
-          });
-          await options.onTokens?.(next);
-          return next;
-        } finally {
-          changing = null;
-        }
-      })();
-      changing = run;
-      return run;
+      return replaceSession('/v1/accounts/password', { currentPassword, newPassword });
+    },
+    upgradeGuest(password) {
+      return replaceSession('/v1/guests/upgrade', { password });
+    },
+    async createGuest(extras = {}) {
+      return request<LoginResult & { username: string }>('POST', '/v1/guests', { body: extras });
     },
     async logout() {
       await request('DELETE', '/v1/sessions/current', { auth: true });

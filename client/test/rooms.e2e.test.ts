@@ -2,13 +2,16 @@
  * Rooms people join themselves (issue 17, PROTOCOL.md §8.1 "Join policies and invites"), end to
  * end with the real key server and broker: a joiner with an invite link reads what every member
  * sends after the join and nothing from before; an open, listed room is found in the directory
- * and joined; an announcement-only room refuses other members' posts; and a key server that
- * slips a forged join into the chain (no invite) is not believed by the members' clients.
+ * and joined; an announcement-only room refuses other members' posts, and its members' clients
+ * drop such a post should a misbehaving broker deliver one; and a key server that slips a forged
+ * join into the chain (no invite) is not believed by the members' clients.
  */
+import type { IPublishPacket, MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   encodeMembershipRecord,
   fromBase64,
+  peekGroupEnvelope,
   signMembershipRecord,
   toBase64,
   verifyMembershipChain,
@@ -32,10 +35,14 @@ interface Member {
   texts: string[];
 }
 
-async function member(prefix: string, hostile = false): Promise<Member> {
+async function member(
+  prefix: string,
+  hostile = false,
+  wrap?: (c: MqttClient) => MqttClient,
+): Promise<Member> {
   const name = uname(prefix);
   const store = createMemoryStore();
-  const c = makeClient(hostile ? { httpUrl: proxy.url, mqttUrl: srv.mqttUrl } : srv, store);
+  const c = makeClient(hostile ? { httpUrl: proxy.url, mqttUrl: srv.mqttUrl } : srv, store, wrap);
   clients.push(c);
   const m: Member = { c, name, store, texts: [] };
   c.on('message', (msg) => {
@@ -155,6 +162,52 @@ describe('joining rooms', () => {
       () => bob.texts.includes('announcement') && erin.texts.includes('announcement'),
       'members read the announcement',
     );
+  });
+
+  it('drops a non-admin post in an announcement-only room that a misbehaving broker delivers', async () => {
+    // erin's "broker": her engine's MQTT client, whose PUBLISH handler the test stands between.
+    // It holds bob's group envelopes back while asked to and can deliver them later, as a broker
+    // that ignored [ACL-2] would.
+    let mqttClient: MqttClient | null = null;
+    const erin = await member('erin', false, (c) => (mqttClient = c));
+    const alice = await member('alice');
+    const bob = await member('bob');
+    const groupId = await alice.c.groups.create('Notices', [bob.name, erin.name]);
+    const conv = `group:${groupId}`;
+    const errors: string[] = [];
+    erin.c.on('error', (e) => errors.push((e as { code?: string }).code ?? String(e)));
+    await until(async () => !!(await erin.store.getGroup(groupId)), 'erin learns the group');
+    await bob.c.sendText(conv, 'bob says hi');
+    await until(() => erin.texts.includes('bob says hi'), 'erin reads bob');
+
+    const client = mqttClient! as MqttClient & {
+      handleMessage: (p: IPublishPacket, cb: () => void) => void;
+    };
+    const deliver = client.handleMessage.bind(client);
+    const held: IPublishPacket[] = [];
+    client.handleMessage = (packet, cb) => {
+      const fromBob =
+        packet.topic.startsWith('sotto/v1/group/') &&
+        peekGroupEnvelope(new Uint8Array(packet.payload as Buffer)).username === bob.name;
+      if (!fromBob) return deliver(packet, cb);
+      held.push(packet);
+      cb();
+    };
+    // Sent while bob may still post: the real broker lets it through to erin's connection.
+    await bob.c.sendText(conv, 'sneaked in');
+    await until(() => held.length === 1, "bob's post reaches erin's connection");
+    await alice.c.groups.setPolicy(groupId, { announce: true });
+    await until(
+      async () => (await erin.store.getGroup(groupId))?.policy?.announce === true,
+      'erin learns the room is announcement-only',
+    );
+    // The misbehaving broker delivers bob's post now, then alice's announcement as the marker.
+    client.handleMessage = deliver;
+    deliver({ ...held[0]!, qos: 0 }, () => undefined);
+    await alice.c.sendText(conv, 'after the switch');
+    await until(() => erin.texts.includes('after the switch'), "erin reads alice's announcement");
+    expect(erin.texts).not.toContain('sneaked in');
+    expect(errors).toContain('NOT_ADMIN');
   });
 
   it('does not believe a key server that slips a join without an invite into the chain', async () => {

@@ -44,6 +44,7 @@ import { PASSKEY_CHALLENGE_TTL_MS, passkeyRoutes } from './routes/passkeys.ts';
 import { callRoutes } from './routes/calls.ts';
 import { pushRoutes } from './routes/push.ts';
 import { createPushSender, defaultPushSubject, generateVapidKeys, type VapidKeys } from './push.ts';
+import { guestRoutes } from './routes/guests.ts';
 import { discoveryRoutes } from './routes/discovery.ts';
 import { groupRoutes } from './routes/groups.ts';
 import { roomRoutes } from './routes/rooms.ts';
@@ -326,9 +327,18 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
       return ok;
     },
     async issueSession(username, deviceId, { familyId, authTime } = {}) {
-      const device = await store.getDevice(username, deviceId);
+      const [device, guest] = await Promise.all([
+        store.getDevice(username, deviceId),
+        store.guestState(username),
+      ]);
       const kind = device?.kind === 'bot' || device?.kind === 'bridge' ? 'bot' : 'user';
-      const t = issuer.issue({ sub: username, dev: deviceId, kind, authTime });
+      const t = issuer.issue({
+        sub: username,
+        dev: deviceId,
+        kind,
+        authTime,
+        guest: guest === 'active',
+      });
       await store.recordAccessToken({ jti: t.jti, username, deviceId, expiresAt: t.expiresAt });
       const refreshToken = newRefreshToken();
       await store.putRefreshToken({
@@ -553,6 +563,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<KeyServerApp> {
       unsubscribeWakes();
       done();
     });
+  guestRoutes(app, ctx);
 
   // A Fastify instance is a thenable, so TypeScript checks the *awaited* type of
   // the return value (a plain FastifyInstance) and loses the extras; the object

@@ -34,6 +34,8 @@ export interface RateLimitConfig {
   bundle: number;
   /** `GET /v1/users/:username` lookups per calling account. */
   lookup: number;
+  /** Guest accounts made per IP (`POST /v1/guests`; tighter than sign-ups by default). */
+  guest: number;
   /**
    * Per username, whatever the IP: failed attempts in a row after which the backoff starts.
    * Every attempt counts until it succeeds; a success forgets the count.
@@ -109,6 +111,13 @@ export interface AppConfig {
   mfaAttempts: number;
   /** Window of {@link mfaAttempts}, ms. */
   mfaWindowMs: number;
+  /** Whether `POST /v1/guests` makes guest accounts (docs/API.md "Guests"). */
+  guests: boolean;
+  /**
+   * A guest account with no login or token refresh for this long (ms, default 24 h) expires:
+   * its devices are signed out for good and its keys unpublished.
+   */
+  guestIdleMs: number;
   /**
    * ICE servers the web client's calls use (docs/OPERATIONS.md "Calls"), served in the discovery
    * document; `ICE_SERVERS` / `--ice-servers` as JSON (RTCIceServer objects). Empty: host
@@ -207,6 +216,7 @@ export function defaultAppConfig(): AppConfig {
       login: 20,
       bundle: 300,
       lookup: 1000,
+      guest: 5,
       loginFreeFailures: 5,
       loginBackoffMs: 1000,
       loginBackoffMaxMs: 15 * 60_000,
@@ -226,6 +236,8 @@ export function defaultAppConfig(): AppConfig {
     metricsToken: null,
     mfaAttempts: 5,
     mfaWindowMs: 5 * 60_000,
+    guests: true,
+    guestIdleMs: 24 * 3600 * 1000,
     iceServers: [],
     turnSecret: null,
     turnUrls: [],
@@ -298,6 +310,8 @@ const schema = {
     pushAllowPrivateEndpoints: { type: 'boolean' },
     mfaAttempts: int(1, 1000),
     mfaWindowMs: int(1000, 24 * 3600 * 1000),
+    guests: { type: 'boolean' },
+    guestIdleMs: int(1000, 365 * 24 * 3600 * 1000),
     brokerUrl: { type: ['string', 'null'], pattern: '^(mqtts?|wss?)://' },
     mqttWsUrl: { type: ['string', 'null'], pattern: '^wss?://[^\\s]+$' },
     mqttTcpUrl: { type: ['string', 'null'], pattern: '^mqtts?://[^\\s]+$' },
@@ -352,6 +366,7 @@ const schema = {
         login: int(1),
         bundle: int(1),
         lookup: int(1),
+        guest: int(1),
         loginFreeFailures: int(1, 1000),
         loginBackoffMs: int(1, 24 * 3600 * 1000),
         loginBackoffMaxMs: int(1, 7 * 24 * 3600 * 1000),
@@ -405,6 +420,8 @@ const OPTIONS = {
   },
   'mfa-attempts': { env: 'MFA_ATTEMPTS', path: ['mfaAttempts'] },
   'mfa-window-ms': { env: 'MFA_WINDOW_MS', path: ['mfaWindowMs'] },
+  guests: { env: 'GUESTS', path: ['guests'] },
+  'guest-idle-ms': { env: 'GUEST_IDLE_MS', path: ['guestIdleMs'] },
   'broker-url': { env: 'BROKER_URL', path: ['brokerUrl'] },
   'mqtt-ws-url': { env: 'MQTT_WS_URL', path: ['mqttWsUrl'] },
   'mqtt-tcp-url': { env: 'MQTT_TCP_URL', path: ['mqttTcpUrl'] },
@@ -417,6 +434,7 @@ const OPTIONS = {
   'rate-limit-login': { env: 'RATE_LIMIT_LOGIN', path: ['rateLimit', 'login'] },
   'rate-limit-bundle': { env: 'RATE_LIMIT_BUNDLE', path: ['rateLimit', 'bundle'] },
   'rate-limit-lookup': { env: 'RATE_LIMIT_LOOKUP', path: ['rateLimit', 'lookup'] },
+  'rate-limit-guest': { env: 'RATE_LIMIT_GUEST', path: ['rateLimit', 'guest'] },
   'login-free-failures': { env: 'LOGIN_FREE_FAILURES', path: ['rateLimit', 'loginFreeFailures'] },
   'login-backoff-ms': { env: 'LOGIN_BACKOFF_MS', path: ['rateLimit', 'loginBackoffMs'] },
   'login-backoff-max-ms': { env: 'LOGIN_BACKOFF_MAX_MS', path: ['rateLimit', 'loginBackoffMaxMs'] },
@@ -455,6 +473,7 @@ const BOOLEAN_LEAVES: ReadonlySet<string> = new Set([
   'enabled',
   'insecurePermissions',
   'pushAllowPrivateEndpoints',
+  'guests',
 ]);
 
 /** Config leaves given as comma- or space-separated lists. */

@@ -37,7 +37,7 @@ export interface LoginDevice {
 }
 
 /** Rate-limited route families. */
-export type LimitedRoute = 'signup' | 'login' | 'bundle' | 'lookup';
+export type LimitedRoute = 'signup' | 'login' | 'bundle' | 'lookup' | 'guest';
 
 /** Shared state and helpers of one app instance. */
 export interface Ctx {

@@ -62,6 +62,13 @@ export const ERRORS = {
     status: 403,
     message: 'this action needs the password or a passkey within the last 5 minutes',
   },
+  /**
+   * A guest account tried what only full accounts may (create a room or a thing, reach a user it
+   * shares no room with, docs/API.md "Guests"), or a full account used a guest-only route.
+   */
+  GUEST_NOT_ALLOWED: { status: 403, message: 'guest accounts cannot do this' },
+  /** Guest accounts are turned off on this server (`--guests false`). */
+  GUESTS_DISABLED: { status: 403, message: 'this server does not offer guest accounts' },
   /** The account is banned by the server's operators; the message carries their reason. */
   ACCOUNT_BANNED: { status: 403, message: 'this account is banned by the server operators' },
   /** An `/v1/admin/*` route called by an account without the operator role. */

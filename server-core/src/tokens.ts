@@ -47,6 +47,11 @@ export interface AccessClaims {
    * a session look freshly authenticated; absent on tokens not descended from a password login.
    */
   auth_time?: number;
+  /**
+   * Present (`true`) on a guest account's tokens (docs/API.md "Guests"): brokers let a guest
+   * device reach only users it shares a room with ([ACL-13]). An upgrade revokes them all.
+   */
+  gst?: true;
 }
 
 /** Stable reasons a token is refused. */
@@ -135,6 +140,8 @@ export interface TokenIssuer {
     dev: string;
     kind: TokenKind;
     authTime?: number | undefined;
+    /** A guest account's token: adds the `gst` claim. */
+    guest?: boolean;
   }): IssuedAccessToken;
   /** SPKI PEM of the verification key (give this to brokers). */
   readonly publicKeyPem: string;
@@ -156,7 +163,7 @@ export function createTokenIssuer(opts: {
   const sign = createSigner({ key: pem, algorithm: 'EdDSA' });
   return {
     publicKeyPem: publicKeyToPem(key),
-    issue({ sub, dev, kind, authTime }) {
+    issue({ sub, dev, kind, authTime, guest }) {
       const iat = Math.floor(now() / 1000);
       const exp = iat + ttl;
       const jti = randomUUID();
@@ -170,6 +177,7 @@ export function createTokenIssuer(opts: {
         iss: opts.issuer,
         aud: opts.audience,
         ...(authTime === undefined ? {} : { auth_time: authTime }),
+        ...(guest ? { gst: true } : {}),
       });
       return { token, jti, expiresAt: exp * 1000 };
     },
@@ -252,6 +260,7 @@ export function createTokenVerifier(opts: {
         iss: p.iss,
         aud: p.aud,
         ...(typeof p.auth_time === 'number' ? { auth_time: p.auth_time } : {}),
+        ...(p.gst === true ? { gst: true as const } : {}),
       };
     },
   };

@@ -6,6 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashThingSecret } from '../src/store/secrets.ts';
 import type { Store } from '../src/store/types.ts';
+import { guestSuite } from './store.guests.suite.ts';
 
 /** Creates an empty store; `cleanup` runs after each test. */
 export type StoreFactory = () => Promise<{ store: Store; cleanup?: () => Promise<void> }>;
@@ -742,5 +743,6 @@ export function storeSuite(name: string, factory: StoreFactory): void {
     it('answers a ping', async () => {
       await expect(store.ping()).resolves.toBeUndefined();
     });
+    guestSuite(() => store);
   });
 }

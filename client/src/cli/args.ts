@@ -13,6 +13,9 @@ export const USAGE = `usage: sotto [--state DIR] [--server URL] [--mqtt URL[,URL
   login <username> [--password P] [--totp CODE] [--kind …] [--reset-identity]
                                            --totp: the authenticator code (or a recovery code)
                                            when two-factor is on; asked for on a terminal
+  guest [--name DISPLAY NAME]              continue as guest: a password-less guest_… account here
+                                           (joins rooms, no rooms of its own; expires when idle)
+  upgrade [--password P]                   make this guest account a full one with a password
   link show <username> [--password P] [--kind …]   new device: print a link code, wait
   link approve <code> [--no-history]      existing device: link the device showing <code>
                                            (copies the message history unless --no-history)
@@ -63,6 +66,7 @@ const OPTIONS = {
   'reset-identity': { type: 'boolean' },
   totp: { type: 'string' },
   'no-history': { type: 'boolean' },
+  name: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 

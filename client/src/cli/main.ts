@@ -10,7 +10,7 @@
  */
 import type { DeviceKind } from '@sotto/crypto';
 import { type Command, parseCommandLine, USAGE } from './args.ts';
-import { account, password, resetIdentity } from './commands/account.ts';
+import { account, guest, password, resetIdentity, upgrade } from './commands/account.ts';
 import { admin, block } from './commands/admin.ts';
 import { groups, rooms } from './commands/groups.ts';
 import { link } from './commands/link.ts';
@@ -30,6 +30,8 @@ const COMMANDS: ReadonlyMap<string, Command> = new Map([
   ['login', account],
   ['password', password],
   ['reset-identity', resetIdentity],
+  ['guest', guest],
+  ['upgrade', upgrade],
   ['2fa', mfa],
   ['send', send],
   ['listen', listen],

@@ -11,6 +11,7 @@ import { DEVICE_NAME_MAX, defaultDeviceName, loginPlatform } from '../device-nam
 import { MFA_TOKEN_TTL_MS, mfaChallengeResponse, mfaCode, verifySecondFactor } from './mfa.ts';
 import type { DevicePlatform } from '@sotto/server-core/store';
 import { refreshTokenHash } from '../sessions.ts';
+import { GUEST_PREFIX } from '../guests.ts';
 
 /**
  * Names no one can sign up with: `thing` and `service` begin the MQTT client ids of IoT things
@@ -64,7 +65,8 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
       const { username: name, password: pw } = req.body;
       // Hash first: a taken name costs as much as a free one.
       const passwordHash = await passwords.hash(pw);
-      if (RESERVED_USERNAMES.has(name)) throw apiError('USERNAME_TAKEN', 'this name is reserved');
+      if (RESERVED_USERNAMES.has(name) || name.startsWith(GUEST_PREFIX))
+        throw apiError('USERNAME_TAKEN', 'this name is reserved');
       if (!(await store.createUser({ username: name, passwordHash, createdAt: ctx.now() }))) {
         throw apiError('USERNAME_TAKEN');
       }
@@ -117,7 +119,8 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
     async (req) => {
       const { username: name, password: pw } = req.body;
       const user = await store.getUser(name);
-      const ok = await ctx.checkPassword(name, user?.passwordHash ?? null, pw);
+      // A guest has no password (an empty hash): checked like an unknown user, never a match.
+      const ok = await ctx.checkPassword(name, user?.passwordHash || null, pw);
       if (!user || !ok) {
         metrics.logins.inc({ result: 'bad_credentials' });
         throw apiError('INVALID_CREDENTIALS');

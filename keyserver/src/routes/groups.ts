@@ -21,6 +21,7 @@ import { claims, type Ctx } from '../context.ts';
 import { apiError } from '../errors.ts';
 import { b64, bearer, errors, groupId } from '../schemas.ts';
 import type { GroupInfo, GroupMember } from '@sotto/server-core/store';
+import { refuseGuest } from '../guests.ts';
 
 const MAX_RECORD_CHARS = 200_000;
 
@@ -131,6 +132,7 @@ export function groupRoutes(app: FastifyInstance, ctx: Ctx): void {
     },
     async (req, reply) => {
       const c = claims(req);
+      refuseGuest(c, 'create rooms');
       const { rec, bytes } = decodeRecord(req.body.record);
       let state: GroupState;
       try {

@@ -11,6 +11,7 @@ import { claims, type Ctx } from '../context.ts';
 import { apiError } from '../errors.ts';
 import { hashThingSecret } from '@sotto/server-core/store';
 import { bearer, errors, thingName } from '../schemas.ts';
+import { refuseGuest } from '../guests.ts';
 
 /** Register `/v1/things*`. */
 export function thingRoutes(app: FastifyInstance, ctx: Ctx): void {
@@ -42,11 +43,12 @@ export function thingRoutes(app: FastifyInstance, ctx: Ctx): void {
               topic: { type: 'string', description: 'topic filter the thing may use' },
             },
           },
-          ...errors(400, 401, 409),
+          ...errors(400, 401, 403, 409),
         },
       },
     },
     async (req, reply) => {
+      refuseGuest(claims(req), 'register things');
       const owner = claims(req).sub;
       const name = req.body.name;
       const secret = randomBytes(32).toString('base64url');

@@ -56,6 +56,7 @@ export type GroupPart = Pick<
   | 'getGroup'
   | 'groupMembers'
   | 'isGroupMember'
+  | 'sharesGroup'
   | 'setGroupInfo'
   | 'getGroupInfo'
   | 'listDirectory'
@@ -122,3 +123,5 @@ export type PushPart = Pick<
   Store,
   'setPushSubscription' | 'getPushSubscription' | 'deletePushSubscription' | 'claimPushSlot'
 >;
+/** Guest accounts (creation, state, expiry, upgrade). */
+export type GuestPart = Pick<Store, 'createGuest' | 'guestState' | 'listGuests' | 'endGuest'>;

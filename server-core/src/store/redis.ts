@@ -14,6 +14,7 @@ import { createClient } from 'redis';
 import type { Store } from './types.ts';
 import { redisAccounts } from './redis/accounts.ts';
 import { redisGroups } from './redis/groups.ts';
+import { redisGuests } from './redis/guests.ts';
 import { redisMfa } from './redis/mfa.ts';
 import { redisModeration } from './redis/moderation.ts';
 import { redisPrekeys } from './redis/prekeys.ts';
@@ -65,6 +66,7 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
     ...redisMfa(ctx),
     ...redisModeration(ctx),
     ...redisPush(ctx),
+    ...redisGuests(ctx),
     async ping() {
       await client.ping();
     },

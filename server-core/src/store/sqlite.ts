@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import type { Store } from './types.ts';
 import { sqliteAccounts } from './sqlite/accounts.ts';
 import { sqliteGroups } from './sqlite/groups.ts';
+import { sqliteGuests } from './sqlite/guests.ts';
 import { sqliteMfa } from './sqlite/mfa.ts';
 import { sqliteModeration } from './sqlite/moderation.ts';
 import { sqlitePrekeys } from './sqlite/prekeys.ts';
@@ -50,6 +51,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     ...sqliteMfa(ctx),
     ...sqliteModeration(ctx),
     ...sqlitePush(ctx),
+    ...sqliteGuests(ctx),
     async ping() {
       db.prepare('SELECT 1').get();
     },

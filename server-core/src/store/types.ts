@@ -289,6 +289,13 @@ export interface ModerationLogEntry {
   detail: string;
 }
 
+/**
+ * Where a guest account stands (docs/API.md "Guests"): `active` until it upgrades (then it is a
+ * full account and has no guest state) or goes idle for longer than the server allows
+ * (`expired`: every device deactivated, no way back in, the name never given out again).
+ */
+export type GuestState = 'active' | 'expired';
+
 /** State of a report in the operators' inbox. */
 export type ReportStatus = 'open' | 'dismissed' | 'actioned';
 
@@ -530,6 +537,24 @@ export interface Store {
    * servers hearing the same wake-up exactly one sends it.
    */
   claimPushSlot(username: string, deviceId: string, intervalMs: number): Promise<boolean>;
+  // ---- guests ----
+  /**
+   * Create a guest account: no password (no login can succeed), state `active`; false when the
+   * name is taken.
+   */
+  createGuest(username: string, createdAt: number): Promise<boolean>;
+  /** The account's guest state; `null` for a full account or no such user. */
+  guestState(username: string): Promise<GuestState | null>;
+  /** Usernames of active guests, sorted. */
+  listGuests(): Promise<string[]>;
+  /**
+   * End an active guest: `expired`, or `upgraded` (a full account from now on, with the given
+   * password hash, set in the same step). False when `username` is not an active guest.
+   */
+  endGuest(
+    username: string,
+    how: { as: 'expired' } | { as: 'upgraded'; passwordHash: string },
+  ): Promise<boolean>;
 
   // ---- ACL queries (used by the broker) ----
   /** True when the access token id was revoked (logout, password change, reuse). */
@@ -547,6 +572,11 @@ export interface Store {
    */
   groupMembers(groupId: string): Promise<string[] | null>;
   isGroupMember(groupId: string, username: string): Promise<boolean>;
+  /**
+   * True when a group that is not closed has both `a` and `b` as current members (a guest may
+   * reach only people it shares a room with, [ACL-13]).
+   */
+  sharesGroup(a: string, b: string): Promise<boolean>;
   /**
    * Usernames allowed to publish to the group topic: the admins of an announcement-only
    * group, every member otherwise; `null` when no such group.

@@ -146,6 +146,16 @@ export function createConnectHandlers(
           'device logged out or revoked',
         );
       }
+      if (claims.gst) {
+        // A guest: [ACL-13] and a slower publish rate (state.ts `publishLine`).
+        return {
+          identity,
+          jti: claims.jti,
+          expiresAt: claims.exp * 1000,
+          presenceVisible: settings?.presenceVisible ?? true,
+          guest: true,
+        };
+      }
       return {
         identity,
         jti: claims.jti,

@@ -28,6 +28,23 @@ function isBlockedDm(
   return state.blocks.blocks(t.user, identity.username);
 }
 
+/**
+ * [ACL-13] Is this a DM ([ACL-1]) from a guest's device to a user the guest shares no room
+ * with? `false` at once for everything else (full accounts, a guest's own devices).
+ */
+function isGuestOutsiderDm(
+  state: HookState,
+  guest: boolean,
+  identity: Identity,
+  topic: string,
+  rule: string,
+): false | Promise<boolean> {
+  if (!guest || rule !== 'ACL-1' || identity.kind !== 'device') return false;
+  const t = parseTopic(topic);
+  if (t?.kind !== 'inbox' || t.user === identity.username) return false;
+  return state.store.sharesGroup(identity.username, t.user).then((shared) => !shared);
+}
+
 /** Aedes' `authorizePublish` hook. */
 export type AuthorizePublishHook = (
   client: Client | null,
@@ -104,9 +121,9 @@ export function createAuthorizePublish(
       drop(packet);
       callback(null);
     };
-    const decide = (verdict: 'allow' | 'deny' | 'drop') => {
+    const decide = (verdict: 'allow' | 'deny' | 'drop', rule: string = decision.rule) => {
       const refusal =
-        verdict === 'deny' ? refused(decision.rule, `publish to ${packet.topic} refused`) : null;
+        verdict === 'deny' ? refused(rule, `publish to ${packet.topic} refused`) : null;
       const accept = verdict === 'drop' ? dropped : proceed;
       if (!line || !ticket) {
         if (refusal) refusal();
@@ -124,11 +141,39 @@ export function createAuthorizePublish(
           : { rated: true, run: accept, tooFast: refused('rate', 'publish rate exceeded') },
       );
     };
-    // Only group topics need the store ([ACL-2]), and DMs the recipient's block list ([ACL-12],
-    // from the cache without a promise hop in the common case).
+    const storeFailed = (err: unknown) => {
+      log.warn({ clientId: identity.clientId, err }, 'publish check failed');
+      const fail = () => callback(new AclError('store-unavailable', 'cannot check the ACL now'));
+      if (line && ticket) line.settle(ticket, { rated: false, run: fail });
+      else fail();
+    };
+    // Only group topics need the store ([ACL-2]), DMs the recipient's block list ([ACL-12],
+    // from the cache without a promise hop in the common case), and a guest's DMs its rooms
+    // ([ACL-13]).
     if (decision.verdict !== 'member') {
       if (decision.verdict === 'deny') {
         decide('deny');
+        return;
+      }
+      const outsider = isGuestOutsiderDm(
+        state,
+        session?.guest === true,
+        identity,
+        packet.topic,
+        decision.rule,
+      );
+      if (outsider !== false) {
+        outsider
+          .then(async (out) => {
+            if (out) decide('deny', 'ACL-13');
+            else
+              decide(
+                (await isBlockedDm(state, identity, packet.topic, decision.rule))
+                  ? 'drop'
+                  : 'allow',
+              );
+          })
+          .catch(storeFailed);
         return;
       }
       const blocked = isBlockedDm(state, identity, packet.topic, decision.rule);
@@ -143,12 +188,6 @@ export function createAuthorizePublish(
       blocked.then((b) => decide(b ? 'drop' : 'allow')).catch((err: unknown) => storeFailed(err));
       return;
     }
-    const storeFailed = (err: unknown) => {
-      log.warn({ clientId: identity.clientId, err }, 'publish check failed');
-      const fail = () => callback(new AclError('store-unavailable', 'cannot check the ACL now'));
-      if (line && ticket) line.settle(ticket, { rated: false, run: fail });
-      else fail();
-    };
     state
       .resolve(identity, decision)
       .then((ok) => decide(ok ? 'allow' : 'deny'))

@@ -30,7 +30,12 @@ export interface ClientSession {
   will?: PublishPacket;
   /** Devices: the account's presence setting as read at connect (the broker tracks changes). */
   presenceVisible?: boolean;
+  /** A guest account's device (the token's `gst` claim): [ACL-13] and a slower publish rate. */
+  guest?: true;
 }
+
+/** A guest device's publish rate and burst are the limits divided by this (docs/API.md "Guests"). */
+export const GUEST_RATE_DIVISOR = 4;
 
 /** Rate and size settings the hooks enforce. */
 export interface AuthLimits {
@@ -114,11 +119,17 @@ export function createHookState(opts: HookStateOptions): HookState {
     sessions: new WeakMap(),
     groups,
     blocks,
-    publishLine: (session) =>
-      (session.publishes ??= new PublishLine(
-        new TokenBucket(limits.publishRatePerSec, limits.publishBurst),
+    publishLine: (session) => {
+      // A guest publishes at a quarter of the usual rate (docs/API.md "Guests").
+      const d = session.guest ? GUEST_RATE_DIVISOR : 1;
+      return (session.publishes ??= new PublishLine(
+        new TokenBucket(
+          limits.publishRatePerSec / d,
+          Math.max(1, Math.floor(limits.publishBurst / d)),
+        ),
         limits.maxPublishDelayMs,
-      )),
+      ));
+    },
     refuse: (rule, action) => {
       metrics?.refusals.inc({ rule, action });
     },

@@ -1,6 +1,6 @@
 /**
- * `sotto register|login`, `sotto password` and `sotto reset-identity`: the
- * account commands (no broker needed).
+ * `sotto register|login`, `sotto guest|upgrade`, `sotto password` and `sotto reset-identity`:
+ * the account commands (no broker needed).
  */
 import type { Command } from '../args.ts';
 import { saveServer } from '../config.ts';
@@ -64,6 +64,29 @@ export const resetIdentity: Command = async ({ cfg }) => {
   await withClient(cfg, false, async (client) => {
     const info = await client.resetIdentity(pw);
     print({ type: 'identity-reset', ...info });
+  });
+  return EXIT.OK;
+};
+
+/** `guest [--name N]`: continue as guest (docs/API.md "Guests") in this state directory. */
+export const guest: Command = async ({ cfg, values }) => {
+  await withClient(cfg, false, async (client) => {
+    const info = await client.continueAsGuest({
+      ...(values.name === undefined ? {} : { displayName: values.name }),
+      platform: 'cli',
+    });
+    saveServer(cfg.stateDir, cfg.server!, cfg.mqtt);
+    print({ type: 'guest', ...info });
+  });
+  return EXIT.OK;
+};
+
+/** `upgrade`: this guest account becomes a full one with the given password. */
+export const upgrade: Command = async ({ cfg }) => {
+  const pw = await readPassword(cfg);
+  await withClient(cfg, false, async (client) => {
+    await client.upgradeGuest(pw);
+    print({ type: 'upgraded', username: client.account?.username });
   });
   return EXIT.OK;
 };

@@ -9,6 +9,8 @@ import { claims, type Ctx } from '../../context.ts';
 import { apiError, rateLimited } from '../../errors.ts';
 import { bearer, deviceId, emptyBody, errors, username } from '../../schemas.ts';
 import type { ClaimedBundle } from '@sotto/server-core/store';
+import { guestMayReach } from '../../guests.ts';
+import type { AccessClaims } from '@sotto/server-core/tokens';
 
 /** Most devices remembered for the `prekeys-low` throttle (oldest forgotten first). */
 const MAX_NOTICE_THROTTLE = 100_000;
@@ -40,6 +42,14 @@ function b64url(bytes: Uint8Array): string {
 export function claimRoutes(app: FastifyInstance, ctx: Ctx): void {
   const { store, config, metrics } = ctx;
   const { perClaimant, windowMs, lowWater, noticeIntervalMs } = config.prekeyClaims;
+
+  /** [ACL-13] on the key server: a guest claims bundles only of users it shares a room with. */
+  async function refuseUnreachable(c: AccessClaims, users: string[]): Promise<void> {
+    for (const u of new Set(users)) {
+      if (!(await guestMayReach(store, c, u)))
+        throw apiError('GUEST_NOT_ALLOWED', `a guest reaches only members of its rooms, not ${u}`);
+    }
+  }
 
   /** Devices sent a `prekeys-low` notice, and when (insertion order = oldest first). */
   const lowNoticeAt = new Map<string, number>();
@@ -104,12 +114,13 @@ export function claimRoutes(app: FastifyInstance, ctx: Ctx): void {
         body: emptyBody,
         response: {
           200: bundleSchema,
-          ...errors(400, 401, 404, 429),
+          ...errors(400, 401, 403, 404, 429),
         },
       },
     },
     async (req) => {
       const c = claims(req);
+      await refuseUnreachable(c, [req.params.username]);
       const b = await claimBundle(c.sub, req.params.username, req.params.deviceId);
       if (!b) {
         metrics.prekeyClaims.inc({ result: 'not_found' });
@@ -177,13 +188,17 @@ export function claimRoutes(app: FastifyInstance, ctx: Ctx): void {
               },
             },
           },
-          ...errors(400, 401, 429),
+          ...errors(400, 401, 403, 429),
         },
       },
     },
     async (req) => {
       const c = claims(req);
       const { devices } = req.body;
+      await refuseUnreachable(
+        c,
+        devices.map((d) => d.username),
+      );
       const budget = await ctx.takeClaims(`${c.sub}:${c.dev}`, devices.length);
       if (!budget.ok) throw rateLimited('too many bundle claims', budget.retryInMs);
       // Each claim is the store's own atomic take of a one-time prekey; asked all at once,

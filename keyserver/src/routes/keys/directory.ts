@@ -38,6 +38,10 @@ export function directoryRoutes(app: FastifyInstance, ctx: Ctx): void {
             properties: {
               username,
               uik: { type: ['string', 'null'], description: 'base64url Ed25519 UIK' },
+              guest: {
+                type: 'boolean',
+                description: 'present (true) for an active guest account (docs/API.md "Guests")',
+              },
               devices: {
                 type: 'array',
                 items: {
@@ -59,7 +63,10 @@ export function directoryRoutes(app: FastifyInstance, ctx: Ctx): void {
       },
     },
     async (req) => {
-      const user = await store.getUser(req.params.username);
+      const [user, guest] = await Promise.all([
+        store.getUser(req.params.username),
+        store.guestState(req.params.username),
+      ]);
       if (!user) throw apiError('USER_NOT_FOUND');
       const devices = (await store.listDevices(user.username))
         .filter((d) => d.active && d.certificate)
@@ -69,7 +76,12 @@ export function directoryRoutes(app: FastifyInstance, ctx: Ctx): void {
           certificate: toBase64(d.certificate ?? new Uint8Array()),
           logIndex: d.logIndex,
         }));
-      return { username: user.username, uik: user.uik ? toBase64(user.uik) : null, devices };
+      return {
+        username: user.username,
+        uik: user.uik ? toBase64(user.uik) : null,
+        ...(guest === 'active' ? { guest: true } : {}),
+        devices,
+      };
     },
   );
 }

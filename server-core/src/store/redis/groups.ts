@@ -5,7 +5,10 @@ import type { DirectoryEntry, GroupInfo, GroupMember } from '../types.ts';
 import type { GroupPart } from '../parts.ts';
 import { b64, script, unb64, type RedisContext } from './support.ts';
 
-// KEYS: group hash, records list, members hash. ARGV: expected previous seq ('' = create), new seq, record, then name/admin pairs.
+// KEYS: group hash, records list, members hash. ARGV: expected previous seq ('' = create), new seq,
+// record, group id, the per-user group set's key prefix, then name/admin pairs. The per-user sets
+// (`usergroups:{user}`, read by sharesGroup) are keyed by name inside the script: this store runs
+// on one Redis, not a Redis Cluster.
 const PUT_GROUP = script(`
 local cur = redis.call('HGET', KEYS[1], 'seq')
 if ARGV[1] == '' then
@@ -15,8 +18,12 @@ elseif cur ~= ARGV[1] then
 end
 redis.call('HSET', KEYS[1], 'seq', ARGV[2])
 redis.call('RPUSH', KEYS[2], ARGV[3])
+for _, u in ipairs(redis.call('HKEYS', KEYS[3])) do redis.call('SREM', ARGV[5] .. u, ARGV[4]) end
 redis.call('DEL', KEYS[3])
-for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
+for i = 6, #ARGV, 2 do
+  redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
+  redis.call('SADD', ARGV[5] .. ARGV[i], ARGV[4])
+end
 return 1`);
 
 function infoOf(h: Record<string, string>): GroupInfo | null {
@@ -39,7 +46,7 @@ export function redisGroups({ client, k, run }: RedisContext): GroupPart {
     record: Uint8Array,
     members: GroupMember[],
   ): Promise<boolean> {
-    const args = [prev, String(seq), b64(record)];
+    const args = [prev, String(seq), b64(record), groupId, k.userGroups('')];
     for (const m of members) args.push(m.username, m.admin ? '1' : '0');
     const r = await run(
       PUT_GROUP,
@@ -87,6 +94,18 @@ export function redisGroups({ client, k, run }: RedisContext): GroupPart {
     },
     async isGroupMember(groupId, username) {
       return (await client.hExists(k.groupMembers(groupId), username)) === 1;
+    },
+    async sharesGroup(a, b) {
+      // `a`'s set is complete for every group changed since it was introduced (issue 17), which
+      // is every group a guest ever joined; membership itself is read from the group.
+      for (const groupId of await client.sMembers(k.userGroups(a))) {
+        const [member, closed] = await Promise.all([
+          client.hExists(k.groupMembers(groupId), b),
+          client.sIsMember(k.closedGroups, groupId),
+        ]);
+        if (member === 1 && closed !== 1) return true;
+      }
+      return false;
     },
     async setGroupInfo(groupId, info) {
       await client.hSet(k.groupInfo(groupId), {

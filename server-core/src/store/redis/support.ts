@@ -136,6 +136,10 @@ export function redisKeys(prefix: string) {
     groupRecords: (g: string) => `${prefix}grouprec:${g}`,
     groupMembers: (g: string) => `${prefix}groupmem:${g}`,
     groupInfo: (g: string) => `${prefix}groupinfo:${g}`,
+    /** Groups a user is a current member of (a set of group ids; see sharesGroup). */
+    userGroups: (u: string) => `${prefix}usergroups:${u}`,
+    /** Active guest accounts (a set of usernames). */
+    guests: `${prefix}guests`,
     directory: `${prefix}directory`,
     /** Groups closed by an operator (a set of group ids). */
     closedGroups: `${prefix}closedgroups`,

@@ -27,6 +27,12 @@ function infoOf(row: InfoRow): GroupInfo {
 /** Group chains and membership of the SQLite store. */
 export function sqliteGroups({ db }: SqliteContext): GroupPart {
   const isMember = db.prepare('SELECT 1 FROM group_members WHERE group_id = ? AND username = ?');
+  const shares = db.prepare(
+    `SELECT 1 FROM group_members a
+       JOIN group_members b ON b.group_id = a.group_id AND b.username = ?
+       JOIN groups g ON g.group_id = a.group_id AND g.closed = 0
+     WHERE a.username = ? LIMIT 1`,
+  );
 
   function setMembers(groupId: string, members: GroupMember[]): void {
     db.prepare('DELETE FROM group_members WHERE group_id = ?').run(groupId);
@@ -101,6 +107,9 @@ export function sqliteGroups({ db }: SqliteContext): GroupPart {
         .prepare('SELECT username FROM group_members WHERE group_id = ? ORDER BY username')
         .all(groupId) as { username: string }[];
       return rows.map((r) => r.username);
+    },
+    async sharesGroup(a, b) {
+      return shares.get(b, a) !== undefined;
     },
     async isGroupMember(groupId, username) {
       return isMember.get(groupId, username) !== undefined;

@@ -199,6 +199,7 @@ const MIGRATIONS: readonly string[] = [
     detail TEXT NOT NULL
   );
   `,
+  // v7 (issue 18): Web Push subscriptions and the per-device push slot.
   `
   CREATE TABLE push_subscriptions (
     username TEXT NOT NULL,
@@ -215,6 +216,13 @@ const MIGRATIONS: readonly string[] = [
     until INTEGER NOT NULL,
     PRIMARY KEY (username, device_id)
   );
+  `,
+  // v8 (issue 17): guest accounts ('active' | 'expired'; NULL for a full account), and the
+  // member index a guest's "shares a room with" check reads.
+  `
+  ALTER TABLE users ADD COLUMN guest TEXT;
+  CREATE INDEX users_guest ON users (guest) WHERE guest IS NOT NULL;
+  CREATE INDEX group_members_user ON group_members (username);
   `,
 ];
 
