@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import type { DeviceKind } from '@sotto/crypto';
 import type { CliConfig } from './config.ts';
+import { UsageError } from './exit.ts';
 
 /** Printed by `--help` and after a usage error. */
 export const USAGE = `usage: sotto [--state DIR] [--server URL] [--mqtt URL[,URL…]]… [--passphrase-file F] <command> …
@@ -70,9 +71,44 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-/** Split `argv` into flags and positionals (throws on an unknown flag). */
+type OptionName = keyof typeof OPTIONS;
+const isOption = (name: string): name is OptionName => Object.hasOwn(OPTIONS, name);
+
+/**
+ * Split `argv` into flags and positionals (throws on an unknown flag). Ids and secrets are
+ * base64url, so a group id, invite link or generated password may begin with `-`: an argument
+ * that names no flag of ours is a positional, and the value after a string flag is its value
+ * whatever it begins with (`--password -x…`), instead of node's "ambiguous" / "unknown option".
+ */
 export function parseCommandLine(argv: string[]) {
-  return parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
+  const flags: string[] = [];
+  const positionals: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    const long = /^--([^=]+)(=.*)?$/.exec(arg);
+    const name = long ? long[1]! : arg === '-h' ? 'help' : undefined;
+    if (name === undefined || (long && !isOption(name) && !/^[a-z][a-z-]*$/.test(name))) {
+      positionals.push(arg);
+      continue;
+    }
+    // A string flag written `--name value`: join them so the value may begin with "-".
+    const takesValue = isOption(name) && OPTIONS[name].type === 'string';
+    if (long && !long[2] && takesValue) {
+      if (i + 1 >= argv.length) throw new UsageError(`${arg} needs a value`);
+      flags.push(`${arg}=${argv[++i]}`);
+      continue;
+    }
+    flags.push(arg);
+  }
+  return parseArgs({
+    args: [...flags, '--', ...positionals],
+    allowPositionals: true,
+    options: OPTIONS,
+  });
 }
 
 /** The parsed flags. */
