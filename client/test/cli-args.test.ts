@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseCommandLine } from '../src/cli/args.ts';
+import { UsageError } from '../src/cli/exit.ts';
 
 describe('parseCommandLine', () => {
   it('takes an argument that names no flag as a positional, in place', () => {
@@ -25,7 +26,10 @@ describe('parseCommandLine', () => {
   });
 
   it('still refuses a misspelt flag and a string flag without its value', () => {
-    expect(() => parseCommandLine(['login', 'op', '--pasword', 'x'])).toThrow(/Unknown option/);
+    expect(() => parseCommandLine(['login', 'op', '--pasword', 'x'])).toThrow(UsageError);
+    expect(() => parseCommandLine(['login', 'op', '--pasword', 'x'])).toThrow(
+      "Unknown option '--pasword'",
+    );
     expect(() => parseCommandLine(['login', 'op', '--password'])).toThrow(
       '--password needs a value',
     );

@@ -104,11 +104,17 @@ export function parseCommandLine(argv: string[]) {
     }
     flags.push(arg);
   }
-  return parseArgs({
-    args: [...flags, '--', ...positionals],
-    allowPositionals: true,
-    options: OPTIONS,
-  });
+  try {
+    return parseArgs({
+      args: [...flags, '--', ...positionals],
+      allowPositionals: true,
+      options: OPTIONS,
+    });
+  } catch (err) {
+    // node's ERR_PARSE_ARGS_*: a bad command line, exit 2 like every other usage error
+    if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') !== true) throw err;
+    throw new UsageError((err as Error).message.split('. ')[0]);
+  }
 }
 
 /** The parsed flags. */
