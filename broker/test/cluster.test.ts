@@ -250,7 +250,12 @@ describe('a Redis restart under a running cluster broker', () => {
     );
     // The publish made during the outage was held (no PUBACK) and stored once Redis was back.
     expect(await whileDown).toBe(true);
-    await waitFor(() => got.some((m) => m.payload === 'while down'), { what: 'held publish' });
+    // 30 s: under CI load it once took longer than 10 s (stop 16; lateness is issue 21's
+    // prompt-delivery test) — a lost message still fails here.
+    await waitFor(() => got.some((m) => m.payload === 'while down'), {
+      timeoutMs: 30_000,
+      what: 'held publish',
+    });
     const text = await t.broker.metrics.registry.getSingleMetricAsString(
       'sotto_broker_redis_errors_total',
     );
