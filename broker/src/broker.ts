@@ -120,7 +120,7 @@ export interface BrokerOptions {
   /** Connection errors of `mq` and `persistence` (`createRedisBackends`): logged and counted. */
   backendErrors?: BackendErrors | undefined;
   /**
-   * `mq` is subscribed again after a Redis outage (`createRedisBackends().resubscribed`): the
+   * `mq` is subscribed again after a Redis outage (`createRedisBackends().mqResubscribed`): the
    * stored queues of connected persistent sessions are handed over again (`internal/replay.ts`).
    */
   mqResubscribed?: BackendEvent | undefined;

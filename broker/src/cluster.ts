@@ -40,13 +40,17 @@ export interface BackendEvent {
   subscribe(listener: () => void): () => void;
 }
 
-/** Back ends to pass to `createBroker` as `mq`, `persistence` and `backendErrors`. */
+/**
+ * Back ends to pass to `createBroker`: each key is the broker option of the same name, so
+ * `createBroker({ ...createRedisBackends(url), … })` wires all of them (a renamed key once left
+ * the queue replay unwired in the broker's own cluster tests).
+ */
 export interface RedisBackends {
   mq: unknown;
   persistence: unknown;
   backendErrors: BackendErrors;
   /** The mqemitter's subscriber connection is back and subscribed again after a Redis outage. */
-  resubscribed: BackendEvent;
+  mqResubscribed: BackendEvent;
   /** Lengths of sessions' offline queues (for the per-session cap; see internal/queue-cap.ts). */
   queueLengths: (clientIds: string[]) => Promise<number[]>;
 }
@@ -120,7 +124,7 @@ export function createRedisBackends(redisUrl: string): RedisBackends {
     mq,
     persistence,
     queueLengths,
-    resubscribed: {
+    mqResubscribed: {
       subscribe(listener) {
         errors.on('resubscribed', listener);
         return () => {

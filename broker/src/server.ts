@@ -84,15 +84,7 @@ async function main(): Promise<void> {
     aclEvents: events,
     wakes,
     verifyToken: (t) => verifier.verify(t),
-    ...(backends
-      ? {
-          persistence: backends.persistence,
-          mq: backends.mq,
-          backendErrors: backends.backendErrors,
-          mqResubscribed: backends.resubscribed,
-          queueLengths: backends.queueLengths,
-        }
-      : {}),
+    ...backends,
     policy,
     passwords,
     allowAnonymous: cfg.allowAnonymous,

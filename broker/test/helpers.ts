@@ -221,6 +221,16 @@ export async function startTestBroker(
  * A broker in cluster mode on the Redis at `redisUrl`: Redis mqemitter and persistence
  * (`createRedisBackends`) and a Redis ACL bus of its own, closed with the broker.
  */
+/** Every key of `RedisBackends` is a broker option of that name (spread below); a compile error if not. */
+type BackendKeysNotOptions = Exclude<
+  keyof ReturnType<typeof createRedisBackends>,
+  keyof BrokerOptions
+>;
+const backendKeysAreOptions: [BackendKeysNotOptions] extends [never]
+  ? true
+  : BackendKeysNotOptions = true;
+void backendKeysAreOptions;
+
 export async function startClusterBroker(
   redisUrl: string,
   opts: Partial<BrokerOptions> & { store: FakeStore; tokens: ReturnType<typeof createTokens> },

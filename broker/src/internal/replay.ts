@@ -10,7 +10,7 @@
  * Aedes hands a stored queue over only at CONNECT. The message sat PUBACKed in the queue
  * until the device reconnected or the sender's outbox re-sent it (45–60 s in the clients).
  *
- * So when the subscriber connection is subscribed again (`RedisBackends.resubscribed`), the
+ * So when the subscriber connection is subscribed again (`RedisBackends.mqResubscribed`), the
  * stored queue of every connected persistent session is handed over once more, exactly as at
  * a connect: live deliveries are held meanwhile (`resume.ts`) and follow the queue; a queued
  * message already delivered on this connection is refused by the forward hook's exact
