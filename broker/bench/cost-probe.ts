@@ -19,6 +19,7 @@ import mqttPacket from 'mqtt-packet';
 import { createTokenIssuer, generateSigningKey, publicKeyToPem } from '@sotto/server-core/tokens';
 import { freePort } from '../../test/support/ports.ts';
 import { cpuMicros } from './cpu.ts';
+import { heapDiffRows } from './heap-diff.ts';
 
 const arg = (name: string, fallback: number) =>
   Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback);
@@ -27,6 +28,8 @@ const MESSAGES = arg('messages', 20000);
 const ROUNDS = arg('rounds', 3);
 /** `--cpu-prof-dir=DIR`: the brokers write V8 CPU profiles there (they exit by themselves). */
 const cpuProfDir = process.argv.find((a) => a.startsWith('--cpu-prof-dir='))?.slice(15);
+/** `--heap-snapshot-dir=DIR`: heap snapshots before and after the idle connections, diffed. */
+const snapshotDir = process.argv.find((a) => a.startsWith('--heap-snapshot-dir='))?.slice(20);
 /** `--only=idle` or `--only=p2p`. */
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
 const PAIRS = 50;
@@ -46,6 +49,8 @@ interface Broker {
   port: number;
   proc: ChildProcess;
   mem(): Promise<{ rss: number; heap: number }>;
+  /** Write a heap snapshot to `file` (after a full GC); resolves with its path. */
+  snapshot(file: string): Promise<string>;
 }
 
 async function start(name: 'sotto' | 'aedes'): Promise<Broker> {
@@ -77,6 +82,16 @@ async function start(name: 'sotto' | 'aedes'): Promise<Broker> {
     auth: name === 'sotto',
     port: tcpPort,
     proc,
+    snapshot: (file) =>
+      new Promise((resolve) => {
+        const on = (m: { cmd: string; file: string }) => {
+          if (m.cmd !== 'snapshot') return;
+          proc.off('message', on);
+          resolve(m.file);
+        };
+        proc.on('message', on);
+        proc.send({ cmd: 'snapshot', file });
+      }),
     mem: () =>
       new Promise((resolve) => {
         const on = (m: { cmd: string; rss: number; heap: number }) => {
@@ -156,11 +171,18 @@ async function openMany(b: Broker, prefix: string, n: number): Promise<RawClient
 
 async function idle(b: Broker) {
   const warm = await openMany(b, 'w', 300);
+  const snapBefore =
+    snapshotDir && (await b.snapshot(join(snapshotDir, `${b.name}-before.heapsnapshot`)));
   const before = await b.mem();
   const cpu0 = cpuMicros(b.proc.pid!);
   const clients = await openMany(b, 'i', N);
   const cpu1 = cpuMicros(b.proc.pid!);
   const after = await b.mem();
+  if (snapBefore) {
+    const snapAfter = await b.snapshot(join(snapshotDir, `${b.name}-after.heapsnapshot`));
+    console.log(`\n${b.name}: heap growth per idle connection by constructor\n`);
+    console.log(heapDiffRows(snapBefore, snapAfter, N).join('\n'));
+  }
   for (const c of [...warm, ...clients]) c.socket.destroy();
   return {
     heapPerConn: (after.heap - before.heap) / N,
