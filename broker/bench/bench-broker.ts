@@ -9,7 +9,8 @@
  */
 import { createServer } from 'node:http';
 import { createTokenVerifier } from '@sotto/server-core/tokens';
-import { createBroker, createRedisBackends, type AclStoreQueries } from '../src/index.ts';
+// Through the package name, so `--conditions=sotto:dist` (cost-probe.ts --dist) loads the build.
+import { createBroker, createRedisBackends, type AclStoreQueries } from '@sotto/broker';
 import { serveBenchIpc } from './bench-ipc.ts';
 
 interface Cfg {

@@ -30,6 +30,12 @@ const ROUNDS = arg('rounds', 3);
 const cpuProfDir = process.argv.find((a) => a.startsWith('--cpu-prof-dir='))?.slice(15);
 /** `--heap-snapshot-dir=DIR`: heap snapshots before and after the idle connections, diffed. */
 const snapshotDir = process.argv.find((a) => a.startsWith('--heap-snapshot-dir='))?.slice(20);
+/**
+ * `--dist`: our broker from its compiled JavaScript (`npm run build -w broker` first), as the
+ * Docker image runs it; by default from the TypeScript sources through tsx, as `npm start` does
+ * (tsx adds a `__name` call per function created, visible in the per-delivery profile).
+ */
+const dist = process.argv.includes('--dist');
 /** `--only=idle` or `--only=p2p`. */
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
 const PAIRS = 50;
@@ -67,6 +73,7 @@ async function start(name: 'sotto' | 'aedes'): Promise<Broker> {
       execArgv: [
         '--import',
         'tsx',
+        ...(dist && name === 'sotto' ? ['--conditions=sotto:dist'] : []),
         '--expose-gc',
         ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []),
       ],
