@@ -27,7 +27,7 @@ export class GroupFrozenBanner extends LitElement {
       div {
         padding: 0.6rem 0.8rem;
         background: var(--danger);
-        color: #fff;
+        color: var(--on-danger);
         border-bottom: 1px solid var(--border);
       }
       p {

@@ -40,13 +40,13 @@ export class KeyChangeBanner extends LitElement {
       }
       div.blocking {
         background: var(--danger);
-        color: #fff;
+        color: var(--on-danger);
       }
       /* Buttons inherit the text colour: white on the light button face was unreadable. */
       div.blocking button {
-        background: #fff;
+        background: var(--on-danger);
         color: var(--danger);
-        border-color: #fff;
+        border-color: var(--on-danger);
         font-weight: 600;
       }
       p {
