@@ -217,7 +217,7 @@ describe('encryption at rest in the browser', () => {
 
     await page.reload();
     const lock = page.locator('lock-view');
-    await lock.getByText("forgetful's messages").waitFor({ timeout: 30_000 });
+    await lock.getByText('forgetful’s messages').waitFor({ timeout: 30_000 });
     // Asked first; Cancel keeps everything.
     await lock.getByRole('button', { name: 'Forgot the passphrase? Use another account' }).click();
     const confirm = lock.getByRole('group', { name: 'Remove forgetful from this browser?' });

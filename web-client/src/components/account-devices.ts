@@ -13,8 +13,7 @@ import { MessengerError, securityOf, type MessengerService } from '../services/m
 import { uiText } from '../services/ui-strings.ts';
 import { settingsList, shared } from '../styles.ts';
 import './step-up-prompt.ts';
-
-const when = (ms: number): string => new Date(ms).toLocaleString();
+import { dateTimeText } from '../services/locale-format.ts';
 
 @customElement('account-devices')
 export class AccountDevices extends LitElement {
@@ -95,7 +94,7 @@ export class AccountDevices extends LitElement {
         ${d.current ? html`<span class="badge">${uiText('devices.current')}</span>` : nothing}
       </div>
       <span class="muted"
-        >${uiText('devices.times', { added: when(d.createdAt), active: when(d.lastActiveAt) })}</span
+        >${uiText('devices.times', { added: dateTimeText(d.createdAt), active: dateTimeText(d.lastActiveAt) })}</span
       >
       ${
         editing

@@ -13,8 +13,7 @@ import type { AdminBan, AdminLogEntry, AdminReport } from '../services/moderatio
 import type { ChatSession } from '../services/session.ts';
 import { uiText } from '../services/ui-strings.ts';
 import { shared } from '../styles.ts';
-
-const when = (ms: number) => new Date(ms).toLocaleString();
+import { dateTimeText } from '../services/locale-format.ts';
 
 /** A text field of a form, trimmed ('' when absent or a file). */
 const field = (data: FormData, name: string): string => {
@@ -154,7 +153,7 @@ export class AdminView extends LitElement {
           reporter: r.reporter,
           reported: r.reported,
           where,
-          time: when(r.at),
+          time: dateTimeText(r.at),
           status: r.status,
         })}
       </div>
@@ -168,7 +167,7 @@ export class AdminView extends LitElement {
             ${r.content.messages.map(
               (m) =>
                 html`<blockquote data-reported-message=${m.id}>
-                  <strong>${m.sender}</strong> · ${when(m.ts)}<br />${m.text}
+                  <strong>${m.sender}</strong> · ${dateTimeText(m.ts)}<br />${m.text}
                 </blockquote>`,
             )}`
           : html`<p>${uiText('admin.contentMissing')}</p>`
@@ -219,7 +218,7 @@ export class AdminView extends LitElement {
   }
 
   override render(): TemplateResult {
-    if (this._operator === null) return html`<p role="status">Loading…</p>`;
+    if (this._operator === null) return html`<p role="status">${uiText('common.loading')}</p>`;
     if (!this._operator)
       return html`<h1>${uiText('admin.title')}</h1>
         <p role="status">${uiText('admin.notOperator')}</p>`;
@@ -253,7 +252,7 @@ export class AdminView extends LitElement {
                 ${this._bans.map(
                   (b) =>
                     html`<li data-ban=${b.username}>
-                      ${b.username} · ${b.reason} · ${b.by} · ${when(b.at)}
+                      ${b.username} · ${b.reason} · ${b.by} · ${dateTimeText(b.at)}
                       <button
                         type="button"
                         @click=${() =>
@@ -304,7 +303,7 @@ export class AdminView extends LitElement {
             (e) =>
               html`<li>
                 ${uiText('admin.logLine', {
-                  time: when(e.at),
+                  time: dateTimeText(e.at),
                   actor: e.actor,
                   action: e.action,
                   target: e.target,

@@ -16,9 +16,11 @@ import { messengerContext } from '../context.ts';
 import type { AppLockState, MessengerService } from '../services/messenger.ts';
 import { settingsForm, shared } from '../styles.ts';
 import { passphraseErrorText } from './lock-view.ts';
+import { uiPlural, uiText } from '../services/ui-strings.ts';
+import { MIN_APP_LOCK_PASSPHRASE } from '../services/app-lock.ts';
 
-/** Shortest app-lock passphrase the form accepts. */
-export const MIN_PASSPHRASE = 8;
+/** Shortest app-lock passphrase the form accepts (the service's rule). */
+export const MIN_PASSPHRASE = MIN_APP_LOCK_PASSPHRASE;
 
 @customElement('app-lock-settings')
 export class AppLockSettings extends LitElement {
@@ -67,10 +69,7 @@ export class AppLockSettings extends LitElement {
       await this.load();
       this.changed(status);
     } catch (err) {
-      this._error = passphraseErrorText(
-        err,
-        'The passphrase is wrong. The app lock was not changed.',
-      );
+      this._error = passphraseErrorText(err, uiText('appLock.wrong'));
     } finally {
       this._busy = false;
     }
@@ -79,33 +78,33 @@ export class AppLockSettings extends LitElement {
   private async enable(e: Event): Promise<void> {
     e.preventDefault();
     if (this._next.length < MIN_PASSPHRASE) {
-      this._error = `Use a passphrase of at least ${MIN_PASSPHRASE} characters.`;
+      this._error = uiText('appLock.tooShort', { min: MIN_PASSPHRASE });
       return;
     }
     if (this._next !== this._confirm) {
-      this._error = 'The passphrase and its confirmation do not match.';
+      this._error = uiText('appLock.mismatch');
       return;
     }
     const next = this._next;
-    await this.act((m) => m.setAppLock(undefined, next), 'App lock is on.');
+    await this.act((m) => m.setAppLock(undefined, next), uiText('appLock.on'));
     if (this._error === '') this._next = this._confirm = '';
   }
 
   private async disable(e: Event): Promise<void> {
     e.preventDefault();
     if (this._current === '') {
-      this._error = 'Enter the passphrase to turn the app lock off.';
+      this._error = uiText('appLock.offNeedsPassphrase');
       return;
     }
     const current = this._current;
-    await this.act((m) => m.setAppLock(current, undefined), 'App lock is off.');
+    await this.act((m) => m.setAppLock(current, undefined), uiText('appLock.off'));
     if (this._error === '') this._current = '';
   }
 
   private async saveIdle(e: Event): Promise<void> {
     e.preventDefault();
     const seconds = Number(this._idle);
-    await this.act((m) => m.setIdleLock(seconds), `Locks after ${seconds} seconds without input.`);
+    await this.act((m) => m.setIdleLock(seconds), uiPlural('appLock.idleSaved', seconds));
   }
 
   private field(
@@ -129,9 +128,14 @@ export class AppLockSettings extends LitElement {
   }
 
   private renderOn(s: AppLockState): TemplateResult {
-    return html`<form @submit=${this.saveIdle} aria-label="Idle time" novalidate data-idle>
+    return html`<form
+        @submit=${this.saveIdle}
+        aria-label=${uiText('appLock.idleForm')}
+        novalidate
+        data-idle
+      >
         <label
-          >Lock after this many seconds without input
+          >${uiText('appLock.idleLabel')}
           <input
             type="number"
             name="idle-seconds"
@@ -143,34 +147,44 @@ export class AppLockSettings extends LitElement {
             @input=${(e: Event) => (this._idle = (e.target as HTMLInputElement).value)}
         /></label>
         <div class="row">
-          <button type="submit" ?disabled=${this._busy}>Save idle time</button>
+          <button type="submit" ?disabled=${this._busy}>${uiText('appLock.idleSave')}</button>
           <button
             type="button"
             ?disabled=${this._busy}
             @click=${() =>
               this.dispatchEvent(new CustomEvent('lock-now', { bubbles: true, composed: true }))}
           >
-            Lock now
+            ${uiText('appLock.lockNow')}
           </button>
         </div>
-        <p class="muted">Now: ${s.idleSeconds} seconds.</p>
+        <p class="muted">${uiPlural('appLock.idleNow', s.idleSeconds)}</p>
       </form>
-      <form @submit=${this.disable} aria-label="Turn off app lock" novalidate data-lock-off>
-        ${this.field('lock-current', 'Current passphrase', this._current, (v) => (this._current = v), 'current-password')}
-        <div><button type="submit" ?disabled=${this._busy}>Turn off app lock</button></div>
+      <form
+        @submit=${this.disable}
+        aria-label=${uiText('appLock.offForm')}
+        novalidate
+        data-lock-off
+      >
+        ${this.field('lock-current', uiText('appLock.current'), this._current, (v) => (this._current = v), 'current-password')}
+        <div>
+          <button type="submit" ?disabled=${this._busy}>${uiText('appLock.turnOff')}</button>
+        </div>
       </form>`;
   }
 
   private renderOff(): TemplateResult {
-    return html`<form @submit=${this.enable} aria-label="Turn on app lock" novalidate data-lock-on>
-      ${this.field('lock-new', 'Passphrase', this._next, (v) => (this._next = v), 'new-password')}
-      ${this.field('lock-confirm', 'Confirm passphrase', this._confirm, (v) => (this._confirm = v), 'new-password')}
-      <p class="muted">
-        Sotto will ask for this passphrase when it opens and after a time without input. It cannot
-        be recovered: without it, the keys and messages on this browser are lost (log in again and
-        link this browser from another device).
-      </p>
-      <div><button type="submit" ?disabled=${this._busy}>Turn on app lock</button></div>
+    return html`<form
+      @submit=${this.enable}
+      aria-label=${uiText('appLock.onForm')}
+      novalidate
+      data-lock-on
+    >
+      ${this.field('lock-new', uiText('appLock.new'), this._next, (v) => (this._next = v), 'new-password')}
+      ${this.field('lock-confirm', uiText('appLock.confirm'), this._confirm, (v) => (this._confirm = v), 'new-password')}
+      <p class="muted">${uiText('appLock.warning')}</p>
+      <div>
+        <button type="submit" ?disabled=${this._busy}>${uiText('appLock.turnOn')}</button>
+      </div>
     </form>`;
   }
 

@@ -26,9 +26,7 @@ import type { ChatSession } from '../services/session.ts';
 import { shared } from '../styles.ts';
 import './confirm-dialog.ts';
 import type { ConfirmDialog } from './confirm-dialog.ts';
-
-const SHARED_TEXT =
-  'They go end-to-end encrypted to the operators of this server, as you see them, with sender and times. The server itself only learns that you reported them. Nothing else of yours is shared.';
+import { uiPlural, uiText } from '../services/ui-strings.ts';
 
 /** Block, unblock and report one user. */
 @customElement('block-report')
@@ -83,7 +81,9 @@ export class BlockReport extends LitElement {
     try {
       this._status = await action();
     } catch (err) {
-      this._status = `Failed: ${err instanceof Error ? err.message : String(err)}`;
+      this._status = uiText('common.failed', {
+        why: err instanceof Error ? err.message : String(err),
+      });
     } finally {
       this._busy = false;
     }
@@ -92,14 +92,14 @@ export class BlockReport extends LitElement {
   private async block(): Promise<void> {
     const u = this.username;
     const ok = await this._confirm.ask({
-      title: `Block ${u}?`,
-      text: `${u} can no longer send you direct messages or invites (they are not told), and their messages in groups are hidden on all your devices. You can unblock them later.`,
-      confirm: `Block ${u}`,
+      title: uiText('block.confirmTitle', { user: u }),
+      text: uiText('block.confirmText', { user: u }),
+      confirm: uiText('block.block', { user: u }),
     });
     if (ok === null) return;
     await this.act(async () => {
       await this.session!.messenger.moderation.setBlocked(u, true);
-      return `You blocked ${u}.`;
+      return uiText('block.blocked', { user: u });
     });
   }
 
@@ -107,7 +107,7 @@ export class BlockReport extends LitElement {
     const u = this.username;
     return this.act(async () => {
       await this.session!.messenger.moderation.setBlocked(u, false);
-      return `You unblocked ${u}.`;
+      return uiText('block.unblocked', { user: u });
     });
   }
 
@@ -116,10 +116,10 @@ export class BlockReport extends LitElement {
     const u = messages[0]?.sender ?? this.username;
     const n = messages.length;
     const ok = await this._confirm.ask({
-      title: `Report ${u}?`,
-      text: `${n === 1 ? 'This message' : `${u}’s last ${n} messages here`} will be sent. ${SHARED_TEXT}`,
-      confirm: 'Send report',
-      note: 'Note for the operators (optional)',
+      title: uiText('report.confirmTitle', { user: u }),
+      text: uiPlural('report', n, { user: u, shared: uiText('report.shared') }),
+      confirm: uiText('report.send'),
+      note: uiText('report.note'),
     });
     if (ok === null) return;
     await this.act(async () => {
@@ -128,9 +128,7 @@ export class BlockReport extends LitElement {
         messages.map((m) => m.id),
         ok.note,
       );
-      return to.length > 0
-        ? `Report sent to ${to.length === 1 ? 'the operator' : `${to.length} operators`}.`
-        : 'Report filed. No operator device could receive its messages yet.';
+      return to.length > 0 ? uiPlural('report.sent', to.length) : uiText('report.noOperator');
     });
   }
 
@@ -144,7 +142,7 @@ export class BlockReport extends LitElement {
       .filter((m) => m.sender === this.username && !isNotice(m) && !m.deleted)
       .slice(-MAX_REPORTED_MESSAGES);
     if (theirs.length === 0) {
-      this._status = `${this.username} has sent you no message to report.`;
+      this._status = uiText('report.nothing', { user: this.username });
       return;
     }
     await this.reportMessages(conversationId, theirs);
@@ -162,7 +160,7 @@ export class BlockReport extends LitElement {
       ?disabled=${this._busy}
       @click=${() => void this.unblock()}
     >
-      Unblock ${u}
+      ${uiText('block.unblock', { user: u })}
     </button>`;
     const block = html`<button
       type="button"
@@ -170,13 +168,15 @@ export class BlockReport extends LitElement {
       ?disabled=${this._busy}
       @click=${() => void this.block()}
     >
-      Block ${u}
+      ${uiText('block.block', { user: u })}
     </button>`;
     const dialog = html`<confirm-dialog></confirm-dialog>`;
     if (this.mode === 'banner') {
       return html`${
         blocked
-          ? html`<p class="banner" data-blocked>You blocked ${u}. ${unblock}</p>`
+          ? html`<p class="banner" data-blocked>
+              ${uiText('block.blocked', { user: u })} ${unblock}
+            </p>`
           : this._status !== ''
             ? html`<p class="banner">${this.status()}</p>`
             : nothing
@@ -186,10 +186,11 @@ export class BlockReport extends LitElement {
     return html`<div class="row">
         ${blocked ? unblock : block}
         <button type="button" ?disabled=${this._busy} @click=${() => void this.reportUser()}>
-          Report ${u}
+          ${uiText('report.user', { user: u })}
         </button>
       </div>
-      ${blocked ? html`<p data-blocked>You blocked ${u}.</p>` : nothing} ${this.status()} ${dialog}`;
+      ${blocked ? html`<p data-blocked>${uiText('block.blocked', { user: u })}</p>` : nothing}
+      ${this.status()} ${dialog}`;
   }
 }
 

@@ -9,7 +9,7 @@ import { LitElement, css, html, nothing, type PropertyValues, type TemplateResul
 import { customElement, property, state } from 'lit/decorators.js';
 import { icons } from '../icons.ts';
 import type { CallManager, CallView } from '../services/call-manager.ts';
-import { formatDuration } from '../services/history.ts';
+import { durationText } from '../services/locale-format.ts';
 import { uiText, type UiStringKey } from '../services/ui-strings.ts';
 import { shared } from '../styles.ts';
 
@@ -243,7 +243,7 @@ export class CallOverlay extends LitElement {
     const video = v.media === 'video';
     const status =
       v.connectedAt !== null
-        ? formatDuration(this._now - v.connectedAt)
+        ? durationText(this._now - v.connectedAt)
         : v.phase === 'outgoing'
           ? uiText('call.calling', { peer: v.peer })
           : uiText('call.connecting');

@@ -8,6 +8,7 @@
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
 import { customElement, query, state } from 'lit/decorators.js';
 import { shared } from '../styles.ts';
+import { uiText } from '../services/ui-strings.ts';
 
 /** What to ask. */
 export interface ConfirmRequest {
@@ -100,7 +101,9 @@ export class ConfirmDialog extends LitElement {
                   : nothing
               }
               <div class="buttons">
-                <button type="button" data-cancel @click=${() => this.finish(null)}>Cancel</button>
+                <button type="button" data-cancel @click=${() => this.finish(null)}>
+                  ${uiText('common.cancel')}
+                </button>
                 <button
                   type="button"
                   class="danger"

@@ -131,7 +131,10 @@ export class ConversationMedia extends LitElement {
       : { kind: 'dm', ref: '' };
     const back = kind === 'dm' ? dmId(ref) : this.conversationId;
     return html`<header class="bar">
-        <a class="icon" href="#/c/${encodeURIComponent(back)}" aria-label="Back to the conversation"
+        <a
+          class="icon"
+          href="#/c/${encodeURIComponent(back)}"
+          aria-label=${uiText('common.backToConversation')}
           >${icons.back}</a
         >
         <h2>${uiText('media.tab')}</h2>

@@ -6,6 +6,7 @@
 import { LitElement, css, html, type TemplateResult } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
 import { shared } from '../styles.ts';
+import { uiText } from '../services/ui-strings.ts';
 
 /** Emoji by category, each with a few search words. */
 export const EMOJI: Record<string, [string, string][]> = {
@@ -161,11 +162,11 @@ export class EmojiPicker extends LitElement {
   override render(): TemplateResult {
     const filtered = this._filter !== '';
     const list = filterEmoji(this._filter);
-    return html`<div @keydown=${this.onKey} role="dialog" aria-label="Emoji picker">
+    return html`<div @keydown=${this.onKey} role="dialog" aria-label=${uiText('emoji.picker')}>
       <input
         type="search"
-        placeholder="Search emoji"
-        aria-label="Search emoji"
+        placeholder=${uiText('emoji.search')}
+        aria-label=${uiText('emoji.search')}
         @input=${(e: Event) => (this._filter = (e.target as HTMLInputElement).value)}
         @keydown=${(e: KeyboardEvent) => {
           if (e.key === 'Enter' && list[0] !== undefined) this.pick(list[0]);

@@ -8,12 +8,11 @@ import { LitElement, css, html, type TemplateResult } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import type { GroupFrozenReason } from '../services/messenger.ts';
 import { shared } from '../styles.ts';
+import { uiText } from '../services/ui-strings.ts';
 
 /** Why the composer of a frozen group is disabled (shown in its place). */
 export function frozenComposerReason(reason: GroupFrozenReason): string {
-  return reason === 'rolled-back'
-    ? 'Sending is off: the server served an older history of this group, so it is frozen.'
-    : 'Sending is off: the server rewrote this group’s history, so it is frozen.';
+  return uiText(reason === 'rolled-back' ? 'frozen.composer.rolledBack' : 'frozen.composer.forked');
 }
 
 /** The banner of a frozen group. */
@@ -28,7 +27,7 @@ export class GroupFrozenBanner extends LitElement {
       div {
         padding: 0.6rem 0.8rem;
         background: var(--danger);
-        color: #fff;
+        color: var(--on-danger);
         border-bottom: 1px solid var(--border);
       }
       p {
@@ -44,18 +43,11 @@ export class GroupFrozenBanner extends LitElement {
     return html`<div role="alert" data-frozen=${this.reason}>
       <p>
         <strong
-          >${
-            this.reason === 'rolled-back'
-              ? 'The server served an older history of this group than this device had seen.'
-              : 'This group’s history was rewritten by the server.'
-          }
-          The group is frozen: nothing is sent to it.</strong
+          >${uiText(this.reason === 'rolled-back' ? 'frozen.rolledBack' : 'frozen.forked')}
+          ${uiText('frozen.nothingSent')}</strong
         >
       </p>
-      <p>
-        The messages already here stay readable. The server may be faulty or compromised; to keep
-        talking, start a new group.
-      </p>
+      <p>${uiText('frozen.advice')}</p>
     </div>`;
   }
 }

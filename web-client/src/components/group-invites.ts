@@ -17,14 +17,15 @@ import type { ChatSession } from '../services/session.ts';
 import { shared } from '../styles.ts';
 import { momentLabel } from './time-labels.ts';
 import { BusyAction } from './controllers/busy-action.ts';
+import { uiPlural, uiText, type UiStringKey } from '../services/ui-strings.ts';
 
 const HOUR = 3_600_000;
 /** The expiries offered, in ms. */
-const EXPIRIES: readonly [string, number][] = [
-  ['1 hour', HOUR],
-  ['1 day', 24 * HOUR],
-  ['7 days', 7 * 24 * HOUR],
-  ['30 days', 30 * 24 * HOUR],
+const EXPIRIES: readonly [UiStringKey, number][] = [
+  ['invites.expiry.hour', HOUR],
+  ['invites.expiry.day', 24 * HOUR],
+  ['invites.expiry.week', 7 * 24 * HOUR],
+  ['invites.expiry.month', 30 * 24 * HOUR],
 ];
 
 /** Invite links of one group, for its admins. */
@@ -117,7 +118,7 @@ export class GroupInvites extends LitElement {
     const maxUses = Number((form.elements.namedItem('uses') as HTMLInputElement).value || '0');
     if (s === undefined) return;
     if (!Number.isInteger(maxUses) || maxUses < 0) {
-      this.action.fail(new RangeError('The use limit is a whole number (0 for no limit).'));
+      this.action.fail(new RangeError(uiText('invites.usesInvalid')));
       return;
     }
     void this.run(async () => {
@@ -130,48 +131,50 @@ export class GroupInvites extends LitElement {
   private async copy(): Promise<void> {
     try {
       await navigator.clipboard.writeText(this._link);
-      this._status = 'Link copied.';
+      this._status = uiText('invites.copied');
     } catch {
-      this._status = 'Copying is not allowed here: select the link and copy it.';
+      this._status = uiText('invites.copyRefused');
     }
   }
 
-  private describe(i: InviteInfo): string {
-    const uses = i.maxUses === 0 ? `${i.uses} uses` : `${i.uses} of ${i.maxUses} uses`;
+  private describe(i: InviteInfo, n: number): string {
+    const uses =
+      i.maxUses === 0
+        ? uiPlural('invites.usesCount', i.uses)
+        : uiPlural('invites.usesOf', i.maxUses, { used: i.uses });
     const state = i.revoked
-      ? 'revoked'
+      ? uiText('invites.revoked')
       : i.expiresAt <= Date.now()
-        ? 'expired'
+        ? uiText('invites.expired')
         : i.maxUses !== 0 && i.uses >= i.maxUses
-          ? 'used up'
-          : `expires ${momentLabel(i.expiresAt)}`;
-    return `${state} · ${uses} · by ${i.createdBy}`;
+          ? uiText('invites.usedUp')
+          : uiText('invites.expires', { time: momentLabel(i.expiresAt) });
+    return uiText('invites.item', { n, state, uses, user: i.createdBy });
   }
 
   override render(): TemplateResult {
     const live = (i: InviteInfo) => !i.revoked && i.expiresAt > Date.now();
-    return html`<h3 class="flush">Invite links</h3>
-      <p class="muted">
-        Anyone with a link can join until it expires, is used up or you revoke it. The link is shown
-        once: Sotto keeps no copy of its secret.
-      </p>
+    return html`<h3 class="flush">${uiText('invites.title')}</h3>
+      <p class="muted">${uiText('invites.intro')}</p>
       ${this.action.error !== '' ? html`<p class="error" role="alert">${this.action.error}</p>` : nothing}
-      <form @submit=${this.create} aria-label="Create an invite link">
+      <form @submit=${this.create} aria-label=${uiText('invites.form')}>
         <label
-          >Expires after
+          >${uiText('invites.expiry')}
           <select name="expiry">
             ${EXPIRIES.map(
               ([label, ms]) =>
-                html`<option value=${ms} ?selected=${label === '7 days'}>${label}</option>`,
+                html`<option value=${ms} ?selected=${label === 'invites.expiry.week'}>
+                  ${uiText(label)}
+                </option>`,
             )}
           </select></label
         >
         <label
-          >Use limit (0 = none)
+          >${uiText('invites.uses')}
           <input name="uses" type="number" min="0" step="1" value="0" inputmode="numeric"
         /></label>
         <button type="submit" class="primary" ?disabled=${this.action.busy}>
-          Create invite link
+          ${uiText('invites.create')}
         </button>
       </form>
       ${
@@ -179,34 +182,36 @@ export class GroupInvites extends LitElement {
           ? html`<div class="link">
                 <input
                   readonly
-                  aria-label="New invite link"
+                  aria-label=${uiText('invites.newLink')}
                   .value=${this._link}
                   data-invite-link
                 />
-                <button type="button" @click=${() => void this.copy()}>Copy link</button>
+                <button type="button" @click=${() => void this.copy()}>
+                  ${uiText('invites.copy')}
+                </button>
               </div>
               <p class="muted" role="status">${this._status}</p>`
           : nothing
       }
       ${
         this._invites !== undefined && this._invites.length > 0
-          ? html`<ul aria-label="Invites">
+          ? html`<ul aria-label=${uiText('invites.list')}>
               ${this._invites.map(
                 (i, n) =>
                   html`<li data-invite=${i.id} data-live=${String(live(i))}>
-                    <span>Invite ${this._invites!.length - n}: ${this.describe(i)}</span>
+                    <span>${this.describe(i, this._invites!.length - n)}</span>
                     ${
                       live(i)
                         ? html`<button
                             class="danger"
                             ?disabled=${this.action.busy}
-                            aria-label="Revoke invite ${this._invites!.length - n}"
+                            aria-label=${uiText('invites.revokeLabel', { n: this._invites!.length - n })}
                             @click=${() =>
                               this.run(() =>
                                 this.session!.messenger.invites.revoke(this.groupId, i.id),
                               )}
                           >
-                            Revoke
+                            ${uiText('invites.revoke')}
                           </button>`
                         : nothing
                     }

@@ -14,6 +14,7 @@ import type { GroupKeys } from '../services/messenger.ts';
 import type { ChatSession, HistoryEventDetail } from '../services/session.ts';
 import { shared } from '../styles.ts';
 import { groupConversationId, dmId } from '../services/messenger.ts';
+import { uiText } from '../services/ui-strings.ts';
 
 /**
  * Identity-key state of one group.
@@ -137,21 +138,21 @@ export class GroupKeyBanner extends LitElement {
     let action: TemplateResult | typeof nothing = nothing;
     let text: string;
     if (keys.noAdmin) {
-      text = `${m.username}’s identity key changed, and no admin with a current key is left to re-add them.`;
+      text = uiText('groupKey.noAdmin', { user: m.username });
     } else if (!keys.canRekey) {
-      text = `${m.username}’s identity key changed: waiting for an admin to re-add them.`;
+      text = uiText('groupKey.waiting', { user: m.username });
     } else if (m.awaitingAcceptance) {
-      text = `${m.username}’s identity key changed. You had verified them: review the new safety number and accept it before re-adding them.`;
-      action = html`<a href=${review}>Review safety number</a>`;
+      text = uiText('groupKey.verified', { user: m.username });
+      action = html`<a href=${review}>${uiText('common.reviewSafetyNumber')}</a>`;
     } else {
-      text = `${m.username}’s identity key changed; the group still has the old one.`;
+      text = uiText('groupKey.stale', { user: m.username });
       action = html`<button
         class="primary"
         ?disabled=${this._busy}
-        aria-label="Re-add ${m.username} with the new key"
+        aria-label=${uiText('groupKey.rekeyLabel', { user: m.username })}
         @click=${() => this.rekey(m.username)}
       >
-        Re-add with new key
+        ${uiText('groupKey.rekey')}
       </button>`;
     }
     return html`<p class="row" data-changed=${m.username}><span>${text}</span>${action}</p>`;
@@ -163,14 +164,8 @@ export class GroupKeyBanner extends LitElement {
     if (keys.selfStale) {
       return html`<div role="alert" data-self-stale>
         <p>
-          <strong>Your identity reset removed you from this group’s keys.</strong>
-          ${
-            keys.noAdmin
-              ? html`You were its only admin, so nobody can re-add you: you cannot read or send here
-                any more. Create a new group with its members.`
-              : html`You cannot read new messages or send here until an admin re-adds you with your
-                new key.`
-          }
+          <strong>${uiText('groupKey.selfStale')}</strong>
+          ${uiText(keys.noAdmin ? 'groupKey.selfNoAdmin' : 'groupKey.selfWait')}
         </p>
       </div>`;
     }

@@ -11,6 +11,16 @@ import { customElement, property, state } from 'lit/decorators.js';
 import { live } from 'lit/directives/live.js';
 import { MessengerError } from '../services/messenger.ts';
 import { shared } from '../styles.ts';
+import { uiPieces, uiText, type UiStringKey } from '../services/ui-strings.ts';
+
+/** What a reset does, one point each. */
+const CONSEQUENCES: readonly UiStringKey[] = [
+  'reset.devices',
+  'reset.contacts',
+  'reset.kept',
+  'reset.groups',
+  'reset.stolen',
+];
 
 /**
  * Check the form before anything reaches the server; returns an error text or ''.
@@ -22,9 +32,9 @@ export function validateIdentityReset(input: {
   password: string;
   askPassword: boolean;
 }): string {
-  if (input.askPassword && input.password === '') return 'Enter your password.';
+  if (input.askPassword && input.password === '') return uiText('reset.noPassword');
   if (input.typed.trim() !== input.username) {
-    return `Type your username, ${input.username}, to confirm.`;
+    return uiText('reset.typeUsername', { user: input.username });
   }
   return '';
 }
@@ -34,18 +44,16 @@ export function identityResetErrorText(err: unknown): string {
   if (err instanceof MessengerError) {
     switch (err.code) {
       case 'BAD_CREDENTIALS':
-        return 'The password is wrong. Your identity was not reset.';
+        return uiText('reset.wrongPassword');
       case 'UNREACHABLE':
-        return 'Cannot reach the Sotto server. Your identity was not reset; try again.';
+        return uiText('reset.unreachable');
       case 'RATE_LIMITED':
         return err.message; // with the server's Retry-After (messenger-errors.ts)
       default:
         return err.message;
     }
   }
-  if (err instanceof TypeError) {
-    return 'Cannot reach the Sotto server. Your identity was not reset; try again.';
-  }
+  if (err instanceof TypeError) return uiText('reset.unreachable');
   return err instanceof Error ? err.message : String(err);
 }
 
@@ -123,35 +131,15 @@ export class IdentityReset extends LitElement {
   }
 
   override render(): TemplateResult {
-    return html`<p class="flush">
-        Only if you lost your other devices, or one of them is not yours. Resetting makes a new
-        identity key on this browser:
-      </p>
+    return html`<p class="flush">${uiText('reset.when')}</p>
       <ul data-consequences>
-        <li>
-          Every other device of your account is removed and signed out. To use one again, link it
-          from this browser.
-        </li>
-        <li>
-          Your contacts are told that your safety number changed. Verification marks are cleared on
-          both sides: compare safety numbers again.
-        </li>
-        <li>Messages and contacts saved on this browser stay.</li>
-        <li>
-          Groups still name your old key until an admin re-adds you with the new one: their client
-          does it by itself unless they had verified you; then they compare the new safety number
-          first.
-        </li>
-        <li>
-          If a device was stolen, change your password as well: the reset signs it out, but whoever
-          knows the password can log in again.
-        </li>
+        ${CONSEQUENCES.map((key) => html`<li>${uiText(key)}</li>`)}
       </ul>
       <form data-identity-reset @submit=${this.submit} novalidate>
         ${
           this.askPassword
             ? html`<label
-                >Password
+                >${uiText('reset.password')}
                 <input
                   type="password"
                   name="reset-password"
@@ -164,7 +152,9 @@ export class IdentityReset extends LitElement {
             : nothing
         }
         <label
-          ><span>Type <strong>${this.username}</strong> to confirm</span>
+          ><span
+            >${uiPieces('reset.confirm', { user: html`<strong>${this.username}</strong>` })}</span
+          >
           <input
             name="reset-confirm"
             autocomplete="off"
@@ -178,7 +168,7 @@ export class IdentityReset extends LitElement {
         ${this._error !== '' ? html`<p class="error" role="alert">${this._error}</p>` : nothing}
         <div class="buttons">
           <button class="danger" type="submit" ?disabled=${this._busy}>
-            ${this._busy ? 'Resetting…' : 'Reset identity'}
+            ${uiText(this._busy ? 'reset.busy' : 'reset.submit')}
           </button>
           ${
             this.cancellable
@@ -190,7 +180,7 @@ export class IdentityReset extends LitElement {
                       new CustomEvent('identity-reset-cancel', { bubbles: true, composed: true }),
                     )}
                 >
-                  Cancel
+                  ${uiText('common.cancel')}
                 </button>`
               : nothing
           }

@@ -13,6 +13,7 @@ import { sessionContext } from '../context.ts';
 import type { ChatSession } from '../services/session.ts';
 import { shared } from '../styles.ts';
 import { dmId } from '../services/messenger.ts';
+import { uiPlural, uiText } from '../services/ui-strings.ts';
 
 /**
  * Key-change warning for one contact.
@@ -39,13 +40,13 @@ export class KeyChangeBanner extends LitElement {
       }
       div.blocking {
         background: var(--danger);
-        color: #fff;
+        color: var(--on-danger);
       }
       /* Buttons inherit the text colour: white on the light button face was unreadable. */
       div.blocking button {
-        background: #fff;
+        background: var(--on-danger);
         color: var(--danger);
-        border-color: #fff;
+        border-color: var(--on-danger);
         font-weight: 600;
       }
       p {
@@ -98,21 +99,21 @@ export class KeyChangeBanner extends LitElement {
     const n = this.held;
     return html`<div class="blocking" role="alert" data-held=${n}>
       <p>
-        <strong
-          >${n} ${n === 1 ? 'message' : 'messages'} from ${u} ${n === 1 ? 'is' : 'are'} held because
-          ${u}’s safety number changed.</strong
-        >
-        Review the new safety number before reading them.
+        <strong>${uiPlural('keyChange.held', n, { user: u })}</strong>
+        ${uiText('keyChange.heldAdvice')}
       </p>
-      <button aria-label="Review ${u}’s new safety number" @click=${() => (location.hash = review)}>
-        Review
+      <button
+        aria-label=${uiText('keyChange.reviewLabel', { user: u })}
+        @click=${() => (location.hash = review)}
+      >
+        ${uiText('keyChange.review')}
       </button>
       <button
         ?disabled=${this._busy}
-        aria-label="Accept ${u}’s new safety number and show the held messages"
+        aria-label=${uiText('keyChange.acceptLabel', { user: u })}
         @click=${this.accept}
       >
-        Accept
+        ${uiText('keyChange.accept')}
       </button>
     </div>`;
   }
@@ -127,15 +128,14 @@ export class KeyChangeBanner extends LitElement {
       <p>
         ${
           this.verified
-            ? html`<strong>${this.username}’s safety number changed.</strong> You had verified
-                ${this.username}. This can mean they reinstalled or that someone is intercepting.
-                Compare the new safety number before sending.`
-            : html`${this.username}’s safety number changed (new device or reinstall).`
+            ? html`<strong>${uiText('keyChange.verified', { user: this.username })}</strong>
+                ${uiText('keyChange.verifiedAdvice', { user: this.username })}`
+            : uiText('keyChange.plain', { user: this.username })
         }
       </p>
-      <a href=${review}>Review safety number</a>
+      <a href=${review}>${uiText('common.reviewSafetyNumber')}</a>
       <button ?disabled=${this._busy} @click=${this.accept}>
-        ${this.verified ? 'Accept new key' : 'OK'}
+        ${uiText(this.verified ? 'keyChange.acceptKey' : 'keyChange.ok')}
       </button>
     </div>`;
   }

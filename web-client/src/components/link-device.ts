@@ -11,9 +11,27 @@ import { customElement, property, query, state } from 'lit/decorators.js';
 import { consume } from '@lit/context';
 import { sessionContext } from '../context.ts';
 import type { ChatSession } from '../services/session.ts';
+import type { LinkApproval } from '../services/messenger.ts';
 import { icons } from '../icons.ts';
 import { shared } from '../styles.ts';
 import { QrScanner } from '../services/qr-scanner.ts';
+import { uiPlural, uiText } from '../services/ui-strings.ts';
+
+/** What became of the message history in a link ("… included: 12 messages."). */
+function historyText(r: LinkApproval): string {
+  if (r.history === null) {
+    return r.historyError !== undefined
+      ? uiText('linkDevice.historyFailed', { why: r.historyError })
+      : uiText('linkDevice.historyNone');
+  }
+  const messages = uiPlural('linkDevice.messages', r.history.count);
+  return r.history.omitted > 0
+    ? uiText('linkDevice.historyCopiedOmitted', {
+        messages,
+        omitted: uiPlural('linkDevice.omitted', r.history.omitted),
+      })
+    : uiText('linkDevice.historyCopied', { messages });
+}
 
 /** Device linking, on the device that already has the keys. */
 @customElement('link-device')
@@ -57,7 +75,8 @@ export class LinkDevice extends LitElement {
         margin: 0;
       }
       .verified {
-        color: var(--online);
+        /* --online is for dots; as text it is below 4.5:1 (WCAG AA). */
+        color: var(--ok-fg);
         font-weight: 600;
       }
     `,
@@ -90,15 +109,7 @@ export class LinkDevice extends LitElement {
     const form = this.shadowRoot?.querySelector<HTMLInputElement>('input[name=history]');
     try {
       const r = await messenger.approveLink(code.trim(), { history: form?.checked !== false });
-      const copied =
-        r.history === null
-          ? r.historyError !== undefined
-            ? ` Your message history could not be copied (${r.historyError}).`
-            : ' No message history was copied.'
-          : ` Your message history was included: ${r.history.count} ${
-              r.history.count === 1 ? 'message' : 'messages'
-            }${r.history.omitted > 0 ? ` (${r.history.omitted} older ones did not fit)` : ''}.`;
-      this._done = `Linked. The new device (${r.deviceId}) now has your account’s keys.${copied}`;
+      this._done = uiText('linkDevice.done', { device: r.deviceId, history: historyText(r) });
     } catch (err) {
       this._error = err instanceof Error ? err.message : String(err);
     } finally {
@@ -109,7 +120,7 @@ export class LinkDevice extends LitElement {
   private async startScan(): Promise<void> {
     this._error = '';
     if (!(await this.scanner.open())) {
-      this._error = 'No camera available. Paste the code from the new device instead.';
+      this._error = uiText('linkDevice.noCamera');
       return;
     }
     this._scanning = true;
@@ -136,60 +147,53 @@ export class LinkDevice extends LitElement {
   override render(): TemplateResult {
     const available = this.session?.messenger.capabilities.has('link-device') === true;
     return html`<header class="bar">
-        <a class="icon" href="#/settings" aria-label="Back to settings">${icons.back}</a>
-        <h2>Link a device</h2>
+        <a class="icon" href="#/settings" aria-label=${uiText('linkDevice.back')}>${icons.back}</a>
+        <h2>${uiText('linkDevice.title')}</h2>
       </header>
       <section>
         ${
           !available
-            ? html`<p role="status">
-                Linking another device is not available in this version. You can log in with your
-                username and password on another browser; it becomes a new device of your account
-                with its own keys.
-              </p>`
-            : html`<p class="flush">
-                  On the new browser or device, log in with your username and password and choose
-                  “Link from your other device”. It shows a code: scan it here or paste it.
-                </p>
-                <p class="muted flush">
-                  Only link devices you hold yourself: the new device gets your account’s identity
-                  key and can read and send messages as you.
-                </p>
+            ? html`<p role="status">${uiText('linkDevice.unavailable')}</p>`
+            : html`<p class="flush">${uiText('linkDevice.how')}</p>
+                <p class="muted flush">${uiText('linkDevice.warning')}</p>
                 ${
                   this._scanning
-                    ? html`<video muted playsinline aria-label="Camera"></video>
+                    ? html`<video
+                          muted
+                          playsinline
+                          aria-label=${uiText('linkDevice.camera')}
+                        ></video>
                         <div class="row">
-                          <button type="button" @click=${this.stopScan}>Stop scanning</button>
+                          <button type="button" @click=${this.stopScan}>
+                            ${uiText('linkDevice.stopScan')}
+                          </button>
                         </div>`
                     : html`<div class="row">
                         <button type="button" ?disabled=${this._busy} @click=${this.startScan}>
-                          ${icons.camera} Scan the code
+                          ${icons.camera} ${uiText('linkDevice.scan')}
                         </button>
                       </div>`
                 }
                 <form @submit=${this.submit}>
                   <label
-                    >Link code
+                    >${uiText('linkDevice.code')}
                     <textarea
                       name="code"
                       rows="3"
                       spellcheck="false"
                       autocapitalize="none"
-                      placeholder="Paste the code from the new device"
+                      placeholder=${uiText('linkDevice.codePlaceholder')}
                       ?disabled=${this._busy}
                     ></textarea>
                   </label>
                   <label class="check">
                     <input type="checkbox" name="history" checked ?disabled=${this._busy} />
-                    Copy message history
+                    ${uiText('linkDevice.history')}
                   </label>
-                  <p class="muted flush-above">
-                    Your messages travel end-to-end encrypted; the server stores them only as an
-                    unreadable file until the new device has fetched them.
-                  </p>
+                  <p class="muted flush-above">${uiText('linkDevice.historyNote')}</p>
                   <div class="row">
                     <button class="primary" type="submit" ?disabled=${this._busy}>
-                      ${this._busy ? 'Linking…' : 'Link device'}
+                      ${uiText(this._busy ? 'linkDevice.busy' : 'linkDevice.submit')}
                     </button>
                   </div>
                 </form>

@@ -9,6 +9,7 @@ import { customElement, property, state } from 'lit/decorators.js';
 import QRCode from 'qrcode';
 import type { LinkOffer } from '../services/messenger.ts';
 import { shared } from '../styles.ts';
+import { uiPlural, uiText } from '../services/ui-strings.ts';
 
 /**
  * Shows a pending link.
@@ -88,17 +89,19 @@ export class LinkOfferView extends LitElement {
     if (offer === undefined) return html``;
     const minutes = Math.max(1, Math.round((offer.expiresAt - Date.now()) / 60_000));
     return html`<ol>
-        <li>On your other device, open Settings → Link a device.</li>
-        <li>Scan this code, or paste the text below.</li>
+        <li>${uiText('linkOffer.step1')}</li>
+        <li>${uiText('linkOffer.step2')}</li>
       </ol>
-      ${this._qr !== '' ? html`<img src=${this._qr} alt="Link code as a QR code" />` : nothing}
-      <code data-link-code aria-label="Link code">${offer.code}</code>
-      <button type="button" @click=${this.copy}>${this._copied ? 'Copied' : 'Copy code'}</button>
+      ${this._qr !== '' ? html`<img src=${this._qr} alt=${uiText('linkOffer.qrAlt')} />` : nothing}
+      <code data-link-code aria-label=${uiText('linkOffer.code')}>${offer.code}</code>
+      <button type="button" @click=${this.copy}>
+        ${uiText(this._copied ? 'linkOffer.copied' : 'linkOffer.copy')}
+      </button>
       <p role="status" aria-live="polite" class="muted flush" data-link-status>
         ${
           this._history !== null
-            ? `Copying your history… ${this._history.done} of ${this._history.total} messages`
-            : `Waiting for your other device… The code works for ${minutes} minutes.`
+            ? uiText('linkOffer.history', this._history)
+            : uiPlural('linkOffer.waiting', minutes)
         }
       </p>
       <button
@@ -106,7 +109,7 @@ export class LinkOfferView extends LitElement {
         @click=${() =>
           this.dispatchEvent(new CustomEvent('link-cancel', { bubbles: true, composed: true }))}
       >
-        Cancel
+        ${uiText('common.cancel')}
       </button>`;
   }
 }

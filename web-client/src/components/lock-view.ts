@@ -16,6 +16,7 @@ import { consume } from '@lit/context';
 import { messengerContext } from '../context.ts';
 import { MessengerError, type MessengerService } from '../services/messenger.ts';
 import { shared } from '../styles.ts';
+import { uiPieces, uiText } from '../services/ui-strings.ts';
 
 /** Why an app-lock step failed, in words: `wrong` for a wrong passphrase, else the error's own. */
 export function passphraseErrorText(err: unknown, wrong: string): string {
@@ -92,23 +93,18 @@ export class LockView extends LitElement {
         @click=${() => (this._forgetting = true)}
         ?disabled=${this._busy}
       >
-        Forgot the passphrase? Use another account
+        ${uiText('lock.forgot')}
       </button>`;
     }
     return html`<div role="group" aria-labelledby="forget-title" class="forget">
-      <h2 id="forget-title">Remove ${account} from this browser?</h2>
-      <p>
-        Without the passphrase the messages and keys saved here cannot be opened. Removing them
-        deletes them from this browser for good; the account stays, and what your other devices hold
-        stays there. Then sign in to another account, or to ${account} again: link this browser from
-        another of your devices, or — with none left — reset the identity.
-      </p>
+      <h2 id="forget-title">${uiText('lock.forgetTitle', { account })}</h2>
+      <p>${uiText('lock.forgetText', { account })}</p>
       <div class="actions">
         <button type="button" class="danger" @click=${this.forget} ?disabled=${this._busy}>
-          Remove ${account} from this browser
+          ${uiText('lock.forget', { account })}
         </button>
         <button type="button" @click=${() => (this._forgetting = false)} ?disabled=${this._busy}>
-          Cancel
+          ${uiText('common.cancel')}
         </button>
       </div>
     </div>`;
@@ -118,7 +114,7 @@ export class LockView extends LitElement {
     e.preventDefault();
     if (this.messenger === undefined || this._busy) return;
     if (this._passphrase === '') {
-      this._error = 'Enter the passphrase.';
+      this._error = uiText('lock.empty');
       return;
     }
     this._busy = true;
@@ -130,7 +126,7 @@ export class LockView extends LitElement {
         new CustomEvent('unlocked', { detail: account, bubbles: true, composed: true }),
       );
     } catch (err) {
-      this._error = passphraseErrorText(err, 'Wrong passphrase. Nothing was changed; try again.');
+      this._error = passphraseErrorText(err, uiText('error.badPassphrase'));
     } finally {
       this._busy = false;
     }
@@ -139,14 +135,16 @@ export class LockView extends LitElement {
   override render(): TemplateResult {
     const account = this.messenger?.lockedAccount() ?? null;
     return html`<form @submit=${this.unlock} aria-labelledby="lock-title" novalidate data-lock>
-      <h1 id="lock-title">Sotto is locked</h1>
+      <h1 id="lock-title">${uiText('lock.title')}</h1>
       <p class="muted">
-        Enter the app-lock passphrase to open
-        ${account === null ? 'your messages' : html`<strong>${account}</strong>'s messages`} on this
-        browser.
+        ${
+          account === null
+            ? uiText('lock.prompt')
+            : uiPieces('lock.promptAccount', { account: html`<strong>${account}</strong>` })
+        }
       </p>
       <label
-        >Passphrase
+        >${uiText('lock.passphrase')}
         <input
           type="password"
           name="app-lock-passphrase"
@@ -160,7 +158,7 @@ export class LockView extends LitElement {
       ${this._error !== '' ? html`<p class="error" role="alert">${this._error}</p>` : nothing}
       <div>
         <button type="submit" ?disabled=${this._busy}>
-          ${this._busy ? 'Unlocking…' : 'Unlock'}
+          ${uiText(this._busy ? 'lock.unlocking' : 'lock.unlock')}
         </button>
       </div>
       ${account === null ? nothing : this.renderForget(account)}

@@ -14,18 +14,19 @@ import { SessionEvents } from '../session-events.ts';
 import type { OwnKeyAlertNotice } from '../services/messenger.ts';
 import type { ChatSession } from '../services/session.ts';
 import { shared } from '../styles.ts';
+import { uiPieces, uiText } from '../services/ui-strings.ts';
+import { dateTimeText } from '../services/locale-format.ts';
 
 /** One alert as a sentence: what the log entry is, its index, and when this browser saw it. */
 export function describeOwnKeyAlert(a: OwnKeyAlertNotice): TemplateResult {
-  const when = new Date(a.seenAt).toLocaleString();
+  const device = html`<code>${a.deviceId ?? uiText('ownKey.unknownDevice')}</code>`;
+  const key = html`<code>${a.uik.slice(0, 12)}…</code>`;
   const what =
     a.reason === 'badCertificate'
-      ? html`Device <code>${a.deviceId ?? 'unknown'}</code>: a device certificate under your name
-          that your identity key never signed.`
-      : html`An identity key that is not yours (<code>${a.uik.slice(0, 12)}…</code>) registered
-        under your
-        name${a.deviceId !== null ? html` for device <code>${a.deviceId}</code>` : nothing}.`;
-  return html`${what} <span class="meta">Key log entry ${a.logIndex}, noticed ${when}.</span>`;
+      ? uiPieces('ownKey.badCertificate', { device })
+      : uiPieces(a.deviceId !== null ? 'ownKey.foreignDevice' : 'ownKey.foreign', { key, device });
+  const entry = uiText('ownKey.entry', { index: a.logIndex, time: dateTimeText(a.seenAt) });
+  return html`${what} <span class="meta">${entry}</span>`;
 }
 
 /**
@@ -126,39 +127,30 @@ export class OwnKeyAlertBanner extends LitElement {
     if (alerts.length === 0) return nothing;
     const reset = alerts.some((a) => a.reason === 'foreignIdentityKey');
     return html`<section role="alert" aria-labelledby="own-key-title">
-      <h2 id="own-key-title">Someone may have registered a device as you</h2>
+      <h2 id="own-key-title">${uiText('ownKey.title')}</h2>
       <ul>
         ${alerts.map((a) => html`<li>${describeOwnKeyAlert(a)}</li>`)}
       </ul>
-      <p>
-        The key server’s public key log lists this under your username, but none of your devices
-        made it. Whoever holds it could receive what your contacts send you from now on.
-        ${
-          reset
-            ? 'If you reset your identity on another device yourself, this is that reset and you can dismiss it.'
-            : nothing
-        }
-      </p>
-      <p><strong>What to do:</strong></p>
+      <p>${uiText('ownKey.explain')} ${reset ? uiText('ownKey.ownReset') : nothing}</p>
+      <p><strong>${uiText('ownKey.todo')}</strong></p>
       <ol>
         <li>
-          <a href="#/settings">Open Settings → Devices</a> and look for devices you do not
-          recognise.
+          ${uiPieces('ownKey.step1', {
+            link: html`<a href="#/settings">${uiText('ownKey.step1Link')}</a>`,
+          })}
         </li>
         <li>
-          <a href="#/settings" data-change-password
-            >Change your password in Settings → Change password</a
-          >: that signs out every other session, so each of your devices must log in again.
+          ${uiPieces('ownKey.step2', {
+            link: html`<a href="#/settings" data-change-password>${uiText('ownKey.step2Link')}</a>`,
+          })}
         </li>
         <li>
-          If a device is not yours,
-          <a href="#/settings" data-reset-identity
-            >reset your identity in Settings → Reset identity</a
-          >
-          and ask your contacts to verify your new safety number.
+          ${uiPieces('ownKey.step3', {
+            link: html`<a href="#/settings" data-reset-identity>${uiText('ownKey.step3Link')}</a>`,
+          })}
         </li>
       </ol>
-      <button ?disabled=${this._busy} @click=${this.acknowledge}>I understand</button>
+      <button ?disabled=${this._busy} @click=${this.acknowledge}>${uiText('ownKey.ack')}</button>
     </section>`;
   }
 }

@@ -15,8 +15,7 @@ import { createPasskey, passkeysSupported } from '../services/passkeys.ts';
 import { uiText } from '../services/ui-strings.ts';
 import { settingsList, shared } from '../styles.ts';
 import './step-up-prompt.ts';
-
-const when = (ms: number): string => new Date(ms).toLocaleString();
+import { dateTimeText } from '../services/locale-format.ts';
 
 @customElement('passkey-settings')
 export class PasskeySettings extends LitElement {
@@ -107,10 +106,12 @@ export class PasskeySettings extends LitElement {
   }
 
   private renderPasskey(p: PasskeyInfo): TemplateResult {
-    const used = p.lastUsedAt === null ? uiText('passkey.neverUsed') : when(p.lastUsedAt);
+    const used = p.lastUsedAt === null ? uiText('passkey.neverUsed') : dateTimeText(p.lastUsedAt);
     return html`<li data-passkey=${p.id}>
       <strong data-passkey-name>${p.name}</strong>
-      <span class="muted">${uiText('passkey.times', { added: when(p.createdAt), used })}</span>
+      <span class="muted"
+        >${uiText('passkey.times', { added: dateTimeText(p.createdAt), used })}</span
+      >
       ${
         this._editing === p.id
           ? html`<form data-passkey-rename-form @submit=${(e: Event) => this.rename(e, p.id)}>

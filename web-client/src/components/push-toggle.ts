@@ -12,6 +12,7 @@ import {
   pushSupported,
   type PushPort,
 } from '../services/app-worker.ts';
+import { uiText } from '../services/ui-strings.ts';
 
 @customElement('push-toggle')
 export class PushToggle extends LitElement {
@@ -60,8 +61,7 @@ export class PushToggle extends LitElement {
   };
 
   override render() {
-    if (!pushSupported())
-      return html`<p class="muted">This browser cannot notify while Sotto is closed.</p>`;
+    if (!pushSupported()) return html`<p class="muted">${uiText('push.unsupported')}</p>`;
     return html`<label>
         <input
           type="checkbox"
@@ -70,7 +70,7 @@ export class PushToggle extends LitElement {
           ?disabled=${this._busy}
           @change=${this.toggle}
         />
-        Notify me when Sotto is closed (shows only “New message”)
+        ${uiText('push.label')}
       </label>
       ${this._error ? html`<p class="error" role="alert">${this._error}</p>` : ''}`;
   }

@@ -126,7 +126,7 @@ export class SearchView extends LitElement {
   override render(): TemplateResult {
     const query = this._query.trim();
     return html`<header class="bar">
-        <a class="icon" href="#/" aria-label="Back to chats">${icons.back}</a>
+        <a class="icon" href="#/" aria-label=${uiText('common.backToChats')}>${icons.back}</a>
         <input
           type="search"
           placeholder=${uiText('search.placeholder')}

@@ -12,31 +12,37 @@ import { sessionContext } from '../context.ts';
 import { SessionEvents } from '../session-events.ts';
 import type { ChatSession, SecurityNoticeEntry } from '../services/session.ts';
 import { shared } from '../styles.ts';
+import { uiPlural, uiText } from '../services/ui-strings.ts';
 
 /** One notice as a sentence (what was seen and what the engine did about it). */
 export function describeNotice(n: SecurityNoticeEntry): string {
-  const u = n.user;
+  const user = n.user;
   switch (n.code) {
     case 'UNLISTED_DEVICE':
-      return `A message claiming to be from ${u} was dropped: it came from a device that is not in ${u}’s key directory.`;
+      return uiText('notice.unlistedDevice', { user });
     case 'FOREIGN_OWN_DEVICE':
-      return `A message claiming to come from one of your own devices${n.device !== null ? ` (${n.device})` : ''} was dropped: that device is not in your key directory. If you did not just add a device, check Settings → Devices.`;
+      return n.device !== null
+        ? uiText('notice.foreignOwnDeviceNamed', { device: n.device })
+        : uiText('notice.foreignOwnDevice');
     case 'FORGED_GROUP_CHANGE':
-      return `A change to this group’s members that ${u} did not validly sign was dropped; the member list is unchanged.`;
+      return uiText('notice.forgedGroupChange', { user });
     case 'SENDER_FLOOD':
-      return `${u} sent more messages this device could not decrypt than it accepts at once${n.dropped > 0 ? `; ${n.dropped} were dropped` : '; some were dropped'}. This can be a faulty app or an attack.`;
+      return n.dropped > 0
+        ? uiPlural('notice.senderFloodDropped', n.dropped, { user })
+        : uiText('notice.senderFlood', { user });
     case 'PREKEYS_DRAINED':
-      return 'Your one-time prekeys were being used up unusually fast, so new ones were published. Someone may be claiming them to get in the way of new conversations; messages still arrive.';
+      return uiText('notice.prekeysDrained');
     case 'HELD_KEY_CHANGE':
-      return `Messages from ${u} are held because ${u}’s safety number changed.`;
+      return uiText('notice.heldKeyChange', { user });
     case 'GROUP_FORKED':
-      return 'The server rewrote this group’s history; the group is frozen.';
+      return uiText('notice.groupForked');
   }
 }
 
-/** "2 times" after a repeated notice. */
-function repeats(n: SecurityNoticeEntry): string {
-  return n.times > 1 ? ` (${n.times} times)` : '';
+/** The notice's sentence, with "(2 times)" after a repeated one. */
+function noticeLine(n: SecurityNoticeEntry): string {
+  const text = describeNotice(n);
+  return n.times > 1 ? uiText('notice.times', { text, count: n.times }) : text;
 }
 
 /**
@@ -104,13 +110,13 @@ export class SecurityNoticeStrip extends LitElement {
   override render(): TemplateResult | typeof nothing {
     const notices = this.session?.noticesFor(this.scope) ?? [];
     if (notices.length === 0) return nothing;
-    return html`<ul role="status" aria-label="Security notices">
+    return html`<ul role="status" aria-label=${uiText('notice.list')}>
       ${notices.map(
         (n) =>
           html`<li data-notice=${n.code} data-times=${n.times}>
-            <p>${describeNotice(n)}${repeats(n)}</p>
-            <button aria-label="Dismiss security notice" @click=${() => this.dismiss(n.key)}>
-              Dismiss
+            <p>${noticeLine(n)}</p>
+            <button aria-label=${uiText('notice.dismissLabel')} @click=${() => this.dismiss(n.key)}>
+              ${uiText('notice.dismiss')}
             </button>
           </li>`,
       )}

@@ -338,7 +338,7 @@ export class SottoApp extends LitElement {
 
   override render(): TemplateResult {
     if (this._booting) {
-      return html`<div class="splash" role="status">Loading Sotto…</div>`;
+      return html`<div class="splash" role="status">${uiText('shell.loading')}</div>`;
     }
     if (this._locked) return html`<lock-view @unlocked=${this.onUnlocked}></lock-view>`;
     if (this._session === undefined) {
@@ -365,26 +365,26 @@ export class SottoApp extends LitElement {
         ? nothing
         : s.connection === 'signed-out'
           ? html`<div class="net" role="alert" data-signed-out>
-              This browser was signed out — the password was changed, or this device was removed
-              (also when the identity was reset on another device). Messages saved here stay
-              readable.
-              <button type="button" @click=${this.onSignedOut}>Log in again</button>
+              ${uiText('shell.signedOut')}
+              <button type="button" @click=${this.onSignedOut}>
+                ${uiText('shell.logInAgain')}
+              </button>
             </div>`
           : html`<div class="net" role="status" aria-live="polite">
-              ${
+              ${uiText(
                 s.connection === 'unreachable'
-                  ? 'Server unreachable — showing messages saved on this browser. Retrying…'
+                  ? 'shell.unreachable'
                   : s.connection === 'reconnecting' || s.connection === 'connecting'
-                    ? 'Reconnecting…'
-                    : 'Offline — messages will be sent when the connection is back.'
-              }
+                    ? 'shell.reconnecting'
+                    : 'shell.offline',
+              )}
             </div>`;
     return html`<div class="shell">
       <call-overlay .manager=${this._calls}></call-overlay>
       <own-key-alert-banner></own-key-alert-banner>
       <security-notice-strip scope="app"></security-notice-strip>
       <div class="layout ${inMain ? 'in-main' : ''}">
-        <nav class="side" aria-label="Conversations">
+        <nav class="side" aria-label=${uiText('shell.conversations')}>
           <conversation-list
             .activeId=${r.name === 'conversation' || r.name === 'info' ? r.id : ''}
           ></conversation-list>
@@ -403,13 +403,13 @@ export class SottoApp extends LitElement {
   }
 
   private renderMain(r: Route): TemplateResult {
-    const loading = html`<div class="empty" role="status">Loading…</div>`;
+    const loading = html`<div class="empty" role="status">${uiText('common.loading')}</div>`;
     switch (r.name) {
       case 'list':
         return html`<div class="empty">
           <div>
-            <p><strong>Select a conversation</strong></p>
-            <p>Messages are end-to-end encrypted. The server cannot read them.</p>
+            <p><strong>${uiText('shell.select')}</strong></p>
+            <p>${uiText('shell.encrypted')}</p>
           </div>
         </div>`;
       case 'conversation':

@@ -6,6 +6,7 @@ import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import { shared } from '../styles.ts';
 import type { Upload } from './controllers/uploads.ts';
+import { uiText } from '../services/ui-strings.ts';
 
 /** Upload progress and error lines. */
 @customElement('upload-status')
@@ -36,10 +37,16 @@ export class UploadStatus extends LitElement {
     return html`<div class="uploads" role="status">
       ${this.uploads.map((u) =>
         u.error !== undefined
-          ? html`<div class="error">${u.name ? `${u.name}: ` : ''}${u.error}</div>`
+          ? html`<div class="error">
+              ${u.name ? uiText('upload.failed', { name: u.name, error: u.error }) : u.error}
+            </div>`
           : html`<div>
-              Uploading ${u.name}…
-              <progress max="1" .value=${u.progress} aria-label="Uploading ${u.name}"></progress>
+              ${uiText('upload.progress', { name: u.name })}
+              <progress
+                max="1"
+                .value=${u.progress}
+                aria-label=${uiText('upload.progressLabel', { name: u.name })}
+              ></progress>
             </div>`,
       )}
     </div>`;

@@ -9,6 +9,7 @@ import type { ClientStore } from './engine-types.ts';
 import { MessengerError, type AppLockState } from './messenger.ts';
 import { translated } from './messenger-errors.ts';
 import { IDLE_LOCK_SETTING, dbNameFor } from './local-settings.ts';
+import { uiText } from './ui-strings.ts';
 
 /** Idle time before the app locks itself, unless the user chose another (seconds). */
 export const DEFAULT_IDLE_SECONDS = 300;
@@ -25,15 +26,17 @@ export async function appLockState(username: string, store: ClientStore): Promis
 }
 
 /** Set, change or remove the passphrase of `username`'s database (BAD_PASSPHRASE: nothing changed). */
+/** Shortest app-lock passphrase accepted (the settings form checks it first). */
+export const MIN_APP_LOCK_PASSPHRASE = 8;
+
 export function changeAppLock(
   username: string,
   current: string | undefined,
   next: string | undefined,
 ): Promise<void> {
-  if (next !== undefined && next.length < 8) {
-    return Promise.reject(
-      new MessengerError('FAILED', 'Use a passphrase of at least 8 characters.'),
-    );
+  if (next !== undefined && next.length < MIN_APP_LOCK_PASSPHRASE) {
+    const text = uiText('appLock.tooShort', { min: MIN_APP_LOCK_PASSPHRASE });
+    return Promise.reject(new MessengerError('FAILED', text));
   }
   return translated(() => setDexieStorePassphrase(dbNameFor(username), current, next));
 }

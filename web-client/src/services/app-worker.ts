@@ -5,6 +5,7 @@
  * registered with the key server (docs/API.md "Push subscriptions").
  */
 import { SERVICE_WORKER_URL, trustedScriptUrl } from './trusted-script-url.ts';
+import { uiText } from './ui-strings.ts';
 
 /** What the key server offers for push (the messenger's `push` port). */
 export interface PushPort {
@@ -61,7 +62,7 @@ export async function pushEnabled(): Promise<boolean> {
  */
 export async function enablePush(port: PushPort): Promise<void> {
   if ((await Notification.requestPermission()) !== 'granted')
-    throw new Error('Notifications are blocked in the browser’s site settings.');
+    throw new Error(uiText('push.blocked'));
   const reg = await navigator.serviceWorker.ready;
   const key = fromBase64Url(await port.key());
   const sub =
@@ -71,7 +72,7 @@ export async function enablePush(port: PushPort): Promise<void> {
   const p256dh = json.keys?.p256dh;
   const auth = json.keys?.auth;
   if (json.endpoint === undefined || p256dh === undefined || auth === undefined)
-    throw new Error('The browser returned an incomplete push subscription.');
+    throw new Error(uiText('push.incomplete'));
   await port.register({ endpoint: json.endpoint, keys: { p256dh, auth } });
 }
 

@@ -144,7 +144,7 @@ class EngineMessenger implements MessengerService {
 
   private deviceId(): string {
     const me = this.host.account;
-    if (me === null) throw new MessengerError('NOT_AUTHORIZED', 'Sign in first.');
+    if (me === null) throw new MessengerError('NOT_AUTHORIZED', uiText('error.signInFirst'));
     return me.deviceId;
   }
 

@@ -26,6 +26,7 @@ import { isInlineImageType } from './media-type.ts';
 import { safeFileName } from './file-name.ts';
 import { clock, voiceOf } from './voice-note.ts';
 import { mentionsUser } from './mentions.ts';
+import { durationText } from './locale-format.ts';
 
 /** One row of the conversation list. */
 export interface ConversationRow {
@@ -70,15 +71,6 @@ export function noticeText(m: MessageRecord): string {
   return uiText('notice.security');
 }
 
-/** `1:05` / `1:02:03` from milliseconds. */
-export function formatDuration(ms: number): string {
-  const t = Math.max(0, Math.round(ms / 1000));
-  const h = Math.floor(t / 3600);
-  const m = Math.floor((t % 3600) / 60);
-  const sec = String(t % 60).padStart(2, '0');
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
-}
-
 /** The sentence of a call's timeline line (engine `callNotice`: missed, ended, declined, unanswered). */
 function callLineText(m: MessageRecord): string {
   const { event, media, peer, durationMs } = m.body;
@@ -92,7 +84,7 @@ function callLineText(m: MessageRecord): string {
     case 'ended':
       return uiText('notice.callEnded', {
         media: what,
-        duration: formatDuration(typeof durationMs === 'number' ? durationMs : 0),
+        duration: durationText(typeof durationMs === 'number' ? durationMs : 0),
       });
     default:
       return uiText('notice.callUnanswered', { media: what });
@@ -393,7 +385,7 @@ export class HistoryStore {
       rows.set(s.conversationId, {
         id: s.conversationId,
         kind,
-        title: kind === 'group' ? (byGroup.get(ref)?.name ?? 'Group') : ref,
+        title: kind === 'group' ? (byGroup.get(ref)?.name ?? uiText('list.group')) : ref,
         unread: s.unread,
         lastAt: s.lastTimestamp,
         preview: previewOf(last),

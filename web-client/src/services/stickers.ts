@@ -3,6 +3,7 @@
  * image files to fetch) and sent as ordinary PNG images — encrypted like any photo, shown by
  * every client that shows images, with the usual sender-made thumbnail.
  */
+import { uiText } from './ui-strings.ts';
 
 /** Side of a sticker image, in pixels. */
 export const STICKER_SIDE = 256;
@@ -47,7 +48,9 @@ function bubble(g: CanvasRenderingContext2D, text: string, fill: string): void {
 export const STICKERS: readonly Sticker[] = [
   {
     id: 'smile',
-    label: 'Smiling face',
+    get label() {
+      return uiText('stickers.name.smile');
+    },
     draw(g) {
       g.fillStyle = '#ffcc33';
       g.beginPath();
@@ -69,7 +72,9 @@ export const STICKERS: readonly Sticker[] = [
   },
   {
     id: 'heart',
-    label: 'Heart',
+    get label() {
+      return uiText('stickers.name.heart');
+    },
     draw(g) {
       g.fillStyle = '#e8335a';
       g.beginPath();
@@ -83,7 +88,9 @@ export const STICKERS: readonly Sticker[] = [
   },
   {
     id: 'star',
-    label: 'Star',
+    get label() {
+      return uiText('stickers.name.star');
+    },
     draw(g) {
       g.fillStyle = '#ffb400';
       star(g, S / 2, S / 2 + 8, 118, 50);
@@ -92,7 +99,9 @@ export const STICKERS: readonly Sticker[] = [
   },
   {
     id: 'check',
-    label: 'Check mark',
+    get label() {
+      return uiText('stickers.name.check');
+    },
     draw(g) {
       g.fillStyle = '#22a559';
       g.beginPath();
@@ -119,7 +128,7 @@ function canvasOf(sticker: Sticker): HTMLCanvasElement {
   c.width = S;
   c.height = S;
   const g = c.getContext('2d');
-  if (g === null) throw new Error('This browser cannot draw stickers.');
+  if (g === null) throw new Error(uiText('stickers.noCanvas'));
   sticker.draw(g);
   return c;
 }
@@ -133,7 +142,7 @@ export function stickerPreview(sticker: Sticker): string {
 export function stickerFile(sticker: Sticker): Promise<File> {
   return new Promise((resolve, reject) =>
     canvasOf(sticker).toBlob((blob) => {
-      if (blob === null) reject(new Error('This browser cannot draw stickers.'));
+      if (blob === null) reject(new Error(uiText('stickers.noCanvas')));
       else resolve(new File([blob], `sticker-${sticker.id}.png`, { type: 'image/png' }));
     }, 'image/png'),
   );

@@ -1,15 +1,26 @@
 /**
- * Every user-visible English string of the services layer, keyed, in one catalogue ready for
- * translation: a translation is another object with the same keys. Parameters are written
- * `{name}` in the text and filled by {@link uiText}, so a translator can move them within the
- * sentence. It holds what the services hand to the views (error messages, progress labels,
- * notification previews, the title, the own-key monitor's status line) and, view by view as
- * they move here, the views' own words (`list.*`, `search.*`, `typing.*`, `a11y.*`).
- * Timeline notices and list previews (`notice.*`, `preview.*`) are read by `services/history.ts`.
+ * The messages module: every user-visible English string of the web client, keyed, in one
+ * catalogue ready for translation (a translation is another object with the same keys, see
+ * {@link setUiStrings} and docs/WEB.md "Strings and locales"). Parameters are written `{name}`
+ * in the text and filled by {@link uiText}, so a translator can move them within the sentence;
+ * words that change with a number have one key per plural category (`….one`, `….other`, and
+ * `….few`/`….many` where a language needs them), chosen by {@link uiPlural} through
+ * `Intl.PluralRules` of the catalogue's language. Dates, times and durations are not words of
+ * ours: `components/time-labels.ts` and `services/locale-format.ts` format them with `Intl` in
+ * the browser's locale.
+ *
+ * This file holds the services' words and those of the views that moved here first; the views
+ * of settings, account and security (`messages/en-account.ts`) and of the conversation's banners
+ * and dialogs (`messages/en-conversation.ts`) keep theirs beside it, merged into one catalogue.
+ * `web-client/test/ui-strings.test.ts` fails when a converted component writes English into its
+ * template instead of taking it from here.
  */
+import { EN_ACCOUNT } from '../messages/en-account.ts';
+import { EN_CONVERSATION } from '../messages/en-conversation.ts';
+import { displayLocale } from './locale-format.ts';
 
-/** The English catalogue. Keys are grouped by what shows them. */
-const EN = {
+/** The English catalogue's own part. Keys are grouped by what shows them. */
+const EN_CORE = {
   'app.title': 'Sotto',
 
   'progress.loading': 'Loading encryption…',
@@ -329,17 +340,43 @@ const EN = {
   'admin.failed': 'Failed: {why}',
 } as const satisfies Record<string, string>;
 
+/** The English catalogue, all parts; `ui-strings.test.ts` checks no part redefines a key. */
+export const EN = { ...EN_CORE, ...EN_ACCOUNT, ...EN_CONVERSATION } as const;
+
+/** Every part of {@link EN} by name, for the check that their keys do not collide. */
+export const EN_PARTS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  core: EN_CORE,
+  account: EN_ACCOUNT,
+  conversation: EN_CONVERSATION,
+};
+
 /** A key of the catalogue. */
 export type UiStringKey = keyof typeof EN;
 
 /** A catalogue: one text per key (English is {@link EN}). */
 export type UiStrings = Record<UiStringKey, string>;
 
-let active: UiStrings = EN;
+/** Keys of words that change with a number: `base` has `base.other` (and `base.one`, …). */
+export type UiPluralKey = UiStringKey extends infer K
+  ? K extends `${infer B}.other`
+    ? B
+    : never
+  : never;
 
-/** Use another catalogue (a translation) from now on; `undefined` goes back to English. */
-export function setUiStrings(strings: UiStrings | undefined): void {
+let active: UiStrings = EN;
+/** The language the active catalogue is written in (its plural rules). */
+let activeLanguage = 'en';
+
+/**
+ * Use another catalogue (a translation) from now on, written in `language` (a BCP 47 tag, for
+ * its plural rules); `undefined` goes back to English.
+ */
+export function setUiStrings(strings: UiStrings | undefined, language = 'en'): void {
+  if (strings !== undefined && Intl.PluralRules.supportedLocalesOf([language]).length === 0) {
+    throw new RangeError(`setUiStrings: language "${language}" has no plural rules here`);
+  }
   active = strings ?? EN;
+  activeLanguage = strings === undefined ? 'en' : language;
 }
 
 /**
@@ -349,8 +386,47 @@ export function setUiStrings(strings: UiStrings | undefined): void {
  * @example uiText('error.userNotSetUp', { user: 'bob' }) // "bob has not finished setting up yet."
  */
 export function uiText(key: UiStringKey, params: Record<string, string | number> = {}): string {
-  return active[key].replace(/\{(\w+)\}/g, (whole, name: string) => {
+  return fill(active[key], params);
+}
+
+function fill(text: string, params: Record<string, string | number>): string {
+  return text.replace(/\{(\w+)\}/g, (whole, name: string) => {
     const v = params[name];
     return v === undefined ? whole : String(v);
   });
+}
+
+/**
+ * The text of `key` as pieces for a template, its `{name}` parameters filled with any value
+ * (a Lit template: a name in bold, a link), so markup never has to be written into a sentence
+ * or a sentence cut around it. A missing parameter is left as written, as in {@link uiText}.
+ *
+ * @example html`${uiPieces('reset.confirm', { user: html`<strong>${user}</strong>` })}`
+ */
+export function uiPieces<T>(key: UiStringKey, params: Record<string, T>): (string | T)[] {
+  return active[key].split(/(\{\w+\})/).flatMap((piece): (string | T)[] => {
+    const name = /^\{(\w+)\}$/.exec(piece)?.[1];
+    if (name === undefined) return piece === '' ? [] : [piece];
+    return name in params ? [params[name]!] : [piece];
+  });
+}
+
+/**
+ * The text of the plural key `base` for `count`: the catalogue's language picks the category
+ * (`Intl.PluralRules`: English "1 message" / "2 messages"), `{count}` is filled in written the
+ * browser's way (`Intl.NumberFormat`: "1,234" in en-US, "1.234" in de-DE). A category the
+ * catalogue lacks falls back to `….other`.
+ *
+ * @example uiPlural('keyChange.held', 3, { user: 'bob' }) // "3 messages from bob are held …"
+ */
+export function uiPlural(
+  base: UiPluralKey,
+  count: number,
+  params: Record<string, string | number> = {},
+): string {
+  const category = new Intl.PluralRules(activeLanguage).select(count);
+  const texts = active as Readonly<Record<string, string>>;
+  const text = texts[`${base}.${category}`] ?? texts[`${base}.other`]!;
+  const n = new Intl.NumberFormat(displayLocale()).format(count);
+  return fill(text, { count: n, ...params });
 }

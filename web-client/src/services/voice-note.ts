@@ -8,6 +8,8 @@
  */
 import type { VOICE_NOTE_MIMES } from '@sotto/client/payload';
 import { MAX_VOICE_NOTE_MS, MAX_WAVEFORM_SAMPLES, type VoiceNote } from '@sotto/client/payload';
+import { durationText } from './locale-format.ts';
+import { uiText } from './ui-strings.ts';
 
 /** Waveform samples the web client computes (bars drawn by `<voice-note>`). */
 export const WAVEFORM_SAMPLES = 48;
@@ -69,11 +71,8 @@ export function voiceOf(body: Record<string, unknown>): VoiceNote | undefined {
   return { durationMs, waveform };
 }
 
-/** "m:ss" of a duration in ms. */
-export function clock(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
-}
+/** "m:ss" of a duration in ms, in the browser's digits (one definition: `durationText`). */
+export const clock = (ms: number): string => durationText(ms);
 
 /** What recording needs from the page. */
 export interface RecorderDeps {
@@ -132,7 +131,7 @@ export class VoiceRecording {
   /** Open the microphone and start recording (rejects when it is refused or missing). */
   async start(): Promise<void> {
     const format = FORMATS.find((f) => this.deps.isTypeSupported(f.recorder));
-    if (format === undefined) throw new Error('This browser cannot record Opus audio.');
+    if (format === undefined) throw new Error(uiText('voice.noOpus'));
     this.mime = format.mime;
     this.stream = await this.deps.microphone();
     const rec = this.deps.recorder(this.stream, {
