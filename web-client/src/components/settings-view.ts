@@ -320,9 +320,11 @@ export class SettingsView extends LitElement {
   private async logOut(): Promise<void> {
     const s = this.session;
     if (s === undefined) return;
-    const msg = this._wipe
-      ? 'Log out and delete all keys and messages from this browser? This cannot be undone.'
-      : 'Log out of this device? Your history stays in this browser.';
+    const msg = `${s.guest ? `${uiText('guest.logOutWarning')} ` : ''}${
+      this._wipe
+        ? 'Log out and delete all keys and messages from this browser? This cannot be undone.'
+        : 'Log out of this device? Your history stays in this browser.'
+    }`;
     if (!confirm(msg)) return;
     this._busy = true;
     try {
