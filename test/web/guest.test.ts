@@ -9,14 +9,14 @@
  * room and its history back.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import mqtt from 'mqtt';
 import type { Browser } from 'playwright-core';
-import { createClient, createMemoryStore, inviteFragment, type SottoClient } from '@sotto/client';
+import { inviteFragment, type SottoClient } from '@sotto/client';
 import {
   bubble,
   go,
   launchChromium,
   newUser,
+  nodeEngine,
   send,
   shot,
   startServer,
@@ -30,12 +30,7 @@ let browser: Browser;
 const engines: SottoClient[] = [];
 
 async function engine(username: string): Promise<SottoClient> {
-  const mqttUrl = server.mqttUrl!;
-  const c = createClient({
-    store: createMemoryStore(),
-    http: { baseUrl: server.url },
-    mqttConnect: (o) => mqtt.connect(mqttUrl, { ...o, reconnectPeriod: 200 }),
-  });
+  const c = nodeEngine(server);
   engines.push(c);
   await c.register(username, PW);
   await c.start();
