@@ -32,6 +32,8 @@ const EN = {
   'guest.upgradeButton': 'Set password and upgrade',
   'guest.cancel': 'Cancel',
   'guest.dismiss': 'Dismiss',
+  'guest.noPassword':
+    'A guest account has no password yet: set one with “Upgrade to a full account” in the banner above.',
   'guest.upgrading': 'Upgrading…',
   'guest.upgraded': 'Your account is now a full account. Log in as {user} with your password.',
   'guest.notAllowed':
