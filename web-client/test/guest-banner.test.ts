@@ -4,6 +4,7 @@ import { RecordingMessenger, freshStore, until } from './support/fixtures.ts';
 import { ChatSession } from '../src/services/session.ts';
 import { MessengerError } from '../src/services/messenger.ts';
 import { uiText } from '../src/services/ui-strings.ts';
+import { idleText } from '../src/services/guests.ts';
 import '../src/components/guest-banner.ts';
 
 afterEach(() => {
@@ -63,6 +64,20 @@ describe('<guest-banner>', () => {
     expect(root.querySelector('[data-guest-upgraded]')!.textContent).toContain(
       'Log in as guest_0a1b2c3d with your password',
     );
+    session.dispose();
+  });
+
+  it('says the idle time the server announces', async () => {
+    const messenger = new RecordingMessenger(freshStore());
+    messenger.guest = true;
+    messenger.guestIdleMs = 90 * 60_000;
+    const { session, notice } = mount(messenger);
+    await until(() => notice() !== null);
+    expect(notice()!.textContent).toContain('Guest account — expires after 90 min without use.');
+    expect(notice()!.getAttribute('aria-label')).toBe(
+      'Guest account — expires after 90 min without use.',
+    );
+    expect([idleText(2 * 3_600_000), idleText(30_000)]).toEqual(['2 h', '30 s']);
     session.dispose();
   });
 

@@ -1,6 +1,7 @@
 /**
  * `<guest-banner>`: shown across the app while the signed-in account is a guest (issue 17,
- * docs/WEB.md "Guests"). It says the account expires after 24 h without use and offers
+ * docs/WEB.md "Guests"). It says the account expires after the server's idle time (24 h by
+ * default) without use and offers
  * "Upgrade to a full account": a password set through `POST /v1/guests/upgrade` keeps the name,
  * keys, rooms and history. Once the key server accepted it the notice goes, and the banner says
  * once how to log in from now on.
@@ -14,6 +15,7 @@ import { SessionEvents } from '../session-events.ts';
 import type { ChatSession } from '../services/session.ts';
 import { uiText } from '../services/ui-strings.ts';
 import { shared } from '../styles.ts';
+import { DEFAULT_GUEST_IDLE_MS, idleText } from '../services/guests.ts';
 import { MIN_PASSWORD, authErrorText } from './auth-view.ts';
 
 /** The guest notice with its upgrade form. */
@@ -106,8 +108,11 @@ export class GuestBanner extends LitElement {
       </section>`;
     }
     if (s?.guest !== true) return nothing;
-    return html`<section aria-label=${uiText('guest.notice')} data-guest-notice>
-      <p><strong>${uiText('guest.notice')}</strong></p>
+    const notice = uiText('guest.notice', {
+      idle: idleText(s.guestIdleMs ?? DEFAULT_GUEST_IDLE_MS),
+    });
+    return html`<section aria-label=${notice} data-guest-notice>
+      <p><strong>${notice}</strong></p>
       ${
         this._open
           ? html`<p class="hint">${uiText('guest.upgradeHint', { user: s.account.username })}</p>

@@ -17,6 +17,11 @@ export interface GuestPort {
    */
   isGuest(): Promise<boolean>;
   /**
+   * How long a guest may stay unused before it expires (ms), as the server's discovery document
+   * says (`guests.idleMs`); null when it does not say or cannot be asked.
+   */
+  idleMs(): Promise<number | null>;
+  /**
    * Make this guest account a full one with `password`: every other session ends, this browser
    * continues with new tokens. WEAK_PASSWORD: under 8 characters; GUEST_NOT_ALLOWED: the account
    * is no (longer a) guest.
@@ -39,6 +44,13 @@ export function createGuestPort(
         return false;
       }
     },
+    async idleMs() {
+      try {
+        return (await engine().http.discovery()).guests?.idleMs ?? null;
+      } catch {
+        return null;
+      }
+    },
     async upgrade(password) {
       try {
         await engine().upgradeGuest(password);
@@ -47,6 +59,16 @@ export function createGuestPort(
       }
     },
   };
+}
+
+/** The server's default idle time of a guest (docs/API.md "Guests"): shown until it says its own. */
+export const DEFAULT_GUEST_IDLE_MS = 24 * 3_600_000;
+
+/** An idle time as the guest notice says it: "24 h", "90 min", "30 s". */
+export function idleText(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms >= 60_000) return `${Math.round(ms / 60_000)} min`;
+  return `${Math.max(1, Math.round(ms / 1000))} s`;
 }
 
 /**

@@ -152,6 +152,8 @@ export class ChatSession extends EventTarget {
    * show the guest notice and its upgrade, and leave out what guests may not do.
    */
   guest = false;
+  /** A guest's idle time before it expires, as the server says (null: not said). */
+  guestIdleMs: number | null = null;
   private soundChosen = false;
 
   private changed = new Set<ConversationId>();
@@ -192,7 +194,10 @@ export class ChatSession extends EventTarget {
       (kept) => this.addOwnKeyAlerts(kept),
       (err: unknown) => console.warn('could not read own-key alerts', err),
     );
-    void messenger.guests.isGuest().then((guest) => this.setGuest(guest));
+    void messenger.guests.isGuest().then(async (guest) => {
+      if (guest) this.guestIdleMs = await messenger.guests.idleMs();
+      this.setGuest(guest);
+    });
     void messenger.ownKeyLog().then(
       (status) => this.updateOwnKeyLog(status),
       (err: unknown) => console.warn('could not read the own-key monitor’s progress', err),

@@ -22,9 +22,9 @@ const EN = {
 
   'guest.continue': 'Continue as guest',
   'guest.continueHint':
-    'No password: a guest account lives in this browser only, can join rooms by link or from Explore rooms and message their members, and expires after 24 h without use.',
+    'No password: a guest account lives in this browser only, can join rooms by link or from Explore rooms and message their members, and expires when left unused.',
   'guest.invited': 'You were invited to a room. Sign up, log in or continue as guest to join it.',
-  'guest.notice': 'Guest account — expires after 24 h without use.',
+  'guest.notice': 'Guest account — expires after {idle} without use.',
   'guest.upgrade': 'Upgrade to a full account',
   'guest.upgradeHint':
     'Set a password to keep this account: your name ({user}), keys, rooms and messages stay. You can then log in with {user} and this password.',

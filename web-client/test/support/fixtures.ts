@@ -320,11 +320,14 @@ export class RecordingMessenger implements MessengerService {
   };
   /** Whether the double's account is a guest (what {@link guests} answers). */
   guest = false;
+  /** What the double's server says of a guest's idle time (ms; null: nothing). */
+  guestIdleMs: number | null = null;
   /** When set, the guest upgrade fails with this (after being recorded). */
   guestUpgradeFailWith: MessengerError | null = null;
   /** The double's guest port: the flag above; an upgrade is recorded and clears it. */
   readonly guests: GuestPort = {
     isGuest: async () => this.guest,
+    idleMs: async () => this.guestIdleMs,
     upgrade: async (password) => {
       this.record('upgradeGuest', password);
       if (this.guestUpgradeFailWith !== null) throw this.guestUpgradeFailWith;
