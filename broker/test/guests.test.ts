@@ -74,3 +74,47 @@ describe('guest DMs [ACL-13]', () => {
     });
   });
 });
+
+describe('a guest’s publish rate', () => {
+  // Its own broker: a low rate, so the quarter shows in about two seconds, and a long enough
+  // hold that neither client is closed (each waits for its PUBACK before the next publish).
+  let slow: TestBroker;
+  const RATE = 40;
+  const BURST = 8;
+  const N = 24;
+  beforeAll(async () => {
+    slow = await startTestBroker({
+      presence: false,
+      limits: { publishRatePerSec: RATE, publishBurst: BURST, maxPublishDelayMs: 5_000 },
+    });
+    slow.store.addUser('guest_2', 'g2').addUser('dave', 'd1').addUser('erin', 'e1');
+    slow.store.setGroup('room2', ['guest_2', 'dave', 'erin']);
+  });
+  afterAll(async () => {
+    await slow.close();
+  });
+
+  /** Publish `N` QoS 1 messages one after another; resolves with the milliseconds it took. */
+  async function burst(user: string, device: string, guest: boolean): Promise<number> {
+    const token = slow.tokens.issuer.issue({ sub: user, dev: device, kind: 'user', guest }).token;
+    const c = await connect(slow.tcpUrl, deviceClientId(user, device), token);
+    open.push(c);
+    const started = Date.now();
+    for (let i = 0; i < N; i++)
+      expect(await tryPublish(c, 'sotto/v1/inbox/erin/e1', `${user} ${i}`)).toBe(true);
+    return Date.now() - started;
+  }
+
+  it('holds a guest to a quarter of the rate and burst while a full account keeps the full rate', async () => {
+    const [guestMs, userMs] = await Promise.all([
+      burst('guest_2', 'g2', true),
+      burst('dave', 'd1', false),
+    ]);
+    // Token buckets never hand out early: the guest's burst is BURST/4 = 2, then RATE/4 = 10 a
+    // second, so its 22 further publishes take at least 2.2 s (the full rate would take 0.4 s).
+    expect(guestMs).toBeGreaterThanOrEqual(((N - BURST / 4) / (RATE / 4)) * 1000 - 50);
+    // The full account: 8 at once, 16 more at 40/s ≈ 0.4 s — far below the guest's floor.
+    expect(userMs).toBeGreaterThanOrEqual(((N - BURST) / RATE) * 1000 - 50);
+    expect(userMs).toBeLessThan(1_500);
+  });
+});

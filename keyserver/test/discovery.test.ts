@@ -15,7 +15,10 @@ describe('broker discovery', () => {
     for (const url of ['/.well-known/sotto', '/v1/config']) {
       const r = await s.app.inject({ method: 'GET', url });
       expect(r.statusCode, url).toBe(200);
-      expect(r.json()).toEqual({ mqtt: { ws: 'wss://chat.example.org/mqtt', tcp: null } });
+      expect(r.json()).toEqual({
+        mqtt: { ws: 'wss://chat.example.org/mqtt', tcp: null },
+        guests: { idleMs: 24 * 3600 * 1000 },
+      });
       expect(decodeDiscovery(r.body)).toEqual(r.json());
     }
   });
@@ -31,7 +34,21 @@ describe('broker discovery', () => {
     const r = await s.app.inject({ method: 'GET', url: '/.well-known/sotto' });
     expect(r.json()).toEqual({
       mqtt: { ws: 'ws://mqtt.example.org:8083/mqtt', tcp: 'mqtt://mqtt.example.org:11883' },
+      guests: { idleMs: 24 * 3600 * 1000 },
     });
+  });
+
+  it('says how long guests may stay idle, and nothing about guests when none are offered', async () => {
+    s = await makeServer({ config: { guestIdleMs: 2 * 3600 * 1000 } });
+    const r = await s.app.inject({ method: 'GET', url: '/v1/config' });
+    expect(decodeDiscovery(r.body).guests).toEqual({ idleMs: 2 * 3600 * 1000 });
+    await s.close();
+    s = await makeServer({ config: { guests: false } });
+    const none = await s.app.inject({ method: 'GET', url: '/v1/config' });
+    expect(none.json()).not.toHaveProperty('guests');
+    expect(() =>
+      decodeDiscovery('{"mqtt":{"ws":"ws://x/mqtt","tcp":null},"guests":{"idleMs":0}}'),
+    ).toThrow(/guests.idleMs/);
   });
 
   it('reads the URLs from MQTT_WS_URL / MQTT_TCP_URL and refuses ones of the wrong scheme', () => {

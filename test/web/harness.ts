@@ -13,6 +13,8 @@ import { startEmbedded, type EmbeddedServer } from '../../scripts/embedded.ts';
 import { REPO_ROOT, staleReason } from '../../scripts/web-assets.ts';
 import { freePort, waitFor } from '../support/ports.ts';
 import { createSqliteStore } from '@sotto/server-core/store';
+import mqtt from 'mqtt';
+import { createClient, createMemoryStore, type SottoClient } from '@sotto/client';
 
 /** Chromium flags for headless runs in CI (no sandbox in containers, no background traffic). */
 export const CHROMIUM_ARGS = [
@@ -106,6 +108,21 @@ export function launchChromium(extraArgs: readonly string[] = []): Promise<Brows
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
     args: [...CHROMIUM_ARGS, ...extraArgs],
+  });
+}
+
+/**
+ * An engine in Node beside the pages (memory store unless one is given), over MQTT on TCP: the
+ * server must be started with `{ mqtt: true }`. The caller closes it.
+ */
+export function nodeEngine(server: TestServer, store = createMemoryStore()): SottoClient {
+  const mqttUrl = server.mqttUrl;
+  if (mqttUrl === undefined)
+    throw new TypeError('nodeEngine: start the server with { mqtt: true }');
+  return createClient({
+    store,
+    http: { baseUrl: server.url },
+    mqttConnect: (o) => mqtt.connect(mqttUrl, { ...o, reconnectPeriod: 200 }),
   });
 }
 

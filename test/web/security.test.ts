@@ -6,7 +6,8 @@
  *   messages. Her page shows "2 messages from bob are held …" and no bubble of them; Accept
  *   shows both, and Bob's new device raised no "forged sender" notice.
  * - An unverified contact (Carol) resets: a centred "Your safety number with carol changed" line
- *   whose Review button opens her safety number.
+ *   whose Review button opens her safety number; the same line in the room Carol shares with
+ *   Alice, still there after a reload.
  * - A forged sender: Mallory, logged in as himself, sends Alice a DM whose envelope claims to
  *   come from Bob. Alice's page shows no bubble with that text, only a quiet security notice in
  *   the conversation with Bob (and a shield on its row); Bob's real message after it is shown.
@@ -137,6 +138,12 @@ describe('trust notices in the web client', () => {
     await carol.sendText('dm:alice', 'hi from carol');
     await openFromList(alice, 'dm:carol');
     await bubble(alice, 'hi from carol').waitFor({ timeout: 30_000 });
+    // Carol also shares a room with Alice: the change is a line there too (issue 17).
+    const carolsRoom = await carol.groups.create('Carol’s room', ['alice']);
+    await carol.sendText(`group:${carolsRoom}`, 'hi room');
+    await openFromList(alice, `group:${carolsRoom}`);
+    await bubble(alice, 'hi room').waitFor({ timeout: 30_000 });
+    await openFromList(alice, 'dm:carol');
     await carol.resetIdentity(PW);
     await carol.sendText('dm:alice', 'carol after her reset');
     await bubble(alice, 'carol after her reset').waitFor({ timeout: 30_000 });
@@ -147,6 +154,14 @@ describe('trust notices in the web client', () => {
     );
     await line.getByRole('button', { name: 'Review safety number with carol' }).click();
     await alice.locator('contact-info [data-safety]').waitFor({ timeout: 20_000 });
+    // The same line in the room they share, still there after a reload (kept with the history).
+    await alice.reload();
+    await openFromList(alice, `group:${carolsRoom}`);
+    await alice
+      .locator('conversation-view [role=note]', {
+        hasText: 'Your safety number with carol changed',
+      })
+      .waitFor({ timeout: 20_000 });
     await openFromList(alice, 'dm:bob');
 
     // (a) A forged message "from Bob" is dropped with a quiet notice; Bob's real ones show.

@@ -56,3 +56,23 @@ describe('<settings-view> presence toggle', () => {
     session.dispose();
   });
 });
+
+describe('<settings-view> for a guest account', () => {
+  it('offers no password change or identity reset once the session knows it is a guest, and the form after an upgrade', async () => {
+    const messenger = new RecordingMessenger(freshStore());
+    messenger.capabilities = new Set<Capability>([
+      ...messenger.capabilities,
+      'change-password',
+      'reset-identity',
+    ]);
+    messenger.guest = true;
+    const { session, root } = mount(messenger);
+    await until(() => root.querySelector('[data-guest-no-password]') !== null);
+    expect(root.querySelector('form[data-password]')).toBeNull();
+    expect(root.querySelector('[data-reset] identity-reset')).toBeNull();
+    session.setGuest(false);
+    await until(() => root.querySelector('form[data-password]') !== null);
+    expect(root.querySelector('[data-guest-no-password]')).toBeNull();
+    session.dispose();
+  });
+});

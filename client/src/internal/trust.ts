@@ -16,7 +16,7 @@ import { ClientError } from '../errors.ts';
 import { isApiError } from '../http.ts';
 import type { ClientStore, ContactRecord, MessageRecord, StoreOp } from '../store/types.ts';
 import type { Ctx, RemoteDevice } from './context.ts';
-import { dmConversation } from './conversation.ts';
+import { dmConversation, groupConversation } from './conversation.ts';
 import type { Transparency } from './transparency.ts';
 
 interface Cached {
@@ -58,15 +58,23 @@ export function sameCertificate(a: DeviceCertificate, b: DeviceCertificate): boo
   );
 }
 
-/** The timeline line that says a contact's safety number changed (kind `notice`). */
+/**
+ * The timeline line that says a contact's safety number changed (kind `notice`, body
+ * `{notice: 'keyChange', user}`), in `conversationId`: their DM or a group they share with us.
+ * Only {@link Directory.checkUik} makes it, from a key change the trust layer itself saw; a
+ * remote party cannot write one: a received payload of kind `notice` is stored as `unknown`
+ * (PROTOCOL.md §12), and the line's id (`notice-` and 16 hex digits) is no payload id (those
+ * are 22 characters), so no message can overwrite it.
+ */
 export function keyChangeNotice(
+  conversationId: string,
   user: string,
   now: number,
   random: (n: number) => Uint8Array,
 ): MessageRecord {
   const id = `notice-${Array.from(random(8), (b) => b.toString(16).padStart(2, '0')).join('')}`;
   return {
-    conversationId: dmConversation(user),
+    conversationId,
     id,
     sender: user,
     senderDevice: '',
@@ -252,22 +260,45 @@ export class Directory {
       ? { ...contact, pendingUik: uik, updatedAt: now }
       : { ...contact, uik, pendingUik: null, updatedAt: now };
     const ops: StoreOp[] = [{ op: 'putContact', contact: next }];
-    // An unverified contact's new key is adopted: say so in the conversation, where it is read.
-    // It sits right after the last message under the old key (not at the time of the check,
-    // which comes after the first message under the new key was sent).
-    const last = contact.verified
-      ? []
-      : await store.listMessages(dmConversation(user), { limit: 1 });
-    const at = last[0] ? Math.min(now, last[0].timestamp + 1) : now;
-    const notice = contact.verified ? null : keyChangeNotice(user, at, this.ctx.random);
-    if (notice) ops.push({ op: 'putMessage', message: notice });
+    const notices = await this.keyChangeNotices(user, !contact.verified, now);
+    for (const message of notices) ops.push({ op: 'putMessage', message });
     await store.batch(ops);
-    if (notice) this.ctx.events.emit('message', notice);
+    for (const notice of notices) this.ctx.events.emit('message', notice);
     this.ctx.events.emit('keyChange', {
       user,
       verified: contact.verified,
       blocked: contact.verified,
     });
+  }
+
+  /**
+   * The "safety number changed" lines for a new key of `user`: one in every group we share with
+   * them (issue 17), and — for an unverified contact, whose new key is adopted — one in their
+   * DM. A verified contact's DM has its blocking banner instead, which holds what they send
+   * until the key is accepted. Each line sits right after the conversation's last message, which
+   * came under the old key (the check comes after the first message under the new key was sent,
+   * before it is stored).
+   */
+  private async keyChangeNotices(
+    user: string,
+    inDm: boolean,
+    now: number,
+  ): Promise<MessageRecord[]> {
+    const { store } = this.ctx;
+    const me = this.ctx.account().username;
+    const shared = (await store.listGroups()).filter(
+      (g) => g.members.includes(me) && g.members.includes(user),
+    );
+    const out: MessageRecord[] = [];
+    for (const conversationId of [
+      ...(inDm ? [dmConversation(user)] : []),
+      ...shared.map((g) => groupConversation(g.groupId)),
+    ]) {
+      const last = await store.listMessages(conversationId, { limit: 1 });
+      const at = last[0] ? Math.min(now, last[0].timestamp + 1) : now;
+      out.push(keyChangeNotice(conversationId, user, at, this.ctx.random));
+    }
+    return out;
   }
 
   /** Throw KEY_CHANGED when sending to `user` is blocked by an unaccepted key change. */

@@ -23,6 +23,11 @@ export interface Discovery {
    * RTCPeerConnection takes them, and whether `POST /v1/calls/turn` issues TURN credentials.
    */
   ice?: { servers: IceServer[]; turn: boolean };
+  /**
+   * Present when the server offers guest accounts (`POST /v1/guests`, docs/API.md "Guests"):
+   * how long a guest may stay unused before it expires, in milliseconds.
+   */
+  guests?: { idleMs: number };
 }
 
 /** One ICE server (RTCIceServer). */
@@ -60,6 +65,14 @@ export function decodeDiscovery(input: Uint8Array | string): Discovery {
     throw new WireError('MALFORMED', `${WHAT}: "mqtt.tcp" must be an mqtt(s):// URL or null`);
   const out: Discovery = { mqtt: { ws, tcp } };
   if (o.ice !== undefined) out.ice = decodeIce(o.ice);
+  if (o.guests !== undefined) {
+    const g: unknown = o.guests;
+    const idleMs =
+      typeof g === 'object' && g !== null ? (g as Record<string, unknown>).idleMs : null;
+    if (typeof idleMs !== 'number' || !Number.isSafeInteger(idleMs) || idleMs <= 0)
+      throw new WireError('MALFORMED', `${WHAT}: "guests.idleMs" must be a positive integer`);
+    out.guests = { idleMs };
+  }
   return out;
 }
 

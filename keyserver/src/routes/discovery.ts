@@ -2,7 +2,8 @@
  * Broker discovery (docs/API.md "Discovery"): `GET /.well-known/sotto` and its alias
  * `GET /v1/config` tell clients where the MQTT brokers listen, so a client given only the key
  * server's URL does not have to guess a port, and the ICE servers calls use. Public: it names
- * endpoints, nothing about users (TURN credentials are issued per user, routes/calls.ts).
+ * endpoints, nothing about users (TURN credentials are issued per user, routes/calls.ts), and
+ * whether guest accounts are offered with their idle time.
  */
 import { DISCOVERY_PATH, type Discovery } from '@sotto/crypto/wire';
 import type { FastifyInstance } from 'fastify';
@@ -49,6 +50,19 @@ const discoverySchema = {
         turn: { type: 'boolean', description: 'POST /v1/calls/turn issues TURN credentials' },
       },
     },
+    guests: {
+      type: 'object',
+      required: ['idleMs'],
+      additionalProperties: false,
+      description: 'Guest accounts are offered (POST /v1/guests)',
+      properties: {
+        idleMs: {
+          type: 'integer',
+          minimum: 1,
+          description: 'A guest unused for this long (ms) expires',
+        },
+      },
+    },
   },
 } as const;
 
@@ -67,6 +81,7 @@ export function advertisedBrokers(config: AppConfig): Discovery {
   const out: Discovery = { mqtt: { ws, tcp: config.mqttTcpUrl } };
   if (config.iceServers.length > 0 || config.turnSecret !== null)
     out.ice = { servers: config.iceServers, turn: config.turnSecret !== null };
+  if (config.guests) out.guests = { idleMs: config.guestIdleMs };
   return out;
 }
 

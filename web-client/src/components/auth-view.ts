@@ -122,6 +122,9 @@ export class AuthView extends LitElement {
   @property({ attribute: false })
   messenger: MessengerService | undefined;
 
+  /** The page is an invite link (`#/join/…`): say that signing in, or a guest, joins it. */
+  @property({ type: Boolean }) invite = false;
+
   /** Error while loading the engine (shown instead of the form's own errors). */
   @property({ attribute: false }) bootError = '';
 
@@ -251,6 +254,11 @@ export class AuthView extends LitElement {
     );
   }
 
+  /** "Continue as guest": a password-less guest account on this browser (docs/WEB.md "Guests"). */
+  private async continueAsGuest(): Promise<void> {
+    await this.attempt((m, progress) => m.continueAsGuest(progress));
+  }
+
   /** Run a sign-up or log-in with progress, and turn what it throws into the form's state. */
   private async attempt(
     run: (
@@ -353,6 +361,7 @@ export class AuthView extends LitElement {
     return html`<form @submit=${this.submit} aria-labelledby="title" novalidate>
       <h1 id="title">Sotto</h1>
       <p class="muted flush">End-to-end encrypted messaging.</p>
+      ${this.invite ? html`<p class="flush" data-invite-note>${uiText('guest.invited')}</p>` : nothing}
       <div class="tabs" role="tablist" aria-label="Account">
         <button
           type="button"
@@ -471,6 +480,16 @@ export class AuthView extends LitElement {
             </p>`
           : nothing
       }
+      <button
+        type="button"
+        data-guest
+        ?disabled=${this._busy}
+        aria-describedby="guest-hint"
+        @click=${this.continueAsGuest}
+      >
+        ${uiText('guest.continue')}
+      </button>
+      <span id="guest-hint" class="muted hint">${uiText('guest.continueHint')}</span>
     </form>`;
   }
 }

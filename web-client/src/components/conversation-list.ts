@@ -450,16 +450,21 @@ export class ConversationList extends LitElement {
                 >
                   ${icons.plus} New chat
                 </button>
-                <button
-                  ?disabled=${!groups}
-                  title=${groups ? 'Create a group' : 'Groups are not available yet'}
-                  @click=${() => {
-                    this._form = 'group';
-                    this._formError = '';
-                  }}
-                >
-                  ${icons.group} New group
-                </button>
+                ${
+                  // Guests cannot create rooms (GUEST_NOT_ALLOWED): no button they cannot use.
+                  s?.guest === true
+                    ? nothing
+                    : html`<button
+                        ?disabled=${!groups}
+                        title=${groups ? 'Create a group' : 'Groups are not available yet'}
+                        @click=${() => {
+                          this._form = 'group';
+                          this._formError = '';
+                        }}
+                      >
+                        ${icons.group} New group
+                      </button>`
+                }
                 <a class="explore" href="#/explore">${uiText('explore.title')}</a>
               </div>`
             : this.renderForm()

@@ -10,6 +10,7 @@ import { customElement, property, state } from 'lit/decorators.js';
 import { live } from 'lit/directives/live.js';
 import { consume } from '@lit/context';
 import { sessionContext } from '../context.ts';
+import { SessionEvents } from '../session-events.ts';
 import { MessengerError, type Account, type DeviceInfo } from '../services/messenger.ts';
 import type { ChatSession } from '../services/session.ts';
 import { icons } from '../icons.ts';
@@ -129,6 +130,10 @@ export class SettingsView extends LitElement {
   @state() private _devices: DeviceInfo[] | undefined;
   @state() private _devicesError = '';
   @state() private _wipe = false;
+  /** Whether the account is a guest is learnt after the session starts, and ends with an upgrade. */
+  protected readonly events = new SessionEvents(this, () => this.session, {
+    live: () => this.requestUpdate(),
+  });
   @state() private _busy = false;
   @state() private _pwCurrent = '';
   @state() private _pwNew = '';
@@ -320,9 +325,11 @@ export class SettingsView extends LitElement {
   private async logOut(): Promise<void> {
     const s = this.session;
     if (s === undefined) return;
-    const msg = this._wipe
-      ? 'Log out and delete all keys and messages from this browser? This cannot be undone.'
-      : 'Log out of this device? Your history stays in this browser.';
+    const msg = `${s.guest ? `${uiText('guest.logOutWarning')} ` : ''}${
+      this._wipe
+        ? 'Log out and delete all keys and messages from this browser? This cannot be undone.'
+        : 'Log out of this device? Your history stays in this browser.'
+    }`;
     if (!confirm(msg)) return;
     this._busy = true;
     try {
@@ -472,9 +479,11 @@ export class SettingsView extends LitElement {
 
         <h3 id="password-label">Change password</h3>
         ${
-          can.has('change-password')
-            ? this.renderPassword()
-            : html`<p class="muted">Changing the password is not available yet.</p>`
+          s?.guest === true
+            ? html`<p class="muted" data-guest-no-password>${uiText('guest.noPassword')}</p>`
+            : can.has('change-password')
+              ? this.renderPassword()
+              : html`<p class="muted">Changing the password is not available yet.</p>`
         }
 
         <h3 id="app-lock-label">App lock</h3>
@@ -487,9 +496,11 @@ export class SettingsView extends LitElement {
         <h3 id="reset-label">Reset identity</h3>
         <div class="danger-zone" aria-labelledby="reset-label" data-reset>
           ${
-            can.has('reset-identity')
-              ? this.renderReset()
-              : html`<p class="muted">Resetting the identity is not available yet.</p>`
+            s?.guest === true
+              ? html`<p class="muted">${uiText('guest.noPassword')}</p>`
+              : can.has('reset-identity')
+                ? this.renderReset()
+                : html`<p class="muted">Resetting the identity is not available yet.</p>`
           }
         </div>
 

@@ -30,6 +30,7 @@ import './conversation-view.ts';
 import './conversation-switcher.ts';
 import './own-key-alert-banner.ts';
 import './security-notice-strip.ts';
+import './guest-banner.ts';
 
 /** A parsed route. */
 export type Route =
@@ -318,7 +319,8 @@ export class SottoApp extends LitElement {
 
   private onSignedIn(e: CustomEvent<Account>): void {
     this.startSession(e.detail);
-    location.hash = '#/';
+    // Signed in from an invite link: stay on it, so the next click joins the room.
+    if (this._route.name !== 'join') location.hash = '#/';
   }
 
   /** Settings reset the identity: this browser is a new device now, with a new session. */
@@ -344,6 +346,7 @@ export class SottoApp extends LitElement {
     if (this._session === undefined) {
       return html`<auth-view
         .bootError=${this._bootError}
+        ?invite=${this._route.name === 'join'}
         @signed-in=${this.onSignedIn}
       ></auth-view>`;
     }
@@ -383,6 +386,7 @@ export class SottoApp extends LitElement {
       <call-overlay .manager=${this._calls}></call-overlay>
       <own-key-alert-banner></own-key-alert-banner>
       <security-notice-strip scope="app"></security-notice-strip>
+      <guest-banner></guest-banner>
       <div class="layout ${inMain ? 'in-main' : ''}">
         <nav class="side" aria-label=${uiText('shell.conversations')}>
           <conversation-list

@@ -16,6 +16,7 @@
  */
 import { createModerationPort } from './moderation.ts';
 import { createInvitePort } from './invites.ts';
+import { continueAsGuest, createGuestPort } from './guests.ts';
 import {
   ClientError,
   createHttpClient,
@@ -169,6 +170,10 @@ class EngineMessenger implements MessengerService {
   }
 
   readonly moderation = createModerationPort(() => this.engine());
+  readonly guests = createGuestPort(
+    () => this.engine(),
+    () => this.host.account,
+  );
   readonly invites = createInvitePort(
     () => this.engine(),
     () => location.href,
@@ -291,6 +296,13 @@ class EngineMessenger implements MessengerService {
   approveLink(code: string, options: { history?: boolean } = {}): Promise<LinkApproval> {
     return translated(async () =>
       linkApproval(await this.engine().link.approve(code, { history: options.history !== false })),
+    );
+  }
+
+  continueAsGuest(progress?: ProgressFn): Promise<Account> {
+    progress?.(uiText('progress.guest'), 0.05);
+    return continueAsGuest(createHttpClient({ baseUrl: this.baseUrl }), (username, session) =>
+      this.enter(username, '', progress, 'login', { session }),
     );
   }
 

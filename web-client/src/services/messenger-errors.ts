@@ -28,6 +28,8 @@ const API_CODES: Readonly<Record<string, Code>> = {
 const API_ERRORS: Readonly<Record<string, [Code, UiStringKey]>> = {
   PASSKEY_INVALID: ['PASSKEY_INVALID', 'passkey.unknown'],
   INVALID_MFA_TOKEN: ['FAILED', 'passkey.expired'],
+  GUEST_NOT_ALLOWED: ['GUEST_NOT_ALLOWED', 'guest.notAllowed'],
+  GUESTS_DISABLED: ['UNSUPPORTED', 'guest.disabled'],
 };
 
 /** Engine error codes the views tell apart or explain: messenger code and sentence. */

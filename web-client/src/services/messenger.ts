@@ -9,6 +9,7 @@
  */
 import type { SecurityApi } from '@sotto/client';
 import type { ModerationPort } from './moderation.ts';
+import type { GuestPort } from './guests.ts';
 import type { InvitePort } from './invites.ts';
 import type { PushPort } from './app-worker.ts';
 import { dmConversation, groupConversation, parseConversation } from '@sotto/crypto/wire';
@@ -289,6 +290,8 @@ export class MessengerError extends Error {
       | 'LOCKED'
       /** The passphrase does not unlock the local database (nothing changed). */
       | 'BAD_PASSPHRASE'
+      /** Guest accounts may not do this (create rooms, reach strangers; docs/API.md "Guests"). */
+      | 'GUEST_NOT_ALLOWED'
       | 'FAILED',
     message: string,
     options?: { cause?: unknown },
@@ -412,6 +415,14 @@ export interface MessengerService {
    * tokens are sealed under the lost passphrase).
    */
   forgetLocked(): Promise<void>;
+  /**
+   * Continue as guest (docs/WEB.md "Guests"): the key server makes a password-less `guest_…`
+   * account signed in on this browser; keys are generated and uploaded, then it connects.
+   * UNSUPPORTED: the server offers no guest accounts.
+   */
+  continueAsGuest(progress?: ProgressFn): Promise<Account>;
+  /** Whether the signed-in account is a guest, and its upgrade (services/guests.ts). */
+  readonly guests: GuestPort;
   /** Create the account, generate and upload keys, connect. */
   signUp(username: string, password: string, progress?: ProgressFn): Promise<Account>;
   /** Log in (a new device on this browser when none is stored), connect. */

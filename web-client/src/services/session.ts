@@ -147,6 +147,13 @@ export class ChatSession extends EventTarget {
   readonly media = new Map<string, DecryptedMedia>();
   /** Chime for new messages (setting `sound`, off by default). */
   sound = false;
+  /**
+   * The account is a guest (the key server's answer, read once the session starts): the views
+   * show the guest notice and its upgrade, and leave out what guests may not do.
+   */
+  guest = false;
+  /** A guest's idle time before it expires, as the server says (null: not said). */
+  guestIdleMs: number | null = null;
   private soundChosen = false;
 
   private changed = new Set<ConversationId>();
@@ -187,6 +194,10 @@ export class ChatSession extends EventTarget {
       (kept) => this.addOwnKeyAlerts(kept),
       (err: unknown) => console.warn('could not read own-key alerts', err),
     );
+    void messenger.guests.isGuest().then(async (guest) => {
+      if (guest) this.guestIdleMs = await messenger.guests.idleMs();
+      this.setGuest(guest);
+    });
     void messenger.ownKeyLog().then(
       (status) => this.updateOwnKeyLog(status),
       (err: unknown) => console.warn('could not read the own-key monitor’s progress', err),
@@ -194,6 +205,13 @@ export class ChatSession extends EventTarget {
     if (typeof document !== 'undefined') {
       document.addEventListener('visibilitychange', this.onVisibility);
     }
+  }
+
+  /** The account is (`true`) or is no longer (after an upgrade) a guest: tell the views. */
+  setGuest(guest: boolean): void {
+    if (this.guest === guest) return;
+    this.guest = guest;
+    this.emitLive();
   }
 
   /** Stop listening (on log out). */

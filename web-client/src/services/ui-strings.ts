@@ -29,6 +29,29 @@ const EN_CORE = {
   'progress.login': 'Checking your password…',
   'progress.connecting': 'Connecting securely…',
   'progress.ready': 'Ready',
+  'progress.guest': 'Creating a guest account…',
+
+  'guest.continue': 'Continue as guest',
+  'guest.continueHint':
+    'No password: a guest account lives in this browser only, can join rooms by link or from Explore rooms and message their members, and expires when left unused.',
+  'guest.invited': 'You were invited to a room. Sign up, log in or continue as guest to join it.',
+  'guest.notice': 'Guest account — expires after {idle} without use.',
+  'guest.upgrade': 'Upgrade to a full account',
+  'guest.upgradeHint':
+    'Set a password to keep this account: your name ({user}), keys, rooms and messages stay. You can then log in with {user} and this password.',
+  'guest.password': 'New password (at least 8 characters)',
+  'guest.upgradeButton': 'Set password and upgrade',
+  'guest.cancel': 'Cancel',
+  'guest.dismiss': 'Dismiss',
+  'guest.noPassword':
+    'A guest account has no password yet: set one with “Upgrade to a full account” in the banner above.',
+  'guest.upgrading': 'Upgrading…',
+  'guest.upgraded': 'Your account is now a full account. Log in as {user} with your password.',
+  'guest.notAllowed':
+    'Guest accounts cannot do that: they can join rooms and message their members, but not create rooms or message anyone else. Upgrade to a full account first.',
+  'guest.disabled': 'This server does not offer guest accounts.',
+  'guest.logOutWarning':
+    'This is a guest account without a password: after logging out nobody can log in to it again, and it expires. Upgrade to a full account first to keep it.',
 
   'error.notSignedIn': 'not signed in',
   'error.linkRequired':

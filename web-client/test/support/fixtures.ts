@@ -6,6 +6,7 @@
 // The store captures IndexedDB when first imported: install the in-memory one before it.
 import type { ModerationPort } from '../../src/services/moderation.ts';
 import type { InvitePort } from '../../src/services/invites.ts';
+import type { GuestPort } from '../../src/services/guests.ts';
 import type { PushPort } from '../../src/services/app-worker.ts';
 import 'fake-indexeddb/auto';
 import { createDexieStore } from '@sotto/client/dexie';
@@ -317,6 +318,28 @@ export class RecordingMessenger implements MessengerService {
     register: async (sub) => this.record('pushRegister', sub.endpoint),
     unregister: async () => this.record('pushUnregister'),
   };
+  /** Whether the double's account is a guest (what {@link guests} answers). */
+  guest = false;
+  /** What the double's server says of a guest's idle time (ms; null: nothing). */
+  guestIdleMs: number | null = null;
+  /** When set, the guest upgrade fails with this (after being recorded). */
+  guestUpgradeFailWith: MessengerError | null = null;
+  /** The double's guest port: the flag above; an upgrade is recorded and clears it. */
+  readonly guests: GuestPort = {
+    isGuest: async () => this.guest,
+    idleMs: async () => this.guestIdleMs,
+    upgrade: async (password) => {
+      this.record('upgradeGuest', password);
+      if (this.guestUpgradeFailWith !== null) throw this.guestUpgradeFailWith;
+      this.guest = false;
+    },
+  };
+  async continueAsGuest(): Promise<Account> {
+    this.record('continueAsGuest');
+    this.account = { username: 'guest_0a1b2c3d', deviceId: 'dev1' };
+    this.guest = true;
+    return this.account;
+  }
   /** Blocked users of the double's account. */
   readonly blockedUsers = new Set<string>();
   /** The double's moderation: a block list in memory, the rest recorded (no operator role). */

@@ -1,0 +1,85 @@
+/**
+ * Guest accounts in the web client (issue 17; docs/API.md "Guests", docs/WEB.md "Guests"):
+ * "Continue as guest" makes a password-less `guest_…` account on the key server and signs this
+ * browser in with the session it answers; the views learn from the key server whether the
+ * signed-in account is (still) a guest, and a guest upgrades to a full account by setting a
+ * password — the same name, keys, devices, rooms and history.
+ */
+import type { HttpClient, LoginResult, SottoClient } from '@sotto/client';
+import type { Account } from './messenger.ts';
+import { toPasswordChangeError, translated } from './messenger-errors.ts';
+
+/** What the views can do about guest accounts. */
+export interface GuestPort {
+  /**
+   * Whether the signed-in account is an active guest, as the key server says
+   * (`GET /v1/users/{me}` → `guest: true`); `false` when the server cannot be asked.
+   */
+  isGuest(): Promise<boolean>;
+  /**
+   * How long a guest may stay unused before it expires (ms), as the server's discovery document
+   * says (`guests.idleMs`); null when it does not say or cannot be asked.
+   */
+  idleMs(): Promise<number | null>;
+  /**
+   * Make this guest account a full one with `password`: every other session ends, this browser
+   * continues with new tokens. WEAK_PASSWORD: under 8 characters; GUEST_NOT_ALLOWED: the account
+   * is no (longer a) guest.
+   */
+  upgrade(password: string): Promise<void>;
+}
+
+/** The port over the signed-in engine (read at each call) and account. */
+export function createGuestPort(
+  engine: () => SottoClient,
+  account: () => Account | null,
+): GuestPort {
+  return {
+    async isGuest() {
+      const me = account();
+      if (me === null) return false;
+      try {
+        return (await engine().http.getUser(me.username)).guest === true;
+      } catch {
+        return false;
+      }
+    },
+    async idleMs() {
+      try {
+        return (await engine().http.discovery()).guests?.idleMs ?? null;
+      } catch {
+        return null;
+      }
+    },
+    async upgrade(password) {
+      try {
+        await engine().upgradeGuest(password);
+      } catch (err) {
+        throw toPasswordChangeError(err);
+      }
+    },
+  };
+}
+
+/** The server's default idle time of a guest (docs/API.md "Guests"): shown until it says its own. */
+export const DEFAULT_GUEST_IDLE_MS = 24 * 3_600_000;
+
+/** An idle time as the guest notice says it: "24 h", "90 min", "30 s". */
+export function idleText(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms >= 60_000) return `${Math.round(ms / 60_000)} min`;
+  return `${Math.max(1, Math.round(ms / 1000))} s`;
+}
+
+/**
+ * Continue as guest: ask the key server for a guest account (`POST /v1/guests`, which signs a
+ * new device in) and enter it through `enter` — the adapter's login with a `session` hook, so
+ * the browser's database is opened under the new name like any other account's.
+ */
+export async function continueAsGuest(
+  http: HttpClient,
+  enter: (username: string, session: () => Promise<LoginResult>) => Promise<Account>,
+): Promise<Account> {
+  const guest = await translated(() => http.createGuest({ platform: 'web' }));
+  return enter(guest.username, () => Promise.resolve(guest));
+}
