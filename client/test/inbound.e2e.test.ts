@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
-import { EnvelopeType, peekGroupEnvelope, peekPairwiseEnvelope } from '@sotto/crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EnvelopeType, peekGroupEnvelope, peekPairwiseEnvelope, Session } from '@sotto/crypto';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { SottoClient } from '../src/engine.ts';
 import { createMemoryStore } from '../src/stores/memory.ts';
 import { createSqliteStore } from '../src/stores/sqlite.ts';
@@ -224,9 +224,18 @@ describe('incoming messages in batches', () => {
       clients.push(bob);
       const events: string[] = [];
       bob.on('message', (m) => events.push(m.id));
-      await bob.start();
-      await until(() => bobStore.stored() - base >= N, 'bob stores the burst', 60_000);
+      const deserialize = vi.spyOn(Session, 'deserialize');
+      let parsed: number;
+      try {
+        await bob.start();
+        await until(() => bobStore.stored() - base >= N, 'bob stores the burst', 60_000);
+      } finally {
+        parsed = deserialize.mock.calls.length;
+        deserialize.mockRestore();
+      }
       const batches = bobStore.batches() - batchesBefore;
+      // The session state is parsed once a batch (and slot), not once an envelope (N before).
+      expect(parsed, `${parsed} session parses`).toBeLessThanOrEqual(3 * batches + 10);
       const stored = (await bobStore.store.listMessages(`dm:${a}`, { limit: 10_000 })).filter((m) =>
         ids.includes(m.id),
       );

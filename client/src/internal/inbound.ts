@@ -138,11 +138,16 @@ export function attachInbound(
       return;
     }
     let seen = queue.length;
+    /** Checks in a row that found nothing new. */
+    let quiet = 0;
     const check = (): void => {
-      const grew = queue.length > seen;
+      if (queue.length > seen) quiet = 0;
+      else quiet++;
       seen = queue.length;
-      if (grew && queue.length < INBOUND_BATCH && performance.now() - first < GATHER_MAX_MS) {
-        gathering = setTimeout(check, GATHER_IDLE_MS);
+      // A quiet check is confirmed once more after the socket was read: a timer that fires late
+      // (a busy host) runs before the event loop reads what arrived meanwhile.
+      if (quiet < 2 && queue.length < INBOUND_BATCH && performance.now() - first < GATHER_MAX_MS) {
+        gathering = setTimeout(check, quiet === 0 ? GATHER_IDLE_MS : 0);
         return;
       }
       gathering = null;
