@@ -1,9 +1,13 @@
 /**
  * Step 4 of the client bench (issue 23): a Node engine (bot, CLI) on the SQLite store comes back
  * to a queue of `count` DMs that waited at the broker — time from `start()` until every one is
- * stored — beside its reference in the same run: the same number of rows of the same size
- * inserted with raw better-sqlite3 in one transaction into a fresh WAL file (no engine, no
- * network, no sealing), so the ratio is what the engine adds on top of SQLite itself.
+ * stored — beside its reference in the same run. The clock starts only once the broker has
+ * acknowledged every one of them (stored in the receiver's queue): the sender's publishes are
+ * admitted at the broker's per-client rate (200/s), and a receiver started before that was
+ * timed at the sender's rate limit (test/support/publish-window.ts). The reference: the same
+ * number of rows of the same size inserted with raw better-sqlite3 in one transaction into a
+ * fresh WAL file (no engine, no network, no sealing), so the ratio is what the engine adds on
+ * top of SQLite itself.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +19,7 @@ import { createMemoryStore } from '../src/stores/memory.ts';
 import { createSqliteStore } from '../src/stores/sqlite.ts';
 import type { ClientStore, StoreOp } from '../src/store/types.ts';
 import { uname, until } from '../test/support/server.ts';
+import { createPublishWindow } from '../../test/support/publish-window.ts';
 
 /** What {@link queuedBurstSqlite} measured. */
 export interface QueuedBurstResult {
@@ -28,6 +33,11 @@ export interface QueuedBurstResult {
 }
 
 const PW = 'bench password 123';
+/**
+ * The sender's unacknowledged publishes, kept under the broker's rate limit (200/s, burst 400;
+ * a publish that would wait over 5 s closes the sender) — see test/support/publish-window.ts.
+ */
+const SEND_WINDOW = 200;
 
 /** `store` with its message-holding batches counted. */
 function counted(store: ClientStore): {
@@ -86,10 +96,11 @@ export async function queuedBurstSqlite(
   const clients: SottoClient[] = [];
   try {
     const path = join(dir, 'receiver.db');
+    const sent = createPublishWindow();
     const sender = createClient({
       store: createMemoryStore(),
       http: { baseUrl: srv.httpUrl },
-      mqttConnect: connect(srv.mqttUrl),
+      mqttConnect: (o) => sent.watch(mqtt.connect(srv.mqttUrl, o)),
     });
     clients.push(sender);
     await sender.register(uname('s'), PW, { kind: 'bot' });
@@ -112,7 +123,12 @@ export async function queuedBurstSqlite(
       60_000,
     );
     await first.close();
-    for (let i = 0; i < count; i++) await sender.sendText(name, `queued ${i}`);
+    for (let i = 0; i < count; i++) {
+      await sent.below(SEND_WINDOW);
+      await sender.sendText(name, `queued ${i}`);
+    }
+    // Every message is in the receiver's queue at the broker (it acknowledges only then).
+    await sent.settled();
     const store = counted(createSqliteStore({ path }));
     const back = createClient({
       store: store.store,

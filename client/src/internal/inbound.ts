@@ -11,6 +11,18 @@
  * MQTT requires (MQTT 3.1.1 §4.6). A message whose connection dropped before that is not
  * acknowledged at all: the broker sends it again on the next connection (persistent session)
  * and the receive path's seen-id set acknowledges the copy without storing it twice.
+ *
+ * A batch holds what queued up while the one before it was processed, so a receiver as fast as
+ * the broker's hand-over got one message a batch: Aedes writes a stored queue one packet per
+ * event-loop turn, and a Node engine that commits to SQLite synchronously (or shares the
+ * broker's process) was done with each message before the next arrived — 595 store
+ * transactions for a queued burst of 600 (issue 23). So while the stream is dense — right after
+ * a (re)connect, when the stored queue comes, and while the last gathering found company — or
+ * when a message arrives within {@link BURST_GAP_MS} of the last batch's end, a message waits
+ * for company: the batch starts once {@link GATHER_IDLE_MS} passed without a new one, after at
+ * most {@link GATHER_MAX_MS}, or at once when {@link INBOUND_BATCH} are waiting. A gathering
+ * that found no company ends the dense spell: live messages (a conversation, a steady stream of
+ * a few hundred a second) are handled at once, as before.
  */
 import type { IPublishPacket, MqttClient, Packet } from 'mqtt';
 
@@ -24,6 +36,12 @@ export interface InboundMessage {
 export const INBOUND_BATCH = 100;
 /** Queued messages beyond which mqtt.js stops reading (TCP back-pressure to the broker). */
 export const INBOUND_QUEUE_MAX = 1000;
+/** A message this soon (ms) after the last batch ended is part of a burst: it gathers. */
+export const BURST_GAP_MS = 2;
+/** A gathering batch starts once no message arrived for this long (ms). */
+export const GATHER_IDLE_MS = 2;
+/** …or this long (ms) after its first message arrived, whatever still comes. */
+export const GATHER_MAX_MS = 30;
 
 interface Held {
   message: InboundMessage;
@@ -53,10 +71,19 @@ export function attachInbound(
   let current: Held | null = null;
   /** mqtt.js's "read the next packet", held while the queue is full. */
   let paused: (() => void) | null = null;
+  /** When the last batch ended (`performance.now()`), and the pending gathering timer. */
+  let lastEnd = -Infinity;
+  let gathering: ReturnType<typeof setTimeout> | null = null;
+  /** Messages come back to back (see the module): gather before each batch. */
+  let dense = false;
 
   // A PUBACK for a message of an earlier connection must never reach a new one (its packet id
   // may by then name another message).
   client.on('close', () => epoch++);
+  // A persistent session's stored queue follows the CONNACK.
+  client.on('connect', () => {
+    dense = true;
+  });
 
   // mqtt.js declares it private; this is the one place its PUBACKs can be held back.
   const raw = client as unknown as { _sendPacket: SendPacket };
@@ -98,7 +125,36 @@ export function attachInbound(
       }
     } finally {
       working = false;
+      lastEnd = performance.now();
     }
+  };
+
+  /** Start the worker once the burst pauses (see the module), or at once after a quiet spell. */
+  const schedule = (): void => {
+    if (working || gathering !== null) return;
+    const first = performance.now();
+    if (!dense && first - lastEnd >= BURST_GAP_MS) {
+      void work();
+      return;
+    }
+    let seen = queue.length;
+    /** Checks in a row that found nothing new. */
+    let quiet = 0;
+    const check = (): void => {
+      if (queue.length > seen) quiet = 0;
+      else quiet++;
+      seen = queue.length;
+      // A quiet check is confirmed once more after the socket was read: a timer that fires late
+      // (a busy host) runs before the event loop reads what arrived meanwhile.
+      if (quiet < 2 && queue.length < INBOUND_BATCH && performance.now() - first < GATHER_MAX_MS) {
+        gathering = setTimeout(check, quiet === 0 ? GATHER_IDLE_MS : 0);
+        return;
+      }
+      gathering = null;
+      dense = queue.length > 1;
+      void work();
+    };
+    gathering = setTimeout(check, GATHER_IDLE_MS);
   };
 
   client.handleMessage = (packet: IPublishPacket, callback) => {
@@ -117,6 +173,11 @@ export function attachInbound(
     current = held;
     callback();
     current = null;
-    if (!working) void work();
+    if (gathering !== null && queue.length >= INBOUND_BATCH) {
+      clearTimeout(gathering);
+      gathering = null;
+      dense = true;
+      void work();
+    } else schedule();
   };
 }

@@ -24,6 +24,7 @@ import {
   decryptPairwise,
   heldSlot,
   previousSlot,
+  SessionCache,
   UntrustedSenderError,
   type Decrypted,
 } from '../sessions.ts';
@@ -67,6 +68,8 @@ export class InboxReceiver {
   async handleInboxBatch(envelopes: readonly Uint8Array[]): Promise<void> {
     const { store } = this.ctx;
     const done: Effects[] = [];
+    // The batch's sessions, deserialised once (sessions.ts); wiped when the batch ends.
+    const cache = new SessionCache();
     try {
       await this.ctx.lock.run(async () => {
         // Session states and seen ids written by this batch but not committed yet; session
@@ -130,6 +133,7 @@ export class InboxReceiver {
           } catch (err) {
             // Read the states again from the store: the ones staged were not kept.
             sessions.clear();
+            cache.clear();
             seen.clear();
             this.ctx.events.emit('error', err);
           }
@@ -149,6 +153,7 @@ export class InboxReceiver {
             // alone, on the committed store (it reads prekeys and consumes a one-time one).
             let dec = await decryptPairwise(stagedCtx, this.directory, bytes, {
               handshake: false,
+              cache,
             });
             const alone = dec === null;
             if (dec === null) {
@@ -210,6 +215,8 @@ export class InboxReceiver {
       });
     } catch (err) {
       this.ctx.events.emit('error', err);
+    } finally {
+      cache.clear();
     }
     for (const fx of done) this.runEffects(fx);
   }
