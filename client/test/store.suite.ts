@@ -452,6 +452,27 @@ export function storeSuite(name: string, factory: StoreFactory): void {
           contact: { username: 'bob', uik: null, verified: false, pendingUik: null, updatedAt: 1 },
         },
         {
+          op: 'putContact',
+          contact: {
+            username: 'pia',
+            uik: null,
+            verified: false,
+            pendingUik: null,
+            displayName: 'Pia ✨',
+            avatar: {
+              blobId: 'blob1',
+              key: 'a2V5',
+              hash: 'aGFzaA',
+              size: 900,
+              mime: 'image/webp',
+              width: 256,
+              height: 256,
+            },
+            profileVersion: 1_700_000_000_000,
+            updatedAt: 1,
+          },
+        },
+        {
           op: 'putGroup',
           group: {
             groupId: 'g1',
@@ -481,7 +502,20 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       expect((await s.getGroup('g2'))?.frozen).toEqual({ reason: 'forked', at: 3 });
       expect((await s.getGroup('g1'))?.frozen).toBeUndefined();
       expect((await s.listGroups()).map((g) => g.frozen?.reason ?? null)).toEqual([null, 'forked']);
-      expect((await s.listContacts()).map((c) => c.username)).toEqual(['bob', 'zed']);
+      expect((await s.listContacts()).map((c) => c.username)).toEqual(['bob', 'pia', 'zed']);
+      // A contact's profile (PROTOCOL.md §12 "Profiles") survives a round trip whole.
+      const pia = await s.getContact('pia');
+      expect(pia?.displayName).toBe('Pia ✨');
+      expect(pia?.profileVersion).toBe(1_700_000_000_000);
+      expect(pia?.avatar).toEqual({
+        blobId: 'blob1',
+        key: 'a2V5',
+        hash: 'aGFzaA',
+        size: 900,
+        mime: 'image/webp',
+        width: 256,
+        height: 256,
+      });
       expect((await s.getGroup('g1'))?.chain).toEqual([bytes(1), bytes(2, 3)]);
       expect((await s.listGroups()).length).toBe(2);
       expect(await s.getSetting('presence')).toEqual({ share: false, n: [1, 2] });
