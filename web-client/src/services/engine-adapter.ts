@@ -16,6 +16,7 @@
  */
 import { createModerationPort } from './moderation.ts';
 import { createInvitePort } from './invites.ts';
+import { createProfilePort } from './profiles.ts';
 import {
   ClientError,
   createHttpClient,
@@ -169,6 +170,7 @@ class EngineMessenger implements MessengerService {
   }
 
   readonly moderation = createModerationPort(() => this.engine());
+  readonly profiles = createProfilePort(() => this.engine());
   readonly invites = createInvitePort(
     () => this.engine(),
     () => location.href,
