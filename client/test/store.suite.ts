@@ -435,6 +435,15 @@ export function storeSuite(name: string, factory: StoreFactory): void {
     });
 
     it('stores contacts with trust state, groups with their chain, and settings', async () => {
+      const PIA_AVATAR = {
+        blobId: 'blob1',
+        key: 'a2V5',
+        hash: 'aGFzaA',
+        size: 900,
+        mime: 'image/webp' as const,
+        width: 256,
+        height: 256,
+      };
       const s = await open();
       await s.batch([
         {
@@ -459,15 +468,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
             verified: false,
             pendingUik: null,
             displayName: 'Pia ✨',
-            avatar: {
-              blobId: 'blob1',
-              key: 'a2V5',
-              hash: 'aGFzaA',
-              size: 900,
-              mime: 'image/webp',
-              width: 256,
-              height: 256,
-            },
+            avatar: PIA_AVATAR,
             profileVersion: 1_700_000_000_000,
             updatedAt: 1,
           },
@@ -507,15 +508,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       const pia = await s.getContact('pia');
       expect(pia?.displayName).toBe('Pia ✨');
       expect(pia?.profileVersion).toBe(1_700_000_000_000);
-      expect(pia?.avatar).toEqual({
-        blobId: 'blob1',
-        key: 'a2V5',
-        hash: 'aGFzaA',
-        size: 900,
-        mime: 'image/webp',
-        width: 256,
-        height: 256,
-      });
+      expect(pia?.avatar).toEqual(PIA_AVATAR);
       expect((await s.getGroup('g1'))?.chain).toEqual([bytes(1), bytes(2, 3)]);
       expect((await s.listGroups()).length).toBe(2);
       expect(await s.getSetting('presence')).toEqual({ share: false, n: [1, 2] });
