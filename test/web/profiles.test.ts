@@ -3,7 +3,8 @@
  * picture in Settings → Profile (cropped and resized on a canvas, sent encrypted); Bob, after a
  * reload, sees them in his chat list, the DM header, her group bubble and the group's member
  * list. Mallory, an engine in Node that names herself "alice", is shown with her own username
- * and a look-alike warning everywhere, and her safety-number screen names her username.
+ * and a look-alike warning everywhere, and her safety-number screen names her username; her
+ * "picture", an SVG declared as PNG, is never shown.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
@@ -153,7 +154,14 @@ describe('profiles', () => {
   });
 
   it('shows mallory, who names herself "alice", with her username and a look-alike flag', async () => {
-    await mallory.profile.set({ displayName: 'alice' });
+    // Her "picture" is an SVG with script, declared as PNG: never decoded or shown.
+    const svg = new TextEncoder().encode(
+      '<svg xmlns="http://www.w3.org/2000/svg"><script>parent.pwned = 1</script></svg>',
+    );
+    await mallory.profile.set({
+      displayName: 'alice',
+      avatar: { data: svg, mime: 'image/png', width: 1, height: 1 },
+    });
     await mallory.sendText('dm:bob', 'hi, it is alice on a new account');
     await go(bob, '#/');
     const row = `conversation-list a[data-conversation="dm:mallory"]`;
@@ -163,10 +171,14 @@ describe('profiles', () => {
     expect(await bob.locator(`${row} [data-lookalike]`).getAttribute('data-lookalike')).toBe(
       'alice',
     );
+    // The name and the picture load together: by now the SVG was judged, and it is initials.
+    expect(await bob.locator(`${row} img`).count()).toBe(0);
+    expect(await textOf(bob, `${row} .avatar`)).toBe('A');
 
     await openConversation(bob, 'dm:mallory');
     const header = await textOf(bob, 'conversation-header h2');
     expect(header).toMatch(/^alice @mallory ⚠ not @alice/);
+    expect(await bob.locator('conversation-header .avatar img').count()).toBe(0);
     // The safety-number screen names the username, never the display name.
     await go(bob, `#/c/${encodeURIComponent('dm:mallory')}/info`);
     expect(await textOf(bob, 'contact-info [data-contact-username]')).toBe('mallory');
