@@ -12,7 +12,7 @@ const avatar = {
   key: 'a2V5a2V5',
   hash: 'aGFzaA',
   size: 4000,
-  mime: 'image/webp',
+  mime: 'image/webp' as const,
   width: 256,
   height: 256,
 };
