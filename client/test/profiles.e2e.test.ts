@@ -100,6 +100,16 @@ describe('profiles', () => {
     );
     expect(await alice2.profile.avatar(alice.name)).toEqual(PNG);
 
+    // A device linked afterwards gets the profile in the synced state, before any message.
+    const alice3 = pool.client();
+    const third = await alice3.link.begin(alice.name, PW);
+    await alice.c.link.approve(third.code);
+    await third.linked;
+    expect(await alice3.profile.get()).toMatchObject({
+      displayName: 'Alice Liddell',
+      version: set.version,
+    });
+
     // Late joiners: dave added to the group, and erin on alice's first message to her.
     await alice.c.groups.add(groupId, dave.name);
     await until(async () => (await nameOf(dave.c, alice.name)) === 'Alice Liddell', 'dave');
