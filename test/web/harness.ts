@@ -13,6 +13,8 @@ import { startEmbedded, type EmbeddedServer } from '../../scripts/embedded.ts';
 import { REPO_ROOT, staleReason } from '../../scripts/web-assets.ts';
 import { freePort, waitFor } from '../support/ports.ts';
 import { createSqliteStore } from '@sotto/server-core/store';
+import { createClient, createMemoryStore, type SottoClient } from '@sotto/client';
+import mqtt from 'mqtt';
 
 /** Chromium flags for headless runs in CI (no sandbox in containers, no background traffic). */
 export const CHROMIUM_ARGS = [
@@ -283,4 +285,23 @@ export async function linkBrowser(
   await next.or(list).first().waitFor({ timeout: 30_000 });
   if (await next.isVisible()) await next.click();
   await list.waitFor({ timeout: 30_000 });
+}
+
+/**
+ * An engine in Node (memory store) that signs up as `username` on `server` and connects: a
+ * quick party for a browser test, free to send what a page would not.
+ */
+export async function nodeUser(
+  server: Pick<TestServer, 'url' | 'mqttUrl'>,
+  username: string,
+  password = 'correct horse battery',
+): Promise<SottoClient> {
+  const c = createClient({
+    store: createMemoryStore(),
+    http: { baseUrl: server.url },
+    mqttConnect: (o) => mqtt.connect(server.mqttUrl!, { ...o, reconnectPeriod: 200 }),
+  });
+  await c.register(username, password);
+  await c.start();
+  return c;
 }

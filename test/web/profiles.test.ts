@@ -7,14 +7,14 @@
  * "picture", an SVG declared as PNG, is never shown.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import mqtt from 'mqtt';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { createClient, createMemoryStore, type SottoClient } from '@sotto/client';
+import type { SottoClient } from '@sotto/client';
 import {
   bubble,
   go,
   launchChromium,
   newUser,
+  nodeUser,
   openConversation,
   send,
   shot,
@@ -33,17 +33,6 @@ let bob: Page;
 let carol: SottoClient;
 let mallory: SottoClient;
 let groupId = '';
-
-async function nodeUser(username: string): Promise<SottoClient> {
-  const c = createClient({
-    store: createMemoryStore(),
-    http: { baseUrl: server.url },
-    mqttConnect: (o) => mqtt.connect(server.mqttUrl!, { ...o, reconnectPeriod: 200 }),
-  });
-  await c.register(username, PW);
-  await c.start();
-  return c;
-}
 
 /** A 400×300 PNG drawn in the page (a photo stand-in: sky, sun, hill). */
 async function picture(page: Page): Promise<Buffer> {
@@ -90,8 +79,8 @@ beforeAll(async () => {
   await signUp(alice, 'alice', PW);
   bob = (await newUser(browser, server.url)).page;
   await signUp(bob, 'bob', PW);
-  carol = await nodeUser('carol');
-  mallory = await nodeUser('mallory');
+  carol = await nodeUser(server, 'carol');
+  mallory = await nodeUser(server, 'mallory');
 });
 
 afterAll(async () => {
