@@ -32,11 +32,13 @@ import type { MqttConnect } from './internal/transport.ts';
 import type { ReceivedReport } from './internal/reports.ts';
 import type { SentReport } from './internal/safety.ts';
 import type { Progress } from './internal/files.ts';
+import type { Profile, ProfileInput } from './internal/profiles.ts';
 import type { ClientStore, ContactRecord, GroupRecord, MessageRecord } from './store/types.ts';
 import type { Mention } from './payload.ts';
 
 export type { MqttConnect } from './internal/transport.ts';
 export type { Progress } from './internal/files.ts';
+export type { AvatarInput, Profile, ProfileInput } from './internal/profiles.ts';
 export type { ReceivedReport } from './internal/reports.ts';
 export type { SentReport } from './internal/safety.ts';
 
@@ -258,6 +260,31 @@ export interface SottoClient extends TypedEvents<ClientEvents> {
     join(groupId: string, secret?: Uint8Array): Promise<void>;
     /** The public directory of open rooms (search in name and topic). */
     directory(query?: string, limit?: number): Promise<DirectoryRoom[]>;
+  };
+
+  /**
+   * Profiles (PROTOCOL.md §12 "Profiles", docs/CLIENT.md "Profiles"): display name and picture,
+   * end-to-end encrypted; the key server holds only the picture's ciphertext.
+   */
+  profile: {
+    /** Our own profile, null when never set. */
+    get(): Promise<Profile | null>;
+    /**
+     * Change our profile (absent keeps a field, `null` removes it) and send it to every contact,
+     * every member of our groups and our own other devices. The name is cleaned (controls and
+     * bidi/format characters removed, white space collapsed); BAD_INPUT when over 64 characters
+     * after that, or for a picture that is not JPEG/WebP/PNG, over 128 KiB or over 512 px a side.
+     * Later, it follows our first message into a new conversation and goes to members who join
+     * our groups.
+     */
+    set(input: ProfileInput): Promise<Profile>;
+    /** The profile of `user` as received from them (ours for our name); null when none. */
+    of(user: string): Promise<Profile | null>;
+    /**
+     * The picture of `user`, downloaded, verified against its digest and decrypted; null when
+     * they have none. The bytes are the sender's claim: check the image format before decoding.
+     */
+    avatar(user: string): Promise<Uint8Array | null>;
   };
 
   /**

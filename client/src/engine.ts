@@ -26,7 +26,7 @@ import { localDevice, logIn, maintainPrekeys, replaceIdentity } from './internal
 import { Applier } from './internal/apply/index.ts';
 import { Calls } from './internal/calls.ts';
 import type { ClientEvents, Ctx, OwnKeyAlert } from './internal/context.ts';
-import { groupConversation, parseConversation } from './internal/conversation.ts';
+import { dmConversation, groupConversation, parseConversation } from './internal/conversation.ts';
 import { createDispatch } from './internal/dispatch.ts';
 import { Emitter } from './internal/emitter.ts';
 import { downloadFile, sendFile } from './internal/files.ts';
@@ -39,6 +39,7 @@ import { createLinker } from './internal/link.ts';
 import { Mutex } from './internal/lock.ts';
 import { Outbox } from './internal/outbox.ts';
 import { Pairwise } from './internal/pairwise.ts';
+import { Profiles, checkDisplayName } from './internal/profiles.ts';
 import { InboxReceiver } from './internal/receive/inbox.ts';
 import { Safety } from './internal/safety.ts';
 import { Transparency } from './internal/transparency.ts';
@@ -57,7 +58,6 @@ export type {
   BeginLinkOptions,
   LinkSession,
 } from './internal/link.ts';
-import { announceDisplayName, checkDisplayName, DISPLAY_NAME_SETTING } from './internal/guest.ts';
 export type { HistoryImportResult } from './internal/history.ts';
 
 /** How long seen message ids are remembered (duplicates older than this are not recognised). */
@@ -141,6 +141,18 @@ export function createClient(deps: CreateClientOptions): SottoClient {
     isBlocked: (u) => safety.isBlocked(u),
   });
   const groupReceiver = new GroupReceiver(ctx, directory, applier, pairwise.receipts);
+  const profiles = new Profiles(ctx, {
+    direct: (user, input) => pairwise.sendDirect(user, input),
+    group: (groupId, input) => groupSender.send(groupId, input),
+    users: (users, input) => pairwise.sendToUsers(users, input),
+    isBlocked: (u) => safety.isBlocked(u),
+  });
+  /** Our profile follows our first message into a conversation, and into a group that grew. */
+  const shareProfile = (conversationId: string): void =>
+    void profiles.share(conversationId).catch(report);
+  events.on('groupChange', (g) => {
+    if (g.added.length > 0) shareProfile(groupConversation(g.groupId));
+  });
   const inbox = new InboxReceiver(
     ctx,
     directory,
@@ -215,9 +227,13 @@ export function createClient(deps: CreateClientOptions): SottoClient {
 
   async function sendTo(to: string, input: PayloadInput): Promise<Payload> {
     const t = resolveTarget(to);
-    return t.type === 'dm'
-      ? pairwise.sendDirect(t.user, input)
-      : groupSender.send(t.groupId, input);
+    const p =
+      t.type === 'dm'
+        ? await pairwise.sendDirect(t.user, input)
+        : await groupSender.send(t.groupId, input);
+    if (p.kind === 'text' || p.kind === 'reply' || p.kind === 'file')
+      shareProfile(t.type === 'dm' ? dmConversation(t.user) : groupConversation(t.groupId));
+    return p;
   }
 
   const info = (): AccountInfo | null => {
@@ -301,14 +317,18 @@ export function createClient(deps: CreateClientOptions): SottoClient {
     },
     async continueAsGuest(options = {}) {
       await ready();
-      const name = options.displayName === undefined ? null : checkDisplayName(options.displayName);
+      const name = options.displayName === undefined ? '' : checkDisplayName(options.displayName);
       const extras = {
         ...(options.deviceName === undefined ? {} : { deviceName: options.deviceName }),
         ...(options.platform === undefined ? {} : { platform: options.platform }),
       };
       const guest = await http.createGuest(extras);
-      if (name !== null) await store.setSetting(DISPLAY_NAME_SETTING, name);
-      return client.login(guest.username, '', { ...extras, session: () => Promise.resolve(guest) });
+      const account = await client.login(guest.username, '', {
+        ...extras,
+        session: () => Promise.resolve(guest),
+      });
+      if (name !== '') await profiles.saveOwn({ displayName: name });
+      return account;
     },
     async upgradeGuest(password) {
       await ready();
@@ -457,11 +477,17 @@ export function createClient(deps: CreateClientOptions): SottoClient {
       preview: (groupId, secret) => rooms.preview(groupId, secret),
       join: async (groupId, secret) => {
         await rooms.join(groupId, secret);
-        await announceDisplayName(store, sendTo, groupConversation(groupId));
+        await profiles.share(groupConversation(groupId));
       },
       directory: (query, limit) => rooms.directory(query, limit),
     },
     link: linker,
+    profile: {
+      get: () => profiles.own(),
+      set: (input) => profiles.set(input),
+      of: (user) => profiles.of(user),
+      avatar: (user) => profiles.avatar(user),
+    },
     calls: {
       devices: (user) => calls.devices(user),
       send: (user, device, input) => calls.send(user, device, input),

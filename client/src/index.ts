@@ -24,6 +24,7 @@ export {
   type CallNote,
 } from './engine.ts';
 export type { LoginOptions } from './internal/account.ts';
+export type { AvatarInput, Profile, ProfileInput } from './internal/profiles.ts';
 export { ClientError, isClientError, type ClientErrorCode } from './errors.ts';
 export type { SecurityNotice, SecurityNoticeCode } from './internal/context.ts';
 export {

@@ -435,6 +435,15 @@ export function storeSuite(name: string, factory: StoreFactory): void {
     });
 
     it('stores contacts with trust state, groups with their chain, and settings', async () => {
+      const PIA_AVATAR = {
+        blobId: 'blob1',
+        key: 'a2V5',
+        hash: 'aGFzaA',
+        size: 900,
+        mime: 'image/webp' as const,
+        width: 256,
+        height: 256,
+      };
       const s = await open();
       await s.batch([
         {
@@ -450,6 +459,19 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         {
           op: 'putContact',
           contact: { username: 'bob', uik: null, verified: false, pendingUik: null, updatedAt: 1 },
+        },
+        {
+          op: 'putContact',
+          contact: {
+            username: 'pia',
+            uik: null,
+            verified: false,
+            pendingUik: null,
+            displayName: 'Pia ✨',
+            avatar: PIA_AVATAR,
+            profileVersion: 1_700_000_000_000,
+            updatedAt: 1,
+          },
         },
         {
           op: 'putGroup',
@@ -481,7 +503,12 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       expect((await s.getGroup('g2'))?.frozen).toEqual({ reason: 'forked', at: 3 });
       expect((await s.getGroup('g1'))?.frozen).toBeUndefined();
       expect((await s.listGroups()).map((g) => g.frozen?.reason ?? null)).toEqual([null, 'forked']);
-      expect((await s.listContacts()).map((c) => c.username)).toEqual(['bob', 'zed']);
+      expect((await s.listContacts()).map((c) => c.username)).toEqual(['bob', 'pia', 'zed']);
+      // A contact's profile (PROTOCOL.md §12 "Profiles") survives a round trip whole.
+      const pia = await s.getContact('pia');
+      expect(pia?.displayName).toBe('Pia ✨');
+      expect(pia?.profileVersion).toBe(1_700_000_000_000);
+      expect(pia?.avatar).toEqual(PIA_AVATAR);
       expect((await s.getGroup('g1'))?.chain).toEqual([bytes(1), bytes(2, 3)]);
       expect((await s.listGroups()).length).toBe(2);
       expect(await s.getSetting('presence')).toEqual({ share: false, n: [1, 2] });

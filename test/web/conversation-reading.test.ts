@@ -7,14 +7,14 @@
  * embedded server; Bob and Carol are engines in Node, quick to send and free to lie.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import mqtt from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
-import { createClient, createMemoryStore, type SottoClient } from '@sotto/client';
+import type { SottoClient } from '@sotto/client';
 import {
   bubble,
   go,
   launchChromium,
   newUser,
+  nodeUser,
   notifications,
   openConversation,
   recordNotifications,
@@ -33,18 +33,6 @@ let bob: SottoClient;
 let carol: SottoClient;
 let groupId = '';
 
-/** An engine in Node that signs up as `username` and connects. */
-async function nodeUser(username: string): Promise<SottoClient> {
-  const c = createClient({
-    store: createMemoryStore(),
-    http: { baseUrl: server.url },
-    mqttConnect: (o) => mqtt.connect(server.mqttUrl!, { ...o, reconnectPeriod: 200 }),
-  });
-  await c.register(username, PW);
-  await c.start();
-  return c;
-}
-
 /** The unread badge of a conversation in Alice's list (0 when there is none). */
 async function listUnread(id: string): Promise<number> {
   const badge = alice.locator(`conversation-list a[data-conversation="${id}"] [data-unread]`);
@@ -59,7 +47,7 @@ beforeAll(async () => {
   await recordNotifications(alice);
   await alice.reload();
   await signUp(alice, 'alice', PW);
-  bob = await nodeUser('bob');
+  bob = await nodeUser(server, 'bob');
 });
 
 afterAll(async () => {
@@ -140,7 +128,7 @@ const hidden = (on: boolean): Promise<void> => setHidden(alice, on);
 
 describe('mentions in a group', () => {
   it('offers the members on “@”, picked with the keyboard, and carries the mention encrypted', async () => {
-    carol = await nodeUser('carol');
+    carol = await nodeUser(server, 'carol');
     await go(alice, '#/');
     await alice.locator('conversation-list button', { hasText: 'New group' }).click();
     await alice.locator('conversation-list input[name=name]').fill('Trip');

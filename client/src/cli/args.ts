@@ -39,6 +39,7 @@ export const USAGE = `usage: sotto [--state DIR] [--server URL] [--mqtt URL[,URL
   groups join <invite link>                join a room with an invite link
   rooms list [query] | rooms join <id>     the public directory of open rooms
   verify <user> [--mark | --unmark | --accept]
+  profile set --name NAME | profile show [user]   display name, end-to-end encrypted to contacts
   block <user> | unblock <user>
   admin operators | operator <user> | ban <user> [reason] | unban <user> | close <group> [reason]
         | reopen <group> | reports | dismiss <report id> | log       (server operators only)

@@ -15,6 +15,7 @@ import { admin, block } from './commands/admin.ts';
 import { groups, rooms } from './commands/groups.ts';
 import { link } from './commands/link.ts';
 import { mfa } from './commands/mfa.ts';
+import { profile } from './commands/profile.ts';
 import { listen, send } from './commands/messages.ts';
 import { bridge, thing } from './commands/things.ts';
 import { verify } from './commands/verify.ts';
@@ -42,6 +43,7 @@ const COMMANDS: ReadonlyMap<string, Command> = new Map([
   ['link', link],
   ['bridge', bridge],
   ['admin', admin],
+  ['profile', profile],
   ['block', block],
   ['unblock', block],
 ]);

@@ -10,6 +10,7 @@ import type { AccountRecord, ClientStore, MessageRecord, ReceiptStatus } from '.
 import type { CallPayload, Payload } from '../payload.ts';
 import type { Emitter } from './emitter.ts';
 import type { Mutex } from './lock.ts';
+import type { Profile } from './profiles.ts';
 
 /** Why a binding under our own username is alarming (see {@link OwnKeyAlert}). */
 export type OwnKeyAlertReason =
@@ -85,6 +86,12 @@ export interface ClientEvents {
     removed: string[];
     added: string[];
   };
+  /**
+   * A user's profile changed (PROTOCOL.md §12 "Profiles"): a contact's newer profile arrived, or
+   * ours was set here or on another of our devices. `user` is the authenticated sender, never a
+   * name the payload claims.
+   */
+  profile: { user: string; profile: Profile };
   /** MQTT connection state. */
   connection: { state: ConnectionState; error?: string };
   /** A payload of a kind this version does not understand arrived (kept, not shown). */

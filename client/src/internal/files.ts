@@ -37,20 +37,30 @@ function* pieces(data: Uint8Array): Generator<Uint8Array> {
   if (data.length === 0) yield new Uint8Array(0);
 }
 
-/** Encrypt and upload `data`, then announce it with `send`; returns the payload as sent. */
-export async function sendFile(
+/** Where an encrypted blob is and how to open it (a `file` payload's or a profile picture's). */
+export interface BlobRef {
+  blobId: string;
+  /** secretstream key, base64url. */
+  key: string;
+  /** Digest of the ciphertext (PROTOCOL.md §9.2), base64url. */
+  hash: string;
+  /** Bytes of the plaintext. */
+  size: number;
+}
+
+/** Encrypt `data` as a stream (PROTOCOL.md §9.2) and upload the ciphertext as one blob. */
+export async function uploadEncrypted(
   http: HttpClient,
   data: Uint8Array,
-  meta: FileMeta,
-  send: (input: PayloadInput) => Promise<Payload>,
-): Promise<Payload> {
+  onProgress?: Progress,
+): Promise<BlobRef> {
   const total = data.length;
   let fed = 0;
   function* source(): Generator<Uint8Array> {
     for (const piece of pieces(data)) {
       if (piece.length > 0) {
         fed += piece.length;
-        meta.onProgress?.(fed, total);
+        onProgress?.(fed, total);
       }
       yield piece;
     }
@@ -69,14 +79,27 @@ export async function sendFile(
     off += p.length;
   }
   const { id } = await http.uploadBlob(blob);
-  return send({
-    kind: 'file',
+  return {
     blobId: id,
-    name: meta.name,
-    mime: meta.mime,
-    size: total,
     key: toBase64(stream.key),
     hash: toBase64(stream.digest()),
+    size: total,
+  };
+}
+
+/** Encrypt and upload `data`, then announce it with `send`; returns the payload as sent. */
+export async function sendFile(
+  http: HttpClient,
+  data: Uint8Array,
+  meta: FileMeta,
+  send: (input: PayloadInput) => Promise<Payload>,
+): Promise<Payload> {
+  const ref = await uploadEncrypted(http, data, meta.onProgress);
+  return send({
+    kind: 'file',
+    ...ref,
+    name: meta.name,
+    mime: meta.mime,
     ...(meta.caption !== undefined ? { caption: meta.caption } : {}),
     ...(meta.thumbnail !== undefined ? { thumbnail: meta.thumbnail } : {}),
     ...(meta.voice !== undefined ? { voice: meta.voice } : {}),
@@ -84,22 +107,35 @@ export async function sendFile(
 }
 
 /** Download, verify and decrypt a file message (HASH_MISMATCH when the size is not the announced one). */
-export async function downloadFile(
+export function downloadFile(
   http: HttpClient,
   m: MessageRecord | FilePayload,
   onProgress?: Progress,
 ): Promise<Uint8Array> {
   const f = 'body' in m ? (m.body as unknown as FilePayload) : m;
-  const blob = await http.downloadBlob(f.blobId);
-  const out = new Uint8Array(f.size);
+  return downloadDecrypted(http, f, onProgress);
+}
+
+/** Download a blob, verify its digest and decrypt it (HASH_MISMATCH when not `ref.size` bytes). */
+export async function downloadDecrypted(
+  http: HttpClient,
+  ref: BlobRef,
+  onProgress?: Progress,
+): Promise<Uint8Array> {
+  const blob = await http.downloadBlob(ref.blobId);
+  const out = new Uint8Array(ref.size);
   let off = 0;
-  for await (const piece of decryptStream(pieces(blob), fromBase64(f.key), fromBase64(f.hash))) {
+  for await (const piece of decryptStream(
+    pieces(blob),
+    fromBase64(ref.key),
+    fromBase64(ref.hash),
+  )) {
     if (off + piece.length > out.length)
       throw new ClientError('HASH_MISMATCH', 'file is larger than announced');
     out.set(piece, off);
     off += piece.length;
-    onProgress?.(off, f.size);
+    onProgress?.(off, ref.size);
   }
-  if (off !== f.size) throw new ClientError('HASH_MISMATCH', 'file is smaller than announced');
+  if (off !== ref.size) throw new ClientError('HASH_MISMATCH', 'file is smaller than announced');
   return out;
 }

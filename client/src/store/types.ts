@@ -14,6 +14,7 @@
  *
  * Binary values are `Uint8Array` everywhere; stores persist them losslessly.
  */
+import type { ProfileAvatar } from '@sotto/crypto';
 
 /** A public/secret key pair as stored. */
 export interface StoredKeyPair {
@@ -151,7 +152,12 @@ export interface ContactRecord {
   verified: boolean;
   /** A different UIK seen but not yet accepted; sending is blocked while set for verified contacts. */
   pendingUik: Uint8Array | null;
+  /** From the user's own `profile` payload (PROTOCOL.md §12 "Profiles"), cleaned; never an identity. */
   displayName?: string;
+  /** Their profile picture's encrypted blob (fetched with `profile.avatar`). */
+  avatar?: ProfileAvatar;
+  /** Version of the profile held; a received profile replaces it only when higher. */
+  profileVersion?: number;
   updatedAt: number;
 }
 

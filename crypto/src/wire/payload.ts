@@ -22,6 +22,7 @@ import {
 } from './call.ts';
 import { jsonBytes, utf8Text } from './json.ts';
 import { MentionFieldError, decodeMentions, type Mention } from './mentions.ts';
+import { ProfileFieldError, decodeProfileFields, type ProfileFields } from './profile.ts';
 
 // base64 in every runtime this package targets (browsers, Node ≥ 20); declared because the
 // package compiles with `types: []` and no DOM lib.
@@ -186,10 +187,9 @@ export interface GroupChangePayload extends PayloadBase {
   /** base64url of the encoded membership record, if the sender attaches it. */
   record?: string;
 }
-/** The sender's profile. */
-export interface ProfilePayload extends PayloadBase {
+/** The sender's profile: display name and picture (profile.ts, PROTOCOL.md §12 "Profiles"). */
+export interface ProfilePayload extends PayloadBase, ProfileFields {
   kind: 'profile';
-  displayName?: string;
 }
 /** A copy of a message this user sent from another device, for the user's own devices. */
 export interface SyncPayload extends PayloadBase {
@@ -501,12 +501,14 @@ function decodeKnown(o: Obj, base: PayloadBase, kind: PayloadKind, nested: boole
       if (o.record !== undefined) p.record = str(o, 'record', 8192, B64_PATTERN);
       return p;
     }
-    case 'profile': {
-      const p: ProfilePayload = { ...base, kind };
-      const displayName = optStr(o, 'displayName', 64);
-      if (displayName !== undefined) p.displayName = displayName;
-      return p;
-    }
+    case 'profile':
+      try {
+        return { ...base, kind, ...decodeProfileFields(o) };
+      } catch (err) {
+        if (err instanceof ProfileFieldError)
+          throw new PayloadError('INVALID_FIELD', err.message, { cause: err });
+        throw err;
+      }
     case 'report': {
       const list = o.messages;
       if (!Array.isArray(list) || list.length === 0 || list.length > MAX_REPORTED_MESSAGES)

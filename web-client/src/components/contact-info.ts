@@ -15,6 +15,7 @@ import type { ChatSession } from '../services/session.ts';
 import { icons } from '../icons.ts';
 import { infoTabs, infoTabStyles } from './conversation-media.ts';
 import { colorFor, shared } from '../styles.ts';
+import { avatarFace, profileStyles } from './profile-name.ts';
 import { QrScanner } from '../services/qr-scanner.ts';
 import { dmId } from '../services/messenger.ts';
 import { styleProps } from './style-props.ts';
@@ -33,6 +34,7 @@ export class ContactInfo extends LitElement {
   static override styles = [
     shared,
     infoTabStyles,
+    profileStyles,
     css`
       :host {
         display: flex;
@@ -184,6 +186,25 @@ export class ContactInfo extends LitElement {
     this._scanning = false;
   }
 
+  /**
+   * The display name the contact gave themselves, as their claim under the username (the
+   * identity this screen verifies), with the look-alike warning.
+   */
+  private calledLine(): TemplateResult | typeof nothing {
+    const l = this.session?.profiles.label(this.username);
+    if (l === undefined || l.handle === '') return nothing;
+    return html`<div class="muted" data-contact-display-name>
+      Calls themselves
+      “${l.name}”${
+        l.lookalike !== null
+          ? html` <span class="lookalike" data-lookalike=${l.lookalike}
+              >⚠ not @${l.lookalike}</span
+            >`
+          : nothing
+      }
+    </div>`;
+  }
+
   override render(): TemplateResult {
     const s = this.session;
     const p = s?.presence.get(this.username);
@@ -204,10 +225,11 @@ export class ContactInfo extends LitElement {
           class="avatar big"
           style=${styleProps({ background: colorFor(this.username) })}
           aria-hidden="true"
-          >${this.username.slice(0, 1)}</span
+          >${avatarFace(this.session, this.username)}</span
         >
         <div>
-          <strong>${this.username}</strong>
+          <strong data-contact-username>${this.username}</strong>
+          ${this.calledLine()}
           ${
             safety?.verified === true
               ? html`<span class="verified" data-verified> ✓ Verified</span>`

@@ -13,12 +13,15 @@ import { icons } from '../icons.ts';
 import { uiText } from '../services/ui-strings.ts';
 import { colorFor, shared } from '../styles.ts';
 import { styleProps } from './style-props.ts';
+import { avatarFace, profileStyles, userName } from './profile-name.ts';
+import type { ChatSession } from '../services/session.ts';
 
 /** Header of one conversation. Presentational: `<conversation-view>` sets every field. */
 @customElement('conversation-header')
 export class ConversationHeader extends LitElement {
   static override styles = [
     shared,
+    profileStyles,
     css`
       :host {
         display: block;
@@ -57,6 +60,8 @@ export class ConversationHeader extends LitElement {
   @property() conversationId = '';
   /** Peer username or group name. */
   @property() heading = '';
+  /** A DM's session, for the peer's display name and picture (profile-name.ts); unset for groups. */
+  @property({ attribute: false }) session: ChatSession | undefined;
   @property({ type: Boolean }) group = false;
   /** `bot` or `bridge` when the peer says it is one; empty otherwise. */
   @property() badge = '';
@@ -83,12 +88,12 @@ export class ConversationHeader extends LitElement {
     return html`<header class="bar">
       <a class="icon back" href="#/" aria-label="Back to chats">${icons.back}</a>
       <span class="avatar" style=${styleProps({ background: colorFor(title) })} aria-hidden="true"
-        >${this.group ? '#' : title.slice(0, 1)}${
+        >${this.group ? '#' : avatarFace(this.session, title)}${
           this.online ? html`<span class="dot"></span>` : nothing
         }</span
       >
       <h2>
-        ${title}${
+        ${this.group ? title : userName(this.session, title)}${
           this.verified
             ? html` <span class="verified" data-verified title=${uiText('a11y.verified')}
                 ><span aria-hidden="true">✓</span

@@ -14,6 +14,7 @@ import { MessengerError } from '../services/messenger.ts';
 import type { ChatSession } from '../services/session.ts';
 import { icons } from '../icons.ts';
 import { colorFor, shared } from '../styles.ts';
+import { avatarFace, profileStyles, userName } from './profile-name.ts';
 import { uiText } from '../services/ui-strings.ts';
 import { parseConversationId } from '../services/messenger.ts';
 import { styleProps } from './style-props.ts';
@@ -57,6 +58,7 @@ export function parseMembers(text: string): string[] {
 export class ConversationList extends LitElement {
   static override styles = [
     shared,
+    profileStyles,
     css`
       :host {
         display: flex;
@@ -358,14 +360,14 @@ export class ConversationList extends LitElement {
           class="avatar"
           style=${styleProps({ background: colorFor(r.title) })}
           aria-hidden="true"
-          >${r.kind === 'group' ? '#' : r.title.slice(0, 1)}${
+          >${r.kind === 'group' ? '#' : avatarFace(s, r.title)}${
             online ? html`<span class="dot"></span>` : nothing
           }</span
         >
         <span class="main">
           <span class="top">
             <span class="title"
-              >${r.kind === 'group' ? html`<span class="sr-only">${uiText('list.group')} </span>` : nothing}${r.title}${
+              >${r.kind === 'group' ? html`<span class="sr-only">${uiText('list.group')} </span>` : nothing}${r.kind === 'dm' ? userName(s, r.title) : r.title}${
                 r.verified
                   ? html` <span class="verified" data-verified title=${uiText('a11y.verified')}
                       ><span aria-hidden="true">✓</span

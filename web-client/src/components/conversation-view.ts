@@ -368,6 +368,7 @@ export class ConversationView extends LitElement {
     return html`<conversation-header
         .conversationId=${this.conversationId}
         .heading=${isGroup ? (this._group?.name ?? 'Group') : ref}
+        .session=${isGroup ? undefined : s}
         .group=${isGroup}
         .badge=${isGroup ? '' : this._badge}
         .verified=${!isGroup && this._verified}

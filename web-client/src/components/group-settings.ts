@@ -18,6 +18,7 @@ import type { ChatSession } from '../services/session.ts';
 import { icons } from '../icons.ts';
 import { infoTabs, infoTabStyles } from './conversation-media.ts';
 import { colorFor, shared } from '../styles.ts';
+import { avatarFace, profileStyles, userName } from './profile-name.ts';
 import './group-key-banner.ts';
 import './group-invites.ts';
 import './confirm-dialog.ts';
@@ -33,6 +34,7 @@ export class GroupSettings extends LitElement {
   static override styles = [
     shared,
     infoTabStyles,
+    profileStyles,
     css`
       :host {
         display: flex;
@@ -199,10 +201,10 @@ export class GroupSettings extends LitElement {
                           class="avatar"
                           style=${styleProps({ background: colorFor(m.username) })}
                           aria-hidden="true"
-                          >${m.username.slice(0, 1)}</span
+                          >${avatarFace(s, m.username)}</span
                         >
                         <span class="name"
-                          >${m.username}${m.username === me ? ' (you)' : ''}${
+                          >${userName(s, m.username)}${m.username === me ? ' (you)' : ''}${
                             m.admin ? html`<span class="tag">admin</span>` : nothing
                           }${
                             online.has(m.username)

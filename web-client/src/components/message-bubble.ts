@@ -11,6 +11,7 @@ import type { DeliveryStatus } from '../services/messenger.ts';
 import { thumbnailOf } from '../services/thumbnail.ts';
 import { icons } from '../icons.ts';
 import { colorFor, shared } from '../styles.ts';
+import { profileStyles } from './profile-name.ts';
 import { styleProps } from './style-props.ts';
 import { safeFileName } from '../services/file-name.ts';
 import { isInlineImageType, type PlayableKind } from '../services/media-type.ts';
@@ -114,7 +115,16 @@ export function replyToOf(m: MessageRecord): string | undefined {
 export class MessageBubble extends LitElement {
   static override styles = [
     shared,
+    profileStyles,
     css`
+      .avatar.mini {
+        display: inline-grid;
+        width: 20px;
+        height: 20px;
+        font-size: 0.6rem;
+        vertical-align: middle;
+        margin-right: 0.3rem;
+      }
       :host {
         display: flex;
         padding: 2px 0.75rem;
@@ -321,6 +331,10 @@ export class MessageBubble extends LitElement {
   @property() me = '';
   /** Show the sender's name (groups, first of a run). */
   @property({ type: Boolean }) showSender = false;
+  /** The sender as named in groups (display name, `@username`, look-alike flag; profile-name.ts). */
+  @property({ attribute: false }) senderName: unknown = nothing;
+  /** The sender's picture or initials, beside their name in groups. */
+  @property({ attribute: false }) senderFace: unknown = nothing;
   /** The message quoted by a reply, when loaded. */
   @property({ attribute: false }) quoted: MessageRecord | undefined;
   /** Decrypted full image (object URL typed by its magic number), when loaded and raster. */
@@ -491,7 +505,12 @@ export class MessageBubble extends LitElement {
       ${
         this.showSender && !m.outgoing
           ? html`<div class="sender" style=${styleProps({ color: colorFor(m.sender) })}>
-              ${m.sender}${
+              <span
+                class="avatar mini"
+                style=${styleProps({ background: colorFor(m.sender) })}
+                aria-hidden="true"
+                >${this.senderFace}</span
+              >${this.senderName === nothing ? m.sender : this.senderName}${
                 m.senderKind === 'bot' || m.senderKind === 'bridge'
                   ? html` <span class="muted">· ${m.senderKind}</span>`
                   : nothing

@@ -28,6 +28,7 @@ import { ref } from 'lit/directives/ref.js';
 import { consume } from '@lit/context';
 import { sessionContext } from '../context.ts';
 import { SessionEvents } from '../session-events.ts';
+import { avatarFace, userName } from './profile-name.ts';
 import type { MessageRecord } from '../services/engine-types.ts';
 import { parseConversationId } from '../services/messenger.ts';
 import type { HistoryEventDetail, ChatSession } from '../services/session.ts';
@@ -236,8 +237,16 @@ export class MessageList extends LitElement {
       if (fresh !== undefined && !this.addNew(fresh)) this.scheduleRefresh();
     }
   };
+  /** Profiles revision last drawn: a loaded name or picture re-renders the senders. */
+  private profilesDrawn = -1;
   protected readonly events = new SessionEvents(this, () => this.session, {
     history: this.onHistory,
+    live: () => {
+      if (this.session && this.session.profiles.revision !== this.profilesDrawn) {
+        this.profilesDrawn = this.session.profiles.revision;
+        this.requestUpdate();
+      }
+    },
   });
   /**
    * History changes re-read the count and the visible pages: an isolated change at once, a
@@ -405,6 +414,8 @@ export class MessageList extends LitElement {
           .message=${m}
           .me=${me}
           .showSender=${showSender}
+          .senderName=${showSender ? userName(s, m.sender) : nothing}
+          .senderFace=${showSender ? avatarFace(s, m.sender) : nothing}
           .quoted=${this.media.quoteOf(m)}
           .imageUrl=${media?.inlineUrl ?? ''}
           .playUrl=${media?.playUrl ?? ''}

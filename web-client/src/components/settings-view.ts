@@ -22,6 +22,7 @@ import './app-lock-settings.ts';
 import './account-devices.ts';
 import './two-factor-settings.ts';
 import './passkey-settings.ts';
+import './profile-settings.ts';
 import { uiText } from '../services/ui-strings.ts';
 import './own-key-log-status.ts';
 import './push-toggle.ts';
@@ -352,6 +353,9 @@ export class SettingsView extends LitElement {
           Signed in as <strong>${s?.account.username}</strong> on device
           <code>${s?.account.deviceId}</code>.
         </p>
+
+        <h3 id="profile-label">Profile</h3>
+        <profile-settings aria-labelledby="profile-label"></profile-settings>
 
         <h3>Privacy</h3>
         <label class="check">

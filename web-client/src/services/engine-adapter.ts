@@ -17,6 +17,7 @@
 import { createModerationPort } from './moderation.ts';
 import { createInvitePort } from './invites.ts';
 import { continueAsGuest, createGuestPort } from './guests.ts';
+import { createProfilePort } from './profiles.ts';
 import {
   ClientError,
   createHttpClient,
@@ -174,6 +175,7 @@ class EngineMessenger implements MessengerService {
     () => this.engine(),
     () => this.host.account,
   );
+  readonly profiles = createProfilePort(() => this.engine());
   readonly invites = createInvitePort(
     () => this.engine(),
     () => location.href,

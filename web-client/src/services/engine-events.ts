@@ -156,6 +156,7 @@ export function mapEngineEvents(
     for (const u of c.added) sink.watch(u);
   });
   on('blocksChanged', (blocked) => emit({ type: 'blocks', blocked }));
+  on('profile', (p) => emit({ type: 'profile', username: p.user }));
   on('connection', (c) => sink.connection(c));
   // Removed by its user on another device: the views end on the "removed" screen, whatever
   // the signed-out state that follows when the tokens are revoked (issue 19).

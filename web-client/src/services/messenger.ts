@@ -11,6 +11,7 @@ import type { SecurityApi } from '@sotto/client';
 import type { ModerationPort } from './moderation.ts';
 import type { GuestPort } from './guests.ts';
 import type { InvitePort } from './invites.ts';
+import type { ProfilePort } from './profiles.ts';
 import type { PushPort } from './app-worker.ts';
 import { dmConversation, groupConversation, parseConversation } from '@sotto/crypto/wire';
 import type { CallInput, CallNote, CallSignal } from '@sotto/client';
@@ -117,6 +118,8 @@ export type MessengerEvent =
   | { type: 'blocks'; blocked: string[] }
   /** A group's verified membership changed (we may have been added or removed). */
   | { type: 'groupChange'; groupId: string; removed: boolean }
+  /** A user's profile (display name, picture) changed; ours too, set here or elsewhere. */
+  | { type: 'profile'; username: string }
   /**
    * Something security-relevant happened that is not a message (the engine's `securityNotice`):
    * a forged sender dropped, messages of a verified contact held, a group frozen, prekeys
@@ -564,6 +567,8 @@ export interface MessengerService {
   readonly moderation: ModerationPort;
   /** Invite links of the groups we administer (services/invites.ts). */
   readonly invites: InvitePort;
+  /** Display names and pictures, end-to-end encrypted (services/profiles.ts). */
+  readonly profiles: ProfilePort;
   /** Follow these users' presence (a group's members, for its online count); idempotent. */
   watchPresence(usernames: readonly string[]): void;
   /** Call signalling (capability `calls`). */

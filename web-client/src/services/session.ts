@@ -31,6 +31,7 @@ import type {
 } from './messenger.ts';
 import { groupConversationId } from './messenger.ts';
 import { revokeMedia, type DecryptedMedia } from './media-type.ts';
+import { ProfileDirectory } from './profiles.ts';
 
 /** Presence of one user. */
 export interface PresenceInfo {
@@ -107,6 +108,8 @@ export class ChatSession extends EventTarget {
   readonly history: HistoryStore;
   /** Muted and archived conversations (this device's choice). */
   readonly prefs: ConversationPrefs;
+  /** Display names and pictures, loaded on first use (services/profiles.ts). */
+  readonly profiles: ProfileDirectory;
   readonly typing = new Map<ConversationId, Map<string, number>>();
   /** `{conversation}\n{sender}` → timestamp (sender's clock) of their newest message seen live. */
   private readonly lastMessageAt = new Map<string, number>();
@@ -184,6 +187,9 @@ export class ChatSession extends EventTarget {
     const { store } = messenger.local();
     this.history = new HistoryStore(store, account.username);
     this.prefs = new ConversationPrefs(this.history, () => this.emitLive());
+    this.profiles = new ProfileDirectory(messenger.profiles, account.username, () =>
+      this.emitLive(),
+    );
     void this.history.setting('sound', false).then((on) => {
       if (!this.soundChosen) this.sound = on === true;
     });
@@ -217,6 +223,7 @@ export class ChatSession extends EventTarget {
   /** Stop listening (on log out). */
   dispose(): void {
     this.unsubscribe();
+    this.profiles.dispose();
     for (const m of this.media.values()) revokeMedia(m);
     this.media.clear();
     if (typeof document !== 'undefined') {
@@ -437,6 +444,9 @@ export class ChatSession extends EventTarget {
         return;
       case 'securityNotice':
         this.addSecurityNotice(e.notice);
+        return;
+      case 'profile':
+        void this.profiles.load(e.username);
         return;
       case 'groupChange':
         this.changed.add(groupConversationId(e.groupId));

@@ -7,6 +7,7 @@
 import type { ModerationPort } from '../../src/services/moderation.ts';
 import type { InvitePort } from '../../src/services/invites.ts';
 import type { GuestPort } from '../../src/services/guests.ts';
+import type { ProfileInfo, ProfilePort } from '../../src/services/profiles.ts';
 import type { PushPort } from '../../src/services/app-worker.ts';
 import 'fake-indexeddb/auto';
 import { createDexieStore } from '@sotto/client/dexie';
@@ -373,6 +374,19 @@ export class RecordingMessenger implements MessengerService {
       return [];
     },
     revoke: async (groupId, id) => this.record('revokeInvite', groupId, id),
+  };
+  /** Profiles the double knows, by username (no pictures). */
+  readonly knownProfiles = new Map<string, ProfileInfo>();
+  /** The double's profiles: names in memory, no pictures. */
+  readonly profiles: ProfilePort = {
+    own: async () => this.knownProfiles.get('me') ?? null,
+    set: async (input) => {
+      this.record('setProfile', input.displayName);
+      if (typeof input.displayName === 'string')
+        this.knownProfiles.set('me', { displayName: input.displayName, hasAvatar: false });
+    },
+    of: async (u) => this.knownProfiles.get(u) ?? null,
+    avatar: async () => null,
   };
   watchPresence(usernames: readonly string[]) {
     this.record('watchPresence', [...usernames]);

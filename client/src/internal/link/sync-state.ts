@@ -5,6 +5,7 @@
  * defensively ({@link parseState}) and stores it ({@link applyState}).
  */
 import {
+  decodeProfileFields,
   fromBase64,
   fromUtf8,
   toBase64,
@@ -13,15 +14,25 @@ import {
   MAX_LINK_STATE_BYTES,
 } from '@sotto/crypto';
 import type { ClientError } from '../../errors.ts';
-import type { GroupRecord, StoreOp } from '../../store/types.ts';
+import type { ContactRecord, GroupRecord, StoreOp } from '../../store/types.ts';
 import type { Ctx } from '../context.ts';
+import { OWN_PROFILE_SETTING, contactProfile, type Profile } from '../profiles.ts';
 import { parseHistoryRef, type HistoryRef } from '../history.ts';
 import type { LinkerDeps } from './types.ts';
 
 /** The state synced to a linked device (JSON inside the sealed bundle). */
 export interface LinkState {
   v: 1;
-  contacts: { username: string; uik: string; verified: boolean; displayName?: string }[];
+  contacts: {
+    username: string;
+    uik: string;
+    verified: boolean;
+    displayName?: string;
+    /** The contact's profile as received (PROTOCOL.md §12 "Profiles"), with its version. */
+    profile?: Profile;
+  }[];
+  /** Our own profile. */
+  profile?: Profile;
   /** Groups we are a member of, with the membership chain we verified (base64url records). */
   groups: { groupId: string; chain: string[] }[];
   /** The encrypted message history (history.ts), absent when not copied. */
@@ -38,11 +49,19 @@ export async function syncState(ctx: Ctx, history: HistoryRef | null): Promise<U
       uik: toBase64(c.uik!),
       verified: c.verified,
       ...(c.displayName !== undefined ? { displayName: c.displayName } : {}),
+      ...profileField(contactProfile(c)),
     }));
+  const own = await ctx.store.getSetting<Profile>(OWN_PROFILE_SETTING);
   const groups = (await ctx.store.listGroups())
     .filter((g) => g.members.includes(me))
     .map((g) => ({ groupId: g.groupId, chain: g.chain.map((r) => toBase64(r)) }));
-  const full: LinkState = { v: 1, contacts, groups, ...(history ? { history } : {}) };
+  const full: LinkState = {
+    v: 1,
+    contacts,
+    groups,
+    ...profileField(own ?? null),
+    ...(history ? { history } : {}),
+  };
   let bytes = utf8(JSON.stringify(full));
   // Very long group histories: send ids only; the new device fetches and verifies the chains.
   if (bytes.length > MAX_LINK_STATE_BYTES) {
@@ -52,6 +71,34 @@ export async function syncState(ctx: Ctx, history: HistoryRef | null): Promise<U
   }
   if (bytes.length > MAX_LINK_STATE_BYTES) bytes = utf8(JSON.stringify({ ...full, groups: [] }));
   return bytes;
+}
+
+function profileField(p: Profile | null): { profile?: Profile } {
+  return p ? { profile: p } : {};
+}
+
+/**
+ * A synced profile checked like a received `profile` payload (the name cleaned, the picture's
+ * fields in range), null when absent or malformed.
+ */
+function checkedProfile(value: unknown): Profile | null {
+  if (typeof value !== 'object' || value === null) return null;
+  try {
+    const f = decodeProfileFields(value as Record<string, unknown>);
+    return f.version === undefined ? null : { ...f, version: f.version };
+  } catch {
+    return null;
+  }
+}
+
+/** A contact record's profile fields from a synced profile. */
+function profileFields(p: Profile | null): Partial<ContactRecord> {
+  if (!p) return {};
+  return {
+    ...(p.displayName !== undefined ? { displayName: p.displayName } : {}),
+    ...(p.avatar !== undefined ? { avatar: p.avatar } : {}),
+    profileVersion: p.version,
+  };
 }
 
 /** Parse the synced state defensively: it came from our own device, but a bug must not break linking. */
@@ -69,6 +116,7 @@ export function parseState(bytes: Uint8Array): LinkState & { historyError?: Clie
     return {
       ...(history ? { history } : {}),
       ...(historyError ? { historyError } : {}),
+      ...profileField(checkedProfile(raw.profile)),
       v: 1,
       contacts: Array.isArray(raw.contacts)
         ? raw.contacts.filter(
@@ -101,6 +149,7 @@ export async function applyState(ctx: Ctx, deps: LinkerDeps, state: LinkState): 
           verified: c.verified,
           pendingUik: null,
           ...(typeof c.displayName === 'string' ? { displayName: c.displayName } : {}),
+          ...profileFields(checkedProfile(c.profile)),
           updatedAt: now,
         },
       });
@@ -108,6 +157,7 @@ export async function applyState(ctx: Ctx, deps: LinkerDeps, state: LinkState): 
       ctx.events.emit('error', err);
     }
   }
+  if (state.profile) ops.push({ op: 'setSetting', key: OWN_PROFILE_SETTING, value: state.profile });
   for (const g of state.groups) {
     if (g.chain.length === 0) continue;
     try {
