@@ -18,4 +18,5 @@ export * from './discovery.ts';
 export * from './payload.ts';
 export * from './call.ts';
 export * from './mentions.ts';
+export * from './pins.ts';
 export * from './push.ts';
