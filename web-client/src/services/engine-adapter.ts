@@ -16,12 +16,14 @@
  */
 import { createModerationPort } from './moderation.ts';
 import { createInvitePort } from './invites.ts';
+import { createPinsPort } from './pins-forward.ts';
 import {
   ClientError,
   createHttpClient,
   parseInviteLink,
   type LoginOptions,
   type FileThumbnail,
+  type Mention,
   type MessageRecord,
   type SecurityApi,
   type SottoClient,
@@ -169,6 +171,7 @@ class EngineMessenger implements MessengerService {
   }
 
   readonly moderation = createModerationPort(() => this.engine());
+  readonly pins = createPinsPort(() => this.engine());
   readonly invites = createInvitePort(
     () => this.engine(),
     () => location.href,
@@ -539,8 +542,10 @@ class EngineMessenger implements MessengerService {
     return this.run(() => this.engine().react(c, targetId, remove ? null : emoji));
   }
 
-  edit(c: ConversationId, targetId: string, text: string): Promise<void> {
-    return this.run(() => this.engine().edit(c, targetId, text));
+  edit(c: ConversationId, targetId: string, text: string, mentions?: Mention[]): Promise<void> {
+    return this.run(() =>
+      this.engine().edit(c, targetId, text, mentions?.length ? { mentions } : {}),
+    );
   }
 
   deleteForEveryone(c: ConversationId, targetId: string): Promise<void> {

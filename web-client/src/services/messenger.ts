@@ -10,6 +10,7 @@
 import type { SecurityApi } from '@sotto/client';
 import type { ModerationPort } from './moderation.ts';
 import type { InvitePort } from './invites.ts';
+import type { PinsPort } from './pins-forward.ts';
 import type { PushPort } from './app-worker.ts';
 import { dmConversation, groupConversation, parseConversation } from '@sotto/crypto/wire';
 import type { CallInput, CallNote, CallSignal } from '@sotto/client';
@@ -516,7 +517,13 @@ export interface MessengerService {
     emoji: string,
     remove: boolean,
   ): Promise<void>;
-  edit(conversationId: ConversationId, targetId: string, text: string): Promise<void>;
+  /** Replace our message's text; `mentions` name members in the new text (they replace the old). */
+  edit(
+    conversationId: ConversationId,
+    targetId: string,
+    text: string,
+    mentions?: Mention[],
+  ): Promise<void>;
   deleteForEveryone(conversationId: ConversationId, targetId: string): Promise<void>;
   /** Send read receipts for these incoming messages (no-op when receipts are off). */
   markRead(conversationId: ConversationId, messages: { id: string; sender: string }[]): void;
@@ -553,6 +560,8 @@ export interface MessengerService {
   readonly moderation: ModerationPort;
   /** Invite links of the groups we administer (services/invites.ts). */
   readonly invites: InvitePort;
+  /** Pinned messages and forwarding (services/pins-forward.ts). */
+  readonly pins: PinsPort;
   /** Follow these users' presence (a group's members, for its online count); idempotent. */
   watchPresence(usernames: readonly string[]): void;
   /** Call signalling (capability `calls`). */

@@ -6,6 +6,7 @@
 // The store captures IndexedDB when first imported: install the in-memory one before it.
 import type { ModerationPort } from '../../src/services/moderation.ts';
 import type { InvitePort } from '../../src/services/invites.ts';
+import type { PinsPort } from '../../src/services/pins-forward.ts';
 import type { PushPort } from '../../src/services/app-worker.ts';
 import 'fake-indexeddb/auto';
 import { createDexieStore } from '@sotto/client/dexie';
@@ -350,6 +351,16 @@ export class RecordingMessenger implements MessengerService {
       return [];
     },
     revoke: async (groupId, id) => this.record('revokeInvite', groupId, id),
+  };
+  /** The double's pins: none, and nothing may be pinned or forwarded (recorded). */
+  readonly pins: PinsPort = {
+    list: async () => [],
+    canPin: async () => false,
+    setPinned: async (c, id, pinned) => this.record('setPinned', c, id, pinned),
+    forward: async (id, to) => {
+      this.record('forward', id, [...to]);
+      return [];
+    },
   };
   watchPresence(usernames: readonly string[]) {
     this.record('watchPresence', [...usernames]);
