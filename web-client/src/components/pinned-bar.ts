@@ -37,6 +37,7 @@ export class PinnedBar extends LitElement {
         min-width: 0;
         display: flex;
         align-items: center;
+        justify-content: flex-start;
         gap: 0.5rem;
         text-align: left;
         background: none;
