@@ -14,28 +14,17 @@ import type { MessageRecord } from '../services/engine-types.ts';
 import type { ConversationRow } from '../services/history.ts';
 import { previewOf } from '../services/history.ts';
 import type { ChatSession } from '../services/session.ts';
-import { shared } from '../styles.ts';
+import { modalDialog, shared } from '../styles.ts';
 
 /** The forward dialog; {@link open} shows it for one message. */
 @customElement('forward-picker')
 export class ForwardPicker extends LitElement {
   static override styles = [
     shared,
+    modalDialog,
     css`
       dialog {
         width: min(24rem, calc(100vw - 2rem));
-        border: 1px solid var(--border);
-        border-radius: 12px;
-        background: var(--bg);
-        color: var(--fg);
-        padding: 1.2rem;
-      }
-      dialog::backdrop {
-        background: rgb(0 0 0 / 40%);
-      }
-      h2 {
-        margin: 0 0 0.3rem;
-        font-size: 1.1rem;
       }
       .what {
         color: var(--fg-2);
@@ -62,12 +51,6 @@ export class ForwardPicker extends LitElement {
         gap: 0.5rem;
         padding: 0.35rem 0.2rem;
         cursor: pointer;
-      }
-      .buttons {
-        display: flex;
-        justify-content: flex-end;
-        gap: 0.5rem;
-        margin-top: 1rem;
       }
       .error {
         color: var(--danger);
