@@ -166,7 +166,7 @@ export class ConversationView extends LitElement {
     if (!reread.has(this.conversationId)) return;
     this.scheduleGroupRead();
     void this.readVerified();
-    void this.tools.reload();
+    void this.tools.reload(false);
   };
   private readonly onLive = (): void => {
     this._tick++;
@@ -194,6 +194,7 @@ export class ConversationView extends LitElement {
     if (id !== this.conversationId) return;
     this._group = group;
     this._groupRead = true;
+    void this.tools.reload();
     if (group !== undefined) s.messenger.watchPresence(group.members);
   }
 

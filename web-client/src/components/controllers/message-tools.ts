@@ -36,14 +36,18 @@ export class MessageTools implements ReactiveController {
 
   hostConnected(): void {}
 
-  /** Read the pins and the right to pin of the open conversation. */
-  async reload(): Promise<void> {
+  /**
+   * Read the pins of the open conversation, and with `rights` whether this account may pin
+   * there (that verifies the group's membership chain: on opening and on group changes only,
+   * not on every message).
+   */
+  async reload(rights = true): Promise<void> {
     const s = this.of.session();
     const id = this.of.conversationId();
     if (s === undefined || id === '') return;
     const [pins, canPin] = await Promise.all([
       s.messenger.pins.list(id),
-      s.messenger.pins.canPin(id),
+      rights ? s.messenger.pins.canPin(id) : this.canPin,
     ]);
     if (id !== this.of.conversationId()) return;
     this.pins = pins;
@@ -68,7 +72,7 @@ export class MessageTools implements ReactiveController {
     const conversation = this.of.conversationId();
     void s.messenger.pins
       .setPinned(conversation, id, e.detail.pinned)
-      .then(() => this.reload())
+      .then(() => this.reload(false))
       .catch((err: unknown) => this.of.toast(err));
   };
 
