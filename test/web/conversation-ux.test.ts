@@ -8,7 +8,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
-import axe from 'axe-core';
 import type { Browser, Page } from 'playwright-core';
 import { createClient, createMemoryStore, type SottoClient } from '@sotto/client';
 import {
@@ -18,6 +17,7 @@ import {
   newUser,
   openConversation,
   send,
+  seriousViolations,
   shot,
   signUp,
   startServer,
@@ -45,25 +45,6 @@ async function page(user: string): Promise<Page> {
   });
   p.on('dialog', (d) => void d.accept());
   return p;
-}
-
-/** Serious or critical axe-core violations (WCAG 2.x A/AA) on the page as it is now. */
-async function seriousViolations(p: Page): Promise<string[]> {
-  if (!(await p.evaluate(() => 'axe' in window))) await p.evaluate(axe.source);
-  const results = await p.evaluate(() =>
-    (window as unknown as { axe: typeof axe }).axe.run(document, {
-      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] },
-    }),
-  );
-  return results.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map(
-      (v) =>
-        `${v.id}: ${v.help} — ${v.nodes
-          .slice(0, 3)
-          .map((n) => `${n.target.join(' ')} ${n.failureSummary ?? ''}`)
-          .join(' | ')}`,
-    );
 }
 
 beforeAll(async () => {

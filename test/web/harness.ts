@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import axe from 'axe-core';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { loadEmbeddedConfig } from '../../scripts/start-config.ts';
 import { startEmbedded, type EmbeddedServer } from '../../scripts/embedded.ts';
@@ -283,4 +284,30 @@ export async function linkBrowser(
   await next.or(list).first().waitFor({ timeout: 30_000 });
   if (await next.isVisible()) await next.click();
   await list.waitFor({ timeout: 30_000 });
+}
+
+/**
+ * Serious or critical axe-core violations (WCAG 2.x A/AA) on the page as it is now; with
+ * `within`, only those on elements inside that element (a tag name on the shadow path).
+ */
+export async function seriousViolations(p: Page, within?: string): Promise<string[]> {
+  if (!(await p.evaluate(() => 'axe' in window))) await p.evaluate(axe.source);
+  const results = await p.evaluate(() =>
+    (window as unknown as { axe: typeof axe }).axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] },
+    }),
+  );
+  const inside = (target: unknown[]): boolean =>
+    within === undefined || target.flat(2).some((t) => String(t).split(/[ >,]/).includes(within));
+  return results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => ({ ...v, nodes: v.nodes.filter((n) => inside(n.target as unknown[])) }))
+    .filter((v) => v.nodes.length > 0)
+    .map(
+      (v) =>
+        `${v.id}: ${v.help} — ${v.nodes
+          .slice(0, 3)
+          .map((n) => `${n.target.join(' ')} ${n.failureSummary ?? ''}`)
+          .join(' | ')}`,
+    );
 }

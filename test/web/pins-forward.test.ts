@@ -16,6 +16,7 @@ import {
   newUser,
   openConversation,
   send,
+  seriousViolations,
   shot,
   signUp,
   startDm,
@@ -132,6 +133,7 @@ describe('pinned messages', () => {
     await dave.keyboard.press('Enter');
     await bar(dave).locator('[data-pins-all]').click();
     await bar(dave).locator('#pin-list').waitFor();
+    expect(await seriousViolations(dave, 'pinned-bar'), 'the pinned bar with its list').toEqual([]);
     await shot(alice, 'pinned-messages');
   });
 });
@@ -168,7 +170,10 @@ describe('forwarding', () => {
       await picker.locator('[data-forward-to="dm:dave"]').check();
       await picker.getByRole('searchbox', { name: 'Search conversations' }).fill('');
       await picker.locator(`[data-forward-to="${group}"]`).check();
-      if (shoot) await shot(alice, 'forward-picker');
+      if (shoot) {
+        await shot(alice, 'forward-picker');
+        expect(await seriousViolations(alice, 'forward-picker'), 'the forward picker').toEqual([]);
+      }
       await picker.getByRole('button', { name: 'Forward to 2' }).click();
       await picker.waitFor({ state: 'hidden', timeout: 30_000 });
     }
