@@ -6,7 +6,7 @@
  * keys reaching the joiner). Reference in the same run: the same join into a 3-device room.
  * Median of 3 joiners each. Target: under 5 s on the 1,000-device room.
  *
- * `npm run bench -w client` runs it after client.bench.ts; `--quick`: 100 devices.
+ * `npm run bench -w client` runs it after client.bench.ts; `--quick`: 100 devices; `--devices=N`.
  */
 import type { SottoClient } from '../src/engine.ts';
 import { makeClient, startServer, uname, until, type TestServer } from '../test/support/server.ts';
@@ -15,7 +15,8 @@ import { passiveMembers } from './members.ts';
 
 const PW = 'correct horse battery';
 const quick = process.argv.includes('--quick');
-const DEVICES = quick ? 100 : 1000;
+const devicesArg = process.argv.find((a) => a.startsWith('--devices='))?.slice(10);
+const DEVICES = devicesArg ? Number(devicesArg) : quick ? 100 : 1000;
 const SENDERS = 2;
 const JOINERS = 3;
 
@@ -46,14 +47,27 @@ async function joinTimes(srv: TestServer, devices: number): Promise<number[]> {
       120_000,
     );
   let stop = false;
+  const sendMs: number[] = [];
+  // What went wrong on the senders' side, by error code (a 429 from the directory, say).
+  const errors = new Map<string, number>();
+  for (const s of senders)
+    s.on('error', (e: unknown) => {
+      const code = (e as { code?: string }).code ?? (e as Error).message.slice(0, 60);
+      errors.set(code, (errors.get(code) ?? 0) + 1);
+    });
   const loops = senders.map(async (s, i) => {
     for (let n = 0; !stop; n++) {
+      const t = performance.now();
       await s.sendText(`group:${groupId}`, `s${i} ${n}`).catch(() => undefined);
+      sendMs.push(performance.now() - t);
       await new Promise((r) => setTimeout(r, 250));
     }
   });
   const times: number[] = [];
   try {
+    // Active senders: each has handed its sender key to every member device (its first send in
+    // the room, minutes for 1,000 devices) before a join is timed.
+    await until(() => sendMs.length >= 2 * SENDERS, 'every sender past its first send', 1_800_000);
     for (let j = 0; j < JOINERS; j++) {
       const joiner = await engine(srv);
       const from = new Set<string>();
@@ -69,6 +83,12 @@ async function joinTimes(srv: TestServer, devices: number): Promise<number[]> {
   } finally {
     stop = true;
     await Promise.all(loops);
+    const sorted = [...sendMs].sort((a, b) => a - b);
+    console.log(
+      `${devices} devices: ${sendMs.length} sends, send time median ${median(sendMs).toFixed(0)} ms, ` +
+        `max ${sorted.at(-1)?.toFixed(0)} ms; joins ${times.map((x) => x.toFixed(0)).join(', ')} ms; ` +
+        `sender errors ${JSON.stringify(Object.fromEntries(errors))}`,
+    );
     for (const s of senders) await s.close();
   }
   return times;

@@ -33,6 +33,8 @@ import type { ReceivedReport } from './internal/reports.ts';
 import type { SentReport } from './internal/safety.ts';
 import type { Progress } from './internal/files.ts';
 import type { Profile, ProfileInput } from './internal/profiles.ts';
+import type { ForwardResult } from './internal/forward.ts';
+import type { PinsApi } from './internal/pins.ts';
 import type { ClientStore, ContactRecord, GroupRecord, MessageRecord } from './store/types.ts';
 import type { Mention } from './payload.ts';
 
@@ -41,6 +43,10 @@ export type { Progress } from './internal/files.ts';
 export type { AvatarInput, Profile, ProfileInput } from './internal/profiles.ts';
 export type { ReceivedReport } from './internal/reports.ts';
 export type { SentReport } from './internal/safety.ts';
+export type { ForwardResult } from './internal/forward.ts';
+export { MAX_FORWARD_TARGETS } from './internal/forward.ts';
+export type { PinnedMessage, PinNoticeBody, PinsApi } from './internal/pins.ts';
+export { MAX_PINS } from './internal/pins.ts';
 
 /** Dependencies and tunables of {@link createClient}. */
 export interface CreateClientOptions {
@@ -158,7 +164,19 @@ export interface SottoClient extends TypedEvents<ClientEvents> {
   /** Send any payload kind. Returns the payload as sent. */
   send(to: string, input: PayloadInput): Promise<Payload>;
   react(to: string, target: string, emoji: string | null): Promise<void>;
-  edit(to: string, target: string, text: string): Promise<void>;
+  /**
+   * Replace the text of our own message `target`; `mentions` name members in the new text and
+   * replace the old mentions (PROTOCOL.md §12 "Mentions").
+   */
+  edit(to: string, target: string, text: string, options?: { mentions?: Mention[] }): Promise<void>;
+  /**
+   * Forward our stored message `messageId` (text, reply or file) to each conversation of `to`, as
+   * a new message marked `forwarded` (PROTOCOL.md §12 "Forwarding"); an attachment is uploaded
+   * again under a new key per conversation. One result per conversation, in order.
+   */
+  forward(messageId: string, to: readonly string[]): Promise<ForwardResult[]>;
+  /** Pinned messages per conversation (PROTOCOL.md §12 "Pins"). */
+  readonly pins: PinsApi;
   deleteForEveryone(to: string, target: string): Promise<void>;
   setTyping(to: string, typing: boolean): Promise<void>;
   /**

@@ -30,6 +30,8 @@ import { dmConversation, groupConversation, parseConversation } from './internal
 import { createDispatch } from './internal/dispatch.ts';
 import { Emitter } from './internal/emitter.ts';
 import { downloadFile, sendFile } from './internal/files.ts';
+import { forwardMessage } from './internal/forward.ts';
+import { createPinsApi } from './internal/pins.ts';
 import { GroupAdmin } from './internal/groups/admin.ts';
 import { GroupChain } from './internal/groups/chain.ts';
 import { GroupRooms } from './internal/groups/rooms.ts';
@@ -404,9 +406,12 @@ export function createClient(deps: CreateClientOptions): SottoClient {
     async react(to, target, emoji) {
       await sendTo(to, { kind: 'reaction', target, emoji });
     },
-    async edit(to, target, text) {
-      await sendTo(to, { kind: 'edit', target, text });
+    async edit(to, target, text, options = {}) {
+      const mentions = options.mentions?.length ? { mentions: options.mentions } : {};
+      await sendTo(to, { kind: 'edit', target, text, ...mentions });
     },
+    forward: (messageId, to) => forwardMessage({ ctx, http, send: sendTo }, messageId, to),
+    pins: createPinsApi({ ctx, send: sendTo }),
     async deleteForEveryone(to, target) {
       await sendTo(to, { kind: 'delete', target });
     },

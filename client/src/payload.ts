@@ -61,6 +61,10 @@ export {
   MAX_MENTIONS,
   mentionsOfMembers,
   type Mention,
+  MAX_PINS,
+  PIN_ACTIONS,
+  type PinAction,
+  type PinPayload,
 } from '@sotto/crypto/wire';
 
 /** A fresh message id from 16 random bytes (`random` injected for tests). */

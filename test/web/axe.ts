@@ -16,8 +16,11 @@ export interface AxeFindings {
   readonly contrastChecked: number;
 }
 
-/** Run axe on `p` as it is now. */
-export async function axeFindings(p: Page): Promise<AxeFindings> {
+/**
+ * Run axe on `p` as it is now; with `within`, only violations on elements inside that element
+ * (a tag name on the shadow path) count.
+ */
+export async function axeFindings(p: Page, within?: string): Promise<AxeFindings> {
   if (!(await p.evaluate(() => 'axe' in window))) await p.evaluate(axe.source);
   const results = await p.evaluate(
     (tags) =>
@@ -26,8 +29,12 @@ export async function axeFindings(p: Page): Promise<AxeFindings> {
       }),
     TAGS,
   );
+  const inside = (target: unknown[]): boolean =>
+    within === undefined || target.flat(2).some((t) => String(t).split(/[ >,]/).includes(within));
   const serious = results.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => ({ ...v, nodes: v.nodes.filter((n) => inside(n.target as unknown[])) }))
+    .filter((v) => v.nodes.length > 0)
     .map(
       (v) =>
         `${v.id}: ${v.help} — ${v.nodes
@@ -43,7 +50,7 @@ export async function axeFindings(p: Page): Promise<AxeFindings> {
  * Serious or critical axe-core violations on `p`; also fails (as a finding) when the contrast
  * rule measured no text at all, so a view whose colours axe cannot read does not pass quietly.
  */
-export async function seriousViolations(p: Page): Promise<string[]> {
-  const f = await axeFindings(p);
+export async function seriousViolations(p: Page, within?: string): Promise<string[]> {
+  const f = await axeFindings(p, within);
   return f.contrastChecked > 0 ? f.serious : [...f.serious, 'color-contrast: no text measured'];
 }

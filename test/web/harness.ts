@@ -115,7 +115,10 @@ export function launchChromium(extraArgs: readonly string[] = []): Promise<Brows
  * An engine in Node beside the pages (memory store unless one is given), over MQTT on TCP: the
  * server must be started with `{ mqtt: true }`. The caller closes it.
  */
-export function nodeEngine(server: TestServer, store = createMemoryStore()): SottoClient {
+export function nodeEngine(
+  server: Pick<TestServer, 'url' | 'mqttUrl'>,
+  store = createMemoryStore(),
+): SottoClient {
   const mqttUrl = server.mqttUrl;
   if (mqttUrl === undefined)
     throw new TypeError('nodeEngine: start the server with { mqtt: true }');
@@ -311,11 +314,7 @@ export async function nodeUser(
   username: string,
   password = 'correct horse battery',
 ): Promise<SottoClient> {
-  const c = createClient({
-    store: createMemoryStore(),
-    http: { baseUrl: server.url },
-    mqttConnect: (o) => mqtt.connect(server.mqttUrl!, { ...o, reconnectPeriod: 200 }),
-  });
+  const c = nodeEngine(server);
   await c.register(username, password);
   await c.start();
   return c;

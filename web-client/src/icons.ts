@@ -41,6 +41,8 @@ export const icons = {
   info: icon(svg`<circle cx="12" cy="12" r="9"/><path d="M12 16v-4M12 8h.01"/>`),
   reply: icon(svg`<path d="M9 14 4 9l5-5"/><path d="M20 20v-7a4 4 0 0 0-4-4H4"/>`),
   edit: icon(svg`<path d="M12 20h9"/><path d="M16.5 3.5a2.1 2.1 0 0 1 3 3L7 19l-4 1 1-4z"/>`),
+  pin: icon(svg`<path d="M12 17v5"/><path d="M9 3h6l-1 6 3 3v2H7v-2l3-3z"/>`),
+  forward: icon(svg`<path d="m15 14 5-5-5-5"/><path d="M4 20v-7a4 4 0 0 1 4-4h12"/>`),
   trash: icon(svg`<path d="M3 6h18M8 6V4h8v2M19 6l-1 14H6L5 6"/><path d="M10 11v6M14 11v6"/>`),
   download: icon(svg`<path d="M12 3v12M7 10l5 5 5-5M5 21h14"/>`),
   file: icon(svg`<path d="M14 3H6v18h12V7z"/><path d="M14 3v4h4"/>`),

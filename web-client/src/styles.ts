@@ -197,3 +197,28 @@ export function colorFor(name: string): string {
   for (const ch of name) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
   return `hsl(${h % 360} 55% 45%)`;
 }
+
+/** A native modal `<dialog>` (confirm-dialog, forward-picker): its box, backdrop, title and buttons. */
+export const modalDialog = css`
+  dialog {
+    max-width: min(26rem, calc(100vw - 2rem));
+    border: 1px solid var(--border);
+    border-radius: 12px;
+    background: var(--bg);
+    color: var(--fg);
+    padding: 1.2rem;
+  }
+  dialog::backdrop {
+    background: rgb(0 0 0 / 40%);
+  }
+  h2 {
+    margin: 0 0 0.5rem;
+    font-size: 1.1rem;
+  }
+  .buttons {
+    display: flex;
+    justify-content: flex-end;
+    gap: 0.5rem;
+    margin-top: 1rem;
+  }
+`;

@@ -4,6 +4,7 @@
  * object, created by `createClient`, passed to every internal function.
  */
 import type { ReceivedReport } from './reports.ts';
+import type { PinnedMessage } from './pins.ts';
 import type { DeviceCertificate, DeviceKind, LocalDevice } from '@sotto/crypto';
 import type { HttpClient } from '../http.ts';
 import type { AccountRecord, ClientStore, MessageRecord, ReceiptStatus } from '../store/types.ts';
@@ -54,6 +55,8 @@ export interface ClientEvents {
   message: MessageRecord;
   /** An edit, delete or reaction changed a stored message. */
   messageUpdate: MessageRecord;
+  /** A conversation's pinned messages changed (PROTOCOL.md §12 "Pins"); the new list, oldest first. */
+  pins: { conversationId: string; pins: PinnedMessage[] };
   /** A recipient device's receipt moved a message forward. */
   receipt: { messageId: string; user: string; device: string; status: ReceiptStatus };
   /**

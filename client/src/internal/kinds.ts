@@ -16,6 +16,7 @@ const ACKED = new Set<string>([
   'profile',
   'sync',
   'report',
+  'pin',
   'unknown',
 ]);
 /** Kinds shown as messages in a conversation. */

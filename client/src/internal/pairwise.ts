@@ -7,13 +7,20 @@
  */
 import { inboxTopic, pad } from '@sotto/crypto';
 import { ClientError } from '../errors.ts';
-import { encodePayload, newMessageId, type Payload, type PayloadInput } from '../payload.ts';
+import {
+  encodePayload,
+  newMessageId,
+  type Mention,
+  type Payload,
+  type PayloadInput,
+} from '../payload.ts';
 import { isApiError, type BundleResponse } from '../http.ts';
 import type { MessageRecord, OutboxEntry, StoreOp } from '../store/types.ts';
 import type { Ctx } from './context.ts';
 import { dmConversation } from './conversation.ts';
 import { isAcked, isStored } from './kinds.ts';
 import { mapLimited } from './limit.ts';
+import { mayPin, pinOps, pinTarget } from './pins.ts';
 import { ReceiptBatcher, type SentReceiptStatus } from './receipts.ts';
 import { encryptFor } from './sessions.ts';
 import type { Directory } from './trust.ts';
@@ -64,6 +71,21 @@ const toInbox = <T extends { user: string; device: string }>(s: T) => ({
 export function bodyOf(p: Payload): Record<string, unknown> {
   const { id: _id, ts: _ts, kind: _kind, ...rest } = p as Payload & Record<string, unknown>;
   return rest;
+}
+
+/**
+ * A message body after an edit to `text` (PROTOCOL.md §12 "Mentions"): the old mentions go (their
+ * spans named the old text) and the edit's own, if any, take their place.
+ */
+export function editedBody(
+  body: Record<string, unknown>,
+  text: string,
+  mentions: readonly Mention[] | undefined,
+): Record<string, unknown> {
+  const { mentions: _old, ...rest } = body;
+  return mentions !== undefined && mentions.length > 0
+    ? { ...rest, text, mentions: [...mentions] }
+    : { ...rest, text };
 }
 
 /** One pairwise target: a device and the padded plaintext for it. */
@@ -135,8 +157,8 @@ export class Pairwise {
     };
   }
 
-  /** Local store ops for an edit/delete/reaction we send, so our own view matches. */
-  async localEffect(p: Payload, user: string): Promise<StoreOp[]> {
+  /** Local store ops for an edit/delete/reaction/pin we send, so our own view matches. */
+  async localEffect(p: Payload, user: string, conversationId: string): Promise<StoreOp[]> {
     switch (p.kind) {
       case 'edit':
       case 'delete': {
@@ -148,7 +170,7 @@ export class Pairwise {
               {
                 op: 'editMessage',
                 messageId: p.target,
-                body: { ...m.body, text: p.text },
+                body: editedBody(m.body, p.text, p.mentions),
                 editedAt: p.ts,
               },
             ]
@@ -158,6 +180,17 @@ export class Pairwise {
         const m = await this.ctx.store.getMessage(p.target);
         if (!m) throw new ClientError('UNKNOWN_MESSAGE', `no message ${p.target}`);
         return [{ op: 'react', messageId: p.target, user, emoji: p.emoji }];
+      }
+      case 'pin': {
+        // The receivers' rules, checked before sending too: a raw `send` of a pin never pins on
+        // our devices what the recipients would drop.
+        if (!(await mayPin(this.ctx, conversationId, user)))
+          throw new ClientError('NOT_ADMIN', `only admins pin messages in ${conversationId}`);
+        if ((await pinTarget(this.ctx, conversationId, p.target)) === null)
+          throw new ClientError('UNKNOWN_MESSAGE', `no message ${p.target} in ${conversationId}`);
+        const device = this.ctx.account().deviceId;
+        const done = await pinOps(this.ctx, conversationId, p, { user, device, outgoing: true });
+        return done.ops;
       }
       default:
         return [];
@@ -220,7 +253,7 @@ export class Pairwise {
         ),
       });
     }
-    ops.push(...(await this.localEffect(payload, account.username)));
+    ops.push(...(await this.localEffect(payload, account.username, conversationId)));
     if (acked) ops.push(...outboxOps(payload.id, sends.map(toInbox), now, payload.ts));
     // Outbox first: a crash after this point re-sends on the next start.
     await this.ctx.store.batch(ops);

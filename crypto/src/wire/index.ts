@@ -19,4 +19,5 @@ export * from './payload.ts';
 export * from './call.ts';
 export * from './mentions.ts';
 export * from './profile.ts';
+export * from './pins.ts';
 export * from './push.ts';

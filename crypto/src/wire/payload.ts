@@ -23,6 +23,7 @@ import {
 import { jsonBytes, utf8Text } from './json.ts';
 import { MentionFieldError, decodeMentions, type Mention } from './mentions.ts';
 import { ProfileFieldError, decodeProfileFields, type ProfileFields } from './profile.ts';
+import { MarkFieldError, decodeForwarded, decodePinFields, type PinPayload } from './pins.ts';
 
 // base64 in every runtime this package targets (browsers, Node ≥ 20); declared because the
 // package compiles with `types: []` and no DOM lib.
@@ -87,6 +88,8 @@ export interface TextPayload extends PayloadBase {
   text: string;
   /** Spans of `text` that name users (PROTOCOL.md §12 "Mentions"). */
   mentions?: Mention[];
+  /** The content was copied from another message (PROTOCOL.md §12 "Forwarding"). */
+  forwarded?: true;
 }
 /** A chat message quoting an earlier one. */
 export interface ReplyPayload extends PayloadBase {
@@ -107,6 +110,8 @@ export interface EditPayload extends PayloadBase {
   kind: 'edit';
   target: string;
   text: string;
+  /** Spans of the new `text` that name users; they replace the message's mentions. */
+  mentions?: Mention[];
 }
 /** Delete the sender's own message `target` for everyone. */
 export interface DeletePayload extends PayloadBase {
@@ -172,6 +177,8 @@ export interface FilePayload extends PayloadBase {
   thumbnail?: FileThumbnail;
   /** Set when the file is a recorded voice note; `mime` is then one of {@link VOICE_NOTE_MIMES}. */
   voice?: VoiceNote;
+  /** The attachment was copied from another message (PROTOCOL.md §12 "Forwarding"). */
+  forwarded?: true;
 }
 /** A sender-key distribution for a group, sent pairwise to each member device (never shown). */
 export interface SenderKeyPayload extends PayloadBase {
@@ -254,6 +261,7 @@ export type Payload =
   | ProfilePayload
   | SyncPayload
   | ReportPayload
+  | PinPayload
   | CallPayload
   | UnknownPayload;
 
@@ -272,6 +280,7 @@ export const PAYLOAD_KINDS = [
   'profile',
   'sync',
   'report',
+  'pin',
   ...CALL_KINDS,
 ] as const;
 
@@ -416,16 +425,21 @@ function voice(o: Obj): VoiceNote {
   return { durationMs, waveform };
 }
 
-/** A text or reply with its `mentions` field decoded (absent stays absent). */
-function withMentions<P extends TextPayload | ReplyPayload>(o: Obj, p: P): P {
+/** `decode()`, with a field error of mentions.ts or pins.ts made `INVALID_FIELD`. */
+function fields<T>(decode: () => T): T {
   try {
-    const mentions = decodeMentions(o.mentions, p.text);
-    return mentions === undefined ? p : { ...p, mentions };
+    return decode();
   } catch (err) {
-    if (err instanceof MentionFieldError)
+    if (err instanceof MentionFieldError || err instanceof MarkFieldError)
       throw new PayloadError('INVALID_FIELD', err.message, { cause: err });
     throw err;
   }
+}
+
+/** A text, reply or edit with its `mentions` field decoded (absent stays absent). */
+function withMentions<P extends TextPayload | ReplyPayload | EditPayload>(o: Obj, p: P): P {
+  const mentions = fields(() => decodeMentions(o.mentions, p.text));
+  return mentions === undefined ? p : { ...p, mentions };
 }
 
 /** Decode the kind-specific fields of a known kind (strict) from a JSON object. */
@@ -433,7 +447,12 @@ function decodeKnown(o: Obj, base: PayloadBase, kind: PayloadKind, nested: boole
   if (isCallKind(kind)) return decodeCall(o, base, kind);
   switch (kind) {
     case 'text':
-      return withMentions(o, { ...base, kind, text: str(o, 'text', MAX_TEXT_LENGTH) });
+      return withMentions(o, {
+        ...base,
+        kind,
+        text: str(o, 'text', MAX_TEXT_LENGTH),
+        ...fields(() => decodeForwarded(o.forwarded)),
+      });
     case 'reply':
       return withMentions(o, {
         ...base,
@@ -446,7 +465,14 @@ function decodeKnown(o: Obj, base: PayloadBase, kind: PayloadKind, nested: boole
       return { ...base, kind, target: msgId(o, 'target'), emoji };
     }
     case 'edit':
-      return { ...base, kind, target: msgId(o, 'target'), text: str(o, 'text', MAX_TEXT_LENGTH) };
+      return withMentions(o, {
+        ...base,
+        kind,
+        target: msgId(o, 'target'),
+        text: str(o, 'text', MAX_TEXT_LENGTH),
+      });
+    case 'pin':
+      return { ...base, kind, ...fields(() => decodePinFields(o)) };
     case 'delete':
       return { ...base, kind, target: msgId(o, 'target') };
     case 'receipt': {
@@ -483,7 +509,7 @@ function decodeKnown(o: Obj, base: PayloadBase, kind: PayloadKind, nested: boole
       if (caption !== undefined) p.caption = caption;
       if (o.thumbnail !== undefined) p.thumbnail = thumbnail(o);
       if (o.voice !== undefined) p.voice = voice(o);
-      return p;
+      return { ...p, ...fields(() => decodeForwarded(o.forwarded)) };
     }
     case 'sender-key':
       return {

@@ -7,7 +7,7 @@
  */
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
 import { customElement, query, state } from 'lit/decorators.js';
-import { shared } from '../styles.ts';
+import { modalDialog, shared } from '../styles.ts';
 import { uiText } from '../services/ui-strings.ts';
 
 /** What to ask. */
@@ -30,32 +30,12 @@ export type ConfirmAnswer = { note: string } | null;
 export class ConfirmDialog extends LitElement {
   static override styles = [
     shared,
+    modalDialog,
     css`
-      dialog {
-        max-width: min(26rem, calc(100vw - 2rem));
-        border: 1px solid var(--border);
-        border-radius: 12px;
-        background: var(--bg);
-        color: var(--fg);
-        padding: 1.2rem;
-      }
-      dialog::backdrop {
-        background: rgb(0 0 0 / 40%);
-      }
-      h2 {
-        margin: 0 0 0.5rem;
-        font-size: 1.1rem;
-      }
       textarea {
         width: 100%;
         box-sizing: border-box;
         min-height: 4rem;
-      }
-      .buttons {
-        display: flex;
-        justify-content: flex-end;
-        gap: 0.5rem;
-        margin-top: 1rem;
       }
     `,
   ];

@@ -26,6 +26,9 @@ import { Uploads } from './controllers/uploads.ts';
 import { FileDrop } from './controllers/file-drop.ts';
 import { OpenConversation } from './controllers/open-conversation.ts';
 import { Drafts } from './controllers/drafts.ts';
+import { MessageTools } from './controllers/message-tools.ts';
+import './pinned-bar.ts';
+import './forward-picker.ts';
 import { lastSeenLabel } from './time-labels.ts';
 import './message-list.ts';
 import './conversation-header.ts';
@@ -117,6 +120,7 @@ export class ConversationView extends LitElement {
       this._groupRead = false;
       this._badge = '';
       this._verified = false;
+      this.tools.opened();
       const { kind, ref } = parseConversationId(id);
       if (kind === 'group') void this.readGroup();
       // Messages held for a verified contact's new key (after a reload the engine is asked).
@@ -142,6 +146,13 @@ export class ConversationView extends LitElement {
   }
 
   private readonly uploads = new Uploads(this);
+  /** Pins (the bar, the bubbles' Pin) and the forward picker. */
+  private readonly tools = new MessageTools(this, {
+    session: () => this.session,
+    conversationId: () => this.conversationId,
+    picker: () => this.renderRoot.querySelector('forward-picker'),
+    toast: (err) => this.uploads.toast(err),
+  });
   private readonly drafts = new Drafts(this);
   /** The user typed in this conversation's composer since it opened. */
   private typedSinceOpen = false;
@@ -155,6 +166,7 @@ export class ConversationView extends LitElement {
     if (!reread.has(this.conversationId)) return;
     this.scheduleGroupRead();
     void this.readVerified();
+    void this.tools.reload(false);
   };
   private readonly onLive = (): void => {
     this._tick++;
@@ -182,6 +194,7 @@ export class ConversationView extends LitElement {
     if (id !== this.conversationId) return;
     this._group = group;
     this._groupRead = true;
+    void this.tools.reload();
     if (group !== undefined) s.messenger.watchPresence(group.members);
   }
 
@@ -232,7 +245,7 @@ export class ConversationView extends LitElement {
       if (this._editing !== undefined) {
         const target = this._editing;
         this._editing = undefined;
-        await s.messenger.edit(id, target.id, text);
+        await s.messenger.edit(id, target.id, text, mentions);
       } else {
         const replyTo = this._replyTo?.id;
         this._replyTo = undefined;
@@ -399,10 +412,21 @@ export class ConversationView extends LitElement {
       ${isGroup && removed === '' && frozen === undefined ? html`<group-key-banner .groupId=${ref}></group-key-banner>` : nothing}
       <security-notice-strip .scope=${this.conversationId}></security-notice-strip>
       <block-report mode="banner" .username=${isGroup ? '' : ref}></block-report>
+      <pinned-bar
+        .session=${s}
+        .pins=${this.tools.pins}
+        .canPin=${this.tools.canPin}
+        @jump=${(e: CustomEvent<string>) => void this._list?.jumpToMessage(e.detail)}
+        @pin=${this.tools.onPin}
+      ></pinned-bar>
       <message-list
         .session=${s}
         .conversationId=${this.conversationId}
         .jumpTo=${this.jumpTo}
+        .pinned=${this.tools.pinnedIds}
+        .canPin=${this.tools.canPin}
+        @pin=${this.tools.onPin}
+        @forward=${this.tools.onForward}
         @dragover=${this.drop.onDragOver}
         @dragleave=${this.drop.onDragLeave}
         @drop=${this.drop.onDrop}
@@ -440,7 +464,7 @@ export class ConversationView extends LitElement {
         .replyTo=${this._replyTo}
         .editing=${this._editing}
         .canFiles=${s.messenger.capabilities.has('files')}
-        .members=${(this._group?.members ?? []).filter((u) => u !== s.account.username)}
+        .members=${isGroup ? (this._group?.members ?? []).filter((u) => u !== s.account.username) : [ref]}
         .disabledReason=${this.composerBlock(s, removed, blocking)}
         @send=${this.send}
         @typing=${(e: CustomEvent<{ typing: boolean }>) =>
@@ -460,6 +484,10 @@ export class ConversationView extends LitElement {
           this._editing = undefined;
         }}
       ></chat-composer>
+      <forward-picker
+        .session=${s}
+        @forward-error=${(e: CustomEvent<unknown>) => this.uploads.toast(e.detail)}
+      ></forward-picker>
       ${this.drop.dragging ? html`<div class="drop">Drop to send encrypted</div>` : nothing}
       ${
         this._viewer !== undefined

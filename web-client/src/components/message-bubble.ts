@@ -19,6 +19,8 @@ import { voiceOf, waveformLevels } from '../services/voice-note.ts';
 import { linkify, lookalikeReason } from '../services/links.ts';
 import { mentionPieces, mentionsOf } from '../services/mentions.ts';
 import { uiText } from '../services/ui-strings.ts';
+import { renderActions, type ReactDetail } from './message-actions.ts';
+export { QUICK_REACTIONS, type PinDetail, type ReactDetail } from './message-actions.ts';
 import './voice-note.ts';
 
 /**
@@ -37,9 +39,6 @@ export function confirmLookalike(e: Event, href: string): void {
   );
   if (!ok) e.preventDefault();
 }
-
-/** Quick reactions offered on every message. */
-export const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'] as const;
 
 /** Tick glyph and label for a delivery status. */
 export function ticks(status: DeliveryStatus): { glyph: string; label: string } {
@@ -64,13 +63,6 @@ export function formatSize(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-}
-
-/** Detail of the `react` event. */
-export interface ReactDetail {
-  message: MessageRecord;
-  emoji: string;
-  remove: boolean;
 }
 
 /** File fields of a `file` message body, if it is one. */
@@ -110,6 +102,8 @@ export function replyToOf(m: MessageRecord): string | undefined {
  * @fires jump - `CustomEvent<string>` scroll to the quoted message id
  * @fires voice-played - `CustomEvent<MessageRecord>` the user started playing this voice note
  * @fires open-media - `CustomEvent<MessageRecord>` open this photo or video in the viewer
+ * @fires pin - `CustomEvent<PinDetail>` pin or unpin this message
+ * @fires forward - `CustomEvent<MessageRecord>` forward this message to other conversations
  */
 @customElement('message-bubble')
 export class MessageBubble extends LitElement {
@@ -170,6 +164,20 @@ export class MessageBubble extends LitElement {
       .deleted {
         font-style: italic;
         color: var(--fg-2);
+      }
+      .forwarded {
+        display: flex;
+        align-items: center;
+        gap: 0.25rem;
+        font-size: 0.75rem;
+        font-style: italic;
+        color: var(--fg-2);
+        margin-bottom: 2px;
+      }
+      .forwarded svg,
+      .meta [data-pinned] svg {
+        width: 0.85rem;
+        height: 0.85rem;
       }
       .meta {
         display: flex;
@@ -353,6 +361,10 @@ export class MessageBubble extends LitElement {
   /** Which features the engine offers. */
   @property({ attribute: false }) can: ReadonlySet<string> = new Set();
   @property({ type: Boolean, reflect: true }) outgoing = false;
+  /** The message is pinned in its conversation (a pin mark; the action offers Unpin). */
+  @property({ type: Boolean }) pinned = false;
+  /** This account may pin in the conversation (a DM, or a group where it is an admin). */
+  @property({ type: Boolean }) canPin = false;
 
   override willUpdate(): void {
     this.outgoing = this.message.outgoing;
@@ -531,6 +543,11 @@ export class MessageBubble extends LitElement {
             </button>`
           : nothing
       }
+      ${
+        m.body.forwarded === true && !m.deleted
+          ? html`<div class="forwarded" data-forwarded>${icons.forward} Forwarded</div>`
+          : nothing
+      }
       ${this.renderBody(m)}
       ${
         groups.size > 0
@@ -556,6 +573,7 @@ export class MessageBubble extends LitElement {
           : nothing
       }
       <div class="meta">
+        ${this.pinned && !m.deleted ? html`<span data-pinned role="img" aria-label="Pinned">${icons.pin}</span>` : nothing}
         ${m.edited && !m.deleted ? html`<span>edited</span>` : nothing}
         <time datetime=${new Date(m.timestamp).toISOString()}>${time}</time>
         ${
@@ -569,93 +587,15 @@ export class MessageBubble extends LitElement {
       ${
         m.deleted
           ? nothing
-          : html`<div class="actions" role="toolbar" aria-label="Message actions">
-              <button aria-label="Reply" title="Reply" @click=${() => this.fire('reply', m)}>
-                ${icons.reply}
-              </button>
-              ${
-                this.can.has('reactions')
-                  ? html`${QUICK_REACTIONS.slice(0, 3).map(
-                        (emoji) =>
-                          html`<button
-                            aria-label="React ${emoji}"
-                            title="React ${emoji}"
-                            @click=${() =>
-                              this.fire<ReactDetail>('react', {
-                                message: m,
-                                emoji,
-                                remove: mine === emoji,
-                              })}
-                          >
-                            ${emoji}
-                          </button>`,
-                      )}
-                      <button
-                        aria-label="More reactions"
-                        title="More reactions"
-                        @click=${() => this.fire('pick-reaction', m)}
-                      >
-                        ☺︎
-                      </button>`
-                  : nothing
-              }
-              ${
-                file !== null
-                  ? html`<button
-                      aria-label="Download ${safeFileName(file.name)}"
-                      title="Download"
-                      @click=${() => this.fire('download', m)}
-                    >
-                      ${icons.download}
-                    </button>`
-                  : nothing
-              }
-              ${
-                file !== null && this.playKind === 'video' && this.playUrl !== ''
-                  ? html`<button
-                      aria-label=${uiText('media.open', { name: safeFileName(file.name) })}
-                      title=${uiText('media.open', { name: safeFileName(file.name) })}
-                      @click=${() => this.fire('open-media', m)}
-                    >
-                      ⤢
-                    </button>`
-                  : nothing
-              }
-              ${
-                m.outgoing && file === null && this.can.has('edit')
-                  ? html`<button
-                      aria-label="Edit"
-                      title="Edit"
-                      @click=${() => this.fire('edit', m)}
-                    >
-                      ${icons.edit}
-                    </button>`
-                  : nothing
-              }
-              ${
-                m.outgoing && this.can.has('delete')
-                  ? html`<button
-                      aria-label="Delete for everyone"
-                      title="Delete for everyone"
-                      @click=${() => this.fire('delete', m)}
-                    >
-                      ${icons.trash}
-                    </button>`
-                  : nothing
-              }
-              ${
-                m.outgoing
-                  ? nothing
-                  : html`<button
-                      aria-label="Report this message from ${m.sender}"
-                      title="Report"
-                      data-report
-                      @click=${() => this.fire('report', m)}
-                    >
-                      ⚑
-                    </button>`
-              }
-            </div>`
+          : renderActions(m, {
+              me: this.me,
+              can: this.can,
+              file,
+              video: this.playKind === 'video' && this.playUrl !== '',
+              pinned: this.pinned,
+              canPin: this.canPin,
+              fire: (name, detail) => this.fire(name, detail),
+            })
       }
     </div>`;
   }

@@ -178,6 +178,10 @@ export class MessageList extends LitElement {
   @property() conversationId = '';
   /** Message id to scroll to once loaded (search results). */
   @property() jumpTo = '';
+  /** Ids of the conversation's pinned messages (their bubbles show the pin mark). */
+  @property({ attribute: false }) pinned: ReadonlySet<string> = new Set();
+  /** This account may pin here (the bubbles offer Pin). */
+  @property({ type: Boolean }) canPin = false;
 
   @state() private _highlight = '';
   @state() private _atBottom = true;
@@ -425,6 +429,8 @@ export class MessageList extends LitElement {
           }
           .progress=${this.media.progressOf(m)}
           .can=${s?.messenger.capabilities ?? new Set()}
+          .pinned=${this.pinned.has(m.id)}
+          .canPin=${this.canPin}
         ></message-bubble>`,
       this._highlight === m.id,
     );

@@ -18,12 +18,14 @@ import { createModerationPort } from './moderation.ts';
 import { createInvitePort } from './invites.ts';
 import { continueAsGuest, createGuestPort } from './guests.ts';
 import { createProfilePort } from './profiles.ts';
+import { createPinsPort } from './pins-forward.ts';
 import {
   ClientError,
   createHttpClient,
   parseInviteLink,
   type LoginOptions,
   type FileThumbnail,
+  type Mention,
   type MessageRecord,
   type SecurityApi,
   type SottoClient,
@@ -176,6 +178,7 @@ class EngineMessenger implements MessengerService {
     () => this.host.account,
   );
   readonly profiles = createProfilePort(() => this.engine());
+  readonly pins = createPinsPort(() => this.engine());
   readonly invites = createInvitePort(
     () => this.engine(),
     () => location.href,
@@ -553,8 +556,10 @@ class EngineMessenger implements MessengerService {
     return this.run(() => this.engine().react(c, targetId, remove ? null : emoji));
   }
 
-  edit(c: ConversationId, targetId: string, text: string): Promise<void> {
-    return this.run(() => this.engine().edit(c, targetId, text));
+  edit(c: ConversationId, targetId: string, text: string, mentions?: Mention[]): Promise<void> {
+    return this.run(() =>
+      this.engine().edit(c, targetId, text, mentions?.length ? { mentions } : {}),
+    );
   }
 
   deleteForEveryone(c: ConversationId, targetId: string): Promise<void> {

@@ -25,6 +25,9 @@ export interface EngineEventSink {
   connection(change: ClientEvents['connection']): void;
 }
 
+/** An edit older than this (by its sender's clock) does not notify: it was made while we were away. */
+const EDIT_NOTICE_MS = 120_000;
+
 /** Notification text of a new message. */
 export function previewText(m: MessageRecord): string {
   const { text, name } = m.body;
@@ -97,7 +100,41 @@ export function mapEngineEvents(
     const { kind, ref } = parseConversationId(m.conversationId);
     if (kind === 'dm') sink.watch(ref);
   });
-  on('messageUpdate', (m) => emit({ type: 'history', conversationIds: [m.conversationId] }));
+  // An edit that mentions us notifies once per edit (PROTOCOL.md §12 "Mentions": an edit carries
+  // the new text's mentions), even in a muted conversation; a reaction to it later does not.
+  const editsTold = new Set<string>();
+  on('messageUpdate', (m) => {
+    const edit = `${m.id}:${m.editedAt ?? 0}`;
+    const me = sink.me();
+    const mentioned =
+      !m.outgoing &&
+      !m.deleted &&
+      m.editedAt !== undefined &&
+      Date.now() - m.editedAt < EDIT_NOTICE_MS &&
+      !editsTold.has(edit) &&
+      mentionsOf(m).some((x) => x.user === me);
+    if (mentioned) editsTold.add(edit);
+    emit({
+      type: 'history',
+      conversationIds: [m.conversationId],
+      ...(mentioned
+        ? {
+            incoming: [
+              {
+                conversationId: m.conversationId,
+                id: m.id,
+                sender: m.sender,
+                preview: previewText(m),
+                at: m.editedAt ?? m.timestamp,
+                mentioned: mentionsOf(m).map((x) => x.user),
+              },
+            ],
+          }
+        : {}),
+    });
+  });
+  // The pinned bar re-reads its list with the conversation.
+  on('pins', (p) => emit({ type: 'history', conversationIds: [p.conversationId] }));
   on('receipt', (r) => {
     void sink
       .store()

@@ -68,6 +68,10 @@ export function noticeText(m: MessageRecord): string {
   }
   if (notice === 'call') return callLineText(m);
   if (notice === 'group') return groupLineText(m);
+  if (notice === 'pin') {
+    const actor = m.outgoing ? uiText('group.you') : m.sender;
+    return uiText(m.body.action === 'unpin' ? 'notice.unpinned' : 'notice.pinned', { actor });
+  }
   return uiText('notice.security');
 }
 

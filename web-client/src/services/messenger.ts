@@ -12,6 +12,7 @@ import type { ModerationPort } from './moderation.ts';
 import type { GuestPort } from './guests.ts';
 import type { InvitePort } from './invites.ts';
 import type { ProfilePort } from './profiles.ts';
+import type { PinsPort } from './pins-forward.ts';
 import type { PushPort } from './app-worker.ts';
 import { dmConversation, groupConversation, parseConversation } from '@sotto/crypto/wire';
 import type { CallInput, CallNote, CallSignal } from '@sotto/client';
@@ -530,7 +531,13 @@ export interface MessengerService {
     emoji: string,
     remove: boolean,
   ): Promise<void>;
-  edit(conversationId: ConversationId, targetId: string, text: string): Promise<void>;
+  /** Replace our message's text; `mentions` name members in the new text (they replace the old). */
+  edit(
+    conversationId: ConversationId,
+    targetId: string,
+    text: string,
+    mentions?: Mention[],
+  ): Promise<void>;
   deleteForEveryone(conversationId: ConversationId, targetId: string): Promise<void>;
   /** Send read receipts for these incoming messages (no-op when receipts are off). */
   markRead(conversationId: ConversationId, messages: { id: string; sender: string }[]): void;
@@ -569,6 +576,8 @@ export interface MessengerService {
   readonly invites: InvitePort;
   /** Display names and pictures, end-to-end encrypted (services/profiles.ts). */
   readonly profiles: ProfilePort;
+  /** Pinned messages and forwarding (services/pins-forward.ts). */
+  readonly pins: PinsPort;
   /** Follow these users' presence (a group's members, for its online count); idempotent. */
   watchPresence(usernames: readonly string[]): void;
   /** Call signalling (capability `calls`). */

@@ -132,6 +132,8 @@ const EN_CORE = {
   'notice.callEnded': '{media} call · {duration}',
   'notice.callDeclined': 'Declined {media} call from {user}',
   'notice.callUnanswered': '{media} call · no answer',
+  'notice.pinned': '{actor} pinned a message',
+  'notice.unpinned': '{actor} unpinned a message',
   'group.you': 'You',
   'group.create': '{actor} created the group “{name}”',
   'group.add': '{actor} added {subject}',

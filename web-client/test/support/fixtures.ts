@@ -8,6 +8,7 @@ import type { ModerationPort } from '../../src/services/moderation.ts';
 import type { InvitePort } from '../../src/services/invites.ts';
 import type { GuestPort } from '../../src/services/guests.ts';
 import type { ProfileInfo, ProfilePort } from '../../src/services/profiles.ts';
+import type { PinsPort } from '../../src/services/pins-forward.ts';
 import type { PushPort } from '../../src/services/app-worker.ts';
 import 'fake-indexeddb/auto';
 import { createDexieStore } from '@sotto/client/dexie';
@@ -387,6 +388,16 @@ export class RecordingMessenger implements MessengerService {
     },
     of: async (u) => this.knownProfiles.get(u) ?? null,
     avatar: async () => null,
+  };
+  /** The double's pins: none, and nothing may be pinned or forwarded (recorded). */
+  readonly pins: PinsPort = {
+    list: async () => [],
+    canPin: async () => false,
+    setPinned: async (c, id, pinned) => this.record('setPinned', c, id, pinned),
+    forward: async (id, to) => {
+      this.record('forward', id, [...to]);
+      return [];
+    },
   };
   watchPresence(usernames: readonly string[]) {
     this.record('watchPresence', [...usernames]);

@@ -12,6 +12,7 @@ import { applyCall } from './call.ts';
 import { applyEdit } from './edit.ts';
 import { applyGroupChange } from './group-change.ts';
 import { applyMessage } from './message.ts';
+import { applyPin } from './pin.ts';
 import { applyProfile } from './profile.ts';
 import { applyReaction } from './reaction.ts';
 import { applyReceipt } from './receipt.ts';
@@ -34,6 +35,7 @@ const BLOCKABLE: ReadonlySet<string> = new Set([
   'profile',
   'group-change',
   'report',
+  'pin',
   'unknown',
 ]);
 
@@ -102,6 +104,8 @@ export class Applier {
         );
       case 'report':
         return applyReport(payload, at);
+      case 'pin':
+        return applyPin(payload, at);
       case 'unknown':
         return applyUnknown(payload, at);
     }

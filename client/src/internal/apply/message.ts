@@ -10,8 +10,11 @@ import type { Applying } from './types.ts';
  * anyone else is dropped before the message is stored (PROTOCOL.md §12 "Mentions"), so a sender
  * cannot make a non-member look mentioned.
  */
-async function members(at: Applying): Promise<Set<string>> {
-  const c = parseConversation(at.origin.conversationId);
+export async function mentionMembers(
+  at: Applying,
+  conversationId = at.origin.conversationId,
+): Promise<Set<string>> {
+  const c = parseConversation(conversationId);
   if (c.type === 'group') return new Set((await at.ctx.store.getGroup(c.groupId))?.members ?? []);
   return new Set([at.ctx.account().username, c.user]);
 }
@@ -24,7 +27,7 @@ export async function applyMessage(
   const { origin, now, fromSelf } = at;
   const body = bodyOf(p);
   if (p.kind !== 'file' && p.mentions !== undefined) {
-    const kept = mentionsOfMembers(p.mentions, await members(at));
+    const kept = mentionsOfMembers(p.mentions, await mentionMembers(at));
     if (kept.length > 0) body.mentions = kept;
     else delete body.mentions;
   }

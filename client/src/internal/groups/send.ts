@@ -97,7 +97,9 @@ export class GroupSender {
         ),
       });
     }
-    ops.push(...(await this.pairwise.localEffect(payload, account.username)));
+    ops.push(
+      ...(await this.pairwise.localEffect(payload, account.username, groupConversation(groupId))),
+    );
     if (acked)
       ops.push(
         ...outboxOps(
