@@ -154,6 +154,10 @@ export class AppLockSettings extends LitElement {
           </button>
         </div>
         <p class="muted">Now: ${s.idleSeconds} seconds.</p>
+        <p class="muted" data-lock-push-note>
+          While the app lock is on, notifications that arrive when Sotto is closed say only “New
+          message”.
+        </p>
       </form>
       <form @submit=${this.disable} aria-label="Turn off app lock" novalidate data-lock-off>
         ${this.field('lock-current', 'Current passphrase', this._current, (v) => (this._current = v), 'current-password')}
@@ -168,7 +172,8 @@ export class AppLockSettings extends LitElement {
       <p class="muted">
         Sotto will ask for this passphrase when it opens and after a time without input. It cannot
         be recovered: without it, the keys and messages on this browser are lost (log in again and
-        link this browser from another device).
+        link this browser from another device). While it is on, notifications that arrive when Sotto
+        is closed say only “New message”: nothing can open the messages without the passphrase.
       </p>
       <div><button type="submit" ?disabled=${this._busy}>Turn on app lock</button></div>
     </form>`;
