@@ -197,3 +197,16 @@ export function colorFor(name: string): string {
   for (const ch of name) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
   return `hsl(${h % 360} 55% 45%)`;
 }
+
+/** A checkbox with its label and a muted explanation beside it (`<label class="check">`). */
+export const checkRow = css`
+  label.check {
+    display: flex;
+    gap: 0.6rem;
+    align-items: flex-start;
+  }
+  label.check input {
+    min-height: 0;
+    margin-top: 0.2rem;
+  }
+`;

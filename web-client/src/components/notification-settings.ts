@@ -10,26 +10,18 @@ import { consume } from '@lit/context';
 import { sessionContext } from '../context.ts';
 import type { ChatSession } from '../services/session.ts';
 import { HIDE_CONTENT_SETTING } from '../services/notify-rules.ts';
-import { shared } from '../styles.ts';
+import { checkRow, shared } from '../styles.ts';
 import './push-toggle.ts';
 
 @customElement('notification-settings')
 export class NotificationSettings extends LitElement {
   static override styles = [
     shared,
+    checkRow,
     css`
       :host {
         display: grid;
         gap: 0.6rem;
-      }
-      label.check {
-        display: flex;
-        gap: 0.6rem;
-        align-items: flex-start;
-      }
-      label.check input {
-        min-height: 0;
-        margin-top: 0.2rem;
       }
     `,
   ];

@@ -14,7 +14,7 @@ import { MessengerError, type Account, type DeviceInfo } from '../services/messe
 import type { ChatSession } from '../services/session.ts';
 import { icons } from '../icons.ts';
 import { applyTheme } from '../services/theme.ts';
-import { shared } from '../styles.ts';
+import { checkRow, shared } from '../styles.ts';
 import { MIN_PASSWORD } from './auth-view.ts';
 import './identity-reset.ts';
 import './app-lock-settings.ts';
@@ -58,6 +58,7 @@ export type Theme = 'system' | 'light' | 'dark';
 export class SettingsView extends LitElement {
   static override styles = [
     shared,
+    checkRow,
     css`
       :host {
         display: flex;
@@ -74,15 +75,6 @@ export class SettingsView extends LitElement {
       h3 {
         margin: 0.8rem 0 0.2rem;
         font-size: 0.95rem;
-      }
-      label.check {
-        display: flex;
-        gap: 0.6rem;
-        align-items: flex-start;
-      }
-      label.check input {
-        min-height: 0;
-        margin-top: 0.2rem;
       }
       fieldset {
         border: 1px solid var(--border);
