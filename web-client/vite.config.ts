@@ -59,6 +59,8 @@ function serviceWorker(): Plugin {
         minify: true,
         legalComments: 'none',
         define: {
+          // mqtt.js checks `global` in a few browser paths (as in the page's build below).
+          global: 'globalThis',
           __SOTTO_SHELL__: JSON.stringify(shell),
           __SOTTO_VERSION__: JSON.stringify(version),
         },

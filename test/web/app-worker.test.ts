@@ -1,18 +1,33 @@
 /**
  * The installable app in Chromium (docs/WEB.md "Installable app and notifications"): the
  * manifest and its icons, the service worker under the strict CSP, an offline start from the
- * worker's cache, and the worker's handling of a wake-up push — a generic notification only
- * while no window of the app is visible, and a click that opens the conversation it names.
+ * worker's cache, and the worker's handling of a wake-up push — nothing while a window of the
+ * app is visible, the generic notice while it cannot read the store (no account, app lock), and
+ * otherwise what its own engine fetched and decrypted: the conversation's name and the text
+ * ("New message" under "hide message content"), nothing for a muted chat or for a push with
+ * nothing new behind it whatever its body says, and never an engine beside another (the engine
+ * lock: the worker waits for it, the page waits for the worker). A click opens the conversation.
  *
  * The push is handed to the worker with CDP `ServiceWorker.deliverPushMessage`: Chromium's
  * PushManager subscribes through FCM, which cannot be reached from the test machines, so the
  * path browser ← push service is not exercised here (keyserver/test/push.test.ts checks what the
- * key server sends, against a local receiver).
+ * key server sends, against a local receiver). The people who write are Node engines over MQTT.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, CDPSession, Page, Worker } from 'playwright-core';
+import mqtt, { type MqttClient } from 'mqtt';
+import { createClient, createMemoryStore, type SottoClient } from '@sotto/client';
+import { until } from '../../client/test/support/server.ts';
 import { expectCspClean, newWatchedUser, type CspWatch } from './csp-watch.ts';
-import { launchChromium, startServer, type TestServer } from './harness.ts';
+import {
+  bubble,
+  go,
+  launchChromium,
+  openConversation,
+  signUp,
+  startServer,
+  type TestServer,
+} from './harness.ts';
 
 /** What the test uses of the worker's global scope (the DOM typings here do not describe it). */
 interface WorkerScope {
@@ -33,7 +48,8 @@ let page: Page;
 let csp: CspWatch;
 
 beforeAll(async () => {
-  server = await startServer();
+  // MQTT over TCP for the Node engines of the people who write to the worker's account.
+  server = await startServer({ mqtt: true });
   browser = await launchChromium();
   ({ context, page, csp } = await newWatchedUser(browser, server.url));
 });
@@ -42,6 +58,38 @@ afterAll(async () => {
   await browser?.close();
   await server?.close();
 });
+
+/** The push registration of the app's worker in the context of `p`, and that worker. */
+async function workerOf(
+  ctx: BrowserContext,
+  p: Page,
+): Promise<{ cdp: CDPSession; registrationId: string; worker: Worker }> {
+  const cdp = await ctx.newCDPSession(p);
+  const found = new Promise<string>((resolve) =>
+    cdp.on(
+      'ServiceWorker.workerRegistrationUpdated',
+      (e: { registrations: { registrationId: string; scopeURL: string }[] }) => {
+        const r = e.registrations.find((x) => x.scopeURL === `${server.url}/`);
+        if (r) resolve(r.registrationId);
+      },
+    ),
+  );
+  await cdp.send('ServiceWorker.enable');
+  const registrationId = await found;
+  const worker = ctx.serviceWorkers()[0] ?? (await ctx.waitForEvent('serviceworker'));
+  return { cdp, registrationId, worker };
+}
+
+/** The notifications `worker` shows now. */
+const shown = (worker: Worker) =>
+  worker.evaluate(async () =>
+    (await (self as unknown as WorkerScope).registration.getNotifications()).map((n) => ({
+      title: n.title,
+      body: n.body,
+      tag: n.tag,
+      data: n.data,
+    })),
+  );
 
 /** The active worker's script URL, once the page's registration is ready. */
 const activeWorker = (p: Page) =>
@@ -120,34 +168,14 @@ describe('wake-up pushes in the service worker', () => {
       registrationId,
       data,
     });
-  const notifications = () =>
-    worker.evaluate(async () =>
-      (await (self as unknown as WorkerScope).registration.getNotifications()).map((n) => ({
-        title: n.title,
-        body: n.body,
-        tag: n.tag,
-        data: n.data,
-      })),
-    );
+  const notifications = () => shown(worker);
 
   beforeAll(async () => {
     await context.grantPermissions(['notifications'], { origin: server.url });
-    cdp = await context.newCDPSession(page);
-    const found = new Promise<string>((resolve) =>
-      cdp.on(
-        'ServiceWorker.workerRegistrationUpdated',
-        (e: { registrations: { registrationId: string; scopeURL: string }[] }) => {
-          const r = e.registrations.find((x) => x.scopeURL === `${server.url}/`);
-          if (r) resolve(r.registrationId);
-        },
-      ),
-    );
-    await cdp.send('ServiceWorker.enable');
-    registrationId = await found;
-    worker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker'));
+    ({ cdp, registrationId, worker } = await workerOf(context, page));
   });
 
-  it('shows only "New message" while no window is visible, and nothing while one is', async () => {
+  it('shows only "New message" while no window is visible and no account is signed in, nothing while one is', async () => {
     const group = (n: number) => `group:g${n}${'x'.repeat(20)}`;
     // Visible page: the page notifies by itself, the worker stays silent.
     await page.goto(`${server.url}/#/`);
@@ -196,5 +224,240 @@ describe('wake-up pushes in the service worker', () => {
     await expect
       .poll(async () => (await notifications()).map((n) => n.tag))
       .toEqual(['sotto-new-message']);
+  });
+});
+
+describe('wake-ups the worker fetches and decrypts (no page of the app open)', () => {
+  const alice = 'wake_alice';
+  let actx: BrowserContext;
+  let ap: Page;
+  let acsp: CspWatch;
+  let aw: { cdp: CDPSession; registrationId: string; worker: Worker };
+  const writers = new Map<string, { engine: SottoClient; mq: () => MqttClient | null }>();
+
+  /** Hand the worker a push (the key server's wake-up, or anything a hostile one sends). */
+  const deliver = (data: string) =>
+    aw.cdp.send('ServiceWorker.deliverPushMessage', {
+      origin: server.url,
+      registrationId: aw.registrationId,
+      data,
+    });
+  const wakeUp = () => deliver(JSON.stringify({ v: 1, type: 'wake' }));
+  const notes = () => shown(aw.worker);
+  const clearNotes = () =>
+    aw.worker.evaluate(async () => {
+      for (const n of await (self as unknown as WorkerScope).registration.getNotifications())
+        (n as unknown as { close(): void }).close();
+    });
+
+  /** `from` writes to Alice; resolves once the broker has queued it for her (its PUBACK). */
+  async function write(from: string, text: string): Promise<void> {
+    const w = writers.get(from)!;
+    await w.engine.sendText(alice, text);
+    await until(
+      () => Object.keys(w.mq()?.outgoing ?? { x: 1 }).length === 0,
+      `the broker's PUBACK of ${from}'s message`,
+      20_000,
+    );
+  }
+
+  /** Alice's app page, signed in (resumed), on the chat list. */
+  async function openApp(): Promise<void> {
+    await ap.goto(`${server.url}/#/`);
+    await ap.locator('conversation-list').waitFor({ timeout: 30_000 });
+  }
+
+  beforeAll(async () => {
+    ({ context: actx, page: ap, csp: acsp } = await newWatchedUser(browser, server.url));
+    await actx.grantPermissions(['notifications'], { origin: server.url });
+    await signUp(ap, alice);
+    aw = await workerOf(actx, ap);
+    for (const name of ['wake_bob', 'wake_carol', 'wake_dave']) {
+      let mq: MqttClient | null = null;
+      const engine = createClient({
+        store: createMemoryStore(),
+        http: { baseUrl: server.url },
+        mqttConnect: (o) => (mq = mqtt.connect(server.mqttUrl!, o)),
+      });
+      await engine.register(name, 'correct horse battery');
+      await engine.start();
+      writers.set(name, { engine, mq: () => mq });
+    }
+    // Carol's chat is muted (until unmuted).
+    await write('wake_carol', 'hi from carol');
+    await openConversation(ap, 'dm:wake_carol');
+    await ap.locator('conversation-view conversation-actions select[data-mute]').selectOption('1h');
+    const muted = ap.locator('conversation-list a[data-conversation="dm:wake_carol"] [data-muted]');
+    await muted.waitFor({ timeout: 10_000 });
+    // Stored (the write follows the click): a fresh page still shows it.
+    await ap.reload();
+    await muted.waitFor({ timeout: 30_000 });
+    // The app is closed: no window of it, its engine stopped (and its engine lock released).
+    await ap.goto('about:blank');
+  });
+
+  afterAll(async () => {
+    for (const w of writers.values()) await w.engine.close();
+  });
+
+  it('shows the conversation and the text it decrypted; a muted chat stays silent', async () => {
+    await write('wake_carol', 'muted words');
+    await write('wake_bob', 'lunch at noon?');
+    await write('wake_dave', 'the marker from dave');
+    await wakeUp();
+    // Dave's notice is the marker: the worker handled the whole queue, Carol's message too.
+    await expect
+      .poll(notes, { timeout: 40_000 })
+      .toContainEqual(expect.objectContaining({ tag: 'dm:wake_dave' }));
+    expect((await notes()).sort((a, b) => a.tag.localeCompare(b.tag))).toEqual([
+      {
+        title: 'wake_bob',
+        body: 'lunch at noon?',
+        tag: 'dm:wake_bob',
+        data: { conversation: 'dm:wake_bob' },
+      },
+      {
+        title: 'wake_dave',
+        body: 'the marker from dave',
+        tag: 'dm:wake_dave',
+        data: { conversation: 'dm:wake_dave' },
+      },
+    ]);
+    await clearNotes();
+  });
+
+  it('shows nothing a push body says: a forged or repeated push with nothing new shows nothing', async () => {
+    // Stored and unread from the last test, but not new: a push naming anything must not show
+    // them, nor the push's own words.
+    await deliver('{"v":1,"type":"wake","from":"wake_bob","text":"pay me"}');
+    await deliver('{"from":"wake_bob","text":"pay me"}');
+    await deliver(JSON.stringify({ v: 1, type: 'wake', conversation: `group:g${'x'.repeat(21)}` }));
+    await wakeUp();
+    // The marker: a real message after them (pushes reach one worker in order).
+    await write('wake_dave', 'second marker');
+    await wakeUp();
+    await expect.poll(notes, { timeout: 40_000 }).toHaveLength(1);
+    expect(await notes()).toEqual([
+      {
+        title: 'wake_dave',
+        body: 'second marker',
+        tag: 'dm:wake_dave',
+        data: { conversation: 'dm:wake_dave' },
+      },
+    ]);
+    await clearNotes();
+  });
+
+  it('runs the engine only under its lock: the worker waits for another engine, the page for the worker', async () => {
+    const name = `sotto-engine:${alice}`;
+    /** Take Alice's engine lock from the worker's scope (as another engine would hold it). */
+    const hold = () =>
+      aw.worker.evaluate(
+        (n) =>
+          new Promise<void>((held) => {
+            void navigator.locks.request(
+              n,
+              () =>
+                new Promise<void>((release) => {
+                  (self as unknown as { release: () => void }).release = release;
+                  held();
+                }),
+            );
+          }),
+        name,
+      );
+    const release = () =>
+      aw.worker.evaluate(() => (self as unknown as { release: () => void }).release());
+    // Page and Worker evaluate alike; their overloads do not unify.
+    const pending = (p: Page | Worker) =>
+      (p as Page).evaluate(
+        async (n) => (await navigator.locks.query()).pending?.filter((l) => l.name === n).length,
+        name,
+      );
+
+    // Another engine holds it: the woken worker waits for it before it opens anything.
+    await hold();
+    await write('wake_bob', 'while locked out');
+    await wakeUp();
+    await expect.poll(() => pending(aw.worker), { timeout: 20_000 }).toBe(1);
+    expect(await notes()).toEqual([]);
+    await release();
+    await expect
+      .poll(notes, { timeout: 40_000 })
+      .toEqual([expect.objectContaining({ title: 'wake_bob', body: 'while locked out' })]);
+    await clearNotes();
+
+    // The worker (or another page) holds it: the page waits before it starts its engine.
+    await hold();
+    await ap.goto(`${server.url}/#/`);
+    await expect.poll(() => pending(ap), { timeout: 30_000 }).toBe(1);
+    await release();
+    // The page's engine starts with the token the worker's runs refreshed and stored — no reuse,
+    // which would sign this device out — and shows what the worker fetched, each message once.
+    await ap.locator('conversation-list').waitFor({ timeout: 30_000 });
+    await openConversation(ap, 'dm:wake_bob');
+    await bubble(ap, 'while locked out').waitFor({ timeout: 30_000 });
+    expect(await bubble(ap, 'lunch at noon?').count()).toBe(1);
+    expect(await bubble(ap, 'while locked out').count()).toBe(1);
+    await openConversation(ap, 'dm:wake_dave');
+    await bubble(ap, 'second marker').waitFor();
+    expect(await bubble(ap, 'the marker from dave').count()).toBe(1);
+    // Online, and still after a message the page's own engine receives.
+    await write('wake_dave', 'hello open page');
+    await bubble(ap, 'hello open page').waitFor({ timeout: 30_000 });
+    expect(await ap.locator('conversation-list').textContent()).not.toMatch(/signed out/i);
+    await expectCspClean(acsp, ap, 'after the worker’s wake-ups');
+  });
+
+  it('names only the conversation with "hide message content"', async () => {
+    await go(ap, '#/settings');
+    const hide = ap.locator('notification-settings input[name=hide-content]');
+    await hide.check();
+    // The switch is disabled until the choice is stored; then a fresh page shows it on.
+    await expect.poll(() => hide.isEnabled(), { timeout: 20_000 }).toBe(true);
+    await ap.reload();
+    await go(ap, '#/settings');
+    await expect.poll(() => hide.isChecked(), { timeout: 20_000 }).toBe(true);
+    await ap.goto('about:blank');
+    await write('wake_bob', 'the secret plan');
+    await wakeUp();
+    await expect.poll(notes, { timeout: 40_000 }).toEqual([
+      {
+        title: 'wake_bob',
+        body: 'New message',
+        tag: 'dm:wake_bob',
+        data: { conversation: 'dm:wake_bob' },
+      },
+    ]);
+    await clearNotes();
+  });
+
+  it('shows only the generic notice with the app lock on, and the page fetches the message after unlocking', async () => {
+    await openApp();
+    await go(ap, '#/settings');
+    const settings = ap.locator('app-lock-settings');
+    await settings.getByLabel('Passphrase', { exact: true }).fill('tide pools at noon');
+    await settings.getByLabel('Confirm passphrase').fill('tide pools at noon');
+    await settings.getByRole('button', { name: 'Turn on app lock' }).click();
+    await settings.locator('[data-lock-push-note]').waitFor({ timeout: 30_000 });
+    await ap.goto('about:blank');
+    await write('wake_bob', 'behind the lock');
+    await wakeUp();
+    await expect
+      .poll(notes, { timeout: 40_000 })
+      .toEqual([
+        {
+          title: 'Sotto',
+          body: 'New message',
+          tag: 'sotto-new-message',
+          data: { conversation: null },
+        },
+      ]);
+    await ap.goto(`${server.url}/#/`);
+    const lock = ap.locator('lock-view');
+    await lock.getByLabel('Passphrase').fill('tide pools at noon');
+    await lock.getByRole('button', { name: 'Unlock' }).click();
+    await openConversation(ap, 'dm:wake_bob');
+    await bubble(ap, 'behind the lock').waitFor({ timeout: 30_000 });
   });
 });

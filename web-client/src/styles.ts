@@ -222,3 +222,16 @@ export const modalDialog = css`
     margin-top: 1rem;
   }
 `;
+
+/** A checkbox with its label and a muted explanation beside it (`<label class="check">`). */
+export const checkRow = css`
+  label.check {
+    display: flex;
+    gap: 0.6rem;
+    align-items: flex-start;
+  }
+  label.check input {
+    min-height: 0;
+    margin-top: 0.2rem;
+  }
+`;

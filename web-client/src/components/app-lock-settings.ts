@@ -158,6 +158,7 @@ export class AppLockSettings extends LitElement {
           </button>
         </div>
         <p class="muted">${uiPlural('appLock.idleNow', s.idleSeconds)}</p>
+        <p class="muted" data-lock-push-note>${uiText('appLock.pushNote')}</p>
       </form>
       <form
         @submit=${this.disable}

@@ -1,7 +1,8 @@
 /**
  * `<push-toggle>`: the "Notify me when Sotto is closed" switch of Settings → Notifications
  * (docs/WEB.md "Installable app and notifications"). On: this browser subscribes to wake-up
- * pushes; the notification it then shows says only "New message" (docs/SECURITY.md "Web Push").
+ * pushes; the service worker then fetches and decrypts what arrived and notifies like the page
+ * does — or only "New message" while the app lock is on (docs/SECURITY.md "Web Push").
  */
 import { LitElement, css, html } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';

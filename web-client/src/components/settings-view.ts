@@ -15,7 +15,7 @@ import { MessengerError, type Account, type DeviceInfo } from '../services/messe
 import type { ChatSession } from '../services/session.ts';
 import { icons } from '../icons.ts';
 import { applyTheme } from '../services/theme.ts';
-import { shared } from '../styles.ts';
+import { checkRow, shared } from '../styles.ts';
 import { MIN_PASSWORD } from './auth-view.ts';
 import './identity-reset.ts';
 import './app-lock-settings.ts';
@@ -25,7 +25,7 @@ import './passkey-settings.ts';
 import './profile-settings.ts';
 import { uiText } from '../services/ui-strings.ts';
 import './own-key-log-status.ts';
-import './push-toggle.ts';
+import './notification-settings.ts';
 
 /** Why a password change failed, in words. */
 function passwordError(err: unknown): string {
@@ -60,6 +60,7 @@ export type Theme = 'system' | 'light' | 'dark';
 export class SettingsView extends LitElement {
   static override styles = [
     shared,
+    checkRow,
     css`
       :host {
         display: flex;
@@ -76,15 +77,6 @@ export class SettingsView extends LitElement {
       h3 {
         margin: 0.8rem 0 0.2rem;
         font-size: 0.95rem;
-      }
-      label.check {
-        display: flex;
-        gap: 0.6rem;
-        align-items: flex-start;
-      }
-      label.check input {
-        min-height: 0;
-        margin-top: 0.2rem;
       }
       fieldset {
         border: 1px solid var(--border);
@@ -127,7 +119,6 @@ export class SettingsView extends LitElement {
   @state() private _readReceipts = true;
   @state() private _privacyError = '';
   @state() private _theme: Theme = 'system';
-  @state() private _sound = false;
   @state() private _devices: DeviceInfo[] | undefined;
   @state() private _devicesError = '';
   @state() private _wipe = false;
@@ -144,8 +135,6 @@ export class SettingsView extends LitElement {
   @state() private _pwBusy = false;
   /** The device id this browser had before it reset the identity (shown in the notice). */
   @state() private _resetFrom: string | null = null;
-  @state() private _notify: NotificationPermission | 'unsupported' =
-    typeof Notification === 'undefined' ? 'unsupported' : Notification.permission;
 
   override firstUpdated(): void {
     void this.load();
@@ -166,7 +155,6 @@ export class SettingsView extends LitElement {
       }
     }
     this._theme = await s.history.setting<Theme>('theme', 'system');
-    this._sound = (await s.history.setting('sound', false)) === true;
     if (s.messenger.capabilities.has('devices')) {
       try {
         this._devices = await s.messenger.devices();
@@ -198,11 +186,6 @@ export class SettingsView extends LitElement {
     this._theme = theme;
     applyTheme(theme);
     await this.session?.history.setSetting('theme', theme);
-  }
-
-  private async askNotifications(): Promise<void> {
-    if (typeof Notification === 'undefined') return;
-    this._notify = await Notification.requestPermission();
   }
 
   private async changePassword(e: Event): Promise<void> {
@@ -416,36 +399,7 @@ export class SettingsView extends LitElement {
         </fieldset>
 
         <h3>Notifications</h3>
-        ${
-          this._notify === 'unsupported'
-            ? html`<p class="muted">This browser does not support notifications.</p>`
-            : this._notify === 'granted'
-              ? html`<p class="muted">Desktop notifications are on (sender and a preview).</p>`
-              : this._notify === 'denied'
-                ? html`<p class="muted">
-                    Notifications are blocked in the browser’s site settings.
-                  </p>`
-                : html`<div>
-                    <button @click=${this.askNotifications}>Turn on desktop notifications</button>
-                  </div>`
-        }
-        <push-toggle .port=${s?.messenger.push}></push-toggle>
-        <label class="check">
-          <input
-            type="checkbox"
-            name="sound"
-            .checked=${this._sound}
-            @change=${(e: Event) => {
-              this._sound = (e.target as HTMLInputElement).checked;
-              void this.session?.setSound(this._sound);
-            }}
-          />
-          <span
-            >Play a sound for new messages<br /><span class="muted"
-              >A short chime, not for the conversation you are reading.</span
-            ></span
-          >
-        </label>
+        <notification-settings></notification-settings>
 
         <h3>Devices</h3>
         ${

@@ -52,7 +52,9 @@ export const EN_ACCOUNT = {
   'appLock.new': 'Passphrase',
   'appLock.confirm': 'Confirm passphrase',
   'appLock.warning':
-    'Sotto will ask for this passphrase when it opens and after a time without input. It cannot be recovered: without it, the keys and messages on this browser are lost (log in again and link this browser from another device).',
+    'Sotto will ask for this passphrase when it opens and after a time without input. It cannot be recovered: without it, the keys and messages on this browser are lost (log in again and link this browser from another device). While it is on, notifications that arrive when Sotto is closed say only “New message”: nothing can open the messages without the passphrase.',
+  'appLock.pushNote':
+    'While the app lock is on, notifications that arrive when Sotto is closed say only “New message”.',
   'appLock.turnOn': 'Turn on app lock',
 
   'reset.noPassword': 'Enter your password.',
@@ -138,7 +140,7 @@ export const EN_ACCOUNT = {
   'ownKey.ack': 'I understand',
 
   'push.unsupported': 'This browser cannot notify while Sotto is closed.',
-  'push.label': 'Notify me when Sotto is closed (shows only “New message”)',
+  'push.label': 'Notify me when Sotto is closed',
   'push.blocked': 'Notifications are blocked in the browser’s site settings.',
   'push.incomplete': 'The browser returned an incomplete push subscription.',
   'error.signInFirst': 'Sign in first.',

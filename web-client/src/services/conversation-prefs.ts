@@ -6,17 +6,17 @@
  * main chat list for its "Archived" section until the user takes it out again.
  */
 import type { HistoryStore } from './history.ts';
+import {
+  CONVERSATION_PREFS_SETTING as SETTING,
+  mutedUntilOf,
+  type ConversationPref,
+} from './notify-rules.ts';
+
+export type { ConversationPref } from './notify-rules.ts';
 
 /** How long a mute lasts: an hour, eight hours, or until unmuted. */
 export type MuteDuration = '1h' | '8h' | 'forever';
 
-/** What is kept for one conversation. `mutedUntil`: ms since the epoch, or -1 for forever. */
-export interface ConversationPref {
-  mutedUntil?: number;
-  archived?: boolean;
-}
-
-const SETTING = 'conversationPrefs';
 const HOUR_MS = 3_600_000;
 
 /** The length of each timed mute (ms). */
@@ -49,8 +49,7 @@ export class ConversationPrefs {
 
   /** Until when `id` is muted: ms since the epoch, -1 for forever, 0 when it is not muted. */
   mutedUntil(id: string): number {
-    const until = this.prefs[id]?.mutedUntil ?? 0;
-    return until === -1 || until > this.now() ? until : 0;
+    return mutedUntilOf(this.prefs, id, this.now());
   }
 
   /** Whether `id` is muted now. */

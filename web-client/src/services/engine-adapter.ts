@@ -221,7 +221,7 @@ class EngineMessenger implements MessengerService {
     const username = lastUser();
     if (username === null) return null;
     await this.host.close();
-    this.host.open(username, passphrase);
+    await this.host.open(username, passphrase);
     const stored = await this.stored();
     if (stored === null || stored.refreshToken === null) {
       await this.host.close();
@@ -229,6 +229,8 @@ class EngineMessenger implements MessengerService {
     }
     await ready();
     this.host.account = { username: stored.username, deviceId: stored.deviceId };
+    // Also tells a service worker installed before it learnt the account (`wake-account.ts`).
+    rememberUser(stored.username);
     this.readReceipts =
       (await this.local().store.getSetting<boolean>(READ_RECEIPTS_SETTING)) ?? true;
     await this.host.start();
@@ -245,7 +247,7 @@ class EngineMessenger implements MessengerService {
     await this.host.close();
     progress?.(uiText('progress.loading'), 0.1);
     await ready();
-    const client = this.host.open(username);
+    const client = await this.host.open(username);
     const fresh = (await this.stored()) === null;
     try {
       progress?.(
@@ -282,7 +284,7 @@ class EngineMessenger implements MessengerService {
   async beginLink(username: string, password: string): Promise<LinkOffer> {
     await this.host.close();
     await ready();
-    const client = this.host.open(username);
+    const client = await this.host.open(username);
     const fresh = (await this.stored()) === null;
     const fail = async (err: unknown): Promise<never> => {
       if (this.host.engineOrNull() === client) await this.host.close();

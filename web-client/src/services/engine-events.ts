@@ -4,12 +4,12 @@
  * key changes, security notices, own-key alerts (kept in the store first), the own-key
  * monitor's progress, group changes and the connection state the header shows.
  */
-import type { ClientEvents, MessageRecord, SottoClient } from '@sotto/client';
+import type { ClientEvents, SottoClient } from '@sotto/client';
 import type { ClientStore } from './engine-types.ts';
 import { parseConversationId, type ConnectionState, type MessengerEvent } from './messenger.ts';
 import { forwardOwnKeyAlert } from './own-key-alerts.ts';
-import { uiText } from './ui-strings.ts';
 import { mentionsOf } from './mentions.ts';
+import { previewText } from './notify-rules.ts';
 
 /** What the mapping needs from the adapter. */
 export interface EngineEventSink {
@@ -27,14 +27,6 @@ export interface EngineEventSink {
 
 /** An edit older than this (by its sender's clock) does not notify: it was made while we were away. */
 const EDIT_NOTICE_MS = 120_000;
-
-/** Notification text of a new message. */
-export function previewText(m: MessageRecord): string {
-  const { text, name } = m.body;
-  if (typeof text === 'string') return text.slice(0, 140);
-  if (typeof name === 'string') return uiText('preview.file', { name });
-  return uiText('preview.newMessage');
-}
 
 /**
  * The engine's connection states as the header names them: before this page was ever online a

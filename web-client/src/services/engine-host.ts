@@ -19,6 +19,7 @@ import { notSignedIn, toMessengerError } from './messenger-errors.ts';
 import { ConnectionStates, mapEngineEvents } from './engine-events.ts';
 import { dbNameFor } from './local-settings.ts';
 import { keepaliveTimer } from './keepalive-timer.ts';
+import { acquireEngineLock, type EngineLock } from './engine-lock.ts';
 
 /** Retry period while the server is unreachable (ms). */
 export const RETRY_MS = 3000;
@@ -47,6 +48,8 @@ export class EngineHost {
   private readonly connectionStates = new ConnectionStates();
   private retry: ReturnType<typeof setTimeout> | undefined;
   private detach: (() => void) | undefined;
+  /** The account's engine lock while an engine is open (`engine-lock.ts`). */
+  private lock: EngineLock | null = null;
 
   constructor(private readonly baseUrl: string) {}
 
@@ -95,8 +98,14 @@ export class EngineHost {
     }
   };
 
-  /** Open the account's database (with its app-lock passphrase, if it has one) and an engine on it. */
-  open(username: string, passphrase?: string): SottoClient {
+  /**
+   * Open the account's database (with its app-lock passphrase, if it has one) and an engine on
+   * it, once the account's engine lock is ours: while the service worker handles a wake-up push
+   * with its own engine on this store, the page waits for it to finish (`engine-lock.ts`).
+   */
+  async open(username: string, passphrase?: string): Promise<SottoClient> {
+    this.lock?.release();
+    this.lock = await acquireEngineLock(username);
     const name = dbNameFor(username);
     const store = createDexieStore({ name, ...(passphrase !== undefined ? { passphrase } : {}) });
     const wsUrl = `${this.baseUrl.replace(/^http/, 'ws')}/mqtt`;
@@ -132,6 +141,8 @@ export class EngineHost {
     this.client = null;
     this.store = null;
     this.watched.clear();
+    this.lock?.release();
+    this.lock = null;
   }
 
   /** Tell the views the connection changed. */

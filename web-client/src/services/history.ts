@@ -27,6 +27,7 @@ import { safeFileName } from './file-name.ts';
 import { clock, voiceOf } from './voice-note.ts';
 import { mentionsUser } from './mentions.ts';
 import { durationText } from './locale-format.ts';
+import { uiSettingKey } from './notify-rules.ts';
 
 /** One row of the conversation list. */
 export interface ConversationRow {
@@ -466,12 +467,12 @@ export class HistoryStore {
 
   /** Read a UI setting kept in the engine's store. */
   async setting<T>(key: string, fallback: T): Promise<T> {
-    const v = await this.store.getSetting<T>(`web:${key}`);
+    const v = await this.store.getSetting<T>(uiSettingKey(key));
     return v === undefined ? fallback : v;
   }
 
   /** Write a UI setting. */
   setSetting(key: string, value: unknown): Promise<void> {
-    return this.store.setSetting(`web:${key}`, value);
+    return this.store.setSetting(uiSettingKey(key), value);
   }
 }

@@ -29,7 +29,8 @@ import type {
   SecurityNoticeCode,
   SecurityNoticeInfo,
 } from './messenger.ts';
-import { groupConversationId } from './messenger.ts';
+import { groupConversationId, parseConversationId } from './messenger.ts';
+import { HIDE_CONTENT_SETTING, noticeText } from './notify-rules.ts';
 import { revokeMedia, type DecryptedMedia } from './media-type.ts';
 import { ProfileDirectory } from './profiles.ts';
 
@@ -158,6 +159,9 @@ export class ChatSession extends EventTarget {
   /** A guest's idle time before it expires, as the server says (null: not said). */
   guestIdleMs: number | null = null;
   private soundChosen = false;
+  /** Notifications name the conversation only (setting `web:hideNotificationContent`). */
+  hideContent = false;
+  private hideContentChosen = false;
 
   private changed = new Set<ConversationId>();
   private reread = new Set<ConversationId>();
@@ -192,6 +196,9 @@ export class ChatSession extends EventTarget {
     );
     void this.history.setting('sound', false).then((on) => {
       if (!this.soundChosen) this.sound = on === true;
+    });
+    void this.history.setting(HIDE_CONTENT_SETTING, false).then((on) => {
+      if (!this.hideContentChosen) this.hideContent = on === true;
     });
     this.connection = messenger.connection;
     this.unsubscribe = messenger.subscribe((e) => this.handle(e));
@@ -246,6 +253,16 @@ export class ChatSession extends EventTarget {
     this.soundChosen = true;
     if (on) this.tone(); // a sample, while the click still counts as a user gesture
     await this.history.setSetting('sound', on);
+  }
+
+  /**
+   * Show only the conversation's name and "New message" in notifications, or the text too (kept
+   * in the store, where the service worker reads it as well).
+   */
+  async setHideContent(on: boolean): Promise<void> {
+    this.hideContent = on;
+    this.hideContentChosen = true;
+    await this.history.setSetting(HIDE_CONTENT_SETTING, on);
   }
 
   /**
@@ -477,14 +494,31 @@ export class ChatSession extends EventTarget {
     if (visible && this.active === conversationId) return;
     if (this.sound) this.tone();
     if (typeof Notification === 'undefined') return;
-    if (!visible && Notification.permission === 'granted') {
-      const n = new Notification(sender, { body: preview, tag: conversationId });
-      n.onclick = () => {
-        window.focus();
-        location.hash = `#/c/${encodeURIComponent(conversationId)}`;
-        n.close();
-      };
-    }
+    if (!visible && Notification.permission === 'granted')
+      void this.showNotification(conversationId, sender, preview).catch((err: unknown) =>
+        console.warn('could not show a notification', err),
+      );
+  }
+
+  /** The desktop notification of a message (`notify-rules.ts`: the same text as the worker's). */
+  private async showNotification(
+    conversationId: ConversationId,
+    sender: string,
+    preview: string,
+  ): Promise<void> {
+    const { kind, ref } = parseConversationId(conversationId);
+    const group = kind === 'group';
+    const name = group ? ((await this.history.group(ref))?.name ?? sender) : sender;
+    const { title, body } = noticeText(name, sender, preview, {
+      group,
+      hideContent: this.hideContent,
+    });
+    const n = new Notification(title, { body, tag: conversationId });
+    n.onclick = () => {
+      window.focus();
+      location.hash = `#/c/${encodeURIComponent(conversationId)}`;
+      n.close();
+    };
   }
 
   /** `(n) Sotto` while the tab is hidden and there are unread messages. */

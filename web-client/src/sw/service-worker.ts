@@ -10,13 +10,16 @@
  *    lifecycle, no `skipWaiting`: an open page keeps loading its own lazy chunks), then deletes the
  *    old caches. Nothing else is cached: not `/v1`, not `/mqtt`, not attachments.
  * 2. **Wake-up pushes.** A push (docs/PROTOCOL.md §7 "Wake-up pushes") says only that something
- *    arrived. When no window of the app is visible, the worker shows a generic "New message"
- *    notification — never a sender or text: the worker cannot read the sealed local store and
- *    does not touch the ratchet state the page owns (docs/SECURITY.md "Web Push"). A click
- *    opens the app, at the group's conversation when the push named one.
+ *    arrived. When no window of the app is visible, the worker fetches and decrypts it with the
+ *    engine (`wake.ts`, under the engine lock, without the app lock only) and shows one
+ *    notification per conversation — its name and the text, or "New message" under "hide
+ *    message content", none for a muted one. When it cannot open the store (app lock) or reach
+ *    the server, it shows the generic "Sotto — New message". Nothing shown ever comes from the
+ *    push body (docs/SECURITY.md "Web Push"). A click opens the app at the conversation.
  */
 /// <reference lib="webworker" />
 import { decodePushMessage } from '@sotto/crypto/wire';
+import { wake, type WakeOutcome } from './wake.ts';
 
 declare const self: ServiceWorkerGlobalScope;
 /** Files of this build, written in by the build. */
@@ -59,6 +62,42 @@ self.addEventListener('fetch', (event) => {
 /** The app's windows, visible or not. */
 const windows = () => self.clients.matchAll({ type: 'window', includeUncontrolled: true });
 
+/** Whether a window of the app is visible (its page notifies by itself). */
+const visibleWindow = async () => (await windows()).some((w) => w.visibilityState === 'visible');
+
+const ICON = '/icons/icon-192.png';
+
+/** The generic notice: all that can be said without reading the store. */
+function genericNotice(conversation: string | undefined): Promise<void> {
+  return self.registration.showNotification('Sotto', {
+    body: 'New message',
+    tag: conversation ?? 'sotto-new-message',
+    icon: ICON,
+    data: { conversation: conversation ?? null },
+  });
+}
+
+/** Show what a wake-up came to. */
+async function show(outcome: WakeOutcome, conversation: string | undefined): Promise<void> {
+  switch (outcome.kind) {
+    case 'page':
+      return;
+    case 'generic':
+      return genericNotice(conversation);
+    case 'fetched':
+      // A page opened meanwhile (it waited for the lock): it shows what was fetched.
+      if (await visibleWindow()) return;
+      // [PUSH-1] Only what the engine decrypted in this run; nothing new, nothing shown.
+      for (const n of outcome.notices)
+        await self.registration.showNotification(n.title, {
+          body: n.body,
+          tag: n.conversation,
+          icon: ICON,
+          data: { conversation: n.conversation },
+        });
+  }
+}
+
 self.addEventListener('push', (event) => {
   event.waitUntil(
     (async () => {
@@ -66,16 +105,18 @@ self.addEventListener('push', (event) => {
       try {
         conversation = event.data ? decodePushMessage(event.data.text()).conversation : undefined;
       } catch {
-        // Not a push of ours: still only the generic notice, never its content.
+        // Not a push of ours: a wake-up like any other; its content is never shown.
       }
       // A visible page notifies by itself (with names, respecting mute); no second notice.
-      if ((await windows()).some((w) => w.visibilityState === 'visible')) return;
-      await self.registration.showNotification('Sotto', {
-        body: 'New message',
-        tag: conversation ?? 'sotto-new-message',
-        icon: '/icons/icon-192.png',
-        data: { conversation: conversation ?? null },
-      });
+      if (await visibleWindow()) return;
+      let outcome: WakeOutcome;
+      try {
+        outcome = await wake(self.location.origin);
+      } catch (err) {
+        console.warn('wake-up failed', err);
+        outcome = { kind: 'generic', reason: 'failed' };
+      }
+      await show(outcome, conversation);
     })(),
   );
 });
