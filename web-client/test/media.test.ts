@@ -285,9 +285,14 @@ describe('notification sound', () => {
     const el = document.createElement('settings-view');
     el.session = s;
     document.body.append(el);
+    // The Notifications section is its own component inside Settings.
+    const soundBox = () => {
+      const section = shadow(el).querySelector('notification-settings');
+      return section ? shadow(section).querySelector<HTMLInputElement>('input[name=sound]') : null;
+    };
     const box = await (async () => {
-      await until(() => shadow(el).querySelector('input[name=sound]') !== null);
-      return shadow(el).querySelector('input[name=sound]') as HTMLInputElement;
+      await until(() => soundBox() !== null);
+      return soundBox()!;
     })();
     expect(box.checked).toBe(false);
     box.click();

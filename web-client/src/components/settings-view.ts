@@ -399,7 +399,7 @@ export class SettingsView extends LitElement {
         </fieldset>
 
         <h3>Notifications</h3>
-        <notification-settings></notification-settings>
+        <notification-settings .session=${this.session}></notification-settings>
 
         <h3>Devices</h3>
         ${
