@@ -91,6 +91,9 @@ export function keyChangeNotice(
   };
 }
 
+/** Device lists fetched ahead of expiry at once, per engine (the rest wait their turn). */
+const REFRESH_AHEAD_CONCURRENCY = 8;
+
 /** Per-engine cache of verified device lists. */
 export class Directory {
   readonly #cache = new Map<string, Cached>();
@@ -101,6 +104,33 @@ export class Directory {
     /** Key-transparency verifier; null turns the checks off. */
     private readonly kt: Transparency | null = null,
   ) {}
+
+  /** Users whose lists are being fetched ahead of expiry (see `devices`). */
+  readonly #refreshing = new Set<string>();
+  /** Background fetches waiting for a slot, and how many run. */
+  readonly #refreshQueue: (() => void)[] = [];
+  #refreshRunning = 0;
+
+  #refreshAhead(user: string, purpose: 'send' | 'vouch'): void {
+    if (this.#refreshing.has(user)) return;
+    this.#refreshing.add(user);
+    const run = () => {
+      this.#refreshRunning++;
+      this.devices(user, true, purpose)
+        .catch((err: unknown) => {
+          // The list in the cache stays until it expires; the next send past the TTL fetches.
+          if (!isApiError(err, 'RATE_LIMITED') && !isApiError(err, 'NETWORK'))
+            this.ctx.events.emit('error', err);
+        })
+        .finally(() => {
+          this.#refreshRunning--;
+          this.#refreshing.delete(user);
+          this.#refreshQueue.shift()?.();
+        });
+    };
+    if (this.#refreshRunning < REFRESH_AHEAD_CONCURRENCY) run();
+    else this.#refreshQueue.push(run);
+  }
 
   /**
    * Mark the cached device list of `user` (or of everyone) stale: the next call fetches it
@@ -123,8 +153,16 @@ export class Directory {
   ): Promise<{ uik: Uint8Array | null; devices: RemoteDevice[] }> {
     const c = this.#cache.get(user);
     const usable = c && (purpose === 'vouch' || !c.forVouch);
-    if (c && usable && !refresh && this.ctx.now() - c.at < this.ctx.options.directoryTtlMs)
+    const age = c ? this.ctx.now() - c.at : Number.POSITIVE_INFINITY;
+    const ttl = this.ctx.options.directoryTtlMs;
+    if (c && usable && !refresh && age < ttl) {
+      // Past half its life, a list in use is fetched again in the background, so an active
+      // sender to a large group never waits for hundreds of lookups at once when the lists
+      // expire together; a list older than the TTL is never used (a removed device's absence
+      // is seen as promptly as before).
+      if (age >= ttl / 2) this.#refreshAhead(user, purpose);
       return c;
+    }
     let res;
     try {
       res = await this.ctx.http.getUser(user);

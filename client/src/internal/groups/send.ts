@@ -26,9 +26,13 @@ import type { GroupRecord, StoreOp } from '../../store/types.ts';
 import type { Ctx, RemoteDevice } from '../context.ts';
 import { groupConversation } from '../conversation.ts';
 import { isAcked } from '../kinds.ts';
+import { mapLimited } from '../limit.ts';
 import { outboxOps, type Pairwise } from '../pairwise.ts';
 import type { Directory } from '../trust.ts';
 import { assertNotFrozen, compareChains, type GroupChain } from './chain.ts';
+
+/** Member device lists fetched at once when a send finds them expired. */
+const MEMBER_LOOKUP_CONCURRENCY = 16;
 
 /** Sending to groups of one engine (Sender Keys, PROTOCOL.md §8.2–8.6). */
 export class GroupSender {
@@ -50,20 +54,19 @@ export class GroupSender {
   ): Promise<RemoteDevice[]> {
     const account = this.ctx.account();
     const out: RemoteDevice[] = [];
-    await Promise.all(
-      [...state.members].map(async ([m, { uik }]) => {
-        try {
-          const { devices } = await this.directory.devices(m);
-          for (const d of devices) {
-            if (m === account.username && d.deviceId === account.deviceId) continue;
-            // Membership verified before handing out sender keys: the device must be certified by the chain's UIK.
-            if (d.user === m && equalBytes(d.certificate.uik, uik)) out.push(d);
-          }
-        } catch (err) {
-          this.ctx.events.emit('error', err);
+    // Bounded: a 1,000-member room whose lists all expired is not 1,000 lookups at once.
+    await mapLimited([...state.members], MEMBER_LOOKUP_CONCURRENCY, async ([m, { uik }]) => {
+      try {
+        const { devices } = await this.directory.devices(m);
+        for (const d of devices) {
+          if (m === account.username && d.deviceId === account.deviceId) continue;
+          // Membership verified before handing out sender keys: the device must be certified by the chain's UIK.
+          if (d.user === m && equalBytes(d.certificate.uik, uik)) out.push(d);
         }
-      }),
-    );
+      } catch (err) {
+        this.ctx.events.emit('error', err);
+      }
+    });
     return out;
   }
 
