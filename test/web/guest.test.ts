@@ -60,6 +60,7 @@ describe('guests in the web client', () => {
     page.on('dialog', (d) => void d.accept());
     await go(page, inviteFragment(groupId, invite.secret));
     await page.locator('auth-view [data-invite-note]').waitFor({ timeout: 20_000 });
+    await page.getByLabel('Your name as a guest (optional)').fill('Visitor Vic');
     await page.getByRole('button', { name: 'Continue as guest' }).click();
 
     // Signed in as a guest, still on the invite: the room is shown with its Join button.
@@ -90,6 +91,11 @@ describe('guests in the web client', () => {
         ),
       { timeoutMs: 30_000, what: 'alice receives the guest’s post' },
     );
+    // The display name chosen on the way in reached the room as the guest's encrypted profile.
+    await waitFor(async () => (await alice.profile.of(me))?.displayName === 'Visitor Vic', {
+      timeoutMs: 30_000,
+      what: 'alice sees the guest’s display name',
+    });
     await shot(page, 'guest-join');
 
     // No "New group" for a guest; a forced creation gets the sentence, not GUEST_NOT_ALLOWED.

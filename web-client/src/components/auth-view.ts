@@ -256,7 +256,15 @@ export class AuthView extends LitElement {
 
   /** "Continue as guest": a password-less guest account on this browser (docs/WEB.md "Guests"). */
   private async continueAsGuest(): Promise<void> {
-    await this.attempt((m, progress) => m.continueAsGuest(progress));
+    const field = this.renderRoot.querySelector<HTMLInputElement>('input[name=guest-name]');
+    const displayName = field?.value.trim() ?? '';
+    await this.attempt(async (m, progress) => {
+      const account = await m.continueAsGuest(progress);
+      // The name others see (an encrypted profile, docs/PROTOCOL.md §12). The account exists
+      // and is signed in either way; Settings → Profile sets it again if this did not take.
+      if (displayName !== '') await m.profiles.set({ displayName }).catch(() => undefined);
+      return account;
+    });
   }
 
   /** Run a sign-up or log-in with progress, and turn what it throws into the form's state. */
@@ -480,6 +488,10 @@ export class AuthView extends LitElement {
             </p>`
           : nothing
       }
+      <label class="guest-name">
+        ${uiText('guest.nameLabel')}
+        <input name="guest-name" autocomplete="nickname" maxlength="64" />
+      </label>
       <button
         type="button"
         data-guest

@@ -32,6 +32,7 @@ const EN_CORE = {
   'progress.guest': 'Creating a guest account…',
 
   'guest.continue': 'Continue as guest',
+  'guest.nameLabel': 'Your name as a guest (optional)',
   'guest.continueHint':
     'No password: a guest account lives in this browser only, can join rooms by link or from Explore rooms and message their members, and expires when left unused.',
   'guest.invited': 'You were invited to a room. Sign up, log in or continue as guest to join it.',
