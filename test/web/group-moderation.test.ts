@@ -137,8 +137,8 @@ describe('group changes in the timeline', () => {
     await alice.getByRole('button', { name: 'Remove carol', exact: true }).click();
     await ask.getByRole('button', { name: 'Remove carol' }).click();
     await alice.locator('group-settings [data-member="carol"]').waitFor({ state: 'detached' });
-    await alice.getByRole('button', { name: 'Make bob admin' }).click();
-    await alice.getByRole('button', { name: 'Remove admin rights of bob' }).waitFor();
+    await alice.getByRole('button', { name: 'Make admin: bob' }).click();
+    await alice.getByRole('button', { name: 'Remove admin: bob' }).waitFor();
 
     // Invite links: made with a use limit, copied, listed, used, revoked.
     await alice.context().grantPermissions(['clipboard-read', 'clipboard-write'], {
@@ -238,7 +238,7 @@ describe('group changes in the timeline', () => {
     await bob.unroute(`**/v1/groups/${gid}`);
     // The marker: real changes after the lie (Alice promotes Dave; Dave lets only admins post).
     await alice.locator('conversation-view a[aria-label="Group settings"]').click();
-    await alice.getByRole('button', { name: 'Make dave admin' }).click();
+    await alice.getByRole('button', { name: 'Make admin: dave' }).click();
     await waitFor(async () => (await dave.store.getGroup(gid))?.admins.includes('dave') === true, {
       timeoutMs: 20_000,
       what: 'dave adopts his promotion',

@@ -22,6 +22,7 @@ import {
   type TestServer,
 } from './harness.ts';
 import { seriousViolations } from './axe.ts';
+import { waitFor } from '../support/ports.ts';
 
 const PW = 'correct horse battery';
 const ZONE = 'Europe/Berlin';
@@ -136,6 +137,11 @@ describe('a German browser', () => {
       .locator('conversation-view h2', { hasText: 'Leseclub' })
       .waitFor({ timeout: 20_000 });
     const group = decodeURIComponent(await alice.evaluate(() => location.hash)).replace('#/c/', '');
+    // Dave's post puts his name, in his colour, on a bubble (AA in both themes).
+    await waitFor(async () => !!(await dave.store.getGroup(group.slice('group:'.length))), {
+      what: 'dave learns the group',
+    });
+    await dave.sendText(group, 'Dave was here');
     const found = [
       ...(await inBothThemes('chat list', async () => {
         await go(alice, '#/');
@@ -148,6 +154,7 @@ describe('a German browser', () => {
       ...(await inBothThemes('group', async () => {
         await go(alice, `#/c/${encodeURIComponent(group)}`);
         await alice.locator('conversation-view h2', { hasText: 'Leseclub' }).waitFor();
+        await bubble(alice, 'Dave was here').locator('.sender').waitFor({ timeout: 20_000 });
       })),
       ...(await inBothThemes('link a device', async () => {
         await go(alice, '#/link');

@@ -191,11 +191,16 @@ export const settingsList = css`
   }
 `;
 
-/** A stable colour for a name (avatars, sender names in groups). */
-export function colorFor(name: string): string {
+/** A stable hue (0–359) for a name. */
+export function hueFor(name: string): number {
   let h = 0;
   for (const ch of name) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
-  return `hsl(${h % 360} 55% 45%)`;
+  return h % 360;
+}
+
+/** A stable background colour for a name (avatars with white initials). */
+export function colorFor(name: string): string {
+  return `hsl(${hueFor(name)} 55% 45%)`;
 }
 
 /** A native modal `<dialog>` (confirm-dialog, forward-picker): its box, backdrop, title and buttons. */

@@ -220,7 +220,7 @@ export class GroupSettings extends LitElement {
                           amAdmin && m.username !== me
                             ? html`<button
                                   ?disabled=${this.action.busy}
-                                  aria-label=${m.admin ? `Remove admin rights of ${m.username}` : `Make ${m.username} admin`}
+                                  aria-label=${m.admin ? `Remove admin: ${m.username}` : `Make admin: ${m.username}`}
                                   @click=${() =>
                                     this.run(() =>
                                       s!.messenger.setAdmin(this.groupId, m.username, !m.admin),

@@ -10,7 +10,7 @@ import { bodyText, overallStatus, previewOf, reactionGroups } from '../services/
 import type { DeliveryStatus } from '../services/messenger.ts';
 import { thumbnailOf } from '../services/thumbnail.ts';
 import { icons } from '../icons.ts';
-import { colorFor, shared } from '../styles.ts';
+import { colorFor, hueFor, shared } from '../styles.ts';
 import { profileStyles } from './profile-name.ts';
 import { styleProps } from './style-props.ts';
 import { safeFileName } from '../services/file-name.ts';
@@ -139,6 +139,8 @@ export class MessageBubble extends LitElement {
         background: var(--bubble-out);
       }
       .sender {
+        /* The user's hue at a lightness each theme sets for AA contrast (global.css). */
+        color: hsl(var(--sender-hue, 220) 60% var(--sender-l, 27%));
         font-size: 0.8rem;
         font-weight: 600;
         margin-bottom: 2px;
@@ -516,7 +518,10 @@ export class MessageBubble extends LitElement {
     >
       ${
         this.showSender && !m.outgoing
-          ? html`<div class="sender" style=${styleProps({ color: colorFor(m.sender) })}>
+          ? html`<div
+              class="sender"
+              style=${styleProps({ '--sender-hue': String(hueFor(m.sender)) })}
+            >
               <span
                 class="avatar mini"
                 style=${styleProps({ background: colorFor(m.sender) })}
