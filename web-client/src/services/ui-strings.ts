@@ -17,6 +17,8 @@
  */
 import { EN_ACCOUNT } from '../messages/en-account.ts';
 import { EN_CONVERSATION } from '../messages/en-conversation.ts';
+import { EN_CHAT } from '../messages/en-chat.ts';
+import { EN_PEOPLE } from '../messages/en-people.ts';
 import { displayLocale } from './locale-format.ts';
 
 /** The English catalogue's own part. Keys are grouped by what shows them. */
@@ -367,13 +369,21 @@ const EN_CORE = {
 } as const satisfies Record<string, string>;
 
 /** The English catalogue, all parts; `ui-strings.test.ts` checks no part redefines a key. */
-export const EN = { ...EN_CORE, ...EN_ACCOUNT, ...EN_CONVERSATION } as const;
+export const EN = {
+  ...EN_CORE,
+  ...EN_ACCOUNT,
+  ...EN_CONVERSATION,
+  ...EN_CHAT,
+  ...EN_PEOPLE,
+} as const;
 
 /** Every part of {@link EN} by name, for the check that their keys do not collide. */
 export const EN_PARTS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   core: EN_CORE,
   account: EN_ACCOUNT,
   conversation: EN_CONVERSATION,
+  chat: EN_CHAT,
+  people: EN_PEOPLE,
 };
 
 /** A key of the catalogue. */
