@@ -123,6 +123,20 @@ async function oneCall(alice: Page, bob: Page): Promise<{ setupMs: number; ringM
     );
     const rang = await bob.evaluate<number>('window.__rang');
     return { setupMs: done - clicked, ringMs: rang - clicked };
+  } catch (err) {
+    // What each side's call looked like when it gave up (phase, links, media counters).
+    for (const [who, p] of [
+      ['alice', alice],
+      ['bob', bob],
+    ] as const) {
+      const state = await p
+        .evaluate<string>(
+          `(async () => { const m = ${MANAGER}; return JSON.stringify({ view: m?.view, stats: m ? await m.stats() : null }); })()`,
+        )
+        .catch((e: unknown) => String(e));
+      console.error(`bench: ${who} at the limit: ${state}`);
+    }
+    throw err;
   } finally {
     clearTimeout(timer);
     // Hang up on both sides (a call that did not connect may still ring or call).
