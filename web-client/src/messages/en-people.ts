@@ -30,4 +30,33 @@ export const EN_PEOPLE = {
   'profileEdit.privacy':
     'Your name and picture are end-to-end encrypted to your contacts, your groups and your other devices; the server stores only ciphertext. Others always see your username {user} beside your name.',
   'profileEdit.save': 'Save profile',
+
+  'header.groupSettings': 'Group settings',
+  'header.contactInfoLabel': 'Contact info and safety number',
+  'header.contactInfo': 'Contact info',
+
+  'contact.match': 'Match. {user} is now verified.',
+  'contact.noMatch':
+    'The codes do not match. Do not trust this conversation until you find out why.',
+  'contact.noCamera': 'No camera available. Paste the other person’s code instead.',
+  'contact.callsThemselves': 'Calls themselves “{name}”',
+  'contact.verified': '✓ Verified',
+  'contact.safetyUnavailable': 'Safety numbers are not available yet.',
+  'contact.computing': 'Computing safety number…',
+  'contact.safetyNumber': 'Safety number',
+  'contact.compareHint':
+    'Compare these numbers with {user} in person or on a call, or scan each other’s code. If they match, your conversation is private.',
+  'contact.qrAlt': 'Your safety number as a QR code',
+  'contact.camera': 'Camera',
+  'contact.stopScan': 'Stop scanning',
+  'contact.scan': 'Scan their code',
+  'contact.paste': 'Paste their code',
+  'contact.clearVerified': 'Clear verification',
+  'contact.markVerified': 'Mark as verified',
+  'contact.theirCode': 'Their code',
+  'contact.pastePlaceholder': 'Paste the code from {user}’s screen',
+  'contact.compare': 'Compare',
+  'contact.codeAsText': 'Your code as text',
+  'contact.blockSection': 'Block or report {user}',
+  'contact.blockHeading': 'Block or report',
 } as const satisfies Record<string, string>;
