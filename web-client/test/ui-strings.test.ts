@@ -36,7 +36,6 @@ const NOT_YET_CONVERTED = new Set([
   'chat-composer.ts',
   'conversation-list.ts',
   'conversation-view.ts',
-  'group-settings.ts',
   'message-bubble.ts',
   'message-list.ts',
   'settings-view.ts',

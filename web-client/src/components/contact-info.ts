@@ -158,8 +158,8 @@ export class ContactInfo extends LitElement {
     const ok = await s.messenger.verifyScanned(this.username, payload.trim());
     this._match = ok;
     this._result = ok
-      ? uiText('contact.match', { user: this.username })
-      : uiText('contact.noMatch');
+      ? uiText('contactInfo.match', { user: this.username })
+      : uiText('contactInfo.noMatch');
     if (ok) {
       s.keyChanges.delete(this.username);
       s.dispatchEvent(new Event('live'));
@@ -173,7 +173,7 @@ export class ContactInfo extends LitElement {
     this._match = false;
     if (!(await this.scanner.open())) {
       this._match = false;
-      this._result = uiText('contact.noCamera');
+      this._result = uiText('contactInfo.noCamera');
       this._paste = true;
       return;
     }
@@ -200,7 +200,7 @@ export class ContactInfo extends LitElement {
     const l = this.session?.profiles.label(this.username);
     if (l === undefined || l.handle === '') return nothing;
     return html`<div class="muted" data-contact-display-name>
-      ${uiText('contact.callsThemselves', { name: l.name })}${
+      ${uiText('contactInfo.callsThemselves', { name: l.name })}${
         l.lookalike !== null
           ? html` <span class="lookalike" data-lookalike=${l.lookalike}
               >${uiText('profile.lookalike', { user: l.lookalike })}</span
@@ -222,7 +222,7 @@ export class ContactInfo extends LitElement {
           aria-label=${uiText('common.backToConversation')}
           >${icons.back}</a
         >
-        <h2>${uiText('header.contactInfo')}</h2>
+        <h2>${uiText('convHeader.contactInfo')}</h2>
       </header>
       ${infoTabs(dmId(this.username), 'info')}
       <section>
@@ -237,32 +237,36 @@ export class ContactInfo extends LitElement {
           ${this.calledLine()}
           ${
             safety?.verified === true
-              ? html`<span class="verified" data-verified> ${uiText('contact.verified')}</span>`
+              ? html`<span class="verified" data-verified> ${uiText('contactInfo.verified')}</span>`
               : nothing
           }
           <div class="muted">${p?.online === true ? uiText('list.online') : ''}</div>
         </div>
         ${
           !canSafety
-            ? html`<p class="muted">${uiText('contact.safetyUnavailable')}</p>`
+            ? html`<p class="muted">${uiText('contactInfo.safetyUnavailable')}</p>`
             : this._error !== ''
               ? html`<p class="error" role="alert">${this._error}</p>`
               : safety === undefined
-                ? html`<p class="muted" role="status">${uiText('contact.computing')}</p>`
-                : html`<h3 class="flush">${uiText('contact.safetyNumber')}</h3>
+                ? html`<p class="muted" role="status">${uiText('contactInfo.computing')}</p>`
+                : html`<h3 class="flush">${uiText('contactInfo.safetyNumber')}</h3>
                     <p class="muted flush narrow">
-                      ${uiText('contact.compareHint', { user: this.username })}
+                      ${uiText('contactInfo.compareHint', { user: this.username })}
                     </p>
                     <div
                       class="digits"
-                      aria-label=${uiText('contact.safetyNumber')}
+                      aria-label=${uiText('contactInfo.safetyNumber')}
                       data-safety=${safety.digits}
                     >
                       ${groupDigits(safety.digits).map((g) => html`<span>${g}</span>`)}
                     </div>
                     ${
                       this._qr !== ''
-                        ? html`<img class="qr" src=${this._qr} alt=${uiText('contact.qrAlt')} />`
+                        ? html`<img
+                            class="qr"
+                            src=${this._qr}
+                            alt=${uiText('contactInfo.qrAlt')}
+                          />`
                         : nothing
                     }
                     ${
@@ -270,26 +274,28 @@ export class ContactInfo extends LitElement {
                         ? html`<video
                               muted
                               playsinline
-                              aria-label=${uiText('contact.camera')}
+                              aria-label=${uiText('contactInfo.camera')}
                             ></video>
-                            <button @click=${this.stopScan}>${uiText('contact.stopScan')}</button>`
+                            <button @click=${this.stopScan}>
+                              ${uiText('contactInfo.stopScan')}
+                            </button>`
                         : html`<div class="row">
                             <button @click=${this.startScan}>
-                              ${icons.camera} ${uiText('contact.scan')}
+                              ${icons.camera} ${uiText('contactInfo.scan')}
                             </button>
                             <button @click=${() => (this._paste = !this._paste)}>
-                              ${uiText('contact.paste')}
+                              ${uiText('contactInfo.paste')}
                             </button>
                             ${
                               safety.verified
                                 ? html`<button @click=${() => this.setVerified(false)}>
-                                    ${uiText('contact.clearVerified')}
+                                    ${uiText('contactInfo.clearVerified')}
                                   </button>`
                                 : html`<button
                                     class="primary"
                                     @click=${() => this.setVerified(true)}
                                   >
-                                    ${uiText('contact.markVerified')}
+                                    ${uiText('contactInfo.markVerified')}
                                   </button>`
                             }
                           </div>`
@@ -309,10 +315,10 @@ export class ContactInfo extends LitElement {
                             <textarea
                               name="code"
                               rows="3"
-                              aria-label=${uiText('contact.theirCode')}
-                              placeholder=${uiText('contact.pastePlaceholder', { user: this.username })}
+                              aria-label=${uiText('contactInfo.theirCode')}
+                              placeholder=${uiText('contactInfo.pastePlaceholder', { user: this.username })}
                             ></textarea>
-                            <button type="submit">${uiText('contact.compare')}</button>
+                            <button type="submit">${uiText('contactInfo.compare')}</button>
                           </form>`
                         : nothing
                     }
@@ -324,13 +330,13 @@ export class ContactInfo extends LitElement {
                         : nothing
                     }
                     <details>
-                      <summary>${uiText('contact.codeAsText')}</summary>
+                      <summary>${uiText('contactInfo.codeAsText')}</summary>
                       <code class="break-all" data-qr-payload>${safety.qrPayload}</code>
                     </details>`
         }
       </section>
-      <section aria-label=${uiText('contact.blockSection', { user: this.username })}>
-        <h3 class="flush">${uiText('contact.blockHeading')}</h3>
+      <section aria-label=${uiText('contactInfo.blockSection', { user: this.username })}>
+        <h3 class="flush">${uiText('contactInfo.blockHeading')}</h3>
         <block-report .username=${this.username} mode="full"></block-report>
       </section>`;
   }

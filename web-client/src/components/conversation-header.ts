@@ -131,8 +131,8 @@ export class ConversationHeader extends LitElement {
       <a
         class="icon"
         href="#/c/${encodeURIComponent(this.conversationId)}/info"
-        aria-label=${uiText(this.group ? 'header.groupSettings' : 'header.contactInfoLabel')}
-        title=${uiText(this.group ? 'header.groupSettings' : 'header.contactInfo')}
+        aria-label=${uiText(this.group ? 'convHeader.groupSettings' : 'convHeader.contactInfoLabel')}
+        title=${uiText(this.group ? 'convHeader.groupSettings' : 'convHeader.contactInfo')}
         >${icons.info}</a
       >
     </header>`;

@@ -69,14 +69,14 @@ export class NotificationSettings extends LitElement {
   private permission(): TemplateResult {
     switch (this._notify) {
       case 'unsupported':
-        return html`<p class="muted">${uiText('notify.unsupported')}</p>`;
+        return html`<p class="muted">${uiText('notifySettings.unsupported')}</p>`;
       case 'granted':
-        return html`<p class="muted">${uiText('notify.granted')}</p>`;
+        return html`<p class="muted">${uiText('notifySettings.granted')}</p>`;
       case 'denied':
-        return html`<p class="muted">${uiText('notify.denied')}</p>`;
+        return html`<p class="muted">${uiText('notifySettings.denied')}</p>`;
       default:
         return html`<div>
-          <button @click=${this.askNotifications}>${uiText('notify.turnOn')}</button>
+          <button @click=${this.askNotifications}>${uiText('notifySettings.turnOn')}</button>
         </div>`;
     }
   }
@@ -93,8 +93,8 @@ export class NotificationSettings extends LitElement {
           @change=${this.changeHideContent}
         />
         <span
-          >${uiText('notify.hideContent')}<br /><span class="muted"
-            >${uiText('notify.hideContentHint')}</span
+          >${uiText('notifySettings.hideContent')}<br /><span class="muted"
+            >${uiText('notifySettings.hideContentHint')}</span
           ></span
         >
       </label>
@@ -109,8 +109,8 @@ export class NotificationSettings extends LitElement {
           }}
         />
         <span
-          >${uiText('notify.sound')}<br /><span class="muted"
-            >${uiText('notify.soundHint')}</span
+          >${uiText('notifySettings.sound')}<br /><span class="muted"
+            >${uiText('notifySettings.soundHint')}</span
           ></span
         >
       </label>`;
