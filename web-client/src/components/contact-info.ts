@@ -172,7 +172,6 @@ export class ContactInfo extends LitElement {
     this._result = '';
     this._match = false;
     if (!(await this.scanner.open())) {
-      this._match = false;
       this._result = uiText('contactInfo.noCamera');
       this._paste = true;
       return;
