@@ -32,23 +32,15 @@ const source = (f: string): string => readFileSync(join(COMPONENTS, f), 'utf8');
  * it is converted; never add one (a new component takes its words from the catalogue).
  */
 const NOT_YET_CONVERTED = new Set([
-  'auth-view.ts',
   'chat-composer.ts',
-  'contact-info.ts',
-  'conversation-header.ts',
   'conversation-list.ts',
   'conversation-view.ts',
-  'group-settings.ts',
   'message-bubble.ts',
   'message-list.ts',
-  'settings-view.ts',
   // Written in parallel with the catalogue (stop 17): pins/forwarding, profiles, notifications.
   'forward-picker.ts',
   'message-actions.ts',
-  'notification-settings.ts',
   'pinned-bar.ts',
-  'profile-name.ts',
-  'profile-settings.ts',
 ]);
 
 /** Every component and controller file, relative to `src/components/`. */

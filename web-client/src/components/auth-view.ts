@@ -15,7 +15,7 @@ import {
   type MessengerService,
 } from '../services/messenger.ts';
 import { shared } from '../styles.ts';
-import { uiText } from '../services/ui-strings.ts';
+import { uiPlural, uiText } from '../services/ui-strings.ts';
 
 /** Username rule of the key server (DESIGN.md §4.1). */
 export const USERNAME_RE = /^[a-z0-9_]{3,32}$/;
@@ -27,38 +27,44 @@ export function authErrorText(err: unknown, mode: 'signup' | 'login'): string {
   if (err instanceof MessengerError) {
     switch (err.code) {
       case 'USERNAME_TAKEN':
-        return 'That username is taken. Try another one.';
+        return uiText('auth.taken');
       case 'BAD_CREDENTIALS':
-        return 'Wrong username or password.';
+        return uiText('auth.wrong');
       case 'UNREACHABLE':
-        return 'Cannot reach the Sotto server. Check your connection and try again.';
+        return uiText('auth.unreachable');
       case 'INVALID_USERNAME':
-        return 'Usernames are 3–32 characters: lower-case letters, digits and _.';
+        return uiText('auth.badUsername');
       case 'WEAK_PASSWORD':
-        return `Use a password of at least ${MIN_PASSWORD} characters.`;
+        return uiText('auth.weakPassword', { min: MIN_PASSWORD });
       case 'RATE_LIMITED':
         return err.message; // with the server's Retry-After (messenger-errors.ts)
       case 'NO_SUCH_USER':
-        return mode === 'login' ? 'Wrong username or password.' : err.message;
+        return mode === 'login' ? uiText('auth.wrong') : err.message;
       default:
         return err.message;
     }
   }
-  if (err instanceof TypeError) {
-    return 'Cannot reach the Sotto server. Check your connection and try again.';
-  }
+  if (err instanceof TypeError) return uiText('auth.unreachable');
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * What a linked browser says about the history copied from the other device. The counts are
+ * written as digits without grouping (`{n}`, not `{count}`), as the link view always did.
+ */
+function historyText(imported: number, omitted: number): string {
+  const copied = uiPlural('auth.historyImported', imported, { n: imported });
+  return omitted > 0
+    ? `${copied} ${uiPlural('auth.historyOmitted', omitted, { n: omitted })}`
+    : copied;
 }
 
 /** Validate the form before asking the server; returns an error text or ''. */
 export function validateAuth(username: string, password: string, mode: 'signup' | 'login'): string {
-  if (!USERNAME_RE.test(username)) {
-    return 'Usernames are 3–32 characters: lower-case letters, digits and _.';
-  }
-  if (mode === 'signup' && password.length < MIN_PASSWORD) {
-    return `Use a password of at least ${MIN_PASSWORD} characters.`;
-  }
-  if (password.length === 0) return 'Enter your password.';
+  if (!USERNAME_RE.test(username)) return uiText('auth.badUsername');
+  if (mode === 'signup' && password.length < MIN_PASSWORD)
+    return uiText('auth.weakPassword', { min: MIN_PASSWORD });
+  if (password.length === 0) return uiText('auth.noPassword');
   return '';
 }
 
@@ -190,7 +196,7 @@ export class AuthView extends LitElement {
   private readonly resetAndLogIn = async (): Promise<void> => {
     const creds = this._resetting;
     if (creds === null || this.messenger === undefined) return;
-    this._progress = { label: 'Connecting…', fraction: 0 };
+    this._progress = { label: uiText('auth.connecting'), fraction: 0 };
     try {
       const account = await this.messenger.logInWithNewIdentity(
         creds.username,
@@ -276,13 +282,13 @@ export class AuthView extends LitElement {
     creds?: { username: string; password: string },
   ): Promise<void> {
     if (this.messenger === undefined) {
-      this._error = 'The secure engine is still loading. Try again in a moment.';
+      this._error = uiText('auth.engineLoading');
       return;
     }
     this._busy = true;
     this._error = '';
     this._linkable = null;
-    this._progress = { label: 'Connecting…', fraction: 0 };
+    this._progress = { label: uiText('auth.connecting'), fraction: 0 };
     try {
       const account = await run(this.messenger, (label, fraction) => {
         this._progress = { label, fraction };
@@ -311,7 +317,7 @@ export class AuthView extends LitElement {
   override render(): TemplateResult {
     if (this._resetting !== null) {
       return html`<div class="card" aria-labelledby="title">
-        <h1 id="title">Reset your identity</h1>
+        <h1 id="title">${uiText('auth.resetTitle')}</h1>
         <identity-reset
           .username=${this._resetting.username}
           .askPassword=${false}
@@ -331,21 +337,13 @@ export class AuthView extends LitElement {
     if (this._linked !== null) {
       const { account, history } = this._linked;
       return html`<div class="card" aria-labelledby="title">
-        <h1 id="title">This browser is linked</h1>
+        <h1 id="title">${uiText('auth.linkedTitle')}</h1>
         <p role="status" data-link-history=${history.status}>
           ${
             history.status === 'imported'
-              ? `Your message history is here: ${history.imported} ${
-                  history.imported === 1 ? 'message' : 'messages'
-                } copied from your other device.${
-                  history.omitted > 0
-                    ? ` ${history.omitted} older ${
-                        history.omitted === 1 ? 'message did' : 'messages did'
-                      } not fit and stay on the other device only.`
-                    : ''
-                }`
+              ? historyText(history.imported, history.omitted)
               : history.status === 'failed'
-                ? `Your message history could not be copied (${history.message}). New messages arrive here as usual.`
+                ? uiText('auth.historyFailed', { error: history.message })
                 : ''
           }
         </p>
@@ -355,29 +353,29 @@ export class AuthView extends LitElement {
           data-link-continue
           @click=${() => ((this._linked = null), this.signedIn(account))}
         >
-          Continue
+          ${uiText('auth.continue')}
         </button>
       </div>`;
     }
     if (this._offer !== null) {
       return html`<div class="card" aria-labelledby="title">
-        <h1 id="title">Link this browser</h1>
+        <h1 id="title">${uiText('auth.linkTitle')}</h1>
         <link-offer .offer=${this._offer} @link-cancel=${this.cancelLink}></link-offer>
       </div>`;
     }
     const signup = this._mode === 'signup';
     return html`<form @submit=${this.submit} aria-labelledby="title" novalidate>
-      <h1 id="title">Sotto</h1>
-      <p class="muted flush">End-to-end encrypted messaging.</p>
+      <h1 id="title">${uiText('app.title')}</h1>
+      <p class="muted flush">${uiText('auth.tagline')}</p>
       ${this.invite ? html`<p class="flush" data-invite-note>${uiText('guest.invited')}</p>` : nothing}
-      <div class="tabs" role="tablist" aria-label="Account">
+      <div class="tabs" role="tablist" aria-label=${uiText('auth.tabs')}>
         <button
           type="button"
           role="tab"
           aria-selected=${signup}
           @click=${() => ((this._mode = 'signup'), (this._error = ''))}
         >
-          Sign up
+          ${uiText('auth.signUp')}
         </button>
         <button
           type="button"
@@ -385,11 +383,11 @@ export class AuthView extends LitElement {
           aria-selected=${!signup}
           @click=${() => ((this._mode = 'login'), (this._error = ''))}
         >
-          Log in
+          ${uiText('auth.logIn')}
         </button>
       </div>
       <label
-        >Username
+        >${uiText('auth.username')}
         <input
           name="username"
           autocomplete="username"
@@ -402,11 +400,11 @@ export class AuthView extends LitElement {
       </label>
       ${
         signup
-          ? html`<span id="username-hint" class="muted hint">3–32 characters: a–z, 0–9 and _</span>`
+          ? html`<span id="username-hint" class="muted hint">${uiText('auth.usernameHint')}</span>`
           : nothing
       }
       <label
-        >Password
+        >${uiText('auth.password')}
         <input
           name="password"
           type="password"
@@ -436,7 +434,7 @@ export class AuthView extends LitElement {
               <progress
                 max="1"
                 .value=${this._progress.fraction}
-                aria-label="Setting up keys"
+                aria-label=${uiText('auth.settingUp')}
               ></progress>
               <div class="muted hint">${this._progress.label}</div>
             </div>`
@@ -450,7 +448,7 @@ export class AuthView extends LitElement {
       ${
         this._linkable !== null && this.messenger?.capabilities.has('link-device') === true
           ? html`<button type="button" data-link ?disabled=${this._busy} @click=${this.startLink}>
-              Link from your other device
+              ${uiText('auth.linkFromOther')}
             </button>`
           : nothing
       }
@@ -462,12 +460,12 @@ export class AuthView extends LitElement {
               ?disabled=${this._busy}
               @click=${this.startReset}
             >
-              I lost my other devices — reset identity
+              ${uiText('auth.lostDevices')}
             </button>`
           : nothing
       }
       <button class="primary" type="submit" ?disabled=${this._busy}>
-        ${signup ? 'Create account' : 'Log in'}
+        ${uiText(signup ? 'auth.createAccount' : 'auth.logIn')}
       </button>
       ${
         signup
@@ -481,13 +479,7 @@ export class AuthView extends LitElement {
               ${uiText(this._needCode ? 'passkey.secondFactor' : 'passkey.signIn')}
             </button>`
       }
-      ${
-        signup
-          ? html`<p class="muted hint flush">
-              Your keys are created in this browser and never leave it.
-            </p>`
-          : nothing
-      }
+      ${signup ? html`<p class="muted hint flush">${uiText('auth.keysHere')}</p>` : nothing}
       <label class="guest-name">
         ${uiText('guest.nameLabel')}
         <input name="guest-name" autocomplete="nickname" maxlength="64" />

@@ -20,6 +20,7 @@ import { QrScanner } from '../services/qr-scanner.ts';
 import { dmId } from '../services/messenger.ts';
 import { styleProps } from './style-props.ts';
 import './block-report.ts';
+import { uiText } from '../services/ui-strings.ts';
 
 /** "12345 67890 …": 60 digits as 12 groups of five. */
 export function groupDigits(digits: string): string[] {
@@ -106,6 +107,8 @@ export class ContactInfo extends LitElement {
   @state() private _qr = '';
   @state() private _error = '';
   @state() private _result = '';
+  /** {@link _result} reports a match (shown as verified, else as an error). */
+  @state() private _match = false;
   @state() private _scanning = false;
   @state() private _paste = false;
 
@@ -153,9 +156,10 @@ export class ContactInfo extends LitElement {
     const s = this.session;
     if (s === undefined) return;
     const ok = await s.messenger.verifyScanned(this.username, payload.trim());
+    this._match = ok;
     this._result = ok
-      ? `Match. ${this.username} is now verified.`
-      : 'The codes do not match. Do not trust this conversation until you find out why.';
+      ? uiText('contactInfo.match', { user: this.username })
+      : uiText('contactInfo.noMatch');
     if (ok) {
       s.keyChanges.delete(this.username);
       s.dispatchEvent(new Event('live'));
@@ -166,8 +170,9 @@ export class ContactInfo extends LitElement {
 
   private async startScan(): Promise<void> {
     this._result = '';
+    this._match = false;
     if (!(await this.scanner.open())) {
-      this._result = 'No camera available. Paste the other person’s code instead.';
+      this._result = uiText('contactInfo.noCamera');
       this._paste = true;
       return;
     }
@@ -194,11 +199,10 @@ export class ContactInfo extends LitElement {
     const l = this.session?.profiles.label(this.username);
     if (l === undefined || l.handle === '') return nothing;
     return html`<div class="muted" data-contact-display-name>
-      Calls themselves
-      “${l.name}”${
+      ${uiText('contactInfo.callsThemselves', { name: l.name })}${
         l.lookalike !== null
           ? html` <span class="lookalike" data-lookalike=${l.lookalike}
-              >⚠ not @${l.lookalike}</span
+              >${uiText('profile.lookalike', { user: l.lookalike })}</span
             >`
           : nothing
       }
@@ -214,10 +218,10 @@ export class ContactInfo extends LitElement {
         <a
           class="icon"
           href="#/c/${encodeURIComponent(dmId(this.username))}"
-          aria-label="Back to the conversation"
+          aria-label=${uiText('common.backToConversation')}
           >${icons.back}</a
         >
-        <h2>Contact info</h2>
+        <h2>${uiText('convHeader.contactInfo')}</h2>
       </header>
       ${infoTabs(dmId(this.username), 'info')}
       <section>
@@ -232,24 +236,27 @@ export class ContactInfo extends LitElement {
           ${this.calledLine()}
           ${
             safety?.verified === true
-              ? html`<span class="verified" data-verified> ✓ Verified</span>`
+              ? html`<span class="verified" data-verified> ${uiText('contactInfo.verified')}</span>`
               : nothing
           }
-          <div class="muted">${p?.online === true ? 'online' : ''}</div>
+          <div class="muted">${p?.online === true ? uiText('list.online') : ''}</div>
         </div>
         ${
           !canSafety
-            ? html`<p class="muted">Safety numbers are not available yet.</p>`
+            ? html`<p class="muted">${uiText('contactInfo.safetyUnavailable')}</p>`
             : this._error !== ''
               ? html`<p class="error" role="alert">${this._error}</p>`
               : safety === undefined
-                ? html`<p class="muted" role="status">Computing safety number…</p>`
-                : html`<h3 class="flush">Safety number</h3>
+                ? html`<p class="muted" role="status">${uiText('contactInfo.computing')}</p>`
+                : html`<h3 class="flush">${uiText('contactInfo.safetyNumber')}</h3>
                     <p class="muted flush narrow">
-                      Compare these numbers with ${this.username} in person or on a call, or scan
-                      each other’s code. If they match, your conversation is private.
+                      ${uiText('contactInfo.compareHint', { user: this.username })}
                     </p>
-                    <div class="digits" aria-label="Safety number" data-safety=${safety.digits}>
+                    <div
+                      class="digits"
+                      aria-label=${uiText('contactInfo.safetyNumber')}
+                      data-safety=${safety.digits}
+                    >
                       ${groupDigits(safety.digits).map((g) => html`<span>${g}</span>`)}
                     </div>
                     ${
@@ -257,31 +264,37 @@ export class ContactInfo extends LitElement {
                         ? html`<img
                             class="qr"
                             src=${this._qr}
-                            alt="Your safety number as a QR code"
+                            alt=${uiText('contactInfo.qrAlt')}
                           />`
                         : nothing
                     }
                     ${
                       this._scanning
-                        ? html`<video muted playsinline aria-label="Camera"></video>
-                            <button @click=${this.stopScan}>Stop scanning</button>`
+                        ? html`<video
+                              muted
+                              playsinline
+                              aria-label=${uiText('contactInfo.camera')}
+                            ></video>
+                            <button @click=${this.stopScan}>
+                              ${uiText('contactInfo.stopScan')}
+                            </button>`
                         : html`<div class="row">
                             <button @click=${this.startScan}>
-                              ${icons.camera} Scan their code
+                              ${icons.camera} ${uiText('contactInfo.scan')}
                             </button>
                             <button @click=${() => (this._paste = !this._paste)}>
-                              Paste their code
+                              ${uiText('contactInfo.paste')}
                             </button>
                             ${
                               safety.verified
                                 ? html`<button @click=${() => this.setVerified(false)}>
-                                    Clear verification
+                                    ${uiText('contactInfo.clearVerified')}
                                   </button>`
                                 : html`<button
                                     class="primary"
                                     @click=${() => this.setVerified(true)}
                                   >
-                                    Mark as verified
+                                    ${uiText('contactInfo.markVerified')}
                                   </button>`
                             }
                           </div>`
@@ -301,31 +314,28 @@ export class ContactInfo extends LitElement {
                             <textarea
                               name="code"
                               rows="3"
-                              aria-label="Their code"
-                              placeholder="Paste the code from ${this.username}’s screen"
+                              aria-label=${uiText('contactInfo.theirCode')}
+                              placeholder=${uiText('contactInfo.pastePlaceholder', { user: this.username })}
                             ></textarea>
-                            <button type="submit">Compare</button>
+                            <button type="submit">${uiText('contactInfo.compare')}</button>
                           </form>`
                         : nothing
                     }
                     ${
                       this._result !== ''
-                        ? html`<p
-                            role="alert"
-                            class=${this._result.startsWith('Match') ? 'verified' : 'error'}
-                          >
+                        ? html`<p role="alert" class=${this._match ? 'verified' : 'error'}>
                             ${this._result}
                           </p>`
                         : nothing
                     }
                     <details>
-                      <summary>Your code as text</summary>
+                      <summary>${uiText('contactInfo.codeAsText')}</summary>
                       <code class="break-all" data-qr-payload>${safety.qrPayload}</code>
                     </details>`
         }
       </section>
-      <section aria-label="Block or report ${this.username}">
-        <h3 class="flush">Block or report</h3>
+      <section aria-label=${uiText('contactInfo.blockSection', { user: this.username })}>
+        <h3 class="flush">${uiText('contactInfo.blockHeading')}</h3>
         <block-report .username=${this.username} mode="full"></block-report>
       </section>`;
   }

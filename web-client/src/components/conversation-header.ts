@@ -86,7 +86,7 @@ export class ConversationHeader extends LitElement {
   override render(): TemplateResult {
     const title = this.heading;
     return html`<header class="bar">
-      <a class="icon back" href="#/" aria-label="Back to chats">${icons.back}</a>
+      <a class="icon back" href="#/" aria-label=${uiText('common.backToChats')}>${icons.back}</a>
       <span class="avatar" style=${styleProps({ background: colorFor(title) })} aria-hidden="true"
         >${this.group ? '#' : avatarFace(this.session, title)}${
           this.online ? html`<span class="dot"></span>` : nothing
@@ -131,8 +131,8 @@ export class ConversationHeader extends LitElement {
       <a
         class="icon"
         href="#/c/${encodeURIComponent(this.conversationId)}/info"
-        aria-label=${this.group ? 'Group settings' : 'Contact info and safety number'}
-        title=${this.group ? 'Group settings' : 'Contact info'}
+        aria-label=${uiText(this.group ? 'convHeader.groupSettings' : 'convHeader.contactInfoLabel')}
+        title=${uiText(this.group ? 'convHeader.groupSettings' : 'convHeader.contactInfo')}
         >${icons.info}</a
       >
     </header>`;

@@ -27,6 +27,7 @@ import { membersLabel, onlineMembers } from '../services/group-presence.ts';
 import { groupConversationId } from '../services/messenger.ts';
 import { styleProps } from './style-props.ts';
 import { BusyAction } from './controllers/busy-action.ts';
+import { uiText } from '../services/ui-strings.ts';
 
 /** Group members and admin actions. */
 @customElement('group-settings')
@@ -138,9 +139,9 @@ export class GroupSettings extends LitElement {
   /** Remove `username` once the admin confirmed it. */
   private async removeMember(username: string, group: string): Promise<void> {
     const ok = await this._confirm.ask({
-      title: `Remove ${username} from “${group}”?`,
-      text: `${username} will no longer get new messages of this group. Every member sees that you removed them.`,
-      confirm: `Remove ${username}`,
+      title: uiText('groupSettings.removeTitle', { user: username, group }),
+      text: uiText('groupSettings.removeText', { user: username }),
+      confirm: uiText('groupSettings.removeConfirm', { user: username }),
     });
     if (ok === null) return;
     await this.run(() => this.session!.messenger.removeMember(this.groupId, username));
@@ -149,9 +150,9 @@ export class GroupSettings extends LitElement {
   /** Leave once confirmed, then go back to the chat list. */
   private async leave(group: string): Promise<void> {
     const ok = await this._confirm.ask({
-      title: `Leave “${group}”?`,
-      text: 'You will no longer get its messages, and only an admin can add you back (or you rejoin with an invite link).',
-      confirm: `Leave ${group}`,
+      title: uiText('groupSettings.leaveTitle', { group }),
+      text: uiText('groupSettings.leaveText'),
+      confirm: uiText('groupSettings.leaveConfirm', { group }),
     });
     if (ok === null) return;
     if (await this.run(() => this.session!.messenger.leaveGroup(this.groupId)))
@@ -178,10 +179,10 @@ export class GroupSettings extends LitElement {
         <a
           class="icon"
           href="#/c/${encodeURIComponent(groupConversationId(this.groupId))}"
-          aria-label="Back to the conversation"
+          aria-label=${uiText('common.backToConversation')}
           >${icons.back}</a
         >
-        <h2>${info?.name ?? 'Group'}</h2>
+        <h2>${info?.name ?? uiText('groupSettings.heading')}</h2>
       </header>
       ${infoTabs(groupConversationId(this.groupId), 'info')}
       ${info !== undefined && amMember ? html`<group-key-banner .groupId=${this.groupId} lookup></group-key-banner>` : nothing}
@@ -189,11 +190,11 @@ export class GroupSettings extends LitElement {
         ${this.action.error !== '' ? html`<p class="error" role="alert">${this.action.error}</p>` : nothing}
         ${
           info === undefined
-            ? html`<p class="muted" role="status">Loading members…</p>`
+            ? html`<p class="muted" role="status">${uiText('groupSettings.loading')}</p>`
             : html`<h3 class="flush" data-member-count>
                   ${membersLabel(info.members.length, online.size)}
                 </h3>
-                <ul aria-label="Members">
+                <ul aria-label=${uiText('groupSettings.members')}>
                   ${info.members.map(
                     (m) =>
                       html`<li data-member=${m.username}>
@@ -204,11 +205,13 @@ export class GroupSettings extends LitElement {
                           >${avatarFace(s, m.username)}</span
                         >
                         <span class="name"
-                          >${userName(s, m.username)}${m.username === me ? ' (you)' : ''}${
-                            m.admin ? html`<span class="tag">admin</span>` : nothing
+                          >${userName(s, m.username)}${m.username === me ? uiText('groupSettings.you') : ''}${
+                            m.admin
+                              ? html`<span class="tag">${uiText('groupSettings.admin')}</span>`
+                              : nothing
                           }${
                             online.has(m.username)
-                              ? html`<span class="tag" data-online>online</span>`
+                              ? html`<span class="tag" data-online>${uiText('list.online')}</span>`
                               : nothing
                           }${
                             m.kind === 'bot' || m.kind === 'bridge'
@@ -220,21 +223,21 @@ export class GroupSettings extends LitElement {
                           amAdmin && m.username !== me
                             ? html`<button
                                   ?disabled=${this.action.busy}
-                                  aria-label=${m.admin ? `Remove admin: ${m.username}` : `Make admin: ${m.username}`}
+                                  aria-label=${uiText(m.admin ? 'groupSettings.removeAdminLabel' : 'groupSettings.makeAdminLabel', { user: m.username })}
                                   @click=${() =>
                                     this.run(() =>
                                       s!.messenger.setAdmin(this.groupId, m.username, !m.admin),
                                     )}
                                 >
-                                  ${m.admin ? 'Remove admin' : 'Make admin'}
+                                  ${uiText(m.admin ? 'groupSettings.removeAdmin' : 'groupSettings.makeAdmin')}
                                 </button>
                                 <button
                                   class="danger"
                                   ?disabled=${this.action.busy}
-                                  aria-label="Remove ${m.username}"
+                                  aria-label=${uiText('groupSettings.removeConfirm', { user: m.username })}
                                   @click=${() => void this.removeMember(m.username, info.name)}
                                 >
-                                  Remove
+                                  ${uiText('groupSettings.remove')}
                                 </button>`
                             : nothing
                         }
@@ -243,18 +246,18 @@ export class GroupSettings extends LitElement {
                 </ul>
                 ${
                   amAdmin
-                    ? html`<form @submit=${this.add} aria-label="Add a member">
+                    ? html`<form @submit=${this.add} aria-label=${uiText('groupSettings.addForm')}>
                         <input
                           name="username"
-                          placeholder="username"
-                          aria-label="Username to add"
+                          placeholder=${uiText('groupSettings.addPlaceholder')}
+                          aria-label=${uiText('groupSettings.addLabel')}
                           autocapitalize="none"
                         />
                         <button type="submit" class="primary" ?disabled=${this.action.busy}>
-                          Add
+                          ${uiText('groupSettings.add')}
                         </button>
                       </form>`
-                    : html`<p class="muted">Only admins can add or remove members.</p>`
+                    : html`<p class="muted">${uiText('groupSettings.onlyAdmins')}</p>`
                 }
                 ${
                   amAdmin
@@ -271,7 +274,7 @@ export class GroupSettings extends LitElement {
                         ?disabled=${this.action.busy}
                         @click=${() => void this.leave(info.name)}
                       >
-                        Leave group
+                        ${uiText('groupSettings.leave')}
                       </button>`
                     : nothing
                 }`

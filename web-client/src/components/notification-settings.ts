@@ -11,6 +11,7 @@ import { sessionContext } from '../context.ts';
 import type { ChatSession } from '../services/session.ts';
 import { HIDE_CONTENT_SETTING } from '../services/notify-rules.ts';
 import { checkRow, shared } from '../styles.ts';
+import { uiText } from '../services/ui-strings.ts';
 import './push-toggle.ts';
 
 @customElement('notification-settings')
@@ -68,16 +69,14 @@ export class NotificationSettings extends LitElement {
   private permission(): TemplateResult {
     switch (this._notify) {
       case 'unsupported':
-        return html`<p class="muted">This browser does not support notifications.</p>`;
+        return html`<p class="muted">${uiText('notifySettings.unsupported')}</p>`;
       case 'granted':
-        return html`<p class="muted">
-          Desktop notifications are on (the conversation and, unless hidden, a preview).
-        </p>`;
+        return html`<p class="muted">${uiText('notifySettings.granted')}</p>`;
       case 'denied':
-        return html`<p class="muted">Notifications are blocked in the browser’s site settings.</p>`;
+        return html`<p class="muted">${uiText('notifySettings.denied')}</p>`;
       default:
         return html`<div>
-          <button @click=${this.askNotifications}>Turn on desktop notifications</button>
+          <button @click=${this.askNotifications}>${uiText('notifySettings.turnOn')}</button>
         </div>`;
     }
   }
@@ -94,8 +93,8 @@ export class NotificationSettings extends LitElement {
           @change=${this.changeHideContent}
         />
         <span
-          >Hide message content in notifications<br /><span class="muted"
-            >Notifications show who wrote and “New message”, never the text.</span
+          >${uiText('notifySettings.hideContent')}<br /><span class="muted"
+            >${uiText('notifySettings.hideContentHint')}</span
           ></span
         >
       </label>
@@ -110,8 +109,8 @@ export class NotificationSettings extends LitElement {
           }}
         />
         <span
-          >Play a sound for new messages<br /><span class="muted"
-            >A short chime, not for the conversation you are reading.</span
+          >${uiText('notifySettings.sound')}<br /><span class="muted"
+            >${uiText('notifySettings.soundHint')}</span
           ></span
         >
       </label>`;

@@ -7,6 +7,7 @@
 import { css, html, nothing, type TemplateResult } from 'lit';
 import type { ChatSession } from '../services/session.ts';
 import { initials } from '../services/profiles.ts';
+import { uiText } from '../services/ui-strings.ts';
 
 /** Styles of {@link avatarFace} and {@link userName}; add to a component's `styles`. */
 export const profileStyles = css`
@@ -46,7 +47,11 @@ export function userName(session: ChatSession | undefined, user: string): Templa
       l.handle !== '' ? html` <span class="handle" data-handle>${l.handle}</span>` : nothing
     }${
       l.lookalike !== null
-        ? html` <span class="lookalike" data-lookalike=${l.lookalike}>⚠ not @${l.lookalike}</span>`
+        ? html` <span class="lookalike" data-lookalike=${l.lookalike}
+            >${uiText('profile.lookalike', {
+              user: l.lookalike,
+            })}</span
+          >`
         : nothing
     }`;
 }

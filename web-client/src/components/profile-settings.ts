@@ -17,6 +17,7 @@ import type { ChatSession } from '../services/session.ts';
 import { colorFor, settingsForm, shared } from '../styles.ts';
 import { avatarFace, profileStyles } from './profile-name.ts';
 import { styleProps } from './style-props.ts';
+import { uiPieces, uiText } from '../services/ui-strings.ts';
 
 /** What the picture will be on save: kept, a new one, or removed. */
 type PictureChange = { kind: 'keep' } | { kind: 'remove' } | { kind: 'new'; image: ImageBitmap };
@@ -79,7 +80,7 @@ export class ProfileSettings extends LitElement {
       this._picture = { kind: 'new', image: await createImageBitmap(f) };
       this._zoom = 1;
     } catch {
-      this._error = 'That file is not a picture this browser can open.';
+      this._error = uiText('profileEdit.notPicture');
     }
   }
 
@@ -100,8 +101,7 @@ export class ProfileSettings extends LitElement {
       if (this._picture.kind === 'remove') avatar = null;
       else if (this._picture.kind === 'new') {
         avatar = await renderAvatar(this._picture.image, this._zoom, this._canvas!);
-        if (avatar === null)
-          throw new Error('This browser could not make the picture small enough.');
+        if (avatar === null) throw new Error(uiText('profileEdit.tooBig'));
       }
       const name = this._name.trim();
       await s.messenger.profiles.set({
@@ -111,7 +111,7 @@ export class ProfileSettings extends LitElement {
       this._hasPicture = avatar === undefined ? this._hasPicture : avatar !== null;
       this._picture = { kind: 'keep' };
       await s.profiles.load(s.account.username);
-      this._status = 'Profile saved and sent to your contacts.';
+      this._status = uiText('profileEdit.saved');
     } catch (err) {
       this._error = err instanceof Error ? err.message : String(err);
     } finally {
@@ -126,20 +126,20 @@ export class ProfileSettings extends LitElement {
       return html`<canvas
         data-avatar-preview
         role="img"
-        aria-label="New profile picture"
+        aria-label=${uiText('profileEdit.newPicture')}
       ></canvas>`;
     if (this._picture.kind === 'remove' || !this._hasPicture)
       return html`<span
         class="avatar big"
         role="img"
-        aria-label="No profile picture: your initials"
+        aria-label=${uiText('profileEdit.noPicture')}
         style=${styleProps({ background: colorFor(me) })}
         >${this._picture.kind === 'remove' ? initials(this._name.trim() || me) : avatarFace(s, me)}</span
       >`;
     return html`<span
       class="avatar big"
       role="img"
-      aria-label="Current profile picture"
+      aria-label=${uiText('profileEdit.currentPicture')}
       style=${styleProps({ background: colorFor(me) })}
       >${avatarFace(s, me)}</span
     >`;
@@ -154,7 +154,7 @@ export class ProfileSettings extends LitElement {
         ${this.renderPicture()}
         <div class="row">
           <button type="button" ?disabled=${this._busy} @click=${() => this._file.click()}>
-            Change profile picture
+            ${uiText('profileEdit.change')}
           </button>
           ${
             shown
@@ -163,7 +163,7 @@ export class ProfileSettings extends LitElement {
                   ?disabled=${this._busy}
                   @click=${() => (this._picture = { kind: 'remove' })}
                 >
-                  Remove profile picture
+                  ${uiText('profileEdit.remove')}
                 </button>`
               : nothing
           }
@@ -171,14 +171,14 @@ export class ProfileSettings extends LitElement {
         <input
           type="file"
           accept="image/png,image/jpeg,image/webp,image/gif,image/avif"
-          aria-label="Profile picture file"
+          aria-label=${uiText('profileEdit.file')}
           @change=${this.choose}
         />
       </div>
       ${
         this._picture.kind === 'new'
           ? html`<label
-              >Zoom the picture
+              >${uiText('profileEdit.zoom')}
               <input
                 type="range"
                 min="1"
@@ -190,7 +190,7 @@ export class ProfileSettings extends LitElement {
           : nothing
       }
       <label
-        >Display name
+        >${uiText('profileEdit.displayName')}
         <input
           name="displayName"
           maxlength=${MAX_DISPLAY_NAME_LENGTH}
@@ -199,12 +199,10 @@ export class ProfileSettings extends LitElement {
           @input=${(e: Event) => (this._name = (e.target as HTMLInputElement).value)}
       /></label>
       <p class="muted">
-        Your name and picture are end-to-end encrypted to your contacts, your groups and your other
-        devices; the server stores only ciphertext. Others always see your username
-        <strong>@${me}</strong> beside your name.
+        ${uiPieces('profileEdit.privacy', { user: html`<strong>@${me}</strong>` })}
       </p>
       <div class="row">
-        <button type="submit" ?disabled=${this._busy}>Save profile</button>
+        <button type="submit" ?disabled=${this._busy}>${uiText('profileEdit.save')}</button>
       </div>
       ${this._status !== '' ? html`<p role="status" data-profile-status>${this._status}</p>` : nothing}
       ${this._error !== '' ? html`<p class="error" role="alert">${this._error}</p>` : nothing}

@@ -23,20 +23,27 @@ import './account-devices.ts';
 import './two-factor-settings.ts';
 import './passkey-settings.ts';
 import './profile-settings.ts';
-import { uiText } from '../services/ui-strings.ts';
+import { uiPieces, uiText, type UiStringKey } from '../services/ui-strings.ts';
 import './own-key-log-status.ts';
 import './notification-settings.ts';
+
+/** The catalogue's name of each theme choice. */
+const THEME_KEYS = {
+  system: 'settings.themeSystem',
+  light: 'settings.themeLight',
+  dark: 'settings.themeDark',
+} as const satisfies Record<string, UiStringKey>;
 
 /** Why a password change failed, in words. */
 function passwordError(err: unknown): string {
   if (err instanceof MessengerError) {
     switch (err.code) {
       case 'BAD_CREDENTIALS':
-        return 'The current password is wrong. Your password was not changed.';
+        return uiText('password.wrongCurrent');
       case 'WEAK_PASSWORD':
-        return `Use a new password of at least ${MIN_PASSWORD} characters.`;
+        return uiText('password.tooShort', { min: MIN_PASSWORD });
       case 'UNREACHABLE':
-        return 'Cannot reach the Sotto server. Check your connection and try again.';
+        return uiText('auth.unreachable');
       case 'RATE_LIMITED':
         return err.message; // with the server's Retry-After (messenger-errors.ts)
       default:
@@ -195,15 +202,15 @@ export class SettingsView extends LitElement {
     this._pwError = '';
     this._pwDone = false;
     if (this._pwCurrent === '') {
-      this._pwError = 'Enter your current password.';
+      this._pwError = uiText('password.noCurrent');
       return;
     }
     if (this._pwNew.length < MIN_PASSWORD) {
-      this._pwError = `Use a new password of at least ${MIN_PASSWORD} characters.`;
+      this._pwError = uiText('password.tooShort', { min: MIN_PASSWORD });
       return;
     }
     if (this._pwNew !== this._pwConfirm) {
-      this._pwError = 'The new password and its confirmation do not match.';
+      this._pwError = uiText('password.mismatch');
       return;
     }
     this._pwBusy = true;
@@ -244,25 +251,19 @@ export class SettingsView extends LitElement {
       @submit=${this.changePassword}
       novalidate
     >
-      ${field('current', 'Current password', this._pwCurrent, (v) => (this._pwCurrent = v))}
-      ${field('new', 'New password', this._pwNew, (v) => (this._pwNew = v))}
-      ${field('confirm', 'Confirm new password', this._pwConfirm, (v) => (this._pwConfirm = v))}
-      <p class="muted">
-        At least ${MIN_PASSWORD} characters. Every other device of this account is signed out and
-        must log in again with the new password; this browser stays signed in.
-      </p>
+      ${field('current', uiText('password.current'), this._pwCurrent, (v) => (this._pwCurrent = v))}
+      ${field('new', uiText('password.new'), this._pwNew, (v) => (this._pwNew = v))}
+      ${field('confirm', uiText('password.confirm'), this._pwConfirm, (v) => (this._pwConfirm = v))}
+      <p class="muted">${uiText('password.hint', { min: MIN_PASSWORD })}</p>
       ${this._pwError !== '' ? html`<p class="error" role="alert">${this._pwError}</p>` : nothing}
       ${
         this._pwDone
-          ? html`<p role="status" data-password-done>
-              Password changed. Your other devices were signed out and must log in again with the
-              new password.
-            </p>`
+          ? html`<p role="status" data-password-done>${uiText('password.changed')}</p>`
           : nothing
       }
       <div>
         <button type="submit" ?disabled=${this._pwBusy}>
-          ${this._pwBusy ? 'Changing…' : 'Change password'}
+          ${uiText(this._pwBusy ? 'password.changing' : 'password.title')}
         </button>
       </div>
     </form>`;
@@ -294,10 +295,9 @@ export class SettingsView extends LitElement {
     const s = this.session;
     if (this._resetFrom !== null) {
       return html`<p role="status" data-reset-done>
-        Your identity was reset. This browser is now device
-        <code>${s?.messenger.account?.deviceId}</code> with a new identity key; every other device
-        was removed and signed out. Your contacts see that your safety number changed: compare it
-        with them again.
+        ${uiPieces('settings.resetDone', {
+          device: html`<code>${s?.messenger.account?.deviceId}</code>`,
+        })}
       </p>`;
     }
     return html`<identity-reset
@@ -310,9 +310,7 @@ export class SettingsView extends LitElement {
     const s = this.session;
     if (s === undefined) return;
     const msg = `${s.guest ? `${uiText('guest.logOutWarning')} ` : ''}${
-      this._wipe
-        ? 'Log out and delete all keys and messages from this browser? This cannot be undone.'
-        : 'Log out of this device? Your history stays in this browser.'
+      this._wipe ? uiText('settings.logOutWipe') : uiText('settings.logOutConfirm')
     }`;
     if (!confirm(msg)) return;
     this._busy = true;
@@ -328,19 +326,21 @@ export class SettingsView extends LitElement {
     const s = this.session;
     const can = s?.messenger.capabilities ?? new Set();
     return html`<header class="bar">
-        <a class="icon" href="#/" aria-label="Back to chats">${icons.back}</a>
-        <h2>Settings</h2>
+        <a class="icon" href="#/" aria-label=${uiText('common.backToChats')}>${icons.back}</a>
+        <h2>${uiText('settings.title')}</h2>
       </header>
       <section>
         <p class="muted flush">
-          Signed in as <strong>${s?.account.username}</strong> on device
-          <code>${s?.account.deviceId}</code>.
+          ${uiPieces('settings.signedInAs', {
+            user: html`<strong>${s?.account.username}</strong>`,
+            device: html`<code>${s?.account.deviceId}</code>`,
+          })}
         </p>
 
-        <h3 id="profile-label">Profile</h3>
+        <h3 id="profile-label">${uiText('settings.profile')}</h3>
         <profile-settings aria-labelledby="profile-label"></profile-settings>
 
-        <h3>Privacy</h3>
+        <h3>${uiText('settings.privacy')}</h3>
         <label class="check">
           <input
             type="checkbox"
@@ -354,11 +354,11 @@ export class SettingsView extends LitElement {
             }}
           />
           <span
-            >Show when I’m online and last seen<br /><span class="muted" id="presence-note"
+            >${uiText('settings.presence')}<br /><span class="muted" id="presence-note"
               >${
                 can.has('hide-presence')
-                  ? 'For all your devices. When off, the server publishes neither your online status nor your last seen.'
-                  : 'Not available with this server.'
+                  ? uiText('settings.presenceHint')
+                  : uiText('settings.presenceUnavailable')
               }</span
             ></span
           >
@@ -375,13 +375,13 @@ export class SettingsView extends LitElement {
             }}
           />
           <span
-            >Send read receipts<br /><span class="muted"
-              >Delivery ticks are always sent; they keep the outbox reliable.</span
+            >${uiText('settings.receipts')}<br /><span class="muted"
+              >${uiText('settings.receiptsHint')}</span
             ></span
           >
         </label>
 
-        <h3 id="theme-label">Theme</h3>
+        <h3 id="theme-label">${uiText('settings.theme')}</h3>
         <fieldset aria-labelledby="theme-label">
           ${(['system', 'light', 'dark'] as const).map(
             (t) =>
@@ -393,28 +393,28 @@ export class SettingsView extends LitElement {
                   .checked=${this._theme === t}
                   @change=${() => void this.setTheme(t)}
                 />
-                ${t === 'system' ? 'System' : t === 'light' ? 'Light' : 'Dark'}</label
+                ${uiText(THEME_KEYS[t])}</label
               >`,
           )}
         </fieldset>
 
-        <h3>Notifications</h3>
+        <h3>${uiText('settings.notifications')}</h3>
         <notification-settings .session=${this.session}></notification-settings>
 
-        <h3>Devices</h3>
+        <h3>${uiText('settings.devices')}</h3>
         ${
           !can.has('devices')
-            ? html`<p class="muted">The device list is not available yet.</p>`
+            ? html`<p class="muted">${uiText('settings.devicesUnavailable')}</p>`
             : this._devicesError !== ''
               ? html`<p class="error">${this._devicesError}</p>`
               : this._devices === undefined
-                ? html`<p class="muted">Loading…</p>`
-                : html`<ul aria-label="Devices">
+                ? html`<p class="muted">${uiText('common.loading')}</p>`
+                : html`<ul aria-label=${uiText('settings.devices')}>
                     ${this._devices.map(
                       (d) =>
                         html`<li>
                           <code>${d.deviceId}</code> ${d.kind !== 'user' ? `(${d.kind})` : ''}
-                          ${d.current ? html`<strong>— this browser</strong>` : nothing}
+                          ${d.current ? html`<strong>${uiText('settings.thisBrowser')}</strong>` : nothing}
                         </li>`,
                     )}
                   </ul>`
@@ -422,8 +422,8 @@ export class SettingsView extends LitElement {
         <own-key-log-status></own-key-log-status>
         ${
           can.has('link-device')
-            ? html`<div><a href="#/link">Link another device…</a></div>`
-            : html`<p class="muted">Linking another device is not available yet.</p>`
+            ? html`<div><a href="#/link">${uiText('settings.linkDevice')}</a></div>`
+            : html`<p class="muted">${uiText('settings.linkUnavailable')}</p>`
         }
 
         <h3 id="account-devices-label">${uiText('devices.title')}</h3>
@@ -435,34 +435,34 @@ export class SettingsView extends LitElement {
         <h3 id="passkeys-label">${uiText('passkey.title')}</h3>
         <passkey-settings aria-labelledby="passkeys-label"></passkey-settings>
 
-        <h3 id="password-label">Change password</h3>
+        <h3 id="password-label">${uiText('password.title')}</h3>
         ${
           s?.guest === true
             ? html`<p class="muted" data-guest-no-password>${uiText('guest.noPassword')}</p>`
             : can.has('change-password')
               ? this.renderPassword()
-              : html`<p class="muted">Changing the password is not available yet.</p>`
+              : html`<p class="muted">${uiText('password.unavailable')}</p>`
         }
 
-        <h3 id="app-lock-label">App lock</h3>
+        <h3 id="app-lock-label">${uiText('settings.appLock')}</h3>
         ${
           can.has('app-lock')
             ? html`<app-lock-settings aria-labelledby="app-lock-label"></app-lock-settings>`
-            : html`<p class="muted">The app lock is not available yet.</p>`
+            : html`<p class="muted">${uiText('settings.appLockUnavailable')}</p>`
         }
 
-        <h3 id="reset-label">Reset identity</h3>
+        <h3 id="reset-label">${uiText('settings.reset')}</h3>
         <div class="danger-zone" aria-labelledby="reset-label" data-reset>
           ${
             s?.guest === true
               ? html`<p class="muted">${uiText('guest.noPassword')}</p>`
               : can.has('reset-identity')
                 ? this.renderReset()
-                : html`<p class="muted">Resetting the identity is not available yet.</p>`
+                : html`<p class="muted">${uiText('settings.resetUnavailable')}</p>`
           }
         </div>
 
-        <h3>Log out</h3>
+        <h3>${uiText('settings.logOut')}</h3>
         <div class="danger-zone">
           <label class="check">
             <input
@@ -471,13 +471,15 @@ export class SettingsView extends LitElement {
               @change=${(e: Event) => (this._wipe = (e.target as HTMLInputElement).checked)}
             />
             <span
-              >Wipe local data on this browser<br /><span class="muted"
-                >Deletes this device’s keys and every message stored here.</span
+              >${uiText('settings.wipe')}<br /><span class="muted"
+                >${uiText('settings.wipeHint')}</span
               ></span
             >
           </label>
           <div>
-            <button class="danger" ?disabled=${this._busy} @click=${this.logOut}>Log out</button>
+            <button class="danger" ?disabled=${this._busy} @click=${this.logOut}>
+              ${uiText('settings.logOut')}
+            </button>
           </div>
         </div>
       </section>`;
