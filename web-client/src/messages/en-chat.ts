@@ -2,4 +2,18 @@
  * English words of the chat list, the conversation view, bubbles, the composer, pins and forwarding (part of the catalogue in `services/ui-strings.ts`; keys are
  * grouped by what shows them).
  */
-export const EN_CHAT = {} as const satisfies Record<string, string>;
+export const EN_CHAT = {
+  'actions.label': 'Message actions',
+  'actions.reply': 'Reply',
+  'actions.react': 'React {emoji}',
+  'actions.moreReactions': 'More reactions',
+  'actions.downloadFile': 'Download {name}',
+  'actions.download': 'Download',
+  'actions.pin': 'Pin',
+  'actions.unpin': 'Unpin',
+  'actions.forward': 'Forward',
+  'actions.edit': 'Edit',
+  'actions.delete': 'Delete for everyone',
+  'actions.reportFrom': 'Report this message from {user}',
+  'actions.report': 'Report',
+} as const satisfies Record<string, string>;
