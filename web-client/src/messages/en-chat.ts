@@ -16,4 +16,14 @@ export const EN_CHAT = {
   'actions.delete': 'Delete for everyone',
   'actions.reportFrom': 'Report this message from {user}',
   'actions.report': 'Report',
+
+  'pins.label': 'Pinned messages',
+  'pins.latest': 'Pinned message: {preview}. {count} pinned. Go to it',
+  'pins.count.one': 'Pinned message',
+  'pins.count.other': 'Pinned · {count}',
+  'pins.all': 'All pins ({count})',
+  'pins.list': 'All pinned messages',
+  'pins.go': 'Go to the message pinned by {user}: {preview}',
+  'pins.unpinLabel': 'Unpin: {preview}',
+  'pins.unpin': 'Unpin',
 } as const satisfies Record<string, string>;
