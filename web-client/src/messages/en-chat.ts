@@ -26,4 +26,14 @@ export const EN_CHAT = {
   'pins.go': 'Go to the message pinned by {user}: {preview}',
   'pins.unpinLabel': 'Unpin: {preview}',
   'pins.unpin': 'Unpin',
+
+  'forward.title': 'Forward message',
+  'forward.search': 'Search conversations',
+  'forward.list': 'Conversations',
+  'forward.group': '{title} (group)',
+  'forward.noMatch': 'No conversation matches.',
+  'forward.cancel': 'Cancel',
+  'forward.send': 'Forward',
+  'forward.sendTo.other': 'Forward to {count}',
+  'forward.failed': 'Could not forward to {names}.',
 } as const satisfies Record<string, string>;
