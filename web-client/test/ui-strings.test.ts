@@ -40,7 +40,6 @@ const NOT_YET_CONVERTED = new Set([
   'conversation-view.ts',
   'group-settings.ts',
   'message-bubble.ts',
-  'message-list.ts',
   'settings-view.ts',
   // Written in parallel with the catalogue (stop 17): pins/forwarding, profiles, notifications.
   'notification-settings.ts',

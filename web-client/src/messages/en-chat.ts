@@ -36,4 +36,9 @@ export const EN_CHAT = {
   'forward.send': 'Forward',
   'forward.sendTo.other': 'Forward to {count}',
   'forward.failed': 'Could not forward to {names}.',
+
+  'messages.label': 'Messages',
+  'messages.empty': 'No messages yet. Say hello — it is end-to-end encrypted.',
+  'messages.reviewWith': 'Review safety number with {user}',
+  'messages.review': 'Review',
 } as const satisfies Record<string, string>;
