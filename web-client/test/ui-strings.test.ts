@@ -39,7 +39,6 @@ const NOT_YET_CONVERTED = new Set([
   'conversation-list.ts',
   'conversation-view.ts',
   'group-settings.ts',
-  'message-bubble.ts',
   'settings-view.ts',
   // Written in parallel with the catalogue (stop 17): pins/forwarding, profiles, notifications.
   'notification-settings.ts',
