@@ -33,7 +33,6 @@ const source = (f: string): string => readFileSync(join(COMPONENTS, f), 'utf8');
  */
 const NOT_YET_CONVERTED = new Set([
   'auth-view.ts',
-  'chat-composer.ts',
   'contact-info.ts',
   'conversation-header.ts',
   'conversation-list.ts',

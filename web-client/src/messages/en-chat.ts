@@ -60,4 +60,12 @@ export const EN_CHAT = {
   'bubble.reaction': '{emoji} {count}, by {users}',
   'bubble.pinned': 'Pinned',
   'bubble.edited': 'edited',
+
+  'composer.message': 'Message',
+  'composer.emoji': 'Emoji',
+  'composer.attach': 'Attach a file',
+  'composer.send': 'Send',
+  'composer.cancel': 'Cancel',
+  'composer.editing': 'Editing',
+  'composer.replyingTo': 'Replying to {user}',
 } as const satisfies Record<string, string>;
