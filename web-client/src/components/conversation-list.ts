@@ -18,17 +18,13 @@ import { avatarFace, profileStyles, userName } from './profile-name.ts';
 import { uiText } from '../services/ui-strings.ts';
 import { parseConversationId } from '../services/messenger.ts';
 import { styleProps } from './style-props.ts';
+import { clockText, displayLocale, shortDayText } from '../services/locale-format.ts';
 
-/** Short relative time for the list ("14:02", "Tue", "3 Mar"). */
-export function shortTime(at: number, now = Date.now()): string {
+/** Short relative time for the list ("14:02", "Tue", "3 Mar"), in the browser's locale. */
+export function shortTime(at: number, now = Date.now(), locale = displayLocale()): string {
   if (at <= 0) return '';
-  const d = new Date(at);
-  const n = new Date(now);
-  if (d.toDateString() === n.toDateString()) {
-    return d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
-  }
-  if (now - at < 6 * 86_400_000) return d.toLocaleDateString(undefined, { weekday: 'short' });
-  return d.toLocaleDateString(undefined, { day: 'numeric', month: 'short' });
+  if (new Date(at).toDateString() === new Date(now).toDateString()) return clockText(at, locale);
+  return shortDayText(at, now - at < 6 * 86_400_000 ? 'weekday' : 'date', locale);
 }
 
 /** Rows whose title or preview contains every word of `filter`. */
