@@ -236,7 +236,7 @@ export class ConversationList extends LitElement {
     const input = (e.target as HTMLFormElement).elements.namedItem('username') as HTMLInputElement;
     const username = input.value.trim().toLowerCase();
     if (username === s.account.username) {
-      this._formError = 'That is you. Enter someone else’s username.';
+      this._formError = uiText('newChat.self');
       return;
     }
     this._busy = true;
@@ -250,7 +250,7 @@ export class ConversationList extends LitElement {
     } catch (err) {
       this._formError =
         err instanceof MessengerError && err.code === 'NO_SUCH_USER'
-          ? `No user called “${username}”.`
+          ? uiText('newChat.noSuchUser', { user: username })
           : err instanceof Error
             ? err.message
             : String(err);
@@ -269,7 +269,7 @@ export class ConversationList extends LitElement {
       (form.elements.namedItem('members') as HTMLInputElement).value,
     ).filter((m) => m !== s.account.username);
     if (name === '') {
-      this._formError = 'Give the group a name.';
+      this._formError = uiText('newGroup.noName');
       return;
     }
     this._busy = true;
@@ -289,36 +289,49 @@ export class ConversationList extends LitElement {
 
   private renderForm(): TemplateResult | typeof nothing {
     if (this._form === 'dm') {
-      return html`<form class="new" @submit=${this.newDm} aria-label="New direct message">
-        <label for="dm-user">Start a chat with</label>
+      return html`<form class="new" @submit=${this.newDm} aria-label=${uiText('newChat.label')}>
+        <label for="dm-user">${uiText('newChat.with')}</label>
         <input
           id="dm-user"
           name="username"
-          placeholder="username"
+          placeholder=${uiText('newChat.placeholder')}
           autocapitalize="none"
           autocomplete="off"
           required
         />
         ${this._formError ? html`<div class="error" role="alert">${this._formError}</div>` : nothing}
         <div class="row2">
-          <button type="button" @click=${() => (this._form = 'none')}>Cancel</button>
-          <button class="primary" type="submit" ?disabled=${this._busy}>Chat</button>
+          <button type="button" @click=${() => (this._form = 'none')}>
+            ${uiText('newChat.cancel')}
+          </button>
+          <button class="primary" type="submit" ?disabled=${this._busy}>
+            ${uiText('newChat.submit')}
+          </button>
         </div>
       </form>`;
     }
     if (this._form === 'group') {
-      return html`<form class="new" @submit=${this.newGroup} aria-label="New group">
-        <input name="name" placeholder="Group name" aria-label="Group name" required />
+      return html`<form class="new" @submit=${this.newGroup} aria-label=${uiText('newGroup.label')}>
+        <input
+          name="name"
+          placeholder=${uiText('newGroup.name')}
+          aria-label=${uiText('newGroup.name')}
+          required
+        />
         <input
           name="members"
-          placeholder="Members: alice, bob"
-          aria-label="Members (usernames, separated by commas)"
+          placeholder=${uiText('newGroup.membersPlaceholder')}
+          aria-label=${uiText('newGroup.members')}
           autocapitalize="none"
         />
         ${this._formError ? html`<div class="error" role="alert">${this._formError}</div>` : nothing}
         <div class="row2">
-          <button type="button" @click=${() => (this._form = 'none')}>Cancel</button>
-          <button class="primary" type="submit" ?disabled=${this._busy}>Create</button>
+          <button type="button" @click=${() => (this._form = 'none')}>
+            ${uiText('newChat.cancel')}
+          </button>
+          <button class="primary" type="submit" ?disabled=${this._busy}>
+            ${uiText('newGroup.submit')}
+          </button>
         </div>
       </form>`;
     }
@@ -421,19 +434,27 @@ export class ConversationList extends LitElement {
     );
     const groups = s?.messenger.capabilities.has('groups') === true;
     return html`<header class="bar">
-        <h2>Chats <span class="me">· ${s?.account.username}</span></h2>
-        <a class="icon" href="#/search" aria-label="Search messages" title="Search messages (/)"
+        <h2>${uiText('chats.title')} <span class="me">· ${s?.account.username}</span></h2>
+        <a
+          class="icon"
+          href="#/search"
+          aria-label=${uiText('search.label')}
+          title=${uiText('chats.searchTitle')}
           >${icons.search}</a
         >
-        <a class="icon" href="#/settings" aria-label="Settings" title="Settings"
+        <a
+          class="icon"
+          href="#/settings"
+          aria-label=${uiText('chats.settings')}
+          title=${uiText('chats.settings')}
           >${icons.settings}</a
         >
       </header>
       <div class="tools">
         <input
           type="search"
-          placeholder="Filter chats"
-          aria-label="Filter chats"
+          placeholder=${uiText('chats.filter')}
+          aria-label=${uiText('chats.filter')}
           .value=${this._filter}
           @input=${(e: Event) => (this._filter = (e.target as HTMLInputElement).value)}
         />
@@ -446,7 +467,7 @@ export class ConversationList extends LitElement {
                     this._formError = '';
                   }}
                 >
-                  ${icons.plus} New chat
+                  ${icons.plus} ${uiText('chats.newChat')}
                 </button>
                 ${
                   // Guests cannot create rooms (GUEST_NOT_ALLOWED): no button they cannot use.
@@ -454,13 +475,13 @@ export class ConversationList extends LitElement {
                     ? nothing
                     : html`<button
                         ?disabled=${!groups}
-                        title=${groups ? 'Create a group' : 'Groups are not available yet'}
+                        title=${uiText(groups ? 'chats.newGroupTitle' : 'chats.noGroups')}
                         @click=${() => {
                           this._form = 'group';
                           this._formError = '';
                         }}
                       >
-                        ${icons.group} New group
+                        ${icons.group} ${uiText('chats.newGroup')}
                       </button>`
                 }
                 <a class="explore" href="#/explore">${uiText('explore.title')}</a>
