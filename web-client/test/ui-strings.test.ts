@@ -35,7 +35,6 @@ const NOT_YET_CONVERTED = new Set([
   'auth-view.ts',
   'contact-info.ts',
   'conversation-header.ts',
-  'conversation-view.ts',
   'group-settings.ts',
   'settings-view.ts',
   // Written in parallel with the catalogue (stop 17): pins/forwarding, profiles, notifications.

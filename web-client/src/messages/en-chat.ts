@@ -90,4 +90,15 @@ export const EN_CHAT = {
   'newGroup.members': 'Members (usernames, separated by commas)',
   'newGroup.submit': 'Create',
   'newGroup.noName': 'Give the group a name.',
+
+  'view.group': 'Group',
+  'view.confirmDelete': 'Delete this message for everyone?',
+  'view.blocked': 'You blocked {user}. Unblock them to send a message.',
+  'view.paused': 'Sending is paused until you review the new safety number.',
+  'view.removed': 'You are no longer a member of this group.',
+  'view.groupMissing': 'This group is not available on this device.',
+  'view.typing.one': '{names} is typing…',
+  'view.typing.other': '{names} are typing…',
+  'view.typingDm': '{user} is typing…',
+  'view.drop': 'Drop to send encrypted',
 } as const satisfies Record<string, string>;
