@@ -287,6 +287,17 @@ export class ConversationList extends LitElement {
     }
   }
 
+  /** A new-chat or new-group form's error line and its Cancel and submit buttons. */
+  private formEnd(submit: string): TemplateResult {
+    return html`${this._formError ? html`<div class="error" role="alert">${this._formError}</div>` : nothing}
+      <div class="row2">
+        <button type="button" @click=${() => (this._form = 'none')}>
+          ${uiText('newChat.cancel')}
+        </button>
+        <button class="primary" type="submit" ?disabled=${this._busy}>${submit}</button>
+      </div>`;
+  }
+
   private renderForm(): TemplateResult | typeof nothing {
     if (this._form === 'dm') {
       return html`<form class="new" @submit=${this.newDm} aria-label=${uiText('newChat.label')}>
@@ -299,15 +310,7 @@ export class ConversationList extends LitElement {
           autocomplete="off"
           required
         />
-        ${this._formError ? html`<div class="error" role="alert">${this._formError}</div>` : nothing}
-        <div class="row2">
-          <button type="button" @click=${() => (this._form = 'none')}>
-            ${uiText('newChat.cancel')}
-          </button>
-          <button class="primary" type="submit" ?disabled=${this._busy}>
-            ${uiText('newChat.submit')}
-          </button>
-        </div>
+        ${this.formEnd(uiText('newChat.submit'))}
       </form>`;
     }
     if (this._form === 'group') {
@@ -324,15 +327,7 @@ export class ConversationList extends LitElement {
           aria-label=${uiText('newGroup.members')}
           autocapitalize="none"
         />
-        ${this._formError ? html`<div class="error" role="alert">${this._formError}</div>` : nothing}
-        <div class="row2">
-          <button type="button" @click=${() => (this._form = 'none')}>
-            ${uiText('newChat.cancel')}
-          </button>
-          <button class="primary" type="submit" ?disabled=${this._busy}>
-            ${uiText('newGroup.submit')}
-          </button>
-        </div>
+        ${this.formEnd(uiText('newGroup.submit'))}
       </form>`;
     }
     return nothing;
