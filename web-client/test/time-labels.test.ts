@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { dayLabel, lastSeenLabel, momentLabel } from '../src/components/time-labels.ts';
+import { shortTime } from '../src/components/conversation-list.ts';
 import {
   clockText,
   dateTimeText,
@@ -13,7 +14,7 @@ import {
   durationText,
 } from '../src/services/locale-format.ts';
 
-/** Saturday 6 December 2026, 14:02 local time. */
+/** Sunday 6 December 2026, 14:02 local time. */
 const NOW = new Date(2026, 11, 6, 14, 2).getTime();
 const HOUR = 3_600_000;
 const YESTERDAY_EVENING = new Date(2026, 11, 5, 21, 30).getTime();
@@ -61,6 +62,15 @@ describe('times and moments', () => {
   it('puts the locale’s day into the English “last seen” sentence', () => {
     expect(lastSeenLabel(YESTERDAY_EVENING, NOW, 'en-GB')).toBe('last seen yesterday at 21:30');
     expect(lastSeenLabel(YESTERDAY_EVENING, NOW, 'de-DE')).toBe('last seen gestern at 21:30');
+  });
+
+  it('gives the chat list a short time: today’s clock, a weekday this week, else day and month', () => {
+    expect(shortTime(NOW - HOUR, NOW, 'en-GB')).toBe('13:02');
+    expect(shortTime(YESTERDAY_EVENING, NOW, 'en-GB')).toBe('Sat');
+    expect(shortTime(YESTERDAY_EVENING, NOW, 'de-DE')).toBe('Sa');
+    expect(shortTime(EARLIER, NOW, 'en-GB')).toBe('23 Nov');
+    expect(shortTime(EARLIER, NOW, 'de-DE')).toBe('23. Nov.');
+    expect(shortTime(0, NOW, 'en-GB')).toBe('');
   });
 
   it('writes a date with its time', () => {

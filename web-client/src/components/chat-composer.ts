@@ -433,10 +433,12 @@ export class ChatComposer extends LitElement {
         ctx !== undefined
           ? html`<div class="context">
               <span
-                >${this.editing !== undefined ? 'Editing' : `Replying to ${ctx.sender}`}:
+                >${this.editing !== undefined ? uiText('composer.editing') : uiText('composer.replyingTo', { user: ctx.sender })}:
                 ${previewOf(ctx)}</span
               >
-              <button class="icon" aria-label="Cancel" @click=${this.cancel}>${icons.close}</button>
+              <button class="icon" aria-label=${uiText('composer.cancel')} @click=${this.cancel}>
+                ${icons.close}
+              </button>
             </div>`
           : nothing
       }
@@ -469,9 +471,9 @@ export class ChatComposer extends LitElement {
       <div class="row">
         <button
           class="icon"
-          aria-label="Emoji"
+          aria-label=${uiText('composer.emoji')}
           aria-expanded=${this._picker}
-          title="Emoji"
+          title=${uiText('composer.emoji')}
           @click=${this.togglePicker}
         >
           ${icons.smile}
@@ -493,8 +495,8 @@ export class ChatComposer extends LitElement {
           this.canFiles
             ? html`<button
                   class="icon"
-                  aria-label="Attach a file"
-                  title="Attach a file"
+                  aria-label=${uiText('composer.attach')}
+                  title=${uiText('composer.attach')}
                   @click=${() =>
                     this.renderRoot.querySelector<HTMLInputElement>('input[type=file]')?.click()}
                 >
@@ -527,8 +529,8 @@ export class ChatComposer extends LitElement {
         ${this.mention.render()}
         <textarea
           rows="1"
-          placeholder="Message"
-          aria-label="Message"
+          placeholder=${uiText('composer.message')}
+          aria-label=${uiText('composer.message')}
           aria-controls=${this.mention.activeId !== undefined ? 'mention-list' : nothing}
           aria-activedescendant=${this.mention.activeId ?? nothing}
           ?hidden=${this._recording}
@@ -564,7 +566,11 @@ export class ChatComposer extends LitElement {
               >
                 ${icons.send}
               </button>`
-            : html`<button class="primary" aria-label="Send" @click=${this.submit}>
+            : html`<button
+                class="primary"
+                aria-label=${uiText('composer.send')}
+                @click=${this.submit}
+              >
                 ${icons.send}
               </button>`
         }

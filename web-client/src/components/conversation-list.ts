@@ -18,17 +18,13 @@ import { avatarFace, profileStyles, userName } from './profile-name.ts';
 import { uiText } from '../services/ui-strings.ts';
 import { parseConversationId } from '../services/messenger.ts';
 import { styleProps } from './style-props.ts';
+import { clockText, displayLocale, shortDayText } from '../services/locale-format.ts';
 
-/** Short relative time for the list ("14:02", "Tue", "3 Mar"). */
-export function shortTime(at: number, now = Date.now()): string {
+/** Short relative time for the list ("14:02", "Tue", "3 Mar"), in the browser's locale. */
+export function shortTime(at: number, now = Date.now(), locale = displayLocale()): string {
   if (at <= 0) return '';
-  const d = new Date(at);
-  const n = new Date(now);
-  if (d.toDateString() === n.toDateString()) {
-    return d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
-  }
-  if (now - at < 6 * 86_400_000) return d.toLocaleDateString(undefined, { weekday: 'short' });
-  return d.toLocaleDateString(undefined, { day: 'numeric', month: 'short' });
+  if (new Date(at).toDateString() === new Date(now).toDateString()) return clockText(at, locale);
+  return shortDayText(at, now - at < 6 * 86_400_000 ? 'weekday' : 'date', locale);
 }
 
 /** Rows whose title or preview contains every word of `filter`. */
@@ -240,7 +236,7 @@ export class ConversationList extends LitElement {
     const input = (e.target as HTMLFormElement).elements.namedItem('username') as HTMLInputElement;
     const username = input.value.trim().toLowerCase();
     if (username === s.account.username) {
-      this._formError = 'That is you. Enter someone else’s username.';
+      this._formError = uiText('newChat.self');
       return;
     }
     this._busy = true;
@@ -254,7 +250,7 @@ export class ConversationList extends LitElement {
     } catch (err) {
       this._formError =
         err instanceof MessengerError && err.code === 'NO_SUCH_USER'
-          ? `No user called “${username}”.`
+          ? uiText('newChat.noSuchUser', { user: username })
           : err instanceof Error
             ? err.message
             : String(err);
@@ -273,7 +269,7 @@ export class ConversationList extends LitElement {
       (form.elements.namedItem('members') as HTMLInputElement).value,
     ).filter((m) => m !== s.account.username);
     if (name === '') {
-      this._formError = 'Give the group a name.';
+      this._formError = uiText('newGroup.noName');
       return;
     }
     this._busy = true;
@@ -291,39 +287,47 @@ export class ConversationList extends LitElement {
     }
   }
 
+  /** A new-chat or new-group form's error line and its Cancel and submit buttons. */
+  private formEnd(submit: string): TemplateResult {
+    return html`${this._formError ? html`<div class="error" role="alert">${this._formError}</div>` : nothing}
+      <div class="row2">
+        <button type="button" @click=${() => (this._form = 'none')}>
+          ${uiText('newChat.cancel')}
+        </button>
+        <button class="primary" type="submit" ?disabled=${this._busy}>${submit}</button>
+      </div>`;
+  }
+
   private renderForm(): TemplateResult | typeof nothing {
     if (this._form === 'dm') {
-      return html`<form class="new" @submit=${this.newDm} aria-label="New direct message">
-        <label for="dm-user">Start a chat with</label>
+      return html`<form class="new" @submit=${this.newDm} aria-label=${uiText('newChat.label')}>
+        <label for="dm-user">${uiText('newChat.with')}</label>
         <input
           id="dm-user"
           name="username"
-          placeholder="username"
+          placeholder=${uiText('newChat.placeholder')}
           autocapitalize="none"
           autocomplete="off"
           required
         />
-        ${this._formError ? html`<div class="error" role="alert">${this._formError}</div>` : nothing}
-        <div class="row2">
-          <button type="button" @click=${() => (this._form = 'none')}>Cancel</button>
-          <button class="primary" type="submit" ?disabled=${this._busy}>Chat</button>
-        </div>
+        ${this.formEnd(uiText('newChat.submit'))}
       </form>`;
     }
     if (this._form === 'group') {
-      return html`<form class="new" @submit=${this.newGroup} aria-label="New group">
-        <input name="name" placeholder="Group name" aria-label="Group name" required />
+      return html`<form class="new" @submit=${this.newGroup} aria-label=${uiText('newGroup.label')}>
+        <input
+          name="name"
+          placeholder=${uiText('newGroup.name')}
+          aria-label=${uiText('newGroup.name')}
+          required
+        />
         <input
           name="members"
-          placeholder="Members: alice, bob"
-          aria-label="Members (usernames, separated by commas)"
+          placeholder=${uiText('newGroup.membersPlaceholder')}
+          aria-label=${uiText('newGroup.members')}
           autocapitalize="none"
         />
-        ${this._formError ? html`<div class="error" role="alert">${this._formError}</div>` : nothing}
-        <div class="row2">
-          <button type="button" @click=${() => (this._form = 'none')}>Cancel</button>
-          <button class="primary" type="submit" ?disabled=${this._busy}>Create</button>
-        </div>
+        ${this.formEnd(uiText('newGroup.submit'))}
       </form>`;
     }
     return nothing;
@@ -425,19 +429,27 @@ export class ConversationList extends LitElement {
     );
     const groups = s?.messenger.capabilities.has('groups') === true;
     return html`<header class="bar">
-        <h2>Chats <span class="me">· ${s?.account.username}</span></h2>
-        <a class="icon" href="#/search" aria-label="Search messages" title="Search messages (/)"
+        <h2>${uiText('chats.title')} <span class="me">· ${s?.account.username}</span></h2>
+        <a
+          class="icon"
+          href="#/search"
+          aria-label=${uiText('search.label')}
+          title=${uiText('chats.searchTitle')}
           >${icons.search}</a
         >
-        <a class="icon" href="#/settings" aria-label="Settings" title="Settings"
+        <a
+          class="icon"
+          href="#/settings"
+          aria-label=${uiText('chats.settings')}
+          title=${uiText('chats.settings')}
           >${icons.settings}</a
         >
       </header>
       <div class="tools">
         <input
           type="search"
-          placeholder="Filter chats"
-          aria-label="Filter chats"
+          placeholder=${uiText('chats.filter')}
+          aria-label=${uiText('chats.filter')}
           .value=${this._filter}
           @input=${(e: Event) => (this._filter = (e.target as HTMLInputElement).value)}
         />
@@ -450,7 +462,7 @@ export class ConversationList extends LitElement {
                     this._formError = '';
                   }}
                 >
-                  ${icons.plus} New chat
+                  ${icons.plus} ${uiText('chats.newChat')}
                 </button>
                 ${
                   // Guests cannot create rooms (GUEST_NOT_ALLOWED): no button they cannot use.
@@ -458,13 +470,13 @@ export class ConversationList extends LitElement {
                     ? nothing
                     : html`<button
                         ?disabled=${!groups}
-                        title=${groups ? 'Create a group' : 'Groups are not available yet'}
+                        title=${uiText(groups ? 'chats.newGroupTitle' : 'chats.noGroups')}
                         @click=${() => {
                           this._form = 'group';
                           this._formError = '';
                         }}
                       >
-                        ${icons.group} New group
+                        ${icons.group} ${uiText('chats.newGroup')}
                       </button>`
                 }
                 <a class="explore" href="#/explore">${uiText('explore.title')}</a>

@@ -41,6 +41,7 @@ import './group-key-banner.ts';
 import './security-notice-strip.ts';
 import './block-report.ts';
 import { frozenComposerReason } from './group-frozen-banner.ts';
+import { uiPlural, uiText } from '../services/ui-strings.ts';
 
 /** One conversation. */
 @customElement('conversation-view')
@@ -311,7 +312,7 @@ export class ConversationView extends LitElement {
   private async deleteMessage(e: CustomEvent<MessageRecord>): Promise<void> {
     const s = this.session;
     if (s === undefined) return;
-    if (!confirm('Delete this message for everyone?')) return;
+    if (!confirm(uiText('view.confirmDelete'))) return;
     try {
       await s.messenger.deleteForEveryone(this.conversationId, e.detail.id);
       s.touch(this.conversationId);
@@ -352,8 +353,8 @@ export class ConversationView extends LitElement {
     // Like Signal: a blocked contact gets nothing from us either until unblocked (the banner
     // above the messages has Unblock).
     if (kind === 'dm' && s.messenger.moderation.isBlocked(ref))
-      return `You blocked ${ref}. Unblock them to send a message.`;
-    return blocking ? 'Sending is paused until you review the new safety number.' : '';
+      return uiText('view.blocked', { user: ref });
+    return blocking ? uiText('view.paused') : '';
   }
 
   override render(): TemplateResult {
@@ -373,14 +374,14 @@ export class ConversationView extends LitElement {
     const frozen = isGroup ? (s.frozenGroups.get(ref) ?? this._group?.frozen?.reason) : undefined;
     const removed =
       isGroup && this._group !== undefined && !this._group.members.includes(me)
-        ? 'You are no longer a member of this group.'
+        ? uiText('view.removed')
         : isGroup && this._group === undefined && this._groupRead
-          ? 'This group is not available on this device.'
+          ? uiText('view.groupMissing')
           : '';
     const typing = s.typingIn(this.conversationId);
     return html`<conversation-header
         .conversationId=${this.conversationId}
-        .heading=${isGroup ? (this._group?.name ?? 'Group') : ref}
+        .heading=${isGroup ? (this._group?.name ?? uiText('view.group')) : ref}
         .session=${isGroup ? undefined : s}
         .group=${isGroup}
         .badge=${isGroup ? '' : this._badge}
@@ -454,8 +455,8 @@ export class ConversationView extends LitElement {
         ${
           typing.length > 0
             ? isGroup
-              ? `${typing.join(', ')} ${typing.length > 1 ? 'are' : 'is'} typing…`
-              : `${ref} is typing…`
+              ? uiPlural('view.typing', typing.length, { names: typing.join(', ') })
+              : uiText('view.typingDm', { user: ref })
             : ''
         }
       </div>
@@ -488,7 +489,7 @@ export class ConversationView extends LitElement {
         .session=${s}
         @forward-error=${(e: CustomEvent<unknown>) => this.uploads.toast(e.detail)}
       ></forward-picker>
-      ${this.drop.dragging ? html`<div class="drop">Drop to send encrypted</div>` : nothing}
+      ${this.drop.dragging ? html`<div class="drop">${uiText('view.drop')}</div>` : nothing}
       ${
         this._viewer !== undefined
           ? html`<media-viewer

@@ -14,6 +14,7 @@ import type { MessageRecord } from '../services/engine-types.ts';
 import type { ConversationRow } from '../services/history.ts';
 import { previewOf } from '../services/history.ts';
 import type { ChatSession } from '../services/session.ts';
+import { uiPlural, uiText } from '../services/ui-strings.ts';
 import { modalDialog, shared } from '../styles.ts';
 
 /** The forward dialog; {@link open} shows it for one message. */
@@ -106,7 +107,7 @@ export class ForwardPicker extends LitElement {
       for (const id of to) if (!failed.includes(id)) s.touch(id);
       if (failed.length > 0) {
         const names = this._rows.filter((r) => failed.includes(r.id)).map((r) => r.title);
-        this._error = `Could not forward to ${names.join(', ')}.`;
+        this._error = uiText('forward.failed', { names: names.join(', ') });
         this._chosen = new Set(failed);
         return;
       }
@@ -136,16 +137,16 @@ export class ForwardPicker extends LitElement {
       ${
         this._message === undefined
           ? nothing
-          : html`<h2 id="forward-title">Forward message</h2>
+          : html`<h2 id="forward-title">${uiText('forward.title')}</h2>
               <p class="what">${previewOf(this._message)}</p>
               <input
                 type="search"
-                aria-label="Search conversations"
-                placeholder="Search conversations"
+                aria-label=${uiText('forward.search')}
+                placeholder=${uiText('forward.search')}
                 .value=${this._query}
                 @input=${(e: Event) => (this._query = (e.target as HTMLInputElement).value)}
               />
-              <ul aria-label="Conversations">
+              <ul aria-label=${uiText('forward.list')}>
                 ${rows.map(
                   (r) =>
                     html`<li>
@@ -156,15 +157,17 @@ export class ForwardPicker extends LitElement {
                           .checked=${this._chosen.has(r.id)}
                           @change=${(e: Event) =>
                             this.toggle(r.id, (e.target as HTMLInputElement).checked)}
-                        />${r.kind === 'group' ? `${r.title} (group)` : r.title}</label
+                        />${r.kind === 'group' ? uiText('forward.group', { title: r.title }) : r.title}</label
                       >
                     </li>`,
                 )}
-                ${rows.length === 0 ? html`<li class="muted">No conversation matches.</li>` : nothing}
+                ${rows.length === 0 ? html`<li class="muted">${uiText('forward.noMatch')}</li>` : nothing}
               </ul>
               <p class="error" role="status">${this._error}</p>
               <div class="buttons">
-                <button type="button" @click=${() => this.close()}>Cancel</button>
+                <button type="button" @click=${() => this.close()}>
+                  ${uiText('forward.cancel')}
+                </button>
                 <button
                   type="button"
                   class="primary"
@@ -172,7 +175,7 @@ export class ForwardPicker extends LitElement {
                   ?disabled=${n === 0 || this._busy}
                   @click=${() => void this.send()}
                 >
-                  ${n > 1 ? `Forward to ${n}` : 'Forward'}
+                  ${n > 1 ? uiPlural('forward.sendTo', n) : uiText('forward.send')}
                 </button>
               </div>`
       }

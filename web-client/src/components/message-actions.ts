@@ -48,23 +48,23 @@ export function renderActions(m: MessageRecord, a: ActionsContext): TemplateResu
     html`<button aria-label=${label} title=${label} data-action=${data || nothing} @click=${click}>
       ${content}
     </button>`;
-  return html`<div class="actions" role="toolbar" aria-label="Message actions">
-    ${button('Reply', icons.reply, () => fire('reply', m))}
+  return html`<div class="actions" role="toolbar" aria-label=${uiText('actions.label')}>
+    ${button(uiText('actions.reply'), icons.reply, () => fire('reply', m))}
     ${
       a.can.has('reactions')
         ? html`${QUICK_REACTIONS.slice(0, 3).map((emoji) =>
-            button(`React ${emoji}`, emoji, () =>
+            button(uiText('actions.react', { emoji }), emoji, () =>
               fire<ReactDetail>('react', { message: m, emoji, remove: mine === emoji }),
             ),
           )}
-          ${button('More reactions', '☺︎', () => fire('pick-reaction', m))}`
+          ${button(uiText('actions.moreReactions'), '☺︎', () => fire('pick-reaction', m))}`
         : nothing
     }
     ${
       file !== null
         ? html`<button
-            aria-label="Download ${safeFileName(file.name)}"
-            title="Download"
+            aria-label=${uiText('actions.downloadFile', { name: safeFileName(file.name) })}
+            title=${uiText('actions.download')}
             @click=${() => fire('download', m)}
           >
             ${icons.download}
@@ -81,26 +81,26 @@ export function renderActions(m: MessageRecord, a: ActionsContext): TemplateResu
     ${
       a.canPin
         ? button(
-            a.pinned ? 'Unpin' : 'Pin',
+            uiText(a.pinned ? 'actions.unpin' : 'actions.pin'),
             icons.pin,
             () => fire<PinDetail>('pin', { message: m, pinned: !a.pinned }),
             'pin',
           )
         : nothing
     }
-    ${button('Forward', icons.forward, () => fire('forward', m), 'forward')}
-    ${m.outgoing && file === null && a.can.has('edit') ? button('Edit', icons.edit, () => fire('edit', m)) : nothing}
+    ${button(uiText('actions.forward'), icons.forward, () => fire('forward', m), 'forward')}
+    ${m.outgoing && file === null && a.can.has('edit') ? button(uiText('actions.edit'), icons.edit, () => fire('edit', m)) : nothing}
     ${
       m.outgoing && a.can.has('delete')
-        ? button('Delete for everyone', icons.trash, () => fire('delete', m))
+        ? button(uiText('actions.delete'), icons.trash, () => fire('delete', m))
         : nothing
     }
     ${
       m.outgoing
         ? nothing
         : html`<button
-            aria-label="Report this message from ${m.sender}"
-            title="Report"
+            aria-label=${uiText('actions.reportFrom', { user: m.sender })}
+            title=${uiText('actions.report')}
             data-report
             @click=${() => fire('report', m)}
           >

@@ -19,6 +19,7 @@ import { voiceOf, waveformLevels } from '../services/voice-note.ts';
 import { linkify, lookalikeReason } from '../services/links.ts';
 import { mentionPieces, mentionsOf } from '../services/mentions.ts';
 import { uiText } from '../services/ui-strings.ts';
+import { clockText } from '../services/locale-format.ts';
 import { renderActions, type ReactDetail } from './message-actions.ts';
 export { QUICK_REACTIONS, type PinDetail, type ReactDetail } from './message-actions.ts';
 import './voice-note.ts';
@@ -44,17 +45,17 @@ export function confirmLookalike(e: Event, href: string): void {
 export function ticks(status: DeliveryStatus): { glyph: string; label: string } {
   switch (status) {
     case 'pending':
-      return { glyph: '🕓', label: 'Sending' };
+      return { glyph: '🕓', label: uiText('status.sending') };
     case 'sent':
-      return { glyph: '✓', label: 'Sent' };
+      return { glyph: '✓', label: uiText('status.sent') };
     case 'delivered':
-      return { glyph: '✓✓', label: 'Delivered' };
+      return { glyph: '✓✓', label: uiText('status.delivered') };
     case 'read':
-      return { glyph: '✓✓', label: 'Read' };
+      return { glyph: '✓✓', label: uiText('status.read') };
     case 'played':
-      return { glyph: '✓✓', label: 'Played' };
+      return { glyph: '✓✓', label: uiText('status.played') };
     case 'failed':
-      return { glyph: '!', label: 'Not sent' };
+      return { glyph: '!', label: uiText('status.failed') };
   }
 }
 
@@ -377,7 +378,7 @@ export class MessageBubble extends LitElement {
   }
 
   private renderBody(m: MessageRecord): TemplateResult {
-    if (m.deleted) return html`<div class="deleted">This message was deleted</div>`;
+    if (m.deleted) return html`<div class="deleted">${uiText('bubble.deleted')}</div>`;
     const file = fileOf(m);
     const text = bodyText(m);
     const voice = voiceOf(m.body);
@@ -460,7 +461,11 @@ export class MessageBubble extends LitElement {
       }
       ${
         this.progress >= 0
-          ? html`<progress max="1" .value=${this.progress} aria-label="Downloading"></progress>`
+          ? html`<progress
+              max="1"
+              .value=${this.progress}
+              aria-label=${uiText('bubble.downloading')}
+            ></progress>`
           : nothing
       }
       ${text !== '' ? html`<div class="text">${this.renderText(text)}</div>` : nothing}`;
@@ -499,15 +504,16 @@ export class MessageBubble extends LitElement {
     const m = this.message;
     const status = m.outgoing ? overallStatus(m) : null;
     const t = status === null ? null : ticks(status);
-    const time = new Date(m.timestamp).toLocaleTimeString(undefined, {
-      hour: '2-digit',
-      minute: '2-digit',
-    });
+    const time = clockText(m.timestamp);
     const groups = reactionGroups(m);
     const mine = m.reactions[this.me];
     const file = fileOf(m);
     const replyTo = replyToOf(m);
-    const label = `${m.outgoing ? 'You' : m.sender} at ${time}${t !== null ? `, ${t.label}` : ''}`;
+    const sender = m.outgoing ? uiText('bubble.you') : m.sender;
+    const label =
+      t === null
+        ? uiText('bubble.label', { sender, time })
+        : uiText('bubble.labelStatus', { sender, time, status: t.label });
     return html`<div
       class="bubble"
       role="article"
@@ -539,30 +545,32 @@ export class MessageBubble extends LitElement {
         replyTo !== undefined && !m.deleted
           ? html`<button
               class="quote"
-              aria-label="Go to the quoted message"
+              aria-label=${uiText('bubble.quote')}
               @click=${() => this.fire('jump', replyTo)}
             >
               <b>${this.quoted?.sender ?? ''}</b>${
-                this.quoted !== undefined ? previewOf(this.quoted) : 'Original message'
+                this.quoted !== undefined ? previewOf(this.quoted) : uiText('bubble.original')
               }
             </button>`
           : nothing
       }
       ${
         m.body.forwarded === true && !m.deleted
-          ? html`<div class="forwarded" data-forwarded>${icons.forward} Forwarded</div>`
+          ? html`<div class="forwarded" data-forwarded>
+              ${icons.forward} ${uiText('bubble.forwarded')}
+            </div>`
           : nothing
       }
       ${this.renderBody(m)}
       ${
         groups.size > 0
-          ? html`<div class="reactions" aria-label="Reactions">
+          ? html`<div class="reactions" aria-label=${uiText('bubble.reactions')}>
               ${[...groups.entries()].map(
                 ([emoji, users]) =>
                   html`<button
                     class=${mine === emoji ? 'mine' : ''}
                     title=${users.join(', ')}
-                    aria-label="${emoji} ${users.length}, by ${users.join(', ')}"
+                    aria-label=${uiText('bubble.reaction', { emoji, count: users.length, users: users.join(', ') })}
                     ?disabled=${!this.can.has('reactions') || m.deleted}
                     @click=${() =>
                       this.fire<ReactDetail>('react', {
@@ -578,8 +586,8 @@ export class MessageBubble extends LitElement {
           : nothing
       }
       <div class="meta">
-        ${this.pinned && !m.deleted ? html`<span data-pinned role="img" aria-label="Pinned">${icons.pin}</span>` : nothing}
-        ${m.edited && !m.deleted ? html`<span>edited</span>` : nothing}
+        ${this.pinned && !m.deleted ? html`<span data-pinned role="img" aria-label=${uiText('bubble.pinned')}>${icons.pin}</span>` : nothing}
+        ${m.edited && !m.deleted ? html`<span>${uiText('bubble.edited')}</span>` : nothing}
         <time datetime=${new Date(m.timestamp).toISOString()}>${time}</time>
         ${
           t !== null

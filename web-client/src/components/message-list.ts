@@ -446,10 +446,10 @@ export class MessageList extends LitElement {
       ${
         user !== ''
           ? html`<button
-              aria-label="Review safety number with ${user}"
+              aria-label=${uiText('messages.reviewWith', { user })}
               @click=${() => (location.hash = review)}
             >
-              Review
+              ${uiText('messages.review')}
             </button>`
           : nothing
       }
@@ -467,7 +467,7 @@ export class MessageList extends LitElement {
     return html`<div
         class="scroller"
         role="log"
-        aria-label="Messages"
+        aria-label=${uiText('messages.label')}
         aria-live="polite"
         tabindex="0"
         @scroll=${this.anchor.onScroll}
@@ -479,9 +479,7 @@ export class MessageList extends LitElement {
       >
         ${
           this.rows.count === 0
-            ? html`<div class="empty">
-                No messages yet. Say hello — it is end-to-end encrypted.
-              </div>`
+            ? html`<div class="empty">${uiText('messages.empty')}</div>`
             : nothing
         }
         <div class="spacer" style=${styleProps({ height: `${this.anchor.heights.total()}px` })}>

@@ -12,6 +12,7 @@ import { customElement, property, state } from 'lit/decorators.js';
 import { previewOf } from '../services/history.ts';
 import type { PinInfo } from '../services/pins-forward.ts';
 import type { ChatSession } from '../services/session.ts';
+import { uiPlural, uiText } from '../services/ui-strings.ts';
 import { icons } from '../icons.ts';
 import { shared } from '../styles.ts';
 
@@ -115,15 +116,15 @@ export class PinnedBar extends LitElement {
     const latest = this.pins[n - 1];
     if (latest === undefined) return nothing;
     const preview = (id: string): string => this._previews.get(id) ?? '';
-    return html`<div class="bar" role="region" aria-label="Pinned messages">
+    return html`<div class="bar" role="region" aria-label=${uiText('pins.label')}>
         <button
           class="latest"
           data-pinned-latest
-          aria-label="Pinned message: ${preview(latest.messageId)}. ${n} pinned. Go to it"
+          aria-label=${uiText('pins.latest', { preview: preview(latest.messageId), count: n })}
           @click=${() => this.fire('jump', latest.messageId)}
         >
           ${icons.pin}
-          <span class="label">${n === 1 ? 'Pinned message' : `Pinned · ${n}`}</span>
+          <span class="label">${uiPlural('pins.count', n)}</span>
           <span class="preview">${preview(latest.messageId)}</span>
         </button>
         <button
@@ -132,19 +133,19 @@ export class PinnedBar extends LitElement {
           data-pins-all
           @click=${() => (this._open = !this._open)}
         >
-          All pins (${n})
+          ${uiText('pins.all', { count: n })}
         </button>
       </div>
       ${
         this._open
-          ? html`<ul id="pin-list" aria-label="All pinned messages">
+          ? html`<ul id="pin-list" aria-label=${uiText('pins.list')}>
               ${[...this.pins].reverse().map(
                 (p) =>
                   html`<li>
                     <button
                       class="go"
                       data-pin-go=${p.messageId}
-                      aria-label="Go to the message pinned by ${p.by}: ${preview(p.messageId)}"
+                      aria-label=${uiText('pins.go', { user: p.by, preview: preview(p.messageId) })}
                       @click=${() => this.fire('jump', p.messageId)}
                     >
                       ${preview(p.messageId)}
@@ -152,11 +153,11 @@ export class PinnedBar extends LitElement {
                     ${
                       this.canPin
                         ? html`<button
-                            aria-label="Unpin: ${preview(p.messageId)}"
+                            aria-label=${uiText('pins.unpinLabel', { preview: preview(p.messageId) })}
                             @click=${() =>
                               this.fire('pin', { messageId: p.messageId, pinned: false })}
                           >
-                            Unpin
+                            ${uiText('pins.unpin')}
                           </button>`
                         : nothing
                     }

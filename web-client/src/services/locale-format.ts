@@ -28,6 +28,17 @@ export function clockText(at: number, locale = displayLocale()): string {
   return new Intl.DateTimeFormat(locale, { hour: '2-digit', minute: '2-digit' }).format(at);
 }
 
+/** A day in short: its weekday ("Sat"; "Sa" in de-DE) or its day and month ("23 Nov"; "23. Nov."). */
+export function shortDayText(
+  at: number,
+  part: 'weekday' | 'date',
+  locale = displayLocale(),
+): string {
+  const options: Intl.DateTimeFormatOptions =
+    part === 'weekday' ? { weekday: 'short' } : { day: 'numeric', month: 'short' };
+  return new Intl.DateTimeFormat(locale, options).format(at);
+}
+
 /**
  * A running time as a clock shows it ("1:05", "1:02:03"), whole seconds counted down (a
  * stopwatch never shows a second not yet reached), in the locale's digits (`Intl.NumberFormat`:
