@@ -158,6 +158,14 @@ async function main(): Promise<void> {
   try {
     const { page: alice } = await newUser(browser, srv.url);
     const { page: bob } = await newUser(browser, srv.url);
+    for (const [who, p] of [
+      ['alice', alice],
+      ['bob', bob],
+    ] as const)
+      p.on('console', (m) => {
+        if (m.type() === 'warning' || m.type() === 'error')
+          console.error(`bench: ${who} page ${m.type()}: ${m.text()}`);
+      });
     await signUp(alice, 'alice');
     await signUp(bob, 'bob');
     await startDm(alice, 'bob');

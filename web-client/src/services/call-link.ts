@@ -158,10 +158,11 @@ export class PeerLink {
   }
 
   /**
-   * The media connected: true when the DTLS certificate the browser accepted is the one the
-   * decrypted SDP named (then the link counts as connected).
+   * The media connected: `ok` when the DTLS certificate the browser accepted is the one the
+   * decrypted SDP named (then the link counts as connected), `mismatch` when it is another,
+   * `unknown` when the browser named none in time.
    */
-  async verify(): Promise<boolean> {
+  async verify(): Promise<'ok' | 'unknown' | 'mismatch'> {
     // Chromium answers getStats from a cache up to 50 ms old: a report taken just before the
     // handshake finished names no remote certificate yet. Unknown is asked again (bounded), only
     // a different certificate is a mismatch.
@@ -170,9 +171,10 @@ export class PeerLink {
       await new Promise((resolve) => setTimeout(resolve, 100));
       got = await remoteFingerprint(this.pc);
     }
-    if (got === null || got !== this.fingerprint) return false;
+    if (got === null) return 'unknown';
+    if (got !== this.fingerprint) return 'mismatch';
     this.connected = true;
-    return true;
+    return 'ok';
   }
 
   /** Put `track` on our sender of that kind. */

@@ -403,7 +403,9 @@ export class CallManager extends EventTarget {
 
   /** The media connected: check the DTLS certificate against the decrypted SDP first. */
   private async connected(l: PeerLink): Promise<void> {
-    if (!(await l.verify())) {
+    const verdict = await l.verify();
+    if (verdict !== 'ok') {
+      console.warn(`call: media certificate of ${l.key} ${verdict}; hanging up that link`);
       this.error = 'fingerprint';
       await this.hangupTo(l.user, l.device, 'failed');
       this.drop(l.key);
