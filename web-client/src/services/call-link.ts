@@ -166,10 +166,13 @@ export class PeerLink {
     // Chromium answers getStats from a cache up to 50 ms old: a report taken just before the
     // handshake finished names no remote certificate yet. Unknown is asked again (bounded), only
     // a different certificate is a mismatch.
-    let got = await remoteFingerprint(this.pc);
-    for (let i = 0; got === null && i < 20 && this.pc.connectionState === 'connected'; i++) {
+    const algorithm = this.fingerprint?.split(' ')[0] ?? 'sha-256';
+    let got = await remoteFingerprint(this.pc, algorithm);
+    // 50 × 100 ms: under CPU load a stats report without the certificate came back for more
+    // than 2 s after the connection (a call hung up as `fingerprint`, 1 in 10 at load 17).
+    for (let i = 0; got === null && i < 50 && this.pc.connectionState === 'connected'; i++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
-      got = await remoteFingerprint(this.pc);
+      got = await remoteFingerprint(this.pc, algorithm);
     }
     if (got === null) return 'unknown';
     if (got !== this.fingerprint) return 'mismatch';
@@ -246,8 +249,30 @@ function ownFingerprint(sdp: string): string {
   return f;
 }
 
-/** `sha-256 AB:…` of the certificate the browser accepted in the DTLS handshake, or null. */
-async function remoteFingerprint(pc: RTCPeerConnection): Promise<string | null> {
+/** WebCrypto's names for the SDP's fingerprint hash functions (RFC 8122). */
+const DIGESTS: Record<string, string> = {
+  'sha-1': 'SHA-1',
+  'sha-256': 'SHA-256',
+  'sha-384': 'SHA-384',
+  'sha-512': 'SHA-512',
+};
+
+/**
+ * `sha-256 AB:…` (or the SDP's other `algorithm`) of the certificate the browser accepted in the
+ * DTLS handshake, or null while it names none. First from the DTLS transport itself
+ * (`getRemoteCertificates`, Chromium: the certificate as soon as DTLS is up), else from
+ * `getStats` (a cached report, which can lag the handshake).
+ */
+async function remoteFingerprint(pc: RTCPeerConnection, algorithm: string): Promise<string | null> {
+  const transport = [...pc.getSenders(), ...pc.getReceivers()].find((x) => x.transport)
+    ?.transport as (RTCDtlsTransport & { getRemoteCertificates?: () => ArrayBuffer[] }) | undefined;
+  const der = transport?.state === 'connected' ? transport.getRemoteCertificates?.()[0] : undefined;
+  const digest = DIGESTS[algorithm];
+  if (der !== undefined && digest !== undefined) {
+    const hash = new Uint8Array(await crypto.subtle.digest(digest, der));
+    const hex = [...hash].map((b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':');
+    return `${algorithm} ${hex}`;
+  }
   const stats = await pc.getStats();
   let certId: string | null = null;
   stats.forEach((r: Record<string, unknown>) => {
