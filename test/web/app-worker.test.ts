@@ -443,16 +443,14 @@ describe('wake-ups the worker fetches and decrypts (no page of the app open)', (
     await ap.goto('about:blank');
     await write('wake_bob', 'behind the lock');
     await wakeUp();
-    await expect
-      .poll(notes, { timeout: 40_000 })
-      .toEqual([
-        {
-          title: 'Sotto',
-          body: 'New message',
-          tag: 'sotto-new-message',
-          data: { conversation: null },
-        },
-      ]);
+    await expect.poll(notes, { timeout: 40_000 }).toEqual([
+      {
+        title: 'Sotto',
+        body: 'New message',
+        tag: 'sotto-new-message',
+        data: { conversation: null },
+      },
+    ]);
     await ap.goto(`${server.url}/#/`);
     const lock = ap.locator('lock-view');
     await lock.getByLabel('Passphrase').fill('tide pools at noon');
