@@ -173,6 +173,22 @@ function session(tone: () => void = () => undefined) {
   return { messenger, s };
 }
 
+describe('bubble text', () => {
+  it('is exactly the message text, with and without a mention (no blank line or indent)', async () => {
+    for (const body of [
+      { text: 'lunch at noon?' },
+      { text: '@carol lunch at noon?', mentions: [{ start: 0, length: 6, user: 'carol' }] },
+    ]) {
+      const el = document.createElement('message-bubble');
+      el.message = message({ id: `t-${body.text.length}`, kind: 'text', body });
+      document.body.append(el);
+      await el.updateComplete;
+      // `.text` keeps white space (pre-wrap): template whitespace would show.
+      expect(shadow(el).querySelector('.text')?.textContent).toBe(body.text);
+    }
+  });
+});
+
 describe('<group-settings> admin rights', () => {
   it('offers Remove admin for other admins and Make admin for members, to admins only', async () => {
     const { messenger, s } = session();

@@ -164,12 +164,12 @@ export class AdminView extends LitElement {
                 ? html`<div>${uiText('admin.note', { note: r.content.note })}</div>`
                 : nothing
             }
-            ${r.content.messages.map(
-              (m) =>
-                html`<blockquote data-reported-message=${m.id}>
-                  <strong>${m.sender}</strong> · ${dateTimeText(m.ts)}<br />${m.text}
-                </blockquote>`,
-            )}`
+            ${r.content.messages.map((m) => {
+              const quoted = html`<strong>${m.sender}</strong> · ${dateTimeText(m.ts)}<br />${m.text}`;
+              // The quote on one line: a blockquote keeps white space (pre-wrap), and the
+              // template's line breaks and indentation would show.
+              return html`<blockquote data-reported-message=${m.id}>${quoted}</blockquote>`;
+            })}`
           : html`<p>${uiText('admin.contentMissing')}</p>`
       }
       ${

@@ -470,18 +470,19 @@ export class MessageBubble extends LitElement {
       }
       ${text !== '' ? html`<div class="text">${this.renderText(text)}</div>` : nothing}`;
     }
-    return html`<div class="text">
-      ${mentionPieces(text, mentionsOf(m)).map((p) =>
-        'user' in p
-          ? html`<span
-              class="mention ${p.user === this.me ? 'me' : ''}"
-              data-mention=${p.user}
-              title=${p.user}
-              >${p.text}</span
-            >`
-          : this.renderText(p.text),
-      )}
-    </div>`;
+    const pieces = mentionPieces(text, mentionsOf(m)).map((p) =>
+      'user' in p
+        ? html`<span
+            class="mention ${p.user === this.me ? 'me' : ''}"
+            data-mention=${p.user}
+            title=${p.user}
+            >${p.text}</span
+          >`
+        : this.renderText(p.text),
+    );
+    // On one line: `.text` keeps white space (pre-wrap), so a line break and indentation around
+    // the expression showed as a blank line and an indent in every bubble.
+    return html`<div class="text">${pieces}</div>`;
   }
 
   /** Text with its web addresses as links (opened in a new tab, without referrer or opener). */
