@@ -4,14 +4,13 @@
  * object, created by `createClient`, passed to every internal function.
  */
 import type { ReceivedReport } from './reports.ts';
-import type { PinnedMessage } from './pins.ts';
 import type { DeviceCertificate, DeviceKind, LocalDevice } from '@sotto/crypto';
 import type { HttpClient } from '../http.ts';
 import type { AccountRecord, ClientStore, MessageRecord, ReceiptStatus } from '../store/types.ts';
 import type { CallPayload, Payload } from '../payload.ts';
 import type { Emitter } from './emitter.ts';
 import type { Mutex } from './lock.ts';
-import type { Profile } from './profiles.ts';
+import type { PinnedMessage, Profile } from './event-shapes.ts';
 
 /** Why a binding under our own username is alarming (see {@link OwnKeyAlert}). */
 export type OwnKeyAlertReason =

@@ -18,14 +18,9 @@ import { isStored } from './kinds.ts';
 
 export { MAX_PINS };
 
-/** One pinned message of a conversation. */
-export interface PinnedMessage {
-  messageId: string;
-  /** Who pinned it. */
-  by: string;
-  /** The pinner's clock when they pinned it (ms). */
-  at: number;
-}
+import type { PinnedMessage } from './event-shapes.ts';
+
+export type { PinnedMessage };
 
 /** The body of a pin's timeline line (`kind: 'notice'`). */
 export interface PinNoticeBody {

@@ -26,15 +26,9 @@ export const OWN_PROFILE_SETTING = 'profile.own';
 /** Setting: per conversation, the profile version sent there and (groups) to which members. */
 const SHARED_SETTING = 'profile.shared';
 
-/** A user's profile as this device holds it. */
-export interface Profile {
-  /** Cleaned display name; absent: none (show the username). */
-  displayName?: string;
-  /** The picture's encrypted blob; {@link Profiles.avatar} fetches and decrypts it. */
-  avatar?: ProfileAvatar;
-  /** Orders profiles: a received one replaces the held one only when its version is higher. */
-  version: number;
-}
+import type { Profile } from './event-shapes.ts';
+
+export type { Profile };
 
 /** A picture to set: the image bytes (already cropped and resized by the application). */
 export interface AvatarInput {

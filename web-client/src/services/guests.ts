@@ -8,26 +8,9 @@
 import type { HttpClient, LoginResult, SottoClient } from '@sotto/client';
 import type { Account } from './messenger.ts';
 import { toPasswordChangeError, translated } from './messenger-errors.ts';
+import type { GuestPort } from './guest-port.ts';
 
-/** What the views can do about guest accounts. */
-export interface GuestPort {
-  /**
-   * Whether the signed-in account is an active guest, as the key server says
-   * (`GET /v1/users/{me}` → `guest: true`); `false` when the server cannot be asked.
-   */
-  isGuest(): Promise<boolean>;
-  /**
-   * How long a guest may stay unused before it expires (ms), as the server's discovery document
-   * says (`guests.idleMs`); null when it does not say or cannot be asked.
-   */
-  idleMs(): Promise<number | null>;
-  /**
-   * Make this guest account a full one with `password`: every other session ends, this browser
-   * continues with new tokens. WEAK_PASSWORD: under 8 characters; GUEST_NOT_ALLOWED: the account
-   * is no (longer a) guest.
-   */
-  upgrade(password: string): Promise<void>;
-}
+export type { GuestPort };
 
 /** The port over the signed-in engine (read at each call) and account. */
 export function createGuestPort(

@@ -9,7 +9,7 @@
  */
 import type { SecurityApi } from '@sotto/client';
 import type { ModerationPort } from './moderation.ts';
-import type { GuestPort } from './guests.ts';
+import type { GuestPort } from './guest-port.ts';
 import type { InvitePort } from './invites.ts';
 import type { ProfilePort } from './profiles.ts';
 import type { PinsPort } from './pins-forward.ts';

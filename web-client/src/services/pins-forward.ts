@@ -6,7 +6,6 @@
  * attachment uploaded again under a new key for each conversation.
  */
 import type { SottoClient } from '@sotto/client';
-import type { ConversationId } from './messenger.ts';
 
 /** One pinned message. */
 export interface PinInfo {
@@ -20,16 +19,16 @@ export interface PinInfo {
 /** What the views can do with pins and forwards. */
 export interface PinsPort {
   /** The conversation's pins, oldest first. */
-  list(conversationId: ConversationId): Promise<PinInfo[]>;
+  list(conversationId: string): Promise<PinInfo[]>;
   /** Whether this account may pin here (a DM, or a group where it is an admin). */
-  canPin(conversationId: ConversationId): Promise<boolean>;
+  canPin(conversationId: string): Promise<boolean>;
   /** Pin (`pinned` true) or unpin a message of the conversation. */
-  setPinned(conversationId: ConversationId, messageId: string, pinned: boolean): Promise<void>;
+  setPinned(conversationId: string, messageId: string, pinned: boolean): Promise<void>;
   /**
    * Forward a message to each of `to`; resolves with the conversations it could not reach
    * (empty when all went), so the view can say which failed.
    */
-  forward(messageId: string, to: readonly ConversationId[]): Promise<ConversationId[]>;
+  forward(messageId: string, to: readonly string[]): Promise<string[]>;
 }
 
 /** The port over an engine (read on each call). */
