@@ -120,6 +120,8 @@ interface Entry {
 export class ProfileDirectory {
   private readonly entries = new Map<string, Entry>();
   private readonly loading = new Map<string, Promise<void>>();
+  /** The newest load of each user (an older one finishing later is dropped). */
+  private readonly generations = new Map<string, number>();
   /** Grows with every profile loaded: views that draw names re-render when it moved. */
   revision = 0;
 
@@ -163,6 +165,11 @@ export class ProfileDirectory {
 
   /** (Re)load `user`'s profile and picture, then tell the views. */
   load(user: string): Promise<void> {
+    // A profile event can start a load while an earlier one (begun before the profile arrived)
+    // is still reading: only the latest load's answer is kept, or the older, empty one could
+    // land last and hide the name (seen in the profiles browser test).
+    const generation = (this.generations.get(user) ?? 0) + 1;
+    this.generations.set(user, generation);
     const run = async (): Promise<void> => {
       let info: ProfileInfo | null = null;
       let url: string | null = null;
@@ -175,6 +182,10 @@ export class ProfileDirectory {
         }
       } catch (err) {
         console.warn(`could not load the profile of ${user}`, err);
+      }
+      if (this.generations.get(user) !== generation) {
+        if (url) URL.revokeObjectURL(url);
+        return;
       }
       const old = this.entries.get(user)?.url;
       if (old) URL.revokeObjectURL(old);
