@@ -408,8 +408,12 @@ export class MessageList extends LitElement {
             })}
           </div>`
         : nothing;
+    // A run of one sender's bubbles names them once; a timeline line in between (its sender is
+    // the one who made the change) starts a new run.
     const showSender =
-      isGroup && !m.outgoing && (newDay || prev === undefined || prev.sender !== m.sender);
+      isGroup &&
+      !m.outgoing &&
+      (newDay || prev === undefined || prev.kind === 'notice' || prev.sender !== m.sender);
     const s = this.session;
     const media = s?.media.get(m.id);
     return row(
