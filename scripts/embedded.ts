@@ -64,18 +64,26 @@ export interface EmbeddedServer {
 /** A listen failure turned into the one line an operator needs. */
 export class ListenError extends Error {
   override readonly name = 'ListenError';
+  constructor(
+    message: string,
+    /** The system error behind it, so a caller can tell "in use" (retry elsewhere) from the rest. */
+    readonly code: 'EADDRINUSE' | 'EACCES' | 'EADDRNOTAVAIL',
+  ) {
+    super(message);
+  }
 }
 
 function listenError(err: unknown, port: number, option: string, env: string): unknown {
   const code = (err as { code?: string }).code;
   if (code === 'EADDRINUSE')
-    return new ListenError(`port ${port} is in use: choose another with ${option} or ${env}`);
+    return new ListenError(`port ${port} is in use: choose another with ${option} or ${env}`, code);
   if (code === 'EACCES')
     return new ListenError(
       `port ${port} needs privileges: choose one above 1023 with ${option} or ${env}`,
+      code,
     );
   if (code === 'EADDRNOTAVAIL')
-    return new ListenError(`cannot listen on that address: change it with --host or HOST`);
+    return new ListenError(`cannot listen on that address: change it with --host or HOST`, code);
   return err;
 }
 

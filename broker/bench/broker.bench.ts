@@ -17,15 +17,15 @@
  * for the cluster, one node's) as the reference, for `npm run bench`
  * (scripts/bench-lib.ts).
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTokenIssuer, generateSigningKey, publicKeyToPem } from '@sotto/server-core/tokens';
-import { freePort, waitFor } from '../../test/support/ports.ts';
 import { startRedis, type RedisProcess } from '../../test/support/redis.ts';
 import { printBench } from '../../scripts/bench-lib.ts';
-import { cpuMicros } from './cpu.ts';
+import type { MemFigures } from './bench-ipc.ts';
+import { conn as connFor, holdIdle, runLoad, type Conn, type Job } from './load.ts';
+import { forkBroker, startMosquitto, type Target } from './targets.ts';
 
 const quick = process.argv.includes('--quick');
 /** `--only=p2p-tcp,p2p-ws,fanout,idle,cluster`: run just these scenarios (investigations). */
@@ -37,9 +37,13 @@ const runs = (scenario: string) => !only || only.includes(scenario);
 const plainAedes = process.argv.includes('--plain-aedes');
 /** `--cpu-prof-dir=DIR`: our broker processes write V8 CPU profiles there. */
 const cpuProfDir = argValue('cpu-prof-dir');
+/**
+ * `--dist`: our broker from its compiled JavaScript (`npm run build -w broker` first), as the
+ * Docker image runs it; by default from the TypeScript sources through tsx, as `npm start` does.
+ */
+const dist = process.argv.includes('--dist');
 const ROUNDS = quick ? 1 : 3;
 const DURATION = quick ? 3_000 : 5_000;
-const here = import.meta.dirname;
 const key = generateSigningKey();
 const issuer = createTokenIssuer({
   privateKey: key,
@@ -50,215 +54,13 @@ const issuer = createTokenIssuer({
 const publicKeyPem = publicKeyToPem(key);
 const tmp = mkdtempSync(join(tmpdir(), 'sotto-bench-'));
 
-// ---------- targets ----------
-
-interface Target {
-  name: string;
-  tcpUrl: string;
-  wsUrl: string;
-  /** Second node (cluster only). */
-  tcpUrlB?: string;
-  auth: boolean;
-  /** User + system CPU the broker process has used so far, µs. */
-  cpuMicros(): number;
-  rss(): Promise<number>;
-  stop(): Promise<void>;
-}
-
-function startSotto(
-  groups: Record<string, string[]>,
-  redisUrl?: string,
-  id?: string,
-): Promise<Target & { proc: ChildProcess }> {
-  return startForked('sotto', 'bench-broker.ts', (tcpPort, wsPort) => ({
-    tcpPort,
-    wsPort,
-    publicKeyPem,
-    groups,
-    redisUrl,
-    id,
-  }));
-}
-
+const forkOpts = { dist, cpuProfDir };
+const startSotto = (groups: Record<string, string[]>, redisUrl?: string, id?: string) =>
+  forkBroker(forkOpts, { publicKeyPem, groups, redisUrl, id });
 /** Plain Aedes, no authentication (`--plain-aedes`): see plain-aedes.ts. */
-function startPlainAedes(): Promise<Target> {
-  return startForked('aedes', 'plain-aedes.ts', (tcpPort, wsPort) => ({ tcpPort, wsPort }));
-}
-
-/** A Node broker in a child process of its own (configuration as JSON in argv[2], IPC). */
-async function startForked(
-  name: string,
-  script: string,
-  config: (tcpPort: number, wsPort: number) => object,
-): Promise<Target & { proc: ChildProcess }> {
-  const tcpPort = await freePort();
-  const wsPort = await freePort();
-  const proc = fork(join(here, script), [JSON.stringify(config(tcpPort, wsPort))], {
-    execArgv: [
-      '--import',
-      'tsx',
-      '--expose-gc',
-      ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []),
-    ],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    proc.once('exit', (c) => reject(new Error(`bench broker ${name} exited ${c}`)));
-    proc.on('message', (m: { cmd: string }) => m.cmd === 'ready' && resolve());
-  });
-  return {
-    name,
-    proc,
-    tcpUrl: `mqtt://127.0.0.1:${tcpPort}`,
-    wsUrl: `ws://127.0.0.1:${wsPort}/mqtt`,
-    auth: name === 'sotto',
-    cpuMicros: () => cpuMicros(proc.pid!),
-    rss: () =>
-      new Promise((resolve) => {
-        const on = (m: { cmd: string; rss: number }) => {
-          if (m.cmd !== 'mem') return;
-          proc.off('message', on);
-          resolve(m.rss);
-        };
-        proc.on('message', on);
-        proc.send({ cmd: 'mem' });
-      }),
-    stop: () =>
-      new Promise((resolve) => {
-        proc.removeAllListeners('exit');
-        proc.once('exit', () => resolve());
-        // A profiled broker exits by itself so that V8 writes the profile.
-        if (cpuProfDir) proc.send({ cmd: 'exit' });
-        else proc.kill('SIGKILL');
-      }),
-  };
-}
-
-async function startMosquitto(): Promise<Target> {
-  const tcpPort = await freePort();
-  const wsPort = await freePort();
-  const conf = join(tmp, `mosquitto-${tcpPort}.conf`);
-  writeFileSync(
-    conf,
-    [
-      'per_listener_settings false',
-      'allow_anonymous true',
-      'persistence false',
-      'set_tcp_nodelay true',
-      'max_queued_messages 100000',
-      'log_type error',
-      `listener ${tcpPort} 127.0.0.1`,
-      'protocol mqtt',
-      `listener ${wsPort} 127.0.0.1`,
-      'protocol websockets',
-      '',
-    ].join('\n'),
-  );
-  const proc = spawn('/usr/sbin/mosquitto', ['-c', conf], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const { createConnection } = await import('node:net');
-  await waitFor(
-    () =>
-      new Promise<boolean>((r) => {
-        const s = createConnection({ host: '127.0.0.1', port: tcpPort }, () => {
-          s.destroy();
-          r(true);
-        });
-        s.on('error', () => r(false));
-      }),
-    { timeoutMs: 10_000, what: 'mosquitto' },
-  );
-  return {
-    name: 'mosquitto',
-    tcpUrl: `mqtt://127.0.0.1:${tcpPort}`,
-    wsUrl: `ws://127.0.0.1:${wsPort}`,
-    auth: false,
-    cpuMicros: () => cpuMicros(proc.pid!),
-    rss: () => {
-      const status = readFileSync(`/proc/${proc.pid}/status`, 'utf8');
-      const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-      return Promise.resolve(kb * 1024);
-    },
-    stop: () =>
-      new Promise((resolve) => {
-        proc.once('exit', () => resolve());
-        proc.kill('SIGKILL');
-      }),
-  };
-}
-
-// ---------- load workers ----------
-interface Conn {
-  clientId: string;
-  password?: string;
-  topic: string;
-}
-interface Result {
-  sent: number;
-  received: number;
-  receivedInWindow: number;
-  latencies: number[];
-}
-
-function conn(target: Target, user: string, dev: string, topic: string): Conn {
-  const clientId = `${user}:${dev}`;
-  return target.auth
-    ? { clientId, password: issuer.issue({ sub: user, dev, kind: 'user' }).token, topic }
-    : { clientId, topic };
-}
-
-async function runLoad(
-  jobs: { url: string; subs: Conn[]; pubs: Conn[] }[],
-  opts: { rate: number; durationMs: number; payloadBytes: number },
-  cpu: () => number,
-): Promise<{ results: Result[]; connectMs: number; connections: number; cpuMicros: number }> {
-  const workers = jobs.map(() =>
-    fork(join(here, 'load-worker.ts'), [], {
-      execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    }),
-  );
-  const next = (w: ChildProcess, cmd: string) =>
-    new Promise<Record<string, unknown>>((resolve, reject) => {
-      const on = (m: Record<string, unknown>) => {
-        if (m.cmd === 'error') reject(new Error(String(m.message)));
-        if (m.cmd !== cmd) return;
-        w.off('message', on);
-        resolve(m);
-      };
-      w.on('message', on);
-    });
-  try {
-    await Promise.all(workers.map((w) => next(w, 'started')));
-    const t0 = performance.now();
-    const ready = await Promise.all(
-      workers.map((w, i) => {
-        const p = next(w, 'ready');
-        w.send({ cmd: 'setup', job: { ...jobs[i], ...opts, qos: 1 } });
-        return p;
-      }),
-    );
-    const connectMs = performance.now() - t0;
-    const connections = ready.reduce((s, r) => s + (r.connections as number), 0);
-    await new Promise((r) => setTimeout(r, 300));
-    const cpu0 = cpu();
-    const results = await Promise.all(
-      workers.map((w) => {
-        const p = next(w, 'result');
-        w.send({ cmd: 'go' });
-        return p as unknown as Promise<Result>;
-      }),
-    );
-    return { results, connectMs, connections, cpuMicros: cpu() - cpu0 };
-  } finally {
-    for (const w of workers) {
-      w.send({ cmd: 'stop' });
-      setTimeout(() => w.kill('SIGKILL'), 2_000).unref();
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
+const startPlainAedes = () => forkBroker(forkOpts);
+const conn = (target: Target, user: string, dev: string, topic: string) =>
+  connFor(target, issuer, user, dev, topic);
 
 const pct = (xs: number[], p: number) => {
   if (xs.length === 0) return NaN;
@@ -272,7 +74,7 @@ const PAIRS = 50;
 const WORKERS = 2;
 /** One empty job per load worker, all on `url`. */
 const workerJobs = (url: string) =>
-  Array.from({ length: WORKERS }, () => ({ url, subs: [] as Conn[], pubs: [] as Conn[] }));
+  Array.from({ length: WORKERS }, (): Job => ({ url, subs: [] as Conn[], pubs: [] as Conn[] }));
 
 function pairJobs(target: Target, url: string, subUrl: string, tag: string) {
   const jobs = workerJobs(url);
@@ -294,7 +96,7 @@ async function p2p(target: Target, ws: boolean, rate: number, tag: string, urlB?
   const { results, cpuMicros } = await runLoad(
     jobs,
     { rate, durationMs: DURATION, payloadBytes: 1024 },
-    () => target.cpuMicros(),
+    target,
   );
   const inWindow = results.reduce((s, r) => s + r.receivedInWindow, 0);
   const lat = results.flatMap((r) => r.latencies);
@@ -319,7 +121,7 @@ async function fanout(target: Target, subscribers: number, tag: string) {
   const { results, cpuMicros } = await runLoad(
     jobs,
     { rate: 100, durationMs: DURATION, payloadBytes: 1024 },
-    () => target.cpuMicros(),
+    target,
   );
   const lat = results.flatMap((r) => r.latencies);
   const sent = results.reduce((s, r) => s + r.sent, 0);
@@ -338,7 +140,10 @@ async function fanout(target: Target, subscribers: number, tag: string) {
  * the RSS growth from the first half to the second divided by `n / 2`, i.e. what one more
  * connection costs; one-time growth (code, caches filled on first use, a heap that grows in
  * steps) lands in the first half and is not charged to connections. The growth from before the
- * first connection, divided by `n`, is reported beside it.
+ * first connection, divided by `n`, is reported beside it. For the Node brokers the same slope is
+ * broken down by `process.memoryUsage()` (bench-ipc.ts {@link MemFigures}: V8 heap committed and
+ * live, external Buffers, and the native rest), and the broker's own CPU per connect+subscribe is
+ * read from /proc over both connect phases (issue 20).
  */
 async function idle(target: Target, n: number, ws: boolean, tag: string) {
   const url = ws ? target.wsUrl : target.tcpUrl;
@@ -350,70 +155,46 @@ async function idle(target: Target, n: number, ws: boolean, tag: string) {
       );
     return jobs;
   };
-  const before = await target.rss();
-  let mid = 0;
-  let after = 0;
+  const before = await target.mem();
+  let mid = before;
+  let after = before;
   let connectMs = 0;
+  let connectCpu = 0;
   // The first half stays connected while the second connects.
-  const first = await runLoadWithHook(half(0), async () => {
-    mid = await target.rss();
-    const second = await runLoadWithHook(half(n / 2), async () => {
-      after = await target.rss();
-    });
-    connectMs += second.connectMs;
-  });
-  connectMs += first.connectMs;
-  return {
-    bytesPerConn: (after - mid) / (n / 2),
-    bytesPerConnFromStart: (after - before) / n,
-    connectSubscribePerSec: n / (connectMs / 1000),
-  };
-}
-
-async function runLoadWithHook(
-  jobs: { url: string; subs: Conn[]; pubs: Conn[] }[],
-  hook: () => Promise<void>,
-) {
-  const workers = jobs.map(() =>
-    fork(join(here, 'load-worker.ts'), [], {
-      execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    }),
+  const first = await holdIdle(
+    half(0),
+    async () => {
+      mid = await target.mem();
+      const second = await holdIdle(
+        half(n / 2),
+        async () => {
+          after = await target.mem();
+        },
+        target,
+      );
+      connectMs += second.connectMs;
+      connectCpu += second.connectCpu;
+    },
+    target,
   );
-  const next = (w: ChildProcess, cmd: string) =>
-    new Promise<Record<string, unknown>>((resolve, reject) => {
-      const on = (m: Record<string, unknown>) => {
-        if (m.cmd === 'error') reject(new Error(String(m.message)));
-        if (m.cmd !== cmd) return;
-        w.off('message', on);
-        resolve(m);
-      };
-      w.on('message', on);
-    });
-  try {
-    await Promise.all(workers.map((w) => next(w, 'started')));
-    const t0 = performance.now();
-    await Promise.all(
-      workers.map((w, i) => {
-        const p = next(w, 'ready');
-        w.send({
-          cmd: 'setup',
-          job: { ...jobs[i], rate: 0, durationMs: 0, payloadBytes: 16, qos: 1 },
-        });
-        return p;
-      }),
-    );
-    const connectMs = performance.now() - t0;
-    await new Promise((r) => setTimeout(r, 1_000));
-    await hook();
-    return { connectMs };
-  } finally {
-    for (const w of workers) {
-      w.send({ cmd: 'stop' });
-      setTimeout(() => w.kill('SIGKILL'), 2_000).unref();
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  connectMs += first.connectMs;
+  connectCpu += first.connectCpu;
+  const perConn = (k: keyof MemFigures) => (after[k] - mid[k]) / (n / 2);
+  return {
+    bytesPerConn: perConn('rss'),
+    bytesPerConnFromStart: (after.rss - before.rss) / n,
+    connectSubscribePerSec: n / (connectMs / 1000),
+    /** Where the second half's RSS went (issue 20): V8 heap, outside it, and the rest. */
+    breakdown: {
+      heapUsed: perConn('heapUsed'),
+      heapTotal: perConn('heapTotal'),
+      newSpace: perConn('newSpace'),
+      external: perConn('external'),
+      arrayBuffers: perConn('arrayBuffers'),
+      native: perConn('rss') - perConn('heapTotal') - perConn('external'),
+    },
+    cpuPerConnect: connectCpu / n,
+  };
 }
 
 // ---------- main ----------
@@ -430,6 +211,8 @@ const table: {
   metric: string;
   values: Record<Who, number[]>;
   better: 'higher' | 'lower';
+  /** A breakdown row: in the table, not a `BENCH` figure. */
+  detail?: boolean;
 }[] = [];
 function record(
   scenario: string,
@@ -437,11 +220,30 @@ function record(
   who: Who,
   value: number,
   better: 'higher' | 'lower',
+  detail = false,
 ) {
   let row = table.find((r) => r.scenario === scenario && r.metric === metric);
   const values = { sotto: [], mosquitto: [], aedes: [] };
-  if (!row) table.push((row = { scenario, metric, values, better }));
+  if (!row) table.push((row = { scenario, metric, values, better, detail }));
   row.values[who].push(value);
+}
+
+/** The rows of one idle run: RSS per connection, its breakdown (issue 20), the connect rate. */
+function recordIdle(scenario: string, who: Who, it: Awaited<ReturnType<typeof idle>>) {
+  record(scenario, 'bytes/conn', who, it.bytesPerConn, 'lower');
+  record(scenario, 'RSS growth/conn from start', who, it.bytesPerConnFromStart, 'lower');
+  const b = it.breakdown;
+  const parts: [string, number][] = [
+    ['of it V8 heap committed (heapTotal)', b.heapTotal],
+    ['of which live objects (heapUsed)', b.heapUsed],
+    ['of which young generation (new space)', b.newSpace],
+    ['of it external (Buffers)', b.external],
+    ['of which ArrayBuffers', b.arrayBuffers],
+    ['of it native (RSS - heapTotal - external)', b.native],
+  ];
+  for (const [metric, v] of parts) record(scenario, `${metric} bytes/conn`, who, v, 'lower', true);
+  record(scenario, 'connect+subscribe/s', who, it.connectSubscribePerSec, 'higher');
+  record(scenario, 'broker CPU µs per connect+subscribe', who, it.cpuPerConnect, 'lower', true);
 }
 
 async function main() {
@@ -454,7 +256,7 @@ async function main() {
     who === 'sotto'
       ? startSotto(groups)
       : who === 'mosquitto'
-        ? startMosquitto()
+        ? startMosquitto(tmp)
         : startPlainAedes();
   // Alternate, so that no broker always runs first (or right after the same other one).
   const whos: Who[] = plainAedes ? ['sotto', 'mosquitto', 'aedes'] : ['sotto', 'mosquitto'];
@@ -513,37 +315,9 @@ async function main() {
             }
           };
           const it = await fresh((t) => idle(t, IDLE_N, false, `${tag}t`));
-          record(`idle connections TCP (${IDLE_N})`, 'bytes/conn', which, it.bytesPerConn, 'lower');
-          record(
-            `idle connections TCP (${IDLE_N})`,
-            'RSS growth/conn from start',
-            which,
-            it.bytesPerConnFromStart,
-            'lower',
-          );
-          record(
-            `idle connections TCP (${IDLE_N})`,
-            'connect+subscribe/s',
-            which,
-            it.connectSubscribePerSec,
-            'higher',
-          );
+          recordIdle(`idle connections TCP (${IDLE_N})`, which, it);
           const iw = await fresh((t) => idle(t, IDLE_N, true, `${tag}w`));
-          record(`idle connections WS (${IDLE_N})`, 'bytes/conn', which, iw.bytesPerConn, 'lower');
-          record(
-            `idle connections WS (${IDLE_N})`,
-            'RSS growth/conn from start',
-            which,
-            iw.bytesPerConnFromStart,
-            'lower',
-          );
-          record(
-            `idle connections WS (${IDLE_N})`,
-            'connect+subscribe/s',
-            which,
-            iw.connectSubscribePerSec,
-            'higher',
-          );
+          recordIdle(`idle connections WS (${IDLE_N})`, which, iw);
         }
       } finally {
         await target.stop();
@@ -577,18 +351,21 @@ async function main() {
     Number.isNaN(v) ? 'n/a' : v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(2);
   const lines: string[] = [];
   lines.push(
-    `Broker benchmark ${quick ? '(--quick, 1 round)' : `(${ROUNDS} rounds, medians)`}, ${new Date().toISOString()}`,
+    `Broker benchmark ${quick ? '(--quick, 1 round)' : `(${ROUNDS} rounds, medians)`}${dist ? ', our broker from its build (--dist)' : ''}, ${new Date().toISOString()}`,
   );
   lines.push('');
-  const aedesCols = plainAedes ? ' plain Aedes | ratio (Aedes/Mosquitto) |' : '';
+  const aedesCols = plainAedes
+    ? ' plain Aedes | ratio (Aedes/Mosquitto) | ratio (Sotto/Aedes) |'
+    : '';
   lines.push(
     `| scenario | metric | Sotto (auth+ACL) | Mosquitto | ratio (Sotto/Mosquitto) |${aedesCols}`,
   );
-  lines.push(`|---|---|---|---|---|${plainAedes ? '---|---|' : ''}`);
+  lines.push(`|---|---|---|---|---|${plainAedes ? '---|---|---|' : ''}`);
+  const over = (x: number, y: number) => (Number.isFinite(x / y) ? `${(x / y).toFixed(2)}x` : '–');
   for (const r of table) {
     const [s, m, a] = [r.values.sotto, r.values.mosquitto, r.values.aedes].map(median);
-    const ratio = (x: number) => `${(x / m!).toFixed(2)}x`;
-    const aedes = plainAedes ? ` ${fmt(a!)} | ${ratio(a!)} |` : '';
+    const ratio = (x: number) => over(x, m!);
+    const aedes = plainAedes ? ` ${fmt(a!)} | ${ratio(a!)} | ${over(s!, a!)} |` : '';
     lines.push(`| ${r.scenario} | ${r.metric} | ${fmt(s!)} | ${fmt(m!)} | ${ratio(s!)} |${aedes}`);
   }
   // The cluster rows compare with one node's p2p TCP figures: both scenarios must have run.
@@ -632,12 +409,14 @@ async function main() {
     reference: { name: `one Sotto node ${metric}`, value: oneNode(`${metric} ms`), unit: 'ms' },
   });
   printBench([
-    ...table.map((r) => ({
-      name: `${r.scenario}: ${r.metric.replace(/ ms$/, '')}`,
-      value: median(r.values.sotto),
-      unit: unit(r.metric),
-      reference: { name: 'Mosquitto', value: median(r.values.mosquitto), unit: unit(r.metric) },
-    })),
+    ...table
+      .filter((r) => !r.detail)
+      .map((r) => ({
+        name: `${r.scenario}: ${r.metric.replace(/ ms$/, '')}`,
+        value: median(r.values.sotto),
+        unit: unit(r.metric),
+        reference: { name: 'Mosquitto', value: median(r.values.mosquitto), unit: unit(r.metric) },
+      })),
     ...(withCluster
       ? [
           {

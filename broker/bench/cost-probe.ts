@@ -12,13 +12,11 @@
  * The broker's CPU is read from /proc, so the figures are the broker's own work, whatever else
  * runs; the ratio to plain Aedes in the same run is the figure to quote.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import mqttPacket from 'mqtt-packet';
 import { createTokenIssuer, generateSigningKey, publicKeyToPem } from '@sotto/server-core/tokens';
-import { freePort } from '../../test/support/ports.ts';
-import { cpuMicros } from './cpu.ts';
+import { forkBroker, type ForkedTarget } from './targets.ts';
 import { heapDiffRows } from './heap-diff.ts';
 
 const arg = (name: string, fallback: number) =>
@@ -40,7 +38,6 @@ const dist = process.argv.includes('--dist');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
 const PAIRS = 50;
 const WINDOW = 32;
-const here = import.meta.dirname;
 const key = generateSigningKey();
 const issuer = createTokenIssuer({
   privateKey: key,
@@ -49,78 +46,13 @@ const issuer = createTokenIssuer({
   ttlSeconds: 3600,
 });
 
-interface Broker {
-  name: string;
-  auth: boolean;
-  port: number;
-  proc: ChildProcess;
-  mem(): Promise<{ rss: number; heap: number }>;
-  /** Write a heap snapshot to `file` (after a full GC); resolves with its path. */
-  snapshot(file: string): Promise<string>;
-}
-
-async function start(name: 'sotto' | 'aedes'): Promise<Broker> {
-  const tcpPort = await freePort();
-  const wsPort = await freePort();
-  const cfg =
-    name === 'sotto'
-      ? { tcpPort, wsPort, publicKeyPem: publicKeyToPem(key), groups: {} }
-      : { tcpPort, wsPort };
-  const proc = fork(
-    join(here, name === 'sotto' ? 'bench-broker.ts' : 'plain-aedes.ts'),
-    [JSON.stringify(cfg)],
-    {
-      execArgv: [
-        '--import',
-        'tsx',
-        ...(dist && name === 'sotto' ? ['--conditions=sotto:dist'] : []),
-        '--expose-gc',
-        ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []),
-      ],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    },
+type Broker = ForkedTarget;
+const start = (name: 'sotto' | 'aedes'): Promise<Broker> =>
+  forkBroker(
+    { dist, cpuProfDir },
+    name === 'sotto' ? { publicKeyPem: publicKeyToPem(key), groups: {} } : undefined,
   );
-  await new Promise<void>((resolve, reject) => {
-    proc.once('exit', (c) => reject(new Error(`${name} exited ${c}`)));
-    proc.on('message', (m: { cmd: string }) => m.cmd === 'ready' && resolve());
-  });
-  return {
-    name,
-    auth: name === 'sotto',
-    port: tcpPort,
-    proc,
-    snapshot: (file) =>
-      new Promise((resolve) => {
-        const on = (m: { cmd: string; file: string }) => {
-          if (m.cmd !== 'snapshot') return;
-          proc.off('message', on);
-          resolve(m.file);
-        };
-        proc.on('message', on);
-        proc.send({ cmd: 'snapshot', file });
-      }),
-    mem: () =>
-      new Promise((resolve) => {
-        const on = (m: { cmd: string; rss: number; heap: number }) => {
-          if (m.cmd !== 'mem') return;
-          proc.off('message', on);
-          resolve({ rss: m.rss, heap: m.heap });
-        };
-        proc.on('message', on);
-        proc.send({ cmd: 'mem' });
-      }),
-  };
-}
-
-/** Stop a broker; a profiled one exits by itself so that V8 writes its profile. */
-function stop(b: Broker): Promise<void> {
-  return new Promise((resolve) => {
-    b.proc.removeAllListeners('exit');
-    b.proc.once('exit', () => resolve());
-    if (cpuProfDir) b.proc.send({ cmd: 'exit' });
-    else b.proc.kill('SIGKILL');
-  });
-}
+const stop = (b: Broker): Promise<void> => b.stop();
 
 interface RawClient {
   socket: Socket;
@@ -131,7 +63,7 @@ interface RawClient {
 /** Connect and subscribe one raw client; resolves after its SUBACK. */
 function open(b: Broker, user: string, topic: string): Promise<RawClient> {
   return new Promise((resolve, reject) => {
-    const socket = tcpConnect({ host: '127.0.0.1', port: b.port });
+    const socket = tcpConnect({ host: '127.0.0.1', port: b.tcpPort });
     socket.setNoDelay(true);
     const parser = mqttPacket.parser({ protocolVersion: 4 });
     const c: RawClient = {
@@ -181,9 +113,9 @@ async function idle(b: Broker) {
   const snapBefore =
     snapshotDir && (await b.snapshot(join(snapshotDir, `${b.name}-before.heapsnapshot`)));
   const before = await b.mem();
-  const cpu0 = cpuMicros(b.proc.pid!);
+  const cpu0 = b.cpuMicros();
   const clients = await openMany(b, 'i', N);
-  const cpu1 = cpuMicros(b.proc.pid!);
+  const cpu1 = b.cpuMicros();
   const after = await b.mem();
   if (snapBefore) {
     const snapAfter = await b.snapshot(join(snapshotDir, `${b.name}-after.heapsnapshot`));
@@ -192,7 +124,8 @@ async function idle(b: Broker) {
   }
   for (const c of [...warm, ...clients]) c.socket.destroy();
   return {
-    heapPerConn: (after.heap - before.heap) / N,
+    heapPerConn: (after.heapUsed - before.heapUsed) / N,
+    externalPerConn: (after.external - before.external) / N,
     rssPerConn: (after.rss - before.rss) / N,
     cpuPerConnect: (cpu1 - cpu0) / N,
   };
@@ -204,7 +137,7 @@ async function p2p(b: Broker) {
   const pubs = await openMany(b, 'p', PAIRS);
   const perPub = Math.ceil(MESSAGES / PAIRS);
   let delivered = 0;
-  const cpu0 = cpuMicros(b.proc.pid!);
+  const cpu0 = b.cpuMicros();
   await new Promise<void>((resolve) => {
     for (const s of subs)
       s.onPacket = (p) => {
@@ -224,7 +157,7 @@ async function p2p(b: Broker) {
       for (let k = 0; k < WINDOW; k++) next();
     });
   });
-  const cpu1 = cpuMicros(b.proc.pid!);
+  const cpu1 = b.cpuMicros();
   for (const c of [...subs, ...pubs]) c.socket.destroy();
   return { cpuPerDelivery: (cpu1 - cpu0) / delivered };
 }
@@ -243,6 +176,7 @@ for (let r = 0; r < ROUNDS; r++) {
         const i = await idle(b);
         record(name, 'heap bytes per idle connection', i.heapPerConn);
         record(name, 'RSS bytes per idle connection', i.rssPerConn);
+        record(name, 'external (Buffers) bytes per idle connection', i.externalPerConn);
         record(name, 'CPU µs per connect+subscribe', i.cpuPerConnect);
       } else {
         record(name, 'CPU µs per delivery (p2p QoS 1)', (await p2p(b)).cpuPerDelivery);

@@ -13,7 +13,8 @@
  *    message, until everything is published; a member confirms decryption.
  *
  * 4. A queued burst into the SQLite store (queued-burst.ts): a bot comes back to 5,000 DMs
- *    waiting at the broker; beside raw better-sqlite3 inserts of as many rows.
+ *    waiting at the broker; beside raw better-sqlite3 inserts of as many rows, and the broker's
+ *    hand-over of as many queued DMs to a bare mqtt.js client (its pace bounds the bot's).
  *
  * `--quick` shrinks every series (for CI smoke runs). `--only=queued` runs step 4 alone;
  * `--only=first` runs step 3
@@ -27,16 +28,14 @@ import mqtt from 'mqtt';
 import { createClient, type SottoClient } from '../src/engine.ts';
 import { createHttpClient } from '../src/http.ts';
 import { createMemoryStore } from '../src/stores/memory.ts';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { freePort } from '../../test/support/ports.ts';
-import { uname, until } from '../test/support/server.ts';
+import { spawnServer, uname, until } from '../test/support/server.ts';
 import { printBench } from '../../scripts/bench-lib.ts';
 import { queuedBurstSqlite } from './queued-burst.ts';
-import { passiveMembers } from './members.ts';
+import { passiveMembers } from '../test/support/members.ts';
 
 interface TestServer {
   httpUrl: string;
@@ -49,39 +48,10 @@ interface TestServer {
  * broker and key server do not share the bots' event loop.
  */
 async function startServer(): Promise<TestServer> {
-  const root = join(import.meta.dirname, '..', '..');
   const dataDir = mkdtempSync(join(tmpdir(), 'sotto-bench-'));
   const httpPort = await freePort();
   const mqttPort = await freePort();
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(root, 'scripts', 'start.ts'),
-      '--port',
-      String(httpPort),
-      '--mqtt-port',
-      String(mqttPort),
-      '--data-dir',
-      dataDir,
-      '--web',
-      'off',
-      '--rate-limit',
-      'false',
-      '--argon2-memory',
-      '1024',
-      '--argon2-time',
-      '1',
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'], cwd: root },
-  );
-  await new Promise<void>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (l) => {
-      if (l.includes('Sotto is running')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
+  const child = await spawnServer({ dataDir, httpPort, mqttPort, stderr: 'inherit' });
   return {
     httpUrl: `http://127.0.0.1:${httpPort}`,
     mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
@@ -350,7 +320,7 @@ async function main(): Promise<void> {
       const q = await queuedBurstSqlite(srv, quick ? 1000 : 5000);
       const rate = (n: number, t: number) => Math.round(n / (t / 1000));
       rows.push(
-        `| queued burst of ${q.messages} DMs into the SQLite store (start → all stored; ${q.batches} store batches) | ${rate(q.messages, q.ms)} msg/s (${ms(q.ms)}) | raw better-sqlite3, same rows in one transaction: ${rate(q.messages, q.referenceMs)} rows/s |`,
+        `| queued burst of ${q.messages} DMs into the SQLite store (start → all stored; ${q.batches} store batches) | ${rate(q.messages, q.ms)} msg/s (${ms(q.ms)}; CPU ${ms(q.cpuMs)}, ${rate(q.messages, q.cpuMs)} msg per CPU-s; PUBLISHes read ${ms(q.firstPublishMs)} → ${ms(q.lastPublishMs)}) | raw better-sqlite3, same rows in one transaction: ${rate(q.messages, q.referenceMs)} rows/s; the broker's hand-over of as many to a bare mqtt.js client: ${rate(q.messages, q.bareMs)} msg/s (${ms(q.bareMs)}) |`,
       );
       figures.push({
         name: `queued burst of ${q.messages} into SQLite (target ≥ 5,000 msg/s)`,

@@ -9,7 +9,7 @@ import { messageTerms } from '../src/store/common.ts';
 import { sealedRows } from '../src/store/rows.ts';
 import { createRecordCodec } from '../src/store/sealed.ts';
 import { createDexieStore } from '../src/stores/dexie.ts';
-import type { MessageRecord, StoreOp } from '../src/store/types.ts';
+import type { ClientStore, MessageRecord, StoreOp } from '../src/store/types.ts';
 
 function message(i: number, conversationId: string): MessageRecord {
   return {
@@ -40,8 +40,30 @@ async function persist(name: string, total: number, batch: number): Promise<numb
   const t0 = performance.now();
   for (let i = 0; i < total; i += batch) await store.batch(ops(i, batch, 'dm:bob'));
   const ms = performance.now() - t0;
+  await redelivered(store);
   await store.close();
   return (total / ms) * 1000;
+}
+
+/**
+ * Outside the timing, in this browser's IndexedDB: two stored messages put again, changed, with
+ * a new one (a burst's add path meets taken ids) read back and searched as their new versions.
+ */
+async function redelivered(store: ClientStore): Promise<void> {
+  const changed = (i: number): MessageRecord => ({
+    ...message(i, 'dm:bob'),
+    body: { text: `redelivered ${i} quokka` },
+  });
+  await store.batch([0, 1, 9_999_999].map((i) => ({ op: 'putMessage', message: changed(i) })));
+  const hits = (await store.search('quokka', { limit: 10 })).map((h) => h.message.id).sort();
+  const want = [0, 1, 9_999_999].map((i) => message(i, 'dm:bob').id).sort();
+  const body = (await store.getMessage(want[0]!))?.body;
+  if (
+    JSON.stringify(hits) !== JSON.stringify(want) ||
+    JSON.stringify(body) !== JSON.stringify(changed(0).body)
+  ) {
+    throw new Error(`redelivered messages read back as ${JSON.stringify({ hits, body })}`);
+  }
 }
 
 /**
@@ -116,19 +138,59 @@ async function openLarge(name: string): Promise<number> {
   return ms;
 }
 
-/** A search for a word of every message's text, and for a prefix. */
-async function search(name: string): Promise<{ word: number; prefix: number }> {
+/** Milliseconds `fn` takes. */
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+/**
+ * A search for two words and for a prefix of every message: first as the first searches after
+ * a burst (they merge the buckets they read), then again (steady state, merged).
+ */
+async function search(
+  name: string,
+): Promise<{ word: number; prefix: number; wordAgain: number; prefixAgain: number }> {
   const store = createDexieStore({ name });
   await store.getAccount();
-  let t0 = performance.now();
-  const a = await store.search('number 77', { limit: 20 });
-  const word = performance.now() - t0;
-  t0 = performance.now();
-  await store.search('messag', { limit: 20 });
-  const prefix = performance.now() - t0;
-  if (a.length === 0) throw new Error('search found nothing');
+  const word = async () => {
+    if ((await store.search('number 77', { limit: 20 })).length === 0) {
+      throw new Error('search found nothing');
+    }
+  };
+  const prefix = () => store.search('messag', { limit: 20 });
+  const out = { word: await timed(word), prefix: await timed(prefix) };
+  const again = { wordAgain: await timed(word), prefixAgain: await timed(prefix) };
   await store.close();
-  return { word, prefix };
+  return { ...out, ...again };
+}
+
+/**
+ * Edits and deletes in a conversation of `total` messages (after {@link search} merged its
+ * buckets), each op its own batch as the engine writes them: the median milliseconds of `n`.
+ */
+async function editDelete(
+  name: string,
+  total: number,
+  n: number,
+): Promise<{ edit: number; delete: number }> {
+  const store = createDexieStore({ name });
+  await store.getAccount();
+  const pick = (k: number) => message(Math.floor(((k + 0.5) * total) / n), 'dm:big').id;
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const edits: number[] = [];
+  const deletes: number[] = [];
+  for (let k = 0; k < n; k++) {
+    const messageId = pick(k);
+    const body = { text: `edited message ${k} now says something else entirely` };
+    edits.push(
+      await timed(() => store.batch([{ op: 'editMessage', messageId, body, editedAt: k + 1 }])),
+    );
+    deletes.push(await timed(() => store.batch([{ op: 'deleteMessage', messageId }])));
+  }
+  await store.close();
+  return { edit: median(edits), delete: median(deletes) };
 }
 
 declare global {
@@ -140,7 +202,8 @@ declare global {
       fill: typeof fill;
       openLarge: typeof openLarge;
       search: typeof search;
+      editDelete: typeof editDelete;
     };
   }
 }
-window.storeBench = { persist, persistFloor, persistShape, fill, openLarge, search };
+window.storeBench = { persist, persistFloor, persistShape, fill, openLarge, search, editDelete };

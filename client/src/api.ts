@@ -35,10 +35,13 @@ import type { Progress } from './internal/files.ts';
 import type { Profile, ProfileInput } from './internal/profiles.ts';
 import type { ForwardResult } from './internal/forward.ts';
 import type { PinsApi } from './internal/pins.ts';
+import type { Tracer } from './internal/trace.ts';
+import { INBOUND_BATCH } from './internal/inbound.ts';
 import type { ClientStore, ContactRecord, GroupRecord, MessageRecord } from './store/types.ts';
 import type { Mention } from './payload.ts';
 
 export type { MqttConnect } from './internal/transport.ts';
+export type { Tracer, TraceStep } from './internal/trace.ts';
 export type { Progress } from './internal/files.ts';
 export type { AvatarInput, Profile, ProfileInput } from './internal/profiles.ts';
 export type { ReceivedReport } from './internal/reports.ts';
@@ -72,6 +75,8 @@ export interface CreateClientOptions {
   random?: (n: number) => Uint8Array;
   /** Overrides of the defaults in {@link DEFAULT_OPTIONS}. */
   options?: Partial<ClientOptionsResolved>;
+  /** Per-step timing of the live path, for benchmarks (internal/trace.ts). */
+  trace?: Tracer;
 }
 
 /** Default tunables. */
@@ -84,6 +89,7 @@ export const DEFAULT_OPTIONS: ClientOptionsResolved = {
   resendAfterMs: 30_000,
   autoDeliveredReceipts: true,
   keyTransparency: true,
+  receiveBatch: INBOUND_BATCH,
 };
 
 /** Who this device is. */
@@ -116,10 +122,14 @@ export interface SottoClient extends TypedEvents<ClientEvents> {
     options?: { displayName?: string } & Pick<LoginOptions, 'deviceName' | 'platform'>,
   ): Promise<AccountInfo>;
   /**
-   * Make this guest account a full one by setting a password: the name, keys, devices and
-   * history stay; every session ends and this device continues with a new token pair.
+   * Make this guest account a full one by setting a password: keys, rooms and history stay;
+   * every session ends and this device continues with a new token pair. With `username` the
+   * account moves to that name (PROTOCOL.md §3.3): the identity key signs the rename, each room
+   * gets our rename record, and contacts move our conversation to the new name. Throws
+   * `BAD_INPUT` for a name that is not a valid username (or a guest name), `ApiError`
+   * `USERNAME_TAKEN` for a taken or reserved one. Resolves to the account under its name.
    */
-  upgradeGuest(password: string): Promise<void>;
+  upgradeGuest(password: string, options?: { username?: string }): Promise<AccountInfo>;
   /**
    * Log in (new device: keys created and uploaded; first device: UIK created). With two-factor
    * on, pass `totp` (or `session` for a passkey sign-in); without it the login throws

@@ -25,6 +25,8 @@ import { ClientError } from './errors.ts';
 import { localDevice, logIn, maintainPrekeys, replaceIdentity } from './internal/account.ts';
 import { Applier } from './internal/apply/index.ts';
 import { Calls } from './internal/calls.ts';
+import { receiveBatchOption } from './internal/inbound.ts';
+import { ContactRenames } from './internal/contact-rename.ts';
 import type { ClientEvents, Ctx, OwnKeyAlert } from './internal/context.ts';
 import { dmConversation, groupConversation, parseConversation } from './internal/conversation.ts';
 import { createDispatch } from './internal/dispatch.ts';
@@ -42,13 +44,14 @@ import { Mutex } from './internal/lock.ts';
 import { Outbox } from './internal/outbox.ts';
 import { Pairwise } from './internal/pairwise.ts';
 import { Profiles, checkDisplayName } from './internal/profiles.ts';
+import { createRenamer } from './internal/rename.ts';
 import { InboxReceiver } from './internal/receive/inbox.ts';
 import { Safety } from './internal/safety.ts';
 import { Transparency } from './internal/transparency.ts';
 import { createTransport } from './internal/transport.ts';
 import { Directory } from './internal/trust.ts';
 import type { Payload, PayloadInput } from './payload.ts';
-import type { AccountRecord } from './store/types.ts';
+import type { AccountRecord, MessageRecord } from './store/types.ts';
 
 export * from './api.ts';
 export type { CallSignal, ClientEvents, ConnectionState } from './internal/context.ts';
@@ -85,6 +88,8 @@ export function createClient(deps: CreateClientOptions): SottoClient {
     events,
   });
   const { http } = transport;
+  const options = { ...DEFAULT_OPTIONS, ...deps.options };
+  receiveBatchOption(options.receiveBatch);
   const ctx: Ctx = {
     store,
     http,
@@ -92,7 +97,8 @@ export function createClient(deps: CreateClientOptions): SottoClient {
     random,
     events,
     lock: new Mutex(),
-    options: { ...DEFAULT_OPTIONS, ...deps.options },
+    options,
+    ...(deps.trace ? { trace: deps.trace } : {}),
     account() {
       const a = transport.account;
       if (!a)
@@ -101,13 +107,14 @@ export function createClient(deps: CreateClientOptions): SottoClient {
     },
     local: () => localDevice(ctx.account()),
     publish: (topic, bytes) => transport.publish(topic, bytes),
+    published: () => transport.published(),
     subscribe: (topic) => transport.subscribe(topic),
     unsubscribe: (topic) => transport.unsubscribe(topic),
   };
 
   // Trust: the directory (every fetched device list verified) and the own-key monitor.
   const transparency = ctx.options.keyTransparency ? new Transparency(ctx) : null;
-  const directory = new Directory(ctx, transparency);
+  const directory = new Directory(ctx, transparency, new ContactRenames(ctx, transparency));
   // One own-key monitor run at a time, so a leaf is never reported twice.
   let monitoring: Promise<OwnKeyAlert[]> = Promise.resolve([]);
   const checkOwnKeys = (): Promise<OwnKeyAlert[]> => {
@@ -195,7 +202,10 @@ export function createClient(deps: CreateClientOptions): SottoClient {
     await transport.connect({
       topics,
       onMessages: dispatch,
+      batchSize: ctx.options.receiveBatch,
       onOnline() {
+        // A rename whose group records did not all go out (PROTOCOL.md §3.3): try again.
+        void finishRename().catch(report);
         // The block list may have changed while we were away (the notice may be gone).
         void safety.load().catch(report);
         // Reconnected: anything not acknowledged end to end goes out again.
@@ -206,7 +216,7 @@ export function createClient(deps: CreateClientOptions): SottoClient {
       timers: [
         {
           ms: ctx.options.resendAfterMs,
-          run: () => void outbox.flushOutbox(ctx.options.resendAfterMs).catch(report),
+          run: () => void outbox.resendDue(ctx.options.resendAfterMs).catch(report),
         },
         {
           ms: UPKEEP_MS,
@@ -227,11 +237,19 @@ export function createClient(deps: CreateClientOptions): SottoClient {
     return to.includes(':') ? parseConversation(to) : { type: 'dm', user: to };
   }
 
-  async function sendTo(to: string, input: PayloadInput): Promise<Payload> {
+  /**
+   * Send `input` to a DM or group. `committed` is told the message's record once it is stored,
+   * when the path knows it (DMs); a caller that needs the record reads it otherwise.
+   */
+  async function sendTo(
+    to: string,
+    input: PayloadInput,
+    committed?: (record: MessageRecord) => void,
+  ): Promise<Payload> {
     const t = resolveTarget(to);
     const p =
       t.type === 'dm'
-        ? await pairwise.sendDirect(t.user, input)
+        ? await pairwise.sendDirect(t.user, input, committed ? { committed } : {})
         : await groupSender.send(t.groupId, input);
     if (p.kind === 'text' || p.kind === 'reply' || p.kind === 'file')
       shareProfile(t.type === 'dm' ? dmConversation(t.user) : groupConversation(t.groupId));
@@ -248,6 +266,16 @@ export function createClient(deps: CreateClientOptions): SottoClient {
     transport.account ??= await store.getAccount();
     return transport.account;
   }
+
+  // A guest's move to a username of its choice (PROTOCOL.md §3.3): internal/rename.ts.
+  const renamer = createRenamer({
+    ctx,
+    transport,
+    connect,
+    invalidateDirectory: () => directory.invalidate(),
+    renameSelf: (from) => groupAdmin.renameSelf(from),
+  });
+  const finishRename = (): Promise<void> => renamer.finish();
 
   /**
    * Reset the identity (SottoClient.resetIdentity): leave the broker before the upload ends the
@@ -332,11 +360,14 @@ export function createClient(deps: CreateClientOptions): SottoClient {
       if (name !== '') await profiles.saveOwn({ displayName: name });
       return account;
     },
-    async upgradeGuest(password) {
+    async upgradeGuest(password, options = {}) {
       await ready();
-      if (!(await loadAccount())?.refreshToken)
+      const a = await loadAccount();
+      if (!a?.refreshToken)
         throw new ClientError('NOT_REGISTERED', 'not logged in on this device: log in first');
-      await http.upgradeGuest(password);
+      if (options.username === undefined) await http.upgradeGuest(password);
+      else await renamer.rename(a, password, options.username);
+      return info()!;
     },
     async login(username, password, options = {}) {
       await ready();
@@ -389,6 +420,7 @@ export function createClient(deps: CreateClientOptions): SottoClient {
       if (transport.connected && pairwise.receipts.pending > 0)
         await Promise.race([pairwise.receipts.flush(), new Promise((r) => setTimeout(r, 2000))]);
       pairwise.receipts.stop();
+      pairwise.close();
       // A graceful DISCONNECT (no will message), but never hang on a dead broker.
       await transport.disconnect();
       transport.setClosed();
@@ -399,10 +431,11 @@ export function createClient(deps: CreateClientOptions): SottoClient {
       const input: PayloadInput = options.replyTo
         ? { kind: 'reply', text, replyTo: options.replyTo, ...mentions }
         : { kind: 'text', text, ...mentions };
-      const p = await sendTo(to, input);
-      return (await store.getMessage(p.id))!;
+      let record: MessageRecord | undefined;
+      const p = await sendTo(to, input, (m) => (record = m));
+      return record ?? (await store.getMessage(p.id))!;
     },
-    send: sendTo,
+    send: (to, input) => sendTo(to, input),
     async react(to, target, emoji) {
       await sendTo(to, { kind: 'reaction', target, emoji });
     },

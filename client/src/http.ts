@@ -132,7 +132,25 @@ export interface UserKeys {
   uik: string | null;
   /** `true` for an active guest account (docs/API.md "Guests"); absent otherwise. */
   guest?: boolean;
+  /** The guest rename this name is the old or new name of (PROTOCOL.md §3.3); absent otherwise. */
+  rename?: RenameEntry;
   devices: DeviceEntry[];
+}
+
+/** {@link UserKeys.rename}: the statement (base64url) and the log indexes of its two leaves. */
+export interface RenameEntry {
+  from: string;
+  to: string;
+  statement: string;
+  arrivalIndex: number;
+  tombstoneIndex: number;
+}
+
+/** The rename fields of a guest upgrade to a new username (PROTOCOL.md §3.3), base64url. */
+export interface GuestRenameBody {
+  username: string;
+  rename: string;
+  certificate: string;
 }
 
 /** A claimed prekey bundle (base64url fields). */
@@ -249,9 +267,11 @@ export interface HttpClient {
   /**
    * Turn this guest account into a full one with `password` (`POST /v1/guests/upgrade`); like
    * {@link changePassword}, every old token is revoked and the new pair reaches `onTokens`.
-   * `ApiError('GUEST_NOT_ALLOWED')` for an account that is no (longer a) guest.
+   * `ApiError('GUEST_NOT_ALLOWED')` for an account that is no (longer a) guest. With `rename`
+   * the account moves to `rename.username`: `USERNAME_TAKEN` when that name is taken or
+   * reserved, `RENAME_MISMATCH` when the statement or certificate do not match.
    */
-  upgradeGuest(password: string): Promise<Tokens>;
+  upgradeGuest(password: string, rename?: GuestRenameBody): Promise<Tokens>;
   logout(): Promise<void>;
   uploadKeys(deviceId: string, keys: KeyUpload): Promise<void>;
   countPrekeys(deviceId: string): Promise<PrekeyCounts>;
@@ -483,8 +503,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     changePassword(currentPassword, newPassword) {
       return replaceSession('/v1/accounts/password', { currentPassword, newPassword });
     },
-    upgradeGuest(password) {
-      return replaceSession('/v1/guests/upgrade', { password });
+    upgradeGuest(password, rename) {
+      return replaceSession('/v1/guests/upgrade', { password, ...rename });
     },
     async createGuest(extras = {}) {
       return request<LoginResult & { username: string }>('POST', '/v1/guests', { body: extras });

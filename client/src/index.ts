@@ -17,6 +17,8 @@ export {
   type ConnectionState,
   type CreateClientOptions,
   type MqttConnect,
+  type Tracer,
+  type TraceStep,
   type Progress,
   type SottoClient,
   type CallSignal,

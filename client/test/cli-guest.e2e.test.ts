@@ -25,4 +25,30 @@ describe('sotto guest|upgrade', () => {
     expect(again.code, again.stderr).toBe(0);
     expect((await sotto('g', ['groups', 'create', 'Mine now'])).code).toBe(0);
   });
+
+  it('upgrades under a username of its choice, refusing an invalid one, and logs in under it', async () => {
+    const g = await sotto('h', ['guest']);
+    expect(g.code, g.stderr).toBe(0);
+    const bad = await sotto('h', [
+      'upgrade',
+      '--password',
+      'correct horse battery',
+      '--username',
+      'No!',
+    ]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/username/);
+    const name = `vera_${process.pid}`;
+    const up = await sotto('h', [
+      'upgrade',
+      '--password',
+      'correct horse battery',
+      '--username',
+      name,
+    ]);
+    expect(up.code, up.stderr).toBe(0);
+    expect(json<{ type: string }>(up.stdout)).toMatchObject({ type: 'upgraded', username: name });
+    const again = await sotto('h', ['login', name, '--password', 'correct horse battery']);
+    expect(again.code, again.stderr).toBe(0);
+  });
 });

@@ -7,7 +7,9 @@
  */
 import { deviceClientId, inboxTopic, presenceTopic } from '@sotto/crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClientEvents, SottoClient } from '../src/engine.ts';
+import { createClient, type ClientEvents, type SottoClient } from '../src/engine.ts';
+import { NODE_RECEIVE_BATCH } from '../src/internal/inbound.ts';
+import { createMemoryStore } from '../src/stores/memory.ts';
 import type { SecurityNotice } from '../src/internal/context.ts';
 import { startMemoryServer, type MemoryServer } from './support/memory-server.ts';
 import { topicMatches } from './support/memory-mqtt.ts';
@@ -57,6 +59,27 @@ describe('engine on the in-memory broker', () => {
     expect(topicMatches('sotto/v1/inbox/+', 'sotto/v1/inbox/a/d1')).toBe(false);
     expect(topicMatches('iot/a/t/#', 'iot/a/t/x/y')).toBe(true);
     expect(topicMatches('iot/a/t/#', 'iot/a/u/x')).toBe(false);
+  });
+
+  it('refuses a receive batch size outside 1–1000 when the engine is made', () => {
+    for (const receiveBatch of [0, -1, 1.5, 1001, Number.NaN]) {
+      expect(
+        () =>
+          createClient({
+            store: createMemoryStore(),
+            http: { baseUrl: 'http://127.0.0.1:1' },
+            options: { receiveBatch },
+          }),
+        `receiveBatch ${receiveBatch}`,
+      ).toThrow(RangeError);
+    }
+    expect(() =>
+      createClient({
+        store: createMemoryStore(),
+        http: { baseUrl: 'http://127.0.0.1:1' },
+        options: { receiveBatch: NODE_RECEIVE_BATCH },
+      }),
+    ).not.toThrow();
   });
 
   it('a DM is stored, the delivered receipt reaches the sender and empties its outbox; read follows markRead', async () => {

@@ -21,7 +21,7 @@ import type { SottoClient } from '../src/engine.ts';
 import type { BundleResponse } from '../src/http.ts';
 import type { MessageRecord } from '../src/store/types.ts';
 import { forgedDevice } from './support/forge.ts';
-import { startHostileProxy, type HostileProxy } from './support/hostile-proxy.ts';
+import { startHostileProxy, swapIdentity, type HostileProxy } from './support/hostile-proxy.ts';
 import { makeClient, uname, until } from './support/server.ts';
 import { serverFixture } from './support/fixture.ts';
 
@@ -175,24 +175,7 @@ describe('a malicious key server', () => {
     const attacker = forgedDevice(b, 'evil1');
     const keyChanges: string[] = [];
     alice.on('keyChange', (k) => keyChanges.push(k.user));
-    const off = proxy.use((req, res) =>
-      req.method === 'GET' && req.path === `/v1/users/${b}`
-        ? {
-            ...res,
-            body: {
-              username: b,
-              uik: toBase64(attacker.certificate.uik),
-              devices: [
-                {
-                  deviceId: 'evil1',
-                  certificate: toBase64(encodeDeviceCertificate(attacker.certificate)),
-                  logIndex: null,
-                },
-              ],
-            },
-          }
-        : undefined,
-    );
+    const off = swapIdentity(proxy, b, attacker);
     try {
       await alice.trust.refresh(b);
       await expect(alice.sendText(b, 'to the attacker?')).rejects.toMatchObject({

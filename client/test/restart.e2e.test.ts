@@ -5,59 +5,21 @@
  * data dir. Every message sent before, during and after the outage arrives
  * exactly once and every outbox empties.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../test/support/ports.ts';
 import type { SottoClient } from '../src/engine.ts';
-import { makeClient, uname, until } from './support/server.ts';
+import { makeClient, spawnServer, uname, until } from './support/server.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const dataDir = mkdtempSync(join(tmpdir(), 'sotto-restart-'));
 let child: ChildProcess | null = null;
 const clients: SottoClient[] = [];
 
-async function startProcess(httpPort: number, mqttPort: number): Promise<ChildProcess> {
-  const p = spawn(
-    process.execPath,
-    [
-      // One process (tsx's CLI would fork a child that SIGKILL does not reach).
-      '--import',
-      'tsx',
-      join(ROOT, 'scripts', 'start.ts'),
-      '--port',
-      String(httpPort),
-      '--mqtt-port',
-      String(mqttPort),
-      '--data-dir',
-      dataDir,
-      '--web',
-      'off',
-      '--rate-limit',
-      'false',
-      '--argon2-memory',
-      '1024',
-      '--argon2-time',
-      '1',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT },
-  );
-  if (process.env.DEBUG_E2E) p.stderr.on('data', (d: Buffer) => process.stderr.write(d));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('server did not start')), 60_000);
-    createInterface({ input: p.stdout }).on('line', (l) => {
-      if (l.includes('Sotto is running')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    p.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  return p;
-}
+const startProcess = (httpPort: number, mqttPort: number): Promise<ChildProcess> =>
+  spawnServer({ dataDir, httpPort, mqttPort });
 
 afterAll(async () => {
   for (const c of clients) await c.close().catch(() => undefined);

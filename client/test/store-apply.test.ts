@@ -36,8 +36,16 @@ function receiveBatch(n: number): StoreOp[] {
   ]).flat();
 }
 
-/** Primitives over maps that record every call by name. */
-function recording(): { p: StorePrimitives; calls: string[]; sessions: Map<string, Uint8Array> } {
+/**
+ * Primitives over maps that record every call by name; `adds`: with `addMessages` (new rows
+ * written without a read, the stored ones left and their positions given back).
+ */
+function recording(adds = false): {
+  p: StorePrimitives;
+  calls: string[];
+  sessions: Map<string, Uint8Array>;
+  messages: Map<string, MessageRecord>;
+} {
   const calls: string[] = [];
   const messages = new Map<string, MessageRecord>();
   const sessions = new Map<string, Uint8Array>();
@@ -65,16 +73,25 @@ function recording(): { p: StorePrimitives; calls: string[]; sessions: Map<strin
     putGroup: () => undefined,
     deleteGroup: () => undefined,
   };
+  if (adds) {
+    base.addMessages = (writes) => {
+      const stored = writes.flatMap(({ message: m }, i) => (messages.has(m.id) ? [i] : []));
+      for (const w of writes)
+        if (!messages.has(w.message.id)) messages.set(w.message.id, w.message);
+      return stored;
+    };
+  }
   const p = new Proxy(base, {
     get: (target, prop, receiver) => {
-      const fn = Reflect.get(target, prop, receiver) as (...a: unknown[]) => unknown;
+      const fn = Reflect.get(target, prop, receiver) as ((...a: unknown[]) => unknown) | undefined;
+      if (fn === undefined) return undefined;
       return (...args: unknown[]) => {
         calls.push(String(prop));
         return fn(...args);
       };
     },
   });
-  return { p, calls, sessions };
+  return { p, calls, sessions, messages };
 }
 
 describe('the op applier', () => {
@@ -84,6 +101,22 @@ describe('the op applier', () => {
     expect(calls.sort()).toEqual(['getMessages', 'putMessages', 'putSeen', 'putSession']);
     // The last state of the session is the one kept.
     expect(sessions.get('bob|d1')).toEqual(new Uint8Array([99]));
+  });
+
+  it('writes a burst of new messages without reading them where the backend adds them', async () => {
+    const { p, calls, messages } = recording(true);
+    await applyOps(receiveBatch(100), p);
+    expect(calls.sort()).toEqual(['addMessages', 'putSeen', 'putSession']);
+    // Redelivered: m5 and m7 are stored already; only they are read and replaced.
+    calls.length = 0;
+    const again = [message('m5', 'changed'), message('m7', 'hello 7'), message('m200', 'new')];
+    await applyOps(
+      again.map((m): StoreOp => ({ op: 'putMessage', message: m })),
+      p,
+    );
+    expect(calls).toEqual(['addMessages', 'getMessages', 'putMessages']);
+    expect(messages.get('m5')!.body).toEqual({ text: 'changed' });
+    expect(messages.get('m200')!.body).toEqual({ text: 'new' });
   });
 
   it('writes messages before an op that reads them, and ends where the ops applied one by one end', async () => {

@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { Dexie } from 'dexie';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isClientError, type ClientErrorCode } from '../src/errors.ts';
 import type { AccountRecord, ClientStore, MessageRecord } from '../src/store/types.ts';
@@ -19,7 +20,8 @@ import {
   setDexieStorePassphrase,
 } from '../src/stores/dexie.ts';
 import { createSqliteStore } from '../src/stores/sqlite.ts';
-import { SEARCH_CANDIDATES } from '../src/store/sealed.ts';
+import { ready } from '@sotto/crypto';
+import { createRecordCodec, SEARCH_CANDIDATES, WORD_CACHE } from '../src/store/sealed.ts';
 import { dumpIndexedDb, secretsIn, type Secrets } from './support/raw-scan.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sotto-sealed-'));
@@ -60,7 +62,14 @@ function secrets(): Secrets & { account: AccountRecord; message: MessageRecord }
   return {
     account,
     message,
-    texts: ['treasure is under', account.accessToken!, account.refreshToken!, 'zebedee'],
+    // A word alone too: a search index in clear would hold words, not the sentence.
+    texts: [
+      'treasure is under',
+      'treasure',
+      account.accessToken!,
+      account.refreshToken!,
+      'zebedee',
+    ],
     keys: [key, account.signing.secretKey, account.identity.secretKey],
   };
 }
@@ -231,12 +240,46 @@ describe('sealed Dexie store', () => {
     await store.close();
     const dump = await dumpIndexedDb(indexedDB, 'sealed-scan');
     expect(Object.keys(dump)).toContain('sealedMessages');
+    // The search index (per-batch postings) was scanned too, not empty.
+    expect(dump.postings?.length ?? 0).toBeGreaterThan(0);
     for (const [table, bytes] of Object.entries(dump)) {
       expect(secretsIn(bytes, s), `object store ${table}`).toEqual([]);
     }
     const again = createDexieStore({ name: 'sealed-scan' });
     expect((await again.getAccount())?.uik.secretKey).toEqual(s.keys[0]);
     expect((await again.listContacts()).map((c) => c.username)).toEqual(['zebedee']);
+    await again.close();
+  });
+
+  it('refuses message rows of a burst swapped or changed in raw IndexedDB with STORE_TAMPERED', async () => {
+    const name = 'sealed-tamper';
+    const s = secrets();
+    const store = createDexieStore({ name });
+    await fill(store, s);
+    // A burst of new messages: written without a read (`addMessages`).
+    await store.batch(
+      ['msg2', 'msg3', 'msg4'].map((id, i) => ({
+        op: 'putMessage' as const,
+        message: { ...s.message, id, timestamp: 2000 + i },
+      })),
+    );
+    await store.close();
+
+    const raw = await new Dexie(name).open();
+    const rows = raw.table<{ id: string; v: Uint8Array }, string>('sealedMessages');
+    const [r2, r3, r4] = (await rows.bulkGet(['msg2', 'msg3', 'msg4'])) as { v: Uint8Array }[];
+    await rows.update('msg2', { v: r3!.v });
+    await rows.update('msg3', { v: r2!.v });
+    const flipped = Uint8Array.from(r4!.v);
+    flipped[flipped.length - 20]! ^= 1;
+    await rows.update('msg4', { v: flipped });
+    raw.close();
+
+    const again = createDexieStore({ name });
+    for (const id of ['msg2', 'msg3', 'msg4'])
+      await rejectsWith(again.getMessage(id), 'STORE_TAMPERED');
+    await rejectsWith(again.listMessages(s.message.conversationId), 'STORE_TAMPERED');
+    expect((await again.getMessage('msg1'))?.body).toEqual(s.message.body);
     await again.close();
   });
 
@@ -322,4 +365,27 @@ describe('search over the sealed index', () => {
       await store.close();
     });
   }
+});
+
+describe('search key blinds', () => {
+  it('blinds each word and its prefixes the same way before, inside and after the word cache', async () => {
+    await ready();
+    const codec = createRecordCodec(new Uint8Array(32).fill(7));
+    const blindsOf = (word: string) =>
+      ['=' + word, ...[1, 2, 3].map((n) => `^${word.slice(0, n)}`)].map((k) =>
+        codec.blind('term', k),
+      );
+    const terms = (...words: string[]) => new Map(words.map((w) => [w, 1]));
+    const first = codec.blindTerms({ terms: terms('hello', 'help'), stale: [] });
+    // "hello" and "help" share ^h, ^he, ^hel: each blind once.
+    expect(first.keys).toEqual([...new Set([...blindsOf('hello'), ...blindsOf('help')])]);
+    expect(first.keys).toHaveLength(5);
+    // More distinct words than the cache holds, then the first ones again.
+    for (let i = 0; i < WORD_CACHE + 10; i++)
+      codec.blindTerms({ terms: terms(`w${i}`), stale: [] });
+    const again = codec.blindTerms({ terms: terms('help', 'world'), stale: ['hello', 'help'] });
+    expect(again.keys).toEqual([...new Set([...blindsOf('help'), ...blindsOf('world')])]);
+    expect(again.stale).toEqual([codec.blind('term', '=hello')]);
+    expect(again.added).toEqual(blindsOf('world'));
+  });
 });

@@ -37,7 +37,8 @@ function account(over: Partial<AccountRecord> = {}): AccountRecord {
 }
 
 let seq = 0;
-function message(over: Partial<MessageRecord> = {}): MessageRecord {
+/** A received text message, fields overridable (ids and times unique per call). */
+export function message(over: Partial<MessageRecord> = {}): MessageRecord {
   seq += 1;
   return {
     conversationId: 'dm:bob',
@@ -564,6 +565,37 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       expect((await s.search('words')).map((h) => h.message.status)).toEqual([
         { 'bob:d1': 'delivered' },
       ]);
+    });
+
+    it('searches edited and deleted messages by their current text only, each hit once', async () => {
+      const s = await open();
+      const a = message({ body: { text: 'draft one about plums' }, timestamp: 1 });
+      const b = message({ body: { text: 'draft two' }, timestamp: 2 });
+      const c = message({ body: { text: 'plums' }, conversationId: 'dm:z' });
+      await s.batch([a, b, c].map((m) => ({ op: 'putMessage' as const, message: m })));
+      // Each in a batch of its own: the old text was indexed by an earlier batch.
+      await s.batch([
+        { op: 'editMessage', messageId: a.id, body: { text: 'draft three' }, editedAt: 5 },
+      ]);
+      await s.batch([
+        { op: 'editMessage', messageId: a.id, body: { text: 'draft four' }, editedAt: 6 },
+      ]);
+      await s.batch([{ op: 'deleteMessage', messageId: b.id }]);
+      await s.batch([{ op: 'putMessage', message: { ...c, unread: false } }]);
+      expect((await s.search('draft')).map((h) => h.message.id)).toEqual([a.id]);
+      expect((await s.search('dra')).map((h) => h.message.id)).toEqual([a.id]);
+      expect((await s.search('four')).map((h) => h.message.body)).toEqual([{ text: 'draft four' }]);
+      for (const gone of ['one', 'three', 'two', 'draft two', 'draft one']) {
+        expect(await s.search(gone), gone).toEqual([]);
+      }
+      expect((await s.search('plums')).map((h) => h.message.id)).toEqual([c.id]);
+      expect(await s.search('plums', { conversationId: a.conversationId })).toEqual([]);
+      expect(await s.search('draft', { conversationId: 'dm:z' })).toEqual([]);
+      // A deleted message stays deleted when its (late) edit arrives.
+      await s.batch([
+        { op: 'editMessage', messageId: b.id, body: { text: 'revived' }, editedAt: 7 },
+      ]);
+      expect(await s.search('revived')).toEqual([]);
     });
 
     it('finds messages by whole words with prefix matching on the last word, ranked', async () => {

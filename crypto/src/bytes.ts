@@ -86,30 +86,61 @@ export function fromHex(text: string): Uint8Array {
   return sodium().from_hex(text);
 }
 
-/** Appends fixed-width big-endian integers and length-prefixed fields. */
+/**
+ * Appends fixed-width big-endian integers and length-prefixed fields, into one buffer that
+ * grows by doubling (not an array per field joined at the end: a session state is hundreds of
+ * fields, serialised once per received message — issue 23). A buffer outgrown is zeroed, as
+ * what is written is often secret.
+ */
 export class ByteWriter {
-  private chunks: Uint8Array[] = [];
+  private buf: Uint8Array;
+  private length = 0;
+
+  /**
+   * `capacity`: bytes to start with. A writer that outgrows its buffer copies it and zeroes the
+   * old one; a caller that knows about how much it writes (a session state, written after every
+   * message) passes that and skips the growth.
+   */
+  constructor(capacity = 256) {
+    if (!Number.isSafeInteger(capacity) || capacity < 1)
+      throw new RangeError(`ByteWriter capacity must be a positive integer, got ${capacity}`);
+    this.buf = new Uint8Array(capacity);
+  }
+
+  /** Room for `n` more bytes. */
+  private room(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.length + n));
+    next.set(this.buf.subarray(0, this.length));
+    this.buf.fill(0);
+    this.buf = next;
+  }
 
   u8(value: number): this {
     if (!Number.isInteger(value) || value < 0 || value > 0xff)
       throw new RangeError(`u8 out of range: ${value}`);
-    this.chunks.push(Uint8Array.of(value));
+    this.room(1);
+    this.buf[this.length++] = value;
     return this;
   }
 
   u16(value: number): this {
     if (!Number.isInteger(value) || value < 0 || value > 0xffff)
       throw new RangeError(`u16 out of range: ${value}`);
-    this.chunks.push(Uint8Array.of(value >>> 8, value & 0xff));
+    this.room(2);
+    this.buf[this.length++] = value >>> 8;
+    this.buf[this.length++] = value & 0xff;
     return this;
   }
 
   u32(value: number): this {
     if (!Number.isInteger(value) || value < 0 || value > 0xffffffff)
       throw new RangeError(`u32 out of range: ${value}`);
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setUint32(0, value);
-    this.chunks.push(b);
+    this.room(4);
+    this.buf[this.length++] = value >>> 24;
+    this.buf[this.length++] = (value >>> 16) & 0xff;
+    this.buf[this.length++] = (value >>> 8) & 0xff;
+    this.buf[this.length++] = value & 0xff;
     return this;
   }
 
@@ -117,15 +148,14 @@ export class ByteWriter {
   u64(value: number): this {
     if (!Number.isSafeInteger(value) || value < 0)
       throw new RangeError(`u64 out of range: ${value}`);
-    const b = new Uint8Array(8);
-    new DataView(b.buffer).setBigUint64(0, BigInt(value));
-    this.chunks.push(b);
-    return this;
+    return this.u32(Math.floor(value / 0x1_0000_0000)).u32(value % 0x1_0000_0000);
   }
 
   /** Raw bytes, no length: for fixed-size fields. */
   raw(bytes: Uint8Array): this {
-    this.chunks.push(bytes);
+    this.room(bytes.length);
+    this.buf.set(bytes, this.length);
+    this.length += bytes.length;
     return this;
   }
 
@@ -149,8 +179,9 @@ export class ByteWriter {
     return this.bytes8(utf8(text));
   }
 
+  /** The bytes written so far (a copy). */
   finish(): Uint8Array {
-    return concat(...this.chunks);
+    return this.buf.slice(0, this.length);
   }
 }
 

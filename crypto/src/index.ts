@@ -38,6 +38,8 @@ export * from './safety.ts';
 export * from './attachment.ts';
 export * from './padding.ts';
 export * from './merkle.ts';
+// A guest's move to a username of its choice (PROTOCOL.md §3.3).
+export * from './rename.ts';
 // Device linking (PROTOCOL.md §13).
 export * from './link.ts';
 // Encryption at rest of the client's local database (PROTOCOL.md §14).

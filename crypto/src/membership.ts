@@ -32,6 +32,7 @@ export {
   type RevokeRecord,
   type InviteProof,
   type JoinRecord,
+  type RenameRecord,
   type MembershipRecord,
   type UnsignedMembershipRecord,
   membershipSigningBytes,

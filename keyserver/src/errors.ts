@@ -14,6 +14,11 @@ export const ERRORS = {
   MALFORMED_KEY: { status: 400, message: 'binary field is malformed' },
   /** A signature (certificate, prekey, membership record) does not verify. */
   BAD_SIGNATURE: { status: 400, message: 'signature does not verify' },
+  /**
+   * A guest's rename statement or new certificate names another guest, device, name or key than
+   * the request (docs/API.md "Guests").
+   */
+  RENAME_MISMATCH: { status: 400, message: 'the rename does not match this guest and name' },
   /** The certificate names another user or device than the caller's token. */
   CERTIFICATE_MISMATCH: { status: 400, message: 'certificate is for another user or device' },
   /** First key upload without the signed prekey and last-resort KEM prekey. */

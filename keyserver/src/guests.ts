@@ -3,20 +3,38 @@
  * expires guests left idle. The routes that make and upgrade guests are in routes/guests.ts.
  */
 import { randomBytes } from 'node:crypto';
+import { GUEST_NAME_PREFIX, isGuestName } from '@sotto/crypto';
 import type { Store } from '@sotto/server-core/store';
 import type { AccessClaims } from '@sotto/server-core/tokens';
 import type { Ctx } from './context.ts';
 import { apiError } from './errors.ts';
 
 /**
- * Every guest's name starts with this, and no one can sign up with such a name (usernames have
- * no `-`, so `guest_` stands for the `guest-` of the issue).
+ * Names no one can sign up with: `thing` and `service` begin the MQTT client ids of IoT things
+ * and key servers (`thing:{owner}:{name}`, `service:keyserver:{n}`), so such an account could
+ * never connect; the others would read as the system speaking.
  */
-export const GUEST_PREFIX = 'guest_';
+const RESERVED_USERNAMES: ReadonlySet<string> = new Set([
+  'thing',
+  'service',
+  'sotto',
+  'admin',
+  'system',
+]);
 
-/** A fresh guest name: the prefix and 8 random hex digits. */
+/** Throw `USERNAME_TAKEN` when `name` is reserved (sign-up and a guest's new name). */
+export function refuseReservedName(name: string): void {
+  if (RESERVED_USERNAMES.has(name) || isGuestName(name))
+    throw apiError('USERNAME_TAKEN', 'this name is reserved');
+}
+
+/**
+ * A fresh guest name: the prefix and 8 random hex digits. Usernames have no `-`, so `guest_`
+ * stands for the `guest-` of the issue; the prefix is the protocol library's, since clients
+ * check renames (only a guest name may be renamed) against it too.
+ */
 export function newGuestName(): string {
-  return `${GUEST_PREFIX}${randomBytes(4).toString('hex')}`;
+  return `${GUEST_NAME_PREFIX}${randomBytes(4).toString('hex')}`;
 }
 
 /** Throw `GUEST_NOT_ALLOWED` when the caller is a guest (room and thing creation). */

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import {
   encodeDeviceCertificate,
   encodeKemPrekey,
+  encodeMembershipRecord,
   encodeOneTimePrekey,
   encodeSignedPrekey,
   generateDeviceKeys,
@@ -22,6 +23,7 @@ import {
   type DeviceKeys,
   type DeviceKind,
   type KeyPair,
+  type MembershipRecord,
 } from '@sotto/crypto';
 import { buildApp, type KeyServerApp } from '../src/app.ts';
 import type { AppConfig, DeepPartial } from '../src/config.ts';
@@ -106,6 +108,18 @@ export async function makeServer(
 
 /** `authorization` header for a token. */
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/** A token's claims, read without verifying (the server did that when it issued it). */
+export function tokenClaims(token: string): Record<string, unknown> & { sub: string; jti: string } {
+  return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<
+    string,
+    unknown
+  > & { sub: string; jti: string };
+}
+
+/** A membership record as a route takes it (base64 of its encoding). */
+export const encodeRecord = (rec: MembershipRecord): string =>
+  toBase64(encodeMembershipRecord(rec));
 
 /** Sign up and log in; returns the session. */
 export async function signupAndLogin(
@@ -214,4 +228,35 @@ export async function registeredDevice(
   });
   if (r.statusCode !== 200) throw new Error(`upload ${r.statusCode} ${r.body}`);
   return { ...upload, accessToken: session.accessToken, refreshToken: session.refreshToken };
+}
+
+/** A guest account's first session, as `POST /v1/guests` answers it. */
+export interface GuestSession {
+  username: string;
+  deviceId: string;
+  accessToken: string;
+  refreshToken: string;
+}
+
+/** Continue as guest (`POST /v1/guests`). */
+export async function guestSession(srv: TestServer): Promise<GuestSession> {
+  const r = await srv.app.inject({ method: 'POST', url: '/v1/guests', payload: {} });
+  if (r.statusCode !== 201) throw new Error(`guest: ${r.statusCode} ${r.body}`);
+  return r.json();
+}
+
+/** A guest with published keys (it needs a UIK to sign a join record or a rename). */
+export async function guestWithKeys(
+  srv: TestServer,
+): Promise<GuestSession & { uik: KeyPair; device: DeviceKeys }> {
+  const g = await guestSession(srv);
+  const up = makeDeviceUpload(g.username, g.deviceId);
+  const r = await srv.app.inject({
+    method: 'PUT',
+    url: `/v1/devices/${g.deviceId}/keys`,
+    headers: bearer(g.accessToken),
+    payload: up.body,
+  });
+  if (r.statusCode !== 200) throw new Error(`guest keys: ${r.statusCode} ${r.body}`);
+  return { ...g, uik: up.uik, device: up.device };
 }

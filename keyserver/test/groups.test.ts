@@ -11,7 +11,7 @@ import {
   type KeyPair,
   type MembershipRecord,
 } from '@sotto/crypto';
-import { bearer, makeServer, registeredDevice, type TestServer } from './fixtures.ts';
+import { bearer, encodeRecord, makeServer, registeredDevice, type TestServer } from './fixtures.ts';
 
 let s: TestServer;
 const users: Record<string, { uik: KeyPair; token: string }> = {};
@@ -33,7 +33,6 @@ const u = (name: string) => {
   return x;
 };
 const ref = (name: string) => ({ username: name, uik: u(name).uik.publicKey });
-const enc = (rec: MembershipRecord) => toBase64(encodeMembershipRecord(rec));
 
 function genesis(members = ['bob'], groupId = 'g1'): { rec: MembershipRecord; state: GroupState } {
   const rec = createGenesis({
@@ -51,14 +50,14 @@ const create = (token: string, rec: MembershipRecord) =>
     method: 'POST',
     url: '/v1/groups',
     headers: bearer(token),
-    payload: { record: enc(rec) },
+    payload: { record: encodeRecord(rec) },
   });
 const change = (token: string, rec: MembershipRecord, gid = 'g1') =>
   s.app.inject({
     method: 'POST',
     url: `/v1/groups/${gid}/changes`,
     headers: bearer(token),
-    payload: { record: enc(rec) },
+    payload: { record: encodeRecord(rec) },
   });
 
 describe('groups', () => {
@@ -98,7 +97,7 @@ describe('groups', () => {
     });
     expect(r.statusCode).toBe(200);
     const body = r.json();
-    expect(body.records).toEqual([enc(rec)]);
+    expect(body.records).toEqual([encodeRecord(rec)]);
     expect(verifyMembershipChain(body.records.map(fromBase64)).members.size).toBe(2);
     const carol = await s.app.inject({
       method: 'GET',
@@ -161,7 +160,7 @@ describe('groups', () => {
       type: 'group-changed',
       groupId: 'g1',
       seq: 2,
-      record: enc(remove),
+      record: encodeRecord(remove),
     });
   });
 

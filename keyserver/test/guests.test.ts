@@ -8,18 +8,19 @@ import {
   applyMembershipRecord,
   createChange,
   createGenesis,
-  encodeMembershipRecord,
   signMembershipRecord,
-  toBase64,
   type KeyPair,
   type MembershipRecord,
 } from '@sotto/crypto';
 import {
   bearer,
-  makeDeviceUpload,
+  encodeRecord,
+  guestSession,
+  guestWithKeys,
   makeServer,
   registeredDevice,
   type TestServer,
+  tokenClaims,
 } from './fixtures.ts';
 
 let s: TestServer | undefined;
@@ -28,39 +29,7 @@ afterEach(async () => {
   s = undefined;
 });
 
-const enc = (rec: MembershipRecord) => toBase64(encodeMembershipRecord(rec));
-const claimsOf = (token: string) =>
-  JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<
-    string,
-    unknown
-  >;
-
-interface Guest {
-  username: string;
-  deviceId: string;
-  accessToken: string;
-  refreshToken: string;
-}
-
-async function guest(srv: TestServer): Promise<Guest> {
-  const r = await srv.app.inject({ method: 'POST', url: '/v1/guests', payload: {} });
-  expect(r.statusCode, r.body).toBe(201);
-  return r.json();
-}
-
-/** A guest with published keys (it needs a UIK to sign a join record). */
-async function guestWithKeys(srv: TestServer): Promise<Guest & { uik: KeyPair }> {
-  const g = await guest(srv);
-  const up = makeDeviceUpload(g.username, g.deviceId);
-  const r = await srv.app.inject({
-    method: 'PUT',
-    url: `/v1/devices/${g.deviceId}/keys`,
-    headers: bearer(g.accessToken),
-    payload: up.body,
-  });
-  expect(r.statusCode, r.body).toBe(200);
-  return { ...g, uik: up.uik };
-}
+const guest = guestSession;
 
 /** alice makes an open room `gid` (with bob) and returns its state. */
 async function openRoom(
@@ -77,7 +46,12 @@ async function openRoom(
     createdAt: Date.now(),
   });
   const post = (url: string, rec: MembershipRecord, token = alice.accessToken) =>
-    srv.app.inject({ method: 'POST', url, headers: bearer(token), payload: { record: enc(rec) } });
+    srv.app.inject({
+      method: 'POST',
+      url,
+      headers: bearer(token),
+      payload: { record: encodeRecord(rec) },
+    });
   expect((await post('/v1/groups', g)).statusCode).toBe(201);
   let state = applyMembershipRecord(null, g);
   const p = createChange(state, {
@@ -99,9 +73,9 @@ describe('guest accounts', () => {
     s = await makeServer();
     const g = await guest(s);
     expect(g.username).toMatch(/^guest_[0-9a-f]{8}$/);
-    expect(claimsOf(g.accessToken)).toMatchObject({ sub: g.username, gst: true });
+    expect(tokenClaims(g.accessToken)).toMatchObject({ sub: g.username, gst: true });
     const alice = await registeredDevice(s.app, 'alice');
-    expect(claimsOf(alice.accessToken).gst).toBeUndefined();
+    expect(tokenClaims(alice.accessToken).gst).toBeUndefined();
     const seen = await s.app.inject({
       method: 'GET',
       url: `/v1/users/${g.username}`,
@@ -148,7 +122,7 @@ describe('guest accounts', () => {
       method: 'POST',
       url: '/v1/groups',
       headers: bearer(g.accessToken),
-      payload: { record: enc(genesis) },
+      payload: { record: encodeRecord(genesis) },
     });
     expect(create.statusCode).toBe(403);
     expect(create.json().error).toBe('GUEST_NOT_ALLOWED');
@@ -215,7 +189,7 @@ describe('guest accounts', () => {
     });
     expect(up.statusCode, up.body).toBe(200);
     expect(up.json().deviceId).toBe(g.deviceId);
-    expect(claimsOf(up.json().accessToken).gst).toBeUndefined();
+    expect(tokenClaims(up.json().accessToken).gst).toBeUndefined();
     expect(s.events).toContainEqual({ type: 'user-revoked', username: g.username });
     const old = await s.app.inject({
       method: 'GET',

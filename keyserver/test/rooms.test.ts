@@ -4,7 +4,6 @@ import {
   createChange,
   createGenesis,
   createInviteSecret,
-  encodeMembershipRecord,
   inviteKeyPair,
   signInviteProof,
   signMembershipRecord,
@@ -14,7 +13,7 @@ import {
   type KeyPair,
   type MembershipRecord,
 } from '@sotto/crypto';
-import { bearer, makeServer, registeredDevice, type TestServer } from './fixtures.ts';
+import { bearer, encodeRecord, makeServer, registeredDevice, type TestServer } from './fixtures.ts';
 
 let s: TestServer;
 const users: Record<string, { uik: KeyPair; token: string }> = {};
@@ -37,7 +36,6 @@ const u = (name: string) => {
 };
 const ref = (name: string) => ({ username: name, uik: u(name).uik.publicKey });
 const actor = (name: string) => ({ username: name, uik: u(name).uik });
-const enc = (rec: MembershipRecord) => toBase64(encodeMembershipRecord(rec));
 
 /** The group as the server holds it, kept in step with every accepted record. */
 let state: GroupState;
@@ -47,7 +45,7 @@ async function post(token: string, rec: MembershipRecord, gid = 'g1') {
     method: 'POST',
     url: `/v1/groups/${gid}/changes`,
     headers: bearer(token),
-    payload: { record: enc(rec) },
+    payload: { record: encodeRecord(rec) },
   });
   if (r.statusCode === 200) state = applyMembershipRecord(state, rec);
   return r;
@@ -70,7 +68,7 @@ async function room(
     method: 'POST',
     url: '/v1/groups',
     headers: bearer(u('alice').token),
-    payload: { record: enc(g) },
+    payload: { record: encodeRecord(g) },
   });
   expect(r.statusCode).toBe(201);
   state = applyMembershipRecord(null, g);

@@ -13,7 +13,7 @@
  * path browser ← push service is not exercised here (keyserver/test/push.test.ts checks what the
  * key server sends, against a local receiver). The people who write are Node engines over MQTT.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, CDPSession, Page, Worker } from 'playwright-core';
 import mqtt, { type MqttClient } from 'mqtt';
 import { createClient, createMemoryStore, type SottoClient } from '@sotto/client';
@@ -59,6 +59,13 @@ afterAll(async () => {
   await server?.close();
 });
 
+/** What the workers logged (what each wake-up came to), printed when a test fails. */
+const workerLog: string[] = [];
+beforeEach(({ onTestFailed }) => {
+  workerLog.length = 0;
+  onTestFailed(() => console.log(`the service worker logged:\n${workerLog.join('\n')}`));
+});
+
 /** The push registration of the app's worker in the context of `p`, and that worker. */
 async function workerOf(
   ctx: BrowserContext,
@@ -77,6 +84,7 @@ async function workerOf(
   await cdp.send('ServiceWorker.enable');
   const registrationId = await found;
   const worker = ctx.serviceWorkers()[0] ?? (await ctx.waitForEvent('serviceworker'));
+  worker.on('console', (m) => workerLog.push(`${new Date().toISOString()} ${m.text()}`));
   return { cdp, registrationId, worker };
 }
 

@@ -83,6 +83,7 @@ async function dumpDatabase(page: Page, name: string): Promise<Record<string, Ui
         else if (typeof v === 'number' || typeof v === 'boolean')
           bytes.push(...enc.encode(String(v)), 0);
         else if (Array.isArray(v)) v.forEach(walk);
+        else if (v instanceof Map || v instanceof Set) [...v].forEach(walk);
         else if (v !== null && typeof v === 'object') {
           for (const [k, x] of Object.entries(v)) {
             bytes.push(...enc.encode(k), 0);
@@ -127,6 +128,7 @@ describe('encryption at rest in the browser', () => {
     expect(found).toEqual([]);
     // The scan read the history itself (a scan of nothing proves nothing).
     expect(dump.sealedMessages?.length ?? 0).toBeGreaterThan(0);
+    expect(dump.postings?.length ?? 0, 'the search index was scanned').toBeGreaterThan(0);
   });
 
   it('asks for the passphrase on open and when idle, keeps the history, and turns off only with it', async () => {

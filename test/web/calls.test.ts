@@ -3,7 +3,9 @@
  * a fake camera and microphone, the real embedded server, WebRTC on loopback. A 1:1 video call
  * connects and media flows both ways (`getStats`: bytes received rising, frames decoded), mute
  * stops the outgoing audio packets, hang up ends it on both sides and leaves a call line; a
- * callee with two devices rings on both and answering on one stops the other; a three-person
+ * callee whose page holds a DTLS-terminating man in the middle (`dtls-mitm.ts`: the media
+ * certificate is not the one the encrypted offer named) refuses the call and says why; a callee
+ * with two devices rings on both and answering on one stops the other; a three-person
  * group call connects everyone with everyone, while an outsider who knows the call id cannot
  * join it; a `call-offer` forged in a contact's name from a device the directory does not list
  * rings nothing. The call setup benchmark is web-client/bench/call.bench.ts.
@@ -16,6 +18,7 @@ import mqtt from 'mqtt';
 import { createClient, createMemoryStore, newMessageId, type CallSignal } from '@sotto/client';
 import { sdpFingerprints } from '@sotto/crypto/wire';
 import { openForgery } from '../../client/test/support/forge.ts';
+import { installDtlsMitm } from './dtls-mitm.ts';
 import { waitFor } from '../support/ports.ts';
 import {
   CHROMIUM_ARGS,
@@ -226,6 +229,63 @@ describe('calls in the browser', () => {
         .waitFor({ timeout: 20_000 });
     }
   }, 300_000);
+
+  it('refuses a call whose media DTLS certificate is not the one the encrypted offer named (a man in the middle in the callee’s page)', async () => {
+    // Dave's page rewrites the descriptions its RTCPeerConnection is given (test/web/dtls-mitm.ts):
+    // the app's connection completes DTLS with a relay in the page, not with alice.
+    const { context, page: dave } = await newUser(browser, server.url);
+    await context.addInitScript(installDtlsMitm);
+    await dave.reload();
+    const warnings: string[] = [];
+    dave.on('console', (m) => {
+      if (m.text().startsWith('call: media certificate')) warnings.push(m.text());
+    });
+    await signUp(dave, 'dave');
+    await pair(alice, dave, 'dave', 'alice');
+    await alice.locator('conversation-header button[data-call="video"]').click();
+    await sheet(dave).waitFor({ timeout: 20_000 });
+    await dave.locator('call-overlay button[data-call-accept]').click();
+    // Whichever comes first: dave's app refuses the call, or the call connects through the
+    // relay with video decoded on both sides (what happens without call-link.ts's verify).
+    const refused = dave.locator('call-overlay [role=alert][data-call-error="fingerprint"]');
+    const daveConnected = dave.locator('call-overlay [data-call-view][data-connected="true"]');
+    let outcome = '';
+    await waitFor(
+      async () => {
+        if ((await refused.count()) > 0) outcome = 'refused';
+        else if ((await daveConnected.count()) > 0) {
+          const decoded = await Promise.all(
+            [alice, dave].map(async (p) => sum(await stats(p), 'framesDecoded')),
+          );
+          if (decoded.every((n) => n > 0))
+            outcome = `connected through the relay, frames decoded: alice ${decoded[0]}, dave ${decoded[1]}`;
+        }
+        return outcome !== '';
+      },
+      { timeoutMs: 60_000, what: 'the call refused or connected through the relay' },
+    );
+    expect(outcome).toBe('refused');
+    expect((await refused.textContent())?.trim()).toBe(
+      'The call was ended for your safety: its media was not secured with the certificate your ' +
+        'contact’s encrypted call message named, so someone may be intercepting it.',
+    );
+    // It was the relay's certificate that DTLS accepted, not a connection that never came up.
+    await waitFor(async () => (await dave.evaluate(() => window.__mitm?.innerConnected)) === true, {
+      timeoutMs: 10_000,
+      what: 'the relay connected to the app',
+    });
+    const mitm = await dave.evaluate(() => window.__mitm);
+    expect(mitm?.offers).toBe(1);
+    expect(mitm?.relayFingerprint).not.toBe(mitm?.callerFingerprint);
+    await waitFor(() => warnings.some((w) => w.endsWith('mismatch; hanging up that link')), {
+      timeoutMs: 10_000,
+      what: 'the page to log the mismatch',
+    });
+    // Alice's side ends too: dave's app hung up on her.
+    await callView(alice).waitFor({ state: 'detached', timeout: 20_000 });
+    await callView(dave).waitFor({ state: 'detached' });
+    await context.close();
+  }, 120_000);
 
   it('rings both devices of a two-device callee; answering on one stops the other', async () => {
     // A second browser of bob, linked from the first.

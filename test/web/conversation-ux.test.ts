@@ -127,6 +127,24 @@ describe('the conversation, as a new user expects it', () => {
     await expect.poll(() => box.inputValue()).toBe('');
   });
 
+  it('grows the message box with its lines up to its limit, and shrinks it when the message is sent', async () => {
+    const box = alice.locator('conversation-view chat-composer textarea');
+    const height = () => box.evaluate((t) => t.getBoundingClientRect().height);
+    const lines = (n: number) => Array.from({ length: n }, (_, i) => `line ${i}`).join('\n');
+    const one = await height();
+    await box.fill(lines(3));
+    await expect.poll(height).toBeGreaterThan(one + 20);
+    await box.fill(lines(30));
+    await expect.poll(height).toBeGreaterThan(120);
+    const full = await height();
+    expect(full).toBeLessThanOrEqual(200);
+    await box.fill(lines(60));
+    await expect.poll(height).toBe(full);
+    await box.press('Enter');
+    await bubble(alice, 'line 59').waitFor({ timeout: 20_000 });
+    await expect.poll(height).toBe(one);
+  });
+
   it('shows a verified contact in the chat header and the chat list', async () => {
     const header = alice.locator('conversation-view conversation-header [data-verified]');
     const row = alice.locator('conversation-list a[data-conversation="dm:bob"] [data-verified]');

@@ -42,6 +42,7 @@ import {
   startServer,
   type TestServer,
 } from './harness.ts';
+import { seriousViolations } from './axe.ts';
 
 const PW = 'correct horse battery';
 let server: TestServer;
@@ -163,6 +164,12 @@ describe('group changes in the timeline', () => {
     await alice.locator('conversation-view a[aria-label="Group settings"]').click();
     const item = alice.locator('group-settings group-invites li[data-live=true]');
     await expect.poll(() => item.textContent(), { timeout: 20_000 }).toMatch(/1 of 2 uses/);
+    for (const scheme of ['dark', 'light'] as const) {
+      await alice.emulateMedia({ colorScheme: scheme });
+      expect(await seriousViolations(alice, 'group-settings'), `group settings, ${scheme}`).toEqual(
+        [],
+      );
+    }
     await item.getByRole('button', { name: /^Revoke invite/ }).click();
     await alice.locator('group-settings group-invites li[data-live=false]').waitFor();
     await erin.groups.leave(gid);

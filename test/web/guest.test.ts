@@ -138,4 +138,48 @@ describe('guests in the web client', () => {
     await bubble(page, 'thanks from the guest').waitFor();
     expect(await page.locator('guest-banner [data-guest-notice]').count()).toBe(0);
   });
+
+  it('upgrades under a chosen username: the form checks it, the room follows, the app reloads as it', async () => {
+    const carol = await engine('carol');
+    const groupId = await carol.groups.create('Book club', []);
+    const invite = await carol.groups.createInvite(groupId, { maxUses: 5 });
+    const { page } = await newUser(browser, server.url);
+    await go(page, inviteFragment(groupId, invite.secret));
+    await page.getByRole('button', { name: 'Continue as guest' }).click();
+    await page.getByRole('button', { name: 'Join Book club' }).click({ timeout: 30_000 });
+    await page.locator('conversation-view h2', { hasText: 'Book club' }).waitFor({
+      timeout: 30_000,
+    });
+    const guestName = (await page.locator('conversation-list .me').textContent())!.replace(
+      /^·\s*/,
+      '',
+    );
+    await page.getByRole('button', { name: 'Upgrade to a full account' }).click();
+    const username = page.getByLabel('Username (leave empty to keep your guest name)');
+    await username.fill('carol');
+    await page.getByLabel('New password (at least 8 characters)').fill(PW);
+    await page.getByRole('button', { name: 'Set password and upgrade' }).click();
+    const alert = page.locator('guest-banner [role=alert]');
+    await alert.waitFor({ timeout: 20_000 });
+    expect(await alert.textContent()).toContain('That username is taken');
+    await username.fill('vera_reads');
+    await page.getByRole('button', { name: 'Set password and upgrade' }).click();
+    // The page reloads under the new name, with the room and without the guest notice.
+    await page
+      .locator('conversation-list .me', { hasText: 'vera_reads' })
+      .waitFor({ timeout: 30_000 });
+    await waitFor(
+      async () => (await carol.store.getGroup(groupId))?.members.includes('vera_reads') ?? false,
+      { timeoutMs: 30_000, what: 'carol’s room names vera_reads' },
+    );
+    expect((await carol.store.getGroup(groupId))?.members).not.toContain(guestName);
+    await carol.sendText(`group:${groupId}`, 'hello vera');
+    await go(page, `#/c/${encodeURIComponent(`group:${groupId}`)}`);
+    await bubble(page, 'hello vera').waitFor({ timeout: 30_000 });
+    await page
+      .locator('conversation-view', { hasText: `${guestName} is now vera_reads` })
+      .waitFor();
+    expect(await page.locator('guest-banner [data-guest-notice]').count()).toBe(0);
+    await shot(page, 'guest-rename');
+  });
 });

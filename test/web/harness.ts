@@ -11,7 +11,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { loadEmbeddedConfig } from '../../scripts/start-config.ts';
 import { startEmbedded, type EmbeddedServer } from '../../scripts/embedded.ts';
 import { REPO_ROOT, staleReason } from '../../scripts/web-assets.ts';
-import { freePort, waitFor } from '../support/ports.ts';
+import { freePort, retryOnPortClash, waitFor } from '../support/ports.ts';
 import { createSqliteStore } from '@sotto/server-core/store';
 import mqtt from 'mqtt';
 import { createClient, createMemoryStore, type SottoClient } from '@sotto/client';
@@ -63,24 +63,26 @@ export async function startServer(
   options: { mqtt?: boolean; localhost?: boolean } = {},
 ): Promise<TestServer> {
   ensureWebBuild();
-  const port = await freePort();
-  const mqttPort = options.mqtt === true ? await freePort() : 0;
   const dataDir = mkdtempSync(join(tmpdir(), 'sotto-web-e2e-'));
-  const config = loadEmbeddedConfig(
-    [
-      '--port',
-      String(port),
-      '--mqtt-port',
-      String(mqttPort),
-      '--data-dir',
-      dataDir,
-      '--web',
-      'prebuilt',
-      ...(options.localhost === true ? ['--public-url', `http://localhost:${port}`] : []),
-    ],
-    { LOG_LEVEL: 'error', RATE_LIMIT: 'false' },
-  );
-  const server = await startEmbedded(config, () => undefined);
+  const { port, mqttPort, server } = await retryOnPortClash(async () => {
+    const port = await freePort();
+    const mqttPort = options.mqtt === true ? await freePort() : 0;
+    const config = loadEmbeddedConfig(
+      [
+        '--port',
+        String(port),
+        '--mqtt-port',
+        String(mqttPort),
+        '--data-dir',
+        dataDir,
+        '--web',
+        'prebuilt',
+        ...(options.localhost === true ? ['--public-url', `http://localhost:${port}`] : []),
+      ],
+      { LOG_LEVEL: 'error', RATE_LIMIT: 'false' },
+    );
+    return { port, mqttPort, server: await startEmbedded(config, () => undefined) };
+  });
   return {
     url: `http://${options.localhost === true ? 'localhost' : '127.0.0.1'}:${port}`,
     server,
@@ -234,7 +236,22 @@ export async function go(page: Page, hash: string): Promise<void> {
 
 /** Open a conversation from the conversation list. */
 export async function openConversation(page: Page, id: string): Promise<void> {
-  await page.locator(`conversation-list a[data-conversation="${id}"]`).click({ timeout: 20_000 });
+  const link = page.locator(`conversation-list a[data-conversation="${id}"]`);
+  // A message that arrives as the row is clicked reorders the list, and the row under the
+  // pointer can be another conversation by the time the click lands: check which one opened
+  // and click again (a few times at most) rather than go on in the wrong one.
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    await link.click({ timeout: 20_000 });
+    const opened = await page
+      .waitForFunction((want) => decodeURIComponent(location.hash) === want, `#/c/${id}`, {
+        timeout: 5_000,
+      })
+      .then(
+        () => true,
+        () => false,
+      );
+    if (opened) break;
+  }
   await page.locator('conversation-view').waitFor();
 }
 

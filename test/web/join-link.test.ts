@@ -21,6 +21,7 @@ import {
   type TestServer,
 } from './harness.ts';
 import { waitFor } from '../support/ports.ts';
+import { seriousViolations } from './axe.ts';
 
 const PW = 'correct horse battery';
 let server: TestServer;
@@ -80,6 +81,7 @@ describe('joining a room with an invite link (web)', () => {
       .waitFor();
     const join = carol.getByRole('button', { name: 'Join Climbing crew' });
     await shot(carol, 'join-link');
+    expect(await seriousViolations(carol, 'join-room'), 'join page').toEqual([]);
     await join.click();
     await carol.locator('conversation-view h2', { hasText: 'Climbing crew' }).waitFor({
       timeout: 30_000,
@@ -115,6 +117,7 @@ describe('joining a room with an invite link (web)', () => {
       'Weekend sessions',
     );
     await shot(carol, 'explore-rooms');
+    expect(await seriousViolations(carol, 'explore-rooms'), 'Explore rooms').toEqual([]);
     await carol.getByRole('button', { name: 'Join Boulder Leipzig' }).click();
     await carol.locator('conversation-view h2', { hasText: 'Boulder Leipzig' }).waitFor({
       timeout: 30_000,

@@ -163,4 +163,33 @@ describe('a German browser', () => {
     ];
     expect(found).toEqual([]);
   });
+
+  it('lets the theme chosen in Settings win over the system setting, both ways', async () => {
+    const background = () => alice.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const LIGHT_BG = 'rgb(255, 255, 255)';
+    const DARK_BG = 'rgb(21, 23, 27)';
+    const theme = (name: string) =>
+      alice.locator('settings-view').getByRole('radio', { name, exact: true });
+    await go(alice, '#/settings');
+    try {
+      await alice.emulateMedia({ colorScheme: 'light' });
+      await theme('Dark').check();
+      await expect.poll(background).toBe(DARK_BG);
+      await alice.emulateMedia({ colorScheme: 'dark' });
+      await theme('Light').check();
+      await expect.poll(background).toBe(LIGHT_BG);
+      await theme('System').check();
+      await expect.poll(background).toBe(DARK_BG);
+      await alice.emulateMedia({ colorScheme: 'light' });
+      await expect.poll(background).toBe(LIGHT_BG);
+      // The choice outlives a reload (theme.js applies it before the first paint).
+      await theme('Dark').check();
+      await alice.reload();
+      await expect.poll(background).toBe(DARK_BG);
+    } finally {
+      await go(alice, '#/settings');
+      await theme('System').check();
+      await alice.emulateMedia({ colorScheme: 'light' });
+    }
+  });
 });

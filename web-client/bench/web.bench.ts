@@ -5,7 +5,9 @@
  * - navigation → interactive conversation list (returning user, keys and history stored);
  * - opening a conversation of 10,000 stored messages (click → newest message rendered);
  * - send → render latency between two pages (Alice's Enter → bubble on Bob's screen), p50/p99
- *   over 500 messages, measured from Node and so including Playwright's polling (~few ms);
+ *   over 500 messages sent at 100 a second (`BENCH_MESSAGES`, `BENCH_RATE`), timed in the pages,
+ *   step by step, with both pages' long tasks and the bare mqtt.js path at the same rate in the
+ *   same run (latency.ts);
  * - a burst of 5,000 messages queued while the page was closed, delivered on reopen: time until
  *   all are stored and shown as unread, and the longest frame gap / long tasks meanwhile (the
  *   page reopens once the broker has acknowledged all of them, i.e. they wait in its queue);
@@ -19,7 +21,9 @@
  *
  * `BENCH_ONLY=live` runs only the live burst, into a conversation seeded with `BENCH_BURST`
  * messages written straight into IndexedDB (minutes instead of the whole run, for before/after
- * comparisons). `BENCH_ONLY=queued` runs only the queued burst (no seed, no latency phase) and
+ * comparisons). `BENCH_ONLY=latency` runs only send → render, with its per-step breakdown and
+ * the bare mqtt.js path beside it (latency.ts), and with `BENCH_PROFILE` the CPU profile of the
+ * sending page. `BENCH_ONLY=queued` runs only the queued burst (no seed, no latency phase) and
  * adds load-independent counts: the page's IndexedDB transactions and requests, and from the
  * wire (CDP) the PUBLISHes in flight and the PUBACK groups, i.e. the broker's hand-over pace and
  * the page's receive batches. `BENCH_PROFILE=file.cpuprofile` records Chromium's CPU profile of
@@ -41,6 +45,7 @@ import {
 import { measureBundle } from '../scripts/check-budget.ts';
 import { printBench } from '../../scripts/bench-lib.ts';
 import { createPublishWindow, type PublishWindow } from '../../test/support/publish-window.ts';
+import { sendToRender, TRACE_INIT, type LatencyResult } from './latency.ts';
 import {
   FRAME_PROBE,
   FRAME_REPORT,
@@ -52,11 +57,14 @@ import {
 } from './page-probes.ts';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 500);
+/** Send → render: messages sent a second (issue 23: 100). */
+const RATE = Number(process.env.BENCH_RATE ?? 100);
 const STORED = Number(process.env.BENCH_STORED ?? 10_000);
 const BURST = Number(process.env.BENCH_BURST ?? 5000);
 const LIVE_BURST = Number(process.env.BENCH_LIVE_BURST ?? 2000);
 const ONLY_LIVE = process.env.BENCH_ONLY === 'live';
 const ONLY_QUEUED = process.env.BENCH_ONLY === 'queued';
+const ONLY_LATENCY = process.env.BENCH_ONLY === 'latency';
 const PROFILE = process.env.BENCH_PROFILE;
 /** The bot's unacknowledged publishes, kept under the broker's rate limit (publish-window.ts). */
 const SEND_WINDOW = 200;
@@ -69,22 +77,6 @@ const median = (xs: number[]): number =>
 
 // In-page scripts are strings: tsx's transform would otherwise inject helpers (`__name`) that do
 // not exist in the page.
-
-/** Resolves with Date.now() on the first frame where a bubble with `text` is rendered. */
-function seenScript(text: string): string {
-  return `new Promise((resolve) => {
-    const want = ${JSON.stringify(text)};
-    const check = () => {
-      const view = document.querySelector('sotto-app')?.shadowRoot?.querySelector('conversation-view');
-      const list = view?.shadowRoot?.querySelector('message-list');
-      for (const el of list?.shadowRoot?.querySelectorAll('message-bubble') ?? []) {
-        if (el.message?.body?.text === want) return resolve([Date.now(), el.message.receivedAt]);
-      }
-      requestAnimationFrame(check);
-    };
-    check();
-  })`;
-}
 
 /**
  * Write `count` messages straight into the engine's IndexedDB (one transaction), as the clear
@@ -145,8 +137,14 @@ async function beforeTheBursts(
   results: Record<string, unknown>,
 ): Promise<void> {
   const b = await newUser(browser, url);
+  await b.context.addInitScript(TRACE_INIT);
   await signUp(b.page, 'bob');
   await startDm(a, 'bob');
+  if (ONLY_LATENCY) {
+    console.error('bench: send→render…');
+    results.sendToRenderMs = await sendToRender(a, b.page, url, MESSAGES, RATE, PROFILE);
+    return;
+  }
 
   console.error('bench: navigation…');
   // 1. Navigation → interactive conversation list (returning user).
@@ -192,33 +190,8 @@ async function beforeTheBursts(
   results.scrollToMiddle = jump;
 
   console.error('bench: send→render…');
-  // 3. Send → render latency between two pages.
-  await b.page.goto(`${url}/#/c/${encodeURIComponent('dm:alice')}`);
-  await a.goto(`${url}/#/c/${encodeURIComponent('dm:bob')}`);
-  await a.locator('conversation-view chat-composer textarea').waitFor();
-  const box = a.locator('conversation-view chat-composer textarea');
-  const lat: number[] = [];
-  const uiLat: number[] = [];
-  for (let i = 0; i < MESSAGES; i++) {
-    const text = `lat-${i}-${Math.random().toString(36).slice(2, 8)}`;
-    await box.fill(text);
-    // Detected in Bob's page on the first animation frame where the bubble is in the DOM
-    // (Playwright's own waitFor polls at up to 500 ms intervals, too coarse for this).
-    const seen = b.page.evaluate(seenScript(text));
-    const t0 = Date.now();
-    await box.press('Enter');
-    const [shown, stored] = (await seen) as [number, number];
-    lat.push(shown - t0);
-    uiLat.push(shown - stored);
-  }
-  const sorted = [...lat].sort((x, y) => x - y);
-  results.sendToRenderMs = {
-    messages: MESSAGES,
-    p50: percentile(sorted, 50),
-    p99: percentile(sorted, 99),
-    max: sorted[sorted.length - 1],
-    storedToRenderedP50: median(uiLat),
-  };
+  // 3. Send → render latency between two pages, step by step, with the bare path beside it.
+  results.sendToRenderMs = await sendToRender(a, b.page, url, MESSAGES, RATE);
 }
 
 /**
@@ -367,13 +340,7 @@ interface Results {
   navToListMs?: { median: number; runs: number[] };
   openConversationMs?: { messages: number; median: number; rendered: number };
   scrollToMiddle?: { ms: number; bubbles: number } | null;
-  sendToRenderMs?: {
-    messages: number;
-    p50: number;
-    p99: number;
-    max: number;
-    storedToRenderedP50: number;
-  };
+  sendToRenderMs?: LatencyResult;
   burst?: Partial<Frames & { messages: number; botSendMs: number; deliverAndStoreMs: number }> & {
     error?: string;
   };
@@ -439,7 +406,7 @@ function report(r: Results): void {
   const lat = r.sendToRenderMs;
   if (lat) {
     rows.push([
-      `send → render between two pages, ${lat.messages} messages`,
+      `send → render between two pages, ${lat.messages} messages at ${lat.rate}/s (${lat.seen} seen)`,
       `p50 ${lat.p50} ms, p99 ${lat.p99} ms, max ${lat.max} ms`,
     ]);
     rows.push([
@@ -454,7 +421,24 @@ function report(r: Results): void {
         value: lat.storedToRenderedP50,
         unit: 'ms',
       },
+      { name: 'send → render, bare mqtt.js path, p50', value: lat.reference.p50, unit: 'ms' },
     );
+    for (const st of lat.steps)
+      rows.push([`step: ${st.step}`, `p50 ${st.p50} ms, p99 ${st.p99} ms (${st.n} messages)`]);
+    rows.push([
+      `reference in the same run: bare mqtt.js at ${lat.rate}/s, publish → DOM node on the other page`,
+      `p50 ${lat.reference.p50} ms, p99 ${lat.reference.p99} ms (${lat.reference.n} messages)`,
+    ]);
+    const lt = lat.longTasks;
+    rows.push([
+      'long tasks meanwhile: sender page / receiver page',
+      `${lt.sender.count} (longest ${lt.sender.longestMs} ms) / ${lt.receiver.count} (longest ${lt.receiver.longestMs} ms)`,
+    ]);
+    rows.push(['sends late on their schedule (sending page busy), p99', `${lat.sendLateP99} ms`]);
+    rows.push([
+      'sending page: IndexedDB transactions a message (read-only / read-write)',
+      `${lat.senderTransactions.readonly} / ${lat.senderTransactions.readwrite}`,
+    ]);
   }
   const burst = r.burst;
   if (burst?.error !== undefined) rows.push(['queued burst', failed(burst.error)]);
@@ -518,6 +502,23 @@ function report(r: Results): void {
   printBench(figures);
 }
 
+/** Steps 4–5: the queued burst (or a seeded conversation) and the live burst from a Node bot. */
+async function theBursts(a: Page, url: string, results: Record<string, unknown>): Promise<void> {
+  const { bot, inbound, sent } = await burstBot(url);
+  try {
+    if (ONLY_LIVE) {
+      // The first burst, written straight into IndexedDB; one real message makes the session.
+      await seed(a, 'alice', 'dm:burst', BURST);
+      await a.reload(); // the store seals the seeded rows on opening
+      await a.locator('conversation-list').waitFor({ timeout: 120_000 });
+      await bot.sendText('alice', `burst ${BURST - 1}`);
+    } else results.burst = await queuedBurst(a, url, bot, sent);
+    if (!ONLY_QUEUED) results.liveBurst = await liveBurst(a, url, bot, inbound);
+  } finally {
+    await bot.close();
+  }
+}
+
 async function main(): Promise<void> {
   const srv = await startServer();
   const browser = await launchChromium();
@@ -525,20 +526,9 @@ async function main(): Promise<void> {
   try {
     const a = await newUser(browser, srv.url);
     await signUp(a.page, 'alice');
+    await a.context.addInitScript(TRACE_INIT);
     if (!ONLY_LIVE && !ONLY_QUEUED) await beforeTheBursts(browser, srv.url, a.page, results);
-    const { bot, inbound, sent } = await burstBot(srv.url);
-    try {
-      if (ONLY_LIVE) {
-        // The first burst, written straight into IndexedDB; one real message makes the session.
-        await seed(a.page, 'alice', 'dm:burst', BURST);
-        await a.page.reload(); // the store seals the seeded rows on opening
-        await a.page.locator('conversation-list').waitFor({ timeout: 120_000 });
-        await bot.sendText('alice', `burst ${BURST - 1}`);
-      } else results.burst = await queuedBurst(a.page, srv.url, bot, sent);
-      if (!ONLY_QUEUED) results.liveBurst = await liveBurst(a.page, srv.url, bot, inbound);
-    } finally {
-      await bot.close();
-    }
+    if (!ONLY_LATENCY) await theBursts(a.page, srv.url, results);
   } finally {
     await browser.close();
     await srv.close();

@@ -240,3 +240,38 @@ export const checkRow = css`
     margin-top: 0.2rem;
   }
 `;
+
+/**
+ * A banner across the top of a view: a warning (`.banner`) or a blocking alert (`.banner.danger`,
+ * its buttons in the banner's colours inverted so they stay readable in both themes: white on the
+ * light button face was unreadable). One definition for the key-change, group-key, frozen-group,
+ * own-key and guest banners; each adds only its own layout.
+ */
+export const banner = css`
+  :host {
+    display: block;
+  }
+  .banner {
+    padding: 0.6rem 0.8rem;
+    background: var(--warn-bg);
+    color: var(--warn-fg);
+    border-bottom: 1px solid var(--border);
+  }
+  .banner.danger {
+    background: var(--danger);
+    color: var(--on-danger);
+  }
+  .banner.danger button {
+    background: var(--on-danger);
+    color: var(--danger);
+    border-color: var(--on-danger);
+    font-weight: 600;
+  }
+  .banner p {
+    margin: 0;
+  }
+  .banner a {
+    color: inherit;
+    font-weight: 600;
+  }
+`;

@@ -129,39 +129,56 @@ describe('<auth-view>', () => {
   });
 });
 
+/**
+ * A conversation list signed in as alice over a store holding `messages`; `setUp` runs on the
+ * messenger before the list exists. `order()` reads the rows' conversations top to bottom.
+ */
+async function mountList(
+  messages: Parameters<typeof putMessages>[1],
+  setUp: (messenger: RecordingMessenger) => void = () => undefined,
+) {
+  const local = freshStore();
+  await putMessages(local.store, messages);
+  const messenger = new RecordingMessenger(local);
+  const session = new ChatSession(messenger, { username: 'alice', deviceId: 'dev1' });
+  setUp(messenger);
+  const el = document.createElement('conversation-list');
+  el.session = session;
+  document.body.append(el);
+  const root = shadow(el);
+  const order = () =>
+    [...root.querySelectorAll('li a')].map((a) => a.getAttribute('data-conversation'));
+  return { local, messenger, session, root, order };
+}
+
 describe('<conversation-list>', () => {
   it('shows conversations with unread badges and previews, newest first', async () => {
-    const local = freshStore();
-    await putMessages(local.store, [
-      message({
-        id: 'a',
-        conversationId: 'dm:bob',
-        timestamp: 10,
-        unread: true,
-        body: { text: 'first' },
-      }),
-      message({
-        id: 'b',
-        conversationId: 'dm:bob',
-        timestamp: 11,
-        unread: true,
-        body: { text: 'second' },
-      }),
-      message({
-        id: 'c',
-        conversationId: 'dm:carol',
-        sender: 'carol',
-        timestamp: 30,
-        body: { text: 'newest' },
-      }),
-    ]);
-    const messenger = new RecordingMessenger(local);
-    const session = new ChatSession(messenger, { username: 'alice', deviceId: 'dev1' });
-    messenger.emit({ type: 'presence', username: 'bob', online: true });
-    const el = document.createElement('conversation-list');
-    el.session = session;
-    document.body.append(el);
-    const root = shadow(el);
+    const { root, session } = await mountList(
+      [
+        message({
+          id: 'a',
+          conversationId: 'dm:bob',
+          timestamp: 10,
+          unread: true,
+          body: { text: 'first' },
+        }),
+        message({
+          id: 'b',
+          conversationId: 'dm:bob',
+          timestamp: 11,
+          unread: true,
+          body: { text: 'second' },
+        }),
+        message({
+          id: 'c',
+          conversationId: 'dm:carol',
+          sender: 'carol',
+          timestamp: 30,
+          body: { text: 'newest' },
+        }),
+      ],
+      (messenger) => messenger.emit({ type: 'presence', username: 'bob', online: true }),
+    );
     await until(() => root.querySelectorAll('li').length === 2);
     const links = [...root.querySelectorAll('li a')];
     expect(links.map((a) => a.getAttribute('data-conversation'))).toEqual(['dm:carol', 'dm:bob']);
@@ -171,6 +188,32 @@ describe('<conversation-list>', () => {
     const name = links[1]?.textContent?.replace(/\s+/g, ' ').trim();
     expect(name).toMatch(/bob, online .*second 2 unread$/);
     expect(links[0]?.textContent).toContain('newest');
+    session.dispose();
+  });
+
+  it('keeps each row element with its conversation when a new message reorders the list', async () => {
+    const { local, messenger, session, root, order } = await mountList([
+      message({ id: 'a', conversationId: 'dm:bob', timestamp: 10, body: { text: 'older' } }),
+      message({
+        id: 'c',
+        conversationId: 'dm:carol',
+        sender: 'carol',
+        timestamp: 30,
+        body: { text: 'newer' },
+      }),
+    ]);
+    await until(() => order().length === 2);
+    expect(order()).toEqual(['dm:carol', 'dm:bob']);
+    // The row a keyboard user has focused (or a pointer is pressing) while bob writes.
+    const bobRow = root.querySelector('a[data-conversation="dm:bob"]')!;
+    await putMessages(local.store, [
+      message({ id: 'b', conversationId: 'dm:bob', timestamp: 40, body: { text: 'newest' } }),
+    ]);
+    messenger.emit({ type: 'history', conversationIds: ['dm:bob'] });
+    await until(() => order()[0] === 'dm:bob');
+    // Moved with its conversation: Enter on it still opens bob, not carol.
+    expect(bobRow.getAttribute('data-conversation')).toBe('dm:bob');
+    expect(bobRow.isConnected).toBe(true);
     session.dispose();
   });
 
@@ -212,7 +255,14 @@ describe('<chat-composer>', () => {
     ta.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', cancelable: true }));
     expect(sent).toEqual(['hello']);
     expect(ta.value).toBe('');
-    expect(typing).toEqual([true, false]);
+    // No `typing: false` with the message: the message itself ends the indicator.
+    expect(typing).toEqual([true]);
+    // Typing again starts it again; clearing the text ends it.
+    ta.value = 'more';
+    ta.dispatchEvent(new Event('input'));
+    ta.value = '';
+    ta.dispatchEvent(new Event('input'));
+    expect(typing).toEqual([true, true, false]);
   });
 
   it('replaces the input with the reason when sending is blocked', async () => {

@@ -4,24 +4,10 @@
  * `services/engine-events.ts`.
  */
 import { describe, expect, it } from 'vitest';
-import type { ClientEvents, MessageRecord } from '@sotto/client';
+import type { MessageRecord } from '@sotto/client';
 import { mapEngineEvents } from '../src/services/engine-events.ts';
 import type { MessengerEvent } from '../src/services/messenger.ts';
-
-/** A stand-in for the engine's event source: `on`/`off` and a way to fire. */
-function source() {
-  const listeners = new Map<string, ((e: unknown) => void)[]>();
-  return {
-    on(name: string, fn: (e: never) => void) {
-      listeners.set(name, [...(listeners.get(name) ?? []), fn as (e: unknown) => void]);
-      return () => undefined;
-    },
-    off() {},
-    fire<K extends keyof ClientEvents & string>(name: K, e: ClientEvents[K]) {
-      for (const fn of listeners.get(name) ?? []) fn(e);
-    },
-  };
-}
+import { eventSource as source } from './support/event-source.ts';
 
 const edited = (over: Partial<MessageRecord>): MessageRecord => ({
   conversationId: 'group:g1',

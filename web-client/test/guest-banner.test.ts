@@ -98,4 +98,28 @@ describe('<guest-banner>', () => {
     expect(session.guest).toBe(true);
     session.dispose();
   });
+
+  it('checks a chosen username like sign-up does, and says when it is taken', async () => {
+    const messenger = new RecordingMessenger(freshStore());
+    messenger.guest = true;
+    messenger.guestUpgradeFailWith = new MessengerError('USERNAME_TAKEN', 'taken');
+    const { session, root, notice, alertText, upgrade, open } = mount(messenger);
+    await until(() => notice() !== null);
+    await open();
+    await until(() => root.querySelector('input[name="username"]') !== null);
+    const field = root.querySelector<HTMLInputElement>('input[name="username"]')!;
+    expect(field.closest('label')!.textContent).toContain(uiText('guest.username'));
+    for (const bad of ['No!', 'guest_ffffffff']) {
+      field.value = bad;
+      await upgrade('correct horse battery');
+      await until(() => alertText() === uiText('auth.badUsername'));
+    }
+    expect(upgrades(messenger)).toHaveLength(0);
+    field.value = 'vera';
+    await upgrade('correct horse battery');
+    await until(() => alertText() === uiText('auth.taken'));
+    expect(upgrades(messenger).map((c) => c.args)).toEqual([['correct horse battery', 'vera']]);
+    expect(notice()).not.toBeNull();
+    session.dispose();
+  });
 });

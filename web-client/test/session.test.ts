@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ChatSession, TYPING_TTL_MS } from '../src/services/session.ts';
+import { FRAME_MS } from '../src/services/pacing.ts';
 import { RecordingMessenger, freshStore, until } from './support/fixtures.ts';
 
 function session() {
@@ -23,6 +24,34 @@ describe('ChatSession', () => {
     expect(seen.length).toBeLessThanOrEqual(2);
     expect(new Set(seen.flat())).toEqual(new Set(['dm:bob', 'dm:carol']));
     s.dispose();
+  });
+
+  it('tells the views of an isolated change in the task that made it, a burst per frame', async () => {
+    // The clock stands still, so "within a frame" holds however slowly a loaded machine runs
+    // this (with the real clock the second change came 17 ms later under load and ran at once).
+    const clock = vi.spyOn(performance, 'now').mockReturnValue(1_000);
+    try {
+      const { messenger, s } = session();
+      let seen = 0;
+      s.addEventListener('history', () => seen++);
+      messenger.emit({ type: 'history', conversationIds: ['dm:bob'] });
+      // Only the microtasks of this task ran: no timer, no frame.
+      await Promise.resolve();
+      expect(seen).toBe(1);
+      // A change within a frame of it waits for the next frame (with any others meanwhile).
+      messenger.emit({ type: 'history', conversationIds: ['dm:carol'] });
+      await Promise.resolve();
+      expect(seen).toBe(1);
+      await until(() => seen === 2);
+      // A frame or more after the last one, a change goes out in its own task again.
+      clock.mockReturnValue(1_000 + Math.ceil(FRAME_MS));
+      messenger.emit({ type: 'history', conversationIds: ['dm:dave'] });
+      await Promise.resolve();
+      expect(seen).toBe(3);
+      s.dispose();
+    } finally {
+      clock.mockRestore();
+    }
   });
 
   it('shows typing until it stops or expires', () => {

@@ -2,8 +2,8 @@
  * The colour themes in `src/global.css` meet WCAG AA contrast (4.5:1 for text) for every pair
  * of text and background colour the components use, in the light and the dark theme — also for
  * the views a browser test cannot easily reach (the blocking key-change banner, the frozen-group
- * banner, read ticks in an own bubble). The dark theme is written twice (for
- * `prefers-color-scheme` and for the explicit choice); both copies must say the same.
+ * banner, read ticks in an own bubble). Each colour is written once in `:root` as
+ * `light-dark(light, dark)`.
  * axe-core checks the rendered views in `test/web/locale-contrast.test.ts` and
  * `test/web/conversation-ux.test.ts`.
  */
@@ -17,19 +17,42 @@ const CSS = readFileSync(
   'utf8',
 );
 
-/** The custom properties declared in the first block after `selector`. */
-function themeVars(selector: string): Map<string, string> {
-  const at = CSS.indexOf(selector);
-  if (at < 0) throw new Error(`global.css has no ${selector} block`);
-  const body = CSS.slice(CSS.indexOf('{', at) + 1, CSS.indexOf('}', at));
-  return new Map(
-    [...body.matchAll(/--([\w-]+):\s*(#[\da-f]{6})\s*;/giu)].map((m) => [m[1]!, m[2]!]),
+/** `:root`'s colour properties, one side of each `light-dark(light, dark)` (or the plain value). */
+function themeVars(side: 'light' | 'dark'): Map<string, string> {
+  const at = CSS.indexOf(':root {');
+  if (at < 0) throw new Error('global.css has no :root block');
+  const body = CSS.slice(at, CSS.indexOf('}', at));
+  const hex = '(#[\\da-f]{6})';
+  const pair = new RegExp(
+    `--([\\w-]+):\\s*light-dark\\(\\s*${hex}\\s*,\\s*${hex}\\s*\\)\\s*;`,
+    'giu',
   );
+  const plain = new RegExp(`--([\\w-]+):\\s*${hex}\\s*;`, 'giu');
+  return new Map([
+    ...[...body.matchAll(plain)].map((m) => [m[1]!, m[2]!] as const),
+    ...[...body.matchAll(pair)].map((m) => [m[1]!, side === 'light' ? m[2]! : m[3]!] as const),
+  ]);
 }
 
-const LIGHT = themeVars(':root {');
-const DARK = themeVars(":root[data-theme='dark'] {");
-const DARK_BY_SYSTEM = themeVars(":root:not([data-theme='light']) {");
+const LIGHT = themeVars('light');
+const DARK = themeVars('dark');
+const BUBBLE = readFileSync(
+  join(dirname(fileURLToPath(import.meta.url)), '../src/components/message-bubble.ts'),
+  'utf8',
+);
+
+/** `hsl(h s% l%)` as `#rrggbb` (CSS Color 4's conversion). */
+function hsl(h: number, s: number, l: number): string {
+  const [sat, light] = [s / 100, l / 100];
+  const f = (n: number) => {
+    const k = (n + h / 30) % 12;
+    const v = light - sat * Math.min(light, 1 - light) * Math.max(-1, Math.min(k - 3, 9 - k, 1));
+    return Math.round(v * 255)
+      .toString(16)
+      .padStart(2, '0');
+  };
+  return `#${f(0)}${f(8)}${f(4)}`;
+}
 
 /** WCAG 2 relative luminance of `#rrggbb`. */
 function luminance(hex: string): number {
@@ -81,8 +104,33 @@ describe('theme contrast', () => {
     });
   }
 
-  it('writes the same dark theme for the system setting and the explicit choice', () => {
-    expect(Object.fromEntries(DARK_BY_SYSTEM)).toEqual(Object.fromEntries(DARK));
+  it('gives every colour a light and a dark value, and lets Settings override the system', () => {
+    for (const name of new Set([...Object.keys(TEXT_ON), ...Object.values(TEXT_ON).flat()]))
+      expect(CSS, `--${name} written as light-dark(light, dark)`).toMatch(
+        new RegExp(`--${name}:\\s*light-dark\\(`),
+      );
+    expect(CSS).toMatch(/:root \{\s*color-scheme: light dark;/);
+    expect(CSS).toMatch(/:root\[data-theme='light'\] \{\s*color-scheme: light;\s*\}/);
+    expect(CSS).toMatch(/:root\[data-theme='dark'\] \{\s*color-scheme: dark;\s*\}/);
+  });
+
+  it('writes sender names in group bubbles at 4.5:1 on --bubble-in for every hue', () => {
+    // message-bubble.ts: light-dark(hsl(hue 60% L1), hsl(hue 60% L2)).
+    const m =
+      /light-dark\(\s*hsl\(var\(--sender-hue, 220\) 60% (\d+)%\),\s*hsl\(var\(--sender-hue, 220\) 60% (\d+)%\)/.exec(
+        BUBBLE,
+      );
+    expect(m, 'the sender-name colour in message-bubble.ts').not.toBeNull();
+    const low: string[] = [];
+    for (let hue = 0; hue < 360; hue += 5)
+      for (const [vars, l] of [
+        [LIGHT, Number(m![1])],
+        [DARK, Number(m![2])],
+      ] as const) {
+        const ratio = contrast(hsl(hue, 60, l), vars.get('bubble-in')!);
+        if (ratio < 4.5) low.push(`hue ${hue} at ${l}%: ${ratio.toFixed(2)}:1`);
+      }
+    expect(low).toEqual([]);
   });
 
   it('measures contrast as WCAG does', () => {

@@ -16,7 +16,8 @@ export const USAGE = `usage: sotto [--state DIR] [--server URL] [--mqtt URL[,URL
                                            when two-factor is on; asked for on a terminal
   guest [--name DISPLAY NAME]              continue as guest: a password-less guest_… account here
                                            (joins rooms, no rooms of its own; expires when idle)
-  upgrade [--password P]                   make this guest account a full one with a password
+  upgrade [--password P] [--username NAME] make this guest account a full one with a password,
+                                           under NAME if given (keys, rooms and contacts follow)
   link show <username> [--password P] [--kind …]   new device: print a link code, wait
   link approve <code> [--no-history]      existing device: link the device showing <code>
                                            (copies the message history unless --no-history)
@@ -69,6 +70,7 @@ const OPTIONS = {
   totp: { type: 'string' },
   'no-history': { type: 'boolean' },
   name: { type: 'string' },
+  username: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 

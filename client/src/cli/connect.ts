@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { DISCOVERY_PATH, decodeDiscovery } from '@sotto/crypto';
 import mqtt from 'mqtt';
 import { createClient, type SottoClient } from '../engine.ts';
+import { NODE_RECEIVE_BATCH } from '../internal/inbound.ts';
 import { createSqliteStore } from '../stores/sqlite.ts';
 import { ensureStateDir, type CliConfig } from './config.ts';
 import { errorText, EXIT, UsageError } from './exit.ts';
@@ -63,6 +64,7 @@ export async function open(cfg: CliConfig, withMqtt: boolean): Promise<Opened> {
   const client = createClient({
     store,
     http: { baseUrl: cfg.server },
+    options: { receiveBatch: NODE_RECEIVE_BATCH },
     ...(first
       ? {
           mqttConnect: (o) => mqtt.connect(first, o),

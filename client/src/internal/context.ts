@@ -9,6 +9,7 @@ import type { HttpClient } from '../http.ts';
 import type { AccountRecord, ClientStore, MessageRecord, ReceiptStatus } from '../store/types.ts';
 import type { CallPayload, Payload } from '../payload.ts';
 import type { Emitter } from './emitter.ts';
+import type { Tracer } from './trace.ts';
 import type { Mutex } from './lock.ts';
 import type { PinnedMessage, Profile } from './event-shapes.ts';
 
@@ -161,7 +162,13 @@ export type SecurityNoticeCode =
   | 'GROUP_FORKED'
   | 'FORGED_GROUP_CHANGE'
   | 'PREKEYS_DRAINED'
-  | 'SENDER_FLOOD';
+  | 'SENDER_FLOOD'
+  /**
+   * The key server says a contact we know moved to a new name (a guest's rename, PROTOCOL.md
+   * §3.3), but the rename is not signed by the key we trust for them, not in the key log, or
+   * the new name belongs to someone else: nothing was moved.
+   */
+  | 'FORGED_RENAME';
 
 /** A security-relevant event that is shown as a notice, never as a message. */
 export interface SecurityNotice {
@@ -203,11 +210,15 @@ export interface Ctx {
   local(): LocalDevice;
   /** Publish bytes at QoS 1 (queued by mqtt.js while offline). */
   publish(topic: string, bytes: Uint8Array): void;
+  /** Resolves once every publish made before the call is acknowledged by the broker (or dropped). */
+  published(): Promise<void>;
   /** Subscribe to a topic at QoS 1 (no-op when already subscribed). */
   subscribe(topic: string): void;
   unsubscribe(topic: string): void;
   /** Set of user:device we have a pending initiator session with whose first reply is awaited. */
   options: ClientOptionsResolved;
+  /** Per-step timing of the live path, when a benchmark asked for it (trace.ts). */
+  trace?: Tracer;
 }
 
 /** Tunables with defaults. */
@@ -228,4 +239,10 @@ export interface ClientOptionsResolved {
   autoDeliveredReceipts: boolean;
   /** Check every fetched device certificate against the key-transparency log. */
   keyTransparency: boolean;
+  /**
+   * Most received messages processed, stored and acknowledged as one batch (1–1000). A store
+   * that commits synchronously (SQLite) pays its commit per batch: the CLI takes
+   * `NODE_RECEIVE_BATCH` (inbound.ts, exported by `@sotto/client/node`).
+   */
+  receiveBatch: number;
 }

@@ -132,7 +132,11 @@ export function createDispatch(
       }
       try {
         if (kind === 'inbox') {
-          await deps.inbox.handleInboxBatch(batch.slice(i, j).map((x) => x.payload));
+          const run = batch.slice(i, j);
+          await deps.inbox.handleInboxBatch(
+            run.map((x) => x.payload),
+            run.map((x) => x.at),
+          );
         } else if (kind === 'group') {
           const run: { groupId: string; envelope: Uint8Array }[] = [];
           for (let k = i; k < j; k++) {

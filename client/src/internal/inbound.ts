@@ -30,12 +30,34 @@ import type { IPublishPacket, MqttClient, Packet } from 'mqtt';
 export interface InboundMessage {
   topic: string;
   payload: Uint8Array;
+  /** When mqtt.js handed it over (`performance.now()`), before any wait for company. */
+  at?: number;
 }
 
-/** Most messages handed to the handler at once. */
+/** Most messages handed to the handler at once, unless the caller says otherwise. */
 export const INBOUND_BATCH = 100;
+/**
+ * The batch of a Node engine on the SQLite store (the CLI; bots pass it as `receiveBatch`): its
+ * commit writes about the same pages whether it holds 80 messages or 300, so a queued burst
+ * costs less CPU a message in bigger batches (docs/PERFORMANCE.md, issue 23). A browser keeps
+ * {@link INBOUND_BATCH}: its batch's decryption shares the page's main thread.
+ */
+export const NODE_RECEIVE_BATCH = 300;
 /** Queued messages beyond which mqtt.js stops reading (TCP back-pressure to the broker). */
 export const INBOUND_QUEUE_MAX = 1000;
+
+/**
+ * `receiveBatch` as given to the engine.
+ *
+ * @throws RangeError unless it is an integer from 1 to {@link INBOUND_QUEUE_MAX}.
+ */
+export function receiveBatchOption(n: number): number {
+  if (!Number.isSafeInteger(n) || n < 1 || n > INBOUND_QUEUE_MAX)
+    throw new RangeError(
+      `options.receiveBatch must be an integer from 1 to ${INBOUND_QUEUE_MAX}, got ${n}`,
+    );
+  return n;
+}
 /** A message this soon (ms) after the last batch ended is part of a burst: it gathers. */
 export const BURST_GAP_MS = 2;
 /** A gathering batch starts once no message arrived for this long (ms). */
@@ -54,7 +76,7 @@ type SendPacket = (packet: Packet, cb?: (err?: Error) => void, ...rest: unknown[
 
 /**
  * Take over `client`'s message handling: messages are queued and given to `handle` in batches
- * of up to {@link INBOUND_BATCH}, in arrival order; their PUBACKs go out once `handle`
+ * of up to `batchSize` ({@link INBOUND_BATCH} by default), in arrival order; their PUBACKs go out once `handle`
  * resolved. `handle` must not throw for bad input (report and drop it, as before); if it does
  * throw, the error goes to `onError` and the batch is acknowledged all the same (a message that
  * keeps failing must not be redelivered forever).
@@ -63,6 +85,7 @@ export function attachInbound(
   client: MqttClient,
   handle: (batch: InboundMessage[]) => Promise<void>,
   onError: (err: unknown) => void,
+  batchSize = INBOUND_BATCH,
 ): void {
   const queue: Held[] = [];
   let epoch = 0;
@@ -110,7 +133,7 @@ export function attachInbound(
     working = true;
     try {
       while (queue.length > 0) {
-        const batch = queue.splice(0, INBOUND_BATCH);
+        const batch = queue.splice(0, batchSize);
         try {
           await handle(batch.map((h) => h.message));
         } catch (err) {
@@ -146,7 +169,7 @@ export function attachInbound(
       seen = queue.length;
       // A quiet check is confirmed once more after the socket was read: a timer that fires late
       // (a busy host) runs before the event loop reads what arrived meanwhile.
-      if (quiet < 2 && queue.length < INBOUND_BATCH && performance.now() - first < GATHER_MAX_MS) {
+      if (quiet < 2 && queue.length < batchSize && performance.now() - first < GATHER_MAX_MS) {
         gathering = setTimeout(check, quiet === 0 ? GATHER_IDLE_MS : 0);
         return;
       }
@@ -164,6 +187,7 @@ export function attachInbound(
         topic: packet.topic,
         payload:
           typeof bytes === 'string' ? new TextEncoder().encode(bytes) : new Uint8Array(bytes),
+        at: performance.now(),
       },
       puback: null,
       epoch,
@@ -173,7 +197,7 @@ export function attachInbound(
     current = held;
     callback();
     current = null;
-    if (gathering !== null && queue.length >= INBOUND_BATCH) {
+    if (gathering !== null && queue.length >= batchSize) {
       clearTimeout(gathering);
       gathering = null;
       dense = true;

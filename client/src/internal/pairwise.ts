@@ -22,6 +22,7 @@ import { isAcked, isStored } from './kinds.ts';
 import { mapLimited } from './limit.ts';
 import { mayPin, pinOps, pinTarget } from './pins.ts';
 import { ReceiptBatcher, type SentReceiptStatus } from './receipts.ts';
+import { SendQueue, type SendTarget } from './send-queue.ts';
 import { encryptFor } from './sessions.ts';
 import type { Directory } from './trust.ts';
 
@@ -88,13 +89,6 @@ export function editedBody(
     : { ...rest, text };
 }
 
-/** One pairwise target: a device and the padded plaintext for it. */
-export interface PairwiseSend {
-  user: string;
-  device: string;
-  plaintext: Uint8Array;
-}
-
 /** Pairwise sending of one engine. */
 export class Pairwise {
   readonly receipts: ReceiptBatcher;
@@ -105,16 +99,25 @@ export class Pairwise {
    * periodic timer (it may have joined after they were published).
    */
   readonly senderKeyIds = new Set<string>();
-  /** Failure budgets of claimed senders (budget.ts). */
+  /** Direct sends waiting for the lock (send-queue.ts). */
+  private readonly queue: SendQueue;
 
   constructor(
     private readonly ctx: Ctx,
     private readonly directory: Directory,
   ) {
+    this.queue = new SendQueue(ctx, (targets, senderKey) =>
+      this.encryptAndPublish(targets, senderKey),
+    );
     this.receipts = new ReceiptBatcher(
       (user, device, status, ids) => this.sendReceipt(user, device, status, ids),
       (err) => ctx.events.emit('error', err),
     );
+  }
+
+  /** Wipe the sessions the send queue keeps between its commits (the engine closes). */
+  close(): void {
+    this.queue.clear();
   }
 
   /** The last timestamp {@link make} gave out. */
@@ -198,20 +201,30 @@ export class Pairwise {
   }
 
   /**
-   * Send a payload to every device of `user` and a `sync` copy to our own
-   * other devices. Acknowledged kinds are persisted in the outbox first.
+   * Send a payload to every device of `user` and a `sync` copy to our own other devices:
+   * device lists from the directory (served from memory within their TTL, trust.ts), then the
+   * send queue (send-queue.ts) commits the message, its outbox entries (acknowledged kinds) and
+   * the new session states in one batch under the lock, and publishes after that commit.
    */
   async sendDirect(
     user: string,
     input: PayloadInput,
-    options: { id?: string } = {},
+    options: {
+      id?: string;
+      /**
+       * Told the message's record once it is committed (a stored kind only): the caller that
+       * returns the record need not read back what was just written (issue 23).
+       */
+      committed?: (record: MessageRecord) => void;
+    } = {},
   ): Promise<Payload> {
+    const asked = this.ctx.trace ? performance.now() : 0;
     const account = this.ctx.account();
-    await this.directory.assertSendable(user);
     const [them, us] = await Promise.all([
       this.directory.devices(user),
       this.directory.devices(account.username),
     ]);
+    const checked = this.ctx.trace ? performance.now() : 0;
     const targets = them.devices.filter(
       (d) => !(d.user === account.username && d.deviceId === account.deviceId),
     );
@@ -243,21 +256,26 @@ export class Pairwise {
         : []),
     ];
     const ops: StoreOp[] = [];
-    if (isStored(payload.kind)) {
-      ops.push({
-        op: 'putMessage',
-        message: this.outgoingRecord(
+    const record = isStored(payload.kind)
+      ? this.outgoingRecord(
           conversationId,
           payload,
           targets.map((d) => `${d.user}:${d.deviceId}`),
-        ),
-      });
-    }
+        )
+      : null;
+    if (record) ops.push({ op: 'putMessage', message: record });
     ops.push(...(await this.localEffect(payload, account.username, conversationId)));
     if (acked) ops.push(...outboxOps(payload.id, sends.map(toInbox), now, payload.ts));
-    // Outbox first: a crash after this point re-sends on the next start.
-    await this.ctx.store.batch(ops);
-    await this.ctx.lock.run(() => this.encryptAndPublish(sends, payload.kind === 'sender-key'));
+    this.ctx.trace?.('asked', payload.id, asked);
+    this.ctx.trace?.('checked', payload.id, checked);
+    await this.queue.send({
+      id: payload.id,
+      peer: user,
+      ops,
+      targets: sends,
+      senderKey: payload.kind === 'sender-key',
+    });
+    if (record) options.committed?.(structuredClone(record));
     return payload;
   }
 
@@ -312,10 +330,7 @@ export class Pairwise {
    * ahead of the handshakes); every new session state is written in one store batch, before
    * anything is published.
    */
-  async encryptAndPublish(
-    sends: { user: string; device: string; plaintext: Uint8Array }[],
-    senderKey = false,
-  ): Promise<void> {
+  async encryptAndPublish(sends: SendTarget[], senderKey = false): Promise<void> {
     // Each device's session as stored, read once; a later send to the same device in this
     // batch continues from the state the earlier one left.
     const states = new Map<string, Uint8Array | null>();
@@ -454,13 +469,21 @@ export class Pairwise {
     await this.ctx.lock.run(() => this.encryptAndPublish([{ user, device, plaintext }]));
   }
 
-  /** Typing to every device of a DM peer (not stored, not acknowledged). */
+  /**
+   * Typing to every device of a DM peer (not stored, not acknowledged). Through the send queue:
+   * the composer signals typing as the user starts each message, so the signal and the
+   * message after it share one commit of their session advances (issue 23).
+   */
   async sendTypingDirect(user: string, typing: boolean): Promise<void> {
     const { devices } = await this.directory.devices(user);
     const payload = this.make({ kind: 'typing', typing });
     const plaintext = pad(encodePayload(payload));
-    await this.ctx.lock.run(() =>
-      this.encryptAndPublish(devices.map((d) => ({ user: d.user, device: d.deviceId, plaintext }))),
-    );
+    await this.queue.send({
+      id: payload.id,
+      peer: null,
+      ops: [],
+      targets: devices.map((d) => ({ user: d.user, device: d.deviceId, plaintext })),
+      senderKey: false,
+    });
   }
 }

@@ -15,6 +15,7 @@
 import {
   decodeDeviceCertificate,
   decodeKeyLogLeaf,
+  decodeRenameLogLeaf,
   decodeSignedTreeHead,
   equalBytes,
   fromBase64,
@@ -27,6 +28,7 @@ import {
   verifyDeviceCertificate,
   verifyInclusion,
   verifyTreeHead,
+  type RenameLogEntry,
   type SignedTreeHead,
 } from '@sotto/crypto';
 import { ClientError } from '../errors.ts';
@@ -175,11 +177,19 @@ export class Transparency {
     certificate: Uint8Array,
     index: number | null | undefined,
   ): Promise<void> {
-    const leaf = keyLogLeaf(user, uik, certificate);
+    await this.checkLeaf(keyLogLeaf(user, uik, certificate), index, `${user}'s device certificate`);
+  }
+
+  /**
+   * Throw KT_FAILURE unless `leaf` (any leaf data: a device binding, a rename leaf) is the log
+   * leaf at `index` under a verified head; `what` names it in the error. Verified leaves are
+   * remembered.
+   */
+  async checkLeaf(leaf: Uint8Array, index: number | null | undefined, what: string): Promise<void> {
     const key = `${index}|${Array.from(leafHash(leaf).subarray(0, 16)).join(',')}`;
     if (this.#verified.has(key)) return;
     if (index === null || index === undefined)
-      throw new ClientError('KT_FAILURE', `${user}'s device certificate is not in the key log`);
+      throw new ClientError('KT_FAILURE', `${what} is not in the key log`);
     let sth = await this.head();
     if (index >= sth.treeSize) {
       this.#head = null; // logged after our cached head
@@ -196,11 +206,7 @@ export class Transparency {
         p.proof.map((x) => fromBase64(x)),
         sth.root,
       );
-    if (!ok)
-      throw new ClientError(
-        'KT_FAILURE',
-        `${user}'s device certificate is not proven in the key log`,
-      );
+    if (!ok) throw new ClientError('KT_FAILURE', `${what} is not proven in the key log`);
     this.#verified.add(key);
   }
 
@@ -251,6 +257,32 @@ export class Transparency {
     return statusOf(await loadState(this.ctx.store));
   }
 
+  /**
+   * A leaf that is no device binding: a rename (PROTOCOL.md §3.3) filed under our name is
+   * alarming unless our own UIK signed it (the server cannot move our name, nor move another
+   * account onto it, without our key). Any other leaf no client accepts a binding from.
+   */
+  #inspectRename(
+    user: string,
+    ownUik: Uint8Array,
+    leaf: Uint8Array,
+    logIndex: number,
+  ): OwnKeyAlert | null {
+    let entry: RenameLogEntry;
+    try {
+      entry = decodeRenameLogLeaf(leaf);
+    } catch {
+      return null;
+    }
+    if (entry.username !== user || equalBytes(entry.statement.uik, ownUik)) return null;
+    return {
+      logIndex,
+      uik: toBase64(entry.statement.uik),
+      reason: 'foreignIdentityKey',
+      deviceId: null,
+    };
+  }
+
   /** Judge one leaf for the own-key monitor (updates `state.seenOwnUik`). */
   #inspect(
     user: string,
@@ -262,8 +294,7 @@ export class Transparency {
     try {
       entry = decodeKeyLogLeaf(leaf);
     } catch {
-      // No client accepts a binding from a leaf that is not keyLogLeaf(...): harmless to us.
-      return null;
+      return this.#inspectRename(user, ownUik, leaf, state.size);
     }
     if (entry.username !== user) return null;
     const base = { logIndex: state.size, uik: toBase64(entry.uik) };

@@ -19,6 +19,7 @@ import type { ClientEvents, ConnectionState } from './context.ts';
 import type { Emitter } from './emitter.ts';
 import { applyBackoff, brokerServers } from './failover.ts';
 import { attachInbound, type InboundMessage } from './inbound.ts';
+import { createPublishWindow } from './publish-window.ts';
 
 /** Opens an MQTT connection (bind the broker URL): `(o) => mqtt.connect('mqtt://host:1883', o)`. */
 export type MqttConnect = (options: IClientOptions) => MqttClient;
@@ -61,6 +62,8 @@ export interface ConnectHandlers {
   topics: Iterable<string>;
   /** Messages that arrived together, in order; acknowledged once this resolves. */
   onMessages(batch: InboundMessage[]): Promise<void>;
+  /** Most messages given to {@link ConnectHandlers.onMessages} at once (inbound.ts). */
+  batchSize: number;
   /** Subscribed after a (re)connect. */
   onOnline(): void;
   /** Periodic work for as long as this connection lives (stopped on disconnect and sign-out). */
@@ -82,8 +85,13 @@ export interface Transport {
   readonly connected: boolean;
   readonly mqttConnect: MqttConnect | undefined;
   readonly brokers: readonly string[] | undefined;
-  /** Publish at QoS 1; dropped while there is no connection (the outbox re-sends). */
+  /**
+   * Publish at QoS 1; dropped while there is no connection (the outbox re-sends). At most
+   * `PUBLISH_WINDOW` await their PUBACK, the others wait in order (`publish-window.ts`).
+   */
   publish(topic: string, bytes: Uint8Array): void;
+  /** Resolves once every publish made before the call is acknowledged, failed or dropped. */
+  published(): Promise<void>;
   subscribe(topic: string): void;
   unsubscribe(topic: string): void;
   /** Connect with the account's token; resolves once subscribed (or after each broker failed once). */
@@ -103,6 +111,16 @@ export function createTransport(deps: TransportDeps): Transport {
   let state: ConnectionState = 'offline';
   const subscriptions = new Set<string>();
   const timers: ReturnType<typeof setInterval>[] = [];
+  const publishes = createPublishWindow((topic, bytes, done) => {
+    if (!mqttClient) {
+      done();
+      return;
+    }
+    mqttClient.publish(topic, bytes as MqttPayload, { qos: 1 }, (err) => {
+      if (err) events.emit('error', err);
+      done();
+    });
+  });
 
   const http: HttpClient = isHttpClient(deps.http)
     ? deps.http
@@ -149,6 +167,7 @@ export function createTransport(deps: TransportDeps): Transport {
     for (const t of timers.splice(0)) clearInterval(t);
     const c = mqttClient;
     mqttClient = null;
+    publishes.reset();
     c?.end(true);
     if (account) {
       account = { ...account, accessToken: null, refreshToken: null };
@@ -206,6 +225,7 @@ export function createTransport(deps: TransportDeps): Transport {
       client,
       (batch) => handlers.onMessages(batch),
       (err) => events.emit('error', err),
+      handlers.batchSize,
     );
     let first = true;
     let failedAttempts = 0;
@@ -251,6 +271,7 @@ export function createTransport(deps: TransportDeps): Transport {
     for (const t of timers.splice(0)) clearInterval(t);
     const c = mqttClient;
     mqttClient = null;
+    publishes.reset();
     if (c) {
       await Promise.race([c.endAsync(), new Promise((r) => setTimeout(r, 2000))]);
       if (!c.disconnected) c.end(true);
@@ -281,10 +302,9 @@ export function createTransport(deps: TransportDeps): Transport {
     brokers: deps.brokers,
     publish(topic, bytes) {
       if (!mqttClient) return; // Stays in the outbox; sent on start.
-      mqttClient.publish(topic, bytes as MqttPayload, { qos: 1 }, (err) => {
-        if (err) events.emit('error', err);
-      });
+      publishes.publish(topic, bytes);
     },
+    published: () => publishes.settled(),
     subscribe(topic) {
       if (subscriptions.has(topic)) return;
       subscriptions.add(topic);

@@ -17,6 +17,8 @@ import { isApiError } from '../http.ts';
 import type { ClientStore, ContactRecord, MessageRecord, StoreOp } from '../store/types.ts';
 import type { Ctx, RemoteDevice } from './context.ts';
 import { dmConversation, groupConversation } from './conversation.ts';
+import type { ContactRenames } from './contact-rename.ts';
+import { noticeRecord } from './notice-record.ts';
 import type { Transparency } from './transparency.ts';
 
 interface Cached {
@@ -73,22 +75,20 @@ export function keyChangeNotice(
   random: (n: number) => Uint8Array,
 ): MessageRecord {
   const id = `notice-${Array.from(random(8), (b) => b.toString(16).padStart(2, '0')).join('')}`;
-  return {
-    conversationId,
-    id,
-    sender: user,
-    senderDevice: '',
-    timestamp: now,
-    receivedAt: now,
-    kind: 'notice',
-    body: { notice: 'keyChange', user },
-    outgoing: false,
-    unread: false,
-    status: {},
-    edited: false,
-    deleted: false,
-    reactions: {},
-  };
+  return noticeRecord(conversationId, id, user, now, now, { notice: 'keyChange', user });
+}
+
+/**
+ * The KEY_CHANGED error that blocks sending to `user` (its stored `contact`) while a verified
+ * contact's new identity key is not accepted (PROTOCOL.md §6.7), or null when sending is allowed.
+ */
+export function keyChangeBlock(user: string, contact: ContactRecord | null): ClientError | null {
+  return contact?.verified && contact.pendingUik
+    ? new ClientError(
+        'KEY_CHANGED',
+        `${user}'s identity key changed; compare safety numbers and accept the new key first`,
+      )
+    : null;
 }
 
 /** Device lists fetched ahead of expiry at once, per engine (the rest wait their turn). */
@@ -103,6 +103,8 @@ export class Directory {
     private readonly ctx: Ctx,
     /** Key-transparency verifier; null turns the checks off. */
     private readonly kt: Transparency | null = null,
+    /** Follows a contact's guest rename the directory shows (PROTOCOL.md §3.3); null: ignored. */
+    private readonly renames: ContactRenames | null = null,
   ) {}
 
   /** Users whose lists are being fetched ahead of expiry (see `devices`). */
@@ -163,6 +165,32 @@ export class Directory {
       if (age >= ttl / 2) this.#refreshAhead(user, purpose);
       return c;
     }
+    if (refresh) return this.#fetch(user, purpose, c);
+    // Callers that find no usable list share the fetch already on its way (100 sends a second
+    // to a list not in memory were 100 lookups and log-proof checks of the same list, issue
+    // 23); a send never takes a list fetched to vouch for an envelope (see `Cached.forVouch`).
+    const flying =
+      this.#fetching.get(`send|${user}`) ??
+      (purpose === 'vouch' ? this.#fetching.get(`vouch|${user}`) : undefined);
+    if (flying) return flying;
+    const key = `${purpose}|${user}`;
+    const fetching = this.#fetch(user, purpose, c).finally(() => this.#fetching.delete(key));
+    this.#fetching.set(key, fetching);
+    return fetching;
+  }
+
+  /** Lists being fetched for callers that found none usable, by purpose and user. */
+  readonly #fetching = new Map<
+    string,
+    Promise<{ uik: Uint8Array | null; devices: RemoteDevice[] }>
+  >();
+
+  /** Fetch `user`'s list from the key server, verify it (certificates, log, UIK) and cache it. */
+  async #fetch(
+    user: string,
+    purpose: 'send' | 'vouch',
+    c: Cached | undefined,
+  ): Promise<{ uik: Uint8Array | null; devices: RemoteDevice[] }> {
     let res;
     try {
       res = await this.ctx.http.getUser(user);
@@ -172,6 +200,9 @@ export class Directory {
       if (c && isApiError(err, 'NETWORK')) return c;
       throw err;
     }
+    // A rename moves our pin for the old name to the new one before the new name's key is
+    // judged, so a followed rename is no key change and no stranger (PROTOCOL.md §3.3).
+    if (res.rename && this.renames) await this.renames.follow(res.rename);
     const uik = res.uik === null ? null : fromBase64(res.uik);
     const devices: RemoteDevice[] = [];
     if (uik) {
@@ -341,13 +372,8 @@ export class Directory {
 
   /** Throw KEY_CHANGED when sending to `user` is blocked by an unaccepted key change. */
   async assertSendable(user: string): Promise<void> {
-    const contact = await this.ctx.store.getContact(user);
-    if (contact?.verified && contact.pendingUik) {
-      throw new ClientError(
-        'KEY_CHANGED',
-        `${user}'s identity key changed; compare safety numbers and accept the new key first`,
-      );
-    }
+    const blocked = keyChangeBlock(user, await this.ctx.store.getContact(user));
+    if (blocked) throw blocked;
   }
 
   /** True when a device certificate of `user` is signed by the UIK we trust (or no key is trusted yet). */

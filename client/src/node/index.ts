@@ -3,3 +3,4 @@
  * CLI. Import from `@sotto/client/node`.
  */
 export { createSqliteStore, type SqliteStoreOptions } from '../stores/sqlite.ts';
+export { NODE_RECEIVE_BATCH } from '../internal/inbound.ts';

@@ -78,6 +78,13 @@ export interface StorePrimitives {
   getMessages(ids: readonly string[]): MaybePromise<(MessageRecord | undefined)[]>;
   /** Write message rows and, where given, replace their search terms. */
   putMessages(writes: readonly MessageWrite[]): MaybePromise<void>;
+  /**
+   * Optional: write rows of messages not stored yet (each indexed under all its terms) without
+   * reading first, and leave the stored ones as they are; gives the positions in `writes` of
+   * those left (the applier reads and replaces them). A backend whose reads cost a request
+   * each (IndexedDB) answers a burst of new messages with writes alone (issue 15).
+   */
+  addMessages?(writes: readonly MessageWrite[]): MaybePromise<number[]>;
   /** The unread messages of a conversation, any order. */
   listUnread(conversationId: string): MaybePromise<MessageRecord[]>;
   getOutbox(key: string): MaybePromise<OutboxEntry | undefined>;
@@ -155,8 +162,19 @@ function* steps(ops: readonly StoreOp[], p: StorePrimitives): Generator<unknown,
   let run: MessageRecord[] = [];
   function* flush(): Generator<unknown, void, unknown> {
     if (run.length === 0) return;
-    const batch = run;
+    let batch = run;
     run = [];
+    // A run of distinct ids goes down as new messages where the backend can tell the stored
+    // ones apart as it writes; only those are read and replaced below.
+    if (p.addMessages !== undefined && new Set(batch.map((m) => m.id)).size === batch.length) {
+      const fresh = batch.map((message): MessageWrite => ({
+        message,
+        index: reindex(undefined, message),
+      }));
+      const stored = yield* call(p.addMessages(fresh));
+      if (stored.length === 0) return;
+      batch = stored.map((i) => batch[i]!);
+    }
     const existing = yield* call(p.getMessages(batch.map((m) => m.id)));
     // A message put twice in one run replaces its own first version, not the stored one.
     const latest = new Map<string, MessageRecord | undefined>();

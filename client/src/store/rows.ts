@@ -86,8 +86,11 @@ export interface SealedRows {
   openContact(row: KeyedRow): ContactRecord;
   group(g: GroupRecord): KeyedRow;
   openGroup(row: KeyedRow): GroupRecord;
-  /** A message's search-term change as blinded index keys (written) and stale ones (deleted). */
-  terms(change: TermChange): { keys: string[]; stale: string[] };
+  /**
+   * A message's search-term change as blinded index keys: all of them, the stale ones (to
+   * delete) and the ones the previous version lacked (`RecordCodec.blindTerms`).
+   */
+  terms(change: TermChange): { keys: string[]; stale: string[]; added: string[] };
   /** All blinded index keys of a message's words (`messageTerms`). */
   searchKeys(terms: Map<string, number>): string[];
 }

@@ -41,14 +41,20 @@ import type { AccountRecord, MessageRecord, SearchHit, SearchOptions } from './t
  *   `undefined` as the whole value), as IndexedDB's structured clone refuses it.
  */
 export function encodeJson(value: unknown): string {
-  const text = JSON.stringify(value, (key, v: unknown) => {
-    if (typeof v === 'function' || typeof v === 'symbol') {
-      throw new TypeError(`cannot store a ${typeof v} (at ${JSON.stringify(key)})`);
-    }
-    return v instanceof Uint8Array ? { $b: toBase64(v) } : v;
-  }) as string | undefined;
+  const text = JSON.stringify(value, storable) as string | undefined;
   if (text === undefined) throw new TypeError('cannot store undefined');
   return text;
+}
+
+/**
+ * {@link encodeJson}'s replacer, made once: a function created per call costs more than the call
+ * under tsx, which names every function it creates (the CLI and bots run through it).
+ */
+function storable(key: string, v: unknown): unknown {
+  if (typeof v === 'function' || typeof v === 'symbol') {
+    throw new TypeError(`cannot store a ${typeof v} (at ${JSON.stringify(key)})`);
+  }
+  return v instanceof Uint8Array ? { $b: toBase64(v) } : v;
 }
 
 /** Inverse of {@link encodeJson}. */
@@ -97,8 +103,12 @@ export interface RecordCodec {
   sealKv(key: string, row: string, value: unknown): Uint8Array;
   /** Open key-value entry `key` (stored under `row`); the account gets back the access token held in memory. */
   openKv<T>(key: string, row: string, sealed: Uint8Array): T;
-  /** A search-term change of a message as blinded index keys. */
-  blindTerms(change: TermChange): { keys: string[]; stale: string[] };
+  /**
+   * A search-term change of a message as blinded index keys: all of the new version's
+   * (`keys`), the old version's it lacks (`stale`) and the new version's the old one lacked
+   * (`added`).
+   */
+  blindTerms(change: TermChange): { keys: string[]; stale: string[]; added: string[] };
 }
 
 /** Index keys (unblinded) of one word: the word itself and its first prefixes. */
@@ -113,14 +123,80 @@ function wordKeys(word: string): string[] {
 /** Blinds remembered per open store (words and ids recur: most blinds are look-ups). */
 const BLIND_CACHE = 50_000;
 
-/** Nonces from the platform (WebCrypto's `getRandomValues`: browsers, Node ≥ 19). */
-const platformRandom = (length: number): Uint8Array =>
-  globalThis.crypto.getRandomValues(new Uint8Array(length));
+/**
+ * Words whose search keys' blinds an open store remembers, least recently used dropped first: a
+ * burst repeats most of its words, and blinding a word's ~4 keys one by one (key strings built,
+ * looked up, hashed on a miss) was most of the store's own CPU in a browser burst (issue 15).
+ */
+export const WORD_CACHE = 20_000;
+
+/**
+ * A map of at most `limit` entries that forgets the least recently used ones first, in two
+ * generations: hits in the newer one cost one look-up (moving an entry on every hit cost more
+ * than the blinds it saved), hits in the older one move there, and when the newer one is full
+ * the older one is dropped.
+ */
+function lruCache<K, V>(
+  limit: number,
+): { get(key: K): V | undefined; set(key: K, value: V): void } {
+  let recent = new Map<K, V>();
+  let older = new Map<K, V>();
+  const cache = {
+    get(key: K): V | undefined {
+      const value = recent.get(key);
+      if (value !== undefined) return value;
+      const old = older.get(key);
+      if (old !== undefined) cache.set(key, old);
+      return old;
+    },
+    set(key: K, value: V): void {
+      if (recent.size >= limit / 2) {
+        older = recent;
+        recent = new Map();
+      }
+      recent.set(key, value);
+    },
+  };
+  return cache;
+}
+
+/** Bytes of platform randomness drawn at once for nonces. */
+const RANDOM_POOL = 4096;
+
+/**
+ * Nonces from the platform (WebCrypto's `getRandomValues`: browsers, Node ≥ 19), drawn
+ * {@link RANDOM_POOL} bytes at a time and handed out once each: one call per record cost more
+ * than the record's AEAD in a burst of thousands (issue 23). A nonce is public (stored beside its
+ * ciphertext), so holding the next ones in memory gives nothing away.
+ */
+function pooledRandom(): (length: number) => Uint8Array {
+  let pool = new Uint8Array(0);
+  let used = 0;
+  return (length) => {
+    if (length > RANDOM_POOL) return globalThis.crypto.getRandomValues(new Uint8Array(length));
+    if (used + length > pool.length) {
+      pool = globalThis.crypto.getRandomValues(new Uint8Array(RANDOM_POOL));
+      used = 0;
+    }
+    used += length;
+    return pool.slice(used - length, used);
+  };
+}
 
 /** A codec over `storageKey` (32 bytes). Await `@sotto/crypto`'s `ready()` first. */
 export function createRecordCodec(storageKey: Uint8Array): RecordCodec {
-  const sealer: RecordSealer = createRecordSealer(storageKey, platformRandom);
+  const sealer: RecordSealer = createRecordSealer(storageKey, pooledRandom());
   const blinds = new Map<string, string>();
+  const words = lruCache<string, readonly string[]>(WORD_CACHE);
+  /** The blinds of a word's search keys (the word, its first prefixes), remembered. */
+  const wordBlinds = (word: string): readonly string[] => {
+    let out = words.get(word);
+    if (out === undefined) {
+      out = wordKeys(word).map((k) => codec.blind('term', k));
+      words.set(word, out);
+    }
+    return out;
+  };
   let accessToken: string | null = null;
   const ad = (table: SealedTable, key: string): Uint8Array => utf8(`${table}\u0000${key}`);
 
@@ -162,14 +238,18 @@ export function createRecordCodec(storageKey: Uint8Array): RecordCodec {
       return { ...(value as AccountRecord), accessToken } as T;
     },
     blindTerms(change) {
+      // Distinct keys have distinct blinds, so sets of blinds compare as sets of keys would.
       const keys = new Set<string>();
-      for (const word of change.terms.keys()) for (const k of wordKeys(word)) keys.add(k);
-      const stale = new Set<string>();
-      for (const word of change.stale) {
-        for (const k of wordKeys(word)) if (!keys.has(k)) stale.add(k);
-      }
-      const blind = (k: string): string => codec.blind('term', k);
-      return { keys: [...keys].map(blind), stale: [...stale].map(blind) };
+      for (const word of change.terms.keys()) for (const k of wordBlinds(word)) keys.add(k);
+      const all = [...keys];
+      if (change.stale.length === 0) return { keys: all, stale: [], added: all };
+      const old = new Set<string>();
+      for (const word of change.stale) for (const k of wordBlinds(word)) old.add(k);
+      return {
+        keys: all,
+        stale: [...old].filter((k) => !keys.has(k)),
+        added: all.filter((k) => !old.has(k)),
+      };
     },
   };
   return codec;

@@ -21,7 +21,7 @@ import type {
 } from '../store/types.ts';
 
 /** The clear tables of schema v1/v2. */
-export const LEGACY_TABLES: readonly string[] = [
+const LEGACY_TABLES: readonly string[] = [
   'kv',
   'prekeys',
   'sessions',

@@ -8,32 +8,23 @@
  * default wrapped by a non-extractable WebCrypto key, with the app lock by a passphrase. Rows
  * hold a sealed record (`v`) plus the blinded or clear index fields their reads need.
  *
- * Each {@link ClientStore.batch} is one read-write IndexedDB transaction over
- * every table, so a burst of incoming messages is written in a few
+ * Each {@link ClientStore.batch} is one read-write IndexedDB transaction over the tables its
+ * ops touch ({@link OP_TABLES}), so a burst of incoming messages is written in a few
  * transactions rather than thousands; sealing is synchronous (libsodium), so it runs inside
- * the transaction without letting it commit early.
+ * the transaction without letting it commit early. A burst of new messages is added without
+ * reading first (`addMessages`): only ids already stored (a redelivery) are read and replaced.
  *
  * Unread messages carry `unreadIn` (= their blinded conversation, absent once read), indexed
- * so that unread counts and "mark read" touch only the unread rows.
+ * so that unread counts and "mark read" touch only the unread rows. The search index is written
+ * per batch, in the `postings` table (`dexie-postings.ts`), by the message primitives
+ * (`dexie-messages.ts`).
  *
  * Runtime: browser (or Node with `fake-indexeddb` in tests).
  */
 import { Dexie, type Table } from 'dexie';
 import { ready } from '@sotto/crypto';
-import {
-  ACCOUNT_KEY,
-  applyOps,
-  settingKey,
-  type StorePrimitives,
-  type TermChange,
-} from '../store/apply.ts';
-import {
-  byText,
-  compareMessages,
-  conversationSummaries,
-  DEFAULT_PAGE,
-  messageTerms,
-} from '../store/common.ts';
+import { ACCOUNT_KEY, applyOps, settingKey, type StorePrimitives } from '../store/apply.ts';
+import { byText, compareMessages, conversationSummaries, DEFAULT_PAGE } from '../store/common.ts';
 import {
   changePassphrase,
   isPassphraseLocked,
@@ -45,7 +36,6 @@ import {
   compareOutbox,
   sealedRows,
   type KeyedRow,
-  type MessageRow,
   type OutboxRow,
   type PrekeyRow,
   type SealedRows,
@@ -53,18 +43,27 @@ import {
   type SessionRow,
 } from '../store/rows.ts';
 import { createRecordCodec, sealedSearch, type RecordCodec } from '../store/sealed.ts';
-import type { AccountRecord, ClientStore, MessageRecord } from '../store/types.ts';
+import type { AccountRecord, ClientStore, MessageRecord, StoreOp } from '../store/types.ts';
 import { assertKnownOps } from '../store/validate.ts';
-import { LEGACY_TABLES, migrateLegacy } from './dexie-legacy.ts';
-
-/**
- * A stored message: the sealed row, with `unreadIn` (= `c`) in place of the unread flag, and
- * its search index as `w`, the blinded keys of its words each with the message's (clear)
- * timestamp — a multi-entry index of `[key, t]`: one record per message instead of one per
- * word, replaced with the message and never netted or deleted, and a key's messages come out
- * of it newest first.
- */
-type DexieMessageRow = Omit<MessageRow, 'unread'> & { unreadIn?: string; w: [string, number][] };
+import { migrateLegacy } from './dexie-legacy.ts';
+import {
+  messagePrimitives,
+  type DexieMessageRow,
+  type MessagePrimitives,
+  type MessageTables,
+} from './dexie-messages.ts';
+import {
+  bucketOf,
+  bucketRecords,
+  compactBucket,
+  idsOf,
+  isSmall,
+  MERGE_ABOVE,
+  movePostings,
+  type PostingRecord,
+  type PostingRedirect,
+  type PostingTables,
+} from './dexie-postings.ts';
 
 /**
  * v4: a v3 row's search keys (`w`: the blinds alone) as `[blind, t]` (no storage key needed:
@@ -96,6 +95,8 @@ export class SottoDb extends Dexie {
   seen!: Table<SeenRow, string>;
   sealedContacts!: Table<KeyedRow, string>;
   sealedGroups!: Table<KeyedRow, string>;
+  postings!: Table<PostingRecord, [number, string]>;
+  postingRedirects!: Table<PostingRedirect, [number, string]>;
 
   constructor(name: string) {
     super(name);
@@ -140,8 +141,56 @@ export class SottoDb extends Dexie {
           .toCollection()
           .modify((row: { t: number; w: unknown[] }) => timedSearchKeys(row)),
       );
+    // v5: the search keys leave the message rows for per-batch postings (issue 15: the
+    // multi-entry index `*w` was most of a burst's cost), and the redirects of merged ones.
+    this.version(5)
+      .stores({
+        sealedMessages: 'id, c, [c+t], unreadIn',
+        postings: '[b+p]',
+        postingRedirects: '[b+p], [b+to]',
+      })
+      .upgrade(movePostings);
   }
 }
+
+/** The names of the database's tables. */
+type TableName = {
+  [K in keyof SottoDb]: SottoDb[K] extends Table ? K : never;
+}[keyof SottoDb];
+
+const MESSAGE_TABLES: readonly TableName[] = ['sealedMessages', 'postings', 'postingRedirects'];
+
+/**
+ * The tables each op writes or reads: a batch's transaction spans only its ops' tables, so a
+ * burst of messages does not hold every table (and reads of the others are not queued behind
+ * it).
+ */
+const OP_TABLES: Record<StoreOp['op'], readonly TableName[]> = {
+  putAccount: ['sealedKv'],
+  setSetting: ['sealedKv'],
+  deleteSetting: ['sealedKv'],
+  putPrekeys: ['sealedPrekeys'],
+  deletePrekey: ['sealedPrekeys'],
+  putSession: ['sealedSessions'],
+  deleteSession: ['sealedSessions'],
+  putOwnSenderKey: ['sealedOwnSenderKeys'],
+  deleteOwnSenderKey: ['sealedOwnSenderKeys'],
+  putSenderKey: ['sealedSenderKeys'],
+  deleteSenderKeys: ['sealedSenderKeys'],
+  putMessage: MESSAGE_TABLES,
+  setReceipt: MESSAGE_TABLES,
+  editMessage: MESSAGE_TABLES,
+  deleteMessage: MESSAGE_TABLES,
+  react: MESSAGE_TABLES,
+  markConversationRead: MESSAGE_TABLES,
+  putOutbox: ['sealedOutbox'],
+  removeOutbox: ['sealedOutbox'],
+  touchOutbox: ['sealedOutbox'],
+  markSeen: ['seen'],
+  putContact: ['sealedContacts'],
+  putGroup: ['sealedGroups'],
+  deleteGroup: ['sealedGroups'],
+};
 
 /** Options for {@link createDexieStore}. */
 export interface DexieStoreOptions {
@@ -227,7 +276,7 @@ export function createDexieStore(options: DexieStoreOptions): ClientStore {
     rows = sealedRows(codec);
     // Once per database: seal what an older version left in clear (not on every open).
     if (sealedBefore === undefined) {
-      await migrateLegacy(db, (ops) => applyOps(ops, primitives));
+      await migrateLegacy(db, (ops) => applyOps(ops, primitives()));
       await db.storageKey.put({ id: 'legacy-sealed' });
     }
   })();
@@ -242,17 +291,28 @@ export function createDexieStore(options: DexieStoreOptions): ClientStore {
   const window = (conversationId: string, w: { before?: number; after?: number } = {}) =>
     range(rows.conversationKey(conversationId), w);
   const openMessages = (list: readonly DexieMessageRow[]) => list.map((r) => rows.openMessage(r));
-  /** The row of a message; its search keys from `index`, or from its text when not given. */
-  const messageRow = (m: MessageRecord, index: TermChange | null): DexieMessageRow => {
-    const { unread, ...row } = rows.message(m);
-    const t = row.t;
-    const w = rows
-      .searchKeys(index === null ? messageTerms(m) : index.terms)
-      .map((k): [string, number] => [k, t]);
-    return unread ? { ...row, unreadIn: row.c, w } : { ...row, w };
+  const postingTables: PostingTables = { records: db.postings, redirects: db.postingRedirects };
+  /** A key's postings, newest first; a bucket of too many small records is merged first. */
+  const postings = async (key: string): Promise<string[]> => {
+    const b = bucketOf(key);
+    const records = await bucketRecords(db.postings, b);
+    if (records.filter(isSmall).length <= MERGE_ABOVE) return idsOf(records, key);
+    await db.transaction('rw', db.postings, db.postingRedirects, () =>
+      compactBucket(postingTables, b),
+    );
+    return idsOf(await bucketRecords(db.postings, b), key);
   };
 
-  const primitives: StorePrimitives = {
+  const messageTables: MessageTables = {
+    messages: db.sealedMessages,
+    postings: postingTables,
+  };
+  /** Fresh primitives for one batch (see {@link messagePrimitives}). */
+  const primitives = (): StorePrimitives => ({
+    ...basePrimitives,
+    ...messagePrimitives(messageTables, rows, new Map()),
+  });
+  const basePrimitives: Omit<StorePrimitives, keyof MessagePrimitives> = {
     putKv: (key, value) => db.sealedKv.put(rows.kv(key, value)).then(done),
     deleteKv: (key) => db.sealedKv.delete(rows.kvKey(key)),
     putPrekeys: (prekeys) =>
@@ -276,19 +336,6 @@ export function createDexieStore(options: DexieStoreOptions): ClientStore {
         await db.sealedSenderKeys.where('[g+u+d]').equals([k.g, k.u, k.d]).delete();
       }
     },
-    getMessages: async (ids) =>
-      (await db.sealedMessages.bulkGet([...ids])).map((r) => r && rows.openMessage(r)),
-    // Bursts of thousands: one bulkPut; each row carries its own search keys.
-    putMessages: async (writes) => {
-      await db.sealedMessages.bulkPut(writes.map((w) => messageRow(w.message, w.index)));
-    },
-    listUnread: async (conversationId) =>
-      openMessages(
-        await db.sealedMessages
-          .where('unreadIn')
-          .equals(rows.conversationKey(conversationId))
-          .toArray(),
-      ),
     getOutbox: async (key) => {
       const row = await db.sealedOutbox.get(rows.outboxKey(key));
       return row && rows.openOutbox(row);
@@ -302,14 +349,13 @@ export function createDexieStore(options: DexieStoreOptions): ClientStore {
     deleteGroup: (groupId) => db.sealedGroups.delete(rows.groupKey(groupId)),
   };
 
-  /** The tables a batch writes (not the clear legacy ones, which only the migration touches). */
-  const sealedTables = () => db.tables.filter((t) => !LEGACY_TABLES.includes(t.name));
-
   const store: ClientStore = {
     async batch(ops) {
       assertKnownOps(ops);
       await opening;
-      await db.transaction('rw', sealedTables(), () => applyOps(ops, primitives));
+      const tables = new Set(ops.flatMap(({ op }) => OP_TABLES[op]));
+      if (tables.size === 0) return;
+      await db.transaction('rw', [...tables], () => applyOps(ops, primitives()));
     },
     async getAccount() {
       await opening;
@@ -385,7 +431,7 @@ export function createDexieStore(options: DexieStoreOptions): ClientStore {
     },
     async listUnread(conversationId) {
       await opening;
-      return (await primitives.listUnread(conversationId)).sort(compareMessages);
+      return (await primitives().listUnread(conversationId)).sort(compareMessages);
     },
     async listConversations() {
       await opening;
@@ -450,12 +496,7 @@ export function createDexieStore(options: DexieStoreOptions): ClientStore {
       return sealedSearch(
         codec,
         {
-          postings: (k) =>
-            db.sealedMessages
-              .where('w')
-              .between([k, -Infinity], [k, Infinity])
-              .reverse()
-              .primaryKeys(),
+          postings,
           conversation: (c) => window(c).reverse().primaryKeys(),
           load: async (ids) =>
             openMessages((await db.sealedMessages.bulkGet(ids)).filter((r) => r !== undefined)),

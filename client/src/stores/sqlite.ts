@@ -5,7 +5,9 @@
  * transaction running the shared applier (`store/apply.ts`) over this file's
  * primitives. Every record is sealed at rest by the one sealing layer (`store/sealed.ts`,
  * `store/rows.ts`, PROTOCOL.md §14) under a storage key kept in the `storage_key` table, in
- * clear or — with a passphrase — wrapped under it (`store/keyring.ts`).
+ * clear or — with a passphrase — wrapped under it (`store/keyring.ts`). The search index is
+ * one row per blinded key and write (`sqlite-postings.ts`); a batch's existence check, seen-id
+ * check and seen-id write are one statement each, not one per message (issue 23).
  *
  * Runtime: Node only.
  */
@@ -35,6 +37,7 @@ import {
 import type { AccountRecord, ClientStore, MessageRecord, StoreOp } from '../store/types.ts';
 import { assertKnownOps } from '../store/validate.ts';
 import { migrateLegacySqlite } from './sqlite-legacy.ts';
+import { migrateTermRows, POSTINGS_SCHEMA, sqlitePostings } from './sqlite-postings.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS storage_key (id TEXT PRIMARY KEY, json TEXT NOT NULL);
@@ -46,7 +49,6 @@ CREATE TABLE IF NOT EXISTS sealed_sender_keys (g TEXT NOT NULL, u TEXT NOT NULL,
 CREATE TABLE IF NOT EXISTS sealed_messages (id TEXT PRIMARY KEY, c TEXT NOT NULL, t INTEGER NOT NULL, unread INTEGER NOT NULL, v BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS sealed_messages_in_order ON sealed_messages (c, t, id);
 CREATE INDEX IF NOT EXISTS sealed_messages_unread ON sealed_messages (c) WHERE unread = 1;
-CREATE TABLE IF NOT EXISTS sealed_terms (k TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (k, id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sealed_outbox (k TEXT PRIMARY KEY, created_at INTEGER NOT NULL, v BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sealed_contacts (k TEXT PRIMARY KEY, v BLOB NOT NULL);
@@ -82,7 +84,9 @@ export function createSqliteStore(options: SqliteStoreOptions): ClientStore {
   db.pragma('foreign_keys = ON');
   // Deleted and overwritten rows are zeroed on disk, not left in free pages.
   db.pragma('secure_delete = ON');
-  db.exec(SCHEMA);
+  db.exec(SCHEMA + POSTINGS_SCHEMA);
+  migrateTermRows(db);
+  const postings = sqlitePostings(db);
   if (onDisk) {
     for (const side of [`${path}-wal`, `${path}-shm`]) if (existsSync(side)) chmodSync(side, 0o600);
   }
@@ -128,6 +132,10 @@ export function createSqliteStore(options: SqliteStoreOptions): ClientStore {
     msgGet: db.prepare<[string], { id: string; v: Uint8Array }>(
       'SELECT id, v FROM sealed_messages WHERE id = ?',
     ),
+    /** Rows of a JSON array of ids, in one statement (a receive batch's existence check). */
+    msgGetMany: db.prepare<[string], { id: string; v: Uint8Array }>(
+      'SELECT id, v FROM sealed_messages WHERE id IN (SELECT value FROM json_each(?))',
+    ),
     msgPageDown: db.prepare<
       [string, number, number, number, number],
       { id: string; v: Uint8Array }
@@ -154,11 +162,6 @@ export function createSqliteStore(options: SqliteStoreOptions): ClientStore {
     conversations: db.prepare<[], { c: string; unread: number }>(
       'SELECT c, SUM(unread) AS unread FROM sealed_messages GROUP BY c',
     ),
-    termPut: db.prepare('INSERT OR REPLACE INTO sealed_terms (k, id) VALUES (?, ?)'),
-    termDel: db.prepare('DELETE FROM sealed_terms WHERE k = ? AND id = ?'),
-    termIds: db.prepare<[string], { id: string }>(
-      'SELECT m.id FROM sealed_terms s JOIN sealed_messages m ON m.id = s.id WHERE s.k = ? ORDER BY m.t DESC, m.id DESC',
-    ),
     conversationIds: db.prepare<[string], { id: string }>(
       'SELECT id FROM sealed_messages WHERE c = ? ORDER BY t DESC, id DESC',
     ),
@@ -168,8 +171,11 @@ export function createSqliteStore(options: SqliteStoreOptions): ClientStore {
     outboxDel: db.prepare('DELETE FROM sealed_outbox WHERE k = ?'),
     outboxGet: db.prepare<[string], KeyedRow>('SELECT k, v FROM sealed_outbox WHERE k = ?'),
     outboxList: db.prepare<[], KeyedRow>('SELECT k, v FROM sealed_outbox'),
-    seenPut: db.prepare('INSERT OR REPLACE INTO seen (id, at) VALUES (?, ?)'),
+    seenPut: db.prepare('INSERT OR REPLACE INTO seen (id, at) SELECT value, ? FROM json_each(?)'),
     seenHas: db.prepare<[string], { id: string }>('SELECT id FROM seen WHERE id = ?'),
+    seenAmong: db.prepare<[string], { id: string }>(
+      'SELECT id FROM seen WHERE id IN (SELECT value FROM json_each(?))',
+    ),
     seenPrune: db.prepare('DELETE FROM seen WHERE at < ?'),
     contactPut: db.prepare('INSERT OR REPLACE INTO sealed_contacts (k, v) VALUES (?, ?)'),
     contactGet: db.prepare<[string], KeyedRow>('SELECT k, v FROM sealed_contacts WHERE k = ?'),
@@ -242,16 +248,25 @@ export function createSqliteStore(options: SqliteStoreOptions): ClientStore {
       else if (device === undefined) q.skDelUser.run(k.g, k.u);
       else q.skDelDevice.run(k.g, k.u, k.d);
     },
-    getMessages: (ids) => ids.map(loadMessage),
+    getMessages: (ids) => {
+      if (ids.length === 1) return [loadMessage(ids[0]!)];
+      const found = new Map(q.msgGetMany.all(JSON.stringify(ids)).map((r) => [r.id, r]));
+      return ids.map((id) => {
+        const row = found.get(id);
+        return row ? rows.openMessage(row) : undefined;
+      });
+    },
     putMessages: (writes) => {
+      // The call's new postings go down as one row per blinded key (sqlite-postings.ts).
+      const terms = postings.begin();
       for (const { message, index } of writes) {
         const { id, c, t, unread, v } = rows.message(message);
         q.msgPut.run(id, c, t, unread ? 1 : 0, v);
         if (index === null) continue;
-        const { keys, stale } = rows.terms(index);
-        for (const k of stale) q.termDel.run(k, id);
-        for (const k of keys) q.termPut.run(k, id);
+        const { added, stale } = rows.terms(index);
+        terms.change(id, added, stale);
       }
+      terms.write();
     },
     listUnread: (conversationId) =>
       q.msgUnreadIn.all(rows.conversationKey(conversationId)).map((r) => rows.openMessage(r)),
@@ -266,9 +281,7 @@ export function createSqliteStore(options: SqliteStoreOptions): ClientStore {
       }
     },
     deleteOutbox: (key) => void q.outboxDel.run(rows.outboxKey(key)),
-    putSeen: (ids, at) => {
-      for (const id of ids) q.seenPut.run(id, at);
-    },
+    putSeen: (ids, at) => void q.seenPut.run(at, JSON.stringify(ids)),
     putContact: (c) => {
       const { k, v } = rows.contact(c);
       q.contactPut.run(k, v);
@@ -388,7 +401,7 @@ export function createSqliteStore(options: SqliteStoreOptions): ClientStore {
     },
     async seenAmong(ids) {
       await opening;
-      return new Set(ids.filter((id) => q.seenHas.get(id) !== undefined));
+      return new Set(q.seenAmong.all(JSON.stringify(ids)).map((r) => r.id));
     },
     async pruneSeen(before) {
       await opening;
@@ -431,7 +444,7 @@ export function createSqliteStore(options: SqliteStoreOptions): ClientStore {
       return sealedSearch(
         codec,
         {
-          postings: (k) => q.termIds.all(k).map((r) => r.id),
+          postings: (k) => postings.ids(k),
           conversation: (c) => q.conversationIds.all(rows.conversationKey(c)).map((r) => r.id),
           load: (ids) => ids.flatMap((id) => loadMessage(id) ?? []),
         },

@@ -11,6 +11,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { encodeDeviceCertificate, toBase64, type LocalDevice } from '@sotto/crypto';
 
 /** One request as the proxy saw it. */
 export interface ProxyExchange {
@@ -169,4 +170,30 @@ export async function startHostileProxy(targetUrl: string): Promise<HostileProxy
       });
     },
   };
+}
+
+/**
+ * Make `proxy` answer every lookup of `user`'s device list with an identity of the attacker's:
+ * `device`'s UIK and its one device, with no log entry (a key server swapping a user's identity
+ * for one the log cannot prove). Returns the remover.
+ */
+export function swapIdentity(proxy: HostileProxy, user: string, device: LocalDevice): () => void {
+  return proxy.use((req, res) =>
+    req.method === 'GET' && req.path === `/v1/users/${user}`
+      ? {
+          ...res,
+          body: {
+            username: user,
+            uik: toBase64(device.certificate.uik),
+            devices: [
+              {
+                deviceId: device.certificate.deviceId,
+                certificate: toBase64(encodeDeviceCertificate(device.certificate)),
+                logIndex: null,
+              },
+            ],
+          },
+        }
+      : undefined,
+  );
 }

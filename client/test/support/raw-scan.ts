@@ -59,7 +59,10 @@ function flatten(value: unknown, out: Uint8Array[]): void {
   else if (value instanceof ArrayBuffer) out.push(new Uint8Array(value), Uint8Array.of(0));
   else if (typeof value === 'number' || typeof value === 'boolean') out.push(utf8(String(value)));
   else if (Array.isArray(value)) for (const v of value) flatten(v, out);
-  else if (value !== null && typeof value === 'object') {
+  else if (value instanceof Map || value instanceof Set) {
+    // The Dexie store's postings keep their blinded keys as a Map's keys.
+    for (const v of value) flatten(v, out);
+  } else if (value !== null && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
       out.push(utf8(k), Uint8Array.of(0));
       flatten(v, out);

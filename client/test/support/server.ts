@@ -3,18 +3,22 @@
  * random free ports with a throwaway data dir, and helpers to make engines
  * connected to it over MQTT/TCP.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import mqtt, { type MqttClient } from 'mqtt';
 import { startEmbedded, type EmbeddedServer } from '../../../scripts/embedded.ts';
 import { loadEmbeddedConfig } from '../../../scripts/start-config.ts';
-import { freePort } from '../../../test/support/ports.ts';
+import { freePort, retryOnPortClash } from '../../../test/support/ports.ts';
 import { createClient, type SottoClient } from '../../src/engine.ts';
 import type { ClientOptionsResolved } from '../../src/internal/context.ts';
 import type { ClientStore } from '../../src/store/types.ts';
 import { isClientError } from '../../src/errors.ts';
 import { createMemoryStore } from '../../src/stores/memory.ts';
+
+const REPO_ROOT = join(import.meta.dirname, '..', '..', '..');
 
 /** Bearer token that opens `/metrics` on the test server's public port. */
 export const TEST_METRICS_TOKEN = 'test-metrics-token-0123456789';
@@ -30,6 +34,69 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/** `npm start` options of a test server: these ports and data dir, cheap Argon2, no rate limits. */
+export function testServerArgs(dataDir: string, httpPort: number, mqttPort: number): string[] {
+  return [
+    '--port',
+    String(httpPort),
+    '--mqtt-port',
+    String(mqttPort),
+    '--data-dir',
+    dataDir,
+    '--web',
+    'off',
+    '--rate-limit',
+    'false',
+    '--argon2-memory',
+    '1024',
+    '--argon2-time',
+    '1',
+  ];
+}
+
+/**
+ * A test server in a process of its own (`scripts/start.ts`, run by node itself: tsx's CLI would
+ * fork a child that SIGKILL does not reach), resolved once it says it is running. Its stderr goes
+ * to ours when `DEBUG_E2E` is set or `stderr` says so.
+ */
+export async function spawnServer(opts: {
+  dataDir: string;
+  httpPort: number;
+  mqttPort: number;
+  stderr?: 'inherit';
+}): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(REPO_ROOT, 'scripts', 'start.ts'),
+      ...testServerArgs(opts.dataDir, opts.httpPort, opts.mqttPort),
+    ],
+    { stdio: ['ignore', 'pipe', opts.stderr ?? 'pipe'], cwd: REPO_ROOT },
+  );
+  if (process.env.DEBUG_E2E) child.stderr?.on('data', (d: Buffer) => process.stderr.write(d));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('server did not start in 60 s')), 60_000);
+      createInterface({ input: child.stdout! }).on('line', (l) => {
+        if (!l.includes('Sotto is running')) return;
+        clearTimeout(timer);
+        resolve();
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`server exited with ${code}`));
+      });
+    });
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  child.removeAllListeners('exit');
+  return child;
+}
+
 /** Start key server + broker on free ports (cheap Argon2, no rate limits). */
 export async function startServer(
   opts: {
@@ -43,31 +110,27 @@ export async function startServer(
   } = {},
 ): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'sotto-client-e2e-'));
-  const httpPort = opts.httpPort ?? (await freePort());
-  const mqttPort = opts.mqttPort ?? (await freePort());
-  const config = loadEmbeddedConfig(
-    [
-      '--port',
-      String(httpPort),
-      '--mqtt-port',
-      String(mqttPort),
-      '--data-dir',
-      dataDir,
-      '--web',
-      'off',
-      '--rate-limit',
-      'false',
-      '--argon2-memory',
-      '1024',
-      '--argon2-time',
-      '1',
-      '--metrics-token',
-      TEST_METRICS_TOKEN,
-      ...(opts.args ?? []),
-    ],
-    {},
+  const { httpPort, mqttPort, server } = await retryOnPortClash(
+    async () => {
+      const httpPort = opts.httpPort ?? (await freePort());
+      const mqttPort = opts.mqttPort ?? (await freePort());
+      const config = loadEmbeddedConfig(
+        [
+          ...testServerArgs(dataDir, httpPort, mqttPort),
+          '--metrics-token',
+          TEST_METRICS_TOKEN,
+          ...(opts.args ?? []),
+        ],
+        {},
+      );
+      return {
+        httpPort,
+        mqttPort,
+        server: await startEmbedded(config, opts.log ?? (() => undefined)),
+      };
+    },
+    opts.httpPort !== undefined || opts.mqttPort !== undefined ? 1 : 4,
   );
-  const server = await startEmbedded(config, opts.log ?? (() => undefined));
   return {
     httpUrl: `http://127.0.0.1:${httpPort}`,
     mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,

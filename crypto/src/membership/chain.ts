@@ -176,6 +176,7 @@ export type ChangeOptions = {
   | { op: 'invite'; invite: Uint8Array; expiresAt: number; maxUses: number }
   | { op: 'revoke'; invite: Uint8Array }
   | { op: 'join'; proof: InviteProof | null }
+  | { op: 'rename'; to: string }
 );
 
 /**
@@ -221,6 +222,9 @@ export function createChange(state: GroupState, opts: ChangeOptions): Membership
       break;
     case 'join':
       unsigned = { ...base, op: 'join', proof: opts.proof };
+      break;
+    case 'rename':
+      unsigned = { ...base, op: 'rename', to: opts.to };
       break;
     default:
       unsigned = { ...base, op: opts.op, subject: { ...opts.subject } };
@@ -297,7 +301,8 @@ function hasAdmin(members: Map<string, GroupMember>): boolean {
  * - add/remove/promote/demote: actor is a current admin whose UIK matches the
  *   state; add a non-member; remove/promote/demote an existing member whose UIK
  *   matches; promote a non-admin, demote an admin; nobody removes themself
- *   (that is `leave`); leave: the actor is a member;
+ *   (that is `leave`); leave: the actor is a member; rename: the actor is a member
+ *   with that UIK and `to` is not a member (any policy; the member keeps UIK and role);
  * - a change may not leave members without any admin (NOT_AUTHORIZED);
  * - the signature by the actor's UIK verifies (BAD_SIGNATURE).
  */
@@ -368,6 +373,11 @@ export function applyMembershipRecord(
     notAuthorized(`${rec.actor.username} is not a member with that UIK`);
   } else if (rec.op === 'leave') {
     next.members.delete(rec.actor.username);
+  } else if (rec.op === 'rename') {
+    // Valid under every policy: the member signs for itself, keeps its UIK and role (§3.3).
+    if (state.members.has(rec.to)) notAuthorized(`${rec.to} is already a member`);
+    next.members.delete(rec.actor.username);
+    next.members.set(rec.to, { uik: actor.uik.slice(), admin: actor.admin });
   } else if (rec.op === 'policy' || rec.op === 'invite' || rec.op === 'revoke') {
     if (!actor.admin) notAuthorized(`${rec.actor.username} is not an admin`);
     if (rec.op === 'policy') {

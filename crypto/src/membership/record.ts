@@ -14,6 +14,7 @@ import { CryptoError } from '../errors.ts';
 import { ed25519Sign } from '../internal/groups-ed25519.ts';
 import { hash, LABELS } from '../kdf.ts';
 import type { KeyPair } from '../keys.ts';
+import { checkRenameNames } from '../rename.ts';
 import { sodium } from '../sodium.ts';
 import { GROUP_ID_PATTERN, USERNAME_PATTERN } from '../wire/topics.ts';
 
@@ -54,6 +55,8 @@ export const MembershipOp = {
   revoke: 9,
   /** A non-member joins as allowed by the policy; signed by the joiner. */
   join: 10,
+  /** A guest member now goes by a new username (same UIK, same role); signed by that member. */
+  rename: 11,
 } as const;
 
 /** Who may join a group without an admin adding them, and their wire bytes (PROTOCOL.md §8.1). */
@@ -170,8 +173,18 @@ export interface JoinRecord extends MembershipRecordBase {
   proof: InviteProof | null;
 }
 
+/**
+ * A member renames itself (PROTOCOL.md §3.3): the actor is the member under its old (guest)
+ * name, signing with the UIK the chain holds for it; `to` is its new name.
+ */
+export interface RenameRecord extends MembershipRecordBase {
+  op: 'rename';
+  to: string;
+}
+
 /** One record of a group's membership chain. */
 export type MembershipRecord =
+  | RenameRecord
   | CreateRecord
   | SubjectRecord
   | LeaveRecord
@@ -182,6 +195,7 @@ export type MembershipRecord =
 
 /** A record before it is signed. */
 export type UnsignedMembershipRecord =
+  | Omit<RenameRecord, 'signature'>
   | Omit<CreateRecord, 'signature'>
   | Omit<SubjectRecord, 'signature'>
   | Omit<LeaveRecord, 'signature'>
@@ -230,7 +244,8 @@ function readMember(r: ByteReader, what: string): MemberRef {
  * opBody: create → `string8 name ‖ u16 n ‖ n × (string8 username ‖ uik[32])` (sorted, unique);
  * add/remove/promote/demote → `string8 subject ‖ subjectUik[32]`; leave → empty;
  * policy → `u8 join ‖ u8 flags ‖ string8 topic`; invite → `invite[32] ‖ u64 expiresAt ‖
- * u32 maxUses`; revoke → `invite[32]`; join → `u8 0` or `u8 1 ‖ invite[32] ‖ proof[64]`.
+ * u32 maxUses`; revoke → `invite[32]`; join → `u8 0` or `u8 1 ‖ invite[32] ‖ proof[64]`;
+ * rename → `string8 to` (the actor a guest name, `to` not one).
  */
 function encodeUnsigned(rec: UnsignedMembershipRecord): Uint8Array {
   if (rec.version !== MEMBERSHIP_RECORD_VERSION) throw new RangeError('unsupported record version');
@@ -296,6 +311,10 @@ function encodeUnsigned(rec: UnsignedMembershipRecord): Uint8Array {
     case 'revoke':
       checkInviteKey(rec.invite);
       w.raw(rec.invite);
+      break;
+    case 'rename':
+      checkRenameNames(rec.actor.username, rec.to);
+      w.string8(rec.to);
       break;
     case 'join':
       if (rec.proof === null) {
@@ -433,6 +452,16 @@ export function decodeMembershipRecord(bytes: Uint8Array): MembershipRecord {
         signature: new Uint8Array(0),
       };
       break;
+    case 'rename': {
+      const to = r.string8('to');
+      try {
+        checkRenameNames(actor.username, to);
+      } catch (cause) {
+        throw new CryptoError('MALFORMED', 'rename record is not a guest → user rename', { cause });
+      }
+      rec = { ...base, op, to, createdAt: 0, signature: new Uint8Array(0) };
+      break;
+    }
     case 'join': {
       const has = r.u8('proof flag');
       let proof: InviteProof | null = null;

@@ -47,6 +47,12 @@ export { MAX_SKIP, MAX_SKIPPED_KEYS, type RandomSource } from '../internal/ratch
 /** Version byte of {@link Session.serialize}'s output. */
 export const SESSION_STATE_VERSION = 1;
 
+/**
+ * Bytes a serialised state may grow by from one message to the next without the writer
+ * growing (a new ratchet key, a few skipped message keys).
+ */
+const STATE_SLACK = 256;
+
 /** Options of {@link initiateSession}, {@link acceptSession} and {@link Session.deserialize}. */
 export interface SessionOptions {
   /** What the peer's certificate must match (its UIK above all). */
@@ -96,6 +102,11 @@ export class Session {
   #pendingHandshake: Uint8Array | null;
   readonly #handshakeHash: Uint8Array | null;
   readonly #random: RandomSource | undefined;
+  /**
+   * Length of this session's state when last read or written: {@link Session.serialize} starts
+   * its writer at about that size (it runs after every message received; issue 23).
+   */
+  #stateBytes = 0;
 
   private constructor(init: SessionInit) {
     this.#role = init.role;
@@ -251,7 +262,7 @@ export class Session {
    * rest). Layout in PROTOCOL.md §6.6.
    */
   serialize(): Uint8Array {
-    const w = new ByteWriter()
+    const w = new ByteWriter(this.#stateBytes > 0 ? this.#stateBytes + STATE_SLACK : undefined)
       .u8(SESSION_STATE_VERSION)
       .u8(this.#role === 'initiator' ? 1 : 2)
       .bytes16(this.#localCertBytes)
@@ -261,7 +272,9 @@ export class Session {
     if (this.#handshakeHash) w.u8(1).raw(this.#handshakeHash);
     else w.u8(0);
     writeRatchet(w, this.#ratchet);
-    return w.finish();
+    const state = w.finish();
+    this.#stateBytes = state.length;
+    return state;
   }
 
   /**
@@ -292,7 +305,7 @@ export class Session {
     const hashBytes = hasHash ? r.raw(sodium().crypto_generichash_BYTES, 'handshake hash') : null;
     const ratchet = readRatchet(r);
     r.end('session state');
-    return new Session({
+    const session = new Session({
       role: roleByte === 1 ? 'initiator' : 'responder',
       localCertificate,
       remoteCertificate,
@@ -301,6 +314,8 @@ export class Session {
       handshakeHash: hashBytes,
       random: options.random,
     });
+    session.#stateBytes = bytes.length;
+    return session;
   }
 
   /** Zero every secret this session holds; the object is unusable afterwards. */

@@ -11,20 +11,7 @@ import { DEVICE_NAME_MAX, defaultDeviceName, loginPlatform } from '../device-nam
 import { MFA_TOKEN_TTL_MS, mfaChallengeResponse, mfaCode, verifySecondFactor } from './mfa.ts';
 import type { DevicePlatform } from '@sotto/server-core/store';
 import { refreshTokenHash } from '../sessions.ts';
-import { GUEST_PREFIX } from '../guests.ts';
-
-/**
- * Names no one can sign up with: `thing` and `service` begin the MQTT client ids of IoT things
- * and key servers (`thing:{owner}:{name}`, `service:keyserver:{n}`), so such an account could
- * never connect; the others would read as the system speaking.
- */
-const RESERVED_USERNAMES: ReadonlySet<string> = new Set([
-  'thing',
-  'service',
-  'sotto',
-  'admin',
-  'system',
-]);
+import { refuseReservedName } from '../guests.ts';
 
 /** What a banned user is told when login or refresh is refused. */
 export function bannedMessage(reason: string): string {
@@ -65,8 +52,7 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
       const { username: name, password: pw } = req.body;
       // Hash first: a taken name costs as much as a free one.
       const passwordHash = await passwords.hash(pw);
-      if (RESERVED_USERNAMES.has(name) || name.startsWith(GUEST_PREFIX))
-        throw apiError('USERNAME_TAKEN', 'this name is reserved');
+      refuseReservedName(name);
       if (!(await store.createUser({ username: name, passwordHash, createdAt: ctx.now() }))) {
         throw apiError('USERNAME_TAKEN');
       }

@@ -16,6 +16,7 @@ import {
   verifyMembershipChain,
   type GroupState,
   type MembershipRecord,
+  type RenameRecord,
 } from '@sotto/crypto';
 import { claims, type Ctx } from '../context.ts';
 import { apiError } from '../errors.ts';
@@ -106,6 +107,15 @@ function decodeRecord(text: string): { rec: MembershipRecord; bytes: Uint8Array 
 export function groupRoutes(app: FastifyInstance, ctx: Ctx): void {
   const { store } = ctx;
 
+  /**
+   * The account a `rename` record may come from: its `to`, when the key server renamed its
+   * `from` to it (a record renaming anyone else comes from no caller: FORBIDDEN).
+   */
+  async function renamedCaller(rec: RenameRecord, sub: string): Promise<string | null> {
+    const done = await store.getRename(sub);
+    return done?.from === rec.actor.username && done.to === rec.to ? sub : null;
+  }
+
   /** A member named with a UIK must exist and currently hold that UIK. */
   async function checkMember(name: string, uik: Uint8Array): Promise<void> {
     const u = await store.getUser(name);
@@ -193,9 +203,14 @@ export function groupRoutes(app: FastifyInstance, ctx: Ctx): void {
     },
     async (req) => {
       const c = claims(req);
-      // Non-members get the same 404 as a missing group: ids do not leak.
-      if (!(await store.isGroupMember(req.params.groupId, c.sub)))
-        throw apiError('GROUP_NOT_FOUND');
+      // Non-members get the same 404 as a missing group: ids do not leak. A renamed guest
+      // reads the chains it is in under its old name, to append its rename record to them.
+      const gid = req.params.groupId;
+      if (!(await store.isGroupMember(gid, c.sub))) {
+        const renamed = await store.getRename(c.sub);
+        if (renamed?.to !== c.sub || !(await store.isGroupMember(gid, renamed.from)))
+          throw apiError('GROUP_NOT_FOUND');
+      }
       const [g, chain] = await Promise.all([
         store.getGroup(req.params.groupId),
         store.getGroupChain(req.params.groupId),
@@ -213,7 +228,7 @@ export function groupRoutes(app: FastifyInstance, ctx: Ctx): void {
       schema: {
         tags: ['groups'],
         summary:
-          'Append a signed change (add, remove, promote, demote, leave, policy, invite, revoke, join)',
+          'Append a signed change (add, remove, promote, demote, leave, policy, invite, revoke, join, rename)',
         description:
           'Signed by a current admin (leave: by the leaver; join: by the joiner, who need not be a member yet and must sign with their registered UIK — allowed only by the policy, with a valid, unexpired, unrevoked, not used-up invite under `invite`); the caller must be the actor; must extend the current head. A stale record gets 409 CHAIN_BROKEN.',
         security: bearer,
@@ -232,11 +247,15 @@ export function groupRoutes(app: FastifyInstance, ctx: Ctx): void {
       const gid = req.params.groupId;
       const { rec, bytes } = decodeRecord(req.body.record);
       if (rec.groupId !== gid) throw apiError('VALIDATION_FAILED', 'record is for another group');
-      if (rec.actor.username !== c.sub)
-        throw apiError('FORBIDDEN', 'the record must be signed by the caller');
+      // A rename is signed under the member's old name and sent by the account under its new
+      // one, which the key server moved there (PROTOCOL.md §3.3).
+      const caller = rec.op === 'rename' ? await renamedCaller(rec, c.sub) : rec.actor.username;
+      if (caller !== c.sub) throw apiError('FORBIDDEN', 'the record must be signed by the caller');
       const chain = await store.getGroupChain(gid);
-      // A joiner is not a member yet; everyone else must be (same 404 as a missing group).
-      if (!chain || (rec.op !== 'join' && !(await store.isGroupMember(gid, c.sub)))) {
+      // A joiner is not a member yet, nor a renamed member under its new name; everyone else
+      // must be (same 404 as a missing group).
+      const outsider = rec.op === 'join' || rec.op === 'rename';
+      if (!chain || (!outsider && !(await store.isGroupMember(gid, c.sub)))) {
         throw apiError('GROUP_NOT_FOUND');
       }
       let before: GroupState;
@@ -250,8 +269,9 @@ export function groupRoutes(app: FastifyInstance, ctx: Ctx): void {
         return rejectRecord(err);
       }
       if (rec.op === 'add') await checkMember(rec.subject.username, rec.subject.uik);
-      // The joiner must sign with the UIK the directory holds for them.
+      // The joiner must sign with the UIK the directory holds for them; so must a renamed member.
       if (rec.op === 'join') await checkMember(rec.actor.username, rec.actor.uik);
+      if (rec.op === 'rename') await checkMember(rec.to, rec.actor.uik);
       const members = membersOf(after);
       if (!(await store.appendGroupRecord(gid, after.seq, bytes, members))) {
         throw apiError(

@@ -124,4 +124,7 @@ export type PushPart = Pick<
   'setPushSubscription' | 'getPushSubscription' | 'deletePushSubscription' | 'claimPushSlot'
 >;
 /** Guest accounts (creation, state, expiry, upgrade). */
-export type GuestPart = Pick<Store, 'createGuest' | 'guestState' | 'listGuests' | 'endGuest'>;
+export type GuestPart = Pick<
+  Store,
+  'createGuest' | 'guestState' | 'listGuests' | 'endGuest' | 'renameGuest' | 'getRename'
+>;

@@ -292,9 +292,44 @@ export interface ModerationLogEntry {
 /**
  * Where a guest account stands (docs/API.md "Guests"): `active` until it upgrades (then it is a
  * full account and has no guest state) or goes idle for longer than the server allows
- * (`expired`: every device deactivated, no way back in, the name never given out again).
+ * (`expired`: every device deactivated, no way back in, the name never given out again), or
+ * moves to a new name (`renamed`: the old name's tombstone, never given out again either).
  */
-export type GuestState = 'active' | 'expired';
+export type GuestState = 'active' | 'expired' | 'renamed';
+
+/**
+ * What a guest's upgrade to a new username writes in one step (docs/API.md "Guests",
+ * PROTOCOL.md §3.3). The key server has verified the statement and certificate before.
+ */
+export interface GuestRenameRequest {
+  /** The active guest's name. */
+  from: string;
+  /** The new name: free, not reserved. */
+  to: string;
+  passwordHash: string;
+  /** The guest's one device, and its certificate for `to`. */
+  deviceId: string;
+  certificate: Uint8Array;
+  /** The rename statement, canonical bytes. */
+  statement: Uint8Array;
+  /**
+   * Key-log leaves appended in this order: the certificate's leaf, the arrival rename leaf
+   * (filed under `to`), the tombstone rename leaf (filed under `from`).
+   */
+  leaves: [certificate: Uint8Array, arrival: Uint8Array, tombstone: Uint8Array];
+  at: number;
+}
+
+/** A guest's rename as the store keeps it: under both names, for ever. */
+export interface GuestRenameRecord {
+  from: string;
+  to: string;
+  statement: Uint8Array;
+  /** Log indexes of the arrival leaf (under `to`) and the tombstone leaf (under `from`). */
+  arrivalIndex: number;
+  tombstoneIndex: number;
+  at: number;
+}
 
 /** State of a report in the operators' inbox. */
 export type ReportStatus = 'open' | 'dismissed' | 'actioned';
@@ -555,6 +590,21 @@ export interface Store {
     username: string,
     how: { as: 'expired' } | { as: 'upgraded'; passwordHash: string },
   ): Promise<boolean>;
+  /**
+   * Upgrade an active guest to a full account under a new name, atomically: the account and its
+   * devices, one-time prekeys and push subscriptions move to `to` (the device gets the new
+   * certificate and its log index), the key-log leaves are appended, the rename is recorded, and
+   * `from` stays behind as a tombstone (guest state `renamed`) that no one can sign up or log in
+   * as. Group membership is not touched: each chain moves the member by its signed `rename`
+   * record. Tokens stay filed under `from`, so revoking that user's tokens still finds them.
+   * `not-guest` when `from` is not an active guest (already renamed, upgraded or expired);
+   * `taken` when `to` exists (or was ever a name).
+   */
+  renameGuest(
+    r: GuestRenameRequest,
+  ): Promise<{ ok: true; logIndexes: number[] } | { ok: false; reason: 'not-guest' | 'taken' }>;
+  /** The rename that `username` was the old or the new name of; null when none. */
+  getRename(username: string): Promise<GuestRenameRecord | null>;
 
   // ---- ACL queries (used by the broker) ----
   /** True when the access token id was revoked (logout, password change, reuse). */

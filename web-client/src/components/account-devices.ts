@@ -11,6 +11,7 @@ import type { DeviceInfo } from '@sotto/client';
 import { messengerContext } from '../context.ts';
 import { MessengerError, securityOf, type MessengerService } from '../services/messenger.ts';
 import { uiText } from '../services/ui-strings.ts';
+import { renameForm } from './rename-form.ts';
 import { settingsList, shared } from '../styles.ts';
 import './step-up-prompt.ts';
 import { dateTimeText } from '../services/locale-format.ts';
@@ -59,11 +60,9 @@ export class AccountDevices extends LitElement {
     }
   }
 
-  private async rename(e: Event, deviceId: string): Promise<void> {
-    e.preventDefault();
-    const name = (new FormData(e.target as HTMLFormElement).get('name') as string | null) ?? '';
+  private async rename(deviceId: string, name: string): Promise<void> {
     await this.run(async () => {
-      await (await this.api()).renameDevice(deviceId, name.trim());
+      await (await this.api()).renameDevice(deviceId, name);
       this._editing = null;
       await this.load();
     });
@@ -98,19 +97,14 @@ export class AccountDevices extends LitElement {
       >
       ${
         editing
-          ? html`<form data-rename-form @submit=${(e: Event) => this.rename(e, d.deviceId)}>
-              <input
-                name="name"
-                .value=${d.name}
-                maxlength="64"
-                required
-                aria-label=${uiText('devices.nameLabel', { name: d.name })}
-              />
-              <button type="submit" ?disabled=${this._busy}>${uiText('devices.save')}</button>
-              <button type="button" @click=${() => (this._editing = null)}>
-                ${uiText('devices.cancel')}
-              </button>
-            </form>`
+          ? renameForm({
+              kind: 'device',
+              current: d.name,
+              label: uiText('devices.nameLabel', { name: d.name }),
+              busy: this._busy,
+              save: (name) => void this.rename(d.deviceId, name),
+              cancel: () => (this._editing = null),
+            })
           : html`<div class="row">
               <button
                 type="button"

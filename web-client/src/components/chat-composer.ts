@@ -25,6 +25,14 @@ export const TYPING_IDLE_MS = 3000;
 /** A press on the microphone longer than this is hold-to-record: releasing sends (ms). */
 export const HOLD_TO_RECORD_MS = 400;
 
+/**
+ * The browser sizes the message box to its text (`field-sizing: content`, Chromium 123+), so
+ * `autosize` leaves it alone. Measuring `scrollHeight` after each keystroke
+ * and each send forced a synchronous layout of the whole page, the conversation included: 1 s of
+ * the sending page's 9 s of CPU for 500 messages at 100/s (issue 23, docs/PERFORMANCE.md).
+ */
+const SIZES_ITSELF = typeof CSS !== 'undefined' && CSS.supports('field-sizing', 'content');
+
 /** Files from a paste or drop (images pasted as screenshots get a name). */
 export function filesFrom(data: DataTransfer | null): File[] {
   if (data === null) return [];
@@ -78,6 +86,8 @@ export class ChatComposer extends LitElement {
       textarea {
         flex: 1;
         resize: none;
+        /* Grows with its lines up to max-height without script (see SIZES_ITSELF). */
+        field-sizing: content;
         max-height: 160px;
         min-height: 40px;
         line-height: 1.35;
@@ -302,6 +312,7 @@ export class ChatComposer extends LitElement {
   }
 
   private autosize(): void {
+    if (SIZES_ITSELF) return;
     const t = this._input;
     t.style.height = 'auto';
     t.style.height = `${Math.min(t.scrollHeight + 2, 160)}px`;
@@ -374,7 +385,11 @@ export class ChatComposer extends LitElement {
     this._input.value = '';
     if (wasDraft) this.fire('draft', { text: '' });
     this.autosize();
-    this.stopTyping();
+    // Typing ends with no signal of its own: the message ends it where it arrives (session.ts
+    // ends a sender's indicator on their message, else it expires), and a `typing: false`
+    // envelope sent with it took the engine's lock and a receive batch ahead of it (issue 23).
+    clearTimeout(this.idleTimer);
+    this.typingSince = 0;
   }
 
   private onPaste(e: ClipboardEvent): void {

@@ -6,6 +6,7 @@
 /* eslint-disable @typescript-eslint/unbound-method -- Lit calls template event listeners with `this` bound to the host element (renderOptions.host). */
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
+import { repeat } from 'lit/directives/repeat.js';
 import { consume } from '@lit/context';
 import { sessionContext } from '../context.ts';
 import { SessionEvents } from '../session-events.ts';
@@ -498,7 +499,16 @@ export class ConversationList extends LitElement {
           : nothing
       }
       <ul role="list" aria-label=${uiText('list.label')}>
-        ${rows.map((r) => this.renderRow(r))}
+        ${
+          // Keyed by conversation: when a message reorders the list, each row's element moves
+          // with its conversation, so the row that has keyboard focus (or is being clicked)
+          // stays the same conversation instead of becoming whichever moved into its place.
+          repeat(
+            rows,
+            (r) => r.id,
+            (r) => this.renderRow(r),
+          )
+        }
       </ul>
       ${
         archived.length > 0 || this._archived

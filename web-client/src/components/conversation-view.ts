@@ -157,6 +157,8 @@ export class ConversationView extends LitElement {
   private readonly drafts = new Drafts(this);
   /** The user typed in this conversation's composer since it opened. */
   private typedSinceOpen = false;
+  /** Messages of this view being sent (the cleared draft is written after them, see `send`). */
+  private sending = 0;
   private readonly drop = new FileDrop(this, {
     enabled: () => this.session?.messenger.capabilities.has('files') === true,
     drop: (files) => void this.sendFiles(files),
@@ -242,6 +244,7 @@ export class ConversationView extends LitElement {
     if (s === undefined) return;
     const id = this.conversationId;
     const { text, mentions } = e.detail;
+    this.sending++;
     try {
       if (this._editing !== undefined) {
         const target = this._editing;
@@ -260,6 +263,10 @@ export class ConversationView extends LitElement {
       s.touch(id);
     } catch (err) {
       this.uploads.toast(err);
+    } finally {
+      // The composer's cleared draft is written once the message is out: a store write queued
+      // at Enter went ahead of the message's own commit and delayed its publish (issue 23).
+      if (--this.sending === 0) void this.drafts.flush();
     }
   }
 
@@ -474,8 +481,8 @@ export class ConversationView extends LitElement {
         @draft=${(e: CustomEvent<{ text: string }>) => {
           this.typedSinceOpen = true;
           this.drafts.changed(s, this.conversationId, e.detail.text);
-          // Sent (or cleared): forget the draft now, not after the typing pause.
-          if (e.detail.text === '') void this.drafts.flush();
+          // Cleared: forget the draft now, not after the typing pause; sent: once it is out.
+          if (e.detail.text === '' && this.sending === 0) void this.drafts.flush();
         }}
         @edit-last=${() => void this.editLast()}
         @voice-note=${(e: CustomEvent<RecordedNote>) => void this.sendVoice(e.detail)}

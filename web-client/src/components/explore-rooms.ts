@@ -26,13 +26,6 @@ export class ExploreRooms extends LitElement {
         flex-direction: column;
         height: 100%;
       }
-      header {
-        display: flex;
-        align-items: center;
-        gap: 0.5rem;
-        padding: 0.5rem 1rem;
-        border-bottom: 1px solid var(--border);
-      }
       section {
         padding: 1rem;
         max-width: 640px;
@@ -143,7 +136,7 @@ export class ExploreRooms extends LitElement {
 
   override render() {
     return html`
-      <header>
+      <header class="bar">
         <a class="icon" href="#/" aria-label=${uiText('join.back')}>${icons.back}</a>
         <h2>${uiText('explore.title')}</h2>
       </header>

@@ -7,7 +7,7 @@
 import { LitElement, css, html, type TemplateResult } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import type { GroupFrozenReason } from '../services/messenger.ts';
-import { shared } from '../styles.ts';
+import { banner, shared } from '../styles.ts';
 import { uiText } from '../services/ui-strings.ts';
 
 /** Why the composer of a frozen group is disabled (shown in its place). */
@@ -20,17 +20,9 @@ export function frozenComposerReason(reason: GroupFrozenReason): string {
 export class GroupFrozenBanner extends LitElement {
   static override styles = [
     shared,
+    banner,
     css`
-      :host {
-        display: block;
-      }
-      div {
-        padding: 0.6rem 0.8rem;
-        background: var(--danger);
-        color: var(--on-danger);
-        border-bottom: 1px solid var(--border);
-      }
-      p {
+      .banner p {
         margin: 0.15rem 0;
       }
     `,
@@ -40,7 +32,7 @@ export class GroupFrozenBanner extends LitElement {
   @property() reason: GroupFrozenReason = 'forked';
 
   override render(): TemplateResult {
-    return html`<div role="alert" data-frozen=${this.reason}>
+    return html`<div class="banner danger" role="alert" data-frozen=${this.reason}>
       <p>
         <strong
           >${uiText(this.reason === 'rolled-back' ? 'frozen.rolledBack' : 'frozen.forked')}

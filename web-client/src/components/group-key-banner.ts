@@ -12,7 +12,7 @@ import { sessionContext } from '../context.ts';
 import { SessionEvents } from '../session-events.ts';
 import type { GroupKeys } from '../services/messenger.ts';
 import type { ChatSession, HistoryEventDetail } from '../services/session.ts';
-import { shared } from '../styles.ts';
+import { banner, shared } from '../styles.ts';
 import { groupConversationId, dmId } from '../services/messenger.ts';
 import { uiText } from '../services/ui-strings.ts';
 
@@ -25,20 +25,11 @@ import { uiText } from '../services/ui-strings.ts';
 export class GroupKeyBanner extends LitElement {
   static override styles = [
     shared,
+    banner,
     css`
-      :host {
-        display: block;
-      }
-      div {
-        padding: 0.6rem 0.8rem;
-        background: var(--warn-bg);
-        color: var(--warn-fg);
-        border-bottom: 1px solid var(--border);
+      .banner {
         display: grid;
         gap: 0.4rem;
-      }
-      p {
-        margin: 0;
       }
       .row {
         display: flex;
@@ -48,10 +39,6 @@ export class GroupKeyBanner extends LitElement {
       }
       .row span {
         flex: 1 1 200px;
-      }
-      a {
-        color: inherit;
-        font-weight: 600;
       }
     `,
   ];
@@ -162,14 +149,14 @@ export class GroupKeyBanner extends LitElement {
     const keys = this._keys;
     if (keys === undefined || (!keys.selfStale && keys.changed.length === 0)) return nothing;
     if (keys.selfStale) {
-      return html`<div role="alert" data-self-stale>
+      return html`<div class="banner" role="alert" data-self-stale>
         <p>
           <strong>${uiText('groupKey.selfStale')}</strong>
           ${uiText(keys.noAdmin ? 'groupKey.selfNoAdmin' : 'groupKey.selfWait')}
         </p>
       </div>`;
     }
-    return html`<div role="status">
+    return html`<div class="banner" role="status">
       ${keys.changed.map((m) => this.member(m, keys))}
       ${this._error !== '' ? html`<p class="error" role="alert">${this._error}</p>` : nothing}
     </div>`;

@@ -2,9 +2,11 @@
  * `<guest-banner>`: shown across the app while the signed-in account is a guest (issue 17,
  * docs/WEB.md "Guests"). It says the account expires after the server's idle time (24 h by
  * default) without use and offers
- * "Upgrade to a full account": a password set through `POST /v1/guests/upgrade` keeps the name,
- * keys, rooms and history. Once the key server accepted it the notice goes, and the banner says
- * once how to log in from now on.
+ * "Upgrade to a full account": a password set through `POST /v1/guests/upgrade` keeps the keys,
+ * rooms and history, under the guest name or under a username of the guest's choice (PROTOCOL.md
+ * §3.3; the same rule and errors as sign-up). Once the key server accepted it the notice goes,
+ * and the banner says once how to log in from now on; after a new username the app reloads
+ * under it (the browser's database stays the guest's).
  */
 /* eslint-disable @typescript-eslint/unbound-method -- Lit calls template event listeners with `this` bound to the host element (renderOptions.host). */
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
@@ -14,30 +16,25 @@ import { sessionContext } from '../context.ts';
 import { SessionEvents } from '../session-events.ts';
 import type { ChatSession } from '../services/session.ts';
 import { uiText } from '../services/ui-strings.ts';
-import { shared } from '../styles.ts';
+import { banner, shared } from '../styles.ts';
 import { DEFAULT_GUEST_IDLE_MS, idleText } from '../services/guests.ts';
-import { MIN_PASSWORD, authErrorText } from './auth-view.ts';
+import { MIN_PASSWORD, USERNAME_RE, authErrorText } from './auth-view.ts';
+
+/** The guest name prefix (the key server's; a new username may not start with it). */
+const GUEST_PREFIX = 'guest_';
 
 /** The guest notice with its upgrade form. */
 @customElement('guest-banner')
 export class GuestBanner extends LitElement {
   static override styles = [
     shared,
+    banner,
     css`
-      :host {
-        display: block;
-      }
-      section {
-        padding: 0.5rem 1rem;
-        background: var(--warn-bg);
-        color: var(--warn-fg);
+      .banner {
         display: flex;
         flex-wrap: wrap;
         align-items: center;
         gap: 0.5rem 1rem;
-      }
-      p {
-        margin: 0;
       }
       form {
         display: flex;
@@ -77,8 +74,13 @@ export class GuestBanner extends LitElement {
     e.preventDefault();
     const s = this.session;
     if (s === undefined || this._busy) return;
-    const password =
-      (new FormData(e.target as HTMLFormElement).get('password') as string | null) ?? '';
+    const form = new FormData(e.target as HTMLFormElement);
+    const password = (form.get('password') as string | null) ?? '';
+    const wanted = ((form.get('username') as string | null) ?? '').trim();
+    if (wanted !== '' && (!USERNAME_RE.test(wanted) || wanted.startsWith(GUEST_PREFIX))) {
+      this._error = uiText('auth.badUsername');
+      return;
+    }
     if (password.length < MIN_PASSWORD) {
       this._error = uiText('error.weakPassword');
       return;
@@ -86,10 +88,13 @@ export class GuestBanner extends LitElement {
     this._busy = true;
     this._error = '';
     try {
-      await s.messenger.guests.upgrade(password);
+      const rename = wanted !== '' && wanted !== s.account.username;
+      const name = await s.messenger.guests.upgrade(password, rename ? wanted : undefined);
       this._open = false;
-      this._upgraded = s.account.username;
+      this._upgraded = rename ? name : s.account.username;
       s.setGuest(false);
+      // The session still carries the guest name: come back under the new one.
+      if (rename) location.reload();
     } catch (err) {
       this._error = authErrorText(err, 'signup');
     } finally {
@@ -100,7 +105,7 @@ export class GuestBanner extends LitElement {
   override render(): TemplateResult | typeof nothing {
     const s = this.session;
     if (this._upgraded !== '') {
-      return html`<section role="status" data-guest-upgraded>
+      return html`<section class="banner" role="status" data-guest-upgraded>
         <p>${uiText('guest.upgraded', { user: this._upgraded })}</p>
         <button type="button" @click=${() => (this._upgraded = '')}>
           ${uiText('guest.dismiss')}
@@ -111,12 +116,23 @@ export class GuestBanner extends LitElement {
     const notice = uiText('guest.notice', {
       idle: idleText(s.guestIdleMs ?? DEFAULT_GUEST_IDLE_MS),
     });
-    return html`<section aria-label=${notice} data-guest-notice>
+    return html`<section class="banner" aria-label=${notice} data-guest-notice>
       <p><strong>${notice}</strong></p>
       ${
         this._open
           ? html`<p class="hint">${uiText('guest.upgradeHint', { user: s.account.username })}</p>
               <form @submit=${this.upgrade} aria-label=${uiText('guest.upgrade')} novalidate>
+                <label
+                  >${uiText('guest.username')}
+                  <input
+                    name="username"
+                    autocomplete="username"
+                    autocapitalize="none"
+                    spellcheck="false"
+                    placeholder=${s.account.username}
+                    ?disabled=${this._busy}
+                  />
+                </label>
                 <label
                   >${uiText('guest.password')}
                   <input

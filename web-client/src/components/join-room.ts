@@ -27,13 +27,6 @@ export class JoinRoom extends LitElement {
         flex-direction: column;
         height: 100%;
       }
-      header {
-        display: flex;
-        align-items: center;
-        gap: 0.5rem;
-        padding: 0.5rem 1rem;
-        border-bottom: 1px solid var(--border);
-      }
       section {
         padding: 1rem;
         max-width: 560px;
@@ -96,7 +89,7 @@ export class JoinRoom extends LitElement {
         : uiText('join.members.other', { count: p.memberCount })
       : '';
     return html`
-      <header>
+      <header class="bar">
         <a class="icon" href="#/" aria-label=${uiText('join.back')}>${icons.back}</a>
         <h2>${uiText('join.title')}</h2>
       </header>

@@ -11,7 +11,7 @@ import { customElement, property, state } from 'lit/decorators.js';
 import { consume } from '@lit/context';
 import { sessionContext } from '../context.ts';
 import type { ChatSession } from '../services/session.ts';
-import { shared } from '../styles.ts';
+import { banner, shared } from '../styles.ts';
 import { dmId } from '../services/messenger.ts';
 import { uiPlural, uiText } from '../services/ui-strings.ts';
 
@@ -24,38 +24,16 @@ import { uiPlural, uiText } from '../services/ui-strings.ts';
 export class KeyChangeBanner extends LitElement {
   static override styles = [
     shared,
+    banner,
     css`
-      :host {
-        display: block;
-      }
-      div {
-        padding: 0.6rem 0.8rem;
-        background: var(--warn-bg);
-        color: var(--warn-fg);
-        border-bottom: 1px solid var(--border);
+      .banner {
         display: flex;
         flex-wrap: wrap;
         gap: 0.5rem;
         align-items: center;
       }
-      div.blocking {
-        background: var(--danger);
-        color: var(--on-danger);
-      }
-      /* Buttons inherit the text colour: white on the light button face was unreadable. */
-      div.blocking button {
-        background: var(--on-danger);
-        color: var(--danger);
-        border-color: var(--on-danger);
-        font-weight: 600;
-      }
       p {
         flex: 1 1 240px;
-        margin: 0;
-      }
-      a {
-        color: inherit;
-        font-weight: 600;
       }
     `,
   ];
@@ -97,7 +75,7 @@ export class KeyChangeBanner extends LitElement {
   private renderHeld(review: string): TemplateResult {
     const u = this.username;
     const n = this.held;
-    return html`<div class="blocking" role="alert" data-held=${n}>
+    return html`<div class="banner danger" role="alert" data-held=${n}>
       <p>
         <strong>${uiPlural('keyChange.held', n, { user: u })}</strong>
         ${uiText('keyChange.heldAdvice')}
@@ -122,7 +100,7 @@ export class KeyChangeBanner extends LitElement {
     const review = `#/c/${encodeURIComponent(dmId(this.username))}/info`;
     if (this.held > 0) return this.renderHeld(review);
     return html`<div
-      class=${this.verified ? 'blocking' : ''}
+      class=${this.verified ? 'banner danger' : 'banner'}
       role=${this.verified ? 'alert' : 'status'}
     >
       <p>

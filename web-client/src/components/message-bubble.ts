@@ -140,8 +140,8 @@ export class MessageBubble extends LitElement {
         background: var(--bubble-out);
       }
       .sender {
-        /* The user's hue at a lightness each theme sets for AA contrast (global.css). */
-        color: hsl(var(--sender-hue, 220) 60% var(--sender-l, 27%));
+        /* The user's hue at a lightness with AA contrast on --bubble-in in each theme. */
+        color: light-dark(hsl(var(--sender-hue, 220) 60% 27%), hsl(var(--sender-hue, 220) 60% 73%));
         font-size: 0.8rem;
         font-weight: 600;
         margin-bottom: 2px;

@@ -32,7 +32,7 @@ import { avatarFace, userName } from './profile-name.ts';
 import type { MessageRecord } from '../services/engine-types.ts';
 import { parseConversationId } from '../services/messenger.ts';
 import type { HistoryEventDetail, ChatSession } from '../services/session.ts';
-import { isNotice, noticeText, throttled } from '../services/history.ts';
+import { frameGate, isNotice, noticeText, throttled } from '../services/history.ts';
 import { icons } from '../icons.ts';
 import { shared } from '../styles.ts';
 import { PagedRows } from './controllers/paged-rows.ts';
@@ -46,6 +46,7 @@ import './message-bubble.ts';
 import { dmId } from '../services/messenger.ts';
 import { styleProps } from './style-props.ts';
 import { uiText } from '../services/ui-strings.ts';
+import { benchTrace } from '../services/bench-trace.ts';
 
 /** Shortest gap between two re-reads of the open conversation during a burst (ms). */
 export const REFRESH_GAP_MS = 150;
@@ -189,6 +190,8 @@ export class MessageList extends LitElement {
   @query('.scroller') private _scroller!: HTMLElement | null;
 
   private lastJump = '';
+  /** Messages added since the last render, for the benchmark's trace (bench-trace.ts). */
+  private readonly untraced: string[] = [];
   private senderKind = '';
 
   /** Another conversation: start over with its rows, at the bottom. */
@@ -260,13 +263,14 @@ export class MessageList extends LitElement {
   private readonly scheduleRefresh = throttled(() => this.refresh(), REFRESH_GAP_MS);
 
   /**
-   * Renders at most once per animation frame: during a burst the page reads, resize
-   * measurements and scroll events that each ask for an update share one render.
+   * Renders at once when the last render is a frame old or older (a new message is in the DOM
+   * in the task that stored it, painted with the next frame — issue 23), else on the next
+   * animation frame: during a burst the page reads, resize measurements and scroll events that
+   * each ask for an update share one render per frame.
    */
+  private readonly frame = frameGate();
   protected override async scheduleUpdate(): Promise<void> {
-    if (typeof requestAnimationFrame === 'function' && this.hasUpdated) {
-      await new Promise<void>((r) => requestAnimationFrame(() => r()));
-    }
+    if (this.hasUpdated) await this.frame();
     await super.scheduleUpdate();
   }
 
@@ -292,6 +296,7 @@ export class MessageList extends LitElement {
     }
     this.anchor.update();
     this.media.load(fresh);
+    if (benchTrace) for (const m of fresh) this.untraced.push(m.id);
     this.requestUpdate();
     this.receipts.mark();
     return true;
@@ -351,6 +356,7 @@ export class MessageList extends LitElement {
   }
 
   override updated(): void {
+    if (benchTrace) for (const id of this.untraced.splice(0)) benchTrace('rendered', id);
     // A DM's badge: the newest row on screen from a bot or a bridge says what the peer is.
     let kind = '';
     if (parseConversationId(this.conversationId).kind === 'dm') {

@@ -13,7 +13,7 @@ import { sessionContext } from '../context.ts';
 import { SessionEvents } from '../session-events.ts';
 import type { OwnKeyAlertNotice } from '../services/messenger.ts';
 import type { ChatSession } from '../services/session.ts';
-import { shared } from '../styles.ts';
+import { banner, shared } from '../styles.ts';
 import { uiPieces, uiText } from '../services/ui-strings.ts';
 import { dateTimeText } from '../services/locale-format.ts';
 
@@ -39,14 +39,10 @@ export function describeOwnKeyAlert(a: OwnKeyAlertNotice): TemplateResult {
 export class OwnKeyAlertBanner extends LitElement {
   static override styles = [
     shared,
+    banner,
     css`
-      :host {
-        display: block;
-      }
-      section {
+      .banner {
         padding: 0.75rem 1rem;
-        background: var(--danger);
-        color: #fff;
         max-height: 60vh;
         overflow: auto;
       }
@@ -54,7 +50,7 @@ export class OwnKeyAlertBanner extends LitElement {
         font-size: 1.05rem;
         margin: 0 0 0.4rem;
       }
-      p,
+      .banner p,
       ul,
       ol {
         margin: 0.3rem 0;
@@ -76,16 +72,8 @@ export class OwnKeyAlertBanner extends LitElement {
         opacity: 0.9;
         font-size: 0.9em;
       }
-      a {
-        color: inherit;
-        font-weight: 600;
-      }
       button {
         margin-top: 0.4rem;
-        background: #fff;
-        color: var(--danger);
-        border-color: #fff;
-        font-weight: 600;
       }
     `,
   ];
@@ -126,7 +114,7 @@ export class OwnKeyAlertBanner extends LitElement {
     const alerts = this.session?.ownKeyAlerts ?? [];
     if (alerts.length === 0) return nothing;
     const reset = alerts.some((a) => a.reason === 'foreignIdentityKey');
-    return html`<section role="alert" aria-labelledby="own-key-title">
+    return html`<section class="banner danger" role="alert" aria-labelledby="own-key-title">
       <h2 id="own-key-title">${uiText('ownKey.title')}</h2>
       <ul>
         ${alerts.map((a) => html`<li>${describeOwnKeyAlert(a)}</li>`)}

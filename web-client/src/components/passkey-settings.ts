@@ -13,6 +13,7 @@ import { messengerContext } from '../context.ts';
 import { MessengerError, securityOf, type MessengerService } from '../services/messenger.ts';
 import { createPasskey, passkeysSupported } from '../services/passkeys.ts';
 import { uiText } from '../services/ui-strings.ts';
+import { renameForm } from './rename-form.ts';
 import { settingsList, shared } from '../styles.ts';
 import './step-up-prompt.ts';
 import { dateTimeText } from '../services/locale-format.ts';
@@ -86,11 +87,7 @@ export class PasskeySettings extends LitElement {
     });
   }
 
-  private async rename(e: Event, id: string): Promise<void> {
-    e.preventDefault();
-    const name = (
-      (new FormData(e.target as HTMLFormElement).get('name') as string | null) ?? ''
-    ).trim();
+  private async rename(id: string, name: string): Promise<void> {
     await this.run(async () => {
       await (await this.api()).renamePasskey(id, name);
       this._editing = null;
@@ -114,19 +111,14 @@ export class PasskeySettings extends LitElement {
       >
       ${
         this._editing === p.id
-          ? html`<form data-passkey-rename-form @submit=${(e: Event) => this.rename(e, p.id)}>
-              <input
-                name="name"
-                .value=${p.name}
-                maxlength="64"
-                required
-                aria-label=${uiText('passkey.newNameLabel', { name: p.name })}
-              />
-              <button type="submit" ?disabled=${this._busy}>${uiText('devices.save')}</button>
-              <button type="button" @click=${() => (this._editing = null)}>
-                ${uiText('devices.cancel')}
-              </button>
-            </form>`
+          ? renameForm({
+              kind: 'passkey',
+              current: p.name,
+              label: uiText('passkey.newNameLabel', { name: p.name }),
+              busy: this._busy,
+              save: (name) => void this.rename(p.id, name),
+              cancel: () => (this._editing = null),
+            })
           : html`<div class="row">
               <button
                 type="button"

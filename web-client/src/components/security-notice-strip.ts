@@ -36,6 +36,8 @@ export function describeNotice(n: SecurityNoticeEntry): string {
       return uiText('notice.heldKeyChange', { user });
     case 'GROUP_FORKED':
       return uiText('notice.groupForked');
+    case 'FORGED_RENAME':
+      return uiText('notice.forgedRename', { user });
   }
 }
 

@@ -119,6 +119,9 @@ export const EN_CONVERSATION = {
     'Your one-time prekeys were being used up unusually fast, so new ones were published. Someone may be claiming them to get in the way of new conversations; messages still arrive.',
   'notice.heldKeyChange': 'Messages from {user} are held because {user}’s safety number changed.',
   'notice.groupForked': 'The server rewrote this group’s history; the group is frozen.',
+  'notice.forgedRename':
+    'The server says {user} now goes by another name, but the change is not signed by the key you know for {user}; nothing was moved.',
+  'notice.renamed': '{from} is now {to}',
   'notice.times': '{text} ({count} times)',
   'notice.list': 'Security notices',
   'notice.dismiss': 'Dismiss',

@@ -8,7 +8,7 @@ import { isDexieStoreLocked, setDexieStorePassphrase } from '@sotto/client/dexie
 import type { ClientStore } from './engine-types.ts';
 import { MessengerError, type AppLockState } from './messenger.ts';
 import { translated } from './messenger-errors.ts';
-import { IDLE_LOCK_SETTING, dbNameFor } from './local-settings.ts';
+import { IDLE_LOCK_SETTING, storeNameFor } from './local-settings.ts';
 import { uiText } from './ui-strings.ts';
 
 /** Idle time before the app locks itself, unless the user chose another (seconds). */
@@ -19,7 +19,7 @@ export const IDLE_SECONDS_RANGE = { min: 5, max: 86_400 } as const;
 /** The app lock of `username`'s database on this browser. */
 export async function appLockState(username: string, store: ClientStore): Promise<AppLockState> {
   const [enabled, idle] = await Promise.all([
-    isDexieStoreLocked(dbNameFor(username)),
+    isDexieStoreLocked(storeNameFor(username)),
     store.getSetting<number>(IDLE_LOCK_SETTING),
   ]);
   return { enabled, idleSeconds: idle ?? DEFAULT_IDLE_SECONDS };
@@ -38,7 +38,7 @@ export function changeAppLock(
     const text = uiText('appLock.tooShort', { min: MIN_APP_LOCK_PASSPHRASE });
     return Promise.reject(new MessengerError('FAILED', text));
   }
-  return translated(() => setDexieStorePassphrase(dbNameFor(username), current, next));
+  return translated(() => setDexieStorePassphrase(storeNameFor(username), current, next));
 }
 
 /** Store the idle time (a whole number of seconds within {@link IDLE_SECONDS_RANGE}). */

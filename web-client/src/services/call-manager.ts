@@ -50,7 +50,7 @@ export interface CallView {
   /** The peers' media, one entry per connected device. */
   remotes: { key: string; user: string; stream: MediaStream; connected: boolean }[];
   local: MediaStream | null;
-  /** Why the last call ended in error (`failed`, `busy`, `fingerprint`), or ''. */
+  /** Why the last call ended in error (`failed`, `busy`, `fingerprint`, `unverified`), or ''. */
   error: string;
 }
 
@@ -406,7 +406,7 @@ export class CallManager extends EventTarget {
     const verdict = await l.verify();
     if (verdict !== 'ok') {
       console.warn(`call: media certificate of ${l.key} ${verdict}; hanging up that link`);
-      this.error = 'fingerprint';
+      this.error = verdict === 'mismatch' ? 'fingerprint' : 'unverified';
       await this.hangupTo(l.user, l.device, 'failed');
       this.drop(l.key);
       if (this.links.size === 0) await this.end(this.connectedAt === null ? 'unanswered' : 'ended');

@@ -70,7 +70,7 @@ import { passkeyLogIn } from './passkey-login.ts';
 import { appLockState, changeAppLock, saveIdleLock } from './app-lock.ts';
 import { EngineHost } from './engine-host.ts';
 import type { PushPort } from './app-worker.ts';
-import { READ_RECEIPTS_SETTING, dbNameFor, lastUser, rememberUser } from './local-settings.ts';
+import { READ_RECEIPTS_SETTING, lastUser, rememberUser, storeNameFor } from './local-settings.ts';
 import { safetyInfo, verifyScannedQr } from './safety-qr.ts';
 import { linkApproval, linkOffer } from './device-link.ts';
 import { uiText } from './ui-strings.ts';
@@ -201,7 +201,7 @@ class EngineMessenger implements MessengerService {
    * database that did not exist before.
    */
   private async discardFresh(fresh: boolean, username: string): Promise<void> {
-    if (fresh) await deleteDexieStore(dbNameFor(username)).catch(() => undefined);
+    if (fresh) await deleteDexieStore(storeNameFor(username)).catch(() => undefined);
   }
 
   /**
@@ -379,7 +379,7 @@ class EngineMessenger implements MessengerService {
     await this.host.close();
     this.host.account = null;
     rememberUser(null);
-    if (options.wipe && username !== undefined) await deleteDexieStore(dbNameFor(username));
+    if (options.wipe && username !== undefined) await deleteDexieStore(storeNameFor(username));
     this.host.setConnection('offline');
   }
 
@@ -413,7 +413,7 @@ class EngineMessenger implements MessengerService {
     const username = lastUser();
     await this.lock();
     rememberUser(null);
-    if (username !== null) await deleteDexieStore(dbNameFor(username));
+    if (username !== null) await deleteDexieStore(storeNameFor(username));
   }
 
   async startDm(username: string): Promise<ConversationId> {
@@ -518,6 +518,7 @@ class EngineMessenger implements MessengerService {
   ): Promise<{ id: string; sentAt: number }> {
     return translated(async () => {
       const m = await this.engine().sendText(conversationId, text, options);
+      this.host.sent.add(m.id, m.conversationId);
       return { id: m.id, sentAt: m.timestamp };
     });
   }
@@ -540,6 +541,7 @@ class EngineMessenger implements MessengerService {
         onProgress: (done, total) => progress?.(total === 0 ? 0.9 : (done / total) * 0.9),
       });
       progress?.(1);
+      this.host.sent.add(m.id, m.conversationId);
       return { id: m.id, sentAt: m.timestamp };
     });
   }

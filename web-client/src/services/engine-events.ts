@@ -6,7 +6,12 @@
  */
 import type { ClientEvents, SottoClient } from '@sotto/client';
 import type { ClientStore } from './engine-types.ts';
-import { parseConversationId, type ConnectionState, type MessengerEvent } from './messenger.ts';
+import {
+  parseConversationId,
+  type ConnectionState,
+  type ConversationId,
+  type MessengerEvent,
+} from './messenger.ts';
 import { forwardOwnKeyAlert } from './own-key-alerts.ts';
 import { mentionsOf } from './mentions.ts';
 import { previewText } from './notify-rules.ts';
@@ -23,10 +28,38 @@ export interface EngineEventSink {
   me(): string | undefined;
   /** The engine's connection changed (see {@link ConnectionStates}). */
   connection(change: ClientEvents['connection']): void;
+  /** Our messages sent from this page, by id (a receipt's conversation without a store read). */
+  readonly sent?: SentConversations;
 }
 
 /** An edit older than this (by its sender's clock) does not notify: it was made while we were away. */
 const EDIT_NOTICE_MS = 120_000;
+
+/**
+ * Our own messages whose conversation a receipt is told in without a store read (issue 23): a
+ * receipt names only the message, and reading it from the store to learn its conversation cost
+ * a read transaction and an unsealed row for every receipt — about one of the sending page's two
+ * store reads a message at 100 msg/s. Holds the newest {@link SentConversations.LIMIT} sends of
+ * this page (receipts follow within seconds; an older message is looked up). An id names one
+ * message for good, so an answer cannot go stale.
+ */
+export class SentConversations {
+  static readonly LIMIT = 2048;
+  readonly #byId = new Map<string, ConversationId>();
+
+  /** Message `id` was sent in `conversationId`. */
+  add(id: string, conversationId: ConversationId): void {
+    this.#byId.set(id, conversationId);
+    if (this.#byId.size > SentConversations.LIMIT) {
+      this.#byId.delete(this.#byId.keys().next().value!);
+    }
+  }
+
+  /** The conversation of our message `id`, when it is one of those remembered. */
+  get(id: string): ConversationId | undefined {
+    return this.#byId.get(id);
+  }
+}
 
 /**
  * The engine's connection states as the header names them: before this page was ever online a
@@ -68,6 +101,8 @@ export function mapEngineEvents(
   };
   const { emit } = sink;
   on('message', (m) => {
+    // Our own message from another of our devices (a sync copy): its receipts come here too.
+    if (m.outgoing) sink.sent?.add(m.id, m.conversationId);
     emit({
       type: 'history',
       conversationIds: [m.conversationId],
@@ -128,6 +163,11 @@ export function mapEngineEvents(
   // The pinned bar re-reads its list with the conversation.
   on('pins', (p) => emit({ type: 'history', conversationIds: [p.conversationId] }));
   on('receipt', (r) => {
+    const known = sink.sent?.get(r.messageId);
+    if (known !== undefined) {
+      emit({ type: 'history', conversationIds: [known] });
+      return;
+    }
     void sink
       .store()
       ?.getMessage(r.messageId)

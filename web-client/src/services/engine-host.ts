@@ -16,10 +16,11 @@ import {
   type MessengerEvent,
 } from './messenger.ts';
 import { notSignedIn, toMessengerError } from './messenger-errors.ts';
-import { ConnectionStates, mapEngineEvents } from './engine-events.ts';
-import { dbNameFor } from './local-settings.ts';
+import { ConnectionStates, mapEngineEvents, SentConversations } from './engine-events.ts';
+import { storeNameFor } from './local-settings.ts';
 import { keepaliveTimer } from './keepalive-timer.ts';
 import { acquireEngineLock, type EngineLock } from './engine-lock.ts';
+import { benchTrace } from './bench-trace.ts';
 
 /** Retry period while the server is unreachable (ms). */
 export const RETRY_MS = 3000;
@@ -50,6 +51,8 @@ export class EngineHost {
   private detach: (() => void) | undefined;
   /** The account's engine lock while an engine is open (`engine-lock.ts`). */
   private lock: EngineLock | null = null;
+  /** Messages sent from this page, by id: their receipts name the conversation (engine-events.ts). */
+  readonly sent = new SentConversations();
 
   constructor(private readonly baseUrl: string) {}
 
@@ -106,13 +109,14 @@ export class EngineHost {
   async open(username: string, passphrase?: string): Promise<SottoClient> {
     this.lock?.release();
     this.lock = await acquireEngineLock(username);
-    const name = dbNameFor(username);
+    const name = storeNameFor(username);
     const store = createDexieStore({ name, ...(passphrase !== undefined ? { passphrase } : {}) });
     const wsUrl = `${this.baseUrl.replace(/^http/, 'ws')}/mqtt`;
     const client = createClient({
       store,
       http: { baseUrl: this.baseUrl },
       mqttConnect: (o) => mqtt.connect(wsUrl, { ...o, timerVariant: keepaliveTimer() }),
+      ...(benchTrace ? { trace: benchTrace } : {}),
     });
     this.store = store;
     this.client = client;
@@ -123,6 +127,7 @@ export class EngineHost {
       store: () => this.store,
       me: () => this.account?.username,
       connection: (c) => this.setConnection(this.connectionStates.map(c.state), c.error),
+      sent: this.sent,
     });
     this.detach = () => {
       unmap();

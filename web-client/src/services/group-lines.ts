@@ -58,6 +58,9 @@ export function groupLineText(m: MessageRecord): string {
       return uiText('group.invite', { actor });
     case 'revoke':
       return uiText('group.revoke', { actor });
+    case 'rename':
+      // Named by both usernames even on one's own line: "You is now …" would say less.
+      return uiText('group.rename', { from: str(b.actor), to: str(b.to) });
     case 'policy':
       return policyText(actor, b.changed);
     default:

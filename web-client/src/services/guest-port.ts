@@ -19,7 +19,9 @@ export interface GuestPort {
   /**
    * Make this guest account a full one with `password`: every other session ends, this browser
    * continues with new tokens. WEAK_PASSWORD: under 8 characters; GUEST_NOT_ALLOWED: the account
-   * is no (longer a) guest.
+   * is no (longer a) guest. With `username` the account moves to that name (PROTOCOL.md §3.3):
+   * INVALID_USERNAME for a name that is not one, USERNAME_TAKEN for a taken or reserved one.
+   * Resolves to the account's name from now on.
    */
-  upgrade(password: string): Promise<void>;
+  upgrade(password: string, username?: string): Promise<string>;
 }

@@ -6,7 +6,9 @@
  * password — the same name, keys, devices, rooms and history.
  */
 import type { HttpClient, LoginResult, SottoClient } from '@sotto/client';
-import type { Account } from './messenger.ts';
+import { MessengerError, type Account } from './messenger.ts';
+import { isClientError } from '@sotto/client';
+import { rememberRename } from './local-settings.ts';
 import { toPasswordChangeError, translated } from './messenger-errors.ts';
 import type { GuestPort } from './guest-port.ts';
 
@@ -34,12 +36,19 @@ export function createGuestPort(
         return null;
       }
     },
-    async upgrade(password) {
+    async upgrade(password, username) {
+      const from = account()?.username;
+      let info;
       try {
-        await engine().upgradeGuest(password);
+        info = await engine().upgradeGuest(password, username === undefined ? {} : { username });
       } catch (err) {
+        if (isClientError(err, 'BAD_INPUT'))
+          throw new MessengerError('INVALID_USERNAME', err.message, { cause: err });
         throw toPasswordChangeError(err);
       }
+      // The browser's database stays the one the guest had; the new name finds it.
+      if (from !== undefined && info.username !== from) rememberRename(from, info.username);
+      return info.username;
     },
   };
 }

@@ -5,7 +5,7 @@
  * batched transactions). The views read it here, only through the engine's `ClientStore`
  * interface — never its database schema: windowed access (`count` + `range` by position) for
  * the virtualized message list, conversation rows with titles, previews and unread counts, and
- * the engine's full-text search. Change notifications from the engine are coalesced so a burst
+ * the engine's full-text search. Change notifications from the engine are coalesced (pacing.ts) so a burst
  * of thousands of messages triggers one reload per animation frame, not one per message.
  */
 // The store's own order (a light module: no engine, no libsodium in this chunk).
@@ -28,6 +28,9 @@ import { clock, voiceOf } from './voice-note.ts';
 import { mentionsUser } from './mentions.ts';
 import { durationText } from './locale-format.ts';
 import { uiSettingKey } from './notify-rules.ts';
+
+// The views import the pacing helpers from here too (they lived in this module).
+export { coalesce, coalesceSoon, FRAME_MS, frameGate, singleFlight, throttled } from './pacing.ts';
 
 /** One row of the conversation list. */
 export interface ConversationRow {
@@ -66,6 +69,9 @@ export function noticeText(m: MessageRecord): string {
   const { notice, user } = m.body;
   if (notice === 'keyChange' && typeof user === 'string') {
     return uiText('notice.keyChange', { user });
+  }
+  if (notice === 'rename' && typeof m.body.from === 'string' && typeof m.body.to === 'string') {
+    return uiText('notice.renamed', { from: m.body.from, to: m.body.to });
   }
   if (notice === 'call') return callLineText(m);
   if (notice === 'group') return groupLineText(m);
@@ -140,23 +146,6 @@ export function reactionGroups(m: MessageRecord): Map<string, string[]> {
     out.set(emoji, [...(out.get(emoji) ?? []), user]);
   }
   return out;
-}
-
-/** Calls `fn` at most once per animation frame (or macrotask where there are no frames). */
-export function coalesce(fn: () => void): () => void {
-  let pending = false;
-  const raf: (cb: () => void) => void =
-    typeof requestAnimationFrame === 'function'
-      ? (cb) => requestAnimationFrame(() => cb())
-      : (cb) => setTimeout(cb, 16);
-  return () => {
-    if (pending) return;
-    pending = true;
-    raf(() => {
-      pending = false;
-      fn();
-    });
-  };
 }
 
 /** Same own-keyed values (status, reactions). */
@@ -258,74 +247,6 @@ export function mergeLastPage(
   );
   if (missed.length === 0) return read;
   return [...read, ...missed].sort(compareMessages).slice(0, pageSize);
-}
-
-/**
- * Wraps an async reload so it never runs twice at once and at most once per `minGapMs`: calls
- * during a run (or the gap after it) collapse into one more run. Keeps IndexedDB reads from
- * piling up on the engine's writes during a burst.
- */
-export function singleFlight(fn: () => Promise<void>, minGapMs = 0): () => void {
-  let running = false;
-  let again = false;
-  const run = async (): Promise<void> => {
-    running = true;
-    try {
-      do {
-        again = false;
-        await fn();
-        if (minGapMs > 0) await new Promise((r) => setTimeout(r, minGapMs));
-      } while (again);
-    } finally {
-      running = false;
-    }
-  };
-  return () => {
-    if (running) again = true;
-    else void run();
-  };
-}
-
-/**
- * Like {@link singleFlight}, but the gap counts from the start of the previous run and only
- * delays calls that come sooner: an isolated change runs at once (no added latency), while a
- * burst of changes runs at most once per `gapMs`, never two at a time, and always once more
- * after the last call.
- */
-export function throttled(
-  fn: () => Promise<void>,
-  gapMs: number,
-  now: () => number = () => performance.now(),
-): () => void {
-  let running = false;
-  let again = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let lastStart = -Infinity;
-  const run = async (): Promise<void> => {
-    timer = undefined;
-    running = true;
-    lastStart = now();
-    try {
-      await fn();
-    } finally {
-      running = false;
-    }
-    if (again) {
-      again = false;
-      call();
-    }
-  };
-  const call = (): void => {
-    if (running) {
-      again = true;
-      return;
-    }
-    if (timer !== undefined) return;
-    const wait = lastStart + gapMs - now();
-    if (wait <= 0) void run();
-    else timer = setTimeout(() => void run(), wait);
-  };
-  return call;
 }
 
 /** Messages of a conversation the media viewer and the Media tab look through (newest). */

@@ -13,7 +13,8 @@
  */
 import { ConversationPrefs } from './conversation-prefs.ts';
 import type { MessageRecord } from './engine-types.ts';
-import { HistoryStore, coalesce } from './history.ts';
+import { HistoryStore, coalesce, coalesceSoon } from './history.ts';
+import { benchTrace } from './bench-trace.ts';
 import { acknowledgeOwnKeyAlerts, pendingOwnKeyAlerts } from './own-key-alerts.ts';
 import { createTonePlayer } from './sound.ts';
 import { uiText } from './ui-strings.ts';
@@ -100,7 +101,8 @@ export interface HistoryEventDetail {
 /**
  * Live session state shared by all views through `@lit/context`.
  *
- * @fires history - local history changed; `detail.conversations` says where (coalesced per frame)
+ * @fires history - local history changed; `detail.conversations` says where (in the task of an
+ *   isolated change, coalesced per frame in a burst)
  * @fires live - typing, presence, connection, key-change, block-list, held-message, frozen-group,
  *   security-notice, own-key-alert or own-key-log state changed
  *   (coalesced per frame)
@@ -166,7 +168,7 @@ export class ChatSession extends EventTarget {
   private changed = new Set<ConversationId>();
   private reread = new Set<ConversationId>();
   private added = new Map<ConversationId, MessageRecord[]>();
-  private readonly emitHistory = coalesce(() => {
+  private readonly emitHistory = coalesceSoon(() => {
     const detail: HistoryEventDetail = {
       conversations: this.changed,
       reread: this.reread,
@@ -175,6 +177,8 @@ export class ChatSession extends EventTarget {
     this.changed = new Set();
     this.reread = new Set();
     this.added = new Map();
+    if (benchTrace)
+      for (const list of detail.added.values()) for (const m of list) benchTrace('history', m.id);
     this.dispatchEvent(new CustomEvent<HistoryEventDetail>('history', { detail }));
     void this.updateTitle();
   });

@@ -41,7 +41,8 @@ const EN_CORE = {
   'guest.notice': 'Guest account — expires after {idle} without use.',
   'guest.upgrade': 'Upgrade to a full account',
   'guest.upgradeHint':
-    'Set a password to keep this account: your name ({user}), keys, rooms and messages stay. You can then log in with {user} and this password.',
+    'Set a password to keep this account: your keys, rooms and messages stay, under your name ({user}) or a username you choose here. Your contacts see the new name.',
+  'guest.username': 'Username (leave empty to keep your guest name)',
   'guest.password': 'New password (at least 8 characters)',
   'guest.upgradeButton': 'Set password and upgrade',
   'guest.cancel': 'Cancel',
@@ -148,6 +149,7 @@ const EN_CORE = {
   'group.joinInvite': '{actor} joined with an invite link',
   'group.invite': '{actor} created an invite link',
   'group.revoke': '{actor} revoked an invite link',
+  'group.rename': '{from} is now {to}',
   'group.announceOn': '{actor} made the room announcement-only: only admins post',
   'group.announceOff': '{actor} let every member post',
   'group.joinPolicy.admins-add': '{actor} set joining to: only people admins add',
@@ -185,7 +187,9 @@ const EN_CORE = {
   'call.error.failed': 'The call could not connect.',
   'call.error.busy': 'Busy in another call.',
   'call.error.fingerprint':
-    'The call was ended: the media certificate was not the one your contact’s encrypted offer named.',
+    'The call was ended for your safety: its media was not secured with the certificate your contact’s encrypted call message named, so someone may be intercepting it.',
+  'call.error.unverified':
+    'The call was ended: the browser did not say which certificate secured its media, so it could not be checked against your contact’s encrypted call message.',
   'call.error.tooMany': 'Group calls take at most {max} people.',
   'call.error.media': 'No access to camera or microphone.',
 

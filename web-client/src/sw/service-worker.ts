@@ -19,6 +19,7 @@
  */
 /// <reference lib="webworker" />
 import { decodePushMessage } from '@sotto/crypto/wire';
+import { coalesced } from './coalesce.ts';
 import { wake, type WakeOutcome } from './wake.ts';
 
 declare const self: ServiceWorkerGlobalScope;
@@ -77,16 +78,23 @@ function genericNotice(conversation: string | undefined): Promise<void> {
   });
 }
 
-/** Show what a wake-up came to. */
-async function show(outcome: WakeOutcome, conversation: string | undefined): Promise<void> {
+/**
+ * Show what a wake-up came to. `conversations` are what its pushes named (undefined: none),
+ * used only as the tags of the generic notice.
+ */
+async function show(outcome: WakeOutcome, conversations: (string | undefined)[]): Promise<void> {
   switch (outcome.kind) {
     case 'page':
       return;
     case 'generic':
-      return genericNotice(conversation);
+      for (const c of new Set(conversations)) await genericNotice(c);
+      return;
     case 'fetched':
       // A page opened meanwhile (it waited for the lock): it shows what was fetched.
-      if (await visibleWindow()) return;
+      if (outcome.notices.length > 0 && (await visibleWindow())) {
+        console.info('wake-up: a window became visible; it shows what was fetched');
+        return;
+      }
       // [PUSH-1] Only what the engine decrypted in this run; nothing new, nothing shown.
       for (const n of outcome.notices)
         await self.registration.showNotification(n.title, {
@@ -95,30 +103,45 @@ async function show(outcome: WakeOutcome, conversation: string | undefined): Pro
           icon: ICON,
           data: { conversation: n.conversation },
         });
+      if (outcome.notices.length > 0)
+        console.info(`wake-up: showed ${outcome.notices.length} notification(s)`);
   }
 }
 
-self.addEventListener('push', (event) => {
-  event.waitUntil(
-    (async () => {
-      let conversation: string | undefined;
-      try {
-        conversation = event.data ? decodePushMessage(event.data.text()).conversation : undefined;
-      } catch {
-        // Not a push of ours: a wake-up like any other; its content is never shown.
-      }
-      // A visible page notifies by itself (with names, respecting mute); no second notice.
-      if (await visibleWindow()) return;
-      let outcome: WakeOutcome;
-      try {
-        outcome = await wake(self.location.origin);
-      } catch (err) {
-        console.warn('wake-up failed', err);
-        outcome = { kind: 'generic', reason: 'failed' };
-      }
-      await show(outcome, conversation);
-    })(),
+/**
+ * One wake-up for the pushes that requested it (`coalesce.ts`: a burst of pushes during a run
+ * shares the next run, which starts after all of them).
+ */
+const wakeUp = coalesced(async (conversations: (string | undefined)[]) => {
+  // A visible page notifies by itself (with names, respecting mute); no second notice.
+  if (await visibleWindow()) {
+    console.info(`wake-up for ${conversations.length} push(es): a window is visible`);
+    return;
+  }
+  let outcome: WakeOutcome;
+  try {
+    outcome = await wake(self.location.origin);
+  } catch (err) {
+    console.warn('wake-up failed', err);
+    outcome = { kind: 'generic', reason: 'failed' };
+  }
+  // What it came to, never what it fetched (DevTools → Application → Service workers).
+  console.info(
+    `wake-up for ${conversations.length} push(es): ${outcome.kind}`,
+    outcome.kind === 'generic' ? outcome.reason : '',
+    outcome.kind === 'fetched' ? `${outcome.notices.length} notification(s)` : '',
   );
+  await show(outcome, conversations);
+});
+
+self.addEventListener('push', (event) => {
+  let conversation: string | undefined;
+  try {
+    conversation = event.data ? decodePushMessage(event.data.text()).conversation : undefined;
+  } catch {
+    // Not a push of ours: a wake-up like any other; its content is never shown.
+  }
+  event.waitUntil(wakeUp(conversation));
 });
 
 /** The page to open for a notification: the conversation it names, else the list. */

@@ -68,22 +68,45 @@ export type WakeOutcome =
   /** Fetched and stored; these notifications (none: nothing new, or all of it muted). */
   | { kind: 'fetched'; notices: WakeNotice[] };
 
-/** Run the engine until the queue is through; null when it never got online. */
-async function fetchQueued(
+/**
+ * Run the engine until the queue is through; null when it did not get online within
+ * `timing.maxMs`.
+ *
+ * "Through" is a quiet spell with nothing in hand: no packet from the broker for
+ * `timing.quietMs` and every message it sent acknowledged — the engine sends a message's PUBACK
+ * only once it is decrypted and stored (client `inbound.ts`), so a batch still being processed
+ * on a slow machine (its first message from someone is a session to set up, the store a
+ * transaction to commit) is waited for rather than cut off half-way.
+ */
+export async function fetchQueued(
   store: ClientStore,
   origin: string,
   timing: WakeTiming,
 ): Promise<MessageRecord[] | null> {
   const wsUrl = `${origin.replace(/^http/, 'ws')}/mqtt`;
+  let last = Date.now();
+  const activity = (): void => void (last = Date.now());
+  /** PUBLISHes (QoS 1) received on the current connection and not yet acknowledged. */
+  let unacked = 0;
   const client = createClient({
     store,
     http: { baseUrl: origin },
-    mqttConnect: (o) => mqtt.connect(wsUrl, o),
+    mqttConnect: (o) => {
+      const mq = mqtt.connect(wsUrl, o);
+      mq.on('packetreceive', (p) => {
+        activity();
+        if (p.cmd === 'publish' && (p.qos ?? 0) > 0) unacked++;
+      });
+      mq.on('packetsend', (p) => {
+        if (p.cmd === 'puback') unacked = Math.max(0, unacked - 1);
+      });
+      // What was not acknowledged comes again on the next connection (persistent session).
+      mq.on('close', () => void (unacked = 0));
+      return mq;
+    },
   });
   const received: MessageRecord[] = [];
   let online = false;
-  let last = Date.now();
-  const activity = (): void => void (last = Date.now());
   const onMessage = (m: MessageRecord): void => {
     activity();
     // Someone's message, decrypted and verified by the engine ([PUSH-1]); not a message this
@@ -99,14 +122,24 @@ async function fetchQueued(
   client.on('message', onMessage);
   client.on('connection', onConnection);
   for (const e of events) client.on(e, activity);
+  const end = Date.now() + timing.maxMs;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    await client.start();
+    // A key server or broker that never answers must not keep the lock (and the worker) forever;
+    // a start that ends after all is closed at once.
+    const started = client.start();
+    const inTime = await Promise.race([
+      started.then(() => true),
+      new Promise<false>((r) => (timer = setTimeout(() => r(false), timing.maxMs))),
+    ]);
+    if (!inTime) void started.then(() => client.close()).catch(() => undefined);
     if (!online) return null;
-    const end = Date.now() + timing.maxMs;
-    while (Date.now() - last < timing.quietMs && Date.now() < end)
-      await new Promise((r) => setTimeout(r, Math.min(250, timing.quietMs)));
+    const pause = Math.min(250, timing.quietMs);
+    while ((unacked > 0 || Date.now() - last < timing.quietMs) && Date.now() < end)
+      await new Promise((r) => setTimeout(r, pause));
     return received;
   } finally {
+    clearTimeout(timer);
     // Sends the delivered receipts of what arrived, then a clean DISCONNECT.
     await client.close().catch(() => undefined);
     client.off('message', onMessage);

@@ -330,10 +330,12 @@ export class RecordingMessenger implements MessengerService {
   readonly guests: GuestPort = {
     isGuest: async () => this.guest,
     idleMs: async () => this.guestIdleMs,
-    upgrade: async (password) => {
-      this.record('upgradeGuest', password);
+    upgrade: async (password, username) => {
+      if (username === undefined) this.record('upgradeGuest', password);
+      else this.record('upgradeGuest', password, username);
       if (this.guestUpgradeFailWith !== null) throw this.guestUpgradeFailWith;
       this.guest = false;
+      return username ?? this.account?.username ?? '';
     },
   };
   async continueAsGuest(): Promise<Account> {
@@ -424,7 +426,7 @@ export class RecordingMessenger implements MessengerService {
 }
 
 /** Wait until `check` passes (bounded). */
-export async function until(check: () => boolean, timeoutMs = 3000): Promise<void> {
+export async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > end) throw new Error('timed out');

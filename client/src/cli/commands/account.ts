@@ -81,12 +81,18 @@ export const guest: Command = async ({ cfg, values }) => {
   return EXIT.OK;
 };
 
-/** `upgrade`: this guest account becomes a full one with the given password. */
-export const upgrade: Command = async ({ cfg }) => {
+/**
+ * `upgrade [--username NAME]`: this guest account becomes a full one with the given password,
+ * under NAME when given (PROTOCOL.md §3.3).
+ */
+export const upgrade: Command = async ({ cfg, values }) => {
   const pw = await readPassword(cfg);
   await withClient(cfg, false, async (client) => {
-    await client.upgradeGuest(pw);
-    print({ type: 'upgraded', username: client.account?.username });
+    const info = await client.upgradeGuest(
+      pw,
+      values.username === undefined ? {} : { username: values.username },
+    );
+    print({ type: 'upgraded', username: info.username });
   });
   return EXIT.OK;
 };

@@ -290,4 +290,47 @@ export class GroupAdmin {
         .catch((err: unknown) => this.ctx.events.emit('error', err));
     }
   }
+
+  /**
+   * After our guest rename from `from` (PROTOCOL.md §3.3): append our self-signed `rename`
+   * record to every group whose chain still names us as `from` with our key, so each member's
+   * client moves us to our new name. A chain that moved on meanwhile is fetched and tried again.
+   * Returns the groups still naming `from` (none: done).
+   */
+  async renameSelf(from: string): Promise<string[]> {
+    const account = this.ctx.account();
+    const left: string[] = [];
+    for (const g of await this.ctx.store.listGroups()) {
+      if (!g.members.includes(from) || g.frozen) continue;
+      let done = false;
+      for (let attempt = 0; attempt < 3 && !done; attempt++) {
+        const group = (await this.chain.refresh(g.groupId)) ?? g;
+        const state = this.chain.stateOf(group);
+        const held = state.members.get(from);
+        if (!held || !equalBytes(held.uik, account.uik.publicKey)) {
+          done = true; // moved already, or not us: nothing to sign
+          break;
+        }
+        const record = createChange(state, {
+          op: 'rename',
+          actor: { username: from, uik: account.uik },
+          to: account.username,
+          createdAt: this.ctx.now(),
+        });
+        try {
+          await this.ctx.http.appendGroupChange(
+            g.groupId,
+            toBase64(encodeMembershipRecord(record)),
+          );
+          await this.chain.refresh(g.groupId);
+          done = true;
+        } catch (err) {
+          // Someone appended first (or our own record went in on another path): look again.
+          if (!isApiError(err, 'CHAIN_BROKEN') && !isApiError(err, 'FORK')) throw err;
+        }
+      }
+      if (!done) left.push(g.groupId);
+    }
+    return left;
+  }
 }

@@ -30,6 +30,8 @@ export interface GroupNoticeBody {
   viaInvite?: boolean;
   /** What a `policy` record changed (only the fields that differ from the policy before it). */
   changed?: Partial<GroupPolicy>;
+  /** The member's new name (`rename`; `actor` is its old one). */
+  to?: string;
   /** An invite's expiry and use limit (`invite`). */
   expiresAt?: number;
   maxUses?: number;
@@ -70,6 +72,8 @@ function noticeBody(rec: MembershipRecord, policy: GroupPolicy): GroupNoticeBody
       if (rec.topic !== policy.topic) changed.topic = rec.topic;
       return { ...base, changed };
     }
+    case 'rename':
+      return { ...base, to: rec.to };
     case 'leave':
     case 'revoke':
       return base;
@@ -114,7 +118,9 @@ export function groupNotices(
       // A policy record that changes nothing (re-saved settings) says nothing.
       if (Object.keys(body.changed ?? {}).length === 0) continue;
     }
-    const own = rec.actor.username === self.username;
+    // A rename's actor is the old name: the line is our own when we are its new name.
+    const own =
+      rec.actor.username === self.username || (rec.op === 'rename' && rec.to === self.username);
     lines.push({
       conversationId: groupConversation(groupId),
       id: groupNoticeId(groupId, rec.seq),

@@ -63,15 +63,26 @@ export class InboxReceiver {
    * group changes, profiles, syncs) commit what came before and then go alone, as
    * {@link handleInbox} always did. Events and receipts follow the commit. Never throws: bad
    * input is reported and dropped; a failed commit is reported (and, as before, its messages
-   * are dropped — their senders re-send until a `delivered` receipt comes).
+   * are dropped — their senders re-send until a `delivered` receipt comes). `arrived`: when
+   * each envelope's PUBLISH came (`performance.now()`), for the trace (trace.ts).
    */
-  async handleInboxBatch(envelopes: readonly Uint8Array[]): Promise<void> {
-    const { store } = this.ctx;
+  async handleInboxBatch(
+    envelopes: readonly Uint8Array[],
+    arrived: readonly (number | undefined)[] = [],
+  ): Promise<void> {
+    const { store, trace } = this.ctx;
     const done: Effects[] = [];
+    /** Traced payload ids not committed yet, and the committed ones (only with a tracer). */
+    const uncommitted: string[] = [];
+    const committed: string[] = [];
+    /** When this batch began, and when it got the lock (for the trace). */
+    const began = trace ? performance.now() : 0;
+    let locked = 0;
     // The batch's sessions, deserialised once (sessions.ts); wiped when the batch ends.
     const cache = new SessionCache();
     try {
       await this.ctx.lock.run(async () => {
+        if (trace) locked = performance.now();
         // Session states and seen ids written by this batch but not committed yet; session
         // slots and contacts read by it (a slot or a contact changes only through this batch's
         // ops while it holds the lock — sessions are staged here, contacts dropped at a commit).
@@ -127,18 +138,26 @@ export class InboxReceiver {
           const fxs = pending.splice(0);
           // Contacts may change outside this batch between its commits (a key accepted).
           contacts.clear();
+          cache.forgetVouches();
           try {
             if (ops.length) await store.batch(ops);
             done.push(...fxs);
+            if (trace) {
+              const at = performance.now();
+              for (const id of uncommitted) trace('committed', id, at);
+              committed.push(...uncommitted);
+            }
           } catch (err) {
             // Read the states again from the store: the ones staged were not kept.
             sessions.clear();
             cache.clear();
             seen.clear();
             this.ctx.events.emit('error', err);
+          } finally {
+            uncommitted.length = 0;
           }
         };
-        for (const bytes of envelopes) {
+        for (const [index, bytes] of envelopes.entries()) {
           const fx: Effects = newEffects();
           let sender: string | null = null;
           try {
@@ -154,6 +173,7 @@ export class InboxReceiver {
             let dec = await decryptPairwise(stagedCtx, this.directory, bytes, {
               handshake: false,
               cache,
+              info,
             });
             const alone = dec === null;
             if (dec === null) {
@@ -174,8 +194,15 @@ export class InboxReceiver {
               // The ratchet advanced: keep the new state, drop the garbage.
               this.ctx.events.emit('error', err);
             }
+            if (trace && payload) {
+              trace('received', payload.id, arrived[index]);
+              trace('batched', payload.id, began);
+              trace('locked', payload.id, locked);
+              trace('decrypted', payload.id);
+            }
             const simple = payload === null || isBatchable(payload.kind);
             if (!alone && !simple) await commit();
+            if (trace && payload) uncommitted.push(payload.id);
             if (dec.newSession) {
               // A device we had no session with may be new (e.g. just linked, PROTOCOL.md §13):
               // refetch the sender's device list before the next send so it is included.
@@ -219,6 +246,10 @@ export class InboxReceiver {
       cache.clear();
     }
     for (const fx of done) this.runEffects(fx);
+    if (trace) {
+      const at = performance.now();
+      for (const id of committed) trace('event', id, at);
+    }
   }
 
   /**

@@ -22,7 +22,7 @@ export function directoryRoutes(app: FastifyInstance, ctx: Ctx): void {
         tags: ['keys'],
         summary: "A user's identity key and device certificates",
         description:
-          'A user without published keys answers 200 with `uik: null, devices: []`; 404 only for no such user.',
+          'A user without published keys answers 200 with `uik: null, devices: []`; 404 only for no such user. A name a guest upgraded from or to carries `rename` (docs/API.md "Guests"): under the old name `uik: null, devices: []` and the rename says where the account went.',
         security: bearer,
         params: {
           type: 'object',
@@ -41,6 +41,20 @@ export function directoryRoutes(app: FastifyInstance, ctx: Ctx): void {
               guest: {
                 type: 'boolean',
                 description: 'present (true) for an active guest account (docs/API.md "Guests")',
+              },
+              rename: {
+                type: 'object',
+                required: ['from', 'to', 'statement', 'arrivalIndex', 'tombstoneIndex'],
+                additionalProperties: false,
+                description:
+                  'the guest rename this name is the old (`from`) or new (`to`) name of: the statement signed by the identity key and the log indexes of its two leaves (PROTOCOL.md §3.3)',
+                properties: {
+                  from: username,
+                  to: username,
+                  statement: { type: 'string', description: 'base64url rename statement' },
+                  arrivalIndex: { type: 'integer', description: 'its leaf under `to`' },
+                  tombstoneIndex: { type: 'integer', description: 'its leaf under `from`' },
+                },
               },
               devices: {
                 type: 'array',
@@ -63,9 +77,10 @@ export function directoryRoutes(app: FastifyInstance, ctx: Ctx): void {
       },
     },
     async (req) => {
-      const [user, guest] = await Promise.all([
+      const [user, guest, rename] = await Promise.all([
         store.getUser(req.params.username),
         store.guestState(req.params.username),
+        store.getRename(req.params.username),
       ]);
       if (!user) throw apiError('USER_NOT_FOUND');
       const devices = (await store.listDevices(user.username))
@@ -80,6 +95,17 @@ export function directoryRoutes(app: FastifyInstance, ctx: Ctx): void {
         username: user.username,
         uik: user.uik ? toBase64(user.uik) : null,
         ...(guest === 'active' ? { guest: true } : {}),
+        ...(rename
+          ? {
+              rename: {
+                from: rename.from,
+                to: rename.to,
+                statement: toBase64(rename.statement),
+                arrivalIndex: rename.arrivalIndex,
+                tombstoneIndex: rename.tombstoneIndex,
+              },
+            }
+          : {}),
         devices,
       };
     },

@@ -140,6 +140,8 @@ export function redisKeys(prefix: string) {
     userGroups: (u: string) => `${prefix}usergroups:${u}`,
     /** Active guest accounts (a set of usernames). */
     guests: `${prefix}guests`,
+    /** A guest's rename, filed under both its old and its new name (a hash). */
+    rename: (u: string) => `${prefix}rename:${u}`,
     directory: `${prefix}directory`,
     /** Groups closed by an operator (a set of group ids). */
     closedGroups: `${prefix}closedgroups`,

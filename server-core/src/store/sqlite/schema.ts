@@ -224,6 +224,18 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX users_guest ON users (guest) WHERE guest IS NOT NULL;
   CREATE INDEX group_members_user ON group_members (username);
   `,
+  // v9 (issue 17): a guest's upgrade to a new username; the old name keeps a `users` row
+  // (guest = 'renamed') so it is never given out again.
+  `
+  CREATE TABLE guest_renames (
+    from_name TEXT PRIMARY KEY,
+    to_name TEXT NOT NULL UNIQUE,
+    statement BLOB NOT NULL,
+    arrival_index INTEGER NOT NULL,
+    tombstone_index INTEGER NOT NULL,
+    at INTEGER NOT NULL
+  );
+  `,
 ];
 
 /** Apply pending migrations inside one transaction each. */

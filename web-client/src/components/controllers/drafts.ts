@@ -19,6 +19,14 @@ export function draftKey(conversationId: string): string {
 export class Drafts implements ReactiveController {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private pending: { session: ChatSession; id: string; text: string } | undefined;
+  /** What each account's store holds per conversation, as this view read or wrote it. */
+  private readonly stored = new WeakMap<ChatSession, Map<string, string>>();
+
+  private storedIn(session: ChatSession): Map<string, string> {
+    let m = this.stored.get(session);
+    if (m === undefined) this.stored.set(session, (m = new Map<string, string>()));
+    return m;
+  }
   private readonly onHide = (): void => void this.flush();
 
   constructor(host: ReactiveControllerHost) {
@@ -47,13 +55,17 @@ export class Drafts implements ReactiveController {
     clearTimeout(this.timer);
     const p = this.pending;
     this.pending = undefined;
-    if (p === undefined) return;
+    // Unchanged (a message sent from an empty draft): no write.
+    if (p === undefined || this.storedIn(p.session).get(p.id) === p.text) return;
     await p.session.history.setSetting(draftKey(p.id), p.text);
+    this.storedIn(p.session).set(p.id, p.text);
   }
 
   /** The saved draft of conversation `id` ('' when none); a pending one is written first. */
   async load(session: ChatSession, id: string): Promise<string> {
     await this.flush();
-    return session.history.setting(draftKey(id), '');
+    const text = await session.history.setting(draftKey(id), '');
+    this.storedIn(session).set(id, text);
+    return text;
   }
 }

@@ -1,11 +1,11 @@
 /**
- * Bench support: member accounts with published keys but no connection (their inboxes are kept
+ * Bench and test support: member accounts with published keys but no connection (their inboxes are kept
  * by nobody), so a group benchmark measures the active devices' work only. Few prekeys each and
  * 8 registrations at a time keep the set-up short.
  */
-import { createClient } from '../src/engine.ts';
-import { createMemoryStore } from '../src/stores/memory.ts';
-import { uname } from '../test/support/server.ts';
+import { createClient } from '../../src/engine.ts';
+import { createMemoryStore } from '../../src/stores/memory.ts';
+import { uname } from './server.ts';
 
 /** Register `n` such accounts on the key server at `httpUrl`; returns their names. */
 export async function passiveMembers(
