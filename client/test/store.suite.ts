@@ -548,6 +548,28 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       expect(await s.listConversations()).toEqual([]);
     });
 
+    it('takes a burst that repeats stored messages: those are replaced, the new ones added, each searchable once', async () => {
+      const s = await open();
+      const a = message({ body: { text: 'apricot first' } });
+      const b = message({ body: { text: 'banana first' } });
+      await s.batch([a, b].map((m) => ({ op: 'putMessage' as const, message: m })));
+      // A redelivered `a` with other content, an unchanged `b`, and a new `c`, in one burst.
+      const c = message({ body: { text: 'cherry new' } });
+      const burst = [{ ...a, body: { text: 'apricot second' } }, b, c];
+      await s.batch(burst.map((m) => ({ op: 'putMessage' as const, message: m })));
+      expect((await s.listMessages('dm:bob', { limit: 10 })).map((m) => m.body.text)).toEqual([
+        'apricot second',
+        'banana first',
+        'cherry new',
+      ]);
+      expect(await s.search('first')).toHaveLength(1);
+      expect((await s.search('apricot')).map((h) => h.message.body.text)).toEqual([
+        'apricot second',
+      ]);
+      expect((await s.search('cherry')).map((h) => h.message.id)).toEqual([c.id]);
+      expect(await s.countMessages('dm:bob')).toBe(3);
+    });
+
     it('indexes the last version of a message put twice in one batch, and keeps terms on receipts', async () => {
       const s = await open();
       const m = message({ body: { text: 'early words' }, outgoing: true });
