@@ -7,7 +7,8 @@
  */
 import type { HttpClient, LoginResult, SottoClient } from '@sotto/client';
 import { MessengerError, type Account } from './messenger.ts';
-import { isClientError } from '@sotto/client';
+// The errors module alone, not the index (the first page's bundle: see messenger-errors.ts).
+import { isClientError } from '@sotto/client/errors';
 import { rememberRename } from './local-settings.ts';
 import { toPasswordChangeError, translated } from './messenger-errors.ts';
 import type { GuestPort } from './guest-port.ts';

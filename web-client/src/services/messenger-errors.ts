@@ -3,7 +3,10 @@
  * {@link MessengerError}s with the stable codes the views translate, and with a sentence from
  * `ui-strings.ts` where the engine's own message is meant for developers.
  */
-import { ApiError, ClientError } from '@sotto/client';
+// The two modules alone, not the package's index: the first page's bundle reaches this file
+// (guest-banner → guests.ts), and the index would bring the engine and libsodium with it.
+import { ClientError } from '@sotto/client/errors';
+import { ApiError } from '@sotto/client/http';
 import { MessengerError } from './messenger.ts';
 import { uiText, type UiStringKey } from './ui-strings.ts';
 
