@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { applyOps, type StorePrimitives } from '../src/store/apply.ts';
-import type { ContactRecord, MessageRecord, StoreOp } from '../src/store/types.ts';
+import type { MessageRecord, StoreOp } from '../src/store/types.ts';
 import { createMemoryStore } from '../src/stores/memory.ts';
 
 function message(id: string, text: string): MessageRecord {
@@ -94,130 +94,7 @@ function recording(adds = false): {
   return { p, calls, sessions, messages };
 }
 
-/**
- * Primitives whose every call answers with a promise that settles only when the test says so,
- * as IndexedDB answers a request on a later turn; `fail` names the one call that rejects.
- */
-function deferred(fail?: string): {
-  p: StorePrimitives;
-  calls: string[];
-  settleAll: () => void;
-} {
-  const calls: string[] = [];
-  const pending: (() => void)[] = [];
-  const answer =
-    (name: string, value: unknown = undefined) =>
-    (): Promise<never> => {
-      calls.push(name);
-      return new Promise((resolve, reject) =>
-        pending.push(() =>
-          name === fail ? reject(new Error(`${name} failed`)) : resolve(value as never),
-        ),
-      );
-    };
-  const p: StorePrimitives = {
-    putKv: answer('putKv'),
-    deleteKv: answer('deleteKv'),
-    putPrekeys: answer('putPrekeys'),
-    deletePrekey: answer('deletePrekey'),
-    putSession: answer('putSession'),
-    deleteSession: answer('deleteSession'),
-    putOwnSenderKey: answer('putOwnSenderKey'),
-    deleteOwnSenderKey: answer('deleteOwnSenderKey'),
-    putSenderKey: answer('putSenderKey'),
-    deleteSenderKeys: answer('deleteSenderKeys'),
-    getMessages: answer('getMessages', []),
-    putMessages: answer('putMessages'),
-    listUnread: answer('listUnread', []),
-    getOutbox: answer('getOutbox'),
-    putOutbox: answer('putOutbox'),
-    deleteOutbox: answer('deleteOutbox'),
-    putSeen: answer('putSeen'),
-    putContact: answer('putContact'),
-    putGroup: answer('putGroup'),
-    deleteGroup: answer('deleteGroup'),
-  };
-  const settleAll = (): void => {
-    for (const settle of pending.splice(0)) settle();
-  };
-  return { p, calls, settleAll };
-}
-
-/** Lets queued promise reactions run (the applier's awaits), without settling any request. */
-const turn = () => new Promise((r) => setTimeout(r, 0));
-
-/** A contact record for the ops below. */
-const contact = (username: string): ContactRecord => ({
-  username,
-  uik: null,
-  verified: false,
-  pendingUik: null,
-  updatedAt: 1,
-});
-
 describe('the op applier', () => {
-  it('issues plain writes without waiting for each, and settles once all have', async () => {
-    const { p, calls, settleAll } = deferred();
-    // A sent message's commit: its outbox entries, then each device's session state.
-    const ops: StoreOp[] = [
-      { op: 'putContact', contact: contact('bob') },
-      { op: 'putSession', user: 'bob', device: 'd1', state: new Uint8Array([1]) },
-      { op: 'putSession', user: 'bob', device: 'd2', state: new Uint8Array([2]) },
-      { op: 'removeOutbox', messageId: 'm1', recipient: 'bob', recipientDevice: 'd1' },
-    ];
-    let done = false;
-    const batch = applyOps(ops, p).then(() => (done = true));
-    await turn();
-    // All four requests were made before any was answered (the old applier made one, then
-    // waited for its answer before the next).
-    expect(calls).toEqual(['putContact', 'putSession', 'putSession', 'deleteOutbox']);
-    expect(done).toBe(false);
-    settleAll();
-    await batch;
-    expect(done).toBe(true);
-  });
-
-  it('waits for a read, and for deleteSenderKeys, before the call after it', async () => {
-    const { p, calls, settleAll } = deferred();
-    const ops: StoreOp[] = [
-      { op: 'putContact', contact: contact('bob') },
-      { op: 'deleteSenderKeys', groupId: 'g' },
-      { op: 'touchOutbox', messageId: 'm1', recipient: 'bob', recipientDevice: 'd1', at: 5 },
-      { op: 'putContact', contact: contact('carol') },
-    ];
-    const batch = applyOps(ops, p);
-    await turn();
-    expect(calls).toEqual(['putContact', 'deleteSenderKeys']);
-    settleAll();
-    await turn();
-    expect(calls).toEqual(['putContact', 'deleteSenderKeys', 'getOutbox']);
-    settleAll();
-    await turn();
-    expect(calls).toEqual(['putContact', 'deleteSenderKeys', 'getOutbox', 'putContact']);
-    settleAll();
-    await batch;
-  });
-
-  it('fails the batch with the first write that failed, even when a later read fails too', async () => {
-    const { p, settleAll } = deferred('putSession');
-    const ops: StoreOp[] = [
-      { op: 'putSession', user: 'bob', device: 'd1', state: new Uint8Array([1]) },
-      { op: 'putContact', contact: contact('bob') },
-      { op: 'setReceipt', messageId: 'm1', recipient: 'bob:d1', status: 'read' },
-    ];
-    const reads = { ...p, getMessages: () => Promise.reject(new Error('transaction aborted')) };
-    const batch = applyOps(ops, reads);
-    await turn();
-    settleAll();
-    await expect(batch).rejects.toThrow('putSession failed');
-    // Without a failed write, the read's own error is the batch's.
-    const ok = deferred();
-    const alone = applyOps(ops, { ...ok.p, getMessages: () => Promise.reject(new Error('gone')) });
-    await turn();
-    ok.settleAll();
-    await expect(alone).rejects.toThrow('gone');
-  });
-
   it('writes a receive batch of 100 messages in four primitive calls, not three hundred', async () => {
     const { p, calls, sessions } = recording();
     await applyOps(receiveBatch(100), p);

@@ -61,13 +61,6 @@ export interface MessageWrite {
 /**
  * What a backend provides: storage of each kind of record, no semantics. Reads return what
  * the backend holds now, including writes made earlier in the same batch.
- *
- * The plain writes — every `put…` and `delete…` except `deleteSenderKeys`, `putMessages` and
- * `addMessages` — must hand their requests to the backend before they return: the asynchronous
- * applier does not wait for one before making the next call (an IndexedDB transaction runs its
- * requests in the order they were made, so a later read still sees the write), and waits for
- * all of them at the end of the batch. The others are waited for one by one, because their own
- * requests depend on what they read first.
  */
 export interface StorePrimitives {
   putKv(key: string, value: unknown): MaybePromise<void>;
@@ -110,16 +103,6 @@ export interface StorePrimitives {
  */
 function* call<T>(value: MaybePromise<T>): Generator<unknown, T, unknown> {
   return (yield value) as T;
-}
-
-/** A plain write as the applier yields it: issued, its result not needed before the next call. */
-class Issued {
-  constructor(readonly value: MaybePromise<void>) {}
-}
-
-/** Hands a plain write to the driver, which need not wait for it (see {@link StorePrimitives}). */
-function* issue(value: MaybePromise<void>): Generator<unknown, void, unknown> {
-  yield new Issued(value);
 }
 
 /** Search-term change from `old` (undefined: a new message) to `next`. */
@@ -227,28 +210,28 @@ function* steps(ops: readonly StoreOp[], p: StorePrimitives): Generator<unknown,
     if (READS_MESSAGES.has(op.op)) yield* flush();
     switch (op.op) {
       case 'putAccount':
-        yield* issue(p.putKv(ACCOUNT_KEY, op.account));
+        yield* call(p.putKv(ACCOUNT_KEY, op.account));
         break;
       case 'putPrekeys':
-        yield* issue(p.putPrekeys(op.prekeys));
+        yield* call(p.putPrekeys(op.prekeys));
         break;
       case 'deletePrekey':
-        yield* issue(p.deletePrekey(op.kind, op.id));
+        yield* call(p.deletePrekey(op.kind, op.id));
         break;
       case 'putSession':
-        yield* issue(p.putSession(op.user, op.device, op.state));
+        yield* call(p.putSession(op.user, op.device, op.state));
         break;
       case 'deleteSession':
-        yield* issue(p.deleteSession(op.user, op.device));
+        yield* call(p.deleteSession(op.user, op.device));
         break;
       case 'putOwnSenderKey':
-        yield* issue(p.putOwnSenderKey(op.record));
+        yield* call(p.putOwnSenderKey(op.record));
         break;
       case 'deleteOwnSenderKey':
-        yield* issue(p.deleteOwnSenderKey(op.groupId));
+        yield* call(p.deleteOwnSenderKey(op.groupId));
         break;
       case 'putSenderKey':
-        yield* issue(p.putSenderKey(op.record));
+        yield* call(p.putSenderKey(op.record));
         break;
       case 'deleteSenderKeys':
         yield* call(
@@ -286,14 +269,14 @@ function* steps(ops: readonly StoreOp[], p: StorePrimitives): Generator<unknown,
         );
         break;
       case 'removeOutbox':
-        yield* issue(p.deleteOutbox(outboxKey(op.messageId, op.recipient, op.recipientDevice)));
+        yield* call(p.deleteOutbox(outboxKey(op.messageId, op.recipient, op.recipientDevice)));
         break;
       case 'touchOutbox': {
         const key = outboxKey(op.messageId, op.recipient, op.recipientDevice);
         const entry = yield* call(p.getOutbox(key));
         if (entry === undefined) break;
         const touched = { ...entry, attempts: entry.attempts + 1, lastAttemptAt: op.at };
-        yield* issue(p.putOutbox([{ key, entry: touched }]));
+        yield* call(p.putOutbox([{ key, entry: touched }]));
         break;
       }
       case 'markSeen': {
@@ -303,24 +286,24 @@ function* steps(ops: readonly StoreOp[], p: StorePrimitives): Generator<unknown,
         break;
       }
       case 'putContact':
-        yield* issue(p.putContact(op.contact));
+        yield* call(p.putContact(op.contact));
         break;
       case 'putGroup':
-        yield* issue(p.putGroup(op.group));
+        yield* call(p.putGroup(op.group));
         break;
       case 'deleteGroup':
-        yield* issue(p.deleteGroup(op.groupId));
+        yield* call(p.deleteGroup(op.groupId));
         break;
       case 'setSetting':
-        yield* issue(p.putKv(settingKey(op.key), op.value));
+        yield* call(p.putKv(settingKey(op.key), op.value));
         break;
       case 'deleteSetting':
-        yield* issue(p.deleteKv(settingKey(op.key)));
+        yield* call(p.deleteKv(settingKey(op.key)));
         break;
     }
   }
   yield* flush();
-  for (const [at, ids] of seen) yield* issue(p.putSeen(ids, at));
+  for (const [at, ids] of seen) yield* call(p.putSeen(ids, at));
 }
 
 /**
@@ -331,48 +314,19 @@ export function applyOpsSync(ops: readonly StoreOp[], primitives: StorePrimitive
   const it = steps(ops, primitives);
   let step = it.next();
   while (!step.done) {
-    const value = step.value instanceof Issued ? step.value.value : step.value;
-    if (value instanceof Promise) {
+    if (step.value instanceof Promise) {
       throw new TypeError('primitives of a synchronous store must not return promises');
     }
-    step = it.next(step.value instanceof Issued ? undefined : value);
+    step = it.next(step.value);
   }
 }
 
-/**
- * Apply a batch on an asynchronous backend. Run it inside the backend's transaction.
- *
- * Plain writes are issued without waiting for each (issue 23: a message's commit was a chain
- * of request → success → next request, and on a busy page every success waited for a turn of
- * the main thread); reads and the message writes are awaited as they come. The batch settles
- * once every write has: the first write that failed is the batch's error, even when a later
- * read failed because of it (a failed request aborts the transaction).
- */
+/** Apply a batch on an asynchronous backend. Run it inside the backend's transaction. */
 export async function applyOps(
   ops: readonly StoreOp[],
   primitives: StorePrimitives,
 ): Promise<void> {
-  const issued: Promise<void>[] = [];
-  let failed: { err: unknown } | null = null;
-  const watch = (write: Promise<void>): void => {
-    issued.push(write.then(undefined, (err: unknown) => void (failed ??= { err })));
-  };
-  let thrown: { err: unknown } | null = null;
   const it = steps(ops, primitives);
-  try {
-    let step = it.next();
-    while (!step.done) {
-      if (step.value instanceof Issued) {
-        if (step.value.value instanceof Promise) watch(step.value.value);
-        step = it.next();
-      } else step = it.next(await step.value);
-    }
-  } catch (err) {
-    thrown = { err };
-  }
-  await Promise.all(issued);
-  // `failed` is set by a write's rejection handler while the loop awaited, which narrowing
-  // cannot see.
-  const first = (failed as { err: unknown } | null) ?? thrown;
-  if (first !== null) throw first.err;
+  let step = it.next();
+  while (!step.done) step = it.next(await step.value);
 }
