@@ -129,10 +129,6 @@ export function createSqliteStore(options: SqliteStoreOptions): ClientStore {
     msgPut: db.prepare(
       'INSERT OR REPLACE INTO sealed_messages (id, c, t, unread, v) VALUES (?, ?, ?, ?, ?)',
     ),
-    /** A new message's row; a taken id changes nothing (`changes` 0: the message is stored). */
-    msgAdd: db.prepare(
-      'INSERT OR IGNORE INTO sealed_messages (id, c, t, unread, v) VALUES (?, ?, ?, ?, ?)',
-    ),
     msgGet: db.prepare<[string], { id: string; v: Uint8Array }>(
       'SELECT id, v FROM sealed_messages WHERE id = ?',
     ),
@@ -271,22 +267,6 @@ export function createSqliteStore(options: SqliteStoreOptions): ClientStore {
         terms.change(id, added, stale);
       }
       terms.write();
-    },
-    // A burst of new messages without the existence check: each row is inserted unless its id
-    // is taken, and only those taken are given back to be read and replaced (issue 15).
-    addMessages: (writes) => {
-      const terms = postings.begin();
-      const stored: number[] = [];
-      writes.forEach(({ message, index }, i) => {
-        const { id, c, t, unread, v } = rows.message(message);
-        if (q.msgAdd.run(id, c, t, unread ? 1 : 0, v).changes === 0) stored.push(i);
-        else if (index !== null) {
-          const { added, stale } = rows.terms(index);
-          terms.change(id, added, stale);
-        }
-      });
-      terms.write();
-      return stored;
     },
     listUnread: (conversationId) =>
       q.msgUnreadIn.all(rows.conversationKey(conversationId)).map((r) => rows.openMessage(r)),
