@@ -191,3 +191,35 @@ describe('dexie schema v5 (search postings per batch)', () => {
     await store.close();
   });
 });
+
+describe('dexie durability', () => {
+  it('asks for strict durability on every read-write transaction (session states before a publish)', async () => {
+    // Chromium's default became "relaxed" in version 121: the complete event may fire before the
+    // write reaches the disk, so after a power loss a session state could roll back behind a
+    // ciphertext already published with it, and the next message would reuse its key.
+    const seen: { mode: string; durability: string }[] = [];
+    const open = IDBDatabase.prototype.transaction;
+    IDBDatabase.prototype.transaction = function (
+      this: IDBDatabase,
+      ...args: Parameters<typeof open>
+    ) {
+      const tx = open.apply(this, args);
+      seen.push({ mode: tx.mode, durability: tx.durability });
+      return tx;
+    };
+    try {
+      n += 1;
+      const store = createDexieStore({ name: `sotto-durability-${n}` });
+      await store.batch([
+        { op: 'putSession', user: 'bob', device: 'd1', state: new Uint8Array([1, 2, 3]) },
+      ]);
+      expect(await store.getSession('bob', 'd1')).toEqual(new Uint8Array([1, 2, 3]));
+      await store.close();
+    } finally {
+      IDBDatabase.prototype.transaction = open;
+    }
+    const writes = seen.filter((t) => t.mode === 'readwrite');
+    expect(writes.length).toBeGreaterThan(0);
+    expect(writes.map((t) => t.durability)).toEqual(writes.map(() => 'strict'));
+  });
+});

@@ -40,6 +40,29 @@ describe('sqlite store file', () => {
     expect(statSync(`${path}-wal`).mode & 0o777).toBe(0o600);
     await store.close();
   });
+
+  it('syncs every commit to disk (synchronous = FULL): a batch holds the states of published ciphertexts', async () => {
+    // In WAL mode NORMAL may lose the last commits to a power loss; a session state rolled back
+    // behind a published ciphertext would make the next message reuse its key. The setting is
+    // per connection, so it is read on the store's own connection.
+    const set: string[] = [];
+    const pragma = Database.prototype.pragma;
+    Database.prototype.pragma = function (this: Database.Database, ...args) {
+      const out = pragma.apply(this, args);
+      if (/^synchronous/.test(args[0]))
+        set.push(String(pragma.call(this, 'synchronous', { simple: true })));
+      return out;
+    };
+    try {
+      const store = createSqliteStore({ path: join(dir, 'sync.sqlite') });
+      await store.setSetting('x', 1);
+      await store.close();
+    } finally {
+      Database.prototype.pragma = pragma;
+    }
+    // 2 = FULL (1 = NORMAL).
+    expect(set).toEqual(['2']);
+  });
 });
 
 function text(id: string, t: number, body: string): MessageRecord {

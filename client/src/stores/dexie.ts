@@ -99,7 +99,13 @@ export class SottoDb extends Dexie {
   postingRedirects!: Table<PostingRedirect, [number, string]>;
 
   constructor(name: string) {
-    super(name);
+    // Every read-write transaction waits for the disk: a batch holds session and sender-key
+    // states, and the send path publishes a ciphertext only once the state that produced it is
+    // committed. Chromium's default became "relaxed" in version 121 (complete before the data
+    // reaches the disk), so after a power loss a state could roll back behind a published
+    // ciphertext and the next message would reuse its key. Measured cost: none on a burst of
+    // 500-message batches, within the noise on the send path (docs/PERFORMANCE.md, 2026-12-07).
+    super(name, { chromeTransactionDurability: 'strict' });
     this.version(1).stores({
       kv: 'key',
       prekeys: '[kind+id], kind',

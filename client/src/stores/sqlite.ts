@@ -80,7 +80,11 @@ export function createSqliteStore(options: SqliteStoreOptions): ClientStore {
   if (onDisk) chmodSync(path, 0o600);
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
+  // FULL, not NORMAL: in WAL mode NORMAL may lose the last commits to a power loss, and a batch
+  // holds the session states a published ciphertext came from — rolled back, the next message
+  // would reuse a key. An fsync a commit: ~0.25 ms here; the queued burst did not move
+  // (docs/PERFORMANCE.md, 2026-12-07).
+  db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   // Deleted and overwritten rows are zeroed on disk, not left in free pages.
   db.pragma('secure_delete = ON');
