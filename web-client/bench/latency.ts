@@ -413,7 +413,7 @@ export async function sendToRender(
   const prefix = `lat-${run}-`;
   await a.evaluate(LONG_TASKS);
   await b.evaluate(LONG_TASKS);
-  await a.evaluate('window.__idb?.tx.clear(); window.__idb?.req.clear()');
+  await a.evaluate('window.__idb?.tx.clear(); window.__idb?.req.clear(); window.__idb?.ms.clear()');
   const profiler = await startProfile(a, profile);
   const framesP = b.evaluate<number[]>(framesScript(messages, timeoutMs));
   const sent = await a.evaluate<{ at: number[]; late: number[] }>(

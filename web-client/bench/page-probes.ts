@@ -55,17 +55,28 @@ export async function startProfile(
 
 /**
  * Counts the page's IndexedDB transactions (by mode and object stores) and requests (by method)
- * from now on — load-independent figures of what the page asks of the store.
+ * from now on — load-independent figures of what the page asks of the store — and how long each
+ * kind of transaction took from its creation to its `complete` event (ms), which is where a
+ * page that waits for IndexedDB spends its time.
  */
 export const IDB_PROBE = `(() => {
   const tx = new Map();
   const req = new Map();
-  window.__idb = { tx, req };
+  const ms = new Map();
+  window.__idb = { tx, req, ms };
   const bump = (m, k) => m.set(k, (m.get(k) ?? 0) + 1);
   const origTx = IDBDatabase.prototype.transaction;
   IDBDatabase.prototype.transaction = function (names, mode, ...rest) {
-    bump(tx, (mode ?? 'readonly') + ' ' + [].concat(names).join('+'));
-    return origTx.call(this, names, mode, ...rest);
+    const key = (mode ?? 'readonly') + ' ' + [].concat(names).join('+');
+    bump(tx, key);
+    const t = origTx.call(this, names, mode, ...rest);
+    const start = performance.now();
+    t.addEventListener('complete', () => {
+      const list = ms.get(key) ?? [];
+      list.push(performance.now() - start);
+      ms.set(key, list);
+    });
+    return t;
   };
   for (const proto of [IDBObjectStore.prototype, IDBIndex.prototype]) {
     for (const m of ['get', 'getAll', 'getAllKeys', 'getKey', 'count', 'openCursor', 'openKeyCursor', 'put', 'add', 'delete']) {
@@ -81,10 +92,19 @@ export const IDB_PROBE = `(() => {
   }
 })()`;
 
-/** What {@link IDB_PROBE} counted, largest first. */
+/**
+ * What {@link IDB_PROBE} counted, largest first; `durations`: per kind of transaction that
+ * completed, how many and their p50 / max in ms (creation → complete).
+ */
 export const IDB_REPORT = `(() => {
   const sort = (m) => Object.fromEntries([...m.entries()].sort((a, b) => b[1] - a[1]));
-  return window.__idb ? { transactions: sort(window.__idb.tx), requests: sort(window.__idb.req) } : null;
+  if (!window.__idb) return null;
+  const durations = {};
+  for (const [k, list] of window.__idb.ms ?? []) {
+    const s = [...list].sort((a, b) => a - b);
+    durations[k] = { n: s.length, p50: Math.round(s[Math.floor(s.length / 2)] * 10) / 10, max: Math.round(s[s.length - 1] * 10) / 10 };
+  }
+  return { transactions: sort(window.__idb.tx), requests: sort(window.__idb.req), durations };
 })()`;
 
 /** MQTT packets of one type seen in a WebSocket frame, with the frame's time (s, CDP clock). */
