@@ -94,6 +94,33 @@ function recording(adds = false): {
   return { p, calls, sessions, messages };
 }
 
+/** Outbox entries for devices d1–d3: d1 put then removed, d2 removed then put, d3 put. */
+function outboxOps(): StoreOp[] {
+  const entry = (device: string, createdAt: number) => ({
+    messageId: 'm9',
+    conversationId: 'dm:bob',
+    recipient: 'bob',
+    recipientDevice: device,
+    topic: 't',
+    createdAt,
+    attempts: 0,
+    plaintext: new Uint8Array([createdAt]),
+  });
+  const remove = (device: string): StoreOp => ({
+    op: 'removeOutbox',
+    messageId: 'm9',
+    recipient: 'bob',
+    recipientDevice: device,
+  });
+  return [
+    { op: 'putOutbox', entries: [entry('d1', 1)] },
+    remove('d1'),
+    remove('d2'),
+    { op: 'putOutbox', entries: [entry('d2', 2), entry('d3', 3)] },
+    { op: 'touchOutbox', messageId: 'm9', recipient: 'bob', recipientDevice: 'd3', at: 4 },
+  ];
+}
+
 describe('the op applier', () => {
   it('writes a receive batch of 100 messages in four primitive calls, not three hundred', async () => {
     const { p, calls, sessions } = recording();
@@ -119,6 +146,48 @@ describe('the op applier', () => {
     expect(messages.get('m200')!.body).toEqual({ text: 'new' });
   });
 
+  it('reads the rows a batch of receipts rewrites in one call, writes them in one, and removes their outbox entries in one', async () => {
+    const { p, calls, messages } = recording();
+    await applyOps(receiveBatch(100), p);
+    calls.length = 0;
+    // What the sender's page commits when its messages' receipts come: per message one
+    // rewrite and one outbox removal (before: a read, a write and a removal each, in turn).
+    await applyOps(
+      Array.from({ length: 100 }, (_, i): StoreOp[] => [
+        { op: 'setReceipt', messageId: `m${i}`, recipient: 'bob', status: 'delivered' },
+        { op: 'removeOutbox', messageId: `m${i}`, recipient: 'bob', recipientDevice: 'd1' },
+      ]).flat(),
+      p,
+    );
+    expect(calls.sort()).toEqual(['deleteOutbox', 'getMessages', 'putMessages']);
+    expect(messages.get('m99')!.status).toEqual({ bob: 'delivered' });
+    // A send run: the messages, their outbox entries and the session, one call each.
+    calls.length = 0;
+    await applyOps(
+      Array.from({ length: 50 }, (_, i): StoreOp[] => [
+        { op: 'putMessage', message: message(`s${i}`, `sent ${i}`) },
+        {
+          op: 'putOutbox',
+          entries: [
+            {
+              messageId: `s${i}`,
+              conversationId: 'dm:bob',
+              recipient: 'bob',
+              recipientDevice: 'd1',
+              topic: 't',
+              createdAt: i,
+              attempts: 0,
+              plaintext: new Uint8Array([i]),
+            },
+          ],
+        },
+        { op: 'putSession', user: 'bob', device: 'd1', state: new Uint8Array([i]) },
+      ]).flat(),
+      p,
+    );
+    expect(calls.sort()).toEqual(['getMessages', 'putMessages', 'putOutbox', 'putSession']);
+  });
+
   it('writes messages before an op that reads them, and ends where the ops applied one by one end', async () => {
     const ops: StoreOp[] = [
       ...receiveBatch(3),
@@ -130,6 +199,17 @@ describe('the op applier', () => {
       { op: 'markConversationRead', conversationId: 'dm:bob' },
       { op: 'putSession', user: 'bob', device: 'd2', state: new Uint8Array([7]) },
       { op: 'markSeen', ids: ['x'], at: 6 },
+      // A row rewritten, then put whole, then rewritten again; edited twice; receipts after
+      // the conversation was read; an unknown row.
+      { op: 'setReceipt', messageId: 'm0', recipient: 'me', status: 'delivered' },
+      { op: 'putMessage', message: { ...message('m0', 'replaced'), unread: false } },
+      { op: 'react', messageId: 'm0', user: 'bob', emoji: '🎉' },
+      { op: 'editMessage', messageId: 'm2', body: { text: 'second thoughts' }, editedAt: 10 },
+      { op: 'setReceipt', messageId: 'm2', recipient: 'me', status: 'played' },
+      { op: 'editMessage', messageId: 'm2', body: { text: 'third thoughts' }, editedAt: 11 },
+      { op: 'setReceipt', messageId: 'nope', recipient: 'me', status: 'read' },
+      // Outbox entries put and removed, removed and put again, in one batch.
+      ...outboxOps(),
     ];
     const together = createMemoryStore();
     await together.batch(ops);
@@ -150,5 +230,17 @@ describe('the op applier', () => {
     expect(m3!.body).toEqual({ text: 'edited' });
     expect(m3!.unread).toBe(false);
     expect((await together.search('edited')).map((h) => h.message.id)).toEqual(['m3']);
+    const [m0] = await list(together);
+    expect(m0!.body).toEqual({ text: 'replaced' });
+    expect(m0!.status).toEqual({});
+    expect(m0!.reactions).toEqual({ bob: '🎉' });
+    expect(m2!.body).toEqual({ text: 'third thoughts' });
+    expect(m2!.status).toEqual({ me: 'played' });
+    for (const s of [together, oneByOne]) {
+      expect((await s.search('thoughts')).map((h) => h.message.id)).toEqual(['m2']);
+      expect(await s.search('second')).toEqual([]);
+      expect(await s.search('hello 2')).toEqual([]);
+      expect((await s.listOutbox()).map((e) => e.recipientDevice)).toEqual(['d2', 'd3']);
+    }
   });
 });

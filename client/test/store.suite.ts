@@ -589,6 +589,37 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       ]);
     });
 
+    it('rewrites a message several times in one batch: its last text is indexed, its receipts and reactions kept', async () => {
+      const s = await open();
+      const a = message({ body: { text: 'original plums' }, outgoing: true });
+      const b = message({ body: { text: 'other pears' }, timestamp: 2, outgoing: true });
+      await s.batch([a, b].map((m) => ({ op: 'putMessage' as const, message: m })));
+      await s.batch([
+        { op: 'setReceipt', messageId: a.id, recipient: 'bob:d1', status: 'delivered' },
+        { op: 'editMessage', messageId: a.id, body: { text: 'middle apples' }, editedAt: 5 },
+        { op: 'react', messageId: b.id, user: 'bob', emoji: '👍' },
+        { op: 'setReceipt', messageId: a.id, recipient: 'bob:d1', status: 'read' },
+        { op: 'editMessage', messageId: a.id, body: { text: 'final cherries' }, editedAt: 6 },
+        { op: 'setReceipt', messageId: b.id, recipient: 'bob:d1', status: 'delivered' },
+        { op: 'deleteMessage', messageId: b.id },
+      ]);
+      for (const gone of ['original', 'plums', 'middle', 'apples', 'other', 'pears'])
+        expect(await s.search(gone), gone).toEqual([]);
+      const [hit] = await s.search('cherries');
+      expect(hit?.message).toMatchObject({
+        id: a.id,
+        body: { text: 'final cherries' },
+        status: { 'bob:d1': 'read' },
+        edited: true,
+      });
+      const listed = await s.listMessages(a.conversationId, { limit: 5 });
+      expect(listed.find((m) => m.id === b.id)).toMatchObject({
+        id: b.id,
+        deleted: true,
+        status: { 'bob:d1': 'delivered' },
+      });
+    });
+
     it('searches edited and deleted messages by their current text only, each hit once', async () => {
       const s = await open();
       const a = message({ body: { text: 'draft one about plums' }, timestamp: 1 });

@@ -90,7 +90,7 @@ export interface StorePrimitives {
   getOutbox(key: string): MaybePromise<OutboxEntry | undefined>;
   /** Put outbox entries under their {@link outboxKey}. */
   putOutbox(entries: readonly { key: string; entry: OutboxEntry }[]): MaybePromise<void>;
-  deleteOutbox(key: string): MaybePromise<void>;
+  deleteOutbox(keys: readonly string[]): MaybePromise<void>;
   putSeen(ids: readonly string[], at: number): MaybePromise<void>;
   putContact(contact: ContactRecord): MaybePromise<void>;
   putGroup(group: GroupRecord): MaybePromise<void>;
@@ -110,14 +110,24 @@ function reindex(old: MessageRecord | undefined, next: MessageRecord): TermChang
   return { terms: messageTerms(next), stale: old ? [...messageTerms(old).keys()] : [] };
 }
 
-/** Ops that read stored messages: a run of message puts before them must be written first. */
-const READS_MESSAGES: ReadonlySet<StoreOp['op']> = new Set([
+/** Ops that rewrite one stored message: its row is read once, before the batch's first op. */
+type RowUpdate = Extract<StoreOp, { op: 'setReceipt' | 'editMessage' | 'deleteMessage' | 'react' }>;
+const UPDATES_ROW: ReadonlySet<StoreOp['op']> = new Set<RowUpdate['op']>([
   'setReceipt',
   'editMessage',
   'deleteMessage',
   'react',
-  'markConversationRead',
 ]);
+const updatesRow = (op: StoreOp): op is RowUpdate => UPDATES_ROW.has(op.op);
+
+/**
+ * The search-term change of a row rewritten twice before either write reached the backend:
+ * the terms of the newest version, and the stale tokens of the version the backend holds.
+ */
+function laterIndex(pending: TermChange | null, next: TermChange | null): TermChange | null {
+  if (next === null) return pending; // the text did not change: the pending change stands
+  return { terms: next.terms, stale: pending?.stale ?? next.stale };
+}
 
 /** The row an op overwrites as a whole, for ops a later op on the same row makes moot. */
 function overwrittenRow(op: StoreOp): string | null {
@@ -154,16 +164,31 @@ function superseded(ops: readonly StoreOp[]): Set<number> {
 /**
  * Every write of a batch as primitive calls, with the result of applying the ops in order —
  * but coalesced, because a receive batch is per message `putSession`, `markSeen`, `putMessage`
- * and one primitive call each would be one IndexedDB request each: message puts go down as one
- * bulk write until an op that reads messages, superseded session and sender-key states are
- * skipped, and seen ids (which nothing here reads) are written together at the end.
+ * and one primitive call each would be one IndexedDB request each, and on a page every request
+ * waits for its answer behind whatever else the page does (issue 23): message puts go down as
+ * one bulk write until an op that rewrites one of them; the rows that receipts, edits, deletes
+ * and reactions rewrite are read in one request up front and written in one at the end;
+ * outbox puts and removals go down together until the other kind comes; superseded session and
+ * sender-key states are skipped, and seen ids (which nothing here reads) are written at the end.
  */
 function* steps(ops: readonly StoreOp[], p: StorePrimitives): Generator<unknown, void, unknown> {
+  /** Message puts not written yet, in order, and their ids. */
   let run: MessageRecord[] = [];
+  const inRun = new Set<string>();
+  /** Message rows as this batch has them so far (undefined: not stored), for the rewrites. */
+  const rows = new Map<string, MessageRecord | undefined>();
+  /** Rewritten rows not written yet (no id is in `run` and here at once). */
+  const rewritten = new Map<string, MessageWrite>();
+  /** Outbox writes not written yet: puts or removals, one kind at a time (their order counts). */
+  let outboxPuts: { key: string; entry: OutboxEntry }[] = [];
+  let outboxRemovals: string[] = [];
+
   function* flush(): Generator<unknown, void, unknown> {
     if (run.length === 0) return;
     let batch = run;
     run = [];
+    inRun.clear();
+    for (const m of batch) rows.set(m.id, m);
     // A run of distinct ids goes down as new messages where the backend can tell the stored
     // ones apart as it writes; only those are read and replaced below.
     if (p.addMessages !== undefined && new Set(batch.map((m) => m.id)).size === batch.length) {
@@ -185,17 +210,40 @@ function* steps(ops: readonly StoreOp[], p: StorePrimitives): Generator<unknown,
     });
     yield* call(p.putMessages(writes));
   }
+  function* writeRewritten(): Generator<unknown, void, unknown> {
+    if (rewritten.size === 0) return;
+    const writes = [...rewritten.values()];
+    rewritten.clear();
+    yield* call(p.putMessages(writes));
+  }
+  function* writeOutbox(): Generator<unknown, void, unknown> {
+    if (outboxPuts.length > 0) yield* call(p.putOutbox(outboxPuts));
+    if (outboxRemovals.length > 0) yield* call(p.deleteOutbox(outboxRemovals));
+    outboxPuts = [];
+    outboxRemovals = [];
+  }
   /** Rewrite one message through `fn`; `text` says whether its searchable text may change. */
   function* update(
     id: string,
     fn: (m: MessageRecord) => MessageRecord,
     text: boolean,
   ): Generator<unknown, void, unknown> {
-    const [old] = yield* call(p.getMessages([id]));
+    if (inRun.has(id)) yield* flush();
+    if (!rows.has(id)) rows.set(id, (yield* call(p.getMessages([id])))[0]);
+    const old = rows.get(id);
     if (old === undefined) return; // unknown message: no-op (a receipt may beat its message)
     const next = fn(old);
     if (next === old) return; // nothing changed (receipt not forward, edit of a tombstone)
-    yield* call(p.putMessages([{ message: next, index: text ? reindex(old, next) : null }]));
+    rows.set(id, next);
+    const index = laterIndex(rewritten.get(id)?.index ?? null, text ? reindex(old, next) : null);
+    rewritten.set(id, { message: next, index });
+  }
+
+  // The rows the batch rewrites, as stored before it: one read.
+  const toRead = [...new Set(ops.filter(updatesRow).map((op) => op.messageId))];
+  if (toRead.length > 0) {
+    const found = yield* call(p.getMessages(toRead));
+    toRead.forEach((id, i) => rows.set(id, found[i]));
   }
   const moot = superseded(ops);
   /** Seen ids by the time they were seen at, written last. */
@@ -203,11 +251,13 @@ function* steps(ops: readonly StoreOp[], p: StorePrimitives): Generator<unknown,
 
   for (const [i, op] of ops.entries()) {
     if (op.op === 'putMessage') {
+      // A put replaces the whole row: a rewrite of it earlier in the batch is moot.
+      rewritten.delete(op.message.id);
       run.push(op.message);
+      inRun.add(op.message.id);
       continue;
     }
     if (moot.has(i)) continue;
-    if (READS_MESSAGES.has(op.op)) yield* flush();
     switch (op.op) {
       case 'putAccount':
         yield* call(p.putKv(ACCOUNT_KEY, op.account));
@@ -251,27 +301,30 @@ function* steps(ops: readonly StoreOp[], p: StorePrimitives): Generator<unknown,
         yield* update(op.messageId, (m) => withReaction(m, op.user, op.emoji), false);
         break;
       case 'markConversationRead': {
+        // Read from the backend: everything written before must be there.
+        yield* flush();
+        yield* writeRewritten();
         const unread = yield* call(p.listUnread(op.conversationId));
         if (unread.length === 0) break;
-        yield* call(
-          p.putMessages(unread.map((m) => ({ message: { ...m, unread: false }, index: null }))),
-        );
+        const read = unread.map((m) => ({ ...m, unread: false }));
+        for (const m of read) rows.set(m.id, m);
+        yield* call(p.putMessages(read.map((message) => ({ message, index: null }))));
         break;
       }
       case 'putOutbox':
-        yield* call(
-          p.putOutbox(
-            op.entries.map((entry) => ({
-              key: outboxKey(entry.messageId, entry.recipient, entry.recipientDevice),
-              entry,
-            })),
-          ),
-        );
+        if (outboxRemovals.length > 0) yield* writeOutbox();
+        for (const entry of op.entries)
+          outboxPuts.push({
+            key: outboxKey(entry.messageId, entry.recipient, entry.recipientDevice),
+            entry,
+          });
         break;
       case 'removeOutbox':
-        yield* call(p.deleteOutbox(outboxKey(op.messageId, op.recipient, op.recipientDevice)));
+        if (outboxPuts.length > 0) yield* writeOutbox();
+        outboxRemovals.push(outboxKey(op.messageId, op.recipient, op.recipientDevice));
         break;
       case 'touchOutbox': {
+        yield* writeOutbox();
         const key = outboxKey(op.messageId, op.recipient, op.recipientDevice);
         const entry = yield* call(p.getOutbox(key));
         if (entry === undefined) break;
@@ -303,6 +356,8 @@ function* steps(ops: readonly StoreOp[], p: StorePrimitives): Generator<unknown,
     }
   }
   yield* flush();
+  yield* writeRewritten();
+  yield* writeOutbox();
   for (const [at, ids] of seen) yield* call(p.putSeen(ids, at));
 }
 

@@ -348,7 +348,7 @@ export function createDexieStore(options: DexieStoreOptions): ClientStore {
     },
     putOutbox: (entries) =>
       db.sealedOutbox.bulkPut(entries.map(({ key, entry }) => rows.outbox(key, entry))).then(done),
-    deleteOutbox: (key) => db.sealedOutbox.delete(rows.outboxKey(key)),
+    deleteOutbox: (keys) => db.sealedOutbox.bulkDelete(keys.map((k) => rows.outboxKey(k))),
     putSeen: (ids, at) => db.seen.bulkPut(ids.map((id) => ({ id, at }))).then(done),
     putContact: (c) => db.sealedContacts.put(rows.contact(c)).then(done),
     putGroup: (g) => db.sealedGroups.put(rows.group(g)).then(done),

@@ -125,7 +125,9 @@ export function createMemoryStore(): ClientStore {
     putOutbox: (entries) => {
       for (const { key, entry } of entries) set(s.outbox, key, clone(entry));
     },
-    deleteOutbox: (key) => del(s.outbox, key),
+    deleteOutbox: (keys) => {
+      for (const key of keys) del(s.outbox, key);
+    },
     putSeen: (ids, at) => {
       for (const id of ids) set(s.seen, id, at);
     },

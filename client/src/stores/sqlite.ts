@@ -284,7 +284,9 @@ export function createSqliteStore(options: SqliteStoreOptions): ClientStore {
         q.outboxPut.run(k, createdAt, v);
       }
     },
-    deleteOutbox: (key) => void q.outboxDel.run(rows.outboxKey(key)),
+    deleteOutbox: (keys) => {
+      for (const key of keys) q.outboxDel.run(rows.outboxKey(key));
+    },
     putSeen: (ids, at) => void q.seenPut.run(at, JSON.stringify(ids)),
     putContact: (c) => {
       const { k, v } = rows.contact(c);
