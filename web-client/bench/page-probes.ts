@@ -57,13 +57,17 @@ export async function startProfile(
  * Counts the page's IndexedDB transactions (by mode and object stores) and requests (by method)
  * from now on — load-independent figures of what the page asks of the store — and how long each
  * kind of transaction took from its creation to its `complete` event (ms), which is where a
- * page that waits for IndexedDB spends its time.
+ * page that waits for IndexedDB spends its time — split in three: creation → its first request
+ * answered (waiting for the transactions before it on the same tables, and one round trip),
+ * → its last request made (the page's work between its requests), → complete (the last
+ * answers and the commit).
  */
 export const IDB_PROBE = `(() => {
   const tx = new Map();
   const req = new Map();
   const ms = new Map();
-  window.__idb = { tx, req, ms };
+  const phases = new Map();
+  window.__idb = { tx, req, ms, phases };
   const bump = (m, k) => m.set(k, (m.get(k) ?? 0) + 1);
   const origTx = IDBDatabase.prototype.transaction;
   IDBDatabase.prototype.transaction = function (names, mode, ...rest) {
@@ -71,10 +75,20 @@ export const IDB_PROBE = `(() => {
     bump(tx, key);
     const t = origTx.call(this, names, mode, ...rest);
     const start = performance.now();
+    t.__first = undefined;
+    t.__last = start;
     t.addEventListener('complete', () => {
+      const end = performance.now();
       const list = ms.get(key) ?? [];
-      list.push(performance.now() - start);
+      list.push(end - start);
       ms.set(key, list);
+      const first = t.__first ?? end;
+      const last = Math.max(t.__last, first);
+      const p = phases.get(key) ?? [[], [], []];
+      p[0].push(first - start);
+      p[1].push(last - first);
+      p[2].push(end - last);
+      phases.set(key, p);
     });
     return t;
   };
@@ -86,7 +100,15 @@ export const IDB_PROBE = `(() => {
       proto[m] = function (...args) {
         const store = this.objectStore ? this.objectStore.name + '.' + this.name : this.name;
         bump(req, kind + m + ' ' + store);
-        return orig.apply(this, args);
+        const r = orig.apply(this, args);
+        const t = r.transaction;
+        if (t) {
+          t.__last = performance.now();
+          r.addEventListener('success', () => {
+            if (t.__first === undefined) t.__first = performance.now();
+          });
+        }
+        return r;
       };
     }
   }
@@ -103,6 +125,11 @@ export const IDB_REPORT = `(() => {
   for (const [k, list] of window.__idb.ms ?? []) {
     const s = [...list].sort((a, b) => a - b);
     durations[k] = { n: s.length, p50: Math.round(s[Math.floor(s.length / 2)] * 10) / 10, max: Math.round(s[s.length - 1] * 10) / 10 };
+    const p = window.__idb.phases?.get(k);
+    if (p) {
+      const med = (a) => { const x = [...a].sort((u, v) => u - v); return Math.round(x[Math.floor(x.length / 2)] * 10) / 10; };
+      durations[k].phasesP50 = { toFirstAnswer: med(p[0]), betweenRequests: med(p[1]), toComplete: med(p[2]) };
+    }
   }
   return { transactions: sort(window.__idb.tx), requests: sort(window.__idb.req), durations };
 })()`;
