@@ -98,11 +98,11 @@ function recording(adds = false): {
 function outboxOps(): StoreOp[] {
   const entry = (device: string, createdAt: number) => ({
     messageId: 'm9',
-    conversationId: 'dm:bob',
     recipient: 'bob',
     recipientDevice: device,
     topic: 't',
     createdAt,
+    lastAttemptAt: 0,
     attempts: 0,
     plaintext: new Uint8Array([createdAt]),
   });
@@ -171,11 +171,11 @@ describe('the op applier', () => {
           entries: [
             {
               messageId: `s${i}`,
-              conversationId: 'dm:bob',
               recipient: 'bob',
               recipientDevice: 'd1',
               topic: 't',
               createdAt: i,
+              lastAttemptAt: 0,
               attempts: 0,
               plaintext: new Uint8Array([i]),
             },
