@@ -359,7 +359,7 @@ function stepFigures(at: Iterable<Map<string, number>>): StepFigure[] {
  * `messages` from Alice's open DM with Bob to Bob's open DM with her at `rate` a second, after
  * as many bare-path messages at the same rate. Both pages are (re)loaded with the trace on and
  * left with it off. With `profile`, Chromium's CPU profile of Alice's page while she sends is
- * written there.
+ * written there, and Bob's beside it (`….receiver.cpuprofile`).
  */
 export async function sendToRender(
   a: Page,
@@ -415,6 +415,10 @@ export async function sendToRender(
   await b.evaluate(LONG_TASKS);
   await a.evaluate('window.__idb?.tx.clear(); window.__idb?.req.clear(); window.__idb?.ms.clear()');
   const profiler = await startProfile(a, profile);
+  const receiverProfiler = await startProfile(
+    b,
+    profile && `${profile.replace(/\.cpuprofile$/, '')}.receiver.cpuprofile`,
+  );
   const framesP = b.evaluate<number[]>(framesScript(messages, timeoutMs));
   const sent = await a.evaluate<{ at: number[]; late: number[] }>(
     pacedScript(
@@ -425,6 +429,7 @@ export async function sendToRender(
   );
   const frames = await framesP;
   await profiler?.();
+  await receiverProfiler?.();
   const tasks = { sender: await longTasks(a), receiver: await longTasks(b) };
   const idb = await a.evaluate<{
     transactions: Record<string, number>;

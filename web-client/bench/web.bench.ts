@@ -22,8 +22,8 @@
  * `BENCH_ONLY=live` runs only the live burst, into a conversation seeded with `BENCH_BURST`
  * messages written straight into IndexedDB (minutes instead of the whole run, for before/after
  * comparisons). `BENCH_ONLY=latency` runs only send → render, with its per-step breakdown and
- * the bare mqtt.js path beside it (latency.ts), and with `BENCH_PROFILE` the CPU profile of the
- * sending page. `BENCH_ONLY=queued` runs only the queued burst (no seed, no latency phase) and
+ * the bare mqtt.js path beside it (latency.ts), and with `BENCH_PROFILE=f.cpuprofile` the CPU
+ * profile of the sending page (and of the receiving one, in `f.receiver.cpuprofile`). `BENCH_ONLY=queued` runs only the queued burst (no seed, no latency phase) and
  * adds load-independent counts: the page's IndexedDB transactions and requests, and from the
  * wire (CDP) the PUBLISHes in flight and the PUBACK groups, i.e. the broker's hand-over pace and
  * the page's receive batches. `BENCH_PROFILE=file.cpuprofile` records Chromium's CPU profile of
