@@ -331,17 +331,20 @@ export class Pairwise {
    * anything is published.
    */
   async encryptAndPublish(sends: SendTarget[], senderKey = false): Promise<void> {
-    // Each device's session as stored, read once; a later send to the same device in this
-    // batch continues from the state the earlier one left.
+    // Each device's session as stored, read once — the reads go out together: on a page each
+    // answer waits for a turn of the main thread (issue 23) — and a later send to the same
+    // device in this batch continues from the state the earlier one left.
+    const devices = new Map(sends.map((s) => [`${s.user}|${s.device}`, s] as const));
+    const read = await Promise.all(
+      [...devices.values()].map((s) => this.ctx.store.getSession(s.user, s.device)),
+    );
     const states = new Map<string, Uint8Array | null>();
     const missing: { user: string; device: string }[] = [];
-    for (const s of sends) {
-      const key = `${s.user}|${s.device}`;
-      if (states.has(key)) continue;
-      const state = await this.ctx.store.getSession(s.user, s.device);
+    [...devices].forEach(([key, s], i) => {
+      const state = read[i] ?? null;
       states.set(key, state);
       if (!state) missing.push(s);
-    }
+    });
     const bundles = this.prefetchBundles(missing);
     const uiks = new Map<string, Uint8Array>();
     const writes = new Map<string, StoreOp>();

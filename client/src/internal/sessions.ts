@@ -237,23 +237,29 @@ export async function decryptPairwise(
   const refuse = (): never => {
     throw new UntrustedSenderError(user, device, own);
   };
+  // Current session first, then the previous one (kept when the peer re-keyed or both sides
+  // started a session at once, until one of them wins), then a held one. The three are read
+  // together and while the directory is asked: on a page each read's answer waits for a turn of
+  // the main thread, and reads one after another took a turn each (issue 23).
+  const prevSlot = previousSlot(device);
+  const holdSlot = heldSlot(device);
+  const slots = Promise.all([
+    store.getSession(user, device),
+    store.getSession(user, prevSlot),
+    store.getSession(user, holdSlot),
+  ]);
+  slots.catch(() => undefined); // awaited below unless the sender is refused first
   // A PREKEY envelope names its certificate: ask the directory before any DH or KEM work.
   let verdict: Vouch | null = null;
   if (info.certificate) {
     verdict = await directory.vouch(user, device, info.certificate, store);
     if (verdict === 'unlisted') refuse();
   }
-  // Current session first, then the previous one (kept when the peer re-keyed or both sides
-  // started a session at once, until one of them wins), then a held one.
-  const prevSlot = previousSlot(device);
-  const holdSlot = heldSlot(device);
+  const [current, previous, heldState] = await slots;
   const candidates: { slot: string; state: Uint8Array }[] = [];
-  const current = await store.getSession(user, device);
   if (current && verdict !== 'held') candidates.push({ slot: device, state: current });
-  const previous = verdict === 'held' ? null : await store.getSession(user, prevSlot);
-  if (previous) candidates.push({ slot: prevSlot, state: previous });
-  const heldState = verdict === 'ok' ? null : await store.getSession(user, holdSlot);
-  if (heldState) candidates.push({ slot: holdSlot, state: heldState });
+  if (previous && verdict !== 'held') candidates.push({ slot: prevSlot, state: previous });
+  if (heldState && verdict !== 'ok') candidates.push({ slot: holdSlot, state: heldState });
   let firstError: unknown = null;
   for (const c of candidates) {
     const session = options.cache?.take(c.state) ?? Session.deserialize(c.state);

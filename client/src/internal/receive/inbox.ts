@@ -85,7 +85,9 @@ export class InboxReceiver {
         if (trace) locked = performance.now();
         // Session states and seen ids written by this batch but not committed yet; session
         // slots and contacts read by it (a slot or a contact changes only through this batch's
-        // ops while it holds the lock — sessions are staged here, contacts dropped at a commit).
+        // ops while it holds the lock — sessions are staged here, contacts dropped at a commit —
+        // and through the directory's first sight of a user, which pins the contact before the
+        // check that first reads it: so a contact is not read ahead of that check).
         const sessions = new Map<string, Uint8Array | null>();
         const contacts = new Map<string, Promise<ContactRecord | null>>();
         const seen = new Set<string>();
