@@ -10,7 +10,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SottoClient } from '../src/engine.ts';
 import type { Profile } from '../src/index.ts';
 import { secretsIn } from './support/raw-scan.ts';
-import { clientPool, startServer, uname, until, type TestServer } from './support/server.ts';
+import { createMemoryStore } from '../src/stores/memory.ts';
+import {
+  clientPool,
+  makeClient,
+  startServer,
+  uname,
+  until,
+  type TestServer,
+} from './support/server.ts';
 
 const PW = 'correct horse battery';
 let srv: TestServer;
@@ -127,6 +135,42 @@ describe('profiles', () => {
     // The key server's database and blob folder hold ciphertext only.
     const found = secretsIn(filesUnder(srv.dataDir), { texts: ['Alice Liddell'], keys: [PNG] });
     expect(found).toEqual([]);
+  });
+
+  it('a burst of sends into one conversation checks the profile a few times, not once a message', async () => {
+    // Alice's store counts reads of her own profile (each is an IndexedDB transaction on a page).
+    const inner = createMemoryStore();
+    let ownReads = 0;
+    const store = new Proxy(inner, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        if (prop !== 'getSetting') return value;
+        const read = value as (key: string) => Promise<unknown>;
+        return (key: string) => {
+          if (key === 'profile.own') ownReads++;
+          return read.call(target, key);
+        };
+      },
+    });
+    const alice = pool.track(makeClient(srv, store));
+    const aliceName = uname('alice');
+    await alice.register(aliceName, PW);
+    await alice.start();
+    const bob = await user('bob');
+    await alice.profile.set({ displayName: 'Burst Alice' });
+    const profiles: string[] = [];
+    bob.c.on('profile', (e) => profiles.push(e.user));
+    ownReads = 0;
+    const N = 60;
+    await Promise.all(Array.from({ length: N }, (_, i) => alice.sendText(bob.name, `b${i}`)));
+    await received(bob.c, `dm:${aliceName}`, `b${N - 1}`);
+    await until(async () => (await nameOf(bob.c, aliceName)) === 'Burst Alice', 'the profile');
+    // Let every share queued by the burst finish: a later share must not send it again.
+    await alice.sendText(bob.name, 'after');
+    await received(bob.c, `dm:${aliceName}`, 'after');
+    // One share a message read the own profile N + 1 times; queued shares are one.
+    expect(ownReads).toBeLessThanOrEqual(4);
+    expect(profiles).toEqual([aliceName]);
   });
 
   it('a profile describes only its sender, and an older one never replaces a newer one', async () => {

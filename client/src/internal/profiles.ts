@@ -103,6 +103,8 @@ export interface ProfileSends {
 export class Profiles {
   /** Sharing runs one at a time, so the markers in {@link SHARED_SETTING} never race. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Shares queued and not begun yet, by conversation. */
+  readonly #queuedShares = new Map<string, Promise<void>>();
 
   constructor(
     private readonly ctx: Ctx,
@@ -191,7 +193,13 @@ export class Profiles {
    * group we are in gains members, so a new contact or a late joiner gets it.
    */
   share(conversationId: string): Promise<void> {
-    return this.serial(async () => {
+    // A share of this conversation already queued and not begun reads everything afresh when it
+    // begins, so a call now asks for nothing more: a burst of sends into one conversation costs a
+    // few shares (each reads the own profile and the markers), not one a message (issue 23).
+    const queued = this.#queuedShares.get(conversationId);
+    if (queued !== undefined) return queued;
+    const share = this.serial(async () => {
+      this.#queuedShares.delete(conversationId);
       const profile = await this.own();
       if (!profile) return;
       const shared = (await this.ctx.store.getSetting<Shared>(SHARED_SETTING)) ?? {};
@@ -215,5 +223,7 @@ export class Profiles {
       };
       await this.ctx.store.setSetting(SHARED_SETTING, shared);
     });
+    this.#queuedShares.set(conversationId, share);
+    return share;
   }
 }
