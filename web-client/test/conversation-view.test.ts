@@ -127,6 +127,17 @@ describe('<conversation-view> live messages', () => {
     session.dispose();
   });
 
+  it("shows the user's own message from the messenger's answer, without re-reading", async () => {
+    const { view, session, reads } = await openView(30);
+    const send = new CustomEvent('send', { detail: { text: 'my own words', mentions: [] } });
+    view.shadowRoot!.querySelector('chat-composer')!.dispatchEvent(send);
+    await until(() => shownTexts(view).includes('my own words'));
+    await new Promise((r) => setTimeout(r, 200)); // a re-read would have started by now
+    expect(reads).toEqual({ range: 0, count: 0 });
+    expect(shownTexts(view).slice(-2)).toEqual(['old 29', 'my own words']);
+    session.dispose();
+  });
+
   it('re-reads on changes other than new messages (an edit)', async () => {
     const { view, session, reads } = await openView(30);
     await session.history.store.batch([

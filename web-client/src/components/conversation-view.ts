@@ -250,6 +250,7 @@ export class ConversationView extends LitElement {
         const target = this._editing;
         this._editing = undefined;
         await s.messenger.edit(id, target.id, text, mentions);
+        s.touch(id);
       } else {
         const replyTo = this._replyTo?.id;
         this._replyTo = undefined;
@@ -258,9 +259,9 @@ export class ConversationView extends LitElement {
           ...(replyTo !== undefined ? { replyTo } : {}),
           ...(mentions.length > 0 ? { mentions } : {}),
         });
+        // The messenger's `history` event brought the message itself: the list appends it.
         s.pendingDms.delete(parseConversationId(id).ref);
       }
-      s.touch(id);
     } catch (err) {
       this.uploads.toast(err);
     } finally {

@@ -519,6 +519,8 @@ class EngineMessenger implements MessengerService {
     return translated(async () => {
       const m = await this.engine().sendText(conversationId, text, options);
       this.host.sent.add(m.id, m.conversationId);
+      // The record as stored: an open conversation appends it, no re-read of its rows (issue 23).
+      this.host.emit({ type: 'history', conversationIds: [m.conversationId], added: [m] });
       return { id: m.id, sentAt: m.timestamp };
     });
   }

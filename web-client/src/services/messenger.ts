@@ -506,7 +506,10 @@ export interface MessengerService {
   /** Join an open room from the directory; returns its conversation id. */
   joinOpenRoom(groupId: string): Promise<ConversationId>;
 
-  /** Encrypt and send; resolves once the message is in the local outbox. */
+  /**
+   * Encrypt and send; resolves once the message is in the local outbox, after a `history` event
+   * whose `added` holds it as stored (the views append it without re-reading).
+   */
   sendText(
     conversationId: ConversationId,
     text: string,

@@ -243,9 +243,20 @@ export class RecordingMessenger implements MessengerService {
   async leaveGroup(...args: unknown[]) {
     this.record('leaveGroup', ...args);
   }
+  /** Stores the message and announces it as the engine adapter does (`added`: the stored record). */
   async sendText(conversationId: string, text: string, options?: { replyTo?: string }) {
     this.record('sendText', conversationId, text, options);
-    return { id: `m${this.calls.length}`, sentAt: Date.now() };
+    const m = message({
+      id: `m${this.calls.length}`,
+      conversationId,
+      sender: this.account?.username ?? 'alice',
+      senderDevice: this.account?.deviceId ?? 'dev1',
+      outgoing: true,
+      body: { text },
+    });
+    await putMessages(this.localStore.store, [m]);
+    this.emit({ type: 'history', conversationIds: [conversationId], added: [m] });
+    return { id: m.id, sentAt: m.timestamp };
   }
   async sendFile(
     conversationId: string,
