@@ -167,10 +167,16 @@ function seenScript(prefix: string, n: number, timeoutMs: number): string {
 }
 
 /**
- * In-page (Bob): the epoch ms of every animation frame from now until `n` more messages were
- * rendered into the message list (the app's `rendered` step) or `timeoutMs` passed. A message
- * is on screen in the first frame after its row went into the DOM: a watcher that looks for the
- * bubbles in each frame misses rows a burst scrolls out before the next frame on a busy page.
+ * In-page (Bob): for every frame from now until `n` more messages were rendered into the message
+ * list (the app's `rendered` step) or `timeoutMs` passed, the epoch ms at which its layout was
+ * done — a ResizeObserver callback on an element whose width each frame's first animation-frame
+ * callback changes (the observer is called after that frame's style and layout, before its
+ * paint). A message is on screen in the first frame laid out after its row went into the DOM,
+ * which is the frame whose animation-frame callbacks rendered it when the list renders there
+ * (its frame gate), else the next one. A watcher that looks for the bubbles in each frame misses
+ * rows a burst scrolls out before the next frame on a busy page; the time of a frame's first
+ * callback, used before, counted a frame too many for every row rendered in a later callback of
+ * the same frame.
  */
 function framesScript(n: number, timeoutMs: number): string {
   return `new Promise((resolve) => {
@@ -178,13 +184,29 @@ function framesScript(n: number, timeoutMs: number): string {
     const log = window.__traceLog;
     let scanned = log.length;
     let rendered = 0;
+    let done = false;
     const deadline = performance.now() + ${timeoutMs};
-    const tick = () => {
+    const probe = document.createElement('div');
+    probe.style.cssText = 'position:fixed;left:-10px;top:0;height:1px;width:1px;pointer-events:none';
+    document.body.append(probe);
+    const observer = new ResizeObserver(() => {
       frames.push(performance.timeOrigin + performance.now());
+      if (!done) return;
+      observer.disconnect();
+      probe.remove();
+      resolve(frames);
+    });
+    observer.observe(probe);
+    let wide = false;
+    const tick = () => {
+      wide = !wide;
+      probe.style.width = wide ? '2px' : '1px';
       for (; scanned < log.length; scanned++) if (log[scanned][0] === 'rendered') rendered++;
+      // One frame more after the last row, for the rows its last callbacks render.
       if (rendered >= ${n} || performance.now() > deadline) requestAnimationFrame(() => {
-        frames.push(performance.timeOrigin + performance.now());
-        resolve(frames);
+        wide = !wide;
+        probe.style.width = wide ? '2px' : '1px';
+        done = true;
       });
       else requestAnimationFrame(tick);
     };
@@ -270,7 +292,7 @@ const LABELS: Record<string, string> = {
   'committed→event': 'committed → `message` event out',
   'event→history': 'event → the session tells the views (`history`)',
   'history→rendered': '`history` → the row in the message list’s DOM',
-  'rendered→seen': 'in the DOM → first animation frame with it',
+  'rendered→seen': 'in the DOM → laid out in a frame',
 };
 
 /** p50/p99 of one step (ms, 0.1 ms), with how many messages had both ends. */
