@@ -108,6 +108,7 @@ export function createClient(deps: CreateClientOptions): SottoClient {
     local: () => localDevice(ctx.account()),
     publish: (topic, bytes) => transport.publish(topic, bytes),
     published: () => transport.published(),
+    inboundBacklog: () => transport.inboundBacklog(),
     subscribe: (topic) => transport.subscribe(topic),
     unsubscribe: (topic) => transport.unsubscribe(topic),
   };

@@ -13,7 +13,7 @@ type Sent = {
   at: number;
 };
 
-function batcher(timing: { delayMs: number; maxDelayMs: number }) {
+function batcher(timing: { delayMs: number; maxDelayMs: number }, busy = () => false) {
   const sent: Sent[] = [];
   const b = new ReceiptBatcher(
     (user, device, status, ids) => {
@@ -24,6 +24,8 @@ function batcher(timing: { delayMs: number; maxDelayMs: number }) {
       throw err;
     },
     timing,
+    () => Date.now(),
+    busy,
   );
   return { b, sent };
 }
@@ -46,6 +48,39 @@ describe('ReceiptBatcher', () => {
     expect(sent).toEqual([]);
     await vi.advanceTimersByTimeAsync(1);
     expect(sent).toEqual([{ user: 'bob', device: 'd1', status: 'delivered', ids: ['m1'], at: 20 }]);
+  });
+
+  it('waits while more received messages are waiting to be handled, up to maxDelay', async () => {
+    let backlog = 0;
+    const { b, sent } = batcher({ delayMs: 20, maxDelayMs: 1000 }, () => backlog > 0);
+    // A queued burst: a receive batch every 100 ms (longer than the quiet time), more waiting.
+    backlog = 500;
+    for (let i = 0; i < 5; i++) {
+      b.add('bob', 'd1', 'delivered', `m${i}`);
+      await vi.advanceTimersByTimeAsync(100);
+      backlog -= 100;
+    }
+    // Without the backlog each batch went alone, 20 ms after it.
+    expect(sent).toEqual([]);
+    // The backlog is handled: one receipt for all, within the quiet time.
+    await vi.advanceTimersByTimeAsync(20);
+    expect(sent).toEqual([
+      {
+        user: 'bob',
+        device: 'd1',
+        status: 'delivered',
+        ids: ['m0', 'm1', 'm2', 'm3', 'm4'],
+        at: 520,
+      },
+    ]);
+    // A backlog that never empties still gets its receipts every maxDelay.
+    backlog = 1;
+    b.add('bob', 'd1', 'delivered', 'm5');
+    await vi.advanceTimersByTimeAsync(999);
+    expect(sent).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(sent.map((s) => s.ids)).toEqual([['m0', 'm1', 'm2', 'm3', 'm4'], ['m5']]);
+    expect(sent[1]!.at).toBe(1520);
   });
 
   it('a steady stream of receipts goes out once per maxDelay, each id exactly once', async () => {

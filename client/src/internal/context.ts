@@ -212,10 +212,12 @@ export interface Ctx {
   publish(topic: string, bytes: Uint8Array): void;
   /** Resolves once every publish made before the call is acknowledged by the broker (or dropped). */
   published(): Promise<void>;
+  /** Messages received and not handled yet (inbound.ts): more of a burst is on its way in. */
+  inboundBacklog(): number;
   /** Subscribe to a topic at QoS 1 (no-op when already subscribed). */
   subscribe(topic: string): void;
   unsubscribe(topic: string): void;
-  /** Set of user:device we have a pending initiator session with whose first reply is awaited. */
+  /** Tunables (defaults: `DEFAULT_OPTIONS`, api.ts). */
   options: ClientOptionsResolved;
   /** Per-step timing of the live path, when a benchmark asked for it (trace.ts). */
   trace?: Tracer;

@@ -74,6 +74,12 @@ interface Held {
 
 type SendPacket = (packet: Packet, cb?: (err?: Error) => void, ...rest: unknown[]) => void;
 
+/** What {@link attachInbound} tells about the messages it took. */
+export interface Inbound {
+  /** Messages received and not acknowledged yet: queued, or in the batch being handled. */
+  backlog(): number;
+}
+
 /**
  * Take over `client`'s message handling: messages are queued and given to `handle` in batches
  * of up to `batchSize` ({@link INBOUND_BATCH} by default), in arrival order; their PUBACKs go out once `handle`
@@ -86,10 +92,12 @@ export function attachInbound(
   handle: (batch: InboundMessage[]) => Promise<void>,
   onError: (err: unknown) => void,
   batchSize = INBOUND_BATCH,
-): void {
+): Inbound {
   const queue: Held[] = [];
   let epoch = 0;
   let working = false;
+  /** Size of the batch being handled (0 when none is). */
+  let handling = 0;
   /** The message whose PUBACK mqtt.js is about to send (set around its callback). */
   let current: Held | null = null;
   /** mqtt.js's "read the next packet", held while the queue is full. */
@@ -134,11 +142,13 @@ export function attachInbound(
     try {
       while (queue.length > 0) {
         const batch = queue.splice(0, batchSize);
+        handling = batch.length;
         try {
           await handle(batch.map((h) => h.message));
         } catch (err) {
           onError(err);
         }
+        handling = 0;
         release(batch);
         if (paused !== null && queue.length < INBOUND_QUEUE_MAX) {
           const resume = paused;
@@ -204,4 +214,5 @@ export function attachInbound(
       void work();
     } else schedule();
   };
+  return { backlog: () => queue.length + handling };
 }

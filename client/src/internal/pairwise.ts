@@ -112,6 +112,10 @@ export class Pairwise {
     this.receipts = new ReceiptBatcher(
       (user, device, status, ids) => this.sendReceipt(user, device, status, ids),
       (err) => ctx.events.emit('error', err),
+      {},
+      () => Date.now(),
+      // A burst being taken in: its next batches' receipts go with these.
+      () => ctx.inboundBacklog() > 0,
     );
   }
 

@@ -8,6 +8,10 @@
  *   acknowledged within ~50 ms), but while a burst keeps adding, at most once per `maxDelayMs`
  *   — so a burst of thousands of messages arriving over many seconds costs about one receipt
  *   per device and status per second, not one per message;
+ * - while more received messages wait to be handled (`busy`: the inbound backlog), the quiet
+ *   time is not over: the receive batches of a burst come a batch's work apart, longer than
+ *   `delayMs`, and each used to send its own receipts — a send under the engine's lock, a
+ *   session read and a commit, about a sixth of a queued burst's time (issue 23);
  * - `read` supersedes `delivered`, and `played` (voice notes) supersedes both (receipt states
  *   only move forward, and each one clears the sender's outbox entry): a message read before
  *   its `delivered` receipt went out is sent only in the `read` receipt.
@@ -59,6 +63,8 @@ export class ReceiptBatcher {
     private readonly onError: (err: unknown) => void,
     timing: Partial<ReceiptTiming> = {},
     private readonly now: () => number = () => Date.now(),
+    /** More received messages wait to be handled: their receipts will join this batch. */
+    private readonly busy: () => boolean = () => false,
   ) {
     this.#timing = { ...RECEIPT_TIMING, ...timing };
   }
@@ -99,9 +105,15 @@ export class ReceiptBatcher {
     this.#arm(now);
   }
 
-  /** Wait until the batch is due: quiet for `delayMs`, or `maxDelayMs` after its first. */
+  /**
+   * Wait until the batch is due: quiet for `delayMs` with nothing more waiting to be received,
+   * or `maxDelayMs` after its first.
+   */
   #arm(now: number): void {
-    const due = Math.min(this.#last + this.#timing.delayMs, this.#since + this.#timing.maxDelayMs);
+    const { delayMs, maxDelayMs } = this.#timing;
+    const latest = this.#since + maxDelayMs;
+    let due = Math.min(this.#last + delayMs, latest);
+    if (due <= now && now < latest && this.busy()) due = Math.min(now + delayMs, latest);
     if (due <= now) {
       this.#timer = null;
       void this.flush();

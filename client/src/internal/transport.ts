@@ -18,7 +18,7 @@ import type { AccountRecord, ClientStore } from '../store/types.ts';
 import type { ClientEvents, ConnectionState } from './context.ts';
 import type { Emitter } from './emitter.ts';
 import { applyBackoff, brokerServers } from './failover.ts';
-import { attachInbound, type InboundMessage } from './inbound.ts';
+import { attachInbound, type Inbound, type InboundMessage } from './inbound.ts';
 import { createPublishWindow } from './publish-window.ts';
 
 /** Opens an MQTT connection (bind the broker URL): `(o) => mqtt.connect('mqtt://host:1883', o)`. */
@@ -92,6 +92,8 @@ export interface Transport {
   publish(topic: string, bytes: Uint8Array): void;
   /** Resolves once every publish made before the call is acknowledged, failed or dropped. */
   published(): Promise<void>;
+  /** Messages received on the current connection and not handled yet (inbound.ts); 0 without one. */
+  inboundBacklog(): number;
   subscribe(topic: string): void;
   unsubscribe(topic: string): void;
   /** Connect with the account's token; resolves once subscribed (or after each broker failed once). */
@@ -108,6 +110,8 @@ export function createTransport(deps: TransportDeps): Transport {
   let account: AccountRecord | null = null;
   let pendingTokens: Tokens | null = null;
   let mqttClient: MqttClient | null = null;
+  /** The message handling of the current connection's client. */
+  let inbound: Inbound | null = null;
   let state: ConnectionState = 'offline';
   const subscriptions = new Set<string>();
   const timers: ReturnType<typeof setInterval>[] = [];
@@ -167,6 +171,7 @@ export function createTransport(deps: TransportDeps): Transport {
     for (const t of timers.splice(0)) clearInterval(t);
     const c = mqttClient;
     mqttClient = null;
+    inbound = null;
     publishes.reset();
     c?.end(true);
     if (account) {
@@ -221,7 +226,7 @@ export function createTransport(deps: TransportDeps): Transport {
       applyBackoff(client, servers.length, { baseMs: period, maxMs: 30_000 });
     // Acknowledge (PUBACK) only after the message is processed and stored; messages that queue
     // up meanwhile are handled as one batch (internal/inbound.ts).
-    attachInbound(
+    inbound = attachInbound(
       client,
       (batch) => handlers.onMessages(batch),
       (err) => events.emit('error', err),
@@ -271,6 +276,7 @@ export function createTransport(deps: TransportDeps): Transport {
     for (const t of timers.splice(0)) clearInterval(t);
     const c = mqttClient;
     mqttClient = null;
+    inbound = null;
     publishes.reset();
     if (c) {
       await Promise.race([c.endAsync(), new Promise((r) => setTimeout(r, 2000))]);
@@ -305,6 +311,7 @@ export function createTransport(deps: TransportDeps): Transport {
       publishes.publish(topic, bytes);
     },
     published: () => publishes.settled(),
+    inboundBacklog: () => inbound?.backlog() ?? 0,
     subscribe(topic) {
       if (subscriptions.has(topic)) return;
       subscriptions.add(topic);
