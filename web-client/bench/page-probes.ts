@@ -1,9 +1,13 @@
 /**
  * Probes the web bench puts into a page: frame gaps and long tasks, Chromium's CPU profile, the
- * page's IndexedDB transactions and requests, and its MQTT traffic on the wire (CDP).
+ * page's IndexedDB transactions and requests, its MQTT traffic on the wire (CDP), and the bursts'
+ * reference (rows written by Dexie alone).
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { Page } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
 
 /** The `p`th percentile of `sorted` (ascending). */
 export function percentile(sorted: number[], p: number): number {
@@ -219,4 +223,79 @@ export async function recordMqttFrames(page: Page) {
     },
     detach: () => cdp.detach(),
   };
+}
+
+/** What {@link dexieReference} measured. */
+export interface DexieReference {
+  rows: number;
+  batch: number;
+  /** Bytes of the sealed payload (`v`) of each row, as in one of the page's stored rows. */
+  rowBytes: number;
+  /** Writing them with the store's durability (`strict`), and with Chromium's default (`relaxed`). */
+  strictMs: number;
+  relaxedMs: number;
+}
+
+/**
+ * The queued and live bursts' reference (issue 23): in `page`, `rows` message rows shaped like the
+ * store's (`id`, blinded conversation `c`, time `t`, `unreadIn`, the sealed payload `v` as long as
+ * one the page stored) written by Dexie — the same package the app bundles, loaded into the page
+ * as its UMD build — with `bulkAdd` in read-write transactions of `batch` rows (the engine's
+ * receive batch), into a scratch database that is deleted again. Nothing else: no sealing, no
+ * search postings, no seen ids, no decryption — what writing the rows alone costs in this page.
+ */
+export async function dexieReference(
+  page: Page,
+  rows: number,
+  batch: number,
+): Promise<DexieReference> {
+  const source = readFileSync(require.resolve('dexie/dist/dexie.min.js'), 'utf8');
+  await page.evaluate(`${source}\n;void 0`);
+  return page.evaluate(`(async () => {
+    const Dexie = globalThis.Dexie;
+    // A stored row's payload size (the first row of the page's own message table).
+    let rowBytes = 512;
+    for (const info of await indexedDB.databases()) {
+      const db = await new Promise((ok, fail) => {
+        const r = indexedDB.open(info.name);
+        r.onsuccess = () => ok(r.result);
+        r.onerror = () => fail(r.error);
+      });
+      try {
+        if (!db.objectStoreNames.contains('sealedMessages')) continue;
+        const row = await new Promise((ok, fail) => {
+          const r = db.transaction('sealedMessages').objectStore('sealedMessages').openCursor();
+          r.onsuccess = () => ok(r.result?.value);
+          r.onerror = () => fail(r.error);
+        });
+        if (row?.v?.byteLength) rowBytes = row.v.byteLength;
+      } finally {
+        db.close();
+      }
+    }
+    const payload = new Uint8Array(rowBytes);
+    crypto.getRandomValues(payload);
+    const write = async (durability) => {
+      const name = 'bench-reference-' + durability;
+      await Dexie.delete(name);
+      const db = new Dexie(name, { chromeTransactionDurability: durability });
+      db.version(1).stores({ sealedMessages: 'id, c, [c+t], unreadIn' });
+      await db.open();
+      const now = Date.now();
+      const t0 = performance.now();
+      for (let i = 0; i < ${rows}; i += ${batch}) {
+        const list = [];
+        for (let j = i; j < Math.min(${rows}, i + ${batch}); j++)
+          list.push({ id: 'ref-' + j.toString(36).padStart(20, '0'), c: 'blinded-conversation-key', t: now + j, unreadIn: 'blinded-conversation-key', v: payload.slice() });
+        await db.transaction('rw', db.sealedMessages, () => db.sealedMessages.bulkAdd(list));
+      }
+      const ms = performance.now() - t0;
+      db.close();
+      await Dexie.delete(name);
+      return Math.round(ms);
+    };
+    const strictMs = await write('strict');
+    const relaxedMs = await write('relaxed');
+    return { rows: ${rows}, batch: ${batch}, rowBytes, strictMs, relaxedMs };
+  })()`);
 }

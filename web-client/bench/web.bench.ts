@@ -33,7 +33,7 @@
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import mqtt from 'mqtt';
-import { createClient, createMemoryStore, type SottoClient } from '@sotto/client';
+import { createClient, createMemoryStore, DEFAULT_OPTIONS, type SottoClient } from '@sotto/client';
 import {
   bubble,
   launchChromium,
@@ -47,6 +47,8 @@ import { printBench } from '../../scripts/bench-lib.ts';
 import { createPublishWindow, type PublishWindow } from '../../test/support/publish-window.ts';
 import { sendToRender, TRACE_INIT, type LatencyResult } from './latency.ts';
 import {
+  dexieReference,
+  type DexieReference,
   FRAME_PROBE,
   FRAME_REPORT,
   IDB_PROBE,
@@ -259,8 +261,10 @@ async function queuedBurst(
     const indexedDb: unknown = ONLY_QUEUED ? await a.evaluate(IDB_REPORT) : undefined;
     const mqttWire = wire.report();
     await wire.detach();
+    const reference = await dexieReference(a, BURST, DEFAULT_OPTIONS.receiveBatch);
     return {
       messages: BURST,
+      reference,
       botSendMs: sendMs,
       deliverAndStoreMs: deliverMs,
       ...frames,
@@ -320,8 +324,10 @@ async function liveBurst(
       if (unreadAtBot === 0 || Date.now() - shownAt > 120_000) break;
       await new Promise((r) => setTimeout(r, 500));
     }
+    const reference = await dexieReference(a, LIVE_BURST, DEFAULT_OPTIONS.receiveBatch);
     return {
       messages: LIVE_BURST,
+      reference,
       alreadyInConversation: BURST + 1,
       botSendMs: liveSendMs,
       lastRenderedAfterMs: shownAt - t2,
@@ -341,7 +347,15 @@ interface Results {
   openConversationMs?: { messages: number; median: number; rendered: number };
   scrollToMiddle?: { ms: number; bubbles: number } | null;
   sendToRenderMs?: LatencyResult;
-  burst?: Partial<Frames & { messages: number; botSendMs: number; deliverAndStoreMs: number }> & {
+  burst?: Partial<
+    Frames & {
+      messages: number;
+      botSendMs: number;
+      deliverAndStoreMs: number;
+      mqttWire: ReturnType<Awaited<ReturnType<typeof recordMqttFrames>>['report']>;
+      reference: DexieReference;
+    }
+  > & {
     error?: string;
   };
   liveBurst?: Partial<
@@ -352,9 +366,19 @@ interface Results {
       lastRenderedAfterMs: number;
       allReadAtSenderAfterMs: number | null;
       receiptEnvelopesToSender: number;
+      reference: DexieReference;
     }
   > & { error?: string };
   bundle?: { initialGzipKB: number; chunks: { file: string; gzipKB: number; initial: boolean }[] };
+}
+
+/** The table row of a burst's reference (page-probes.ts {@link dexieReference}). */
+function referenceRow(r: DexieReference): [string, string] {
+  const rate = (ms: number): string => `${Math.round(r.rows / (ms / 1000))} rows/s`;
+  return [
+    `reference in the same page: ${r.rows} rows (${r.rowBytes}-byte payload) written by Dexie alone, ${r.batch} a transaction`,
+    `${r.strictMs} ms (${rate(r.strictMs)}) strict durability, as the store; ${r.relaxedMs} ms (${rate(r.relaxedMs)}) relaxed`,
+  ];
 }
 
 /** {@link FRAME_REPORT}'s summary. */
@@ -448,12 +472,28 @@ function report(r: Results): void {
       `queued burst: ${burst.messages} messages sent while the page was closed → all stored and counted unread on reopen`,
       `${s(burst.deliverAndStoreMs)} (${rate} msg/s)`,
     ]);
+    const wire = burst.mqttWire;
+    if (wire !== undefined && wire.publishesReceived > 0)
+      rows.push([
+        'of which: first PUBLISH on the page’s socket → last PUBACK (every batch committed)',
+        `${s(wire.lastPubackAfterFirstPublishMs)} (${Math.round(burst.messages / (wire.lastPubackAfterFirstPublishMs / 1000))} msg/s; ${wire.pubackGroups} batches, median ${wire.pubackGroupMedian})`,
+      ]);
+    if (burst.reference !== undefined) rows.push(referenceRow(burst.reference));
     rows.push(['UI meanwhile: longest / p99 frame gap / long tasks', ui(burst)]);
     figures.push(
       {
         name: `queued burst of ${burst.messages} → all stored and counted unread`,
         value: burst.deliverAndStoreMs,
         unit: 'ms',
+        ...(burst.reference !== undefined
+          ? {
+              reference: {
+                name: 'the same rows written by Dexie alone (strict durability)',
+                value: burst.reference.strictMs,
+                unit: 'ms',
+              },
+            }
+          : {}),
       },
       { name: 'queued burst: longest frame gap', value: burst.maxFrameGapMs ?? NaN, unit: 'ms' },
     );
@@ -465,6 +505,7 @@ function report(r: Results): void {
       `live burst: ${live.messages} messages into the open conversation (${live.alreadyInConversation} in it) → last rendered`,
       `${s(live.lastRenderedAfterMs)} (bot sent all in ${s(live.botSendMs ?? NaN)})`,
     ]);
+    if (live.reference !== undefined) rows.push(referenceRow(live.reference));
     rows.push(['UI meanwhile: longest / p99 frame gap / long tasks', ui(live)]);
     if (live.allReadAtSenderAfterMs !== undefined)
       rows.push([
