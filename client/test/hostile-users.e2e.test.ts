@@ -20,32 +20,17 @@ import type { MqttClient } from 'mqtt';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SecurityNotice } from '../src/internal/context.ts';
 import { encodePayload, newMessageId } from '../src/payload.ts';
-import type { MessageRecord } from '../src/store/types.ts';
 import { forgeDirectText, openForgery } from './support/forge.ts';
 import { makeClient, uname, until } from './support/server.ts';
-import { serverFixture } from './support/fixture.ts';
+import { person as watched, serverFixture, type Person } from './support/fixture.ts';
 
 const PASSWORD = 'correct horse battery';
 const { server, pool } = serverFixture();
 
 /** A registered, started engine with the messages and notices it raised. */
-async function person(prefix: string) {
-  const client = pool.client();
-  const name = uname(prefix);
-  await client.register(name, PASSWORD);
-  await client.start();
-  const shown: MessageRecord[] = [];
-  const notices: SecurityNotice[] = [];
-  const keyChanges: string[] = [];
-  client.on('message', (m) => shown.push(m));
-  client.on('securityNotice', (n) => notices.push(n));
-  client.on('keyChange', (k) => keyChanges.push(k.user));
-  return { client, name, shown, notices, keyChanges };
-}
-type Person = Awaited<ReturnType<typeof person>>;
+const person = (prefix: string): Promise<Person> => watched(pool, prefix, PASSWORD);
 
-const texts = (p: Person): string[] =>
-  p.shown.map((m) => (typeof m.body.text === 'string' ? m.body.text : `<${m.kind}>`));
+const texts = (p: Person): string[] => p.texts();
 
 async function stored(p: Person, conversationId: string): Promise<string[]> {
   return (await p.client.store.listMessages(conversationId)).map((m) =>

@@ -11,33 +11,17 @@
  * notice), dropping both lets a held key's message into the conversation.
  */
 import { describe, expect, it } from 'vitest';
-import type { SecurityNotice } from '../src/internal/context.ts';
 import { heldSlot } from '../src/internal/sessions.ts';
-import type { MessageRecord } from '../src/store/types.ts';
-import { serverFixture } from './support/fixture.ts';
-import { uname, until } from './support/server.ts';
+import { person as watched, serverFixture, type Person } from './support/fixture.ts';
+import { until } from './support/server.ts';
 
 const PASSWORD = 'correct horse battery';
 const { pool } = serverFixture();
 
-async function person(prefix: string) {
-  const client = pool.client();
-  const name = uname(prefix);
-  await client.register(name, PASSWORD);
-  await client.start();
-  const shown: MessageRecord[] = [];
-  const notices: SecurityNotice[] = [];
-  const errors: unknown[] = [];
-  client.on('message', (m) => shown.push(m));
-  client.on('error', (e) => errors.push(e));
-  client.on('securityNotice', (n) => notices.push(n));
-  const texts = (): string[] =>
-    shown.map((m) => (typeof m.body.text === 'string' ? m.body.text : `<${m.kind}>`));
-  return { client, name, shown, notices, errors, texts };
-}
+const person = (prefix: string): Promise<Person> => watched(pool, prefix, PASSWORD);
 
 /** Both engines idle: every message acknowledged, and the receipts' longest batching wait over. */
-async function quiet(...people: Awaited<ReturnType<typeof person>>[]): Promise<void> {
+async function quiet(...people: Person[]): Promise<void> {
   for (const p of people)
     await until(async () => (await p.client.store.listOutbox()).length === 0, 'acknowledged');
   await new Promise((r) => setTimeout(r, 1200));
@@ -45,7 +29,7 @@ async function quiet(...people: Awaited<ReturnType<typeof person>>[]): Promise<v
 
 /** Move `user`'s session with `device` from slot `from` to slot `to` of `store`. */
 async function moveSession(
-  store: Awaited<ReturnType<typeof person>>['client']['store'],
+  store: Person['client']['store'],
   user: string,
   from: string,
   to: string,
