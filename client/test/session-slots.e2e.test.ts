@@ -20,11 +20,14 @@ const { pool } = serverFixture();
 
 const person = (prefix: string): Promise<Person> => watched(pool, prefix, PASSWORD);
 
-/** Both engines idle: every message acknowledged, and the receipts' longest batching wait over. */
+/**
+ * Every message the two have sent acknowledged: each one's outbox is empty only once the other's
+ * `delivered` receipt came back and was committed with the session it was decrypted on — so no
+ * receipt is left to decrypt or send that would write a session after this returns.
+ */
 async function quiet(...people: Person[]): Promise<void> {
   for (const p of people)
     await until(async () => (await p.client.store.listOutbox()).length === 0, 'acknowledged');
-  await new Promise((r) => setTimeout(r, 1200));
 }
 
 /** Move `user`'s session with `device` from slot `from` to slot `to` of `store`. */
