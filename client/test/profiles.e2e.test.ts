@@ -6,23 +6,16 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SottoClient } from '../src/engine.ts';
 import type { Profile } from '../src/index.ts';
-import { secretsIn } from './support/raw-scan.ts';
 import { createMemoryStore } from '../src/stores/memory.ts';
-import {
-  clientPool,
-  makeClient,
-  startServer,
-  uname,
-  until,
-  type TestServer,
-} from './support/server.ts';
+import { serverFixture } from './support/fixture.ts';
+import { secretsIn } from './support/raw-scan.ts';
+import { interceptStore, makeClient, uname, until } from './support/server.ts';
 
 const PW = 'correct horse battery';
-let srv: TestServer;
-const pool = clientPool(() => srv);
+const { server, pool } = serverFixture();
 
 /** A 1×1 PNG. */
 const PNG = new Uint8Array(
@@ -63,14 +56,6 @@ async function received(to: SottoClient, conversationId: string, text: string): 
 
 const nameOf = async (c: SottoClient, user: string): Promise<string | undefined> =>
   (await c.profile.of(user))?.displayName;
-
-beforeAll(async () => {
-  srv = await startServer();
-});
-afterAll(async () => {
-  await pool.closeAll();
-  await srv?.close();
-});
 
 describe('profiles', () => {
   it('reach contacts, group members, late joiners and own devices; the server holds neither', async () => {
@@ -133,26 +118,21 @@ describe('profiles', () => {
     expect(await nameOf(bob.c, alice.name)).toBe('Alice Liddell');
 
     // The key server's database and blob folder hold ciphertext only.
-    const found = secretsIn(filesUnder(srv.dataDir), { texts: ['Alice Liddell'], keys: [PNG] });
+    const found = secretsIn(filesUnder(server().dataDir), {
+      texts: ['Alice Liddell'],
+      keys: [PNG],
+    });
     expect(found).toEqual([]);
   });
 
   it('a burst of sends into one conversation checks the profile a few times, not once a message', async () => {
     // Alice's store counts reads of her own profile (each is an IndexedDB transaction on a page).
-    const inner = createMemoryStore();
     let ownReads = 0;
-    const store = new Proxy(inner, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver) as unknown;
-        if (prop !== 'getSetting') return value;
-        const read = value as (key: string) => Promise<unknown>;
-        return (key: string) => {
-          if (key === 'profile.own') ownReads++;
-          return read.call(target, key);
-        };
-      },
+    const store = interceptStore(createMemoryStore(), 'getSetting', (read) => (key) => {
+      if (key === 'profile.own') ownReads++;
+      return read(key);
     });
-    const alice = pool.track(makeClient(srv, store));
+    const alice = pool.track(makeClient(server(), store));
     const aliceName = uname('alice');
     await alice.register(aliceName, PW);
     await alice.start();

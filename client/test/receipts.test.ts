@@ -23,9 +23,7 @@ function batcher(timing: { delayMs: number; maxDelayMs: number }, busy = () => f
     (err) => {
       throw err;
     },
-    timing,
-    () => Date.now(),
-    busy,
+    { timing, busy },
   );
   return { b, sent };
 }

@@ -9,53 +9,34 @@
  * user pins the contact, and a contact read before it found none and refused the sender (tried,
  * and `send-path.e2e.test.ts` failed on it).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ClientStore } from '../src/store/types.ts';
 import { createMemoryStore } from '../src/stores/memory.ts';
-import {
-  clientPool,
-  makeClient,
-  startServer,
-  uname,
-  until,
-  type TestServer,
-} from './support/server.ts';
+import { serverFixture } from './support/fixture.ts';
+import { interceptStore, makeClient, uname, until } from './support/server.ts';
 
-let srv: TestServer;
-const pool = clientPool(() => srv);
-
-beforeAll(async () => {
-  srv = await startServer();
-});
-afterAll(async () => {
-  await pool.closeAll();
-  await srv?.close();
-});
+const { server, pool } = serverFixture();
 
 /** A memory store whose session reads answer after `delayMs`; `open.max`: most open at once. */
 function slowSessionReads(delayMs: number): {
   store: ClientStore;
   open: { now: number; max: number };
 } {
-  const inner = createMemoryStore();
   const open = { now: 0, max: 0 };
-  const store = new Proxy(inner, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver) as unknown;
-      if (prop !== 'getSession') return value;
-      const read = value as (...args: string[]) => Promise<unknown>;
-      return async (...args: string[]) => {
-        open.now++;
-        open.max = Math.max(open.max, open.now);
-        try {
-          await new Promise((r) => setTimeout(r, delayMs));
-          return await read.apply(target, args);
-        } finally {
-          open.now--;
-        }
-      };
+  const store = interceptStore(
+    createMemoryStore(),
+    'getSession',
+    (read) => async (user, device) => {
+      open.now++;
+      open.max = Math.max(open.max, open.now);
+      try {
+        await new Promise((r) => setTimeout(r, delayMs));
+        return await read(user, device);
+      } finally {
+        open.now--;
+      }
     },
-  });
+  );
   return { store, open };
 }
 
@@ -63,7 +44,7 @@ describe('session reads of a decryption', () => {
   it("reads the sending device's current, previous and held session together", async () => {
     const { store, open } = slowSessionReads(30);
     const alice = pool.client();
-    const bob = pool.track(makeClient(srv, store));
+    const bob = pool.track(makeClient(server(), store));
     const [a, b] = [uname('alice'), uname('bob')];
     await alice.register(a, 'correct horse battery', { kind: 'bot' });
     await bob.register(b, 'correct horse battery', { kind: 'bot' });

@@ -112,10 +112,8 @@ export class Pairwise {
     this.receipts = new ReceiptBatcher(
       (user, device, status, ids) => this.sendReceipt(user, device, status, ids),
       (err) => ctx.events.emit('error', err),
-      {},
-      () => Date.now(),
       // A burst being taken in: its next batches' receipts go with these.
-      () => ctx.inboundBacklog() > 0,
+      { busy: () => ctx.inboundBacklog() > 0 },
     );
   }
 
@@ -344,11 +342,12 @@ export class Pairwise {
     );
     const states = new Map<string, Uint8Array | null>();
     const missing: { user: string; device: string }[] = [];
-    [...devices].forEach(([key, s], i) => {
-      const state = read[i] ?? null;
+    let i = 0;
+    for (const [key, s] of devices) {
+      const state = read[i++] ?? null;
       states.set(key, state);
       if (!state) missing.push(s);
-    });
+    }
     const bundles = this.prefetchBundles(missing);
     const uiks = new Map<string, Uint8Array>();
     const writes = new Map<string, StoreOp>();

@@ -57,16 +57,23 @@ export class ReceiptBatcher {
   /** When the newest one was added (for {@link ReceiptTiming.delayMs}). */
   #last = 0;
   readonly #timing: ReceiptTiming;
+  readonly #now: () => number;
+  /** More received messages wait to be handled: their receipts will join this batch. */
+  readonly #busy: () => boolean;
 
   constructor(
     private readonly send: SendReceipt,
     private readonly onError: (err: unknown) => void,
-    timing: Partial<ReceiptTiming> = {},
-    private readonly now: () => number = () => Date.now(),
-    /** More received messages wait to be handled: their receipts will join this batch. */
-    private readonly busy: () => boolean = () => false,
+    options: {
+      timing?: Partial<ReceiptTiming>;
+      now?: () => number;
+      /** More received messages wait to be handled (the inbound backlog). */
+      busy?: () => boolean;
+    } = {},
   ) {
-    this.#timing = { ...RECEIPT_TIMING, ...timing };
+    this.#timing = { ...RECEIPT_TIMING, ...options.timing };
+    this.#now = options.now ?? (() => Date.now());
+    this.#busy = options.busy ?? (() => false);
   }
 
   /** Queue a receipt for message `id` to one device. */
@@ -98,7 +105,7 @@ export class ReceiptBatcher {
    * every receipt was 2 % of a queued burst's CPU, issue 23.)
    */
   #schedule(): void {
-    const now = this.now();
+    const now = this.#now();
     this.#last = now;
     if (this.#timer !== null) return;
     this.#since = now;
@@ -113,13 +120,13 @@ export class ReceiptBatcher {
     const { delayMs, maxDelayMs } = this.#timing;
     const latest = this.#since + maxDelayMs;
     let due = Math.min(this.#last + delayMs, latest);
-    if (due <= now && now < latest && this.busy()) due = Math.min(now + delayMs, latest);
+    if (due <= now && now < latest && this.#busy()) due = Math.min(now + delayMs, latest);
     if (due <= now) {
       this.#timer = null;
       void this.flush();
       return;
     }
-    this.#timer = setTimeout(() => this.#arm(this.now()), due - now);
+    this.#timer = setTimeout(() => this.#arm(this.#now()), due - now);
   }
 
   /** Send everything queued now. */

@@ -214,3 +214,20 @@ export function uname(prefix = 'u'): string {
   n += 1;
   return `${prefix}${process.pid % 10000}_${n}_${Math.floor(Math.random() * 1e6)}`.slice(0, 32);
 }
+
+/**
+ * `store` with its method `method` replaced by `wrap(original)` (the original bound to `store`):
+ * a test counts, delays or watches one kind of store call without touching the others.
+ */
+export function interceptStore<K extends keyof ClientStore>(
+  store: ClientStore,
+  method: K,
+  wrap: (original: ClientStore[K]) => ClientStore[K],
+): ClientStore {
+  const original = (store[method] as (...args: unknown[]) => unknown).bind(store) as ClientStore[K];
+  const replaced = wrap(original);
+  return new Proxy(store, {
+    get: (target, prop, receiver) =>
+      prop === method ? replaced : (Reflect.get(target, prop, receiver) as unknown),
+  });
+}
